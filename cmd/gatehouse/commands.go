@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/fixture"
+	"gatehouse/jwt"
+	"gatehouse/password"
+	"gatehouse/secret"
+	"gatehouse/server"
+	"gatehouse/store"
+
+	"golang.org/x/term"
+)
+
+// cmdFlags are the flags of the user and token commands.
+type cmdFlags struct {
+	username, email, firstName, lastName string
+	passwordStdin                        bool
+	name                                 string
+	expires                              time.Duration
+}
+
+func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
+	f := &cmdFlags{}
+	switch cmd {
+	case "createsuperuser", "createuser":
+		fs.StringVar(&f.username, "username", "", "username (required)")
+		fs.StringVar(&f.email, "email", "", "email address")
+		fs.StringVar(&f.firstName, "first-name", "", "first name")
+		fs.StringVar(&f.lastName, "last-name", "", "last name")
+		fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "changepassword":
+		fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "createtoken":
+		fs.StringVar(&f.name, "name", "cli", "token name")
+		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
+	}
+	return f
+}
+
+// app is the wired-up service a command works with.
+type app struct {
+	store  *store.Store
+	hasher *password.Hasher
+	box    *secret.Box
+	jwt    *jwt.Codec
+	srv    *server.Server
+}
+
+func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
+	key, err := e.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, e.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	params := password.Params{Memory: uint32(e.cfg.Argon2Memory), Time: uint32(e.cfg.Argon2Time), Threads: uint8(e.cfg.Argon2Threads)}
+	if err := params.Validate(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	codec, err := e.jwtCodec(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &app{store: st, hasher: password.New(params, nil), box: box, jwt: codec}
+	scfg := server.DefaultConfig()
+	scfg.AllowQueryToken = e.cfg.AllowQueryToken
+	scfg.AuthCacheTTL = e.cfg.AuthCacheTTL
+	scfg.PasswordPolicy = e.policy()
+	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
+	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg})
+	return a, nil
+}
+
+func (a *app) close() {
+	a.srv.Close()
+	a.store.Close()
+}
+
+func (e *env) policy() password.Policy {
+	if !e.cfg.PasswordValidation {
+		return password.Policy{}
+	}
+	p := password.DefaultPolicy
+	p.MinLength = e.cfg.PasswordMinLength
+	return p
+}
+
+func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
+	c := e.cfg
+	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
+		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime}
+	switch c.JWTAlgorithm {
+	case "HS256":
+		k := c.JWTSigningKey
+		if k == "" {
+			k = serverSecret
+		}
+		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: "HS256", Secret: []byte(k)}
+	case "RS256", "ES256", "EdDSA":
+		if c.JWTPrivateKeyFile == "" {
+			return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY_FILE is required for %s", c.JWTAlgorithm)
+		}
+		priv, err := readPrivateKey(c.JWTPrivateKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		kid := c.JWTKeyID
+		if kid == "" {
+			return nil, errors.New("GATEHOUSE_JWT_KEY_ID is required with an asymmetric algorithm")
+		}
+		jc.Signing = jwt.Key{ID: kid, Algorithm: c.JWTAlgorithm, Private: priv, Public: priv.Public()}
+		for _, item := range strings.Split(c.JWTVerifyKeyFiles, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			kid, path, ok := strings.Cut(item, "=")
+			if !ok {
+				return nil, fmt.Errorf("GATEHOUSE_JWT_VERIFY_KEY_FILES: want kid=path, got %q", item)
+			}
+			pub, err := readPublicKey(path)
+			if err != nil {
+				return nil, err
+			}
+			jc.Verification = append(jc.Verification, jwt.Key{ID: kid, Algorithm: c.JWTAlgorithm, Public: pub})
+		}
+	default:
+		return nil, fmt.Errorf("unsupported JWT algorithm %q", c.JWTAlgorithm)
+	}
+	return jwt.New(jc)
+}
+
+func readPEM(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return blk.Bytes, nil
+}
+
+func readPrivateKey(path string) (crypto.Signer, error) {
+	der, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		if s, ok := k.(crypto.Signer); ok {
+			return s, nil
+		}
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%s: not a PKCS#8, PKCS#1 or EC private key", path)
+}
+
+func readPublicKey(path string) (any, error) {
+	der, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch pub.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+		return pub, nil
+	}
+	return nil, fmt.Errorf("%s: unsupported public key type", path)
+}
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(e.stdout, "migrations applied")
+	return nil
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: a.srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	e.log.Info("gatehouse listening", "addr", ln.Addr().String(), "database", a.store.Dialect())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// readPassword takes the password from --password-stdin, GATEHOUSE_PASSWORD
+// or, on a terminal, an interactive prompt asked twice.
+func (e *env) readPassword() (string, error) {
+	if e.extra.passwordStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password on standard input")
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if p := e.getenv("GATEHOUSE_PASSWORD"); p != "" {
+		return p, nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", errors.New("no password: use --password-stdin, GATEHOUSE_PASSWORD, or run on a terminal")
+	}
+	fmt.Fprint(e.stderr, "Password: ")
+	p1, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(e.stderr, "Password (again): ")
+	p2, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(p1) != string(p2) {
+		return "", errors.New("passwords do not match")
+	}
+	return string(p1), nil
+}
+
+func cmdCreateSuperuser(ctx context.Context, e *env, args []string) error { return createUser(ctx, e, true) }
+func cmdCreateUser(ctx context.Context, e *env, args []string) error      { return createUser(ctx, e, false) }
+
+func createUser(ctx context.Context, e *env, super bool) error {
+	f := e.extra
+	u := gatehouse.User{Username: strings.TrimSpace(f.username), Email: f.email, FirstName: f.firstName, LastName: f.lastName,
+		IsActive: true, IsStaff: super, IsSuperuser: super, DateJoined: time.Now()}
+	if u.Username == "" {
+		return errors.New("--username is required")
+	}
+	if gatehouse.Length(u.Username) > gatehouse.MaxUsername || !gatehouse.ValidUsername(u.Username) {
+		return errors.New(gatehouse.MsgInvalidUsername)
+	}
+	if u.Email != "" && !gatehouse.ValidEmail(u.Email) {
+		return errors.New(gatehouse.MsgInvalidEmail)
+	}
+	pw, err := e.readPassword()
+	if err != nil {
+		return err
+	}
+	if msgs := e.policy().Validate(pw, password.Attrs{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email}); len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, " "))
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if u.Password, err = a.hasher.Hash(pw); err != nil {
+		return err
+	}
+	if err := a.srv.CreateUser(ctx, &u); err != nil {
+		if errors.Is(err, gatehouse.ErrConflict) {
+			return errors.New(gatehouse.MsgUsernameTaken)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created user %s (id %d)\n", u.Username, u.ID)
+	return nil
+}
+
+func cmdChangePassword(ctx context.Context, e *env, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: gatehouse changepassword USERNAME")
+	}
+	pw, err := e.readPassword()
+	if err != nil {
+		return err
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.srv.ChangePassword(ctx, args[0], pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password changed for %s; their tokens were revoked\n", args[0])
+	return nil
+}
+
+func cmdCreateToken(ctx context.Context, e *env, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: gatehouse createtoken USERNAME [--name N] [--expires D]")
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	key, err := a.srv.IssueToken(ctx, args[0], e.extra.name, e.extra.expires)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, key)
+	return nil
+}
+
+func cmdLoaddata(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: gatehouse loaddata FILE...")
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	conv := fixture.Converter{Box: a.box}
+	for _, path := range args {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		objs, err := fixture.Decode(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		set, err := conv.Convert(objs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := a.store.Load(ctx, set); err != nil {
+			return fmt.Errorf("%s: nothing loaded: %w", path, err)
+		}
+		fmt.Fprintf(e.stdout, "%s: loaded %d users, %d tokens\n", path, len(set.Users), len(set.Tokens))
+		for model, n := range set.Skipped {
+			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of gatehouse. Each is read from its flag, else
+// from its GATEHOUSE_* environment variable, else its default; the table in
+// settings() is the one place they are declared (docs/configuration.md is
+// printed from it by `gatehouse config`).
+type config struct {
+	Addr            string
+	DatabaseURL     string
+	SecretKey       string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+
+	PasswordValidation bool
+	PasswordMinLength  int
+	Argon2Memory       int
+	Argon2Time         int
+	Argon2Threads      int
+
+	AllowQueryToken bool
+	AuthCacheTTL    time.Duration
+
+	JWTSigningKey      string
+	JWTAlgorithm       string
+	JWTPrivateKeyFile  string
+	JWTKeyID           string
+	JWTVerifyKeyFiles  string
+	JWTIssuer          string
+	JWTAudience        string
+	JWTLeeway          time.Duration
+	JWTAccessLifetime  time.Duration
+	JWTRefreshLifetime time.Duration
+	JWTRotateRefresh   bool
+	JWTBlacklistAfter  bool
+	JWTUpdateLastLogin bool
+}
+
+type setting struct {
+	name  string // flag name; the variable is GATEHOUSE_ + upper(name with - as _)
+	help  string
+	value flag.Value
+	def   string
+}
+
+func (s setting) env() string {
+	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+func (c *config) settings() []setting {
+	return []setting{
+		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
+		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
+		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},
+		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel), "info"},
+		{"log-format", "json or text", (*stringValue)(&c.LogFormat), "json"},
+		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGINT/SIGTERM", (*durationValue)(&c.ShutdownTimeout), "15s"},
+
+		{"password-validation", "apply the password validators (length, common, numeric, similarity) when a password is set", (*boolValue)(&c.PasswordValidation), "true"},
+		{"password-min-length", "minimum password length", (*intValue)(&c.PasswordMinLength), "8"},
+		{"argon2-memory", "argon2id memory for new hashes, KiB", (*intValue)(&c.Argon2Memory), "19456"},
+		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), "2"},
+		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), "1"},
+
+		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
+		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
+
+		{"jwt-signing-key", "HS256 key for simplejwt tokens (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
+		{"jwt-algorithm", "HS256, RS256, ES256 or EdDSA", (*stringValue)(&c.JWTAlgorithm), "HS256"},
+		{"jwt-private-key-file", "PEM private key for RS256/ES256/EdDSA", (*stringValue)(&c.JWTPrivateKeyFile), ""},
+		{"jwt-key-id", "kid of the signing key (asymmetric algorithms)", (*stringValue)(&c.JWTKeyID), ""},
+		{"jwt-verify-key-files", "comma-separated kid=path.pem of older public keys still accepted (rotation)", (*stringValue)(&c.JWTVerifyKeyFiles), ""},
+		{"jwt-issuer", "iss claim to mint and require (empty: none)", (*stringValue)(&c.JWTIssuer), ""},
+		{"jwt-audience", "aud claim to mint and require (empty: none)", (*stringValue)(&c.JWTAudience), ""},
+		{"jwt-leeway", "clock leeway for exp/nbf, at most 60s", (*durationValue)(&c.JWTLeeway), "0s"},
+		{"jwt-access-lifetime", "ACCESS_TOKEN_LIFETIME", (*durationValue)(&c.JWTAccessLifetime), "10m"},
+		{"jwt-refresh-lifetime", "REFRESH_TOKEN_LIFETIME", (*durationValue)(&c.JWTRefreshLifetime), "24h"},
+		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
+		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
+		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
+	}
+}
+
+// parse registers every setting on fs, parses args, and fills what no flag
+// set from the environment, then the defaults.
+func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	sets := c.settings()
+	for _, s := range sets {
+		if err := s.value.Set(s.def); err != nil {
+			return fmt.Errorf("default of %s: %w", s.name, err)
+		}
+		fs.Var(s.value, s.name, s.help+" (env "+s.env()+")")
+	}
+	// Environment first, so that flags parsed afterwards win.
+	for _, s := range sets {
+		if v := getenv(s.env()); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return fmt.Errorf("%s: %w", s.env(), err)
+			}
+		}
+	}
+	return fs.Parse(args)
+}
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type boolValue bool
+
+func (v *boolValue) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, got %q", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want a whole number, got %q", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if n, err2 := strconv.Atoi(s); err2 == nil {
+			d = time.Duration(n) * time.Second
+		} else {
+			return fmt.Errorf("want a duration such as 30s or 10m, got %q", s)
+		}
+	}
+	*v = durationValue(d)
+	return nil
+}

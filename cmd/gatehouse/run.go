@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// command is one subcommand of gatehouse.
+type command struct {
+	name  string
+	usage string // arguments after the flags
+	help  string
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+// env is what a subcommand runs with.
+type env struct {
+	cfg    config
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	extra  *cmdFlags
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "", "run the HTTP server (migrates the database first)", cmdServe},
+		{"migrate", "", "apply database migrations and exit", cmdMigrate},
+		{"createsuperuser", "", "create a superuser (--username --email --first-name --last-name; password from --password-stdin, GATEHOUSE_PASSWORD or a prompt)", cmdCreateSuperuser},
+		{"createuser", "", "create a user (same flags as createsuperuser)", cmdCreateUser},
+		{"changepassword", "USERNAME", "set a user's password (revokes the user's tokens)", cmdChangePassword},
+		{"createtoken", "USERNAME", "print a new DRF token key for the user (--name, --expires)", cmdCreateToken},
+		{"loaddata", "FILE...", "load Django dumpdata JSON files, each in one transaction", cmdLoaddata},
+		{"config", "", "print every setting with its variable and default (markdown)", cmdConfig},
+	}
+}
+
+// run is the whole program; main only calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+		usage(stdout)
+		if len(args) < 2 {
+			return errors.New("missing command")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name != args[1] {
+			continue
+		}
+		e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+		fs := flag.NewFlagSet("gatehouse "+c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		extra := registerCommandFlags(c.name, fs)
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "usage: gatehouse %s [flags] %s\n\n%s\n\nflags:\n", c.name, c.usage, c.help)
+			fs.PrintDefaults()
+		}
+		if err := e.cfg.parse(fs, args[2:], getenv); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		e.log = newLogger(e.cfg, stderr)
+		e.extra = extra
+		return c.run(ctx, e, fs.Args())
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[1])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gatehouse COMMAND [flags] [args]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.help)
+	}
+	fmt.Fprintln(w, "\nRun 'gatehouse COMMAND --help' for a command's flags. Every flag can also be set with its GATEHOUSE_* variable.")
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// secretKey returns the configured server secret. For SQLite without one,
+// it reads or creates a key file beside the database (warning once).
+func (e *env) secretKey() (string, error) {
+	if e.cfg.SecretKey != "" {
+		if len(e.cfg.SecretKey) < 16 {
+			return "", errors.New("GATEHOUSE_SECRET_KEY must be at least 16 characters")
+		}
+		return e.cfg.SecretKey, nil
+	}
+	if isPostgres(e.cfg.DatabaseURL) {
+		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
+	}
+	path := sqlitePath(e.cfg.DatabaseURL) + ".secret"
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return e.secretKey() // another process wrote it first
+	}
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		return "", err
+	}
+	e.log.Warn("GATEHOUSE_SECRET_KEY is not set: generated one and stored it beside the database", "file", path)
+	return key, nil
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+func sqlitePath(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+}
+
+func cmdConfig(ctx context.Context, e *env, args []string) error {
+	var c config
+	sets := c.settings()
+	fmt.Fprintln(e.stdout, "| flag | variable | default | meaning |\n|---|---|---|---|")
+	for _, s := range sets {
+		fmt.Fprintf(e.stdout, "| `--%s` | `%s` | `%s` | %s |\n", s.name, s.env(), s.def, s.help)
+	}
+	return nil
+}

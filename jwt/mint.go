@@ -1,0 +1,170 @@
+package jwt
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"time"
+)
+
+// Mint returns a new token of tokenType (Access or Refresh) for userID and its claims. exp is
+// now plus the type's lifetime; iat is the given time, or now when iat is zero: simplejwt's
+// refresh endpoint copies the refresh token's iat into the access token it issues, so the
+// caller decides. jti is a fresh uuid4 in 32 lowercase hex digits. Errors come only from an
+// unknown tokenType, the random source or the signer.
+func (c *Codec) Mint(tokenType string, userID int64, iat time.Time) (string, Claims, error) {
+	return c.mint(c.now(), tokenType, userID, iat)
+}
+
+// Pair mints the refresh and access tokens simplejwt's login returns, both with iat = now and
+// exp counted from the same now, with distinct jti values.
+func (c *Codec) Pair(userID int64) (refresh, access string, rc, ac Claims, err error) {
+	now := c.now()
+	if refresh, rc, err = c.mint(now, Refresh, userID, now); err != nil {
+		return "", "", Claims{}, Claims{}, err
+	}
+	if access, ac, err = c.mint(now, Access, userID, now); err != nil {
+		return "", "", Claims{}, Claims{}, err
+	}
+	if rc.JTI == ac.JTI {
+		return "", "", Claims{}, Claims{}, errors.New("jwt: random source repeated itself")
+	}
+	return refresh, access, rc, ac, nil
+}
+
+func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Time) (string, Claims, error) {
+	var lifetime time.Duration
+	switch tokenType {
+	case Access:
+		lifetime = c.accessLifetime
+	case Refresh:
+		lifetime = c.refreshLifetime
+	default:
+		return "", Claims{}, fmt.Errorf("jwt: unknown token type %q", tokenType)
+	}
+	if iat.IsZero() {
+		iat = now
+	}
+	jti, err := c.newJTI()
+	if err != nil {
+		return "", Claims{}, err
+	}
+	cl := Claims{
+		TokenType: tokenType,
+		Exp:       now.Add(lifetime).Unix(),
+		Iat:       iat.Unix(),
+		JTI:       jti,
+		UserID:    userID,
+		HasUserID: true,
+		Issuer:    c.issuer,
+		Audience:  c.audience,
+	}
+	tok, err := c.sign(&cl)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	return tok, cl, nil
+}
+
+// newJTI returns a uuid4 as 32 lowercase hex digits, as simplejwt's uuid4().hex.
+func (c *Codec) newJTI() (string, error) {
+	var u [16]byte
+	if c.randomMu != nil {
+		c.randomMu.Lock()
+		defer c.randomMu.Unlock()
+	}
+	if _, err := io.ReadFull(c.random, u[:]); err != nil {
+		return "", fmt.Errorf("jwt: reading random jti: %w", err)
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	var h [32]byte
+	hex.Encode(h[:], u[:])
+	return string(h[:]), nil
+}
+
+// appendPayload writes the claims in simplejwt's order with PyJWT's compact separators.
+func (c *Codec) appendPayload(b []byte, cl *Claims) []byte {
+	b = append(b, `{"token_type":"`...)
+	b = append(b, cl.TokenType...)
+	b = append(b, `","exp":`...)
+	b = strconv.AppendInt(b, cl.Exp, 10)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, cl.Iat, 10)
+	b = append(b, `,"jti":"`...)
+	b = append(b, cl.JTI...)
+	b = append(b, `","user_id":`...)
+	b = strconv.AppendInt(b, cl.UserID, 10)
+	return append(b, c.claimsTail...)
+}
+
+// sign serialises cl and signs it with the signing key.
+func (c *Codec) sign(cl *Claims) (string, error) {
+	var pbuf [256]byte
+	payload := c.appendPayload(pbuf[:0], cl)
+	k := c.signer
+	enc := base64.RawURLEncoding
+	sigLen := sha256.Size
+	if k.alg != HS256 {
+		sigLen = 512 // room for RSA-4096; append grows it for larger moduli
+	}
+	out := make([]byte, 0, len(k.header)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sigLen))
+	out = append(out, k.header...)
+	out = append(out, '.')
+	out = enc.AppendEncode(out, payload)
+
+	if k.alg == HS256 {
+		s := c.scratch.Get().(*scratch)
+		h := s.mac(k)
+		h.Write(out)
+		s.sum = h.Sum(s.sum[:0])
+		out = append(out, '.')
+		out = enc.AppendEncode(out, s.sum)
+		c.scratch.Put(s)
+		return string(out), nil
+	}
+	sig, err := signAsymmetric(k, out)
+	if err != nil {
+		return "", fmt.Errorf("jwt: signing with %s key %q: %w", k.alg, k.id, err)
+	}
+	out = append(out, '.')
+	out = enc.AppendEncode(out, sig)
+	return string(out), nil
+}
+
+// signAsymmetric returns the JWS signature (RFC 7518 §3) of msg.
+func signAsymmetric(k *key, msg []byte) ([]byte, error) {
+	switch k.alg {
+	case RS256:
+		digest := sha256.Sum256(msg)
+		return k.private.Sign(rand.Reader, digest[:], crypto.SHA256) // PKCS #1 v1.5
+	case ES256:
+		digest := sha256.Sum256(msg)
+		der, err := k.private.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		// crypto.Signer gives ASN.1 DER; JWS wants R and S as two 32-byte big-endian halves.
+		var rs struct{ R, S *big.Int }
+		rest, err := asn1.Unmarshal(der, &rs)
+		if err != nil || len(rest) != 0 || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 ||
+			rs.R.BitLen() > 256 || rs.S.BitLen() > 256 {
+			return nil, errors.New("malformed ECDSA signature from signer")
+		}
+		sig := make([]byte, 64)
+		rs.R.FillBytes(sig[:32])
+		rs.S.FillBytes(sig[32:])
+		return sig, nil
+	case EdDSA:
+		return k.private.Sign(rand.Reader, msg, crypto.Hash(0))
+	}
+	return nil, fmt.Errorf("unsupported algorithm %q", k.alg)
+}

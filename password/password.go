@@ -1,0 +1,271 @@
+// Package password hashes and checks user passwords in the formats Django
+// stores in auth_user.password, and applies Django's default password
+// validators.
+//
+// New hashes are argon2id in Django's "argon2$argon2id$v=19$..." form, so a
+// database shared with a Django deployment stays readable by both. Verify
+// accepts every format Django's stock hashers write that has a modern use:
+// pbkdf2_sha256, pbkdf2_sha1, argon2 (argon2id and argon2i, version 19),
+// bcrypt_sha256, bcrypt and scrypt. Anything else, including Django's
+// unusable "!..." marker, never verifies.
+//
+// Parameters read from stored hashes are bounded (see the limits in
+// formats.go) so a corrupt or hostile row cannot make a login hang or
+// exhaust memory.
+package password
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id parameters for new hashes. Memory is in KiB.
+type Params struct {
+	Memory  uint32
+	Time    uint32
+	Threads uint8
+}
+
+// DefaultParams are the OWASP minimum for argon2id: 19 MiB, 2 passes, 1 lane.
+var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1}
+
+// Validate reports why p cannot be used for new hashes: Time and Threads must
+// be at least 1, Memory at least 8 KiB per thread (argon2's minimum), and
+// the cost must stay within the limits Verify enforces on stored hashes, so
+// that every hash a Hasher writes can be verified again.
+func (p Params) Validate() error {
+	switch {
+	case p.Time < 1:
+		return errors.New("password: argon2 Time must be at least 1")
+	case p.Threads < 1:
+		return errors.New("password: argon2 Threads must be at least 1")
+	case p.Memory < 8*uint32(p.Threads):
+		return fmt.Errorf("password: argon2 Memory must be at least %d KiB for %d threads", 8*uint32(p.Threads), p.Threads)
+	case !argon2CostOK(p.Memory, p.Time):
+		return fmt.Errorf("password: argon2 cost above limit (Memory <= %d KiB, Memory*Time <= %d)", maxArgon2Memory, maxArgon2Work)
+	}
+	return nil
+}
+
+// Lengths of what Hash writes. The salt copies Django's get_random_string
+// salt (22 letters and digits, about 131 bits), so Django's own
+// must_update_salt check accepts hashes written here; the tag length is
+// argon2-cffi's current default and RFC 9106's recommendation.
+const (
+	saltChars    = 22
+	argon2KeyLen = 32
+)
+
+// Hasher hashes passwords with argon2id and verifies Django-format hashes.
+// It is safe for concurrent use. The zero value is not usable: build one
+// with New.
+type Hasher struct {
+	params Params
+	random io.Reader
+	dummy  argon2Hash
+}
+
+// New returns a Hasher writing argon2id hashes with p and drawing salts from
+// random; a nil random means crypto/rand.Reader. New panics if p.Validate
+// reports an error: parameters are configuration, fixed before the server
+// starts.
+func New(p Params, random io.Reader) *Hasher {
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Hasher{
+		params: p,
+		random: random,
+		// Dummy needs the cost of a real verification, not a real hash:
+		// the derivation runs in full and the constant-time comparison
+		// against this all-zero tag takes the same time as any other.
+		dummy: argon2Hash{
+			variant: "argon2id",
+			memory:  p.Memory,
+			time:    p.Time,
+			threads: p.Threads,
+			salt:    []byte("gatehouse-dummy-salt22"),
+			key:     make([]byte, argon2KeyLen),
+		},
+	}
+}
+
+// Hash returns an argon2id hash of password in the exact form Django's
+// Argon2PasswordHasher writes:
+//
+//	argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<tag>
+//
+// where salt and tag are unpadded standard base64. The only error is a
+// failure to read the random source.
+func (h *Hasher) Hash(password string) (string, error) {
+	salt, err := randomString(h.random, saltChars)
+	if err != nil {
+		return "", fmt.Errorf("password: reading salt: %w", err)
+	}
+	a := argon2Hash{
+		variant: "argon2id",
+		memory:  h.params.Memory,
+		time:    h.params.Time,
+		threads: h.params.Threads,
+		salt:    []byte(salt),
+	}
+	a.key = a.derive(password, argon2KeyLen)
+	return a.String(), nil
+}
+
+// Verify reports whether password matches the Django-format hash encoded,
+// and, when it does, whether the caller should replace encoded with a fresh
+// h.Hash(password). needsRehash is true for every algorithm but argon2id,
+// and for argon2id hashes with less memory or fewer passes than h's
+// parameters, or with a salt or tag shorter than 16 bytes. It is always
+// false when ok is false.
+//
+// Unknown, malformed and unusable hashes, and hashes whose parameters exceed
+// this package's limits, return (false, false). Verify never panics; the
+// final comparison is constant-time.
+func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool) {
+	s, err := parse(encoded)
+	if err != nil {
+		return false, false
+	}
+	if !s.verify(password) {
+		return false, false
+	}
+	return true, s.weakerThan(h.params)
+}
+
+// Dummy performs one argon2id verification of password at h's parameters
+// and discards the result. Call it when a login names an unknown user, so
+// the response takes as long as a wrong password for a user whose hash h
+// wrote. (Users still on older, slower hashes such as pbkdf2_sha256 take
+// longer until they are rehashed.)
+func (h *Hasher) Dummy(password string) {
+	h.dummy.verify(password)
+}
+
+// Unusable returns a password value that never verifies, in Django's form
+// for make_password(None): "!" followed by 40 random letters and digits.
+// The randomness only keeps such values distinct. random nil means
+// crypto/rand.Reader; if random fails, crypto/rand.Reader is used instead.
+func Unusable(random io.Reader) string {
+	if random == nil {
+		random = rand.Reader
+	}
+	s, err := randomString(random, 40)
+	if err != nil {
+		// crypto/rand never fails (Go 1.24+), so this cannot loop or fail.
+		s, _ = randomString(rand.Reader, 40)
+	}
+	return unusablePrefix + s
+}
+
+// IsUsable reports whether encoded is a well-formed hash that Verify can
+// check: false for "", for Django's unusable "!..." values, for unknown
+// formats and for hashes whose parameters exceed this package's limits.
+// Unlike Django's is_password_usable, it does not treat unknown formats as
+// usable, because this package could never verify them.
+func IsUsable(encoded string) bool {
+	_, err := parse(encoded)
+	return err == nil
+}
+
+// Algorithm returns the Django algorithm name that prefixes encoded
+// ("pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt" or
+// "scrypt"), or "" when the prefix is none of those. It looks only at the
+// prefix; IsUsable checks the rest.
+func Algorithm(encoded string) string {
+	name, _, found := strings.Cut(encoded, "$")
+	if !found {
+		return ""
+	}
+	switch name {
+	case "pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt":
+		return name
+	}
+	return ""
+}
+
+const unusablePrefix = "!"
+
+// randomChars is Django's RANDOM_STRING_CHARS.
+const randomChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// randomString returns n characters drawn uniformly from randomChars.
+func randomString(random io.Reader, n int) (string, error) {
+	// Bytes at or above 248 (= 4*62) are rejected so that b%62 is uniform.
+	const limit = 256 - 256%len(randomChars)
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+4)
+	for len(out) < n {
+		if _, err := io.ReadFull(random, buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, randomChars[int(b)%len(randomChars)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// argon2Hash is a parsed "argon2$argon2id$v=19$m=..,t=..,p=..$salt$tag".
+type argon2Hash struct {
+	variant string // "argon2id" or "argon2i"
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
+	salt    []byte
+	key     []byte
+}
+
+func (a argon2Hash) algorithm() string { return "argon2" }
+
+func (a argon2Hash) derive(password string, keyLen uint32) []byte {
+	if a.variant == "argon2i" {
+		return argon2.Key([]byte(password), a.salt, a.time, a.memory, a.threads, keyLen)
+	}
+	return argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, keyLen)
+}
+
+func (a argon2Hash) verify(password string) bool {
+	got := a.derive(password, uint32(len(a.key)))
+	return subtle.ConstantTimeCompare(got, a.key) == 1
+}
+
+func (a argon2Hash) weakerThan(p Params) bool {
+	return a.variant != "argon2id" ||
+		a.memory < p.Memory ||
+		a.time < p.Time ||
+		len(a.salt) < 16 ||
+		len(a.key) < 16
+}
+
+// String returns a in Django's encoding.
+func (a argon2Hash) String() string {
+	var b strings.Builder
+	b.WriteString("argon2$")
+	b.WriteString(a.variant)
+	b.WriteString("$v=19$m=")
+	b.WriteString(strconv.FormatUint(uint64(a.memory), 10))
+	b.WriteString(",t=")
+	b.WriteString(strconv.FormatUint(uint64(a.time), 10))
+	b.WriteString(",p=")
+	b.WriteString(strconv.FormatUint(uint64(a.threads), 10))
+	b.WriteByte('$')
+	b.WriteString(base64.RawStdEncoding.EncodeToString(a.salt))
+	b.WriteByte('$')
+	b.WriteString(base64.RawStdEncoding.EncodeToString(a.key))
+	return b.String()
+}

@@ -1,0 +1,112 @@
+// Package secret derives keys from the server secret, hashes bearer
+// credentials for storage and lookup, seals values that must be shown again,
+// and generates random tokens.
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+)
+
+// Hash returns the lookup hash of a bearer credential (SHA-256). Credentials
+// are random and long, so a fast hash is enough: a copy of the database
+// yields no usable credential.
+func Hash(credential string) []byte {
+	sum := sha256.Sum256([]byte(credential))
+	return sum[:]
+}
+
+// Equal compares two byte strings in constant time.
+func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// Box seals small values (such as a DRF key that must be returned again on
+// every login) with AES-256-GCM under a key derived from the server secret.
+// A sealed value is useless without the server secret.
+type Box struct{ aead cipher.AEAD }
+
+// NewBox derives the box key from the server secret.
+func NewBox(serverSecret string) (*Box, error) {
+	if serverSecret == "" {
+		return nil, errors.New("secret: empty server secret")
+	}
+	m := hmac.New(sha256.New, []byte(serverSecret))
+	m.Write([]byte("gatehouse/box/v1"))
+	block, err := aes.NewCipher(m.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
+// Seal encrypts plain; the result carries its nonce.
+func (b *Box) Seal(plain []byte) ([]byte, error) {
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plain)+b.aead.Overhead())
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return nil, err
+	}
+	return b.aead.Seal(nonce, nonce, plain, nil), nil
+}
+
+// Open decrypts a value made by Seal with the same server secret.
+func (b *Box) Open(sealed []byte) ([]byte, error) {
+	n := b.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("secret: sealed value too short")
+	}
+	return b.aead.Open(nil, sealed[:n], sealed[n:], nil)
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// Alnum returns n random characters from [A-Za-z0-9], the alphabet of DOT's
+// access tokens, refresh tokens and codes. Unbiased (rejection sampling).
+func Alnum(r io.Reader, n int) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/2+8)
+	for len(out) < n {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		for _, c := range buf {
+			if c < 248 { // 248 = 4*62: keeps the distribution uniform
+				out = append(out, alnum[c%62])
+				if len(out) == n {
+					break
+				}
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// Hex returns 2n lowercase hex characters from n random bytes (a DRF key is Hex(r, 20)).
+func Hex(r io.Reader, n int) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Fingerprint is a short, non-reversible label of a credential for logs and
+// listings: the first 8 hex characters of its hash.
+func Fingerprint(credential string) string {
+	return hex.EncodeToString(Hash(credential)[:4])
+}

@@ -1,0 +1,259 @@
+package server
+
+import (
+	"html"
+	"net/http"
+	"strings"
+)
+
+// Permission classes of the reference views.
+type permission int
+
+const (
+	permAny               permission = iota // AllowAny (and simplejwt/DOT views)
+	permAuthenticated                       // IsAuthenticated
+	permAuthenticatedOrCreate               // anonymous POST allowed, the rest needs a user
+)
+
+// call is one request to a DRF view, after authentication.
+type call struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	view   *apiView
+	user   *principal
+	html   bool // the browsable HTML rendering was negotiated
+	parsed *payload
+}
+
+type handlerFunc func(s *Server, c *call) *apiError
+
+// apiView reproduces the request cycle of a DRF APIView: content
+// negotiation, authentication, permission, then the method handler, with
+// Allow, Vary, 401, 405 and OPTIONS metadata as DRF writes them.
+type apiView struct {
+	name, description string
+	methods           map[string]handlerFunc // GET, POST, ...
+	allow             string
+	perm              permission
+	noAuth            bool     // the view has no authentication classes (simplejwt)
+	renders           []string // media types, JSON first
+	parses            []string
+	actions           any // OPTIONS "actions" when POST is allowed for the caller
+}
+
+var (
+	rendersJSONHTML = []string{"application/json", "text/html"}
+	parsesDefault   = []string{"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
+
+func (s *Server) view(v *apiView) http.Handler {
+	if v.renders == nil {
+		v.renders = rendersJSONHTML
+	}
+	if v.parses == nil {
+		v.parses = parsesDefault
+	}
+	if v.allow == "" {
+		var ms []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if v.methods[m] != nil {
+				ms = append(ms, m)
+				if m == "GET" {
+					ms = append(ms, "HEAD")
+				}
+			}
+		}
+		v.allow = strings.Join(append(ms, "OPTIONS"), ", ")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Allow", v.allow)
+		h.Set("Vary", "Accept, Authorization")
+		c := &call{w: w, r: r, view: v}
+		if e := s.dispatch(c); e != nil {
+			writeJSON(w, e.status, e.body)
+		}
+	})
+}
+
+func (s *Server) dispatch(c *call) *apiError {
+	v, r := c.view, c.r
+	if e := c.negotiate(); e != nil {
+		return e
+	}
+	if !v.noAuth {
+		out, err := s.authenticate(r)
+		if err != nil {
+			return s.internal(c, err)
+		}
+		if out.fail != nil {
+			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+			return out.fail
+		}
+		c.user = out.p
+		if c.user != nil {
+			setLogUser(r, c.user.user.ID)
+		}
+		needsUser := v.perm == permAuthenticated || (v.perm == permAuthenticatedOrCreate && r.Method != http.MethodPost)
+		if needsUser && c.user == nil {
+			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+			return unauthorized("Authentication credentials were not provided.")
+		}
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if method == http.MethodOptions {
+		return c.options()
+	}
+	h := v.methods[method]
+	if h == nil || (r.Method == http.MethodHead && v.methods["GET"] == nil) {
+		return &apiError{status: http.StatusMethodNotAllowed,
+			body: detailOnly{Detail: `Method "` + r.Method + `" not allowed.`}}
+	}
+	return h(s, c)
+}
+
+// negotiate picks JSON or the browsable HTML page as DRF's
+// DefaultContentNegotiation would: ?format= first, then Accept.
+func (c *call) negotiate() *apiError {
+	if f := c.r.URL.Query().Get("format"); f != "" {
+		switch {
+		case f == "json":
+			return nil
+		case f == "api" && c.canHTML():
+			c.html = true
+			return nil
+		}
+		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
+	}
+	accept := c.r.Header.Get("Accept")
+	if accept == "" {
+		return nil
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch mt {
+		case "*/*", "application/*", "application/json":
+			return nil
+		case "text/html", "text/*":
+			if c.canHTML() {
+				c.html = true
+				return nil
+			}
+		}
+	}
+	return &apiError{status: http.StatusNotAcceptable, body: detailOnly{Detail: "Could not satisfy the request Accept header."}}
+}
+
+func (c *call) canHTML() bool {
+	for _, m := range c.view.renders {
+		if m == "text/html" {
+			return true
+		}
+	}
+	return false
+}
+
+// data parses the request body once (DRF parses lazily, on first use).
+func (c *call) data() (*payload, *apiError) {
+	if c.parsed != nil {
+		return c.parsed, nil
+	}
+	p, e := readBody(c.r, c.view.parses)
+	if e != nil {
+		return nil, e
+	}
+	c.parsed = p
+	return p, nil
+}
+
+type metadata struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Renders     []string `json:"renders"`
+	Parses      []string `json:"parses"`
+	Actions     any      `json:"actions,omitempty"`
+}
+
+func (c *call) options() *apiError {
+	m := metadata{Name: c.view.name, Description: c.view.description, Renders: c.view.renders, Parses: c.view.parses}
+	if c.view.methods["POST"] != nil && c.view.actions != nil {
+		m.Actions = map[string]any{"POST": c.view.actions}
+	}
+	c.respond(http.StatusOK, m)
+	return nil
+}
+
+// respond writes a successful response in the negotiated rendering. HEAD
+// gets the headers only.
+func (c *call) respond(status int, v any) {
+	if c.html {
+		b, _ := marshal(v)
+		c.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		c.w.WriteHeader(status)
+		if c.r.Method != http.MethodHead {
+			c.w.Write([]byte("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(c.view.name) +
+				" – gatehouse</title></head><body><h1>" + html.EscapeString(c.view.name) + "</h1><pre>" +
+				html.EscapeString(string(b)) + "</pre></body></html>\n"))
+		}
+		return
+	}
+	if c.r.Method == http.MethodHead {
+		c.w.Header().Set("Content-Type", "application/json")
+		c.w.WriteHeader(status)
+		return
+	}
+	writeJSON(c.w, status, v)
+}
+
+// internal logs an unexpected error and answers DRF's generic 500.
+func (s *Server) internal(c *call, err error) *apiError {
+	s.log.ErrorContext(c.r.Context(), "internal error", "err", err, "request_id", requestID(c.r))
+	return &apiError{status: http.StatusInternalServerError, body: detailOnly{Detail: "A server error occurred."}}
+}
+
+// field metadata for OPTIONS.
+type fieldMeta struct {
+	Type      string `json:"type"`
+	Required  bool   `json:"required"`
+	ReadOnly  bool   `json:"read_only"`
+	Label     string `json:"label"`
+	HelpText  string `json:"help_text,omitempty"`
+	MaxLength int    `json:"max_length,omitempty"`
+}
+
+// orderedFields keeps OPTIONS field metadata in declaration order.
+type orderedFields []struct {
+	name string
+	meta fieldMeta
+}
+
+func (o orderedFields) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := marshal(f.name)
+		v, _ := marshal(f.meta)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+func fields(pairs ...any) orderedFields {
+	var o orderedFields
+	for i := 0; i+1 < len(pairs); i += 2 {
+		o = append(o, struct {
+			name string
+			meta fieldMeta
+		}{pairs[i].(string), pairs[i+1].(fieldMeta)})
+	}
+	return o
+}

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const logInfoKey ctxKey = 0
+
+// logInfo is filled in while a request is served and logged at its end.
+type logInfo struct {
+	id     string
+	userID int64
+}
+
+func requestID(r *http.Request) string {
+	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
+		return li.id
+	}
+	return ""
+}
+
+func setLogUser(r *http.Request, id int64) {
+	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
+		li.userID = id
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// middleware adds the security headers, a request id, one structured log
+// line per request (never the query string or any credential), and turns a
+// panic into a logged 500.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		li := &logInfo{id: r.Header.Get("X-Request-Id")}
+		if li.id == "" || len(li.id) > 64 || strings.ContainsAny(li.id, " \r\n\"") {
+			var b [8]byte
+			rand.Read(b[:])
+			li.id = hex.EncodeToString(b[:])
+		}
+		r = r.WithContext(context.WithValue(r.Context(), logInfoKey, li))
+		h := w.Header()
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Vary", "Authorization")
+		h.Set("X-Request-Id", li.id)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "request_id", li.id, "panic", p)
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, detailOnly{Detail: "A server error occurred."})
+				}
+			}
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", li.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.userID))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// notFound answers like Django with DEBUG off.
+func notFound(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n" +
+		"  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n</body>\n</html>\n"))
+}
+
+// slashRedirect sends a path without its trailing slash to the route with
+// it, keeping the query. GET and HEAD get 301 as Django answers; other
+// methods get 308 so that the method and body survive (Django answers 301
+// and the body is lost).
+func slashRedirect(w http.ResponseWriter, r *http.Request) {
+	loc := r.URL.EscapedPath() + "/"
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	status := http.StatusMovedPermanently
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusPermanentRedirect
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+}

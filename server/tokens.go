@@ -1,0 +1,153 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"gatehouse"
+)
+
+// Beyond DRF: several named tokens per user (one per device), each with an
+// optional expiry, listed without their keys and revocable one by one.
+
+type tokenOut struct {
+	ID       int64      `json:"id"`
+	Name     string     `json:"name"`
+	Prefix   string     `json:"prefix"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used"`
+	Expires  *time.Time `json:"expires"`
+	Current  bool       `json:"current"`
+}
+
+type tokenCreated struct {
+	ID      int64      `json:"id"`
+	Name    string     `json:"name"`
+	Key     string     `json:"key"`
+	Prefix  string     `json:"prefix"`
+	Created time.Time  `json:"created"`
+	Expires *time.Time `json:"expires"`
+}
+
+// maxTokenName bounds a token's name.
+const maxTokenName = 100
+
+func (s *Server) tokenRoutes(mux *http.ServeMux) {
+	mux.Handle("/api/tokens/{$}", s.view(&apiView{
+		name:    "Token List Create",
+		perm:    permAuthenticated,
+		methods: map[string]handlerFunc{"GET": (*Server).listTokens, "POST": (*Server).createToken},
+		actions: fields(
+			"name", fieldMeta{Type: "string", Required: true, Label: "Name", MaxLength: maxTokenName},
+			"expires_in", fieldMeta{Type: "integer", Label: "Expires in (seconds)"},
+		),
+	}))
+	mux.Handle("/api/tokens/{id}/{$}", s.view(&apiView{
+		name:    "Token Detail",
+		perm:    permAuthenticated,
+		methods: map[string]handlerFunc{"DELETE": (*Server).deleteToken},
+	}))
+	mux.Handle("/api/tokens/logout/{$}", s.view(&apiView{
+		name:    "Logout",
+		perm:    permAuthenticated,
+		methods: map[string]handlerFunc{"POST": (*Server).logout},
+	}))
+	mux.Handle("/api/tokens/logoutall/{$}", s.view(&apiView{
+		name:    "Logout All",
+		perm:    permAuthenticated,
+		methods: map[string]handlerFunc{"POST": (*Server).logoutAll},
+	}))
+}
+
+func (s *Server) listTokens(c *call) *apiError {
+	toks, err := s.store.Tokens(c.r.Context(), c.user.user.ID)
+	if err != nil {
+		return s.internal(c, err)
+	}
+	out := make([]tokenOut, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, tokenOut{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.Created, LastUsed: t.LastUsed,
+			Expires: t.Expires, Current: c.user.kind == "token" && c.user.tokenID == t.ID})
+	}
+	c.respond(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) createToken(c *call) *apiError {
+	p, e := c.data()
+	if e != nil {
+		return e
+	}
+	errs := &fieldErrors{}
+	name, _ := charField(p, errs, "name", true, false, maxTokenName)
+	var expires *time.Time
+	if v, st := p.str("expires_in"); st == fieldString && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 10*366*24*3600 {
+			errs.add("expires_in", "Ensure this value is a whole number of seconds between 1 and 316224000.")
+		} else {
+			t := s.now().Add(time.Duration(n) * time.Second)
+			expires = &t
+		}
+	} else if st == fieldInvalid {
+		errs.add("expires_in", "A valid integer is required.")
+	}
+	if !errs.empty() {
+		return badRequest(errs)
+	}
+	tok, key, err := s.newToken(name, false, expires)
+	if err != nil {
+		return s.internal(c, err)
+	}
+	tok.UserID = c.user.user.ID
+	if err := s.store.CreateToken(c.r.Context(), &tok); err != nil {
+		return s.internal(c, err)
+	}
+	c.respond(http.StatusCreated, tokenCreated{ID: tok.ID, Name: tok.Name, Key: key, Prefix: tok.Prefix, Created: tok.Created, Expires: tok.Expires})
+	return nil
+}
+
+func noContent(c *call) *apiError {
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteToken(c *call) *apiError {
+	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	if err != nil {
+		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
+	}
+	err = s.store.DeleteToken(c.r.Context(), c.user.user.ID, id)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
+	}
+	if err != nil {
+		return s.internal(c, err)
+	}
+	s.forgetUser(c.user.user.ID)
+	return noContent(c)
+}
+
+// logout revokes the DRF token the request was made with.
+func (s *Server) logout(c *call) *apiError {
+	if c.user.kind != "token" {
+		return &apiError{status: http.StatusBadRequest, body: detailOnly{Detail: "This request was not made with a DRF token."}}
+	}
+	err := s.store.DeleteToken(c.r.Context(), c.user.user.ID, c.user.tokenID)
+	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+		return s.internal(c, err)
+	}
+	s.forgetUser(c.user.user.ID)
+	return noContent(c)
+}
+
+// logoutAll revokes every DRF token of the caller.
+func (s *Server) logoutAll(c *call) *apiError {
+	if _, err := s.store.DeleteUserTokens(c.r.Context(), c.user.user.ID); err != nil {
+		return s.internal(c, err)
+	}
+	s.forgetUser(c.user.user.ID)
+	return noContent(c)
+}

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gatehouse/store"
+)
+
+type userPage struct {
+	Count    int       `json:"count"`
+	Next     *string   `json:"next"`
+	Previous *string   `json:"previous"`
+	Results  []userOut `json:"results"`
+}
+
+func invalidPage() *apiError {
+	return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Invalid page."}}
+}
+
+// listUsers answers like DRF's PageNumberPagination over an exact-match
+// django-filter FilterSet on email and username.
+func (s *Server) listUsers(c *call) *apiError {
+	q := c.r.URL.Query()
+	last := func(k string) string {
+		if vs := q[k]; len(vs) > 0 {
+			return vs[len(vs)-1]
+		}
+		return ""
+	}
+	f := store.UserFilter{Username: last("username"), Email: last("email")}
+	ctx := c.r.Context()
+	count, err := s.store.CountUsers(ctx, f)
+	if err != nil {
+		return s.internal(c, err)
+	}
+	size := s.cfg.PageSize
+	pages := (count + size - 1) / size
+	if pages < 1 {
+		pages = 1 // an empty first page is allowed
+	}
+	page := 1
+	if raw, ok := q["page"]; ok {
+		v := raw[len(raw)-1]
+		if v == "last" {
+			page = pages
+		} else {
+			n, ok := pythonInt(v)
+			if !ok || n < 1 || n > pages {
+				return invalidPage()
+			}
+			page = n
+		}
+	}
+	users, err := s.store.ListUsers(ctx, f, (page-1)*size, size)
+	if err != nil {
+		return s.internal(c, err)
+	}
+	out := userPage{Count: count, Results: make([]userOut, 0, len(users))}
+	for _, u := range users {
+		out.Results = append(out.Results, toUserOut(u))
+	}
+	base := absoluteURL(c.r)
+	if page < pages {
+		next := withPage(base, q, page+1)
+		out.Next = &next
+	}
+	if page > 1 {
+		prev := withPage(base, q, page-1)
+		out.Previous = &prev
+	}
+	c.respond(http.StatusOK, out)
+	return nil
+}
+
+// pythonInt parses like Python's int(str): surrounding whitespace and a
+// sign are allowed, as are underscores between digits.
+func pythonInt(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "+")
+	if s == "" || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") || strings.Contains(s, "__") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
+	if err != nil || len(s) > 18 {
+		return 0, false
+	}
+	return n, true
+}
+
+// absoluteURL is scheme://host/path of the request, without query.
+func absoluteURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// withPage rebuilds the query with page set (or removed for page 1), keys
+// sorted, as DRF's replace_query_param and remove_query_param do.
+func withPage(base string, q url.Values, page int) string {
+	vals := url.Values{}
+	for k, v := range q {
+		vals[k] = v
+	}
+	if page == 1 {
+		delete(vals, "page")
+	} else {
+		vals["page"] = []string{strconv.Itoa(page)}
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range vals[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(v))
+		}
+	}
+	if b.Len() == 0 {
+		return base
+	}
+	return base + "?" + b.String()
+}

@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"gatehouse/fixture"
+)
+
+// Load inserts a converted dumpdata set in one transaction: all of it, or
+// nothing. Users keep their primary keys and hashes.
+func (s *Store) Load(ctx context.Context, set fixture.Set) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range set.Users {
+			if err := s.insertUser(ctx, tx, &set.Users[i], true); err != nil {
+				return fmt.Errorf("user %d (%s): %w", set.Users[i].ID, set.Users[i].Username, err)
+			}
+		}
+		for i := range set.Tokens {
+			if err := s.insertToken(ctx, tx, &set.Tokens[i]); err != nil {
+				return fmt.Errorf("token of user %d: %w", set.Tokens[i].UserID, err)
+			}
+		}
+		for _, table := range []string{"users", "drf_tokens"} {
+			if q := s.d.afterExplicitIDs(table); q != "" {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

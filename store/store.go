@@ -1,0 +1,217 @@
+// Package store keeps gatehouse's data in SQLite (embedded, the default) or
+// PostgreSQL behind one set of methods. The two backends share the SQL; what
+// differs between them sits in the dialect table below. Every
+// read-modify-write runs in one transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gatehouse"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// dialect is everything that differs between the backends.
+type dialect struct {
+	name       string
+	driver     string
+	goose      goose.Dialect
+	dollar     bool // placeholders are $1, $2 instead of ?
+	isConflict func(error) bool
+	// afterExplicitIDs realigns id sequences after rows were inserted with
+	// their own primary keys (loaddata).
+	afterExplicitIDs func(table string) string
+}
+
+var sqliteDialect = dialect{
+	name:   "sqlite",
+	driver: "sqlite",
+	goose:  goose.DialectSQLite3,
+	isConflict: func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	},
+	afterExplicitIDs: func(string) string { return "" }, // AUTOINCREMENT follows the largest id
+}
+
+var postgresDialect = dialect{
+	name:   "postgres",
+	driver: "pgx",
+	goose:  goose.DialectPostgres,
+	dollar: true,
+	isConflict: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+	afterExplicitIDs: func(table string) string {
+		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)
+	},
+}
+
+// Store is a handle on the database; safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	d       dialect
+	queries sync.Map // query text with ? -> text for this dialect
+}
+
+// IsPostgres reports whether url names a PostgreSQL database.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Open connects to url: a postgres:// URL, or a SQLite file path (optionally
+// prefixed "sqlite:" or "sqlite://"). It does not migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	var s *Store
+	if IsPostgres(url) {
+		db, err := sql.Open(postgresDialect.driver, url)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s = &Store{db: db, d: postgresDialect}
+	} else {
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, errors.New("store: empty SQLite path")
+		}
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err := sql.Open(sqliteDialect.driver, dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		s = &Store{db: db, d: sqliteDialect}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(pctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
+	}
+	return s, nil
+}
+
+// Dialect names the backend: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Close releases the connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Migrate applies the embedded migrations. On PostgreSQL it holds an
+// advisory lock, so replicas starting together do not race.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+s.d.name)
+	if err != nil {
+		return err
+	}
+	var opts []goose.ProviderOption
+	if s.d.dollar {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.d.goose, s.db, sub, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// q returns query rewritten for the dialect's placeholders.
+func (s *Store) q(query string) string {
+	if !s.d.dollar {
+		return query
+	}
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	s.queries.Store(query, out)
+	return out
+}
+
+// tx runs fn in one transaction, committed when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// conflict maps a unique-constraint violation to gatehouse.ErrConflict.
+func (s *Store) conflict(err error) error {
+	if s.d.isConflict(err) {
+		return gatehouse.ErrConflict
+	}
+	return err
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.ErrNotFound
+	}
+	return err
+}

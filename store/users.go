@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"gatehouse"
+)
+
+const userCols = "id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"
+
+type rowScanner interface{ Scan(...any) error }
+
+func scanUser(r rowScanner, u *gatehouse.User) error {
+	var joined int64
+	var last sql.NullInt64
+	if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password,
+		&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &u.AuthEpoch); err != nil {
+		return err
+	}
+	u.DateJoined = fromMicros(joined)
+	u.LastLogin = fromNullMicros(last)
+	return nil
+}
+
+// CreateUser inserts u (ignoring u.ID unless keepID) and, when tok is not
+// nil, its token, in one transaction. It sets u.ID and tok.UserID/ID.
+// A taken username gives gatehouse.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u *gatehouse.User, tok *gatehouse.Token) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertUser(ctx, tx, u, false); err != nil {
+			return err
+		}
+		if tok != nil {
+			tok.UserID = u.ID
+			return s.insertToken(ctx, tx, tok)
+		}
+		return nil
+	})
+}
+
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, keepID bool) error {
+	if u.DateJoined.IsZero() {
+		u.DateJoined = time.Now()
+	}
+	args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
+		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), u.AuthEpoch}
+	cols := "username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	if keepID {
+		cols = "id, " + cols
+		marks = "?, " + marks
+		args = append([]any{u.ID}, args...)
+	}
+	err := tx.QueryRowContext(ctx, s.q("INSERT INTO users ("+cols+") VALUES ("+marks+") RETURNING id"), args...).Scan(&u.ID)
+	return s.conflict(err)
+}
+
+// User returns the user with id, or gatehouse.ErrNotFound.
+func (s *Store) User(ctx context.Context, id int64) (gatehouse.User, error) {
+	var u gatehouse.User
+	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
+	return u, notFound(err)
+}
+
+// UserByUsername returns the user with exactly that username (case-sensitive).
+func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.User, error) {
+	var u gatehouse.User
+	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE username = ?"), username), &u)
+	return u, notFound(err)
+}
+
+// UserFilter selects users by exact, case-sensitive matches; empty fields match all.
+type UserFilter struct {
+	Username string
+	Email    string
+}
+
+func (f UserFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.Username != "" {
+		conds = append(conds, "username = ?")
+		args = append(args, f.Username)
+	}
+	if f.Email != "" {
+		conds = append(conds, "email = ?")
+		args = append(args, f.Email)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// CountUsers counts the users f selects.
+func (s *Store) CountUsers(ctx context.Context, f UserFilter) (int, error) {
+	where, args := f.where()
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM users"+where), args...).Scan(&n)
+	return n, err
+}
+
+// ListUsers returns up to limit users f selects, by ascending id, skipping offset.
+func (s *Store) ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]gatehouse.User, error) {
+	where, args := f.where()
+	args = append(args, limit, offset)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userCols+" FROM users"+where+" ORDER BY id LIMIT ? OFFSET ?"), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.User
+	for rows.Next() {
+		var u gatehouse.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UserChange says what UpdateUser did beyond writing the fields.
+type UserChange struct {
+	// RevokeCredentials deletes every token of the user (DRF, OAuth) and
+	// moves AuthEpoch to now, so JWTs issued before stop working.
+	RevokeCredentials bool
+}
+
+// UpdateUser reads the user, applies fn and writes it back in one
+// transaction. fn returns what else must happen.
+func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (UserChange, error)) (gatehouse.User, error) {
+	var u gatehouse.User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u); err != nil {
+			return notFound(err)
+		}
+		ch, err := fn(&u)
+		if err != nil {
+			return err
+		}
+		if ch.RevokeCredentials {
+			now := time.Now()
+			if e := now.Unix(); e > u.AuthEpoch {
+				u.AuthEpoch = e
+			}
+			for _, q := range []string{
+				"DELETE FROM drf_tokens WHERE user_id = ?",
+				"UPDATE oauth_refresh_tokens SET revoked = ? WHERE user_id = ? AND revoked IS NULL",
+				"DELETE FROM oauth_access_tokens WHERE user_id = ?",
+				"UPDATE jwt_tokens SET blacklisted_at = ? WHERE user_id = ? AND blacklisted_at IS NULL",
+			} {
+				args := []any{u.ID}
+				if strings.Count(q, "?") == 2 {
+					args = []any{micros(now), u.ID}
+				}
+				if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE users SET username = ?, email = ?, first_name = ?, last_name = ?,
+			password = ?, is_active = ?, is_staff = ?, is_superuser = ?, last_login = ?, auth_epoch = ? WHERE id = ?`),
+			u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser,
+			nullMicros(u.LastLogin), u.AuthEpoch, u.ID)
+		return s.conflict(err)
+	})
+	return u, err
+}
+
+// SetPasswordHash replaces a user's stored hash without revoking anything
+// (the upgrade of an old hash after a successful login). It only writes when
+// the stored hash is still old, so a concurrent password change wins.
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, old, new string) error {
+	_, err := s.db.ExecContext(ctx, s.q("UPDATE users SET password = ? WHERE id = ? AND password = ?"), new, id, old)
+	return err
+}
+
+// TouchLogin sets last_login.
+func (s *Store) TouchLogin(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q("UPDATE users SET last_login = ? WHERE id = ?"), micros(at), id)
+	return err
+}
+
+// DeleteUser removes a user and, by cascade, everything they own.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM users WHERE id = ?"), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
+}

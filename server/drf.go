@@ -55,13 +55,14 @@ func (s *Server) view(v *apiView) http.Handler {
 	}
 	if v.allow == "" {
 		var ms []string
+		// DRF's order: http_method_names, with HEAD wherever GET is.
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			if v.methods[m] != nil {
 				ms = append(ms, m)
-				if m == "GET" {
-					ms = append(ms, "HEAD")
-				}
 			}
+		}
+		if v.methods["GET"] != nil {
+			ms = append(ms, "HEAD")
 		}
 		v.allow = strings.Join(append(ms, "OPTIONS"), ", ")
 	}

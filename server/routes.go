@@ -28,17 +28,18 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern == "/" && !strings.HasSuffix(r.URL.Path, "/") {
+		if p := r.URL.Path; p != "/healthz" && p != "/readyz" && !strings.HasSuffix(p, "/") {
 			probe := r.Clone(r.Context())
 			probe.URL.Path += "/"
 			probe.URL.RawPath = ""
-			if _, p := mux.Handler(probe); p != "/" && p != "" {
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
 				slashRedirect(w, r)
 				return
 			}
+			notFound(w)
+			return
 		}
-		h.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r)
 	})
 }
 

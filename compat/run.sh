@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The compatibility gate: runs the reference scenarios against gatehouse on a
+# fresh SQLite database loaded with the reference fixture, and compares the
+# recording with Django's. Differences must be listed in deviations.txt
+# (deliberate, with a reason) or pending.txt (not built yet, naming the issue).
+# Also fails when any response of gatehouse is a 5xx.
+#
+#   bash compat/run.sh            # from the repository root
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+ref=${GATEHOUSE_REFERENCE:-$root/../shared/reference}
+py=/usr/bin/python3
+out=$root/compat/out
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=
+
+(cd "$root" && go build -o "$work/gatehouse" ./cmd/gatehouse)
+
+port=${GATEHOUSE_COMPAT_PORT:-18765}
+export GATEHOUSE_DATABASE_URL="$work/compat.db"
+export GATEHOUSE_SECRET_KEY="compat-gate-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# The scenarios forge JWTs with the reference's HS256 key.
+export GATEHOUSE_JWT_SIGNING_KEY="django-ref-insecure-fixed-secret-key-for-black-box-tests-0123456789"
+# The reference applies no password validators through the API and the
+# scenarios create users with one-letter passwords; gatehouse validates by
+# default (see compat/deviations.txt), so the gate turns validation off to
+# compare everything else. server tests cover validation on.
+export GATEHOUSE_PASSWORD_VALIDATION=false
+export GATEHOUSE_ADDR="127.0.0.1:$port"
+export GATEHOUSE_LOG_LEVEL=warn
+
+"$work/gatehouse" loaddata "$ref/django-dumpdata.json" >"$out/loaddata.log" 2>&1
+"$work/gatehouse" serve >"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+
+$py "$ref/scenarios.py" --base "http://127.0.0.1:$port" --out "$out/gatehouse-recording.json" >"$out/scenarios.log" 2>&1
+
+cat "$root/compat/deviations.txt" "$root/compat/pending.txt" >"$work/allow.txt"
+set +e
+$py "$ref/diff_recordings.py" "$ref/django-recording.json" "$out/gatehouse-recording.json" \
+  --allow "$work/allow.txt" >"$out/diff.txt" 2>&1
+status=$?
+set -e
+grep -E '^(DIFF|STALE)' "$out/diff.txt" || true
+errors=$($py - "$out/gatehouse-recording.json" <<'PY'
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+bad = [s["name"] for s in steps if s["status"] >= 500]
+for n in bad:
+    print("5xx:", n)
+sys.exit(1 if bad else 0)
+PY
+) || { echo "$errors"; echo "compat: gatehouse answered 5xx"; status=1; }
+echo "compat: $(grep -c . "$root/compat/deviations.txt" | tr -d ' ') deviation lines, $(grep -vc '^\s*\(#\|$\)' "$root/compat/pending.txt" || true) pending lines"
+tail -n 1 "$out/diff.txt"
+exit $status

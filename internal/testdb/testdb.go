@@ -1,0 +1,93 @@
+// Package testdb gives tests a fresh, migrated store on every backend: a
+// SQLite file in a temporary directory always, and a PostgreSQL schema of
+// its own when GATEHOUSE_TEST_POSTGRES_URL is set (then an unreachable
+// server fails the test; it never skips).
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gatehouse/store"
+)
+
+// EnvPostgres names the variable holding the PostgreSQL URL for tests.
+const EnvPostgres = "GATEHOUSE_TEST_POSTGRES_URL"
+
+// Backends lists the backends the tests run on.
+func Backends() []string {
+	if os.Getenv(EnvPostgres) != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// URL returns a database URL for a new, empty database of backend.
+func URL(t testing.TB, backend string) string {
+	t.Helper()
+	switch backend {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "gatehouse.db")
+	case "postgres":
+		base := os.Getenv(EnvPostgres)
+		if base == "" {
+			t.Fatalf("%s is not set", EnvPostgres)
+		}
+		var b [6]byte
+		rand.Read(b[:])
+		schema := "gh_test_" + hex.EncodeToString(b[:])
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+			t.Fatalf("postgres unreachable or unusable at %s: %v", EnvPostgres, err)
+		}
+		t.Cleanup(func() {
+			db, err := sql.Open("pgx", base)
+			if err == nil {
+				db.Exec("DROP SCHEMA " + schema + " CASCADE")
+				db.Close()
+			}
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatalf("%s: %v", EnvPostgres, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	t.Fatalf("unknown backend %q", backend)
+	return ""
+}
+
+// Open returns a migrated store on a new database of backend, closed when
+// the test ends.
+func Open(t testing.TB, backend string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), URL(t, backend))
+	if err != nil {
+		t.Fatalf("open %s: %v", backend, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", backend, err)
+	}
+	return s
+}
+
+// Each runs fn as a subtest on every backend.
+func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	for _, b := range Backends() {
+		t.Run(b, func(t *testing.T) { fn(t, Open(t, b)) })
+	}
+}

@@ -1,0 +1,155 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/testdb"
+	"gatehouse/jwt"
+	"gatehouse/password"
+	"gatehouse/secret"
+	"gatehouse/server"
+	"gatehouse/store"
+)
+
+// testJWTKey is the reference's HS256 key, so tokens match the contract.
+const testJWTKey = "django-ref-insecure-fixed-secret-key-for-black-box-tests-0123456789"
+
+// env is one running server on one backend.
+type env struct {
+	t     *testing.T
+	store *store.Store
+	srv   *server.Server
+	http  *httptest.Server
+	codec *jwt.Codec
+}
+
+// fastParams keep hashing cheap in tests.
+var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// newEnv starts a server on backend; mutate adjusts the configuration.
+func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
+	t.Helper()
+	st := testdb.Open(t, backend)
+	box, err := secret.NewBox("test-server-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := jwt.New(jwt.Config{Signing: jwt.Key{Algorithm: "HS256", Secret: []byte(testJWTKey)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.DefaultConfig()
+	cfg.PasswordPolicy = password.Policy{}
+	cfg.TokenTouchInterval = 0
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return &env{t: t, store: st, srv: srv, http: hs, codec: codec}
+}
+
+// each runs fn on a fresh server for every backend.
+func each(t *testing.T, mutate func(*server.Config), fn func(t *testing.T, e *env)) {
+	for _, b := range testdb.Backends() {
+		t.Run(b, func(t *testing.T) { fn(t, newEnv(t, b, mutate)) })
+	}
+}
+
+// user creates a user with a default token and returns it.
+func (e *env) user(username, pw string) gatehouse.User {
+	e.t.Helper()
+	h, err := password.New(fastParams, nil).Hash(pw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := gatehouse.User{Username: username, Email: username + "@example.com", Password: h, IsActive: true, DateJoined: time.Now()}
+	if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// resp is a finished response.
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; body may be nil, a string (sent as is), url.Values
+// (form) or anything else (JSON).
+func (e *env) do(method, path string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case url.Values:
+		rd = strings.NewReader(b.Encode())
+		ct = "application/x-www-form-urlencoded"
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+		ct = "application/json"
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// expect checks status and exact JSON body (compact, key order as sent).
+func expect(t *testing.T, r resp, status int, body string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if body != "" && string(r.body) != body {
+		t.Fatalf("body\n got %s\nwant %s", r.body, body)
+	}
+}
+
+// tokenOf logs in through /api-token-auth/ and returns the key.
+func (e *env) tokenOf(username, pw string) string {
+	e.t.Helper()
+	r := e.do("POST", "/api-token-auth/", map[string]string{"username": username, "password": pw})
+	expect(e.t, r, 200, "")
+	return r.json(e.t)["token"].(string)
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,25 @@ type env struct {
 	srv   *server.Server
 	http  *httptest.Server
 	codec *jwt.Codec
+	clock *clock
+}
+
+// clock is an adjustable time source for the server under test.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // fastParams keep hashing cheap in tests.
@@ -54,10 +74,11 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg})
+	clk := &clock{}
+	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{t: t, store: st, srv: srv, http: hs, codec: codec}
+	return &env{t: t, store: st, srv: srv, http: hs, codec: codec, clock: clk}
 }
 
 // each runs fn on a fresh server for every backend.

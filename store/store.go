@@ -215,3 +215,7 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// DB exposes the connection pool for tests and tools that inspect the data
+// as stored.
+func (s *Store) DB() *sql.DB { return s.db }

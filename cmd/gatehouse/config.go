@@ -42,6 +42,8 @@ type config struct {
 	JWTRotateRefresh   bool
 	JWTBlacklistAfter  bool
 	JWTUpdateLastLogin bool
+
+	positional []string // arguments that are not flags
 }
 
 type setting struct {
@@ -107,7 +109,21 @@ func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 			}
 		}
 	}
-	return fs.Parse(args)
+	// Flags may come before or after positional arguments.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	c.positional = positional
+	return nil
 }
 
 type stringValue string

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		e.log = newLogger(e.cfg, stderr)
 		e.extra = extra
-		return c.run(ctx, e, fs.Args())
+		return c.run(ctx, e, e.cfg.positional)
 	}
 	usage(stderr)
 	return fmt.Errorf("unknown command %q", args[1])

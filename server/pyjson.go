@@ -198,9 +198,14 @@ func (p *pyScanner) number() (string, int, bool) {
 		}
 	}
 	digits := 0
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-		p.i++
+	if p.i < len(p.s) && p.s[p.i] == '0' {
+		p.i++ // a leading zero stands alone, as in Python's scanner
 		digits++
+	} else {
+		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+			p.i++
+			digits++
+		}
 	}
 	if digits == 0 {
 		return "Expecting value", start, false

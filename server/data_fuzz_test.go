@@ -74,10 +74,10 @@ func TestPythonJSONErrorMessages(t *testing.T) {
 		`{"a": 1 "b": 2}`:       "Expecting ',' delimiter: line 1 column 9 (char 8)",
 		`[1,]`:                  "Expecting value: line 1 column 4 (char 3)",
 		`{"a": 1} x`:            "Extra data: line 1 column 10 (char 9)",
-		"{\n  \"é\": tru}":       "Expecting value: line 2 column 8 (char 9)",
+		"{\n  \"é\": tru}":      "Expecting value: line 2 column 8 (char 9)",
 		`"abc`:                  "Unterminated string starting at: line 1 column 1 (char 0)",
 		`01`:                    "Extra data: line 1 column 2 (char 1)",
-		`{"a":"\x"}`:           "Invalid \\escape: line 1 column 7 (char 6)",
+		`{"a":"\x"}`:            "Invalid \\escape: line 1 column 7 (char 6)",
 	} {
 		if got := pythonJSONError([]byte(in)); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

@@ -10,9 +10,9 @@ import (
 type permission int
 
 const (
-	permAny               permission = iota // AllowAny (and simplejwt/DOT views)
-	permAuthenticated                       // IsAuthenticated
-	permAuthenticatedOrCreate               // anonymous POST allowed, the rest needs a user
+	permAny                   permission = iota // AllowAny (and simplejwt/DOT views)
+	permAuthenticated                           // IsAuthenticated
+	permAuthenticatedOrCreate                   // anonymous POST allowed, the rest needs a user
 )
 
 // call is one request to a DRF view, after authentication.

@@ -285,8 +285,12 @@ func (e *env) readPassword() (string, error) {
 	return string(p1), nil
 }
 
-func cmdCreateSuperuser(ctx context.Context, e *env, args []string) error { return createUser(ctx, e, true) }
-func cmdCreateUser(ctx context.Context, e *env, args []string) error      { return createUser(ctx, e, false) }
+func cmdCreateSuperuser(ctx context.Context, e *env, args []string) error {
+	return createUser(ctx, e, true)
+}
+func cmdCreateUser(ctx context.Context, e *env, args []string) error {
+	return createUser(ctx, e, false)
+}
 
 func createUser(ctx context.Context, e *env, super bool) error {
 	f := e.extra

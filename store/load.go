@@ -22,6 +22,9 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 				return fmt.Errorf("token of user %d: %w", set.Tokens[i].UserID, err)
 			}
 		}
+		if err := s.loadOAuth(ctx, tx, set.Applications, set.Grants, set.AccessTokens, set.RefreshTokens); err != nil {
+			return err
+		}
 		for _, table := range []string{"users", "drf_tokens"} {
 			if q := s.d.afterExplicitIDs(table); q != "" {
 				if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -1,0 +1,293 @@
+package gatehouse
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client types of Django OAuth Toolkit's Application.
+const (
+	ClientConfidential = "confidential"
+	ClientPublic       = "public"
+)
+
+// Grant types an application may be allowed, named as DOT's
+// authorization_grant_type values.
+const (
+	GrantAuthorizationCode = "authorization-code"
+	GrantPassword          = "password"
+	GrantClientCredentials = "client-credentials"
+)
+
+// Errors of the OAuth2 domain.
+var (
+	// ErrTokenReused: a refresh token or authorization code was presented
+	// after it had been used; everything issued from it was revoked.
+	ErrTokenReused = errors.New("oauth: token or code reused")
+	// ErrInvalidGrant: the code or refresh token is unknown, expired,
+	// revoked or belongs to another client.
+	ErrInvalidGrant = errors.New("oauth: invalid grant")
+)
+
+// Application is an OAuth2 client (DOT's oauth2_provider.Application). The
+// client secret is kept only as a keyed hash (SecretHasher); a public
+// client has none.
+type Application struct {
+	ID                int64
+	ClientID          string
+	SecretHash        []byte // nil for public clients
+	ClientType        string
+	GrantTypes        []string // DOT names: authorization-code, password, client-credentials
+	RedirectURIs      []string
+	Name              string
+	UserID            *int64 // owner
+	SkipAuthorization bool
+	DefaultScopes     []string // empty: every configured scope
+	ResourceServer    bool     // may introspect tokens of other clients
+	Algorithm         string   // DOT's OIDC signing algorithm; kept, unused
+	Created           time.Time
+	Updated           time.Time
+}
+
+// IsPublic reports whether the client cannot keep a secret.
+func (a *Application) IsPublic() bool { return a.ClientType == ClientPublic }
+
+// Allows reports whether the application may use the DOT grant type g.
+func (a *Application) Allows(g string) bool {
+	for _, x := range a.GrantTypes {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsRefresh reports whether refresh tokens are issued to and accepted
+// from the application: DOT allows them with the code and password grants.
+func (a *Application) AllowsRefresh() bool {
+	return a.Allows(GrantAuthorizationCode) || a.Allows(GrantPassword)
+}
+
+// RedirectURIAllowed reports whether uri is one of the registered redirect
+// URIs, compared exactly, except that the port of a loopback IP literal
+// (127.0.0.1, [::1]) may differ, as RFC 8252 section 7.3 asks for native
+// apps.
+func (a *Application) RedirectURIAllowed(uri string) bool {
+	for _, r := range a.RedirectURIs {
+		if r == uri {
+			return true
+		}
+		if loopbackMatch(r, uri) {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultRedirectURI is the one used when an authorization request names
+// none: only when exactly one is registered.
+func (a *Application) DefaultRedirectURI() (string, bool) {
+	if len(a.RedirectURIs) == 1 {
+		return a.RedirectURIs[0], true
+	}
+	return "", false
+}
+
+func loopbackMatch(registered, got string) bool {
+	r, err1 := url.Parse(registered)
+	g, err2 := url.Parse(got)
+	if err1 != nil || err2 != nil || r.Scheme != "http" || g.Scheme != "http" {
+		return false
+	}
+	ip := net.ParseIP(r.Hostname())
+	if ip == nil || !ip.IsLoopback() || r.Hostname() != g.Hostname() {
+		return false
+	}
+	return r.Path == g.Path && r.RawQuery == g.RawQuery && r.Fragment == "" && g.Fragment == "" &&
+		r.User == nil && g.User == nil
+}
+
+// AccessToken is an issued OAuth2 access token, stored only as the SHA-256
+// hash of its value. UserID is nil for client_credentials tokens.
+type AccessToken struct {
+	ID            int64
+	Hash          []byte
+	UserID        *int64
+	ApplicationID int64
+	Scope         string
+	Family        string // shared by every token descended from one grant
+	GrantID       *int64 // the authorization code it was issued from
+	Created       time.Time
+	Expires       time.Time
+}
+
+// Expired reports whether the token is no longer valid at now.
+func (t *AccessToken) Expired(now time.Time) bool { return !now.Before(t.Expires) }
+
+// RefreshToken is an issued refresh token, stored only as a hash. Revoked
+// is set once it has been rotated or revoked; it is kept afterwards so that
+// a replay can be recognised and its family revoked.
+type RefreshToken struct {
+	ID            int64
+	Hash          []byte
+	AccessTokenID *int64
+	UserID        *int64
+	ApplicationID int64
+	Scope         string
+	Family        string
+	GrantID       *int64
+	Created       time.Time
+	Expires       *time.Time // nil: never (DOT's default)
+	Revoked       *time.Time
+}
+
+// Grant is an authorization code (DOT's Grant), stored only as a hash,
+// single use: UsedAt is set when it is redeemed.
+type Grant struct {
+	ID                  int64
+	CodeHash            []byte
+	ApplicationID       int64
+	UserID              int64
+	RedirectURI         string
+	Scope               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Nonce               string
+	Created             time.Time
+	Expires             time.Time
+	UsedAt              *time.Time
+}
+
+// Scope is one configured OAuth2 scope.
+type Scope struct {
+	Name        string
+	Description string
+}
+
+// Scopes is the ordered list of scopes the server grants (DOT's SCOPES
+// setting). The zero value has none.
+type Scopes []Scope
+
+// DefaultScopes are DOT's settings in the reference: read, write, groups.
+var DefaultScopes = Scopes{
+	{"read", "Read scope"},
+	{"write", "Write scope"},
+	{"groups", "Access to your groups"},
+}
+
+// Names returns the scope names in settings order.
+func (s Scopes) Names() []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = x.Name
+	}
+	return out
+}
+
+// Has reports whether name is configured.
+func (s Scopes) Has(name string) bool {
+	for _, x := range s {
+		if x.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Description returns the description of a configured scope, or its name.
+func (s Scopes) Description(name string) string {
+	for _, x := range s {
+		if x.Name == name {
+			return x.Description
+		}
+	}
+	return name
+}
+
+// Valid reports whether every requested scope is configured.
+func (s Scopes) Valid(requested []string) bool {
+	for _, r := range requested {
+		if !s.Has(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseScopes splits a space-delimited scope parameter, dropping empty
+// items and duplicates and keeping the order given.
+func ParseScopes(param string) []string {
+	var out []string
+	for _, f := range strings.Fields(param) {
+		dup := false
+		for _, o := range out {
+			if o == f {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ScopeSubset reports whether every scope in want is in have.
+func ScopeSubset(want, have []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// HasScope reports whether the space-delimited scope string has every one
+// of required (DOT's TokenHasScope rule).
+func HasScope(scope string, required ...string) bool {
+	return ScopeSubset(required, strings.Fields(scope))
+}
+
+// SecretHasher hashes client secrets with HMAC-SHA256 under a key derived
+// from the server secret: a copy of the database alone reveals nothing that
+// can be checked offline, and verifying costs microseconds on every token
+// request. Generated secrets carry 256 bits of entropy, so a slow hash
+// would add nothing for them (see docs/oauth.md for imported secrets).
+type SecretHasher struct{ key []byte }
+
+// NewSecretHasher derives the hashing key from the server secret.
+func NewSecretHasher(serverSecret string) *SecretHasher {
+	m := hmac.New(sha256.New, []byte(serverSecret))
+	m.Write([]byte("gatehouse/client-secret/v1"))
+	return &SecretHasher{key: m.Sum(nil)}
+}
+
+// Hash returns the stored form of a client secret.
+func (h *SecretHasher) Hash(secret string) []byte {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
+
+// Verify compares secret with a stored hash in constant time. An empty
+// stored hash (a public client) matches only the empty secret.
+func (h *SecretHasher) Verify(secret string, stored []byte) bool {
+	if len(stored) == 0 {
+		return secret == ""
+	}
+	return subtle.ConstantTimeCompare(h.Hash(secret), stored) == 1
+}

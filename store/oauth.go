@@ -1,0 +1,587 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"gatehouse"
+)
+
+// OAuth2 storage: applications, authorization codes, access and refresh
+// tokens. Credentials are stored as hashes only; every read-modify-write
+// (redeeming a code, rotating a refresh token, revoking a family) is one
+// transaction, and the row it changes is locked (SQLite: the immediate
+// transaction; PostgreSQL: SELECT ... FOR UPDATE), so replicas racing on
+// one token give exactly one winner.
+
+const appCols = `id, client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
+	skip_authorization, default_scopes, resource_server, algorithm, created, updated`
+
+func scanApp(r rowScanner, a *gatehouse.Application) error {
+	var grants, uris, scopes string
+	var owner sql.NullInt64
+	var created, updated int64
+	if err := r.Scan(&a.ID, &a.ClientID, &a.SecretHash, &a.ClientType, &grants, &uris, &a.Name, &owner,
+		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated); err != nil {
+		return err
+	}
+	a.GrantTypes = strings.Fields(grants)
+	a.RedirectURIs = strings.Fields(uris)
+	a.DefaultScopes = strings.Fields(scopes)
+	if owner.Valid {
+		id := owner.Int64
+		a.UserID = &id
+	}
+	if len(a.SecretHash) == 0 {
+		a.SecretHash = nil
+	}
+	a.Created = fromMicros(created)
+	a.Updated = fromMicros(updated)
+	return nil
+}
+
+func nullID(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+func fromNullID(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	id := v.Int64
+	return &id
+}
+
+func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.Application, keepID bool) error {
+	now := time.Now()
+	if a.Created.IsZero() {
+		a.Created = now
+	}
+	if a.Updated.IsZero() {
+		a.Updated = a.Created
+	}
+	cols := `client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
+		skip_authorization, default_scopes, resource_server, algorithm, created, updated`
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	args := []any{a.ClientID, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
+		a.Name, nullID(a.UserID), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer, a.Algorithm,
+		micros(a.Created), micros(a.Updated)}
+	if keepID {
+		cols = "id, " + cols
+		marks = "?, " + marks
+		args = append([]any{a.ID}, args...)
+	}
+	err := tx.QueryRowContext(ctx, s.q("INSERT INTO oauth_applications ("+cols+") VALUES ("+marks+") RETURNING id"), args...).Scan(&a.ID)
+	return s.conflict(err)
+}
+
+// CreateApplication stores a and sets a.ID. A client_id already taken
+// gives gatehouse.ErrConflict.
+func (s *Store) CreateApplication(ctx context.Context, a *gatehouse.Application) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertApplication(ctx, tx, a, false) })
+}
+
+// Application returns the application with that client_id, or gatehouse.ErrNotFound.
+func (s *Store) Application(ctx context.Context, clientID string) (gatehouse.Application, error) {
+	var a gatehouse.Application
+	err := scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?"), clientID), &a)
+	return a, notFound(err)
+}
+
+// ApplicationByID returns the application with that id, or gatehouse.ErrNotFound.
+func (s *Store) ApplicationByID(ctx context.Context, id int64) (gatehouse.Application, error) {
+	var a gatehouse.Application
+	err := scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE id = ?"), id), &a)
+	return a, notFound(err)
+}
+
+// Applications lists every application by id.
+func (s *Store) Applications(ctx context.Context) ([]gatehouse.Application, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+appCols+" FROM oauth_applications ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []gatehouse.Application{}
+	for rows.Next() {
+		var a gatehouse.Application
+		if err := scanApp(rows, &a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DeleteApplication removes an application and, by cascade, its codes and
+// tokens; gatehouse.ErrNotFound when there is none.
+func (s *Store) DeleteApplication(ctx context.Context, clientID string) error {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM oauth_applications WHERE client_id = ?"), clientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
+}
+
+// --- tokens
+
+func (s *Store) insertAccess(ctx context.Context, tx *sql.Tx, t *gatehouse.AccessToken) error {
+	if t.Created.IsZero() {
+		t.Created = time.Now()
+	}
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires)).Scan(&t.ID)
+	return s.conflict(err)
+}
+
+func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.RefreshToken, familyExpires *time.Time) error {
+	if t.Created.IsZero() {
+		t.Created = time.Now()
+	}
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
+		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires)).Scan(&t.ID)
+	return s.conflict(err)
+}
+
+// insertPair stores an access token and, when rt is not nil, its refresh
+// token pointing at it.
+func (s *Store) insertPair(ctx context.Context, tx *sql.Tx, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
+	if err := s.insertAccess(ctx, tx, at); err != nil {
+		return err
+	}
+	if rt == nil {
+		return nil
+	}
+	rt.AccessTokenID = &at.ID
+	return s.insertRefresh(ctx, tx, rt, familyExpires)
+}
+
+// CreateTokens stores a new access token and, unless rt is nil, its refresh
+// token, in one transaction. familyExpires is the absolute deadline of the
+// refresh family (nil: none).
+func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertPair(ctx, tx, at, rt, familyExpires) })
+}
+
+// AccessGrant is an access token with what authentication and
+// introspection need: its user (nil for client_credentials tokens) and its
+// client's client_id.
+type AccessGrant struct {
+	Token    gatehouse.AccessToken
+	User     *gatehouse.User
+	ClientID string
+}
+
+// AccessTokenByHash returns the access token with that hash, its user and
+// client in one query, or gatehouse.ErrNotFound. Expiry is the caller's to check.
+func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (AccessGrant, error) {
+	var g AccessGrant
+	t := &g.Token
+	var uid, gid sql.NullInt64
+	var created, expires int64
+	var u struct {
+		id                            sql.NullInt64
+		username, email, first, lastN sql.NullString
+		pw                            sql.NullString
+		active, staff, super          sql.NullBool
+		joined, epoch                 sql.NullInt64
+		last                          sql.NullInt64
+	}
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.token_hash, t.user_id, t.application_id, t.scope, t.family, t.grant_id, t.created, t.expires,
+		a.client_id, u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser,
+		u.date_joined, u.last_login, u.auth_epoch
+		FROM oauth_access_tokens t JOIN oauth_applications a ON a.id = t.application_id
+		LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), hash).Scan(
+		&t.ID, &t.Hash, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &expires,
+		&g.ClientID, &u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super,
+		&u.joined, &u.last, &u.epoch)
+	if err != nil {
+		return g, notFound(err)
+	}
+	t.UserID, t.GrantID = fromNullID(uid), fromNullID(gid)
+	t.Created, t.Expires = fromMicros(created), fromMicros(expires)
+	if u.id.Valid {
+		g.User = &gatehouse.User{ID: u.id.Int64, Username: u.username.String, Email: u.email.String, FirstName: u.first.String,
+			LastName: u.lastN.String, Password: u.pw.String, IsActive: u.active.Bool, IsStaff: u.staff.Bool, IsSuperuser: u.super.Bool,
+			DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: u.epoch.Int64}
+	}
+	return g, nil
+}
+
+const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires"
+
+func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.Time) error {
+	var at, uid, gid, exp, rev, fexp sql.NullInt64
+	var created int64
+	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp); err != nil {
+		return err
+	}
+	t.AccessTokenID, t.UserID, t.GrantID = fromNullID(at), fromNullID(uid), fromNullID(gid)
+	t.Created = fromMicros(created)
+	t.Expires, t.Revoked = fromNullMicros(exp), fromNullMicros(rev)
+	if familyExpires != nil {
+		*familyExpires = fromNullMicros(fexp)
+	}
+	return nil
+}
+
+// RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound.
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (gatehouse.RefreshToken, error) {
+	var t gatehouse.RefreshToken
+	err := scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), hash), &t, nil)
+	return t, notFound(err)
+}
+
+// forUpdate locks the selected row until the transaction ends (PostgreSQL;
+// SQLite transactions here are immediate and so already exclusive).
+func (s *Store) forUpdate() string {
+	if s.d.name == "postgres" {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Revoked lists the hashes of access tokens a store call deleted, so that
+// the caller can drop them from its caches.
+type Revoked [][]byte
+
+// deleteAccessWhere deletes the access tokens cond selects and returns their hashes.
+func (s *Store) deleteAccessWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (Revoked, error) {
+	rows, err := tx.QueryContext(ctx, s.q("SELECT token_hash FROM oauth_access_tokens WHERE "+cond), args...)
+	if err != nil {
+		return nil, err
+	}
+	var out Revoked
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	_, err = tx.ExecContext(ctx, s.q("DELETE FROM oauth_access_tokens WHERE "+cond), args...)
+	return out, err
+}
+
+// revokeFamily revokes every refresh token of a family and deletes its
+// access tokens: two statements whatever the family's size.
+func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) (Revoked, error) {
+	if family == "" {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE family = ? AND revoked IS NULL"), micros(now), family); err != nil {
+		return nil, err
+	}
+	return s.deleteAccessWhere(ctx, tx, "family = ?", family)
+}
+
+// RevokeAccessToken deletes the access token with that hash if it was
+// issued to appID (any application when appID is 0). It reports whether
+// one was deleted.
+func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (bool, error) {
+	q, args := "DELETE FROM oauth_access_tokens WHERE token_hash = ?", []any{hash}
+	if appID != 0 {
+		q += " AND application_id = ?"
+		args = append(args, appID)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(q), args...)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RevokeRefreshToken marks the refresh token with that hash revoked and
+// deletes its access token, if it was issued to appID (any when 0). It
+// reports whether a refresh token was found.
+func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (Revoked, bool, error) {
+	var revoked Revoked
+	found := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var t gatehouse.RefreshToken
+		err := scanRefresh(tx.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"+s.forUpdate()), hash), &t, nil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if appID != 0 && t.ApplicationID != appID {
+			return nil
+		}
+		found = true
+		if t.Revoked == nil {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE id = ?"), micros(now), t.ID); err != nil {
+				return err
+			}
+		}
+		if t.AccessTokenID != nil {
+			revoked, err = s.deleteAccessWhere(ctx, tx, "id = ?", *t.AccessTokenID)
+		}
+		return err
+	})
+	return revoked, found, err
+}
+
+// Rotation is what RotateRefreshToken hands to its issue function.
+type Rotation struct {
+	Old gatehouse.RefreshToken
+	// FamilyExpires is the absolute deadline of the family, or nil.
+	FamilyExpires *time.Time
+	// InGrace is set when Old had already been rotated but within the
+	// grace period, so it is accepted once more.
+	InGrace bool
+}
+
+// RotateRefreshToken redeems the refresh token with that hash for appID in
+// one transaction:
+//   - unknown, expired, or issued to another client: gatehouse.ErrInvalidGrant;
+//   - already rotated or revoked (and not within grace of its rotation): the
+//     whole family is revoked, the revocation committed, and
+//     gatehouse.ErrTokenReused returned;
+//   - otherwise it is marked revoked, its access token deleted, and issue is
+//     called to build the new pair, which is stored in the same family.
+//
+// An error from issue rolls everything back and is returned as is. The
+// hashes of deleted access tokens are returned in every case.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+	issue func(Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (Revoked, error) {
+	var revoked Revoked
+	reused := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var old gatehouse.RefreshToken
+		var fexp *time.Time
+		err := scanRefresh(tx.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"+s.forUpdate()), hash), &old, &fexp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.ErrInvalidGrant
+		}
+		if err != nil {
+			return err
+		}
+		if old.ApplicationID != appID {
+			return gatehouse.ErrInvalidGrant
+		}
+		if (old.Expires != nil && !now.Before(*old.Expires)) || (fexp != nil && !now.Before(*fexp)) {
+			return gatehouse.ErrInvalidGrant
+		}
+		rot := Rotation{Old: old, FamilyExpires: fexp}
+		if old.Revoked != nil {
+			if grace <= 0 || now.Sub(*old.Revoked) >= grace {
+				reused = true
+				revoked, err = s.revokeFamily(ctx, tx, old.Family, now)
+				return err
+			}
+			rot.InGrace = true
+		} else {
+			res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL"), micros(now), old.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
+			}
+			if old.AccessTokenID != nil {
+				if revoked, err = s.deleteAccessWhere(ctx, tx, "id = ?", *old.AccessTokenID); err != nil {
+					return err
+				}
+			}
+		}
+		at, rt, err := issue(rot)
+		if err != nil {
+			return err
+		}
+		at.Family, rt.Family = old.Family, old.Family
+		at.GrantID, rt.GrantID = old.GrantID, old.GrantID
+		return s.insertPair(ctx, tx, at, rt, fexp)
+	})
+	if err == nil && reused {
+		err = gatehouse.ErrTokenReused
+	}
+	return revoked, err
+}
+
+// --- authorization codes
+
+// CreateGrant stores an authorization code.
+func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertGrant(ctx, tx, g, false) })
+}
+
+func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant, keepID bool) error {
+	if g.Created.IsZero() {
+		g.Created = time.Now()
+	}
+	cols := "code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, used_at"
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	args := []any{g.CodeHash, g.ApplicationID, g.UserID, g.RedirectURI, g.Scope, g.CodeChallenge, g.CodeChallengeMethod, g.Nonce,
+		micros(g.Created), micros(g.Expires), nullMicros(g.UsedAt)}
+	if keepID {
+		cols, marks, args = "id, "+cols, "?, "+marks, append([]any{g.ID}, args...)
+	}
+	err := tx.QueryRowContext(ctx, s.q("INSERT INTO oauth_grants ("+cols+") VALUES ("+marks+") RETURNING id"), args...).Scan(&g.ID)
+	return s.conflict(err)
+}
+
+// RedeemGrant exchanges the code with that hash for tokens, in one
+// transaction:
+//   - unknown, expired, or issued to another client: gatehouse.ErrInvalidGrant;
+//   - already redeemed: every token issued from it is revoked, the
+//     revocation committed, and gatehouse.ErrTokenReused returned;
+//   - check may refuse the code (redirect URI, PKCE): its error is returned
+//     and nothing changes;
+//   - otherwise the code is marked used and issue's tokens are stored with
+//     the code's id.
+func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
+	check func(gatehouse.Grant) error,
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (Revoked, error) {
+	var revoked Revoked
+	reused := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var g gatehouse.Grant
+		var created, expires int64
+		var used sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
+			code_challenge_method, nonce, created, expires, used_at FROM oauth_grants WHERE code_hash = ?`+s.forUpdate()), codeHash).Scan(
+			&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
+			&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.ErrInvalidGrant
+		}
+		if err != nil {
+			return err
+		}
+		g.Created, g.Expires, g.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)
+		if g.ApplicationID != appID {
+			return gatehouse.ErrInvalidGrant
+		}
+		if g.UsedAt != nil {
+			reused = true
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
+				return err
+			}
+			revoked, err = s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID)
+			return err
+		}
+		if !now.Before(g.Expires) {
+			return gatehouse.ErrInvalidGrant
+		}
+		if err := check(g); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_grants SET used_at = ? WHERE id = ? AND used_at IS NULL"), micros(now), g.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gatehouse.ErrInvalidGrant
+		}
+		at, rt, fexp, err := issue(g)
+		if err != nil {
+			return err
+		}
+		at.GrantID = &g.ID
+		if rt != nil {
+			rt.GrantID = &g.ID
+		}
+		return s.insertPair(ctx, tx, at, rt, fexp)
+	})
+	if err == nil && reused {
+		err = gatehouse.ErrTokenReused
+	}
+	return revoked, err
+}
+
+// --- cleanup
+
+// DeleteExpiredOAuth removes at most batch rows from each OAuth table that
+// nothing needs any more: access tokens past their expiry, codes past
+// theirs, and refresh tokens expired or revoked before keepRevokedUntil
+// (revoked ones are kept a while to recognise replays). Each statement is
+// short, so no lock is held for long; call it again until it returns 0.
+func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error) {
+	var total int64
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{"DELETE FROM oauth_access_tokens WHERE id IN (SELECT id FROM oauth_access_tokens WHERE expires < ? LIMIT ?)",
+			[]any{micros(now), batch}},
+		{"DELETE FROM oauth_grants WHERE id IN (SELECT id FROM oauth_grants WHERE expires < ? LIMIT ?)",
+			[]any{micros(now), batch}},
+		{`DELETE FROM oauth_refresh_tokens WHERE id IN (SELECT id FROM oauth_refresh_tokens
+			WHERE (expires IS NOT NULL AND expires < ?) OR (family_expires IS NOT NULL AND family_expires < ?) OR revoked < ? LIMIT ?)`,
+			[]any{micros(now), micros(now), micros(keepRevokedUntil), batch}},
+	} {
+		res, err := s.db.ExecContext(ctx, s.q(st.q), st.args...)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+// --- fixture loading
+
+// loadOAuth inserts applications, codes and tokens of a dumpdata set with
+// their own primary keys, inside Load's transaction.
+func (s *Store) loadOAuth(ctx context.Context, tx *sql.Tx, apps []gatehouse.Application, grants []gatehouse.Grant,
+	access []gatehouse.AccessToken, refresh []gatehouse.RefreshToken) error {
+	for i := range apps {
+		if err := s.insertApplication(ctx, tx, &apps[i], true); err != nil {
+			return errors.New("application " + apps[i].ClientID + ": " + err.Error())
+		}
+	}
+	for i := range grants {
+		if err := s.insertGrant(ctx, tx, &grants[i], true); err != nil {
+			return errors.New("grant: " + err.Error())
+		}
+	}
+	for i := range access {
+		t := &access[i]
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_access_tokens (id, token_hash, user_id, application_id, scope, family, grant_id, created, expires)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), t.ID, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
+		if err != nil {
+			return errors.New("access token: " + s.conflict(err).Error())
+		}
+	}
+	for i := range refresh {
+		t := &refresh[i]
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), t.ID, t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family,
+			nullID(t.GrantID), micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked))
+		if err != nil {
+			return errors.New("refresh token: " + s.conflict(err).Error())
+		}
+	}
+	for _, table := range []string{"oauth_applications", "oauth_grants", "oauth_access_tokens", "oauth_refresh_tokens"} {
+		if q := s.d.afterExplicitIDs(table); q != "" {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

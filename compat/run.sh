@@ -31,14 +31,15 @@ export GATEHOUSE_PASSWORD_VALIDATION=false
 export GATEHOUSE_ADDR="127.0.0.1:$port"
 export GATEHOUSE_LOG_LEVEL=warn
 
-"$work/gatehouse" loaddata "$ref/django-dumpdata.json" >"$out/loaddata.log" 2>&1
+"$work/gatehouse" loaddata "$ref/django-dumpdata.json" >"$out/loaddata.log" 2>&1 || {
+  cat "$out/loaddata.log"; echo "compat: loaddata failed"; exit 1; }
 "$work/gatehouse" serve >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$out/server.log"; echo "compat: server not ready"; exit 1; }
 
 $py "$ref/scenarios.py" --base "http://127.0.0.1:$port" --out "$out/gatehouse-recording.json" >"$out/scenarios.log" 2>&1
 

@@ -163,6 +163,7 @@ type key struct {
 	private crypto.Signer
 	public  crypto.PublicKey
 	header  string // base64url of the header this key's tokens carry
+	sigLen  int    // length of a signature segment made by this key
 }
 
 // route maps a header segment exactly as Mint writes it to the keys Parse would choose for
@@ -316,6 +317,14 @@ func newKey(k Key, signing bool) (*key, error) {
 		return nil, fmt.Errorf("unsupported algorithm %q", k.Algorithm)
 	}
 	kk.header = base64.RawURLEncoding.EncodeToString(headerJSON(kk.alg, kk.id))
+	switch pub := kk.public.(type) {
+	case nil:
+		kk.sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+	case *rsa.PublicKey:
+		kk.sigLen = base64.RawURLEncoding.EncodedLen(pub.Size())
+	default: // ES256 (R and S, 32 bytes each) and Ed25519 signatures are both 64 bytes
+		kk.sigLen = base64.RawURLEncoding.EncodedLen(64)
+	}
 	return kk, nil
 }
 
@@ -330,7 +339,10 @@ func checkPublic(alg string, pub crypto.PublicKey) error {
 			return nil
 		}
 	case ES256:
-		if p, ok := pub.(*ecdsa.PublicKey); ok && p.Curve == elliptic.P256() {
+		if p, ok := pub.(*ecdsa.PublicKey); ok && p.Curve == elliptic.P256() && p.X != nil && p.Y != nil {
+			if _, err := p.ECDH(); err != nil { // rejects points not on the curve
+				return fmt.Errorf("ES256 public key: %w", err)
+			}
 			return nil
 		}
 	case EdDSA:

@@ -112,11 +112,7 @@ func (c *Codec) sign(cl *Claims) (string, error) {
 	payload := c.appendPayload(pbuf[:0], cl)
 	k := c.signer
 	enc := base64.RawURLEncoding
-	sigLen := sha256.Size
-	if k.alg != HS256 {
-		sigLen = 512 // room for RSA-4096; append grows it for larger moduli
-	}
-	out := make([]byte, 0, len(k.header)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sigLen))
+	out := make([]byte, 0, len(k.header)+2+enc.EncodedLen(len(payload))+k.sigLen)
 	out = append(out, k.header...)
 	out = append(out, '.')
 	out = enc.AppendEncode(out, payload)

@@ -32,7 +32,7 @@ func (s *Server) ChangePassword(ctx context.Context, username, pw string) error 
 	}
 	_, err = s.store.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (store.UserChange, error) {
 		u.Password = hash
-		return store.UserChange{RevokeCredentials: true}, nil
+		return store.UserChange{RevokeCredentials: true, At: s.now()}, nil
 	})
 	s.forgetUser(u.ID)
 	return err
@@ -47,7 +47,7 @@ func (s *Server) SetActive(ctx context.Context, username string, active bool) er
 	}
 	_, err = s.store.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (store.UserChange, error) {
 		u.IsActive = active
-		return store.UserChange{RevokeCredentials: !active}, nil
+		return store.UserChange{RevokeCredentials: !active, At: s.now()}, nil
 	})
 	s.forgetUser(u.ID)
 	return err

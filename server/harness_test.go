@@ -64,7 +64,8 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := jwt.New(jwt.Config{Signing: jwt.Key{Algorithm: "HS256", Secret: []byte(testJWTKey)}})
+	clk := &clock{}
+	codec, err := jwt.New(jwt.Config{Signing: jwt.Key{Algorithm: "HS256", Secret: []byte(testJWTKey)}, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,6 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	clk := &clock{}
 	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })

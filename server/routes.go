@@ -28,7 +28,11 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p != "/healthz" && p != "/readyz" && !strings.HasSuffix(p, "/") {
+		if p := r.URL.Path; !strings.HasSuffix(p, "/") {
+			if _, pattern := mux.Handler(r); pattern != "/" && !strings.HasSuffix(pattern, "/{$}") {
+				mux.ServeHTTP(w, r) // a route without a trailing slash (/healthz, /.well-known/jwks.json)
+				return
+			}
 			probe := r.Clone(r.Context())
 			probe.URL.Path += "/"
 			probe.URL.RawPath = ""

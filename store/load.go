@@ -22,6 +22,11 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 				return fmt.Errorf("token of user %d: %w", set.Tokens[i].UserID, err)
 			}
 		}
+		for _, r := range set.Refresh {
+			if err := s.recordRefresh(ctx, tx, r); err != nil {
+				return fmt.Errorf("outstanding token %s: %w", r.JTI, err)
+			}
+		}
 		if err := s.loadOAuth(ctx, tx, set.Applications, set.Grants, set.AccessTokens, set.RefreshTokens); err != nil {
 			return err
 		}

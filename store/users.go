@@ -128,6 +128,8 @@ type UserChange struct {
 	// RevokeCredentials deletes every token of the user (DRF, OAuth) and
 	// moves AuthEpoch to now, so JWTs issued before stop working.
 	RevokeCredentials bool
+	// At is when the change happens (the server's clock); zero means now.
+	At time.Time
 }
 
 // UpdateUser reads the user, applies fn and writes it back in one
@@ -143,7 +145,10 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 			return err
 		}
 		if ch.RevokeCredentials {
-			now := time.Now()
+			now := ch.At
+			if now.IsZero() {
+				now = time.Now()
+			}
 			if e := now.Unix(); e > u.AuthEpoch {
 				u.AuthEpoch = e
 			}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"gatehouse"
+)
+
+// RecordRefresh stores an outstanding refresh token; recording the same
+// jti twice is not an error.
+func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.recordRefresh(ctx, tx, r) })
+}
+
+func (s *Store) recordRefresh(ctx context.Context, tx *sql.Tx, r gatehouse.RefreshRecord) error {
+	var uid any
+	if r.UserID != 0 {
+		uid = r.UserID
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`),
+		r.JTI, uid, r.Family, micros(r.Created), micros(r.Expires), nullMicros(r.BlacklistedAt), r.Rotated)
+	return err
+}
+
+// RefreshBlacklisted reports whether the refresh token with jti is
+// blacklisted; an unknown jti is not.
+func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (bool, error) {
+	var at sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at FROM jwt_tokens WHERE jti = ?"), jti).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return at.Valid, err
+}
+
+// RotateRefresh exchanges old for next in one transaction. Only one of
+// several concurrent rotations of the same token wins (a conditional
+// update); presenting a token that was already rotated revokes every
+// refresh token of its family (one update, whatever the family's size).
+// A token never seen before (issued before the records existed) is
+// recorded first, as its own family.
+func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (gatehouse.RotateOutcome, error) {
+	var outcome gatehouse.RotateOutcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if old.Family == "" {
+			old.Family = old.JTI
+		}
+		if err := s.recordRefresh(ctx, tx, old); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL"),
+			micros(now), true, old.JTI)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			var family string
+			if err := tx.QueryRowContext(ctx, s.q("SELECT family FROM jwt_tokens WHERE jti = ?"), old.JTI).Scan(&family); err != nil {
+				return err
+			}
+			next.Family = family
+			outcome = gatehouse.Rotated
+			return s.recordRefresh(ctx, tx, next)
+		}
+		var rotated bool
+		var family string
+		if err := tx.QueryRowContext(ctx, s.q("SELECT rotated, family FROM jwt_tokens WHERE jti = ?"), old.JTI).Scan(&rotated, &family); err != nil {
+			return err
+		}
+		if !rotated {
+			outcome = gatehouse.Blacklisted
+			return nil
+		}
+		outcome = gatehouse.Reused
+		_, err = tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ? WHERE family = ? AND blacklisted_at IS NULL"), micros(now), family)
+		return err
+	})
+	return outcome, err
+}
+
+// BlacklistRefresh blacklists the refresh token r (recording it when
+// unknown). It reports false when it was blacklisted already.
+func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord, now time.Time) (bool, error) {
+	var changed bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if r.Family == "" {
+			r.Family = r.JTI
+		}
+		if err := s.recordRefresh(ctx, tx, r); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ? WHERE jti = ? AND blacklisted_at IS NULL"), micros(now), r.JTI)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		changed = n == 1
+		return nil
+	})
+	return changed, err
+}
+
+// DeleteExpiredRefresh removes up to limit refresh records that expired
+// before now and returns how many it removed.
+func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM jwt_tokens WHERE id IN (SELECT id FROM jwt_tokens WHERE expires < ? LIMIT ?)"), micros(now), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

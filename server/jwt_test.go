@@ -235,3 +235,19 @@ func TestJWKSForHS256IsEmpty(t *testing.T) {
 		expect(t, e.do("GET", "/.well-known/jwks.json", nil), 200, `{"keys":[]}`)
 	})
 }
+
+func TestTokenPairFor(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		u := e.user("alice", "alicepass")
+		refresh, access, err := e.srv.TokenPairFor(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access), 200, "")
+		expect(t, e.do("POST", "/access-token/blacklist/", map[string]string{"refresh": refresh}), 200, `{}`)
+		expect(t, e.do("POST", "/access-token/refresh/", map[string]string{"refresh": refresh}), 401, "")
+		if _, _, err := e.srv.TokenPairFor(context.Background(), 424242); err == nil {
+			t.Fatal("pair for an unknown user")
+		}
+	})
+}

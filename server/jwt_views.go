@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -78,12 +79,8 @@ func (s *Server) jwtObtain(c *call) *apiError {
 		return unauthorized("No active account found with the given credentials")
 	}
 	setLogUser(c.r, u.ID)
-	refresh, access, rc, _, err := s.jwt.Pair(u.ID)
+	refresh, access, err := s.pairFor(ctx, u.ID)
 	if err != nil {
-		return s.internal(c, err)
-	}
-	if err := s.store.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: rc.JTI, UserID: u.ID, Family: rc.JTI,
-		Created: time.Unix(rc.Iat, 0), Expires: time.Unix(rc.Exp, 0)}); err != nil {
 		return s.internal(c, err)
 	}
 	if s.cfg.JWT.UpdateLastLogin {
@@ -96,6 +93,33 @@ func (s *Server) jwtObtain(c *call) *apiError {
 		Access  string `json:"access"`
 	}{refresh, access})
 	return nil
+}
+
+// TokenPairFor mints a refresh/access pair for a user, as simplejwt's
+// RefreshToken.for_user does, and records the refresh token so that it can
+// be blacklisted and rotated. The user must exist and be active.
+func (s *Server) TokenPairFor(ctx context.Context, userID int64) (refresh, access string, err error) {
+	if s.jwt == nil {
+		return "", "", errors.New("simplejwt tokens are not configured")
+	}
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	if !u.IsActive {
+		return "", "", errors.New("user is inactive")
+	}
+	return s.pairFor(ctx, u.ID)
+}
+
+func (s *Server) pairFor(ctx context.Context, userID int64) (refresh, access string, err error) {
+	refresh, access, rc, _, err := s.jwt.Pair(userID)
+	if err != nil {
+		return "", "", err
+	}
+	err = s.store.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: rc.JTI, UserID: userID, Family: rc.JTI,
+		Created: time.Unix(rc.Iat, 0), Expires: time.Unix(rc.Exp, 0)})
+	return refresh, access, err
 }
 
 // tokenField reads a required, non-blank token field (not trimmed).

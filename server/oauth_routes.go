@@ -1,6 +1,203 @@
 package server
 
-import "net/http"
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
 
-// oauthRoutes registers the OAuth2 provider under /o/ (issue 5).
-func (s *Server) oauthRoutes(mux *http.ServeMux) {}
+	"gatehouse"
+)
+
+// initOAuth sets up the OAuth2 provider's state and starts the background
+// cleanup of expired rows (stopped by Close).
+func (s *Server) initOAuth(secrets *gatehouse.SecretHasher) {
+	s.cfg.OAuth.defaults()
+	if secrets == nil {
+		var k [32]byte
+		rand.Read(k[:])
+		secrets = gatehouse.NewSecretHasher(hex.EncodeToString(k[:]))
+	}
+	s.secrets = secrets
+	if s.cfg.OAuth.CleanupInterval > 0 {
+		s.wg.Add(1)
+		go s.cleanupLoop()
+	}
+}
+
+// oauthRoutes registers the OAuth2 provider under /o/ (DOT's URLs) and the
+// browser login page.
+func (s *Server) oauthRoutes(mux *http.ServeMux) {
+	mux.Handle("/o/token/{$}", dotView(s.tokenEndpoint, "POST"))
+	mux.Handle("/o/revoke_token/{$}", dotView(s.revokeEndpoint, "POST"))
+	mux.Handle("/o/introspect/{$}", dotView(s.introspectEndpoint, "GET", "POST"))
+	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
+	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
+	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
+	// OIDC is not offered: DOT answers these with an empty 404.
+	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })
+	}
+	mux.HandleFunc(strings.TrimSuffix(s.cfg.OAuth.LoginURL, "/")+"/{$}", s.loginPage)
+}
+
+// dotView answers methods as a Django class-based view does: OPTIONS 200
+// with an empty body, any method not listed 405 with Allow.
+func dotView(h http.HandlerFunc, methods ...string) http.Handler {
+	allow := strings.Join(append(append([]string{}, methods...), "OPTIONS"), ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", allow)
+			emptyHTML(w, http.StatusOK)
+			return
+		}
+		for _, m := range methods {
+			if r.Method == m {
+				h(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		emptyHTML(w, http.StatusMethodNotAllowed)
+	})
+}
+
+// emptyHTML writes an empty response with Django's default content type.
+func emptyHTML(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+}
+
+// oauthError is an OAuth2 error response (RFC 6749 section 5.2). Every
+// one is written by writeOAuthError.
+type oauthError struct {
+	Code        string
+	Description string
+	Status      int
+}
+
+func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
+
+func errInvalidRequest(desc string) *oauthError {
+	return &oauthError{Code: "invalid_request", Description: desc, Status: http.StatusBadRequest}
+}
+
+var (
+	errInvalidClient        = &oauthError{Code: "invalid_client", Status: http.StatusUnauthorized}
+	errInvalidGrant         = &oauthError{Code: "invalid_grant", Status: http.StatusBadRequest}
+	errUnauthorizedClient   = &oauthError{Code: "unauthorized_client", Status: http.StatusBadRequest}
+	errUnsupportedGrantType = &oauthError{Code: "unsupported_grant_type", Status: http.StatusBadRequest}
+	errInvalidScope         = &oauthError{Code: "invalid_scope", Status: http.StatusBadRequest}
+	errServer               = &oauthError{Code: "server_error", Status: http.StatusInternalServerError}
+)
+
+// writeOAuthError writes e as oauthlib does: JSON with DOT's separators,
+// no-store headers, and a Bearer challenge on invalid_client.
+func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	body := []kv{{"error", e.Code}}
+	if e.Description != "" {
+		body = append(body, kv{"error_description", e.Description})
+	}
+	h := w.Header()
+	if e.Code == "invalid_client" {
+		h.Set("WWW-Authenticate", `Bearer error="invalid_client"`)
+	}
+	writeDOTJSON(w, e.Status, true, body...)
+}
+
+// oauthFail logs an unexpected error and answers server_error.
+func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
+	writeOAuthError(w, errServer)
+}
+
+// kv is one member of a JSON object written in order.
+type kv struct {
+	k string
+	v any
+}
+
+// dotJSON encodes members in order with Python's json.dumps separators
+// (", " and ": "), as DOT writes its bodies.
+func dotJSON(members ...kv) []byte {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k, _ := marshal(m.k)
+		v, err := marshal(m.v)
+		if err != nil {
+			v = []byte("null")
+		}
+		b.Write(k)
+		b.WriteString(": ")
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+func writeDOTJSON(w http.ResponseWriter, status int, noStore bool, members ...kv) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if noStore {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
+	w.WriteHeader(status)
+	w.Write(dotJSON(members...))
+}
+
+// oauthForm reads the parameters of a DOT view: the urlencoded or
+// multipart body only (DOT reads request.POST). Any other body, JSON
+// included, reads as no parameters, which is why a JSON token request is
+// answered unsupported_grant_type.
+func oauthForm(r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		v, _ := url.ParseQuery(string(body)) // lenient as Django's QueryDict: keep what parsed
+		return v, nil
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return url.Values{}, nil
+		}
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, err
+			}
+			return url.Values{}, nil
+		}
+		v := url.Values{}
+		if r.MultipartForm != nil {
+			for k, vs := range r.MultipartForm.Value {
+				v[k] = vs
+			}
+		}
+		return v, nil
+	}
+	io.Copy(io.Discard, r.Body)
+	return url.Values{}, nil
+}
+
+// readOAuthForm reads the parameters or answers the error itself.
+func readOAuthForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	form, err := oauthForm(r)
+	if err != nil {
+		writeOAuthError(w, errInvalidRequest("The request body could not be read."))
+		return nil, false
+	}
+	return form, true
+}

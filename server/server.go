@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse"
 	"gatehouse/jwt"
 	"gatehouse/password"
 	"gatehouse/secret"
@@ -37,6 +38,8 @@ type Config struct {
 	AuthCacheTTL time.Duration
 	// JWT holds the simplejwt options.
 	JWT JWTOptions
+	// OAuth holds the OAuth2 provider's options (oauth_config.go).
+	OAuth OAuthOptions
 }
 
 // JWTOptions are simplejwt's settings of the same names.
@@ -54,6 +57,7 @@ func DefaultConfig() Config {
 		TokenTouchInterval: 10 * time.Second,
 		AuthCacheTTL:       5 * time.Second,
 		JWT:                JWTOptions{BlacklistAfterRotation: true},
+		OAuth:              DefaultOAuthOptions(),
 	}
 }
 
@@ -67,6 +71,10 @@ type Deps struct {
 	Now    func() time.Time // nil means time.Now
 	Random io.Reader        // nil means crypto/rand
 	Config Config
+
+	// ClientSecrets hashes OAuth client secrets; nil means a key random to
+	// this process (tests), so stored secrets would not verify after a restart.
+	ClientSecrets *gatehouse.SecretHasher
 }
 
 // Server is the gatehouse HTTP handler.
@@ -83,6 +91,7 @@ type Server struct {
 
 	cache   *authCache
 	touches *touchBatch
+	secrets *gatehouse.SecretHasher
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -104,6 +113,7 @@ func New(d Deps) *Server {
 		s.cfg.PageSize = 20
 	}
 	s.cache = newAuthCache(s.cfg.AuthCacheTTL, s.now)
+	s.initOAuth(d.ClientSecrets)
 	s.touches = newTouchBatch()
 	s.handler = s.middleware(s.routes())
 	if s.cfg.TokenTouchInterval > 0 {

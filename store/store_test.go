@@ -169,7 +169,7 @@ func TestLoadReferenceFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	box, _ := secret.NewBox("test-secret-0123456789")
-	set, err := fixture.Converter{Box: box}.Convert(objs)
+	set, err := fixture.Converter{Box: box, ClientSecrets: gatehouse.NewSecretHasher("test-secret-0123456789")}.Convert(objs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
+	app                                  appFlags // createapplication (oauth_commands.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -51,6 +52,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 	case "createtoken":
 		fs.StringVar(&f.name, "name", "cli", "token name")
 		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
+	case "createapplication":
+		f.app.register(fs)
 	}
 	return f
 }
@@ -62,6 +65,8 @@ type app struct {
 	box    *secret.Box
 	jwt    *jwt.Codec
 	srv    *server.Server
+	// secrets hashes OAuth client secrets under the server secret.
+	secrets *gatehouse.SecretHasher
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
@@ -95,13 +100,18 @@ func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
 		return nil, err
 	}
 	a := &app{store: st, hasher: password.New(params, nil), box: box, jwt: codec}
+	a.secrets = gatehouse.NewSecretHasher(key)
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
 	scfg.AuthCacheTTL = e.cfg.AuthCacheTTL
 	scfg.PasswordPolicy = e.policy()
 	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
-	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg})
+	if scfg.OAuth, err = e.oauthOptions(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg, ClientSecrets: a.secrets})
 	return a, nil
 }
 
@@ -376,7 +386,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	conv := fixture.Converter{Box: a.box}
+	conv := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}
 	for _, path := range args {
 		f, err := os.Open(path)
 		if err != nil {
@@ -395,6 +405,10 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%s: nothing loaded: %w", path, err)
 		}
 		fmt.Fprintf(e.stdout, "%s: loaded %d users, %d tokens\n", path, len(set.Users), len(set.Tokens))
+		if n := len(set.Applications) + len(set.Grants) + len(set.AccessTokens) + len(set.RefreshTokens); n > 0 {
+			fmt.Fprintf(e.stdout, "%s: loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n", path,
+				len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
+		}
 		for model, n := range set.Skipped {
 			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
 		}

@@ -43,6 +43,21 @@ type config struct {
 	JWTBlacklistAfter  bool
 	JWTUpdateLastLogin bool
 
+	OAuthScopes                string
+	OAuthAccessTokenLifetime   time.Duration
+	OAuthRefreshTokenLifetime  time.Duration
+	OAuthRefreshFamilyLifetime time.Duration
+	OAuthRefreshGracePeriod    time.Duration
+	OAuthCodeLifetime          time.Duration
+	OAuthRequirePKCE           bool
+	OAuthRequireScopes         bool
+	OAuthKeepRevoked           time.Duration
+	OAuthCleanupInterval       time.Duration
+	OAuthCleanupBatch          int
+	LoginURL                   string
+	SessionLifetime            time.Duration
+	CookieSecure               bool
+
 	positional []string // arguments that are not flags
 }
 
@@ -88,6 +103,21 @@ func (c *config) settings() []setting {
 		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
+
+		{"oauth-scopes", "OAuth2 SCOPES in order, as name:description pairs separated by commas", (*stringValue)(&c.OAuthScopes), "read:Read scope,write:Write scope,groups:Access to your groups"},
+		{"oauth-access-token-lifetime", "ACCESS_TOKEN_EXPIRE_SECONDS (a duration or seconds)", (*durationValue)(&c.OAuthAccessTokenLifetime), "36000"},
+		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), "0"},
+		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), "0"},
+		{"oauth-refresh-grace-period", "REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated refresh token still works this long instead of revoking its family", (*durationValue)(&c.OAuthRefreshGracePeriod), "0"},
+		{"oauth-code-lifetime", "AUTHORIZATION_CODE_EXPIRE_SECONDS", (*durationValue)(&c.OAuthCodeLifetime), "60"},
+		{"oauth-require-pkce", "require PKCE (S256) from confidential clients too; public clients always need it", (*boolValue)(&c.OAuthRequirePKCE), "false"},
+		{"oauth-require-scopes", "on /api/, OAuth tokens need the read scope for safe methods and write for the others (DOT's TokenHasReadWriteScope)", (*boolValue)(&c.OAuthRequireScopes), "false"},
+		{"oauth-keep-revoked", "how long rotated refresh tokens are kept to detect replays before cleanup", (*durationValue)(&c.OAuthKeepRevoked), "720h"},
+		{"oauth-cleanup-interval", "how often the server removes expired OAuth rows in the background (0: never; see cleartokens)", (*durationValue)(&c.OAuthCleanupInterval), "1m"},
+		{"oauth-cleanup-batch", "rows removed per cleanup statement", (*intValue)(&c.OAuthCleanupBatch), "500"},
+		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), "/admin/login/"},
+		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), "336h"},
+		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), "false"},
 	}
 }
 

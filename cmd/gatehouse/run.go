@@ -43,6 +43,10 @@ func commands() []command {
 		{"createtoken", "USERNAME", "print a new DRF token key for the user (--name, --expires)", cmdCreateToken},
 		{"loaddata", "FILE...", "load Django dumpdata JSON files, each in one transaction", cmdLoaddata},
 		{"config", "", "print every setting with its variable and default (markdown)", cmdConfig},
+		{"createapplication", "", "create an OAuth2 application (--client-id --name --client-type --grant-types --redirect-uris --owner ...); prints its secret once", cmdCreateApplication},
+		{"listapplications", "", "list OAuth2 applications", cmdListApplications},
+		{"deleteapplication", "CLIENT_ID", "delete an OAuth2 application and its tokens", cmdDeleteApplication},
+		{"cleartokens", "", "delete expired OAuth2 tokens and codes now (the server also does it in the background)", cmdClearTokens},
 	}
 }
 

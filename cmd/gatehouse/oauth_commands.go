@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"gatehouse"
+	"gatehouse/server"
+)
+
+// appFlags are the flags of createapplication.
+type appFlags struct {
+	clientID, name, clientType, grantTypes, redirectURIs, owner, scopes string
+	skipAuthorization, resourceServer                                   bool
+}
+
+func (f *appFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.clientID, "client-id", "", "client_id (generated when empty)")
+	fs.StringVar(&f.name, "name", "", "display name")
+	fs.StringVar(&f.clientType, "client-type", gatehouse.ClientConfidential, "confidential or public")
+	fs.StringVar(&f.grantTypes, "grant-types", "", "comma-separated: authorization-code, password, client-credentials (required)")
+	fs.StringVar(&f.redirectURIs, "redirect-uris", "", "space- or comma-separated redirect URIs (required with authorization-code)")
+	fs.StringVar(&f.owner, "owner", "", "username of the owner")
+	fs.StringVar(&f.scopes, "default-scopes", "", "space-separated scopes granted when a request names none (default: all)")
+	fs.BoolVar(&f.skipAuthorization, "skip-authorization", false, "do not ask users for consent")
+	fs.BoolVar(&f.resourceServer, "resource-server", false, "may introspect tokens issued to other clients")
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// oauthOptions turns the OAuth settings into the server's options.
+func (e *env) oauthOptions() (server.OAuthOptions, error) {
+	c := e.cfg
+	o := server.DefaultOAuthOptions()
+	o.Scopes = nil
+	for _, item := range strings.Split(c.OAuthScopes, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, desc, _ := strings.Cut(item, ":")
+		name = strings.TrimSpace(name)
+		if name == "" || strings.ContainsAny(name, " \t\"\\") {
+			return o, fmt.Errorf("GATEHOUSE_OAUTH_SCOPES: bad scope name in %q", item)
+		}
+		if desc = strings.TrimSpace(desc); desc == "" {
+			desc = name
+		}
+		o.Scopes = append(o.Scopes, gatehouse.Scope{Name: name, Description: desc})
+	}
+	if len(o.Scopes) == 0 {
+		return o, errors.New("GATEHOUSE_OAUTH_SCOPES: at least one scope is required")
+	}
+	if c.OAuthAccessTokenLifetime <= 0 || c.OAuthCodeLifetime <= 0 {
+		return o, errors.New("OAuth access token and code lifetimes must be positive")
+	}
+	o.AccessTokenLifetime = c.OAuthAccessTokenLifetime
+	o.RefreshTokenLifetime = c.OAuthRefreshTokenLifetime
+	o.RefreshFamilyLifetime = c.OAuthRefreshFamilyLifetime
+	o.RefreshGracePeriod = c.OAuthRefreshGracePeriod
+	o.CodeLifetime = c.OAuthCodeLifetime
+	o.RequirePKCE = c.OAuthRequirePKCE
+	o.RequireScopes = c.OAuthRequireScopes
+	if c.OAuthKeepRevoked > 0 {
+		o.KeepRevoked = c.OAuthKeepRevoked
+	}
+	o.CleanupInterval = c.OAuthCleanupInterval
+	if c.OAuthCleanupBatch > 0 {
+		o.CleanupBatch = c.OAuthCleanupBatch
+	}
+	if !strings.HasPrefix(c.LoginURL, "/") || !strings.HasSuffix(c.LoginURL, "/") || strings.HasPrefix(c.LoginURL, "/o/") {
+		return o, errors.New("GATEHOUSE_LOGIN_URL must be a path starting and ending with / outside /o/")
+	}
+	o.LoginURL = c.LoginURL
+	if c.SessionLifetime > 0 {
+		o.SessionLifetime = c.SessionLifetime
+	}
+	o.SecureCookies = c.CookieSecure
+	return o, nil
+}
+
+func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
+	f := e.extra.app
+	spec := server.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: splitList(f.grantTypes),
+		RedirectURIs: splitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
+		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	app, plain, err := a.srv.CreateApplication(ctx, spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "client_id: %s\n", app.ClientID)
+	if plain != "" {
+		fmt.Fprintf(e.stdout, "client_secret: %s\n", plain)
+		fmt.Fprintln(e.stderr, "The client secret is shown only now; gatehouse stores a hash of it.")
+	}
+	return nil
+}
+
+func cmdListApplications(ctx context.Context, e *env, args []string) error {
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	apps, err := a.store.Applications(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tGRANTS\tREDIRECT_URIS\tOWNER\tNAME")
+	for _, app := range apps {
+		owner := "-"
+		if app.UserID != nil {
+			owner = fmt.Sprint(*app.UserID)
+		}
+		uris := strings.Join(app.RedirectURIs, " ")
+		if uris == "" {
+			uris = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","), uris, owner, app.Name)
+	}
+	return tw.Flush()
+}
+
+func cmdDeleteApplication(ctx context.Context, e *env, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: gatehouse deleteapplication CLIENT_ID")
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.store.DeleteApplication(ctx, args[0]); err != nil {
+		return fmt.Errorf("application %q: %w", args[0], err)
+	}
+	fmt.Fprintf(e.stdout, "deleted application %s and its tokens\n", args[0])
+	return nil
+}
+
+func cmdClearTokens(ctx context.Context, e *env, args []string) error {
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	n, err := a.srv.ClearTokensNow(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed %d expired or revoked OAuth rows\n", n)
+	return nil
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"time"
+
+	"gatehouse"
+)
+
+// OAuthOptions are the OAuth2 provider's settings; DOT's names are given
+// where one exists.
+type OAuthOptions struct {
+	// Scopes are the scopes granted, in settings order (SCOPES).
+	Scopes gatehouse.Scopes
+	// AccessTokenLifetime is ACCESS_TOKEN_EXPIRE_SECONDS.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is REFRESH_TOKEN_EXPIRE_SECONDS for each
+	// refresh token; 0 means never (DOT's default).
+	RefreshTokenLifetime time.Duration
+	// RefreshFamilyLifetime bounds a whole chain of rotated refresh tokens
+	// from the first grant; 0 means no bound.
+	RefreshFamilyLifetime time.Duration
+	// RefreshGracePeriod is REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated
+	// refresh token is accepted again within it instead of counting as a
+	// replay.
+	RefreshGracePeriod time.Duration
+	// CodeLifetime is AUTHORIZATION_CODE_EXPIRE_SECONDS.
+	CodeLifetime time.Duration
+	// RequirePKCE makes PKCE mandatory for confidential clients too (it
+	// always is for public clients).
+	RequirePKCE bool
+	// RequireScopes makes /api/ require the read scope of OAuth tokens for
+	// safe methods and write for the others (DOT's TokenHasReadWriteScope);
+	// off by default, as in the reference.
+	RequireScopes bool
+	// KeepRevoked is how long rotated refresh tokens are kept to recognise
+	// a replay (which revokes the family) before cleanup removes them.
+	KeepRevoked time.Duration
+	// CleanupInterval is how often expired rows are removed in the
+	// background (0: never); CleanupBatch is the rows per statement.
+	CleanupInterval time.Duration
+	CleanupBatch    int
+	// LoginURL is the login page anonymous browser requests are sent to.
+	LoginURL string
+	// SessionLifetime is how long a browser login lasts.
+	SessionLifetime time.Duration
+	// SecureCookies sets the Secure attribute on session cookies (turn on
+	// behind TLS).
+	SecureCookies bool
+}
+
+// DefaultOAuthOptions are DOT's defaults as the reference runs them.
+func DefaultOAuthOptions() OAuthOptions {
+	return OAuthOptions{
+		Scopes:              gatehouse.DefaultScopes,
+		AccessTokenLifetime: 36000 * time.Second,
+		CodeLifetime:        60 * time.Second,
+		KeepRevoked:         30 * 24 * time.Hour,
+		CleanupInterval:     time.Minute,
+		CleanupBatch:        500,
+		LoginURL:            "/admin/login/",
+		SessionLifetime:     14 * 24 * time.Hour,
+	}
+}
+
+// oauthDefaults fills zero settings (a Config built without DefaultConfig).
+func (o *OAuthOptions) defaults() {
+	d := DefaultOAuthOptions()
+	if len(o.Scopes) == 0 {
+		o.Scopes = d.Scopes
+	}
+	if o.AccessTokenLifetime <= 0 {
+		o.AccessTokenLifetime = d.AccessTokenLifetime
+	}
+	if o.CodeLifetime <= 0 {
+		o.CodeLifetime = d.CodeLifetime
+	}
+	if o.KeepRevoked <= 0 {
+		o.KeepRevoked = d.KeepRevoked
+	}
+	if o.CleanupBatch <= 0 {
+		o.CleanupBatch = d.CleanupBatch
+	}
+	if o.LoginURL == "" {
+		o.LoginURL = d.LoginURL
+	}
+	if o.SessionLifetime <= 0 {
+		o.SessionLifetime = d.SessionLifetime
+	}
+}

@@ -107,6 +107,15 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 			out.p, out.fail = p, fail
 		}
 	}
+
+	// 4. DRF SessionAuthentication: the browser login (oauth_session.go).
+	if out.p == nil && out.fail == nil {
+		p, fail, err := s.authenticateSession(r)
+		if err != nil {
+			return out, err
+		}
+		out.p, out.fail = p, fail
+	}
 	return out, nil
 }
 

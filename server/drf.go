@@ -88,7 +88,9 @@ func (s *Server) dispatch(c *call) *apiError {
 			return s.internal(c, err)
 		}
 		if out.fail != nil {
-			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+			if out.fail.status == http.StatusUnauthorized { // not on the session's CSRF 403
+				c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+			}
 			return out.fail
 		}
 		c.user = out.p
@@ -99,6 +101,9 @@ func (s *Server) dispatch(c *call) *apiError {
 		if needsUser && c.user == nil {
 			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
 			return unauthorized("Authentication credentials were not provided.")
+		}
+		if e := s.checkOAuthScope(c.user, r.Method); e != nil {
+			return e
 		}
 	}
 	method := r.Method

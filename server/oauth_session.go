@@ -1,0 +1,296 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/secret"
+)
+
+// Browser sessions for the authorization code flow: the login page, the
+// consent page, and DRF's SessionAuthentication on /api/. A session is not
+// stored server-side: the "sessionid" cookie holds the user id, the issue
+// and expiry times and the CSRF token, sealed (AES-GCM) under the server
+// secret, so it cannot be read or forged without it. A password change or
+// deactivation ends every session (the user's AuthEpoch moves past the
+// issue time). The CSRF token is also sent in the "csrftoken" cookie so
+// scripts can echo it in X-CSRFToken, as Django's; forms carry it in
+// csrfmiddlewaretoken. Both cookies are SameSite=Lax; the session cookie
+// is HttpOnly.
+
+const (
+	sessionCookie = "sessionid"
+	csrfCookie    = "csrftoken"
+	csrfField     = "csrfmiddlewaretoken"
+)
+
+// session is the content of the session cookie.
+type session struct {
+	UserID  int64  `json:"u"`
+	Issued  int64  `json:"i"` // unix seconds
+	Expires int64  `json:"x"`
+	CSRF    string `json:"c"`
+}
+
+// readSession returns the session of the request, or nil when there is
+// none or it is unreadable or expired.
+func (s *Server) readSession(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) > 1024 {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return nil
+	}
+	plain, err := s.box.Open(raw)
+	if err != nil {
+		return nil
+	}
+	var ss session
+	if json.Unmarshal(plain, &ss) != nil || ss.CSRF == "" || s.now().Unix() >= ss.Expires {
+		return nil
+	}
+	return &ss
+}
+
+// writeSession sets the session and CSRF cookies.
+func (s *Server) writeSession(w http.ResponseWriter, ss *session) error {
+	plain, _ := json.Marshal(ss)
+	sealed, err := s.box.Seal(plain)
+	if err != nil {
+		return err
+	}
+	exp := time.Unix(ss.Expires, 0)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
+		Expires: exp, HttpOnly: true, Secure: s.cfg.OAuth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,
+		Secure: s.cfg.OAuth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// newSession starts a session for userID (0: anonymous, holding only a
+// CSRF token for the login form) with a fresh CSRF token.
+func (s *Server) newSession(userID int64) (*session, error) {
+	tok, err := secret.Alnum(s.random, 32)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return &session{UserID: userID, Issued: now.Unix(), Expires: now.Add(s.cfg.OAuth.SessionLifetime).Unix(), CSRF: tok}, nil
+}
+
+// sessionUser returns the logged-in, active user of the session, or nil.
+func (s *Server) sessionUser(r *http.Request, ss *session) (*gatehouse.User, error) {
+	if ss == nil || ss.UserID == 0 {
+		return nil, nil
+	}
+	u, err := s.userByID(r.Context(), ss.UserID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive || ss.Issued < u.AuthEpoch {
+		return nil, nil
+	}
+	return &u, nil
+}
+
+// csrfOK compares a submitted CSRF token with the session's in constant time.
+func csrfOK(ss *session, got string) bool {
+	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) == 1
+}
+
+// authenticateSession is DRF's SessionAuthentication, last in the chain: a
+// logged-in session authenticates; an unsafe method also needs the CSRF
+// token in X-CSRFToken, else 403 as DRF.
+func (s *Server) authenticateSession(r *http.Request) (*principal, *apiError, error) {
+	ss := s.readSession(r)
+	u, err := s.sessionUser(r, ss)
+	if err != nil || u == nil {
+		return nil, nil, err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		if !csrfOK(ss, r.Header.Get("X-CSRFToken")) {
+			return nil, &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "CSRF Failed: CSRF token missing or incorrect."}}, nil
+		}
+	}
+	return &principal{user: *u, kind: "session"}, nil, nil
+}
+
+// pythonQuote percent-encodes like Python's urllib.parse.quote(s, safe="/"),
+// which Django uses for the ?next= parameter.
+func pythonQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// redirectToLogin answers 302 to the login page with ?next= the request's
+// path and query, as Django's login_required.
+func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Location", s.cfg.OAuth.LoginURL+"?next="+pythonQuote(r.URL.RequestURI()))
+	emptyHTML(w, http.StatusFound)
+}
+
+// safeNext returns next when it is a local path (no scheme, no host, not
+// protocol-relative), else "/": the login page is no open redirect.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+const noCacheLogin = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+var loginTemplate = template.Must(template.New("login").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Log in | gatehouse</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<h1>Log in</h1>
+{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrfmiddlewaretoken" value="{{.CSRF}}">
+<p><label for="id_username">Username:</label> <input type="text" name="username" id="id_username" value="{{.Username}}" autocomplete="username" autofocus required maxlength="150"></p>
+<p><label for="id_password">Password:</label> <input type="password" name="password" id="id_password" autocomplete="current-password" required></p>
+<input type="hidden" name="next" value="{{.Next}}">
+<p><input type="submit" value="Log in"></p>
+</form>
+</body>
+</html>
+`))
+
+type loginData struct {
+	Action, CSRF, Username, Next, Error string
+}
+
+// loginPage is the browser login form (GET) and its submission (POST).
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", noCacheLogin)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		s.loginSubmit(w, r)
+		return
+	default:
+		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
+		emptyHTML(w, http.StatusMethodNotAllowed)
+		return
+	}
+	ss := s.readSession(r)
+	if ss == nil {
+		var err error
+		if ss, err = s.newSession(0); err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
+		if err := s.writeSession(w, ss); err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
+	}
+	s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {
+	d.Action = s.cfg.OAuth.LoginURL
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	loginTemplate.Execute(w, d)
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ss := s.readSession(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+		return
+	}
+	if !csrfOK(ss, r.PostForm.Get(csrfField)) {
+		htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	if next == "/" {
+		next = safeNext(r.URL.Query().Get("next"))
+	}
+	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	fail := func() {
+		s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Username: username, Next: next,
+			Error: "Please enter a correct username and password. Note that both fields may be case-sensitive."})
+	}
+	if username == "" || pw == "" || gatehouse.Length(username) > gatehouse.MaxUsername || gatehouse.Length(pw) > 4096 {
+		fail()
+		return
+	}
+	u, ok, err := s.checkPassword(r.Context(), username, pw)
+	if err != nil {
+		s.htmlFail(w, r, err)
+		return
+	}
+	if !ok {
+		fail()
+		return
+	}
+	setLogUser(r, u.ID)
+	// A new session and a new CSRF token on login (no session fixation).
+	nss, err := s.newSession(u.ID)
+	if err == nil {
+		err = s.writeSession(w, nss)
+	}
+	if err != nil {
+		s.htmlFail(w, r, err)
+		return
+	}
+	if err := s.store.TouchLogin(r.Context(), u.ID, s.now()); err != nil {
+		s.log.Warn("recording last login", "user_id", u.ID, "err", err)
+	}
+	w.Header().Set("Location", next)
+	emptyHTML(w, http.StatusFound)
+}
+
+var errorTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body><h1>{{.Title}}</h1><p>{{.Message}}</p></body>
+</html>
+`))
+
+// htmlError writes a small HTML error page.
+func htmlError(w http.ResponseWriter, status int, title, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	errorTemplate.Execute(w, struct{ Title, Message string }{title, msg})
+}
+
+func (s *Server) htmlFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
+	htmlError(w, http.StatusInternalServerError, "Server Error (500)", "")
+}

@@ -75,9 +75,9 @@ func (a *Application) AllowsRefresh() bool {
 }
 
 // RedirectURIAllowed reports whether uri is one of the registered redirect
-// URIs, compared exactly, except that the port of a loopback IP literal
-// (127.0.0.1, [::1]) may differ, as RFC 8252 section 7.3 asks for native
-// apps.
+// URIs, compared exactly, except that a loopback IP literal registered
+// without a port (http://127.0.0.1/cb, http://[::1]/cb) accepts any port,
+// as RFC 8252 section 7.3 asks for native apps.
 func (a *Application) RedirectURIAllowed(uri string) bool {
 	for _, r := range a.RedirectURIs {
 		if r == uri {
@@ -106,7 +106,7 @@ func loopbackMatch(registered, got string) bool {
 		return false
 	}
 	ip := net.ParseIP(r.Hostname())
-	if ip == nil || !ip.IsLoopback() || r.Hostname() != g.Hostname() {
+	if ip == nil || !ip.IsLoopback() || r.Port() != "" || r.Hostname() != g.Hostname() {
 		return false
 	}
 	return r.Path == g.Path && r.RawQuery == g.RawQuery && r.Fragment == "" && g.Fragment == "" &&

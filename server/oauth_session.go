@@ -101,7 +101,9 @@ func (s *Server) sessionUser(r *http.Request, ss *session) (*gatehouse.User, err
 	if err != nil {
 		return nil, err
 	}
-	if !u.IsActive || ss.Issued < u.AuthEpoch {
+	// A session from the second of a password change counts as older: the
+	// epoch has a one-second resolution and must never let one through.
+	if !u.IsActive || ss.Issued <= u.AuthEpoch {
 		return nil, nil
 	}
 	return &u, nil

@@ -1,0 +1,140 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/testdb"
+	"gatehouse/password"
+	"gatehouse/secret"
+	"gatehouse/server"
+)
+
+// oauthBench is a server on one backend with alice and two clients: svc
+// (client-credentials, resource server) and conf-client (password). Load
+// tests against a running server are in bench/ (docs/performance.md).
+type oauthBench struct {
+	url        string
+	c          *http.Client
+	svcAuth    string
+	confSecret string
+}
+
+func newOAuthBench(b *testing.B, backend string) *oauthBench {
+	b.Helper()
+	st := testdb.Open(b, backend)
+	box, _ := secret.NewBox("bench-server-secret-0123456789")
+	cfg := server.DefaultConfig()
+	cfg.TokenTouchInterval = 0
+	hasher := password.New(fastParams, nil)
+	srv := server.New(server.Deps{Store: st, Hasher: hasher, Box: box, Config: cfg})
+	hs := httptest.NewServer(srv)
+	b.Cleanup(func() { hs.Close(); srv.Close() })
+	ctx := context.Background()
+	h, _ := hasher.Hash("alicepass")
+	if err := srv.CreateUser(ctx, &gatehouse.User{Username: "alice", Password: h, IsActive: true, DateJoined: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	_, svc, err := srv.CreateApplication(ctx, server.ApplicationSpec{ClientID: "svc", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, conf, err := srv.CreateApplication(ctx, server.ApplicationSpec{ClientID: "conf-client", GrantTypes: []string{"password"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &oauthBench{url: hs.URL, c: &http.Client{Transport: tr}, svcAuth: basic("svc", svc), confSecret: conf}
+}
+
+// do sends a request and returns the status and body.
+func (o *oauthBench) do(method, path string, form url.Values, headers ...string) (int, []byte, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, o.url+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := o.c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func (o *oauthBench) token(b *testing.B, form url.Values, headers ...string) string {
+	status, body, err := o.do("POST", "/o/token/", form, headers...)
+	if err != nil || status != 200 {
+		b.Fatalf("token: %d %s %v", status, body, err)
+	}
+	var p tokenPair
+	json.Unmarshal(body, &p)
+	return p.Access
+}
+
+// parallel runs req in parallel b.N times, failing on any other status than 200.
+func parallel(b *testing.B, req func() (int, []byte, error)) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if s, body, err := req(); err != nil || s != 200 {
+				b.Errorf("status %d %s %v", s, body, err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkOAuthClientCredentials: client authentication, token generation
+// and one insert per request.
+func BenchmarkOAuthClientCredentials(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			o := newOAuthBench(b, backend)
+			form := url.Values{"grant_type": {"client_credentials"}}
+			parallel(b, func() (int, []byte, error) { return o.do("POST", "/o/token/", form, "Authorization", o.svcAuth) })
+		})
+	}
+}
+
+// BenchmarkOAuthIntrospect: client authentication and one token lookup.
+func BenchmarkOAuthIntrospect(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			o := newOAuthBench(b, backend)
+			tok := o.token(b, url.Values{"grant_type": {"client_credentials"}}, "Authorization", o.svcAuth)
+			form := url.Values{"token": {tok}}
+			parallel(b, func() (int, []byte, error) { return o.do("POST", "/o/introspect/", form, "Authorization", o.svcAuth) })
+		})
+	}
+}
+
+// BenchmarkOAuthBearerMe: GET /api/me/ with an OAuth access token (its
+// lookup is cached for the auth cache TTL).
+func BenchmarkOAuthBearerMe(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			o := newOAuthBench(b, backend)
+			tok := o.token(b, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"},
+				"client_id": {"conf-client"}, "client_secret": {o.confSecret}})
+			parallel(b, func() (int, []byte, error) { return o.do("GET", "/api/me/", nil, "Authorization", "Bearer "+tok) })
+		})
+	}
+}

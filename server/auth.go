@@ -50,7 +50,8 @@ func (o authOutcome) wwwAuthenticate() string {
 func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	var out authOutcome
 	ctx := r.Context()
-	fields := strings.Fields(r.Header.Get("Authorization"))
+	var buf [3]string
+	fields := splitFields(r.Header.Get("Authorization"), &buf)
 
 	// 1. OAuth2 (DOT): "Bearer <token>" with any keyword case.
 	bearer := ""
@@ -187,4 +188,34 @@ func itoa64(n int64) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
+}
+
+// splitFields splits h on ASCII white space like Python's bytes.split(),
+// which DRF and simplejwt use, without allocating. It keeps at most three
+// fields: the callers only ask whether there are one, two or more than two.
+func splitFields(h string, buf *[3]string) []string {
+	n := 0
+	for i := 0; i < len(h); {
+		for i < len(h) && isSpace(h[i]) {
+			i++
+		}
+		if i >= len(h) {
+			break
+		}
+		j := i
+		for j < len(h) && !isSpace(h[j]) {
+			j++
+		}
+		if n == len(buf) {
+			break
+		}
+		buf[n] = h[i:j]
+		n++
+		i = j
+	}
+	return buf[:n]
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }

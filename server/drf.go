@@ -66,10 +66,11 @@ func (s *Server) view(v *apiView) http.Handler {
 		}
 		v.allow = strings.Join(append(ms, "OPTIONS"), ", ")
 	}
+	allow := []string{v.allow}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Allow", v.allow)
-		h.Set("Vary", "Accept, Authorization")
+		h["Allow"] = allow
+		h["Vary"] = hvVaryDRF
 		c := &call{w: w, r: r, view: v}
 		if e := s.dispatch(c); e != nil {
 			writeJSON(w, e.status, e.body)
@@ -124,7 +125,9 @@ func (s *Server) dispatch(c *call) *apiError {
 // negotiate picks JSON or the browsable HTML page as DRF's
 // DefaultContentNegotiation would: ?format= first, then Accept.
 func (c *call) negotiate() *apiError {
-	if f := c.r.URL.Query().Get("format"); f != "" {
+	if c.r.URL.RawQuery == "" {
+		// no ?format=
+	} else if f := c.r.URL.Query().Get("format"); f != "" {
 		switch {
 		case f == "json":
 			return nil
@@ -207,8 +210,14 @@ func (c *call) respond(status int, v any) {
 		return
 	}
 	if c.r.Method == http.MethodHead {
-		c.w.Header().Set("Content-Type", "application/json")
+		c.w.Header()["Content-Type"] = hvJSON
 		c.w.WriteHeader(status)
+		return
+	}
+	if m, ok := v.(jsonAppender); ok {
+		c.w.Header()["Content-Type"] = hvJSON
+		c.w.WriteHeader(status)
+		c.w.Write(m.appendJSON(make([]byte, 0, 256)))
 		return
 	}
 	writeJSON(c.w, status, v)

@@ -59,6 +59,14 @@ var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 // newEnv starts a server on backend; mutate adjusts the configuration.
 func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 	t.Helper()
+	e := build(t, backend, mutate)
+	e.t = t
+	return e
+}
+
+// build starts a server for a test or a benchmark; env.t is left nil.
+func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
+	t.Helper()
 	st := testdb.Open(t, backend)
 	box, err := secret.NewBox("test-server-secret-0123456789")
 	if err != nil {
@@ -78,7 +86,7 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{t: t, store: st, srv: srv, http: hs, codec: codec, clock: clk}
+	return &env{store: st, srv: srv, http: hs, codec: codec, clock: clk}
 }
 
 // each runs fn on a fresh server for every backend.

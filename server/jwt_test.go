@@ -169,7 +169,10 @@ func TestJWTPasswordChangeAndDeactivation(t *testing.T) {
 	})
 }
 
-func rotating(c *server.Config) { c.JWT.RotateRefreshTokens = true; c.JWT.BlacklistAfterRotation = true }
+func rotating(c *server.Config) {
+	c.JWT.RotateRefreshTokens = true
+	c.JWT.BlacklistAfterRotation = true
+}
 
 func TestJWTRotationAndReuseDetection(t *testing.T) {
 	each(t, rotating, func(t *testing.T, e *env) {

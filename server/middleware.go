@@ -69,11 +69,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), logInfoKey, li))
 		h := w.Header()
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Vary", "Authorization")
-		h.Set("X-Request-Id", li.id)
+		// Canonical keys assigned directly: this runs on every request.
+		h["X-Frame-Options"] = hvDeny
+		h["X-Content-Type-Options"] = hvNosniff
+		h["Referrer-Policy"] = hvSameOrigin
+		h["Vary"] = hvVaryAuth
+		h["X-Request-Id"] = []string{li.id}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -122,3 +123,14 @@ func slashRedirect(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 }
+
+// Header values set on every response. They are never modified: net/http
+// only reads them.
+var (
+	hvDeny       = []string{"DENY"}
+	hvNosniff    = []string{"nosniff"}
+	hvSameOrigin = []string{"same-origin"}
+	hvVaryAuth   = []string{"Authorization"}
+	hvVaryDRF    = []string{"Accept, Authorization"}
+	hvJSON       = []string{"application/json"}
+)

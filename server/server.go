@@ -107,7 +107,7 @@ func New(d Deps) *Server {
 		s.now = time.Now
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.cfg.PageSize <= 0 {
 		s.cfg.PageSize = 20

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,20 @@ type meOut struct {
 	LastName  string `json:"last_name"`
 	Email     string `json:"email"`
 	Username  string `json:"username"`
+}
+
+func (m meOut) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, m.ID, 10)
+	b = append(b, `,"first_name":`...)
+	b = appendString(b, m.FirstName)
+	b = append(b, `,"last_name":`...)
+	b = appendString(b, m.LastName)
+	b = append(b, `,"email":`...)
+	b = appendString(b, m.Email)
+	b = append(b, `,"username":`...)
+	b = appendString(b, m.Username)
+	return append(b, '}')
 }
 
 // userOut is the user as /api/users/ shows it (that key order).

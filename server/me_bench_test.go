@@ -1,0 +1,52 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"gatehouse"
+)
+
+// benchMe measures the handler cost of GET /api/me/ in-process (no network),
+// for profiling; load figures come from `go run ./bench`.
+func benchMe(b *testing.B, auth func(e *env, u gatehouse.User) string) {
+	e := build(b, "sqlite", nil)
+	u := gatehouse.User{Username: "alice", Password: "!", IsActive: true, DateJoined: time.Now()}
+	if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/me/", nil)
+	req.Header.Set("Authorization", auth(e, u))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
+
+func BenchmarkMeToken(b *testing.B) {
+	benchMe(b, func(e *env, u gatehouse.User) string {
+		key, err := e.srv.IssueToken(context.Background(), u.Username, "bench", 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return "Token " + key
+	})
+}
+
+func BenchmarkMeJWT(b *testing.B) {
+	benchMe(b, func(e *env, u gatehouse.User) string {
+		_, access, err := e.srv.TokenPairFor(context.Background(), u.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return "Bearer " + access
+	})
+}

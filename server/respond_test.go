@@ -1,0 +1,52 @@
+package server
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzAppendString checks the hand-written encoder against encoding/json.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "alice", "Ålice \"q\" \\ <b>&", "\x00\x01\b\f\n\r\t\x1f", "\u2028\u2029", "\xff\xfe", "é\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+	})
+}
+
+func TestMeOutMatchesEncodingJSON(t *testing.T) {
+	m := meOut{ID: 42, FirstName: "Ål\"ice", LastName: "<L>", Email: "a@example.com", Username: "al\nice"}
+	want, _ := marshal(m)
+	if got := m.appendJSON(nil); !bytes.Equal(got, want) {
+		t.Fatalf("%s, want %s", got, want)
+	}
+}
+
+func TestSplitFields(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                 {},
+		"   ":              {},
+		"Token":            {"Token"},
+		"Token  abc":       {"Token", "abc"},
+		"\tBearer a b":     {"Bearer", "a", "b"},
+		"Bearer a b c d e": {"Bearer", "a", "b"},
+	} {
+		var buf [3]string
+		got := splitFields(in, &buf)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %q, want %q", in, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%q: %q, want %q", in, got, want)
+			}
+		}
+	}
+}

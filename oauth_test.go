@@ -1,0 +1,87 @@
+package gatehouse
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedirectURIAllowed(t *testing.T) {
+	a := Application{RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1/native", "http://[::1]/v6", "http://127.0.0.1:9999/cb"}}
+	cases := map[string]bool{
+		"https://app.example/cb":         true,
+		"https://app.example/cb/":        false,
+		"https://app.example/cb?x=1":     false,
+		"https://APP.example/cb":         false,
+		"http://app.example/cb":          false,
+		"https://app.example/cb#f":       false,
+		"http://127.0.0.1/native":        true,
+		"http://127.0.0.1:51000/native":  true, // RFC 8252: any port for a port-less loopback registration
+		"http://127.0.0.1:51000/other":   false,
+		"http://localhost:51000/native":  false, // loopback IP literal only
+		"https://127.0.0.1:51000/native": false,
+		"http://[::1]:40000/v6":          true,
+		"http://127.0.0.1:9999/cb":       true,
+		"http://127.0.0.1:9998/cb":       false, // a registered port is exact
+		"http://user@127.0.0.1:1/native": false,
+		"http://127.0.0.1:1/native?x=1":  false,
+		"":                               false,
+	}
+	for uri, want := range cases {
+		if got := a.RedirectURIAllowed(uri); got != want {
+			t.Errorf("%q: %v, want %v", uri, got, want)
+		}
+	}
+}
+
+func TestScopes(t *testing.T) {
+	if got := strings.Join(ParseScopes("  write read write  groups "), " "); got != "write read groups" {
+		t.Fatalf("ParseScopes: %q", got)
+	}
+	if !DefaultScopes.Valid([]string{"read", "groups"}) || DefaultScopes.Valid([]string{"read", "introspection"}) {
+		t.Fatal("Valid")
+	}
+	if strings.Join(DefaultScopes.Names(), " ") != "read write groups" {
+		t.Fatal("settings order")
+	}
+	if !HasScope("read write", "write") || HasScope("read", "write") || HasScope("readwrite", "read") {
+		t.Fatal("HasScope")
+	}
+	if !ScopeSubset([]string{"read"}, []string{"read", "write"}) || ScopeSubset([]string{"read", "groups"}, []string{"read"}) {
+		t.Fatal("ScopeSubset")
+	}
+}
+
+func TestSecretHasher(t *testing.T) {
+	h := NewSecretHasher("server-secret-one")
+	stored := h.Hash("conf-secret")
+	if string(stored) == "conf-secret" || len(stored) != 32 {
+		t.Fatal("stored form")
+	}
+	if !h.Verify("conf-secret", stored) || h.Verify("conf-secreT", stored) || h.Verify("", stored) {
+		t.Fatal("Verify")
+	}
+	if NewSecretHasher("server-secret-two").Verify("conf-secret", stored) {
+		t.Fatal("the key does not matter")
+	}
+	if !h.Verify("", nil) || h.Verify("x", nil) {
+		t.Fatal("public client (no stored hash)")
+	}
+}
+
+func TestApplicationGrants(t *testing.T) {
+	a := Application{GrantTypes: []string{GrantPassword}}
+	if !a.Allows(GrantPassword) || a.Allows(GrantClientCredentials) || !a.AllowsRefresh() {
+		t.Fatal("password app")
+	}
+	cc := Application{GrantTypes: []string{GrantClientCredentials}}
+	if cc.AllowsRefresh() {
+		t.Fatal("client-credentials app allows refresh")
+	}
+	one := Application{RedirectURIs: []string{"https://a/cb"}}
+	if u, ok := one.DefaultRedirectURI(); !ok || u != "https://a/cb" {
+		t.Fatal("default redirect")
+	}
+	if _, ok := (&Application{RedirectURIs: []string{"https://a/1", "https://a/2"}}).DefaultRedirectURI(); ok {
+		t.Fatal("default with two URIs")
+	}
+}

@@ -1,0 +1,51 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/secret"
+	"gatehouse/server"
+)
+
+// The server removes expired tokens in the background, and stops on Close.
+func TestOAuthBackgroundCleanup(t *testing.T) {
+	each(t, func(c *server.Config) {
+		c.OAuth.CleanupInterval = 10 * time.Millisecond
+		c.OAuth.CleanupBatch = 1
+	}, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		var tokens []tokenPair
+		for i := 0; i < 3; i++ {
+			tokens = append(tokens, e.password(a))
+		}
+		e.clock.advance(36001 * time.Second)
+		deadline := time.Now().Add(5 * time.Second)
+		for _, p := range tokens {
+			for {
+				_, err := e.store.AccessTokenByHash(context.Background(), secret.Hash(p.Access))
+				if errors.Is(err, gatehouse.ErrNotFound) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("expired token not removed: %v", err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		// Refresh tokens never expire by default: they stay.
+		if _, err := e.store.RefreshTokenByHash(context.Background(), secret.Hash(tokens[0].Refresh)); err != nil {
+			t.Fatalf("refresh token removed: %v", err)
+		}
+		done := make(chan struct{})
+		go func() { e.srv.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not stop the cleanup")
+		}
+	})
+}

@@ -233,10 +233,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) (
 		if c.auth == "" {
 			continue // that scheme is not available in this build
 		}
-		// The yardstick is measured right before each case, so both see
-		// the same machine load.
-		y := measure(o, "limit", backend, "GET /jwt", get("http://"+limitAddr+"/jwt", "Bearer "+limitToken))
-		r := measure(o, "gatehouse", backend, c.name, get(base+"/api/me/", c.auth))
+		y, r := paired(o, backend, c.name, get("http://"+limitAddr+"/jwt", "Bearer "+limitToken), get(base+"/api/me/", c.auth))
 		r.yardstick, r.yardName = y.rps, "limit /jwt"
 		out = append(out, y, r)
 	}
@@ -284,6 +281,42 @@ func get(u, auth string) request {
 		}
 		return req, err
 	}
+}
+
+// paired measures the yardstick and a gatehouse case in alternating
+// rounds, so that both see the same drift of this shared machine, and
+// merges the rounds of each.
+func paired(o options, backend, name string, yard, mine request) (result, result) {
+	const rounds = 5
+	ro := o
+	ro.duration = o.duration / rounds
+	var ys, gs []result
+	for i := 0; i < rounds; i++ {
+		if i > 0 {
+			ro.warmup = o.warmup / 4
+		}
+		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard))
+		gs = append(gs, measure(ro, "gatehouse", backend, name, mine))
+	}
+	return merge(ys), merge(gs)
+}
+
+// merge combines rounds of one case: total rate, and the latency
+// percentiles of the round with the median rate (a fair summary without
+// keeping every sample).
+func merge(rs []result) result {
+	out := rs[0]
+	out.rps, out.errors, out.total = 0, 0, 0
+	for _, r := range rs {
+		out.rps += r.rps / float64(len(rs))
+		out.errors += r.errors
+		out.total += r.total
+	}
+	sorted := append([]result(nil), rs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rps < sorted[j].rps })
+	mid := sorted[len(sorted)/2]
+	out.p50, out.p99 = mid.p50, mid.p99
+	return out
 }
 
 // measure runs the closed loop: o.conns workers, warm-up, then o.duration.
@@ -347,7 +380,7 @@ func measure(o options, server, backend, name string, mk request) result {
 }
 
 func printTable(w io.Writer, o options, rs []result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case, GOMAXPROCS of the machine; yardstick measured in the same run.\n\n", o.conns, o.warmup, o.duration)
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case in 5 rounds alternating with the yardstick; p50/p99 of the median round.\n\n", o.conns, o.warmup, o.duration)
 	fmt.Fprintln(w, "| server | backend | case | req/s | p50 | p99 | errors | ratio |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|")
 	for _, r := range rs {

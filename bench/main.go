@@ -210,6 +210,18 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) (
 	if out, err := load.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("loaddata: %v\n%s", err, out)
 	}
+	mkapp := exec.Command(bin, "createapplication", "--client-id", "bench-cc", "--name", "bench", "--grant-types", "client-credentials")
+	mkapp.Env = env
+	appOut, err := mkapp.Output()
+	if err != nil {
+		return nil, fmt.Errorf("createapplication: %v", err)
+	}
+	ccSecret := ""
+	for _, line := range strings.Split(string(appOut), "\n") {
+		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
+			ccSecret = strings.TrimSpace(v)
+		}
+	}
 	srv := exec.Command(bin, "serve")
 	srv.Env = env
 	var logs bytes.Buffer
@@ -237,7 +249,34 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) (
 		r.yardstick, r.yardName = y.rps, "limit /jwt"
 		out = append(out, y, r)
 	}
+	bare := get("http://"+limitAddr+"/bare", "")
+	if ccSecret != "" {
+		y, r := paired(o, backend, "POST /o/token/ (client_credentials)", bare,
+			post(base+"/o/token/", "grant_type=client_credentials", "bench-cc", ccSecret))
+		y.name = "GET /bare"
+		r.yardstick, r.yardName = y.rps, "limit /bare"
+		out = append(out, y, r)
+	}
+	if creds.oauth != "" {
+		y, r := paired(o, backend, "POST /o/introspect/", bare,
+			post(base+"/o/introspect/", "token="+strings.TrimPrefix(creds.oauth, "Bearer "), "conf-client", "conf-secret"))
+		y.name = "GET /bare"
+		r.yardstick, r.yardName = y.rps, "limit /bare"
+		out = append(out, y, r)
+	}
 	return out, nil
+}
+
+// post builds form POSTs with HTTP Basic client authentication.
+func post(u, form, user, pass string) request {
+	return func() (*http.Request, error) {
+		req, err := http.NewRequest("POST", u, strings.NewReader(form))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(user, pass)
+		}
+		return req, err
+	}
 }
 
 type creds struct{ token, jwt, oauth string }
@@ -276,7 +315,7 @@ type request func() (*http.Request, error)
 func get(u, auth string) request {
 	return func() (*http.Request, error) {
 		req, err := http.NewRequest("GET", u, nil)
-		if err == nil {
+		if err == nil && auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
 		return req, err

@@ -212,3 +212,21 @@ func TestLoadIsAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// A SQLite path with characters a file: URI treats specially opens that
+// very file.
+func TestSQLitePathWithSpecialCharacters(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/odd #1 ?x %41.db"
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the given path: %v", err)
+	}
+}

@@ -59,6 +59,16 @@ for n in bad:
 sys.exit(1 if bad else 0)
 PY
 ) || { echo "$errors"; echo "compat: gatehouse answered 5xx"; status=1; }
+# A real OAuth client (Python's requests-oauthlib) against the same server.
+if $py -c 'import requests_oauthlib' 2>/dev/null; then
+  if $py "$root/compat/oauthlib_client.py" --base "http://127.0.0.1:$port" >"$out/oauthlib.log" 2>&1; then
+    echo "requests-oauthlib: $(tail -n 1 "$out/oauthlib.log")"
+  else
+    cat "$out/oauthlib.log"; echo "compat: requests-oauthlib client failed"; status=1
+  fi
+elif [ "${CI:-}" = "true" ]; then
+  echo "compat: python3-requests-oauthlib is missing in CI"; status=1
+fi
 echo "compat: $(grep -c . "$root/compat/deviations.txt" | tr -d ' ') deviation lines, $(grep -vc '^\s*\(#\|$\)' "$root/compat/pending.txt" || true) pending lines"
 tail -n 1 "$out/diff.txt"
 exit $status

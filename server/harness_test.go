@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,6 +34,24 @@ type env struct {
 	http  *httptest.Server
 	codec *jwt.Codec
 	clock *clock
+	logs  *syncBuffer // everything the server logged, at debug level
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // clock is an adjustable time source for the server under test.
@@ -83,10 +102,15 @@ func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv := server.New(server.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, bench := t.(*testing.B); bench {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := server.New(server.Deps{Log: log, Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{store: st, srv: srv, http: hs, codec: codec, clock: clk}
+	return &env{store: st, srv: srv, http: hs, codec: codec, clock: clk, logs: logs}
 }
 
 // each runs fn on a fresh server for every backend.
@@ -161,6 +185,9 @@ func (e *env) do(method, path string, body any, headers ...string) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 500 {
+		e.t.Errorf("%s %s answered %d (a 500 is a bug): %s", method, path, res.StatusCode, b)
+	}
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 

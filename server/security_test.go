@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/server"
+)
+
+// The reference fixture's hash of "adminpass" (Django PBKDF2, 260000 rounds).
+const djangoAdminHash = "pbkdf2_sha256$260000$pc41zxZhbaGbksjZDvLtj3$1UCj9gFcVWx0yA62BBUHvfcXj+KShmMPseAyMxvJljk="
+
+func TestDjangoHashLogsInAndIsUpgraded(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		u := gatehouse.User{Username: "admin", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
+		if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "admin", "password": "wrong"}), 400, "")
+		if got, _ := e.store.User(context.Background(), u.ID); got.Password != djangoAdminHash {
+			t.Fatal("a failed login changed the stored hash")
+		}
+		e.tokenOf("admin", "adminpass")
+		got, _ := e.store.User(context.Background(), u.ID)
+		if !strings.HasPrefix(got.Password, "argon2$argon2id$") {
+			t.Fatalf("hash not upgraded after login: %.30s", got.Password)
+		}
+		e.tokenOf("admin", "adminpass") // the upgraded hash verifies
+	})
+}
+
+// No password, token, code or secret reaches the logs.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		e.user("alice", "alice-secret-pass")
+		key := e.tokenOf("alice", "alice-secret-pass")
+		refresh, access := e.pair("alice", "alice-secret-pass")
+		e.do("GET", "/api/me/", nil, "Authorization", "Token "+key)
+		e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access)
+		e.do("GET", "/api/me/?access_token="+key, nil)
+		e.do("POST", "/access-token/refresh/", map[string]string{"refresh": refresh})
+		e.do("POST", "/sign_up/", url.Values{"username": {"bob"}, "password": {"bob-secret-pass"}})
+		e.do("POST", "/api-token-auth/", map[string]string{"username": "alice", "password": "wrong-secret-guess"})
+		logs := e.logs.String()
+		if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"request_id"`) || !strings.Contains(logs, `"user_id"`) {
+			t.Fatalf("no structured request lines: %.300s", logs)
+		}
+		for _, secret := range []string{"alice-secret-pass", "bob-secret-pass", "wrong-secret-guess", key, access, refresh, "access_token"} {
+			if strings.Contains(logs, secret) {
+				t.Fatalf("the logs contain %.12s…", secret)
+			}
+		}
+	})
+}
+
+func TestLastUsedIsBatched(t *testing.T) {
+	for _, backend := range []string{"sqlite"} {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend, nil)
+			e.user("alice", "alicepass")
+			key := e.tokenOf("alice", "alicepass")
+			e.do("GET", "/api/me/", nil, "Authorization", "Token "+key)
+			toks, _ := e.store.Tokens(context.Background(), 1)
+			if len(toks) != 1 || toks[0].LastUsed != nil {
+				t.Fatalf("last_used written on the request path: %+v", toks)
+			}
+			e.srv.Close() // flushes the batch
+			toks, _ = e.store.Tokens(context.Background(), 1)
+			if toks[0].LastUsed == nil {
+				t.Fatal("last_used never written")
+			}
+		})
+	}
+}
+
+func TestUpdateLastLogin(t *testing.T) {
+	each(t, func(c *server.Config) { c.JWT.UpdateLastLogin = true }, func(t *testing.T, e *env) {
+		u := e.user("alice", "alicepass")
+		e.pair("alice", "alicepass")
+		got, _ := e.store.User(context.Background(), u.ID)
+		if got.LastLogin == nil {
+			t.Fatal("UPDATE_LAST_LOGIN did not set last_login")
+		}
+	})
+	each(t, nil, func(t *testing.T, e *env) {
+		u := e.user("alice", "alicepass")
+		e.pair("alice", "alicepass")
+		if got, _ := e.store.User(context.Background(), u.ID); got.LastLogin != nil {
+			t.Fatal("JWT login set last_login with UPDATE_LAST_LOGIN off (simplejwt's default)")
+		}
+	})
+}

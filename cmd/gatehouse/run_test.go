@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -265,5 +268,62 @@ func TestHelpAndBadInput(t *testing.T) {
 	if err := run(context.Background(), []string{"gatehouse", "serve"}, getenvFrom(env), nil, &out, &errb); err == nil {
 		t.Fatal("bad boolean accepted")
 	}
-	_ = fmt.Sprint()
+}
+
+// simplejwt's token_blacklist records load, and a blacklisted refresh token
+// from the old system is refused while an outstanding one still works.
+func TestLoaddataTokenBlacklist(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv(filepath.Join(dir, "gatehouse.db"))
+	env["GATEHOUSE_JWT_SIGNING_KEY"] = "django-ref-insecure-fixed-secret-key-for-black-box-tests-0123456789"
+	now := time.Now()
+	tok := func(jti string) string {
+		return forgeHS256(map[string]any{"token_type": "refresh", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": jti, "user_id": 1},
+			env["GATEHOUSE_JWT_SIGNING_KEY"])
+	}
+	good, bad := tok("0123456789abcdef0123456789abcdef"), tok("fedcba9876543210fedcba9876543210")
+	exp := now.Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	dump := fmt.Sprintf(`[
+ {"model": "auth.user", "pk": 1, "fields": {"password": "!", "last_login": null, "is_superuser": false, "username": "old", "first_name": "", "last_name": "", "email": "", "is_staff": false, "is_active": true, "date_joined": "2026-01-01T00:00:00Z", "groups": [], "user_permissions": []}},
+ {"model": "token_blacklist.outstandingtoken", "pk": 1, "fields": {"user": 1, "jti": "0123456789abcdef0123456789abcdef", "token": %q, "created_at": "2026-01-01T00:00:00Z", "expires_at": %q}},
+ {"model": "token_blacklist.outstandingtoken", "pk": 2, "fields": {"user": 1, "jti": "fedcba9876543210fedcba9876543210", "token": %q, "created_at": "2026-01-01T00:00:00Z", "expires_at": %q}},
+ {"model": "token_blacklist.blacklistedtoken", "pk": 1, "fields": {"token": 2, "blacklisted_at": "2026-01-02T00:00:00Z"}},
+ {"model": "sessions.session", "pk": "x", "fields": {}}
+]`, good, exp, bad, exp)
+	path := filepath.Join(dir, "dump.json")
+	os.WriteFile(path, []byte(dump), 0o600)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"gatehouse", "loaddata", path}, getenvFrom(env), nil, &out, &errb); err != nil {
+		t.Fatalf("loaddata: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "skipped 1 objects of unknown model sessions.session") {
+		t.Fatalf("unknown model not reported: %q", errb.String())
+	}
+	base, stop := serve(t, env)
+	defer stop()
+	for jwt, want := range map[string]int{good: 200, bad: 401} {
+		res, err := http.Post(base+"/access-token/refresh/", "application/json", strings.NewReader(`{"refresh":"`+jwt+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("refresh: %d, want %d", res.StatusCode, want)
+		}
+	}
+	// The raw tokens of the dump are not stored.
+	raw, _ := os.ReadFile(filepath.Join(dir, "gatehouse.db"))
+	if bytes.Contains(raw, []byte(good[len(good)-20:])) {
+		t.Fatal("a raw token from the dump was stored")
+	}
+}
+
+// forgeHS256 signs claims like simplejwt (test helper).
+func forgeHS256(claims map[string]any, key string) string {
+	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	p, _ := json.Marshal(claims)
+	in := h + "." + base64.RawURLEncoding.EncodeToString(p)
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(in))
+	return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatehouse COMMAND [flags] [args]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.help)
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.help)
 	}
 	fmt.Fprintln(w, "\nRun 'gatehouse COMMAND --help' for a command's flags. Every flag can also be set with its GATEHOUSE_* variable.")
 }

@@ -90,7 +90,7 @@ func (s *Store) CreateApplication(ctx context.Context, a *gatehouse.Application)
 // Application returns the application with that client_id, or gatehouse.ErrNotFound.
 func (s *Store) Application(ctx context.Context, clientID string) (gatehouse.Application, error) {
 	var a gatehouse.Application
-	err := scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?"), clientID), &a)
+	err := scanApp(s.queryRow(ctx, nil, "SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?", clientID), &a)
 	return a, notFound(err)
 }
 
@@ -138,8 +138,8 @@ func (s *Store) insertAccess(ctx context.Context, tx *sql.Tx, t *gatehouse.Acces
 	if t.Created.IsZero() {
 		t.Created = time.Now()
 	}
-	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+	err := s.queryRow(ctx, tx, `INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires)).Scan(&t.ID)
 	return s.conflict(err)
 }
@@ -148,8 +148,8 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.Refr
 	if t.Created.IsZero() {
 		t.Created = time.Now()
 	}
-	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+	err := s.queryRow(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
 		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires)).Scan(&t.ID)
 	return s.conflict(err)
@@ -199,11 +199,11 @@ func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (AccessGrant
 		joined, epoch                 sql.NullInt64
 		last                          sql.NullInt64
 	}
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.token_hash, t.user_id, t.application_id, t.scope, t.family, t.grant_id, t.created, t.expires,
+	err := s.queryRow(ctx, nil, `SELECT t.id, t.token_hash, t.user_id, t.application_id, t.scope, t.family, t.grant_id, t.created, t.expires,
 		a.client_id, u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser,
 		u.date_joined, u.last_login, u.auth_epoch
 		FROM oauth_access_tokens t JOIN oauth_applications a ON a.id = t.application_id
-		LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`), hash).Scan(
+		LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).Scan(
 		&t.ID, &t.Hash, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &expires,
 		&g.ClientID, &u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super,
 		&u.joined, &u.last, &u.epoch)

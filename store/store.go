@@ -69,6 +69,7 @@ type Store struct {
 	db      *sql.DB
 	d       dialect
 	queries sync.Map // query text with ? -> text for this dialect
+	stmts   sync.Map // query text with ? -> *sql.Stmt (hot paths only)
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -118,8 +119,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close releases the connections.
-func (s *Store) Close() error { return s.db.Close() }
+// Close releases the prepared statements and the connections.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -169,6 +173,41 @@ func (s *Store) q(query string) string {
 	out := b.String()
 	s.queries.Store(query, out)
 	return out
+}
+
+// prepared returns query (written with ?) prepared once for this Store.
+// modernc.org/sqlite parses every statement it is given anew, which was a
+// quarter of the CPU of an introspection (docs/performance.md); a prepared
+// statement is parsed once per connection. Used on the per-request paths.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a prepared single-row query, inside tx when tx is not nil.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		// QueryRow reports the error from Scan; an unprepared query fails the same way.
+		if tx != nil {
+			return tx.QueryRowContext(ctx, s.q(query), args...)
+		}
+		return s.db.QueryRowContext(ctx, s.q(query), args...)
+	}
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // tx runs fn in one transaction, committed when fn returns nil.

@@ -327,3 +327,63 @@ func forgeHS256(claims map[string]any, key string) string {
 	m.Write([]byte(in))
 	return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
+
+// SIGINT/SIGTERM cancel run's context: the server stops accepting, and a
+// request already in flight (a PBKDF2 login, tens of milliseconds) finishes.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	dir := t.TempDir()
+	env := baseEnv(filepath.Join(dir, "gatehouse.db"))
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"gatehouse", "loaddata", "../../../shared/reference/django-dumpdata.json"}, getenvFrom(env), nil, &out, &errb); err != nil {
+		t.Fatalf("loaddata: %v\n%s", err, errb.String())
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"gatehouse", "serve", "--addr", addr}, getenvFrom(env), nil, &out, &syncBuffer{})
+	}()
+	base := "http://" + addr
+	if err := waitFor(base + "/readyz"); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		status int
+		err    error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		res, err := http.Post(base+"/api-token-auth/", "application/json", strings.NewReader(`{"username":"user20","password":"user20pass"}`))
+		if err != nil {
+			got <- answer{0, err}
+			return
+		}
+		res.Body.Close()
+		got <- answer{res.StatusCode, nil}
+	}()
+	time.Sleep(15 * time.Millisecond) // let the request reach the hash
+	cancel()
+	a := <-got
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("in-flight login: %d %v", a.status, a.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func waitFor(u string) error {
+	for i := 0; i < 200; i++ {
+		if res, err := http.Get(u); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready", u)
+}

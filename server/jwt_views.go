@@ -61,24 +61,14 @@ func (c *call) jwtFail(detail string) *apiError {
 }
 
 func (s *Server) jwtObtain(c *call) *apiError {
-	p, e := c.data()
-	if e != nil {
-		return e
-	}
-	username, pw, e := credentials(p, true)
+	u, e := s.login(c, true, func() *apiError {
+		c.w.Header().Set("WWW-Authenticate", bearerRealm)
+		return unauthorized("No active account found with the given credentials")
+	})
 	if e != nil {
 		return e
 	}
 	ctx := c.r.Context()
-	u, ok, err := s.checkPassword(ctx, username, pw)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	if !ok {
-		c.w.Header().Set("WWW-Authenticate", bearerRealm)
-		return unauthorized("No active account found with the given credentials")
-	}
-	setLogUser(c.r, u.ID)
 	refresh, access, err := s.pairFor(ctx, u.ID)
 	if err != nil {
 		return s.internal(c, err)

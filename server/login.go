@@ -68,6 +68,28 @@ func credentials(p *payload, trimPassword bool) (string, string, *apiError) {
 	return username, pw, nil
 }
 
+// login reads username and password from the body and checks them; a
+// failure answers refused(), the endpoint's own error.
+func (s *Server) login(c *call, trimPassword bool, refused func() *apiError) (gatehouse.User, *apiError) {
+	p, e := c.data()
+	if e != nil {
+		return gatehouse.User{}, e
+	}
+	username, pw, e := credentials(p, trimPassword)
+	if e != nil {
+		return gatehouse.User{}, e
+	}
+	u, ok, err := s.checkPassword(c.r.Context(), username, pw)
+	if err != nil {
+		return u, s.internal(c, err)
+	}
+	if !ok {
+		return u, refused()
+	}
+	setLogUser(c.r, u.ID)
+	return u, nil
+}
+
 var tokenAuthActions = fields(
 	"username", fieldMeta{Type: "string", Required: true, Label: "Username"},
 	"password", fieldMeta{Type: "string", Required: true, Label: "Password"},
@@ -92,23 +114,11 @@ func (s *Server) obtainTokenView(custom bool) http.Handler {
 // obtainToken is DRF's obtain_auth_token: the user's one default key, the
 // same on every login.
 func (s *Server) obtainToken(c *call, custom bool) *apiError {
-	p, e := c.data()
-	if e != nil {
-		return e
-	}
-	username, pw, e := credentials(p, false)
+	u, e := s.login(c, false, func() *apiError { return nonField("Unable to log in with provided credentials.") })
 	if e != nil {
 		return e
 	}
 	ctx := c.r.Context()
-	u, ok, err := s.checkPassword(ctx, username, pw)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	if !ok {
-		return nonField("Unable to log in with provided credentials.")
-	}
-	setLogUser(c.r, u.ID)
 	key, err := s.defaultKey(ctx, u.ID)
 	if err != nil {
 		return s.internal(c, err)

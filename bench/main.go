@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,10 @@ type options struct {
 	pgURL            string
 	reference        string
 	smoke            bool
+	logins           bool // the three password logins and the hash-bound limits
+	django           bool // the same cases against the Django reference
+	resources        bool // binary size, ready time, RSS
+	scale            int  // stored tokens of each kind for the scale cases (0: none)
 }
 
 func main() {
@@ -50,8 +55,15 @@ func main() {
 	flag.StringVar(&o.backends, "backends", "sqlite,postgres", "backends to measure")
 	flag.StringVar(&o.pgURL, "postgres", envOr("GATEHOUSE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (a schema is created for the run)")
 	flag.StringVar(&o.reference, "reference", "../shared", "the shared/ folder with reference/ and perf/")
-	flag.BoolVar(&o.smoke, "smoke", false, "exit non-zero on any request error (for CI)")
+	flag.BoolVar(&o.smoke, "smoke", false, "exit non-zero on any request error (for CI); turns -django, -resources and -scale off")
+	flag.BoolVar(&o.logins, "logins", true, "measure the three password logins against the hash-bound limit")
+	flag.BoolVar(&o.django, "django", true, "measure the Django reference too (../shared/reference/start-django.sh)")
+	flag.BoolVar(&o.resources, "resources", true, "measure binary size, ready time and RSS")
+	flag.IntVar(&o.scale, "scale", 1_000_000, "stored tokens of each kind for the scale cases (0: skip)")
 	flag.Parse()
+	if o.smoke {
+		o.django, o.resources, o.scale = false, false, 0
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -73,6 +85,10 @@ type result struct {
 	errors, total         int
 	yardstick             float64 // req/s of the yardstick case it is compared with
 	yardName              string
+	min                   float64 // budget: least ratio to the yardstick (0: none)
+	django                string  // the Django case it is compared with
+	value                 string  // a figure that is not a load case (resources)
+	budget                string  // budget verdict, when not the yardstick ratio
 }
 
 func run(o options) error {
@@ -84,6 +100,24 @@ func run(o options) error {
 	bin := filepath.Join(work, "gatehouse")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput(); err != nil {
 		return fmt.Errorf("build gatehouse: %v\n%s", err, out)
+	}
+	var results []result
+	if o.resources {
+		if fi, err := os.Stat(bin); err == nil {
+			results = append(results, resource("-", "binary size (go build ./cmd/gatehouse)", mb(fi.Size()), budgetMax(float64(fi.Size()), 30<<20, "< 30 MB")))
+		}
+	}
+	var hashes []hashLimit
+	if o.logins {
+		n := 21
+		if o.smoke {
+			n = 3
+		}
+		hashes = []hashLimit{pbkdf2Limit(n), argon2Limit(n)}
+		for _, h := range hashes {
+			results = append(results, resource("-", fmt.Sprintf("one %s hash (in-process, median of %d)", h.name, n),
+				h.perHash.Round(100*time.Microsecond).String(), fmt.Sprintf("hash-bound limit %.1f logins/s on %d cores", h.rps, runtime.NumCPU())))
+		}
 	}
 	limitBin := filepath.Join(work, "limit")
 	cmd := exec.Command("go", "build", "-o", limitBin, ".")
@@ -105,18 +139,23 @@ func run(o options) error {
 	if err := waitReady("http://"+limitAddr+"/bare", 10*time.Second); err != nil {
 		return err
 	}
-	var results []result
 	for _, backend := range strings.Split(o.backends, ",") {
-		rs, err := benchBackend(o, work, bin, backend, limitAddr, limitToken)
+		rs, err := benchBackend(o, work, bin, backend, limitAddr, limitToken, hashes)
 		if err != nil {
 			return fmt.Errorf("%s: %w", backend, err)
 		}
 		results = append(results, rs...)
 	}
-	printTable(os.Stdout, o, results)
+	var dj map[string]result
+	if o.django {
+		if dj, err = benchDjango(o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: Django reference not measured:", err)
+		}
+	}
+	printTable(os.Stdout, o, results, dj)
 	if o.smoke {
 		for _, r := range results {
-			if r.errors > 0 || r.total == 0 {
+			if r.value == "" && (r.errors > 0 || r.total == 0) {
 				return fmt.Errorf("smoke: %s %s %s: %d errors of %d requests", r.server, r.backend, r.name, r.errors, r.total)
 			}
 		}
@@ -192,7 +231,19 @@ func databaseURL(o options, work, backend string) (string, func(), error) {
 	return "", nil, fmt.Errorf("unknown backend %q", backend)
 }
 
-func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) ([]result, error) {
+// env is what the cases of one backend share.
+type benchEnv struct {
+	o                     options
+	backend, base, dbURL  string
+	limitAddr, limitToken string
+	hashes                []hashLimit // PBKDF2, argon2id
+	users                 [][]string  // first-login pools, one per login kind
+	out                   []result
+}
+
+func (e *benchEnv) add(rs ...result) { e.out = append(e.out, rs...) }
+
+func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, hashes []hashLimit) ([]result, error) {
 	dbURL, cleanup, err := databaseURL(o, work, backend)
 	if err != nil {
 		return nil, err
@@ -204,8 +255,23 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) (
 		"GATEHOUSE_ADDR="+addr,
 		"GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
 		"GATEHOUSE_LOG_LEVEL=error",
+		// Cleanup every second, so that it starts as soon as the expired
+		// rows of the cleanup case are loaded (1m by default).
+		"GATEHOUSE_OAUTH_CLEANUP_INTERVAL=1s",
 	)
-	load := exec.Command(bin, "loaddata", filepath.Join(o.reference, "reference", "django-dumpdata.json"))
+	e := &benchEnv{o: o, backend: backend, base: "http://" + addr, dbURL: dbURL, limitAddr: limitAddr, limitToken: limitToken, hashes: hashes}
+	fixture := filepath.Join(o.reference, "reference", "django-dumpdata.json")
+	if o.logins {
+		// Enough fresh users per login kind for the whole case at the
+		// hash-bound rate, twice over.
+		n := int(hashes[0].rps*(o.warmup+o.duration).Seconds()*2) + 4*o.conns
+		merged := filepath.Join(work, "bench-users-"+backend+".json")
+		if e.users, err = benchUsers(fixture, merged, len(logins), n); err != nil {
+			return nil, err
+		}
+		fixture = merged
+	}
+	load := exec.Command(bin, "loaddata", fixture)
 	load.Env = env
 	if out, err := load.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("loaddata: %v\n%s", err, out)
@@ -222,54 +288,213 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string) (
 			ccSecret = strings.TrimSpace(v)
 		}
 	}
+	// The database exists and is migrated: this start is what the
+	// "ready" figure measures.
 	srv := exec.Command(bin, "serve")
 	srv.Env = env
 	var logs bytes.Buffer
 	srv.Stderr = &logs
+	t0 := time.Now()
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
 	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	base := "http://" + addr
-	if err := waitReady(base+"/readyz", 20*time.Second); err != nil {
+	readyAt, err := untilReady(e.base+"/readyz", 20*time.Second)
+	if err != nil {
 		return nil, fmt.Errorf("%v\n%s", err, logs.String())
 	}
-	creds := credentials(base)
+	pid := srv.Process.Pid
+	if o.resources {
+		e.add(resource(backend, "ready: start to /readyz 200 (existing database)", readyAt.Sub(t0).Round(time.Millisecond).String(),
+			budgetMax(readyAt.Sub(t0).Seconds(), 0.3, "< 300 ms")))
+		time.Sleep(time.Second)
+		if rss, err := procStatus(pid, "VmRSS"); err == nil {
+			e.add(resource(backend, "RSS idle (VmRSS, 1 s after ready)", mb(rss), budgetMax(float64(rss), 30<<20, "≤ 30 MB")))
+		}
+	}
+	creds := credentials(e.base)
+	base := e.base
 
-	var out []result
-	for _, c := range []struct{ name, auth string }{
+	me := []struct{ name, auth string }{
 		{"GET /api/me/ (DRF Token)", creds.token},
 		{"GET /api/me/ (JWT)", creds.jwt},
 		{"GET /api/me/ (OAuth)", creds.oauth},
-	} {
-		if c.auth == "" {
-			continue // that scheme is not available in this build
+	}
+	meBudget := map[string]float64{"GET /api/me/ (DRF Token)": 0.6, "GET /api/me/ (JWT)": 0.8, "GET /api/me/ (OAuth)": 0.6}
+	measureMe := func(suffix string) {
+		for _, c := range me {
+			if c.auth == "" {
+				continue // that scheme is not available in this build
+			}
+			y, r := paired(o, backend, c.name+suffix, get("http://"+limitAddr+"/jwt", "Bearer "+limitToken), get(base+"/api/me/", c.auth))
+			r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /jwt", meBudget[c.name], c.name
+			e.add(y, r)
 		}
-		y, r := paired(o, backend, c.name, get("http://"+limitAddr+"/jwt", "Bearer "+limitToken), get(base+"/api/me/", c.auth))
-		r.yardstick, r.yardName = y.rps, "limit /jwt"
-		out = append(out, y, r)
 	}
 	bare := get("http://"+limitAddr+"/bare", "")
+	introspect := post(base+"/o/introspect/", "token="+strings.TrimPrefix(creds.oauth, "Bearer "), "conf-client", "conf-secret")
+	measureIntrospect := func(suffix string) {
+		if creds.oauth == "" {
+			return
+		}
+		y, r := paired(o, backend, "POST /o/introspect/"+suffix, bare, introspect)
+		y.name = "GET /bare"
+		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /bare", 0.2, "POST /o/introspect/"
+		e.add(y, r)
+	}
+
+	measureMe("")
 	if ccSecret != "" {
 		y, r := paired(o, backend, "POST /o/token/ (client_credentials)", bare,
 			post(base+"/o/token/", "grant_type=client_credentials", "bench-cc", ccSecret))
 		y.name = "GET /bare"
-		r.yardstick, r.yardName = y.rps, "limit /bare"
-		out = append(out, y, r)
+		r.yardstick, r.yardName, r.min = y.rps, "limit /bare", 0.2
+		e.add(y, r)
 	}
+	measureIntrospect("")
 	if creds.oauth != "" {
-		y, r := paired(o, backend, "POST /o/introspect/", bare,
-			post(base+"/o/introspect/", "token="+strings.TrimPrefix(creds.oauth, "Bearer "), "conf-client", "conf-secret"))
+		mk, seen, err := refreshChain(base, o.conns, passwordRefresh(base))
+		if err != nil {
+			return nil, err
+		}
+		y, r := pairedSeen(o, backend, "POST /o/token/ (refresh_token, rotated)", bare, mk, seen)
 		y.name = "GET /bare"
-		r.yardstick, r.yardName = y.rps, "limit /bare"
-		out = append(out, y, r)
+		r.yardstick, r.yardName, r.django = y.rps, "limit /bare", "POST /o/token/ (refresh_token, rotated)"
+		e.add(y, r)
 	}
-	return out, nil
+	if o.logins {
+		pb, ar := hashes[0], hashes[1]
+		for i, k := range logins {
+			r := measure(o, "gatehouse", backend, k.name+" first login: PBKDF2 verify + argon2id rehash", pooled(base, k, e.users[i], "user00pass"), nil)
+			r.yardstick, r.yardName, r.min, r.django = pb.rps, "hash-bound "+pb.name, 0.9, k.name
+			e.add(r)
+		}
+		for _, k := range logins {
+			r := measure(o, "gatehouse", backend, k.name+" later logins: argon2id", repeated(base, k, "alice", "alicepass"), nil)
+			r.yardstick, r.yardName, r.min, r.django = ar.rps, "hash-bound "+ar.name, 0.9, k.name
+			e.add(r)
+		}
+	}
+	if o.scale > 0 {
+		if err := e.scale(measureMe, measureIntrospect); err != nil {
+			return nil, err
+		}
+	}
+	if o.resources {
+		if hwm, err := procStatus(pid, "VmHWM"); err == nil {
+			e.add(resource(backend, "RSS peak (VmHWM, after every case)", mb(hwm), budgetMax(float64(hwm), 150<<20, "≤ 150 MB")))
+		}
+	}
+	return e.out, nil
+}
+
+// scale measures /api/me/ and introspection again with o.scale stored
+// tokens of each kind, then while the background cleanup removes
+// o.scale expired rows.
+func (e *benchEnv) scale(measureMe func(string), measureIntrospect func(string)) error {
+	o := e.o
+	b, err := openBulk(e.backend, e.dbURL)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	t0 := time.Now()
+	if err := b.tokens(o.scale, false, true, true, true); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	label := fmt.Sprintf(", %s stored tokens of each kind", count(o.scale))
+	e.add(resource(e.backend, fmt.Sprintf("bulk load of %s DRF + %s JWT + %s OAuth rows (bench loader)", count(o.scale), count(o.scale), count(o.scale)),
+		time.Since(t0).Round(time.Millisecond).String(), ""))
+	base := len(e.out)
+	measureMe(label)
+	measureIntrospect(label)
+	e.compareScale(base)
+
+	// Expired rows: half OAuth access tokens, half JWT refresh records.
+	if err := b.tokens(o.scale/2, true, false, true, true); err != nil {
+		return fmt.Errorf("bulk load expired: %w", err)
+	}
+	left0, _ := b.expiredLeft()
+	time.Sleep(1500 * time.Millisecond) // the cleanup ticks every second
+	base = len(e.out)
+	during := ", during cleanup"
+	measureIntrospect(during)
+	left1, _ := b.expiredLeft()
+	e.add(resource(e.backend, fmt.Sprintf("expired rows removed by the cleanup while measured (of %s loaded)", count(o.scale)),
+		fmt.Sprintf("%d (%d left)", left0-left1, left1), ""))
+	e.compareCleanup(base, label)
+	return nil
+}
+
+// compareScale sets the budget of the scale results from index i on:
+// within 10% of the same case on the fixture alone.
+func (e *benchEnv) compareScale(i int) {
+	for j := i; j < len(e.out); j++ {
+		r := &e.out[j]
+		if r.server != "gatehouse" {
+			continue
+		}
+		name, _, _ := strings.Cut(r.name, ", ")
+		for _, f := range e.out[:i] {
+			if f.server == "gatehouse" && f.name == name {
+				// Compare ratios to the yardstick, which cancel the drift
+				// of the machine between the two measurements.
+				q := (r.rps / r.yardstick) / (f.rps / f.yardstick)
+				r.budget = fmt.Sprintf("%.2f of fixture-only (≥ 0.90: %s)", q, metStr(q >= 0.9))
+				r.min = 0
+			}
+		}
+	}
+}
+
+// compareCleanup sets the budget of the cleanup results: p99 at most
+// twice the p99 of the same case with the stored tokens, no cleanup.
+func (e *benchEnv) compareCleanup(i int, label string) {
+	for j := i; j < len(e.out); j++ {
+		r := &e.out[j]
+		if r.server != "gatehouse" {
+			continue
+		}
+		name, _, _ := strings.Cut(r.name, ", ")
+		for _, f := range e.out[:i] {
+			if f.server == "gatehouse" && f.name == name+label && f.p99 > 0 {
+				q := float64(r.p99) / float64(f.p99)
+				r.budget = fmt.Sprintf("p99 %.2f× without cleanup (≤ 2: %s)", q, metStr(q <= 2))
+				r.min = 0
+			}
+		}
+	}
+}
+
+func count(n int) string {
+	if n%1_000_000 == 0 {
+		return fmt.Sprintf("%dM", n/1_000_000)
+	}
+	if n%1000 == 0 {
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+func metStr(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// resource is a row of the table that is a figure, not a load case.
+func resource(backend, name, value, budget string) result {
+	return result{server: "gatehouse", backend: backend, name: name, value: value, budget: budget}
+}
+
+func budgetMax(v, max float64, text string) string {
+	return text + ": " + metStr(v <= max)
 }
 
 // post builds form POSTs with HTTP Basic client authentication.
 func post(u, form, user, pass string) request {
-	return func() (*http.Request, error) {
+	return func(int) (*http.Request, error) {
 		req, err := http.NewRequest("POST", u, strings.NewReader(form))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -309,11 +534,16 @@ func credentials(base string) creds {
 	return c
 }
 
-// request builds one request of a case; it is called once per request.
-type request func() (*http.Request, error)
+// request builds one request of a case for connection worker; it is
+// called once per request.
+type request func(worker int) (*http.Request, error)
+
+// observer sees the body of every 200 answer of a case, for cases that
+// chain (a rotated refresh token is the next request's).
+type observer func(worker int, body []byte)
 
 func get(u, auth string) request {
-	return func() (*http.Request, error) {
+	return func(int) (*http.Request, error) {
 		req, err := http.NewRequest("GET", u, nil)
 		if err == nil && auth != "" {
 			req.Header.Set("Authorization", auth)
@@ -326,6 +556,11 @@ func get(u, auth string) request {
 // rounds, so that both see the same drift of this shared machine, and
 // merges the rounds of each.
 func paired(o options, backend, name string, yard, mine request) (result, result) {
+	return pairedSeen(o, backend, name, yard, mine, nil)
+}
+
+// pairedSeen is paired with an observer of gatehouse's answers.
+func pairedSeen(o options, backend, name string, yard, mine request, seen observer) (result, result) {
 	const rounds = 5
 	ro := o
 	ro.duration = o.duration / rounds
@@ -334,8 +569,8 @@ func paired(o options, backend, name string, yard, mine request) (result, result
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
-		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard))
-		gs = append(gs, measure(ro, "gatehouse", backend, name, mine))
+		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
+		gs = append(gs, measure(ro, "gatehouse", backend, name, mine, seen))
 	}
 	return merge(ys), merge(gs)
 }
@@ -359,7 +594,7 @@ func merge(rs []result) result {
 }
 
 // measure runs the closed loop: o.conns workers, warm-up, then o.duration.
-func measure(o options, server, backend, name string, mk request) result {
+func measure(o options, server, backend, name string, mk request, seen observer) result {
 	tr := &http.Transport{MaxIdleConns: o.conns * 2, MaxIdleConnsPerHost: o.conns * 2, MaxConnsPerHost: o.conns}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -373,21 +608,35 @@ func measure(o options, server, backend, name string, mk request) result {
 	var wg sync.WaitGroup
 	for i := 0; i < o.conns; i++ {
 		wg.Add(1)
-		go func() {
+		go func(worker int) {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			localErrs := 0
+			var body bytes.Buffer
 			for ctx.Err() == nil {
-				req, err := mk()
+				req, err := mk(worker)
 				if err != nil {
 					localErrs++
+					if ctx.Err() == nil {
+						time.Sleep(10 * time.Millisecond) // e.g. a pool ran dry: do not spin
+					}
 					continue
 				}
 				t0 := time.Now()
-				res, err := client.Do(req.WithContext(ctx))
+				// Not cancelled at the deadline: a chained case (refresh
+				// rotation) must see the answer of every request it sent.
+				res, err := client.Do(req)
 				ok := err == nil && res.StatusCode == 200
 				if res != nil {
-					io.Copy(io.Discard, res.Body)
+					if seen != nil {
+						body.Reset()
+						body.ReadFrom(res.Body)
+						if ok {
+							seen(worker, body.Bytes())
+						}
+					} else {
+						io.Copy(io.Discard, res.Body)
+					}
 					res.Body.Close()
 				}
 				if ctx.Err() != nil {
@@ -405,7 +654,7 @@ func measure(o options, server, backend, name string, mk request) result {
 			lat = append(lat, local...)
 			errs += localErrs
 			mu.Unlock()
-		}()
+		}(i)
 	}
 	wg.Wait()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -418,16 +667,39 @@ func measure(o options, server, backend, name string, mk request) result {
 	return r
 }
 
-func printTable(w io.Writer, o options, rs []result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case in 5 rounds alternating with the yardstick; p50/p99 of the median round.\n\n", o.conns, o.warmup, o.duration)
-	fmt.Fprintln(w, "| server | backend | case | req/s | p50 | p99 | errors | ratio |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|")
+func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
+	fmt.Fprintln(w, "| server | backend | case | req/s or value | p50 | p99 | errors | vs yardstick | vs Django | budget |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|---|---|")
 	for _, r := range rs {
-		ratio := ""
-		if r.yardstick > 0 {
-			ratio = fmt.Sprintf("%.2f of %s", r.rps/r.yardstick, r.yardName)
+		if r.value != "" {
+			fmt.Fprintf(w, "| %s | %s | %s | %s |  |  |  |  |  | %s |\n", r.server, r.backend, r.name, r.value, r.budget)
+			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %d | %s |\n", r.server, r.backend, r.name, r.rps,
-			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, ratio)
+		ratio, vsDjango, budget := "", "", r.budget
+		if r.yardstick > 0 {
+			q := r.rps / r.yardstick
+			ratio = fmt.Sprintf("%.2f of %s", q, r.yardName)
+			if budget == "" && r.min > 0 {
+				budget = fmt.Sprintf("≥ %.1f: %s", r.min, metStr(q >= r.min))
+			}
+		}
+		if d, ok := dj[r.django]; ok && d.rps > 0 && r.server == "gatehouse" {
+			vsDjango = fmt.Sprintf("%.1f× (Django %.1f/s)", r.rps/d.rps, d.rps)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f | %s | %s | %d | %s | %s | %s |\n", r.server, r.backend, r.name, r.rps,
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, ratio, vsDjango, budget)
+	}
+	if len(dj) > 0 {
+		names := make([]string, 0, len(dj))
+		for n := range dj {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			d := dj[n]
+			fmt.Fprintf(w, "| django | sqlite | %s | %.1f | %s | %s | %d |  |  |  |\n", d.name, d.rps,
+				d.p50.Round(time.Microsecond), d.p99.Round(time.Microsecond), d.errors)
+		}
 	}
 }

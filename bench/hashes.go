@@ -1,0 +1,50 @@
+package main
+
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"runtime"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// hashLimit is the most logins per second this machine can answer when
+// each costs one password hash: cores divided by the time of one hash,
+// measured in this process in the same run.
+type hashLimit struct {
+	name    string
+	perHash time.Duration
+	rps     float64
+}
+
+// measureHash times n sequential runs of f and returns the median.
+func measureHash(name string, n int, f func()) hashLimit {
+	f() // warm
+	ts := make([]time.Duration, n)
+	for i := range ts {
+		t0 := time.Now()
+		f()
+		ts[i] = time.Since(t0)
+	}
+	sortDurations(ts)
+	d := ts[n/2]
+	return hashLimit{name: name, perHash: d, rps: float64(runtime.NumCPU()) / d.Seconds()}
+}
+
+// pbkdf2Limit is the hash-bound limit of Django's pbkdf2_sha256 at 260,000
+// iterations (the fixture's hashes).
+func pbkdf2Limit(n int) hashLimit {
+	return measureHash("PBKDF2-SHA256 260000", n, func() {
+		pbkdf2.Key(sha256.New, "user00pass", []byte("d3NNvuT8pLcBQbZK27KC0h"), 260000, 32)
+	})
+}
+
+// argon2Limit is the hash-bound limit of gatehouse's own argon2id hashes at
+// its default parameters (19456 KiB, 2 passes, 1 thread), which every
+// password is rehashed to on its first successful login.
+func argon2Limit(n int) hashLimit {
+	return measureHash("argon2id m=19456 t=2 p=1", n, func() {
+		argon2.IDKey([]byte("alicepass"), []byte("0123456789abcdef"), 2, 19456, 1, 32)
+	})
+}

@@ -114,7 +114,9 @@ func (b *bulk) tokens(n int, expired bool, drf, jwt, oauth bool) error {
 	}
 	if oauth {
 		if err := b.insert(n, "INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, created, expires) VALUES ",
-			func(i int) string { return fmt.Sprintf("(%s,NULL,%d,'read write','',%d,%d)", b.blob(i), app, created, exp) }); err != nil {
+			func(i int) string {
+				return fmt.Sprintf("(%s,NULL,%d,'read write','',%d,%d)", b.blob(i), app, created, exp)
+			}); err != nil {
 			return fmt.Errorf("oauth_access_tokens: %w", err)
 		}
 	}

@@ -85,6 +85,9 @@ func (s *Server) application(ctx context.Context, clientID string) (*gatehouse.A
 	if clientID == "" || len(clientID) > 255 {
 		return nil, nil
 	}
+	if app, ok := s.apps.get(clientID); ok {
+		return &app, nil
+	}
 	app, err := s.store.Application(ctx, clientID)
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return nil, nil
@@ -92,5 +95,6 @@ func (s *Server) application(ctx context.Context, clientID string) (*gatehouse.A
 	if err != nil {
 		return nil, err
 	}
+	s.apps.put(app)
 	return &app, nil
 }

@@ -90,6 +90,7 @@ type Server struct {
 	handler http.Handler
 
 	cache   *authCache
+	apps    *appCache
 	touches *touchBatch
 	secrets *gatehouse.SecretHasher
 
@@ -113,6 +114,7 @@ func New(d Deps) *Server {
 		s.cfg.PageSize = 20
 	}
 	s.cache = newAuthCache(s.cfg.AuthCacheTTL, s.now)
+	s.apps = newAppCache(s.cfg.AuthCacheTTL, s.now)
 	s.initOAuth(d.ClientSecrets)
 	s.touches = newTouchBatch()
 	s.handler = s.middleware(s.routes())

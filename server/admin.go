@@ -26,7 +26,8 @@ func (s *Server) ChangePassword(ctx context.Context, username, pw string) error 
 	if msgs := s.cfg.PasswordPolicy.Validate(pw, password.Attrs{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email}); len(msgs) > 0 {
 		return errors.New(strings.Join(msgs, " "))
 	}
-	hash, err := s.hasher.Hash(pw)
+	var hash string
+	s.hashing.do(func() { hash, err = s.hasher.Hash(pw) })
 	if err != nil {
 		return err
 	}

@@ -15,18 +15,22 @@ import (
 func (s *Server) checkPassword(ctx context.Context, username, pw string) (gatehouse.User, bool, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		s.hasher.Dummy(pw)
+		s.hashing.do(func() { s.hasher.Dummy(pw) })
 		return u, false, nil
 	}
 	if err != nil {
 		return u, false, err
 	}
-	ok, rehash := s.hasher.Verify(pw, u.Password)
+	var ok, rehash bool
+	s.hashing.do(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })
 	if !ok || !u.IsActive {
 		return u, false, nil
 	}
 	if rehash {
-		if h, err := s.hasher.Hash(pw); err == nil {
+		var h string
+		var err error
+		s.hashing.do(func() { h, err = s.hasher.Hash(pw) })
+		if err == nil {
 			if err := s.store.SetPasswordHash(ctx, u.ID, u.Password, h); err != nil {
 				s.log.Warn("rehashing password", "user_id", u.ID, "err", err)
 			} else {

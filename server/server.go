@@ -91,6 +91,7 @@ type Server struct {
 
 	cache   *authCache
 	apps    *appCache
+	hashing hashSlots
 	touches *touchBatch
 	secrets *gatehouse.SecretHasher
 
@@ -115,6 +116,7 @@ func New(d Deps) *Server {
 	}
 	s.cache = newAuthCache(s.cfg.AuthCacheTTL, s.now)
 	s.apps = newAppCache(s.cfg.AuthCacheTTL, s.now)
+	s.hashing = newHashSlots()
 	s.initOAuth(d.ClientSecrets)
 	s.touches = newTouchBatch()
 	s.handler = s.middleware(s.routes())

@@ -188,7 +188,9 @@ func (s *Server) createFromRequest(c *call, full bool) (gatehouse.User, *apiErro
 	if !errs.empty() {
 		return gatehouse.User{}, badRequest(errs)
 	}
-	hash, err := s.hasher.Hash(pw)
+	var hash string
+	var err error
+	s.hashing.do(func() { hash, err = s.hasher.Hash(pw) })
 	if err != nil {
 		return gatehouse.User{}, s.internal(c, err)
 	}

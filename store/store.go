@@ -70,6 +70,7 @@ type Store struct {
 	d       dialect
 	queries sync.Map // query text with ? -> text for this dialect
 	stmts   sync.Map // query text with ? -> *sql.Stmt (hot paths only)
+	access  *accessWriter // SQLite only: batches lone access-token inserts
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -113,6 +114,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
 	}
+	if !s.d.dollar {
+		s.access = newAccessWriter(s)
+	}
 	return s, nil
 }
 
@@ -121,6 +125,9 @@ func (s *Store) Dialect() string { return s.d.name }
 
 // Close releases the prepared statements and the connections.
 func (s *Store) Close() error {
+	if s.access != nil {
+		s.access.close()
+	}
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return s.db.Close()
 }

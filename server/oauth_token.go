@@ -395,11 +395,8 @@ func (g *refreshTokenGrant) issue(ctx context.Context, s *Server, t *tokenReques
 	var out *issued
 	issue := func(rot store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
-		if old.UserID != nil {
-			u, err := s.store.User(ctx, *old.UserID)
-			if err != nil || !u.IsActive {
-				return nil, nil, errInvalidGrant
-			}
+		if old.UserID != nil && (rot.User == nil || !rot.User.IsActive) {
+			return nil, nil, errInvalidGrant
 		}
 		scope := old.Scope
 		if req != nil {

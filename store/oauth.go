@@ -361,6 +361,12 @@ type Rotation struct {
 	// InGrace is set when Old had already been rotated but within the
 	// grace period, so it is accepted once more.
 	InGrace bool
+	// User is Old's user, read in the rotation's transaction (nil when
+	// Old has none or the user is gone): the callback needs no second
+	// connection while the transaction holds one. Under SQLite's single
+	// writer, callbacks that asked for one exhausted the pool and stalled
+	// every rotation for the busy timeout.
+	User *gatehouse.User
 }
 
 // RotateRefreshToken redeems the refresh token with that hash for appID in
@@ -414,6 +420,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 				if revoked, err = s.deleteAccessWhere(ctx, tx, "id = ?", *old.AccessTokenID); err != nil {
 					return err
 				}
+			}
+		}
+		if old.UserID != nil {
+			var u gatehouse.User
+			err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), *old.UserID), &u)
+			switch {
+			case err == nil:
+				rot.User = &u
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
 			}
 		}
 		at, rt, err := issue(rot)

@@ -313,7 +313,7 @@ func S256(verifier string) string {
 
 func (g *authorizationCodeGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error) {
 	var out *issued
-	check := func(gr gatehouse.Grant) error {
+	check := func(gr gatehouse.Grant, u *gatehouse.User) error {
 		if gr.RedirectURI != "" && g.redirectURI != gr.RedirectURI {
 			return errInvalidRequest("Mismatching redirect URI.")
 		}
@@ -333,8 +333,7 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, s *Server, t *tokenR
 		case t.client.IsPublic() || s.cfg.OAuth.RequirePKCE:
 			return errInvalidGrant
 		}
-		u, err := s.store.User(ctx, gr.UserID)
-		if err != nil || !u.IsActive {
+		if u == nil || !u.IsActive {
 			return errInvalidGrant
 		}
 		return nil

@@ -423,12 +423,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 			}
 		}
 		if old.UserID != nil {
-			var u gatehouse.User
-			err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), *old.UserID), &u)
-			switch {
-			case err == nil:
-				rot.User = &u
-			case !errors.Is(err, sql.ErrNoRows):
+			if rot.User, err = s.userTx(ctx, tx, *old.UserID); err != nil {
 				return err
 			}
 		}
@@ -444,6 +439,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 		err = gatehouse.ErrTokenReused
 	}
 	return revoked, err
+}
+
+// userTx reads a user inside tx, so that a transaction's callback needs
+// no second connection; nil when there is none.
+func (s *Store) userTx(ctx context.Context, tx *sql.Tx, id int64) (*gatehouse.User, error) {
+	var u gatehouse.User
+	err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // --- authorization codes
@@ -478,7 +487,7 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 //   - otherwise the code is marked used and issue's tokens are stored with
 //     the code's id.
 func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
-	check func(gatehouse.Grant) error,
+	check func(gatehouse.Grant, *gatehouse.User) error,
 	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (Revoked, error) {
 	var revoked Revoked
 	reused := false
@@ -511,7 +520,13 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 		if !now.Before(g.Expires) {
 			return gatehouse.ErrInvalidGrant
 		}
-		if err := check(g); err != nil {
+		var user *gatehouse.User
+		if u, err := s.userTx(ctx, tx, g.UserID); err != nil {
+			return err
+		} else {
+			user = u
+		}
+		if err := check(g, user); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_grants SET used_at = ? WHERE id = ? AND used_at IS NULL"), micros(now), g.ID)

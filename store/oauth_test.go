@@ -164,13 +164,13 @@ func TestOAuthRedeemGrant(t *testing.T) {
 		if err := s.CreateGrant(ctx, &g); err != nil {
 			t.Fatal(err)
 		}
-		ok := func(gatehouse.Grant) error { return nil }
+		ok := func(gatehouse.Grant, *gatehouse.User) error { return nil }
 		issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 			at, rt := pair(a, u.ID, "fg", "ga", "gr", now)
 			return at, rt, nil, nil
 		}
 		refuse := errors.New("pkce")
-		if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, func(gatehouse.Grant) error { return refuse }, issue); !errors.Is(err, refuse) {
+		if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, func(gatehouse.Grant, *gatehouse.User) error { return refuse }, issue); !errors.Is(err, refuse) {
 			t.Fatal(err)
 		}
 		if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue); err != nil {
@@ -306,7 +306,7 @@ func TestOAuthLoadTokens(t *testing.T) {
 			t.Fatalf("refresh: %+v %v", r, err)
 		}
 		app, _ := s.Application(ctx, "c")
-		if _, err := s.RedeemGrant(ctx, secret.Hash("thecode"), app.ID, time.Now(), func(gatehouse.Grant) error { return nil },
+		if _, err := s.RedeemGrant(ctx, secret.Hash("thecode"), app.ID, time.Now(), func(gatehouse.Grant, *gatehouse.User) error { return nil },
 			func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 				at, rt := pair(app, 1, "f", "n1", "n2", time.Now())
 				return at, rt, nil, nil

@@ -346,20 +346,29 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, s *Server, t *tokenR
 	}
 	revoked, err := s.store.RedeemGrant(ctx, secret.Hash(g.code), t.client.ID, t.now, check, issue)
 	s.forgetAccess(revoked)
-	var oe *oauthError
-	switch {
-	case errors.As(err, &oe):
-		return nil, oe, nil
-	case errors.Is(err, gatehouse.ErrTokenReused):
-		s.log.WarnContext(ctx, "authorization code replayed: tokens issued from it revoked", "client_id", t.client.ClientID,
-			"request_id", requestID(t.r))
-		return nil, errInvalidGrant, nil
-	case errors.Is(err, gatehouse.ErrInvalidGrant):
-		return nil, errInvalidGrant, nil
-	case err != nil:
-		return nil, nil, err
+	if oe, err := s.exchangeError(ctx, t, err, "authorization code replayed: tokens issued from it revoked"); oe != nil || err != nil {
+		return nil, oe, err
 	}
 	return out, nil, nil
+}
+
+// exchangeError maps the outcome of a code redemption or a refresh
+// rotation to the OAuth error (or internal error) to answer; nil, nil on
+// success. A replay is logged with replayMsg.
+func (s *Server) exchangeError(ctx context.Context, t *tokenRequest, err error, replayMsg string) (*oauthError, error) {
+	var oe *oauthError
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &oe):
+		return oe, nil
+	case errors.Is(err, gatehouse.ErrTokenReused):
+		s.log.WarnContext(ctx, replayMsg, "client_id", t.client.ClientID, "request_id", requestID(t.r))
+		return errInvalidGrant, nil
+	case errors.Is(err, gatehouse.ErrInvalidGrant):
+		return errInvalidGrant, nil
+	}
+	return nil, err
 }
 
 // --- refresh_token (RFC 6749 6), rotated as DOT does
@@ -410,18 +419,8 @@ func (g *refreshTokenGrant) issue(ctx context.Context, s *Server, t *tokenReques
 	}
 	revoked, err := s.store.RotateRefreshToken(ctx, secret.Hash(g.token), t.client.ID, t.now, s.cfg.OAuth.RefreshGracePeriod, issue)
 	s.forgetAccess(revoked)
-	var oe *oauthError
-	switch {
-	case errors.As(err, &oe):
-		return nil, oe, nil
-	case errors.Is(err, gatehouse.ErrTokenReused):
-		s.log.WarnContext(ctx, "rotated refresh token replayed: its family was revoked", "client_id", t.client.ClientID,
-			"request_id", requestID(t.r))
-		return nil, errInvalidGrant, nil
-	case errors.Is(err, gatehouse.ErrInvalidGrant):
-		return nil, errInvalidGrant, nil
-	case err != nil:
-		return nil, nil, err
+	if oe, err := s.exchangeError(ctx, t, err, "rotated refresh token replayed: its family was revoked"); oe != nil || err != nil {
+		return nil, oe, err
 	}
 	return out, nil, nil
 }

@@ -68,8 +68,8 @@ var postgresDialect = dialect{
 type Store struct {
 	db      *sql.DB
 	d       dialect
-	queries sync.Map // query text with ? -> text for this dialect
-	stmts   sync.Map // query text with ? -> *sql.Stmt (hot paths only)
+	queries sync.Map      // query text with ? -> text for this dialect
+	stmts   sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
 	access  *accessWriter // SQLite only: batches lone access-token inserts
 }
 

@@ -98,3 +98,18 @@ func (s *Server) application(ctx context.Context, clientID string) (*gatehouse.A
 	s.apps.put(app)
 	return &app, nil
 }
+
+// requireClient authenticates the client of a token or revocation request
+// and, when that fails, writes the answer itself (ok is false).
+func (s *Server) requireClient(w http.ResponseWriter, r *http.Request, form url.Values) (*gatehouse.Application, bool) {
+	app, oe, err := s.authenticateClient(r.Context(), r, form)
+	if err != nil {
+		s.oauthFail(w, r, err)
+		return nil, false
+	}
+	if oe != nil {
+		writeOAuthError(w, oe)
+		return nil, false
+	}
+	return app, true
+}

@@ -29,13 +29,8 @@ func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	app, oe, err := s.authenticateClient(ctx, r, form)
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	if oe != nil {
-		writeOAuthError(w, oe)
+	app, ok := s.requireClient(w, r, form)
+	if !ok {
 		return
 	}
 	if len(token) <= 255 {

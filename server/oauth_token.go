@@ -86,13 +86,8 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	app, oe, err := s.authenticateClient(ctx, r, form)
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	if oe != nil {
-		writeOAuthError(w, oe)
+	app, ok := s.requireClient(w, r, form)
+	if !ok {
 		return
 	}
 	t := &tokenRequest{r: r, form: form, client: app, now: s.now()}

@@ -243,16 +243,26 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, a *authReques
 	a.redirect(w, url.Values{"code": {code}})
 }
 
-// applicationsPage lists the applications the logged-in user owns (DOT's
-// /o/applications/); management is done with the CLI.
-func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
+// pageUser returns the logged-in user of a browser page; without one it
+// redirects to the login page (ok is false).
+func (s *Server) pageUser(w http.ResponseWriter, r *http.Request) (*gatehouse.User, bool) {
 	u, err := s.sessionUser(r, s.readSession(r))
 	if err != nil {
 		s.htmlFail(w, r, err)
-		return
+		return nil, false
 	}
 	if u == nil {
 		s.redirectToLogin(w, r)
+		return nil, false
+	}
+	return u, true
+}
+
+// applicationsPage lists the applications the logged-in user owns (DOT's
+// /o/applications/); management is done with the CLI.
+func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.pageUser(w, r)
+	if !ok {
 		return
 	}
 	apps, err := s.store.Applications(r.Context())
@@ -277,13 +287,8 @@ func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
 // authorizedTokensPage is DOT's /o/authorized_tokens/; gatehouse shows
 // only where to revoke them.
 func (s *Server) authorizedTokensPage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.sessionUser(r, s.readSession(r))
-	if err != nil {
-		s.htmlFail(w, r, err)
-		return
-	}
-	if u == nil {
-		s.redirectToLogin(w, r)
+	_, ok := s.pageUser(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -41,11 +42,15 @@ type options struct {
 	pgURL            string
 	reference        string
 	smoke            bool
-	logins           bool // the three password logins and the hash-bound limits
-	django           bool // the same cases against the Django reference
-	resources        bool // binary size, ready time, RSS
-	scale            int  // stored tokens of each kind for the scale cases (0: none)
+	logins           bool           // the three password logins and the hash-bound limits
+	django           bool           // the same cases against the Django reference
+	resources        bool           // binary size, ready time, RSS
+	scale            int            // stored tokens of each kind for the scale cases (0: none)
+	cases            *regexp.Regexp // load cases to run (nil: all)
 }
+
+// want reports whether the load case name is selected by -cases.
+func (o options) want(name string) bool { return o.cases == nil || o.cases.MatchString(name) }
 
 func main() {
 	var o options
@@ -60,7 +65,16 @@ func main() {
 	flag.BoolVar(&o.django, "django", true, "measure the Django reference too (../shared/reference/start-django.sh)")
 	flag.BoolVar(&o.resources, "resources", true, "measure binary size, ready time and RSS")
 	flag.IntVar(&o.scale, "scale", 1_000_000, "stored tokens of each kind for the scale cases (0: skip)")
+	cases := flag.String("cases", "", "run only the load cases whose name matches this regular expression")
 	flag.Parse()
+	if *cases != "" {
+		re, err := regexp.Compile(*cases)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cases:", err)
+			os.Exit(2)
+		}
+		o.cases = re
+	}
 	if o.smoke {
 		o.django, o.resources, o.scale = false, false, 0
 	}
@@ -89,6 +103,7 @@ type result struct {
 	django                string  // the Django case it is compared with
 	value                 string  // a figure that is not a load case (resources)
 	budget                string  // budget verdict, when not the yardstick ratio
+	skip                  bool    // not selected by -cases: not measured, not reported
 }
 
 func run(o options) error {
@@ -241,7 +256,13 @@ type benchEnv struct {
 	out                   []result
 }
 
-func (e *benchEnv) add(rs ...result) { e.out = append(e.out, rs...) }
+func (e *benchEnv) add(rs ...result) {
+	for _, r := range rs {
+		if !r.skip {
+			e.out = append(e.out, r)
+		}
+	}
+}
 
 func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, hashes []hashLimit) ([]result, error) {
 	dbURL, cleanup, err := databaseURL(o, work, backend)
@@ -352,7 +373,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		e.add(y, r)
 	}
 	measureIntrospect("")
-	if creds.oauth != "" {
+	if creds.oauth != "" && o.want("POST /o/token/ (refresh_token, rotated)") {
 		mk, seen, err := refreshChain(base, o.conns, passwordRefresh(base))
 		if err != nil {
 			return nil, err
@@ -561,6 +582,9 @@ func paired(o options, backend, name string, yard, mine request) (result, result
 
 // pairedSeen is paired with an observer of gatehouse's answers.
 func pairedSeen(o options, backend, name string, yard, mine request, seen observer) (result, result) {
+	if !o.want(name) {
+		return result{skip: true}, result{skip: true}
+	}
 	const rounds = 5
 	ro := o
 	ro.duration = o.duration / rounds
@@ -595,6 +619,9 @@ func merge(rs []result) result {
 
 // measure runs the closed loop: o.conns workers, warm-up, then o.duration.
 func measure(o options, server, backend, name string, mk request, seen observer) result {
+	if server == "gatehouse" && !o.want(name) {
+		return result{skip: true}
+	}
 	tr := &http.Transport{MaxIdleConns: o.conns * 2, MaxIdleConnsPerHost: o.conns * 2, MaxConnsPerHost: o.conns}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}

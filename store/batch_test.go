@@ -13,6 +13,45 @@ import (
 	"gatehouse/store"
 )
 
+// Concurrent lone access tokens are grouped into multi-row statements, and
+// each gets its own id: the one its hash is stored under.
+func TestCreateTokensGrouped(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		app := newApp(t, s, "cc")
+		now := time.Now()
+		ids := map[int64]bool{}
+		for round := 0; round < 20 && store.GroupedAccessTokens(s) == 0; round++ {
+			const n = 64
+			tokens := make([]*gatehouse.AccessToken, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range tokens {
+				tokens[i] = &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("grouped", round, i)), ApplicationID: app.ID,
+					Scope: fmt.Sprint("s", i), Created: now, Expires: now.Add(time.Hour)}
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[i] = s.CreateTokens(ctx, tokens[i], nil, nil) }()
+			}
+			wg.Wait()
+			for i, tok := range tokens {
+				if errs[i] != nil {
+					t.Fatalf("token %d: %v", i, errs[i])
+				}
+				if tok.ID == 0 || ids[tok.ID] {
+					t.Fatalf("token %d: id %d", i, tok.ID)
+				}
+				ids[tok.ID] = true
+				g, err := s.AccessTokenByHash(ctx, tok.Hash)
+				if err != nil || g.Token.ID != tok.ID || g.Token.Scope != tok.Scope {
+					t.Fatalf("token %d: stored %+v, %v; issued id %d scope %q", i, g.Token, err, tok.ID, tok.Scope)
+				}
+			}
+		}
+		if store.GroupedAccessTokens(s) == 0 {
+			t.Fatal("no access tokens were grouped in 20 rounds of 64 concurrent issuances")
+		}
+	})
+}
+
 // Concurrent lone access tokens (batched into shared transactions on
 // SQLite) are each stored with their own id, and a duplicate fails alone.
 func TestCreateTokensConcurrent(t *testing.T) {

@@ -174,12 +174,7 @@ func (s *Store) insertPair(ctx context.Context, tx *sql.Tx, at *gatehouse.Access
 // refresh family (nil: none).
 func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
 	if rt == nil {
-		if s.access != nil {
-			return s.access.insert(ctx, at)
-		}
-		// One statement is its own transaction: no BEGIN and COMMIT round
-		// trips (a third of a client_credentials issuance on PostgreSQL).
-		return s.insertAccess(ctx, nil, at)
+		return s.access.insert(ctx, at)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertPair(ctx, tx, at, rt, familyExpires) })
 }

@@ -70,7 +70,7 @@ type Store struct {
 	d       dialect
 	queries sync.Map      // query text with ? -> text for this dialect
 	stmts   sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
-	access  *accessWriter // SQLite only: batches lone access-token inserts
+	access  *accessWriter // groups lone access-token inserts
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -114,9 +114,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
 	}
-	if !s.d.dollar {
-		s.access = newAccessWriter(s)
-	}
+	s.access = newAccessWriter(s)
 	return s, nil
 }
 

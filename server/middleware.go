@@ -133,4 +133,6 @@ var (
 	hvVaryAuth   = []string{"Authorization"}
 	hvVaryDRF    = []string{"Accept, Authorization"}
 	hvJSON       = []string{"application/json"}
+	hvNoStore    = []string{"no-store"}
+	hvNoCache    = []string{"no-cache"}
 )

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"gatehouse"
@@ -124,31 +125,39 @@ type kv struct {
 // dotJSON encodes members in order with Python's json.dumps separators
 // (", " and ": "), as DOT writes its bodies.
 func dotJSON(members ...kv) []byte {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
 	for i, m := range members {
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		k, _ := marshal(m.k)
-		v, err := marshal(m.v)
-		if err != nil {
-			v = []byte("null")
+		b = appendString(b, m.k)
+		b = append(b, ": "...)
+		// Strings and integers, the members of every token response, are
+		// written directly; anything else through encoding/json.
+		switch v := m.v.(type) {
+		case string:
+			b = appendString(b, v)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case int64:
+			b = strconv.AppendInt(b, v, 10)
+		default:
+			out, err := marshal(v)
+			if err != nil {
+				out = []byte("null")
+			}
+			b = append(b, out...)
 		}
-		b.Write(k)
-		b.WriteString(": ")
-		b.Write(v)
 	}
-	b.WriteByte('}')
-	return []byte(b.String())
+	return append(b, '}')
 }
 
 func writeDOTJSON(w http.ResponseWriter, status int, noStore bool, members ...kv) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = hvJSON
 	if noStore {
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
+		h["Cache-Control"], h["Pragma"] = hvNoStore, hvNoCache
 	}
 	w.WriteHeader(status)
 	w.Write(dotJSON(members...))

@@ -50,3 +50,27 @@ func TestSplitFields(t *testing.T) {
 		}
 	}
 }
+
+// dotJSON writes strings and integers itself and everything else through
+// encoding/json; both must read back as the same members, in order, with
+// DOT's ", " and ": " separators.
+func TestDOTJSONMatchesEncodingJSON(t *testing.T) {
+	members := []kv{{"access_token", "abc\"\\<>\u2028\xff"}, {"expires_in", 36000}, {"n", int64(-7)},
+		{"active", true}, {"scope", nil}, {"list", []string{"a", "b"}}, {"é\n", "x"}}
+	var want bytes.Buffer
+	want.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			want.WriteString(", ")
+		}
+		k, _ := marshal(m.k)
+		v, _ := marshal(m.v)
+		want.Write(k)
+		want.WriteString(": ")
+		want.Write(v)
+	}
+	want.WriteByte('}')
+	if got := dotJSON(members...); !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("%s\nwant %s", got, want.Bytes())
+	}
+}

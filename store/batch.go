@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +77,37 @@ func (w *accessWriter) close() {
 	<-w.done
 }
 
+// gather adds to batch the requests that are waiting, then yields the
+// processor and looks again, until a look after a yield finds none: the
+// goroutines that were runnable (requests on their way to an insert) get
+// to send theirs, so that under load a group holds most of the concurrent
+// issuances rather than the one or two that happened to be waiting. A lone
+// request costs one yield, which returns at once when nothing else is
+// runnable.
+func (w *accessWriter) gather(batch *[]*accessReq) {
+	w.drain(batch)
+	for len(*batch) < maxBatch {
+		n := len(*batch)
+		runtime.Gosched()
+		w.drain(batch)
+		if len(*batch) == n {
+			return
+		}
+	}
+}
+
+// drain adds the requests waiting now, without blocking.
+func (w *accessWriter) drain(batch *[]*accessReq) {
+	for len(*batch) < maxBatch {
+		select {
+		case r := <-w.reqs:
+			*batch = append(*batch, r)
+		default:
+			return
+		}
+	}
+}
+
 func (w *accessWriter) loop() {
 	defer close(w.done)
 	batch := make([]*accessReq, 0, maxBatch)
@@ -86,15 +120,7 @@ func (w *accessWriter) loop() {
 		case r := <-w.reqs:
 			batch = append(batch, r)
 		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-w.reqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
+		w.gather(&batch)
 		if err := w.s.insertAccessGroup(ctx, batch); err == nil {
 			if len(batch) > 1 {
 				w.grouped.Add(int64(len(batch)))
@@ -113,56 +139,113 @@ func (w *accessWriter) loop() {
 	}
 }
 
-// insertAccessGroup stores the tokens of batch with one INSERT statement
-// and sets their ids.
+// insertAccessGroup stores the tokens of batch together and sets their ids.
+// The statements have a bounded number of shapes, since every shape is a
+// prepared statement on each pooled connection: on PostgreSQL one INSERT
+// over unnest of one array per column, on SQLite (no arrays) multi-row
+// INSERTs of power-of-two sizes in one transaction.
 func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error {
 	if len(batch) == 1 {
 		return s.insertAccess(ctx, nil, batch[0].at)
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires) VALUES ")
-	args := make([]any, 0, 8*len(batch))
 	byHash := make(map[string]*gatehouse.AccessToken, len(batch))
-	for i, r := range batch {
-		t := r.at
-		if t.Created.IsZero() {
-			t.Created = time.Now()
+	for _, r := range batch {
+		if r.at.Created.IsZero() {
+			r.at.Created = time.Now()
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
-		byHash[string(t.Hash)] = t
+		byHash[string(r.at.Hash)] = r.at
 	}
-	// RETURNING gives its rows in no promised order: match them by hash.
-	q.WriteString(" RETURNING id, token_hash")
-	st, err := s.prepared(ctx, q.String())
+	n := 0
+	scan := func(rows *sql.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var hash []byte
+			if err := rows.Scan(&id, &hash); err != nil {
+				return err
+			}
+			// RETURNING gives its rows in no promised order: match by hash.
+			if t := byHash[string(hash)]; t != nil {
+				t.ID = id
+				n++
+			}
+		}
+		return s.conflict(rows.Err())
+	}
+	var err error
+	if s.d.dollar {
+		err = s.insertAccessArrays(ctx, batch, scan)
+	} else {
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			for rest := batch; len(rest) > 0; {
+				k := 1 << (bits.Len(uint(len(rest))) - 1) // the largest power of two ≤ len(rest)
+				if err := s.insertAccessRows(ctx, tx, rest[:k], scan); err != nil {
+					return err
+				}
+				rest = rest[k:]
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return s.conflict(err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var id int64
-		var hash []byte
-		if err := rows.Scan(&id, &hash); err != nil {
-			return err
-		}
-		if t := byHash[string(hash)]; t != nil {
-			t.ID = id
-			n++
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.conflict(err)
 	}
 	if n != len(batch) {
 		return fmt.Errorf("store: %d of %d grouped access tokens returned", n, len(batch))
 	}
 	return nil
+}
+
+const accessInsert = "INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires) "
+
+// insertAccessRows stores batch with one multi-row INSERT inside tx.
+func (s *Store) insertAccessRows(ctx context.Context, tx *sql.Tx, batch []*accessReq, scan func(*sql.Rows) error) error {
+	var q strings.Builder
+	q.WriteString(accessInsert + "VALUES ")
+	args := make([]any, 0, 8*len(batch))
+	for i, r := range batch {
+		t := r.at
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
+	}
+	q.WriteString(" RETURNING id, token_hash")
+	st, err := s.prepared(ctx, q.String())
+	if err != nil {
+		return err
+	}
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return s.conflict(err)
+	}
+	return scan(rows)
+}
+
+// insertAccessArrays stores batch with one INSERT of PostgreSQL arrays,
+// one per column: one statement, so one commit, whatever the batch's size.
+func (s *Store) insertAccessArrays(ctx context.Context, batch []*accessReq, scan func(*sql.Rows) error) error {
+	var (
+		hashes           = make([][]byte, len(batch))
+		users, grants    = make([]*int64, len(batch)), make([]*int64, len(batch))
+		apps             = make([]int64, len(batch))
+		scopes, families = make([]string, len(batch)), make([]string, len(batch))
+		created, expires = make([]int64, len(batch)), make([]int64, len(batch))
+	)
+	for i, r := range batch {
+		t := r.at
+		hashes[i], users[i], apps[i], scopes[i], families[i], grants[i] = t.Hash, t.UserID, t.ApplicationID, t.Scope, t.Family, t.GrantID
+		created[i], expires[i] = micros(t.Created), micros(t.Expires)
+	}
+	st, err := s.prepared(ctx, accessInsert+`SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+		RETURNING id, token_hash`)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, hashes, users, apps, scopes, families, grants, created, expires)
+	if err != nil {
+		return s.conflict(err)
+	}
+	return scan(rows)
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,6 +92,26 @@ func TestCreateTokensConcurrent(t *testing.T) {
 		}
 		if conflicts != 1 {
 			t.Fatalf("%d conflicts, want 1", conflicts)
+		}
+	})
+}
+
+// The revocation queries use the partial indexes that client_credentials
+// tokens (no user, family or grant) stay out of.
+func TestAccessTokenPartialIndexes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		for cond, index := range map[string]string{
+			"family = 'f' AND family <> ''": "oauth_access_tokens_family",
+			"user_id = 7":                   "oauth_access_tokens_user",
+			"grant_id = 7":                  "oauth_access_tokens_grant",
+		} {
+			plan, err := store.AccessTokensPlan(ctx, s, cond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, index) {
+				t.Errorf("%s: plan does not use %s:\n%s", cond, index, plan)
+			}
 		}
 	})
 }

@@ -1,5 +1,48 @@
 package store
 
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
 // GroupedAccessTokens reports how many access tokens s stored through
 // multi-row statements.
 func GroupedAccessTokens(s *Store) int64 { return s.access.grouped.Load() }
+
+// AccessTokensPlan returns the database's query plan for selecting the
+// access tokens that cond (SQL with literals) selects; on PostgreSQL with
+// sequential scans disabled, so that a usable index is always chosen.
+func AccessTokensPlan(ctx context.Context, s *Store, cond string) (string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	q := "EXPLAIN QUERY PLAN SELECT token_hash FROM oauth_access_tokens WHERE " + cond
+	if s.d.dollar {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", err
+		}
+		q = "EXPLAIN SELECT token_hash FROM oauth_access_tokens WHERE " + cond
+	}
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		fmt.Fprintln(&plan, vals...)
+	}
+	return plan.String(), rows.Err()
+}

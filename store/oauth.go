@@ -296,7 +296,7 @@ func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now
 	if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE family = ? AND revoked IS NULL"), micros(now), family); err != nil {
 		return nil, err
 	}
-	return s.deleteAccessWhere(ctx, tx, "family = ?", family)
+	return s.deleteAccessWhere(ctx, tx, "family = ? AND family <> ''", family)
 }
 
 // RevokeAccessToken deletes the access token with that hash if it was

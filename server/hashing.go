@@ -1,19 +1,53 @@
 package server
 
-import "runtime"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // hashSlots bounds the password hashes computed at once to the number of
 // CPUs. Hashing is CPU-bound, so more at once answers no sooner, while each
 // argon2id hash holds its memory (19 MiB by default) until it ends: with
 // 16 concurrent logins the server's peak RSS was 570 MB
 // (docs/performance.md); bounded, it is cores × that.
-type hashSlots chan struct{}
+type hashSlots struct {
+	slots   chan struct{}
+	waiting atomic.Int32 // callers of do blocked for a slot
+}
 
-func newHashSlots() hashSlots { return make(hashSlots, runtime.GOMAXPROCS(0)) }
+func newHashSlots() *hashSlots {
+	return &hashSlots{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
 
 // do runs f in a slot, waiting for one if all are taken.
-func (h hashSlots) do(f func()) {
-	h <- struct{}{}
-	defer func() { <-h }()
+func (h *hashSlots) do(f func()) {
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		h.waiting.Add(1)
+		h.slots <- struct{}{}
+		h.waiting.Add(-1)
+	}
+	defer func() { <-h.slots }()
 	f()
+}
+
+// idle runs f in a slot only when a slot is free and nobody waits for one,
+// and reports whether it ran. It is for work that can be put off, such as
+// the rehash of a password stored with an older algorithm: when logins
+// queue for the CPUs, a second hash in the request would cut their rate by
+// the cost of that hash (a third for PBKDF2 → argon2id), so the upgrade
+// waits for a later, quieter login instead.
+func (h *hashSlots) idle(f func()) bool {
+	if h.waiting.Load() > 0 {
+		return false
+	}
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-h.slots }()
+	f()
+	return true
 }

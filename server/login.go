@@ -11,7 +11,10 @@ import (
 // checkPassword authenticates username and password as Django's
 // ModelBackend does: an unknown user costs one hash like a wrong password,
 // inactive users never authenticate, and a correct password stored with an
-// older algorithm or weaker parameters is rehashed.
+// older algorithm or weaker parameters is rehashed, unless other password
+// hashes are queued for the CPUs: then the rehash is left to a later login
+// (hashSlots.idle), so that a wave of first logins after a migration runs at
+// the rate of one hash each.
 func (s *Server) checkPassword(ctx context.Context, username, pw string) (gatehouse.User, bool, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, gatehouse.ErrNotFound) {
@@ -29,8 +32,7 @@ func (s *Server) checkPassword(ctx context.Context, username, pw string) (gateho
 	if rehash {
 		var h string
 		var err error
-		s.hashing.do(func() { h, err = s.hasher.Hash(pw) })
-		if err == nil {
+		if s.hashing.idle(func() { h, err = s.hasher.Hash(pw) }) && err == nil {
 			if err := s.store.SetPasswordHash(ctx, u.ID, u.Password, h); err != nil {
 				s.log.Warn("rehashing password", "user_id", u.ID, "err", err)
 			} else {

@@ -2,8 +2,12 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +34,58 @@ func TestDjangoHashLogsInAndIsUpgraded(t *testing.T) {
 			t.Fatalf("hash not upgraded after login: %.30s", got.Password)
 		}
 		e.tokenOf("admin", "adminpass") // the upgraded hash verifies
+	})
+}
+
+// While other logins queue for the hashing slots, a first login with a
+// Django hash answers without the rehash (it would cost the queue a second
+// hash); a login once the queue is gone upgrades the hash.
+func TestRehashWaitsWhileLoginsQueue(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := gatehouse.User{Username: "admin", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
+		if err := e.srv.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		// More wrong-password logins in flight than there are CPUs, each
+		// costing a PBKDF2 hash (the tests' own argon2id is cheap): the
+		// slots stay taken and callers queue.
+		other := gatehouse.User{Username: "other", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
+		if err := e.srv.CreateUser(ctx, &other); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 4*runtime.GOMAXPROCS(0); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					res, err := http.Post(e.http.URL+"/api-token-auth/", "application/json",
+						strings.NewReader(`{"username": "other", "password": "guess"}`))
+					if err == nil {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				}
+			}()
+		}
+		time.Sleep(200 * time.Millisecond) // the queue forms
+		e.tokenOf("admin", "adminpass")
+		close(stop)
+		wg.Wait()
+		if got, _ := e.store.User(ctx, u.ID); got.Password != djangoAdminHash {
+			t.Fatalf("rehashed while logins queued: %.30s", got.Password)
+		}
+		e.tokenOf("admin", "adminpass")
+		if got, _ := e.store.User(ctx, u.ID); !strings.HasPrefix(got.Password, "argon2$argon2id$") {
+			t.Fatalf("not rehashed by a login without a queue: %.30s", got.Password)
+		}
 	})
 }
 

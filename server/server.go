@@ -91,7 +91,7 @@ type Server struct {
 
 	cache   *authCache
 	apps    *appCache
-	hashing hashSlots
+	hashing *hashSlots
 	touches *touchBatch
 	secrets *gatehouse.SecretHasher
 

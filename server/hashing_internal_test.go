@@ -1,0 +1,45 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+// idle runs only with a free slot and nobody queued; do always runs.
+func TestHashSlotsIdle(t *testing.T) {
+	h := &hashSlots{slots: make(chan struct{}, 2)}
+	ran := 0
+	if !h.idle(func() { ran++ }) || ran != 1 {
+		t.Fatal("idle did not run with every slot free")
+	}
+
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	for i := 0; i < 2; i++ {
+		go h.do(func() { started <- struct{}{}; <-release })
+	}
+	<-started
+	<-started
+	if h.idle(func() { ran++ }) {
+		t.Fatal("idle ran with every slot taken")
+	}
+
+	// A third caller queues; once a slot frees it takes it, and while it
+	// waited idle must not have jumped ahead of it.
+	queued := make(chan struct{})
+	go h.do(func() { close(queued); <-release })
+	for h.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if h.idle(func() { ran++ }) {
+		t.Fatal("idle ran while a caller waited for a slot")
+	}
+	close(release)
+	<-queued
+	for len(h.slots) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if h.waiting.Load() != 0 || !h.idle(func() { ran++ }) || ran != 2 {
+		t.Fatalf("after the queue drained: waiting %d, ran %d", h.waiting.Load(), ran)
+	}
+}

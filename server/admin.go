@@ -27,7 +27,9 @@ func (s *Server) ChangePassword(ctx context.Context, username, pw string) error 
 		return errors.New(strings.Join(msgs, " "))
 	}
 	var hash string
-	s.hashing.do(func() { hash, err = s.hasher.Hash(pw) })
+	if werr := s.hashing.do(ctx, func() { hash, err = s.hasher.Hash(pw) }); werr != nil {
+		return werr
+	}
 	if err != nil {
 		return err
 	}

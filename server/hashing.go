@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"runtime"
 	"sync/atomic"
 )
@@ -19,17 +20,25 @@ func newHashSlots() *hashSlots {
 	return &hashSlots{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
-// do runs f in a slot, waiting for one if all are taken.
-func (h *hashSlots) do(f func()) {
+// do runs f in a slot, waiting for one if all are taken. It gives up and
+// returns ctx's error, without running f, when ctx ends first: a request
+// whose client has gone does not spend a hash that nobody will read.
+func (h *hashSlots) do(ctx context.Context, f func()) error {
 	select {
 	case h.slots <- struct{}{}:
 	default:
 		h.waiting.Add(1)
-		h.slots <- struct{}{}
-		h.waiting.Add(-1)
+		select {
+		case h.slots <- struct{}{}:
+			h.waiting.Add(-1)
+		case <-ctx.Done():
+			h.waiting.Add(-1)
+			return ctx.Err()
+		}
 	}
 	defer func() { <-h.slots }()
 	f()
+	return nil
 }
 
 // idle runs f in a slot only when a slot is free and nobody waits for one,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -16,7 +17,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 3)
 	for i := 0; i < 2; i++ {
-		go h.do(func() { started <- struct{}{}; <-release })
+		go h.do(context.Background(), func() { started <- struct{}{}; <-release })
 	}
 	<-started
 	<-started
@@ -24,10 +25,22 @@ func TestHashSlotsIdle(t *testing.T) {
 		t.Fatal("idle ran with every slot taken")
 	}
 
+	// A caller whose context ends while it waits gives up without running.
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error)
+	go func() { gaveUp <- h.do(ctx, func() { ran += 100 }) }()
+	for h.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-gaveUp; err != context.Canceled || h.waiting.Load() != 0 {
+		t.Fatalf("cancelled wait: %v, waiting %d", err, h.waiting.Load())
+	}
+
 	// A third caller queues; once a slot frees it takes it, and while it
 	// waited idle must not have jumped ahead of it.
 	queued := make(chan struct{})
-	go h.do(func() { close(queued); <-release })
+	go h.do(context.Background(), func() { close(queued); <-release })
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}

@@ -18,14 +18,15 @@ import (
 func (s *Server) checkPassword(ctx context.Context, username, pw string) (gatehouse.User, bool, error) {
 	u, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		s.hashing.do(func() { s.hasher.Dummy(pw) })
-		return u, false, nil
+		return u, false, s.hashing.do(ctx, func() { s.hasher.Dummy(pw) })
 	}
 	if err != nil {
 		return u, false, err
 	}
 	var ok, rehash bool
-	s.hashing.do(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })
+	if err := s.hashing.do(ctx, func() { ok, rehash = s.hasher.Verify(pw, u.Password) }); err != nil {
+		return u, false, err
+	}
 	if !ok || !u.IsActive {
 		return u, false, nil
 	}

@@ -112,6 +112,10 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 
 // oauthFail logs an unexpected error and answers server_error.
 func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(r, err) {
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
 	writeOAuthError(w, errServer)
 }

@@ -293,6 +293,10 @@ func htmlError(w http.ResponseWriter, status int, title, msg string) {
 }
 
 func (s *Server) htmlFail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(r, err) {
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
 	htmlError(w, http.StatusInternalServerError, "Server Error (500)", "")
 }

@@ -190,7 +190,9 @@ func (s *Server) createFromRequest(c *call, full bool) (gatehouse.User, *apiErro
 	}
 	var hash string
 	var err error
-	s.hashing.do(func() { hash, err = s.hasher.Hash(pw) })
+	if werr := s.hashing.do(ctx, func() { hash, err = s.hasher.Hash(pw) }); werr != nil {
+		err = werr
+	}
 	if err != nil {
 		return gatehouse.User{}, s.internal(c, err)
 	}

@@ -41,8 +41,8 @@ func pbkdf2Limit(n int) hashLimit {
 }
 
 // argon2Limit is the hash-bound limit of gatehouse's own argon2id hashes at
-// its default parameters (19456 KiB, 2 passes, 1 thread), which every
-// password is rehashed to on its first successful login.
+// its default parameters (19456 KiB, 2 passes, 1 thread), which a
+// password is rehashed to on a successful login with no hashes queued.
 func argon2Limit(n int) hashLimit {
 	return measureHash("argon2id m=19456 t=2 p=1", n, func() {
 		argon2.IDKey([]byte("alicepass"), []byte("0123456789abcdef"), 2, 19456, 1, 32)

@@ -98,15 +98,42 @@ func jsonPost(u, user, pass string) (*http.Request, error) {
 
 // pooled logs each user of names in once, in order; when the pool is
 // used up the case fails rather than repeat a (by then rehashed) user.
-func pooled(base string, k loginKind, names []string, pass string) request {
+// used reports how many of names were sent.
+func pooled(base string, k loginKind, names []string, pass string) (mk request, used func() int) {
 	var next atomic.Int64
-	return func(int) (*http.Request, error) {
+	mk = func(int) (*http.Request, error) {
 		i := next.Add(1) - 1
 		if int(i) >= len(names) {
 			return nil, fmt.Errorf("login pool of %d users used up", len(names))
 		}
 		return k.mk(base, names[i], pass)
 	}
+	return mk, func() int { return min(int(next.Load()), len(names)) }
+}
+
+// rehashed counts the users of names[:n] whose stored hash is argon2id.
+func rehashed(backend, dbURL string, names []string) (int, error) {
+	b, err := openBulk(backend, dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer b.close()
+	q := "SELECT count(*) FROM users WHERE password LIKE 'argon2$%' AND username IN ("
+	args := make([]any, len(names))
+	for i, n := range names {
+		if i > 0 {
+			q += ", "
+		}
+		if backend == "postgres" {
+			q += fmt.Sprintf("$%d", i+1)
+		} else {
+			q += "?"
+		}
+		args[i] = n
+	}
+	var c int
+	err = b.db.QueryRow(q+")", args...).Scan(&c)
+	return c, err
 }
 
 // repeated logs the same user in on every request.

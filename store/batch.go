@@ -175,6 +175,8 @@ func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error
 	var err error
 	if s.d.dollar {
 		err = s.insertAccessArrays(ctx, batch, scan)
+	} else if bits.OnesCount(uint(len(batch))) == 1 {
+		err = s.insertAccessRows(ctx, nil, batch, scan) // one statement: no BEGIN and COMMIT
 	} else {
 		err = s.tx(ctx, func(tx *sql.Tx) error {
 			for rest := batch; len(rest) > 0; {
@@ -198,7 +200,8 @@ func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error
 
 const accessInsert = "INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires) "
 
-// insertAccessRows stores batch with one multi-row INSERT inside tx.
+// insertAccessRows stores batch with one multi-row INSERT, inside tx when
+// tx is not nil.
 func (s *Store) insertAccessRows(ctx context.Context, tx *sql.Tx, batch []*accessReq, scan func(*sql.Rows) error) error {
 	var q strings.Builder
 	q.WriteString(accessInsert + "VALUES ")
@@ -216,7 +219,10 @@ func (s *Store) insertAccessRows(ctx context.Context, tx *sql.Tx, batch []*acces
 	if err != nil {
 		return err
 	}
-	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return s.conflict(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -13,9 +14,32 @@ import (
 // each costs one password hash: cores divided by the time of one hash,
 // measured in this process in the same run.
 type hashLimit struct {
-	name    string
-	perHash time.Duration
-	rps     float64
+	name     string
+	perHash  time.Duration
+	rps      float64
+	parallel float64 // hashes/s with one goroutine per core hashing at once
+	f        func()
+}
+
+// measureParallel runs n hashes on each of NumCPU goroutines at once and
+// returns the hashes per second: what the machine gives when every core
+// hashes, which the hash-bound limit (cores ÷ one hash alone) assumes is
+// linear.
+func measureParallel(n int, f func()) float64 {
+	cores := runtime.NumCPU()
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range cores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				f()
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(cores*n) / time.Since(t0).Seconds()
 }
 
 // measureHash times n sequential runs of f and returns the median.
@@ -29,7 +53,7 @@ func measureHash(name string, n int, f func()) hashLimit {
 	}
 	sortDurations(ts)
 	d := ts[n/2]
-	return hashLimit{name: name, perHash: d, rps: float64(runtime.NumCPU()) / d.Seconds()}
+	return hashLimit{name: name, perHash: d, rps: float64(runtime.NumCPU()) / d.Seconds(), f: f}
 }
 
 // pbkdf2Limit is the hash-bound limit of Django's pbkdf2_sha256 at 260,000

@@ -98,6 +98,7 @@ type result struct {
 	p50, p99              time.Duration
 	errors, total         int
 	yardstick             float64 // req/s of the yardstick case it is compared with
+	ratio                 float64 // median of the per-round ratios to the yardstick (0: rps/yardstick)
 	yardName              string
 	min                   float64 // budget: least ratio to the yardstick (0: none)
 	django                string  // the Django case it is compared with
@@ -483,7 +484,7 @@ func (e *benchEnv) compareScale(i int) {
 			if f.server == "gatehouse" && f.name == name {
 				// Compare ratios to the yardstick, which cancel the drift
 				// of the machine between the two measurements.
-				q := (r.rps / r.yardstick) / (f.rps / f.yardstick)
+				q := r.vsYard() / f.vsYard()
 				r.budget = fmt.Sprintf("%.2f of fixture-only (≥ 0.90: %s)", q, metStr(q >= 0.9))
 				r.min = 0
 			}
@@ -598,7 +599,8 @@ func get(u, auth string) request {
 
 // paired measures the yardstick and a gatehouse case in alternating
 // rounds, so that both see the same drift of this shared machine, and
-// merges the rounds of each.
+// merges the rounds of each; the gatehouse result carries the median of
+// the per-round ratios.
 func paired(o options, backend, name string, yard, mine request) (result, result) {
 	return pairedSeen(o, backend, name, yard, mine, nil)
 }
@@ -619,7 +621,29 @@ func pairedSeen(o options, backend, name string, yard, mine request, seen observ
 		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
 		gs = append(gs, measure(ro, "gatehouse", backend, name, mine, seen))
 	}
-	return merge(ys), merge(gs)
+	g := merge(gs)
+	// The ratio is the median of the rounds' own ratios: each round and
+	// the yardstick round before it see the same state of the machine,
+	// and the median drops a round that a burst of other work disturbed.
+	var qs []float64
+	for i := range gs {
+		if ys[i].rps > 0 {
+			qs = append(qs, gs[i].rps/ys[i].rps)
+		}
+	}
+	if len(qs) > 0 {
+		sort.Float64s(qs)
+		g.ratio = qs[len(qs)/2]
+	}
+	return merge(ys), g
+}
+
+// vsYard is r's ratio to its yardstick.
+func (r result) vsYard() float64 {
+	if r.ratio > 0 {
+		return r.ratio
+	}
+	return r.rps / r.yardstick
 }
 
 // merge combines rounds of one case: total rate, and the latency
@@ -739,7 +763,7 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 }
 
 func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it, ratio = median of the 5 rounds' ratios; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
 	fmt.Fprintln(w, "| server | backend | case | req/s or value | p50 | p99 | errors | vs yardstick | vs Django | budget |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|---|---|")
 	for _, r := range rs {
@@ -749,7 +773,7 @@ func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
 		}
 		ratio, vsDjango, budget := "", "", r.budget
 		if r.yardstick > 0 {
-			q := r.rps / r.yardstick
+			q := r.vsYard()
 			ratio = fmt.Sprintf("%.2f of %s", q, r.yardName)
 			if budget == "" && r.min > 0 {
 				budget = fmt.Sprintf("≥ %.1f: %s", r.min, metStr(q >= r.min))

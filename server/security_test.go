@@ -77,6 +77,18 @@ func TestRehashWaitsWhileLoginsQueue(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // the queue forms
 		e.tokenOf("admin", "adminpass")
+
+		// A login abandoned by its client while it waits for a slot is
+		// dropped without a hash and is not logged as a server error.
+		actx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		req, _ := http.NewRequestWithContext(actx, "POST", e.http.URL+"/api-token-auth/",
+			strings.NewReader(`{"username": "admin", "password": "adminpass"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			t.Fatalf("a login behind the queue answered within 20 ms: %d", res.StatusCode)
+		}
+		cancel()
 		close(stop)
 		wg.Wait()
 		if got, _ := e.store.User(ctx, u.ID); got.Password != djangoAdminHash {
@@ -85,6 +97,10 @@ func TestRehashWaitsWhileLoginsQueue(t *testing.T) {
 		e.tokenOf("admin", "adminpass")
 		if got, _ := e.store.User(ctx, u.ID); !strings.HasPrefix(got.Password, "argon2$argon2id$") {
 			t.Fatalf("not rehashed by a login without a queue: %.30s", got.Password)
+		}
+		logs := e.logs.String()
+		if !strings.Contains(logs, "request abandoned by the client") || strings.Contains(logs, "internal error") {
+			t.Fatalf("the abandoned login was not logged as abandoned, or an internal error was logged:\n%.2000s", logs)
 		}
 	})
 }

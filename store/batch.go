@@ -15,8 +15,9 @@ import (
 )
 
 // accessWriter groups concurrent inserts of lone access tokens (the
-// client_credentials grant) into one multi-row INSERT: one statement, so
-// one transaction and one commit for the whole group. On SQLite, which runs
+// client_credentials grant) into one transaction and one commit
+// (insertAccessGroup: one statement on PostgreSQL, one or a few multi-row
+// INSERTs on SQLite). On SQLite, which runs
 // one writer at a time anyway, the profile of an issuance was its commit:
 // the WAL frames of every page the row dirties, one pwrite each; a group
 // writes each page once. On PostgreSQL each commit waits for its WAL flush

@@ -14,11 +14,10 @@ import (
 // each costs one password hash: cores divided by the time of one hash,
 // measured in this process in the same run.
 type hashLimit struct {
-	name     string
-	perHash  time.Duration
-	rps      float64
-	parallel float64 // hashes/s with one goroutine per core hashing at once
-	f        func()
+	name    string
+	perHash time.Duration
+	rps     float64
+	f       func() // one hash
 }
 
 // measureParallel runs n hashes on each of NumCPU goroutines at once and

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/bits"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -15,10 +14,8 @@ import (
 )
 
 // accessWriter groups concurrent inserts of lone access tokens (the
-// client_credentials grant) into one transaction and one commit
-// (insertAccessGroup: one statement on PostgreSQL, one or a few multi-row
-// INSERTs on SQLite). On SQLite, which runs
-// one writer at a time anyway, the profile of an issuance was its commit:
+// client_credentials grant) into one statement and so one commit
+// (insertGroup). On SQLite, which runs one writer at a time anyway, the profile of an issuance was its commit:
 // the WAL frames of every page the row dirties, one pwrite each; a group
 // writes each page once. On PostgreSQL each commit waits for its WAL flush
 // and costs a round trip; a group shares both. Every caller returns only
@@ -31,6 +28,14 @@ type accessWriter struct {
 	done chan struct{}
 
 	grouped atomic.Int64 // rows stored by multi-row statements (for tests)
+
+	// SQLite: the writer keeps one connection of its own, with one
+	// prepared INSERT per group size. Its page cache stays warm (no other
+	// connection's commit invalidates it under this load), and a group of
+	// any size is one statement, so one implicit transaction: no BEGIN and
+	// COMMIT round trips through the driver.
+	conn  *sql.Conn
+	sizes map[int]*sql.Stmt
 }
 
 type accessReq struct {
@@ -111,6 +116,7 @@ func (w *accessWriter) drain(batch *[]*accessReq) {
 
 func (w *accessWriter) loop() {
 	defer close(w.done)
+	defer w.release()
 	batch := make([]*accessReq, 0, maxBatch)
 	ctx := context.Background() // one caller's cancellation must not fail the others
 	for {
@@ -122,7 +128,7 @@ func (w *accessWriter) loop() {
 			batch = append(batch, r)
 		}
 		w.gather(&batch)
-		if err := w.s.insertAccessGroup(ctx, batch); err == nil {
+		if err := w.insertGroup(ctx, batch); err == nil {
 			if len(batch) > 1 {
 				w.grouped.Add(int64(len(batch)))
 			}
@@ -140,15 +146,29 @@ func (w *accessWriter) loop() {
 	}
 }
 
-// insertAccessGroup stores the tokens of batch together and sets their ids.
-// The statements have a bounded number of shapes, since every shape is a
-// prepared statement on each pooled connection: on PostgreSQL one INSERT
-// over unnest of one array per column, on SQLite (no arrays) multi-row
-// INSERTs of power-of-two sizes in one transaction.
-func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error {
-	if len(batch) == 1 {
-		return s.insertAccess(ctx, nil, batch[0].at)
+// insertGroup stores the tokens of batch together, in one statement and so
+// one commit, and sets their ids: on PostgreSQL one INSERT over unnest of
+// one array per column (one shape whatever the size, on any pooled
+// connection), on SQLite (no arrays) one multi-row INSERT on the writer's
+// own connection.
+func (w *accessWriter) insertGroup(ctx context.Context, batch []*accessReq) error {
+	s := w.s
+	if s.d.dollar {
+		if len(batch) == 1 {
+			return s.insertAccess(ctx, nil, batch[0].at)
+		}
+		return s.matchIDs(batch, func(scan func(*sql.Rows) error) error { return s.insertAccessArrays(ctx, batch, scan) })
 	}
+	err := s.matchIDs(batch, func(scan func(*sql.Rows) error) error { return w.insertRows(ctx, batch, scan) })
+	if err != nil {
+		w.release() // a broken connection is not kept; a new one is taken for the next group
+	}
+	return err
+}
+
+// matchIDs runs insert, whose statement returns (id, token_hash) for each
+// row of batch, and sets each token's id from its row.
+func (s *Store) matchIDs(batch []*accessReq, insert func(scan func(*sql.Rows) error) error) error {
 	byHash := make(map[string]*gatehouse.AccessToken, len(batch))
 	for _, r := range batch {
 		if r.at.Created.IsZero() {
@@ -173,24 +193,7 @@ func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error
 		}
 		return s.conflict(rows.Err())
 	}
-	var err error
-	if s.d.dollar {
-		err = s.insertAccessArrays(ctx, batch, scan)
-	} else if bits.OnesCount(uint(len(batch))) == 1 {
-		err = s.insertAccessRows(ctx, nil, batch, scan) // one statement: no BEGIN and COMMIT
-	} else {
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			for rest := batch; len(rest) > 0; {
-				k := 1 << (bits.Len(uint(len(rest))) - 1) // the largest power of two ≤ len(rest)
-				if err := s.insertAccessRows(ctx, tx, rest[:k], scan); err != nil {
-					return err
-				}
-				rest = rest[k:]
-			}
-			return nil
-		})
-	}
-	if err != nil {
+	if err := insert(scan); err != nil {
 		return err
 	}
 	if n != len(batch) {
@@ -201,33 +204,54 @@ func (s *Store) insertAccessGroup(ctx context.Context, batch []*accessReq) error
 
 const accessInsert = "INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires) "
 
-// insertAccessRows stores batch with one multi-row INSERT, inside tx when
-// tx is not nil.
-func (s *Store) insertAccessRows(ctx context.Context, tx *sql.Tx, batch []*accessReq, scan func(*sql.Rows) error) error {
-	var q strings.Builder
-	q.WriteString(accessInsert + "VALUES ")
-	args := make([]any, 0, 8*len(batch))
-	for i, r := range batch {
-		t := r.at
-		if i > 0 {
-			q.WriteString(", ")
+// insertRows stores batch with one multi-row INSERT on the writer's own
+// SQLite connection (taken at the first group), prepared once per size.
+func (w *accessWriter) insertRows(ctx context.Context, batch []*accessReq, scan func(*sql.Rows) error) error {
+	if w.conn == nil {
+		c, err := w.s.db.Conn(ctx)
+		if err != nil {
+			return err
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		w.conn, w.sizes = c, make(map[int]*sql.Stmt)
+	}
+	st := w.sizes[len(batch)]
+	if st == nil {
+		var q strings.Builder
+		q.WriteString(accessInsert + "VALUES ")
+		for i := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		}
+		q.WriteString(" RETURNING id, token_hash")
+		var err error
+		if st, err = w.conn.PrepareContext(ctx, q.String()); err != nil {
+			return err
+		}
+		w.sizes[len(batch)] = st
+	}
+	args := make([]any, 0, 8*len(batch))
+	for _, r := range batch {
+		t := r.at
 		args = append(args, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
-	}
-	q.WriteString(" RETURNING id, token_hash")
-	st, err := s.prepared(ctx, q.String())
-	if err != nil {
-		return err
-	}
-	if tx != nil {
-		st = tx.StmtContext(ctx, st)
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
-		return s.conflict(err)
+		return w.s.conflict(err)
 	}
 	return scan(rows)
+}
+
+// release gives the writer's connection and its statements back.
+func (w *accessWriter) release() {
+	for _, st := range w.sizes {
+		st.Close()
+	}
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.conn, w.sizes = nil, nil
 }
 
 // insertAccessArrays stores batch with one INSERT of PostgreSQL arrays,

@@ -71,6 +71,9 @@ type Store struct {
 	queries sync.Map      // query text with ? -> text for this dialect
 	stmts   sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
 	access  *accessWriter // groups lone access-token inserts
+
+	walPath     string        // SQLite: the WAL file that checkpoints copies back
+	checkpoints *checkpointer // SQLite: the background checkpoint
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -99,14 +102,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// Escape what a file: URI would read as query or fragment.
 		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		dsn := "file:" + escaped + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", autocheckpointMax)
 		db, err := sql.Open(sqliteDialect.driver, dsn)
 		if err != nil {
 			return nil, err
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
-		s = &Store{db: db, d: sqliteDialect}
+		s = &Store{db: db, d: sqliteDialect, walPath: path + "-wal"}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -115,6 +119,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
 	}
 	s.access = newAccessWriter(s)
+	if s.walPath != "" {
+		s.checkpoints = s.startCheckpointer(s.walPath)
+	}
 	return s, nil
 }
 
@@ -125,6 +132,9 @@ func (s *Store) Dialect() string { return s.d.name }
 func (s *Store) Close() error {
 	if s.access != nil {
 		s.access.close()
+	}
+	if s.checkpoints != nil {
+		s.checkpoints.close()
 	}
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return s.db.Close()

@@ -697,6 +697,7 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 	defer cancel()
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)
+	measureTo := measureFrom.Add(o.duration)
 	var mu sync.Mutex
 	var lat []time.Duration
 	errs := 0
@@ -734,15 +735,20 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 					}
 					res.Body.Close()
 				}
-				if ctx.Err() != nil {
-					break
-				}
-				if t0.After(measureFrom) {
+				// A request counts in the window it completes in: counting
+				// those that started in it instead would leave out the
+				// requests in flight at its start, and so undercount by one
+				// latency per connection (3.6 % of a 10 s case whose
+				// requests take 360 ms, as a login under load does).
+				if done := time.Now(); done.After(measureFrom) && !done.After(measureTo) {
 					if ok {
-						local = append(local, time.Since(t0))
+						local = append(local, done.Sub(t0))
 					} else {
 						localErrs++
 					}
+				}
+				if ctx.Err() != nil {
+					break
 				}
 			}
 			mu.Lock()

@@ -622,14 +622,18 @@ func pairedSeen(o options, backend, name string, yard, mine request, seen observ
 		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
 		gs = append(gs, measure(ro, "gatehouse", backend, name, mine, seen))
 	}
+	ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
 	g := merge(gs)
-	// The ratio is the median of the rounds' own ratios: each round and
-	// the yardstick round before it see the same state of the machine,
-	// and the median drops a round that a burst of other work disturbed.
+	// The ratio is the median of the rounds' own ratios, each round
+	// against the mean of the yardstick rounds just before and just after
+	// it: the machine's speed drifts within seconds (the yardstick moved
+	// from 15,000 to 22,000 req/s within one case in one run), and a
+	// yardstick on one side only counted that drift as gatehouse's. The
+	// median drops a round that a burst of other work disturbed.
 	var qs []float64
 	for i := range gs {
-		if ys[i].rps > 0 {
-			qs = append(qs, gs[i].rps/ys[i].rps)
+		if y := (ys[i].rps + ys[i+1].rps) / 2; y > 0 {
+			qs = append(qs, gs[i].rps/y)
 		}
 	}
 	if len(qs) > 0 {
@@ -769,7 +773,7 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 }
 
 func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it, ratio = median of the 5 rounds' ratios; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it, yardstick first and last; ratio = median of the 5 rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
 	fmt.Fprintln(w, "| server | backend | case | req/s or value | p50 | p99 | errors | vs yardstick | vs Django | budget |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|---|---|")
 	for _, r := range rs {

@@ -14,17 +14,22 @@ func GroupedAccessTokens(s *Store) int64 { return s.access.grouped.Load() }
 // access tokens that cond (SQL with literals) selects; on PostgreSQL with
 // sequential scans disabled, so that a usable index is always chosen.
 func AccessTokensPlan(ctx context.Context, s *Store, cond string) (string, error) {
+	return Plan(ctx, s, "oauth_access_tokens", cond)
+}
+
+// Plan is AccessTokensPlan for any table.
+func Plan(ctx context.Context, s *Store, table, cond string) (string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
-	q := "EXPLAIN QUERY PLAN SELECT token_hash FROM oauth_access_tokens WHERE " + cond
+	q := "EXPLAIN QUERY PLAN SELECT id FROM " + table + " WHERE " + cond
 	if s.d.dollar {
 		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
 			return "", err
 		}
-		q = "EXPLAIN SELECT token_hash FROM oauth_access_tokens WHERE " + cond
+		q = "EXPLAIN SELECT id FROM " + table + " WHERE " + cond
 	}
 	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {

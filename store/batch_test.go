@@ -105,11 +105,7 @@ func TestAccessTokenPartialIndexes(t *testing.T) {
 			"user_id = 7":                   "oauth_access_tokens_user",
 			"grant_id = 7":                  "oauth_access_tokens_grant",
 		} {
-			plan, err := store.AccessTokensPlan(ctx, s, cond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(plan, index) {
+			if plan := planOf(t, s, "oauth_access_tokens", cond); !strings.Contains(plan, index) {
 				t.Errorf("%s: plan does not use %s:\n%s", cond, index, plan)
 			}
 		}
@@ -126,15 +122,21 @@ func TestCleanupQueriesUseIndexes(t *testing.T) {
 			"jwt_tokens":           "expires < 5",
 			"oauth_refresh_tokens": "(expires IS NOT NULL AND expires < 5) OR (family_expires IS NOT NULL AND family_expires < 5) OR revoked < 5",
 		} {
-			plan, err := store.Plan(ctx, s, table, cond)
-			if err != nil {
-				t.Fatal(err)
-			}
 			// SQLite says "SCAN table" for a full scan ("SEARCH … USING
 			// INDEX" otherwise); PostgreSQL says "Seq Scan".
-			if strings.Contains(plan, "SCAN "+table) || strings.Contains(plan, "Seq Scan") {
+			if plan := planOf(t, s, table, cond); strings.Contains(plan, "SCAN "+table) || strings.Contains(plan, "Seq Scan") {
 				t.Errorf("%s WHERE %s: the plan reads the whole table:\n%s", table, cond, plan)
 			}
 		}
 	})
+}
+
+// planOf is the query plan of selecting the rows of table that cond selects.
+func planOf(t *testing.T, s *store.Store, table, cond string) string {
+	t.Helper()
+	plan, err := store.Plan(ctx, s, table, cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

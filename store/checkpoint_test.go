@@ -9,7 +9,6 @@ import (
 
 	"gatehouse"
 	"gatehouse/secret"
-	"gatehouse/store"
 )
 
 // SQLite's own checkpoint is pushed far off (it would run inside a commit,
@@ -17,14 +16,7 @@ import (
 // the WAL back into the database file instead, with no help from SQLite.
 func TestSQLiteCheckpointsInBackground(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	s, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openSQLiteAt(t, path)
 	app := newApp(t, s, "cc")
 	size := func(p string) int64 {
 		fi, err := os.Stat(p)

@@ -10,14 +10,9 @@ import (
 // multi-row statements.
 func GroupedAccessTokens(s *Store) int64 { return s.access.grouped.Load() }
 
-// AccessTokensPlan returns the database's query plan for selecting the
-// access tokens that cond (SQL with literals) selects; on PostgreSQL with
-// sequential scans disabled, so that a usable index is always chosen.
-func AccessTokensPlan(ctx context.Context, s *Store, cond string) (string, error) {
-	return Plan(ctx, s, "oauth_access_tokens", cond)
-}
-
-// Plan is AccessTokensPlan for any table.
+// Plan returns the database's query plan for selecting the rows of table
+// that cond (SQL with literals) selects; on PostgreSQL with sequential
+// scans disabled, so that a usable index is always chosen.
 func Plan(ctx context.Context, s *Store, table, cond string) (string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

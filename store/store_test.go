@@ -218,15 +218,23 @@ func TestLoadIsAllOrNothing(t *testing.T) {
 func TestSQLitePathWithSpecialCharacters(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/odd #1 ?x %41.db"
+	openSQLiteAt(t, path)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the given path: %v", err)
+	}
+}
+
+// openSQLiteAt returns a migrated store on the SQLite file at path, closed
+// when the test ends.
+func openSQLiteAt(t *testing.T, path string) *store.Store {
+	t.Helper()
 	s, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("database not at the given path: %v", err)
-	}
+	return s
 }

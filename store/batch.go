@@ -15,9 +15,9 @@ import (
 
 // accessWriter groups concurrent inserts of lone access tokens (the
 // client_credentials grant) into one statement and so one commit
-// (insertGroup). On SQLite, which runs one writer at a time anyway, the profile of an issuance was its commit:
-// the WAL frames of every page the row dirties, one pwrite each; a group
-// writes each page once. On PostgreSQL each commit waits for its WAL flush
+// (insertGroup). On SQLite, which runs one writer at a time anyway, the
+// profile of an issuance was its commit: the WAL frames of every page the
+// row dirties, one pwrite each; a group writes each page once. On PostgreSQL each commit waits for its WAL flush
 // and costs a round trip; a group shares both. Every caller returns only
 // after the statement holding its row committed, so an issued token is
 // exactly as durable as before.

@@ -17,7 +17,7 @@ import (
 const (
 	checkpointEvery   = 200 * time.Millisecond
 	checkpointOver    = 1 << 20 // bytes of WAL worth copying back
-	autocheckpointMax = 16384   // pages (64 MiB of 4 KiB pages): the backstop
+	autocheckpointMax = 16384   // WAL frames (about 70 MB of 4 KiB pages and their headers): the backstop
 )
 
 type checkpointer struct {
@@ -25,22 +25,28 @@ type checkpointer struct {
 }
 
 // startCheckpointer copies the WAL at path into the database whenever it
-// has grown past checkpointOver, looking every checkpointEvery.
+// has been written to since the last look and is past checkpointOver,
+// looking every checkpointEvery. (SQLite reuses the WAL file from its start
+// without shrinking it, so its size alone says nothing once it has grown:
+// an idle server checkpoints nothing.)
 func (s *Store) startCheckpointer(wal string) *checkpointer {
 	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		var seen time.Time // the WAL's modification time at the last checkpoint
 		for {
 			select {
 			case <-c.stop:
 				return
 			case <-t.C:
 			}
-			if fi, err := os.Stat(wal); err != nil || fi.Size() < checkpointOver {
+			fi, err := os.Stat(wal)
+			if err != nil || fi.Size() < checkpointOver || fi.ModTime().Equal(seen) {
 				continue
 			}
+			seen = fi.ModTime()
 			// A failure (the database busy, say) is retried at the next tick;
 			// the backstop bounds the WAL meanwhile.
 			s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")

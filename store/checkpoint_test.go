@@ -9,6 +9,7 @@ import (
 
 	"gatehouse"
 	"gatehouse/secret"
+	"gatehouse/store"
 )
 
 // SQLite's own checkpoint is pushed far off (it would run inside a commit,
@@ -44,5 +45,13 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 			t.Fatalf("database file still %d bytes 5 s after the WAL reached %d bytes: nothing checkpointed", before, size(path+"-wal"))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The WAL file keeps its size once grown; a store with no new writes
+	// does not checkpoint it again and again.
+	time.Sleep(300 * time.Millisecond) // a tick that may still see the last writes
+	n := store.Checkpoints(s)
+	time.Sleep(1 * time.Second) // five ticks
+	if m := store.Checkpoints(s); m != n {
+		t.Errorf("%d checkpoints in 1 s with no writes (WAL file %d bytes)", m-n, size(path+"-wal"))
 	}
 }

@@ -10,6 +10,9 @@ import (
 // multi-row statements.
 func GroupedAccessTokens(s *Store) int64 { return s.access.grouped.Load() }
 
+// Checkpoints reports how many checkpoints the SQLite store's goroutine ran.
+func Checkpoints(s *Store) int64 { return s.checkpoints.runs.Load() }
+
 // Plan returns the database's query plan for selecting the rows of table
 // that cond (SQL with literals) selects; on PostgreSQL with sequential
 // scans disabled, so that a usable index is always chosen.

@@ -41,6 +41,9 @@ type stored interface {
 	verify(password string) bool
 	// weakerThan reports whether a fresh hash with p should replace it.
 	weakerThan(p Params) bool
+	// memoryCost is what verify allocates, in bytes, for the memory-hard
+	// algorithms; 0 for the others.
+	memoryCost() int64
 }
 
 // parse decodes a Django-format hash, checking every field and bounding
@@ -100,6 +103,8 @@ func (p pbkdf2Hash) verify(password string) bool {
 
 func (p pbkdf2Hash) weakerThan(Params) bool { return true }
 
+func (pbkdf2Hash) memoryCost() int64 { return 0 }
+
 func parseArgon2(encoded string) (stored, error) {
 	// Django writes "argon2" followed by argon2's own encoding, which
 	// begins with "$": argon2$argon2id$v=19$m=..,t=..,p=..$salt$tag.
@@ -136,6 +141,8 @@ func parseArgon2(encoded string) (stored, error) {
 	}
 	return a, nil
 }
+
+func (a argon2Hash) memoryCost() int64 { return int64(a.memory) << 10 }
 
 func argon2CostOK(memory, time uint32) bool {
 	return memory <= maxArgon2Memory && uint64(memory)*uint64(time) <= maxArgon2Work
@@ -200,6 +207,8 @@ func (b bcryptHash) verify(password string) bool {
 
 func (b bcryptHash) weakerThan(Params) bool { return true }
 
+func (bcryptHash) memoryCost() int64 { return 0 }
+
 // scryptHash is a parsed Django 4+ "scrypt$<N>$<salt>$<r>$<p>$<b64 key>".
 type scryptHash struct {
 	n, r, p int
@@ -241,6 +250,9 @@ func (s scryptHash) verify(password string) bool {
 }
 
 func (s scryptHash) weakerThan(Params) bool { return true }
+
+// memoryCost is scrypt's V (128·N·r bytes) and its p blocks of 128·r bytes.
+func (s scryptHash) memoryCost() int64 { return 128 * int64(s.r) * (int64(s.n) + int64(s.p)) }
 
 // parseDecimal parses s as Django's "%d" would have written a number in
 // [lo, hi]: ASCII digits only, no sign, no leading zero. Django compares

@@ -145,6 +145,21 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool) {
 	return true, s.weakerThan(h.params)
 }
 
+// Memory is the memory, in bytes, that verifying a password against encoded
+// allocates: the argon2 or scrypt memory cost, 0 for the other algorithms
+// and for hashes Verify would reject unread.
+func Memory(encoded string) int64 {
+	s, err := parse(encoded)
+	if err != nil {
+		return 0
+	}
+	return s.memoryCost()
+}
+
+// MemoryBytes is the memory, in bytes, of one hash with p: what Hash and Dummy
+// allocate.
+func (p Params) MemoryBytes() int64 { return int64(p.Memory) << 10 }
+
 // Dummy performs one argon2id verification of password at h's parameters
 // and discards the result. Call it when a login names an unknown user, so
 // the response takes as long as a wrong password for a user whose hash h

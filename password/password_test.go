@@ -562,3 +562,28 @@ func BenchmarkDummy(b *testing.B) {
 		h.Dummy(pw1)
 	}
 }
+
+func TestMemory(t *testing.T) {
+	cases := []struct {
+		encoded string
+		want    int64
+	}{
+		{knownAnswers[0].encoded, 0}, // pbkdf2_sha256
+		{"argon2$argon2id$v=19$m=102400,t=2,p=8$VXJwYkpmZ3V1UU9aOHNJN29pNENsNQ$1bA+tK0bhBbRQ0QojXZt/w", 100 << 20},
+		{"argon2$argon2i$v=19$m=256,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$V/tlh10sLdT0lBMsF9Aw1afIKFCYCIE1", 256 << 10},
+		// 128·r·(N+p) = 128·8·(16384+1)
+		{"scrypt$16384$Zn6xYqf4VbW2SvrKdvKUz3$8$1$WJTLcZq0iKieGTYlnjRrlPwJ3A6jAD0gq6tRNTe+1GxbriIjISFKQiWapFHwDVTSFiT4+WYGF6TERdwfwvrO5A==", 128 * 8 * 16385},
+		{"bcrypt$$2b$05$NdXf8u7sBNbpthXveAJE6..zL9Jf4lzE/cQxNPj4n3.NkotlpfPKK", 0},
+		{"argon2$argon2id$v=19$m=1048577,t=1,p=1$VXJwYkpmZ3V1UU9aOHNJN29pNENsNQ$1bA+tK0bhBbRQ0QojXZt/w", 0}, // over the limit: rejected unread
+		{"!unusable", 0},
+		{"", 0},
+	}
+	for _, c := range cases {
+		if got := Memory(c.encoded); got != c.want {
+			t.Errorf("Memory(%.40q) = %d, want %d", c.encoded, got, c.want)
+		}
+	}
+	if got := DefaultParams.MemoryBytes(); got != 19<<20 {
+		t.Errorf("DefaultParams.MemoryBytes() = %d, want %d", got, 19<<20)
+	}
+}

@@ -86,6 +86,12 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 // build starts a server for a test or a benchmark; env.t is left nil.
 func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
 	t.Helper()
+	return buildWith(t, backend, mutate, nil)
+}
+
+// buildWith is build with deps adjusting the server's dependencies.
+func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps func(*server.Deps)) *env {
+	t.Helper()
 	st := testdb.Open(t, backend)
 	box, err := secret.NewBox("test-server-secret-0123456789")
 	if err != nil {
@@ -107,7 +113,11 @@ func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)
 	}
-	srv := server.New(server.Deps{Log: log, Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now})
+	d := server.Deps{Log: log, Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now}
+	if deps != nil {
+		deps(&d)
+	}
+	srv := server.New(d)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	return &env{store: st, srv: srv, http: hs, codec: codec, clock: clk, logs: logs}

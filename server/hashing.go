@@ -14,10 +14,37 @@ import (
 type hashSlots struct {
 	slots   chan struct{}
 	waiting atomic.Int32 // callers of do blocked for a slot
+
+	// largest is the most memory one hash has been announced to need
+	// (need); grew, when set, is called each time it rises.
+	largest atomic.Int64
+	grew    func(bytes int64)
 }
 
-func newHashSlots() *hashSlots {
-	return &hashSlots{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+// HashConcurrency is how many password hashes a Server computes at once.
+func HashConcurrency() int { return runtime.GOMAXPROCS(0) }
+
+func newHashSlots(grew func(int64)) *hashSlots {
+	return &hashSlots{slots: make(chan struct{}, HashConcurrency()), grew: grew}
+}
+
+// need announces that a hash about to run allocates bytes (password.Memory),
+// so that the process's memory limit can make room for HashConcurrency of
+// them before they run (cmd/gatehouse's memory limit). Only a rise past the
+// largest so far is passed on.
+func (h *hashSlots) need(bytes int64) {
+	for {
+		cur := h.largest.Load()
+		if bytes <= cur {
+			return
+		}
+		if h.largest.CompareAndSwap(cur, bytes) {
+			break
+		}
+	}
+	if h.grew != nil {
+		h.grew(bytes)
+	}
 }
 
 // do runs f in a slot, waiting for one if all are taken. It gives up and

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"gatehouse"
+	"gatehouse/password"
 )
 
 // checkPassword authenticates username and password as Django's
@@ -24,6 +25,7 @@ func (s *Server) checkPassword(ctx context.Context, username, pw string) (gateho
 		return u, false, err
 	}
 	var ok, rehash bool
+	s.hashing.need(password.Memory(u.Password))
 	if err := s.hashing.do(ctx, func() { ok, rehash = s.hasher.Verify(pw, u.Password) }); err != nil {
 		return u, false, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/testdb"
 	"gatehouse/server"
 )
 
@@ -165,4 +166,49 @@ func TestUpdateLastLogin(t *testing.T) {
 			t.Fatal("JWT login set last_login with UPDATE_LAST_LOGIN off (simplejwt's default)")
 		}
 	})
+}
+
+// A login whose stored hash needs more memory than any hash before it
+// announces that memory (Deps.HashMemory, which serve's memory limit
+// follows) before verifying; hashes needing no more, and hashes that need
+// none (PBKDF2), announce nothing.
+func TestLoginAnnouncesHashMemory(t *testing.T) {
+	// Hashes from password's known answers: argon2i at 256 KiB and
+	// argon2id at 64 KiB.
+	const (
+		pw256, hash256 = "correct horse battery staple", "argon2$argon2i$v=19$m=256,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$V/tlh10sLdT0lBMsF9Aw1afIKFCYCIE1"
+		pw64, hash64   = "pässwörd ✓ 密码", "argon2$argon2id$v=19$m=64,t=1,p=2$cllFV3prOWpUME5qTnMxREdaNjd1ag$ZrBPhp7AdaGuvyGUCDpUqg"
+	)
+	for _, b := range testdb.Backends() {
+		t.Run(b, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []int64
+			e := buildWith(t, b, nil, func(d *server.Deps) {
+				d.HashMemory = func(n int64) { mu.Lock(); got = append(got, n); mu.Unlock() }
+			})
+			e.t = t
+			ctx := context.Background()
+			for name, h := range map[string]string{"pbkdf2": djangoAdminHash, "m256": hash256, "m64": hash64} {
+				u := gatehouse.User{Username: name, Password: h, IsActive: true, DateJoined: time.Now()}
+				if err := e.srv.CreateUser(ctx, &u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			announced := func() []int64 { mu.Lock(); defer mu.Unlock(); return append([]int64(nil), got...) }
+			e.tokenOf("pbkdf2", "adminpass")
+			if a := announced(); len(a) != 0 {
+				t.Fatalf("a PBKDF2 login announced %v", a)
+			}
+			// A wrong password costs the hash too: announced before it runs.
+			expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "m256", "password": "wrong"}), 400, "")
+			if a := announced(); len(a) != 1 || a[0] != 256<<10 {
+				t.Fatalf("after the 256 KiB hash: announced %v, want [%d]", a, 256<<10)
+			}
+			e.tokenOf("m64", pw64)
+			e.tokenOf("m256", pw256)
+			if a := announced(); len(a) != 1 {
+				t.Fatalf("smaller and equal hashes announced again: %v", a)
+			}
+		})
+	}
 }

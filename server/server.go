@@ -75,6 +75,11 @@ type Deps struct {
 	// ClientSecrets hashes OAuth client secrets; nil means a key random to
 	// this process (tests), so stored secrets would not verify after a restart.
 	ClientSecrets *gatehouse.SecretHasher
+
+	// HashMemory, when set, is called with the memory one password hash
+	// needs each time a stored hash needs more than any before it (a
+	// Django argon2 hash at 100 MiB, say), before that hash runs.
+	HashMemory func(bytes int64)
 }
 
 // Server is the gatehouse HTTP handler.
@@ -116,7 +121,7 @@ func New(d Deps) *Server {
 	}
 	s.cache = newAuthCache(s.cfg.AuthCacheTTL, s.now)
 	s.apps = newAppCache(s.cfg.AuthCacheTTL, s.now)
-	s.hashing = newHashSlots()
+	s.hashing = newHashSlots(d.HashMemory)
 	s.initOAuth(d.ClientSecrets)
 	s.touches = newTouchBatch()
 	s.handler = s.middleware(s.routes())

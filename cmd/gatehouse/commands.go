@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -111,7 +112,7 @@ func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg, ClientSecrets: a.secrets})
+	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg, ClientSecrets: a.secrets, HashMemory: e.hashMemory})
 	return a, nil
 }
 
@@ -232,6 +233,11 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
+	undo, err := e.applyMemoryLimit(debug.SetMemoryLimit)
+	if err != nil {
+		return err
+	}
+	defer undo()
 	a, err := e.open(ctx, true)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ type config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	MemoryLimit     string
 
 	PasswordValidation bool
 	PasswordMinLength  int
@@ -80,6 +81,7 @@ func (c *config) settings() []setting {
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel), "info"},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat), "json"},
 		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGINT/SIGTERM", (*durationValue)(&c.ShutdownTimeout), "15s"},
+		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash more than the CPUs, raised for larger stored hashes; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
 
 		{"password-validation", "apply the password validators (length, common, numeric, similarity) when a password is set", (*boolValue)(&c.PasswordValidation), "true"},
 		{"password-min-length", "minimum password length", (*intValue)(&c.PasswordMinLength), "8"},

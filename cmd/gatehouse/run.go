@@ -31,6 +31,8 @@ type env struct {
 	stderr io.Writer
 	log    *slog.Logger
 	extra  *cmdFlags
+	// hashMemory, set by serve's memory limit, is server.Deps.HashMemory.
+	hashMemory func(bytes int64)
 }
 
 func commands() []command {

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"log/slog"
+	"math"
+	"testing"
+
+	"gatehouse/server"
+)
+
+func TestParseMemoryLimit(t *testing.T) {
+	good := []struct {
+		in    string
+		auto  bool
+		bytes int64
+	}{
+		{"auto", true, 0},
+		{"off", false, 0},
+		{"0", false, 0},
+		{"1048576", false, 1 << 20},
+		{"100B", false, 100},
+		{"512KiB", false, 512 << 10},
+		{"96MiB", false, 96 << 20},
+		{"2GiB", false, 2 << 30},
+		{"1TiB", false, 1 << 40},
+	}
+	for _, c := range good {
+		auto, n, err := parseMemoryLimit(c.in)
+		if err != nil || auto != c.auto || n != c.bytes {
+			t.Errorf("parseMemoryLimit(%q) = %v, %d, %v; want %v, %d", c.in, auto, n, err, c.auto, c.bytes)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1", "+5MiB", "1.5GiB", "12MB", "12 MiB", "Auto", "99999999TiB", "9223372036854775808"} {
+		if _, _, err := parseMemoryLimit(in); err == nil {
+			t.Errorf("parseMemoryLimit(%q) accepted", in)
+		}
+	}
+}
+
+// fakeLimit stands in for debug.SetMemoryLimit.
+type fakeLimit struct {
+	cur  int64
+	sets []int64
+}
+
+func (f *fakeLimit) set(n int64) int64 {
+	prev := f.cur
+	if n >= 0 {
+		f.cur = n
+		f.sets = append(f.sets, n)
+	}
+	return prev
+}
+
+func TestMemoryLimitFollowsLargestHash(t *testing.T) {
+	f := &fakeLimit{}
+	m := newMemoryLimit(19<<20, f.set)
+	slots := int64(server.HashConcurrency())
+	if want := int64(64<<20) + (slots+1)*(19<<20); m.bytes() != want {
+		t.Fatalf("limit %d, want %d", m.bytes(), want)
+	}
+	m.fit(1 << 20) // smaller than new hashes: no change
+	m.fit(19 << 20)
+	if len(f.sets) != 0 {
+		t.Fatalf("a hash no larger than the largest changed the limit: %v", f.sets)
+	}
+	m.fit(100 << 20) // a Django argon2 hash
+	if want := int64(64<<20) + (slots+1)*(100<<20); len(f.sets) != 1 || f.sets[0] != want {
+		t.Fatalf("after a 100 MiB hash: sets %v, want [%d]", f.sets, want)
+	}
+	m.fit(19 << 20)
+	if len(f.sets) != 1 {
+		t.Fatalf("the limit was lowered: %v", f.sets)
+	}
+}
+
+func TestApplyMemoryLimit(t *testing.T) {
+	const before = 7 << 30
+	cases := []struct {
+		setting, gomemlimit string
+		want                int64 // limit while serving
+		follows             bool  // hashMemory set
+	}{
+		{"auto", "", 64<<20 + (int64(server.HashConcurrency())+1)*(19456<<10), true},
+		{"auto", "300MiB", before, false}, // GOMEMLIMIT, applied by the runtime, stays
+		{"off", "", math.MaxInt64, false},
+		{"0", "300MiB", math.MaxInt64, false},
+		{"200MiB", "300MiB", 200 << 20, false},
+	}
+	for _, c := range cases {
+		f := &fakeLimit{cur: before}
+		e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(map[string]string{"GOMEMLIMIT": c.gomemlimit})}
+		e.cfg.MemoryLimit, e.cfg.Argon2Memory = c.setting, 19456
+		undo, err := e.applyMemoryLimit(f.set)
+		if err != nil {
+			t.Fatalf("%s: %v", c.setting, err)
+		}
+		if f.cur != c.want || (e.hashMemory != nil) != c.follows {
+			t.Errorf("%s (GOMEMLIMIT %q): limit %d, follows hashes %v; want %d, %v", c.setting, c.gomemlimit, f.cur, e.hashMemory != nil, c.want, c.follows)
+		}
+		undo()
+		if f.cur != before {
+			t.Errorf("%s: undo left %d, want %d", c.setting, f.cur, before)
+		}
+	}
+	e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(nil)}
+	e.cfg.MemoryLimit = "lots"
+	f := &fakeLimit{cur: before}
+	if _, err := e.applyMemoryLimit(f.set); err == nil || len(f.sets) != 0 {
+		t.Errorf("a bad setting: err %v, sets %v", err, f.sets)
+	}
+}

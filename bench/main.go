@@ -13,7 +13,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,7 +20,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,30 +221,6 @@ func waitReady(u string, d time.Duration) error {
 	return fmt.Errorf("%s not ready", u)
 }
 
-// databaseURL returns a fresh database for backend and a cleanup.
-func databaseURL(o options, work, backend string) (string, func(), error) {
-	switch backend {
-	case "sqlite":
-		return filepath.Join(work, fmt.Sprintf("bench-%d.db", time.Now().UnixNano())), func() {}, nil
-	case "postgres":
-		db, err := sql.Open("pgx", o.pgURL)
-		if err != nil {
-			return "", nil, err
-		}
-		schema := fmt.Sprintf("gh_bench_%d", time.Now().UnixNano())
-		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-			db.Close()
-			return "", nil, fmt.Errorf("postgres unreachable: %w", err)
-		}
-		u, _ := url.Parse(o.pgURL)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String(), func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() }, nil
-	}
-	return "", nil, fmt.Errorf("unknown backend %q", backend)
-}
-
 // env is what the cases of one backend share.
 type benchEnv struct {
 	o                     options
@@ -256,7 +230,7 @@ type benchEnv struct {
 	users                 [][]string  // first-login pools, one per login kind
 	out                   []result
 
-	pid     int    // the server's, once started
+	pid     int    // the server whose peak RSS is followed (0: none)
 	hwm     int64  // its VmHWM after the last case
 	hwmCase string // the case during which VmHWM last rose
 }
@@ -276,41 +250,26 @@ func (e *benchEnv) add(rs ...result) {
 }
 
 func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, hashes []hashLimit) ([]result, error) {
-	dbURL, cleanup, err := databaseURL(o, work, backend)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
-	addr := freeAddr()
-	env := append(os.Environ(),
-		"GATEHOUSE_DATABASE_URL="+dbURL,
-		"GATEHOUSE_ADDR="+addr,
-		"GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
-		"GATEHOUSE_LOG_LEVEL=error",
-		// Cleanup every second, so that it starts as soon as the expired
-		// rows of the cleanup case are loaded (1m by default).
-		"GATEHOUSE_OAUTH_CLEANUP_INTERVAL=1s",
-	)
-	e := &benchEnv{o: o, backend: backend, base: "http://" + addr, dbURL: dbURL, limitAddr: limitAddr, limitToken: limitToken, hashes: hashes}
+	e := &benchEnv{o: o, backend: backend, limitAddr: limitAddr, limitToken: limitToken, hashes: hashes}
 	fixture := filepath.Join(o.reference, "reference", "django-dumpdata.json")
 	if o.logins {
 		// Enough fresh users per login kind for the whole case at the
 		// hash-bound rate, twice over.
 		n := int(hashes[0].rps*(o.warmup+o.duration).Seconds()*2) + 4*o.conns
 		merged := filepath.Join(work, "bench-users-"+backend+".json")
+		var err error
 		if e.users, err = benchUsers(fixture, merged, len(logins), n); err != nil {
 			return nil, err
 		}
 		fixture = merged
 	}
-	load := exec.Command(bin, "loaddata", fixture)
-	load.Env = env
-	if out, err := load.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("loaddata: %v\n%s", err, out)
+	srv, err := newServer(o, work, bin, backend, fixture)
+	if err != nil {
+		return nil, err
 	}
-	mkapp := exec.Command(bin, "createapplication", "--client-id", "bench-cc", "--name", "bench", "--grant-types", "client-credentials")
-	mkapp.Env = env
-	appOut, err := mkapp.Output()
+	defer srv.close()
+	e.base, e.dbURL = srv.base, srv.dbURL
+	appOut, err := srv.command("createapplication", "--client-id", "bench-cc", "--name", "bench", "--grant-types", "client-credentials").Output()
 	if err != nil {
 		return nil, fmt.Errorf("createapplication: %v", err)
 	}
@@ -322,24 +281,15 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	}
 	// The database exists and is migrated: this start is what the
 	// "ready" figure measures.
-	srv := exec.Command(bin, "serve")
-	srv.Env = env
-	var logs bytes.Buffer
-	srv.Stderr = &logs
-	t0 := time.Now()
-	if err := srv.Start(); err != nil {
+	ready, err := srv.start()
+	if err != nil {
 		return nil, err
 	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	readyAt, err := untilReady(e.base+"/readyz", 20*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("%v\n%s", err, logs.String())
-	}
-	pid := srv.Process.Pid
+	pid := srv.pid()
 	e.pid = pid
 	if o.resources {
-		e.add(resource(backend, "ready: start to /readyz 200 (existing database)", readyAt.Sub(t0).Round(time.Millisecond).String(),
-			budgetMax(readyAt.Sub(t0).Seconds(), 0.3, "< 300 ms")))
+		e.add(resource(backend, "ready: start to /readyz 200 (existing database)", ready.Round(time.Millisecond).String(),
+			budgetMax(ready.Seconds(), 0.3, "< 300 ms")))
 		time.Sleep(time.Second)
 		if rss, err := procStatus(pid, "VmRSS"); err == nil {
 			e.add(resource(backend, "RSS idle (VmRSS, 1 s after ready)", mb(rss), budgetMax(float64(rss), 30<<20, "≤ 30 MB")))
@@ -348,35 +298,17 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	creds := credentials(e.base)
 	base := e.base
 
-	me := []struct{ name, auth string }{
-		{"GET /api/me/ (DRF Token)", creds.token},
-		{"GET /api/me/ (JWT)", creds.jwt},
-		{"GET /api/me/ (OAuth)", creds.oauth},
-	}
-	meBudget := map[string]float64{"GET /api/me/ (DRF Token)": 0.6, "GET /api/me/ (JWT)": 0.8, "GET /api/me/ (OAuth)": 0.6}
-	measureMe := func(suffix string) {
-		for _, c := range me {
-			if c.auth == "" {
-				continue // that scheme is not available in this build
-			}
-			y, r := paired(o, backend, c.name+suffix, get("http://"+limitAddr+"/jwt", "Bearer "+limitToken), get(base+"/api/me/", c.auth))
-			r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /jwt", meBudget[c.name], c.name
-			e.add(y, r)
-		}
-	}
+	jwtYard := get("http://"+limitAddr+"/jwt", "Bearer "+limitToken)
 	bare := get("http://"+limitAddr+"/bare", "")
-	introspect := post(base+"/o/introspect/", "token="+strings.TrimPrefix(creds.oauth, "Bearer "), "conf-client", "conf-secret")
-	measureIntrospect := func(suffix string) {
-		if creds.oauth == "" {
-			return
+	for _, k := range meKinds {
+		auth := k.auth(creds)
+		if auth == "" {
+			continue // that scheme is not available in this build
 		}
-		y, r := paired(o, backend, "POST /o/introspect/"+suffix, bare, introspect)
-		y.name = "GET /bare"
-		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /bare", 0.2, "POST /o/introspect/"
+		y, r := paired(o, backend, k.name, jwtYard, get(base+"/api/me/", auth))
+		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /jwt", k.min, k.name
 		e.add(y, r)
 	}
-
-	measureMe("")
 	if ccSecret != "" {
 		y, r := paired(o, backend, "POST /o/token/ (client_credentials)", bare,
 			post(base+"/o/token/", "grant_type=client_credentials", "bench-cc", ccSecret))
@@ -384,7 +316,12 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		r.yardstick, r.yardName, r.min = y.rps, "limit /bare", 0.2
 		e.add(y, r)
 	}
-	measureIntrospect("")
+	if creds.oauth != "" {
+		y, r := paired(o, backend, introspectName, bare, introspection(base, creds))
+		y.name = "GET /bare"
+		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /bare", introspectMin, introspectName
+		e.add(y, r)
+	}
 	if creds.oauth != "" && o.want("POST /o/token/ (refresh_token, rotated)") {
 		mk, seen, err := refreshChain(base, o.conns, passwordRefresh(base))
 		if err != nil {
@@ -432,95 +369,21 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			e.add(r)
 		}
 	}
-	if o.scale > 0 {
-		if err := e.scale(measureMe, measureIntrospect); err != nil {
-			return nil, err
-		}
-	}
 	if o.resources {
 		if hwm, err := procStatus(pid, "VmHWM"); err == nil {
 			e.add(resource(backend, fmt.Sprintf("RSS peak (VmHWM; last rose during: %s)", e.hwmCase), mb(hwm), budgetMax(float64(hwm), 150<<20, "≤ 150 MB")))
 		}
 	}
+	// The scale cases run on servers of their own: this one has done its
+	// part and would only add its background work to theirs.
+	srv.close()
+	e.pid = 0
+	if o.scale > 0 {
+		if err := e.scale(work, bin); err != nil {
+			return nil, err
+		}
+	}
 	return e.out, nil
-}
-
-// scale measures /api/me/ and introspection again with o.scale stored
-// tokens of each kind, then while the background cleanup removes
-// o.scale expired rows.
-func (e *benchEnv) scale(measureMe func(string), measureIntrospect func(string)) error {
-	o := e.o
-	b, err := openBulk(e.backend, e.dbURL)
-	if err != nil {
-		return err
-	}
-	defer b.close()
-	t0 := time.Now()
-	if err := b.tokens(o.scale, false, true, true, true); err != nil {
-		return fmt.Errorf("bulk load: %w", err)
-	}
-	label := fmt.Sprintf(", %s stored tokens of each kind", count(o.scale))
-	e.add(resource(e.backend, fmt.Sprintf("bulk load of %s DRF + %s JWT + %s OAuth rows (bench loader)", count(o.scale), count(o.scale), count(o.scale)),
-		time.Since(t0).Round(time.Millisecond).String(), ""))
-	base := len(e.out)
-	measureMe(label)
-	measureIntrospect(label)
-	e.compareScale(base)
-
-	// Expired rows: half OAuth access tokens, half JWT refresh records.
-	if err := b.tokens(o.scale/2, true, false, true, true); err != nil {
-		return fmt.Errorf("bulk load expired: %w", err)
-	}
-	left0, _ := b.expiredLeft()
-	time.Sleep(1500 * time.Millisecond) // the cleanup ticks every second
-	base = len(e.out)
-	during := ", during cleanup"
-	measureIntrospect(during)
-	left1, _ := b.expiredLeft()
-	e.add(resource(e.backend, fmt.Sprintf("expired rows removed by the cleanup while measured (of %s loaded)", count(o.scale)),
-		fmt.Sprintf("%d (%d left)", left0-left1, left1), ""))
-	e.compareCleanup(base, label)
-	return nil
-}
-
-// compareScale sets the budget of the scale results from index i on:
-// within 10% of the same case on the fixture alone.
-func (e *benchEnv) compareScale(i int) {
-	for j := i; j < len(e.out); j++ {
-		r := &e.out[j]
-		if r.server != "gatehouse" {
-			continue
-		}
-		name, _, _ := strings.Cut(r.name, ", ")
-		for _, f := range e.out[:i] {
-			if f.server == "gatehouse" && f.name == name {
-				// Compare ratios to the yardstick, which cancel the drift
-				// of the machine between the two measurements.
-				q := r.vsYard() / f.vsYard()
-				r.budget = fmt.Sprintf("%.2f of fixture-only (≥ 0.90: %s)", q, metStr(q >= 0.9))
-				r.min = 0
-			}
-		}
-	}
-}
-
-// compareCleanup sets the budget of the cleanup results: p99 at most
-// twice the p99 of the same case with the stored tokens, no cleanup.
-func (e *benchEnv) compareCleanup(i int, label string) {
-	for j := i; j < len(e.out); j++ {
-		r := &e.out[j]
-		if r.server != "gatehouse" {
-			continue
-		}
-		name, _, _ := strings.Cut(r.name, ", ")
-		for _, f := range e.out[:i] {
-			if f.server == "gatehouse" && f.name == name+label && f.p99 > 0 {
-				q := float64(r.p99) / float64(f.p99)
-				r.budget = fmt.Sprintf("p99 %.2f× without cleanup (≤ 2: %s)", q, metStr(q <= 2))
-				r.min = 0
-			}
-		}
-	}
 }
 
 func count(n int) string {
@@ -591,6 +454,29 @@ func credentials(base string) creds {
 	return c
 }
 
+// meKinds are the /api/me/ cases, one per token kind, with the least
+// ratio to the yardstick (limit /jwt) each must reach.
+var meKinds = []struct {
+	name string
+	auth func(creds) string // "": the scheme is not in this build
+	min  float64
+}{
+	{"GET /api/me/ (DRF Token)", func(c creds) string { return c.token }, 0.6},
+	{"GET /api/me/ (JWT)", func(c creds) string { return c.jwt }, 0.8},
+	{"GET /api/me/ (OAuth)", func(c creds) string { return c.oauth }, 0.6},
+}
+
+// The introspection case and its least ratio to the yardstick (limit /bare).
+const (
+	introspectName = "POST /o/introspect/"
+	introspectMin  = 0.2
+)
+
+// introspection builds the introspection of c's OAuth token.
+func introspection(base string, c creds) request {
+	return post(base+"/o/introspect/", "token="+strings.TrimPrefix(c.oauth, "Bearer "), "conf-client", "conf-secret")
+}
+
 // request builds one request of a case for connection worker; it is
 // called once per request.
 type request func(worker int) (*http.Request, error)
@@ -622,36 +508,71 @@ func pairedSeen(o options, backend, name string, yard, mine request, seen observ
 	if !o.want(name) {
 		return result{skip: true}, result{skip: true}
 	}
-	const rounds = 5
+	ys, gs := alternate(o, backend, yard, contender{name, mine, seen})
+	return merge(ys), vsRounds(ys, gs[0])
+}
+
+// contender is a gatehouse case measured in rounds with the yardstick.
+type contender struct {
+	name string
+	mk   request
+	seen observer // nil: none
+}
+
+// rounds is the number of rounds of a case measured with the yardstick.
+const rounds = 5
+
+// alternate measures, rounds times, the yardstick and then each contender
+// in turn, and the yardstick once more at the end (yardstick, c1, c2,
+// yardstick, c1, c2, ..., yardstick); each round is o.duration/rounds long
+// after a warm-up of o.warmup the first time and o.warmup/4 after. It
+// returns the yardstick's rounds (rounds+1) and each contender's (rounds);
+// a contender that o.want does not select is skipped in every round.
+func alternate(o options, backend string, yard request, cs ...contender) ([]result, [][]result) {
 	ro := o
 	ro.duration = o.duration / rounds
-	var ys, gs []result
+	ys := make([]result, 0, rounds+1)
+	gs := make([][]result, len(cs))
 	for i := 0; i < rounds; i++ {
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
 		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
-		gs = append(gs, measure(ro, "gatehouse", backend, name, mine, seen))
+		for j, c := range cs {
+			gs[j] = append(gs[j], measure(ro, "gatehouse", backend, c.name, c.mk, c.seen))
+		}
 	}
 	ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
+	return ys, gs
+}
+
+// vsRounds merges the rounds gs of a contender that alternate measured
+// with the yardstick rounds ys. The ratio is the median of the rounds' own
+// ratios, each round against the mean of the yardstick rounds just before
+// and just after it: the machine's speed drifts within seconds (the
+// yardstick moved from 15,000 to 22,000 req/s within one case in one run),
+// and a yardstick on one side only counted that drift as gatehouse's. The
+// median drops a round that a burst of other work disturbed.
+func vsRounds(ys, gs []result) result {
 	g := merge(gs)
-	// The ratio is the median of the rounds' own ratios, each round
-	// against the mean of the yardstick rounds just before and just after
-	// it: the machine's speed drifts within seconds (the yardstick moved
-	// from 15,000 to 22,000 req/s within one case in one run), and a
-	// yardstick on one side only counted that drift as gatehouse's. The
-	// median drops a round that a burst of other work disturbed.
 	var qs []float64
 	for i := range gs {
 		if y := (ys[i].rps + ys[i+1].rps) / 2; y > 0 {
 			qs = append(qs, gs[i].rps/y)
 		}
 	}
-	if len(qs) > 0 {
-		sort.Float64s(qs)
-		g.ratio = qs[len(qs)/2]
+	g.ratio = median(qs)
+	return g
+}
+
+// median is the middle value of xs (the upper one of an even count; 0 of
+// none); xs is sorted in place.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
 	}
-	return merge(ys), g
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
 }
 
 // vsYard is r's ratio to its yardstick.
@@ -784,7 +705,11 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 }
 
 func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in 5 rounds alternating with it, yardstick first and last; ratio = median of the 5 rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).\n\n", o.conns, o.warmup, o.duration)
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in %d rounds alternating with it, yardstick first and last; ratio = median of the %d rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).", o.conns, o.warmup, o.duration, rounds, rounds)
+	if o.scale > 0 {
+		fmt.Fprintf(w, " The scale cases run on two fresh servers side by side, one with the fixture only and one with %s stored tokens of each kind as well, in rounds of yardstick, fixture-only, stored tokens; the latter's budget is the median of its rounds' rates over the fixture-only round of the same turn.", count(o.scale))
+	}
+	fmt.Fprint(w, "\n\n")
 	fmt.Fprintln(w, "| server | backend | case | req/s or value | p50 | p99 | errors | vs yardstick | vs Django | budget |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|---|---|")
 	for _, r := range rs {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -141,4 +142,143 @@ func (b *bulk) tokens(n int, expired bool, drf, jwt, oauth bool) error {
 func (b *bulk) expiredLeft() (int64, error) {
 	now := time.Now().UnixMicro()
 	return b.id(fmt.Sprintf("SELECT (SELECT COUNT(*) FROM oauth_access_tokens WHERE expires < %d) + (SELECT COUNT(*) FROM jwt_tokens WHERE expires < %d)", now, now))
+}
+
+// scale measures /api/me/ and introspection on two fresh servers side by
+// side: F with the fixture alone and S with o.scale stored tokens of each
+// kind as well. Each case alternates the yardstick, F and S in rounds, and
+// S's budget is the median of its rounds' rates over F's in the same
+// round: seconds apart, the two see the same machine, where a fixture-only
+// figure taken minutes before the stored-tokens one moved by ±7% against
+// it between runs. Then S is measured while its background cleanup removes
+// o.scale expired rows, against its own p99 without cleanup. Both servers
+// are stopped and their databases dropped on return.
+func (e *benchEnv) scale(work, bin string) error {
+	o := e.o
+	fresh := ", fresh server, fixture only"
+	stored := fmt.Sprintf(", fresh server, %s stored tokens of each kind", count(o.scale))
+	during := stored + ", during cleanup"
+	type scaleCase struct {
+		name               string
+		yard               request
+		yardPath, yardName string
+		mk                 func(base string, c creds) request // nil: the scheme is not in this build
+	}
+	jwtYard := get("http://"+e.limitAddr+"/jwt", "Bearer "+e.limitToken)
+	bare := get("http://"+e.limitAddr+"/bare", "")
+	var cases []scaleCase
+	for _, k := range meKinds {
+		cases = append(cases, scaleCase{k.name, jwtYard, "GET /jwt", "limit /jwt", func(base string, c creds) request {
+			if k.auth(c) == "" {
+				return nil
+			}
+			return get(base+"/api/me/", k.auth(c))
+		}})
+	}
+	cases = append(cases, scaleCase{introspectName, bare, "GET /bare", "limit /bare", func(base string, c creds) request {
+		if c.oauth == "" {
+			return nil
+		}
+		return introspection(base, c)
+	}})
+	// F and S are measured together when -cases selects either.
+	wanted := func(name string) bool { return o.want(name+fresh) || o.want(name+stored) }
+	cleanup := o.want(introspectName + during)
+	some := cleanup
+	for _, c := range cases {
+		some = some || wanted(c.name)
+	}
+	if !some {
+		return nil
+	}
+
+	fixture := filepath.Join(o.reference, "reference", "django-dumpdata.json")
+	f, err := newServer(o, work, bin, e.backend, fixture)
+	if err != nil {
+		return fmt.Errorf("fixture-only server: %w", err)
+	}
+	defer f.close()
+	s, err := newServer(o, work, bin, e.backend, fixture)
+	if err != nil {
+		return fmt.Errorf("stored-tokens server: %w", err)
+	}
+	defer s.close()
+	b, err := openBulk(e.backend, s.dbURL)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	t0 := time.Now()
+	if err := b.tokens(o.scale, false, true, true, true); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	e.add(resource(e.backend, fmt.Sprintf("bulk load of %s DRF + %s JWT + %s OAuth rows (bench loader)", count(o.scale), count(o.scale), count(o.scale)),
+		time.Since(t0).Round(time.Millisecond).String(), ""))
+	if _, err := f.start(); err != nil {
+		return fmt.Errorf("fixture-only server: %w", err)
+	}
+	if _, err := s.start(); err != nil {
+		return fmt.Errorf("stored-tokens server: %w", err)
+	}
+	e.pid, e.hwm, e.hwmCase = s.pid(), 0, ""
+	defer func() { e.pid = 0 }()
+	fc, sc := credentials(f.base), credentials(s.base)
+
+	all := o
+	all.cases = nil
+	var withoutCleanup result // S's introspection
+	for _, c := range cases {
+		fm, sm := c.mk(f.base, fc), c.mk(s.base, sc)
+		if !wanted(c.name) || fm == nil || sm == nil {
+			continue
+		}
+		ys, gs := alternate(all, e.backend, c.yard, contender{name: c.name + fresh, mk: fm}, contender{name: c.name + stored, mk: sm})
+		y, fr, sr := merge(ys), vsRounds(ys, gs[0]), vsRounds(ys, gs[1])
+		y.name = c.yardPath
+		fr.yardstick, fr.yardName, fr.django = y.rps, c.yardName, c.name
+		sr.yardstick, sr.yardName, sr.django = y.rps, c.yardName, c.name
+		// S's round against F's round of the same turn, not each against
+		// the yardstick: adjacent in time, they share the machine's drift.
+		var qs []float64
+		for i := range gs[0] {
+			if gs[0][i].rps > 0 {
+				qs = append(qs, gs[1][i].rps/gs[0][i].rps)
+			}
+		}
+		q := median(qs)
+		sr.budget = fmt.Sprintf("%.2f of fixture-only in alternating rounds (≥ 0.90: %s)", q, metStr(q >= 0.9))
+		if c.name == introspectName {
+			withoutCleanup = sr
+		}
+		e.add(y, fr, sr)
+	}
+
+	if cleanup && sc.oauth != "" {
+		// Expired rows: half OAuth access tokens, half JWT refresh records.
+		if err := b.tokens(o.scale/2, true, false, true, true); err != nil {
+			return fmt.Errorf("bulk load expired: %w", err)
+		}
+		left0, _ := b.expiredLeft()
+		time.Sleep(1500 * time.Millisecond) // the cleanup ticks every second
+		y, r := paired(o, e.backend, introspectName+during, bare, introspection(s.base, sc))
+		left1, _ := b.expiredLeft()
+		y.name = "GET /bare"
+		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /bare", introspectMin, introspectName
+		if withoutCleanup.p99 > 0 {
+			q := float64(r.p99) / float64(withoutCleanup.p99)
+			r.budget = fmt.Sprintf("p99 %.2f× without cleanup (≤ 2: %s)", q, metStr(q <= 2))
+			r.min = 0
+		}
+		e.add(y, r)
+		e.add(resource(e.backend, fmt.Sprintf("expired rows removed by the cleanup while measured (of %s loaded)", count(o.scale)),
+			fmt.Sprintf("%d (%d left)", left0-left1, left1), ""))
+	}
+
+	if o.resources {
+		if hwm, err := procStatus(s.pid(), "VmHWM"); err == nil {
+			e.add(resource(e.backend, fmt.Sprintf("RSS peak of the server with %s stored tokens of each kind (VmHWM; last rose during: %s)", count(o.scale), e.hwmCase),
+				mb(hwm), budgetMax(float64(hwm), 150<<20, "≤ 150 MB")))
+		}
+	}
+	return nil
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// server is one gatehouse process on a fresh database of its own.
+type server struct {
+	backend, base, dbURL string
+	env                  []string // of every command run on its database
+	bin                  string
+	cmd                  *exec.Cmd    // serve, once started
+	logs                 bytes.Buffer // serve's stderr
+	drop                 func()       // drops the database
+}
+
+// newServer creates a fresh database for backend and loads fixture into it
+// with loaddata. The server is not started, so that the caller can prepare
+// its database first (createapplication, a bulk load). close stops it and
+// drops the database; on error nothing is left to close.
+func newServer(o options, work, bin, backend, fixture string) (*server, error) {
+	dbURL, drop, err := databaseURL(o, work, backend)
+	if err != nil {
+		return nil, err
+	}
+	addr := freeAddr()
+	s := &server{backend: backend, base: "http://" + addr, dbURL: dbURL, bin: bin, drop: drop}
+	s.env = append(os.Environ(),
+		"GATEHOUSE_DATABASE_URL="+dbURL,
+		"GATEHOUSE_ADDR="+addr,
+		"GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
+		"GATEHOUSE_LOG_LEVEL=error",
+		// Cleanup every second, so that it starts as soon as the expired
+		// rows of the cleanup case are loaded (1m by default).
+		"GATEHOUSE_OAUTH_CLEANUP_INTERVAL=1s",
+	)
+	if out, err := s.command("loaddata", fixture).CombinedOutput(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("loaddata: %v\n%s", err, out)
+	}
+	return s, nil
+}
+
+// command is a gatehouse command on the server's database.
+func (s *server) command(args ...string) *exec.Cmd {
+	c := exec.Command(s.bin, args...)
+	c.Env = s.env
+	return c
+}
+
+// start runs serve and returns the time from its start to the first 200
+// of /readyz; the error of a server that did not get ready carries its log.
+func (s *server) start() (time.Duration, error) {
+	s.cmd = s.command("serve")
+	s.cmd.Stderr = &s.logs
+	t0 := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		s.cmd = nil
+		return 0, err
+	}
+	readyAt, err := untilReady(s.base+"/readyz", 20*time.Second)
+	if err != nil {
+		return 0, fmt.Errorf("%v\n%s", err, s.logs.String())
+	}
+	return readyAt.Sub(t0), nil
+}
+
+// pid is the running server's process id (0: not started).
+func (s *server) pid() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// close stops the server if it runs and drops its database; a second call
+// does nothing.
+func (s *server) close() {
+	if s.cmd != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+	if s.drop != nil {
+		s.drop()
+		s.drop = nil
+	}
+}
+
+// databaseURL returns a fresh database for backend and a cleanup that
+// drops it.
+func databaseURL(o options, work, backend string) (string, func(), error) {
+	switch backend {
+	case "sqlite":
+		path := filepath.Join(work, fmt.Sprintf("bench-%d.db", time.Now().UnixNano()))
+		return path, func() {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}, nil
+	case "postgres":
+		db, err := sql.Open("pgx", o.pgURL)
+		if err != nil {
+			return "", nil, err
+		}
+		schema := fmt.Sprintf("gh_bench_%d", time.Now().UnixNano())
+		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+			db.Close()
+			return "", nil, fmt.Errorf("postgres unreachable: %w", err)
+		}
+		u, _ := url.Parse(o.pgURL)
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String(), func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() }, nil
+	}
+	return "", nil, fmt.Errorf("unknown backend %q", backend)
+}

@@ -508,7 +508,7 @@ func pairedSeen(o options, backend, name string, yard, mine request, seen observ
 	if !o.want(name) {
 		return result{skip: true}, result{skip: true}
 	}
-	ys, gs := alternate(o, backend, yard, contender{name, mine, seen})
+	ys, gs := alternate(o, backend, rounds, yard, contender{name, mine, seen})
 	return merge(ys), vsRounds(ys, gs[0])
 }
 
@@ -522,24 +522,31 @@ type contender struct {
 // rounds is the number of rounds of a case measured with the yardstick.
 const rounds = 5
 
-// alternate measures, rounds times, the yardstick and then each contender
-// in turn, and the yardstick once more at the end (yardstick, c1, c2,
-// yardstick, c1, c2, ..., yardstick); each round is o.duration/rounds long
-// after a warm-up of o.warmup the first time and o.warmup/4 after. It
-// returns the yardstick's rounds (rounds+1) and each contender's (rounds);
-// a contender that o.want does not select is skipped in every round.
-func alternate(o options, backend string, yard request, cs ...contender) ([]result, [][]result) {
+// alternate measures, n times, the yardstick and then each contender in
+// turn, and the yardstick once more at the end (yardstick, c1, c2,
+// yardstick, c2, c1, ..., yardstick): the contenders' order is reversed
+// every other round, so that a drift of the machine within a round's turn
+// does not always favour the one measured first. Each round is
+// o.duration/rounds long after a warm-up of o.warmup the first time and
+// o.warmup/4 after. It returns the yardstick's rounds (n+1) and each
+// contender's (n); a contender that o.want does not select is skipped in
+// every round.
+func alternate(o options, backend string, n int, yard request, cs ...contender) ([]result, [][]result) {
 	ro := o
 	ro.duration = o.duration / rounds
-	ys := make([]result, 0, rounds+1)
+	ys := make([]result, 0, n+1)
 	gs := make([][]result, len(cs))
-	for i := 0; i < rounds; i++ {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
 		ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
-		for j, c := range cs {
-			gs[j] = append(gs[j], measure(ro, "gatehouse", backend, c.name, c.mk, c.seen))
+		for k := range cs {
+			j := k
+			if i%2 == 1 {
+				j = len(cs) - 1 - k
+			}
+			gs[j] = append(gs[j], measure(ro, "gatehouse", backend, cs[j].name, cs[j].mk, cs[j].seen))
 		}
 	}
 	ys = append(ys, measure(ro, "limit", backend, "GET /jwt", yard, nil))
@@ -707,7 +714,7 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
 	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in %d rounds alternating with it, yardstick first and last; ratio = median of the %d rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).", o.conns, o.warmup, o.duration, rounds, rounds)
 	if o.scale > 0 {
-		fmt.Fprintf(w, " The scale cases run on two fresh servers side by side, one with the fixture only and one with %s stored tokens of each kind as well, in rounds of yardstick, fixture-only, stored tokens; the latter's budget is the median of its rounds' rates over the fixture-only round of the same turn.", count(o.scale))
+		fmt.Fprintf(w, " The scale cases run on two fresh servers side by side, one with the fixture only and one with %s stored tokens of each kind as well, in %d rounds of yardstick, fixture-only, stored tokens (the two in reverse order every other round); the latter's budget is the median of its rounds' rates over the fixture-only round of the same turn.", count(o.scale), scaleRounds)
 	}
 	fmt.Fprint(w, "\n\n")
 	fmt.Fprintln(w, "| server | backend | case | req/s or value | p50 | p99 | errors | vs yardstick | vs Django | budget |")

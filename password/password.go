@@ -156,10 +156,6 @@ func Memory(encoded string) int64 {
 	return s.memoryCost()
 }
 
-// MemoryBytes is the memory, in bytes, of one hash with p: what Hash and Dummy
-// allocate.
-func (p Params) MemoryBytes() int64 { return int64(p.Memory) << 10 }
-
 // Dummy performs one argon2id verification of password at h's parameters
 // and discards the result. Call it when a login names an unknown user, so
 // the response takes as long as a wrong password for a user whose hash h

@@ -583,7 +583,4 @@ func TestMemory(t *testing.T) {
 			t.Errorf("Memory(%.40q) = %d, want %d", c.encoded, got, c.want)
 		}
 	}
-	if got := DefaultParams.MemoryBytes(); got != 19<<20 {
-		t.Errorf("DefaultParams.MemoryBytes() = %d, want %d", got, 19<<20)
-	}
 }

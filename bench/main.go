@@ -626,7 +626,10 @@ func hashPaired(o options, backend, name string, limit func(int) hashLimit, n in
 	}
 	ro := o
 	ro.duration = o.duration / rounds
-	hs := []hashLimit{limit(n)}
+	hl := limit(n)
+	sum := hl.perHash
+	// The timings as yardstick rounds, for vsRounds.
+	ys := []result{{rps: hl.rps}}
 	var rs []result
 	for i := 0; i < rounds; i++ {
 		if i > 0 {
@@ -635,24 +638,13 @@ func hashPaired(o options, backend, name string, limit func(int) hashLimit, n in
 		rs = append(rs, measure(ro, "gatehouse", backend, name, mk, nil))
 		// Let the hashes of the requests the server still ran end.
 		time.Sleep(200 * time.Millisecond)
-		hs = append(hs, limit(n))
-	}
-	r := merge(rs)
-	var qs []float64
-	var sum time.Duration
-	for i := range rs {
-		if y := (hs[i].rps + hs[i+1].rps) / 2; y > 0 {
-			qs = append(qs, rs[i].rps/y)
-		}
-	}
-	for _, h := range hs {
+		h := limit(n)
 		sum += h.perHash
+		ys = append(ys, result{rps: h.rps})
 	}
-	r.ratio = median(qs)
-	hl := hs[0]
-	hl.perHash = sum / time.Duration(len(hs))
+	hl.perHash = sum / time.Duration(len(ys))
 	hl.rps = float64(runtime.NumCPU()) / hl.perHash.Seconds()
-	return r, hl
+	return vsRounds(ys, rs), hl
 }
 
 func measure(o options, server, backend, name string, mk request, seen observer) result {

@@ -14,10 +14,13 @@ build:
 vet:
 	$(GO) vet ./...
 
-# Runs every test on SQLite and on PostgreSQL (GATEHOUSE_TEST_POSTGRES_URL;
-# the tests fail, never skip, when it is unreachable).
+# Runs every test on SQLite, and on PostgreSQL when GATEHOUSE_TEST_POSTGRES_URL
+# reaches a server. Without one, one line says PostgreSQL was not tested;
+# GATEHOUSE_TEST_POSTGRES_REQUIRED=1 (CI) turns that into a failure.
 test: vet
-	$(GO) test -count=1 ./...
+	@backends=$$($(GO) run ./internal/testdb/pgprobe) || exit 1; \
+	if [ "$$backends" = postgres ]; then $(GO) test -count=1 ./...; \
+	else GATEHOUSE_TEST_POSTGRES_URL= $(GO) test -count=1 ./...; fi
 
 compat:
 	bash compat/run.sh

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
-	"gatehouse/password"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // ChangePassword validates and sets a user's password, and revokes every

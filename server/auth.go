@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"gatehouse"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // principal is who a request is authenticated as, and by what.

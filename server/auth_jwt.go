@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // tokenMessage is one entry of simplejwt's "messages" list.

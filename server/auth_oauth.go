@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"gatehouse"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // verifyOAuth returns the principal of a valid OAuth2 access token, or nil

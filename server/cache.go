@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // authCache keeps recent token and user lookups for a short TTL so that

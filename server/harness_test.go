@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/internal/testdb"
-	"gatehouse/jwt"
-	"gatehouse/password"
-	"gatehouse/secret"
-	"gatehouse/server"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // testJWTKey is the reference's HS256 key, so tokens match the contract.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // forge signs claims with the test HS256 key, like the scenarios do.

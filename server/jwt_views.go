@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"gatehouse"
-	"gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
 )
 
 // simplejwt's views: no authentication classes, AllowAny, and every 401

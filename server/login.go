@@ -5,8 +5,8 @@ import (
 	"errors"
 	"net/http"
 
-	"gatehouse"
-	"gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/password"
 )
 
 // checkPassword authenticates username and password as Django's

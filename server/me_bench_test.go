@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // benchMe measures the handler cost of GET /api/me/ in-process (no network),

@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strings"
 
-	"gatehouse"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // ApplicationSpec describes a new OAuth2 application.

@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strings"
 
-	"gatehouse"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // authRequest is an authorization request (RFC 6749 4.1.1, RFC 7636 4.3)

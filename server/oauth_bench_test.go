@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/internal/testdb"
-	"gatehouse/password"
-	"gatehouse/secret"
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // oauthBench is a server on one backend with alice and two clients: svc

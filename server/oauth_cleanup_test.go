@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/secret"
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // The server removes expired tokens in the background, and stops on Close.

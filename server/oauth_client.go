@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // basicCredentials decodes "Authorization: Basic base64(id:secret)" as DOT

@@ -3,7 +3,7 @@ package server
 import (
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // OAuthOptions are the OAuth2 provider's settings; DOT's names are given

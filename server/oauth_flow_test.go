@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"

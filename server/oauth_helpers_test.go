@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // oauthApps are the reference fixture's applications plus a

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strings"
 
-	"gatehouse"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // revokeEndpoint is POST /o/revoke_token/ (RFC 7009). A client may revoke

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // initOAuth sets up the OAuth2 provider's state and starts the background

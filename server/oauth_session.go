@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // Browser sessions for the authorization code flow: the login page, the

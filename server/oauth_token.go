@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // tokenRequest is a token request after client authentication, parsed

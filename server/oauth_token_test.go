@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 var alnum30 = regexp.MustCompile(`^[A-Za-z0-9]{30}$`)

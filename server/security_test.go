@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/internal/testdb"
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // The reference fixture's hash of "adminpass" (Django PBKDF2, 260000 rounds).

@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse"
-	"gatehouse/jwt"
-	"gatehouse/password"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // Config holds the HTTP-level settings; the zero value is not useful, start

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // Beyond DRF: several named tokens per user (one per device), each with an

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/internal/testdb"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 func TestTokenHeader(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 type userPage struct {

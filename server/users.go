@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
-	"gatehouse/fixture"
-	"gatehouse/password"
-	"gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // userOut is the user as /api/me/ shows it (that key order).

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // accessWriter groups concurrent inserts of lone access tokens (the

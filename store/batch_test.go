@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/internal/testdb"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // Concurrent lone access tokens are grouped into multi-row statements, and

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // SQLite's own checkpoint is pushed far off (it would run inside a commit,

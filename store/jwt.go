@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // RecordRefresh stores an outstanding refresh token; recording the same

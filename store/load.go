@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/fixture"
 )
 
 // Load inserts a converted dumpdata set in one transaction: all of it, or

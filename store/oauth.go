@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // OAuth2 storage: applications, authorization codes, access and refresh

@@ -1,17 +1,17 @@
 package store_test
 
 import (
+	"bytes"
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/fixture"
-	"gatehouse/internal/testdb"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 func newApp(t *testing.T, s *store.Store, clientID string) gatehouse.Application {
@@ -238,12 +238,7 @@ func TestOAuthCleanup(t *testing.T) {
 }
 
 func TestOAuthLoadReferenceFixture(t *testing.T) {
-	f, err := os.Open("../../shared/reference/django-dumpdata.json")
-	if err != nil {
-		t.Fatalf("reference fixture: %v", err)
-	}
-	objs, err := fixture.Decode(f)
-	f.Close()
+	objs, err := fixture.Decode(bytes.NewReader(testdb.ReferenceDump()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse"
-	"gatehouse/fixture"
-	"gatehouse/internal/testdb"
-	"gatehouse/secret"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // The conformance suite: every test runs on SQLite and, when
@@ -159,12 +160,7 @@ func TestUpdateUserRevokesCredentials(t *testing.T) {
 }
 
 func TestLoadReferenceFixture(t *testing.T) {
-	f, err := os.Open("../../shared/reference/django-dumpdata.json")
-	if err != nil {
-		t.Fatalf("reference fixture: %v", err)
-	}
-	objs, err := fixture.Decode(f)
-	f.Close()
+	objs, err := fixture.Decode(bytes.NewReader(testdb.ReferenceDump()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 const tokenCols = "t.id, t.user_id, t.key_hash, t.key_sealed, t.prefix, t.name, t.is_default, t.created, t.last_used, t.expires"

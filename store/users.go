@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 const userCols = "id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"

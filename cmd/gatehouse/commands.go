@@ -19,13 +19,13 @@ import (
 	"strings"
 	"time"
 
-	"gatehouse"
-	"gatehouse/fixture"
-	"gatehouse/jwt"
-	"gatehouse/password"
-	"gatehouse/secret"
-	"gatehouse/server"
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/store"
 
 	"golang.org/x/term"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // memoryLimitBase is the room the server's soft memory limit leaves for

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 func TestParseMemoryLimit(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"gatehouse"
-	"gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // appFlags are the flags of createapplication.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -27,7 +27,7 @@ func TestOAuthCommands(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			env := baseEnv(testdb.URL(t, backend))
 			env["GATEHOUSE_OAUTH_ACCESS_TOKEN_LIFETIME"] = "1h"
-			if out, err := runCmd(t, env, "loaddata", "../../../shared/reference/django-dumpdata.json"); err != nil || !strings.Contains(out, "loaded 3 OAuth applications") {
+			if out, err := runCmd(t, env, "loaddata", testdb.ReferenceDumpFile(t)); err != nil || !strings.Contains(out, "loaded 3 OAuth applications") {
 				t.Fatalf("loaddata: %v %s", err, out)
 			}
 			out, err := runCmd(t, env, "createapplication", "--client-id", "svc", "--name", "Service", "--grant-types", "client-credentials,password", "--owner", "alice")

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
 
 // getenvFrom builds a getenv over a map (no process environment leaks in).
@@ -123,7 +123,7 @@ func TestServeSQLiteDefaultsAndCLI(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "too short") {
 		t.Fatalf("weak password accepted: %v", err)
 	}
-	if err := run(context.Background(), []string{"gatehouse", "loaddata", "../../../shared/reference/django-dumpdata.json"},
+	if err := run(context.Background(), []string{"gatehouse", "loaddata", testdb.ReferenceDumpFile(t)},
 		getenvFrom(env), nil, &out, &errb); err == nil {
 		t.Fatal("loaddata over existing ids should fail (root has id 1)")
 	}
@@ -160,7 +160,7 @@ func TestLoaddataReferenceFixture(t *testing.T) {
 			env := baseEnv(testdb.URL(t, backend))
 			env["GATEHOUSE_JWT_SIGNING_KEY"] = "django-ref-insecure-fixed-secret-key-for-black-box-tests-0123456789"
 			var out, errb bytes.Buffer
-			if err := run(context.Background(), []string{"gatehouse", "loaddata", "../../../shared/reference/django-dumpdata.json"}, getenvFrom(env), nil, &out, &errb); err != nil {
+			if err := run(context.Background(), []string{"gatehouse", "loaddata", testdb.ReferenceDumpFile(t)}, getenvFrom(env), nil, &out, &errb); err != nil {
 				t.Fatalf("loaddata: %v\n%s", err, errb.String())
 			}
 			if !strings.Contains(out.String(), "loaded 47 users, 47 tokens") {
@@ -177,7 +177,7 @@ func TestLoaddataReferenceFixture(t *testing.T) {
 			json.NewDecoder(res.Body).Decode(&body)
 			res.Body.Close()
 			// The key user10 has in django-dumpdata.json.
-			raw, _ := os.ReadFile("../../../shared/reference/django-dumpdata.json")
+			raw := testdb.ReferenceDump()
 			var objs []struct {
 				Model  string          `json:"model"`
 				PK     json.RawMessage `json:"pk"`
@@ -334,7 +334,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	dir := t.TempDir()
 	env := baseEnv(filepath.Join(dir, "gatehouse.db"))
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"gatehouse", "loaddata", "../../../shared/reference/django-dumpdata.json"}, getenvFrom(env), nil, &out, &errb); err != nil {
+	if err := run(context.Background(), []string{"gatehouse", "loaddata", testdb.ReferenceDumpFile(t)}, getenvFrom(env), nil, &out, &errb); err != nil {
 		t.Fatalf("loaddata: %v\n%s", err, errb.String())
 	}
 	addr := freeAddr(t)

@@ -8,13 +8,14 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	_ "embed"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // EnvPostgres names the variable holding the PostgreSQL URL for tests.
@@ -90,4 +91,23 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	for _, b := range Backends() {
 		t.Run(b, func(t *testing.T) { fn(t, Open(t, b)) })
 	}
+}
+
+//go:embed testdata/django-dumpdata.json
+var referenceDump []byte
+
+// ReferenceDump returns the Django reference project's `dumpdata` output
+// (48 users, DRF tokens, three OAuth applications), kept in testdata so the
+// tests need nothing beside the repository.
+func ReferenceDump() []byte { return referenceDump }
+
+// ReferenceDumpFile writes ReferenceDump to a file of the test's temporary
+// directory and returns its path, for commands that read a file.
+func ReferenceDumpFile(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "django-dumpdata.json")
+	if err := os.WriteFile(p, referenceDump, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

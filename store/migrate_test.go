@@ -1,0 +1,213 @@
+package store_test
+
+import (
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/store"
+)
+
+// -update-schema rewrites the golden schema dumps. Run it only when a new
+// migration changes the schema on purpose; the dumps exist to catch the
+// changes nobody meant.
+var updateSchema = flag.Bool("update-schema", false, "rewrite store/testdata/schema.*.golden")
+
+// oldMigrations holds a frozen copy of the per-dialect migration files
+// (versions 1 to 5) that gatehouse shipped before the set was unified.
+// Databases in the field were migrated by them, so they are the yardstick
+// for the schema and for the goose version history.
+const oldMigrations = "testdata/migrations-per-dialect"
+
+// TestMigrateSchemaGolden checks that Migrate on a fresh database builds
+// exactly the schema in the golden dump, which was captured from the
+// per-dialect files, and that those files still build it too.
+func TestMigrateSchemaGolden(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			golden := filepath.Join("testdata", "schema."+backend+".golden")
+
+			s := openStore(t, backend)
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			got := dumpSchema(t, s.DB(), backend)
+			if *updateSchema {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update-schema to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("schema built by Migrate differs from %s:\n%s", golden, lineDiff(string(want), got))
+			}
+
+			old := openStore(t, backend)
+			applyOld(t, old.DB(), backend)
+			if got := dumpSchema(t, old.DB(), backend); got != string(want) {
+				t.Errorf("schema built by %s/%s differs from %s:\n%s", oldMigrations, backend, golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// TestMigrateLeavesOldDatabaseAlone checks that a database migrated by the
+// per-dialect files is already up to date for Migrate: no migration runs
+// again and the goose version stays where it was.
+func TestMigrateLeavesOldDatabaseAlone(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			s := openStore(t, backend)
+			applyOld(t, s.DB(), backend)
+			before := gooseHistory(t, s.DB())
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("migrate a database at the old files' version: %v", err)
+			}
+			if after := gooseHistory(t, s.DB()); after != before {
+				t.Errorf("goose history changed:\nbefore: %s\nafter:  %s", before, after)
+			}
+			if !strings.HasSuffix(before, "version 5") {
+				t.Errorf("old files left the database at %s, want version 5", before)
+			}
+		})
+	}
+}
+
+func openStore(t *testing.T, backend string) *store.Store {
+	t.Helper()
+	s, err := store.Open(ctx, testdb.URL(t, backend))
+	if err != nil {
+		t.Fatalf("open %s: %v", backend, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// applyOld migrates db with the frozen per-dialect files, as a release
+// before the unified set did.
+func applyOld(t *testing.T, db *sql.DB, backend string) {
+	t.Helper()
+	d := goose.DialectSQLite3
+	if backend == "postgres" {
+		d = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(d, db, os.DirFS(filepath.Join(oldMigrations, backend)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("old migrations: %v", err)
+	}
+}
+
+// gooseHistory summarises goose's bookkeeping: how many migrations it has
+// recorded and the current version.
+func gooseHistory(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var rows, version int64
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(version_id), 0) FROM goose_db_version").Scan(&rows, &version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d rows, version %d", rows, version)
+}
+
+// dumpSchema returns the schema of db as stable text. goose's own table is
+// left out: its shape belongs to the goose release, not to our migrations.
+func dumpSchema(t *testing.T, db *sql.DB, backend string) string {
+	t.Helper()
+	var b strings.Builder
+	query := func(title, q string, fix func(string) string) {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", title, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		fmt.Fprintf(&b, "-- %s: %s\n", title, strings.Join(cols, " | "))
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fields := make([]string, len(cols))
+			for i, v := range vals {
+				fields[i] = "NULL"
+				if v.Valid {
+					fields[i] = fix(v.String)
+				}
+			}
+			b.WriteString(strings.Join(fields, " | "))
+			b.WriteByte('\n')
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(s string) string { return s }
+	switch backend {
+	case "sqlite":
+		query("sqlite_master", `SELECT type, name, tbl_name, sql FROM sqlite_master
+			WHERE tbl_name <> 'goose_db_version' ORDER BY name`, same)
+	case "postgres":
+		// Every test gets a schema of its own name; the dump names it "schema".
+		var schema string
+		if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			t.Fatal(err)
+		}
+		unqualify := func(s string) string { return strings.ReplaceAll(s, schema+".", "") }
+		query("columns", `SELECT table_name, column_name, data_type, column_default, is_nullable
+			FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name <> 'goose_db_version'
+			ORDER BY table_name, ordinal_position`, unqualify)
+		query("indexes", `SELECT tablename, indexname, indexdef FROM pg_indexes
+			WHERE schemaname = current_schema() AND tablename <> 'goose_db_version'
+			ORDER BY tablename, indexname`, unqualify)
+		query("constraints", `SELECT c.relname, con.conname, pg_get_constraintdef(con.oid)
+			FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+			WHERE con.connamespace = current_schema()::regnamespace AND c.relname <> 'goose_db_version'
+			ORDER BY c.relname, con.conname`, unqualify)
+	default:
+		t.Fatalf("unknown backend %q", backend)
+	}
+	return b.String()
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+); enough to
+// see what a migration changed without a diff library.
+func lineDiff(want, got string) string {
+	count := func(s string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	w, g := count(want), count(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if g[l] < w[l] {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if w[l] < g[l] {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
+}

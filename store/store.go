@@ -5,12 +5,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +28,10 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-//go:embed migrations
+// migrations is the one migration set of every backend. A file may name
+// {{placeholders}} that Migrate fills in from the dialect's schema table.
+//
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // dialect is everything that differs between the backends.
@@ -38,6 +44,10 @@ type dialect struct {
 	// afterExplicitIDs realigns id sequences after rows were inserted with
 	// their own primary keys (loaddata).
 	afterExplicitIDs func(table string) string
+	// schema fills the migrations' placeholders: {{name}} becomes
+	// schema[name]. The column types that differ are named here once, so
+	// that the migration files are shared.
+	schema map[string]string
 }
 
 var sqliteDialect = dialect{
@@ -48,6 +58,12 @@ var sqliteDialect = dialect{
 		return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 	},
 	afterExplicitIDs: func(string) string { return "" }, // AUTOINCREMENT follows the largest id
+	schema: map[string]string{
+		// AUTOINCREMENT: ids of deleted rows are never handed out again,
+		// as with PostgreSQL's sequences.
+		"id":    "INTEGER PRIMARY KEY AUTOINCREMENT",
+		"bytes": "BLOB",
+	},
 }
 
 var postgresDialect = dialect{
@@ -61,6 +77,10 @@ var postgresDialect = dialect{
 	},
 	afterExplicitIDs: func(table string) string {
 		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)
+	},
+	schema: map[string]string{
+		"id":    "BIGSERIAL PRIMARY KEY",
+		"bytes": "BYTEA",
 	},
 }
 
@@ -143,10 +163,28 @@ func (s *Store) Close() error {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Migrate applies the embedded migrations. On PostgreSQL it holds an
-// advisory lock, so replicas starting together do not race.
+// Migrate applies the embedded migrations with the dialect's placeholders
+// filled in. A placeholder the dialect does not define is an error, and then
+// no migration is applied. On PostgreSQL it holds an advisory lock, so
+// replicas starting together do not race.
 func (s *Store) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+s.d.name)
+	src, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return s.migrate(ctx, src)
+}
+
+// migrate applies the migration files in src.
+//
+// goose reads the expanded text through an fs.FS rather than as Go
+// migrations: it keeps parsing the files (annotations, statement splitting,
+// Down sections) and taking versions from their names exactly as it did
+// when each backend had a directory of its own, so databases migrated then
+// are at the same versions now. goose's own ENVSUB is no substitute: it
+// reads the process environment and turns an unknown name into "".
+func (s *Store) migrate(ctx context.Context, src fs.FS) error {
+	fsys, err := expandMigrations(src, s.d)
 	if err != nil {
 		return err
 	}
@@ -158,13 +196,100 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(s.d.goose, s.db, sub, opts...)
+	p, err := goose.NewProvider(s.d.goose, s.db, fsys, opts...)
 	if err != nil {
 		return err
 	}
 	_, err = p.Up(ctx)
 	return err
 }
+
+// expandMigrations returns src with every *.sql file's placeholders filled
+// in from d.schema. It expands all files before goose sees any, so that a
+// bad placeholder in a later migration fails before an earlier one runs.
+func expandMigrations(src fs.FS, d dialect) (fs.FS, error) {
+	names, err := fs.Glob(src, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string][]byte, len(names))
+	for _, name := range names {
+		text, err := fs.ReadFile(src, name)
+		if err != nil {
+			return nil, err
+		}
+		if files[name], err = expandPlaceholders(text, d.schema); err != nil {
+			return nil, fmt.Errorf("store: migration %s for %s: %w", name, d.name, err)
+		}
+	}
+	return expandedFS{src: src, files: files}, nil
+}
+
+// expandPlaceholders replaces each {{name}} in text with vars[name]. Every
+// "{{" opens a placeholder, even in an SQL comment or string: a name not in
+// vars, or a "{{" without "}}" on the same line, is an error naming the line.
+func expandPlaceholders(text []byte, vars map[string]string) ([]byte, error) {
+	var out bytes.Buffer
+	line := 1
+	for {
+		i := bytes.Index(text, []byte("{{"))
+		if i < 0 {
+			out.Write(text)
+			return out.Bytes(), nil
+		}
+		line += bytes.Count(text[:i], []byte("\n"))
+		out.Write(text[:i])
+		rest := text[i+2:]
+		j := bytes.Index(rest, []byte("}}"))
+		if j < 0 || bytes.IndexByte(rest[:j], '\n') >= 0 {
+			return nil, fmt.Errorf("line %d: unterminated placeholder: \"{{\" without \"}}\"", line)
+		}
+		name := string(rest[:j])
+		v, ok := vars[name]
+		if !ok {
+			return nil, fmt.Errorf("line %d: unknown placeholder {{%s}} (the dialect defines %s)",
+				line, name, strings.Join(slices.Sorted(maps.Keys(vars)), ", "))
+		}
+		out.WriteString(v)
+		text = rest[j+2:]
+	}
+}
+
+// expandedFS serves the expanded text in place of the files of the same
+// name. Everything else, the directory that goose globs included, comes
+// from src.
+type expandedFS struct {
+	src   fs.FS
+	files map[string][]byte
+}
+
+func (f expandedFS) Open(name string) (fs.File, error) {
+	text, ok := f.files[name]
+	if !ok {
+		return f.src.Open(name)
+	}
+	info, err := fs.Stat(f.src, name)
+	if err != nil {
+		return nil, err
+	}
+	return expandedFile{Reader: bytes.NewReader(text), info: sizedInfo{info, int64(len(text))}}, nil
+}
+
+type expandedFile struct {
+	*bytes.Reader
+	info fs.FileInfo
+}
+
+func (f expandedFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f expandedFile) Close() error               { return nil }
+
+// sizedInfo is the source file's FileInfo with the expanded size.
+type sizedInfo struct {
+	fs.FileInfo
+	size int64
+}
+
+func (i sizedInfo) Size() int64 { return i.size }
 
 // q returns query rewritten for the dialect's placeholders.
 func (s *Store) q(query string) string {

@@ -2,7 +2,7 @@
 -- Times are unix microseconds (BIGINT) on every backend, so both dialects
 -- share one representation. Credentials are stored only as SHA-256 hashes.
 CREATE TABLE users (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {{id}},
     username     TEXT NOT NULL UNIQUE,
     email        TEXT NOT NULL DEFAULT '',
     first_name   TEXT NOT NULL DEFAULT '',
@@ -18,10 +18,10 @@ CREATE TABLE users (
 CREATE INDEX users_email ON users (email);
 
 CREATE TABLE drf_tokens (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {{id}},
     user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    key_hash   BYTEA NOT NULL UNIQUE,
-    key_sealed BYTEA,
+    key_hash   {{bytes}} NOT NULL UNIQUE,
+    key_sealed {{bytes}},
     prefix     TEXT NOT NULL,
     name       TEXT NOT NULL DEFAULT '',
     is_default BOOLEAN NOT NULL DEFAULT FALSE,
@@ -33,7 +33,7 @@ CREATE INDEX drf_tokens_user ON drf_tokens (user_id);
 CREATE UNIQUE INDEX drf_tokens_default ON drf_tokens (user_id) WHERE is_default;
 
 CREATE TABLE jwt_tokens (
-    id             BIGSERIAL PRIMARY KEY,
+    id             {{id}},
     jti            TEXT NOT NULL UNIQUE,
     user_id        BIGINT REFERENCES users (id) ON DELETE CASCADE,
     family         TEXT NOT NULL DEFAULT '',
@@ -47,9 +47,9 @@ CREATE INDEX jwt_tokens_user ON jwt_tokens (user_id);
 CREATE INDEX jwt_tokens_expires ON jwt_tokens (expires);
 
 CREATE TABLE oauth_applications (
-    id                 BIGSERIAL PRIMARY KEY,
+    id                 {{id}},
     client_id          TEXT NOT NULL UNIQUE,
-    secret_hash        BYTEA,
+    secret_hash        {{bytes}},
     client_type        TEXT NOT NULL,
     grant_types        TEXT NOT NULL,
     redirect_uris      TEXT NOT NULL DEFAULT '',
@@ -64,8 +64,8 @@ CREATE TABLE oauth_applications (
 );
 
 CREATE TABLE oauth_grants (
-    id                    BIGSERIAL PRIMARY KEY,
-    code_hash             BYTEA NOT NULL UNIQUE,
+    id                    {{id}},
+    code_hash             {{bytes}} NOT NULL UNIQUE,
     application_id        BIGINT NOT NULL REFERENCES oauth_applications (id) ON DELETE CASCADE,
     user_id               BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     redirect_uri          TEXT NOT NULL DEFAULT '',
@@ -80,8 +80,8 @@ CREATE TABLE oauth_grants (
 CREATE INDEX oauth_grants_expires ON oauth_grants (expires);
 
 CREATE TABLE oauth_access_tokens (
-    id             BIGSERIAL PRIMARY KEY,
-    token_hash     BYTEA NOT NULL UNIQUE,
+    id             {{id}},
+    token_hash     {{bytes}} NOT NULL UNIQUE,
     user_id        BIGINT REFERENCES users (id) ON DELETE CASCADE,
     application_id BIGINT REFERENCES oauth_applications (id) ON DELETE CASCADE,
     scope          TEXT NOT NULL DEFAULT '',
@@ -95,8 +95,8 @@ CREATE INDEX oauth_access_tokens_user ON oauth_access_tokens (user_id);
 CREATE INDEX oauth_access_tokens_expires ON oauth_access_tokens (expires);
 
 CREATE TABLE oauth_refresh_tokens (
-    id              BIGSERIAL PRIMARY KEY,
-    token_hash      BYTEA NOT NULL UNIQUE,
+    id              {{id}},
+    token_hash      {{bytes}} NOT NULL UNIQUE,
     access_token_id BIGINT,
     user_id         BIGINT REFERENCES users (id) ON DELETE CASCADE,
     application_id  BIGINT NOT NULL REFERENCES oauth_applications (id) ON DELETE CASCADE,

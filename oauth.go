@@ -174,11 +174,14 @@ type Scope struct {
 // setting). The zero value has none.
 type Scopes []Scope
 
-// DefaultScopes are DOT's settings in the reference: read, write, groups.
-var DefaultScopes = Scopes{
-	{"read", "Read scope"},
-	{"write", "Write scope"},
-	{"groups", "Access to your groups"},
+// DefaultScopes returns DOT's settings in the reference: read, write,
+// groups. Each call returns a new slice, so no caller can change another's.
+func DefaultScopes() Scopes {
+	return Scopes{
+		{"read", "Read scope"},
+		{"write", "Write scope"},
+		{"groups", "Access to your groups"},
+	}
 }
 
 // Names returns the scope names in settings order.

@@ -37,10 +37,10 @@ func TestScopes(t *testing.T) {
 	if got := strings.Join(ParseScopes("  write read write  groups "), " "); got != "write read groups" {
 		t.Fatalf("ParseScopes: %q", got)
 	}
-	if !DefaultScopes.Valid([]string{"read", "groups"}) || DefaultScopes.Valid([]string{"read", "introspection"}) {
+	if !DefaultScopes().Valid([]string{"read", "groups"}) || DefaultScopes().Valid([]string{"read", "introspection"}) {
 		t.Fatal("Valid")
 	}
-	if strings.Join(DefaultScopes.Names(), " ") != "read write groups" {
+	if strings.Join(DefaultScopes().Names(), " ") != "read write groups" {
 		t.Fatal("settings order")
 	}
 	if !HasScope("read write", "write") || HasScope("read", "write") || HasScope("readwrite", "read") {

@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// User mirrors the fields of Django's auth_user, plus AuthEpoch: tokens whose
-// issue time is before it are no longer accepted (set on password change and
-// deactivation).
+// User mirrors the fields of Django's auth_user, plus AuthEpoch: credentials
+// issued before it are no longer accepted (it moves on a password change and
+// on deactivation; see Accepts).
 type User struct {
 	ID          int64
 	Username    string
@@ -26,7 +26,18 @@ type User struct {
 	IsSuperuser bool
 	DateJoined  time.Time
 	LastLogin   *time.Time
-	AuthEpoch   int64 // unix seconds
+	AuthEpoch   time.Time // zero: never moved; kept to the microsecond
+}
+
+// Accepts reports whether a credential of u issued at issuedAt is still
+// good under u's auth epoch: it is when it was issued at or after the epoch.
+// This is the one rule every credential obeys (DRF and OAuth tokens, JWTs,
+// sessions); whether u is active is a separate check. A credential whose
+// issue time is known only to the second must pass the start of its second
+// (jwt.Claims.IssuedAt does), so that one minted earlier in the same second
+// as a password change is refused.
+func (u *User) Accepts(issuedAt time.Time) bool {
+	return u.AuthEpoch.IsZero() || !issuedAt.Before(u.AuthEpoch)
 }
 
 // Storage errors shared by every backend.
@@ -42,35 +53,6 @@ const (
 	MaxEmail    = 254
 	MaxPassword = 128
 )
-
-// Messages of Django's validators, as clients see them.
-const (
-	MsgRequired        = "This field is required."
-	MsgBlank           = "This field may not be blank."
-	MsgNull            = "This field may not be null."
-	MsgUsernameTaken   = "A user with that username already exists."
-	MsgInvalidUsername = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
-	MsgInvalidEmail    = "Enter a valid email address."
-)
-
-// MsgMaxLength is DRF's message for a string longer than n characters.
-func MsgMaxLength(n int) string {
-	return "Ensure this field has no more than " + itoa(n) + " characters."
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // ValidUsername reports whether s has only Unicode letters, digits and
 // @ . + - _, as Django's UnicodeUsernameValidator accepts.

@@ -2,22 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/authn"
 )
-
-// principal is who a request is authenticated as, and by what.
-type principal struct {
-	user    gatehouse.User
-	kind    string // "token", "jwt" or "oauth"
-	tokenID int64  // DRF token or OAuth access token id
-	scope   string // OAuth scopes, space-separated
-	appID   int64  // OAuth application
-}
 
 // authOutcome is the result of the authentication chain. fail is set when
 // an authenticator refused the credential outright (DRF "raises"); neither
@@ -25,7 +15,7 @@ type principal struct {
 // authenticator saw a bearer token and found it invalid, which adds the
 // invalid_token attributes to WWW-Authenticate.
 type authOutcome struct {
-	p              *principal
+	p              *gatehouse.Principal
 	fail           *apiError
 	bearerRejected bool
 	queryRefused   bool
@@ -67,13 +57,13 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		}
 	}
 	if bearer != "" {
-		p, err := s.verifyOAuth(ctx, bearer)
-		if err != nil {
-			return out, err
-		}
-		if p != nil {
+		p, err := s.authn.Authenticate(ctx, authn.Credential{Scheme: gatehouse.SchemeOAuth, Value: bearer})
+		if err == nil {
 			out.p = p
 			return out, nil
+		}
+		if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+			return out, err
 		}
 		out.bearerRejected = true
 	}
@@ -81,16 +71,10 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	// 2. simplejwt: the keyword is exactly "Bearer".
 	if len(fields) > 0 && fields[0] == "Bearer" && s.jwt != nil {
 		if len(fields) != 2 {
-			out.fail = &apiError{status: http.StatusUnauthorized, body: detailCode{
-				Detail: "Authorization header must contain two space-delimited values", Code: "bad_authorization_header"}}
+			out.fail = authFailure(gatehouse.SchemeJWT, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
 			return out, nil
 		}
-		p, fail, err := s.authenticateJWT(ctx, fields[1])
-		if err != nil {
-			return out, err
-		}
-		out.p, out.fail = p, fail
-		return out, nil
+		return out, s.tryScheme(ctx, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: fields[1]})
 	}
 
 	// 3. DRF TokenAuthentication: "Token <key>", keyword in any case.
@@ -101,11 +85,9 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		case len(fields) > 2:
 			out.fail = unauthorized("Invalid token header. Token string should not contain spaces.")
 		default:
-			p, fail, err := s.authenticateToken(ctx, fields[1])
-			if err != nil {
+			if err := s.tryScheme(ctx, &out, authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
 				return out, err
 			}
-			out.p, out.fail = p, fail
 		}
 	}
 
@@ -120,53 +102,20 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	return out, nil
 }
 
-func unauthorized(detail string) *apiError {
-	return &apiError{status: http.StatusUnauthorized, body: detailOnly{Detail: detail}}
+// tryScheme authenticates c into out: its principal, or the wire failure
+// of its refusal. Only an internal error is returned.
+func (s *Server) tryScheme(ctx context.Context, out *authOutcome, c authn.Credential) error {
+	p, err := s.authn.Authenticate(ctx, c)
+	switch {
+	case err == nil:
+		out.p = p
+	case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
+		out.fail = authFailure(c.Scheme, err)
+	default:
+		return err
+	}
+	return nil
 }
-
-// authenticateToken checks a DRF key.
-func (s *Server) authenticateToken(ctx context.Context, key string) (*principal, *apiError, error) {
-	hash := secret.Hash(key)
-	ck := "t:" + string(hash)
-	e, ok := s.cache.get(ck)
-	if !ok {
-		tok, u, err := s.store.TokenByHash(ctx, hash)
-		if errors.Is(err, gatehouse.ErrNotFound) {
-			return nil, unauthorized("Invalid token."), nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		e = cacheEntry{user: u, tokenID: tok.ID, tokExp: tok.Expires}
-		s.cache.put(ck, e)
-	}
-	now := s.now()
-	if e.tokExp != nil && !now.Before(*e.tokExp) {
-		return nil, unauthorized("Invalid token."), nil
-	}
-	if !e.user.IsActive {
-		return nil, unauthorized("User inactive or deleted."), nil
-	}
-	s.touches.add(e.tokenID, now)
-	return &principal{user: e.user, kind: "token", tokenID: e.tokenID}, nil, nil
-}
-
-// userByID returns a user through the cache.
-func (s *Server) userByID(ctx context.Context, id int64) (gatehouse.User, error) {
-	ck := "u:" + itoa64(id)
-	if e, ok := s.cache.get(ck); ok {
-		return e.user, nil
-	}
-	u, err := s.store.User(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	s.cache.put(ck, cacheEntry{user: u})
-	return u, nil
-}
-
-// forgetUser drops cached lookups of a user after this replica changed it.
-func (s *Server) forgetUser(id int64) { s.cache.dropUser(id) }
 
 func itoa64(n int64) string {
 	if n == 0 {

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"html"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // Permission classes of the reference views.
@@ -22,7 +22,7 @@ type call struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	view   *apiView
-	user   *principal
+	user   *gatehouse.Principal
 	html   bool // the browsable HTML rendering was negotiated
 	parsed *payload
 }
@@ -98,7 +98,7 @@ func (s *Server) dispatch(c *call) *apiError {
 		}
 		c.user = out.p
 		if c.user != nil {
-			setLogUser(r, c.user.user.ID)
+			setLogUser(r, c.user.User.ID)
 		}
 		needsUser := v.perm == permAuthenticated || (v.perm == permAuthenticatedOrCreate && r.Method != http.MethodPost)
 		if needsUser && c.user == nil {
@@ -223,30 +223,6 @@ func (c *call) respond(status int, v any) {
 		return
 	}
 	writeJSON(c.w, status, v)
-}
-
-// internal logs an unexpected error and answers DRF's generic 500.
-func (s *Server) internal(c *call, err error) *apiError {
-	if s.clientGone(c.r, err) {
-		return &apiError{status: statusClientClosed, body: detailOnly{Detail: "Client closed the request."}}
-	}
-	s.log.ErrorContext(c.r.Context(), "internal error", "err", err, "request_id", requestID(c.r))
-	return &apiError{status: http.StatusInternalServerError, body: detailOnly{Detail: "A server error occurred."}}
-}
-
-// statusClientClosed is the status logged for a request whose client went
-// away before it was answered (nginx's 499); nobody receives it.
-const statusClientClosed = 499
-
-// clientGone reports whether err comes from r's context ending because the
-// client went away (or the server is shutting down): not a server error,
-// logged at debug level.
-func (s *Server) clientGone(r *http.Request, err error) bool {
-	if r.Context().Err() == nil || !(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return false
-	}
-	s.log.DebugContext(r.Context(), "request abandoned by the client", "err", err, "request_id", requestID(r))
-	return true
 }
 
 // field metadata for OPTIONS.

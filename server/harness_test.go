@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/server"
@@ -28,13 +31,16 @@ const testJWTKey = "django-ref-insecure-fixed-secret-key-for-black-box-tests-012
 
 // env is one running server on one backend.
 type env struct {
-	t     *testing.T
-	store *store.Store
-	srv   *server.Server
-	http  *httptest.Server
-	codec *jwt.Codec
-	clock *clock
-	logs  *syncBuffer // everything the server logged, at debug level
+	t        *testing.T
+	store    *store.Store
+	srv      *server.Server
+	accounts *accounts.Service
+	authn    *authn.Authenticator
+	clients  *oauth.Clients
+	http     *httptest.Server
+	codec    *jwt.Codec
+	clock    *clock
+	logs     *syncBuffer // everything the server logged, at debug level
 }
 
 type syncBuffer struct {
@@ -58,12 +64,23 @@ func (s *syncBuffer) String() string {
 type clock struct {
 	mu     sync.Mutex
 	offset time.Duration
+	frozen time.Time
 }
 
 func (c *clock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen
+	}
 	return time.Now().Add(c.offset)
+}
+
+// freeze stops the clock at t (zero: runs again).
+func (c *clock) freeze(t time.Time) {
+	c.mu.Lock()
+	c.frozen = t
+	c.mu.Unlock()
 }
 
 func (c *clock) advance(d time.Duration) {
@@ -89,8 +106,15 @@ func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
 	return buildWith(t, backend, mutate, nil)
 }
 
+// wiring is what a test server is built from, for buildWith to adjust.
+type wiring struct {
+	Server   server.Deps
+	Accounts accounts.Deps
+	Authn    authn.Deps
+}
+
 // buildWith is build with deps adjusting the server's dependencies.
-func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps func(*server.Deps)) *env {
+func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps func(*wiring)) *env {
 	t.Helper()
 	st := testdb.Open(t, backend)
 	box, err := secret.NewBox("test-server-secret-0123456789")
@@ -103,8 +127,6 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 		t.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
-	cfg.PasswordPolicy = password.Policy{}
-	cfg.TokenTouchInterval = 0
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -113,14 +135,32 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := server.Deps{Log: log, Store: st, Hasher: password.New(fastParams, nil), Box: box, JWT: codec, Config: cfg, Now: clk.now}
-	if deps != nil {
-		deps(&d)
+	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
+	w := wiring{
+		Server: server.Deps{Log: log, Store: st, Box: box, JWT: codec, Config: cfg, Now: clk.now,
+			ClientSecrets: secrets},
+		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now},
+		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: cfg.AuthCacheTTL},
 	}
-	srv := server.New(d)
+	if deps != nil {
+		deps(&w)
+	}
+	an := authn.New(w.Authn)
+	w.Accounts.Forget = an.ForgetUser
+	acc := accounts.New(w.Accounts)
+	w.Server.Authn, w.Server.Accounts = an, acc
+	srv, err := server.New(w.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocfg := w.Server.Config.OAuth.WithDefaults()
+	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil)
+	ctx, stop := context.WithCancel(context.Background())
+	cleaned := make(chan struct{})
+	go func() { oauth.NewCleaner(st, ocfg, clk.now, log).Run(ctx); close(cleaned) }()
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{store: st, srv: srv, http: hs, codec: codec, clock: clk, logs: logs}
+	t.Cleanup(func() { hs.Close(); stop(); <-cleaned; an.Close() })
+	return &env{store: st, srv: srv, accounts: acc, authn: an, clients: clients, http: hs, codec: codec, clock: clk, logs: logs}
 }
 
 // each runs fn on a fresh server for every backend.
@@ -138,7 +178,7 @@ func (e *env) user(username, pw string) gatehouse.User {
 		e.t.Fatal(err)
 	}
 	u := gatehouse.User{Username: username, Email: username + "@example.com", Password: h, IsActive: true, DateJoined: time.Now()}
-	if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+	if err := e.accounts.Insert(context.Background(), &u); err != nil {
 		e.t.Fatal(err)
 	}
 	return u

@@ -153,7 +153,7 @@ func TestJWTPasswordChangeAndDeactivation(t *testing.T) {
 		refresh, access := e.pair("alice", "alicepass")
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access), 200, "")
 		e.clock.advance(2 * time.Second) // the epoch has one-second resolution, like iat
-		if err := e.srv.ChangePassword(context.Background(), "alice", "a brand new passphrase"); err != nil {
+		if err := e.accounts.ChangePassword(context.Background(), "alice", "a brand new passphrase"); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access), 401, "")
@@ -161,7 +161,7 @@ func TestJWTPasswordChangeAndDeactivation(t *testing.T) {
 		expect(t, e.do("POST", "/access-token/verify/", map[string]string{"token": access}), 401, "")
 		_, access2 := e.pair("alice", "a brand new passphrase")
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access2), 200, "")
-		if err := e.srv.SetActive(context.Background(), "alice", false); err != nil {
+		if err := e.accounts.SetActive(context.Background(), "alice", false); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access2), 401, "")

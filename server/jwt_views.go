@@ -143,14 +143,13 @@ func (s *Server) parseRefresh(c *call, raw string, rotating bool) (jwt.Claims, *
 		return claims, c.jwtFail("Token is blacklisted")
 	}
 	if claims.HasUserID {
-		u, err := s.userByID(ctx, claims.UserID)
+		err := s.authn.CheckJWTUser(ctx, claims)
 		switch {
-		case errors.Is(err, gatehouse.ErrNotFound):
+		case err == nil:
+		case errors.Is(err, gatehouse.ErrNotFound), gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
 			return claims, c.jwtFail(msgTokenInvalid)
-		case err != nil:
+		default:
 			return claims, s.internal(c, err)
-		case !u.IsActive || claims.Iat < u.AuthEpoch:
-			return claims, c.jwtFail(msgTokenInvalid)
 		}
 	}
 	return claims, nil
@@ -235,12 +234,13 @@ func (s *Server) jwtVerify(c *call) *apiError {
 	// simplejwt's verify does not require the user to exist; a token
 	// issued before its user's password change or deactivation is invalid.
 	if claims.HasUserID {
-		u, err := s.userByID(ctx, claims.UserID)
-		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
-			return s.internal(c, err)
-		}
-		if err == nil && (!u.IsActive || claims.Iat < u.AuthEpoch) {
+		err := s.authn.CheckJWTUser(ctx, claims)
+		switch {
+		case err == nil, errors.Is(err, gatehouse.ErrNotFound):
+		case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
 			return c.jwtFail(msgTokenInvalid)
+		default:
+			return s.internal(c, err)
 		}
 	}
 	c.respond(http.StatusOK, struct{}{})

@@ -15,7 +15,7 @@ import (
 func benchMe(b *testing.B, auth func(e *env, u gatehouse.User) string) {
 	e := build(b, "sqlite", nil)
 	u := gatehouse.User{Username: "alice", Password: "!", IsActive: true, DateJoined: time.Now()}
-	if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+	if err := e.accounts.Insert(context.Background(), &u); err != nil {
 		b.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "/api/me/", nil)
@@ -33,7 +33,7 @@ func benchMe(b *testing.B, auth func(e *env, u gatehouse.User) string) {
 
 func BenchmarkMeToken(b *testing.B) {
 	benchMe(b, func(e *env, u gatehouse.User) string {
-		key, err := e.srv.IssueToken(context.Background(), u.Username, "bench", 0)
+		key, err := e.accounts.IssueToken(context.Background(), u.Username, "bench", 0)
 		if err != nil {
 			b.Fatal(err)
 		}

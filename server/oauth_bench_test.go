@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,9 +12,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
-	"github.com/gatehouse-auth/gatehouse/secret"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // oauthBench is a server on one backend with alice and two clients: svc
@@ -30,24 +28,18 @@ type oauthBench struct {
 
 func newOAuthBench(b *testing.B, backend string) *oauthBench {
 	b.Helper()
-	st := testdb.Open(b, backend)
-	box, _ := secret.NewBox("bench-server-secret-0123456789")
-	cfg := server.DefaultConfig()
-	cfg.TokenTouchInterval = 0
-	hasher := password.New(fastParams, nil)
-	srv := server.New(server.Deps{Store: st, Hasher: hasher, Box: box, Config: cfg})
-	hs := httptest.NewServer(srv)
-	b.Cleanup(func() { hs.Close(); srv.Close() })
+	e := build(b, backend, nil)
+	hs := e.http
 	ctx := context.Background()
-	h, _ := hasher.Hash("alicepass")
-	if err := srv.CreateUser(ctx, &gatehouse.User{Username: "alice", Password: h, IsActive: true, DateJoined: time.Now()}); err != nil {
+	h, _ := password.New(fastParams, nil).Hash("alicepass")
+	if err := e.accounts.Insert(ctx, &gatehouse.User{Username: "alice", Password: h, IsActive: true, DateJoined: time.Now()}); err != nil {
 		b.Fatal(err)
 	}
-	_, svc, err := srv.CreateApplication(ctx, server.ApplicationSpec{ClientID: "svc", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+	_, svc, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "svc", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, conf, err := srv.CreateApplication(ctx, server.ApplicationSpec{ClientID: "conf-client", GrantTypes: []string{"password"}})
+	_, conf, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "conf-client", GrantTypes: []string{"password"}})
 	if err != nil {
 		b.Fatal(err)
 	}

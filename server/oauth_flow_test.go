@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/server"
 
 	"golang.org/x/oauth2"
@@ -100,7 +101,7 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 func TestOAuthIntrospectResourceServer(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
-		_, rsSecret, err := e.srv.CreateApplication(context.Background(), server.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+		_, rsSecret, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,7 +339,7 @@ func TestOAuthAuthorizeSecurity(t *testing.T) {
 		expect(t, exchange(c, "code_verifier", v), 200, "")
 		// Another client cannot redeem the code.
 		c = codeOf(q())
-		_, sec, _ := e.srv.CreateApplication(context.Background(), server.ApplicationSpec{ClientID: "code2", GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirectURI}})
+		_, sec, _ := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "code2", GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirectURI}})
 		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {redirectURI}},
 			"Authorization", basic("code2", sec)), 400, `{"error": "invalid_grant"}`)
 		// Codes live 60 seconds.
@@ -398,7 +399,7 @@ func TestOAuthSessionOnAPI(t *testing.T) {
 			t.Fatalf("POST with CSRF: %d", r.StatusCode)
 		}
 		// A password change ends the session.
-		if err := e.srv.ChangePassword(context.Background(), "alice", "another-pass-123"); err != nil {
+		if err := e.accounts.ChangePassword(context.Background(), "alice", "another-pass-123"); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.advance(time.Second)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
 // oauthApps are the reference fixture's applications plus a
@@ -30,19 +30,19 @@ func (e *env) setupOAuth() oauthApps {
 	e.t.Helper()
 	e.user("alice", "alicepass")
 	ctx := context.Background()
-	mk := func(spec server.ApplicationSpec) string {
-		_, sec, err := e.srv.CreateApplication(ctx, spec)
+	mk := func(spec oauth.ApplicationSpec) string {
+		_, sec, err := e.clients.Create(ctx, spec)
 		if err != nil {
 			e.t.Fatalf("create %s: %v", spec.ClientID, err)
 		}
 		return sec
 	}
 	var a oauthApps
-	a.confSecret = mk(server.ApplicationSpec{ClientID: "conf-client", Name: "Confidential password client", GrantTypes: []string{"password"}})
-	mk(server.ApplicationSpec{ClientID: "pub-client", ClientType: "public", GrantTypes: []string{"password"}})
-	a.codeSecret = mk(server.ApplicationSpec{ClientID: "code-client", GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirectURI}})
-	a.ccSecret = mk(server.ApplicationSpec{ClientID: "cc-client", GrantTypes: []string{"client-credentials"}})
-	mk(server.ApplicationSpec{ClientID: "spa-client", ClientType: "public", GrantTypes: []string{"authorization-code"},
+	a.confSecret = mk(oauth.ApplicationSpec{ClientID: "conf-client", Name: "Confidential password client", GrantTypes: []string{"password"}})
+	mk(oauth.ApplicationSpec{ClientID: "pub-client", ClientType: "public", GrantTypes: []string{"password"}})
+	a.codeSecret = mk(oauth.ApplicationSpec{ClientID: "code-client", GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirectURI}})
+	a.ccSecret = mk(oauth.ApplicationSpec{ClientID: "cc-client", GrantTypes: []string{"client-credentials"}})
+	mk(oauth.ApplicationSpec{ClientID: "spa-client", ClientType: "public", GrantTypes: []string{"authorization-code"},
 		RedirectURIs: []string{"http://127.0.0.1/spa/cb", "https://app.example/cb"}})
 	return a
 }

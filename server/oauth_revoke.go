@@ -7,7 +7,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
-	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // revokeEndpoint is POST /o/revoke_token/ (RFC 7009). A client may revoke
@@ -38,7 +37,7 @@ func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
 		revokeAccess := func() (bool, error) {
 			done, err := s.store.RevokeAccessToken(ctx, hash, app.ID)
 			if done {
-				s.forgetAccess(store.Revoked{hash})
+				s.forgetAccess(gatehouse.RevokedAccess{hash})
 			}
 			return done, err
 		}

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"mime"
@@ -12,22 +10,22 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
-// initOAuth sets up the OAuth2 provider's state and starts the background
-// cleanup of expired rows (stopped by Close).
-func (s *Server) initOAuth(secrets *gatehouse.SecretHasher) {
-	s.cfg.OAuth.defaults()
+// initOAuth sets up the OAuth2 provider's state. Without a client secret
+// hasher it makes one with a key random to this process (tests).
+func (s *Server) initOAuth(secrets *gatehouse.SecretHasher) error {
+	s.cfg.OAuth = s.cfg.OAuth.WithDefaults()
 	if secrets == nil {
-		var k [32]byte
-		rand.Read(k[:])
-		secrets = gatehouse.NewSecretHasher(hex.EncodeToString(k[:]))
+		k, err := secret.Hex(s.random, 32)
+		if err != nil {
+			return err
+		}
+		secrets = gatehouse.NewSecretHasher(k)
 	}
 	s.secrets = secrets
-	if s.cfg.OAuth.CleanupInterval > 0 {
-		s.wg.Add(1)
-		go s.cleanupLoop()
-	}
+	return nil
 }
 
 // oauthRoutes registers the OAuth2 provider under /o/ (DOT's URLs) and the
@@ -108,16 +106,6 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 		h.Set("WWW-Authenticate", `Bearer error="invalid_client"`)
 	}
 	writeDOTJSON(w, e.Status, true, body...)
-}
-
-// oauthFail logs an unexpected error and answers server_error.
-func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
-	if s.clientGone(r, err) {
-		w.WriteHeader(statusClientClosed)
-		return
-	}
-	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
-	writeOAuthError(w, errServer)
 }
 
 // kv is one member of a JSON object written in order.

@@ -3,47 +3,52 @@ package server
 import (
 	"net/http"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
 func TestTokenScopePermissions(t *testing.T) {
-	oauth := func(scope string) *principal { return &principal{kind: "oauth", scope: scope} }
+	bearer := func(scope string) *gatehouse.Principal {
+		return &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, Scope: scope}
+	}
 	cases := []struct {
 		name   string
-		p      *principal
+		p      *gatehouse.Principal
 		method string
 		extra  []string
 		want   bool
 	}{
-		{"read token GET", oauth("read"), http.MethodGet, nil, true},
-		{"read token HEAD", oauth("read"), http.MethodHead, nil, true},
-		{"read token OPTIONS", oauth("read"), http.MethodOptions, nil, true},
-		{"read token POST", oauth("read"), http.MethodPost, nil, false},
-		{"write token POST", oauth("write"), http.MethodPost, nil, true},
-		{"write token DELETE", oauth("write"), http.MethodDelete, nil, true},
-		{"write token GET", oauth("write"), http.MethodGet, nil, false},
-		{"extra scope present", oauth("read groups"), http.MethodGet, []string{"groups"}, true},
-		{"extra scope missing", oauth("read write"), http.MethodGet, []string{"groups"}, false},
-		{"empty scope", oauth(""), http.MethodGet, nil, false},
-		{"prefix is not a scope", oauth("reader"), http.MethodGet, nil, false},
-		{"DRF token has no scopes", &principal{kind: "token"}, http.MethodPost, nil, true},
-		{"JWT has no scopes", &principal{kind: "jwt"}, http.MethodPost, nil, true},
+		{"read token GET", bearer("read"), http.MethodGet, nil, true},
+		{"read token HEAD", bearer("read"), http.MethodHead, nil, true},
+		{"read token OPTIONS", bearer("read"), http.MethodOptions, nil, true},
+		{"read token POST", bearer("read"), http.MethodPost, nil, false},
+		{"write token POST", bearer("write"), http.MethodPost, nil, true},
+		{"write token DELETE", bearer("write"), http.MethodDelete, nil, true},
+		{"write token GET", bearer("write"), http.MethodGet, nil, false},
+		{"extra scope present", bearer("read groups"), http.MethodGet, []string{"groups"}, true},
+		{"extra scope missing", bearer("read write"), http.MethodGet, []string{"groups"}, false},
+		{"empty scope", bearer(""), http.MethodGet, nil, false},
+		{"prefix is not a scope", bearer("reader"), http.MethodGet, nil, false},
+		{"DRF token has no scopes", &gatehouse.Principal{Scheme: gatehouse.SchemeToken}, http.MethodPost, nil, true},
+		{"JWT has no scopes", &gatehouse.Principal{Scheme: gatehouse.SchemeJWT}, http.MethodPost, nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := tokenHasReadWriteScope(c.p, c.method, c.extra...); got != c.want {
+			if got := c.p.HasReadWriteScope(safeMethod(c.method), c.extra...); got != c.want {
 				t.Fatalf("got %v, want %v", got, c.want)
 			}
 		})
 	}
-	if !tokenHasScope(oauth("read write groups"), "groups", "read") || tokenHasScope(oauth("read"), "read", "write") {
-		t.Fatal("tokenHasScope")
+	if !bearer("read write groups").HasScope("groups", "read") || bearer("read").HasScope("read", "write") {
+		t.Fatal("HasScope")
 	}
-	s := &Server{cfg: Config{OAuth: OAuthOptions{RequireScopes: false}}}
-	if s.checkOAuthScope(oauth(""), http.MethodPost) != nil {
+	s := &Server{cfg: Config{OAuth: oauth.Config{RequireScopes: false}}}
+	if s.checkOAuthScope(bearer(""), http.MethodPost) != nil {
 		t.Fatal("scopes enforced while the setting is off")
 	}
 	s.cfg.OAuth.RequireScopes = true
-	if e := s.checkOAuthScope(oauth("read"), http.MethodPost); e == nil || e.status != 403 {
+	if e := s.checkOAuthScope(bearer("read"), http.MethodPost); e == nil || e.status != 403 {
 		t.Fatalf("read token POST with RequireScopes: %+v", e)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
@@ -36,7 +36,7 @@ const (
 // session is the content of the session cookie.
 type session struct {
 	UserID  int64  `json:"u"`
-	Issued  int64  `json:"i"` // unix seconds
+	Issued  int64  `json:"i"` // unix microseconds, compared with the user's auth epoch
 	Expires int64  `json:"x"`
 	CSRF    string `json:"c"`
 }
@@ -86,7 +86,7 @@ func (s *Server) newSession(userID int64) (*session, error) {
 		return nil, err
 	}
 	now := s.now()
-	return &session{UserID: userID, Issued: now.Unix(), Expires: now.Add(s.cfg.OAuth.SessionLifetime).Unix(), CSRF: tok}, nil
+	return &session{UserID: userID, Issued: now.UnixMicro(), Expires: now.Add(s.cfg.OAuth.SessionLifetime).Unix(), CSRF: tok}, nil
 }
 
 // sessionUser returns the logged-in, active user of the session, or nil.
@@ -94,19 +94,15 @@ func (s *Server) sessionUser(r *http.Request, ss *session) (*gatehouse.User, err
 	if ss == nil || ss.UserID == 0 {
 		return nil, nil
 	}
-	u, err := s.userByID(r.Context(), ss.UserID)
-	if errors.Is(err, gatehouse.ErrNotFound) {
+	p, err := s.authn.Authenticate(r.Context(), authn.Credential{Scheme: gatehouse.SchemeSession, UserID: ss.UserID,
+		Issued: time.UnixMicro(ss.Issued)})
+	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	// A session from the second of a password change counts as older: the
-	// epoch has a one-second resolution and must never let one through.
-	if !u.IsActive || ss.Issued <= u.AuthEpoch {
-		return nil, nil
-	}
-	return &u, nil
+	return &p.User, nil
 }
 
 // csrfOK compares a submitted CSRF token with the session's in constant time.
@@ -117,7 +113,7 @@ func csrfOK(ss *session, got string) bool {
 // authenticateSession is DRF's SessionAuthentication, last in the chain: a
 // logged-in session authenticates; an unsafe method also needs the CSRF
 // token in X-CSRFToken, else 403 as DRF.
-func (s *Server) authenticateSession(r *http.Request) (*principal, *apiError, error) {
+func (s *Server) authenticateSession(r *http.Request) (*gatehouse.Principal, *apiError, error) {
 	ss := s.readSession(r)
 	u, err := s.sessionUser(r, ss)
 	if err != nil || u == nil {
@@ -127,10 +123,10 @@ func (s *Server) authenticateSession(r *http.Request) (*principal, *apiError, er
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 	default:
 		if !csrfOK(ss, r.Header.Get("X-CSRFToken")) {
-			return nil, &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "CSRF Failed: CSRF token missing or incorrect."}}, nil
+			return nil, authFailure(gatehouse.SchemeSession, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCSRF}), nil
 		}
 	}
-	return &principal{user: *u, kind: "session"}, nil, nil
+	return &gatehouse.Principal{User: *u, Scheme: gatehouse.SchemeSession, Issued: time.UnixMicro(ss.Issued)}, nil, nil
 }
 
 // pythonQuote percent-encodes like Python's urllib.parse.quote(s, safe="/"),
@@ -252,7 +248,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail()
 		return
 	}
-	u, ok, err := s.checkPassword(r.Context(), username, pw)
+	u, ok, err := s.accounts.CheckPassword(r.Context(), username, pw)
 	if err != nil {
 		s.htmlFail(w, r, err)
 		return
@@ -290,13 +286,4 @@ func htmlError(w http.ResponseWriter, status int, title, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	errorTemplate.Execute(w, struct{ Title, Message string }{title, msg})
-}
-
-func (s *Server) htmlFail(w http.ResponseWriter, r *http.Request, err error) {
-	if s.clientGone(r, err) {
-		w.WriteHeader(statusClientClosed)
-		return
-	}
-	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
-	htmlError(w, http.StatusInternalServerError, "Server Error (500)", "")
 }

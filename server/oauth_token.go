@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
-	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // tokenRequest is a token request after client authentication, parsed
@@ -175,11 +174,7 @@ func (s *Server) familyDeadline(now time.Time) *time.Time {
 }
 
 // forgetAccess drops revoked access tokens from this replica's cache.
-func (s *Server) forgetAccess(hashes [][]byte) {
-	for _, h := range hashes {
-		s.cache.drop("o:" + string(h))
-	}
-}
+func (s *Server) forgetAccess(hashes [][]byte) { s.authn.ForgetAccess(hashes) }
 
 // --- password (RFC 6749 4.3)
 
@@ -213,7 +208,7 @@ func (g *passwordGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (
 	if gatehouse.Length(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
 		return nil, errBadCredentials, nil
 	}
-	u, ok, err := s.checkPassword(ctx, g.username, g.password)
+	u, ok, err := s.accounts.CheckPassword(ctx, g.username, g.password)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -396,7 +391,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, s *Server, t *tokenReques
 		req = gatehouse.ParseScopes(g.scope)
 	}
 	var out *issued
-	issue := func(rot store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+	issue := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
 		if old.UserID != nil && (rot.User == nil || !rot.User.IsActive) {
 			return nil, nil, errInvalidGrant

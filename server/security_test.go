@@ -22,7 +22,7 @@ const djangoAdminHash = "pbkdf2_sha256$260000$pc41zxZhbaGbksjZDvLtj3$1UCj9gFcVWx
 func TestDjangoHashLogsInAndIsUpgraded(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		u := gatehouse.User{Username: "admin", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
-		if err := e.srv.CreateUser(context.Background(), &u); err != nil {
+		if err := e.accounts.Insert(context.Background(), &u); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "admin", "password": "wrong"}), 400, "")
@@ -45,14 +45,14 @@ func TestRehashWaitsWhileLoginsQueue(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := gatehouse.User{Username: "admin", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
-		if err := e.srv.CreateUser(ctx, &u); err != nil {
+		if err := e.accounts.Insert(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
 		// More wrong-password logins in flight than there are CPUs, each
 		// costing a PBKDF2 hash (the tests' own argon2id is cheap): the
 		// slots stay taken and callers queue.
 		other := gatehouse.User{Username: "other", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
-		if err := e.srv.CreateUser(ctx, &other); err != nil {
+		if err := e.accounts.Insert(ctx, &other); err != nil {
 			t.Fatal(err)
 		}
 		stop := make(chan struct{})
@@ -141,7 +141,7 @@ func TestLastUsedIsBatched(t *testing.T) {
 			if len(toks) != 1 || toks[0].LastUsed != nil {
 				t.Fatalf("last_used written on the request path: %+v", toks)
 			}
-			e.srv.Close() // flushes the batch
+			e.authn.Close() // flushes the batch
 			toks, _ = e.store.Tokens(context.Background(), 1)
 			if toks[0].LastUsed == nil {
 				t.Fatal("last_used never written")
@@ -183,14 +183,14 @@ func TestLoginAnnouncesHashMemory(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			var mu sync.Mutex
 			var got []int64
-			e := buildWith(t, b, nil, func(d *server.Deps) {
-				d.HashMemory = func(n int64) { mu.Lock(); got = append(got, n); mu.Unlock() }
+			e := buildWith(t, b, nil, func(w *wiring) {
+				w.Accounts.HashMemory = func(n int64) { mu.Lock(); got = append(got, n); mu.Unlock() }
 			})
 			e.t = t
 			ctx := context.Background()
 			for name, h := range map[string]string{"pbkdf2": djangoAdminHash, "m256": hash256, "m64": hash64} {
 				u := gatehouse.User{Username: name, Password: h, IsActive: true, DateJoined: time.Now()}
-				if err := e.srv.CreateUser(ctx, &u); err != nil {
+				if err := e.accounts.Insert(ctx, &u); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -62,14 +62,14 @@ func (s *Server) tokenRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) listTokens(c *call) *apiError {
-	toks, err := s.store.Tokens(c.r.Context(), c.user.user.ID)
+	toks, err := s.accounts.Tokens(c.r.Context(), c.user.User.ID)
 	if err != nil {
 		return s.internal(c, err)
 	}
 	out := make([]tokenOut, 0, len(toks))
 	for _, t := range toks {
 		out = append(out, tokenOut{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.Created, LastUsed: t.LastUsed,
-			Expires: t.Expires, Current: c.user.kind == "token" && c.user.tokenID == t.ID})
+			Expires: t.Expires, Current: c.user.Scheme == gatehouse.SchemeToken && c.user.TokenID == t.ID})
 	}
 	c.respond(http.StatusOK, out)
 	return nil
@@ -82,14 +82,13 @@ func (s *Server) createToken(c *call) *apiError {
 	}
 	errs := &fieldErrors{}
 	name, _ := charField(p, errs, "name", true, false, maxTokenName)
-	var expires *time.Time
+	var lifetime time.Duration
 	if v, st := p.str("expires_in"); st == fieldString && v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 || n > 10*366*24*3600 {
 			errs.add("expires_in", "Ensure this value is a whole number of seconds between 1 and 316224000.")
 		} else {
-			t := s.now().Add(time.Duration(n) * time.Second)
-			expires = &t
+			lifetime = time.Duration(n) * time.Second
 		}
 	} else if st == fieldInvalid {
 		errs.add("expires_in", "A valid integer is required.")
@@ -97,12 +96,8 @@ func (s *Server) createToken(c *call) *apiError {
 	if !errs.empty() {
 		return badRequest(errs)
 	}
-	tok, key, err := s.newToken(name, false, expires)
+	key, tok, err := s.accounts.CreateToken(c.r.Context(), c.user.User.ID, name, lifetime)
 	if err != nil {
-		return s.internal(c, err)
-	}
-	tok.UserID = c.user.user.ID
-	if err := s.store.CreateToken(c.r.Context(), &tok); err != nil {
 		return s.internal(c, err)
 	}
 	c.respond(http.StatusCreated, tokenCreated{ID: tok.ID, Name: tok.Name, Key: key, Prefix: tok.Prefix, Created: tok.Created, Expires: tok.Expires})
@@ -119,35 +114,28 @@ func (s *Server) deleteToken(c *call) *apiError {
 	if err != nil {
 		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
 	}
-	err = s.store.DeleteToken(c.r.Context(), c.user.user.ID, id)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
+	if err := s.accounts.DeleteToken(c.r.Context(), c.user.User.ID, id); err != nil {
+		return s.apiFail(c, err)
 	}
-	if err != nil {
-		return s.internal(c, err)
-	}
-	s.forgetUser(c.user.user.ID)
 	return noContent(c)
 }
 
 // logout revokes the DRF token the request was made with.
 func (s *Server) logout(c *call) *apiError {
-	if c.user.kind != "token" {
+	if c.user.Scheme != gatehouse.SchemeToken {
 		return &apiError{status: http.StatusBadRequest, body: detailOnly{Detail: "This request was not made with a DRF token."}}
 	}
-	err := s.store.DeleteToken(c.r.Context(), c.user.user.ID, c.user.tokenID)
+	err := s.accounts.DeleteToken(c.r.Context(), c.user.User.ID, c.user.TokenID)
 	if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 		return s.internal(c, err)
 	}
-	s.forgetUser(c.user.user.ID)
 	return noContent(c)
 }
 
 // logoutAll revokes every DRF token of the caller.
 func (s *Server) logoutAll(c *call) *apiError {
-	if _, err := s.store.DeleteUserTokens(c.r.Context(), c.user.user.ID); err != nil {
+	if err := s.accounts.DeleteTokens(c.r.Context(), c.user.User.ID); err != nil {
 		return s.internal(c, err)
 	}
-	s.forgetUser(c.user.user.ID)
 	return noContent(c)
 }

@@ -86,7 +86,7 @@ func TestObtainToken(t *testing.T) {
 		expect(t, e.do("POST", "/api-token-auth/", `{"username": "alice",`, "Content-Type", "application/json"), 400,
 			`{"detail":"JSON parse error - Expecting property name enclosed in double quotes: line 1 column 22 (char 21)"}`)
 		// An inactive user cannot log in.
-		if err := e.srv.SetActive(context.Background(), "alice", false); err != nil {
+		if err := e.accounts.SetActive(context.Background(), "alice", false); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "alice", "password": "alicepass"}), 400, invalid)
@@ -100,7 +100,7 @@ func TestPasswordChangeRevokesTokens(t *testing.T) {
 		key := e.tokenOf("alice", "alicepass")
 		auth := []string{"Authorization", "Token " + key}
 		expect(t, e.do("GET", "/api/me/", nil, auth...), 200, "") // now cached
-		if err := e.srv.ChangePassword(context.Background(), "alice", "n3w-Pa55word"); err != nil {
+		if err := e.accounts.ChangePassword(context.Background(), "alice", "n3w-Pa55word"); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("GET", "/api/me/", nil, auth...), 401, `{"detail":"Invalid token."}`)
@@ -220,14 +220,14 @@ func TestPerDeviceTokens(t *testing.T) {
 func TestTokenExpiry(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		e.user("alice", "alicepass")
-		key, err := e.srv.IssueToken(context.Background(), "alice", "short", time.Hour)
+		key, err := e.accounts.IssueToken(context.Background(), "alice", "short", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Token "+key), 200, "")
 		e.clock.advance(time.Hour)
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Token "+key), 401, `{"detail":"Invalid token."}`)
-		if _, err := e.srv.IssueToken(context.Background(), "nobody", "x", 0); err == nil {
+		if _, err := e.accounts.IssueToken(context.Background(), "nobody", "x", 0); err == nil {
 			t.Fatal("token for an unknown user")
 		}
 	})

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 type userPage struct {
@@ -31,7 +31,7 @@ func (s *Server) listUsers(c *call) *apiError {
 		}
 		return ""
 	}
-	f := store.UserFilter{Username: last("username"), Email: last("email")}
+	f := gatehouse.UserFilter{Username: last("username"), Email: last("email")}
 	ctx := c.r.Context()
 	count, err := s.store.CountUsers(ctx, f)
 	if err != nil {

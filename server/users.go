@@ -1,17 +1,12 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/fixture"
-	"github.com/gatehouse-auth/gatehouse/password"
-	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/accounts"
 )
 
 // userOut is the user as /api/me/ shows it (that key order).
@@ -92,7 +87,7 @@ func (s *Server) usersView() http.Handler {
 }
 
 func (s *Server) me(c *call) *apiError {
-	u := c.user.user
+	u := c.user.User
 	c.respond(http.StatusOK, meOut{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Username: u.Username})
 	return nil
 }
@@ -124,12 +119,12 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 	switch st {
 	case fieldMissing:
 		if required {
-			errs.add(name, gatehouse.MsgRequired)
+			errs.add(name, msgRequired)
 			return "", false
 		}
 		return "", true
 	case fieldNull:
-		errs.add(name, gatehouse.MsgNull)
+		errs.add(name, msgNull)
 		return "", false
 	case fieldInvalid:
 		errs.add(name, "Not a valid string.")
@@ -138,102 +133,59 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 	v = strings.TrimSpace(v)
 	if v == "" {
 		if !allowBlank {
-			errs.add(name, gatehouse.MsgBlank)
+			errs.add(name, msgBlank)
 			return "", false
 		}
 		return "", true
 	}
 	if max > 0 && gatehouse.Length(v) > max {
-		errs.add(name, gatehouse.MsgMaxLength(max))
+		errs.add(name, msgMaxLength(max))
 		return v, false
 	}
 	return v, true
 }
 
 // createFromRequest validates a sign-up or user-creation body and creates
-// the user with a default DRF token. full also reads email and names.
+// the user with a default DRF token. full also reads email and names. The
+// wire rules of DRF's CharField (type, blank, length) are checked here; the
+// rules of a user (accounts.Validate) for the fields that passed them, so
+// that one response lists every problem in field order, as DRF's does.
 func (s *Server) createFromRequest(c *call, full bool) (gatehouse.User, *apiError) {
 	p, e := c.data()
 	if e != nil {
 		return gatehouse.User{}, e
 	}
 	ctx := c.r.Context()
-	errs := &fieldErrors{}
-	username, okU := charField(p, errs, "username", true, false, gatehouse.MaxUsername)
-	if okU {
-		if !gatehouse.ValidUsername(username) {
-			errs.add("username", gatehouse.MsgInvalidUsername)
-		} else if _, err := s.store.UserByUsername(ctx, username); err == nil {
-			errs.add("username", gatehouse.MsgUsernameTaken)
-		} else if !errors.Is(err, gatehouse.ErrNotFound) {
+	parse := &fieldErrors{}
+	var n accounts.NewUser
+	var bad []string
+	read := func(name string, required, allowBlank bool, max int) string {
+		v, ok := charField(p, parse, name, required, allowBlank, max)
+		if !ok {
+			bad = append(bad, name)
+		}
+		return v
+	}
+	n.Username = read(accounts.FieldUsername, true, false, gatehouse.MaxUsername)
+	order := []string{accounts.FieldUsername}
+	if full {
+		n.Email = read(accounts.FieldEmail, false, true, gatehouse.MaxEmail)
+		n.FirstName = read(accounts.FieldFirstName, false, true, gatehouse.MaxName)
+		n.LastName = read(accounts.FieldLastName, false, true, gatehouse.MaxName)
+		order = append(order, accounts.FieldEmail, accounts.FieldFirstName, accounts.FieldLastName)
+	}
+	n.Password = read(accounts.FieldPassword, true, false, gatehouse.MaxPassword)
+	order = append(order, accounts.FieldPassword)
+	if len(bad) > 0 {
+		more, err := s.accounts.Validate(ctx, n, bad...)
+		if err != nil {
 			return gatehouse.User{}, s.internal(c, err)
 		}
+		return gatehouse.User{}, badRequest(mergeFieldErrors(order, parse, more))
 	}
-	u := gatehouse.User{Username: username, IsActive: true}
-	if full {
-		if email, ok := charField(p, errs, "email", false, true, gatehouse.MaxEmail); ok && email != "" && !gatehouse.ValidEmail(email) {
-			errs.add("email", gatehouse.MsgInvalidEmail)
-		} else {
-			u.Email = email
-		}
-		u.FirstName, _ = charField(p, errs, "first_name", false, true, gatehouse.MaxName)
-		u.LastName, _ = charField(p, errs, "last_name", false, true, gatehouse.MaxName)
-	}
-	pw, okP := charField(p, errs, "password", true, false, gatehouse.MaxPassword)
-	if okP && errs.empty() {
-		for _, msg := range s.cfg.PasswordPolicy.Validate(pw, password.Attrs{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email}) {
-			errs.add("password", msg)
-		}
-	}
-	if !errs.empty() {
-		return gatehouse.User{}, badRequest(errs)
-	}
-	var hash string
-	var err error
-	if werr := s.hashing.do(ctx, func() { hash, err = s.hasher.Hash(pw) }); werr != nil {
-		err = werr
-	}
+	u, err := s.accounts.Create(ctx, n)
 	if err != nil {
-		return gatehouse.User{}, s.internal(c, err)
-	}
-	u.Password = hash
-	u.DateJoined = s.now()
-	if err := s.CreateUser(ctx, &u); err != nil {
-		if errors.Is(err, gatehouse.ErrConflict) {
-			errs.add("username", gatehouse.MsgUsernameTaken)
-			return gatehouse.User{}, badRequest(errs)
-		}
-		return gatehouse.User{}, s.internal(c, err)
+		return gatehouse.User{}, s.apiFail(c, err)
 	}
 	return u, nil
-}
-
-// CreateUser stores a new user together with its default DRF token, as
-// DRF's post_save signal does. u.Password must already be a hash.
-func (s *Server) CreateUser(ctx context.Context, u *gatehouse.User) error {
-	tok, _, err := s.newToken("", true, nil)
-	if err != nil {
-		return err
-	}
-	return s.store.CreateUser(ctx, u, &tok)
-}
-
-// newToken makes a DRF key and its stored form. The default token's key is
-// also sealed so that logins can return it again.
-func (s *Server) newToken(name string, isDefault bool, expires *time.Time) (gatehouse.Token, string, error) {
-	key, err := secret.Hex(s.random, 20)
-	if err != nil {
-		return gatehouse.Token{}, "", err
-	}
-	t := gatehouse.Token{Hash: secret.Hash(key), Prefix: fixture.Prefix(key), Name: name, IsDefault: isDefault, Created: s.now()}
-	if expires != nil {
-		e := *expires
-		t.Expires = &e
-	}
-	if isDefault {
-		if t.Sealed, err = s.box.Seal([]byte(key)); err != nil {
-			return gatehouse.Token{}, "", err
-		}
-	}
-	return t, key, nil
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/password"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 func TestSignUp(t *testing.T) {
@@ -65,15 +65,19 @@ func TestSignUp(t *testing.T) {
 }
 
 func TestPasswordValidationOnByDefault(t *testing.T) {
-	each(t, func(c *server.Config) { c.PasswordPolicy = password.DefaultPolicy }, func(t *testing.T, e *env) {
-		r := e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "123"})
-		expect(t, r, 400, `{"password":["This password is too short. It must contain at least 8 characters.","This password is too common.","This password is entirely numeric."]}`)
-		r = e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "walter12"})
-		expect(t, r, 400, `{"password":["The password is too similar to the username."]}`)
-		r = e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "correct horse battery"})
-		expect(t, r, 201, `{"username":"walter"}`)
-	})
-	if p := server.DefaultConfig().PasswordPolicy; p.MinLength != 8 || !p.Common || !p.Numeric || p.MaxSimilarity == 0 {
+	for _, b := range testdb.Backends() {
+		t.Run(b, func(t *testing.T) {
+			e := buildWith(t, b, nil, func(w *wiring) { w.Accounts.Policy = password.DefaultPolicy })
+			e.t = t
+			r := e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "123"})
+			expect(t, r, 400, `{"password":["This password is too short. It must contain at least 8 characters.","This password is too common.","This password is entirely numeric."]}`)
+			r = e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "walter12"})
+			expect(t, r, 400, `{"password":["The password is too similar to the username."]}`)
+			r = e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "correct horse battery"})
+			expect(t, r, 201, `{"username":"walter"}`)
+		})
+	}
+	if p := password.DefaultPolicy; p.MinLength != 8 || !p.Common || !p.Numeric || p.MaxSimilarity == 0 {
 		t.Fatalf("default policy is not on: %+v", p)
 	}
 }

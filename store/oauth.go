@@ -179,19 +179,10 @@ func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt 
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertPair(ctx, tx, at, rt, familyExpires) })
 }
 
-// AccessGrant is an access token with what authentication and
-// introspection need: its user (nil for client_credentials tokens) and its
-// client's client_id.
-type AccessGrant struct {
-	Token    gatehouse.AccessToken
-	User     *gatehouse.User
-	ClientID string
-}
-
 // AccessTokenByHash returns the access token with that hash, its user and
 // client in one query, or gatehouse.ErrNotFound. Expiry is the caller's to check.
-func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (AccessGrant, error) {
-	var g AccessGrant
+func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+	var g gatehouse.AccessTokenInfo
 	t := &g.Token
 	var uid, gid sql.NullInt64
 	var created, expires int64
@@ -219,7 +210,7 @@ func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (AccessGrant
 	if u.id.Valid {
 		g.User = &gatehouse.User{ID: u.id.Int64, Username: u.username.String, Email: u.email.String, FirstName: u.first.String,
 			LastName: u.lastN.String, Password: u.pw.String, IsActive: u.active.Bool, IsStaff: u.staff.Bool, IsSuperuser: u.super.Bool,
-			DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: u.epoch.Int64}
+			DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: fromEpoch(u.epoch.Int64)}
 	}
 	return g, nil
 }
@@ -257,17 +248,13 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
-// Revoked lists the hashes of access tokens a store call deleted, so that
-// the caller can drop them from its caches.
-type Revoked [][]byte
-
 // deleteAccessWhere deletes the access tokens cond selects and returns their hashes.
-func (s *Store) deleteAccessWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (Revoked, error) {
+func (s *Store) deleteAccessWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (gatehouse.RevokedAccess, error) {
 	rows, err := tx.QueryContext(ctx, s.q("SELECT token_hash FROM oauth_access_tokens WHERE "+cond), args...)
 	if err != nil {
 		return nil, err
 	}
-	var out Revoked
+	var out gatehouse.RevokedAccess
 	for rows.Next() {
 		var h []byte
 		if err := rows.Scan(&h); err != nil {
@@ -289,7 +276,7 @@ func (s *Store) deleteAccessWhere(ctx context.Context, tx *sql.Tx, cond string, 
 
 // revokeFamily revokes every refresh token of a family and deletes its
 // access tokens: two statements whatever the family's size.
-func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) (Revoked, error) {
+func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) (gatehouse.RevokedAccess, error) {
 	if family == "" {
 		return nil, nil
 	}
@@ -319,8 +306,8 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64)
 // RevokeRefreshToken marks the refresh token with that hash revoked and
 // deletes its access token, if it was issued to appID (any when 0). It
 // reports whether a refresh token was found.
-func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (Revoked, bool, error) {
-	var revoked Revoked
+func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (gatehouse.RevokedAccess, bool, error) {
+	var revoked gatehouse.RevokedAccess
 	found := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
@@ -348,22 +335,6 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 	return revoked, found, err
 }
 
-// Rotation is what RotateRefreshToken hands to its issue function.
-type Rotation struct {
-	Old gatehouse.RefreshToken
-	// FamilyExpires is the absolute deadline of the family, or nil.
-	FamilyExpires *time.Time
-	// InGrace is set when Old had already been rotated but within the
-	// grace period, so it is accepted once more.
-	InGrace bool
-	// User is Old's user, read in the rotation's transaction (nil when
-	// Old has none or the user is gone): the callback needs no second
-	// connection while the transaction holds one. Under SQLite's single
-	// writer, callbacks that asked for one exhausted the pool and stalled
-	// every rotation for the busy timeout.
-	User *gatehouse.User
-}
-
 // RotateRefreshToken redeems the refresh token with that hash for appID in
 // one transaction:
 //   - unknown, expired, or issued to another client: gatehouse.ErrInvalidGrant;
@@ -376,8 +347,8 @@ type Rotation struct {
 // An error from issue rolls everything back and is returned as is. The
 // hashes of deleted access tokens are returned in every case.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
-	issue func(Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (Revoked, error) {
-	var revoked Revoked
+	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+	var revoked gatehouse.RevokedAccess
 	reused := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var old gatehouse.RefreshToken
@@ -395,7 +366,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 		if (old.Expires != nil && !now.Before(*old.Expires)) || (fexp != nil && !now.Before(*fexp)) {
 			return gatehouse.ErrInvalidGrant
 		}
-		rot := Rotation{Old: old, FamilyExpires: fexp}
+		rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp}
 		if old.Revoked != nil {
 			if grace <= 0 || now.Sub(*old.Revoked) >= grace {
 				reused = true
@@ -483,8 +454,8 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 //     the code's id.
 func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
 	check func(gatehouse.Grant, *gatehouse.User) error,
-	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (Revoked, error) {
-	var revoked Revoked
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
+	var revoked gatehouse.RevokedAccess
 	reused := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var g gatehouse.Grant

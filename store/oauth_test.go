@@ -70,8 +70,8 @@ func TestOAuthRotateAndFamily(t *testing.T) {
 		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
 			t.Fatal(err)
 		}
-		issue := func(access, refresh string) func(store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-			return func(r store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		issue := func(access, refresh string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			return func(r gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 				at, rt := pair(a, u.ID, "", access, refresh, now)
 				return at, rt, nil
 			}
@@ -85,7 +85,7 @@ func TestOAuthRotateAndFamily(t *testing.T) {
 		}
 		// An error from issue rolls back.
 		boom := errors.New("boom")
-		if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			return nil, nil, boom
 		}); !errors.Is(err, boom) {
 			t.Fatal(err)
@@ -129,7 +129,7 @@ func TestOAuthConcurrentRotation(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				_, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(store.Rotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+				_, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 					at, rt := pair(a, u.ID, "", "a-"+string(rune('a'+i)), "r-"+string(rune('a'+i)), now)
 					return at, rt, nil
 				})

@@ -375,6 +375,21 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
+// A user's auth_epoch is 0 when it was never set, the zero time in Go.
+func epochMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromEpoch(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMicros(v)
+}
+
 func nullMicros(t *time.Time) any {
 	if t == nil {
 		return nil

@@ -49,7 +49,7 @@ func TestUsersCreateGetConflict(t *testing.T) {
 			t.Fatalf("duplicate username: %v, want ErrConflict", err)
 		}
 		// The failed insert left nothing behind, not even a token.
-		if n, _ := s.CountUsers(ctx, store.UserFilter{}); n != 1 {
+		if n, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); n != 1 {
 			t.Fatalf("count %d after failed insert", n)
 		}
 		if _, err := s.User(ctx, 9999); !errors.Is(err, gatehouse.ErrNotFound) {
@@ -63,22 +63,22 @@ func TestUsersListFilterPaging(t *testing.T) {
 		for i := 0; i < 25; i++ {
 			newUser(t, s, fmt.Sprintf("user%02d", i))
 		}
-		if n, _ := s.CountUsers(ctx, store.UserFilter{}); n != 25 {
+		if n, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); n != 25 {
 			t.Fatalf("count %d", n)
 		}
-		page, err := s.ListUsers(ctx, store.UserFilter{}, 20, 20)
+		page, err := s.ListUsers(ctx, gatehouse.UserFilter{}, 20, 20)
 		if err != nil || len(page) != 5 || page[0].Username != "user20" {
 			t.Fatalf("page 2: %d users, %v", len(page), err)
 		}
 		for _, f := range []struct {
-			f    store.UserFilter
+			f    gatehouse.UserFilter
 			want int
 		}{
-			{store.UserFilter{Username: "user07"}, 1},
-			{store.UserFilter{Username: "user0"}, 0},
-			{store.UserFilter{Email: "user07@example.com"}, 1},
-			{store.UserFilter{Email: "USER07@example.com"}, 0},
-			{store.UserFilter{Username: "user07", Email: "user08@example.com"}, 0},
+			{gatehouse.UserFilter{Username: "user07"}, 1},
+			{gatehouse.UserFilter{Username: "user0"}, 0},
+			{gatehouse.UserFilter{Email: "user07@example.com"}, 1},
+			{gatehouse.UserFilter{Email: "USER07@example.com"}, 0},
+			{gatehouse.UserFilter{Username: "user07", Email: "user08@example.com"}, 0},
 		} {
 			if n, _ := s.CountUsers(ctx, f.f); n != f.want {
 				t.Errorf("%+v: count %d, want %d", f.f, n, f.want)
@@ -134,22 +134,38 @@ func TestTokensLifecycle(t *testing.T) {
 func TestUpdateUserRevokesCredentials(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *store.Store) {
 		u := newUser(t, s, "dave")
-		before := time.Now().Unix()
-		got, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (store.UserChange, error) {
+		if _, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+			return gatehouse.UserChange{RevokeCredentials: true}, nil
+		}); err == nil {
+			t.Fatal("revoking credentials without a time was accepted")
+		}
+		at := time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+		got, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
 			u.Password = "new-hash"
-			return store.UserChange{RevokeCredentials: true}, nil
+			return gatehouse.UserChange{RevokeCredentials: true, At: at}, nil
 		})
-		if err != nil || got.Password != "new-hash" || got.AuthEpoch < before {
+		want := at.Truncate(time.Microsecond)
+		if err != nil || got.Password != "new-hash" || !got.AuthEpoch.Equal(want) {
 			t.Fatalf("UpdateUser: %+v, %v", got, err)
+		}
+		if again, _ := s.User(ctx, u.ID); !again.AuthEpoch.Equal(want) {
+			t.Fatalf("stored epoch %v, want %v (to the microsecond)", again.AuthEpoch, want)
+		}
+		// The epoch never moves backwards.
+		got, err = s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+			return gatehouse.UserChange{RevokeCredentials: true, At: at.Add(-time.Hour)}, nil
+		})
+		if err != nil || !got.AuthEpoch.Equal(want) {
+			t.Fatalf("epoch moved back: %v, %v", got.AuthEpoch, err)
 		}
 		if _, _, err := s.TokenByHash(ctx, secret.Hash("key-dave")); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("token survived the password change: %v", err)
 		}
 		// A failing updater changes nothing.
 		boom := errors.New("boom")
-		if _, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (store.UserChange, error) {
+		if _, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
 			u.Email = "changed@example.com"
-			return store.UserChange{}, boom
+			return gatehouse.UserChange{}, boom
 		}); !errors.Is(err, boom) {
 			t.Fatalf("updater error: %v", err)
 		}
@@ -186,7 +202,7 @@ func TestLoadReferenceFixture(t *testing.T) {
 		if err := s.Load(ctx, set); err == nil {
 			t.Fatal("second load succeeded")
 		}
-		if c, _ := s.CountUsers(ctx, store.UserFilter{}); c != 48 {
+		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 48 {
 			t.Fatalf("count after failed load: %d", c)
 		}
 	})
@@ -203,7 +219,7 @@ func TestLoadIsAllOrNothing(t *testing.T) {
 		if err := s.Load(ctx, set); err == nil {
 			t.Fatal("load with a duplicate succeeded")
 		}
-		if c, _ := s.CountUsers(ctx, store.UserFilter{}); c != 0 {
+		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 0 {
 			t.Fatalf("half-loaded: %d users", c)
 		}
 	})

@@ -43,17 +43,18 @@ func (s *Store) CreateToken(ctx context.Context, t *gatehouse.Token) error {
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error) {
 	var t gatehouse.Token
 	var u gatehouse.User
-	var joined int64
+	var joined, epoch int64
 	var last sql.NullInt64
 	err := scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+`,
 		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch
 		FROM drf_tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`), hash), &t,
-		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &u.AuthEpoch)
+		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch)
 	if err != nil {
 		return t, u, notFound(err)
 	}
 	u.DateJoined = fromMicros(joined)
 	u.LastLogin = fromNullMicros(last)
+	u.AuthEpoch = fromEpoch(epoch)
 	return t, u, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -14,14 +15,15 @@ const userCols = "id, username, email, first_name, last_name, password, is_activ
 type rowScanner interface{ Scan(...any) error }
 
 func scanUser(r rowScanner, u *gatehouse.User) error {
-	var joined int64
+	var joined, epoch int64
 	var last sql.NullInt64
 	if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password,
-		&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &u.AuthEpoch); err != nil {
+		&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch); err != nil {
 		return err
 	}
 	u.DateJoined = fromMicros(joined)
 	u.LastLogin = fromNullMicros(last)
+	u.AuthEpoch = fromEpoch(epoch)
 	return nil
 }
 
@@ -46,7 +48,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, k
 		u.DateJoined = time.Now()
 	}
 	args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
-		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), u.AuthEpoch}
+		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}
 	cols := "username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"
 	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	if keepID {
@@ -72,13 +74,8 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.
 	return u, notFound(err)
 }
 
-// UserFilter selects users by exact, case-sensitive matches; empty fields match all.
-type UserFilter struct {
-	Username string
-	Email    string
-}
-
-func (f UserFilter) where() (string, []any) {
+// userWhere is the WHERE clause selecting the users f matches.
+func userWhere(f gatehouse.UserFilter) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Username != "" {
@@ -96,16 +93,16 @@ func (f UserFilter) where() (string, []any) {
 }
 
 // CountUsers counts the users f selects.
-func (s *Store) CountUsers(ctx context.Context, f UserFilter) (int, error) {
-	where, args := f.where()
+func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error) {
+	where, args := userWhere(f)
 	var n int
 	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM users"+where), args...).Scan(&n)
 	return n, err
 }
 
 // ListUsers returns up to limit users f selects, by ascending id, skipping offset.
-func (s *Store) ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]gatehouse.User, error) {
-	where, args := f.where()
+func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
+	where, args := userWhere(f)
 	args = append(args, limit, offset)
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userCols+" FROM users"+where+" ORDER BY id LIMIT ? OFFSET ?"), args...)
 	if err != nil {
@@ -123,18 +120,9 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter, offset, limit int) 
 	return out, rows.Err()
 }
 
-// UserChange says what UpdateUser did beyond writing the fields.
-type UserChange struct {
-	// RevokeCredentials deletes every token of the user (DRF, OAuth) and
-	// moves AuthEpoch to now, so JWTs issued before stop working.
-	RevokeCredentials bool
-	// At is when the change happens (the server's clock); zero means now.
-	At time.Time
-}
-
 // UpdateUser reads the user, applies fn and writes it back in one
 // transaction. fn returns what else must happen.
-func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (UserChange, error)) (gatehouse.User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (gatehouse.UserChange, error)) (gatehouse.User, error) {
 	var u gatehouse.User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u); err != nil {
@@ -147,10 +135,10 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 		if ch.RevokeCredentials {
 			now := ch.At
 			if now.IsZero() {
-				now = time.Now()
+				return errors.New("store: UserChange.At is required to revoke credentials")
 			}
-			if e := now.Unix(); e > u.AuthEpoch {
-				u.AuthEpoch = e
+			if now = now.Truncate(time.Microsecond); now.After(u.AuthEpoch) {
+				u.AuthEpoch = now
 			}
 			for _, q := range []string{
 				"DELETE FROM drf_tokens WHERE user_id = ?",
@@ -170,7 +158,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE users SET username = ?, email = ?, first_name = ?, last_name = ?,
 			password = ?, is_active = ?, is_staff = ?, is_superuser = ?, last_login = ?, auth_epoch = ? WHERE id = ?`),
 			u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser,
-			nullMicros(u.LastLogin), u.AuthEpoch, u.ID)
+			nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), u.ID)
 		return s.conflict(err)
 	})
 	return u, err

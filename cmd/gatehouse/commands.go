@@ -20,8 +20,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/server"
@@ -59,13 +62,16 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 	return f
 }
 
-// app is the wired-up service a command works with.
+// app holds the services a command works with. Only serve builds the HTTP
+// server on top of them (serverFor); the other commands call the services.
 type app struct {
-	store  *store.Store
-	hasher *password.Hasher
-	box    *secret.Box
-	jwt    *jwt.Codec
-	srv    *server.Server
+	store    *store.Store
+	box      *secret.Box
+	jwt      *jwt.Codec
+	accounts *accounts.Service
+	authn    *authn.Authenticator
+	clients  *oauth.Clients
+	oauthCfg oauth.Config
 	// secrets hashes OAuth client secrets under the server secret.
 	secrets *gatehouse.SecretHasher
 }
@@ -79,45 +85,63 @@ func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	a, err := e.wire(ctx, st, key, migrate)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// wire builds the services on st.
+func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate bool) (*app, error) {
 	if migrate {
 		if err := st.Migrate(ctx); err != nil {
-			st.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
 	}
 	box, err := secret.NewBox(key)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	params := password.Params{Memory: uint32(e.cfg.Argon2Memory), Time: uint32(e.cfg.Argon2Time), Threads: uint8(e.cfg.Argon2Threads)}
 	if err := params.Validate(); err != nil {
-		st.Close()
 		return nil, err
 	}
 	codec, err := e.jwtCodec(key)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	a := &app{store: st, hasher: password.New(params, nil), box: box, jwt: codec}
-	a.secrets = gatehouse.NewSecretHasher(key)
-	scfg := server.DefaultConfig()
-	scfg.AllowQueryToken = e.cfg.AllowQueryToken
-	scfg.AuthCacheTTL = e.cfg.AuthCacheTTL
-	scfg.PasswordPolicy = e.policy()
-	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
-		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
-	if scfg.OAuth, err = e.oauthOptions(); err != nil {
-		st.Close()
+	ocfg, err := e.oauthOptions()
+	if err != nil {
 		return nil, err
 	}
-	a.srv = server.New(server.Deps{Store: st, Hasher: a.hasher, Box: box, JWT: codec, Log: e.log, Config: scfg, ClientSecrets: a.secrets, HashMemory: e.hashMemory})
+	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key)}
+	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
+	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser})
+	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil)
 	return a, nil
 }
 
+// tokenTouchInterval is how often the batched "last used" times of DRF
+// tokens are written.
+const tokenTouchInterval = 10 * time.Second
+
+// serverFor builds the HTTP server on a's services (serve only).
+func (e *env) serverFor(a *app) (*server.Server, error) {
+	scfg := server.DefaultConfig()
+	scfg.AllowQueryToken = e.cfg.AllowQueryToken
+	scfg.AuthCacheTTL = e.cfg.AuthCacheTTL
+	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
+	scfg.OAuth = a.oauthCfg
+	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, Box: a.box, JWT: a.jwt, Log: e.log,
+		Config: scfg, ClientSecrets: a.secrets})
+}
+
 func (a *app) close() {
-	a.srv.Close()
+	a.authn.Close()
 	a.store.Close()
 }
 
@@ -243,11 +267,19 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
+	srv, err := e.serverFor(a)
+	if err != nil {
+		return err
+	}
+	cctx, stopCleaner := context.WithCancel(context.Background())
+	cleaned := make(chan struct{})
+	go func() { oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Run(cctx); close(cleaned) }()
+	defer func() { stopCleaner(); <-cleaned }()
 	ln, err := net.Listen("tcp", e.cfg.Addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: a.srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -310,40 +342,36 @@ func cmdCreateUser(ctx context.Context, e *env, args []string) error {
 
 func createUser(ctx context.Context, e *env, super bool) error {
 	f := e.extra
-	u := gatehouse.User{Username: strings.TrimSpace(f.username), Email: f.email, FirstName: f.firstName, LastName: f.lastName,
-		IsActive: true, IsStaff: super, IsSuperuser: super, DateJoined: time.Now()}
-	if u.Username == "" {
+	n := accounts.NewUser{Username: strings.TrimSpace(f.username), Email: strings.TrimSpace(f.email),
+		FirstName: strings.TrimSpace(f.firstName), LastName: strings.TrimSpace(f.lastName), IsStaff: super, IsSuperuser: super}
+	if n.Username == "" {
 		return errors.New("--username is required")
-	}
-	if gatehouse.Length(u.Username) > gatehouse.MaxUsername || !gatehouse.ValidUsername(u.Username) {
-		return errors.New(gatehouse.MsgInvalidUsername)
-	}
-	if u.Email != "" && !gatehouse.ValidEmail(u.Email) {
-		return errors.New(gatehouse.MsgInvalidEmail)
 	}
 	pw, err := e.readPassword()
 	if err != nil {
 		return err
 	}
-	if msgs := e.policy().Validate(pw, password.Attrs{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email}); len(msgs) > 0 {
-		return errors.New(strings.Join(msgs, " "))
-	}
+	n.Password = pw
 	a, err := e.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if u.Password, err = a.hasher.Hash(pw); err != nil {
-		return err
-	}
-	if err := a.srv.CreateUser(ctx, &u); err != nil {
-		if errors.Is(err, gatehouse.ErrConflict) {
-			return errors.New(gatehouse.MsgUsernameTaken)
-		}
-		return err
+	u, err := a.accounts.Create(ctx, n)
+	if err != nil {
+		return cliError(err)
 	}
 	fmt.Fprintf(e.stdout, "created user %s (id %d)\n", u.Username, u.ID)
 	return nil
+}
+
+// cliError is how a command reports a service's error: the message of an
+// application error, the error itself otherwise.
+func cliError(err error) error {
+	if c := gatehouse.ErrorCode(err); c != gatehouse.EINTERNAL && c != "" {
+		return errors.New(gatehouse.ErrorMessage(err))
+	}
+	return err
 }
 
 func cmdChangePassword(ctx context.Context, e *env, args []string) error {
@@ -359,8 +387,8 @@ func cmdChangePassword(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	if err := a.srv.ChangePassword(ctx, args[0], pw); err != nil {
-		return err
+	if err := a.accounts.ChangePassword(ctx, args[0], pw); err != nil {
+		return cliError(err)
 	}
 	fmt.Fprintf(e.stdout, "password changed for %s; their tokens were revoked\n", args[0])
 	return nil
@@ -375,9 +403,9 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	key, err := a.srv.IssueToken(ctx, args[0], e.extra.name, e.extra.expires)
+	key, err := a.accounts.IssueToken(ctx, args[0], e.extra.name, e.extra.expires)
 	if err != nil {
-		return err
+		return cliError(err)
 	}
 	fmt.Fprintln(e.stdout, key)
 	return nil

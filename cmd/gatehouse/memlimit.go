@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/accounts"
 )
 
 // memoryLimitBase is the room the server's soft memory limit leaves for
@@ -45,7 +45,7 @@ type memoryLimit struct {
 }
 
 func newMemoryLimit(perHash int64, set func(int64) int64) *memoryLimit {
-	return &memoryLimit{base: memoryLimitBase, slots: int64(server.HashConcurrency()), set: set, perHash: perHash}
+	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, perHash: perHash}
 }
 
 func (m *memoryLimit) bytes() int64 { return m.base + (m.slots+1)*m.perHash }

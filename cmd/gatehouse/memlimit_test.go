@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/accounts"
 )
 
 func TestParseMemoryLimit(t *testing.T) {
@@ -55,7 +55,7 @@ func (f *fakeLimit) set(n int64) int64 {
 func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 	f := &fakeLimit{}
 	m := newMemoryLimit(19<<20, f.set)
-	slots := int64(server.HashConcurrency())
+	slots := int64(accounts.HashConcurrency())
 	if want := int64(64<<20) + (slots+1)*(19<<20); m.bytes() != want {
 		t.Fatalf("limit %d, want %d", m.bytes(), want)
 	}
@@ -81,7 +81,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		want                int64 // limit while serving
 		follows             bool  // hashMemory set
 	}{
-		{"auto", "", 64<<20 + (int64(server.HashConcurrency())+1)*(19456<<10), true},
+		{"auto", "", 64<<20 + (int64(accounts.HashConcurrency())+1)*(19456<<10), true},
 		{"auto", "300MiB", before, false}, // GOMEMLIMIT, applied by the runtime, stays
 		{"off", "", math.MaxInt64, false},
 		{"0", "300MiB", math.MaxInt64, false},

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
 // appFlags are the flags of createapplication.
@@ -35,9 +35,9 @@ func splitList(s string) []string {
 }
 
 // oauthOptions turns the OAuth settings into the server's options.
-func (e *env) oauthOptions() (server.OAuthOptions, error) {
+func (e *env) oauthOptions() (oauth.Config, error) {
 	c := e.cfg
-	o := server.DefaultOAuthOptions()
+	o := oauth.DefaultConfig()
 	o.Scopes = nil
 	for _, item := range strings.Split(c.OAuthScopes, ",") {
 		item = strings.TrimSpace(item)
@@ -87,7 +87,7 @@ func (e *env) oauthOptions() (server.OAuthOptions, error) {
 
 func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	f := e.extra.app
-	spec := server.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: splitList(f.grantTypes),
+	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: splitList(f.grantTypes),
 		RedirectURIs: splitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
 		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer}
 	a, err := e.open(ctx, true)
@@ -95,9 +95,9 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	app, plain, err := a.srv.CreateApplication(ctx, spec)
+	app, plain, err := a.clients.Create(ctx, spec)
 	if err != nil {
-		return err
+		return cliError(err)
 	}
 	fmt.Fprintf(e.stdout, "client_id: %s\n", app.ClientID)
 	if plain != "" {
@@ -155,7 +155,7 @@ func cmdClearTokens(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	n, err := a.srv.ClearTokensNow(ctx)
+	n, err := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).ClearTokens(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package server
+package accounts
 
 import (
 	"context"
@@ -21,7 +21,7 @@ type hashSlots struct {
 	grew    func(bytes int64)
 }
 
-// HashConcurrency is how many password hashes a Server computes at once.
+// HashConcurrency is how many password hashes a Service computes at once.
 func HashConcurrency() int { return runtime.GOMAXPROCS(0) }
 
 func newHashSlots(grew func(int64)) *hashSlots {

@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"time"
@@ -6,9 +6,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// OAuthOptions are the OAuth2 provider's settings; DOT's names are given
-// where one exists.
-type OAuthOptions struct {
+// Config holds the OAuth2 provider's settings; DOT's names are given where
+// one exists. Start from DefaultConfig.
+type Config struct {
 	// Scopes are the scopes granted, in settings order (SCOPES).
 	Scopes gatehouse.Scopes
 	// AccessTokenLifetime is ACCESS_TOKEN_EXPIRE_SECONDS.
@@ -48,10 +48,11 @@ type OAuthOptions struct {
 	SecureCookies bool
 }
 
-// DefaultOAuthOptions are DOT's defaults as the reference runs them.
-func DefaultOAuthOptions() OAuthOptions {
-	return OAuthOptions{
-		Scopes:              gatehouse.DefaultScopes,
+// DefaultConfig returns DOT's defaults as the reference runs them; the
+// one place they are declared.
+func DefaultConfig() Config {
+	return Config{
+		Scopes:              gatehouse.DefaultScopes(),
 		AccessTokenLifetime: 36000 * time.Second,
 		CodeLifetime:        60 * time.Second,
 		KeepRevoked:         30 * 24 * time.Hour,
@@ -62,9 +63,9 @@ func DefaultOAuthOptions() OAuthOptions {
 	}
 }
 
-// oauthDefaults fills zero settings (a Config built without DefaultConfig).
-func (o *OAuthOptions) defaults() {
-	d := DefaultOAuthOptions()
+// WithDefaults returns c with its zero settings filled from DefaultConfig.
+func (o Config) WithDefaults() Config {
+	d := DefaultConfig()
 	if len(o.Scopes) == 0 {
 		o.Scopes = d.Scopes
 	}
@@ -86,4 +87,5 @@ func (o *OAuthOptions) defaults() {
 	if o.SessionLifetime <= 0 {
 		o.SessionLifetime = d.SessionLifetime
 	}
+	return o
 }

@@ -1,0 +1,299 @@
+// Package accounts owns users and their passwords and DRF tokens: creating
+// users with Django's validation rules, logging in as Django's ModelBackend
+// does, changing passwords and activity (which ends every credential), and
+// issuing DRF tokens. It knows nothing of HTTP; the HTTP layer and the CLI
+// both call it.
+//
+// Password hashes are CPU- and memory-bound: every hash runs in one of a
+// bounded number of slots (hashing.go), whichever path asks for it.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// Store is the storage accounts needs.
+type Store interface {
+	gatehouse.UserStore
+	gatehouse.TokenStore
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store  Store
+	Hasher *password.Hasher
+	// Policy is applied on every path that sets a password.
+	Policy password.Policy
+	// Box seals the key of each user's default DRF token, which logins
+	// return again as DRF does.
+	Box    *secret.Box
+	Log    *slog.Logger
+	Now    func() time.Time // nil means time.Now
+	Random io.Reader        // nil means crypto/rand
+	// HashMemory, when set, is called with the memory one password hash
+	// needs each time a stored hash needs more than any before it.
+	HashMemory func(bytes int64)
+	// Forget, when set, is called after a user or their tokens changed,
+	// to drop cached lookups (authn.Authenticator.ForgetUser).
+	Forget func(userID int64)
+}
+
+// Service is the accounts service. Safe for concurrent use.
+type Service struct {
+	store   Store
+	hasher  *password.Hasher
+	policy  password.Policy
+	box     *secret.Box
+	log     *slog.Logger
+	now     func() time.Time
+	random  io.Reader
+	hashing *hashSlots
+	forget  func(int64)
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
+		random: d.Random, hashing: newHashSlots(d.HashMemory), forget: d.Forget}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.forget == nil {
+		s.forget = func(int64) {}
+	}
+	return s
+}
+
+// NewUser is what Create needs. Values are taken as given (the caller trims
+// them as its wire format does).
+type NewUser struct {
+	Username, Email, FirstName, LastName string
+	Password                             string
+	IsStaff, IsSuperuser                 bool
+}
+
+// Field names of NewUser in errors, in the order they are checked.
+const (
+	FieldUsername  = "username"
+	FieldEmail     = "email"
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+	FieldPassword  = "password"
+)
+
+// Validate checks n against Django's rules for auth_user and the password
+// policy, and returns the problems in field order. Fields named in skip
+// are not checked (the caller already found them bad). The password policy
+// runs only when everything else passed, as in Django's forms.
+func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]gatehouse.FieldError, error) {
+	skipped := func(f string) bool {
+		for _, x := range skip {
+			if x == f {
+				return true
+			}
+		}
+		return false
+	}
+	var errs []gatehouse.FieldError
+	add := func(field, code, msg string) {
+		errs = append(errs, gatehouse.FieldError{Field: field, Code: code, Message: msg})
+	}
+	checkLen := func(field, v string, max int) bool {
+		if gatehouse.Length(v) > max {
+			add(field, gatehouse.FieldMaxLength, fmt.Sprintf("%s: at most %d characters", field, max))
+			return false
+		}
+		return true
+	}
+	if !skipped(FieldUsername) {
+		switch {
+		case n.Username == "":
+			add(FieldUsername, gatehouse.FieldBlank, "username: required")
+		case !checkLen(FieldUsername, n.Username, gatehouse.MaxUsername):
+		case !gatehouse.ValidUsername(n.Username):
+			add(FieldUsername, gatehouse.FieldInvalid, "username: only letters, digits and @/./+/-/_")
+		default:
+			if _, err := s.store.UserByUsername(ctx, n.Username); err == nil {
+				add(FieldUsername, gatehouse.FieldUnique, "username: already taken")
+			} else if !errors.Is(err, gatehouse.ErrNotFound) {
+				return nil, err
+			}
+		}
+	}
+	if !skipped(FieldEmail) && n.Email != "" && checkLen(FieldEmail, n.Email, gatehouse.MaxEmail) && !gatehouse.ValidEmail(n.Email) {
+		add(FieldEmail, gatehouse.FieldInvalid, "email: not a valid address")
+	}
+	if !skipped(FieldFirstName) {
+		checkLen(FieldFirstName, n.FirstName, gatehouse.MaxName)
+	}
+	if !skipped(FieldLastName) {
+		checkLen(FieldLastName, n.LastName, gatehouse.MaxName)
+	}
+	if !skipped(FieldPassword) {
+		if n.Password == "" {
+			add(FieldPassword, gatehouse.FieldBlank, "password: required")
+		} else if checkLen(FieldPassword, n.Password, gatehouse.MaxPassword) && len(errs) == 0 && len(skip) == 0 {
+			for _, msg := range s.policy.Validate(n.Password, attrs(n.Username, n.FirstName, n.LastName, n.Email)) {
+				add(FieldPassword, gatehouse.FieldPassword, msg)
+			}
+		}
+	}
+	return errs, nil
+}
+
+func attrs(username, first, last, email string) password.Attrs {
+	return password.Attrs{Username: username, FirstName: first, LastName: last, Email: email}
+}
+
+// Create validates n, hashes its password and stores the user, active,
+// with a default DRF token. Problems are an EINVALID *gatehouse.Error with
+// fields (a username taken meanwhile is FieldUnique too).
+func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error) {
+	errs, err := s.Validate(ctx, n)
+	if err != nil {
+		return gatehouse.User{}, err
+	}
+	if len(errs) > 0 {
+		return gatehouse.User{}, gatehouse.Invalid(errs...)
+	}
+	hash, err := s.Hash(ctx, n.Password)
+	if err != nil {
+		return gatehouse.User{}, err
+	}
+	u := gatehouse.User{Username: n.Username, Email: n.Email, FirstName: n.FirstName, LastName: n.LastName,
+		Password: hash, IsActive: true, IsStaff: n.IsStaff, IsSuperuser: n.IsSuperuser, DateJoined: s.now()}
+	if err := s.Insert(ctx, &u); err != nil {
+		if errors.Is(err, gatehouse.ErrConflict) {
+			return gatehouse.User{}, gatehouse.Invalid(gatehouse.FieldError{Field: FieldUsername, Code: gatehouse.FieldUnique, Message: "username: already taken"})
+		}
+		return gatehouse.User{}, err
+	}
+	return u, nil
+}
+
+// Insert stores u, whose Password is already a hash (or unusable), with
+// its default DRF token, as DRF's post_save signal does.
+func (s *Service) Insert(ctx context.Context, u *gatehouse.User) error {
+	if u.DateJoined.IsZero() {
+		u.DateJoined = s.now()
+	}
+	tok, _, err := s.newToken("", true, nil)
+	if err != nil {
+		return err
+	}
+	return s.store.CreateUser(ctx, u, &tok)
+}
+
+// Hash hashes a password in a hash slot.
+func (s *Service) Hash(ctx context.Context, pw string) (string, error) {
+	var hash string
+	var err error
+	if werr := s.hashing.do(ctx, func() { hash, err = s.hasher.Hash(pw) }); werr != nil {
+		return "", werr
+	}
+	return hash, err
+}
+
+func (s *Service) byUsername(ctx context.Context, username string) (gatehouse.User, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return u, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: fmt.Sprintf("user %q does not exist", username), Err: err}
+	}
+	return u, err
+}
+
+// ChangePassword validates and sets a user's password and ends every
+// credential the user holds (DRF and OAuth tokens are deleted; JWTs and
+// sessions issued before now stop working).
+func (s *Service) ChangePassword(ctx context.Context, username, pw string) error {
+	u, err := s.byUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	if gatehouse.Length(pw) > gatehouse.MaxPassword {
+		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldMaxLength,
+			Message: fmt.Sprintf("password: at most %d characters", gatehouse.MaxPassword)})
+	}
+	if msgs := s.policy.Validate(pw, attrs(u.Username, u.FirstName, u.LastName, u.Email)); len(msgs) > 0 {
+		var errs []gatehouse.FieldError
+		for _, m := range msgs {
+			errs = append(errs, gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldPassword, Message: m})
+		}
+		return gatehouse.Invalid(errs...)
+	}
+	hash, err := s.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.Password = hash
+		return gatehouse.UserChange{RevokeCredentials: true, At: s.now()}, nil
+	})
+	s.forget(u.ID)
+	return err
+}
+
+// SetActive activates or deactivates a user; deactivation ends every
+// credential the user holds.
+func (s *Service) SetActive(ctx context.Context, username string, active bool) error {
+	u, err := s.byUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.IsActive = active
+		return gatehouse.UserChange{RevokeCredentials: !active, At: s.now()}, nil
+	})
+	s.forget(u.ID)
+	return err
+}
+
+// CheckPassword authenticates username and password as Django's
+// ModelBackend does: an unknown user costs one hash like a wrong password,
+// inactive users never authenticate, and a correct password stored with an
+// older algorithm or weaker parameters is rehashed, unless other password
+// hashes are queued for the CPUs: then the rehash is left to a later login
+// (hashSlots.idle), so that a wave of first logins after a migration runs at
+// the rate of one hash each. ok is false for any refusal; err is internal
+// (or ctx's, when the caller gave up waiting for a slot).
+func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gatehouse.User, ok bool, err error) {
+	u, err = s.store.UserByUsername(ctx, username)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return u, false, s.hashing.do(ctx, func() { s.hasher.Dummy(pw) })
+	}
+	if err != nil {
+		return u, false, err
+	}
+	var rehash bool
+	s.hashing.need(password.Memory(u.Password))
+	if err := s.hashing.do(ctx, func() { ok, rehash = s.hasher.Verify(pw, u.Password) }); err != nil {
+		return u, false, err
+	}
+	if !ok || !u.IsActive {
+		return u, false, nil
+	}
+	if rehash {
+		var h string
+		var err error
+		if s.hashing.idle(func() { h, err = s.hasher.Hash(pw) }) && err == nil {
+			if err := s.store.SetPasswordHash(ctx, u.ID, u.Password, h); err != nil {
+				s.log.Warn("rehashing password", "user_id", u.ID, "err", err)
+			} else {
+				u.Password = h
+			}
+		}
+	}
+	return u, true, nil
+}

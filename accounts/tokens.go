@@ -1,0 +1,119 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// IssueToken creates a named DRF token for the user and returns its key,
+// shown once (only its hash is stored). lifetime 0 means no expiry.
+func (s *Service) IssueToken(ctx context.Context, username, name string, lifetime time.Duration) (string, error) {
+	u, err := s.byUsername(ctx, username)
+	if err != nil {
+		return "", err
+	}
+	key, _, err := s.CreateToken(ctx, u.ID, name, lifetime)
+	return key, err
+}
+
+// CreateToken creates a named DRF token for a user id and returns its key
+// and stored form. lifetime 0 means no expiry.
+func (s *Service) CreateToken(ctx context.Context, userID int64, name string, lifetime time.Duration) (string, gatehouse.Token, error) {
+	var exp *time.Time
+	if lifetime > 0 {
+		t := s.now().Add(lifetime)
+		exp = &t
+	}
+	tok, key, err := s.newToken(name, false, exp)
+	if err != nil {
+		return "", tok, err
+	}
+	tok.UserID = userID
+	if err := s.store.CreateToken(ctx, &tok); err != nil {
+		return "", tok, err
+	}
+	return key, tok, nil
+}
+
+// DefaultKey returns the key of the user's default DRF token, creating one
+// when the user has none (after a logout-all or a password change), as
+// DRF's Token.objects.get_or_create does.
+func (s *Service) DefaultKey(ctx context.Context, userID int64) (string, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		t, err := s.store.DefaultToken(ctx, userID)
+		if err == nil && t.Sealed != nil {
+			key, err := s.box.Open(t.Sealed)
+			if err != nil {
+				return "", err
+			}
+			return string(key), nil
+		}
+		if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+			return "", err
+		}
+		tok, key, err := s.newToken("", true, nil)
+		if err != nil {
+			return "", err
+		}
+		tok.UserID = userID
+		err = s.store.CreateToken(ctx, &tok)
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, gatehouse.ErrConflict) {
+			return "", err
+		}
+		// Another request created it first: read that one.
+	}
+	return "", errors.New("accounts: default token lost the race twice")
+}
+
+// Tokens lists the user's DRF tokens.
+func (s *Service) Tokens(ctx context.Context, userID int64) ([]gatehouse.Token, error) {
+	return s.store.Tokens(ctx, userID)
+}
+
+// DeleteToken deletes one of the user's tokens; ENOTFOUND when the user has
+// no token of that id.
+func (s *Service) DeleteToken(ctx context.Context, userID, id int64) error {
+	err := s.store.DeleteToken(ctx, userID, id)
+	s.forget(userID)
+	return err
+}
+
+// DeleteTokens deletes every DRF token of the user.
+func (s *Service) DeleteTokens(ctx context.Context, userID int64) error {
+	_, err := s.store.DeleteUserTokens(ctx, userID)
+	s.forget(userID)
+	return err
+}
+
+// TouchLogin records a successful login (Django's update_last_login).
+func (s *Service) TouchLogin(ctx context.Context, userID int64) error {
+	return s.store.TouchLogin(ctx, userID, s.now())
+}
+
+// newToken makes a DRF key and its stored form. The default token's key is
+// also sealed so that logins can return it again.
+func (s *Service) newToken(name string, isDefault bool, expires *time.Time) (gatehouse.Token, string, error) {
+	key, err := secret.Hex(s.random, 20)
+	if err != nil {
+		return gatehouse.Token{}, "", err
+	}
+	t := gatehouse.Token{Hash: secret.Hash(key), Prefix: fixture.Prefix(key), Name: name, IsDefault: isDefault, Created: s.now()}
+	if expires != nil {
+		e := *expires
+		t.Expires = &e
+	}
+	if isDefault {
+		if t.Sealed, err = s.box.Seal([]byte(key)); err != nil {
+			return gatehouse.Token{}, "", err
+		}
+	}
+	return t, key, nil
+}

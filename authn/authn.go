@@ -1,0 +1,322 @@
+// Package authn turns a credential (a DRF key, a simplejwt access token, an
+// OAuth2 access token, a browser session) into the gatehouse.Principal it
+// stands for. It knows nothing of HTTP: the caller parses the
+// Authorization header or cookie and hands over a Credential value.
+//
+// Lookups are cached for Deps.CacheTTL; changes made through this replica
+// (Forget*) take effect at once, those of other replicas within the TTL.
+// Every scheme applies the same rules: the user must be active and must
+// accept the credential's issue time (gatehouse.User.Accepts).
+package authn
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// Store is what authentication reads, and the "last used" times it writes.
+type Store interface {
+	User(ctx context.Context, id int64) (gatehouse.User, error)
+	TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error)
+	TouchTokens(ctx context.Context, used map[int64]time.Time) error
+	AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
+}
+
+// JWTParser verifies a simplejwt token: *jwt.Codec, or a verifier built from
+// public keys only.
+type JWTParser interface {
+	Parse(token string) (jwt.Claims, error)
+}
+
+// Deps are what an Authenticator is built from.
+type Deps struct {
+	Store Store
+	JWT   JWTParser // nil: simplejwt tokens are refused
+	Log   *slog.Logger
+	Now   func() time.Time // nil means time.Now
+	// CacheTTL bounds how long a replica answers from its cache after
+	// another replica revoked a credential; 0 disables the cache.
+	CacheTTL time.Duration
+	// TouchInterval is how often the batched "last used" times of DRF
+	// tokens are written; 0 writes them only on Close.
+	TouchInterval time.Duration
+}
+
+// Credential is one presented credential.
+type Credential struct {
+	Scheme string // gatehouse.SchemeToken, SchemeJWT, SchemeOAuth or SchemeSession
+	// Value is the key or token (Token, JWT, OAuth).
+	Value string
+	// UserID and Issued come from a verified session (SchemeSession).
+	UserID int64
+	Issued time.Time
+}
+
+// Authenticator checks credentials. Safe for concurrent use; Close stops
+// its background writer.
+type Authenticator struct {
+	store Store
+	jwt   JWTParser
+	log   *slog.Logger
+	now   func() time.Time
+	cache *cache
+
+	touchMu sync.Mutex
+	touched map[int64]time.Time
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New returns an Authenticator and starts its batched writer of DRF token
+// use times.
+func New(d Deps) *Authenticator {
+	a := &Authenticator{store: d.Store, jwt: d.JWT, log: d.Log, now: d.Now,
+		touched: map[int64]time.Time{}, stop: make(chan struct{})}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.cache = newCache(d.CacheTTL, a.now)
+	if d.TouchInterval > 0 {
+		a.wg.Add(1)
+		go a.touchLoop(d.TouchInterval)
+	}
+	return a
+}
+
+// Close stops the background writer and writes pending use times.
+func (a *Authenticator) Close() {
+	a.stopOnce.Do(func() { close(a.stop) })
+	a.wg.Wait()
+	a.flushTouches(context.Background())
+}
+
+// Authenticate returns the principal of c. A refused credential is a
+// *gatehouse.Error of code EUNAUTHORIZED whose Reason says why; any other
+// error is internal.
+func (a *Authenticator) Authenticate(ctx context.Context, c Credential) (*gatehouse.Principal, error) {
+	switch c.Scheme {
+	case gatehouse.SchemeToken:
+		return a.drfToken(ctx, c.Value)
+	case gatehouse.SchemeJWT:
+		return a.accessJWT(ctx, c.Value)
+	case gatehouse.SchemeOAuth:
+		return a.oauth(ctx, c.Value)
+	case gatehouse.SchemeSession:
+		return a.session(ctx, c.UserID, c.Issued)
+	}
+	return nil, gatehouse.Unauthorized(gatehouse.ReasonBadHeader)
+}
+
+func refused(reason string) error { return gatehouse.Unauthorized(reason) }
+
+// drfToken checks a DRF key.
+func (a *Authenticator) drfToken(ctx context.Context, key string) (*gatehouse.Principal, error) {
+	hash := secret.Hash(key)
+	ck := "t:" + string(hash)
+	e, ok := a.cache.get(ck)
+	if !ok {
+		tok, u, err := a.store.TokenByHash(ctx, hash)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil, refused(gatehouse.ReasonCredentialInvalid)
+		}
+		if err != nil {
+			return nil, err
+		}
+		e = entry{user: u, tokenID: tok.ID, tokExp: tok.Expires, issued: tok.Created}
+		a.cache.put(ck, e)
+	}
+	now := a.now()
+	if e.tokExp != nil && !now.Before(*e.tokExp) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if !e.user.IsActive {
+		return nil, refused(gatehouse.ReasonUserInactive)
+	}
+	if !e.user.Accepts(e.issued) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	a.touch(e.tokenID, now)
+	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeToken, TokenID: e.tokenID, Issued: e.issued}, nil
+}
+
+// accessJWT checks a simplejwt access token and loads its user.
+func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.Principal, error) {
+	if a.jwt == nil {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	c, err := a.jwt.Parse(raw)
+	if err != nil {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if c.TokenType != jwt.Access {
+		return nil, refused(gatehouse.ReasonWrongTokenType)
+	}
+	if !c.HasUserID {
+		return nil, refused(gatehouse.ReasonNoUserID)
+	}
+	u, err := a.User(ctx, c.UserID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, refused(gatehouse.ReasonUserNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive {
+		return nil, refused(gatehouse.ReasonUserInactive)
+	}
+	issued := IssuedAt(c)
+	if !u.Accepts(issued) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeJWT, Issued: issued}, nil
+}
+
+// CheckJWTUser applies the user rules to a verified simplejwt token of any
+// type (the refresh and verify endpoints): nil when its user exists, is
+// active and accepts its issue time. A missing user is ErrNotFound.
+func (a *Authenticator) CheckJWTUser(ctx context.Context, c jwt.Claims) error {
+	u, err := a.User(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	if !u.IsActive {
+		return refused(gatehouse.ReasonUserInactive)
+	}
+	if !u.Accepts(IssuedAt(c)) {
+		return refused(gatehouse.ReasonCredentialInvalid)
+	}
+	return nil
+}
+
+// oauth checks an OAuth2 access token: unknown, revoked, expired, without a
+// user (client_credentials) or of an inactive user are all refused alike.
+func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Principal, error) {
+	// A JWT (it has dots) or an oversized value is never an OAuth token:
+	// skip the database.
+	if strings.Contains(token, ".") || len(token) > 255 {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	hash := secret.Hash(token)
+	ck := "o:" + string(hash)
+	e, ok := a.cache.get(ck)
+	if !ok {
+		g, err := a.store.AccessTokenByHash(ctx, hash)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil, refused(gatehouse.ReasonCredentialInvalid)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if g.User == nil {
+			return nil, refused(gatehouse.ReasonCredentialInvalid)
+		}
+		exp := g.Token.Expires
+		e = entry{user: *g.User, tokenID: g.Token.ID, scope: g.Token.Scope, appID: g.Token.ApplicationID,
+			tokExp: &exp, issued: g.Token.Created}
+		a.cache.put(ck, e)
+	}
+	if e.tokExp != nil && !a.now().Before(*e.tokExp) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if !e.user.IsActive || !e.user.Accepts(e.issued) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeOAuth, TokenID: e.tokenID, Scope: e.scope,
+		ApplicationID: e.appID, Issued: e.issued}, nil
+}
+
+// session checks the user of a verified session cookie.
+func (a *Authenticator) session(ctx context.Context, userID int64, issued time.Time) (*gatehouse.Principal, error) {
+	if userID == 0 {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	u, err := a.User(ctx, userID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive || !u.Accepts(issued) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeSession, Issued: issued}, nil
+}
+
+// User returns a user through the cache.
+func (a *Authenticator) User(ctx context.Context, id int64) (gatehouse.User, error) {
+	ck := "u:" + strconv.FormatInt(id, 10)
+	if e, ok := a.cache.get(ck); ok {
+		return e.user, nil
+	}
+	u, err := a.store.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	a.cache.put(ck, entry{user: u})
+	return u, nil
+}
+
+// ForgetUser drops cached lookups of a user after this replica changed it
+// or its tokens.
+func (a *Authenticator) ForgetUser(id int64) { a.cache.dropUser(id) }
+
+// ForgetAccess drops revoked OAuth access tokens, by hash.
+func (a *Authenticator) ForgetAccess(hashes [][]byte) {
+	for _, h := range hashes {
+		a.cache.drop("o:" + string(h))
+	}
+}
+
+// IssuedAt is the issue time of a simplejwt token as precisely as the token
+// tells it (see gatehouse.User.Accepts).
+func IssuedAt(c jwt.Claims) time.Time { return time.Unix(c.Iat, 0) }
+
+func (a *Authenticator) touch(id int64, at time.Time) {
+	a.touchMu.Lock()
+	a.touched[id] = at
+	a.touchMu.Unlock()
+}
+
+func (a *Authenticator) touchLoop(every time.Duration) {
+	defer a.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			a.flushTouches(context.Background())
+		}
+	}
+}
+
+func (a *Authenticator) flushTouches(ctx context.Context) {
+	a.touchMu.Lock()
+	used := a.touched
+	if len(used) > 0 {
+		a.touched = map[int64]time.Time{}
+	}
+	a.touchMu.Unlock()
+	if len(used) == 0 {
+		return
+	}
+	if err := a.store.TouchTokens(ctx, used); err != nil {
+		a.log.Error("recording token use", "err", err)
+	}
+}

@@ -1,0 +1,88 @@
+package authn
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// cache keeps recent token and user lookups for a short TTL so that
+// authenticating a request does not hit the database every time. Entries
+// are dropped at once when this replica changes the user or the token;
+// other replicas see the change within the TTL.
+type cache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.RWMutex
+	entries map[string]entry
+}
+
+type entry struct {
+	user    gatehouse.User
+	tokenID int64
+	scope   string
+	appID   int64
+	issued  time.Time
+	expires time.Time // of the entry, not of the token
+	tokExp  *time.Time
+}
+
+func newCache(ttl time.Duration, now func() time.Time) *cache {
+	return &cache{ttl: ttl, now: now, entries: map[string]entry{}}
+}
+
+const maxCacheEntries = 100_000
+
+func (c *cache) get(key string) (entry, bool) {
+	if c.ttl <= 0 {
+		return entry{}, false
+	}
+	c.mu.RLock()
+	e, ok := c.entries[key]
+	c.mu.RUnlock()
+	if !ok || !c.now().Before(e.expires) {
+		return entry{}, false
+	}
+	return e, true
+}
+
+func (c *cache) put(key string, e entry) {
+	if c.ttl <= 0 {
+		return
+	}
+	e.expires = c.now().Add(c.ttl)
+	c.mu.Lock()
+	if len(c.entries) >= maxCacheEntries {
+		now := c.now()
+		for k, v := range c.entries {
+			if !now.Before(v.expires) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= maxCacheEntries {
+			c.entries = map[string]entry{}
+		}
+	}
+	c.entries[key] = e
+	c.mu.Unlock()
+}
+
+// dropUser forgets every entry of the user.
+func (c *cache) dropUser(id int64) {
+	c.mu.Lock()
+	for k, v := range c.entries {
+		if v.user.ID == id {
+			delete(c.entries, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// drop forgets one key.
+func (c *cache) drop(key string) {
+	c.mu.Lock()
+	delete(c.entries, key)
+	c.mu.Unlock()
+}

@@ -1,0 +1,102 @@
+package oauth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// CleanupStore is the storage Cleaner needs.
+type CleanupStore interface {
+	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
+	DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error)
+}
+
+// Cleaner removes expired and long-revoked OAuth rows, and expired
+// simplejwt refresh records (simplejwt's flushexpiredtokens).
+type Cleaner struct {
+	store CleanupStore
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewCleaner returns a Cleaner; cfg's KeepRevoked, CleanupBatch and
+// CleanupInterval apply. now nil means time.Now.
+func NewCleaner(store CleanupStore, cfg Config, now func() time.Time, log *slog.Logger) *Cleaner {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Cleaner{store: store, cfg: cfg.WithDefaults(), now: now, log: log}
+}
+
+// Run cleans every CleanupInterval, in small batches with a pause between
+// them so that no statement holds a lock for long, until ctx ends. With no
+// interval it returns at once.
+func (c *Cleaner) Run(ctx context.Context) {
+	if c.cfg.CleanupInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(c.cfg.CleanupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.ClearTokens(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("oauth cleanup", "err", err)
+			}
+			if _, err := c.clearExpiredRefreshRecords(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("jwt cleanup", "err", err)
+			}
+		}
+	}
+}
+
+// ClearTokens deletes expired access tokens and codes, and refresh tokens
+// expired or revoked longer ago than the replay window, batch by batch,
+// until none is left or ctx ends (DOT's cleartokens). It returns the
+// number of rows removed.
+func (c *Cleaner) ClearTokens(ctx context.Context) (int64, error) {
+	return inBatches(ctx, func() (int64, error) {
+		now := c.now()
+		return c.store.DeleteExpiredOAuth(ctx, now, now.Add(-c.cfg.KeepRevoked), c.cfg.CleanupBatch)
+	})
+}
+
+// clearExpiredRefreshRecords deletes JWT refresh records past their expiry
+// (an expired refresh token is refused whatever its record says).
+func (c *Cleaner) clearExpiredRefreshRecords(ctx context.Context) (int64, error) {
+	return inBatches(ctx, func() (int64, error) {
+		return c.store.DeleteExpiredRefresh(ctx, c.now(), c.cfg.CleanupBatch)
+	})
+}
+
+// minCleanupPause is the least pause between two cleanup batches.
+const minCleanupPause = 10 * time.Millisecond
+
+// inBatches calls step until it removes nothing, fails, or ctx ends, and returns the rows removed. After each batch it pauses as long
+// as the batch took (at least minCleanupPause), so that the cleanup never
+// takes more than half of one CPU or of the database's write lock from the
+// requests: with a fixed 10 ms pause, deleting 1M rows on SQLite doubled the
+// p99 of concurrent introspections (docs/performance.md).
+func inBatches(ctx context.Context, step func() (int64, error)) (int64, error) {
+	var total int64
+	for {
+		t0 := time.Now()
+		n, err := step()
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(max(time.Since(t0), minCleanupPause)):
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cleanupStore is a hand-written double of CleanupStore: each call is
+// recorded and answered by a function field.
+type cleanupStore struct {
+	mu      sync.Mutex
+	calls   []string
+	oauth   func(now, keep time.Time, batch int) (int64, error)
+	refresh func(now time.Time, limit int) (int64, error)
+}
+
+func (f *cleanupStore) DeleteExpiredOAuth(_ context.Context, now, keep time.Time, batch int) (int64, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, "oauth")
+	f.mu.Unlock()
+	return f.oauth(now, keep, batch)
+}
+
+func (f *cleanupStore) DeleteExpiredRefresh(_ context.Context, now time.Time, limit int) (int64, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, "refresh")
+	f.mu.Unlock()
+	return f.refresh(now, limit)
+}
+
+func TestClearTokensRunsBatchesUntilNoneLeft(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	left := int64(7)
+	st := &cleanupStore{oauth: func(n, keep time.Time, batch int) (int64, error) {
+		if !n.Equal(now) || !keep.Equal(now.Add(-30*24*time.Hour)) || batch != 3 {
+			t.Errorf("DeleteExpiredOAuth(%v, %v, %d)", n, keep, batch)
+		}
+		d := min(left, int64(batch))
+		left -= d
+		return d, nil
+	}}
+	cfg := DefaultConfig()
+	cfg.CleanupBatch = 3
+	got, err := NewCleaner(st, cfg, func() time.Time { return now }, nil).ClearTokens(context.Background())
+	if err != nil || got != 7 || len(st.calls) != 4 {
+		t.Fatalf("removed %d, err %v, calls %v", got, err, st.calls)
+	}
+}
+
+func TestClearTokensStopsAtAnError(t *testing.T) {
+	boom := errors.New("boom")
+	st := &cleanupStore{oauth: func(time.Time, time.Time, int) (int64, error) { return 2, boom }}
+	got, err := NewCleaner(st, DefaultConfig(), nil, nil).ClearTokens(context.Background())
+	if !errors.Is(err, boom) || got != 2 || len(st.calls) != 1 {
+		t.Fatalf("removed %d, err %v, calls %v", got, err, st.calls)
+	}
+}
+
+// Run cleans OAuth rows and JWT records at each tick and returns when its
+// context ends, even in the middle of a long cleanup.
+func TestRunStopsWithItsContext(t *testing.T) {
+	ran := make(chan string, 100)
+	st := &cleanupStore{
+		oauth:   func(time.Time, time.Time, int) (int64, error) { ran <- "oauth"; return 1, nil }, // never done
+		refresh: func(time.Time, int) (int64, error) { ran <- "refresh"; return 0, nil },
+	}
+	cfg := DefaultConfig()
+	cfg.CleanupInterval = time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { NewCleaner(st, cfg, nil, nil).Run(ctx); close(done) }()
+	if got := <-ran; got != "oauth" {
+		t.Fatalf("first call %q", got)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop with its context")
+	}
+}
+
+func TestRunWithoutIntervalReturns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CleanupInterval = 0
+	NewCleaner(&cleanupStore{}, cfg, nil, nil).Run(context.Background()) // would block forever otherwise
+}

@@ -1,0 +1,45 @@
+package gatehouse
+
+import "time"
+
+// Authentication schemes a Principal can come from.
+const (
+	SchemeToken   = "token"   // DRF TokenAuthentication
+	SchemeJWT     = "jwt"     // simplejwt access token
+	SchemeOAuth   = "oauth"   // OAuth2 bearer access token
+	SchemeSession = "session" // the browser session cookie
+)
+
+// Principal is who a request is authenticated as, and by what.
+type Principal struct {
+	User   User
+	Scheme string // one of the Scheme* constants
+	// TokenID is the DRF token or OAuth access token id (0 for others).
+	TokenID int64
+	// Scope holds the OAuth token's scopes, space-separated.
+	Scope string
+	// ApplicationID is the OAuth token's client.
+	ApplicationID int64
+	// Issued is when the credential was issued.
+	Issued time.Time
+}
+
+// HasScope is Django OAuth Toolkit's TokenHasScope rule: a principal
+// authenticated by an OAuth token passes only when the token has every
+// required scope; the other schemes carry no scopes and pass.
+func (p *Principal) HasScope(required ...string) bool {
+	if p == nil || p.Scheme != SchemeOAuth {
+		return true
+	}
+	return HasScope(p.Scope, required...)
+}
+
+// HasReadWriteScope is DOT's TokenHasReadWriteScope: "read" for safe
+// methods (GET, HEAD, OPTIONS), "write" for the others, plus extra.
+func (p *Principal) HasReadWriteScope(safe bool, extra ...string) bool {
+	rw := "write"
+	if safe {
+		rw = "read"
+	}
+	return p.HasScope(append([]string{rw}, extra...)...)
+}

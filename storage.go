@@ -1,0 +1,165 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// The storage contract. Every backend (store/ for SQLite and PostgreSQL)
+// implements these interfaces and passes the conformance suite in
+// storetest/. Services take the smallest interface they need.
+//
+// Conventions shared by every method: a missing row is ErrNotFound, a
+// uniqueness clash ErrConflict (both may be wrapped); a method that reads,
+// decides and writes does so in one transaction, correct when several
+// replicas share the database; times are kept to the microsecond.
+
+// UserStore keeps users.
+type UserStore interface {
+	// CreateUser inserts u (and, when tok is not nil, tok as u's token in
+	// the same transaction) and sets their IDs. ErrConflict when the
+	// username is taken.
+	CreateUser(ctx context.Context, u *User, tok *Token) error
+	User(ctx context.Context, id int64) (User, error)
+	UserByUsername(ctx context.Context, username string) (User, error)
+	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	// ListUsers returns the users f selects, ordered by id.
+	ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]User, error)
+	// UpdateUser reads the user, calls fn with it and writes the result
+	// back, in one transaction. fn's error aborts and is returned as is.
+	// When fn asks for RevokeCredentials, every DRF token and OAuth access
+	// token of the user is deleted, their refresh tokens and simplejwt
+	// refresh records revoked, and AuthEpoch moved to UserChange.At.
+	UpdateUser(ctx context.Context, id int64, fn func(*User) (UserChange, error)) (User, error)
+	// SetPasswordHash replaces the hash only while it is still old (the
+	// upgrade of an old hash after a login; a concurrent change wins).
+	SetPasswordHash(ctx context.Context, id int64, old, new string) error
+	TouchLogin(ctx context.Context, id int64, at time.Time) error
+	// DeleteUser removes the user and everything they own.
+	DeleteUser(ctx context.Context, id int64) error
+}
+
+// UserFilter selects users by exact, case-sensitive matches; empty fields
+// match all.
+type UserFilter struct {
+	Username string
+	Email    string
+}
+
+// UserChange says what UpdateUser does beyond writing the fields.
+type UserChange struct {
+	// RevokeCredentials ends every credential of the user (see UpdateUser).
+	RevokeCredentials bool
+	// At is when the change happens, by the service's clock; required with
+	// RevokeCredentials. AuthEpoch never moves backwards.
+	At time.Time
+}
+
+// TokenStore keeps DRF tokens.
+type TokenStore interface {
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the token with that key hash and its user.
+	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
+	DefaultToken(ctx context.Context, userID int64) (Token, error)
+	// Tokens lists a user's tokens, oldest first.
+	Tokens(ctx context.Context, userID int64) ([]Token, error)
+	// DeleteToken deletes token id of userID; ErrNotFound when userID has none such.
+	DeleteToken(ctx context.Context, userID, id int64) error
+	DeleteUserTokens(ctx context.Context, userID int64) (int64, error)
+	// TouchTokens records last-use times, token id to time.
+	TouchTokens(ctx context.Context, used map[int64]time.Time) error
+}
+
+// RefreshRecordStore keeps what is known of simplejwt refresh tokens (their
+// jti), for rotation, blacklisting and reuse detection.
+type RefreshRecordStore interface {
+	RecordRefresh(ctx context.Context, r RefreshRecord) error
+	RefreshBlacklisted(ctx context.Context, jti string) (bool, error)
+	// RotateRefresh blacklists old and records next in one transaction;
+	// presenting an already rotated token revokes its family (Reused).
+	RotateRefresh(ctx context.Context, old, next RefreshRecord, now time.Time) (RotateOutcome, error)
+	// BlacklistRefresh blacklists r; false when it already was.
+	BlacklistRefresh(ctx context.Context, r RefreshRecord, now time.Time) (bool, error)
+	DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error)
+}
+
+// ApplicationStore keeps OAuth2 clients.
+type ApplicationStore interface {
+	CreateApplication(ctx context.Context, a *Application) error
+	Application(ctx context.Context, clientID string) (Application, error)
+	ApplicationByID(ctx context.Context, id int64) (Application, error)
+	Applications(ctx context.Context) ([]Application, error)
+	DeleteApplication(ctx context.Context, clientID string) error
+}
+
+// OAuthTokenStore keeps OAuth2 access tokens, refresh tokens and
+// authorization codes, all by hash.
+type OAuthTokenStore interface {
+	// CreateTokens stores an access token and, when rt is not nil, its
+	// refresh token (familyExpires: the family's absolute deadline, or nil).
+	CreateTokens(ctx context.Context, at *AccessToken, rt *RefreshToken, familyExpires *time.Time) error
+	// AccessTokenByHash returns the token with its user and client. Expiry
+	// is the caller's to check.
+	AccessTokenByHash(ctx context.Context, hash []byte) (AccessTokenInfo, error)
+	RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
+	// RevokeAccessToken deletes the access token of appID with that hash;
+	// false when there was none.
+	RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (bool, error)
+	// RevokeRefreshToken revokes the refresh token of appID and deletes its
+	// access token; found is false when there was none.
+	RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (revoked RevokedAccess, found bool, err error)
+	// RotateRefreshToken redeems a refresh token in one transaction:
+	// unknown, expired or another client's: ErrInvalidGrant; already used
+	// (outside grace): the family is revoked, committed, and ErrTokenReused
+	// returned; else it is revoked and issue's pair stored in its family.
+	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+		issue func(RefreshRotation) (*AccessToken, *RefreshToken, error)) (RevokedAccess, error)
+	CreateGrant(ctx context.Context, g *Grant) error
+	// RedeemGrant exchanges a code in one transaction: unknown, expired or
+	// another client's: ErrInvalidGrant; already redeemed: its tokens are
+	// revoked, committed, and ErrTokenReused returned; check's error leaves
+	// everything as it was; else the code is used and issue's tokens stored.
+	RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
+		check func(Grant, *User) error,
+		issue func(Grant) (*AccessToken, *RefreshToken, *time.Time, error)) (RevokedAccess, error)
+	// DeleteExpiredOAuth deletes up to batch expired rows of each kind.
+	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
+}
+
+// Store is every storage interface at once: what a backend implements.
+type Store interface {
+	UserStore
+	TokenStore
+	RefreshRecordStore
+	ApplicationStore
+	OAuthTokenStore
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+}
+
+// AccessTokenInfo is an access token with what authentication and
+// introspection need: its user (nil for client_credentials tokens) and its
+// client's client_id.
+type AccessTokenInfo struct {
+	Token    AccessToken
+	User     *User
+	ClientID string
+}
+
+// RevokedAccess lists the hashes of the access tokens a store call deleted,
+// so that the caller can drop them from its caches.
+type RevokedAccess [][]byte
+
+// RefreshRotation is what RotateRefreshToken hands to its issue function.
+type RefreshRotation struct {
+	Old RefreshToken
+	// FamilyExpires is the absolute deadline of the family, or nil.
+	FamilyExpires *time.Time
+	// InGrace is set when Old had already been rotated but within the
+	// grace period, so it is accepted once more.
+	InGrace bool
+	// User is Old's user, read in the rotation's transaction (nil when Old
+	// has none or the user is gone), so issue needs no second connection
+	// while the transaction holds one.
+	User *User
+}

@@ -109,8 +109,9 @@ type Config struct {
 	AccessLifetime, RefreshLifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Random supplies the jti of minted tokens; nil means crypto/rand. Reads from a custom
-	// reader are serialised by the Codec. Signatures always use crypto/rand.
+	// Random supplies the random part of the jti of minted tokens, 8 bytes a token; nil means
+	// crypto/rand. Reads from a custom reader are serialised by the Codec. Signatures always
+	// use crypto/rand.
 	Random io.Reader
 }
 
@@ -119,7 +120,8 @@ type Claims struct {
 	// TokenType is the token_type claim, "access" or "refresh" for tokens simplejwt or this
 	// package mints, "" when absent or not a string. Parse does not check it: callers must.
 	TokenType string
-	// Exp and Iat are epoch seconds. Iat is 0 when the token has no iat.
+	// Exp and Iat are epoch seconds. Iat is 0 when the token has no iat. IssuedAt gives the
+	// issue time to a fraction of a microsecond when the jti carries it.
 	Exp, Iat int64
 	// JTI is the jti claim, "" when absent or not a string.
 	JTI string

@@ -7,7 +7,8 @@
 // HS256 (the Django SECRET_KEY as the HMAC key) is the default and the hot path: Parse checks
 // one with a pooled HMAC and a hand-written claim decoder, close to the cost of a bare
 // crypto/hmac check. RS256, ES256 and EdDSA keys are also supported, with key ids, rotation
-// and a JWKS document of the public keys.
+// and a JWKS document of the public keys. Another program verifies gatehouse's tokens with a
+// Verifier built from that document (ParseJWKS, NewVerifier), holding no signing key.
 //
 // Parse is deliberately stricter than PyJWT where PyJWT is lax: it refuses "alg":"none", an
 // algorithm other than the one the chosen key is configured for, unknown key ids, the headers
@@ -108,8 +109,9 @@ type Config struct {
 	AccessLifetime, RefreshLifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Random supplies the jti of minted tokens; nil means crypto/rand. Reads from a custom
-	// reader are serialised by the Codec. Signatures always use crypto/rand.
+	// Random supplies the random part of the jti of minted tokens, 8 bytes a token; nil means
+	// crypto/rand. Reads from a custom reader are serialised by the Codec. Signatures always
+	// use crypto/rand.
 	Random io.Reader
 }
 
@@ -118,7 +120,8 @@ type Claims struct {
 	// TokenType is the token_type claim, "access" or "refresh" for tokens simplejwt or this
 	// package mints, "" when absent or not a string. Parse does not check it: callers must.
 	TokenType string
-	// Exp and Iat are epoch seconds. Iat is 0 when the token has no iat.
+	// Exp and Iat are epoch seconds. Iat is 0 when the token has no iat. IssuedAt gives the
+	// issue time to a fraction of a microsecond when the jti carries it.
 	Exp, Iat int64
 	// JTI is the jti claim, "" when absent or not a string.
 	JTI string
@@ -135,8 +138,8 @@ type Claims struct {
 
 // Codec mints and parses tokens. It is safe for concurrent use.
 type Codec struct {
-	keys     []*key // keys[0] is the signing key
-	signer   *key
+	keys     []*key  // keys[0] is the signing key, when there is one
+	signer   *key    // nil in a Verifier's Codec
 	anyKID   bool    // some key has an ID, so an unknown kid is refused
 	routes   []route // canonical header segments, for Parse's fast path
 	b64      *base64.Encoding
@@ -186,8 +189,20 @@ type scratch struct {
 // New validates cfg and returns a Codec. It fails when an algorithm is unsupported, key
 // material does not match its algorithm (or is too weak), an asymmetric key has no ID, key
 // ids repeat, the signing key cannot sign, Leeway is negative or above MaxLeeway, a lifetime
-// is negative, or Issuer/Audience is not valid UTF-8.
+// is negative, or Issuer/Audience is not valid UTF-8. A program that only verifies tokens,
+// and holds no signing key, uses NewVerifier instead.
 func New(cfg Config) (*Codec, error) {
+	return build(cfg, append([]Key{cfg.Signing}, cfg.Verification...), true)
+}
+
+// build validates cfg and keys and returns a Codec that Parse accepts tokens of keys for.
+// When signing is true, keys[0] is the signing key and must be able to sign; otherwise the
+// Codec has no signer and only Parse and JWKS may be called on it (NewVerifier hides the
+// rest).
+func build(cfg Config, keys []Key, signing bool) (*Codec, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("jwt: no keys")
+	}
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("jwt: leeway %v outside [0, %v]", cfg.Leeway, MaxLeeway)
 	}
@@ -222,14 +237,18 @@ func New(cfg Config) (*Codec, error) {
 		return nil, errors.New("jwt: issuer and audience must be valid UTF-8")
 	}
 
-	all := append([]Key{cfg.Signing}, cfg.Verification...)
-	ids := make(map[string]bool, len(all))
-	for i, k := range all {
-		role := "signing key"
-		if i > 0 {
+	ids := make(map[string]bool, len(keys))
+	for i, k := range keys {
+		var role string
+		switch {
+		case !signing:
+			role = fmt.Sprintf("key %d", i)
+		case i == 0:
+			role = "signing key"
+		default:
 			role = fmt.Sprintf("verification key %d", i-1)
 		}
-		kk, err := newKey(k, i == 0)
+		kk, err := newKey(k, signing && i == 0)
 		if err != nil {
 			return nil, fmt.Errorf("jwt: %s: %w", role, err)
 		}
@@ -243,7 +262,9 @@ func New(cfg Config) (*Codec, error) {
 		kk.index = i
 		c.keys = append(c.keys, kk)
 	}
-	c.signer = c.keys[0]
+	if signing {
+		c.signer = c.keys[0]
+	}
 
 	for _, k := range c.keys {
 		if c.routeFor(k.header) == nil {

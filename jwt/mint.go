@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"strconv"
 	"time"
@@ -18,8 +16,10 @@ import (
 // Mint returns a new token of tokenType (Access or Refresh) for userID and its claims. exp is
 // now plus the type's lifetime; iat is the given time, or now when iat is zero: simplejwt's
 // refresh endpoint copies the refresh token's iat into the access token it issues, so the
-// caller decides. jti is a fresh uuid4 in 32 lowercase hex digits. Errors come only from an
-// unknown tokenType, the random source or the signer.
+// caller decides. The iat claim is whole seconds, as simplejwt writes it; the jti, 32
+// lowercase hex digits like simplejwt's uuid4().hex, is a UUID version 7 that carries iat to
+// the sub-millisecond (see Claims.IssuedAt). Errors come only from an unknown tokenType, the
+// random source or the signer.
 func (c *Codec) Mint(tokenType string, userID int64, iat time.Time) (string, Claims, error) {
 	return c.mint(c.now(), tokenType, userID, iat)
 }
@@ -53,7 +53,7 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 	if iat.IsZero() {
 		iat = now
 	}
-	jti, err := c.newJTI()
+	jti, err := c.newJTI(iat)
 	if err != nil {
 		return "", Claims{}, err
 	}
@@ -72,23 +72,6 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 		return "", Claims{}, err
 	}
 	return tok, cl, nil
-}
-
-// newJTI returns a uuid4 as 32 lowercase hex digits, as simplejwt's uuid4().hex.
-func (c *Codec) newJTI() (string, error) {
-	var u [16]byte
-	if c.randomMu != nil {
-		c.randomMu.Lock()
-		defer c.randomMu.Unlock()
-	}
-	if _, err := io.ReadFull(c.random, u[:]); err != nil {
-		return "", fmt.Errorf("jwt: reading random jti: %w", err)
-	}
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	var h [32]byte
-	hex.Encode(h[:], u[:])
-	return string(h[:]), nil
 }
 
 // appendPayload writes the claims in simplejwt's order with PyJWT's compact separators.

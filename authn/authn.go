@@ -178,7 +178,7 @@ func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.P
 	if !u.IsActive {
 		return nil, refused(gatehouse.ReasonUserInactive)
 	}
-	issued := IssuedAt(c)
+	issued := c.IssuedAt()
 	if !u.Accepts(issued) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
@@ -196,7 +196,7 @@ func (a *Authenticator) CheckJWTUser(ctx context.Context, c jwt.Claims) error {
 	if !u.IsActive {
 		return refused(gatehouse.ReasonUserInactive)
 	}
-	if !u.Accepts(IssuedAt(c)) {
+	if !u.Accepts(c.IssuedAt()) {
 		return refused(gatehouse.ReasonCredentialInvalid)
 	}
 	return nil
@@ -282,9 +282,6 @@ func (a *Authenticator) ForgetAccess(hashes [][]byte) {
 	}
 }
 
-// IssuedAt is the issue time of a simplejwt token as precisely as the token
-// tells it (see gatehouse.User.Accepts).
-func IssuedAt(c jwt.Claims) time.Time { return time.Unix(c.Iat, 0) }
 
 func (a *Authenticator) touch(id int64, at time.Time) {
 	a.touchMu.Lock()

@@ -185,7 +185,7 @@ func (s *Server) jwtRefresh(c *call) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
-	old := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: time.Unix(claims.Iat, 0), Expires: time.Unix(claims.Exp, 0)}
+	old := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
 	next := gatehouse.RefreshRecord{JTI: nc.JTI, UserID: claims.UserID, Created: now, Expires: time.Unix(nc.Exp, 0)}
 	if s.cfg.JWT.BlacklistAfterRotation {
 		outcome, err := s.store.RotateRefresh(c.r.Context(), old, next, now)
@@ -260,7 +260,7 @@ func (s *Server) jwtBlacklist(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	rec := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: time.Unix(claims.Iat, 0), Expires: time.Unix(claims.Exp, 0)}
+	rec := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
 	if _, err := s.store.BlacklistRefresh(c.r.Context(), rec, s.now()); err != nil {
 		return s.internal(c, err)
 	}
@@ -286,11 +286,12 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// iatOf is the issue time to copy from a token; a token without iat
+// iatOf is the issue time to copy from a token, as precisely as the token
+// tells it (so the copy obeys the same auth epoch); a token without iat
 // (possible from other issuers) gets the current time.
 func iatOf(c jwt.Claims) time.Time {
 	if c.Iat == 0 {
 		return time.Time{} // Mint treats the zero time as now
 	}
-	return time.Unix(c.Iat, 0)
+	return c.IssuedAt()
 }

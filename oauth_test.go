@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedirectURIAllowed(t *testing.T) {
@@ -83,5 +84,29 @@ func TestApplicationGrants(t *testing.T) {
 	}
 	if _, ok := (&Application{RedirectURIs: []string{"https://a/1", "https://a/2"}}).DefaultRedirectURI(); ok {
 		t.Fatal("default with two URIs")
+	}
+}
+
+func TestUserAccepts(t *testing.T) {
+	epoch := time.Date(2026, 12, 1, 10, 0, 0, 400_000_000, time.UTC)
+	u := User{AuthEpoch: epoch}
+	for _, c := range []struct {
+		name   string
+		issued time.Time
+		want   bool
+	}{
+		{"earlier in the same second", epoch.Add(-100 * time.Millisecond), false},
+		{"a microsecond before", epoch.Add(-time.Microsecond), false},
+		{"at the epoch", epoch, true},
+		{"later in the same second", epoch.Add(time.Microsecond), true},
+		{"known only to the second, that second", epoch.Truncate(time.Second), false},
+		{"known only to the second, the next", epoch.Truncate(time.Second).Add(time.Second), true},
+	} {
+		if got := u.Accepts(c.issued); got != c.want {
+			t.Errorf("%s: Accepts = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if !(&User{}).Accepts(time.Unix(0, 0)) {
+		t.Error("a user whose epoch never moved refuses a credential")
 	}
 }

@@ -282,7 +282,6 @@ func (a *Authenticator) ForgetAccess(hashes [][]byte) {
 	}
 }
 
-
 func (a *Authenticator) touch(id int64, at time.Time) {
 	a.touchMu.Lock()
 	a.touched[id] = at

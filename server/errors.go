@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
 // This file is the one place where errors become responses. Services
@@ -15,7 +16,8 @@ import (
 //
 //   - DRF views:        {"detail": ...} or field errors {"field": [...]}
 //   - simplejwt views:  {"detail", "code"[, "messages"]}
-//   - OAuth endpoints:  {"error", "error_description"} (oauthError)
+//   - OAuth endpoints:  {"error", "error_description"} (*oauth.Error), or a
+//     redirect to the client carrying them (the authorization endpoint)
 //   - HTML pages:       a small page with a title
 //
 // Internal errors are logged with the request id and shown only as a
@@ -211,13 +213,44 @@ func (s *Server) internal(c *call, err error) *apiError {
 	return &apiError{status: http.StatusInternalServerError, body: detailOnly{Detail: "A server error occurred."}}
 }
 
-// oauthFail answers an OAuth endpoint's internal error.
+// oauthFail answers an error of the token, revocation or introspection
+// endpoint: an *oauth.Error as DOT writes it, a forbidden introspection as
+// DOT's empty 403, anything else as server_error. A replayed code or
+// refresh token is logged: it revoked what had been issued from it.
 func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
-	if s.serverError(r, err) == statusClientClosed {
-		w.WriteHeader(statusClientClosed)
+	var oe *oauth.Error
+	switch {
+	case errors.As(err, &oe):
+		if errors.Is(err, gatehouse.ErrTokenReused) {
+			s.log.WarnContext(r.Context(), "authorization code or refresh token replayed: what was issued from it is revoked",
+				"request_id", requestID(r))
+		}
+		writeOAuthError(w, oe)
+	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
+		emptyHTML(w, http.StatusForbidden)
+	default:
+		if s.serverError(r, err) == statusClientClosed {
+			w.WriteHeader(statusClientClosed)
+			return
+		}
+		writeOAuthError(w, oauth.ErrServer)
+	}
+}
+
+// authorizeFail answers an error of the authorization endpoint: before a
+// trusted redirect URI is known (a is nil) as an HTML page, after it as a
+// redirect to the client with error and state.
+func (s *Server) authorizeFail(w http.ResponseWriter, r *http.Request, a *oauth.AuthorizeRequest, err error) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		s.htmlFail(w, r, err)
 		return
 	}
-	writeOAuthError(w, errServer)
+	if a == nil {
+		htmlError(w, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
+		return
+	}
+	redirectTo(w, a.ErrorURL(oe))
 }
 
 // htmlFail answers an HTML page's internal error.

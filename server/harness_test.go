@@ -111,6 +111,7 @@ type wiring struct {
 	Server   server.Deps
 	Accounts accounts.Deps
 	Authn    authn.Deps
+	OAuth    oauth.Deps
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -137,10 +138,10 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	}
 	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
 	w := wiring{
-		Server: server.Deps{Log: log, Store: st, Box: box, JWT: codec, Config: cfg, Now: clk.now,
-			ClientSecrets: secrets},
+		Server:   server.Deps{Log: log, Store: st, Box: box, JWT: codec, Config: cfg, Now: clk.now},
 		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now},
-		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: cfg.AuthCacheTTL},
+		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
+		OAuth:    oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log},
 	}
 	if deps != nil {
 		deps(&w)
@@ -148,12 +149,14 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	an := authn.New(w.Authn)
 	w.Accounts.Forget = an.ForgetUser
 	acc := accounts.New(w.Accounts)
-	w.Server.Authn, w.Server.Accounts = an, acc
-	srv, err := server.New(w.Server)
+	w.OAuth.Accounts, w.OAuth.Forget = acc, an.ForgetAccess
+	provider, err := oauth.New(w.OAuth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ocfg := w.Server.Config.OAuth.WithDefaults()
+	w.Server.Authn, w.Server.Accounts, w.Server.OAuth = an, acc, provider
+	srv := server.New(w.Server)
+	ocfg := provider.Config()
 	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil)
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
@@ -161,6 +164,18 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); stop(); <-cleaned; an.Close() })
 	return &env{store: st, srv: srv, accounts: acc, authn: an, clients: clients, http: hs, codec: codec, clock: clk, logs: logs}
+}
+
+// eachWith runs fn on a fresh server for every backend, built with deps
+// adjusting the wiring.
+func eachWith(t *testing.T, deps func(*wiring), fn func(t *testing.T, e *env)) {
+	for _, b := range testdb.Backends() {
+		t.Run(b, func(t *testing.T) {
+			e := buildWith(t, b, nil, deps)
+			e.t = t
+			fn(t, e)
+		})
+	}
 }
 
 // each runs fn on a fresh server for every backend.

@@ -7,114 +7,13 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
-// authRequest is an authorization request (RFC 6749 4.1.1, RFC 7636 4.3)
-// parsed once from the query (GET) or the consent form (POST).
-type authRequest struct {
-	app             *gatehouse.Application
-	responseType    string
-	redirectURI     string // the one codes and errors go to
-	redirectSent    bool   // redirect_uri was in the request (then the token request must repeat it)
-	scope           []string
-	state           string
-	challenge       string
-	challengeMethod string
-}
-
-// parseAuthRequest validates params. An error before a trusted redirect
-// URI is known is an HTML page (fatal true); later errors are redirected
-// to the client with error and state.
-func (s *Server) parseAuthRequest(r *http.Request, params url.Values) (*authRequest, *oauthError, bool, error) {
-	a := &authRequest{responseType: params.Get("response_type"), state: params.Get("state"),
-		challenge: params.Get("code_challenge"), challengeMethod: params.Get("code_challenge_method")}
-	for _, p := range []string{"client_id", "redirect_uri", "response_type", "state", "scope", "code_challenge", "code_challenge_method"} {
-		if len(params[p]) > 1 {
-			return nil, errInvalidRequest("Duplicate " + p + " parameter."), true, nil
-		}
-	}
-	app, err := s.application(r.Context(), params.Get("client_id"))
-	if err != nil {
-		return nil, nil, true, err
-	}
-	if app == nil {
-		return nil, &oauthError{Code: "invalid_client_id", Description: "Invalid client_id parameter value.", Status: http.StatusBadRequest}, true, nil
-	}
-	a.app = app
-	if uri, sent := params["redirect_uri"]; sent {
-		a.redirectURI, a.redirectSent = uri[0], true
-		if !app.RedirectURIAllowed(a.redirectURI) {
-			return nil, &oauthError{Code: "invalid_request", Description: "Mismatching redirect URI.", Status: http.StatusBadRequest}, true, nil
-		}
-	} else {
-		uri, ok := app.DefaultRedirectURI()
-		if !ok {
-			return nil, &oauthError{Code: "invalid_request", Description: "Missing redirect URI.", Status: http.StatusBadRequest}, true, nil
-		}
-		a.redirectURI = uri
-	}
-	// From here on, errors go back to the client.
-	switch {
-	case a.responseType == "":
-		return a, errInvalidRequest("Missing response_type parameter."), false, nil
-	case a.responseType != "code":
-		return a, &oauthError{Code: "unsupported_response_type", Status: http.StatusBadRequest}, false, nil
-	case !app.Allows(gatehouse.GrantAuthorizationCode):
-		return a, errUnauthorizedClient, false, nil
-	}
-	if a.challenge != "" {
-		if a.challengeMethod == "" {
-			a.challengeMethod = "plain" // RFC 7636 4.3 default, refused below
-		}
-		if a.challengeMethod != "S256" {
-			return a, errInvalidRequest("Transform algorithm not supported."), false, nil
-		}
-		if !validVerifier(a.challenge) || len(a.challenge) != 43 {
-			return a, errInvalidRequest("Invalid code_challenge parameter."), false, nil
-		}
-	} else if app.IsPublic() || s.cfg.OAuth.RequirePKCE {
-		return a, errInvalidRequest("Code challenge required."), false, nil
-	} else if a.challengeMethod != "" {
-		return a, errInvalidRequest("Missing code_challenge parameter."), false, nil
-	}
-	_, sent := params["scope"]
-	scope, oe := s.requestedScope(app, params.Get("scope"), sent)
-	if oe != nil {
-		return a, oe, false, nil
-	}
-	a.scope = scope
-	return a, nil, false, nil
-}
-
-// redirect sends the user agent back to the client with the given
-// parameters and state.
-func (a *authRequest) redirect(w http.ResponseWriter, params url.Values) {
-	if a.state != "" {
-		params.Set("state", a.state)
-	}
-	loc := a.redirectURI
-	sep := "?"
-	if strings.Contains(loc, "?") {
-		sep = "&"
-	}
-	// code (or error) first, then state, as oauthlib orders them.
-	var parts []string
-	for _, k := range []string{"code", "error", "error_description", "state"} {
-		if v, ok := params[k]; ok {
-			parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(v[0]))
-		}
-	}
-	w.Header().Set("Location", loc+sep+strings.Join(parts, "&"))
+// redirectTo sends the user agent back to the client.
+func redirectTo(w http.ResponseWriter, loc string) {
+	w.Header().Set("Location", loc)
 	emptyHTML(w, http.StatusFound)
-}
-
-func (a *authRequest) redirectError(w http.ResponseWriter, e *oauthError) {
-	p := url.Values{"error": {e.Code}}
-	if e.Description != "" {
-		p.Set("error_description", e.Description)
-	}
-	a.redirect(w, p)
 }
 
 var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
@@ -171,45 +70,42 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		params = r.PostForm
 	}
-	a, oe, fatal, err := s.parseAuthRequest(r, params)
+	a, err := s.oauth.ParseAuthorize(r.Context(), params)
 	if err != nil {
-		s.htmlFail(w, r, err)
+		s.authorizeFail(w, r, a, err)
 		return
 	}
-	if oe != nil {
-		if fatal {
-			htmlError(w, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
-			return
-		}
-		a.redirectError(w, oe)
-		return
-	}
-	if r.Method == http.MethodPost || a.app.SkipAuthorization {
+	if r.Method == http.MethodPost || a.App.SkipAuthorization {
 		if r.Method == http.MethodPost && params.Get("allow") == "" {
-			a.redirectError(w, &oauthError{Code: "access_denied"})
+			redirectTo(w, a.ErrorURL(oauth.ErrAccessDenied))
 			return
 		}
-		s.issueCode(w, r, a, u)
+		code, err := s.oauth.IssueCode(r.Context(), a, u)
+		if err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
+		redirectTo(w, a.RedirectURL(url.Values{"code": {code}}))
 		return
 	}
 	d := struct {
 		App, User, CSRF string
 		Scopes          []string
 		Hidden          []hiddenField
-	}{App: a.app.Name, User: u.Username, CSRF: ss.CSRF}
+	}{App: a.App.Name, User: u.Username, CSRF: ss.CSRF}
 	if d.App == "" {
-		d.App = a.app.ClientID
+		d.App = a.App.ClientID
 	}
-	for _, sc := range a.scope {
+	for _, sc := range a.Scope {
 		d.Scopes = append(d.Scopes, s.cfg.OAuth.Scopes.Description(sc))
 	}
-	if a.redirectSent {
-		d.Hidden = append(d.Hidden, hiddenField{"redirect_uri", a.redirectURI})
+	if a.RedirectSent {
+		d.Hidden = append(d.Hidden, hiddenField{"redirect_uri", a.RedirectURI})
 	}
-	d.Hidden = append(d.Hidden, hiddenField{"scope", strings.Join(a.scope, " ")}, hiddenField{"client_id", a.app.ClientID},
-		hiddenField{"state", a.state}, hiddenField{"response_type", a.responseType})
-	if a.challenge != "" {
-		d.Hidden = append(d.Hidden, hiddenField{"code_challenge", a.challenge}, hiddenField{"code_challenge_method", a.challengeMethod})
+	d.Hidden = append(d.Hidden, hiddenField{"scope", strings.Join(a.Scope, " ")}, hiddenField{"client_id", a.App.ClientID},
+		hiddenField{"state", a.State}, hiddenField{"response_type", a.ResponseType})
+	if a.Challenge != "" {
+		d.Hidden = append(d.Hidden, hiddenField{"code_challenge", a.Challenge}, hiddenField{"code_challenge_method", a.ChallengeMethod})
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -217,30 +113,6 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		consentTemplate.Execute(w, d)
 	}
-}
-
-// issueCode stores a new single-use authorization code and redirects to
-// the client with it.
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, a *authRequest, u *gatehouse.User) {
-	code, err := secret.Alnum(s.random, 30)
-	if err != nil {
-		s.htmlFail(w, r, err)
-		return
-	}
-	now := s.now()
-	g := gatehouse.Grant{CodeHash: secret.Hash(code), ApplicationID: a.app.ID, UserID: u.ID, Scope: strings.Join(a.scope, " "),
-		CodeChallenge: a.challenge, CodeChallengeMethod: a.challengeMethod, Created: now, Expires: now.Add(s.cfg.OAuth.CodeLifetime)}
-	if a.redirectSent {
-		g.RedirectURI = a.redirectURI
-	}
-	if a.challenge == "" {
-		g.CodeChallengeMethod = ""
-	}
-	if err := s.store.CreateGrant(r.Context(), &g); err != nil {
-		s.htmlFail(w, r, err)
-		return
-	}
-	a.redirect(w, url.Values{"code": {code}})
 }
 
 // pageUser returns the logged-in user of a browser page; without one it

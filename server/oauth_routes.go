@@ -9,24 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
-
-// initOAuth sets up the OAuth2 provider's state. Without a client secret
-// hasher it makes one with a key random to this process (tests).
-func (s *Server) initOAuth(secrets *gatehouse.SecretHasher) error {
-	s.cfg.OAuth = s.cfg.OAuth.WithDefaults()
-	if secrets == nil {
-		k, err := secret.Hex(s.random, 32)
-		if err != nil {
-			return err
-		}
-		secrets = gatehouse.NewSecretHasher(k)
-	}
-	s.secrets = secrets
-	return nil
-}
 
 // oauthRoutes registers the OAuth2 provider under /o/ (DOT's URLs) and the
 // browser login page.
@@ -71,32 +55,9 @@ func emptyHTML(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-// oauthError is an OAuth2 error response (RFC 6749 section 5.2). Every
-// one is written by writeOAuthError.
-type oauthError struct {
-	Code        string
-	Description string
-	Status      int
-}
-
-func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
-
-func errInvalidRequest(desc string) *oauthError {
-	return &oauthError{Code: "invalid_request", Description: desc, Status: http.StatusBadRequest}
-}
-
-var (
-	errInvalidClient        = &oauthError{Code: "invalid_client", Status: http.StatusUnauthorized}
-	errInvalidGrant         = &oauthError{Code: "invalid_grant", Status: http.StatusBadRequest}
-	errUnauthorizedClient   = &oauthError{Code: "unauthorized_client", Status: http.StatusBadRequest}
-	errUnsupportedGrantType = &oauthError{Code: "unsupported_grant_type", Status: http.StatusBadRequest}
-	errInvalidScope         = &oauthError{Code: "invalid_scope", Status: http.StatusBadRequest}
-	errServer               = &oauthError{Code: "server_error", Status: http.StatusInternalServerError}
-)
-
 // writeOAuthError writes e as oauthlib does: JSON with DOT's separators,
 // no-store headers, and a Bearer challenge on invalid_client.
-func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+func writeOAuthError(w http.ResponseWriter, e *oauth.Error) {
 	body := []kv{{"error", e.Code}}
 	if e.Description != "" {
 		body = append(body, kv{"error_description", e.Description})
@@ -197,7 +158,7 @@ func oauthForm(r *http.Request) (url.Values, error) {
 func readOAuthForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	form, err := oauthForm(r)
 	if err != nil {
-		writeOAuthError(w, errInvalidRequest("The request body could not be read."))
+		writeOAuthError(w, oauth.ErrInvalidRequest("The request body could not be read."))
 		return nil, false
 	}
 	return form, true

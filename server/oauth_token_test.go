@@ -272,7 +272,7 @@ func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
 }
 
 func TestOAuthAccessTokenExpiry(t *testing.T) {
-	each(t, func(c *server.Config) { c.AuthCacheTTL = time.Hour }, func(t *testing.T, e *env) {
+	eachWith(t, func(w *wiring) { w.Authn.CacheTTL, w.OAuth.CacheTTL = time.Hour, time.Hour }, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
 		p := e.password(a)
 		if e.meStatus(p.Access) != 200 {

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,9 +27,6 @@ type Config struct {
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
-	// AuthCacheTTL bounds how long a replica may keep answering from its
-	// cache of OAuth applications after another replica changed them.
-	AuthCacheTTL time.Duration
 	// JWT holds the simplejwt options.
 	JWT JWTOptions
 	// OAuth holds the OAuth2 provider's options (oauth_config.go).
@@ -45,36 +43,47 @@ type JWTOptions struct {
 // DefaultConfig returns the defaults documented in docs/configuration.md.
 func DefaultConfig() Config {
 	return Config{
-		PageSize:     20,
-		AuthCacheTTL: 5 * time.Second,
-		JWT:          JWTOptions{BlacklistAfterRotation: true},
-		OAuth:        oauth.DefaultConfig(),
+		PageSize: 20,
+		JWT:      JWTOptions{BlacklistAfterRotation: true},
+		OAuth:    oauth.DefaultConfig(),
 	}
 }
 
+// Store is the storage the HTTP layer reads directly: the user list, the
+// simplejwt refresh records, the applications page and the readiness
+// check. Everything else goes through the services.
+type Store interface {
+	gatehouse.RefreshRecordStore
+	User(ctx context.Context, id int64) (gatehouse.User, error)
+	CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error)
+	ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error)
+	TouchLogin(ctx context.Context, id int64, at time.Time) error
+	Applications(ctx context.Context) ([]gatehouse.Application, error)
+	Ping(ctx context.Context) error
+}
+
 // Deps are what the server is built from: the services it calls and the
-// storage interfaces its OAuth endpoints still reach directly.
+// storage it reads directly.
 type Deps struct {
-	Store    gatehouse.Store
+	Store    Store
 	Accounts *accounts.Service
 	Authn    *authn.Authenticator
+	OAuth    *oauth.Provider
 	Box      *secret.Box
 	JWT      *jwt.Codec // nil disables the simplejwt endpoints and scheme
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
 	Random   io.Reader        // nil means crypto/rand
-	Config   Config
-
-	// ClientSecrets hashes OAuth client secrets; nil means a key random to
-	// this process (tests), so stored secrets would not verify after a restart.
-	ClientSecrets *gatehouse.SecretHasher
+	// Config's OAuth settings must be those OAuth was built with.
+	Config Config
 }
 
 // Server is the gatehouse HTTP handler.
 type Server struct {
-	store    gatehouse.Store
+	store    Store
 	accounts *accounts.Service
 	authn    *authn.Authenticator
+	oauth    *oauth.Provider
 	box      *secret.Box
 	jwt      *jwt.Codec
 	log      *slog.Logger
@@ -82,16 +91,12 @@ type Server struct {
 	random   io.Reader
 	cfg      Config
 	handler  http.Handler
-
-	apps    *appCache
-	secrets *gatehouse.SecretHasher
 }
 
 // New builds the server. It starts no background work: the services in d
-// are the caller's to run and close. It fails only when the random source
-// does.
-func New(d Deps) (*Server, error) {
-	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, box: d.Box, jwt: d.JWT, log: d.Log, now: d.Now,
+// are the caller's to run and close.
+func New(d Deps) *Server {
+	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, jwt: d.JWT, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
 		s.now = time.Now
@@ -102,12 +107,9 @@ func New(d Deps) (*Server, error) {
 	if s.cfg.PageSize <= 0 {
 		s.cfg.PageSize = 20
 	}
-	s.apps = newAppCache(s.cfg.AuthCacheTTL, s.now)
-	if err := s.initOAuth(d.ClientSecrets); err != nil {
-		return nil, err
-	}
+	s.cfg.OAuth = s.cfg.OAuth.WithDefaults()
 	s.handler = s.middleware(s.routes())
-	return s, nil
+	return s
 }
 
 // ServeHTTP implements http.Handler.

@@ -71,6 +71,7 @@ type app struct {
 	accounts *accounts.Service
 	authn    *authn.Authenticator
 	clients  *oauth.Clients
+	oauth    *oauth.Provider
 	oauthCfg oauth.Config
 	// secrets hashes OAuth client secrets under the server secret.
 	secrets *gatehouse.SecretHasher
@@ -121,6 +122,11 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser})
 	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil)
+	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess})
+	if err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -129,15 +135,14 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 const tokenTouchInterval = 10 * time.Second
 
 // serverFor builds the HTTP server on a's services (serve only).
-func (e *env) serverFor(a *app) (*server.Server, error) {
+func (e *env) serverFor(a *app) *server.Server {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
-	scfg.AuthCacheTTL = e.cfg.AuthCacheTTL
 	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
 	scfg.OAuth = a.oauthCfg
-	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, Box: a.box, JWT: a.jwt, Log: e.log,
-		Config: scfg, ClientSecrets: a.secrets})
+	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, Box: a.box, JWT: a.jwt,
+		Log: e.log, Config: scfg})
 }
 
 func (a *app) close() {
@@ -267,10 +272,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	srv, err := e.serverFor(a)
-	if err != nil {
-		return err
-	}
+	srv := e.serverFor(a)
 	cctx, stopCleaner := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
 	go func() { oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Run(cctx); close(cleaned) }()

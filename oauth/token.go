@@ -1,4 +1,4 @@
-package server
+package oauth
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -15,10 +14,27 @@ import (
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
+// TokenRequest is a request to the token endpoint: its parameters (the
+// form body) and the client's credentials.
+type TokenRequest struct {
+	Params url.Values
+	Client ClientCredentials
+}
+
+// TokenResponse is a successful token response (RFC 6749 5.1).
+type TokenResponse struct {
+	AccessToken  string
+	RefreshToken string // "" when none is issued
+	Scope        string
+	ExpiresIn    time.Duration
+	// UserID is the user the tokens were issued to (0 for
+	// client_credentials), for the request log.
+	UserID int64
+}
+
 // tokenRequest is a token request after client authentication, parsed
 // once; each grant reads its own parameters from it.
 type tokenRequest struct {
-	r      *http.Request
 	form   url.Values
 	client *gatehouse.Application
 	now    time.Time
@@ -33,19 +49,11 @@ type tokenGrant interface {
 	allowed(app *gatehouse.Application) bool
 	// parse reads the grant's parameters; it runs after client
 	// authentication, as oauthlib's validation does.
-	parse(t *tokenRequest) *oauthError
-	// issue checks the grant and issues tokens.
-	issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error)
+	parse(t *tokenRequest) *Error
+	// issue checks the grant and issues tokens; a refusal is an *Error.
+	issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error)
 	// duplicates are the parameters that may appear only once.
 	duplicates() []string
-}
-
-// issued is a successful token response.
-type issued struct {
-	access  string
-	refresh string // "" when none is issued
-	scope   string
-	expires time.Duration
 }
 
 func newGrant(grantType string) tokenGrant {
@@ -62,96 +70,75 @@ func newGrant(grantType string) tokenGrant {
 	return nil
 }
 
-// tokenEndpoint is POST /o/token/.
-func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		// DOT answers 500 here (an uncaught oauthlib error).
-		writeOAuthError(w, errInvalidRequest("URL query parameters are not allowed"))
-		return
-	}
-	form, ok := readOAuthForm(w, r)
-	if !ok {
-		return
-	}
+// Token runs the token endpoint (RFC 6749 3.2) in oauthlib's order: the
+// grant type, duplicate parameters, client authentication, the grant's
+// own parameters, whether the client may use it, then the grant. A
+// refusal is an *Error; any other error is internal.
+func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+	form := req.Params
 	g := newGrant(form.Get("grant_type"))
 	if g == nil {
-		writeOAuthError(w, errUnsupportedGrantType)
-		return
+		return nil, ErrUnsupportedGrantType
 	}
-	for _, p := range append([]string{"grant_type", "client_id", "scope"}, g.duplicates()...) {
-		if len(form[p]) > 1 {
-			writeOAuthError(w, errInvalidRequest("Duplicate "+p+" parameter."))
-			return
+	for _, name := range append([]string{"grant_type", "client_id", "scope"}, g.duplicates()...) {
+		if len(form[name]) > 1 {
+			return nil, ErrInvalidRequest("Duplicate " + name + " parameter.")
 		}
 	}
-	ctx := r.Context()
-	app, ok := s.requireClient(w, r, form)
-	if !ok {
-		return
+	app, err := p.AuthenticateClient(ctx, req.Client)
+	if err != nil {
+		return nil, err
 	}
-	t := &tokenRequest{r: r, form: form, client: app, now: s.now()}
+	t := &tokenRequest{form: form, client: app, now: p.now()}
 	if oe := g.parse(t); oe != nil {
-		writeOAuthError(w, oe)
-		return
+		return nil, oe
 	}
 	if !g.allowed(app) {
-		writeOAuthError(w, errUnauthorizedClient)
-		return
+		return nil, ErrUnauthorizedClient
 	}
-	res, oe, err := g.issue(ctx, s, t)
-	if err != nil {
-		s.oauthFail(w, r, err)
-		return
-	}
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	body := []kv{{"access_token", res.access}, {"expires_in", int64(res.expires / time.Second)},
-		{"token_type", "Bearer"}, {"scope", res.scope}}
-	if res.refresh != "" {
-		body = append(body, kv{"refresh_token", res.refresh})
-	}
-	writeDOTJSON(w, http.StatusOK, true, body...)
+	return g.issue(ctx, p, t)
 }
 
 // requestedScope validates the scope parameter against the configured
 // scopes; absent, the application's default scopes (else every configured
 // scope, in settings order) are granted.
-func (s *Server) requestedScope(app *gatehouse.Application, param string, sent bool) ([]string, *oauthError) {
+func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent bool) ([]string, *Error) {
 	if !sent || strings.TrimSpace(param) == "" {
 		if len(app.DefaultScopes) > 0 {
 			return app.DefaultScopes, nil
 		}
-		return s.cfg.OAuth.Scopes.Names(), nil
+		return p.cfg.Scopes.Names(), nil
 	}
 	req := gatehouse.ParseScopes(param)
-	if !s.cfg.OAuth.Scopes.Valid(req) {
-		return nil, errInvalidScope
+	if !p.cfg.Scopes.Valid(req) {
+		return nil, ErrInvalidScope
 	}
 	return req, nil
 }
 
 // newPair builds an access token and, when withRefresh, a refresh token
 // for app and user, returning the values to hand out.
-func (s *Server) newPair(app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
-	*gatehouse.AccessToken, *gatehouse.RefreshToken, *issued, error) {
-	access, err := secret.Alnum(s.random, 30)
+func (p *Provider) newPair(app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
+	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
+	access, err := secret.Alnum(p.random, 30)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	family, err := secret.Hex(s.random, 12)
+	family, err := secret.Hex(p.random, 12)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	o := &s.cfg.OAuth
+	o := &p.cfg
 	at := &gatehouse.AccessToken{Hash: secret.Hash(access), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family,
 		Created: now, Expires: now.Add(o.AccessTokenLifetime)}
-	out := &issued{access: access, scope: scope, expires: o.AccessTokenLifetime}
+	out := &TokenResponse{AccessToken: access, Scope: scope, ExpiresIn: o.AccessTokenLifetime}
+	if userID != nil {
+		out.UserID = *userID
+	}
 	if !withRefresh {
 		return at, nil, out, nil
 	}
-	refresh, err := secret.Alnum(s.random, 30)
+	refresh, err := secret.Alnum(p.random, 30)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -160,21 +147,18 @@ func (s *Server) newPair(app *gatehouse.Application, userID *int64, scope string
 		e := now.Add(o.RefreshTokenLifetime)
 		rt.Expires = &e
 	}
-	out.refresh = refresh
+	out.RefreshToken = refresh
 	return at, rt, out, nil
 }
 
 // familyDeadline is the absolute end of a new refresh family, or nil.
-func (s *Server) familyDeadline(now time.Time) *time.Time {
-	if d := s.cfg.OAuth.RefreshFamilyLifetime; d > 0 {
+func (p *Provider) familyDeadline(now time.Time) *time.Time {
+	if d := p.cfg.RefreshFamilyLifetime; d > 0 {
 		e := now.Add(d)
 		return &e
 	}
 	return nil
 }
-
-// forgetAccess drops revoked access tokens from this replica's cache.
-func (s *Server) forgetAccess(hashes [][]byte) { s.authn.ForgetAccess(hashes) }
 
 // --- password (RFC 6749 4.3)
 
@@ -189,42 +173,42 @@ func (g *passwordGrant) allowed(a *gatehouse.Application) bool {
 }
 func (g *passwordGrant) duplicates() []string { return []string{"username", "password"} }
 
-func (g *passwordGrant) parse(t *tokenRequest) *oauthError {
+func (g *passwordGrant) parse(t *tokenRequest) *Error {
 	g.username, g.password = t.param("username"), t.param("password")
 	if g.username == "" {
-		return errInvalidRequest("Request is missing username parameter.")
+		return ErrInvalidRequest("Request is missing username parameter.")
 	}
 	if g.password == "" {
-		return errInvalidRequest("Request is missing password parameter.")
+		return ErrInvalidRequest("Request is missing password parameter.")
 	}
 	_, g.scopeSent = t.form["scope"]
 	g.scope = t.param("scope")
 	return nil
 }
 
-var errBadCredentials = &oauthError{Code: "invalid_grant", Description: "Invalid credentials given.", Status: http.StatusBadRequest}
-
-func (g *passwordGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error) {
+func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	if gatehouse.Length(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
-		return nil, errBadCredentials, nil
+		return nil, errBadCredentials
 	}
-	u, ok, err := s.accounts.CheckPassword(ctx, g.username, g.password)
+	u, ok, err := p.accounts.CheckPassword(ctx, g.username, g.password)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !ok {
-		return nil, errBadCredentials, nil
+		return nil, errBadCredentials
 	}
-	setLogUser(t.r, u.ID)
-	scope, oe := s.requestedScope(t.client, g.scope, g.scopeSent)
+	scope, oe := p.requestedScope(t.client, g.scope, g.scopeSent)
 	if oe != nil {
-		return nil, oe, nil
+		return nil, oe
 	}
-	at, rt, out, err := s.newPair(t.client, &u.ID, strings.Join(scope, " "), t.now, true)
+	at, rt, out, err := p.newPair(t.client, &u.ID, strings.Join(scope, " "), t.now, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return out, nil, s.store.CreateTokens(ctx, at, rt, s.familyDeadline(t.now))
+	if err := p.store.CreateTokens(ctx, at, rt, p.familyDeadline(t.now)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // --- client_credentials (RFC 6749 4.4)
@@ -239,22 +223,25 @@ func (g *clientCredentialsGrant) allowed(a *gatehouse.Application) bool {
 }
 func (g *clientCredentialsGrant) duplicates() []string { return nil }
 
-func (g *clientCredentialsGrant) parse(t *tokenRequest) *oauthError {
+func (g *clientCredentialsGrant) parse(t *tokenRequest) *Error {
 	_, g.scopeSent = t.form["scope"]
 	g.scope = t.param("scope")
 	return nil
 }
 
-func (g *clientCredentialsGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error) {
-	scope, oe := s.requestedScope(t.client, g.scope, g.scopeSent)
+func (g *clientCredentialsGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
+	scope, oe := p.requestedScope(t.client, g.scope, g.scopeSent)
 	if oe != nil {
-		return nil, oe, nil
+		return nil, oe
 	}
-	at, _, out, err := s.newPair(t.client, nil, strings.Join(scope, " "), t.now, false)
+	at, _, out, err := p.newPair(t.client, nil, strings.Join(scope, " "), t.now, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return out, nil, s.store.CreateTokens(ctx, at, nil, nil)
+	if err := p.store.CreateTokens(ctx, at, nil, nil); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // --- authorization_code (RFC 6749 4.1.3, PKCE RFC 7636)
@@ -271,12 +258,12 @@ func (g *authorizationCodeGrant) duplicates() []string {
 	return []string{"code", "redirect_uri", "code_verifier"}
 }
 
-func (g *authorizationCodeGrant) parse(t *tokenRequest) *oauthError {
+func (g *authorizationCodeGrant) parse(t *tokenRequest) *Error {
 	g.code, g.redirectURI = t.param("code"), t.param("redirect_uri")
 	_, g.verifierSent = t.form["code_verifier"]
 	g.verifier = t.param("code_verifier")
 	if g.code == "" {
-		return errInvalidRequest("Missing code parameter.")
+		return ErrInvalidRequest("Missing code parameter.")
 	}
 	return nil
 }
@@ -301,64 +288,65 @@ func S256(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func (g *authorizationCodeGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error) {
-	var out *issued
+func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
+	var out *TokenResponse
 	check := func(gr gatehouse.Grant, u *gatehouse.User) error {
 		if gr.RedirectURI != "" && g.redirectURI != gr.RedirectURI {
-			return errInvalidRequest("Mismatching redirect URI.")
+			return ErrInvalidRequest("Mismatching redirect URI.")
 		}
 		switch {
 		case gr.CodeChallenge != "":
 			if !g.verifierSent || g.verifier == "" {
-				return errInvalidRequest("Code verifier required.")
+				return ErrInvalidRequest("Code verifier required.")
 			}
 			if gr.CodeChallengeMethod != "S256" || !validVerifier(g.verifier) ||
 				subtle.ConstantTimeCompare([]byte(S256(g.verifier)), []byte(gr.CodeChallenge)) != 1 {
-				return errInvalidGrant
+				return ErrInvalidGrant
 			}
 		case g.verifierSent:
 			// A verifier for a code issued without a challenge: a PKCE
 			// downgrade (RFC 9700 2.1.1).
-			return errInvalidGrant
-		case t.client.IsPublic() || s.cfg.OAuth.RequirePKCE:
-			return errInvalidGrant
+			return ErrInvalidGrant
+		case t.client.IsPublic() || p.cfg.RequirePKCE:
+			return ErrInvalidGrant
 		}
-		if u == nil || !u.IsActive {
-			return errInvalidGrant
+		// A code issued before the user's password change is void.
+		if u == nil || !u.IsActive || !u.Accepts(gr.Created) {
+			return ErrInvalidGrant
 		}
 		return nil
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		uid := gr.UserID
-		at, rt, o, err := s.newPair(t.client, &uid, gr.Scope, t.now, true)
+		at, rt, o, err := p.newPair(t.client, &uid, gr.Scope, t.now, true)
 		out = o
-		return at, rt, s.familyDeadline(t.now), err
+		return at, rt, p.familyDeadline(t.now), err
 	}
-	revoked, err := s.store.RedeemGrant(ctx, secret.Hash(g.code), t.client.ID, t.now, check, issue)
-	s.forgetAccess(revoked)
-	if oe, err := s.exchangeError(ctx, t, err, "authorization code replayed: tokens issued from it revoked"); oe != nil || err != nil {
-		return nil, oe, err
+	revoked, err := p.store.RedeemGrant(ctx, secret.Hash(g.code), t.client.ID, t.now, check, issue)
+	p.forget(revoked)
+	if err := exchangeError(err); err != nil {
+		return nil, err
 	}
-	return out, nil, nil
+	return out, nil
 }
 
 // exchangeError maps the outcome of a code redemption or a refresh
-// rotation to the OAuth error (or internal error) to answer; nil, nil on
-// success. A replay is logged with replayMsg.
-func (s *Server) exchangeError(ctx context.Context, t *tokenRequest, err error, replayMsg string) (*oauthError, error) {
-	var oe *oauthError
+// rotation to the error to answer: the *Error a callback returned, a
+// replay (which the caller should log) or an unknown grant as
+// invalid_grant, anything else as is.
+func exchangeError(err error) error {
+	var oe *Error
 	switch {
 	case err == nil:
-		return nil, nil
+		return nil
 	case errors.As(err, &oe):
-		return oe, nil
+		return oe
 	case errors.Is(err, gatehouse.ErrTokenReused):
-		s.log.WarnContext(ctx, replayMsg, "client_id", t.client.ClientID, "request_id", requestID(t.r))
-		return errInvalidGrant, nil
+		return replayed(err)
 	case errors.Is(err, gatehouse.ErrInvalidGrant):
-		return errInvalidGrant, nil
+		return ErrInvalidGrant
 	}
-	return nil, err
+	return err
 }
 
 // --- refresh_token (RFC 6749 6), rotated as DOT does
@@ -372,45 +360,47 @@ type refreshTokenGrant struct {
 func (g *refreshTokenGrant) allowed(a *gatehouse.Application) bool { return a.AllowsRefresh() }
 func (g *refreshTokenGrant) duplicates() []string                  { return []string{"refresh_token"} }
 
-func (g *refreshTokenGrant) parse(t *tokenRequest) *oauthError {
+func (g *refreshTokenGrant) parse(t *tokenRequest) *Error {
 	g.token = t.param("refresh_token")
 	_, g.scopeSent = t.form["scope"]
 	g.scope = t.param("scope")
 	return nil
 }
 
-func (g *refreshTokenGrant) issue(ctx context.Context, s *Server, t *tokenRequest) (*issued, *oauthError, error) {
+func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	if g.token == "" {
-		return nil, errInvalidRequest("Missing refresh token parameter."), nil
+		return nil, ErrInvalidRequest("Missing refresh token parameter.")
 	}
 	if len(g.token) > 255 {
-		return nil, errInvalidGrant, nil
+		return nil, ErrInvalidGrant
 	}
 	var req []string
 	if g.scopeSent && strings.TrimSpace(g.scope) != "" {
 		req = gatehouse.ParseScopes(g.scope)
 	}
-	var out *issued
+	var out *TokenResponse
 	issue := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
-		if old.UserID != nil && (rot.User == nil || !rot.User.IsActive) {
-			return nil, nil, errInvalidGrant
+		// A refresh token issued before its user's password change is void,
+		// even one whose revocation raced the change.
+		if old.UserID != nil && (rot.User == nil || !rot.User.IsActive || !rot.User.Accepts(old.Created)) {
+			return nil, nil, ErrInvalidGrant
 		}
 		scope := old.Scope
 		if req != nil {
 			if !gatehouse.ScopeSubset(req, strings.Fields(old.Scope)) {
-				return nil, nil, errInvalidScope
+				return nil, nil, ErrInvalidScope
 			}
 			scope = strings.Join(req, " ")
 		}
-		at, rt, o, err := s.newPair(t.client, old.UserID, scope, t.now, true)
+		at, rt, o, err := p.newPair(t.client, old.UserID, scope, t.now, true)
 		out = o
 		return at, rt, err
 	}
-	revoked, err := s.store.RotateRefreshToken(ctx, secret.Hash(g.token), t.client.ID, t.now, s.cfg.OAuth.RefreshGracePeriod, issue)
-	s.forgetAccess(revoked)
-	if oe, err := s.exchangeError(ctx, t, err, "rotated refresh token replayed: its family was revoked"); oe != nil || err != nil {
-		return nil, oe, err
+	revoked, err := p.store.RotateRefreshToken(ctx, secret.Hash(g.token), t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
+	p.forget(revoked)
+	if err := exchangeError(err); err != nil {
+		return nil, err
 	}
-	return out, nil, nil
+	return out, nil
 }

@@ -1,0 +1,159 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// Store is the storage the provider needs.
+type Store interface {
+	gatehouse.ApplicationStore
+	gatehouse.OAuthTokenStore
+}
+
+// PasswordChecker logs users in for the password grant and the login page
+// (accounts.Service).
+type PasswordChecker interface {
+	CheckPassword(ctx context.Context, username, password string) (gatehouse.User, bool, error)
+}
+
+// Deps are what a Provider is built from.
+type Deps struct {
+	Store    Store
+	Accounts PasswordChecker
+	// Secrets hashes client secrets; nil means a key random to this
+	// process (tests), so stored secrets would not verify after a restart.
+	Secrets *gatehouse.SecretHasher
+	Config  Config
+	// CacheTTL bounds how long applications are answered from a cache
+	// after another replica changed them; 0 disables the cache.
+	CacheTTL time.Duration
+	Now      func() time.Time // nil means time.Now
+	Random   io.Reader        // nil means crypto/rand
+	Log      *slog.Logger
+	// Forget, when set, is told the hashes of access tokens revoked here
+	// (authn.Authenticator.ForgetAccess).
+	Forget func(hashes [][]byte)
+}
+
+// Provider is the OAuth2 authorization server: client authentication, the
+// token endpoint's grants, authorization codes, revocation and
+// introspection, each a typed request and result. Safe for concurrent use.
+type Provider struct {
+	store    Store
+	accounts PasswordChecker
+	secrets  *gatehouse.SecretHasher
+	cfg      Config
+	now      func() time.Time
+	random   io.Reader
+	log      *slog.Logger
+	forget   func([][]byte)
+	apps     *appCache
+}
+
+// New returns a Provider. It fails only when the random source does.
+func New(d Deps) (*Provider, error) {
+	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
+		random: d.Random, log: d.Log, forget: d.Forget}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.forget == nil {
+		p.forget = func([][]byte) {}
+	}
+	if p.secrets == nil {
+		k, err := secret.Hex(p.random, 32)
+		if err != nil {
+			return nil, err
+		}
+		p.secrets = gatehouse.NewSecretHasher(k)
+	}
+	p.apps = newAppCache(d.CacheTTL, p.now)
+	return p, nil
+}
+
+// Config returns the provider's settings, defaults filled in.
+func (p *Provider) Config() Config { return p.cfg }
+
+// Application returns the client with that client_id through the cache, or
+// nil when there is none.
+func (p *Provider) Application(ctx context.Context, clientID string) (*gatehouse.Application, error) {
+	if clientID == "" || len(clientID) > 255 {
+		return nil, nil
+	}
+	if app, ok := p.apps.get(clientID); ok {
+		return &app, nil
+	}
+	app, err := p.store.Application(ctx, clientID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.apps.put(app)
+	return &app, nil
+}
+
+// ClientCredentials are the ways a request names its client: the HTTP
+// Basic header (decoded by the caller) and the client_id and client_secret
+// parameters.
+type ClientCredentials struct {
+	// BasicPresent: a Basic Authorization header was sent, even a
+	// malformed one; BasicOK: it decoded into BasicID and BasicSecret.
+	BasicPresent, BasicOK  bool
+	BasicID, BasicSecret   string
+	ClientID, ClientSecret string
+	// SecretSent: the client_secret parameter was present (even empty).
+	SecretSent bool
+}
+
+// AuthenticateClient identifies the calling client as DOT's validator
+// does: HTTP Basic first, then client_id and client_secret in the body.
+// Authentication is required when Basic is sent, when a secret is sent, or
+// when the client is confidential or unknown; a public client otherwise
+// needs only its client_id. Secrets are compared in constant time; a public
+// client that sends a non-empty secret fails. The error is always
+// ErrInvalidClient (or internal).
+func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) (*gatehouse.Application, error) {
+	if c.BasicOK {
+		app, err := p.Application(ctx, c.BasicID)
+		if err != nil {
+			return nil, err
+		}
+		if app != nil && p.secrets.Verify(c.BasicSecret, app.SecretHash) && (app.IsPublic() || c.BasicSecret != "") {
+			return app, nil
+		}
+	}
+	if c.ClientID == "" {
+		return nil, ErrInvalidClient
+	}
+	app, err := p.Application(ctx, c.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if app == nil {
+		return nil, ErrInvalidClient
+	}
+	sec := ""
+	if c.SecretSent {
+		sec = c.ClientSecret
+	}
+	required := c.BasicPresent || sec != "" || !app.IsPublic()
+	if !required {
+		return app, nil
+	}
+	if !c.SecretSent || !p.secrets.Verify(sec, app.SecretHash) || (!app.IsPublic() && sec == "") {
+		return nil, ErrInvalidClient
+	}
+	return app, nil
+}

@@ -1,0 +1,134 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// RevokeRequest is a revocation request (RFC 7009).
+type RevokeRequest struct {
+	Token  string
+	Hint   string // token_type_hint
+	Client ClientCredentials
+}
+
+// Revoke revokes a token of the authenticated client. Another client's
+// token, like an unknown one, is left alone and reported as success (DOT
+// would revoke it). Revoking a refresh token also revokes its access
+// token. Errors are *Error (a missing token, client authentication) or
+// internal.
+func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
+	if req.Token == "" {
+		return ErrInvalidRequest("Missing token parameter.")
+	}
+	app, err := p.AuthenticateClient(ctx, req.Client)
+	if err != nil {
+		return err
+	}
+	if len(req.Token) > 255 {
+		return nil
+	}
+	hash := secret.Hash(req.Token)
+	revokeAccess := func() (bool, error) {
+		done, err := p.store.RevokeAccessToken(ctx, hash, app.ID)
+		if done {
+			p.forget(gatehouse.RevokedAccess{hash})
+		}
+		return done, err
+	}
+	revokeRefresh := func() (bool, error) {
+		revoked, found, err := p.store.RevokeRefreshToken(ctx, hash, app.ID, p.now())
+		p.forget(revoked)
+		return found, err
+	}
+	order := []func() (bool, error){revokeAccess, revokeRefresh}
+	if req.Hint == "refresh_token" {
+		order[0], order[1] = order[1], order[0]
+	}
+	for _, f := range order {
+		done, err := f()
+		if err != nil || done {
+			return err
+		}
+	}
+	return nil
+}
+
+// IntrospectRequest is an introspection request (RFC 7662). The caller
+// authenticates as a client, or with Bearer, an access token that has the
+// "introspection" scope (a resource server).
+type IntrospectRequest struct {
+	Token  string
+	Client ClientCredentials
+	Bearer string
+}
+
+// Introspection is what introspection tells of a token. Only Active is
+// meaningful for an inactive one.
+type Introspection struct {
+	Active   bool
+	Scope    string
+	Expires  int64 // unix seconds
+	ClientID string
+	Username string // "" for client_credentials tokens
+}
+
+// ErrIntrospectionForbidden: the caller is neither a confidential client
+// nor a bearer of the introspection scope (DOT answers an empty 403).
+var ErrIntrospectionForbidden = &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "introspection needs a confidential client or the introspection scope"}
+
+// Introspect reports on a token. A client sees only its own tokens unless
+// its application is a resource server; any other token, an unknown, an
+// expired one or one of an inactive user is inactive.
+func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Introspection, error) {
+	seesAll := false
+	app, err := p.AuthenticateClient(ctx, req.Client)
+	var oe *Error
+	if err != nil && !errors.As(err, &oe) {
+		return nil, err
+	}
+	if oe != nil || app.IsPublic() {
+		app = nil
+		if b := req.Bearer; b != "" && !strings.Contains(b, ".") && len(b) <= 255 {
+			g, err := p.store.AccessTokenByHash(ctx, secret.Hash(b))
+			if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil && !g.Token.Expired(p.now()) && gatehouse.HasScope(g.Token.Scope, "introspection") {
+				seesAll = true
+			}
+		}
+		if !seesAll {
+			return nil, ErrIntrospectionForbidden
+		}
+	} else {
+		seesAll = app.ResourceServer
+	}
+	if req.Token == "" {
+		return nil, ErrInvalidRequest("Missing token parameter.")
+	}
+	inactive := &Introspection{}
+	if len(req.Token) > 255 || strings.Contains(req.Token, ".") {
+		return inactive, nil
+	}
+	g, err := p.store.AccessTokenByHash(ctx, secret.Hash(req.Token))
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if g.Token.Expired(p.now()) || (!seesAll && g.Token.ApplicationID != app.ID) ||
+		(g.User != nil && (!g.User.IsActive || !g.User.Accepts(g.Token.Created))) {
+		return inactive, nil
+	}
+	out := &Introspection{Active: true, Scope: g.Token.Scope, Expires: g.Token.Expires.Unix(), ClientID: g.ClientID}
+	if g.User != nil {
+		out.Username = g.User.Username
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
 )
 
 // This file is the one place where errors become responses. Services
@@ -193,6 +194,28 @@ func authFailure(scheme string, err error) *apiError {
 	return unauthorized("Invalid token.")
 }
 
+// jwtFail is a simplejwt view's answer to an error of package simplejwt:
+// its 401 with a Bearer challenge for a refused token (logging a replayed
+// refresh token, which revoked its family), else an internal error.
+func (s *Server) jwtFail(c *call, err error) *apiError {
+	var e *gatehouse.Error
+	if !errors.As(err, &e) || e.Code != gatehouse.EUNAUTHORIZED {
+		return s.internal(c, err)
+	}
+	if errors.Is(err, gatehouse.ErrTokenReused) {
+		s.log.WarnContext(c.r.Context(), "refresh token reused: its family is revoked", "request_id", requestID(c.r))
+	}
+	detail := msgTokenInvalid
+	switch e.Reason {
+	case gatehouse.ReasonWrongTokenType:
+		detail = msgTokenWrongType
+	case simplejwt.ReasonBlacklisted:
+		detail = "Token is blacklisted"
+	}
+	c.w.Header().Set("WWW-Authenticate", bearerRealm)
+	return &apiError{status: http.StatusUnauthorized, body: detailCode{Detail: detail, Code: "token_not_valid"}}
+}
+
 // serverError logs an internal error of r and returns the status to
 // answer: 500, or 499 when the client went away (then the error is its
 // doing, logged at debug level).
@@ -205,12 +228,25 @@ func (s *Server) serverError(r *http.Request, err error) int {
 	return http.StatusInternalServerError
 }
 
+// drfFail writes the DRF response to an internal error of a handler that
+// is not a DRF view (the JWKS document).
+func (s *Server) drfFail(w http.ResponseWriter, r *http.Request, err error) {
+	if status := s.serverError(r, err); status == statusClientClosed {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, http.StatusInternalServerError, serverErrorBody)
+}
+
+// serverErrorBody is DRF's body of every 500.
+var serverErrorBody = detailOnly{Detail: "A server error occurred."}
+
 // internal is the DRF response to an internal error.
 func (s *Server) internal(c *call, err error) *apiError {
 	if s.serverError(c.r, err) == statusClientClosed {
 		return &apiError{status: statusClientClosed, body: detailOnly{Detail: "Client closed the request."}}
 	}
-	return &apiError{status: http.StatusInternalServerError, body: detailOnly{Detail: "A server error occurred."}}
+	return &apiError{status: http.StatusInternalServerError, body: serverErrorBody}
 }
 
 // oauthFail answers an error of the token, revocation or introspection

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -37,6 +38,7 @@ type env struct {
 	accounts *accounts.Service
 	authn    *authn.Authenticator
 	clients  *oauth.Clients
+	pairs    *simplejwt.Service
 	http     *httptest.Server
 	codec    *jwt.Codec
 	clock    *clock
@@ -112,6 +114,7 @@ type wiring struct {
 	Accounts accounts.Deps
 	Authn    authn.Deps
 	OAuth    oauth.Deps
+	JWT      simplejwt.Deps
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -138,9 +141,10 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	}
 	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
 	w := wiring{
-		Server:   server.Deps{Log: log, Store: st, Box: box, JWT: codec, Config: cfg, Now: clk.now},
+		Server:   server.Deps{Log: log, Store: st, Box: box, Config: cfg, Now: clk.now},
 		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now},
 		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
+		JWT:      simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
 		OAuth:    oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log},
 	}
 	if deps != nil {
@@ -154,7 +158,9 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Server.Authn, w.Server.Accounts, w.Server.OAuth = an, acc, provider
+	w.JWT.Users = an
+	pairs := simplejwt.New(w.JWT)
+	w.Server.Authn, w.Server.Accounts, w.Server.OAuth, w.Server.JWT = an, acc, provider, pairs
 	srv := server.New(w.Server)
 	ocfg := provider.Config()
 	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil)
@@ -163,7 +169,7 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	go func() { oauth.NewCleaner(st, ocfg, clk.now, log).Run(ctx); close(cleaned) }()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); stop(); <-cleaned; an.Close() })
-	return &env{store: st, srv: srv, accounts: acc, authn: an, clients: clients, http: hs, codec: codec, clock: clk, logs: logs}
+	return &env{store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs, codec: codec, clock: clk, logs: logs}
 }
 
 // eachWith runs fn on a fresh server for every backend, built with deps

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // forge signs claims with the test HS256 key, like the scenarios do.
@@ -169,13 +167,13 @@ func TestJWTPasswordChangeAndDeactivation(t *testing.T) {
 	})
 }
 
-func rotating(c *server.Config) {
-	c.JWT.RotateRefreshTokens = true
-	c.JWT.BlacklistAfterRotation = true
+func rotating(w *wiring) {
+	w.JWT.Options.RotateRefreshTokens = true
+	w.JWT.Options.BlacklistAfterRotation = true
 }
 
 func TestJWTRotationAndReuseDetection(t *testing.T) {
-	each(t, rotating, func(t *testing.T, e *env) {
+	eachWith(t, rotating, func(t *testing.T, e *env) {
 		e.user("alice", "alicepass")
 		r0, _ := e.pair("alice", "alicepass")
 		r := e.do("POST", "/access-token/refresh/", map[string]string{"refresh": r0})
@@ -203,7 +201,7 @@ func TestJWTRotationAndReuseDetection(t *testing.T) {
 }
 
 func TestJWTConcurrentRotationOneWinner(t *testing.T) {
-	each(t, rotating, func(t *testing.T, e *env) {
+	eachWith(t, rotating, func(t *testing.T, e *env) {
 		e.user("alice", "alicepass")
 		r0, _ := e.pair("alice", "alicepass")
 		const n = 8
@@ -242,14 +240,14 @@ func TestJWKSForHS256IsEmpty(t *testing.T) {
 func TestTokenPairFor(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		u := e.user("alice", "alicepass")
-		refresh, access, err := e.srv.TokenPairFor(context.Background(), u.ID)
+		refresh, access, err := e.pairs.PairFor(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access), 200, "")
 		expect(t, e.do("POST", "/access-token/blacklist/", map[string]string{"refresh": refresh}), 200, `{}`)
 		expect(t, e.do("POST", "/access-token/refresh/", map[string]string{"refresh": refresh}), 401, "")
-		if _, _, err := e.srv.TokenPairFor(context.Background(), 424242); err == nil {
+		if _, _, err := e.pairs.PairFor(context.Background(), 424242); err == nil {
 			t.Fatal("pair for an unknown user")
 		}
 	})

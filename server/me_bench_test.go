@@ -43,7 +43,7 @@ func BenchmarkMeToken(b *testing.B) {
 
 func BenchmarkMeJWT(b *testing.B) {
 	benchMe(b, func(e *env, u gatehouse.User) string {
-		_, access, err := e.srv.TokenPairFor(context.Background(), u.ID)
+		_, access, err := e.pairs.PairFor(context.Background(), u.ID)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.log.Error("panic", "request_id", li.id, "panic", p)
 				if sw.status == 0 {
-					writeJSON(sw, http.StatusInternalServerError, detailOnly{Detail: "A server error occurred."})
+					writeJSON(sw, http.StatusInternalServerError, serverErrorBody)
 				}
 			}
 			level := slog.LevelInfo

@@ -7,24 +7,53 @@ import (
 	"time"
 )
 
-// routes lists every endpoint gatehouse serves. Paths end in "/" as in the
-// reference; a request without the slash is redirected to it.
+// routes lists every endpoint gatehouse serves, by wire format. Paths end
+// in "/" as in the reference; a request without the slash is redirected to
+// it.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// Operations.
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("/readyz", s.ready)
 
+	// DRF views (drf_*.go): users, DRF tokens, per-device tokens.
 	mux.Handle("/sign_up/{$}", s.signUpView())
 	mux.Handle("/api/me/{$}", s.meView())
 	mux.Handle("/api/users/{$}", s.usersView())
 	mux.Handle("/api-token-auth/{$}", s.obtainTokenView(false))
 	mux.Handle("/api-token-auth-custom/{$}", s.obtainTokenView(true))
-	s.tokenRoutes(mux)
-	s.jwtRoutes(mux)
-	s.oauthRoutes(mux)
+	mux.Handle("/api/tokens/{$}", s.tokenListView())
+	mux.Handle("/api/tokens/{id}/{$}", s.tokenDetailView())
+	mux.Handle("/api/tokens/logout/{$}", s.logoutView())
+	mux.Handle("/api/tokens/logoutall/{$}", s.logoutAllView())
+
+	// simplejwt views (jwt_*.go), when simplejwt tokens are configured.
+	if s.pairs != nil {
+		mux.Handle("/access-token/{$}", s.jwtObtainView())
+		mux.Handle("/access-token/refresh/{$}", s.jwtRefreshView())
+		mux.Handle("/access-token/verify/{$}", s.jwtVerifyView())
+		mux.Handle("/access-token/blacklist/{$}", s.jwtBlacklistView())
+		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
+	}
+
+	// Django OAuth Toolkit endpoints (oauth_*.go).
+	mux.Handle("/o/token/{$}", dotView(s.tokenEndpoint, "POST"))
+	mux.Handle("/o/revoke_token/{$}", dotView(s.revokeEndpoint, "POST"))
+	mux.Handle("/o/introspect/{$}", dotView(s.introspectEndpoint, "GET", "POST"))
+	// OIDC is not offered: DOT answers these with an empty 404.
+	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })
+	}
+
+	// HTML pages (html_*.go): the authorization consent page, DOT's
+	// pages for a logged-in user, and the login page.
+	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
+	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
+	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
+	mux.HandleFunc(strings.TrimSuffix(s.cfg.OAuth.LoginURL, "/")+"/{$}", s.loginPage)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

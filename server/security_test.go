@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // The reference fixture's hash of "adminpass" (Django PBKDF2, 260000 rounds).
@@ -151,7 +150,7 @@ func TestLastUsedIsBatched(t *testing.T) {
 }
 
 func TestUpdateLastLogin(t *testing.T) {
-	each(t, func(c *server.Config) { c.JWT.UpdateLastLogin = true }, func(t *testing.T, e *env) {
+	eachWith(t, func(w *wiring) { w.JWT.Options.UpdateLastLogin = true }, func(t *testing.T, e *env) {
 		u := e.user("alice", "alicepass")
 		e.pair("alice", "alicepass")
 		got, _ := e.store.User(context.Background(), u.ID)

@@ -1,7 +1,12 @@
 // Package server is gatehouse's HTTP layer: it decodes requests, calls the
-// domain and the store, and encodes responses in the shapes Django REST
-// Framework, simplejwt and Django OAuth Toolkit clients expect
-// (shared/reference/CONTRACT.md).
+// services (accounts, authn, oauth, simplejwt), and encodes responses in the
+// shapes Django REST Framework, simplejwt and Django OAuth Toolkit clients
+// expect (the reference's CONTRACT.md).
+//
+// Files are grouped by wire format: drf_*.go (DRF views and the
+// authentication chain), jwt_*.go (simplejwt views), oauth_*.go (DOT's
+// endpoints), html_*.go (the login, consent and account pages). routes.go
+// lists every route; errors.go is the one place errors become responses.
 package server
 
 import (
@@ -14,9 +19,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
-	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
 )
 
 // Config holds the HTTP-level settings; the zero value is not useful, start
@@ -27,37 +32,24 @@ type Config struct {
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
-	// JWT holds the simplejwt options.
-	JWT JWTOptions
 	// OAuth holds the OAuth2 provider's options (oauth_config.go).
 	OAuth oauth.Config
-}
-
-// JWTOptions are simplejwt's settings of the same names.
-type JWTOptions struct {
-	RotateRefreshTokens    bool
-	BlacklistAfterRotation bool
-	UpdateLastLogin        bool
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
 func DefaultConfig() Config {
 	return Config{
 		PageSize: 20,
-		JWT:      JWTOptions{BlacklistAfterRotation: true},
 		OAuth:    oauth.DefaultConfig(),
 	}
 }
 
 // Store is the storage the HTTP layer reads directly: the user list, the
-// simplejwt refresh records, the applications page and the readiness
-// check. Everything else goes through the services.
+// applications page and the readiness check. Everything else goes through
+// the services.
 type Store interface {
-	gatehouse.RefreshRecordStore
-	User(ctx context.Context, id int64) (gatehouse.User, error)
 	CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error)
 	ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error)
-	TouchLogin(ctx context.Context, id int64, at time.Time) error
 	Applications(ctx context.Context) ([]gatehouse.Application, error)
 	Ping(ctx context.Context) error
 }
@@ -70,7 +62,7 @@ type Deps struct {
 	Authn    *authn.Authenticator
 	OAuth    *oauth.Provider
 	Box      *secret.Box
-	JWT      *jwt.Codec // nil disables the simplejwt endpoints and scheme
+	JWT      *simplejwt.Service // nil disables the simplejwt endpoints and scheme
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
 	Random   io.Reader        // nil means crypto/rand
@@ -85,7 +77,7 @@ type Server struct {
 	authn    *authn.Authenticator
 	oauth    *oauth.Provider
 	box      *secret.Box
-	jwt      *jwt.Codec
+	pairs    *simplejwt.Service
 	log      *slog.Logger
 	now      func() time.Time
 	random   io.Reader
@@ -96,7 +88,7 @@ type Server struct {
 // New builds the server. It starts no background work: the services in d
 // are the caller's to run and close.
 func New(d Deps) *Server {
-	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, jwt: d.JWT, log: d.Log, now: d.Now,
+	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
 		s.now = time.Now

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
 	"github.com/gatehouse-auth/gatehouse/store"
 
 	"golang.org/x/term"
@@ -138,10 +139,11 @@ const tokenTouchInterval = 10 * time.Second
 func (e *env) serverFor(a *app) *server.Server {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
-	scfg.JWT = server.JWTOptions{RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
-		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}
 	scfg.OAuth = a.oauthCfg
-	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, Box: a.box, JWT: a.jwt,
+	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
+		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})
+	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, JWT: pairs, Box: a.box,
 		Log: e.log, Config: scfg})
 }
 

@@ -69,7 +69,7 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	}
 
 	// 2. simplejwt: the keyword is exactly "Bearer".
-	if len(fields) > 0 && fields[0] == "Bearer" && s.jwt != nil {
+	if len(fields) > 0 && fields[0] == "Bearer" && s.pairs != nil {
 		if len(fields) != 2 {
 			out.fail = authFailure(gatehouse.SchemeJWT, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
 			return out, nil

@@ -12,22 +12,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
-// oauthRoutes registers the OAuth2 provider under /o/ (DOT's URLs) and the
-// browser login page.
-func (s *Server) oauthRoutes(mux *http.ServeMux) {
-	mux.Handle("/o/token/{$}", dotView(s.tokenEndpoint, "POST"))
-	mux.Handle("/o/revoke_token/{$}", dotView(s.revokeEndpoint, "POST"))
-	mux.Handle("/o/introspect/{$}", dotView(s.introspectEndpoint, "GET", "POST"))
-	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
-	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
-	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
-	// OIDC is not offered: DOT answers these with an empty 404.
-	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })
-	}
-	mux.HandleFunc(strings.TrimSuffix(s.cfg.OAuth.LoginURL, "/")+"/{$}", s.loginPage)
-}
-
 // dotView answers methods as a Django class-based view does: OPTIONS 200
 // with an empty body, any method not listed 405 with Allow.
 func dotView(h http.HandlerFunc, methods ...string) http.Handler {

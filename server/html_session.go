@@ -267,7 +267,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.htmlFail(w, r, err)
 		return
 	}
-	if err := s.store.TouchLogin(r.Context(), u.ID, s.now()); err != nil {
+	if err := s.accounts.TouchLogin(r.Context(), u.ID); err != nil {
 		s.log.Warn("recording last login", "user_id", u.ID, "err", err)
 	}
 	w.Header().Set("Location", next)

@@ -34,8 +34,9 @@ type tokenCreated struct {
 // maxTokenName bounds a token's name.
 const maxTokenName = 100
 
-func (s *Server) tokenRoutes(mux *http.ServeMux) {
-	mux.Handle("/api/tokens/{$}", s.view(&apiView{
+// tokenListView is /api/tokens/{$}.
+func (s *Server) tokenListView() http.Handler {
+	return s.view(&apiView{
 		name:    "Token List Create",
 		perm:    permAuthenticated,
 		methods: map[string]handlerFunc{"GET": (*Server).listTokens, "POST": (*Server).createToken},
@@ -43,22 +44,34 @@ func (s *Server) tokenRoutes(mux *http.ServeMux) {
 			"name", fieldMeta{Type: "string", Required: true, Label: "Name", MaxLength: maxTokenName},
 			"expires_in", fieldMeta{Type: "integer", Label: "Expires in (seconds)"},
 		),
-	}))
-	mux.Handle("/api/tokens/{id}/{$}", s.view(&apiView{
+	})
+}
+
+// tokenDetailView is /api/tokens/{id}/{$}.
+func (s *Server) tokenDetailView() http.Handler {
+	return s.view(&apiView{
 		name:    "Token Detail",
 		perm:    permAuthenticated,
 		methods: map[string]handlerFunc{"DELETE": (*Server).deleteToken},
-	}))
-	mux.Handle("/api/tokens/logout/{$}", s.view(&apiView{
+	})
+}
+
+// logoutView is /api/tokens/logout/{$}.
+func (s *Server) logoutView() http.Handler {
+	return s.view(&apiView{
 		name:    "Logout",
 		perm:    permAuthenticated,
 		methods: map[string]handlerFunc{"POST": (*Server).logout},
-	}))
-	mux.Handle("/api/tokens/logoutall/{$}", s.view(&apiView{
+	})
+}
+
+// logoutAllView is /api/tokens/logoutall/{$}.
+func (s *Server) logoutAllView() http.Handler {
+	return s.view(&apiView{
 		name:    "Logout All",
 		perm:    permAuthenticated,
 		methods: map[string]handlerFunc{"POST": (*Server).logoutAll},
-	}))
+	})
 }
 
 func (s *Server) listTokens(c *call) *apiError {

@@ -1,0 +1,250 @@
+// Package simplejwt issues and checks the access/refresh pairs of
+// djangorestframework-simplejwt: obtaining a pair after a login, refreshing
+// (with rotation and blacklisting as simplejwt's settings ask), verifying
+// and blacklisting. The tokens themselves are minted and parsed by package
+// jwt; this package keeps the refresh records (jti only) and applies the
+// user rules. It knows nothing of HTTP.
+package simplejwt
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+)
+
+// Store is the storage the service needs.
+type Store interface {
+	gatehouse.RefreshRecordStore
+	User(ctx context.Context, id int64) (gatehouse.User, error)
+	TouchLogin(ctx context.Context, id int64, at time.Time) error
+}
+
+// Users applies the user rules to a verified token (authn.Authenticator):
+// nil when its user exists, is active and accepts its issue time; a
+// missing user is gatehouse.ErrNotFound.
+type Users interface {
+	CheckJWTUser(ctx context.Context, c jwt.Claims) error
+}
+
+// Options are simplejwt's settings of the same names.
+type Options struct {
+	RotateRefreshTokens    bool
+	BlacklistAfterRotation bool
+	UpdateLastLogin        bool
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store   Store
+	Codec   *jwt.Codec
+	Users   Users
+	Options Options
+	Now     func() time.Time // nil means time.Now
+}
+
+// Service issues and checks pairs. Safe for concurrent use.
+type Service struct {
+	store Store
+	codec *jwt.Codec
+	users Users
+	opt   Options
+	now   func() time.Time
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	s := &Service{store: d.Store, codec: d.Codec, users: d.Users, opt: d.Options, now: d.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Reasons of the EUNAUTHORIZED errors of this package beyond the common ones.
+const ReasonBlacklisted = "blacklisted"
+
+func refused(reason string) *gatehouse.Error { return gatehouse.Unauthorized(reason) }
+
+// Obtain mints a pair for a user who just logged in, records the refresh
+// token so that it can be blacklisted and rotated, and records the login
+// when UpdateLastLogin is set.
+func (s *Service) Obtain(ctx context.Context, userID int64) (refresh, access string, err error) {
+	refresh, access, err = s.issue(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	if s.opt.UpdateLastLogin {
+		if err := s.store.TouchLogin(ctx, userID, s.now()); err != nil {
+			return "", "", err
+		}
+	}
+	return refresh, access, nil
+}
+
+// PairFor mints a pair for a user without a login, as simplejwt's
+// RefreshToken.for_user does: the user must exist (ENOTFOUND) and be active
+// (EINVALID).
+func (s *Service) PairFor(ctx context.Context, userID int64) (refresh, access string, err error) {
+	u, err := s.store.User(ctx, userID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return "", "", &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: "no such user", Err: err}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if !u.IsActive {
+		return "", "", gatehouse.Errorf(gatehouse.EINVALID, "user is inactive")
+	}
+	return s.issue(ctx, u.ID)
+}
+
+func (s *Service) issue(ctx context.Context, userID int64) (refresh, access string, err error) {
+	refresh, access, rc, _, err := s.codec.Pair(userID)
+	if err != nil {
+		return "", "", err
+	}
+	err = s.store.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: rc.JTI, UserID: userID, Family: rc.JTI,
+		Created: rc.IssuedAt(), Expires: time.Unix(rc.Exp, 0)})
+	return refresh, access, err
+}
+
+// parseRefresh checks a refresh token's signature, expiry, type, blacklist
+// and that its user may still use it. With rotation, a blacklisted token is
+// left to RotateRefresh, which tells reuse of a rotated token (and revokes
+// its family) from a plain blacklisting.
+func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (jwt.Claims, error) {
+	claims, err := s.codec.Parse(raw)
+	if err != nil {
+		return claims, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if claims.TokenType != jwt.Refresh {
+		return claims, refused(gatehouse.ReasonWrongTokenType)
+	}
+	black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
+	if err != nil {
+		return claims, err
+	}
+	if black && !rotating {
+		return claims, refused(ReasonBlacklisted)
+	}
+	if claims.HasUserID {
+		if err := s.checkUser(ctx, claims, false); err != nil {
+			return claims, err
+		}
+	}
+	return claims, nil
+}
+
+// checkUser applies the user rules; a missing user is refused unless
+// missingOK (simplejwt's verify does not look the user up).
+func (s *Service) checkUser(ctx context.Context, c jwt.Claims, missingOK bool) error {
+	err := s.users.CheckJWTUser(ctx, c)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gatehouse.ErrNotFound):
+		if missingOK {
+			return nil
+		}
+		return refused(gatehouse.ReasonCredentialInvalid)
+	case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
+		return refused(gatehouse.ReasonCredentialInvalid)
+	}
+	return err
+}
+
+// Refresh exchanges a refresh token for a new access token, and with
+// RotateRefreshTokens for a new refresh token too ("" otherwise). The new
+// access token keeps the refresh token's issue time, as simplejwt does.
+// With BlacklistAfterRotation the old refresh token is blacklisted; one
+// presented again revokes its whole family and is refused with an error
+// that wraps gatehouse.ErrTokenReused (worth logging). Refusals are
+// EUNAUTHORIZED *gatehouse.Error values.
+func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh string, err error) {
+	rotating := s.opt.RotateRefreshTokens && s.opt.BlacklistAfterRotation
+	claims, err := s.parseRefresh(ctx, raw, rotating)
+	if err != nil {
+		return "", "", err
+	}
+	access, _, err = s.codec.Mint(jwt.Access, claims.UserID, issuedAt(claims))
+	if err != nil {
+		return "", "", err
+	}
+	if !s.opt.RotateRefreshTokens {
+		return access, "", nil
+	}
+	now := s.now()
+	refresh, nc, err := s.codec.Mint(jwt.Refresh, claims.UserID, now)
+	if err != nil {
+		return "", "", err
+	}
+	old := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	next := gatehouse.RefreshRecord{JTI: nc.JTI, UserID: claims.UserID, Created: now, Expires: time.Unix(nc.Exp, 0)}
+	if !s.opt.BlacklistAfterRotation {
+		if err := s.store.RecordRefresh(ctx, next); err != nil {
+			return "", "", err
+		}
+		return access, refresh, nil
+	}
+	outcome, err := s.store.RotateRefresh(ctx, old, next, now)
+	if err != nil {
+		return "", "", err
+	}
+	switch outcome {
+	case gatehouse.Rotated:
+		return access, refresh, nil
+	case gatehouse.Reused:
+		return "", "", &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: ReasonBlacklisted, Err: gatehouse.ErrTokenReused}
+	}
+	return "", "", refused(ReasonBlacklisted)
+}
+
+// Verify checks a token of either type as simplejwt's verify view does:
+// signature and expiry, the blacklist for refresh tokens, and that its
+// user (when it exists) is active and accepts its issue time.
+func (s *Service) Verify(ctx context.Context, raw string) error {
+	claims, err := s.codec.Parse(raw)
+	if err != nil {
+		return refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if claims.TokenType == jwt.Refresh {
+		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
+		if err != nil {
+			return err
+		}
+		if black {
+			return refused(ReasonBlacklisted)
+		}
+	}
+	if claims.HasUserID {
+		return s.checkUser(ctx, claims, true)
+	}
+	return nil
+}
+
+// Blacklist blacklists a valid refresh token (simplejwt's blacklist view).
+func (s *Service) Blacklist(ctx context.Context, raw string) error {
+	claims, err := s.parseRefresh(ctx, raw, false)
+	if err != nil {
+		return err
+	}
+	rec := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	_, err = s.store.BlacklistRefresh(ctx, rec, s.now())
+	return err
+}
+
+// JWKS is the document of the public verification keys.
+func (s *Service) JWKS() ([]byte, error) { return s.codec.JWKS() }
+
+// issuedAt is the issue time to copy from a token, as precisely as the
+// token tells it (so the copy obeys the same auth epoch); a token without
+// iat (possible from other issuers) gets the current time.
+func issuedAt(c jwt.Claims) time.Time {
+	if c.Iat == 0 {
+		return time.Time{} // Mint treats the zero time as now
+	}
+	return c.IssuedAt()
+}

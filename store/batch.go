@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -172,7 +171,7 @@ func (s *Store) matchIDs(batch []*accessReq, insert func(scan func(*sql.Rows) er
 	byHash := make(map[string]*gatehouse.AccessToken, len(batch))
 	for _, r := range batch {
 		if r.at.Created.IsZero() {
-			r.at.Created = time.Now()
+			r.at.Created = s.now()
 		}
 		byHash[string(r.at.Hash)] = r.at
 	}

@@ -59,7 +59,7 @@ func fromNullID(v sql.NullInt64) *int64 {
 }
 
 func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.Application, keepID bool) error {
-	now := time.Now()
+	now := s.now()
 	if a.Created.IsZero() {
 		a.Created = now
 	}
@@ -137,7 +137,7 @@ func (s *Store) DeleteApplication(ctx context.Context, clientID string) error {
 // insertAccess stores t, inside tx when tx is not nil.
 func (s *Store) insertAccess(ctx context.Context, tx *sql.Tx, t *gatehouse.AccessToken) error {
 	if t.Created.IsZero() {
-		t.Created = time.Now()
+		t.Created = s.now()
 	}
 	err := s.queryRow(ctx, tx, `INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -147,7 +147,7 @@ func (s *Store) insertAccess(ctx context.Context, tx *sql.Tx, t *gatehouse.Acces
 
 func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.RefreshToken, familyExpires *time.Time) error {
 	if t.Created.IsZero() {
-		t.Created = time.Now()
+		t.Created = s.now()
 	}
 	err := s.queryRow(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -430,7 +430,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
 
 func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant, keepID bool) error {
 	if g.Created.IsZero() {
-		g.Created = time.Now()
+		g.Created = s.now()
 	}
 	cols := "code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, used_at"
 	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"

@@ -84,8 +84,26 @@ var postgresDialect = dialect{
 	},
 }
 
+// The store implements the whole storage contract.
+var _ gatehouse.Store = (*Store)(nil)
+
+// Option adjusts a Store at Open.
+type Option func(*Store)
+
+// WithClock sets the clock that stamps rows whose creation time the caller
+// left zero (a user's date_joined, a token's created); the default is
+// time.Now. Every other time comes from the caller.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
 // Store is a handle on the database; safe for concurrent use.
 type Store struct {
+	now     func() time.Time
 	db      *sql.DB
 	d       dialect
 	queries sync.Map      // query text with ? -> text for this dialect
@@ -103,7 +121,7 @@ func IsPostgres(url string) bool {
 
 // Open connects to url: a postgres:// URL, or a SQLite file path (optionally
 // prefixed "sqlite:" or "sqlite://"). It does not migrate.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	var s *Store
 	if IsPostgres(url) {
 		db, err := sql.Open(postgresDialect.driver, url)
@@ -137,6 +155,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := s.db.PingContext(pctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
+	}
+	s.now = time.Now
+	for _, o := range opts {
+		o(s)
 	}
 	s.access = newAccessWriter(s)
 	if s.walPath != "" {

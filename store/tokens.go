@@ -25,7 +25,7 @@ func scanToken(r rowScanner, t *gatehouse.Token, extra ...any) error {
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *gatehouse.Token) error {
 	if t.Created.IsZero() {
-		t.Created = time.Now()
+		t.Created = s.now()
 	}
 	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO drf_tokens (user_id, key_hash, key_sealed, prefix, name, is_default, created, last_used, expires)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),

@@ -45,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u *gatehouse.User, tok *gatehous
 
 func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, keepID bool) error {
 	if u.DateJoined.IsZero() {
-		u.DateJoined = time.Now()
+		u.DateJoined = s.now()
 	}
 	args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
 		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}

@@ -34,8 +34,8 @@ type Params struct {
 	Threads uint8
 }
 
-// DefaultParams are the OWASP minimum for argon2id: 19 MiB, 2 passes, 1 lane.
-var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1}
+// DefaultParams returns the OWASP minimum for argon2id: 19 MiB, 2 passes, 1 lane.
+func DefaultParams() Params { return Params{Memory: 19456, Time: 2, Threads: 1} }
 
 // Validate reports why p cannot be used for new hashes: Time and Threads must
 // be at least 1, Memory at least 8 KiB per thread (argon2's minimum), and

@@ -96,7 +96,7 @@ func TestHashKnownAnswer(t *testing.T) {
 		want   string
 	}{
 		{testParams, "argon2$argon2id$v=19$m=64,t=1,p=1$UEoyTlFYMzFOR01OMk4wVlJXUjEyUg$z4ShAcZh7uzggCQAEIZApGQL2SR4zj70XQTFmRXbf/U"},
-		{DefaultParams, "argon2$argon2id$v=19$m=19456,t=2,p=1$UEoyTlFYMzFOR01OMk4wVlJXUjEyUg$CR8+lAW6lrqYpd+uEbMBBlmZdhSWDzC0oVUHc1Lmo2w"},
+		{DefaultParams(), "argon2$argon2id$v=19$m=19456,t=2,p=1$UEoyTlFYMzFOR01OMk4wVlJXUjEyUg$CR8+lAW6lrqYpd+uEbMBBlmZdhSWDzC0oVUHc1Lmo2w"},
 	}
 	for _, tc := range tests {
 		got, err := New(tc.params, detReader()).Hash(pw1)
@@ -139,10 +139,10 @@ func TestHashRoundTrip(t *testing.T) {
 }
 
 func TestDefaultParams(t *testing.T) {
-	if DefaultParams != (Params{Memory: 19456, Time: 2, Threads: 1}) {
-		t.Fatalf("DefaultParams = %+v", DefaultParams)
+	if DefaultParams() != (Params{Memory: 19456, Time: 2, Threads: 1}) {
+		t.Fatalf("DefaultParams() = %+v", DefaultParams())
 	}
-	h := New(DefaultParams, nil)
+	h := New(DefaultParams(), nil)
 	enc, err := h.Hash(pw1)
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +376,7 @@ func TestParamsValidate(t *testing.T) {
 		p  Params
 		ok bool
 	}{
-		{DefaultParams, true},
+		{DefaultParams(), true},
 		{testParams, true},
 		{Params{Memory: 1 << 20, Time: 4, Threads: 4}, true},
 		{Params{Memory: 64, Time: 0, Threads: 1}, false},
@@ -527,7 +527,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func BenchmarkVerifyPBKDF2_260k(b *testing.B) {
-	h := New(DefaultParams, nil)
+	h := New(DefaultParams(), nil)
 	const enc = "pbkdf2_sha256$260000$pc41zxZhbaGbksjZDvLtj3$1UCj9gFcVWx0yA62BBUHvfcXj+KShmMPseAyMxvJljk="
 	for b.Loop() {
 		if ok, _ := h.Verify("adminpass", enc); !ok {
@@ -537,7 +537,7 @@ func BenchmarkVerifyPBKDF2_260k(b *testing.B) {
 }
 
 func BenchmarkHashArgon2Default(b *testing.B) {
-	h := New(DefaultParams, nil)
+	h := New(DefaultParams(), nil)
 	for b.Loop() {
 		if _, err := h.Hash(pw1); err != nil {
 			b.Fatal(err)
@@ -546,7 +546,7 @@ func BenchmarkHashArgon2Default(b *testing.B) {
 }
 
 func BenchmarkVerifyArgon2Default(b *testing.B) {
-	h := New(DefaultParams, nil)
+	h := New(DefaultParams(), nil)
 	enc, err := h.Hash(pw1)
 	if err != nil {
 		b.Fatal(err)
@@ -557,7 +557,7 @@ func BenchmarkVerifyArgon2Default(b *testing.B) {
 }
 
 func BenchmarkDummy(b *testing.B) {
-	h := New(DefaultParams, nil)
+	h := New(DefaultParams(), nil)
 	for b.Loop() {
 		h.Dummy(pw1)
 	}

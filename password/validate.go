@@ -23,8 +23,8 @@ type Policy struct {
 	MaxSimilarity float64
 }
 
-// DefaultPolicy matches Django's default AUTH_PASSWORD_VALIDATORS.
-var DefaultPolicy = Policy{MinLength: 8, Common: true, Numeric: true, MaxSimilarity: 0.7}
+// DefaultPolicy returns Django's default AUTH_PASSWORD_VALIDATORS.
+func DefaultPolicy() Policy { return Policy{MinLength: 8, Common: true, Numeric: true, MaxSimilarity: 0.7} }
 
 // Attrs are the user attributes a password is compared with, in the order
 // Django's UserAttributeSimilarityValidator checks them. Empty ones are

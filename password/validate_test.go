@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The expected messages for DefaultPolicy were produced by Django 3.2.25's
+// The expected messages for DefaultPolicy() were produced by Django 3.2.25's
 // validate_password with its four default validators and an unsaved
 // django.contrib.auth.models.User carrying the attributes.
 func TestValidateDefaultPolicy(t *testing.T) {
@@ -47,7 +47,7 @@ func TestValidateDefaultPolicy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.password, func(t *testing.T) {
-			if got := DefaultPolicy.Validate(tc.password, tc.attrs); !slices.Equal(got, tc.want) {
+			if got := DefaultPolicy().Validate(tc.password, tc.attrs); !slices.Equal(got, tc.want) {
 				t.Errorf("Validate(%q, %+v) =\n %q\nwant\n %q", tc.password, tc.attrs, got, tc.want)
 			}
 		})
@@ -150,8 +150,8 @@ func TestCommonList(t *testing.T) {
 
 func BenchmarkValidateDefault(b *testing.B) {
 	a := Attrs{Username: "jdoe", FirstName: "John", LastName: "Doe", Email: "jdoe@example.com"}
-	DefaultPolicy.Validate("warm up the common list", a)
+	DefaultPolicy().Validate("warm up the common list", a)
 	for b.Loop() {
-		DefaultPolicy.Validate("correct horse battery staple", a)
+		DefaultPolicy().Validate("correct horse battery staple", a)
 	}
 }

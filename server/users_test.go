@@ -67,7 +67,7 @@ func TestSignUp(t *testing.T) {
 func TestPasswordValidationOnByDefault(t *testing.T) {
 	for _, b := range testdb.Backends() {
 		t.Run(b, func(t *testing.T) {
-			e := buildWith(t, b, nil, func(w *wiring) { w.Accounts.Policy = password.DefaultPolicy })
+			e := buildWith(t, b, nil, func(w *wiring) { w.Accounts.Policy = password.DefaultPolicy() })
 			e.t = t
 			r := e.do("POST", "/sign_up/", map[string]string{"username": "walter", "password": "123"})
 			expect(t, r, 400, `{"password":["This password is too short. It must contain at least 8 characters.","This password is too common.","This password is entirely numeric."]}`)
@@ -77,7 +77,7 @@ func TestPasswordValidationOnByDefault(t *testing.T) {
 			expect(t, r, 201, `{"username":"walter"}`)
 		})
 	}
-	if p := password.DefaultPolicy; p.MinLength != 8 || !p.Common || !p.Numeric || p.MaxSimilarity == 0 {
+	if p := password.DefaultPolicy(); p.MinLength != 8 || !p.Common || !p.Numeric || p.MaxSimilarity == 0 {
 		t.Fatalf("default policy is not on: %+v", p)
 	}
 }

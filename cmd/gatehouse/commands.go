@@ -156,7 +156,7 @@ func (e *env) policy() password.Policy {
 	if !e.cfg.PasswordValidation {
 		return password.Policy{}
 	}
-	p := password.DefaultPolicy
+	p := password.DefaultPolicy()
 	p.MinLength = e.cfg.PasswordMinLength
 	return p
 }

@@ -6,6 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/password"
 )
 
 // config is every setting of gatehouse. Each is read from its flag, else
@@ -73,7 +78,37 @@ func (s setting) env() string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
 }
 
+// fmtDuration writes a default duration as briefly as the settings parse it.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
+}
+
+// seconds writes a default in seconds, as DOT's *_SECONDS settings are.
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+// scopesSetting writes scopes as the oauth-scopes setting reads them.
+func scopesSetting(scopes gatehouse.Scopes) string {
+	parts := make([]string, len(scopes))
+	for i, sc := range scopes {
+		parts[i] = sc.Name + ":" + sc.Description
+	}
+	return strings.Join(parts, ",")
+}
+
+// settings lists every setting. Defaults that a package owns (its
+// DefaultConfig, DefaultParams, ...) are read from it, not repeated here.
 func (c *config) settings() []setting {
+	o := oauth.DefaultConfig()
+	pw, pol := password.DefaultParams(), password.DefaultPolicy()
+	itoa := strconv.Itoa
 	return []setting{
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
@@ -84,10 +119,10 @@ func (c *config) settings() []setting {
 		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash more than the CPUs, raised for larger stored hashes; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
 
 		{"password-validation", "apply the password validators (length, common, numeric, similarity) when a password is set", (*boolValue)(&c.PasswordValidation), "true"},
-		{"password-min-length", "minimum password length", (*intValue)(&c.PasswordMinLength), "8"},
-		{"argon2-memory", "argon2id memory for new hashes, KiB", (*intValue)(&c.Argon2Memory), "19456"},
-		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), "2"},
-		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), "1"},
+		{"password-min-length", "minimum password length", (*intValue)(&c.PasswordMinLength), itoa(pol.MinLength)},
+		{"argon2-memory", "argon2id memory for new hashes, KiB", (*intValue)(&c.Argon2Memory), itoa(int(pw.Memory))},
+		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), itoa(int(pw.Time))},
+		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), itoa(int(pw.Threads))},
 
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
@@ -100,26 +135,26 @@ func (c *config) settings() []setting {
 		{"jwt-issuer", "iss claim to mint and require (empty: none)", (*stringValue)(&c.JWTIssuer), ""},
 		{"jwt-audience", "aud claim to mint and require (empty: none)", (*stringValue)(&c.JWTAudience), ""},
 		{"jwt-leeway", "clock leeway for exp/nbf, at most 60s", (*durationValue)(&c.JWTLeeway), "0s"},
-		{"jwt-access-lifetime", "ACCESS_TOKEN_LIFETIME", (*durationValue)(&c.JWTAccessLifetime), "10m"},
-		{"jwt-refresh-lifetime", "REFRESH_TOKEN_LIFETIME", (*durationValue)(&c.JWTRefreshLifetime), "24h"},
+		{"jwt-access-lifetime", "ACCESS_TOKEN_LIFETIME", (*durationValue)(&c.JWTAccessLifetime), fmtDuration(jwt.DefaultAccessLifetime)},
+		{"jwt-refresh-lifetime", "REFRESH_TOKEN_LIFETIME", (*durationValue)(&c.JWTRefreshLifetime), fmtDuration(jwt.DefaultRefreshLifetime)},
 		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
 
-		{"oauth-scopes", "OAuth2 SCOPES in order, as name:description pairs separated by commas", (*stringValue)(&c.OAuthScopes), "read:Read scope,write:Write scope,groups:Access to your groups"},
-		{"oauth-access-token-lifetime", "ACCESS_TOKEN_EXPIRE_SECONDS (a duration or seconds)", (*durationValue)(&c.OAuthAccessTokenLifetime), "36000"},
-		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), "0"},
-		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), "0"},
-		{"oauth-refresh-grace-period", "REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated refresh token still works this long instead of revoking its family", (*durationValue)(&c.OAuthRefreshGracePeriod), "0"},
-		{"oauth-code-lifetime", "AUTHORIZATION_CODE_EXPIRE_SECONDS", (*durationValue)(&c.OAuthCodeLifetime), "60"},
-		{"oauth-require-pkce", "require PKCE (S256) from confidential clients too; public clients always need it", (*boolValue)(&c.OAuthRequirePKCE), "false"},
-		{"oauth-require-scopes", "on /api/, OAuth tokens need the read scope for safe methods and write for the others (DOT's TokenHasReadWriteScope)", (*boolValue)(&c.OAuthRequireScopes), "false"},
-		{"oauth-keep-revoked", "how long rotated refresh tokens are kept to detect replays before cleanup", (*durationValue)(&c.OAuthKeepRevoked), "720h"},
-		{"oauth-cleanup-interval", "how often the server removes expired OAuth rows in the background (0: never; see cleartokens)", (*durationValue)(&c.OAuthCleanupInterval), "1m"},
-		{"oauth-cleanup-batch", "rows removed per cleanup statement", (*intValue)(&c.OAuthCleanupBatch), "500"},
-		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), "/admin/login/"},
-		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), "336h"},
-		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), "false"},
+		{"oauth-scopes", "OAuth2 SCOPES in order, as name:description pairs separated by commas", (*stringValue)(&c.OAuthScopes), scopesSetting(o.Scopes)},
+		{"oauth-access-token-lifetime", "ACCESS_TOKEN_EXPIRE_SECONDS (a duration or seconds)", (*durationValue)(&c.OAuthAccessTokenLifetime), seconds(o.AccessTokenLifetime)},
+		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), fmtDuration(o.RefreshTokenLifetime)},
+		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), fmtDuration(o.RefreshFamilyLifetime)},
+		{"oauth-refresh-grace-period", "REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated refresh token still works this long instead of revoking its family", (*durationValue)(&c.OAuthRefreshGracePeriod), fmtDuration(o.RefreshGracePeriod)},
+		{"oauth-code-lifetime", "AUTHORIZATION_CODE_EXPIRE_SECONDS", (*durationValue)(&c.OAuthCodeLifetime), seconds(o.CodeLifetime)},
+		{"oauth-require-pkce", "require PKCE (S256) from confidential clients too; public clients always need it", (*boolValue)(&c.OAuthRequirePKCE), strconv.FormatBool(o.RequirePKCE)},
+		{"oauth-require-scopes", "on /api/, OAuth tokens need the read scope for safe methods and write for the others (DOT's TokenHasReadWriteScope)", (*boolValue)(&c.OAuthRequireScopes), strconv.FormatBool(o.RequireScopes)},
+		{"oauth-keep-revoked", "how long rotated refresh tokens are kept to detect replays before cleanup", (*durationValue)(&c.OAuthKeepRevoked), fmtDuration(o.KeepRevoked)},
+		{"oauth-cleanup-interval", "how often the server removes expired OAuth rows in the background (0: never; see cleartokens)", (*durationValue)(&c.OAuthCleanupInterval), fmtDuration(o.CleanupInterval)},
+		{"oauth-cleanup-batch", "rows removed per cleanup statement", (*intValue)(&c.OAuthCleanupBatch), itoa(o.CleanupBatch)},
+		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), o.LoginURL},
+		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), fmtDuration(o.SessionLifetime)},
+		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
 	}
 }
 

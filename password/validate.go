@@ -24,7 +24,9 @@ type Policy struct {
 }
 
 // DefaultPolicy returns Django's default AUTH_PASSWORD_VALIDATORS.
-func DefaultPolicy() Policy { return Policy{MinLength: 8, Common: true, Numeric: true, MaxSimilarity: 0.7} }
+func DefaultPolicy() Policy {
+	return Policy{MinLength: 8, Common: true, Numeric: true, MaxSimilarity: 0.7}
+}
 
 // Attrs are the user attributes a password is compared with, in the order
 // Django's UserAttributeSimilarityValidator checks them. Empty ones are

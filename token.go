@@ -23,3 +23,12 @@ type Token struct {
 func (t *Token) Expired(now time.Time) bool {
 	return t.Expires != nil && !now.Before(*t.Expires)
 }
+
+// KeyPrefix is the part of a DRF key kept in clear to tell a user's tokens
+// apart in listings: its first six characters, too few to guess the rest.
+func KeyPrefix(key string) string {
+	if len(key) > 6 {
+		return key[:6]
+	}
+	return key
+}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
@@ -105,7 +104,7 @@ func (s *Service) newToken(name string, isDefault bool, expires *time.Time) (gat
 	if err != nil {
 		return gatehouse.Token{}, "", err
 	}
-	t := gatehouse.Token{Hash: secret.Hash(key), Prefix: fixture.Prefix(key), Name: name, IsDefault: isDefault, Created: s.now()}
+	t := gatehouse.Token{Hash: secret.Hash(key), Prefix: gatehouse.KeyPrefix(key), Name: name, IsDefault: isDefault, Created: s.now()}
 	if expires != nil {
 		e := *expires
 		t.Expires = &e

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -41,7 +40,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*Auth
 		return nil, err
 	}
 	if app == nil {
-		return nil, &Error{Code: "invalid_client_id", Description: "Invalid client_id parameter value.", Status: http.StatusBadRequest}
+		return nil, &Error{Code: "invalid_client_id", Description: "Invalid client_id parameter value.", Status: 400}
 	}
 	a.App = app
 	if uri, sent := params["redirect_uri"]; sent {

@@ -1,9 +1,8 @@
 package oauth
 
-import "net/http"
-
 // Error is an OAuth2 error (RFC 6749 section 5.2): the error code, its
-// optional description, and the HTTP status a direct response carries.
+// optional description, and the HTTP status a direct response carries
+// (400, or 401 for invalid_client, 500 for server_error).
 // Cause, when set, says why in terms a caller may test with errors.Is
 // (gatehouse.ErrTokenReused for a replayed code or refresh token); it is
 // never shown.
@@ -26,22 +25,22 @@ func (e *Error) Unwrap() error { return e.Cause }
 
 // ErrInvalidRequest is invalid_request with a description.
 func ErrInvalidRequest(desc string) *Error {
-	return &Error{Code: "invalid_request", Description: desc, Status: http.StatusBadRequest}
+	return &Error{Code: "invalid_request", Description: desc, Status: 400}
 }
 
 // The errors without a description. Callers must not modify them.
 var (
-	ErrInvalidClient           = &Error{Code: "invalid_client", Status: http.StatusUnauthorized}
-	ErrInvalidGrant            = &Error{Code: "invalid_grant", Status: http.StatusBadRequest}
-	ErrUnauthorizedClient      = &Error{Code: "unauthorized_client", Status: http.StatusBadRequest}
-	ErrUnsupportedGrantType    = &Error{Code: "unsupported_grant_type", Status: http.StatusBadRequest}
-	ErrUnsupportedResponseType = &Error{Code: "unsupported_response_type", Status: http.StatusBadRequest}
-	ErrInvalidScope            = &Error{Code: "invalid_scope", Status: http.StatusBadRequest}
-	ErrAccessDenied            = &Error{Code: "access_denied", Status: http.StatusBadRequest}
-	ErrServer                  = &Error{Code: "server_error", Status: http.StatusInternalServerError}
+	ErrInvalidClient           = &Error{Code: "invalid_client", Status: 401}
+	ErrInvalidGrant            = &Error{Code: "invalid_grant", Status: 400}
+	ErrUnauthorizedClient      = &Error{Code: "unauthorized_client", Status: 400}
+	ErrUnsupportedGrantType    = &Error{Code: "unsupported_grant_type", Status: 400}
+	ErrUnsupportedResponseType = &Error{Code: "unsupported_response_type", Status: 400}
+	ErrInvalidScope            = &Error{Code: "invalid_scope", Status: 400}
+	ErrAccessDenied            = &Error{Code: "access_denied", Status: 400}
+	ErrServer                  = &Error{Code: "server_error", Status: 500}
 )
 
-var errBadCredentials = &Error{Code: "invalid_grant", Description: "Invalid credentials given.", Status: http.StatusBadRequest}
+var errBadCredentials = &Error{Code: "invalid_grant", Description: "Invalid credentials given.", Status: 400}
 
 // replayed is invalid_grant for a code or refresh token presented again.
 func replayed(cause error) *Error {

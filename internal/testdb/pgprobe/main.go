@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 func main() { os.Exit(probe(os.Getenv, os.Stdout, os.Stderr)) }
@@ -47,19 +45,15 @@ func ping(url string) error {
 	if url == "" {
 		return fmt.Errorf("GATEHOUSE_TEST_POSTGRES_URL is empty")
 	}
-	// The parser's error quotes the URL, password and all.
-	if _, err := pgx.ParseConfig(url); err != nil {
-		return fmt.Errorf("bad GATEHOUSE_TEST_POSTGRES_URL")
+	if !store.IsPostgres(url) {
+		return fmt.Errorf("GATEHOUSE_TEST_POSTGRES_URL is not a postgres:// URL")
 	}
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		return fmt.Errorf("bad GATEHOUSE_TEST_POSTGRES_URL")
-	}
-	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		return err // pgx names host, user and database, never the password
+	// The driver's errors name host, user and database, never the password.
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return err
 	}
-	return nil
+	return st.Close()
 }

@@ -16,7 +16,8 @@ func TestProbe(t *testing.T) {
 	}{
 		{"no url", "", "", 0, "sqlite\n", "PostgreSQL NOT tested (GATEHOUSE_TEST_POSTGRES_URL is empty)"},
 		{"unreachable", "postgres://postgres:hunter2@127.0.0.1:1/x", "", 0, "sqlite\n", "Set GATEHOUSE_TEST_POSTGRES_URL"},
-		{"not a url", "postgres://[::1", "", 0, "sqlite\n", "bad GATEHOUSE_TEST_POSTGRES_URL"},
+		{"not a url", "postgres://u:hunter2@[::1", "", 0, "sqlite\n", "cannot parse"},
+		{"not postgres", "mysql://u:hunter2@127.0.0.1/x", "", 0, "sqlite\n", "not a postgres:// URL"},
 		{"required and unreachable", "postgres://postgres:hunter2@127.0.0.1:1/x", "1", 2, "", "is required"},
 	}
 	if reachable != "" {

@@ -1,0 +1,175 @@
+// Package archtest checks the import rules of docs/architecture.md with
+// `go list -deps`, and that the CLI builds the HTTP server only for serve.
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gatehouse-auth/gatehouse"
+
+type pkg struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+}
+
+// list runs `go list -deps -json` on patterns and returns every package
+// listed, by import path.
+func list(t *testing.T, patterns ...string) map[string]pkg {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(gobin, append([]string{"list", "-deps", "-json"}, patterns...)...)
+	cmd.Dir = "../.."
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list: %v\n%s", err, errb.String())
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	return pkgs
+}
+
+// drivers are the database drivers and the migration tool; only the SQL
+// store may depend on them.
+var drivers = []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/pressly/goose"}
+
+func isDriver(path string) bool {
+	for _, d := range drivers {
+		if path == d || strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
+	pkgs := list(t, ".")
+	for _, dep := range pkgs[module].Deps {
+		if !pkgs[dep].Standard {
+			t.Errorf("the root package depends on %s", dep)
+		}
+	}
+}
+
+// The HTTP layer, the services and the public packages reach storage only
+// through the root package's interfaces: none of them depends on the SQL
+// store or a driver, and the services know nothing of HTTP.
+func TestLayers(t *testing.T) {
+	services := []string{"accounts", "authn", "oauth", "simplejwt"}
+	public := []string{"jwt", "password", "secret", "fixture"}
+	pkgs := list(t, "./...")
+	check := func(name string, forbidden func(string) bool, why string) {
+		p, ok := pkgs[module+"/"+name]
+		if !ok {
+			t.Errorf("package %s not found", name)
+			return
+		}
+		for _, dep := range p.Deps {
+			if forbidden(dep) {
+				t.Errorf("%s depends on %s: %s", name, dep, why)
+			}
+		}
+	}
+	sqlStore := func(dep string) bool { return dep == module+"/store" || isDriver(dep) }
+	for _, name := range append(append([]string{"server"}, services...), public...) {
+		check(name, sqlStore, "only cmd/gatehouse wires the SQL store in")
+	}
+	for _, name := range append(append([]string{}, services...), public...) {
+		check(name, func(dep string) bool { return dep == module+"/server" || dep == "net/http" }, "services and public packages know nothing of HTTP")
+	}
+	for _, name := range public {
+		check(name, func(dep string) bool {
+			for _, s := range services {
+				if dep == module+"/"+s {
+					return true
+				}
+			}
+			return false
+		}, "public packages are usable without the services")
+	}
+}
+
+// Only the SQL store imports a database driver. The load benchmark is a
+// development tool that writes a million rows straight into the database
+// it measures the server against; it is the one exception.
+func TestOnlyTheStoreImportsADriver(t *testing.T) {
+	for path, p := range list(t, "./...") {
+		if !strings.HasPrefix(path, module) || path == module+"/store" || path == module+"/bench" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if isDriver(imp) {
+				t.Errorf("%s imports %s", path, imp)
+			}
+		}
+	}
+}
+
+// The CLI's commands call the services; only serve builds the HTTP server:
+// server.New is called in serverFor alone, and serverFor in cmdServe alone.
+func TestOnlyServeBuildsTheHTTPServer(t *testing.T) {
+	fset := token.NewFileSet()
+	dir := "../../cmd/gatehouse"
+	matches, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callers := map[string][]string{} // callee -> functions calling it
+	for _, path := range matches {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				switch f := call.Fun.(type) {
+				case *ast.SelectorExpr:
+					if x, ok := f.X.(*ast.Ident); ok && x.Name == "server" {
+						callers["server."+f.Sel.Name] = append(callers["server."+f.Sel.Name], fn.Name.Name)
+					} else {
+						callers[f.Sel.Name] = append(callers[f.Sel.Name], fn.Name.Name)
+					}
+				case *ast.Ident:
+					callers[f.Name] = append(callers[f.Name], fn.Name.Name)
+				}
+				return true
+			})
+		}
+	}
+	if got := strings.Join(callers["server.New"], ","); got != "serverFor" {
+		t.Errorf("server.New is called by %q, want serverFor only", got)
+	}
+	if got := strings.Join(callers["serverFor"], ","); got != "cmdServe" {
+		t.Errorf("serverFor is called by %q, want cmdServe only", got)
+	}
+}

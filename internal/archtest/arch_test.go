@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -171,5 +172,75 @@ func TestOnlyServeBuildsTheHTTPServer(t *testing.T) {
 	}
 	if got := strings.Join(callers["serverFor"], ","); got != "cmdServe" {
 		t.Errorf("serverFor is called by %q, want cmdServe only", got)
+	}
+}
+
+// Another Go module can import the public packages by the module path: a
+// program in a module of its own (pointed at this checkout with a replace
+// directive, as `go get` would fetch it) mints a token with a private key,
+// and verifies it knowing only the published JWKS document.
+func TestAnotherModuleUsesThePublicPackages(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/verifier\n\ngo 1.26\n\nrequire "+module+" v0.0.0\n\nreplace "+module+" => "+root+"\n")
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("go.sum", string(sum))
+	write("main.go", `package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
+	"os"
+
+	"`+module+`/jwt"
+)
+
+func main() {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	signer, err := jwt.New(jwt.Config{Signing: jwt.Key{ID: "k1", Algorithm: jwt.ES256, Private: priv}})
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	_, access, _, _, err := signer.Pair(42)
+	doc, err2 := signer.JWKS()
+	keys, err3 := jwt.ParseJWKS(doc)
+	v, err4 := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys})
+	if err != nil || err2 != nil || err3 != nil || err4 != nil {
+		fmt.Println(err, err2, err3, err4)
+		os.Exit(1)
+	}
+	c, err := v.Parse(access)
+	fmt.Println(c.UserID, c.TokenType, err)
+}
+`)
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	run := func(args ...string) string {
+		cmd := exec.Command(gobin, args...)
+		cmd.Dir = dir
+		// Everything comes from the module cache this checkout was built with.
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("mod", "tidy")
+	if got := run("run", "."); got != "42 access <nil>\n" {
+		t.Fatalf("the program printed %q", got)
 	}
 }

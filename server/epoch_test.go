@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -36,9 +37,12 @@ func TestCredentialsFromTheSecondOfAPasswordChange(t *testing.T) {
 		oauthBefore := e.password(apps).Access
 		browserBefore := e.browser()
 		browserBefore.login("alice", "alicepass")
+		codeBefore := browserBefore.authorize(url.Values{"client_id": {"code-client"}, "response_type": {"code"},
+			"redirect_uri": {redirectURI}, "scope": {"read"}}).Query().Get("code")
 		// Rows as a racing insert would leave them: issued before the change,
 		// committed after its deletes.
 		survivorKey, survivorAccess := "0123456789abcdef0123456789abcdef01234567", "survivor-access-token-0123456789"
+		survivorRefresh := "survivor-refresh-token-012345678"
 
 		e.clock.freeze(change)
 		if err := e.accounts.ChangePassword(ctx, "alice", "a brand new passphrase"); err != nil {
@@ -86,6 +90,18 @@ func TestCredentialsFromTheSecondOfAPasswordChange(t *testing.T) {
 			if res, body := b.get("/api/me/"); res.StatusCode != want {
 				t.Errorf("%s: %d %s, want %d", name, res.StatusCode, body, want)
 			}
+		}
+		// The OAuth grants and introspection apply the same rule: a code or a
+		// refresh token from before the change is void, and introspection
+		// calls an access token from before it inactive.
+		conf := []string{"Authorization", basic("conf-client", apps.confSecret)}
+		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"authorization_code"}, "code": {codeBefore},
+			"redirect_uri": {redirectURI}}, "Authorization", basic("code-client", apps.codeSecret)), 400, `{"error": "invalid_grant"}`)
+		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {survivorRefresh}}, conf...),
+			400, `{"error": "invalid_grant"}`)
+		expect(t, e.do("POST", "/o/introspect/", url.Values{"token": {survivorAccess}}, conf...), 200, `{"active": false}`)
+		if r := e.do("POST", "/o/introspect/", url.Values{"token": {oauthAfter}}, conf...); r.json(t)["active"] != true {
+			t.Errorf("introspection of a token from after the change: %s", r.body)
 		}
 		// simplejwt's verify endpoint applies the same rule.
 		expect(t, e.do("POST", "/access-token/verify/", map[string]string{"token": jwtBefore}), 401, "")

@@ -125,7 +125,7 @@ func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, l
 func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (gatehouse.UserChange, error)) (gatehouse.User, error) {
 	var u gatehouse.User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u); err != nil {
+		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"+s.forUpdate()), id), &u); err != nil {
 			return notFound(err)
 		}
 		ch, err := fn(&u)

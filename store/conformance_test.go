@@ -1,0 +1,24 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/storetest"
+)
+
+var _ gatehouse.Store = (*store.Store)(nil)
+
+// TestConformance runs the storage contract's suite on every backend:
+// TestConformance/sqlite/..., and TestConformance/postgres/... when
+// GATEHOUSE_TEST_POSTGRES_URL is set. Each test gets a fresh, migrated
+// database.
+func TestConformance(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			storetest.RunTests(t, func(t *testing.T) gatehouse.Store { return testdb.Open(t, backend) })
+		})
+	}
+}

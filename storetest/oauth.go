@@ -1,0 +1,732 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+func newApp(t *testing.T, s gatehouse.ApplicationStore, clientID string) gatehouse.Application {
+	t.Helper()
+	a := gatehouse.Application{ClientID: clientID, ClientType: gatehouse.ClientConfidential, SecretHash: []byte("h"),
+		GrantTypes: []string{"password", "authorization-code"}, RedirectURIs: []string{"https://a.example/cb", "http://127.0.0.1/cb"},
+		DefaultScopes: []string{"read"}}
+	if err := s.CreateApplication(t.Context(), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// pair is an access token valid for an hour from now and its refresh token.
+func pair(app gatehouse.Application, uid int64, family, access, refresh string, now time.Time) (*gatehouse.AccessToken, *gatehouse.RefreshToken) {
+	return &gatehouse.AccessToken{Hash: secret.Hash(access), UserID: &uid, ApplicationID: app.ID, Scope: "read write", Family: family, Created: now, Expires: now.Add(time.Hour)},
+		&gatehouse.RefreshToken{Hash: secret.Hash(refresh), UserID: &uid, ApplicationID: app.ID, Scope: "read write", Family: family, Created: now}
+}
+
+func hashes(r gatehouse.RevokedAccess) []string {
+	var out []string
+	for _, h := range r {
+		out = append(out, fmt.Sprintf("%x", h))
+	}
+	return out
+}
+
+func testPing(t *testing.T, s gatehouse.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Revoking a user's credentials reaches every kind: DRF tokens, OAuth
+// access and refresh tokens, simplejwt refresh records; other users keep
+// theirs.
+func testUserRevokeCredentialsEverywhere(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	app := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	other := newUser(t, s, "bob")
+	now := time.Now()
+	for _, x := range []struct {
+		uid  int64
+		name string
+	}{{u.ID, "alice"}, {other.ID, "bob"}} {
+		at, rt := pair(app, x.uid, "fam-"+x.name, "a-"+x.name, "r-"+x.name, now)
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := refreshRecord("jti-"+x.name, x.uid, now)
+		if err := s.RecordRefresh(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateUser(ctx, u.ID, func(*gatehouse.User) (gatehouse.UserChange, error) {
+		return gatehouse.UserChange{RevokeCredentials: true, At: now}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a-alice")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("OAuth access token survived: %v", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("r-alice")); err != nil || r.Revoked == nil {
+		t.Errorf("OAuth refresh token not revoked: %+v, %v", r, err)
+	}
+	if !blacklisted(t, s, "jti-alice") {
+		t.Error("simplejwt refresh token not blacklisted")
+	}
+	if _, _, err := s.TokenByHash(ctx, secret.Hash("key-alice")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("DRF token survived: %v", err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a-bob")); err != nil {
+		t.Errorf("another user's access token went: %v", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("r-bob")); err != nil || r.Revoked != nil {
+		t.Errorf("another user's refresh token: %+v, %v", r, err)
+	}
+	if blacklisted(t, s, "jti-bob") {
+		t.Error("another user's simplejwt token blacklisted")
+	}
+}
+
+// DeleteUser removes everything the user owns.
+func testUserDeleteCascades(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	app := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	at, rt := pair(app, u.ID, "f", "acc", "ref", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	g := gatehouse.Grant{CodeHash: secret.Hash("code"), ApplicationID: app.ID, UserID: u.ID, Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("acc")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("access token survived its user: %v", err)
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("ref")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("refresh token survived its user: %v", err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), app.ID, now, func(gatehouse.Grant, *gatehouse.User) error { return nil },
+		func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+			at, rt := pair(app, u.ID, "", "x", "y", now)
+			return at, rt, nil, nil
+		}); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Errorf("code survived its user: %v", err)
+	}
+	if _, err := s.Application(ctx, "c1"); err != nil {
+		t.Errorf("the application went with the user: %v", err)
+	}
+}
+
+func testApplicationLifecycle(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	got, err := s.Application(ctx, "c1")
+	if err != nil || got.ID != a.ID || len(got.GrantTypes) != 2 || len(got.RedirectURIs) != 2 || got.DefaultScopes[0] != "read" || string(got.SecretHash) != "h" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if err := s.CreateApplication(ctx, &gatehouse.Application{ClientID: "c1", ClientType: "public", GrantTypes: []string{"password"}}); !errors.Is(err, gatehouse.ErrConflict) {
+		t.Fatalf("duplicate client_id: %v", err)
+	}
+	if _, err := s.Application(ctx, "nope"); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatal(err)
+	}
+	u := newUser(t, s, "alice")
+	at, rt := pair(a, u.ID, "f", "acc", "ref", time.Now())
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteApplication(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("acc")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("tokens survived their application: %v", err)
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("ref")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("refresh token survived its application: %v", err)
+	}
+	if err := s.DeleteApplication(ctx, "c1"); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplicationByID(ctx, a.ID); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("ApplicationByID of a deleted application: %v", err)
+	}
+	if _, err := s.User(ctx, u.ID); err != nil {
+		t.Fatalf("the user went with the application: %v", err)
+	}
+}
+
+// Every field of an application comes back as written; Applications lists
+// them all.
+func testApplicationFieldsAndList(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "owner")
+	created := time.Date(2025, 6, 7, 8, 9, 10, 111222333, time.UTC)
+	in := gatehouse.Application{ClientID: "full", ClientType: gatehouse.ClientPublic, GrantTypes: []string{gatehouse.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://x.example/cb"}, Name: "Full app", UserID: &owner.ID, SkipAuthorization: true,
+		DefaultScopes: []string{"read", "write"}, ResourceServer: true, Algorithm: "RS256", Created: created, Updated: created.Add(time.Minute)}
+	if err := s.CreateApplication(ctx, &in); err != nil || in.ID == 0 {
+		t.Fatalf("create: id %d, %v", in.ID, err)
+	}
+	got, err := s.ApplicationByID(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ClientID != "full" || got.SecretHash != nil || !got.IsPublic() || fmt.Sprint(got.GrantTypes) != "[authorization-code]" ||
+		fmt.Sprint(got.RedirectURIs) != "[https://x.example/cb]" || got.Name != "Full app" || got.UserID == nil || *got.UserID != owner.ID ||
+		!got.SkipAuthorization || fmt.Sprint(got.DefaultScopes) != "[read write]" || !got.ResourceServer || got.Algorithm != "RS256" {
+		t.Fatalf("stored %+v\nread   %+v", in, got)
+	}
+	if !got.Created.Equal(micro(created)) || !got.Updated.Equal(micro(created.Add(time.Minute))) {
+		t.Fatalf("times %v %v, want %v %v", got.Created, got.Updated, micro(created), micro(created.Add(time.Minute)))
+	}
+	if _, err := s.ApplicationByID(ctx, 9999); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("ApplicationByID of none: %v", err)
+	}
+	if list, err := s.Applications(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("Applications: %d, %v", len(list), err)
+	}
+	second := newApp(t, s, "second")
+	list, err := s.Applications(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("Applications: %d, %v", len(list), err)
+	}
+	ids := map[int64]string{}
+	for _, a := range list {
+		ids[a.ID] = a.ClientID
+	}
+	if ids[in.ID] != "full" || ids[second.ID] != "second" {
+		t.Fatalf("Applications: %v", ids)
+	}
+}
+
+// Tokens are found by hash with their user and client; a client's own
+// token has no user; a hash is stored once.
+func testOAuthTokenLookup(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	app := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Date(2026, 2, 3, 4, 5, 6, 789012345, time.UTC)
+	at, rt := pair(app, u.ID, "fam", "acc", "ref", now)
+	fexp := now.Add(30 * 24 * time.Hour)
+	if err := s.CreateTokens(ctx, at, rt, &fexp); err != nil {
+		t.Fatal(err)
+	}
+	if at.ID == 0 || rt.ID == 0 || rt.AccessTokenID == nil || *rt.AccessTokenID != at.ID {
+		t.Fatalf("ids: access %d, refresh %d -> %v", at.ID, rt.ID, rt.AccessTokenID)
+	}
+	g, err := s.AccessTokenByHash(ctx, secret.Hash("acc"))
+	if err != nil || g.Token.ID != at.ID || g.ClientID != "c1" || g.User == nil || g.User.ID != u.ID || g.User.Username != "alice" ||
+		g.Token.Scope != "read write" || g.Token.Family != "fam" || !g.Token.Created.Equal(micro(now)) || !g.Token.Expires.Equal(micro(now.Add(time.Hour))) {
+		t.Fatalf("AccessTokenByHash: %+v %+v, %v", g, g.User, err)
+	}
+	r, err := s.RefreshTokenByHash(ctx, secret.Hash("ref"))
+	if err != nil || r.ID != rt.ID || r.AccessTokenID == nil || *r.AccessTokenID != at.ID || r.Revoked != nil || r.Expires != nil ||
+		r.UserID == nil || *r.UserID != u.ID || r.Family != "fam" {
+		t.Fatalf("RefreshTokenByHash: %+v, %v", r, err)
+	}
+	cc := &gatehouse.AccessToken{Hash: secret.Hash("client-own"), ApplicationID: app.ID, Scope: "read", Created: now, Expires: now.Add(time.Hour)}
+	if err := s.CreateTokens(ctx, cc, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := s.AccessTokenByHash(ctx, secret.Hash("client-own")); err != nil || g.User != nil || g.Token.UserID != nil || g.ClientID != "c1" {
+		t.Fatalf("client's own token: %+v, %v", g, err)
+	}
+	// An expired token is still found: expiry is the caller's to check.
+	old := &gatehouse.AccessToken{Hash: secret.Hash("expired"), ApplicationID: app.ID, Created: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	if err := s.CreateTokens(ctx, old, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("expired")); err != nil {
+		t.Fatalf("expired token: %v", err)
+	}
+	for _, h := range []string{"nope", "ref"} {
+		if _, err := s.AccessTokenByHash(ctx, secret.Hash(h)); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("AccessTokenByHash(%s): %v", h, err)
+		}
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("acc")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("RefreshTokenByHash of an access token: %v", err)
+	}
+	dupA, _ := pair(app, u.ID, "x", "acc", "ref-2", now)
+	if err := s.CreateTokens(ctx, dupA, nil, nil); !errors.Is(err, gatehouse.ErrConflict) {
+		t.Fatalf("access token hash stored twice: %v", err)
+	}
+	a2, dupR := pair(app, u.ID, "x", "acc-2", "ref", now)
+	if err := s.CreateTokens(ctx, a2, dupR, nil); !errors.Is(err, gatehouse.ErrConflict) {
+		t.Fatalf("refresh token hash stored twice: %v", err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("acc-2")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the access token of a pair that failed was stored: %v", err)
+	}
+}
+
+// Concurrent lone access tokens are each stored with their own id, and a
+// duplicate fails alone.
+func testOAuthCreateTokensConcurrent(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	app := newApp(t, s, "cc")
+	now := time.Now()
+	mk := func(i int) *gatehouse.AccessToken {
+		return &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("tok", i)), ApplicationID: app.ID, Scope: "read", Created: now, Expires: now.Add(time.Hour)}
+	}
+	const n = 64
+	tokens := make([]*gatehouse.AccessToken, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range tokens {
+		tokens[i] = mk(i % (n - 1)) // the last repeats the first: one conflict
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.CreateTokens(ctx, tokens[i], nil, nil) }()
+	}
+	wg.Wait()
+	conflicts := 0
+	ids := map[int64]bool{}
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, gatehouse.ErrConflict):
+			conflicts++
+		case err != nil:
+			t.Fatalf("token %d: %v", i, err)
+		default:
+			if tokens[i].ID == 0 || ids[tokens[i].ID] {
+				t.Fatalf("token %d: id %d", i, tokens[i].ID)
+			}
+			ids[tokens[i].ID] = true
+			if g, err := s.AccessTokenByHash(ctx, tokens[i].Hash); err != nil || g.Token.ID != tokens[i].ID {
+				t.Fatalf("token %d: %+v %v", i, g.Token, err)
+			}
+		}
+	}
+	if conflicts != 1 {
+		t.Fatalf("%d conflicts, want 1", conflicts)
+	}
+}
+
+// RevokeAccessToken deletes a client's own token only.
+func testOAuthRevokeAccessToken(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	b := newApp(t, s, "c2")
+	u := newUser(t, s, "alice")
+	at, rt := pair(a, u.ID, "f", "acc", "ref", time.Now())
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name  string
+		hash  string
+		app   int64
+		found bool
+	}{
+		{"another client's", "acc", b.ID, false},
+		{"unknown", "nope", a.ID, false},
+		{"a refresh token's hash", "ref", a.ID, false},
+		{"own", "acc", a.ID, true},
+		{"again", "acc", a.ID, false},
+	} {
+		if found, err := s.RevokeAccessToken(ctx, secret.Hash(step.hash), step.app); err != nil || found != step.found {
+			t.Fatalf("%s: %v, %v; want %v", step.name, found, err, step.found)
+		}
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("acc")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("ref")); err != nil || r.Revoked != nil {
+		t.Fatalf("revoking the access token touched its refresh token: %+v, %v", r, err)
+	}
+}
+
+// RevokeRefreshToken revokes a client's own refresh token and deletes its
+// access token, reporting the access token's hash.
+func testOAuthRevokeRefreshToken(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	b := newApp(t, s, "c2")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	at, rt := pair(a, u.ID, "f", "acc", "ref", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, found, err := s.RevokeRefreshToken(ctx, secret.Hash("ref"), b.ID, now); err != nil || found || len(revoked) != 0 {
+		t.Fatalf("another client's: %v %v %v", revoked, found, err)
+	}
+	if revoked, found, err := s.RevokeRefreshToken(ctx, secret.Hash("nope"), a.ID, now); err != nil || found || len(revoked) != 0 {
+		t.Fatalf("unknown: %v %v %v", revoked, found, err)
+	}
+	if r, _ := s.RefreshTokenByHash(ctx, secret.Hash("ref")); r.Revoked != nil {
+		t.Fatal("revoked by a refusal")
+	}
+	revoked, found, err := s.RevokeRefreshToken(ctx, secret.Hash("ref"), a.ID, now)
+	if err != nil || !found || len(revoked) != 1 || !bytes.Equal(revoked[0], secret.Hash("acc")) {
+		t.Fatalf("own: %v %v %v", hashes(revoked), found, err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("ref")); err != nil || r.Revoked == nil || !r.Revoked.Equal(micro(now)) {
+		t.Fatalf("refresh token after revocation: %+v, %v", r, err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("acc")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("its access token: %v", err)
+	}
+	// Again: still found, nothing more to delete.
+	if revoked, found, err := s.RevokeRefreshToken(ctx, secret.Hash("ref"), a.ID, now.Add(time.Minute)); err != nil || !found || len(revoked) != 0 {
+		t.Fatalf("again: %v %v %v", hashes(revoked), found, err)
+	}
+}
+
+func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	b := newApp(t, s, "c2")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	at, rt := pair(a, u.ID, "fam", "a1", "r1", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	var seen gatehouse.RefreshRotation
+	issue := func(access, refresh string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return func(r gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			seen = r
+			at, rt := pair(a, u.ID, "", access, refresh, now)
+			return at, rt, nil
+		}
+	}
+	// Wrong client, unknown token.
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), b.ID, now, 0, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("zz"), a.ID, now, 0, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatal(err)
+	}
+	// An error from issue rolls back.
+	boom := errors.New("boom")
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return nil, nil, boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if r1, _ := s.RefreshTokenByHash(ctx, secret.Hash("r1")); r1.Revoked != nil {
+		t.Fatal("a rotation that failed in issue revoked the token")
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a1")); err != nil {
+		t.Fatalf("a rotation that failed in issue deleted the access token: %v", err)
+	}
+	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, issue("a2", "r2"))
+	if err != nil || len(revoked) != 1 || string(revoked[0]) != string(secret.Hash("a1")) {
+		t.Fatalf("rotate: %v %d", err, len(revoked))
+	}
+	if seen.InGrace || !bytes.Equal(seen.Old.Hash, secret.Hash("r1")) || seen.User == nil || seen.User.ID != u.ID || seen.FamilyExpires != nil {
+		t.Fatalf("issue was given %+v", seen)
+	}
+	g, err := s.AccessTokenByHash(ctx, secret.Hash("a2"))
+	if err != nil || g.Token.Family != "fam" || g.User == nil || g.User.Username != "alice" || g.ClientID != "c1" {
+		t.Fatalf("new token: %+v %v", g, err)
+	}
+	if r2, err := s.RefreshTokenByHash(ctx, secret.Hash("r2")); err != nil || r2.Family != "fam" || r2.Revoked != nil {
+		t.Fatalf("new refresh token: %+v, %v", r2, err)
+	}
+	// Reuse of r1 revokes the family: a2 gone, r2 revoked.
+	revoked, err = s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, issue("a3", "r3"))
+	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
+		t.Fatalf("reuse: %v %d", err, len(revoked))
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a2")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatal("family access token survived")
+	}
+	r2, _ := s.RefreshTokenByHash(ctx, secret.Hash("r2"))
+	if r2.Revoked == nil {
+		t.Fatal("family refresh token not revoked")
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("r3")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("a reuse issued tokens: %v", err)
+	}
+}
+
+// Within the grace period a rotated token is accepted once more; expired
+// tokens and families are refused.
+func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	var seen gatehouse.RefreshRotation
+	issue := func(access, refresh string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return func(r gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			seen = r
+			at, rt := pair(a, u.ID, "", access, refresh, now)
+			return at, rt, nil
+		}
+	}
+	fexp := now.Add(time.Hour)
+	at, rt := pair(a, u.ID, "g", "ga1", "gr1", now)
+	if err := s.CreateTokens(ctx, at, rt, &fexp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now, time.Minute, issue("ga2", "gr2")); err != nil {
+		t.Fatal(err)
+	}
+	if seen.FamilyExpires == nil || !seen.FamilyExpires.Equal(micro(fexp)) {
+		t.Fatalf("family deadline given to issue: %v, want %v", seen.FamilyExpires, micro(fexp))
+	}
+	// A retry within the grace period: accepted, InGrace, same family.
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(30*time.Second), time.Minute, issue("ga3", "gr3")); err != nil || !seen.InGrace {
+		t.Fatalf("retry within grace: %v, InGrace %v", err, seen.InGrace)
+	}
+	if g, err := s.AccessTokenByHash(ctx, secret.Hash("ga3")); err != nil || g.Token.Family != "g" {
+		t.Fatalf("token from the retry: %+v, %v", g, err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("ga2")); err != nil {
+		t.Fatalf("the first rotation's token went on a retry in grace: %v", err)
+	}
+	// After the grace period: reuse.
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(2*time.Minute), time.Minute, issue("ga4", "gr4")); !errors.Is(err, gatehouse.ErrTokenReused) {
+		t.Fatalf("retry after grace: %v", err)
+	}
+	for _, h := range []string{"gr2", "gr3"} {
+		if r, _ := s.RefreshTokenByHash(ctx, secret.Hash(h)); r.Revoked == nil {
+			t.Fatalf("%s not revoked with its family", h)
+		}
+	}
+	// Expired token; expired family.
+	exp := now.Add(time.Minute)
+	at, rt = pair(a, u.ID, "e", "ea1", "er1", now)
+	rt.Expires = &exp
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("er1"), a.ID, exp, 0, issue("x1", "y1")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("expired refresh token: %v", err)
+	}
+	at, rt = pair(a, u.ID, "h", "ha1", "hr1", now)
+	if err := s.CreateTokens(ctx, at, rt, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("hr1"), a.ID, exp.Add(time.Second), 0, issue("x2", "y2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("expired family: %v", err)
+	}
+	for _, h := range []string{"er1", "hr1"} {
+		if r, _ := s.RefreshTokenByHash(ctx, secret.Hash(h)); r.Revoked != nil {
+			t.Fatalf("refusing expired %s revoked it", h)
+		}
+	}
+}
+
+func testOAuthConcurrentRotation(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	at, rt := pair(a, u.ID, "fam", "a1", "r1", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+				at, rt := pair(a, u.ID, "", "a-"+string(rune('a'+i)), "r-"+string(rune('a'+i)), now)
+				return at, rt, nil
+			})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, gatehouse.ErrTokenReused), errors.Is(err, gatehouse.ErrInvalidGrant):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d rotations succeeded, want exactly 1", ok)
+	}
+}
+
+func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	g := gatehouse.Grant{CodeHash: secret.Hash("code"), ApplicationID: a.ID, UserID: u.ID, RedirectURI: "https://a.example/cb", Scope: "read",
+		CodeChallenge: "chal", CodeChallengeMethod: "S256", Nonce: "n", Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.ID == 0 {
+		t.Fatal("no grant id")
+	}
+	var checked gatehouse.Grant
+	var checkedUser *gatehouse.User
+	ok := func(g gatehouse.Grant, u *gatehouse.User) error { checked, checkedUser = g, u; return nil }
+	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+		at, rt := pair(a, u.ID, "fg", "ga", "gr", now)
+		return at, rt, nil, nil
+	}
+	refuse := errors.New("pkce")
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, func(gatehouse.Grant, *gatehouse.User) error { return refuse }, issue); !errors.Is(err, refuse) {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue); err != nil {
+		t.Fatal(err)
+	}
+	if checked.ID != g.ID || checked.RedirectURI != g.RedirectURI || checked.Scope != "read" || checked.CodeChallenge != "chal" ||
+		checked.CodeChallengeMethod != "S256" || checked.Nonce != "n" || checked.UsedAt != nil || checkedUser == nil || checkedUser.ID != u.ID {
+		t.Fatalf("check was given %+v, %+v", checked, checkedUser)
+	}
+	gt, err := s.AccessTokenByHash(ctx, secret.Hash("ga"))
+	if err != nil || gt.Token.GrantID == nil || *gt.Token.GrantID != g.ID {
+		t.Fatalf("token from code: %+v %v", gt, err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("gr")); err != nil || r.GrantID == nil || *r.GrantID != g.ID {
+		t.Fatalf("refresh token from code: %+v %v", r, err)
+	}
+	revoked, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue)
+	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
+		t.Fatalf("replay: %v %d", err, len(revoked))
+	}
+	if r, _ := s.RefreshTokenByHash(ctx, secret.Hash("gr")); r.Revoked == nil {
+		t.Fatal("refresh token from a replayed code not revoked")
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("ga")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("access token from a replayed code: %v", err)
+	}
+	// Expired.
+	g2 := gatehouse.Grant{CodeHash: secret.Hash("code2"), ApplicationID: a.ID, UserID: u.ID, Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code2"), a.ID, now.Add(2*time.Minute), ok, issue); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatal(err)
+	}
+}
+
+// A code is refused for another client or when unknown, and a refusal by
+// check or issue leaves it redeemable.
+func testOAuthRedeemGrantRefusals(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	b := newApp(t, s, "c2")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	g := gatehouse.Grant{CodeHash: secret.Hash("code"), ApplicationID: a.ID, UserID: u.ID, Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	ok := func(gatehouse.Grant, *gatehouse.User) error { return nil }
+	issued := 0
+	issue := func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+		issued++
+		at, _ := pair(a, u.ID, "", fmt.Sprint("acc", issued), "", now)
+		return at, nil, nil, nil
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), b.ID, now, ok, issue); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("another client's code: %v", err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("nope"), a.ID, now, ok, issue); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("unknown code: %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+		return nil, nil, nil, boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("issue's error: %v", err)
+	}
+	if issued != 0 {
+		t.Fatalf("issue called %d times for refused codes", issued)
+	}
+	// Still redeemable, once; an access token alone is fine.
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue); err != nil {
+		t.Fatalf("redeem after refusals: %v", err)
+	}
+	if at, err := s.AccessTokenByHash(ctx, secret.Hash("acc1")); err != nil || at.Token.GrantID == nil || *at.Token.GrantID != g.ID {
+		t.Fatalf("token: %+v, %v", at, err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue); !errors.Is(err, gatehouse.ErrTokenReused) {
+		t.Fatalf("second redemption: %v", err)
+	}
+}
+
+func testOAuthCleanup(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	old := time.Now().Add(-48 * time.Hour)
+	for i, name := range []string{"x1", "x2", "x3"} {
+		at, rt := pair(a, u.ID, name, "a"+name, "r"+name, old)
+		if i == 0 {
+			rev := old
+			rt.Revoked = &rev
+		}
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live, liveR := pair(a, u.ID, "live", "alive", "rlive", time.Now())
+	if err := s.CreateTokens(ctx, live, liveR, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	// An expired code goes too; a live one stays.
+	for _, g := range []gatehouse.Grant{
+		{CodeHash: secret.Hash("old-code"), ApplicationID: a.ID, UserID: u.ID, Created: old, Expires: old.Add(time.Minute)},
+		{CodeHash: secret.Hash("live-code"), ApplicationID: a.ID, UserID: u.ID, Created: now, Expires: now.Add(time.Hour)},
+	} {
+		if err := s.CreateGrant(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total int64
+	for {
+		n, err := s.DeleteExpiredOAuth(ctx, now, now.Add(-24*time.Hour), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if n > 3 {
+			t.Fatalf("removed %d rows in one pass with batch 1, more than one of each kind", n)
+		}
+		total += n
+	}
+	if total != 5 { // three expired access tokens, one long-revoked refresh token, one expired code
+		t.Fatalf("removed %d rows, want 5", total)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("alive")); err != nil {
+		t.Fatal("live token removed")
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("rx2")); err != nil {
+		t.Fatal("a never-expiring refresh token was removed")
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("rx1")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("a long-revoked refresh token was kept: %v", err)
+	}
+	ok := func(gatehouse.Grant, *gatehouse.User) error { return nil }
+	issue := func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+		at, _ := pair(a, u.ID, "", "from-live-code", "", now)
+		return at, nil, nil, nil
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("live-code"), a.ID, now, ok, issue); err != nil {
+		t.Fatalf("live code removed: %v", err)
+	}
+}

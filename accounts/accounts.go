@@ -297,3 +297,13 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 	}
 	return u, true, nil
 }
+
+// Count counts the users f selects.
+func (s *Service) Count(ctx context.Context, f gatehouse.UserFilter) (int, error) {
+	return s.store.CountUsers(ctx, f)
+}
+
+// List returns the users f selects, ordered by id, limit from offset.
+func (s *Service) List(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
+	return s.store.ListUsers(ctx, f, offset, limit)
+}

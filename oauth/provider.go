@@ -157,3 +157,18 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 	}
 	return app, nil
 }
+
+// ApplicationsOf lists the applications a user owns.
+func (p *Provider) ApplicationsOf(ctx context.Context, userID int64) ([]gatehouse.Application, error) {
+	apps, err := p.store.Applications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mine []gatehouse.Application
+	for _, a := range apps {
+		if a.UserID != nil && *a.UserID == userID {
+			mine = append(mine, a)
+		}
+	}
+	return mine, nil
+}

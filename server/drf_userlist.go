@@ -33,7 +33,7 @@ func (s *Server) listUsers(c *call) *apiError {
 	}
 	f := gatehouse.UserFilter{Username: last("username"), Email: last("email")}
 	ctx := c.r.Context()
-	count, err := s.store.CountUsers(ctx, f)
+	count, err := s.accounts.Count(ctx, f)
 	if err != nil {
 		return s.internal(c, err)
 	}
@@ -55,7 +55,7 @@ func (s *Server) listUsers(c *call) *apiError {
 			page = n
 		}
 	}
-	users, err := s.store.ListUsers(ctx, f, (page-1)*size, size)
+	users, err := s.accounts.List(ctx, f, (page-1)*size, size)
 	if err != nil {
 		return s.internal(c, err)
 	}

@@ -137,16 +137,14 @@ func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	apps, err := s.store.Applications(r.Context())
+	apps, err := s.oauth.ApplicationsOf(r.Context(), u.ID)
 	if err != nil {
 		s.htmlFail(w, r, err)
 		return
 	}
 	var mine []string
 	for _, a := range apps {
-		if a.UserID != nil && *a.UserID == u.ID {
-			mine = append(mine, a.ClientID+" ("+a.Name+")")
-		}
+		mine = append(mine, a.ClientID+" ("+a.Name+")")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	listTemplate.Execute(w, struct {

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -44,13 +43,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// Store is the storage the HTTP layer reads directly: the user list, the
-// applications page and the readiness check. Everything else goes through
-// the services.
+// Store is the storage the HTTP layer reaches directly: only the
+// readiness check. Everything else goes through the services.
 type Store interface {
-	CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error)
-	ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error)
-	Applications(ctx context.Context) ([]gatehouse.Application, error)
 	Ping(ctx context.Context) error
 }
 

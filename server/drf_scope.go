@@ -9,7 +9,7 @@ import (
 // checkOAuthScope applies the RequireScopes setting to an authenticated
 // DRF view request: nil when allowed, else DRF's 403.
 func (s *Server) checkOAuthScope(p *gatehouse.Principal, method string) *apiError {
-	if !s.cfg.OAuth.RequireScopes || p.HasReadWriteScope(safeMethod(method)) {
+	if !s.ocfg.RequireScopes || p.HasReadWriteScope(safeMethod(method)) {
 		return nil
 	}
 	return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}

@@ -95,7 +95,7 @@ func (c *clock) advance(d time.Duration) {
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // newEnv starts a server on backend; mutate adjusts the configuration.
-func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
+func newEnv(t *testing.T, backend string, mutate func(*config)) *env {
 	t.Helper()
 	e := build(t, backend, mutate)
 	e.t = t
@@ -103,9 +103,16 @@ func newEnv(t *testing.T, backend string, mutate func(*server.Config)) *env {
 }
 
 // build starts a server for a test or a benchmark; env.t is left nil.
-func build(t testing.TB, backend string, mutate func(*server.Config)) *env {
+func build(t testing.TB, backend string, mutate func(*config)) *env {
 	t.Helper()
 	return buildWith(t, backend, mutate, nil)
+}
+
+// config is what a test adjusts before the server is built: the HTTP
+// settings and the OAuth provider's.
+type config struct {
+	server.Config
+	OAuth oauth.Config
 }
 
 // wiring is what a test server is built from, for buildWith to adjust.
@@ -118,7 +125,7 @@ type wiring struct {
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
-func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps func(*wiring)) *env {
+func buildWith(t testing.TB, backend string, mutate func(*config), deps func(*wiring)) *env {
 	t.Helper()
 	st := testdb.Open(t, backend)
 	box, err := secret.NewBox("test-server-secret-0123456789")
@@ -130,7 +137,7 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := server.DefaultConfig()
+	cfg := config{Config: server.DefaultConfig(), OAuth: oauth.DefaultConfig()}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -141,7 +148,7 @@ func buildWith(t testing.TB, backend string, mutate func(*server.Config), deps f
 	}
 	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
 	w := wiring{
-		Server:   server.Deps{Log: log, Store: st, Box: box, Config: cfg, Now: clk.now},
+		Server:   server.Deps{Log: log, Store: st, Box: box, Config: cfg.Config, Now: clk.now},
 		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now},
 		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
 		JWT:      simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
@@ -185,7 +192,7 @@ func eachWith(t *testing.T, deps func(*wiring), fn func(t *testing.T, e *env)) {
 }
 
 // each runs fn on a fresh server for every backend.
-func each(t *testing.T, mutate func(*server.Config), fn func(t *testing.T, e *env)) {
+func each(t *testing.T, mutate func(*config), fn func(t *testing.T, e *env)) {
 	for _, b := range testdb.Backends() {
 		t.Run(b, func(t *testing.T) { fn(t, newEnv(t, b, mutate)) })
 	}

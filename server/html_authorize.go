@@ -97,7 +97,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		d.App = a.App.ClientID
 	}
 	for _, sc := range a.Scope {
-		d.Scopes = append(d.Scopes, s.cfg.OAuth.Scopes.Description(sc))
+		d.Scopes = append(d.Scopes, s.ocfg.Scopes.Description(sc))
 	}
 	if a.RedirectSent {
 		d.Hidden = append(d.Hidden, hiddenField{"redirect_uri", a.RedirectURI})

@@ -72,9 +72,9 @@ func (s *Server) writeSession(w http.ResponseWriter, ss *session) error {
 	}
 	exp := time.Unix(ss.Expires, 0)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
-		Expires: exp, HttpOnly: true, Secure: s.cfg.OAuth.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Expires: exp, HttpOnly: true, Secure: s.ocfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,
-		Secure: s.cfg.OAuth.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Secure: s.ocfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (s *Server) newSession(userID int64) (*session, error) {
 		return nil, err
 	}
 	now := s.now()
-	return &session{UserID: userID, Issued: now.UnixMicro(), Expires: now.Add(s.cfg.OAuth.SessionLifetime).Unix(), CSRF: tok}, nil
+	return &session{UserID: userID, Issued: now.UnixMicro(), Expires: now.Add(s.ocfg.SessionLifetime).Unix(), CSRF: tok}, nil
 }
 
 // sessionUser returns the logged-in, active user of the session, or nil.
@@ -147,7 +147,7 @@ func pythonQuote(s string) string {
 // redirectToLogin answers 302 to the login page with ?next= the request's
 // path and query, as Django's login_required.
 func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Location", s.cfg.OAuth.LoginURL+"?next="+pythonQuote(r.URL.RequestURI()))
+	w.Header().Set("Location", s.ocfg.LoginURL+"?next="+pythonQuote(r.URL.RequestURI()))
 	emptyHTML(w, http.StatusFound)
 }
 
@@ -218,7 +218,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {
-	d.Action = s.cfg.OAuth.LoginURL
+	d.Action = s.ocfg.LoginURL
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	loginTemplate.Execute(w, d)

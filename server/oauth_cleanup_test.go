@@ -8,13 +8,12 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // The OAuth cleaner that serve runs beside the server removes expired
 // tokens in the background (it stopping is tested in package oauth).
 func TestOAuthBackgroundCleanup(t *testing.T) {
-	each(t, func(c *server.Config) {
+	each(t, func(c *config) {
 		c.OAuth.CleanupInterval = 10 * time.Millisecond
 		c.OAuth.CleanupBatch = 1
 	}, func(t *testing.T, e *env) {

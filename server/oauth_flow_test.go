@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/oauth"
-	"github.com/gatehouse-auth/gatehouse/server"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -416,7 +415,7 @@ func TestOAuthSessionOnAPI(t *testing.T) {
 }
 
 func TestOAuthRequireScopes(t *testing.T) {
-	each(t, func(c *server.Config) { c.OAuth.RequireScopes = true }, func(t *testing.T, e *env) {
+	each(t, func(c *config) { c.OAuth.RequireScopes = true }, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
 		read := e.password(a, "scope", "read")
 		write := e.password(a, "scope", "write")

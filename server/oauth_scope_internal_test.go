@@ -43,11 +43,11 @@ func TestTokenScopePermissions(t *testing.T) {
 	if !bearer("read write groups").HasScope("groups", "read") || bearer("read").HasScope("read", "write") {
 		t.Fatal("HasScope")
 	}
-	s := &Server{cfg: Config{OAuth: oauth.Config{RequireScopes: false}}}
+	s := &Server{ocfg: oauth.Config{RequireScopes: false}}
 	if s.checkOAuthScope(bearer(""), http.MethodPost) != nil {
 		t.Fatal("scopes enforced while the setting is off")
 	}
-	s.cfg.OAuth.RequireScopes = true
+	s.ocfg.RequireScopes = true
 	if e := s.checkOAuthScope(bearer("read"), http.MethodPost); e == nil || e.status != 403 {
 		t.Fatalf("read token POST with RequireScopes: %+v", e)
 	}

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 var alnum30 = regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
@@ -239,7 +237,7 @@ func TestOAuthRefreshRotation(t *testing.T) {
 }
 
 func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
-	each(t, func(c *server.Config) {
+	each(t, func(c *config) {
 		c.OAuth.RefreshGracePeriod = 10 * time.Second
 		c.OAuth.RefreshTokenLifetime = time.Hour
 		c.OAuth.RefreshFamilyLifetime = 90 * time.Minute

@@ -53,7 +53,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
 	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
 	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
-	mux.HandleFunc(strings.TrimSuffix(s.cfg.OAuth.LoginURL, "/")+"/{$}", s.loginPage)
+	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -31,15 +31,12 @@ type Config struct {
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
-	// OAuth holds the OAuth2 provider's options (oauth_config.go).
-	OAuth oauth.Config
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
 func DefaultConfig() Config {
 	return Config{
 		PageSize: 20,
-		OAuth:    oauth.DefaultConfig(),
 	}
 }
 
@@ -61,8 +58,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
 	Random   io.Reader        // nil means crypto/rand
-	// Config's OAuth settings must be those OAuth was built with.
-	Config Config
+	Config   Config
 }
 
 // Server is the gatehouse HTTP handler.
@@ -77,6 +73,7 @@ type Server struct {
 	now      func() time.Time
 	random   io.Reader
 	cfg      Config
+	ocfg     oauth.Config // the provider's: scopes, the login page, sessions
 	handler  http.Handler
 }
 
@@ -94,7 +91,7 @@ func New(d Deps) *Server {
 	if s.cfg.PageSize <= 0 {
 		s.cfg.PageSize = 20
 	}
-	s.cfg.OAuth = s.cfg.OAuth.WithDefaults()
+	s.ocfg = d.OAuth.Config()
 	s.handler = s.middleware(s.routes())
 	return s
 }

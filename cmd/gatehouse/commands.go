@@ -139,7 +139,6 @@ const tokenTouchInterval = 10 * time.Second
 func (e *env) serverFor(a *app) *server.Server {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
-	scfg.OAuth = a.oauthCfg
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})

@@ -1,0 +1,188 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/oauth"
+)
+
+// These tests run the provider and Clients on hand-written doubles of their
+// stores and of the password checker; server/ covers the same endpoints
+// over HTTP on a real store.
+
+// t0 is the injected clock's time.
+var t0 = time.Date(2026, 5, 4, 12, 30, 15, 250_000_000, time.UTC)
+
+var errUnexpected = errors.New("unexpected store call")
+
+// created is one CreateTokens call.
+type created struct {
+	at            *gatehouse.AccessToken
+	rt            *gatehouse.RefreshToken
+	familyExpires *time.Time
+}
+
+// fakeStore holds applications by client_id and users by username in
+// maps, records the tokens and applications created, and answers the
+// rotation and redemption methods with function fields; any other method
+// fails with errUnexpected.
+type fakeStore struct {
+	apps    map[string]gatehouse.Application
+	users   map[string]gatehouse.User
+	tokens  []created
+	newApps []gatehouse.Application
+	lookups int // Application calls
+
+	appErr             error // returned by Application when set
+	createApplication  func(a *gatehouse.Application) error
+	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
+		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
+}
+
+func newStore(apps ...gatehouse.Application) *fakeStore {
+	f := &fakeStore{apps: map[string]gatehouse.Application{}, users: map[string]gatehouse.User{}}
+	for _, a := range apps {
+		f.apps[a.ClientID] = a
+	}
+	return f
+}
+
+func (f *fakeStore) CreateApplication(_ context.Context, a *gatehouse.Application) error {
+	if f.createApplication != nil {
+		if err := f.createApplication(a); err != nil {
+			return err
+		}
+	}
+	a.ID = int64(100 + len(f.newApps))
+	f.newApps = append(f.newApps, *a)
+	return nil
+}
+
+func (f *fakeStore) Application(_ context.Context, clientID string) (gatehouse.Application, error) {
+	f.lookups++
+	if f.appErr != nil {
+		return gatehouse.Application{}, f.appErr
+	}
+	a, ok := f.apps[clientID]
+	if !ok {
+		return gatehouse.Application{}, gatehouse.ErrNotFound
+	}
+	return a, nil
+}
+
+func (f *fakeStore) UserByUsername(_ context.Context, username string) (gatehouse.User, error) {
+	u, ok := f.users[username]
+	if !ok {
+		return gatehouse.User{}, gatehouse.ErrNotFound
+	}
+	return u, nil
+}
+
+func (f *fakeStore) CreateTokens(_ context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
+	f.tokens = append(f.tokens, created{at, rt, familyExpires})
+	return nil
+}
+
+func (f *fakeStore) RotateRefreshToken(_ context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+	if f.rotateRefreshToken == nil {
+		return nil, errUnexpected
+	}
+	return f.rotateRefreshToken(hash, appID, now, grace, issue)
+}
+
+func (f *fakeStore) ApplicationByID(context.Context, int64) (gatehouse.Application, error) {
+	return gatehouse.Application{}, errUnexpected
+}
+func (f *fakeStore) Applications(context.Context) ([]gatehouse.Application, error) {
+	return nil, errUnexpected
+}
+func (f *fakeStore) DeleteApplication(context.Context, string) error { return errUnexpected }
+func (f *fakeStore) AccessTokenByHash(context.Context, []byte) (gatehouse.AccessTokenInfo, error) {
+	return gatehouse.AccessTokenInfo{}, errUnexpected
+}
+func (f *fakeStore) RefreshTokenByHash(context.Context, []byte) (gatehouse.RefreshToken, error) {
+	return gatehouse.RefreshToken{}, errUnexpected
+}
+func (f *fakeStore) RevokeAccessToken(context.Context, []byte, int64) (bool, error) {
+	return false, errUnexpected
+}
+func (f *fakeStore) RevokeRefreshToken(context.Context, []byte, int64, time.Time) (gatehouse.RevokedAccess, bool, error) {
+	return nil, false, errUnexpected
+}
+func (f *fakeStore) CreateGrant(context.Context, *gatehouse.Grant) error { return errUnexpected }
+func (f *fakeStore) RedeemGrant(context.Context, []byte, int64, time.Time, func(gatehouse.Grant, *gatehouse.User) error,
+	func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
+	return nil, errUnexpected
+}
+func (f *fakeStore) DeleteExpiredOAuth(context.Context, time.Time, time.Time, int) (int64, error) {
+	return 0, errUnexpected
+}
+
+// passwords is the PasswordChecker double: one known user and password;
+// calls records every attempt.
+type passwords struct {
+	user     gatehouse.User
+	password string
+	calls    []string
+}
+
+func (p *passwords) CheckPassword(_ context.Context, username, password string) (gatehouse.User, bool, error) {
+	p.calls = append(p.calls, username+":"+password)
+	if username == p.user.Username && password == p.password {
+		return p.user, true, nil
+	}
+	return gatehouse.User{}, false, nil
+}
+
+// The registered clients. Secrets are hashed with hasher, as the server
+// stores them.
+var hasher = gatehouse.NewSecretHasher("test-server-secret")
+
+const confSecret = "s3cret-of-the-confidential-client"
+
+func confidential() gatehouse.Application {
+	return gatehouse.Application{ID: 1, ClientID: "conf", SecretHash: hasher.Hash(confSecret),
+		ClientType:   gatehouse.ClientConfidential,
+		GrantTypes:   []string{gatehouse.GrantPassword, gatehouse.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://client.example/cb", "https://client.example/cb?tenant=1"}}
+}
+
+func public() gatehouse.Application {
+	return gatehouse.Application{ID: 2, ClientID: "pub", ClientType: gatehouse.ClientPublic,
+		GrantTypes:   []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword, gatehouse.GrantClientCredentials},
+		RedirectURIs: []string{"https://app.example/cb"}}
+}
+
+const machineSecret = "s3cret-of-the-machine-client"
+
+func machine() gatehouse.Application {
+	return gatehouse.Application{ID: 3, ClientID: "machine", SecretHash: hasher.Hash(machineSecret),
+		ClientType: gatehouse.ClientConfidential, GrantTypes: []string{gatehouse.GrantClientCredentials}}
+}
+
+var alice = gatehouse.User{ID: 42, Username: "alice", IsActive: true}
+
+// env is a Provider on the doubles.
+type env struct {
+	p         *oauth.Provider
+	store     *fakeStore
+	pw        *passwords
+	forgotten [][]byte
+}
+
+func newEnv(t *testing.T, cfg oauth.Config) *env {
+	t.Helper()
+	e := &env{store: newStore(confidential(), public(), machine()), pw: &passwords{user: alice, password: "correct horse"}}
+	p, err := oauth.New(oauth.Deps{Store: e.store, Accounts: e.pw, Secrets: hasher, Config: cfg,
+		Now: func() time.Time { return t0 }, Forget: func(h [][]byte) { e.forgotten = append(e.forgotten, h...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.p = p
+	return e
+}

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// MaxClientID is the longest client_id gatehouse registers or looks up.
+const MaxClientID = 255
+
 // Client types of Django OAuth Toolkit's Application.
 const (
 	ClientConfidential = "confidential"

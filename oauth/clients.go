@@ -63,6 +63,9 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 	a := gatehouse.Application{ClientID: spec.ClientID, Name: spec.Name, ClientType: spec.ClientType,
 		GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, SkipAuthorization: spec.SkipAuthorization,
 		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer}
+	if len(a.ClientID) > gatehouse.MaxClientID || strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return a, "", invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
+	}
 	if a.ClientType == "" {
 		a.ClientType = gatehouse.ClientConfidential
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -71,10 +70,10 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	// 2. simplejwt: the keyword is exactly "Bearer".
 	if len(fields) > 0 && fields[0] == "Bearer" && s.pairs != nil {
 		if len(fields) != 2 {
-			out.fail = authFailure(gatehouse.SchemeJWT, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
+			out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeJWT}, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
 			return out, nil
 		}
-		return out, s.tryScheme(ctx, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: fields[1]})
+		return out, s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: fields[1]})
 	}
 
 	// 3. DRF TokenAuthentication: "Token <key>", keyword in any case.
@@ -85,7 +84,7 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		case len(fields) > 2:
 			out.fail = unauthorized("Invalid token header. Token string should not contain spaces.")
 		default:
-			if err := s.tryScheme(ctx, &out, authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
+			if err := s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
 				return out, err
 			}
 		}
@@ -104,13 +103,13 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 
 // tryScheme authenticates c into out: its principal, or the wire failure
 // of its refusal. Only an internal error is returned.
-func (s *Server) tryScheme(ctx context.Context, out *authOutcome, c authn.Credential) error {
-	p, err := s.authn.Authenticate(ctx, c)
+func (s *Server) tryScheme(r *http.Request, out *authOutcome, c authn.Credential) error {
+	p, err := s.authn.Authenticate(r.Context(), c)
 	switch {
 	case err == nil:
 		out.p = p
 	case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
-		out.fail = authFailure(c.Scheme, err)
+		out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: c.Scheme}, err)
 	default:
 		return err
 	}

@@ -128,7 +128,7 @@ func (s *Server) deleteToken(c *call) *apiError {
 		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
 	}
 	if err := s.accounts.DeleteToken(c.r.Context(), c.user.User.ID, id); err != nil {
-		return s.apiFail(c, err)
+		return s.internal(c, err)
 	}
 	return noContent(c)
 }

@@ -185,7 +185,7 @@ func (s *Server) createFromRequest(c *call, full bool) (gatehouse.User, *apiErro
 	}
 	u, err := s.accounts.Create(ctx, n)
 	if err != nil {
-		return gatehouse.User{}, s.apiFail(c, err)
+		return gatehouse.User{}, s.internal(c, err)
 	}
 	return u, nil
 }

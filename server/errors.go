@@ -11,8 +11,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
 )
 
-// This file is the one place where errors become responses. Services
-// return *gatehouse.Error values (or internal errors); each wire format
+// This file is the one place where errors become responses: every
+// handler hands its error to fail (through the shorthand of its wire
+// shape). Services return *gatehouse.Error values, *oauth.Error for the
+// OAuth protocol's own codes, or internal errors; each wire format
 // gatehouse speaks has its shape here:
 //
 //   - DRF views:        {"detail": ...} or field errors {"field": [...]}
@@ -29,10 +31,101 @@ import (
 type wireShape int
 
 const (
-	shapeDRF wireShape = iota
-	shapeOAuth
-	shapeHTML
+	shapeDRF       wireShape = iota // DRF views: {"detail"} or field errors
+	shapeJWT                        // simplejwt views: {"detail", "code"} with a Bearer challenge
+	shapeOAuth                      // DOT's token, revocation and introspection endpoints
+	shapeAuthorize                  // the authorization endpoint: a page, or a redirect to the client
+	shapeHTML                       // the login and account pages
+	shapeDocument                   // JSON documents outside the DRF views (the JWKS)
 )
+
+// failure says how the endpoint that failed reports an error.
+type failure struct {
+	shape wireShape
+	// scheme, for shapeDRF, is the authentication scheme that refused a
+	// credential; its wording differs (DRF token, simplejwt, session).
+	scheme string
+	// authorize, for shapeAuthorize, is the parsed request: nil before a
+	// trusted redirect URI is known, so the error is shown, not redirected.
+	authorize *oauth.AuthorizeRequest
+}
+
+// fail is the one function that turns an error into a response, for every
+// wire shape. DRF and simplejwt views get an *apiError back, which the
+// view machinery writes after content negotiation (w may be nil for
+// shapeDRF); every other shape is written to w at once and nil returned.
+//
+// Internal errors (anything that is not a *gatehouse.Error or an
+// *oauth.Error) are logged with the request id and answered with the
+// shape's generic 500; a request its client abandoned is logged at debug
+// level as 499. A replayed code or refresh token is logged as a warning:
+// it revoked what had been issued from it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err error) *apiError {
+	var oe *oauth.Error
+	isOAuth := errors.As(err, &oe)
+	code := gatehouse.ErrorCode(err)
+	if !isOAuth && code == gatehouse.EINTERNAL {
+		status := s.serverError(r, err)
+		switch f.shape {
+		case shapeDRF, shapeJWT:
+			if status == statusClientClosed {
+				return &apiError{status: status, body: detailOnly{Detail: "Client closed the request."}}
+			}
+			return &apiError{status: status, body: serverErrorBody}
+		case shapeOAuth:
+			if status != statusClientClosed {
+				writeOAuthError(w, oauth.ErrServer)
+				return nil
+			}
+		case shapeAuthorize, shapeHTML:
+			if status != statusClientClosed {
+				htmlError(w, status, "Server Error (500)", "")
+				return nil
+			}
+		case shapeDocument:
+			if status != statusClientClosed {
+				writeJSON(w, status, serverErrorBody)
+				return nil
+			}
+		}
+		w.WriteHeader(status) // nobody reads it; the log says 499
+		return nil
+	}
+	if errors.Is(err, gatehouse.ErrTokenReused) {
+		s.log.WarnContext(r.Context(), "authorization code or refresh token replayed: what was issued from it is revoked",
+			"request_id", requestID(r))
+	}
+	switch f.shape {
+	case shapeDRF:
+		return drfError(f.scheme, err)
+	case shapeJWT:
+		w.Header().Set("WWW-Authenticate", bearerRealm)
+		return simplejwtError(err)
+	case shapeOAuth:
+		switch {
+		case isOAuth:
+			writeOAuthError(w, oe)
+		case code == gatehouse.EFORBIDDEN:
+			emptyHTML(w, http.StatusForbidden) // DOT's introspection refusal
+		default:
+			writeOAuthError(w, oauth.ErrInvalidRequest(gatehouse.ErrorMessage(err)))
+		}
+	case shapeAuthorize:
+		if !isOAuth {
+			oe = oauth.ErrInvalidRequest(gatehouse.ErrorMessage(err))
+		}
+		if f.authorize == nil {
+			htmlError(w, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
+		} else {
+			redirectTo(w, f.authorize.ErrorURL(oe))
+		}
+	case shapeHTML:
+		htmlError(w, http.StatusBadRequest, "Bad Request", gatehouse.ErrorMessage(err))
+	case shapeDocument:
+		writeJSON(w, http.StatusBadRequest, detailOnly{Detail: gatehouse.ErrorMessage(err)})
+	}
+	return nil
+}
 
 // statusClientClosed is the status logged for a request whose client went
 // away before it was answered (nginx's 499); nobody receives it.
@@ -127,14 +220,15 @@ func mergeFieldErrors(order []string, parse *fieldErrors, more []gatehouse.Field
 	return out
 }
 
-// apiFail is the DRF response to any error a service returned.
-func (s *Server) apiFail(c *call, err error) *apiError {
+// drfError is the DRF body of an application error; scheme words an
+// authentication refusal.
+func drfError(scheme string, err error) *apiError {
 	var e *gatehouse.Error
 	errors.As(err, &e)
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EINVALID:
-		if len(e.Fields) == 0 {
-			return nonField(e.Message)
+		if e == nil || len(e.Fields) == 0 {
+			return nonField(gatehouse.ErrorMessage(err))
 		}
 		out := &fieldErrors{}
 		for _, f := range e.Fields {
@@ -143,14 +237,19 @@ func (s *Server) apiFail(c *call, err error) *apiError {
 		return badRequest(out)
 	case gatehouse.ENOTFOUND:
 		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
+	case gatehouse.ECONFLICT:
+		return &apiError{status: http.StatusConflict, body: detailOnly{Detail: gatehouse.ErrorMessage(err)}}
 	case gatehouse.EUNAUTHORIZED:
-		return authFailure(gatehouse.SchemeToken, err)
+		return authFailure(scheme, err)
 	case gatehouse.EFORBIDDEN:
+		if e != nil && e.Reason != "" {
+			return authFailure(scheme, err)
+		}
 		return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}
 	case gatehouse.ETHROTTLED:
 		return &apiError{status: http.StatusTooManyRequests, body: detailOnly{Detail: "Request was throttled."}}
 	}
-	return s.internal(c, err)
+	return &apiError{status: http.StatusInternalServerError, body: serverErrorBody}
 }
 
 // authFailure is the DRF response to a credential of scheme that
@@ -194,25 +293,19 @@ func authFailure(scheme string, err error) *apiError {
 	return unauthorized("Invalid token.")
 }
 
-// jwtFail is a simplejwt view's answer to an error of package simplejwt:
-// its 401 with a Bearer challenge for a refused token (logging a replayed
-// refresh token, which revoked its family), else an internal error.
-func (s *Server) jwtFail(c *call, err error) *apiError {
+// simplejwtError is the body of simplejwt's refusal of a token: 401
+// token_not_valid with the reason in words.
+func simplejwtError(err error) *apiError {
 	var e *gatehouse.Error
-	if !errors.As(err, &e) || e.Code != gatehouse.EUNAUTHORIZED {
-		return s.internal(c, err)
-	}
-	if errors.Is(err, gatehouse.ErrTokenReused) {
-		s.log.WarnContext(c.r.Context(), "refresh token reused: its family is revoked", "request_id", requestID(c.r))
-	}
 	detail := msgTokenInvalid
-	switch e.Reason {
-	case gatehouse.ReasonWrongTokenType:
-		detail = msgTokenWrongType
-	case simplejwt.ReasonBlacklisted:
-		detail = "Token is blacklisted"
+	if errors.As(err, &e) {
+		switch e.Reason {
+		case gatehouse.ReasonWrongTokenType:
+			detail = msgTokenWrongType
+		case simplejwt.ReasonBlacklisted:
+			detail = "Token is blacklisted"
+		}
 	}
-	c.w.Header().Set("WWW-Authenticate", bearerRealm)
 	return &apiError{status: http.StatusUnauthorized, body: detailCode{Detail: detail, Code: "token_not_valid"}}
 }
 
@@ -228,72 +321,38 @@ func (s *Server) serverError(r *http.Request, err error) int {
 	return http.StatusInternalServerError
 }
 
-// drfFail writes the DRF response to an internal error of a handler that
-// is not a DRF view (the JWKS document).
-func (s *Server) drfFail(w http.ResponseWriter, r *http.Request, err error) {
-	if status := s.serverError(r, err); status == statusClientClosed {
-		w.WriteHeader(status)
-		return
-	}
-	writeJSON(w, http.StatusInternalServerError, serverErrorBody)
-}
-
 // serverErrorBody is DRF's body of every 500.
 var serverErrorBody = detailOnly{Detail: "A server error occurred."}
 
-// internal is the DRF response to an internal error.
+// The shorthands the handlers use, one per wire shape.
+
+// internal is a DRF view's answer to err.
 func (s *Server) internal(c *call, err error) *apiError {
-	if s.serverError(c.r, err) == statusClientClosed {
-		return &apiError{status: statusClientClosed, body: detailOnly{Detail: "Client closed the request."}}
-	}
-	return &apiError{status: http.StatusInternalServerError, body: serverErrorBody}
+	return s.fail(c.w, c.r, failure{shape: shapeDRF}, err)
 }
 
-// oauthFail answers an error of the token, revocation or introspection
-// endpoint: an *oauth.Error as DOT writes it, a forbidden introspection as
-// DOT's empty 403, anything else as server_error. A replayed code or
-// refresh token is logged: it revoked what had been issued from it.
+// jwtFail is a simplejwt view's answer to err.
+func (s *Server) jwtFail(c *call, err error) *apiError {
+	return s.fail(c.w, c.r, failure{shape: shapeJWT}, err)
+}
+
+// oauthFail answers err on a DOT endpoint.
 func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
-	var oe *oauth.Error
-	switch {
-	case errors.As(err, &oe):
-		if errors.Is(err, gatehouse.ErrTokenReused) {
-			s.log.WarnContext(r.Context(), "authorization code or refresh token replayed: what was issued from it is revoked",
-				"request_id", requestID(r))
-		}
-		writeOAuthError(w, oe)
-	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
-		emptyHTML(w, http.StatusForbidden)
-	default:
-		if s.serverError(r, err) == statusClientClosed {
-			w.WriteHeader(statusClientClosed)
-			return
-		}
-		writeOAuthError(w, oauth.ErrServer)
-	}
+	s.fail(w, r, failure{shape: shapeOAuth}, err)
 }
 
-// authorizeFail answers an error of the authorization endpoint: before a
-// trusted redirect URI is known (a is nil) as an HTML page, after it as a
-// redirect to the client with error and state.
+// authorizeFail answers err on the authorization endpoint; a is the
+// request as far as it was parsed.
 func (s *Server) authorizeFail(w http.ResponseWriter, r *http.Request, a *oauth.AuthorizeRequest, err error) {
-	var oe *oauth.Error
-	if !errors.As(err, &oe) {
-		s.htmlFail(w, r, err)
-		return
-	}
-	if a == nil {
-		htmlError(w, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
-		return
-	}
-	redirectTo(w, a.ErrorURL(oe))
+	s.fail(w, r, failure{shape: shapeAuthorize, authorize: a}, err)
 }
 
-// htmlFail answers an HTML page's internal error.
+// htmlFail answers err on an HTML page.
 func (s *Server) htmlFail(w http.ResponseWriter, r *http.Request, err error) {
-	if s.serverError(r, err) == statusClientClosed {
-		w.WriteHeader(statusClientClosed)
-		return
-	}
-	htmlError(w, http.StatusInternalServerError, "Server Error (500)", "")
+	s.fail(w, r, failure{shape: shapeHTML}, err)
+}
+
+// documentFail answers err on a JSON document outside the DRF views.
+func (s *Server) documentFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, failure{shape: shapeDocument}, err)
 }

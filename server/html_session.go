@@ -123,7 +123,8 @@ func (s *Server) authenticateSession(r *http.Request) (*gatehouse.Principal, *ap
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 	default:
 		if !csrfOK(ss, r.Header.Get("X-CSRFToken")) {
-			return nil, authFailure(gatehouse.SchemeSession, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCSRF}), nil
+			refusal := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCSRF}
+			return nil, s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeSession}, refusal), nil
 		}
 	}
 	return &gatehouse.Principal{User: *u, Scheme: gatehouse.SchemeSession, Issued: time.UnixMicro(ss.Issued)}, nil, nil

@@ -150,7 +150,7 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.pairs.JWKS()
 	if err != nil {
-		s.drfFail(w, r, err)
+		s.documentFail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -34,7 +34,9 @@ type Error struct {
 }
 
 // FieldError is one problem with one input field. Code is the rule broken
-// (the Field* constants); Message says it in words.
+// (the Field* constants); Message says it in words, without the field's
+// name (ErrorMessage puts it in front). Wire formats word it their own way
+// from Code.
 type FieldError struct {
 	Field   string
 	Code    string

@@ -112,7 +112,7 @@ func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]ga
 	}
 	checkLen := func(field, v string, max int) bool {
 		if gatehouse.Length(v) > max {
-			add(field, gatehouse.FieldMaxLength, fmt.Sprintf("%s: at most %d characters", field, max))
+			add(field, gatehouse.FieldMaxLength, fmt.Sprintf("at most %d characters", max))
 			return false
 		}
 		return true
@@ -120,20 +120,20 @@ func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]ga
 	if !skipped(FieldUsername) {
 		switch {
 		case n.Username == "":
-			add(FieldUsername, gatehouse.FieldBlank, "username: required")
+			add(FieldUsername, gatehouse.FieldBlank, "required")
 		case !checkLen(FieldUsername, n.Username, gatehouse.MaxUsername):
 		case !gatehouse.ValidUsername(n.Username):
-			add(FieldUsername, gatehouse.FieldInvalid, "username: only letters, digits and @/./+/-/_")
+			add(FieldUsername, gatehouse.FieldInvalid, "only letters, digits and @/./+/-/_")
 		default:
 			if _, err := s.store.UserByUsername(ctx, n.Username); err == nil {
-				add(FieldUsername, gatehouse.FieldUnique, "username: already taken")
+				add(FieldUsername, gatehouse.FieldUnique, "already taken")
 			} else if !errors.Is(err, gatehouse.ErrNotFound) {
 				return nil, err
 			}
 		}
 	}
 	if !skipped(FieldEmail) && n.Email != "" && checkLen(FieldEmail, n.Email, gatehouse.MaxEmail) && !gatehouse.ValidEmail(n.Email) {
-		add(FieldEmail, gatehouse.FieldInvalid, "email: not a valid address")
+		add(FieldEmail, gatehouse.FieldInvalid, "not a valid address")
 	}
 	if !skipped(FieldFirstName) {
 		checkLen(FieldFirstName, n.FirstName, gatehouse.MaxName)
@@ -143,7 +143,7 @@ func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]ga
 	}
 	if !skipped(FieldPassword) {
 		if n.Password == "" {
-			add(FieldPassword, gatehouse.FieldBlank, "password: required")
+			add(FieldPassword, gatehouse.FieldBlank, "required")
 		} else if checkLen(FieldPassword, n.Password, gatehouse.MaxPassword) && len(errs) == 0 && len(skip) == 0 {
 			for _, msg := range s.policy.Validate(n.Password, attrs(n.Username, n.FirstName, n.LastName, n.Email)) {
 				add(FieldPassword, gatehouse.FieldPassword, msg)
@@ -176,7 +176,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error)
 		Password: hash, IsActive: true, IsStaff: n.IsStaff, IsSuperuser: n.IsSuperuser, DateJoined: s.now()}
 	if err := s.Insert(ctx, &u); err != nil {
 		if errors.Is(err, gatehouse.ErrConflict) {
-			return gatehouse.User{}, gatehouse.Invalid(gatehouse.FieldError{Field: FieldUsername, Code: gatehouse.FieldUnique, Message: "username: already taken"})
+			return gatehouse.User{}, gatehouse.Invalid(gatehouse.FieldError{Field: FieldUsername, Code: gatehouse.FieldUnique, Message: "already taken"})
 		}
 		return gatehouse.User{}, err
 	}
@@ -224,7 +224,7 @@ func (s *Service) ChangePassword(ctx context.Context, username, pw string) error
 	}
 	if gatehouse.Length(pw) > gatehouse.MaxPassword {
 		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldMaxLength,
-			Message: fmt.Sprintf("password: at most %d characters", gatehouse.MaxPassword)})
+			Message: fmt.Sprintf("at most %d characters", gatehouse.MaxPassword)})
 	}
 	if msgs := s.policy.Validate(pw, attrs(u.Username, u.FirstName, u.LastName, u.Email)); len(msgs) > 0 {
 		var errs []gatehouse.FieldError

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// The commands report a service's refusal in the service's words, never
+// a wire string or an internal error, and change nothing.
+func TestCommandRefusals(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			env["GATEHOUSE_PASSWORD"] = "correct horse battery"
+			if out, err := runCmd(t, env, "createuser", "--username", "alice", "--email", "alice@example.com"); err != nil {
+				t.Fatalf("createuser: %v %s", err, out)
+			}
+			for _, c := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"createuser", "--username", "bad name!"}, "username: only letters, digits and @/./+/-/_"},
+				{[]string{"createuser", "--username", strings.Repeat("a", 151)}, "username: at most 150 characters"},
+				{[]string{"createuser", "--username", "alice"}, "username: already taken"},
+				{[]string{"createuser", "--username", "bob", "--email", "not-an-email"}, "email: not a valid address"},
+				{[]string{"createuser", "--username", "bob", "--first-name", strings.Repeat("é", 151)}, "first_name: at most 150 characters"},
+				{[]string{"changepassword", "ghost"}, `user "ghost" does not exist`},
+				{[]string{"createtoken", "ghost"}, `user "ghost" does not exist`},
+				{[]string{"createapplication", "--grant-types", "password", "--owner", "ghost"}, `owner "ghost" does not exist`},
+				{[]string{"createapplication", "--grant-types", "password", "--client-id", "has space"}, "client id must be at most 255 characters"},
+			} {
+				out, err := runCmd(t, env, c.args...)
+				if err == nil || err.Error() != c.want && !strings.HasPrefix(err.Error(), c.want) {
+					t.Errorf("%v: %v (output %q), want %q", c.args, err, out, c.want)
+				}
+			}
+			env["GATEHOUSE_PASSWORD"] = "alice"
+			if _, err := runCmd(t, env, "changepassword", "alice"); err == nil || !strings.Contains(err.Error(), "password: The password is too similar to the username.") {
+				t.Errorf("changepassword to the username: %v", err)
+			}
+			out, err := runCmd(t, env, "listapplications")
+			if err != nil || strings.Count(out, "\n") != 1 {
+				t.Errorf("a refused createapplication stored something: %v %q", err, out)
+			}
+		})
+	}
+}

@@ -116,28 +116,6 @@ func (s *Server) tryScheme(r *http.Request, out *authOutcome, c authn.Credential
 	return nil
 }
 
-func itoa64(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [21]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
-
 // splitFields splits h on ASCII white space like Python's bytes.split(),
 // which DRF and simplejwt use, without allocating. It keeps at most three
 // fields: the callers only ask whether there are one, two or more than two.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -29,8 +28,7 @@ type pkg struct {
 // listed, by import path.
 func list(t *testing.T, patterns ...string) map[string]pkg {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, append([]string{"list", "-deps", "-json"}, patterns...)...)
+	cmd := exec.Command(goBinary(t), append([]string{"list", "-deps", "-json"}, patterns...)...)
 	cmd.Dir = "../.."
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -47,6 +45,17 @@ func list(t *testing.T, patterns ...string) map[string]pkg {
 		pkgs[p.ImportPath] = p
 	}
 	return pkgs
+}
+
+// goBinary is the go command the tests run under (`make test` puts it
+// on PATH).
+func goBinary(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
+	return p
 }
 
 // drivers are the database drivers and the migration tool; only the SQL
@@ -227,7 +236,7 @@ func main() {
 	fmt.Println(c.UserID, c.TokenType, err)
 }
 `)
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := goBinary(t)
 	run := func(args ...string) string {
 		cmd := exec.Command(gobin, args...)
 		cmd.Dir = dir

@@ -33,6 +33,8 @@ const testJWTKey = "django-ref-insecure-fixed-secret-key-for-black-box-tests-012
 // env is one running server on one backend.
 type env struct {
 	t        *testing.T
+	close    func() // stops the server and closes its store; also run at the test's end
+	dbURL    string
 	store    *store.Store
 	srv      *server.Server
 	accounts *accounts.Service
@@ -127,7 +129,23 @@ type wiring struct {
 // buildWith is build with deps adjusting the server's dependencies.
 func buildWith(t testing.TB, backend string, mutate func(*config), deps func(*wiring)) *env {
 	t.Helper()
-	st := testdb.Open(t, backend)
+	return buildOn(t, testdb.URL(t, backend), mutate, deps)
+}
+
+// restart builds a second server on e's database, as a freshly started
+// process (another replica, or this one after a restart) would find it:
+// nothing cached, no statement prepared.
+func (e *env) restart(mutate func(*config), deps func(*wiring)) *env {
+	e.t.Helper()
+	f := buildOn(e.t, e.dbURL, mutate, deps)
+	f.t = e.t
+	return f
+}
+
+// buildOn starts a server on the database at url.
+func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring)) *env {
+	t.Helper()
+	st := testdb.OpenURL(t, url)
 	box, err := secret.NewBox("test-server-secret-0123456789")
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +193,10 @@ func buildWith(t testing.TB, backend string, mutate func(*config), deps func(*wi
 	cleaned := make(chan struct{})
 	go func() { oauth.NewCleaner(st, ocfg, clk.now, log).Run(ctx); close(cleaned) }()
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); stop(); <-cleaned; an.Close() })
-	return &env{store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs, codec: codec, clock: clk, logs: logs}
+	var once sync.Once
+	shutdown := func() { once.Do(func() { hs.Close(); stop(); <-cleaned; an.Close(); st.Close() }) }
+	t.Cleanup(shutdown)
+	return &env{close: shutdown, dbURL: url, store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs, codec: codec, clock: clk, logs: logs}
 }
 
 // eachWith runs fn on a fresh server for every backend, built with deps

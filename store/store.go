@@ -103,12 +103,15 @@ func WithClock(now func() time.Time) Option {
 
 // Store is a handle on the database; safe for concurrent use.
 type Store struct {
-	now     func() time.Time
-	db      *sql.DB
-	d       dialect
-	queries sync.Map      // query text with ? -> text for this dialect
-	stmts   sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
-	access  *accessWriter // groups lone access-token inserts
+	closeOnce sync.Once
+	closeErr  error
+	now       func() time.Time
+	db        *sql.DB
+	d         dialect
+	queries   sync.Map      // query text with ? -> text for this dialect
+	stmts     sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
+	preparing sync.Map      // queries a goroutine is preparing for stmts
+	access    *accessWriter // groups lone access-token inserts
 
 	walPath     string        // SQLite: the WAL file that checkpoints copies back
 	checkpoints *checkpointer // SQLite: the background checkpoint
@@ -170,16 +173,20 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close releases the prepared statements and the connections.
+// Close stops the background work and releases the prepared statements
+// and the connections; later calls do nothing and return the first result.
 func (s *Store) Close() error {
-	if s.access != nil {
-		s.access.close()
-	}
-	if s.checkpoints != nil {
-		s.checkpoints.close()
-	}
-	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	return s.db.Close()
+	s.closeOnce.Do(func() {
+		if s.access != nil {
+			s.access.close()
+		}
+		if s.checkpoints != nil {
+			s.checkpoints.close()
+		}
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
 }
 
 // Ping checks that the database answers.
@@ -356,18 +363,38 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// queryRow runs a prepared single-row query, inside tx when tx is not nil.
+// queryRow runs a single-row query, prepared once for the pool, inside tx
+// when tx is not nil.
+//
+// Inside a transaction nothing may take a second connection from the pool
+// while tx holds one: preparing the statement the first time (which
+// db.PrepareContext does on a pool connection) deadlocked a freshly
+// started process under concurrent OAuth writes — SQLite stalled for its
+// busy timeout, PostgreSQL ran out of pool (issue 13). So a statement not
+// yet prepared runs unprepared on the transaction's connection while a
+// goroutine prepares it for the pool, outside the transaction; one already
+// prepared is rebound to the transaction (StmtContext prepares it there,
+// on the same connection, if needed).
 func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if tx != nil {
+		if v, ok := s.stmts.Load(query); ok {
+			return tx.StmtContext(ctx, v.(*sql.Stmt)).QueryRowContext(ctx, args...)
+		}
+		if _, started := s.preparing.LoadOrStore(query, true); !started {
+			go func() {
+				pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if _, err := s.prepared(pctx, query); err != nil {
+					s.preparing.Delete(query) // try again at the next use
+				}
+			}()
+		}
+		return tx.QueryRowContext(ctx, s.q(query), args...)
+	}
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		// QueryRow reports the error from Scan; an unprepared query fails the same way.
-		if tx != nil {
-			return tx.QueryRowContext(ctx, s.q(query), args...)
-		}
 		return s.db.QueryRowContext(ctx, s.q(query), args...)
-	}
-	if tx != nil {
-		st = tx.StmtContext(ctx, st)
 	}
 	return st.QueryRowContext(ctx, args...)
 }

@@ -75,13 +75,21 @@ func URL(t testing.TB, backend string) string {
 // the test ends.
 func Open(t testing.TB, backend string) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), URL(t, backend))
+	return OpenURL(t, URL(t, backend))
+}
+
+// OpenURL returns a migrated store on the database at url (from URL),
+// closed when the test ends. Opening the same url again is what a second
+// process, or a restarted one, would see.
+func OpenURL(t testing.TB, url string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), url)
 	if err != nil {
-		t.Fatalf("open %s: %v", backend, err)
+		t.Fatalf("open the test database: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s: %v", backend, err)
+		t.Fatalf("migrate: %v", err)
 	}
 	return s
 }

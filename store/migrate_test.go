@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/store"
@@ -235,4 +236,47 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// A replica that finds another one migrating starts as soon as the lock is
+// released: goose's own locker polled every 5 s, so the losers of a
+// simultaneous start came up 1-5 s after the winner (issue 13).
+func TestMigrationWaitsForTheLockWithoutPolling(t *testing.T) {
+	if os.Getenv(testdb.EnvPostgres) == "" {
+		t.Skip("PostgreSQL only (SQLite has one writer and no lock)")
+	}
+	url := testdb.URL(t, "postgres")
+	holder := openStore(t, "postgres")
+	conn, err := holder.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	waiter, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close()
+	done := make(chan error, 1)
+	go func() { done <- waiter.Migrate(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Migrate did not wait for the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	released := time.Now()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Other test packages migrate their own schemas under the same lock at
+	// the same time, so allow for a few of their turns.
+	if d := time.Since(released); d > 3*time.Second {
+		t.Fatalf("Migrate finished %v after the lock was released", d)
+	}
 }

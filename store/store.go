@@ -219,11 +219,7 @@ func (s *Store) migrate(ctx context.Context, src fs.FS) error {
 	}
 	var opts []goose.ProviderOption
 	if s.d.dollar {
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		opts = append(opts, goose.WithSessionLocker(blockingLocker{id: lock.DefaultLockID}))
 	}
 	p, err := goose.NewProvider(s.d.goose, s.db, fsys, opts...)
 	if err != nil {

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/pressly/goose/v3/lock"
+)
+
+// migrationLockWait bounds how long a replica waits for another one's
+// migrations before giving up.
+const migrationLockWait = 5 * time.Minute
+
+// blockingLocker serialises the migrations of replicas that start together
+// on one PostgreSQL with a session advisory lock, as goose's own locker
+// does and under the same lock id (so replicas of an older release still
+// take turns with this one), but it waits in pg_advisory_lock instead of
+// retrying pg_try_advisory_lock every 5 seconds: the replicas that lose the
+// race start as soon as the winner is done, not up to 5 s later (issue 13).
+type blockingLocker struct{ id int64 }
+
+var _ lock.SessionLocker = blockingLocker{}
+
+func (l blockingLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, migrationLockWait)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", l.id); err != nil {
+		return fmt.Errorf("store: waiting for another replica's migrations: %w", err)
+	}
+	return nil
+}
+
+func (l blockingLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var unlocked bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", l.id).Scan(&unlocked); err != nil {
+		return err
+	}
+	if !unlocked {
+		return fmt.Errorf("store: the migration lock %d was not held", l.id)
+	}
+	return nil
+}

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -107,47 +103,21 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// secretKey returns the configured server secret. For SQLite without one,
-// it reads or creates a key file beside the database (warning once).
+// secretKey returns the server secret: GATEHOUSE_SECRET_KEY when set, else
+// for SQLite the secret file beside the database (loadOrCreateSecretFile),
+// created on first use. PostgreSQL requires GATEHOUSE_SECRET_KEY: every
+// replica needs the same secret.
 func (e *env) secretKey() (string, error) {
 	if e.cfg.SecretKey != "" {
-		if len(e.cfg.SecretKey) < 16 {
-			return "", errors.New("GATEHOUSE_SECRET_KEY must be at least 16 characters")
+		if len(e.cfg.SecretKey) < minSecretLen {
+			return "", fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
 		}
 		return e.cfg.SecretKey, nil
 	}
 	if isPostgres(e.cfg.DatabaseURL) {
 		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
 	}
-	path := sqlitePath(e.cfg.DatabaseURL) + ".secret"
-	if b, err := os.ReadFile(path); err == nil {
-		if k := strings.TrimSpace(string(b)); k != "" {
-			return k, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	key := hex.EncodeToString(raw[:])
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return e.secretKey() // another process wrote it first
-	}
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if _, err := f.WriteString(key + "\n"); err != nil {
-		return "", err
-	}
-	e.log.Warn("GATEHOUSE_SECRET_KEY is not set: generated one and stored it beside the database", "file", path)
-	return key, nil
+	return loadOrCreateSecretFile(sqlitePath(e.cfg.DatabaseURL)+".secret", e.log)
 }
 
 func isPostgres(url string) bool {

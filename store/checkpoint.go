@@ -15,10 +15,20 @@ import (
 // gatehouse checkpoints from its own goroutine instead, beside the writers
 // (a PASSIVE checkpoint takes no write lock), and keeps SQLite's automatic
 // checkpoint only as a backstop should this goroutine fall behind.
+//
+// The WAL file never shrinks by itself: SQLite reuses it from its start.
+// Without a bound it grew to about 70 MB under sustained writes, and filled
+// a 50 MiB volume holding a 5 MB database (issue 13). So once it is past
+// walLimit the goroutine runs a TRUNCATE checkpoint, which waits for the
+// writers a moment and empties the file, and journal_size_limit makes
+// every reset of the WAL cut it back to walLimit as well. A deployment
+// needs the database's size plus about walLimit plus one write
+// transaction of free disk (docs/operations.md).
 const (
 	checkpointEvery   = 200 * time.Millisecond
-	checkpointOver    = 1 << 20 // bytes of WAL worth copying back
-	autocheckpointMax = 16384   // WAL frames (about 70 MB of 4 KiB pages and their headers): the backstop
+	checkpointOver    = 1 << 20  // bytes of WAL worth copying back
+	walLimit          = 16 << 20 // bytes of WAL past which it is emptied
+	autocheckpointMax = 8192     // WAL frames (about 32 MiB of 4 KiB pages and their headers): the backstop
 )
 
 type checkpointer struct {
@@ -48,11 +58,15 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 			if err != nil || fi.Size() < checkpointOver || fi.ModTime().Equal(seen) {
 				continue
 			}
+			mode := "PASSIVE"
+			if fi.Size() > walLimit {
+				mode = "TRUNCATE"
+			}
 			// A failure is retried at the next tick (seen stays as it was);
 			// frames a PASSIVE checkpoint could not copy because a reader
 			// still used them wait for the next write, or for the backstop
 			// and the checkpoint SQLite runs when the store closes.
-			if _, err := s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err == nil {
+			if _, err := s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")"); err == nil {
 				seen = fi.ModTime()
 				c.runs.Add(1)
 			}

@@ -144,7 +144,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		dsn := "file:" + escaped + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
-			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_txlock=immediate", autocheckpointMax)
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)&_txlock=immediate", autocheckpointMax, walLimit)
 		db, err := sql.Open(sqliteDialect.driver, dsn)
 		if err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid credentials: Reason says why
 	EFORBIDDEN    = "forbidden"    // valid credentials, not allowed
 	ETHROTTLED    = "throttled"    // too many attempts
+	EUNAVAILABLE  = "unavailable"  // overloaded or a dependency too slow: try again shortly
 	EINTERNAL     = "internal"     // a bug or an unavailable dependency: logged, never shown
 )
 
@@ -156,6 +157,8 @@ func ErrorMessage(err error) string {
 		return "Not allowed."
 	case EINVALID:
 		return "Invalid input."
+	case EUNAVAILABLE:
+		return "Temporarily unavailable; try again shortly."
 	}
 	return "Internal error."
 }

@@ -42,6 +42,9 @@ type Deps struct {
 	// HashMemory, when set, is called with the memory one password hash
 	// needs each time a stored hash needs more than any before it.
 	HashMemory func(bytes int64)
+	// MaxHashWaiting bounds the callers waiting for a password-hash slot;
+	// more are refused at once with EUNAVAILABLE. 0 means 32 per CPU.
+	MaxHashWaiting int
 	// Forget, when set, is called after a user or their tokens changed,
 	// to drop cached lookups (authn.Authenticator.ForgetUser).
 	Forget func(userID int64)
@@ -63,7 +66,7 @@ type Service struct {
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
-		random: d.Random, hashing: newHashSlots(d.HashMemory), forget: d.Forget}
+		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget}
 	if s.now == nil {
 		s.now = time.Now
 	}

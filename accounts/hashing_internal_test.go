@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // idle runs only with a free slot and nobody queued; do always runs.
@@ -54,5 +56,37 @@ func TestHashSlotsIdle(t *testing.T) {
 	}
 	if h.waiting.Load() != 0 || !h.idle(func() { ran++ }) || ran != 2 {
 		t.Fatalf("after the queue drained: waiting %d, ran %d", h.waiting.Load(), ran)
+	}
+}
+
+// Past maxWaiting callers waiting, do refuses at once with EUNAVAILABLE
+// instead of queueing a caller who would time out first.
+func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
+	h := newHashSlots(nil, 2)
+	h.slots = make(chan struct{}, 1)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go h.do(context.Background(), func() { close(started); <-release })
+	<-started
+	done := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() { done <- h.do(context.Background(), func() {}) }()
+	}
+	for h.waiting.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	err := h.do(context.Background(), func() { t.Error("ran past a full queue") })
+	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("third waiter: %v after %v", err, time.Since(start))
+	}
+	if h.waiting.Load() != 2 {
+		t.Fatalf("waiting %d after a refusal", h.waiting.Load())
+	}
+	close(release)
+	for i := 0; i < 2; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

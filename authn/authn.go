@@ -297,7 +297,11 @@ func (a *Authenticator) touchLoop(every time.Duration) {
 		case <-a.stop:
 			return
 		case <-t.C:
-			a.flushTouches(context.Background())
+			// A frozen database fails this write at the deadline; the times
+			// are lost, which only makes "last used" a little older.
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			a.flushTouches(ctx)
+			cancel()
 		}
 	}
 }

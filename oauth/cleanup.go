@@ -63,16 +63,24 @@ func (c *Cleaner) Run(ctx context.Context) {
 // number of rows removed.
 func (c *Cleaner) ClearTokens(ctx context.Context) (int64, error) {
 	return inBatches(ctx, func() (int64, error) {
+		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
 		now := c.now()
-		return c.store.DeleteExpiredOAuth(ctx, now, now.Add(-c.cfg.KeepRevoked), c.cfg.CleanupBatch)
+		return c.store.DeleteExpiredOAuth(sctx, now, now.Add(-c.cfg.KeepRevoked), c.cfg.CleanupBatch)
 	})
 }
+
+// batchTimeout bounds one cleanup statement: a frozen database fails the
+// pass (retried at the next tick) instead of holding it for the outage.
+const batchTimeout = 30 * time.Second
 
 // clearExpiredRefreshRecords deletes JWT refresh records past their expiry
 // (an expired refresh token is refused whatever its record says).
 func (c *Cleaner) clearExpiredRefreshRecords(ctx context.Context) (int64, error) {
 	return inBatches(ctx, func() (int64, error) {
-		return c.store.DeleteExpiredRefresh(ctx, c.now(), c.cfg.CleanupBatch)
+		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+		return c.store.DeleteExpiredRefresh(sctx, c.now(), c.cfg.CleanupBatch)
 	})
 }
 

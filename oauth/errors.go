@@ -38,6 +38,10 @@ var (
 	ErrInvalidScope            = &Error{Code: "invalid_scope", Status: 400}
 	ErrAccessDenied            = &Error{Code: "access_denied", Status: 400}
 	ErrServer                  = &Error{Code: "server_error", Status: 500}
+	// ErrTemporarilyUnavailable is RFC 6749's temporarily_unavailable, answered
+	// with 503 and Retry-After when the server is overloaded or its database
+	// too slow.
+	ErrTemporarilyUnavailable = &Error{Code: "temporarily_unavailable", Status: 503}
 )
 
 var errBadCredentials = &Error{Code: "invalid_grant", Description: "Invalid credentials given.", Status: 400}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -64,6 +66,27 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 	var oe *oauth.Error
 	isOAuth := errors.As(err, &oe)
 	code := gatehouse.ErrorCode(err)
+	if !isOAuth && unavailable(r, err) {
+		why := "the request timed out"
+		if context.Cause(r.Context()) != errRequestTimeout {
+			why = gatehouse.ErrorMessage(err)
+		}
+		s.log.WarnContext(r.Context(), "answered 503", "why", why, "err", err, "request_id", requestID(r))
+		if w != nil {
+			w.Header().Set("Retry-After", s.retryAfter())
+		}
+		switch f.shape {
+		case shapeDRF, shapeJWT:
+			return &apiError{status: http.StatusServiceUnavailable, body: detailOnly{Detail: "Service temporarily unavailable, try again later."}}
+		case shapeOAuth:
+			writeOAuthError(w, oauth.ErrTemporarilyUnavailable)
+		case shapeAuthorize, shapeHTML:
+			htmlError(w, http.StatusServiceUnavailable, "Service Unavailable (503)", "Try again in a few seconds.")
+		case shapeDocument:
+			writeJSON(w, http.StatusServiceUnavailable, detailOnly{Detail: "Service temporarily unavailable, try again later."})
+		}
+		return nil
+	}
 	if !isOAuth && code == gatehouse.EINTERNAL {
 		status := s.serverError(r, err)
 		switch f.shape {
@@ -319,6 +342,39 @@ func (s *Server) serverError(r *http.Request, err error) int {
 	}
 	s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", requestID(r))
 	return http.StatusInternalServerError
+}
+
+// errRequestTimeout is the cause of a request context that reached the
+// request timeout: the work took too long (a database frozen, a queue too
+// long), which the client is told with 503 and Retry-After.
+var errRequestTimeout = errors.New("request timeout")
+
+// unavailable reports whether err, met while serving r, means "try again
+// later": the request's own deadline passed (not the client's), or a
+// service said so.
+func unavailable(r *http.Request, err error) bool {
+	return context.Cause(r.Context()) == errRequestTimeout || gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE
+}
+
+// retryAfter is the Retry-After of a 503: the request timeout, at least a second.
+func (s *Server) retryAfter() string {
+	secs := int((s.cfg.RequestTimeout + time.Second - 1) / time.Second)
+	return strconv.Itoa(max(secs, 1))
+}
+
+// shed answers a request refused because too many are in flight, in the
+// shape its path has.
+func (s *Server) shed(w http.ResponseWriter, r *http.Request) {
+	shape := shapeDRF
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/o/authorize"), strings.HasPrefix(p, "/o/applications"), strings.HasPrefix(p, "/o/authorized_tokens"):
+		shape = shapeHTML
+	case strings.HasPrefix(p, "/o/"):
+		shape = shapeOAuth
+	}
+	if e := s.fail(w, r, failure{shape: shape}, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "too many requests in flight")); e != nil {
+		writeJSON(w, e.status, e.body)
+	}
 }
 
 // serverErrorBody is DRF's body of every 500.

@@ -67,7 +67,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			rand.Read(b[:])
 			li.id = hex.EncodeToString(b[:])
 		}
-		r = r.WithContext(context.WithValue(r.Context(), logInfoKey, li))
+		ctx := context.WithValue(r.Context(), logInfoKey, li)
+		if s.cfg.RequestTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errRequestTimeout)
+			defer cancel()
+		}
+		r = r.WithContext(ctx)
 		h := w.Header()
 		// Canonical keys assigned directly: this runs on every request.
 		h["X-Frame-Options"] = hvDeny
@@ -94,6 +100,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.String("request_id", li.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.userID))
 		}()
+		if s.inflight != nil {
+			select {
+			case s.inflight <- struct{}{}:
+				defer func() { <-s.inflight }()
+			default:
+				// Shed at once: queueing would only hold the connection,
+				// its memory and its descriptor through the overload.
+				s.shed(sw, r)
+				return
+			}
+		}
 		next.ServeHTTP(sw, r)
 	})
 }

@@ -31,12 +31,22 @@ type Config struct {
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
+	// RequestTimeout bounds the work of one request, every database call
+	// and the wait for a password-hash slot included; past it the request
+	// is answered 503 with Retry-After. 0 means no bound.
+	RequestTimeout time.Duration
+	// MaxInFlight bounds the requests served at once; beyond it a request
+	// is answered 503 with Retry-After at once, so that memory and file
+	// descriptors stay flat through a database outage. 0 means no bound.
+	MaxInFlight int
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
 func DefaultConfig() Config {
 	return Config{
-		PageSize: 20,
+		PageSize:       20,
+		RequestTimeout: 5 * time.Second,
+		MaxInFlight:    1024,
 	}
 }
 
@@ -75,6 +85,7 @@ type Server struct {
 	cfg      Config
 	ocfg     oauth.Config // the provider's: scopes, the login page, sessions
 	handler  http.Handler
+	inflight chan struct{} // one token per request being served; nil: unbounded
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -92,6 +103,9 @@ func New(d Deps) *Server {
 		s.cfg.PageSize = 20
 	}
 	s.ocfg = d.OAuth.Config()
+	if s.cfg.MaxInFlight > 0 {
+		s.inflight = make(chan struct{}, s.cfg.MaxInFlight)
+	}
 	s.handler = s.middleware(s.routes())
 	return s
 }

@@ -66,7 +66,10 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 			// frames a PASSIVE checkpoint could not copy because a reader
 			// still used them wait for the next write, or for the backstop
 			// and the checkpoint SQLite runs when the store closes.
-			if _, err := s.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")"); err == nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, err = s.db.ExecContext(cctx, "PRAGMA wal_checkpoint("+mode+")")
+			cancel()
+			if err == nil {
 				seen = fi.ModTime()
 				c.runs.Add(1)
 			}

@@ -139,6 +139,8 @@ const tokenTouchInterval = 10 * time.Second
 func (e *env) serverFor(a *app) *server.Server {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
+	scfg.RequestTimeout = e.cfg.RequestTimeout
+	scfg.MaxInFlight = e.cfg.MaxInFlight
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})

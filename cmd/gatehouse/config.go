@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // config is every setting of gatehouse. Each is read from its flag, else
@@ -34,6 +35,8 @@ type config struct {
 
 	AllowQueryToken bool
 	AuthCacheTTL    time.Duration
+	RequestTimeout  time.Duration
+	MaxInFlight     int
 
 	JWTSigningKey      string
 	JWTAlgorithm       string
@@ -107,6 +110,7 @@ func scopesSetting(scopes gatehouse.Scopes) string {
 // DefaultConfig, DefaultParams, ...) are read from it, not repeated here.
 func (c *config) settings() []setting {
 	o := oauth.DefaultConfig()
+	srv := server.DefaultConfig()
 	pw, pol := password.DefaultParams(), password.DefaultPolicy()
 	itoa := strconv.Itoa
 	return []setting{
@@ -124,6 +128,8 @@ func (c *config) settings() []setting {
 		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), itoa(int(pw.Time))},
 		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), itoa(int(pw.Threads))},
 
+		{"request-timeout", "longest a request may take, database calls and the wait for a password-hash slot included; past it the answer is 503 with Retry-After (0: no bound)", (*durationValue)(&c.RequestTimeout), fmtDuration(srv.RequestTimeout)},
+		{"max-in-flight", "requests served at once; more are answered 503 with Retry-After at once (0: no bound)", (*intValue)(&c.MaxInFlight), itoa(srv.MaxInFlight)},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
@@ -216,8 +222,8 @@ type intValue int
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 func (v *intValue) Set(s string) error {
 	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("want a whole number, got %q", s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a whole number, 0 or more, got %q", s)
 	}
 	*v = intValue(n)
 	return nil
@@ -234,6 +240,9 @@ func (v *durationValue) Set(s string) error {
 		} else {
 			return fmt.Errorf("want a duration such as 30s or 10m, got %q", s)
 		}
+	}
+	if d < 0 {
+		return fmt.Errorf("want a duration of 0 or more, got %q", s)
 	}
 	*v = durationValue(d)
 	return nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -45,5 +47,32 @@ func TestCommandRefusals(t *testing.T) {
 				t.Errorf("a refused createapplication stored something: %v %q", err, out)
 			}
 		})
+	}
+}
+
+// Every typed setting refuses a value of the wrong kind, or a negative
+// number or duration, naming the variable, before anything runs.
+func TestEverySettingRefusesBadValues(t *testing.T) {
+	var c config
+	for _, s := range c.settings() {
+		var bad []string
+		switch s.value.(type) {
+		case *boolValue:
+			bad = []string{"maybe"}
+		case *intValue:
+			bad = []string{"-1", "many", "1.5"}
+		case *durationValue:
+			bad = []string{"-1s", "soon"}
+		default:
+			continue
+		}
+		for _, v := range bad {
+			env := map[string]string{s.env(): v}
+			var out, errb bytes.Buffer
+			err := run(context.Background(), []string{"gatehouse", "config"}, getenvFrom(env), nil, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), s.env()) || !strings.Contains(err.Error(), v) {
+				t.Errorf("%s=%s: %v", s.env(), v, err)
+			}
+		}
 	}
 }

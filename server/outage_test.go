@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/password"
 )
 
 // freezer forwards TCP connections to a PostgreSQL server and can stop
@@ -212,4 +214,65 @@ func TestLockedSQLite(t *testing.T) {
 	expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Token "+key), 200, "")
 	conn.ExecContext(context.Background(), "ROLLBACK")
 	expect(t, e.do("POST", "/api/tokens/", map[string]string{"name": "laptop"}, "Authorization", "Token "+key), 201, "")
+}
+
+// A wave of logins larger than the password-hash queue: the logins beyond
+// the bound are answered 503 with Retry-After at once, the others are
+// served; nobody waits for a connection to be closed on them.
+func TestLoginWaveBeyondTheHashQueue(t *testing.T) {
+	eachWith(t, func(w *wiring) {
+		w.Accounts.MaxHashWaiting = 2
+		w.Accounts.Hasher = password.New(password.Params{Memory: 16 << 10, Time: 2, Threads: 1}, nil) // ~20-50 ms a hash
+	}, func(t *testing.T, e *env) {
+		// Stored with the slow parameters, so every login hashes for a while.
+		h, err := e.accounts.Hash(context.Background(), "alicepass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.accounts.Insert(context.Background(), &gatehouse.User{Username: "alice", Password: h, IsActive: true}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 24
+		type result struct {
+			status int
+			retry  string
+			took   time.Duration
+		}
+		results := make(chan result, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				res, err := http.PostForm(e.http.URL+"/api-token-auth/", url.Values{"username": {"alice"}, "password": {"alicepass"}})
+				if err != nil {
+					results <- result{status: -1}
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				results <- result{res.StatusCode, res.Header.Get("Retry-After"), time.Since(start)}
+			}()
+		}
+		wg.Wait()
+		close(results)
+		served, refused := 0, 0
+		for r := range results {
+			switch {
+			case r.status == 200:
+				served++
+			case r.status == 503 && r.retry != "":
+				refused++
+				if r.took > 2*time.Second {
+					t.Errorf("a refusal took %v", r.took)
+				}
+			default:
+				t.Errorf("login: %d (Retry-After %q)", r.status, r.retry)
+			}
+		}
+		if refused == 0 || served < 2 {
+			t.Fatalf("%d served, %d refused: want both", served, refused)
+		}
+	})
 }

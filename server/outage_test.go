@@ -276,3 +276,29 @@ func TestLoginWaveBeyondTheHashQueue(t *testing.T) {
 		}
 	})
 }
+
+// The SQLite WAL deleted under the server: /readyz answers 503 (an
+// orchestrator restarts the process, which makes a new WAL) and writes are
+// answered 503 with Retry-After instead of being lost at the next crash.
+func TestWALDeletedIsNotReady(t *testing.T) {
+	dbPath := testdb.URL(t, "sqlite")
+	e := buildOn(t, dbPath, nil, nil)
+	e.t = t
+	e.user("alice", "alicepass")
+	key := e.tokenOf("alice", "alicepass")
+	expect(t, e.do("GET", "/readyz", nil), 200, `{"status":"ok"}`)
+	if err := os.Remove(dbPath + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for e.do("GET", "/readyz", nil).status != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 5 s after the WAL was deleted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := e.do("POST", "/api/tokens/", map[string]string{"name": "laptop"}, "Authorization", "Token "+key)
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("a write after the WAL was deleted: %d %s", r.status, r.body)
+	}
+}

@@ -76,13 +76,15 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
-// ready answers 200 when the database answers within a second.
+// ready answers 200 when the database takes a write within a second (a
+// database that answers reads but not writes is not ready).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
-	if err := s.store.Ping(ctx); err != nil {
+	if err := s.store.Ready(ctx); err != nil {
 		s.log.Warn("readiness check failed", "err", err)
+		w.Header().Set("Retry-After", s.retryAfter())
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte(`{"status":"unavailable"}`))
 		return

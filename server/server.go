@@ -53,7 +53,8 @@ func DefaultConfig() Config {
 // Store is the storage the HTTP layer reaches directly: only the
 // readiness check. Everything else goes through the services.
 type Store interface {
-	Ping(ctx context.Context) error
+	// Ready is nil when the store can serve reads and writes.
+	Ready(ctx context.Context) error
 }
 
 // Deps are what the server is built from: the services it calls and the

@@ -61,6 +61,9 @@ func newAccessWriter(s *Store) *accessWriter {
 // insert stores at and returns when it is committed (or ctx ends first,
 // in which case the row may still be committed, like a lost answer).
 func (w *accessWriter) insert(ctx context.Context, at *gatehouse.AccessToken) error {
+	if err := w.s.faulted(); err != nil {
+		return err
+	}
 	r := &accessReq{at: at, err: make(chan error, 1)}
 	select {
 	case w.reqs <- r:

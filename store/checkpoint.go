@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -48,6 +51,7 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
 		var seen time.Time // the WAL's modification time at the last checkpoint
+		existed := false
 		for {
 			select {
 			case <-c.stop:
@@ -55,6 +59,16 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 			case <-t.C:
 			}
 			fi, err := os.Stat(wal)
+			if errors.Is(err, os.ErrNotExist) {
+				// While connections are open SQLite keeps the WAL and its
+				// index (-shm) side by side; an index without its WAL, or a
+				// WAL seen before and gone, was deleted behind its back.
+				if _, serr := os.Stat(strings.TrimSuffix(wal, "-wal") + "-shm"); serr == nil || existed {
+					s.walDeleted(wal)
+					return
+				}
+			}
+			existed = existed || err == nil
 			if err != nil || fi.Size() < checkpointOver || fi.ModTime().Equal(seen) {
 				continue
 			}
@@ -76,6 +90,24 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 		}
 	}()
 	return c
+}
+
+// walDeleted handles a WAL file removed under the running store (an
+// operator cleaning "temporary" files, a script). The connections still
+// write to the removed file, so a crash would lose every commit since: a
+// fault pass lost 356 device tokens and revived 217 rotated-away access
+// tokens that way (issue 13). gatehouse copies what the removed WAL holds
+// into the database file at once, through the connections that still have
+// it open, then refuses writes (503) and reports not ready until it is
+// restarted, which makes SQLite create a new WAL.
+func (s *Store) walDeleted(wal string) {
+	err := fmt.Errorf("the SQLite WAL %s was deleted while gatehouse ran; restart gatehouse (its writes so far are in the database file)", wal)
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, cerr := s.db.ExecContext(cctx, "PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil {
+		err = fmt.Errorf("the SQLite WAL %s was deleted while gatehouse ran and copying it back failed (%v); restart gatehouse and check the database", wal, cerr)
+	}
+	s.fail(err)
 }
 
 func (c *checkpointer) close() {

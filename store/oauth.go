@@ -122,7 +122,7 @@ func (s *Store) Applications(ctx context.Context) ([]gatehouse.Application, erro
 // DeleteApplication removes an application and, by cascade, its codes and
 // tokens; gatehouse.ErrNotFound when there is none.
 func (s *Store) DeleteApplication(ctx context.Context, clientID string) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM oauth_applications WHERE client_id = ?"), clientID)
+	res, err := s.exec(ctx, "DELETE FROM oauth_applications WHERE client_id = ?", clientID)
 	if err != nil {
 		return err
 	}
@@ -295,7 +295,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64)
 		q += " AND application_id = ?"
 		args = append(args, appID)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(q), args...)
+	res, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return false, err
 	}
@@ -539,7 +539,7 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil ti
 			WHERE (expires IS NOT NULL AND expires < ?) OR (family_expires IS NOT NULL AND family_expires < ?) OR revoked < ? LIMIT ?)`,
 			[]any{micros(now), micros(now), micros(keepRevokedUntil), batch}},
 	} {
-		res, err := s.db.ExecContext(ctx, s.q(st.q), st.args...)
+		res, err := s.exec(ctx, st.q, st.args...)
 		if err != nil {
 			return total, err
 		}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -90,6 +91,16 @@ var _ gatehouse.Store = (*Store)(nil)
 // Option adjusts a Store at Open.
 type Option func(*Store)
 
+// WithLogger sets where the store reports what it finds wrong while
+// running (a deleted WAL); the default discards it.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
 // WithClock sets the clock that stamps rows whose creation time the caller
 // left zero (a user's date_joined, a token's created); the default is
 // time.Now. Every other time comes from the caller.
@@ -103,6 +114,8 @@ func WithClock(now func() time.Time) Option {
 
 // Store is a handle on the database; safe for concurrent use.
 type Store struct {
+	health    health
+	log       *slog.Logger
 	closeOnce sync.Once
 	closeErr  error
 	now       func() time.Time
@@ -140,6 +153,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		if path == "" {
 			return nil, errors.New("store: empty SQLite path")
 		}
+		if err := checkWritable(path); err != nil {
+			return nil, err
+		}
 		// Escape what a file: URI would read as query or fragment.
 		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		dsn := "file:" + escaped + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -160,6 +176,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
 	}
 	s.now = time.Now
+	s.log = slog.New(slog.DiscardHandler)
 	for _, o := range opts {
 		o(s)
 	}
@@ -395,8 +412,12 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...
 	return st.QueryRowContext(ctx, args...)
 }
 
-// tx runs fn in one transaction, committed when fn returns nil.
+// tx runs fn in one transaction, committed when fn returns nil. A store
+// with a fault refuses it.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.faulted(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -406,6 +427,14 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// exec runs a write outside a transaction; a store with a fault refuses it.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.faulted(); err != nil {
+		return nil, err
+	}
+	return s.db.ExecContext(ctx, s.q(query), args...)
 }
 
 // conflict maps a unique-constraint violation to gatehouse.ErrConflict.

@@ -85,7 +85,7 @@ func (s *Store) Tokens(ctx context.Context, userID int64) ([]gatehouse.Token, er
 
 // DeleteToken removes token id if it belongs to userID; otherwise gatehouse.ErrNotFound.
 func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM drf_tokens WHERE id = ? AND user_id = ?"), id, userID)
+	res, err := s.exec(ctx, "DELETE FROM drf_tokens WHERE id = ? AND user_id = ?", id, userID)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
 
 // DeleteUserTokens removes every token of the user and returns how many.
 func (s *Store) DeleteUserTokens(ctx context.Context, userID int64) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM drf_tokens WHERE user_id = ?"), userID)
+	res, err := s.exec(ctx, "DELETE FROM drf_tokens WHERE user_id = ?", userID)
 	if err != nil {
 		return 0, err
 	}

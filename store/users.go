@@ -168,19 +168,19 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 // (the upgrade of an old hash after a successful login). It only writes when
 // the stored hash is still old, so a concurrent password change wins.
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, old, new string) error {
-	_, err := s.db.ExecContext(ctx, s.q("UPDATE users SET password = ? WHERE id = ? AND password = ?"), new, id, old)
+	_, err := s.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", new, id, old)
 	return err
 }
 
 // TouchLogin sets last_login.
 func (s *Store) TouchLogin(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q("UPDATE users SET last_login = ? WHERE id = ?"), micros(at), id)
+	_, err := s.exec(ctx, "UPDATE users SET last_login = ? WHERE id = ?", micros(at), id)
 	return err
 }
 
 // DeleteUser removes a user and, by cascade, everything they own.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM users WHERE id = ?"), id)
+	res, err := s.exec(ctx, "DELETE FROM users WHERE id = ?", id)
 	if err != nil {
 		return err
 	}

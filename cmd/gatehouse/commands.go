@@ -83,7 +83,7 @@ func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, e.cfg.DatabaseURL)
+	st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log))
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func (w *accessWriter) insert(ctx context.Context, at *gatehouse.AccessToken) er
 	}
 	select {
 	case err := <-r.err:
-		return err
+		return w.s.classify(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

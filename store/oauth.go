@@ -91,14 +91,14 @@ func (s *Store) CreateApplication(ctx context.Context, a *gatehouse.Application)
 func (s *Store) Application(ctx context.Context, clientID string) (gatehouse.Application, error) {
 	var a gatehouse.Application
 	err := scanApp(s.queryRow(ctx, nil, "SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?", clientID), &a)
-	return a, notFound(err)
+	return a, s.notFound(err)
 }
 
 // ApplicationByID returns the application with that id, or gatehouse.ErrNotFound.
 func (s *Store) ApplicationByID(ctx context.Context, id int64) (gatehouse.Application, error) {
 	var a gatehouse.Application
 	err := scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE id = ?"), id), &a)
-	return a, notFound(err)
+	return a, s.notFound(err)
 }
 
 // Applications lists every application by id.
@@ -203,7 +203,7 @@ func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.A
 		&g.ClientID, &u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super,
 		&u.joined, &u.last, &u.epoch)
 	if err != nil {
-		return g, notFound(err)
+		return g, s.notFound(err)
 	}
 	t.UserID, t.GrantID = fromNullID(uid), fromNullID(gid)
 	t.Created, t.Expires = fromMicros(created), fromMicros(expires)
@@ -236,7 +236,7 @@ func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.T
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (gatehouse.RefreshToken, error) {
 	var t gatehouse.RefreshToken
 	err := scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), hash), &t, nil)
-	return t, notFound(err)
+	return t, s.notFound(err)
 }
 
 // forUpdate locks the selected row until the transaction ends (PostgreSQL;

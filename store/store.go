@@ -42,6 +42,11 @@ type dialect struct {
 	goose      goose.Dialect
 	dollar     bool // placeholders are $1, $2 instead of ?
 	isConflict func(error) bool
+	// isUnavailable reports errors that say "not now" rather than "wrong":
+	// a locked, full or read-only database, a lost connection. The store
+	// turns them into EUNAVAILABLE, which clients see as 503 with
+	// Retry-After instead of a 500.
+	isUnavailable func(error) bool
 	// afterExplicitIDs realigns id sequences after rows were inserted with
 	// their own primary keys (loaddata).
 	afterExplicitIDs func(table string) string
@@ -57,6 +62,17 @@ var sqliteDialect = dialect{
 	goose:  goose.DialectSQLite3,
 	isConflict: func(err error) bool {
 		return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	},
+	isUnavailable: func(err error) bool {
+		var se interface{ Code() int }
+		if !errors.As(err, &se) {
+			return false
+		}
+		switch se.Code() & 0xff { // the primary result code
+		case 5, 6, 8, 10, 13, 14: // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+			return true
+		}
+		return false
 	},
 	afterExplicitIDs: func(string) string { return "" }, // AUTOINCREMENT follows the largest id
 	schema: map[string]string{
@@ -75,6 +91,18 @@ var postgresDialect = dialect{
 	isConflict: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+	isUnavailable: func(err error) bool {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			// Connection exceptions, insufficient resources (disk full, too
+			// many connections), operator intervention (shutdown), and a
+			// read-only transaction (a standby).
+			return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
+				strings.HasPrefix(pe.Code, "57P") || pe.Code == "25006"
+		}
+		var ce *pgconn.ConnectError
+		return errors.As(err, &ce) || pgconn.SafeToRetry(err)
 	},
 	afterExplicitIDs: func(table string) string {
 		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)
@@ -420,13 +448,13 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.classify(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return s.classify(err)
 	}
-	return tx.Commit()
+	return s.classify(tx.Commit())
 }
 
 // exec runs a write outside a transaction; a store with a fault refuses it.
@@ -434,7 +462,8 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	if err := s.faulted(); err != nil {
 		return nil, err
 	}
-	return s.db.ExecContext(ctx, s.q(query), args...)
+	res, err := s.db.ExecContext(ctx, s.q(query), args...)
+	return res, s.classify(err)
 }
 
 // conflict maps a unique-constraint violation to gatehouse.ErrConflict.
@@ -479,9 +508,17 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-func notFound(err error) error {
+func (s *Store) notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return gatehouse.ErrNotFound
+	}
+	return s.classify(err)
+}
+
+// classify turns an error that means "not now" into EUNAVAILABLE.
+func (s *Store) classify(err error) error {
+	if err != nil && gatehouse.ErrorCode(err) == gatehouse.EINTERNAL && s.d.isUnavailable(err) {
+		return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "the database cannot serve this now", Err: err}
 	}
 	return err
 }

@@ -50,7 +50,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, 
 		FROM drf_tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`), hash), &t,
 		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch)
 	if err != nil {
-		return t, u, notFound(err)
+		return t, u, s.notFound(err)
 	}
 	u.DateJoined = fromMicros(joined)
 	u.LastLogin = fromNullMicros(last)
@@ -62,7 +62,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, 
 func (s *Store) DefaultToken(ctx context.Context, userID int64) (gatehouse.Token, error) {
 	var t gatehouse.Token
 	err := scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+" FROM drf_tokens t WHERE t.user_id = ? AND t.is_default"), userID), &t)
-	return t, notFound(err)
+	return t, s.notFound(err)
 }
 
 // Tokens lists a user's tokens, oldest first.

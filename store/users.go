@@ -64,14 +64,14 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, k
 func (s *Store) User(ctx context.Context, id int64) (gatehouse.User, error) {
 	var u gatehouse.User
 	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
-	return u, notFound(err)
+	return u, s.notFound(err)
 }
 
 // UserByUsername returns the user with exactly that username (case-sensitive).
 func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.User, error) {
 	var u gatehouse.User
 	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE username = ?"), username), &u)
-	return u, notFound(err)
+	return u, s.notFound(err)
 }
 
 // userWhere is the WHERE clause selecting the users f matches.
@@ -126,7 +126,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 	var u gatehouse.User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"+s.forUpdate()), id), &u); err != nil {
-			return notFound(err)
+			return s.notFound(err)
 		}
 		ch, err := fn(&u)
 		if err != nil {

@@ -93,7 +93,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			switch {
+			case sw.status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn // an overload or outage answered as such, not a bug
+			case sw.status >= 500:
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",

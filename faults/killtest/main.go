@@ -111,15 +111,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			failed = true
 			continue
 		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "%s: interrupted after %.1fs\n", b, time.Since(start).Seconds())
+			return ctx.Err()
+		}
 		res.print(stdout)
 		verdict := "PASS"
 		if !res.ok() {
 			verdict, failed = "FAIL", true
 		}
 		fmt.Fprintf(stdout, "%s: %s in %.1fs\n", b, verdict, time.Since(start).Seconds())
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
 	if failed {
 		return errFailed

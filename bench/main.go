@@ -370,6 +370,17 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			e.add(r)
 		}
 	}
+	if o.logins && !o.smoke && o.want("login wave") {
+		r, err := loginWave(base, pid)
+		if err != nil {
+			return nil, err
+		}
+		r.backend = backend
+		e.add(r)
+		if hwm, err := procStatus(pid, "VmHWM"); err == nil {
+			e.add(resource(backend, "RSS peak after the login wave (VmHWM)", mb(hwm), budgetMax(float64(hwm), 150<<20, "≤ 150 MB")))
+		}
+	}
 	if o.resources {
 		if hwm, err := procStatus(pid, "VmHWM"); err == nil {
 			e.add(resource(backend, fmt.Sprintf("RSS peak (VmHWM; last rose during: %s)", e.hwmCase), mb(hwm), budgetMax(float64(hwm), 150<<20, "≤ 150 MB")))

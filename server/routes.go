@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 )
@@ -65,7 +67,7 @@ func (s *Server) routes() http.Handler {
 			probe := r.Clone(r.Context())
 			probe.URL.Path += "/"
 			probe.URL.RawPath = ""
-			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" && redirectable(r.URL) {
 				slashRedirect(w, r)
 				return
 			}
@@ -74,6 +76,18 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// redirectable reports whether the slash redirect of u stays on this
+// origin and goes where the path says: a canonical path (no dot segments,
+// no repeated slashes, no escaped slash or backslash) starting with one
+// slash. "//evil.com/..%2Fsign_up" would otherwise be redirected to
+// "//evil.com/..%2Fsign_up/", another host (Django's CVE-2018-14574).
+func redirectable(u *url.URL) bool {
+	p := u.EscapedPath()
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\") &&
+		path.Clean(u.Path) == u.Path && (u.RawPath == "" || u.RawPath == u.Path) &&
+		!strings.Contains(strings.ToLower(p), "%2f") && !strings.Contains(strings.ToLower(p), "%5c")
 }
 
 // ready answers 200 when the database takes a write within a second (a

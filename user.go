@@ -112,5 +112,13 @@ func ValidEmail(s string) bool {
 	return err == nil
 }
 
+// ValidText reports whether s can be stored and compared as text on every
+// backend: valid UTF-8 without NUL characters (PostgreSQL refuses both).
+// No username, client id or token can contain anything else, so a lookup
+// of such a value finds nothing.
+func ValidText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 // Length counts characters as Django does (code points, not bytes).
 func Length(s string) int { return utf8.RuneCountInString(s) }

@@ -272,7 +272,11 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 // the rate of one hash each. ok is false for any refusal; err is internal
 // (or ctx's, when the caller gave up waiting for a slot).
 func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gatehouse.User, ok bool, err error) {
-	u, err = s.store.UserByUsername(ctx, username)
+	if !gatehouse.ValidText(username) {
+		err = gatehouse.ErrNotFound // no user has such a name; the dummy hash below keeps the timing
+	} else {
+		u, err = s.store.UserByUsername(ctx, username)
+	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return u, false, s.hashing.do(ctx, func() { s.hasher.Dummy(pw) })
 	}
@@ -303,10 +307,16 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 
 // Count counts the users f selects.
 func (s *Service) Count(ctx context.Context, f gatehouse.UserFilter) (int, error) {
+	if !gatehouse.ValidText(f.Username) || !gatehouse.ValidText(f.Email) {
+		return 0, nil // matches no stored value
+	}
 	return s.store.CountUsers(ctx, f)
 }
 
 // List returns the users f selects, ordered by id, limit from offset.
 func (s *Service) List(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
+	if !gatehouse.ValidText(f.Username) || !gatehouse.ValidText(f.Email) {
+		return nil, nil
+	}
 	return s.store.ListUsers(ctx, f, offset, limit)
 }

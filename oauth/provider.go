@@ -87,7 +87,7 @@ func (p *Provider) Config() Config { return p.cfg }
 // Application returns the client with that client_id through the cache, or
 // nil when there is none.
 func (p *Provider) Application(ctx context.Context, clientID string) (*gatehouse.Application, error) {
-	if clientID == "" || len(clientID) > gatehouse.MaxClientID {
+	if clientID == "" || len(clientID) > gatehouse.MaxClientID || !gatehouse.ValidText(clientID) {
 		return nil, nil
 	}
 	if app, ok := p.apps.get(clientID); ok {

@@ -130,7 +130,9 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 		errs.add(name, "Not a valid string.")
 		return "", false
 	}
-	v = strings.TrimSpace(v)
+	// Django decodes form bodies with replacement characters; JSON bodies
+	// are valid UTF-8 already.
+	v = strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD"))
 	if v == "" {
 		if !allowBlank {
 			errs.add(name, msgBlank)
@@ -138,11 +140,16 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 		}
 		return "", true
 	}
+	ok := true
 	if max > 0 && gatehouse.Length(v) > max {
 		errs.add(name, msgMaxLength(max))
-		return v, false
+		ok = false
 	}
-	return v, true
+	if strings.ContainsRune(v, 0) {
+		errs.add(name, msgNullCharacters) // DRF's ProhibitNullCharactersValidator
+		ok = false
+	}
+	return v, ok
 }
 
 // createFromRequest validates a sign-up or user-creation body and creates

@@ -515,10 +515,20 @@ func (s *Store) notFound(err error) error {
 	return s.classify(err)
 }
 
-// classify turns an error that means "not now" into EUNAVAILABLE.
+// classify turns an error that means "not now" into EUNAVAILABLE, and one
+// about the data given (PostgreSQL's data exceptions: a NUL or invalid
+// UTF-8 in text, a value too long) into EINVALID: the callers validate
+// their input, this is the net under them, so that no such input is a 500.
 func (s *Store) classify(err error) error {
-	if err != nil && gatehouse.ErrorCode(err) == gatehouse.EINTERNAL && s.d.isUnavailable(err) {
+	if err == nil || gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
+		return err
+	}
+	if s.d.isUnavailable(err) {
 		return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "the database cannot serve this now", Err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: "The request contains characters or values that cannot be stored.", Err: err}
 	}
 	return err
 }

@@ -533,7 +533,12 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil ti
 	}{
 		{"DELETE FROM oauth_access_tokens WHERE id IN (SELECT id FROM oauth_access_tokens WHERE expires < ? LIMIT ?)",
 			[]any{micros(now), batch}},
-		{"DELETE FROM oauth_grants WHERE id IN (SELECT id FROM oauth_grants WHERE expires < ? LIMIT ?)",
+		// A redeemed code stays while a token issued from it exists: a
+		// replay of the code must still revoke them (RFC 6749 4.1.2). It
+		// used to go with the code's own expiry, a minute after issue.
+		{`DELETE FROM oauth_grants WHERE id IN (SELECT g.id FROM oauth_grants g WHERE g.expires < ? AND (g.used_at IS NULL OR (
+			NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = g.id) AND
+			NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = g.id))) LIMIT ?)`,
 			[]any{micros(now), batch}},
 		{`DELETE FROM oauth_refresh_tokens WHERE id IN (SELECT id FROM oauth_refresh_tokens
 			WHERE (expires IS NOT NULL AND expires < ?) OR (family_expires IS NOT NULL AND family_expires < ?) OR revoked < ? LIMIT ?)`,

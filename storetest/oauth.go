@@ -730,3 +730,56 @@ func testOAuthCleanup(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("live code removed: %v", err)
 	}
 }
+
+// testOAuthCleanupKeepsRedeemedCodes: the cleanup removes a redeemed code
+// only once no token issued from it is left, so that a replay of the code
+// revokes them for as long as they live; an expired unredeemed code goes.
+func testOAuthCleanupKeepsRedeemedCodes(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	for _, code := range []string{"redeemed", "never-used"} {
+		g := gatehouse.Grant{CodeHash: secret.Hash(code), ApplicationID: a.ID, UserID: u.ID, Scope: "read", Created: now, Expires: now.Add(time.Minute)}
+		if err := s.CreateGrant(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := func(gatehouse.Grant, *gatehouse.User) error { return nil }
+	issue := func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+		at, rt := pair(a, u.ID, "fam", "code-access", "code-refresh", now)
+		return at, rt, nil, nil
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("redeemed"), a.ID, now, ok, issue); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(10 * time.Minute) // both codes expired; the tokens live
+	if _, err := s.DeleteExpiredOAuth(ctx, later, later.Add(-time.Hour), 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("never-used"), a.ID, later, ok, issue); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("an expired unredeemed code after the cleanup: %v", err)
+	}
+	revoked, err := s.RedeemGrant(ctx, secret.Hash("redeemed"), a.ID, later, ok, issue)
+	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
+		t.Fatalf("replay after the cleanup: %v, %d revoked", err, len(revoked))
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("code-access")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the replay left the access token: %v", err)
+	}
+	// Once the revoked refresh token is past the replay window, the code
+	// goes with it.
+	muchLater := later.Add(48 * time.Hour)
+	for {
+		n, err := s.DeleteExpiredOAuth(ctx, muchLater, muchLater, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if _, err := s.RedeemGrant(ctx, secret.Hash("redeemed"), a.ID, muchLater, ok, issue); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("the code outlived its tokens: %v", err)
+	}
+}

@@ -92,6 +92,7 @@ var (
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
+		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},
 	}
 )
 

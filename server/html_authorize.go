@@ -75,6 +75,11 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFail(w, r, a, err)
 		return
 	}
+	if r.Method == http.MethodHead && a.App.SkipAuthorization {
+		// HEAD answers what GET would without its effect: no code is issued.
+		emptyHTML(w, http.StatusOK)
+		return
+	}
 	if r.Method == http.MethodPost || a.App.SkipAuthorization {
 		if r.Method == http.MethodPost && params.Get("allow") == "" {
 			redirectTo(w, a.ErrorURL(oauth.ErrAccessDenied))

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,39 @@ func TestCodeReplayAfterCleanup(t *testing.T) {
 			"Authorization", auth), 400, `{"error": "invalid_grant"}`)
 		if s := e.meStatus(access); s != 401 {
 			t.Fatalf("the replay after the cleanup left the access token working (%d)", s)
+		}
+	})
+}
+
+// HEAD on the authorization endpoint answers like GET without its effect:
+// an application that skips the consent page gets no code from a HEAD.
+func TestHeadIssuesNoCode(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		e.setupOAuth()
+		if _, _, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "trusted", GrantTypes: []string{"authorization-code"},
+			RedirectURIs: []string{redirectURI}, SkipAuthorization: true}); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.login("alice", "alicepass")
+		q := url.Values{"client_id": {"trusted"}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"read"}}
+		req, _ := http.NewRequest("HEAD", b.base+"/o/authorize/?"+q.Encode(), nil)
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Location") != "" {
+			t.Fatalf("HEAD: %d Location %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		var n int
+		if err := e.store.DB().QueryRow("SELECT COUNT(*) FROM oauth_grants").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("HEAD stored %d codes (%v)", n, err)
+		}
+		// GET still issues one, as the consent is skipped.
+		res2, _ := b.get("/o/authorize/?" + q.Encode())
+		if res2.StatusCode != 302 || !strings.Contains(res2.Header.Get("Location"), "code=") {
+			t.Fatalf("GET: %d %s", res2.StatusCode, res2.Header.Get("Location"))
 		}
 	})
 }

@@ -188,3 +188,22 @@ func TestSQLiteFullDiskIsNotReady(t *testing.T) {
 		t.Fatalf("not ready once space is back: %v", err)
 	}
 }
+
+// A database file gatehouse creates is readable by its owner only (it
+// holds password hashes and sealed keys); its WAL and index follow.
+func TestSQLiteFilesAreCreatedPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := openSQLiteAt(t, path)
+	newUser(t, s, "alice")
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", p, fi.Mode().Perm())
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,6 +185,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		if err := checkWritable(path); err != nil {
 			return nil, err
 		}
+		_, statErr := os.Stat(path)
+		created := errors.Is(statErr, os.ErrNotExist)
 		// Escape what a file: URI would read as query or fragment.
 		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		dsn := "file:" + escaped + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -195,6 +198,19 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
+		if created {
+			// SQLite creates the file with the process's umask (often 0644):
+			// it holds password hashes and sealed keys, so only its owner
+			// reads it. Its WAL and index take the same mode.
+			if err := db.PingContext(ctx); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("store: create %s: %w", path, err)
+			}
+			if err := os.Chmod(path, 0o600); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
 		s = &Store{db: db, d: sqliteDialect, walPath: path + "-wal"}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

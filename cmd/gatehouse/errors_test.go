@@ -76,3 +76,16 @@ func TestEverySettingRefusesBadValues(t *testing.T) {
 		}
 	}
 }
+
+// An authorization code lives at most ten minutes, whatever is configured.
+func TestCodeLifetimeIsCapped(t *testing.T) {
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_OAUTH_CODE_LIFETIME"] = "11m"
+	if _, err := runCmd(t, env, "migrate"); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_OAUTH_CODE_LIFETIME must be at most 10m0s") {
+		t.Fatalf("an 11 minute code lifetime: %v", err)
+	}
+	env["GATEHOUSE_OAUTH_CODE_LIFETIME"] = "10m"
+	if out, err := runCmd(t, env, "migrate"); err != nil {
+		t.Fatalf("a 10 minute code lifetime: %v %s", err, out)
+	}
+}

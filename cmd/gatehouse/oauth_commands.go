@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -34,6 +35,9 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
+// maxCodeLifetime caps GATEHOUSE_OAUTH_CODE_LIFETIME.
+const maxCodeLifetime = 10 * time.Minute
+
 // oauthOptions turns the OAuth settings into the server's options.
 func (e *env) oauthOptions() (oauth.Config, error) {
 	c := e.cfg
@@ -59,6 +63,9 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 	}
 	if c.OAuthAccessTokenLifetime <= 0 || c.OAuthCodeLifetime <= 0 {
 		return o, errors.New("OAuth access token and code lifetimes must be positive")
+	}
+	if c.OAuthCodeLifetime > maxCodeLifetime {
+		return o, fmt.Errorf("GATEHOUSE_OAUTH_CODE_LIFETIME must be at most %v: a code is a bearer secret in a URL (RFC 6749 4.1.2 recommends 10 minutes at most)", maxCodeLifetime)
 	}
 	o.AccessTokenLifetime = c.OAuthAccessTokenLifetime
 	o.RefreshTokenLifetime = c.OAuthRefreshTokenLifetime

@@ -85,9 +85,14 @@ func (s *Service) DeleteToken(ctx context.Context, userID, id int64) error {
 	return err
 }
 
-// DeleteTokens deletes every DRF token of the user.
-func (s *Service) DeleteTokens(ctx context.Context, userID int64) error {
-	_, err := s.store.DeleteUserTokens(ctx, userID)
+// LogOutEverywhere ends every credential of the user, as a password
+// change does but keeping the password: DRF and device tokens, OAuth
+// tokens and unredeemed codes, simplejwt refresh records, and (through the
+// auth epoch) every access JWT and browser session issued before now.
+func (s *Service) LogOutEverywhere(ctx context.Context, userID int64) error {
+	_, err := s.store.UpdateUser(ctx, userID, func(*gatehouse.User) (gatehouse.UserChange, error) {
+		return gatehouse.UserChange{RevokeCredentials: true, At: s.now()}, nil
+	})
 	s.forget(userID)
 	return err
 }

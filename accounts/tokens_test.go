@@ -103,7 +103,7 @@ func TestDefaultKey(t *testing.T) {
 		t.Fatalf("the key's token: %+v, %v", tok, err)
 	}
 	// After a logout-all the next login gets a new default key, kept again.
-	if err := e.svc.DeleteTokens(ctx, u.ID); err != nil {
+	if err := e.svc.LogOutEverywhere(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	renewed, err := e.svc.DefaultKey(ctx, u.ID)
@@ -140,7 +140,7 @@ func TestDefaultKeyLosesRace(t *testing.T) {
 		}}
 	})
 	u := e.create(t, "dave", "correct-horse-battery")
-	if err := e.svc.DeleteTokens(ctx, u.ID); err != nil {
+	if err := e.svc.LogOutEverywhere(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	key, err := e.svc.DefaultKey(ctx, u.ID)
@@ -180,11 +180,16 @@ func TestDeleteTokensForget(t *testing.T) {
 	if _, _, err := e.mem.TokenByHash(ctx, secret.Hash(key)); !errors.Is(err, gatehouse.ErrNotFound) {
 		t.Fatalf("deleted token: %v", err)
 	}
-	if err := e.svc.DeleteTokens(ctx, u.ID); err != nil {
+	if err := e.svc.LogOutEverywhere(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := e.mem.Tokens(ctx, u.ID); len(list) != 0 {
 		t.Fatalf("%d tokens left", len(list))
+	}
+	// And every other credential issued before now (JWTs, sessions, OAuth
+	// tokens and codes) through the auth epoch.
+	if got, _ := e.mem.User(ctx, u.ID); got.AuthEpoch.IsZero() || got.Accepts(got.AuthEpoch.Add(-time.Microsecond)) {
+		t.Fatalf("log out everywhere left the auth epoch at %v", got.AuthEpoch)
 	}
 	if len(e.forgotten) != 3 || e.forgotten[1] != u.ID || e.forgotten[2] != u.ID {
 		t.Fatalf("Forget called with %v", e.forgotten)

@@ -145,9 +145,9 @@ func (s *Server) logout(c *call) *apiError {
 	return noContent(c)
 }
 
-// logoutAll revokes every DRF token of the caller.
+// logoutAll ends every credential of the caller (accounts.LogOutEverywhere).
 func (s *Server) logoutAll(c *call) *apiError {
-	if err := s.accounts.DeleteTokens(c.r.Context(), c.user.User.ID); err != nil {
+	if err := s.accounts.LogOutEverywhere(c.r.Context(), c.user.User.ID); err != nil {
 		return s.internal(c, err)
 	}
 	return noContent(c)

@@ -108,3 +108,37 @@ func TestCredentialsFromTheSecondOfAPasswordChange(t *testing.T) {
 		expect(t, e.do("POST", "/access-token/verify/", map[string]string{"token": jwtAfter}), 200, "{}")
 	})
 }
+
+// "Log out everywhere" ends every credential of the user, not only the DRF
+// tokens: access JWTs, OAuth tokens, unredeemed codes, browser sessions.
+func TestLogoutAllEndsEveryCredential(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		apps := e.setupOAuth()
+		e.clock.freeze(time.Now())
+		_, jwtAccess := e.pair("alice", "alicepass")
+		oauthAccess := e.password(apps).Access
+		br := e.browser()
+		br.login("alice", "alicepass")
+		code := br.authorize(url.Values{"client_id": {"code-client"}, "response_type": {"code"},
+			"redirect_uri": {redirectURI}, "scope": {"read"}}).Query().Get("code")
+		key := e.tokenOf("alice", "alicepass")
+
+		e.clock.freeze(time.Now().Add(time.Millisecond))
+		expect(t, e.do("POST", "/api/tokens/logoutall/", nil, "Authorization", "Token "+key), 204, "")
+
+		for name, header := range map[string]string{"DRF": "Token " + key, "JWT": "Bearer " + jwtAccess, "OAuth": "Bearer " + oauthAccess} {
+			if r := e.do("GET", "/api/me/", nil, "Authorization", header); r.status != 401 {
+				t.Errorf("%s after logout-all: %d", name, r.status)
+			}
+		}
+		if res, _ := br.get("/api/me/"); res.StatusCode != 401 {
+			t.Errorf("session after logout-all: %d", res.StatusCode)
+		}
+		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}},
+			"Authorization", basic("code-client", apps.codeSecret)), 400, `{"error": "invalid_grant"}`)
+		e.clock.freeze(time.Now().Add(2 * time.Millisecond))
+		if _, access := e.pair("alice", "alicepass"); e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access).status != 200 {
+			t.Error("a login after logout-all does not work")
+		}
+	})
+}

@@ -87,6 +87,10 @@ type NewUser struct {
 	IsStaff, IsSuperuser                 bool
 }
 
+// MaxPasswordBytes is the longest password a login hashes (Django's
+// practical limit); a longer one is refused without hashing.
+const MaxPasswordBytes = 4096
+
 // Field names of NewUser in errors, in the order they are checked.
 const (
 	FieldUsername  = "username"
@@ -264,7 +268,7 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 }
 
 // CheckPassword authenticates username and password as Django's
-// ModelBackend does: an unknown user costs one hash like a wrong password,
+// ModelBackend does (a password over MaxPasswordBytes is refused at once): an unknown user costs one hash like a wrong password,
 // inactive users never authenticate, and a correct password stored with an
 // older algorithm or weaker parameters is rehashed, unless other password
 // hashes are queued for the CPUs: then the rehash is left to a later login
@@ -272,6 +276,12 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 // the rate of one hash each. ok is false for any refusal; err is internal
 // (or ctx's, when the caller gave up waiting for a slot).
 func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gatehouse.User, ok bool, err error) {
+	if len(pw) > MaxPasswordBytes {
+		// Refused before any lookup or hash: a long input would cost a
+		// long hash (PBKDF2 reads all of it), and no password of a user
+		// can be this long. The answer says nothing about the user.
+		return u, false, nil
+	}
 	if !gatehouse.ValidText(username) {
 		err = gatehouse.ErrNotFound // no user has such a name; the dummy hash below keeps the timing
 	} else {

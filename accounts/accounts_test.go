@@ -440,3 +440,30 @@ func TestCheckPasswordUpgradesWeakHash(t *testing.T) {
 		t.Fatalf("SetPasswordHash called with old hashes %v, want the weak one", calls)
 	}
 }
+
+// A password longer than MaxPasswordBytes is refused before the user is
+// even looked up: no hash is spent on it, on any login path.
+func TestCheckPasswordRefusesLongPasswordsUnhashed(t *testing.T) {
+	looked := 0
+	e := newEnv(t, func(m *memstore.Store) accounts.Store { return countingStore{Store: m, lookups: &looked} })
+	e.create(t, "alice", "correct-horse-battery")
+	looked = 0
+	long := strings.Repeat("x", accounts.MaxPasswordBytes+1)
+	if _, ok, err := e.svc.CheckPassword(context.Background(), "alice", long); ok || err != nil || looked != 0 {
+		t.Fatalf("a %d-byte password: ok %v, err %v, %d lookups", len(long), ok, err, looked)
+	}
+	if _, ok, err := e.svc.CheckPassword(context.Background(), "alice", long[:accounts.MaxPasswordBytes]); ok || err != nil || looked != 1 {
+		t.Fatalf("a %d-byte password: ok %v, err %v, %d lookups", accounts.MaxPasswordBytes, ok, err, looked)
+	}
+}
+
+// countingStore counts UserByUsername calls.
+type countingStore struct {
+	*memstore.Store
+	lookups *int
+}
+
+func (c countingStore) UserByUsername(ctx context.Context, username string) (gatehouse.User, error) {
+	*c.lookups++
+	return c.Store.UserByUsername(ctx, username)
+}

@@ -187,7 +187,7 @@ func (g *passwordGrant) parse(t *tokenRequest) *Error {
 }
 
 func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
-	if gatehouse.Length(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
+	if len(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
 		return nil, errBadCredentials
 	}
 	u, ok, err := p.accounts.CheckPassword(ctx, g.username, g.password)

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Store is the storage accounts needs.
@@ -100,11 +101,18 @@ const (
 	FieldPassword  = "password"
 )
 
+// NormalizeUsername is Django's normalize_username: the NFKC form, so that
+// "ｆｕｌｌ" (full-width) and "full" are one name, as are the many ways to
+// write "é". Users are created under the normal form; logins look the name
+// up as given, as Django's ModelBackend does.
+func NormalizeUsername(s string) string { return norm.NFKC.String(s) }
+
 // Validate checks n against Django's rules for auth_user and the password
 // policy, and returns the problems in field order. Fields named in skip
 // are not checked (the caller already found them bad). The password policy
 // runs only when everything else passed, as in Django's forms.
 func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]gatehouse.FieldError, error) {
+	n.Username = NormalizeUsername(n.Username)
 	skipped := func(f string) bool {
 		for _, x := range skip {
 			if x == f {
@@ -168,6 +176,7 @@ func attrs(username, first, last, email string) password.Attrs {
 // with a default DRF token. Problems are an EINVALID *gatehouse.Error with
 // fields (a username taken meanwhile is FieldUnique too).
 func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error) {
+	n.Username = NormalizeUsername(n.Username)
 	errs, err := s.Validate(ctx, n)
 	if err != nil {
 		return gatehouse.User{}, err

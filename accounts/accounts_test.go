@@ -467,3 +467,21 @@ func (c countingStore) UserByUsername(ctx context.Context, username string) (gat
 	*c.lookups++
 	return c.Store.UserByUsername(ctx, username)
 }
+
+// Usernames are created in their NFKC form, as Django's normalize_username
+// makes them, so that look-alike spellings cannot be two accounts.
+func TestCreateNormalizesUsernames(t *testing.T) {
+	e := newEnv(t, nil)
+	u := e.create(t, "ｆｕｌｌ", "correct-horse-battery")
+	if u.Username != "full" {
+		t.Fatalf("stored as %q", u.Username)
+	}
+	if _, err := e.svc.Create(context.Background(), accounts.NewUser{Username: "full", Password: "correct-horse-battery"}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+		t.Fatalf("a second account under the normal form: %v", err)
+	}
+	// "é" written as e + combining acute is the same name as the precomposed one.
+	e.create(t, "caf\u00e9", "correct-horse-battery")
+	if _, err := e.svc.Create(context.Background(), accounts.NewUser{Username: "cafe\u0301", Password: "correct-horse-battery"}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+		t.Fatalf("a decomposed twin: %v", err)
+	}
+}

@@ -59,7 +59,7 @@ func DefaultConfig() Config {
 		CleanupInterval:     time.Minute,
 		CleanupBatch:        500,
 		LoginURL:            "/admin/login/",
-		SessionLifetime:     14 * 24 * time.Hour,
+		SessionLifetime:     12 * time.Hour,
 	}
 }
 

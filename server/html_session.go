@@ -64,17 +64,20 @@ func (s *Server) readSession(r *http.Request) *session {
 }
 
 // writeSession sets the session and CSRF cookies.
-func (s *Server) writeSession(w http.ResponseWriter, ss *session) error {
+// The cookies are Secure when configured so, and always when the request
+// came over TLS.
+func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss *session) error {
 	plain, _ := json.Marshal(ss)
 	sealed, err := s.box.Seal(plain)
 	if err != nil {
 		return err
 	}
 	exp := time.Unix(ss.Expires, 0)
+	secure := s.ocfg.SecureCookies || r.TLS != nil
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
-		Expires: exp, HttpOnly: true, Secure: s.ocfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Expires: exp, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,
-		Secure: s.ocfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Secure: secure, SameSite: http.SameSiteLaxMode})
 	return nil
 }
 
@@ -210,7 +213,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			s.htmlFail(w, r, err)
 			return
 		}
-		if err := s.writeSession(w, ss); err != nil {
+		if err := s.writeSession(w, r, ss); err != nil {
 			s.htmlFail(w, r, err)
 			return
 		}
@@ -262,7 +265,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	// A new session and a new CSRF token on login (no session fixation).
 	nss, err := s.newSession(u.ID)
 	if err == nil {
-		err = s.writeSession(w, nss)
+		err = s.writeSession(w, r, nss)
 	}
 	if err != nil {
 		s.htmlFail(w, r, err)

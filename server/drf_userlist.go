@@ -93,11 +93,8 @@ func pythonInt(s string) (int, bool) {
 
 // absoluteURL is scheme://host/path of the request, without query.
 func absoluteURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + r.URL.EscapedPath()
+	o := originOfRequest(r)
+	return o.scheme + "://" + o.host + r.URL.EscapedPath()
 }
 
 // withPage rebuilds the query with page set (or removed for page 1), keys

@@ -186,7 +186,10 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	w.JWT.Users = an
 	pairs := simplejwt.New(w.JWT)
 	w.Server.Authn, w.Server.Accounts, w.Server.OAuth, w.Server.JWT = an, acc, provider, pairs
-	srv := server.New(w.Server)
+	srv, err := server.New(w.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ocfg := provider.Config()
 	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil)
 	ctx, stop := context.WithCancel(context.Background())

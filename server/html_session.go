@@ -65,7 +65,7 @@ func (s *Server) readSession(r *http.Request) *session {
 
 // writeSession sets the session and CSRF cookies.
 // The cookies are Secure when configured so, and always when the request
-// came over TLS.
+// came over TLS (directly, or through a trusted proxy that says so).
 func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss *session) error {
 	plain, _ := json.Marshal(ss)
 	sealed, err := s.box.Seal(plain)
@@ -73,7 +73,7 @@ func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss *sessio
 		return err
 	}
 	exp := time.Unix(ss.Expires, 0)
-	secure := s.ocfg.SecureCookies || r.TLS != nil
+	secure := s.ocfg.SecureCookies || originOfRequest(r).scheme == "https"
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
 		Expires: exp, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,

@@ -18,7 +18,7 @@ func benchMe(b *testing.B, auth func(e *env, u gatehouse.User) string) {
 	if err := e.accounts.Insert(context.Background(), &u); err != nil {
 		b.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/api/me/", nil)
+	req := httptest.NewRequest("GET", "http://localhost/api/me/", nil)
 	req.Header.Set("Authorization", auth(e, u))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -18,6 +18,19 @@ const logInfoKey ctxKey = 0
 type logInfo struct {
 	id     string
 	userID int64
+	origin origin
+}
+
+// originOfRequest returns the origin the middleware found for r.
+func originOfRequest(r *http.Request) origin {
+	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
+		return li.origin
+	}
+	o := origin{scheme: "http", host: r.Host}
+	if r.TLS != nil {
+		o.scheme = "https"
+	}
+	return o
 }
 
 func requestID(r *http.Request) string {
@@ -104,6 +117,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.String("request_id", li.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.userID))
 		}()
+		li.origin = s.originOf(r)
+		if !s.hostAllowed(li.origin.host) {
+			badHost(sw)
+			return
+		}
 		if s.inflight != nil {
 			select {
 			case s.inflight <- struct{}{}:
@@ -117,6 +135,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// badHost answers a request naming a host not in AllowedHosts, as Django
+// answers DisallowedHost with DEBUG off.
+func badHost(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write([]byte("<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Bad Request (400)</title>\n</head>\n<body>\n" +
+		"  <h1>Bad Request (400)</h1><p></p>\n</body>\n</html>\n"))
 }
 
 // notFound answers like Django with DEBUG off.

@@ -18,7 +18,7 @@ func rawRequest(t *testing.T, addr, method, target string) *http.Response {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: gatehouse.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, target)
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, target)
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/accounts"
@@ -35,6 +37,13 @@ type Config struct {
 	// and the wait for a password-hash slot included; past it the request
 	// is answered 503 with Retry-After. 0 means no bound.
 	RequestTimeout time.Duration
+	// AllowedHosts are the host names requests may name (Django's
+	// ALLOWED_HOSTS): exact names, ".example.com" for a domain and its
+	// subdomains, or "*". Any other Host is answered 400.
+	AllowedHosts []string
+	// TrustedProxies are the peers (IP addresses or CIDR prefixes) whose
+	// X-Forwarded-Proto, -Host and -For headers are believed.
+	TrustedProxies []string
 	// MaxInFlight bounds the requests served at once; beyond it a request
 	// is answered 503 with Retry-After at once, so that memory and file
 	// descriptors stay flat through a database outage. 0 means no bound.
@@ -47,6 +56,7 @@ func DefaultConfig() Config {
 		PageSize:       20,
 		RequestTimeout: 5 * time.Second,
 		MaxInFlight:    1024,
+		AllowedHosts:   []string{"localhost", "127.0.0.1", "::1"},
 	}
 }
 
@@ -87,11 +97,13 @@ type Server struct {
 	ocfg     oauth.Config // the provider's: scopes, the login page, sessions
 	handler  http.Handler
 	inflight chan struct{} // one token per request being served; nil: unbounded
+	proxies  []netip.Prefix
 }
 
 // New builds the server. It starts no background work: the services in d
-// are the caller's to run and close.
-func New(d Deps) *Server {
+// are the caller's to run and close. It fails on a trusted proxy that is
+// not an IP address or prefix.
+func New(d Deps) (*Server, error) {
 	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
@@ -107,8 +119,13 @@ func New(d Deps) *Server {
 	if s.cfg.MaxInFlight > 0 {
 		s.inflight = make(chan struct{}, s.cfg.MaxInFlight)
 	}
+	proxies, err := parseProxies(s.cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
+	}
+	s.proxies = proxies
 	s.handler = s.middleware(s.routes())
-	return s
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.

@@ -136,11 +136,13 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 const tokenTouchInterval = 10 * time.Second
 
 // serverFor builds the HTTP server on a's services (serve only).
-func (e *env) serverFor(a *app) *server.Server {
+func (e *env) serverFor(a *app) (*server.Server, error) {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
 	scfg.RequestTimeout = e.cfg.RequestTimeout
 	scfg.MaxInFlight = e.cfg.MaxInFlight
+	scfg.AllowedHosts = splitList(e.cfg.AllowedHosts)
+	scfg.TrustedProxies = splitList(e.cfg.TrustedProxies)
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})
@@ -275,7 +277,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.close()
-	srv := e.serverFor(a)
+	srv, err := e.serverFor(a)
+	if err != nil {
+		return err
+	}
 	cctx, stopCleaner := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
 	go func() { oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Run(cctx); close(cleaned) }()

@@ -36,6 +36,8 @@ type config struct {
 	AllowQueryToken bool
 	AuthCacheTTL    time.Duration
 	RequestTimeout  time.Duration
+	AllowedHosts    string
+	TrustedProxies  string
 	MaxInFlight     int
 
 	JWTSigningKey      string
@@ -130,6 +132,8 @@ func (c *config) settings() []setting {
 
 		{"request-timeout", "longest a request may take, database calls and the wait for a password-hash slot included; past it the answer is 503 with Retry-After (0: no bound)", (*durationValue)(&c.RequestTimeout), fmtDuration(srv.RequestTimeout)},
 		{"max-in-flight", "requests served at once; more are answered 503 with Retry-After at once (0: no bound)", (*intValue)(&c.MaxInFlight), itoa(srv.MaxInFlight)},
+		{"allowed-hosts", "host names requests may name, comma-separated: exact names, .example.com for a domain and its subdomains, or * (Django's ALLOWED_HOSTS); others are answered 400", (*stringValue)(&c.AllowedHosts), strings.Join(srv.AllowedHosts, ",")},
+		{"trusted-proxies", "comma-separated IP addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-Proto, -Host and -For are believed", (*stringValue)(&c.TrustedProxies), ""},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 

@@ -89,3 +89,13 @@ func TestCodeLifetimeIsCapped(t *testing.T) {
 		t.Fatalf("a 10 minute code lifetime: %v %s", err, out)
 	}
 }
+
+// A trusted proxy that is not an address or prefix stops serve at start.
+func TestBadTrustedProxies(t *testing.T) {
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_TRUSTED_PROXIES"] = "10.0.0.0/8,proxy.internal"
+	env["GATEHOUSE_ADDR"] = "127.0.0.1:0"
+	if _, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_TRUSTED_PROXIES") {
+		t.Fatalf("serve with a bad trusted proxy: %v", err)
+	}
+}

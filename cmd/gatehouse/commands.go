@@ -164,15 +164,22 @@ func (e *env) policy() password.Policy {
 	return p
 }
 
+// minHS256Key is the shortest HS256 key accepted, in bytes.
+const minHS256Key = 32
+
 func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 	c := e.cfg
 	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
 		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime}
 	switch c.JWTAlgorithm {
 	case "HS256":
-		k := c.JWTSigningKey
+		k, from := c.JWTSigningKey, "GATEHOUSE_JWT_SIGNING_KEY"
 		if k == "" {
-			k = serverSecret
+			k, from = serverSecret, "GATEHOUSE_SECRET_KEY (the default HS256 key of simplejwt tokens)"
+		}
+		if len(k) < minHS256Key {
+			// RFC 7518 3.2: an HMAC key at least as long as the hash.
+			return nil, fmt.Errorf("%s is %d bytes; an HS256 key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), minHS256Key)
 		}
 		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: "HS256", Secret: []byte(k)}
 	case "RS256", "ES256", "EdDSA":

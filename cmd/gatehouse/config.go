@@ -137,7 +137,7 @@ func (c *config) settings() []setting {
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
-		{"jwt-signing-key", "HS256 key for simplejwt tokens (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
+		{"jwt-signing-key", "HS256 key for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
 		{"jwt-algorithm", "HS256, RS256, ES256 or EdDSA", (*stringValue)(&c.JWTAlgorithm), "HS256"},
 		{"jwt-private-key-file", "PEM private key for RS256/ES256/EdDSA", (*stringValue)(&c.JWTPrivateKeyFile), ""},
 		{"jwt-key-id", "kid of the signing key (asymmetric algorithms)", (*stringValue)(&c.JWTKeyID), ""},

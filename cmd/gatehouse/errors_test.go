@@ -99,3 +99,22 @@ func TestBadTrustedProxies(t *testing.T) {
 		t.Fatalf("serve with a bad trusted proxy: %v", err)
 	}
 }
+
+// An HS256 key shorter than 32 bytes is refused, given or defaulted to
+// the server secret, with a message that says which setting to change.
+func TestShortHS256KeyIsRefused(t *testing.T) {
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_JWT_SIGNING_KEY"] = "too-short-key"
+	if _, err := runCmd(t, env, "migrate"); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_JWT_SIGNING_KEY is 13 bytes; an HS256 key needs at least 32") {
+		t.Fatalf("a 13-byte JWT key: %v", err)
+	}
+	delete(env, "GATEHOUSE_JWT_SIGNING_KEY")
+	env["GATEHOUSE_SECRET_KEY"] = "twenty-chars-secret!"
+	if _, err := runCmd(t, env, "migrate"); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_SECRET_KEY (the default HS256 key of simplejwt tokens) is 20 bytes") {
+		t.Fatalf("a 20-byte server secret as the JWT key: %v", err)
+	}
+	env["GATEHOUSE_JWT_SIGNING_KEY"] = strings.Repeat("k", 32)
+	if out, err := runCmd(t, env, "migrate"); err != nil {
+		t.Fatalf("a 32-byte JWT key: %v %s", err, out)
+	}
+}

@@ -115,6 +115,9 @@ func Unauthorized(reason string) *Error { return &Error{Code: EUNAUTHORIZED, Rea
 // ENOTFOUND or ECONFLICT for the storage sentinels, "" for nil, and
 // EINTERNAL for anything else.
 func ErrorCode(err error) string {
+	if e, ok := err.(*Error); ok { // the common case, without errors.As's allocation
+		return e.Code
+	}
 	var e *Error
 	switch {
 	case err == nil:

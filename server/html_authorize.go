@@ -59,13 +59,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	setLogUser(r, u.ID)
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
-			return
-		}
-		if !csrfOK(ss, r.PostForm.Get(csrfField)) {
-			htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+		if !readPageForm(w, r, ss) {
 			return
 		}
 		params = r.PostForm

@@ -230,13 +230,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ss := s.readSession(r)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
-		return
-	}
-	if !csrfOK(ss, r.PostForm.Get(csrfField)) {
-		htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+	if !readPageForm(w, r, ss) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
@@ -286,6 +280,22 @@ var errorTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 `))
 
 // htmlError writes a small HTML error page.
+// readPageForm reads the form a page posted (at most 64 KiB) and checks
+// its CSRF token against the session's; when either fails it answers
+// the page's 400 or 403 and returns false.
+func readPageForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+		return false
+	}
+	if !csrfOK(ss, r.PostForm.Get(csrfField)) {
+		htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+		return false
+	}
+	return true
+}
+
 func htmlError(w http.ResponseWriter, status int, title, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -10,11 +10,7 @@ import (
 
 // revokeEndpoint is POST /o/revoke_token/ (RFC 7009; oauth.Provider.Revoke).
 func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		writeOAuthError(w, oauth.ErrInvalidRequest("URL query parameters are not allowed"))
-		return
-	}
-	form, ok := readOAuthForm(w, r)
+	form, ok := readPostOnlyForm(w, r)
 	if !ok {
 		return
 	}
@@ -59,12 +55,7 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 
 // tokenEndpoint is POST /o/token/ (oauth.Provider.Token).
 func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		// DOT answers 500 here (an uncaught oauthlib error).
-		writeOAuthError(w, oauth.ErrInvalidRequest("URL query parameters are not allowed"))
-		return
-	}
-	form, ok := readOAuthForm(w, r)
+	form, ok := readPostOnlyForm(w, r)
 	if !ok {
 		return
 	}

@@ -139,6 +139,17 @@ func oauthForm(r *http.Request) (url.Values, error) {
 }
 
 // readOAuthForm reads the parameters or answers the error itself.
+// readPostOnlyForm is readOAuthForm for the endpoints whose parameters
+// must not be in the URL, where they leak into logs (the token and
+// revocation endpoints; DOT answers 500 to a query string there).
+func readPostOnlyForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.URL.RawQuery != "" {
+		writeOAuthError(w, oauth.ErrInvalidRequest("URL query parameters are not allowed"))
+		return nil, false
+	}
+	return readOAuthForm(w, r)
+}
+
 func readOAuthForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	form, err := oauthForm(r)
 	if err != nil {

@@ -11,14 +11,14 @@ import (
 // (pagination) and cookies (Secure) follow. Behind a proxy the connection
 // says neither, so X-Forwarded-Proto and X-Forwarded-Host are read, but
 // only from a peer in Config.TrustedProxies: from anyone else they would
-// let a client choose the links gatehouse writes. The host must be one of
+// let a client choose the links gatehouse writes. (X-Forwarded-For, the
+// client's address, is for the throttling still to come.) The host must be one of
 // Config.AllowedHosts (Django's ALLOWED_HOSTS), else the request is
 // answered 400 before any route runs.
 
 // origin is what the middleware found of a request's origin.
 type origin struct {
 	scheme, host string
-	clientIP     netip.Addr // the peer, or the client a trusted proxy names
 }
 
 // parseProxies reads the trusted proxies: IP addresses or CIDR prefixes.
@@ -51,19 +51,22 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
-// originOf works out r's origin.
+// originOf works out r's origin. Without trusted proxies (the default)
+// it only reads the connection: no header, no address parsing.
 func (s *Server) originOf(r *http.Request) origin {
 	o := origin{scheme: "http", host: r.Host}
 	if r.TLS != nil {
 		o.scheme = "https"
 	}
+	if len(s.proxies) == 0 {
+		return o
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	peer, _ := netip.ParseAddr(host)
-	o.clientIP = peer.Unmap()
-	if !o.clientIP.IsValid() || !s.trusted(o.clientIP) {
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer.Unmap()) {
 		return o
 	}
 	if p := lastField(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
@@ -71,18 +74,6 @@ func (s *Server) originOf(r *http.Request) origin {
 	}
 	if h := lastField(r.Header.Get("X-Forwarded-Host")); h != "" {
 		o.host = h
-	}
-	// The client is the last address before the trusted proxies.
-	fields := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
-	for i := len(fields) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(fields[i]))
-		if err != nil {
-			break
-		}
-		o.clientIP = a.Unmap()
-		if !s.trusted(o.clientIP) {
-			break
-		}
 	}
 	return o
 }
@@ -95,18 +86,43 @@ func lastField(v string) string {
 	return strings.ToLower(strings.TrimSpace(v))
 }
 
+// stripPort drops the port of a Host value ("name:8000", "[::1]:8000").
+// It runs on every request: unlike net.SplitHostPort it allocates nothing
+// when there is no port.
+func stripPort(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			return host[:i+1]
+		}
+		return host
+	}
+	if i := strings.IndexByte(host, ':'); i >= 0 && strings.Count(host, ":") == 1 {
+		return host[:i]
+	}
+	return host
+}
+
+// normalHosts writes the allowed-host patterns as hostAllowed compares
+// them, once at start: lower case, IPv6 literals without brackets.
+func normalHosts(patterns []string) []string {
+	out := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		if p = strings.ToLower(strings.Trim(strings.TrimSpace(p), "[]")); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // hostAllowed is Django's validate_host: an exact name, ".example.com" for
 // it and its subdomains, or "*"; the port is ignored.
 func (s *Server) hostAllowed(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	host = stripPort(host)
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if host == "" {
 		return false
 	}
-	for _, pat := range s.cfg.AllowedHosts {
-		pat = strings.ToLower(strings.Trim(pat, "[]"))
+	for _, pat := range s.hosts {
 		switch {
 		case pat == "*":
 			return true

@@ -31,9 +31,9 @@ func hostRequest(t *testing.T, e *env, host, path string, headers ...string) (in
 // Requests naming a host outside AllowedHosts are answered 400 before any
 // route runs (the Host header used to go unchecked into pagination links).
 func TestAllowedHosts(t *testing.T) {
-	e := newEnv(t, "sqlite", func(c *config) { c.AllowedHosts = []string{"localhost", ".example.com"} })
+	e := newEnv(t, "sqlite", func(c *config) { c.AllowedHosts = []string{"localhost", ".example.com", "[::1]"} })
 	for host, want := range map[string]int{
-		"localhost:8000": 200, "example.com": 200, "api.example.com": 200, "API.Example.COM.": 200,
+		"localhost:8000": 200, "[::1]:8000": 200, "[::1]": 200, "[::2]:8000": 400, "example.com": 200, "api.example.com": 200, "API.Example.COM.": 200,
 		"evil.test": 400, "badexample.com": 400, "example.com.evil.test": 400, "127.0.0.1": 400, "": 400,
 	} {
 		if status, body, _ := hostRequest(t, e, host, "/healthz"); status != want {

@@ -11,6 +11,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -98,6 +99,7 @@ type Server struct {
 	handler  http.Handler
 	inflight chan struct{} // one token per request being served; nil: unbounded
 	proxies  []netip.Prefix
+	hosts    []string // AllowedHosts as hostAllowed compares them
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -124,6 +126,9 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
 	}
 	s.proxies = proxies
+	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
+		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
+	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }

@@ -118,3 +118,14 @@ func TestShortHS256KeyIsRefused(t *testing.T) {
 		t.Fatalf("a 32-byte JWT key: %v %s", err, out)
 	}
 }
+
+// An empty host list would refuse every request: serve says so at start.
+func TestEmptyAllowedHosts(t *testing.T) {
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_ADDR"] = "127.0.0.1:0"
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"gatehouse", "serve", "--allowed-hosts", " , "}, getenvFrom(env), nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_ALLOWED_HOSTS is empty") {
+		t.Fatalf("serve with no allowed host: %v", err)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // runWithin runs a gatehouse command through run and fails the test if it
 // has not returned after limit (a secret file once sent secretKey into
 // endless recursion).
-func runWithin(t *testing.T, limit time.Duration, args []string, env map[string]string) (error, string) {
+func runWithin(t *testing.T, limit time.Duration, args []string, env map[string]string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -27,10 +27,10 @@ func runWithin(t *testing.T, limit time.Duration, args []string, env map[string]
 	}()
 	select {
 	case err := <-done:
-		return err, stderr.String()
+		return stderr.String(), err
 	case <-time.After(limit):
 		t.Fatalf("%v did not return within %v", args[1:], limit)
-		return nil, ""
+		return "", nil
 	}
 }
 
@@ -84,7 +84,7 @@ func TestSecretFileRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err, stderr := runWithin(t, 5*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
+			stderr, err := runWithin(t, 5*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
 			if err == nil {
 				t.Fatalf("migrate accepted the secret file\n%s", stderr)
 			}
@@ -114,7 +114,7 @@ func TestSecretFileGenerated(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "gatehouse.db")
 	path := db + ".secret"
-	err, stderr := runWithin(t, 20*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
+	stderr, err := runWithin(t, 20*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
 	if err != nil {
 		t.Fatalf("first migrate: %v\n%s", err, stderr)
 	}
@@ -130,7 +130,7 @@ func TestSecretFileGenerated(t *testing.T) {
 	if !strings.Contains(stderr, "generated one") || !strings.Contains(stderr, path) || strings.Contains(stderr, key) {
 		t.Fatalf("first start logged %q", stderr)
 	}
-	err, stderr = runWithin(t, 20*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
+	stderr, err = runWithin(t, 20*time.Second, []string{"gatehouse", "migrate"}, secretEnv(db))
 	if err != nil {
 		t.Fatalf("second migrate: %v\n%s", err, stderr)
 	}

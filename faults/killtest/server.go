@@ -217,7 +217,7 @@ func (s *server) stop(timeout time.Duration) error {
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err, _ := <-s.exited:
+	case err := <-s.exited:
 		if err != nil {
 			return fmt.Errorf("graceful shutdown: %w", err)
 		}

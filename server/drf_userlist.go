@@ -63,7 +63,7 @@ func (s *Server) listUsers(c *call) *apiError {
 	for _, u := range users {
 		out.Results = append(out.Results, toUserOut(u))
 	}
-	base := absoluteURL(c.r)
+	base := s.absoluteURL(c.r)
 	if page < pages {
 		next := withPage(base, q, page+1)
 		out.Next = &next
@@ -92,8 +92,8 @@ func pythonInt(s string) (int, bool) {
 }
 
 // absoluteURL is scheme://host/path of the request, without query.
-func absoluteURL(r *http.Request) string {
-	o := originOfRequest(r)
+func (s *Server) absoluteURL(r *http.Request) string {
+	o := s.originOf(r)
 	return o.scheme + "://" + o.host + r.URL.EscapedPath()
 }
 

@@ -73,7 +73,7 @@ func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss *sessio
 		return err
 	}
 	exp := time.Unix(ss.Expires, 0)
-	secure := s.ocfg.SecureCookies || originOfRequest(r).scheme == "https"
+	secure := s.ocfg.SecureCookies || s.originOf(r).scheme == "https"
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
 		Expires: exp, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,

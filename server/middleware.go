@@ -8,41 +8,24 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
-type ctxKey int
-
-const logInfoKey ctxKey = 0
-
-// logInfo is filled in while a request is served and logged at its end.
-type logInfo struct {
-	id     string
-	userID int64
-	origin origin
-}
-
-// originOfRequest returns the origin the middleware found for r.
-func originOfRequest(r *http.Request) origin {
-	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
-		return li.origin
-	}
-	o := origin{scheme: "http", host: r.Host}
-	if r.TLS != nil {
-		o.scheme = "https"
-	}
-	return o
-}
+// The middleware puts a *gatehouse.RequestInfo in every request's context:
+// its id, the client's address, and the user once a view knows it, which
+// the access log line carries and the services read.
 
 func requestID(r *http.Request) string {
-	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
-		return li.id
+	if ri := gatehouse.RequestFrom(r.Context()); ri != nil {
+		return ri.ID
 	}
 	return ""
 }
 
 func setLogUser(r *http.Request, id int64) {
-	if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
-		li.userID = id
+	if ri := gatehouse.RequestFrom(r.Context()); ri != nil {
+		ri.UserID = id
 	}
 }
 
@@ -74,13 +57,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		li := &logInfo{id: r.Header.Get("X-Request-Id")}
-		if li.id == "" || len(li.id) > 64 || strings.ContainsAny(li.id, " \r\n\"") {
+		li := &gatehouse.RequestInfo{ID: r.Header.Get("X-Request-Id")}
+		if li.ID == "" || len(li.ID) > 64 || strings.ContainsAny(li.ID, " \r\n\"") {
 			var b [8]byte
 			rand.Read(b[:])
-			li.id = hex.EncodeToString(b[:])
+			li.ID = hex.EncodeToString(b[:])
 		}
-		ctx := context.WithValue(r.Context(), logInfoKey, li)
+		ctx := gatehouse.WithRequest(r.Context(), li)
 		if s.cfg.RequestTimeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errRequestTimeout)
@@ -94,14 +77,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = hvNosniff
 		h["Referrer-Policy"] = hvSameOrigin
 		h["Vary"] = hvVaryAuth
-		h["X-Request-Id"] = []string{li.id}
+		h["X-Request-Id"] = []string{li.ID}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.Error("panic", "request_id", li.id, "panic", p)
+				s.log.Error("panic", "request_id", li.ID, "panic", p)
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, serverErrorBody)
 				}
@@ -114,11 +97,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", li.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.userID))
+				slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.UserID))
 		}()
-		li.origin = s.originOf(r)
-		if !s.hostAllowed(li.origin.host) {
+		li.Source = s.clientAddr(r)
+		if !s.hostAllowed(s.originOf(r).host) {
 			badHost(sw)
 			return
 		}

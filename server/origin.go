@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -11,8 +10,10 @@ import (
 // (pagination) and cookies (Secure) follow. Behind a proxy the connection
 // says neither, so X-Forwarded-Proto and X-Forwarded-Host are read, but
 // only from a peer in Config.TrustedProxies: from anyone else they would
-// let a client choose the links gatehouse writes. (X-Forwarded-For, the
-// client's address, is for the throttling still to come.) The host must be one of
+// let a client choose the links gatehouse writes. The client's address
+// (throttling, the audit log) is the connection's peer, or from a trusted
+// peer the nearest X-Forwarded-For entry that is not itself a trusted
+// proxy. The host must be one of
 // Config.AllowedHosts (Django's ALLOWED_HOSTS), else the request is
 // answered 400 before any route runs.
 
@@ -51,6 +52,51 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// peerAddr is the connection's remote address; invalid if unparsable
+// (a test's or a unix socket's).
+func peerAddr(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(r.RemoteAddr)
+	return a.Unmap()
+}
+
+// clientAddr is the address of the client r came from. Entries of
+// X-Forwarded-For are read from the right, each appended by the hop
+// before; the first one that is not a trusted proxy is the client. An
+// entry that does not parse was written by the client itself, so the hop
+// that passed it on is taken. A client cannot choose its address this
+// way: the nearest untrusted entry is one a trusted proxy wrote.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	peer := peerAddr(r)
+	if len(s.proxies) == 0 || !peer.IsValid() || !s.trusted(peer) {
+		return peer
+	}
+	client := peer
+	values := r.Header.Values("X-Forwarded-For")
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			field := v
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				field, v = v[j+1:], v[:j]
+			} else {
+				v = ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(field))
+			if err != nil {
+				return client
+			}
+			client = a.Unmap()
+			if !s.trusted(client) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
 // originOf works out r's origin. Without trusted proxies (the default)
 // it only reads the connection: no header, no address parsing.
 func (s *Server) originOf(r *http.Request) origin {
@@ -61,12 +107,7 @@ func (s *Server) originOf(r *http.Request) origin {
 	if len(s.proxies) == 0 {
 		return o
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !s.trusted(peer.Unmap()) {
+	if peer := peerAddr(r); !peer.IsValid() || !s.trusted(peer) {
 		return o
 	}
 	if p := lastField(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {

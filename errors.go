@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"errors"
 	"strings"
+	"time"
 )
 
 // Error codes of Error, one per way a request can fail. The HTTP layer maps
@@ -32,6 +33,8 @@ type Error struct {
 	Reason  string
 	Fields  []FieldError
 	Err     error
+	// Wait, for ETHROTTLED, is how long until the caller may try again.
+	Wait time.Duration
 }
 
 // FieldError is one problem with one input field. Code is the rule broken
@@ -110,6 +113,36 @@ func Invalid(fields ...FieldError) *Error { return &Error{Code: EINVALID, Fields
 
 // Unauthorized returns an EUNAUTHORIZED error for reason.
 func Unauthorized(reason string) *Error { return &Error{Code: EUNAUTHORIZED, Reason: reason} }
+
+// Throttled returns an ETHROTTLED error: try again after wait. reason is
+// ReasonRate or ReasonLocked.
+func Throttled(reason string, wait time.Duration) *Error {
+	return &Error{Code: ETHROTTLED, Reason: reason, Wait: wait, Message: "too many attempts"}
+}
+
+// Reasons of ETHROTTLED errors.
+const (
+	ReasonRate   = "rate"   // a throttle's rate, or the back-off after failed logins from one source
+	ReasonLocked = "locked" // the account takes no more failed logins for a while, from sources it does not know
+)
+
+// ErrorReason is the Reason of the *Error in err's chain, "" otherwise.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// WaitOf is the Wait of an ETHROTTLED error in err's chain, 0 otherwise.
+func WaitOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) && e.Code == ETHROTTLED {
+		return e.Wait
+	}
+	return 0
+}
 
 // ErrorCode returns the code of err: the Code of an *Error in its chain,
 // ENOTFOUND or ECONFLICT for the storage sentinels, "" for nil, and

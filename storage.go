@@ -126,6 +126,34 @@ type OAuthTokenStore interface {
 	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
 }
 
+// ThrottleStore keeps the counters of throttling and of failed-login
+// tracking (package throttle), shared by every replica that uses the same
+// store. Keys are opaque strings; each row ends at its own expiry.
+type ThrottleStore interface {
+	// ThrottleTake takes one request from the rate bucket key (a generic
+	// cell rate algorithm: one request per interval, burst at once) and
+	// returns 0, or refuses it, changing nothing, and returns how long
+	// until one would be taken.
+	ThrottleTake(ctx context.Context, key string, now time.Time, interval time.Duration, burst int) (wait time.Duration, err error)
+	// ThrottleAdd adds one to the counter key and returns its new value; a
+	// counter past its expiry starts again at 1. The counter's time becomes
+	// now and its expiry now+ttl.
+	ThrottleAdd(ctx context.Context, key string, now time.Time, ttl time.Duration) (int64, error)
+	// ThrottleGet reads the counters keys, in order; a missing or expired
+	// one reads as zero.
+	ThrottleGet(ctx context.Context, now time.Time, keys ...string) ([]Counter, error)
+	// ThrottleDelete removes the counter key.
+	ThrottleDelete(ctx context.Context, key string) error
+	// DeleteExpiredThrottle deletes up to batch rows expired by now.
+	DeleteExpiredThrottle(ctx context.Context, now time.Time, batch int) (int64, error)
+}
+
+// Counter is one ThrottleStore counter.
+type Counter struct {
+	N  int64
+	At time.Time // when it was last added to
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore

@@ -22,3 +22,12 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleConformance runs the ThrottleStore suite on every backend.
+func TestThrottleConformance(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			storetest.RunThrottleTests(t, func(t *testing.T) gatehouse.ThrottleStore { return testdb.Open(t, backend) })
+		})
+	}
+}

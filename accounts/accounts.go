@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -49,6 +51,8 @@ type Deps struct {
 	// Forget, when set, is called after a user or their tokens changed,
 	// to drop cached lookups (authn.Authenticator.ForgetUser).
 	Forget func(userID int64)
+	// Guard tracks failed logins per username and source (nil: none).
+	Guard *throttle.Guard
 }
 
 // Service is the accounts service. Safe for concurrent use.
@@ -62,12 +66,14 @@ type Service struct {
 	random  io.Reader
 	hashing *hashSlots
 	forget  func(int64)
+	guard   *throttle.Guard
+	floor   failFloor
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
-		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget}
+		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -291,24 +297,55 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		// can be this long. The answer says nothing about the user.
 		return u, false, nil
 	}
+	var source netip.Addr
+	if ri := gatehouse.RequestFrom(ctx); ri != nil {
+		source = ri.Source
+	}
+	attempt, err := s.guard.Begin(ctx, throttle.KindUser, username, source)
+	if err != nil {
+		return u, false, err // ETHROTTLED: no lookup, no hash
+	}
+	var work time.Duration
+	timed := func(f func()) func() {
+		return func() {
+			start := time.Now()
+			f()
+			work = time.Since(start)
+			s.floor.observe(work)
+		}
+	}
+	failed := func() {
+		if err := attempt.Failed(ctx); err != nil {
+			s.log.Warn("recording a failed login", "err", err)
+		}
+		s.floor.hold(ctx, work)
+	}
 	if !gatehouse.ValidText(username) {
 		err = gatehouse.ErrNotFound // no user has such a name; the dummy hash below keeps the timing
 	} else {
 		u, err = s.store.UserByUsername(ctx, username)
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		return u, false, s.hashing.do(ctx, func() { s.hasher.Dummy(pw) })
+		if err := s.hashing.do(ctx, timed(func() { s.hasher.Dummy(pw) })); err != nil {
+			return u, false, err
+		}
+		failed()
+		return u, false, nil
 	}
 	if err != nil {
 		return u, false, err
 	}
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
-	if err := s.hashing.do(ctx, func() { ok, rehash = s.hasher.Verify(pw, u.Password) }); err != nil {
+	if err := s.hashing.do(ctx, timed(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
 		return u, false, err
 	}
 	if !ok || !u.IsActive {
+		failed()
 		return u, false, nil
+	}
+	if err := attempt.Succeeded(ctx); err != nil {
+		s.log.Warn("recording a login", "err", err)
 	}
 	if rehash {
 		var h string

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // credentials reads username and password as DRF's AuthTokenSerializer
@@ -73,6 +74,7 @@ func (s *Server) obtainTokenView(custom bool) http.Handler {
 	return s.view(&apiView{
 		name:    name,
 		perm:    permAny,
+		scope:   throttle.ScopeLogin,
 		renders: []string{"application/json"},
 		parses:  []string{"application/x-www-form-urlencoded", "multipart/form-data", "application/json"},
 		actions: tokenAuthActions,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // userOut is the user as /api/me/ shows it (that key order).
@@ -55,6 +56,7 @@ func (s *Server) signUpView() http.Handler {
 	return s.view(&apiView{
 		name:    "Sign Up",
 		perm:    permAuthenticatedOrCreate,
+		scope:   throttle.ScopeSignUp,
 		methods: map[string]handlerFunc{"POST": (*Server).signUp},
 		actions: fields("username", metaUsername, "password", metaPassword),
 	})

@@ -37,6 +37,7 @@ type apiView struct {
 	methods           map[string]handlerFunc // GET, POST, ...
 	allow             string
 	perm              permission
+	scope             string   // the throttle scope of the view (ScopedRateThrottle), "" for none
 	noAuth            bool     // the view has no authentication classes (simplejwt)
 	renders           []string // media types, JSON first
 	parses            []string
@@ -108,6 +109,9 @@ func (s *Server) dispatch(c *call) *apiError {
 		if e := s.checkOAuthScope(c.user, r.Method); e != nil {
 			return e
 		}
+	}
+	if err := s.checkThrottles(r, c.user, v.scope); err != nil {
+		return s.internal(c, err)
 	}
 	method := r.Method
 	if method == http.MethodHead {

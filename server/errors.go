@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // This file is the one place where errors become responses: every
@@ -114,6 +115,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 		w.WriteHeader(status) // nobody reads it; the log says 499
 		return nil
 	}
+	if !isOAuth && code == gatehouse.ETHROTTLED {
+		return s.tooMany(w, r, f, err)
+	}
 	if errors.Is(err, gatehouse.ErrTokenReused) {
 		s.log.WarnContext(r.Context(), "authorization code or refresh token replayed: what was issued from it is revoked",
 			"request_id", requestID(r))
@@ -146,6 +150,34 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 		htmlError(w, http.StatusBadRequest, "Bad Request", gatehouse.ErrorMessage(err))
 	case shapeDocument:
 		writeJSON(w, http.StatusBadRequest, detailOnly{Detail: gatehouse.ErrorMessage(err)})
+	}
+	return nil
+}
+
+// tooMany answers an ETHROTTLED error: 429 with Retry-After in whole
+// seconds, and the wait in words as DRF's Throttled exception words it
+// ("Request was throttled. Expected available in 3 seconds."), in each
+// shape. An account's lock and a rate read alike: the answer does not say
+// whether the name exists or what tripped.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, f failure, err error) *apiError {
+	secs := throttle.Seconds(gatehouse.WaitOf(err))
+	unit := " seconds."
+	if secs == 1 {
+		unit = " second."
+	}
+	detail := "Request was throttled. Expected available in " + strconv.FormatInt(secs, 10) + unit
+	if w != nil {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+	switch f.shape {
+	case shapeDRF, shapeJWT:
+		return &apiError{status: http.StatusTooManyRequests, body: detailOnly{Detail: detail}}
+	case shapeOAuth:
+		writeOAuthError(w, &oauth.Error{Code: oauth.ErrTemporarilyUnavailable.Code, Description: detail, Status: http.StatusTooManyRequests})
+	case shapeAuthorize, shapeHTML:
+		htmlError(w, http.StatusTooManyRequests, "Too Many Requests (429)", "Too many attempts. Try again in "+strconv.FormatInt(secs, 10)+unit)
+	case shapeDocument:
+		writeJSON(w, http.StatusTooManyRequests, detailOnly{Detail: detail})
 	}
 	return nil
 }
@@ -270,8 +302,6 @@ func drfError(scheme string, err error) *apiError {
 			return authFailure(scheme, err)
 		}
 		return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}
-	case gatehouse.ETHROTTLED:
-		return &apiError{status: http.StatusTooManyRequests, body: detailOnly{Detail: "Request was throttled."}}
 	}
 	return &apiError{status: http.StatusInternalServerError, body: serverErrorBody}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -40,8 +41,16 @@ func TestFail(t *testing.T) {
 			`{"detail":"client id \"x\" is taken"}`, "", ""},
 		{"DRF forbidden", failure{shape: shapeDRF}, gatehouse.Errorf(gatehouse.EFORBIDDEN, "no"), 403,
 			`{"detail":"You do not have permission to perform this action."}`, "", ""},
-		{"DRF throttled", failure{shape: shapeDRF}, gatehouse.Errorf(gatehouse.ETHROTTLED, "slow down"), 429,
-			`{"detail":"Request was throttled."}`, "", ""},
+		{"DRF throttled", failure{shape: shapeDRF}, gatehouse.Throttled(gatehouse.ReasonRate, 2500*time.Millisecond), 429,
+			`{"detail":"Request was throttled. Expected available in 3 seconds."}`, "Retry-After: 3", ""},
+		{"DRF throttled under a second", failure{shape: shapeDRF}, gatehouse.Throttled(gatehouse.ReasonLocked, time.Millisecond), 429,
+			`{"detail":"Request was throttled. Expected available in 1 second."}`, "Retry-After: 1", ""},
+		{"simplejwt throttled", failure{shape: shapeJWT}, gatehouse.Throttled(gatehouse.ReasonRate, 59*time.Second), 429,
+			`{"detail":"Request was throttled. Expected available in 59 seconds."}`, "Retry-After: 59", ""},
+		{"OAuth throttled", failure{shape: shapeOAuth}, gatehouse.Throttled(gatehouse.ReasonLocked, time.Hour), 429,
+			`{"error": "temporarily_unavailable", "error_description": "Request was throttled. Expected available in 3600 seconds."}`, "Retry-After: 3600", ""},
+		{"page throttled", failure{shape: shapeHTML}, gatehouse.Throttled(gatehouse.ReasonRate, 4*time.Second), 429,
+			"Too many attempts. Try again in 4 seconds.", "Retry-After: 4", ""},
 		{"DRF token refused", failure{shape: shapeDRF, scheme: gatehouse.SchemeToken}, gatehouse.Unauthorized(gatehouse.ReasonUserInactive),
 			401, `{"detail":"User inactive or deleted."}`, "", ""},
 		{"DRF JWT bad header", failure{shape: shapeDRF, scheme: gatehouse.SchemeJWT}, gatehouse.Unauthorized(gatehouse.ReasonBadHeader),

@@ -16,7 +16,7 @@ import (
 // from the pool (preparing a statement the first time it is used) stalled
 // SQLite for its busy timeout and exhausted PostgreSQL's pool (issue 13).
 func TestFreshServerTakesConcurrentOAuthWrites(t *testing.T) {
-	each(t, nil, func(t *testing.T, e *env) {
+	eachWith(t, noThrottles, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
 		// One refresh token per concurrent rotation, and one shared by all
 		// (one winner, the others refused), issued by this server; each wave
@@ -50,7 +50,7 @@ func TestFreshServerTakesConcurrentOAuthWrites(t *testing.T) {
 		}
 		client := &http.Client{Timeout: 8 * time.Second}
 		for _, k := range kinds {
-			f := e.restart(nil, nil)
+			f := e.restart(nil, noThrottles)
 			defer f.close()
 			path := "/o/token/"
 			if k.name == "revoke" {

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
 	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // testJWTKey is the reference's HS256 key, so tokens match the contract.
@@ -115,6 +116,8 @@ func build(t testing.TB, backend string, mutate func(*config)) *env {
 type config struct {
 	server.Config
 	OAuth oauth.Config
+	// Rates are the throttle rates (throttle.DefaultRates unless changed).
+	Rates throttle.Rates
 }
 
 // wiring is what a test server is built from, for buildWith to adjust.
@@ -155,7 +158,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Config: server.DefaultConfig(), OAuth: oauth.DefaultConfig()}
+	cfg := config{Config: server.DefaultConfig(), OAuth: oauth.DefaultConfig(), Rates: throttle.DefaultRates()}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -165,12 +168,22 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		log = slog.New(slog.DiscardHandler)
 	}
 	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
+	// The throttles as serve builds them: the default rates and guards,
+	// counting in memory (SQLite) or in the database (PostgreSQL).
+	var counters gatehouse.ThrottleStore = throttle.NewMemory()
+	if strings.HasPrefix(url, "postgres") {
+		counters = st
+	}
+	clientGuard := throttle.GuardConfig{LocalHint: true}
 	w := wiring{
-		Server:   server.Deps{Log: log, Store: st, Box: box, Config: cfg.Config, Now: clk.now},
-		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now},
-		Authn:    authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
-		JWT:      simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
-		OAuth:    oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log},
+		Server: server.Deps{Log: log, Store: st, Box: box, Config: cfg.Config, Now: clk.now,
+			Limiter: throttle.NewLimiter(counters, cfg.Rates, clk.now)},
+		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now,
+			Guard: throttle.NewGuard(counters, throttle.GuardConfig{}, clk.now)},
+		Authn: authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
+		JWT:   simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
+		OAuth: oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
+			Guard: throttle.NewGuard(counters, clientGuard, clk.now)},
 	}
 	if deps != nil {
 		deps(&w)
@@ -312,3 +325,7 @@ func (e *env) tokenOf(username, pw string) string {
 	expect(e.t, r, 200, "")
 	return r.json(e.t)["token"].(string)
 }
+
+// noThrottles turns the throttles and failed-login tracking off, for
+// tests that log in, or fail to, more often than a client may.
+func noThrottles(w *wiring) { w.Server.Limiter, w.Accounts.Guard, w.OAuth.Guard = nil, nil, nil }

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // Browser sessions for the authorization code flow: the login page, the
@@ -244,6 +245,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if username == "" || pw == "" || gatehouse.Length(username) > gatehouse.MaxUsername || gatehouse.Length(pw) > 4096 {
 		fail()
+		return
+	}
+	if err := s.throttleScope(r, throttle.ScopeLogin); err != nil {
+		s.htmlFail(w, r, err)
 		return
 	}
 	u, ok, err := s.accounts.CheckPassword(r.Context(), username, pw)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // simplejwt's views: no authentication classes, AllowAny, and every 401
@@ -13,6 +15,7 @@ func (s *Server) jwtObtainView() http.Handler {
 		name:        "Token Obtain Pair",
 		description: "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
 		noAuth:      true,
+		scope:       throttle.ScopeLogin,
 		methods:     map[string]handlerFunc{"POST": (*Server).jwtObtain},
 		actions: fields(
 			"username", fieldMeta{Type: "string", Required: true, Label: "Username"},

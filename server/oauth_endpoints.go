@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // revokeEndpoint is POST /o/revoke_token/ (RFC 7009; oauth.Provider.Revoke).
@@ -58,6 +59,12 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	form, ok := readPostOnlyForm(w, r)
 	if !ok {
 		return
+	}
+	if form.Get("grant_type") == "password" {
+		if err := s.throttleScope(r, throttle.ScopeLogin); err != nil {
+			s.oauthFail(w, r, err)
+			return
+		}
 	}
 	res, err := s.oauth.Token(r.Context(), oauth.TokenRequest{Params: form, Client: clientCredentials(r, form)})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // routes lists every endpoint gatehouse serves, by wire format. Paths end
@@ -42,9 +44,9 @@ func (s *Server) routes() http.Handler {
 	}
 
 	// Django OAuth Toolkit endpoints (oauth_*.go).
-	mux.Handle("/o/token/{$}", dotView(s.tokenEndpoint, "POST"))
-	mux.Handle("/o/revoke_token/{$}", dotView(s.revokeEndpoint, "POST"))
-	mux.Handle("/o/introspect/{$}", dotView(s.introspectEndpoint, "GET", "POST"))
+	mux.Handle("/o/token/{$}", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST")))
+	mux.Handle("/o/revoke_token/{$}", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST")))
+	mux.Handle("/o/introspect/{$}", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST")))
 	// OIDC is not offered: DOT answers these with an empty 404.
 	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })

@@ -41,7 +41,7 @@ func TestDjangoHashLogsInAndIsUpgraded(t *testing.T) {
 // Django hash answers without the rehash (it would cost the queue a second
 // hash); a login once the queue is gone upgrades the hash.
 func TestRehashWaitsWhileLoginsQueue(t *testing.T) {
-	each(t, nil, func(t *testing.T, e *env) {
+	eachWith(t, noThrottles, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := gatehouse.User{Username: "admin", Password: djangoAdminHash, IsActive: true, DateJoined: time.Now()}
 		if err := e.accounts.Insert(ctx, &u); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // Config holds the HTTP-level settings; the zero value is not useful, start
@@ -77,10 +78,12 @@ type Deps struct {
 	OAuth    *oauth.Provider
 	Box      *secret.Box
 	JWT      *simplejwt.Service // nil disables the simplejwt endpoints and scheme
-	Log      *slog.Logger
-	Now      func() time.Time // nil means time.Now
-	Random   io.Reader        // nil means crypto/rand
-	Config   Config
+	// Limiter applies the throttle rates per scope (nil: none).
+	Limiter *throttle.Limiter
+	Log     *slog.Logger
+	Now     func() time.Time // nil means time.Now
+	Random  io.Reader        // nil means crypto/rand
+	Config  Config
 }
 
 // Server is the gatehouse HTTP handler.
@@ -91,6 +94,7 @@ type Server struct {
 	oauth    *oauth.Provider
 	box      *secret.Box
 	pairs    *simplejwt.Service
+	limiter  *throttle.Limiter
 	log      *slog.Logger
 	now      func() time.Time
 	random   io.Reader
@@ -106,7 +110,7 @@ type Server struct {
 // are the caller's to run and close. It fails on a trusted proxy that is
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
-	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, log: d.Log, now: d.Now,
+	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
 		s.now = time.Now

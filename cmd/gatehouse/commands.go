@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
 	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 
 	"golang.org/x/term"
 )
@@ -76,6 +77,9 @@ type app struct {
 	oauthCfg oauth.Config
 	// secrets hashes OAuth client secrets under the server secret.
 	secrets *gatehouse.SecretHasher
+	// counters hold the throttles' and the guards' counts.
+	counters gatehouse.ThrottleStore
+	limiter  *throttle.Limiter
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
@@ -119,16 +123,52 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		return nil, err
 	}
 	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key)}
+	if err := e.throttles(a); err != nil {
+		return nil, err
+	}
+	guard := throttle.GuardConfig{FreeFailures: e.cfg.BackoffAfter, MaxDelay: e.cfg.BackoffMax,
+		AccountFailures: e.cfg.LockoutFailures, Window: e.cfg.LockoutWindow}
+	clientGuard := guard
+	clientGuard.LocalHint = true
 	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
-		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser})
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil)})
 	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
-		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess})
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil)})
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// throttles checks the throttle settings and picks where the counters live.
+func (e *env) throttles(a *app) error {
+	c := e.cfg
+	rates, err := throttle.ParseRates(c.ThrottleRates, throttle.DefaultRates())
+	if err != nil {
+		return err
+	}
+	for name, v := range map[string]int{"backoff-after": c.BackoffAfter, "lockout-failures": c.LockoutFailures} {
+		if v < 1 {
+			return fmt.Errorf("%s must be at least 1, not %d", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{"backoff-max": c.BackoffMax, "lockout-window": c.LockoutWindow} {
+		if v < time.Second {
+			return fmt.Errorf("%s must be at least 1s, not %v", name, v)
+		}
+	}
+	switch where := c.ThrottleStore; {
+	case where == "memory" || (where == "auto" && a.store.Dialect() == "sqlite"):
+		a.counters = throttle.NewMemory()
+	case where == "database" || where == "auto":
+		a.counters = a.store
+	default:
+		return fmt.Errorf("throttle-store must be auto, memory or database, not %q", where)
+	}
+	a.limiter = throttle.NewLimiter(a.counters, rates, nil)
+	return nil
 }
 
 // tokenTouchInterval is how often the batched "last used" times of DRF
@@ -147,7 +187,7 @@ func (e *env) serverFor(a *app) (*server.Server, error) {
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})
 	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, JWT: pairs, Box: a.box,
-		Log: e.log, Config: scfg})
+		Limiter: a.limiter, Log: e.log, Config: scfg})
 }
 
 func (a *app) close() {
@@ -292,6 +332,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	cleaned := make(chan struct{})
 	go func() { oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Run(cctx); close(cleaned) }()
 	defer func() { stopCleaner(); <-cleaned }()
+	swept := make(chan struct{})
+	go func() { throttle.Sweep(cctx, a.counters, time.Minute, e.log); close(swept) }()
+	defer func() { stopCleaner(); <-swept }()
 	ln, err := net.Listen("tcp", e.cfg.Addr)
 	if err != nil {
 		return err

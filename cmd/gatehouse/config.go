@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // config is every setting of gatehouse. Each is read from its flag, else
@@ -39,6 +40,13 @@ type config struct {
 	AllowedHosts    string
 	TrustedProxies  string
 	MaxInFlight     int
+
+	ThrottleRates   string
+	ThrottleStore   string
+	BackoffAfter    int
+	BackoffMax      time.Duration
+	LockoutFailures int
+	LockoutWindow   time.Duration
 
 	JWTSigningKey      string
 	JWTAlgorithm       string
@@ -114,6 +122,7 @@ func (c *config) settings() []setting {
 	o := oauth.DefaultConfig()
 	srv := server.DefaultConfig()
 	pw, pol := password.DefaultParams(), password.DefaultPolicy()
+	gd := throttle.DefaultGuardConfig()
 	itoa := strconv.Itoa
 	return []setting{
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
@@ -134,6 +143,12 @@ func (c *config) settings() []setting {
 		{"max-in-flight", "requests served at once; more are answered 503 with Retry-After at once (0: no bound)", (*intValue)(&c.MaxInFlight), itoa(srv.MaxInFlight)},
 		{"allowed-hosts", "host names requests may name, comma-separated: exact names, .example.com for a domain and its subdomains, or * (Django's ALLOWED_HOSTS); others are answered 400", (*stringValue)(&c.AllowedHosts), strings.Join(srv.AllowedHosts, ",")},
 		{"trusted-proxies", "comma-separated IP addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-Proto, -Host and -For are believed", (*stringValue)(&c.TrustedProxies), ""},
+		{"throttle-rates", "DRF's DEFAULT_THROTTLE_RATES as scope=N/period pairs, comma-separated (periods s, m, h, d; none: no limit). Scopes: anon and user (every DRF and simplejwt view, per address or per user), login (the four login paths, per address), sign_up, token (/o/token/, /o/revoke_token/, /o/introspect/, per address); scopes not named keep their default", (*stringValue)(&c.ThrottleRates), throttle.DefaultRates().String()},
+		{"throttle-store", "where throttle and failed-login counters live: auto (in memory with SQLite, in the database with PostgreSQL, so replicas share them), memory, or database", (*stringValue)(&c.ThrottleStore), "auto"},
+		{"backoff-after", "failed logins (or client authentications) per account and source before each further attempt waits, 1 s doubling", (*intValue)(&c.BackoffAfter), itoa(gd.FreeFailures)},
+		{"backoff-max", "longest wait between failed attempts from one source on one account", (*durationValue)(&c.BackoffMax), fmtDuration(gd.MaxDelay)},
+		{"lockout-failures", "failed logins per account within lockout-window, from all sources, after which the account takes attempts only from sources it logged in from before (ASVS 2.2.1: at most 100 an hour)", (*intValue)(&c.LockoutFailures), itoa(gd.AccountFailures)},
+		{"lockout-window", "the window lockout-failures counts in", (*durationValue)(&c.LockoutWindow), fmtDuration(gd.Window)},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 

@@ -227,6 +227,17 @@ func eachWith(t *testing.T, deps func(*wiring), fn func(t *testing.T, e *env)) {
 	}
 }
 
+// eachWithConfig is each with both the settings and the wiring adjusted.
+func eachWithConfig(t *testing.T, mutate func(*config), deps func(*wiring), fn func(t *testing.T, e *env)) {
+	for _, b := range testdb.Backends() {
+		t.Run(b, func(t *testing.T) {
+			e := buildWith(t, b, mutate, deps)
+			e.t = t
+			fn(t, e)
+		})
+	}
+}
+
 // each runs fn on a fresh server for every backend.
 func each(t *testing.T, mutate func(*config), fn func(t *testing.T, e *env)) {
 	for _, b := range testdb.Backends() {

@@ -57,17 +57,18 @@ type Deps struct {
 
 // Service is the accounts service. Safe for concurrent use.
 type Service struct {
-	store   Store
-	hasher  *password.Hasher
-	policy  password.Policy
-	box     *secret.Box
-	log     *slog.Logger
-	now     func() time.Time
-	random  io.Reader
-	hashing *hashSlots
-	forget  func(int64)
-	guard   *throttle.Guard
-	floor   failFloor
+	store    Store
+	hasher   *password.Hasher
+	policy   password.Policy
+	box      *secret.Box
+	log      *slog.Logger
+	now      func() time.Time
+	random   io.Reader
+	hashing  *hashSlots
+	forget   func(int64)
+	guard    *throttle.Guard
+	floor    failFloor
+	suspects suspects
 }
 
 // New returns a Service.
@@ -318,7 +319,12 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		if err := attempt.Failed(ctx); err != nil {
 			s.log.Warn("recording a failed login", "err", err)
 		}
+		s.suspects.mark(source, s.now())
 		s.floor.hold(ctx, work)
+	}
+	class := hashFirst
+	if s.suspects.is(source, s.now()) {
+		class = hashLater
 	}
 	if !gatehouse.ValidText(username) {
 		err = gatehouse.ErrNotFound // no user has such a name; the dummy hash below keeps the timing
@@ -326,7 +332,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		u, err = s.store.UserByUsername(ctx, username)
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		if err := s.hashing.do(ctx, timed(func() { s.hasher.Dummy(pw) })); err != nil {
+		if err := s.hashing.doAs(ctx, class, timed(func() { s.hasher.Dummy(pw) })); err != nil {
 			return u, false, err
 		}
 		failed()
@@ -337,7 +343,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 	}
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
-	if err := s.hashing.do(ctx, timed(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
+	if err := s.hashing.doAs(ctx, class, timed(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
 		return u, false, err
 	}
 	if !ok || !u.IsActive {

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -13,17 +14,35 @@ import (
 // argon2id hash holds its memory (19 MiB by default) until it ends: with
 // 16 concurrent logins the server's peak RSS was 570 MB
 // (docs/performance.md); bounded, it is cores × that.
+//
+// Callers that wait are served in two classes, each first come first
+// served: a freed slot goes to the longest-waiting caller of the first
+// class (hashFirst) if any, else of the second. Logins from sources
+// without recent failures are first, so that a flood of failing logins
+// (unknown users from a botnet, a password sprayer) queues behind itself
+// and not in front of the users who are not part of it (issue 14).
 type hashSlots struct {
-	slots   chan struct{}
-	waiting atomic.Int32 // callers of do blocked for a slot
+	mu     sync.Mutex
+	free   int          // slots not taken
+	queues [2][]*waiter // by class; a slot is handed to queues[0] first
 
-	maxWaiting int32 // callers of do allowed to wait (0: any); more are refused
+	waiting    atomic.Int32 // callers of do blocked for a slot
+	maxWaiting int32        // callers of do allowed to wait (0: any); more are refused
 
 	// largest is the most memory one hash has been announced to need
 	// (need); grew, when set, is called each time it rises.
 	largest atomic.Int64
 	grew    func(bytes int64)
 }
+
+// Classes of hashSlots callers.
+const (
+	hashFirst = 0 // served before any hashLater
+	hashLater = 1
+)
+
+// waiter is a caller of do blocked for a slot; ready receives the slot.
+type waiter struct{ ready chan struct{} }
 
 // HashConcurrency is how many password hashes a Service computes at once.
 func HashConcurrency() int { return runtime.GOMAXPROCS(0) }
@@ -32,7 +51,7 @@ func newHashSlots(grew func(int64), maxWaiting int) *hashSlots {
 	if maxWaiting <= 0 {
 		maxWaiting = HashConcurrency() * 32
 	}
-	return &hashSlots{slots: make(chan struct{}, HashConcurrency()), grew: grew, maxWaiting: int32(maxWaiting)}
+	return &hashSlots{free: HashConcurrency(), grew: grew, maxWaiting: int32(maxWaiting)}
 }
 
 // errHashQueueFull refuses a hash at once when more callers already wait
@@ -60,28 +79,75 @@ func (h *hashSlots) need(bytes int64) {
 	}
 }
 
-// do runs f in a slot, waiting for one if all are taken. It gives up and
-// returns ctx's error, without running f, when ctx ends first: a request
-// whose client has gone does not spend a hash that nobody will read.
-func (h *hashSlots) do(ctx context.Context, f func()) error {
+// do runs f in a slot of class hashFirst; see doAs.
+func (h *hashSlots) do(ctx context.Context, f func()) error { return h.doAs(ctx, hashFirst, f) }
+
+// doAs runs f in a slot, waiting in class for one if all are taken. It
+// gives up and returns ctx's error, without running f, when ctx ends
+// first: a request whose client has gone does not spend a hash that
+// nobody will read.
+func (h *hashSlots) doAs(ctx context.Context, class int, f func()) error {
+	if err := h.acquire(ctx, class); err != nil {
+		return err
+	}
+	defer h.release()
+	f()
+	return nil
+}
+
+func (h *hashSlots) acquire(ctx context.Context, class int) error {
+	h.mu.Lock()
+	if h.free > 0 && len(h.queues[0])+len(h.queues[1]) == 0 {
+		h.free--
+		h.mu.Unlock()
+		return nil
+	}
+	if n := h.waiting.Add(1); h.maxWaiting > 0 && n > h.maxWaiting {
+		h.waiting.Add(-1)
+		h.mu.Unlock()
+		return errHashQueueFull
+	}
+	w := &waiter{ready: make(chan struct{}, 1)}
+	h.queues[class] = append(h.queues[class], w)
+	h.mu.Unlock()
 	select {
-	case h.slots <- struct{}{}:
-	default:
-		if n := h.waiting.Add(1); h.maxWaiting > 0 && n > h.maxWaiting {
-			h.waiting.Add(-1)
-			return errHashQueueFull
-		}
-		select {
-		case h.slots <- struct{}{}:
-			h.waiting.Add(-1)
-		case <-ctx.Done():
+	case <-w.ready:
+		h.waiting.Add(-1)
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	q := h.queues[class]
+	for i, x := range q {
+		if x == w {
+			h.queues[class] = append(q[:i:i], q[i+1:]...)
+			h.mu.Unlock()
 			h.waiting.Add(-1)
 			return ctx.Err()
 		}
 	}
-	defer func() { <-h.slots }()
-	f()
-	return nil
+	h.mu.Unlock()
+	// Handed a slot as ctx ended: pass it on.
+	<-w.ready
+	h.waiting.Add(-1)
+	h.release()
+	return ctx.Err()
+}
+
+// release hands the slot to the next waiter, or frees it.
+func (h *hashSlots) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.queues {
+		if q := h.queues[c]; len(q) > 0 {
+			w := q[0]
+			q[0] = nil
+			h.queues[c] = q[1:]
+			w.ready <- struct{}{}
+			return
+		}
+	}
+	h.free++
 }
 
 // idle runs f in a slot only when a slot is free and nobody waits for one,
@@ -91,15 +157,14 @@ func (h *hashSlots) do(ctx context.Context, f func()) error {
 // the cost of that hash (a third for PBKDF2 → argon2id), so the upgrade
 // waits for a later, quieter login instead.
 func (h *hashSlots) idle(f func()) bool {
-	if h.waiting.Load() > 0 {
+	h.mu.Lock()
+	if h.free == 0 || len(h.queues[0])+len(h.queues[1]) > 0 {
+		h.mu.Unlock()
 		return false
 	}
-	select {
-	case h.slots <- struct{}{}:
-	default:
-		return false
-	}
-	defer func() { <-h.slots }()
+	h.free--
+	h.mu.Unlock()
+	defer h.release()
 	f()
 	return true
 }

@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,7 +12,7 @@ import (
 
 // idle runs only with a free slot and nobody queued; do always runs.
 func TestHashSlotsIdle(t *testing.T) {
-	h := &hashSlots{slots: make(chan struct{}, 2)}
+	h := &hashSlots{free: 2}
 	ran := 0
 	if !h.idle(func() { ran++ }) || ran != 1 {
 		t.Fatal("idle did not run with every slot free")
@@ -51,7 +53,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	}
 	close(release)
 	<-queued
-	for len(h.slots) > 0 {
+	for h.taken() > 0 {
 		time.Sleep(time.Millisecond)
 	}
 	if h.waiting.Load() != 0 || !h.idle(func() { ran++ }) || ran != 2 {
@@ -63,7 +65,7 @@ func TestHashSlotsIdle(t *testing.T) {
 // instead of queueing a caller who would time out first.
 func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
 	h := newHashSlots(nil, 2)
-	h.slots = make(chan struct{}, 1)
+	h.free = 1
 	release := make(chan struct{})
 	started := make(chan struct{})
 	go h.do(context.Background(), func() { close(started); <-release })
@@ -88,5 +90,87 @@ func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// taken is how many of 2 slots are taken.
+func (h *hashSlots) taken() int { return 2 - h.freeNow() }
+
+func (h *hashSlots) freeNow() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.free
+}
+
+// A freed slot goes to the first class before the second, each in order of
+// arrival, whatever the order they queued in.
+func TestHashSlotsServeTheFirstClassFirst(t *testing.T) {
+	h := &hashSlots{free: 1}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go h.do(context.Background(), func() { close(started); <-release })
+	<-started
+	var mu sync.Mutex
+	var order []string
+	done := make(chan struct{}, 4)
+	enqueue := func(name string, class int) {
+		n := h.waiting.Load()
+		go func() {
+			h.doAs(context.Background(), class, func() { mu.Lock(); order = append(order, name); mu.Unlock() })
+			done <- struct{}{}
+		}()
+		for h.waiting.Load() == n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	enqueue("flood-1", hashLater)
+	enqueue("flood-2", hashLater)
+	enqueue("user-1", hashFirst)
+	enqueue("user-2", hashFirst)
+	close(release)
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+	if got := strings.Join(order, ","); got != "user-1,user-2,flood-1,flood-2" {
+		t.Fatalf("served %s", got)
+	}
+	if h.freeNow() != 1 || h.waiting.Load() != 0 {
+		t.Fatalf("free %d waiting %d", h.freeNow(), h.waiting.Load())
+	}
+}
+
+// A caller that gives up while queued leaves the queue; one handed a slot
+// as it gives up passes the slot on.
+func TestHashSlotsCancelWhileQueued(t *testing.T) {
+	h := &hashSlots{free: 1}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go h.do(context.Background(), func() { close(started); <-release })
+	<-started
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error)
+		go func() { errc <- h.doAs(ctx, i%2, func() {}) }()
+		for h.waiting.Load() == 0 {
+			time.Sleep(time.Microsecond)
+		}
+		cancel()
+		if err := <-errc; err != context.Canceled {
+			t.Fatalf("cancelled: %v", err)
+		}
+	}
+	close(release)
+	for h.freeNow() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ran := false
+	if err := h.do(context.Background(), func() { ran = true }); err != nil || !ran {
+		t.Fatalf("after the cancellations: %v", err)
+	}
+	h.mu.Lock()
+	queued := len(h.queues[0]) + len(h.queues[1])
+	h.mu.Unlock()
+	if queued != 0 || h.waiting.Load() != 0 {
+		t.Fatal("a cancelled waiter stayed queued")
 	}
 }

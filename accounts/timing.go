@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -57,4 +59,50 @@ func (f *failFloor) hold(ctx context.Context, work time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// suspects remembers the sources whose password checks failed lately, in
+// this process: their next checks queue behind everyone else's for a
+// hash slot (hashSlots' second class), so that a flood of failing logins
+// slows itself and not the users outside it.
+type suspects struct {
+	mu sync.Mutex
+	m  map[netip.Addr]time.Time
+}
+
+// suspectFor is how long a failed check marks its source.
+const suspectFor = 15 * time.Minute
+
+func (s *suspects) mark(a netip.Addr, now time.Time) {
+	if !a.IsValid() {
+		return
+	}
+	a = sourceKey(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= 100_000 {
+		s.m = map[netip.Addr]time.Time{} // bounded; forgetting only lets some back to the first class
+	}
+	s.m[a] = now
+}
+
+func (s *suspects) is(a netip.Addr, now time.Time) bool {
+	if !a.IsValid() {
+		return false
+	}
+	a = sourceKey(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.m[a]
+	return ok && now.Sub(t) < suspectFor
+}
+
+// sourceKey is a as one source: IPv6 addresses by their /64.
+func sourceKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
 }

@@ -203,7 +203,6 @@ func keyPart(account string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-
 // slices is how many parts the Window is counted in.
 const slices = 6
 
@@ -238,7 +237,7 @@ func (g *Guard) lockWait(now time.Time, counts []int64) time.Duration {
 	for j := 0; j < len(counts) && sum >= limit; j++ {
 		sum -= counts[j] // the oldest slice drops out when slice cur+j+1 starts
 		if sum < limit {
-			return time.UnixMicro((cur+int64(j)+1)*g.slice().Microseconds()).Sub(now)
+			return time.UnixMicro((cur + int64(j) + 1) * g.slice().Microseconds()).Sub(now)
 		}
 	}
 	if sum >= limit {

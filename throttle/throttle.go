@@ -102,8 +102,8 @@ func DefaultRates() Rates {
 	return Rates{
 		ScopeAnon:   {},
 		ScopeUser:   {},
-		ScopeLogin:  {N: 60, Per: time.Minute},
-		ScopeSignUp: {N: 30, Per: time.Hour},
+		ScopeLogin:  {N: 300, Per: time.Minute},
+		ScopeSignUp: {N: 100, Per: time.Hour},
 		ScopeToken:  {},
 	}
 }

@@ -42,6 +42,7 @@ type UserStore interface {
 // UserFilter selects users by exact, case-sensitive matches; empty fields
 // match all.
 type UserFilter struct {
+	ID       int64 // 0 matches all
 	Username string
 	Email    string
 }

@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -31,6 +32,10 @@ import (
 type Config struct {
 	// PageSize is the number of users on one page of /api/users/.
 	PageSize int
+	// UserList is who sees whom on GET /api/users/: every user to any
+	// authenticated caller (gatehouse.UserListAll, the reference's and the
+	// default), to staff only, or each caller their own record.
+	UserList gatehouse.UserListAccess
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
@@ -55,6 +60,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		PageSize:       20,
+		UserList:       gatehouse.UserListAll,
 		RequestTimeout: 5 * time.Second,
 		MaxInFlight:    1024,
 		AllowedHosts:   []string{"localhost", "127.0.0.1", "::1"},
@@ -126,6 +132,9 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
 	}
 	s.proxies = proxies
+	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
+	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
 	}

@@ -34,6 +34,7 @@ type config struct {
 	Argon2Threads      int
 
 	AllowQueryToken bool
+	UserList        gatehouse.UserListAccess
 	AuthCacheTTL    time.Duration
 	RequestTimeout  time.Duration
 	AllowedHosts    string
@@ -135,6 +136,7 @@ func (c *config) settings() []setting {
 		{"allowed-hosts", "host names requests may name, comma-separated: exact names, .example.com for a domain and its subdomains, or * (Django's ALLOWED_HOSTS); others are answered 400", (*stringValue)(&c.AllowedHosts), strings.Join(srv.AllowedHosts, ",")},
 		{"trusted-proxies", "comma-separated IP addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-Proto, -Host and -For are believed", (*stringValue)(&c.TrustedProxies), ""},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
+		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
 		{"jwt-signing-key", "HS256 key for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
@@ -230,6 +232,18 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("want a whole number, 0 or more, got %q", s)
 	}
 	*v = intValue(n)
+	return nil
+}
+
+type userListValue gatehouse.UserListAccess
+
+func (v *userListValue) String() string { return string(*v) }
+func (v *userListValue) Set(s string) error {
+	a, err := gatehouse.ParseUserListAccess(s)
+	if err != nil {
+		return err
+	}
+	*v = userListValue(a)
 	return nil
 }
 

@@ -127,6 +127,20 @@ type OAuthTokenStore interface {
 	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
 }
 
+// SessionStore remembers the browser sessions that were ended (logged out)
+// before they expired. A session lives in a sealed cookie, not in the
+// database, so without this record a copy of a logged-out cookie would
+// work until it expires. Sessions are named by the hash of their id.
+type SessionStore interface {
+	// EndSession records the session as ended until expires (recording it
+	// again is not an error), and deletes some records that expired before
+	// now, so that the table holds only sessions that could still be
+	// presented.
+	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
+	// SessionEnded reports whether the session was ended.
+	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore
@@ -134,6 +148,7 @@ type Store interface {
 	RefreshRecordStore
 	ApplicationStore
 	OAuthTokenStore
+	SessionStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

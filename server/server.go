@@ -91,21 +91,22 @@ type Deps struct {
 
 // Server is the gatehouse HTTP handler.
 type Server struct {
-	store    Store
-	accounts *accounts.Service
-	authn    *authn.Authenticator
-	oauth    *oauth.Provider
-	box      *secret.Box
-	pairs    *simplejwt.Service
-	log      *slog.Logger
-	now      func() time.Time
-	random   io.Reader
-	cfg      Config
-	ocfg     oauth.Config // the provider's: scopes, the login page, sessions
-	handler  http.Handler
-	inflight chan struct{} // one token per request being served; nil: unbounded
-	proxies  []netip.Prefix
-	hosts    []string // AllowedHosts as hostAllowed compares them
+	store     Store
+	accounts  *accounts.Service
+	authn     *authn.Authenticator
+	oauth     *oauth.Provider
+	box       *secret.Box
+	pairs     *simplejwt.Service
+	log       *slog.Logger
+	now       func() time.Time
+	random    io.Reader
+	cfg       Config
+	ocfg      oauth.Config // the provider's: scopes, the login page, sessions
+	logoutURL string       // the logout page's path, beside the login page
+	handler   http.Handler
+	inflight  chan struct{} // one token per request being served; nil: unbounded
+	proxies   []netip.Prefix
+	hosts     []string // AllowedHosts as hostAllowed compares them
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -124,6 +125,7 @@ func New(d Deps) (*Server, error) {
 		s.cfg.PageSize = 20
 	}
 	s.ocfg = d.OAuth.Config()
+	s.logoutURL = logoutURLFor(s.ocfg.LoginURL)
 	if s.cfg.MaxInFlight > 0 {
 		s.inflight = make(chan struct{}, s.cfg.MaxInFlight)
 	}

@@ -42,6 +42,7 @@ type UserStore interface {
 // UserFilter selects users by exact, case-sensitive matches; empty fields
 // match all.
 type UserFilter struct {
+	ID       int64 // 0 matches all
 	Username string
 	Email    string
 }
@@ -154,6 +155,20 @@ type Counter struct {
 	At time.Time // when it was last added to
 }
 
+// SessionStore remembers the browser sessions that were ended (logged out)
+// before they expired. A session lives in a sealed cookie, not in the
+// database, so without this record a copy of a logged-out cookie would
+// work until it expires. Sessions are named by the hash of their id.
+type SessionStore interface {
+	// EndSession records the session as ended until expires (recording it
+	// again is not an error), and deletes some records that expired before
+	// now, so that the table holds only sessions that could still be
+	// presented.
+	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
+	// SessionEnded reports whether the session was ended.
+	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore
@@ -161,6 +176,7 @@ type Store interface {
 	RefreshRecordStore
 	ApplicationStore
 	OAuthTokenStore
+	SessionStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

@@ -29,6 +29,8 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error)
 	TouchTokens(ctx context.Context, used map[int64]time.Time) error
 	AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
+	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
+	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
 }
 
 // JWTParser verifies a simplejwt token: *jwt.Codec, or a verifier built from
@@ -56,9 +58,12 @@ type Credential struct {
 	Scheme string // gatehouse.SchemeToken, SchemeJWT, SchemeOAuth or SchemeSession
 	// Value is the key or token (Token, JWT, OAuth).
 	Value string
-	// UserID and Issued come from a verified session (SchemeSession).
-	UserID int64
-	Issued time.Time
+	// UserID, Issued and SessionID come from a verified session
+	// (SchemeSession); a session without an id cannot be ended, so it is
+	// refused.
+	UserID    int64
+	Issued    time.Time
+	SessionID string
 }
 
 // Authenticator checks credentials. Safe for concurrent use; Close stops
@@ -116,7 +121,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, c Credential) (*gateho
 	case gatehouse.SchemeOAuth:
 		return a.oauth(ctx, c.Value)
 	case gatehouse.SchemeSession:
-		return a.session(ctx, c.UserID, c.Issued)
+		return a.session(ctx, c.UserID, c.Issued, c.SessionID)
 	}
 	return nil, gatehouse.Unauthorized(gatehouse.ReasonBadHeader)
 }
@@ -244,9 +249,10 @@ func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Pri
 		ApplicationID: e.appID, Issued: e.issued}, nil
 }
 
-// session checks the user of a verified session cookie.
-func (a *Authenticator) session(ctx context.Context, userID int64, issued time.Time) (*gatehouse.Principal, error) {
-	if userID == 0 {
+// session checks a verified session cookie: its user, and that it was not
+// ended (EndSession).
+func (a *Authenticator) session(ctx context.Context, userID int64, issued time.Time, id string) (*gatehouse.Principal, error) {
+	if userID == 0 || id == "" {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	u, err := a.User(ctx, userID)
@@ -259,7 +265,36 @@ func (a *Authenticator) session(ctx context.Context, userID int64, issued time.T
 	if !u.IsActive || !u.Accepts(issued) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
+	// Only "not ended" is cached: an ended session is refused on this
+	// replica at once (EndSession drops the entry), on others within the TTL.
+	hash := secret.Hash(id)
+	ck := "s:" + string(hash)
+	if _, ok := a.cache.get(ck); !ok {
+		ended, err := a.store.SessionEnded(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		if ended {
+			return nil, refused(gatehouse.ReasonCredentialInvalid)
+		}
+		a.cache.put(ck, entry{user: u})
+	}
 	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeSession, Issued: issued}, nil
+}
+
+// EndSession ends the browser session with id (a logout): from now on it
+// is refused, on this replica at once, on others within the cache TTL.
+// expires is the session's own expiry, after which its record may go.
+func (a *Authenticator) EndSession(ctx context.Context, id string, expires time.Time) error {
+	if id == "" {
+		return nil // refused anyway
+	}
+	hash := secret.Hash(id)
+	if err := a.store.EndSession(ctx, hash, expires, a.now()); err != nil {
+		return err
+	}
+	a.cache.drop("s:" + string(hash))
+	return nil
 }
 
 // User returns a user through the cache.

@@ -35,6 +35,8 @@ type fakeStore struct {
 	tokenByHash       func(hash []byte) (gatehouse.Token, gatehouse.User, error)
 	touchTokens       func(used map[int64]time.Time) error
 	accessTokenByHash func(hash []byte) (gatehouse.AccessTokenInfo, error)
+	sessionEnded      func(idHash []byte) (bool, error)
+	endSession        func(idHash []byte, expires, now time.Time) error
 
 	calls map[string]int
 }
@@ -78,6 +80,22 @@ func (f *fakeStore) AccessTokenByHash(_ context.Context, hash []byte) (gatehouse
 		return gatehouse.AccessTokenInfo{}, errUnexpected
 	}
 	return f.accessTokenByHash(hash)
+}
+
+func (f *fakeStore) SessionEnded(_ context.Context, idHash []byte) (bool, error) {
+	f.count("SessionEnded")
+	if f.sessionEnded == nil {
+		return false, errUnexpected
+	}
+	return f.sessionEnded(idHash)
+}
+
+func (f *fakeStore) EndSession(_ context.Context, idHash []byte, expires, now time.Time) error {
+	f.count("EndSession")
+	if f.endSession == nil {
+		return errUnexpected
+	}
+	return f.endSession(idHash, expires, now)
 }
 
 // alice is the active user of most cases; epoch is her auth epoch.
@@ -492,17 +510,26 @@ func TestSession(t *testing.T) {
 	found := func(u gatehouse.User) func(int64) (gatehouse.User, error) {
 		return func(int64) (gatehouse.User, error) { return u, nil }
 	}
+	notEnded := func([]byte) (bool, error) { return false, nil }
 	tests := []struct {
 		name   string
 		userID int64
 		issued time.Time
+		noID   bool // the cookie has no session id
 		user   func(int64) (gatehouse.User, error)
+		ended  func([]byte) (bool, error)
 		want   *gatehouse.Principal
 		reason string
 		err    error
 	}{
 		// A cookie without a user id is anonymous: no lookup of user 0.
 		{name: "user id 0", userID: 0, issued: t0, reason: gatehouse.ReasonCredentialInvalid},
+		// A session without an id cannot be ended, so it is not accepted.
+		{name: "no session id", userID: 42, issued: t0, noID: true, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "ended", userID: 42, issued: t0, user: found(alice()),
+			ended: func([]byte) (bool, error) { return true, nil }, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "ended check fails", userID: 42, issued: t0, user: found(alice()),
+			ended: func([]byte) (bool, error) { return false, errDB }, err: errDB},
 		{name: "unknown user", userID: 42, issued: t0,
 			user:   func(int64) (gatehouse.User, error) { return gatehouse.User{}, gatehouse.ErrNotFound },
 			reason: gatehouse.ReasonCredentialInvalid},
@@ -512,18 +539,22 @@ func TestSession(t *testing.T) {
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "issued a microsecond before the epoch", userID: 42, issued: epoch.Add(-time.Microsecond),
 			user: found(alice()), reason: gatehouse.ReasonCredentialInvalid},
-		{name: "issued at the epoch", userID: 42, issued: epoch, user: found(alice()),
+		{name: "issued at the epoch", userID: 42, issued: epoch, user: found(alice()), ended: notEnded,
 			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeSession, Issued: epoch}},
-		{name: "issued after the epoch", userID: 42, issued: t0, user: found(alice()),
+		{name: "issued after the epoch", userID: 42, issued: t0, user: found(alice()), ended: notEnded,
 			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeSession, Issued: t0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := &fakeStore{user: tc.user}
+			st := &fakeStore{user: tc.user, sessionEnded: tc.ended}
 			a := authn.New(authn.Deps{Store: st, Now: (&clock{t0}).now})
 			defer a.Close()
+			sid := "session-id"
+			if tc.noID {
+				sid = ""
+			}
 			p, err := a.Authenticate(context.Background(),
-				authn.Credential{Scheme: gatehouse.SchemeSession, UserID: tc.userID, Issued: tc.issued})
+				authn.Credential{Scheme: gatehouse.SchemeSession, UserID: tc.userID, Issued: tc.issued, SessionID: sid})
 			check(t, p, err, tc.want, tc.reason, tc.err)
 			if tc.user == nil && len(st.calls) != 0 {
 				t.Fatalf("store calls %v, want none", st.calls)
@@ -541,4 +572,41 @@ func TestUnknownScheme(t *testing.T) {
 	if len(st.calls) != 0 {
 		t.Fatalf("store calls %v, want none", st.calls)
 	}
+}
+
+// TestEndSession: an ended session is recorded by the hash of its id with
+// its expiry and the time of the logout, and refused at once although
+// "not ended" was cached.
+func TestEndSession(t *testing.T) {
+	ended := map[string]bool{}
+	var gotExpires, gotNow time.Time
+	st := &fakeStore{
+		user:         func(int64) (gatehouse.User, error) { return alice(), nil },
+		sessionEnded: func(h []byte) (bool, error) { return ended[string(h)], nil },
+		endSession: func(h []byte, expires, now time.Time) error {
+			ended[string(h)], gotExpires, gotNow = true, expires, now
+			return nil
+		},
+	}
+	a := authn.New(authn.Deps{Store: st, Now: (&clock{t0}).now, CacheTTL: time.Minute})
+	defer a.Close()
+	c := authn.Credential{Scheme: gatehouse.SchemeSession, UserID: 42, Issued: t0, SessionID: "session-id"}
+	other := c
+	other.SessionID = "another-session"
+	authOK(t, a, c)
+	authOK(t, a, c)
+	authOK(t, a, other)
+	if got := st.calls["SessionEnded"]; got != 2 {
+		t.Fatalf("SessionEnded called %d times, want 2 (one per session, then cached)", got)
+	}
+	exp := t0.Add(12 * time.Hour)
+	if err := a.EndSession(context.Background(), "session-id", exp); err != nil {
+		t.Fatal(err)
+	}
+	if !ended[string(secret.Hash("session-id"))] || !gotExpires.Equal(exp) || !gotNow.Equal(t0) {
+		t.Fatalf("recorded %v, expires %v, now %v", ended, gotExpires, gotNow)
+	}
+	p, err := a.Authenticate(context.Background(), c)
+	check(t, p, err, nil, gatehouse.ReasonCredentialInvalid, nil)
+	authOK(t, a, other) // only that session ended
 }

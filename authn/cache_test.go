@@ -22,8 +22,9 @@ func cachingStore() *fakeStore {
 			return gatehouse.AccessTokenInfo{User: &u, Token: gatehouse.AccessToken{ID: 9, UserID: &u.ID,
 				Created: t0, Expires: t0.Add(time.Hour)}}, nil
 		},
-		user:        func(int64) (gatehouse.User, error) { return alice(), nil },
-		touchTokens: func(map[int64]time.Time) error { return nil },
+		user:         func(int64) (gatehouse.User, error) { return alice(), nil },
+		touchTokens:  func(map[int64]time.Time) error { return nil },
+		sessionEnded: func([]byte) (bool, error) { return false, nil },
 	}
 }
 
@@ -40,7 +41,8 @@ var cached = []struct {
 }{
 	{"drf token", authn.Credential{Scheme: gatehouse.SchemeToken, Value: drfKey}, "TokenByHash"},
 	{"oauth token", authn.Credential{Scheme: gatehouse.SchemeOAuth, Value: oauthValue}, "AccessTokenByHash"},
-	{"session user", authn.Credential{Scheme: gatehouse.SchemeSession, UserID: 42, Issued: t0}, "User"},
+	{"session user", authn.Credential{Scheme: gatehouse.SchemeSession, UserID: 42, Issued: t0, SessionID: "sid"}, "User"},
+	{"session not ended", authn.Credential{Scheme: gatehouse.SchemeSession, UserID: 42, Issued: t0, SessionID: "sid"}, "SessionEnded"},
 }
 
 func authOK(t *testing.T, a *authn.Authenticator, c authn.Credential) {

@@ -248,7 +248,7 @@ func (g *clientCredentialsGrant) issue(ctx context.Context, p *Provider, t *toke
 
 type authorizationCodeGrant struct {
 	code, redirectURI, verifier string
-	verifierSent                bool
+	redirectSent, verifierSent  bool
 }
 
 func (g *authorizationCodeGrant) allowed(a *gatehouse.Application) bool {
@@ -260,6 +260,7 @@ func (g *authorizationCodeGrant) duplicates() []string {
 
 func (g *authorizationCodeGrant) parse(t *tokenRequest) *Error {
 	g.code, g.redirectURI = t.param("code"), t.param("redirect_uri")
+	_, g.redirectSent = t.form["redirect_uri"]
 	_, g.verifierSent = t.form["code_verifier"]
 	g.verifier = t.param("code_verifier")
 	if g.code == "" {
@@ -291,7 +292,7 @@ func S256(verifier string) string {
 func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	var out *TokenResponse
 	check := func(gr gatehouse.Grant, u *gatehouse.User) error {
-		if gr.RedirectURI != "" && g.redirectURI != gr.RedirectURI {
+		if !g.redirectMatches(gr, t.client) {
 			return ErrInvalidRequest("Mismatching redirect URI.")
 		}
 		switch {
@@ -328,6 +329,24 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 		return nil, err
 	}
 	return out, nil
+}
+
+// redirectMatches applies RFC 6749 4.1.3 to the token request's
+// redirect_uri. When the authorization request named one (gr.RedirectURI),
+// the token request must repeat it exactly; DOT also accepts its absence,
+// gatehouse does not. When it named none, the code went to the client's
+// one registered URI, and a redirect_uri given now must be that URI, as
+// DOT checks it against the URI it stored with the code (an empty or any
+// other value is refused).
+func (g *authorizationCodeGrant) redirectMatches(gr gatehouse.Grant, client *gatehouse.Application) bool {
+	if gr.RedirectURI != "" {
+		return g.redirectSent && g.redirectURI == gr.RedirectURI
+	}
+	if !g.redirectSent {
+		return true
+	}
+	uri, ok := client.DefaultRedirectURI()
+	return ok && g.redirectURI == uri
 }
 
 // exchangeError maps the outcome of a code redemption or a refresh

@@ -94,6 +94,7 @@ func (s *Server) obtainToken(c *call, custom bool) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	c.noStore()
 	if custom {
 		c.respond(http.StatusOK, struct {
 			Token    string `json:"token"`

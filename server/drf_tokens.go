@@ -113,6 +113,7 @@ func (s *Server) createToken(c *call) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	c.noStore()
 	c.respond(http.StatusCreated, tokenCreated{ID: tok.ID, Name: tok.Name, Key: key, Prefix: tok.Prefix, Created: tok.Created, Expires: tok.Expires})
 	return nil
 }

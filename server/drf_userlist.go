@@ -22,7 +22,8 @@ func invalidPage() *apiError {
 }
 
 // listUsers answers like DRF's PageNumberPagination over an exact-match
-// django-filter FilterSet on email and username.
+// django-filter FilterSet on email and username, over the users the
+// caller may list (Config.UserList).
 func (s *Server) listUsers(c *call) *apiError {
 	q := c.r.URL.Query()
 	last := func(k string) string {
@@ -31,7 +32,10 @@ func (s *Server) listUsers(c *call) *apiError {
 		}
 		return ""
 	}
-	f := gatehouse.UserFilter{Username: last("username"), Email: last("email")}
+	f, err := s.cfg.UserList.Restrict(c.user.User, gatehouse.UserFilter{Username: last("username"), Email: last("email")})
+	if err != nil {
+		return s.internal(c, err)
+	}
 	ctx := c.r.Context()
 	count, err := s.accounts.Count(ctx, f)
 	if err != nil {

@@ -201,6 +201,9 @@ func (c *call) options() *apiError {
 	return nil
 }
 
+// noStore marks the response as one that carries a credential (noStore).
+func (c *call) noStore() { noStore(c.w) }
+
 // respond writes a successful response in the negotiated rendering. HEAD
 // gets the headers only.
 func (c *call) respond(status int, v any) {

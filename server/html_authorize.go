@@ -84,6 +84,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			s.htmlFail(w, r, err)
 			return
 		}
+		noStore(w)
 		redirectTo(w, a.RedirectURL(url.Values{"code": {code}}))
 		return
 	}
@@ -106,8 +107,8 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	if a.Challenge != "" {
 		d.Hidden = append(d.Hidden, hiddenField{"code_challenge", a.Challenge}, hiddenField{"code_challenge_method", a.ChallengeMethod})
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	noStore(w) // the page carries the session's CSRF token
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		consentTemplate.Execute(w, d)

@@ -23,7 +23,8 @@ import (
 // and expiry times and the CSRF token, sealed (AES-GCM) under the server
 // secret, so it cannot be read or forged without it. A password change or
 // deactivation ends every session (the user's AuthEpoch moves past the
-// issue time). The CSRF token is also sent in the "csrftoken" cookie so
+// issue time); a logout ends one, recorded by its id (authn.EndSession),
+// so that a copy of the cookie stops working too. The CSRF token is also sent in the "csrftoken" cookie so
 // scripts can echo it in X-CSRFToken, as Django's; forms carry it in
 // csrfmiddlewaretoken. Both cookies are SameSite=Lax; the session cookie
 // is HttpOnly.
@@ -36,6 +37,7 @@ const (
 
 // session is the content of the session cookie.
 type session struct {
+	ID      string `json:"s"` // random; names the session when it is ended
 	UserID  int64  `json:"u"`
 	Issued  int64  `json:"i"` // unix microseconds, compared with the user's auth epoch
 	Expires int64  `json:"x"`
@@ -58,39 +60,55 @@ func (s *Server) readSession(r *http.Request) *session {
 		return nil
 	}
 	var ss session
-	if json.Unmarshal(plain, &ss) != nil || ss.CSRF == "" || s.now().Unix() >= ss.Expires {
+	// A cookie without an id (sealed before logouts were recorded) could
+	// not be ended: it is no session, and its holder logs in again.
+	if json.Unmarshal(plain, &ss) != nil || ss.ID == "" || ss.CSRF == "" || s.now().Unix() >= ss.Expires {
 		return nil
 	}
 	return &ss
 }
 
 // writeSession sets the session and CSRF cookies.
-// The cookies are Secure when configured so, and always when the request
-// came over TLS (directly, or through a trusted proxy that says so).
 func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, ss *session) error {
 	plain, _ := json.Marshal(ss)
 	sealed, err := s.box.Seal(plain)
 	if err != nil {
 		return err
 	}
-	exp := time.Unix(ss.Expires, 0)
-	secure := s.ocfg.SecureCookies || s.originOf(r).scheme == "https"
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
-		Expires: exp, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: ss.CSRF, Path: "/", Expires: exp,
-		Secure: secure, SameSite: http.SameSiteLaxMode})
+	s.setSessionCookies(w, r, base64.RawURLEncoding.EncodeToString(sealed), ss.CSRF, time.Unix(ss.Expires, 0), 0)
 	return nil
+}
+
+// clearSession deletes the session and CSRF cookies from the browser.
+func (s *Server) clearSession(w http.ResponseWriter, r *http.Request) {
+	s.setSessionCookies(w, r, "", "", time.Unix(0, 0), -1)
+}
+
+// setSessionCookies sets both cookies with their attributes: SameSite=Lax,
+// HttpOnly for the session, Secure when configured so and always when the
+// request came over TLS (directly, or through a trusted proxy that says
+// so). maxAge -1 deletes them (Max-Age=0).
+func (s *Server) setSessionCookies(w http.ResponseWriter, r *http.Request, sealed, csrf string, expires time.Time, maxAge int) {
+	secure := s.ocfg.SecureCookies || s.originOf(r).scheme == "https"
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sealed, Path: "/", Expires: expires, MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", Expires: expires, MaxAge: maxAge,
+		Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 
 // newSession starts a session for userID (0: anonymous, holding only a
 // CSRF token for the login form) with a fresh CSRF token.
 func (s *Server) newSession(userID int64) (*session, error) {
+	id, err := secret.Alnum(s.random, 32)
+	if err != nil {
+		return nil, err
+	}
 	tok, err := secret.Alnum(s.random, 32)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	return &session{UserID: userID, Issued: now.UnixMicro(), Expires: now.Add(s.ocfg.SessionLifetime).Unix(), CSRF: tok}, nil
+	return &session{ID: id, UserID: userID, Issued: now.UnixMicro(), Expires: now.Add(s.ocfg.SessionLifetime).Unix(), CSRF: tok}, nil
 }
 
 // sessionUser returns the logged-in, active user of the session, or nil.
@@ -99,7 +117,7 @@ func (s *Server) sessionUser(r *http.Request, ss *session) (*gatehouse.User, err
 		return nil, nil
 	}
 	p, err := s.authn.Authenticate(r.Context(), authn.Credential{Scheme: gatehouse.SchemeSession, UserID: ss.UserID,
-		Issued: time.UnixMicro(ss.Issued)})
+		Issued: time.UnixMicro(ss.Issued), SessionID: ss.ID})
 	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 		return nil, nil
 	}

@@ -72,6 +72,7 @@ func (s *Server) jwtObtain(c *call) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	c.noStore()
 	c.respond(http.StatusOK, struct {
 		Refresh string `json:"refresh"`
 		Access  string `json:"access"`
@@ -107,6 +108,7 @@ func (s *Server) jwtRefresh(c *call) *apiError {
 	if err != nil {
 		return s.jwtFail(c, err)
 	}
+	c.noStore()
 	if refresh == "" {
 		c.respond(http.StatusOK, struct {
 			Access string `json:"access"`

@@ -25,7 +25,8 @@ func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 // introspectEndpoint is /o/introspect/ (RFC 7662), GET ?token= or POST
-// (oauth.Provider.Introspect).
+// (oauth.Provider.Introspect). Its answers are never cached: they say
+// whose a token is and for how long it works (DOT sets no header).
 func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 	form, ok := readOAuthForm(w, r)
 	if !ok {
@@ -44,14 +45,14 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.Active {
-		writeDOTJSON(w, http.StatusOK, false, kv{"active", false})
+		writeDOTJSON(w, http.StatusOK, kv{"active", false})
 		return
 	}
 	body := []kv{{"active", true}, {"scope", res.Scope}, {"exp", res.Expires}, {"client_id", res.ClientID}}
 	if res.Username != "" {
 		body = append(body, kv{"username", res.Username})
 	}
-	writeDOTJSON(w, http.StatusOK, false, body...)
+	writeDOTJSON(w, http.StatusOK, body...)
 }
 
 // tokenEndpoint is POST /o/token/ (oauth.Provider.Token).
@@ -79,5 +80,5 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	if res.RefreshToken != "" {
 		body = append(body, kv{"refresh_token", res.RefreshToken})
 	}
-	writeDOTJSON(w, http.StatusOK, true, body...)
+	writeDOTJSON(w, http.StatusOK, body...)
 }

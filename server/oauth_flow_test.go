@@ -443,3 +443,68 @@ func TestOAuthScopesNotRequiredByDefault(t *testing.T) {
 		expect(t, e.do("POST", "/api/users/", map[string]string{"username": "mia2", "password": "x-long-pass-9"}, "Authorization", "Bearer "+read.Access), 201, "")
 	})
 }
+
+// TestOAuthTokenRedirectURI checks the redirect_uri of a code exchange
+// against the authorization request's (RFC 6749 4.1.3): repeated exactly
+// when it named one; when it named none, absent or the one registered URI
+// the code went to, as DOT stores and compares it, and nothing else. A
+// refusal leaves the code usable.
+func TestOAuthTokenRedirectURI(t *testing.T) {
+	const mismatch = `{"error": "invalid_request", "error_description": "Mismatching redirect URI."}`
+	absent := "<absent>"
+	cases := []struct {
+		name             string
+		authorizeNamed   bool   // the authorization request carried redirect_uri
+		tokenRedirectURI string // absent: not sent
+		status           int
+	}{
+		{"named, repeated", true, redirectURI, 200},
+		{"named, omitted", true, absent, 400}, // DOT accepts; RFC 6749 4.1.3 requires it
+		{"named, empty", true, "", 400},
+		{"named, another", true, "http://127.0.0.1:9999/other", 400},
+		{"named, trailing slash", true, redirectURI + "/", 400},
+		{"named, other case", true, "http://127.0.0.1:9999/CB", 400},
+		{"none, omitted", false, absent, 200},
+		{"none, the registered one", false, redirectURI, 200},
+		{"none, empty", false, "", 400},
+		{"none, another", false, "http://127.0.0.1:9999/other", 400},
+		{"none, trailing slash", false, redirectURI + "/", 400},
+		{"none, elsewhere", false, "https://evil.example/cb", 400},
+	}
+	each(t, nil, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		b := e.browser()
+		b.login("alice", "alicepass")
+		for _, c := range cases {
+			q := url.Values{"response_type": {"code"}, "client_id": {"code-client"}, "state": {"xyz"}, "scope": {"read"}}
+			if c.authorizeNamed {
+				q.Set("redirect_uri", redirectURI)
+			}
+			loc := b.authorize(q)
+			if got := loc.Scheme + "://" + loc.Host + loc.Path; got != redirectURI {
+				t.Fatalf("%s: the code went to %s", c.name, got)
+			}
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}}
+			if c.tokenRedirectURI != absent {
+				form.Set("redirect_uri", c.tokenRedirectURI)
+			}
+			r := e.do("POST", "/o/token/", form, "Authorization", basic("code-client", a.codeSecret))
+			if r.status != c.status {
+				t.Errorf("%s: %d %s, want %d", c.name, r.status, r.body, c.status)
+				continue
+			}
+			if c.status == 400 {
+				if string(r.body) != mismatch {
+					t.Errorf("%s: body %s", c.name, r.body)
+				}
+				// Still usable with the right redirect_uri.
+				if c.authorizeNamed {
+					form.Set("redirect_uri", redirectURI)
+				} else {
+					form.Del("redirect_uri")
+				}
+				expect(t, e.do("POST", "/o/token/", form, "Authorization", basic("code-client", a.codeSecret)), 200, "")
+			}
+		}
+	})
+}

@@ -50,7 +50,7 @@ func writeOAuthError(w http.ResponseWriter, e *oauth.Error) {
 	if e.Code == "invalid_client" {
 		h.Set("WWW-Authenticate", `Bearer error="invalid_client"`)
 	}
-	writeDOTJSON(w, e.Status, true, body...)
+	writeDOTJSON(w, e.Status, body...)
 }
 
 // kv is one member of a JSON object written in order.
@@ -90,12 +90,21 @@ func dotJSON(members ...kv) []byte {
 	return append(b, '}')
 }
 
-func writeDOTJSON(w http.ResponseWriter, status int, noStore bool, members ...kv) {
+// noStore marks a response that carries a credential: no cache may keep
+// it (Cache-Control: no-store, and Pragma: no-cache for HTTP/1.0 caches,
+// as RFC 6749 5.1 asks of token responses). It allocates nothing.
+func noStore(w http.ResponseWriter) {
 	h := w.Header()
-	h["Content-Type"] = hvJSON
-	if noStore {
-		h["Cache-Control"], h["Pragma"] = hvNoStore, hvNoCache
-	}
+	h["Cache-Control"], h["Pragma"] = hvNoStore, hvNoCache
+}
+
+// writeDOTJSON writes a JSON answer of a DOT endpoint. Each carries a
+// credential or says something of one (token, error, introspection), so
+// none is cached: Cache-Control no-store and Pragma no-cache, as oauthlib
+// sets them on the token endpoint's answers.
+func writeDOTJSON(w http.ResponseWriter, status int, members ...kv) {
+	w.Header()["Content-Type"] = hvJSON
+	noStore(w)
 	w.WriteHeader(status)
 	w.Write(dotJSON(members...))
 }

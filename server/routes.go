@@ -53,11 +53,12 @@ func (s *Server) routes() http.Handler {
 	}
 
 	// HTML pages (html_*.go): the authorization consent page, DOT's
-	// pages for a logged-in user, and the login page.
+	// pages for a logged-in user, and the login and logout pages.
 	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
 	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
 	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
+	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

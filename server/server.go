@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -32,6 +33,10 @@ import (
 type Config struct {
 	// PageSize is the number of users on one page of /api/users/.
 	PageSize int
+	// UserList is who sees whom on GET /api/users/: every user to any
+	// authenticated caller (gatehouse.UserListAll, the reference's and the
+	// default), to staff only, or each caller their own record.
+	UserList gatehouse.UserListAccess
 	// AllowQueryToken accepts OAuth access tokens in the ?access_token=
 	// query parameter, as DOT does. Off by default: URLs leak into logs.
 	AllowQueryToken bool
@@ -56,6 +61,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		PageSize:       20,
+		UserList:       gatehouse.UserListAll,
 		RequestTimeout: 5 * time.Second,
 		MaxInFlight:    1024,
 		AllowedHosts:   []string{"localhost", "127.0.0.1", "::1"},
@@ -88,22 +94,23 @@ type Deps struct {
 
 // Server is the gatehouse HTTP handler.
 type Server struct {
-	store    Store
-	accounts *accounts.Service
-	authn    *authn.Authenticator
-	oauth    *oauth.Provider
-	box      *secret.Box
-	pairs    *simplejwt.Service
-	limiter  *throttle.Limiter
-	log      *slog.Logger
-	now      func() time.Time
-	random   io.Reader
-	cfg      Config
-	ocfg     oauth.Config // the provider's: scopes, the login page, sessions
-	handler  http.Handler
-	inflight chan struct{} // one token per request being served; nil: unbounded
-	proxies  []netip.Prefix
-	hosts    []string // AllowedHosts as hostAllowed compares them
+	store     Store
+	accounts  *accounts.Service
+	authn     *authn.Authenticator
+	oauth     *oauth.Provider
+	box       *secret.Box
+	pairs     *simplejwt.Service
+	limiter   *throttle.Limiter
+	log       *slog.Logger
+	now       func() time.Time
+	random    io.Reader
+	cfg       Config
+	ocfg      oauth.Config // the provider's: scopes, the login page, sessions
+	logoutURL string       // the logout page's path, beside the login page
+	handler   http.Handler
+	inflight  chan struct{} // one token per request being served; nil: unbounded
+	proxies   []netip.Prefix
+	hosts     []string // AllowedHosts as hostAllowed compares them
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -122,6 +129,7 @@ func New(d Deps) (*Server, error) {
 		s.cfg.PageSize = 20
 	}
 	s.ocfg = d.OAuth.Config()
+	s.logoutURL = logoutURLFor(s.ocfg.LoginURL)
 	if s.cfg.MaxInFlight > 0 {
 		s.inflight = make(chan struct{}, s.cfg.MaxInFlight)
 	}
@@ -130,6 +138,9 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
 	}
 	s.proxies = proxies
+	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
+	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
 	}

@@ -224,8 +224,12 @@ func TestThrottleSharedByReplicas(t *testing.T) {
 	if !slices.Contains(testdb.Backends(), "postgres") {
 		t.Skip("PostgreSQL not configured (GATEHOUSE_TEST_POSTGRES_URL)")
 	}
-	e := newEnv(t, "postgres", behindProxy)
-	f := e.restart(behindProxy, nil)
+	cfg := func(c *config) {
+		behindProxy(c)
+		c.Rates, _ = throttle.ParseRates("sign_up=30/hour", throttle.DefaultRates())
+	}
+	e := newEnv(t, "postgres", cfg)
+	f := e.restart(cfg, nil)
 	defer f.close()
 	e.user("alice", "alicepass")
 	for _, replica := range []*env{e, f, e, f, e} {

@@ -78,6 +78,10 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.
 func userWhere(f gatehouse.UserFilter) (string, []any) {
 	var conds []string
 	var args []any
+	if f.ID != 0 {
+		conds = append(conds, "id = ?")
+		args = append(args, f.ID)
+	}
 	if f.Username != "" {
 		conds = append(conds, "username = ?")
 		args = append(args, f.Username)

@@ -93,6 +93,7 @@ var (
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},
+		{"SessionEnd", testSessionEnd},
 	}
 )
 

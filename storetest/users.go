@@ -115,10 +115,18 @@ func testUserListFilterPaging(t *testing.T, s UsersAndTokens) {
 	if err != nil || len(page) != 5 || page[0].Username != "user20" {
 		t.Fatalf("page 2: %d users, %v", len(page), err)
 	}
+	u07, err := s.UserByUsername(ctx, "user07")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []struct {
 		f    gatehouse.UserFilter
 		want int
 	}{
+		{gatehouse.UserFilter{ID: u07.ID}, 1},
+		{gatehouse.UserFilter{ID: u07.ID, Username: "user07"}, 1},
+		{gatehouse.UserFilter{ID: u07.ID, Email: "user08@example.com"}, 0},
+		{gatehouse.UserFilter{ID: u07.ID + 1000}, 0},
 		{gatehouse.UserFilter{Username: "user07"}, 1},
 		{gatehouse.UserFilter{Username: "user0"}, 0},
 		{gatehouse.UserFilter{Email: "user07@example.com"}, 1},

@@ -179,6 +179,7 @@ const tokenTouchInterval = 10 * time.Second
 func (e *env) serverFor(a *app) (*server.Server, error) {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
+	scfg.UserList = e.cfg.UserList
 	scfg.RequestTimeout = e.cfg.RequestTimeout
 	scfg.MaxInFlight = e.cfg.MaxInFlight
 	scfg.AllowedHosts = splitList(e.cfg.AllowedHosts)

@@ -35,6 +35,7 @@ type config struct {
 	Argon2Threads      int
 
 	AllowQueryToken bool
+	UserList        gatehouse.UserListAccess
 	AuthCacheTTL    time.Duration
 	RequestTimeout  time.Duration
 	AllowedHosts    string
@@ -150,6 +151,7 @@ func (c *config) settings() []setting {
 		{"lockout-failures", "failed logins per account within lockout-window, from all sources, after which the account takes attempts only from sources it logged in from before (ASVS 2.2.1: at most 100 an hour)", (*intValue)(&c.LockoutFailures), itoa(gd.AccountFailures)},
 		{"lockout-window", "the window lockout-failures counts in", (*durationValue)(&c.LockoutWindow), fmtDuration(gd.Window)},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
+		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
 		{"jwt-signing-key", "HS256 key for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
@@ -245,6 +247,18 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("want a whole number, 0 or more, got %q", s)
 	}
 	*v = intValue(n)
+	return nil
+}
+
+type userListValue gatehouse.UserListAccess
+
+func (v *userListValue) String() string { return string(*v) }
+func (v *userListValue) Set(s string) error {
+	a, err := gatehouse.ParseUserListAccess(s)
+	if err != nil {
+		return err
+	}
+	*v = userListValue(a)
 	return nil
 }
 

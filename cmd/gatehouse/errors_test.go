@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -127,5 +129,39 @@ func TestEmptyAllowedHosts(t *testing.T) {
 	err := run(context.Background(), []string{"gatehouse", "serve", "--allowed-hosts", " , "}, getenvFrom(env), nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_ALLOWED_HOSTS is empty") {
 		t.Fatalf("serve with no allowed host: %v", err)
+	}
+}
+
+// GATEHOUSE_USER_LIST reaches the server, and a value it does not know
+// stops every command at start with the valid values.
+func TestUserListSetting(t *testing.T) {
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_USER_LIST"] = "everyone"
+	if _, err := runCmd(t, env, "serve"); err == nil || err.Error() != `GATEHOUSE_USER_LIST: want all, staff or self, got "everyone"` {
+		t.Fatalf("serve with a bad user list setting: %v", err)
+	}
+	env["GATEHOUSE_USER_LIST"] = "staff"
+	env["GATEHOUSE_PASSWORD"] = "a-long-passphrase-42"
+	if out, err := runCmd(t, env, "createuser", "--username", "alice", "--email", "alice@example.com"); err != nil {
+		t.Fatalf("createuser: %v %s", err, out)
+	}
+	base, stop := serve(t, env)
+	defer stop()
+	res, err := http.Post(base+"/api-token-auth/", "application/json", strings.NewReader(`{"username":"alice","password":"a-long-passphrase-42"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	req, _ := http.NewRequest("GET", base+"/api/users/", nil)
+	req.Header.Set("Authorization", "Token "+tok.Token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Fatalf("a non-staff user under staff: %d", res.StatusCode)
 	}
 }

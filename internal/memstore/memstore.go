@@ -159,7 +159,7 @@ func (s *Store) selected(f gatehouse.UserFilter) []gatehouse.User {
 	var out []gatehouse.User
 	for _, id := range slices.Sorted(maps.Keys(s.users)) {
 		u := s.users[id]
-		if (f.Username == "" || u.Username == f.Username) && (f.Email == "" || u.Email == f.Email) {
+		if (f.ID == 0 || u.ID == f.ID) && (f.Username == "" || u.Username == f.Username) && (f.Email == "" || u.Email == f.Email) {
 			out = append(out, storedUser(u))
 		}
 	}

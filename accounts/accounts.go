@@ -307,12 +307,14 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		return u, false, err // ETHROTTLED: no lookup, no hash
 	}
 	var work time.Duration
-	timed := func(f func()) func() {
+	timed := func(kind string, f func()) func() {
 		return func() {
 			start := time.Now()
 			f()
 			work = time.Since(start)
-			s.floor.observe(work)
+			if kind != "" { // an unusable or unknown value costs nothing to refuse
+				s.floor.observe(kind, work)
+			}
 		}
 	}
 	failed := func() {
@@ -332,7 +334,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		u, err = s.store.UserByUsername(ctx, username)
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
-		if err := s.hashing.doAs(ctx, class, timed(func() { s.hasher.Dummy(pw) })); err != nil {
+		if err := s.hashing.doAs(ctx, class, timed("argon2", func() { s.hasher.Dummy(pw) })); err != nil {
 			return u, false, err
 		}
 		failed()
@@ -343,7 +345,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 	}
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
-	if err := s.hashing.doAs(ctx, class, timed(func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
+	if err := s.hashing.doAs(ctx, class, timed(password.Algorithm(u.Password), func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
 		return u, false, err
 	}
 	if !ok || !u.IsActive {

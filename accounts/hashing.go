@@ -15,16 +15,19 @@ import (
 // 16 concurrent logins the server's peak RSS was 570 MB
 // (docs/performance.md); bounded, it is cores × that.
 //
-// Callers that wait are served in two classes, each first come first
-// served: a freed slot goes to the longest-waiting caller of the first
-// class (hashFirst) if any, else of the second. Logins from sources
-// without recent failures are first, so that a flood of failing logins
-// (unknown users from a botnet, a password sprayer) queues behind itself
-// and not in front of the users who are not part of it (issue 14).
+// Callers are served in two classes, each first come first served: a
+// freed slot goes to the longest-waiting caller of the first class
+// (hashFirst) if any, else of the second; and the second class never
+// holds the last free slot (when there are two or more), which is kept
+// for the first. Logins from sources without recent failures are first,
+// so that a flood of failing logins (unknown users from a botnet, a
+// password sprayer) queues behind itself and not in front of the users
+// who are not part of it, who find a slot free at once (issue 14).
 type hashSlots struct {
-	mu     sync.Mutex
-	free   int          // slots not taken
-	queues [2][]*waiter // by class; a slot is handed to queues[0] first
+	mu      sync.Mutex
+	free    int          // slots not taken
+	reserve int          // free slots the second class may not take
+	queues  [2][]*waiter // by class; a slot is handed to queues[0] first
 
 	waiting    atomic.Int32 // callers of do blocked for a slot
 	maxWaiting int32        // callers of do allowed to wait (0: any); more are refused
@@ -51,7 +54,11 @@ func newHashSlots(grew func(int64), maxWaiting int) *hashSlots {
 	if maxWaiting <= 0 {
 		maxWaiting = HashConcurrency() * 32
 	}
-	return &hashSlots{free: HashConcurrency(), grew: grew, maxWaiting: int32(maxWaiting)}
+	h := &hashSlots{free: HashConcurrency(), grew: grew, maxWaiting: int32(maxWaiting)}
+	if h.free > 1 {
+		h.reserve = 1
+	}
+	return h
 }
 
 // errHashQueueFull refuses a hash at once when more callers already wait
@@ -97,7 +104,8 @@ func (h *hashSlots) doAs(ctx context.Context, class int, f func()) error {
 
 func (h *hashSlots) acquire(ctx context.Context, class int) error {
 	h.mu.Lock()
-	if h.free > 0 && len(h.queues[0])+len(h.queues[1]) == 0 {
+	if (class == hashFirst && h.free > 0 && len(h.queues[0]) == 0) ||
+		(class == hashLater && h.free > h.reserve && len(h.queues[0])+len(h.queues[1]) == 0) {
 		h.free--
 		h.mu.Unlock()
 		return nil
@@ -139,13 +147,15 @@ func (h *hashSlots) release() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.queues {
-		if q := h.queues[c]; len(q) > 0 {
-			w := q[0]
-			q[0] = nil
-			h.queues[c] = q[1:]
-			w.ready <- struct{}{}
-			return
+		q := h.queues[c]
+		if len(q) == 0 || (c == hashLater && h.free < h.reserve) {
+			continue
 		}
+		w := q[0]
+		q[0] = nil
+		h.queues[c] = q[1:]
+		w.ready <- struct{}{}
+		return
 	}
 	h.free++
 }

@@ -174,3 +174,43 @@ func TestHashSlotsCancelWhileQueued(t *testing.T) {
 		t.Fatal("a cancelled waiter stayed queued")
 	}
 }
+
+// With two slots or more, the second class leaves the last free slot to
+// the first: a flood in the second class never makes a first-class caller
+// wait.
+func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
+	h := &hashSlots{free: 2, reserve: 1}
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	go h.doAs(context.Background(), hashLater, func() { started <- struct{}{}; <-release })
+	<-started
+	queued := make(chan struct{})
+	go func() {
+		h.doAs(context.Background(), hashLater, func() {})
+		close(queued)
+	}()
+	for h.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ran := false
+	done := make(chan struct{})
+	go func() { h.do(context.Background(), func() { ran = true }); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a first-class caller waited behind the second class with a slot free")
+	}
+	if !ran {
+		t.Fatal("did not run")
+	}
+	select {
+	case <-queued:
+		t.Fatal("the second class took the reserved slot")
+	default:
+	}
+	close(release)
+	<-queued
+	if h.freeNow() != 2 {
+		t.Fatalf("free %d after all", h.freeNow())
+	}
+}

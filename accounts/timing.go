@@ -2,9 +2,9 @@ package accounts
 
 import (
 	"context"
+	"math"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -12,44 +12,59 @@ import (
 // Hash verifications cost different times: an unknown user costs the dummy
 // argon2id hash (18 ms here), a user still on an imported Django PBKDF2
 // hash twice that, an unusable password nothing. Every failed check is
-// therefore held until the floor: the slowest verification seen lately.
-// The hold is a sleep outside the hash slots, so it costs a goroutine, not
-// a CPU.
+// therefore held until the floor: a high mark of the slowest kind of
+// verification (by algorithm) seen lately, its running mean plus twice
+// its running mean deviation (each an exponentially weighted average over
+// about the last 16 verifications of that kind), so that the held answers
+// fall within the spread of the slowest kind's own. The hold is a sleep
+// outside the hash slots: it costs a goroutine, not a CPU.
 //
-// The floor rises at once to a slower verification and sinks by 1/256 of
-// the difference per faster one, so that one slow outlier (a pause) does
-// not hold failures long, while a class of hashes seen now and then keeps
-// it up. Until a class has been verified once its time is unknown: the
-// first failed login of a user on a slower hash than any seen before
+// Until a kind has been verified once its time is unknown: the first
+// failed login of a user on a slower kind of hash than any seen before
 // shows through, once.
 type failFloor struct {
-	ns atomic.Int64
+	mu    sync.Mutex
+	kinds map[string]*timing
 }
+
+type timing struct{ mean, dev float64 } // nanoseconds
 
 // maxFloor bounds the hold, whatever was measured.
 const maxFloor = 2 * time.Second
 
-// observe records the duration of one verification.
-func (f *failFloor) observe(d time.Duration) {
-	if d > maxFloor {
-		d = maxFloor
+// observe records the duration of one verification of kind (an algorithm).
+func (f *failFloor) observe(kind string, d time.Duration) {
+	x := float64(min(d, maxFloor))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.kinds == nil {
+		f.kinds = map[string]*timing{}
 	}
-	for {
-		cur := f.ns.Load()
-		next := int64(d)
-		if next < cur {
-			next = cur - (cur-next)/256
-		}
-		if next == cur || f.ns.CompareAndSwap(cur, next) {
-			return
-		}
+	t := f.kinds[kind]
+	if t == nil {
+		f.kinds[kind] = &timing{mean: x, dev: x / 10}
+		return
 	}
+	const alpha = 1.0 / 16
+	t.dev += alpha * (math.Abs(x-t.mean) - t.dev)
+	t.mean += alpha * (x - t.mean)
+}
+
+// floor is the time a failed check is held to.
+func (f *failFloor) floor() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hi float64
+	for _, t := range f.kinds {
+		hi = math.Max(hi, t.mean+2*t.dev)
+	}
+	return min(time.Duration(hi), maxFloor)
 }
 
 // hold sleeps until the floor is reached by a check whose verification
 // took work; it returns early if ctx ends.
 func (f *failFloor) hold(ctx context.Context, work time.Duration) {
-	rest := time.Duration(f.ns.Load()) - work
+	rest := f.floor() - work
 	if rest <= 0 {
 		return
 	}

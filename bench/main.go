@@ -370,6 +370,28 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			e.add(r)
 		}
 	}
+	if o.logins && o.want("login flood") {
+		n := 200
+		if o.smoke {
+			n = 10
+		}
+		rs, err := loginFlood(base, backend, n)
+		if err != nil {
+			return nil, err
+		}
+		e.add(rs...)
+	}
+	if o.logins && o.want("failed-login time") {
+		n := 200
+		if o.smoke {
+			n = 10
+		}
+		rs, err := failedLoginTiming(base, backend, n, e.users[len(e.users)-1][len(e.users[len(e.users)-1])-1])
+		if err != nil {
+			return nil, err
+		}
+		e.add(rs...)
+	}
 	if o.logins && !o.smoke && o.want("login wave") {
 		r, err := loginWave(base, pid)
 		if err != nil {

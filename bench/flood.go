@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The security cases of issue 14. The bench server trusts the loopback
+// peer as a proxy (GATEHOUSE_TRUSTED_PROXIES), so each client below names
+// its own address in X-Forwarded-For, as clients behind a TLS proxy would
+// reach gatehouse.
+
+// floodClients is how many anonymous clients flood the logins.
+const floodClients = 32
+
+// loginAs is one DRF login of user from address ip; it returns how long
+// the answer took and its status.
+func loginAs(c *http.Client, base, user, pass, ip string) (time.Duration, int, error) {
+	req, err := jsonPost(base+"/api-token-auth/", user, pass)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("X-Forwarded-For", ip)
+	t0 := time.Now()
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return time.Since(t0), res.StatusCode, nil
+}
+
+// quantile q of ds (sorted in place).
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[min(len(ds)-1, int(math.Ceil(q*float64(len(ds))))-1)]
+}
+
+// loginFlood: one real user (alice, argon2id) logs in n times in a row,
+// first on an idle server, then while floodClients clients, each from an
+// address of its own, send logins of unknown users as fast as they are
+// answered. Budget: the real user's p99 under the flood within 3x of the
+// idle p99. The flooders' answers (400, or 503 + Retry-After when the hash
+// queue is full) are counted, not judged.
+func loginFlood(base, backend string, n int) ([]result, error) {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: floodClients + 4}}
+	real := func() ([]time.Duration, error) {
+		var ds []time.Duration
+		for i := 0; i < n; i++ {
+			d, status, err := loginAs(c, base, "alice", "alicepass", "198.51.100.1")
+			if err != nil {
+				return nil, err
+			}
+			if status != 200 {
+				return nil, fmt.Errorf("login flood: the real user's login answered %d", status)
+			}
+			ds = append(ds, d)
+		}
+		return ds, nil
+	}
+	idle, err := real()
+	if err != nil {
+		return nil, err
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var sent, refused atomic.Int64
+	for i := 0; i < floodClients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ip := fmt.Sprintf("10.66.%d.%d", i/200, i%200+1)
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, status, err := loginAs(c, base, fmt.Sprintf("nobody-%d-%d", i, j), "guess", ip)
+				sent.Add(1)
+				if err == nil && status != 400 {
+					refused.Add(1)
+				}
+			}
+		}(i)
+	}
+	time.Sleep(500 * time.Millisecond) // the queue forms
+	flooded, err := real()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	ip99, fp99 := quantile(idle, 0.99), quantile(flooded, 0.99)
+	ratio := float64(fp99) / float64(ip99)
+	name := fmt.Sprintf("login flood: the real user's p99 while %d clients from %d addresses send unknown-user logins", floodClients, floodClients)
+	return []result{
+		resource(backend, "idle login: the real user's p50 / p99 (POST /api-token-auth/, argon2id)",
+			fmt.Sprintf("%v / %v (%d logins)", quantile(idle, 0.5).Round(time.Microsecond), ip99.Round(time.Microsecond), n), ""),
+		resource(backend, name, fmt.Sprintf("%v / %v (p50 / p99, %d logins; flood: %d requests, %d answered other than 400)",
+			quantile(flooded, 0.5).Round(time.Microsecond), fp99.Round(time.Microsecond), n, sent.Load(), refused.Load()),
+			fmt.Sprintf("p99 %.1fx idle, ≤ 3x: %s", ratio, metStr(ratio <= 3))),
+	}, nil
+}
+
+// failedLoginTiming times n failed logins of each class, one at a time,
+// each from an address of its own (so that no back-off applies): an
+// unknown user, a user with an argon2id hash, a user with an imported
+// Django PBKDF2 hash. The time must not tell the classes apart (issue 14
+// item 5): every pair's 5-95 % ranges must overlap. The two-sample
+// Kolmogorov-Smirnov statistic D of each pair is reported too (0: the same
+// distribution, 1: apart).
+func failedLoginTiming(base, backend string, n int, pbkdf2User string) ([]result, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	classes := []struct{ name, user string }{{"unknown user", "no-such-user"}, {"argon2id user", "alice"}, {"PBKDF2 user", pbkdf2User}}
+	samples := make([][]time.Duration, len(classes))
+	// Interleaved, so that the machine's drift falls on every class alike.
+	for i := 0; i < n; i++ {
+		for k, cl := range classes {
+			d, status, err := loginAs(c, base, cl.user, "wrong-password", fmt.Sprintf("10.77.%d.%d", k*10+i/200, i%200+1))
+			if err != nil {
+				return nil, err
+			}
+			if status != 400 {
+				return nil, fmt.Errorf("failed-login timing: %s answered %d", cl.name, status)
+			}
+			samples[k] = append(samples[k], d)
+		}
+	}
+	var out []result
+	var desc []string
+	for k, cl := range classes {
+		s := samples[k]
+		desc = append(desc, fmt.Sprintf("%s %v/%v/%v", cl.name, quantile(s, 0.05).Round(10*time.Microsecond),
+			quantile(s, 0.5).Round(10*time.Microsecond), quantile(s, 0.95).Round(10*time.Microsecond)))
+	}
+	ok := true
+	var pairs []string
+	for a := 0; a < len(classes); a++ {
+		for b := a + 1; b < len(classes); b++ {
+			sa, sb := samples[a], samples[b]
+			overlap := quantile(sa, 0.05) <= quantile(sb, 0.95) && quantile(sb, 0.05) <= quantile(sa, 0.95)
+			ok = ok && overlap
+			pairs = append(pairs, fmt.Sprintf("%s vs %s: D %.2f", classes[a].name, classes[b].name, ksD(sa, sb)))
+		}
+	}
+	out = append(out, resource(backend, fmt.Sprintf("failed-login time by class (%d each; p5/p50/p95)", n),
+		strings.Join(desc, "; ")+". "+strings.Join(pairs, "; "), "5-95 % ranges of every pair overlap: "+metStr(ok)))
+	return out, nil
+}
+
+// ksD is the two-sample Kolmogorov-Smirnov statistic of a and b.
+func ksD(a, b []time.Duration) float64 {
+	a, b = append([]time.Duration(nil), a...), append([]time.Duration(nil), b...)
+	sort.Slice(a, func(i, j int) bool { return a[i] < a[j] })
+	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+	var i, j int
+	var d float64
+	for i < len(a) && j < len(b) {
+		if a[i] <= b[j] {
+			i++
+		} else {
+			j++
+		}
+		d = math.Max(d, math.Abs(float64(i)/float64(len(a))-float64(j)/float64(len(b))))
+	}
+	return d
+}

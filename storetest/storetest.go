@@ -93,6 +93,12 @@ var (
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditLargeBatch", testAuditLargeBatch},
+		{"AuditFilters", testAuditFilters},
+		{"AuditPaging", testAuditPaging},
+		{"AuditDeleteBefore", testAuditDeleteBefore},
+		{"AuditOutlivesUsers", testAuditOutlivesUsers},
 	}
 )
 

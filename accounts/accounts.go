@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -49,6 +50,9 @@ type Deps struct {
 	// Forget, when set, is called after a user or their tokens changed,
 	// to drop cached lookups (authn.Authenticator.ForgetUser).
 	Forget func(userID int64)
+	// Audit records logins, password and activity changes, logouts and
+	// DRF tokens (audit.Recorder); nil records nothing.
+	Audit gatehouse.Auditor
 }
 
 // Service is the accounts service. Safe for concurrent use.
@@ -62,12 +66,13 @@ type Service struct {
 	random  io.Reader
 	hashing *hashSlots
 	forget  func(int64)
+	audit   gatehouse.Auditor
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
-		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget}
+		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, audit: d.Audit}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -76,6 +81,9 @@ func New(d Deps) *Service {
 	}
 	if s.forget == nil {
 		s.forget = func(int64) {}
+	}
+	if s.audit == nil {
+		s.audit = gatehouse.NoAudit{}
 	}
 	return s
 }
@@ -196,6 +204,8 @@ func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error)
 		}
 		return gatehouse.User{}, err
 	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserCreated, UserID: u.ID,
+		Detail: map[string]string{"username": u.Username, "staff": strconv.FormatBool(u.IsStaff), "superuser": strconv.FormatBool(u.IsSuperuser)}})
 	return u, nil
 }
 
@@ -258,6 +268,9 @@ func (s *Service) ChangePassword(ctx context.Context, username, pw string) error
 		return gatehouse.UserChange{RevokeCredentials: true, At: s.now()}, nil
 	})
 	s.forget(u.ID)
+	if err == nil {
+		s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditPasswordChanged, UserID: u.ID, Detail: map[string]string{"username": u.Username}})
+	}
 	return err
 }
 
@@ -273,6 +286,13 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 		return gatehouse.UserChange{RevokeCredentials: !active, At: s.now()}, nil
 	})
 	s.forget(u.ID)
+	if err == nil {
+		event := gatehouse.AuditUserDeactivated
+		if active {
+			event = gatehouse.AuditUserActivated
+		}
+		s.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: u.ID, Detail: map[string]string{"username": u.Username}})
+	}
 	return err
 }
 
@@ -283,12 +303,21 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 // hashes are queued for the CPUs: then the rehash is left to a later login
 // (hashSlots.idle), so that a wave of first logins after a migration runs at
 // the rate of one hash each. ok is false for any refusal; err is internal
-// (or ctx's, when the caller gave up waiting for a slot).
-func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gatehouse.User, ok bool, err error) {
+// (or ctx's, when the caller gave up waiting for a slot). Each answer
+// without err is audited as login.succeeded or login.failed, via the path
+// the caller names.
+func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, username, pw string) (u gatehouse.User, ok bool, err error) {
+	reason := ""
+	defer func() {
+		if err == nil {
+			s.auditLogin(ctx, via, username, u.ID, ok, reason)
+		}
+	}()
 	if len(pw) > MaxPasswordBytes {
 		// Refused before any lookup or hash: a long input would cost a
 		// long hash (PBKDF2 reads all of it), and no password of a user
 		// can be this long. The answer says nothing about the user.
+		reason = gatehouse.AuditReasonTooLong
 		return u, false, nil
 	}
 	if !gatehouse.ValidText(username) {
@@ -297,6 +326,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		u, err = s.store.UserByUsername(ctx, username)
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
+		reason = gatehouse.AuditReasonUnknownUser
 		return u, false, s.hashing.do(ctx, func() { s.hasher.Dummy(pw) })
 	}
 	if err != nil {
@@ -307,7 +337,12 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 	if err := s.hashing.do(ctx, func() { ok, rehash = s.hasher.Verify(pw, u.Password) }); err != nil {
 		return u, false, err
 	}
-	if !ok || !u.IsActive {
+	if !ok {
+		reason = gatehouse.AuditReasonBadPassword
+		return u, false, nil
+	}
+	if !u.IsActive {
+		reason = gatehouse.AuditReasonInactive
 		return u, false, nil
 	}
 	if rehash {
@@ -322,6 +357,18 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		}
 	}
 	return u, true, nil
+}
+
+// auditLogin records a login's outcome. The username is recorded as
+// given: for an unknown user it is the one name the event has.
+func (s *Service) auditLogin(ctx context.Context, via gatehouse.LoginVia, username string, userID int64, ok bool, reason string) {
+	e := gatehouse.AuditEvent{Event: gatehouse.AuditLoginSucceeded, UserID: userID,
+		Detail: map[string]string{"via": string(via), "username": username}}
+	if !ok {
+		e.Event = gatehouse.AuditLoginFailed
+		e.Detail["reason"] = reason
+	}
+	s.audit.Record(ctx, e)
 }
 
 // Count counts the users f selects.

@@ -20,7 +20,7 @@ type Store interface {
 // PasswordChecker logs users in for the password grant and the login page
 // (accounts.Service).
 type PasswordChecker interface {
-	CheckPassword(ctx context.Context, username, password string) (gatehouse.User, bool, error)
+	CheckPassword(ctx context.Context, via gatehouse.LoginVia, username, password string) (gatehouse.User, bool, error)
 }
 
 // Deps are what a Provider is built from.
@@ -40,6 +40,9 @@ type Deps struct {
 	// Forget, when set, is told the hashes of access tokens revoked here
 	// (authn.Authenticator.ForgetAccess).
 	Forget func(hashes [][]byte)
+	// Audit records tokens issued, refreshed and revoked, codes issued,
+	// replays (audit.Recorder); nil records nothing.
+	Audit gatehouse.Auditor
 }
 
 // Provider is the OAuth2 authorization server: client authentication, the
@@ -54,13 +57,14 @@ type Provider struct {
 	random   io.Reader
 	log      *slog.Logger
 	forget   func([][]byte)
+	audit    gatehouse.Auditor
 	apps     *appCache
 }
 
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
-		random: d.Random, log: d.Log, forget: d.Forget}
+		random: d.Random, log: d.Log, forget: d.Forget, audit: d.Audit}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -69,6 +73,9 @@ func New(d Deps) (*Provider, error) {
 	}
 	if p.forget == nil {
 		p.forget = func([][]byte) {}
+	}
+	if p.audit == nil {
+		p.audit = gatehouse.NoAudit{}
 	}
 	if p.secrets == nil {
 		k, err := secret.Hex(p.random, 32)

@@ -246,7 +246,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail()
 		return
 	}
-	u, ok, err := s.accounts.CheckPassword(r.Context(), username, pw)
+	u, ok, err := s.accounts.CheckPassword(r.Context(), gatehouse.LoginPage, username, pw)
 	if err != nil {
 		s.htmlFail(w, r, err)
 		return

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // simplejwt's views: no authentication classes, AllowAny, and every 401
@@ -58,7 +60,7 @@ func (s *Server) jwtBlacklistView() http.Handler {
 }
 
 func (s *Server) jwtObtain(c *call) *apiError {
-	u, e := s.login(c, true, func() *apiError {
+	u, e := s.login(c, gatehouse.LoginSimpleJWT, true, func() *apiError {
 		c.w.Header().Set("WWW-Authenticate", bearerRealm)
 		return unauthorized("No active account found with the given credentials")
 	})

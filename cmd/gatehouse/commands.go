@@ -42,7 +42,8 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
-	app                                  appFlags // createapplication (oauth_commands.go)
+	app                                  appFlags   // createapplication (oauth_commands.go)
+	audit                                auditFlags // audit (audit_command.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -61,6 +62,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
 	case "createapplication":
 		f.app.register(fs)
+	case "audit":
+		f.audit.register(fs)
 	}
 	return f
 }

@@ -36,6 +36,11 @@ type Config struct {
 	Queue int
 	// Batch is the most rows one write stores.
 	Batch int
+	// Linger is how long the writer waits for more events after the
+	// first one of a batch: a row is stored at most about this late, and
+	// a busy server commits once per Linger (or per Batch rows) rather
+	// than once per event.
+	Linger time.Duration
 	// FlushTimeout bounds how long Close keeps writing what is queued.
 	FlushTimeout time.Duration
 }
@@ -43,9 +48,10 @@ type Config struct {
 // DefaultConfig returns the defaults: 90 days of rows (PCI DSS 10.5.1
 // wants three months of audit trail at hand for analysis; the log lines
 // serve a longer archive, and addresses are personal data not to be kept
-// longer than needed), a queue of 4,096 events and batches of 256 rows.
+// longer than needed), a queue of 4,096 events, batches of up to 1,000
+// rows gathered for up to 100 ms.
 func DefaultConfig() Config {
-	return Config{Retention: 90 * 24 * time.Hour, Queue: 4096, Batch: 256, FlushTimeout: 10 * time.Second}
+	return Config{Retention: 90 * 24 * time.Hour, Queue: 4096, Batch: 1000, Linger: 100 * time.Millisecond, FlushTimeout: 10 * time.Second}
 }
 
 // Deps are what a Recorder is built from.
@@ -102,6 +108,9 @@ func New(d Deps) *Recorder {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = def.Batch
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = def.Linger
 	}
 	if cfg.FlushTimeout <= 0 {
 		cfg.FlushTimeout = def.FlushTimeout
@@ -259,15 +268,22 @@ func (r *Recorder) warnFull() {
 		"queue", r.cfg.Queue, "direct_so_far", r.direct.Load()+1)
 }
 
-// writer stores the queued events, in batches of what has gathered while
-// the previous batch was written, until Close; then it drains the queue.
+// writer stores the queued events in batches, each gathered for up to
+// Linger after its first event, until Close; then it drains the queue.
+// On SQLite a commit of the audit log competes with the token inserts for
+// the one write lock: writing each event as soon as it came made a
+// client_credentials issuance about a quarter slower; with a batch per
+// Linger the writer is about 4 % of the issuance's CPU profile
+// (docs/performance.md).
 func (r *Recorder) writer() {
 	defer close(r.done)
 	batch := make([]gatehouse.AuditEvent, 0, r.cfg.Batch)
+	linger := time.NewTimer(r.cfg.Linger)
+	linger.Stop()
 	for {
 		select {
 		case e := <-r.queue:
-			batch = r.drain(append(batch[:0], e))
+			batch = r.gather(append(batch[:0], e), linger)
 			r.writeBatch(batch)
 		case <-r.stop:
 			for {
@@ -279,6 +295,24 @@ func (r *Recorder) writer() {
 			}
 		}
 	}
+}
+
+// gather adds events to batch until it is full, Linger has passed, or
+// Close was called.
+func (r *Recorder) gather(batch []gatehouse.AuditEvent, linger *time.Timer) []gatehouse.AuditEvent {
+	linger.Reset(r.cfg.Linger)
+	defer linger.Stop()
+	for len(batch) < r.cfg.Batch {
+		select {
+		case e := <-r.queue:
+			batch = append(batch, e)
+		case <-linger.C:
+			return batch
+		case <-r.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain adds the events waiting now, up to a batch, without blocking.

@@ -332,3 +332,27 @@ func TestNilRecorder(t *testing.T) {
 		t.Fatal("a nil Recorder did something")
 	}
 }
+
+// Events that come close together are stored in one write, at most about
+// Linger after the first; nothing waits for Close.
+func TestBatchesGatherForLinger(t *testing.T) {
+	st := &fakeStore{}
+	r := audit.New(audit.Deps{Store: st, Config: audit.Config{Linger: 500 * time.Millisecond}})
+	defer r.Close()
+	start := time.Now()
+	for range 3 {
+		r.Record(context.Background(), gatehouse.AuditEvent{Event: gatehouse.AuditTokenIssued})
+	}
+	for len(st.stored()) < 3 {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the rows were not stored without Close")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st.mu.Lock()
+	calls := st.calls
+	st.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("3 events in %d writes, want 1", calls)
+	}
+}

@@ -12,9 +12,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// auditChunk bounds the rows of one INSERT: 9 parameters a row stays far
-// below both backends' limits on parameters per statement.
-const auditChunk = 256
+// auditChunk bounds the rows of one INSERT: at 8 parameters a row, 8,000
+// parameters stay well below both backends' limits per statement (SQLite
+// 32,766, PostgreSQL 65,535).
+const auditChunk = 1000
 
 // AppendAudit stores events in one transaction. A batch of at most
 // auditChunk rows (what audit.Recorder writes) is one statement, so one

@@ -77,13 +77,13 @@ func testAuditRoundTrip(t *testing.T, s gatehouse.Store) {
 // A batch larger than one statement's rows is stored whole.
 func testAuditLargeBatch(t *testing.T, s gatehouse.Store) {
 	var in []gatehouse.AuditEvent
-	for i := range 700 {
+	for i := range 2500 {
 		in = append(in, gatehouse.AuditEvent{At: auditEpoch.Add(time.Duration(i) * time.Millisecond), Event: gatehouse.AuditTokenIssued,
 			ClientID: "svc", Detail: map[string]string{"n": fmt.Sprint(i)}})
 	}
 	appendAudit(t, s, in...)
-	got := auditEvents(t, s, gatehouse.AuditFilter{})
-	if len(got) != 700 || got[0].Detail["n"] != "699" || got[699].Detail["n"] != "0" {
+	got := auditEvents(t, s, gatehouse.AuditFilter{Limit: 5000})
+	if len(got) != 2500 || got[0].Detail["n"] != "2499" || got[2499].Detail["n"] != "0" {
 		t.Fatalf("%d events, newest %v, oldest %v", len(got), got[0].Detail, got[len(got)-1].Detail)
 	}
 }

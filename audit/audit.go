@@ -243,7 +243,7 @@ func (r *Recorder) logLine(ctx context.Context, e *gatehouse.AuditEvent) {
 	if e.Source.IsValid() {
 		src = e.Source.String()
 	}
-	attrs := []slog.Attr{slog.String("event", e.Event), slog.Time("at", e.At), slog.Int64("user_id", e.UserID),
+	attrs := []slog.Attr{slog.String("event", e.Event), slog.Time("at", e.At.UTC()), slog.Int64("user_id", e.UserID),
 		slog.Int64("actor_id", e.ActorID), slog.String("client_id", e.ClientID), slog.String("source", src),
 		slog.String("request_id", e.RequestID)}
 	if len(e.Detail) > 0 {

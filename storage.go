@@ -111,14 +111,16 @@ type OAuthTokenStore interface {
 	RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (revoked RevokedAccess, found bool, err error)
 	// RotateRefreshToken redeems a refresh token in one transaction:
 	// unknown, expired or another client's: ErrInvalidGrant; already used
-	// (outside grace): the family is revoked, committed, and ErrTokenReused
-	// returned; else it is revoked and issue's pair stored in its family.
+	// (outside grace): the family is revoked, committed, and a *TokenReuse
+	// (ErrTokenReused) naming its user and family returned; else it is
+	// revoked and issue's pair stored in its family.
 	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(RefreshRotation) (*AccessToken, *RefreshToken, error)) (RevokedAccess, error)
 	CreateGrant(ctx context.Context, g *Grant) error
 	// RedeemGrant exchanges a code in one transaction: unknown, expired or
 	// another client's: ErrInvalidGrant; already redeemed: its tokens are
-	// revoked, committed, and ErrTokenReused returned; check's error leaves
+	// revoked, committed, and a *TokenReuse (ErrTokenReused) naming the
+	// code's user returned; check's error leaves
 	// everything as it was; else the code is used and issue's tokens stored.
 	RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
 		check func(Grant, *User) error,
@@ -169,6 +171,20 @@ type SessionStore interface {
 	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
 }
 
+// AuditStore keeps the audit log. Events outlive the users and clients
+// they name: deleting those leaves their events in place.
+type AuditStore interface {
+	// AppendAudit stores events in one transaction (their ID fields are
+	// not read and not set).
+	AppendAudit(ctx context.Context, events []AuditEvent) error
+	// AuditEvents returns the events f selects, newest first (by At, then
+	// by ID), at most f.Limit of them.
+	AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// DeleteAuditBefore deletes up to limit events whose At is before t
+	// and returns how many it deleted; call it again until it returns 0.
+	DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int64, error)
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore
@@ -177,6 +193,7 @@ type Store interface {
 	ApplicationStore
 	OAuthTokenStore
 	SessionStore
+	AuditStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -53,6 +54,9 @@ type Deps struct {
 	Forget func(userID int64)
 	// Guard tracks failed logins per username and source (nil: none).
 	Guard *throttle.Guard
+	// Audit records logins, password and activity changes, logouts and
+	// DRF tokens (audit.Recorder); nil records nothing.
+	Audit gatehouse.Auditor
 }
 
 // Service is the accounts service. Safe for concurrent use.
@@ -69,12 +73,14 @@ type Service struct {
 	guard    *throttle.Guard
 	floor    failFloor
 	suspects suspects
+	audit    gatehouse.Auditor
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
-		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard}
+		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard,
+		audit: d.Audit}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -83,6 +89,9 @@ func New(d Deps) *Service {
 	}
 	if s.forget == nil {
 		s.forget = func(int64) {}
+	}
+	if s.audit == nil {
+		s.audit = gatehouse.NoAudit{}
 	}
 	return s
 }
@@ -203,6 +212,8 @@ func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error)
 		}
 		return gatehouse.User{}, err
 	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserCreated, UserID: u.ID,
+		Detail: map[string]string{"username": u.Username, "staff": strconv.FormatBool(u.IsStaff), "superuser": strconv.FormatBool(u.IsSuperuser)}})
 	return u, nil
 }
 
@@ -265,6 +276,9 @@ func (s *Service) ChangePassword(ctx context.Context, username, pw string) error
 		return gatehouse.UserChange{RevokeCredentials: true, At: s.now()}, nil
 	})
 	s.forget(u.ID)
+	if err == nil {
+		s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditPasswordChanged, UserID: u.ID, Detail: map[string]string{"username": u.Username}})
+	}
 	return err
 }
 
@@ -280,6 +294,13 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 		return gatehouse.UserChange{RevokeCredentials: !active, At: s.now()}, nil
 	})
 	s.forget(u.ID)
+	if err == nil {
+		event := gatehouse.AuditUserDeactivated
+		if active {
+			event = gatehouse.AuditUserActivated
+		}
+		s.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: u.ID, Detail: map[string]string{"username": u.Username}})
+	}
 	return err
 }
 
@@ -290,12 +311,21 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 // hashes are queued for the CPUs: then the rehash is left to a later login
 // (hashSlots.idle), so that a wave of first logins after a migration runs at
 // the rate of one hash each. ok is false for any refusal; err is internal
-// (or ctx's, when the caller gave up waiting for a slot).
-func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gatehouse.User, ok bool, err error) {
+// (or ctx's, when the caller gave up waiting for a slot). Each answer
+// without err is audited as login.succeeded or login.failed, via the path
+// the caller names.
+func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, username, pw string) (u gatehouse.User, ok bool, err error) {
+	reason := ""
+	defer func() {
+		if err == nil {
+			s.auditLogin(ctx, via, username, u.ID, ok, reason)
+		}
+	}()
 	if len(pw) > MaxPasswordBytes {
 		// Refused before any lookup or hash: a long input would cost a
 		// long hash (PBKDF2 reads all of it), and no password of a user
 		// can be this long. The answer says nothing about the user.
+		reason = gatehouse.AuditReasonTooLong
 		return u, false, nil
 	}
 	var source netip.Addr
@@ -304,6 +334,9 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 	}
 	attempt, err := s.guard.Begin(ctx, throttle.KindUser, username, source)
 	if err != nil {
+		if e, ok := gatehouse.ThrottledEvent(err, map[string]string{"via": string(via), "username": username}); ok {
+			s.audit.Record(ctx, e)
+		}
 		return u, false, err // ETHROTTLED: no lookup, no hash
 	}
 	var work time.Duration
@@ -334,6 +367,7 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		u, err = s.store.UserByUsername(ctx, username)
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
+		reason = gatehouse.AuditReasonUnknownUser
 		if err := s.hashing.doAs(ctx, class, timed("argon2", func() { s.hasher.Dummy(pw) })); err != nil {
 			return u, false, err
 		}
@@ -349,6 +383,10 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		return u, false, err
 	}
 	if !ok || !u.IsActive {
+		reason = gatehouse.AuditReasonBadPassword
+		if ok {
+			reason = gatehouse.AuditReasonInactive
+		}
 		failed()
 		return u, false, nil
 	}
@@ -367,6 +405,18 @@ func (s *Service) CheckPassword(ctx context.Context, username, pw string) (u gat
 		}
 	}
 	return u, true, nil
+}
+
+// auditLogin records a login's outcome. The username is recorded as
+// given: for an unknown user it is the one name the event has.
+func (s *Service) auditLogin(ctx context.Context, via gatehouse.LoginVia, username string, userID int64, ok bool, reason string) {
+	e := gatehouse.AuditEvent{Event: gatehouse.AuditLoginSucceeded, UserID: userID,
+		Detail: map[string]string{"via": string(via), "username": username}}
+	if !ok {
+		e.Event = gatehouse.AuditLoginFailed
+		e.Detail["reason"] = reason
+	}
+	s.audit.Record(ctx, e)
 }
 
 // Count counts the users f selects.

@@ -37,7 +37,14 @@ type env struct {
 	box    *secret.Box
 	// forgotten lists the user ids passed to Deps.Forget, in order.
 	forgotten []int64
+	// audited lists the events the service recorded, in order.
+	audited []gatehouse.AuditEvent
 }
+
+// auditFunc is an Auditor that calls itself.
+type auditFunc func(ctx context.Context, e gatehouse.AuditEvent)
+
+func (f auditFunc) Record(ctx context.Context, e gatehouse.AuditEvent) { f(ctx, e) }
 
 // newEnv builds the service; store, when not nil, wraps the memstore (a
 // fake that changes some of its answers).
@@ -53,7 +60,8 @@ func newEnv(t *testing.T, store func(*memstore.Store) accounts.Store) *env {
 		st = store(e.mem)
 	}
 	e.svc = accounts.New(accounts.Deps{Store: st, Hasher: e.hasher, Policy: testPolicy, Box: box,
-		Now: func() time.Time { return now }, Forget: func(id int64) { e.forgotten = append(e.forgotten, id) }})
+		Now: func() time.Time { return now }, Forget: func(id int64) { e.forgotten = append(e.forgotten, id) },
+		Audit: auditFunc(func(_ context.Context, ev gatehouse.AuditEvent) { e.audited = append(e.audited, ev) })})
 	return e
 }
 
@@ -325,7 +333,7 @@ func TestSetActive(t *testing.T) {
 	if list, _ := e.mem.Tokens(ctx, u.ID); len(list) != 0 {
 		t.Fatalf("deactivation left %d DRF tokens", len(list))
 	}
-	if _, ok, err := e.svc.CheckPassword(ctx, "fay", "correct-horse-battery"); ok || err != nil {
+	if _, ok, err := e.svc.CheckPassword(ctx, gatehouse.LoginDRFToken, "fay", "correct-horse-battery"); ok || err != nil {
 		t.Fatalf("an inactive user logged in: %v, %v", ok, err)
 	}
 
@@ -369,7 +377,7 @@ func TestCheckPassword(t *testing.T) {
 		{"inactive user", "hal", "correct-horse-battery", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok, err := e.svc.CheckPassword(ctx, tc.username, tc.pw)
+			got, ok, err := e.svc.CheckPassword(ctx, gatehouse.LoginDRFToken, tc.username, tc.pw)
 			if err != nil || ok != tc.ok {
 				t.Fatalf("CheckPassword: %v, %v; want %v", ok, err, tc.ok)
 			}
@@ -400,13 +408,13 @@ func TestCheckPasswordUpgradesWeakHash(t *testing.T) {
 
 	e := newEnv(t, nil)
 	u := insertWeak(t, e)
-	if _, ok, err := e.svc.CheckPassword(ctx, "ivy", "wrong-password"); ok || err != nil {
+	if _, ok, err := e.svc.CheckPassword(ctx, gatehouse.LoginDRFToken, "ivy", "wrong-password"); ok || err != nil {
 		t.Fatalf("wrong password: %v, %v", ok, err)
 	}
 	if got, _ := e.mem.User(ctx, u.ID); got.Password != weak {
 		t.Fatal("a wrong password rehashed the stored one")
 	}
-	got, ok, err := e.svc.CheckPassword(ctx, "ivy", "correct-horse-battery")
+	got, ok, err := e.svc.CheckPassword(ctx, gatehouse.LoginDRFToken, "ivy", "correct-horse-battery")
 	if err != nil || !ok {
 		t.Fatalf("correct password: %v, %v", ok, err)
 	}
@@ -432,7 +440,7 @@ func TestCheckPasswordUpgradesWeakHash(t *testing.T) {
 		}}
 	})
 	u = insertWeak(t, e)
-	got, ok, err = e.svc.CheckPassword(ctx, "ivy", "correct-horse-battery")
+	got, ok, err = e.svc.CheckPassword(ctx, gatehouse.LoginDRFToken, "ivy", "correct-horse-battery")
 	if err != nil || !ok || got.Password != weak {
 		t.Fatalf("login with a failing rehash: %v, %v, password %q", ok, err, got.Password)
 	}
@@ -449,10 +457,10 @@ func TestCheckPasswordRefusesLongPasswordsUnhashed(t *testing.T) {
 	e.create(t, "alice", "correct-horse-battery")
 	looked = 0
 	long := strings.Repeat("x", accounts.MaxPasswordBytes+1)
-	if _, ok, err := e.svc.CheckPassword(context.Background(), "alice", long); ok || err != nil || looked != 0 {
+	if _, ok, err := e.svc.CheckPassword(context.Background(), gatehouse.LoginDRFToken, "alice", long); ok || err != nil || looked != 0 {
 		t.Fatalf("a %d-byte password: ok %v, err %v, %d lookups", len(long), ok, err, looked)
 	}
-	if _, ok, err := e.svc.CheckPassword(context.Background(), "alice", long[:accounts.MaxPasswordBytes]); ok || err != nil || looked != 1 {
+	if _, ok, err := e.svc.CheckPassword(context.Background(), gatehouse.LoginDRFToken, "alice", long[:accounts.MaxPasswordBytes]); ok || err != nil || looked != 1 {
 		t.Fatalf("a %d-byte password: ok %v, err %v, %d lookups", accounts.MaxPasswordBytes, ok, err, looked)
 	}
 }

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -36,7 +37,24 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, name string, li
 	if err := s.store.CreateToken(ctx, &tok); err != nil {
 		return "", tok, err
 	}
+	s.auditToken(ctx, gatehouse.AuditTokenIssued, tok)
 	return key, tok, nil
+}
+
+// auditToken records event for a DRF token: its id and name, never its
+// key or the key's prefix.
+func (s *Service) auditToken(ctx context.Context, event string, tok gatehouse.Token) {
+	d := map[string]string{"kind": gatehouse.AuditKindDRF, "token_id": strconv.FormatInt(tok.ID, 10)}
+	if tok.Name != "" {
+		d["name"] = tok.Name
+	}
+	if tok.IsDefault {
+		d["default"] = "true"
+	}
+	if tok.Expires != nil {
+		d["expires"] = tok.Expires.UTC().Format(time.RFC3339)
+	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: tok.UserID, Detail: d})
 }
 
 // DefaultKey returns the key of the user's default DRF token, creating one
@@ -62,6 +80,7 @@ func (s *Service) DefaultKey(ctx context.Context, userID int64) (string, error) 
 		tok.UserID = userID
 		err = s.store.CreateToken(ctx, &tok)
 		if err == nil {
+			s.auditToken(ctx, gatehouse.AuditTokenIssued, tok)
 			return key, nil
 		}
 		if !errors.Is(err, gatehouse.ErrConflict) {
@@ -82,6 +101,9 @@ func (s *Service) Tokens(ctx context.Context, userID int64) ([]gatehouse.Token, 
 func (s *Service) DeleteToken(ctx context.Context, userID, id int64) error {
 	err := s.store.DeleteToken(ctx, userID, id)
 	s.forget(userID)
+	if err == nil {
+		s.auditToken(ctx, gatehouse.AuditTokenRevoked, gatehouse.Token{ID: id, UserID: userID})
+	}
 	return err
 }
 
@@ -94,6 +116,9 @@ func (s *Service) LogOutEverywhere(ctx context.Context, userID int64) error {
 		return gatehouse.UserChange{RevokeCredentials: true, At: s.now()}, nil
 	})
 	s.forget(userID)
+	if err == nil {
+		s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditLoggedOutEverywhere, UserID: userID})
+	}
 	return err
 }
 

@@ -107,6 +107,8 @@ func (p *Provider) IssueCode(ctx context.Context, a *AuthorizeRequest, u *gateho
 	if err := p.store.CreateGrant(ctx, &g); err != nil {
 		return "", err
 	}
+	p.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditCodeIssued, UserID: u.ID, ClientID: a.App.ClientID,
+		Detail: map[string]string{"kind": gatehouse.AuditKindOAuth, "scope": g.Scope}})
 	return code, nil
 }
 

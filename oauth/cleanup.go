@@ -13,12 +13,31 @@ type CleanupStore interface {
 }
 
 // Cleaner removes expired and long-revoked OAuth rows, and expired
-// simplejwt refresh records (simplejwt's flushexpiredtokens).
+// simplejwt refresh records (simplejwt's flushexpiredtokens), and runs the
+// steps other packages add (Also).
 type Cleaner struct {
 	store CleanupStore
 	cfg   Config
 	now   func() time.Time
 	log   *slog.Logger
+	also  []cleanupStep
+}
+
+// A CleanupStep removes up to batch rows that are no longer needed as of
+// now and returns how many it removed.
+type CleanupStep func(ctx context.Context, now time.Time, batch int) (int64, error)
+
+type cleanupStep struct {
+	name string
+	step CleanupStep
+}
+
+// Also adds step to every pass of Run, after the Cleaner's own, run batch
+// by batch like them (the audit log's retention: audit.Recorder.Prune).
+// name labels its failures in the log. Call it before Run.
+func (c *Cleaner) Also(name string, step CleanupStep) *Cleaner {
+	c.also = append(c.also, cleanupStep{name, step})
+	return c
 }
 
 // NewCleaner returns a Cleaner; cfg's KeepRevoked, CleanupBatch and
@@ -53,6 +72,11 @@ func (c *Cleaner) Run(ctx context.Context) {
 			if _, err := c.clearExpiredRefreshRecords(ctx); err != nil && ctx.Err() == nil {
 				c.log.Warn("jwt cleanup", "err", err)
 			}
+			for _, a := range c.also {
+				if _, err := c.runStep(ctx, a.step); err != nil && ctx.Err() == nil {
+					c.log.Warn(a.name+" cleanup", "err", err)
+				}
+			}
 		}
 	}
 }
@@ -81,6 +105,15 @@ func (c *Cleaner) clearExpiredRefreshRecords(ctx context.Context) (int64, error)
 		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
 		defer cancel()
 		return c.store.DeleteExpiredRefresh(sctx, c.now(), c.cfg.CleanupBatch)
+	})
+}
+
+// runStep runs step batch by batch until it removes nothing.
+func (c *Cleaner) runStep(ctx context.Context, step CleanupStep) (int64, error) {
+	return inBatches(ctx, func() (int64, error) {
+		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+		return step(sctx, c.now(), c.cfg.CleanupBatch)
 	})
 }
 

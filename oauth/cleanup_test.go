@@ -3,6 +3,9 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,4 +90,75 @@ func TestRunWithoutIntervalReturns(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.CleanupInterval = 0
 	NewCleaner(&cleanupStore{}, cfg, nil, nil).Run(context.Background()) // would block forever otherwise
+}
+
+// A step added with Also runs at every tick after the Cleaner's own, batch
+// by batch with the configured batch size and the Cleaner's clock, until it
+// removes nothing; a failing step is logged under its name and the next
+// tick runs it again.
+func TestRunRunsAddedSteps(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	st := &cleanupStore{
+		oauth:   func(time.Time, time.Time, int) (int64, error) { return 0, nil },
+		refresh: func(time.Time, int) (int64, error) { return 0, nil },
+	}
+	cfg := DefaultConfig()
+	cfg.CleanupInterval = time.Millisecond
+	cfg.CleanupBatch = 4
+	var mu sync.Mutex
+	var seen []int64
+	left := int64(10)
+	calls := 0
+	passes := make(chan struct{}, 100)
+	step := func(_ context.Context, n time.Time, batch int) (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !n.Equal(now) || batch != 4 {
+			t.Errorf("step(%v, %d)", n, batch)
+		}
+		calls++
+		if calls == 1 {
+			return 0, errors.New("table on fire")
+		}
+		d := min(left, int64(batch))
+		left -= d
+		seen = append(seen, d)
+		if d == 0 {
+			passes <- struct{}{}
+		}
+		return d, nil
+	}
+	var logs syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	c := NewCleaner(st, cfg, func() time.Time { return now }, slog.New(slog.NewTextHandler(&logs, nil))).Also("audit retention", step)
+	go func() { c.Run(ctx); close(done) }()
+	<-passes
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(seen[:4]) != "[4 4 2 0]" {
+		t.Errorf("batches %v, want [4 4 2 0]", seen)
+	}
+	if !strings.Contains(logs.String(), `msg="audit retention cleanup" err="table on fire"`) {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

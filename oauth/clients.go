@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,23 +33,29 @@ type ClientStore interface {
 	UserByUsername(ctx context.Context, username string) (gatehouse.User, error)
 }
 
-// Clients registers OAuth2 clients.
+// Clients registers and removes OAuth2 clients.
 type Clients struct {
 	store   ClientStore
 	scopes  gatehouse.Scopes
 	secrets *gatehouse.SecretHasher
 	now     func() time.Time
 	random  io.Reader
+	audit   gatehouse.Auditor
 }
 
 // NewClients returns a Clients. secrets hashes client secrets; scopes are
 // the configured scopes that default scopes must be among; now nil means
-// time.Now, random nil crypto/rand.
-func NewClients(store ClientStore, secrets *gatehouse.SecretHasher, scopes gatehouse.Scopes, now func() time.Time, random io.Reader) *Clients {
+// time.Now, random nil crypto/rand; audit (nil: none) records each
+// registration and removal.
+func NewClients(store ClientStore, secrets *gatehouse.SecretHasher, scopes gatehouse.Scopes, now func() time.Time, random io.Reader,
+	audit gatehouse.Auditor) *Clients {
 	if now == nil {
 		now = time.Now
 	}
-	return &Clients{store: store, scopes: scopes, secrets: secrets, now: now, random: random}
+	if audit == nil {
+		audit = gatehouse.NoAudit{}
+	}
+	return &Clients{store: store, scopes: scopes, secrets: secrets, now: now, random: random, audit: audit}
 }
 
 func invalid(format string, args ...any) error {
@@ -129,5 +136,27 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 		}
 		return a, "", err
 	}
+	d := map[string]string{"client_type": a.ClientType, "grant_types": strings.Join(a.GrantTypes, ","),
+		"redirect_uris": strings.Join(a.RedirectURIs, " "), "default_scopes": strings.Join(a.DefaultScopes, " "), "name": a.Name,
+		"skip_authorization": strconv.FormatBool(a.SkipAuthorization), "resource_server": strconv.FormatBool(a.ResourceServer)}
+	e := gatehouse.AuditEvent{Event: gatehouse.AuditApplicationCreated, ClientID: a.ClientID, Detail: d}
+	if a.UserID != nil {
+		e.UserID = *a.UserID // the owner
+	}
+	s.audit.Record(ctx, e)
 	return a, plain, nil
+}
+
+// Delete removes the application with that client id and everything
+// issued to it. An unknown client id is ENOTFOUND.
+func (s *Clients) Delete(ctx context.Context, clientID string) error {
+	err := s.store.DeleteApplication(ctx, clientID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: fmt.Sprintf("application %q does not exist", clientID), Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationDeleted, ClientID: clientID})
+	return nil
 }

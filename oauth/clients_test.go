@@ -64,7 +64,7 @@ func TestClientsCreateRefused(t *testing.T) {
 				}
 				return nil
 			}
-			c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil)
+			c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
 			_, plain, err := c.Create(context.Background(), tc.spec)
 			var ge *gatehouse.Error
 			if !errors.As(err, &ge) || ge.Code != tc.code || ge.Message != tc.message {
@@ -86,7 +86,7 @@ func TestClientsCreate(t *testing.T) {
 	t.Run("confidential with owner", func(t *testing.T) {
 		st := newStore()
 		st.users["alice"] = alice
-		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil)
+		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
 		spec := oauth.ApplicationSpec{Name: "Portal", GrantTypes: []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword},
 			RedirectURIs: []string{"https://client.example/cb", "http://127.0.0.1/cb"}, Owner: "alice",
 			DefaultScopes: []string{"read"}, SkipAuthorization: true}
@@ -112,7 +112,7 @@ func TestClientsCreate(t *testing.T) {
 	})
 	t.Run("public", func(t *testing.T) {
 		st := newStore()
-		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil)
+		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
 		spec := oauth.ApplicationSpec{ClientID: "mobile", ClientType: gatehouse.ClientPublic,
 			GrantTypes: []string{gatehouse.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example/cb"}}
 		app, plain, err := c.Create(context.Background(), spec)
@@ -134,7 +134,7 @@ func TestClientsCreate(t *testing.T) {
 func TestClientsCreateClientIDTooLong(t *testing.T) {
 	long := strings.Repeat("c", 256)
 	st := newStore()
-	c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil)
+	c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
 	_, _, err := c.Create(context.Background(), oauth.ApplicationSpec{ClientID: long, GrantTypes: []string{gatehouse.GrantPassword}})
 	if gatehouse.ErrorCode(err) != gatehouse.EINVALID || len(st.newApps) != 0 {
 		// Show the consequence: the stored client is unknown to the provider.

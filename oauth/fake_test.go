@@ -131,7 +131,7 @@ type passwords struct {
 	calls    []string
 }
 
-func (p *passwords) CheckPassword(_ context.Context, username, password string) (gatehouse.User, bool, error) {
+func (p *passwords) CheckPassword(_ context.Context, _ gatehouse.LoginVia, username, password string) (gatehouse.User, bool, error) {
 	p.calls = append(p.calls, username+":"+password)
 	if username == p.user.Username && password == p.password {
 		return p.user, true, nil

@@ -22,7 +22,7 @@ type Store interface {
 // PasswordChecker logs users in for the password grant and the login page
 // (accounts.Service).
 type PasswordChecker interface {
-	CheckPassword(ctx context.Context, username, password string) (gatehouse.User, bool, error)
+	CheckPassword(ctx context.Context, via gatehouse.LoginVia, username, password string) (gatehouse.User, bool, error)
 }
 
 // Deps are what a Provider is built from.
@@ -45,6 +45,9 @@ type Deps struct {
 	// Guard tracks failed client authentications per client_id and
 	// source (nil: none); see AuthenticateClient.
 	Guard *throttle.Guard
+	// Audit records tokens issued, refreshed and revoked, codes issued,
+	// replays (audit.Recorder); nil records nothing.
+	Audit gatehouse.Auditor
 }
 
 // Provider is the OAuth2 authorization server: client authentication, the
@@ -59,6 +62,7 @@ type Provider struct {
 	random   io.Reader
 	log      *slog.Logger
 	forget   func([][]byte)
+	audit    gatehouse.Auditor
 	apps     *appCache
 	guard    *throttle.Guard
 }
@@ -66,7 +70,7 @@ type Provider struct {
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
-		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard}
+		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -75,6 +79,9 @@ func New(d Deps) (*Provider, error) {
 	}
 	if p.forget == nil {
 		p.forget = func([][]byte) {}
+	}
+	if p.audit == nil {
+		p.audit = gatehouse.NoAudit{}
 	}
 	if p.secrets == nil {
 		k, err := secret.Hex(p.random, 32)
@@ -148,6 +155,10 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 	}
 	attempt, err := p.guard.Begin(ctx, throttle.KindClient, id, source)
 	if err != nil {
+		if e, ok := gatehouse.ThrottledEvent(err, map[string]string{"via": "client_authentication"}); ok {
+			e.ClientID = id
+			p.audit.Record(ctx, e)
+		}
 		return nil, err
 	}
 	app, err := p.authenticateClient(ctx, c)

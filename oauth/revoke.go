@@ -33,16 +33,42 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 		return nil
 	}
 	hash := secret.Hash(req.Token)
+	audit := func(tokenType string, userID *int64, family string) {
+		e := gatehouse.AuditEvent{Event: gatehouse.AuditTokenRevoked, ClientID: app.ClientID,
+			Detail: map[string]string{"kind": gatehouse.AuditKindOAuth, "token_type": tokenType, "family": family}}
+		if userID != nil {
+			e.UserID = *userID
+		}
+		p.audit.Record(ctx, e)
+	}
 	revokeAccess := func() (bool, error) {
+		// Read first, for the audit log: the row is gone after. A token
+		// that is not this client's is left alone either way.
+		info, err := p.store.AccessTokenByHash(ctx, hash)
+		if errors.Is(err, gatehouse.ErrNotFound) || (err == nil && info.Token.ApplicationID != app.ID) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
 		done, err := p.store.RevokeAccessToken(ctx, hash, app.ID)
 		if done {
 			p.forget(gatehouse.RevokedAccess{hash})
+			audit("access_token", info.Token.UserID, info.Token.Family)
 		}
 		return done, err
 	}
 	revokeRefresh := func() (bool, error) {
 		revoked, found, err := p.store.RevokeRefreshToken(ctx, hash, app.ID, p.now())
 		p.forget(revoked)
+		if found && err == nil {
+			// The revoked row stays (replay detection) and names its user.
+			rt, lerr := p.store.RefreshTokenByHash(ctx, hash)
+			if lerr != nil {
+				p.log.Warn("reading a revoked refresh token for the audit log", "err", lerr)
+			}
+			audit("refresh_token", rt.UserID, rt.Family)
+		}
 		return found, err
 	}
 	order := []func() (bool, error){revokeAccess, revokeRefresh}

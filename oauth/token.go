@@ -30,6 +30,9 @@ type TokenResponse struct {
 	// UserID is the user the tokens were issued to (0 for
 	// client_credentials), for the request log.
 	UserID int64
+	// Family names the tokens' refresh family (an identifier, not a
+	// secret), for the audit log.
+	Family string
 }
 
 // tokenRequest is a token request after client authentication, parsed
@@ -96,7 +99,38 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if !g.allowed(app) {
 		return nil, ErrUnauthorizedClient
 	}
-	return g.issue(ctx, p, t)
+	out, err := g.issue(ctx, p, t)
+	grant := form.Get("grant_type")
+	if err != nil {
+		p.auditReuse(ctx, grant, app, err)
+		return nil, err
+	}
+	event := gatehouse.AuditTokenIssued
+	if grant == "refresh_token" {
+		event = gatehouse.AuditTokenRefreshed
+	}
+	p.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: out.UserID, ClientID: app.ClientID,
+		Detail: map[string]string{"kind": gatehouse.AuditKindOAuth, "grant": grant, "scope": out.Scope, "family": out.Family}})
+	return out, nil
+}
+
+// auditReuse records a replayed code or refresh token, with whose it was
+// when the store says (*gatehouse.TokenReuse); other errors are not
+// audited.
+func (p *Provider) auditReuse(ctx context.Context, grant string, app *gatehouse.Application, err error) {
+	if !errors.Is(err, gatehouse.ErrTokenReused) {
+		return
+	}
+	reuse, _ := errors.AsType[*gatehouse.TokenReuse](err)
+	if reuse == nil {
+		reuse = &gatehouse.TokenReuse{}
+	}
+	e := gatehouse.AuditEvent{Event: gatehouse.AuditTokenReused, UserID: reuse.UserID, ClientID: app.ClientID,
+		Detail: map[string]string{"kind": gatehouse.AuditKindOAuth, "family": reuse.Family}}
+	if grant == "authorization_code" {
+		e.Event, e.Detail = gatehouse.AuditCodeReplayed, map[string]string{"kind": gatehouse.AuditKindOAuth}
+	}
+	p.audit.Record(ctx, e)
 }
 
 // requestedScope validates the scope parameter against the configured
@@ -131,7 +165,7 @@ func (p *Provider) newPair(app *gatehouse.Application, userID *int64, scope stri
 	o := &p.cfg
 	at := &gatehouse.AccessToken{Hash: secret.Hash(access), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family,
 		Created: now, Expires: now.Add(o.AccessTokenLifetime)}
-	out := &TokenResponse{AccessToken: access, Scope: scope, ExpiresIn: o.AccessTokenLifetime}
+	out := &TokenResponse{AccessToken: access, Scope: scope, ExpiresIn: o.AccessTokenLifetime, Family: family}
 	if userID != nil {
 		out.UserID = *userID
 	}
@@ -190,7 +224,7 @@ func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest)
 	if len(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
 		return nil, errBadCredentials
 	}
-	u, ok, err := p.accounts.CheckPassword(ctx, g.username, g.password)
+	u, ok, err := p.accounts.CheckPassword(ctx, gatehouse.LoginOAuthPassword, g.username, g.password)
 	if err != nil {
 		return nil, err
 	}
@@ -413,6 +447,9 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 			scope = strings.Join(req, " ")
 		}
 		at, rt, o, err := p.newPair(t.client, old.UserID, scope, t.now, true)
+		if o != nil {
+			o.Family = old.Family // the store keeps the pair in the old family
+		}
 		out = o
 		return at, rt, err
 	}

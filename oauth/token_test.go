@@ -138,7 +138,7 @@ func TestPasswordGrant(t *testing.T) {
 				t.Fatalf("token values %q, %q", resp.AccessToken, resp.RefreshToken)
 			}
 			wantResp := oauth.TokenResponse{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken,
-				Scope: tc.wantScope, ExpiresIn: lifetime, UserID: 42}
+				Scope: tc.wantScope, ExpiresIn: lifetime, UserID: 42, Family: e.store.tokens[0].at.Family}
 			if *resp != wantResp {
 				t.Fatalf("response = %+v, want %+v", *resp, wantResp)
 			}
@@ -188,7 +188,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No refresh token and no user: the client acts for itself.
-	want := oauth.TokenResponse{AccessToken: resp.AccessToken, Scope: "read", ExpiresIn: 36000 * time.Second}
+	want := oauth.TokenResponse{AccessToken: resp.AccessToken, Scope: "read", ExpiresIn: 36000 * time.Second, Family: e.store.tokens[0].at.Family}
 	if *resp != want || !tokenValue.MatchString(resp.AccessToken) {
 		t.Fatalf("response = %+v, want %+v", *resp, want)
 	}
@@ -302,7 +302,7 @@ func TestRefreshGrant(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := oauth.TokenResponse{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken, Scope: tc.wantScope,
-				ExpiresIn: 36000 * time.Second, UserID: 42}
+				ExpiresIn: 36000 * time.Second, UserID: 42, Family: "fam1"}
 			if *resp != want || !tokenValue.MatchString(resp.AccessToken) || !tokenValue.MatchString(resp.RefreshToken) {
 				t.Fatalf("response = %+v, want %+v", *resp, want)
 			}

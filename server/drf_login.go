@@ -38,9 +38,10 @@ func credentials(p *payload, trimPassword bool) (string, string, *apiError) {
 	return username, pw, nil
 }
 
-// login reads username and password from the body and checks them; a
-// failure answers refused(), the endpoint's own error.
-func (s *Server) login(c *call, trimPassword bool, refused func() *apiError) (gatehouse.User, *apiError) {
+// login reads username and password from the body and checks them (via
+// names the endpoint in the audit log); a failure answers refused(), the
+// endpoint's own error.
+func (s *Server) login(c *call, via gatehouse.LoginVia, trimPassword bool, refused func() *apiError) (gatehouse.User, *apiError) {
 	p, e := c.data()
 	if e != nil {
 		return gatehouse.User{}, e
@@ -49,7 +50,7 @@ func (s *Server) login(c *call, trimPassword bool, refused func() *apiError) (ga
 	if e != nil {
 		return gatehouse.User{}, e
 	}
-	u, ok, err := s.accounts.CheckPassword(c.r.Context(), username, pw)
+	u, ok, err := s.accounts.CheckPassword(c.r.Context(), via, username, pw)
 	if err != nil {
 		return u, s.internal(c, err)
 	}
@@ -85,7 +86,7 @@ func (s *Server) obtainTokenView(custom bool) http.Handler {
 // obtainToken is DRF's obtain_auth_token: the user's one default key, the
 // same on every login.
 func (s *Server) obtainToken(c *call, custom bool) *apiError {
-	u, e := s.login(c, false, func() *apiError { return nonField("Unable to log in with provided credentials.") })
+	u, e := s.login(c, gatehouse.LoginDRFToken, false, func() *apiError { return nonField("Unable to log in with provided credentials.") })
 	if e != nil {
 		return e
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/jwt"
@@ -46,6 +47,7 @@ type env struct {
 	codec    *jwt.Codec
 	clock    *clock
 	logs     *syncBuffer // everything the server logged, at debug level
+	audit    *audit.Recorder
 }
 
 type syncBuffer struct {
@@ -127,6 +129,7 @@ type wiring struct {
 	Authn    authn.Deps
 	OAuth    oauth.Deps
 	JWT      simplejwt.Deps
+	Audit    audit.Deps // the recorder every service is given
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -184,10 +187,13 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		JWT:   simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
 		OAuth: oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
 			Guard: throttle.NewGuard(counters, clientGuard, clk.now)},
+		Audit: audit.Deps{Store: st, Log: log, Now: clk.now, Config: audit.DefaultConfig()},
 	}
 	if deps != nil {
 		deps(&w)
 	}
+	rec := audit.New(w.Audit)
+	w.Accounts.Audit, w.OAuth.Audit, w.JWT.Audit = rec, rec, rec
 	an := authn.New(w.Authn)
 	w.Accounts.Forget = an.ForgetUser
 	acc := accounts.New(w.Accounts)
@@ -204,15 +210,26 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		t.Fatal(err)
 	}
 	ocfg := provider.Config()
-	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil)
+	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil, rec)
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
-	go func() { oauth.NewCleaner(st, ocfg, clk.now, log).Run(ctx); close(cleaned) }()
+	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
+	go func() { cleaner.Run(ctx); close(cleaned) }()
 	hs := httptest.NewServer(srv)
 	var once sync.Once
-	shutdown := func() { once.Do(func() { hs.Close(); stop(); <-cleaned; an.Close(); st.Close() }) }
+	shutdown := func() {
+		once.Do(func() {
+			hs.Close()
+			stop()
+			<-cleaned
+			an.Close()
+			rec.Close()
+			st.Close()
+		})
+	}
 	t.Cleanup(shutdown)
-	return &env{close: shutdown, dbURL: url, store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs, codec: codec, clock: clk, logs: logs}
+	return &env{close: shutdown, dbURL: url, store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs,
+		codec: codec, clock: clk, logs: logs, audit: rec}
 }
 
 // eachWith runs fn on a fresh server for every backend, built with deps

@@ -269,7 +269,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.htmlFail(w, r, err)
 		return
 	}
-	u, ok, err := s.accounts.CheckPassword(r.Context(), username, pw)
+	u, ok, err := s.accounts.CheckPassword(r.Context(), gatehouse.LoginPage, username, pw)
 	if err != nil {
 		s.htmlFail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
@@ -61,7 +62,7 @@ func (s *Server) jwtBlacklistView() http.Handler {
 }
 
 func (s *Server) jwtObtain(c *call) *apiError {
-	u, e := s.login(c, true, func() *apiError {
+	u, e := s.login(c, gatehouse.LoginSimpleJWT, true, func() *apiError {
 		c.w.Header().Set("WWW-Authenticate", bearerRealm)
 		return unauthorized("No active account found with the given credentials")
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
@@ -91,6 +92,19 @@ func TestLoginBackOffOnEveryPath(t *testing.T) {
 				}
 			})
 		}
+		// Each refusal is in the audit log, with the name tried and where from.
+		n := 0
+		for _, row := range e.auditRows() {
+			if row.Event == gatehouse.AuditLoginThrottled {
+				n++
+				if row.Detail["username"] == "" || row.Detail["via"] == "" || !strings.HasPrefix(row.Source.String(), "203.0.113.") {
+					t.Errorf("throttled row %+v", row)
+				}
+			}
+		}
+		if n != 2*len(loginPaths(e, a)) {
+			t.Errorf("%d login.throttled rows, want %d", n, 2*len(loginPaths(e, a)))
+		}
 	})
 }
 
@@ -140,6 +154,15 @@ func TestAccountLockSparesKnownSources(t *testing.T) {
 		expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "alice", "password": "alicepass"}, from(home)...), 200, "")
 		e.clock.advance(71 * time.Minute)
 		expect(t, e.do("POST", "/api-token-auth/", map[string]string{"username": "alice", "password": "alicepass"}, from("192.0.2.50")...), 200, "")
+		locked := 0
+		for _, row := range e.auditRows() {
+			if row.Event == gatehouse.AuditLoginLocked && row.Detail["username"] == "alice" && row.Source.String() == "192.0.2.50" {
+				locked++
+			}
+		}
+		if locked != 1 {
+			t.Errorf("%d login.locked rows for the refused source, want 1", locked)
+		}
 	})
 }
 
@@ -156,6 +179,14 @@ func TestClientSecretBackOff(t *testing.T) {
 		}
 		retryAfter(t, cc(a.ccSecret, "203.0.113.9"))
 		expect(t, cc(a.ccSecret, "198.51.100.20"), 200, "")
+		defer func() {
+			for _, row := range e.auditRows() {
+				if row.Event == gatehouse.AuditLoginThrottled && row.ClientID == "cc-client" && row.Detail["via"] == "client_authentication" {
+					return
+				}
+			}
+			t.Error("no login.throttled row for the client")
+		}()
 		for i := 0; i < 5; i++ { // an unknown client_id is tracked the same way
 			r := e.do("POST", "/o/token/", url.Values{"grant_type": {"client_credentials"}}, append(from("203.0.113.10"), "Authorization", basic("no-such-client", "x"))...)
 			expect(t, r, 401, "")

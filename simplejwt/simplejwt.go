@@ -43,6 +43,9 @@ type Deps struct {
 	Users   Users
 	Options Options
 	Now     func() time.Time // nil means time.Now
+	// Audit records pairs issued, refreshed and blacklisted, and reuse
+	// of rotated refresh tokens (audit.Recorder); nil records nothing.
+	Audit gatehouse.Auditor
 }
 
 // Service issues and checks pairs. Safe for concurrent use.
@@ -52,15 +55,29 @@ type Service struct {
 	users Users
 	opt   Options
 	now   func() time.Time
+	audit gatehouse.Auditor
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, codec: d.Codec, users: d.Users, opt: d.Options, now: d.Now}
+	s := &Service{store: d.Store, codec: d.Codec, users: d.Users, opt: d.Options, now: d.Now, audit: d.Audit}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.audit == nil {
+		s.audit = gatehouse.NoAudit{}
+	}
 	return s
+}
+
+// record audits event for userID's refresh token jti (an identifier
+// inside the signed token, not a credential); more adds detail pairs.
+func (s *Service) record(ctx context.Context, event string, userID int64, jti string, more ...string) {
+	d := map[string]string{"kind": gatehouse.AuditKindSimpleJWT, "jti": jti}
+	for i := 0; i+1 < len(more); i += 2 {
+		d[more[i]] = more[i+1]
+	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: userID, Detail: d})
 }
 
 // Reasons of the EUNAUTHORIZED errors of this package beyond the common ones.
@@ -108,7 +125,11 @@ func (s *Service) issue(ctx context.Context, userID int64) (refresh, access stri
 	}
 	err = s.store.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: rc.JTI, UserID: userID, Family: rc.JTI,
 		Created: rc.IssuedAt(), Expires: time.Unix(rc.Exp, 0)})
-	return refresh, access, err
+	if err != nil {
+		return "", "", err
+	}
+	s.record(ctx, gatehouse.AuditTokenIssued, userID, rc.JTI)
+	return refresh, access, nil
 }
 
 // parseRefresh checks a refresh token's signature, expiry, type, blacklist
@@ -174,6 +195,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return "", "", err
 	}
 	if !s.opt.RotateRefreshTokens {
+		s.record(ctx, gatehouse.AuditTokenRefreshed, claims.UserID, claims.JTI)
 		return access, "", nil
 	}
 	now := s.now()
@@ -187,6 +209,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		if err := s.store.RecordRefresh(ctx, next); err != nil {
 			return "", "", err
 		}
+		s.record(ctx, gatehouse.AuditTokenRefreshed, claims.UserID, claims.JTI, "new_jti", nc.JTI)
 		return access, refresh, nil
 	}
 	outcome, err := s.store.RotateRefresh(ctx, old, next, now)
@@ -195,8 +218,10 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 	}
 	switch outcome {
 	case gatehouse.Rotated:
+		s.record(ctx, gatehouse.AuditTokenRefreshed, claims.UserID, claims.JTI, "new_jti", nc.JTI)
 		return access, refresh, nil
 	case gatehouse.Reused:
+		s.record(ctx, gatehouse.AuditTokenReused, claims.UserID, claims.JTI)
 		return "", "", &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: ReasonBlacklisted, Err: gatehouse.ErrTokenReused}
 	}
 	return "", "", refused(ReasonBlacklisted)
@@ -232,7 +257,10 @@ func (s *Service) Blacklist(ctx context.Context, raw string) error {
 		return err
 	}
 	rec := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
-	_, err = s.store.BlacklistRefresh(ctx, rec, s.now())
+	done, err := s.store.BlacklistRefresh(ctx, rec, s.now())
+	if done && err == nil {
+		s.record(ctx, gatehouse.AuditTokenRevoked, claims.UserID, claims.JTI)
+	}
 	return err
 }
 

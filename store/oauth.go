@@ -339,8 +339,8 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 // one transaction:
 //   - unknown, expired, or issued to another client: gatehouse.ErrInvalidGrant;
 //   - already rotated or revoked (and not within grace of its rotation): the
-//     whole family is revoked, the revocation committed, and
-//     gatehouse.ErrTokenReused returned;
+//     whole family is revoked, the revocation committed, and a
+//     *gatehouse.TokenReuse (gatehouse.ErrTokenReused) returned;
 //   - otherwise it is marked revoked, its access token deleted, and issue is
 //     called to build the new pair, which is stored in the same family.
 //
@@ -349,7 +349,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
 	var revoked gatehouse.RevokedAccess
-	reused := false
+	var reused *gatehouse.TokenReuse
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var old gatehouse.RefreshToken
 		var fexp *time.Time
@@ -369,7 +369,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 		rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp}
 		if old.Revoked != nil {
 			if grace <= 0 || now.Sub(*old.Revoked) >= grace {
-				reused = true
+				reused = &gatehouse.TokenReuse{Family: old.Family}
+				if old.UserID != nil {
+					reused.UserID = *old.UserID
+				}
 				revoked, err = s.revokeFamily(ctx, tx, old.Family, now)
 				return err
 			}
@@ -401,8 +404,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 		at.GrantID, rt.GrantID = old.GrantID, old.GrantID
 		return s.insertPair(ctx, tx, at, rt, fexp)
 	})
-	if err == nil && reused {
-		err = gatehouse.ErrTokenReused
+	if err == nil && reused != nil {
+		err = reused
 	}
 	return revoked, err
 }
@@ -447,7 +450,8 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 // transaction:
 //   - unknown, expired, or issued to another client: gatehouse.ErrInvalidGrant;
 //   - already redeemed: every token issued from it is revoked, the
-//     revocation committed, and gatehouse.ErrTokenReused returned;
+//     revocation committed, and a *gatehouse.TokenReuse
+//     (gatehouse.ErrTokenReused) returned;
 //   - check may refuse the code (redirect URI, PKCE): its error is returned
 //     and nothing changes;
 //   - otherwise the code is marked used and issue's tokens are stored with
@@ -456,7 +460,7 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 	check func(gatehouse.Grant, *gatehouse.User) error,
 	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
 	var revoked gatehouse.RevokedAccess
-	reused := false
+	var reused *gatehouse.TokenReuse
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var g gatehouse.Grant
 		var created, expires int64
@@ -476,7 +480,7 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 			return gatehouse.ErrInvalidGrant
 		}
 		if g.UsedAt != nil {
-			reused = true
+			reused = &gatehouse.TokenReuse{UserID: g.UserID}
 			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
 				return err
 			}
@@ -512,8 +516,8 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 		}
 		return s.insertPair(ctx, tx, at, rt, fexp)
 	})
-	if err == nil && reused {
-		err = gatehouse.ErrTokenReused
+	if err == nil && reused != nil {
+		err = reused
 	}
 	return revoked, err
 }

@@ -441,6 +441,10 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
 		t.Fatalf("reuse: %v %d", err, len(revoked))
 	}
+	// The error says whose family it was (the audit log records it).
+	if reuse, ok := errors.AsType[*gatehouse.TokenReuse](err); !ok || reuse.UserID != u.ID || reuse.Family != "fam" {
+		t.Fatalf("reuse error %#v, want a *TokenReuse of user %d, family fam", err, u.ID)
+	}
 	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a2")); !errors.Is(err, gatehouse.ErrNotFound) {
 		t.Fatal("family access token survived")
 	}
@@ -603,6 +607,9 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 	revoked, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue)
 	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
 		t.Fatalf("replay: %v %d", err, len(revoked))
+	}
+	if reuse, ok := errors.AsType[*gatehouse.TokenReuse](err); !ok || reuse.UserID != u.ID || reuse.Family != "" {
+		t.Fatalf("replay error %#v, want a *TokenReuse of user %d", err, u.ID)
 	}
 	if r, _ := s.RefreshTokenByHash(ctx, secret.Hash("gr")); r.Revoked == nil {
 		t.Fatal("refresh token from a replayed code not revoked")

@@ -94,6 +94,12 @@ var (
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},
 		{"SessionEnd", testSessionEnd},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditLargeBatch", testAuditLargeBatch},
+		{"AuditFilters", testAuditFilters},
+		{"AuditPaging", testAuditPaging},
+		{"AuditDeleteBefore", testAuditDeleteBefore},
+		{"AuditOutlivesUsers", testAuditOutlivesUsers},
 	}
 )
 

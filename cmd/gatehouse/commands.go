@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/jwt"
@@ -41,7 +43,8 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
-	app                                  appFlags // createapplication (oauth_commands.go)
+	app                                  appFlags   // createapplication (oauth_commands.go)
+	audit                                auditFlags // audit (audit_command.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -60,6 +63,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
 	case "createapplication":
 		f.app.register(fs)
+	case "audit":
+		f.audit.register(fs)
 	}
 	return f
 }
@@ -80,6 +85,7 @@ type app struct {
 	// counters hold the throttles' and the guards' counts.
 	counters gatehouse.ThrottleStore
 	limiter  *throttle.Limiter
+	audit    *audit.Recorder
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
@@ -130,13 +136,18 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		AccountFailures: e.cfg.LockoutFailures, Window: e.cfg.LockoutWindow}
 	clientGuard := guard
 	clientGuard.LocalHint = true
+	acfg := audit.DefaultConfig()
+	acfg.Retention = e.cfg.AuditRetention
+	a.audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
 	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
-		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil)})
-	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil)
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit})
+	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil, a.audit)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
-		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil)})
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit})
 	if err != nil {
+		a.audit.Close()
+		a.authn.Close()
 		return nil, err
 	}
 	return a, nil
@@ -186,13 +197,18 @@ func (e *env) serverFor(a *app) (*server.Server, error) {
 	scfg.TrustedProxies = splitList(e.cfg.TrustedProxies)
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
-		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}})
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}, Audit: a.audit})
 	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, JWT: pairs, Box: a.box,
 		Limiter: a.limiter, Log: e.log, Config: scfg})
 }
 
-func (a *app) close() {
+// close stops the services' background work, the audit log's after every
+// event was recorded (its queued rows are stored), then the store.
+func (a *app) close(log *slog.Logger) {
 	a.authn.Close()
+	if err := a.audit.Close(); err != nil {
+		log.Error("closing the audit log", "err", err)
+	}
 	a.store.Close()
 }
 
@@ -309,7 +325,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	fmt.Fprintln(e.stdout, "migrations applied")
 	return nil
 }
@@ -324,14 +340,15 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	srv, err := e.serverFor(a)
 	if err != nil {
 		return err
 	}
 	cctx, stopCleaner := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
-	go func() { oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Run(cctx); close(cleaned) }()
+	cleaner := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Also("audit retention", a.audit.Prune)
+	go func() { cleaner.Run(cctx); close(cleaned) }()
 	defer func() { stopCleaner(); <-cleaned }()
 	swept := make(chan struct{})
 	go func() { throttle.Sweep(cctx, a.counters, time.Minute, e.log); close(swept) }()
@@ -417,7 +434,7 @@ func createUser(ctx context.Context, e *env, super bool) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	u, err := a.accounts.Create(ctx, n)
 	if err != nil {
 		return cliError(err)
@@ -447,7 +464,7 @@ func cmdChangePassword(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	if err := a.accounts.ChangePassword(ctx, args[0], pw); err != nil {
 		return cliError(err)
 	}
@@ -463,7 +480,7 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	key, err := a.accounts.IssueToken(ctx, args[0], e.extra.name, e.extra.expires)
 	if err != nil {
 		return cliError(err)
@@ -480,7 +497,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	conv := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}
 	for _, path := range args {
 		f, err := os.Open(path)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
@@ -77,6 +78,8 @@ type config struct {
 	LoginURL                   string
 	SessionLifetime            time.Duration
 	CookieSecure               bool
+
+	AuditRetention time.Duration
 
 	positional []string // arguments that are not flags
 }
@@ -182,6 +185,8 @@ func (c *config) settings() []setting {
 		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), o.LoginURL},
 		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), fmtDuration(o.SessionLifetime)},
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
+
+		{"audit-retention", "how long audit log rows are kept; older ones are deleted by the background cleanup (0: kept forever)", (*durationValue)(&c.AuditRetention), fmtDuration(audit.DefaultConfig().Retention)},
 	}
 }
 

@@ -101,7 +101,7 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	app, plain, err := a.clients.Create(ctx, spec)
 	if err != nil {
 		return cliError(err)
@@ -119,7 +119,7 @@ func cmdListApplications(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	apps, err := a.store.Applications(ctx)
 	if err != nil {
 		return err
@@ -148,9 +148,9 @@ func cmdDeleteApplication(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	if err := a.store.DeleteApplication(ctx, args[0]); err != nil {
-		return fmt.Errorf("application %q: %w", args[0], err)
+	defer a.close(e.log)
+	if err := a.clients.Delete(ctx, args[0]); err != nil {
+		return cliError(err)
 	}
 	fmt.Fprintf(e.stdout, "deleted application %s and its tokens\n", args[0])
 	return nil
@@ -161,7 +161,7 @@ func cmdClearTokens(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close(e.log)
 	n, err := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).ClearTokens(ctx)
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ func commands() []command {
 		{"listapplications", "", "list OAuth2 applications", cmdListApplications},
 		{"deleteapplication", "CLIENT_ID", "delete an OAuth2 application and its tokens", cmdDeleteApplication},
 		{"cleartokens", "", "delete expired OAuth2 tokens and codes now (the server also does it in the background)", cmdClearTokens},
+		{"audit", "", "print audit log events, newest last (--user --client --event --since --until --limit --format)", cmdAudit},
 	}
 }
 
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
 		usage(stdout)
 		if len(args) < 2 {
-			return errors.New("missing command")
+			return usagef("missing command")
 		}
 		return nil
 	}
@@ -73,14 +74,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			if errors.Is(err, flag.ErrHelp) {
 				return nil
 			}
-			return err
+			return usageError{err}
 		}
 		e.log = newLogger(e.cfg, stderr)
 		e.extra = extra
 		return c.run(ctx, e, e.cfg.positional)
 	}
 	usage(stderr)
-	return fmt.Errorf("unknown command %q", args[1])
+	return usagef("unknown command %q", args[1])
+}
+
+// usageError is a mistake in how a command was called: a flag, a setting,
+// an argument. gatehouse exits with status 2 for it, as the flag package
+// does, and 1 for any other failure.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCode is the status main exits with after err.
+func exitCode(err error) int {
+	if _, ok := errors.AsType[usageError](err); ok {
+		return 2
+	}
+	return 1
 }
 
 func usage(w io.Writer) {

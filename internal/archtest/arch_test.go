@@ -84,7 +84,7 @@ func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
 // through the root package's interfaces: none of them depends on the SQL
 // store or a driver, and the services know nothing of HTTP.
 func TestLayers(t *testing.T) {
-	services := []string{"accounts", "authn", "oauth", "simplejwt"}
+	services := []string{"accounts", "authn", "oauth", "simplejwt", "audit"}
 	public := []string{"jwt", "password", "secret", "fixture"}
 	pkgs := list(t, "./...")
 	check := func(name string, forbidden func(string) bool, why string) {

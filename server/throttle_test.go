@@ -203,6 +203,7 @@ func TestScopedRates(t *testing.T) {
 		c.Rates, _ = throttle.ParseRates("sign_up=3/hour,token=2/min,anon=6/min,user=3/min,login=none", throttle.DefaultRates())
 	}
 	eachWithConfig(t, rates, nil, func(t *testing.T, e *env) {
+		e.clock.freeze(time.Now()) // the waits below are exact
 		a := e.setupOAuth()
 		for i := 0; i < 3; i++ {
 			r := e.do("POST", "/sign_up/", map[string]string{"username": "new" + strconv.Itoa(i), "password": "a-long-passphrase-" + strconv.Itoa(i)}, from("203.0.113.1")...)

@@ -158,14 +158,14 @@ func (e *env) throttles(a *app) error {
 	c := e.cfg
 	rates, err := throttle.ParseRates(c.ThrottleRates, throttle.DefaultRates())
 	if err != nil {
-		return err
+		return fmt.Errorf("GATEHOUSE_THROTTLE_RATES: %w", err)
 	}
-	for name, v := range map[string]int{"backoff-after": c.BackoffAfter, "lockout-failures": c.LockoutFailures} {
+	for name, v := range map[string]int{"GATEHOUSE_BACKOFF_AFTER": c.BackoffAfter, "GATEHOUSE_LOCKOUT_FAILURES": c.LockoutFailures} {
 		if v < 1 {
 			return fmt.Errorf("%s must be at least 1, not %d", name, v)
 		}
 	}
-	for name, v := range map[string]time.Duration{"backoff-max": c.BackoffMax, "lockout-window": c.LockoutWindow} {
+	for name, v := range map[string]time.Duration{"GATEHOUSE_BACKOFF_MAX": c.BackoffMax, "GATEHOUSE_LOCKOUT_WINDOW": c.LockoutWindow} {
 		if v < time.Second {
 			return fmt.Errorf("%s must be at least 1s, not %v", name, v)
 		}
@@ -176,7 +176,7 @@ func (e *env) throttles(a *app) error {
 	case where == "database" || where == "auto":
 		a.counters = a.store
 	default:
-		return fmt.Errorf("throttle-store must be auto, memory or database, not %q", where)
+		return fmt.Errorf("GATEHOUSE_THROTTLE_STORE must be auto, memory or database, not %q", where)
 	}
 	a.limiter = throttle.NewLimiter(a.counters, rates, nil)
 	return nil

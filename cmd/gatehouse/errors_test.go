@@ -165,3 +165,35 @@ func TestUserListSetting(t *testing.T) {
 		t.Fatalf("a non-staff user under staff: %d", res.StatusCode)
 	}
 }
+
+// Each throttle setting refuses what it cannot mean, naming itself; the
+// good values start.
+func TestBadThrottleSettings(t *testing.T) {
+	for _, c := range []struct{ name, value, want string }{
+		{"GATEHOUSE_THROTTLE_RATES", "login=5/week", "GATEHOUSE_THROTTLE_RATES: throttle rates: scope login"},
+		{"GATEHOUSE_THROTTLE_RATES", "login", "GATEHOUSE_THROTTLE_RATES: throttle rates: \"login\" is not scope=rate"},
+		{"GATEHOUSE_THROTTLE_RATES", "login=0/min", "want N/period"},
+		{"GATEHOUSE_THROTTLE_STORE", "redis", "GATEHOUSE_THROTTLE_STORE must be auto, memory or database, not \"redis\""},
+		{"GATEHOUSE_BACKOFF_AFTER", "0", "GATEHOUSE_BACKOFF_AFTER must be at least 1, not 0"},
+		{"GATEHOUSE_BACKOFF_AFTER", "x", "GATEHOUSE_BACKOFF_AFTER"},
+		{"GATEHOUSE_LOCKOUT_FAILURES", "-3", "GATEHOUSE_LOCKOUT_FAILURES: want a whole number"},
+		{"GATEHOUSE_LOCKOUT_FAILURES", "0", "GATEHOUSE_LOCKOUT_FAILURES must be at least 1, not 0"},
+		{"GATEHOUSE_BACKOFF_MAX", "500ms", "GATEHOUSE_BACKOFF_MAX must be at least 1s, not 500ms"},
+		{"GATEHOUSE_LOCKOUT_WINDOW", "0", "GATEHOUSE_LOCKOUT_WINDOW must be at least 1s"},
+		{"GATEHOUSE_LOCKOUT_WINDOW", "soon", "GATEHOUSE_LOCKOUT_WINDOW"},
+	} {
+		env := baseEnv(testdb.URL(t, "sqlite"))
+		env[c.name] = c.value
+		if _, err := runCmd(t, env, "migrate"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s=%q: %v, want %q", c.name, c.value, err, c.want)
+		}
+	}
+	env := baseEnv(testdb.URL(t, "sqlite"))
+	env["GATEHOUSE_THROTTLE_RATES"] = "anon=100/day,user=1000/day,login=none"
+	env["GATEHOUSE_THROTTLE_STORE"] = "database"
+	env["GATEHOUSE_BACKOFF_AFTER"] = "3"
+	env["GATEHOUSE_LOCKOUT_WINDOW"] = "30m"
+	if out, err := runCmd(t, env, "migrate"); err != nil {
+		t.Fatalf("good throttle settings: %v %s", err, out)
+	}
+}

@@ -259,8 +259,9 @@ var fuzzMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 // server, anonymously or as alice (DRF key, JWT, OAuth token, or session
 // with its CSRF token). Properties: checkResponse's, for every endpoint
 // and body parser (JSON, form, multipart; DRF's, DOT's and the pages').
-// Requests that would end alice's credentials (logout, token deletion,
-// revocation) are skipped, so that the rest keep reaching her views.
+// Requests that would end alice's DRF key or every credential of hers
+// (logout, logout everywhere, token deletion) are skipped, so that the
+// rest keep reaching her views.
 func FuzzRequest(f *testing.F) {
 	fe := newFuzzEnv(f)
 	const form, js = "application/x-www-form-urlencoded", "application/json"
@@ -287,6 +288,8 @@ func FuzzRequest(f *testing.F) {
 		{1, "/o/token/", form, "grant_type=authorization_code&code=x&client_id=code-client&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", 0},
 		{1, "/o/token/", form, "grant_type=refresh_token&refresh_token=x&client_id=pub-client", 0},
 		{1, "/o/introspect/", form, "token=" + fe.oauthAccess, 3},
+		{1, "/o/revoke_token/", form, "token=unknown&token_type_hint=refresh_token&client_id=pub-client", 0},
+		{1, "/access-token/blacklist/", js, `{"refresh": "a.b.c"}`, 2},
 		{0, authorize, "", "", 4},
 		{1, "/o/authorize/", form, authorize[len("/o/authorize/?"):] + "&scope=read&allow=Authorize&csrfmiddlewaretoken=" + fe.csrf, 4},
 		{1, "/o/authorize/", form, authorize[len("/o/authorize/?"):] + "&csrfmiddlewaretoken=" + fe.csrf, 4},
@@ -325,8 +328,7 @@ func FuzzRequest(f *testing.F) {
 		}
 		if u, err := url.ParseRequestURI(target); err == nil {
 			p := u.Path
-			if strings.HasPrefix(p, "/api/tokens/logout") || m == "DELETE" && strings.HasPrefix(p, "/api/tokens/") ||
-				strings.HasPrefix(p, "/o/revoke_token") || strings.HasPrefix(p, "/access-token/blacklist") {
+			if strings.HasPrefix(p, "/api/tokens/logout") || m == "DELETE" && strings.HasPrefix(p, "/api/tokens/") {
 				return
 			}
 		}

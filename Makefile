@@ -26,27 +26,25 @@ compat:
 	bash compat/run.sh
 
 # Runs every Fuzz* target in turn for FUZZTIME (CI: FUZZTIME=30000x, a
-# count), or for its own budget when FUZZ_BUDGETS names it (Name=budget,
-# for that target in every package). The budgets are for the targets in
-# packages whose test binary links SQLite (server, store, cmd/gatehouse):
+# count), or for the budget FUZZ_BUDGETS gives its package or itself
+# (./dir=budget or FuzzName=budget; the last entry that matches wins). The
+# default budgets are for the packages whose test binary links SQLite:
 # there the fuzzing engine, which compares every coverage counter of the
 # binary after each input, manages about 2,000 inputs a second on two CPUs
-# where the others manage 10,000 and more. FUZZ_BUDGETS= runs every
-# target for FUZZTIME. Inputs that find new code are not minimized
+# where the others manage 10,000 and more. FUZZ_BUDGETS= runs every target
+# for FUZZTIME. Inputs that find new code are not minimized
 # (FUZZMINIMIZETIME=0): the engine would spend up to a minute on each,
 # longer than the run; a failing input is kept as found. The engine first
 # replays every input earlier runs kept in GOCACHE, a corpus that grows
 # with each run: `go clean -fuzzcache` empties it (CI does).
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 0
-FUZZ_BUDGETS ?= FuzzAuthorization=3000x FuzzRequest=3000x FuzzLocalRedirects=3000x FuzzHostAllowed=3000x \
-	FuzzUserListQuery=3000x FuzzBasicCredentials=3000x FuzzSession=3000x FuzzOAuthForm=3000x FuzzReadBody=3000x \
-	FuzzPythonJSONError=3000x FuzzAppendString=3000x FuzzLoad=3000x FuzzSettings=3000x
+FUZZ_BUDGETS ?= ./server=3000x ./store=3000x ./cmd/gatehouse=3000x
 fuzz:
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    budget=$(FUZZTIME); \
-	    for b in $(FUZZ_BUDGETS); do [ "$${b%%=*}" = "$$f" ] && budget=$${b#*=}; done; \
+	    for b in $(FUZZ_BUDGETS); do case "$${b%%=*}" in "$$t"|"$$f") budget=$${b#*=};; esac; done; \
 	    echo "fuzz $$t $$f $$budget"; \
 	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$$budget -fuzzminimizetime=$(FUZZMINIMIZETIME) $$t || exit 1; \
 	  done; \

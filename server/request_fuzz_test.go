@@ -205,8 +205,9 @@ func (fe *fuzzEnv) checkResponse(t *testing.T, what string, w *httptest.Response
 // Properties: it is answered 200 only for exactly one of alice's
 // credentials under its own keyword (DRF's Token and DOT's Bearer in any
 // case, simplejwt's Bearer as written), split on white space as Python's
-// bytes.split() splits; otherwise 401 with one of the three challenges;
-// never anything else.
+// bytes.split() splits; otherwise 401 with the plain Bearer challenge or
+// its invalid_token form, never anything else. A value with a control
+// byte (but tab) never reaches the authenticators: net/http refuses it.
 func FuzzAuthorization(f *testing.F) {
 	fe := newFuzzEnv(f)
 	for _, h := range []string{"Token " + fe.drfKey, "token  " + fe.drfKey + " ", "Bearer " + fe.jwtAccess, "bearer " + fe.jwtAccess,
@@ -225,12 +226,18 @@ func FuzzAuthorization(f *testing.F) {
 		if w == nil {
 			return // net/http refuses the header (a line break, a control byte)
 		}
+		// The value as net/http hands it over (a line break in header ends
+		// it: what follows is another header or the body).
 		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET / HTTP/1.1\r\nAuthorization: " + header + "\r\n\r\n")))
 		if err != nil {
 			t.Fatalf("%q: served, yet does not parse alone: %v", header, err)
 		}
-		// The value as net/http hands it over, split as Python's bytes.split().
-		fields := strings.FieldsFunc(r.Header.Get("Authorization"), func(c rune) bool { return strings.ContainsRune(" \t\n\r\v\f", c) })
+		value := r.Header.Get("Authorization")
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			t.Fatalf("%q: a credential with a control byte reached the server", value)
+		}
+		// Split as Python's bytes.split().
+		fields := strings.FieldsFunc(value, func(c rune) bool { return strings.ContainsRune(" \t\n\r\v\f", c) })
 		valid := len(fields) == 2 && (strings.EqualFold(fields[0], "token") && fields[1] == fe.drfKey ||
 			strings.EqualFold(fields[0], "bearer") && fields[1] == fe.oauthAccess || fields[0] == "Bearer" && fe.isAliceAccess(fields[1]))
 		switch w.Code {

@@ -34,18 +34,28 @@ compat:
 # where the others manage 10,000 and more. FUZZ_BUDGETS= runs every target
 # for FUZZTIME. Inputs that find new code are not minimized
 # (FUZZMINIMIZETIME=0): the engine would spend up to a minute on each,
-# longer than the run; a failing input is kept as found. The engine first
-# replays every input earlier runs kept in GOCACHE, a corpus that grows
-# with each run: `go clean -fuzzcache` empties it (CI does).
+# longer than the run; a failing input is kept as found.
+#
+# The inputs that found new code are kept in FUZZCACHEDIR, by default a
+# new directory each run, removed after it. In Go's own place (GOCACHE)
+# they would be replayed before every later run, a corpus growing with each
+# one and shared by every checkout on the machine (where `go clean
+# -fuzzcache` would break a run in progress). The directory is passed with
+# -test.fuzzcachedir, the flag cmd/go itself gives test binaries: should a
+# Go release rename it, the run fails at once naming it. Set FUZZCACHEDIR
+# to keep a corpus across runs.
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 0
 FUZZ_BUDGETS ?= ./server=3000x ./store=3000x ./cmd/gatehouse=3000x
+FUZZCACHEDIR ?=
 fuzz:
-	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	@cache="$(FUZZCACHEDIR)"; if [ -z "$$cache" ]; then cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; fi; \
+	for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    budget=$(FUZZTIME); \
 	    for b in $(FUZZ_BUDGETS); do case "$${b%%=*}" in "$$t"|"$$f") budget=$${b#*=};; esac; done; \
 	    echo "fuzz $$t $$f $$budget"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$$budget -fuzzminimizetime=$(FUZZMINIMIZETIME) $$t || exit 1; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$$budget -fuzzminimizetime=$(FUZZMINIMIZETIME) $$t \
+	      -args -test.fuzzcachedir="$$cache/$$t" || exit 1; \
 	  done; \
 	done

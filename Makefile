@@ -34,7 +34,13 @@ compat:
 # where the others manage 10,000 and more. FUZZ_BUDGETS= runs every target
 # for FUZZTIME. Inputs that find new code are not minimized
 # (FUZZMINIMIZETIME=0): the engine would spend up to a minute on each,
-# longer than the run; a failing input is kept as found.
+# longer than the run; a failing input is kept as found (in the package's
+# testdata/fuzz, as go test -fuzz keeps it).
+#
+# Each package's instrumented test binary is built once (go test -c -fuzz)
+# and run for each of its targets, in the package directory as go test
+# runs it: `go test -fuzz` per target would check the build and link the
+# binary again every time, about two seconds each.
 #
 # The inputs that found new code are kept in FUZZCACHEDIR, by default a
 # new directory each run, removed after it. In Go's own place (GOCACHE)
@@ -49,13 +55,16 @@ FUZZMINIMIZETIME ?= 0
 FUZZ_BUDGETS ?= ./server=3000x ./store=3000x ./cmd/gatehouse=3000x
 FUZZCACHEDIR ?=
 fuzz:
-	@cache="$(FUZZCACHEDIR)"; if [ -z "$$cache" ]; then cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; fi; \
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cache="$(FUZZCACHEDIR)"; [ -n "$$cache" ] || cache=$$tmp/corpus; mkdir -p "$$cache" && cache=$$(cd "$$cache" && pwd); \
 	for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  bin=$$tmp/$$(echo "$$t" | tr './' '__').test; \
+	  $(GO) test -c -fuzz=. -o "$$bin" "$$t" || exit 1; \
 	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    budget=$(FUZZTIME); \
 	    for b in $(FUZZ_BUDGETS); do case "$${b%%=*}" in "$$t"|"$$f") budget=$${b#*=};; esac; done; \
 	    echo "fuzz $$t $$f $$budget"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$$budget -fuzzminimizetime=$(FUZZMINIMIZETIME) $$t \
-	      -args -test.fuzzcachedir="$$cache/$$t" || exit 1; \
+	    (cd "$$t" && "$$bin" -test.run='^$$' -test.fuzz="^$$f$$" -test.fuzztime=$$budget -test.timeout=10m \
+	      -test.fuzzminimizetime=$(FUZZMINIMIZETIME) -test.fuzzcachedir="$$cache/$$t") || exit 1; \
 	  done; \
 	done

@@ -102,18 +102,27 @@ func (a *Application) DefaultRedirectURI() (string, bool) {
 	return "", false
 }
 
+// loopbackMatch reports whether got is registered, a loopback IP literal
+// over http without a port, with a port put in. The rest is compared as
+// sent, not decoded: "/%63b" is another path than "/cb", and a trailing
+// "?" or "#" makes another URI.
 func loopbackMatch(registered, got string) bool {
 	r, err1 := url.Parse(registered)
 	g, err2 := url.Parse(got)
-	if err1 != nil || err2 != nil || r.Scheme != "http" || g.Scheme != "http" {
+	if err1 != nil || err2 != nil || r.Scheme != "http" || g.Scheme != "http" || g.Port() == "" {
 		return false
 	}
 	ip := net.ParseIP(r.Hostname())
-	if ip == nil || !ip.IsLoopback() || r.Port() != "" || r.Hostname() != g.Hostname() {
+	if ip == nil || !ip.IsLoopback() || r.Port() != "" || r.User != nil || r.Fragment != "" || r.Opaque != "" {
 		return false
 	}
-	return r.Path == g.Path && r.RawQuery == g.RawQuery && r.Fragment == "" && g.Fragment == "" &&
-		r.User == nil && g.User == nil
+	const scheme = len("http://")
+	if len(registered) < scheme || !strings.EqualFold(registered[:scheme], "http://") {
+		return false
+	}
+	end := scheme + strings.IndexAny(registered[scheme:]+"/", "/?#")
+	want := registered[scheme:end] + ":" + g.Port() + registered[end:]
+	return len(got) == scheme+len(want) && strings.EqualFold(got[:scheme], "http://") && got[scheme:] == want
 }
 
 // AccessToken is an issued OAuth2 access token, stored only as the SHA-256

@@ -8,6 +8,10 @@ import (
 
 func TestRedirectURIAllowed(t *testing.T) {
 	a := Application{RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1/native", "http://[::1]/v6", "http://127.0.0.1:9999/cb"}}
+	slash := Application{RedirectURIs: []string{"http://127.0.0.1/a/b"}}
+	if slash.RedirectURIAllowed("http://127.0.0.1:1/a%2Fb") || !slash.RedirectURIAllowed("http://127.0.0.1:1/a/b") {
+		t.Error("an escaped slash matched a registered path segment")
+	}
 	cases := map[string]bool{
 		"https://app.example/cb":         true,
 		"https://app.example/cb/":        false,
@@ -25,7 +29,17 @@ func TestRedirectURIAllowed(t *testing.T) {
 		"http://127.0.0.1:9998/cb":       false, // a registered port is exact
 		"http://user@127.0.0.1:1/native": false,
 		"http://127.0.0.1:1/native?x=1":  false,
-		"":                               false,
+		// Found by FuzzRedirectURIAllowed: the path was compared decoded
+		// and an empty query was ignored, so other spellings passed.
+		"http://127.0.0.1:1/%6Eative": false,
+		"http://127.0.0.1:1/nat%69ve": false,
+		"http://127.0.0.1:1/native?":  false,
+		"HTTP://127.0.0.1:1/native":   true, // the scheme is case-insensitive
+		"http://[::1]:1/v%36":         false,
+		"http://127.0.0.1:1/native#":  false,
+		"http://127.0.0.1:/native":    false,
+		"http://127.0.0.1:1:2/native": false,
+		"":                            false,
 	}
 	for uri, want := range cases {
 		if got := a.RedirectURIAllowed(uri); got != want {

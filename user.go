@@ -5,6 +5,7 @@ package gatehouse
 import (
 	"errors"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode"
@@ -70,25 +71,22 @@ func ValidUsername(s string) bool {
 }
 
 // ValidEmail reports whether s is an address Django's EmailValidator would
-// accept closely enough: one @, a non-empty local part without spaces and a
-// domain with a dot (or a literal), no display name.
+// accept closely enough: a local part of ASCII atoms joined by single dots
+// (no quoted strings), and a domain that is localhost, dotted labels of
+// letters, digits and hyphens, or an IP address in brackets.
 func ValidEmail(s string) bool {
-	if len(s) > MaxEmail || strings.ContainsAny(s, " \t\r\n<>\"(),;:\\[]") && !strings.HasSuffix(s, "]") {
-		return false
-	}
 	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
+	if len(s) > MaxEmail || at <= 0 || at == len(s)-1 || !dotAtom(s[:at]) {
 		return false
 	}
-	local, domain := s[:at], s[at+1:]
-	if strings.Contains(local, "..") || strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") {
-		return false
-	}
+	domain := s[at+1:]
 	if domain == "localhost" {
 		return true
 	}
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
-		return len(domain) > 2
+		lit := domain[1 : len(domain)-1]
+		_, err := netip.ParseAddr(lit)
+		return err == nil && strings.Trim(lit, "0123456789abcdefABCDEF:.") == ""
 	}
 	labels := strings.Split(domain, ".")
 	if len(labels) < 2 {
@@ -110,6 +108,21 @@ func ValidEmail(s string) bool {
 	}
 	_, err := mail.ParseAddress(s)
 	return err == nil
+}
+
+// dotAtom reports whether s is atoms of Django's local-part characters
+// joined by single dots.
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || strings.IndexByte("!#$%&'*+/=?^_`{|}~-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidText reports whether s can be stored and compared as text on every

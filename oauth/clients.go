@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -70,7 +72,8 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 	a := gatehouse.Application{ClientID: spec.ClientID, Name: spec.Name, ClientType: spec.ClientType,
 		GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, SkipAuthorization: spec.SkipAuthorization,
 		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer}
-	if len(a.ClientID) > gatehouse.MaxClientID || strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
+		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return a, "", invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
 	}
 	if a.ClientType == "" {
@@ -94,9 +97,12 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 		}
 	}
 	for _, u := range a.RedirectURIs {
+		// White space would split the URI in the store's space-separated
+		// column; an empty fragment ("cb#") would still carry the code.
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Fragment != "" {
-			return a, "", invalid("redirect URI %q: must be an absolute http(s) URL without a fragment", u)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || strings.Contains(u, "#") ||
+			strings.ContainsFunc(u, unicode.IsSpace) {
+			return a, "", invalid("redirect URI %q: must be an absolute http(s) URL without a fragment or white space", u)
 		}
 	}
 	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {

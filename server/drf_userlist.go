@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -80,17 +81,32 @@ func (s *Server) listUsers(c *call) *apiError {
 	return nil
 }
 
-// pythonInt parses like Python's int(str): surrounding whitespace and a
-// sign are allowed, as are underscores between digits.
+// pythonInt parses like Python's int(str): surrounding white space (Go's
+// unicode.IsSpace is the set int() strips) and one sign are allowed, as
+// are single underscores between ASCII digits. A value beyond int is
+// refused: the caller compares it with a page count.
 func pythonInt(s string) (int, bool) {
 	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "+")
-	if s == "" || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") || strings.Contains(s, "__") {
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
 		return 0, false
 	}
-	n, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
-	if err != nil || len(s) > 18 {
-		return 0, false
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_':
+		case c < '0' || c > '9' || n > (math.MaxInt-int(c-'0'))/10:
+			return 0, false
+		default:
+			n = n*10 + int(c-'0')
+		}
+	}
+	if neg {
+		n = -n
 	}
 	return n, true
 }

@@ -156,8 +156,14 @@ func normalHosts(patterns []string) []string {
 }
 
 // hostAllowed is Django's validate_host: an exact name, ".example.com" for
-// it and its subdomains, or "*"; the port is ignored.
+// it and its subdomains, or "*"; the port is ignored. A host of another
+// shape than Django's (validHost) is refused whatever the patterns: only
+// the suffix would be compared, and "evil.test/.example.com" would pass
+// into the links gatehouse writes.
 func (s *Server) hostAllowed(host string) bool {
+	if !validHost(host) {
+		return false
+	}
 	host = stripPort(host)
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if host == "" {
@@ -176,4 +182,54 @@ func (s *Server) hostAllowed(host string) bool {
 		}
 	}
 	return false
+}
+
+// validHost reports whether host has the shape of Django's
+// host_validation_re, in ASCII and either case: a name of letters,
+// digits, dots and hyphens, or an IPv6 literal in brackets (hex digits, a
+// colon, then hex digits, dots and colons), then optionally ":" and
+// digits. It allocates nothing: it runs on every request.
+func validHost(host string) bool {
+	i := 0
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		lit := host[1:end]
+		colon := strings.IndexByte(lit, ':')
+		if colon < 0 || colon == len(lit)-1 {
+			return false
+		}
+		for j := 0; j < len(lit); j++ {
+			if c := lit[j]; !isHex(c) && c != ':' && (c != '.' || j < colon) {
+				return false
+			}
+		}
+		i = end + 1
+	} else {
+		for i < len(host) && (isHex(host[i]) || host[i] >= 'g' && host[i] <= 'z' || host[i] >= 'G' && host[i] <= 'Z' ||
+			host[i] == '.' || host[i] == '-') {
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+	}
+	if i == len(host) {
+		return true
+	}
+	if host[i] != ':' || i+1 == len(host) {
+		return false
+	}
+	for j := i + 1; j < len(host); j++ {
+		if host[j] < '0' || host[j] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

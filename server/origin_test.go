@@ -80,3 +80,30 @@ func TestForwardedHeadersFromTrustedProxiesOnly(t *testing.T) {
 		}
 	}
 }
+
+// Found by FuzzHostAllowed: only the ".example.com" suffix was compared,
+// so a forwarded host Django refuses (its host_validation_re) passed and
+// went into the pagination links: "evil.test/.example.com" made
+// "next" http://evil.test/.example.com/api/users/?page=2.
+func TestAllowedHostsRefusesMalformedHosts(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *config) {
+		c.PageSize = 1
+		c.AllowedHosts = []string{"127.0.0.1", ".example.com"}
+		c.TrustedProxies = []string{"127.0.0.0/8"}
+	})
+	e.user("alice", "alicepass")
+	e.user("bob", "bobpass")
+	key := e.tokenOf("alice", "alicepass")
+	direct := strings.TrimPrefix(e.http.URL, "http://")
+	for _, host := range []string{"evil.test/.example.com", "evil.test#.example.com", "evil.test?.example.com",
+		"evil.test\\.example.com", "user@evil.test:1.example.com", "a b.example.com", "example.com:", "[::1].example.com"} {
+		status, body, _ := hostRequest(t, e, direct, "/api/users/", "Authorization", "Token "+key, "X-Forwarded-Host", host)
+		if status != 400 {
+			t.Errorf("X-Forwarded-Host %q: %d %s, want 400", host, status, body)
+		}
+	}
+	if status, body, _ := hostRequest(t, e, direct, "/api/users/", "Authorization", "Token "+key, "X-Forwarded-Host", "api.example.com:8443"); status != 200 ||
+		!strings.Contains(body, `"next":"http://api.example.com:8443/api/users/?page=2"`) {
+		t.Errorf("a well-formed forwarded host: %d %s", status, body)
+	}
+}

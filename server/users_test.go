@@ -206,3 +206,19 @@ func TestUsersCreate(t *testing.T) {
 		}
 	})
 }
+
+// Found by FuzzUserListQuery: the page number took two signs ("++1" was
+// page 1, DRF's int() refuses it) and refused more than 18 characters
+// ("0000000000000000000002" is page 2 to int()).
+func TestUsersListPageAsPythonInt(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *config) { c.PageSize = 1 })
+	e.user("alice", "alicepass")
+	e.user("bob", "bobpass")
+	auth := []string{"Authorization", "Token " + e.tokenOf("alice", "alicepass")}
+	for q, want := range map[string]int{"%2B%2B1": 404, "%2B-1": 404, "-%2B1": 404, "0000000000000000000002": 200,
+		"%2B000000000000000000001": 200, "+2+": 200, "%E3%80%802%0B": 200, "%1C2": 404, "1__0": 404, "99999999999999999999": 404} {
+		if r := e.do("GET", "/api/users/?page="+q, nil, auth...); r.status != want {
+			t.Errorf("page=%s: %d %s, want %d", q, r.status, r.body, want)
+		}
+	}
+}

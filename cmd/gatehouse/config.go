@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -273,7 +274,8 @@ func (v *durationValue) String() string { return time.Duration(*v).String() }
 func (v *durationValue) Set(s string) error {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		if n, err2 := strconv.Atoi(s); err2 == nil {
+		// A whole number is seconds; one beyond a Duration would wrap around.
+		if n, err2 := strconv.ParseInt(s, 10, 64); err2 == nil && n <= math.MaxInt64/int64(time.Second) && n >= math.MinInt64/int64(time.Second) {
 			d = time.Duration(n) * time.Second
 		} else {
 			return fmt.Errorf("want a duration such as 30s or 10m, got %q", s)

@@ -64,7 +64,9 @@ func TestEverySettingRefusesBadValues(t *testing.T) {
 		case *intValue:
 			bad = []string{"-1", "many", "1.5"}
 		case *durationValue:
-			bad = []string{"-1s", "soon"}
+			// Found by FuzzSettings: seconds beyond a Duration wrapped
+			// around, 18446744074 to 290ms.
+			bad = []string{"-1s", "soon", "18446744074", "9223372037", "-9223372037"}
 		default:
 			continue
 		}

@@ -1,0 +1,4 @@
+package server
+
+// LeavesOrigin is leavesOrigin for the fuzz targets of package server_test.
+var LeavesOrigin = leavesOrigin

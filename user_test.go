@@ -1,0 +1,45 @@
+package gatehouse
+
+import "testing"
+
+// Found by FuzzValidEmail: a domain literal or localhost skipped every
+// check of the local part, so addresses Django's EmailValidator refuses
+// (control characters, line breaks, NUL, invalid UTF-8, markup) were
+// accepted, and so was any text in brackets as the domain.
+func TestValidEmail(t *testing.T) {
+	for s, want := range map[string]bool{
+		"alice@example.com":      true,
+		"admin@localhost":        true,
+		"a.b+c@example.com":      true,
+		"o'neil@example.com":     true,
+		"a@[127.0.0.1]":          true,
+		"a@[::1]":                true,
+		"a@exämple.com":          true,
+		"x\r\n@[evil]":           false,
+		"x@[evil]":               false,
+		"a@[IPv6:::1]":           false, // Django's literal is the address alone
+		"a@[fe80::1%25eth0]":     false,
+		"<script>@[1.2.3.4]":     false,
+		"a b@[1.2.3.4]":          false,
+		"\"a\x01\"@[1.2.3.4]":    false,
+		"\x8d@localhost":         false,
+		"a\x00b@localhost":       false,
+		"a\x01@localhost":        false,
+		"a..b@localhost":         false,
+		".a@example.com":         false,
+		"a.@example.com":         false,
+		"not-an-email":           false,
+		"a@b@example.com":        false,
+		"é@example.com":          false, // Django's local part is ASCII
+		"a@[]":                   false,
+		"@example.com":           false,
+		"a@example.com\n":        false,
+		"a\t@example.com":        false,
+		"a@example":              false,
+		"a(comment)@example.com": false,
+	} {
+		if got := ValidEmail(s); got != want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -491,7 +491,7 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse loaddata FILE...")
+		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2 or .zip; - for standard input)")
 	}
 	a, err := e.open(ctx, true)
 	if err != nil {
@@ -500,14 +500,9 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	defer a.close(e.log)
 	conv := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}
 	for _, path := range args {
-		f, err := os.Open(path)
+		objs, err := fixture.ReadFile(path, e.stdin)
 		if err != nil {
 			return err
-		}
-		objs, err := fixture.Decode(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
 		}
 		set, err := conv.Convert(objs)
 		if err != nil {

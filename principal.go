@@ -12,6 +12,8 @@ const (
 
 // Principal is who a request is authenticated as, and by what.
 type Principal struct {
+	// User is who the credential is of; zero for an OAuth token issued to
+	// a client alone (HasUser).
 	User   User
 	Scheme string // one of the Scheme* constants
 	// TokenID is the DRF token or OAuth access token id (0 for others).
@@ -23,6 +25,10 @@ type Principal struct {
 	// Issued is when the credential was issued.
 	Issued time.Time
 }
+
+// HasUser reports whether p names a user: false for an OAuth token issued
+// to a client alone (client_credentials), whose User is zero.
+func (p *Principal) HasUser() bool { return p != nil && p.User.ID != 0 }
 
 // HasScope is Django OAuth Toolkit's TokenHasScope rule: a principal
 // authenticated by an OAuth token passes only when the token has every

@@ -211,8 +211,10 @@ func (a *Authenticator) CheckJWTUser(ctx context.Context, c jwt.Claims) error {
 	return nil
 }
 
-// oauth checks an OAuth2 access token: unknown, revoked, expired, without a
-// user (client_credentials) or of an inactive user are all refused alike.
+// oauth checks an OAuth2 access token: unknown, revoked, expired or of an
+// inactive user are all refused alike. A valid token issued to a client
+// alone (client_credentials) gives a Principal without a user (HasUser
+// false).
 func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Principal, error) {
 	// A JWT (it has dots) or an oversized value is never an OAuth token:
 	// skip the database. Every simplejwt request passes here first (DRF's
@@ -231,16 +233,22 @@ func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Pri
 		if err != nil {
 			return nil, err
 		}
-		if g.User == nil {
-			return nil, refused(gatehouse.ReasonCredentialInvalid)
-		}
 		exp := g.Token.Expires
-		e = entry{user: *g.User, tokenID: g.Token.ID, scope: g.Token.Scope, appID: g.Token.ApplicationID,
-			tokExp: &exp, issued: g.Token.Created}
+		e = entry{tokenID: g.Token.ID, scope: g.Token.Scope, appID: g.Token.ApplicationID,
+			tokExp: &exp, issued: g.Token.Created, clientOnly: g.User == nil}
+		if g.User != nil {
+			e.user = *g.User
+		}
 		a.cache.put(ck, e)
 	}
 	if e.tokExp != nil && !a.now().Before(*e.tokExp) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if e.clientOnly {
+		// Valid, but nobody's: DOT's OAuth2Authentication succeeds with
+		// no user, so DRF answers 403 where a user is required.
+		return &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: e.tokenID, Scope: e.scope,
+			ApplicationID: e.appID, Issued: e.issued}, nil
 	}
 	if !e.user.IsActive || !e.user.Accepts(e.issued) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)

@@ -461,8 +461,13 @@ func TestOAuth(t *testing.T) {
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "store error", value: token,
 			lookup: func([]byte) (gatehouse.AccessTokenInfo, error) { return gatehouse.AccessTokenInfo{}, errDB }, err: errDB},
+		// A client's own token authenticates, with no user (DOT's
+		// request.user None); the views answer 403 where a user is needed.
 		{name: "client_credentials token", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID = nil, nil }),
+			want: &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write", ApplicationID: 3, Issued: created}},
+		{name: "client_credentials token, expired", value: token,
+			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID, g.Token.Expires = nil, nil, t0 }),
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "expired at now", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.Token.Expires = t0 }),

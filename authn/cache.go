@@ -27,6 +27,9 @@ type entry struct {
 	issued  time.Time
 	expires time.Time // of the entry, not of the token
 	tokExp  *time.Time
+	// clientOnly: an OAuth token issued to a client alone
+	// (client_credentials); user is zero.
+	clientOnly bool
 }
 
 func newCache(ttl time.Duration, now func() time.Time) *cache {

@@ -98,10 +98,20 @@ func (s *Server) dispatch(c *call) *apiError {
 			return out.fail
 		}
 		c.user = out.p
+		clientOnly := false
+		if c.user != nil && !c.user.HasUser() {
+			// A client's own token (client_credentials): DRF's request.user
+			// is None, so the view sees an anonymous caller, and where a
+			// user is required the answer is 403, not 401.
+			c.user, clientOnly = nil, true
+		}
 		if c.user != nil {
 			setLogUser(r, c.user.User.ID)
 		}
 		needsUser := v.perm == permAuthenticated || (v.perm == permAuthenticatedOrCreate && r.Method != http.MethodPost)
+		if needsUser && clientOnly {
+			return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}
+		}
 		if needsUser && c.user == nil {
 			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
 			return unauthorized("Authentication credentials were not provided.")

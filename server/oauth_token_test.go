@@ -53,8 +53,8 @@ func TestOAuthTokenSuccessShape(t *testing.T) {
 		if _, ok := m["refresh_token"]; ok || m["scope"] != "read" {
 			t.Fatalf("client_credentials body %s", r.body)
 		}
-		if e.meStatus(m["access_token"].(string)) != 401 {
-			t.Fatal("a client token without a user authenticated /api/me/")
+		if e.meStatus(m["access_token"].(string)) != 403 { // DOT: no user, so permission denied
+			t.Fatal("a client token without a user was not refused 403 on /api/me/")
 		}
 	})
 }

@@ -465,7 +465,7 @@ func TestOAuth(t *testing.T) {
 		// request.user None); the views answer 403 where a user is needed.
 		{name: "client_credentials token", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID = nil, nil }),
-			want: &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write", ApplicationID: 3, Issued: created}},
+			want:   &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write", ApplicationID: 3, Issued: created}},
 		{name: "client_credentials token, expired", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID, g.Token.Expires = nil, nil, t0 }),
 			reason: gatehouse.ReasonCredentialInvalid},

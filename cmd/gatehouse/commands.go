@@ -516,8 +516,20 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "%s: loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n", path,
 				len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
 		}
+		if len(set.Refresh) > 0 {
+			blacklisted := 0
+			for _, r := range set.Refresh {
+				if r.BlacklistedAt != nil {
+					blacklisted++
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s: loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", path, len(set.Refresh), blacklisted)
+		}
 		for model, n := range set.Skipped {
 			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
+		}
+		for _, w := range set.Warnings {
+			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
 		}
 	}
 	return nil

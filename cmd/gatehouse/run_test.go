@@ -288,6 +288,7 @@ func TestLoaddataTokenBlacklist(t *testing.T) {
  {"model": "token_blacklist.outstandingtoken", "pk": 1, "fields": {"user": 1, "jti": "0123456789abcdef0123456789abcdef", "token": %q, "created_at": "2026-01-01T00:00:00Z", "expires_at": %q}},
  {"model": "token_blacklist.outstandingtoken", "pk": 2, "fields": {"user": 1, "jti": "fedcba9876543210fedcba9876543210", "token": %q, "created_at": "2026-01-01T00:00:00Z", "expires_at": %q}},
  {"model": "token_blacklist.blacklistedtoken", "pk": 1, "fields": {"token": 2, "blacklisted_at": "2026-01-02T00:00:00Z"}},
+ {"model": "oauth2_provider.application", "pk": 3, "fields": {"client_id": "spa-implicit", "user": null, "redirect_uris": "https://spa.example/cb", "client_type": "public", "authorization_grant_type": "implicit", "client_secret": "", "name": "old SPA", "skip_authorization": false, "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z", "algorithm": ""}},
  {"model": "sessions.session", "pk": "x", "fields": {}}
 ]`, good, exp, bad, exp)
 	path := filepath.Join(dir, "dump.json")
@@ -298,6 +299,15 @@ func TestLoaddataTokenBlacklist(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "skipped 1 objects of unknown model sessions.session") {
 		t.Fatalf("unknown model not reported: %q", errb.String())
+	}
+	// The simplejwt records are counted; an application of a grant
+	// gatehouse does not serve is loaded with a warning saying what to do.
+	if !strings.Contains(out.String(), "loaded 2 simplejwt outstanding tokens, 1 of them blacklisted") {
+		t.Fatalf("simplejwt records not reported: %q", out.String())
+	}
+	if w := errb.String(); !strings.Contains(w, `warning: application "spa-implicit" (pk 3) uses the "implicit" grant`) ||
+		!strings.Contains(w, "RFC 9700") || !strings.Contains(w, "gatehouse createapplication --client-id spa-implicit --grant-types authorization-code") {
+		t.Fatalf("implicit application not reported: %q", w)
 	}
 	base, stop := serve(t, env)
 	defer stop()

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"crypto/md5"
 	"crypto/pbkdf2"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -62,9 +63,54 @@ func parse(encoded string) (stored, error) {
 		return parseBcrypt(encoded, false)
 	case "scrypt":
 		return parseScrypt(encoded)
+	case "sha1":
+		return parseLegacy(encoded, "sha1", sha1.New)
+	case "md5":
+		return parseLegacy(encoded, "md5", md5.New)
+	case "unsalted_md5":
+		return parseLegacy("md5$$"+strings.TrimPrefix(encoded, "md5$$"), "unsalted_md5", md5.New)
 	}
 	return nil, errMalformed
 }
+
+// legacyHash is one of Django's old salted digests, "sha1$<salt>$<hex>" or
+// "md5$<salt>$<hex>" of salt+password (SHA1PasswordHasher,
+// MD5PasswordHasher), or the same with an empty salt (the unsalted
+// hashers, "sha1$$<hex>", "md5$$<hex>", or a bare 32-digit MD5). Django 3.2
+// verifies them when they are listed in PASSWORD_HASHERS; gatehouse
+// verifies them so that imported users can log in, and replaces them at
+// the first login.
+type legacyHash struct {
+	name    string
+	newHash func() hash.Hash
+	salt    string
+	digest  []byte
+}
+
+func parseLegacy(encoded, name string, newHash func() hash.Hash) (stored, error) {
+	f := strings.Split(encoded, "$")
+	if len(f) != 3 || len(f[1]) > maxSaltLen || strings.ContainsAny(f[1], "$") {
+		return nil, errMalformed
+	}
+	d, err := hex.DecodeString(f[2])
+	if err != nil || len(d) != newHash().Size() || strings.ToLower(f[2]) != f[2] {
+		return nil, errMalformed
+	}
+	return legacyHash{name: name, newHash: newHash, salt: f[1], digest: d}, nil
+}
+
+func (l legacyHash) algorithm() string { return l.name }
+
+func (l legacyHash) verify(password string) bool {
+	h := l.newHash()
+	h.Write([]byte(l.salt))
+	h.Write([]byte(password))
+	return subtle.ConstantTimeCompare(h.Sum(nil), l.digest) == 1
+}
+
+func (legacyHash) weakerThan(Params) bool { return true }
+
+func (legacyHash) memoryCost() int64 { return 0 }
 
 // pbkdf2Hash is a parsed "pbkdf2_sha256$<iterations>$<salt>$<b64 key>".
 type pbkdf2Hash struct {

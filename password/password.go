@@ -191,17 +191,25 @@ func IsUsable(encoded string) bool {
 	return err == nil
 }
 
-// Algorithm returns the Django algorithm name that prefixes encoded
-// ("pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt" or
-// "scrypt"), or "" when the prefix is none of those. It looks only at the
-// prefix; IsUsable checks the rest.
+// Algorithm returns the Django algorithm name of encoded ("pbkdf2_sha256",
+// "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt", or the
+// legacy "sha1", "md5" and "unsalted_md5"), or "" when it is none of those
+// (Django's crypt$ among them: its DES crypt is not verified). It looks
+// only at the prefix (and a bare 32-digit hex MD5); IsUsable checks the
+// rest.
 func Algorithm(encoded string) string {
-	name, _, found := strings.Cut(encoded, "$")
+	name, rest, found := strings.Cut(encoded, "$")
 	if !found {
+		if len(encoded) == 32 && strings.Trim(encoded, "0123456789abcdef") == "" {
+			return "unsalted_md5" // Django's UnsaltedMD5PasswordHasher writes the bare digest
+		}
 		return ""
 	}
 	switch name {
-	case "pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt":
+	case "pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt", "sha1", "md5":
+		if name == "md5" && strings.HasPrefix(rest, "$") {
+			return "unsalted_md5"
+		}
 		return name
 	}
 	return ""

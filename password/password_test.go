@@ -217,8 +217,6 @@ var malformed = []string{
 	"!",
 	"!PJ2NQX31NGMN2N0VRWR12RLG2N12G0JWMXVWN11S",
 	"adminpass",
-	"md5$salt$0123456789abcdef0123456789abcdef",
-	"sha1$salt$0123456789abcdef0123456789abcdef01234567",
 	"unsalted_md5$$0123456789abcdef0123456789abcdef",
 	"crypt$$abN/qM.L/H8EQ",
 	"PBKDF2_SHA256$260000$pc41zxZhbaGbksjZDvLtj3$1UCj9gFcVWx0yA62BBUHvfcXj+KShmMPseAyMxvJljk=",
@@ -323,7 +321,8 @@ func TestAlgorithm(t *testing.T) {
 		{"bcrypt_sha256$$2b$12$x", "bcrypt_sha256"},
 		{"bcrypt$$2b$12$x", "bcrypt"},
 		{"scrypt$16384$s$8$1$h", "scrypt"},
-		{"md5$salt$hash", ""},
+		{"md5$salt$hash", "md5"}, // Django's MD5PasswordHasher (verified as a legacy hash)
+		{"crypt$$abN0u0a9E.mXQ", ""},
 		{"argon2", ""},
 		{"!abc", ""},
 		{"", ""},

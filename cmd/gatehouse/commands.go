@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -489,6 +490,36 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// unverifiable counts the users whose stored password no hasher here
+// verifies (Django's crypt$, or a format Django added later), by format:
+// they were loaded, and cannot log in until their password is set again.
+// Django's unusable passwords ("!...") are no such case.
+func unverifiable(users []gatehouse.User) []string {
+	byFormat := map[string][]string{}
+	for _, u := range users {
+		p := u.Password
+		if p == "" || strings.HasPrefix(p, "!") || password.IsUsable(p) {
+			continue
+		}
+		format, _, found := strings.Cut(p, "$")
+		if !found || len(format) > 30 {
+			format = "unrecognised"
+		}
+		byFormat[format] = append(byFormat[format], u.Username)
+	}
+	var out []string
+	for format, names := range byFormat {
+		some := names
+		if len(some) > 5 {
+			some = some[:5]
+		}
+		out = append(out, fmt.Sprintf("%d users have %s password hashes, which gatehouse cannot verify (e.g. %s): they cannot log in "+
+			"until their password is set again (gatehouse changepassword USERNAME, or a password reset)", len(names), format, strings.Join(some, ", ")))
+	}
+	sort.Strings(out)
+	return out
+}
+
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2 or .zip; - for standard input)")
@@ -529,6 +560,9 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
 		}
 		for _, w := range set.Warnings {
+			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
+		}
+		for _, w := range unverifiable(set.Users) {
 			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
 		}
 	}

@@ -35,3 +35,25 @@ func TestVerifyLegacyDjangoHashes(t *testing.T) {
 		}
 	}
 }
+
+// An argon2 hash with parameters other than the hasher's, stronger ones
+// too, is replaced at the next login, as Django's must_update does; one with
+// the hasher's own parameters is not.
+func TestArgon2OtherParametersAreRehashed(t *testing.T) {
+	base := password.Params{Memory: 1024, Time: 2, Threads: 1}
+	h := password.New(base, nil)
+	for _, p := range []password.Params{{Memory: 2048, Time: 2, Threads: 1}, {Memory: 1024, Time: 3, Threads: 1},
+		{Memory: 1024, Time: 2, Threads: 2}, {Memory: 512, Time: 2, Threads: 1}} {
+		enc, err := password.New(p, nil).Hash("pw-123456")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, rehash := h.Verify("pw-123456", enc); !ok || !rehash {
+			t.Errorf("%+v under %+v: ok %v rehash %v", p, base, ok, rehash)
+		}
+	}
+	enc, _ := h.Hash("pw-123456")
+	if ok, rehash := h.Verify("pw-123456", enc); !ok || rehash {
+		t.Errorf("the hasher's own parameters: ok %v rehash %v", ok, rehash)
+	}
+}

@@ -263,10 +263,14 @@ func (a argon2Hash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(got, a.key) == 1
 }
 
+// weakerThan is true for any parameters other than p, stronger ones too, as
+// Django's Argon2PasswordHasher.must_update: a hash imported with 100 MiB
+// of memory would otherwise cost 100 MiB at every login.
 func (a argon2Hash) weakerThan(p Params) bool {
 	return a.variant != "argon2id" ||
-		a.memory < p.Memory ||
-		a.time < p.Time ||
+		a.memory != p.Memory ||
+		a.time != p.Time ||
+		a.threads != p.Threads ||
 		len(a.salt) < 16 ||
 		len(a.key) < 16
 }

@@ -26,6 +26,15 @@ func WithRequest(ctx context.Context, ri *RequestInfo) context.Context {
 	return context.WithValue(ctx, requestKey{}, ri)
 }
 
+// SourceFrom is the client address of the request ctx serves, invalid
+// when unknown (a CLI command, a test without the middleware).
+func SourceFrom(ctx context.Context) netip.Addr {
+	if ri := RequestFrom(ctx); ri != nil {
+		return ri.Source
+	}
+	return netip.Addr{}
+}
+
 // RequestFrom returns the RequestInfo ctx carries, or nil.
 func RequestFrom(ctx context.Context) *RequestInfo {
 	ri, _ := ctx.Value(requestKey{}).(*RequestInfo)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -328,10 +327,7 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 		reason = gatehouse.AuditReasonTooLong
 		return u, false, nil
 	}
-	var source netip.Addr
-	if ri := gatehouse.RequestFrom(ctx); ri != nil {
-		source = ri.Source
-	}
+	source := gatehouse.SourceFrom(ctx)
 	attempt, err := s.guard.Begin(ctx, throttle.KindUser, username, source)
 	if err != nil {
 		if e, ok := gatehouse.ThrottledEvent(err, map[string]string{"via": string(via), "username": username}); ok {

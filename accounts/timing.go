@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
 // failFloor keeps a failed login's answer from telling what it failed on.
@@ -82,7 +84,7 @@ func (f *failFloor) hold(ctx context.Context, work time.Duration) {
 // slows itself and not the users outside it.
 type suspects struct {
 	mu sync.Mutex
-	m  map[netip.Addr]time.Time
+	m  map[string]time.Time // by throttle.SourceOf
 }
 
 // suspectFor is how long a failed check marks its source.
@@ -92,32 +94,22 @@ func (s *suspects) mark(a netip.Addr, now time.Time) {
 	if !a.IsValid() {
 		return
 	}
-	a = sourceKey(a)
+	k := throttle.SourceOf(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil || len(s.m) >= 100_000 {
-		s.m = map[netip.Addr]time.Time{} // bounded; forgetting only lets some back to the first class
+		s.m = map[string]time.Time{} // bounded; forgetting only lets some back to the first class
 	}
-	s.m[a] = now
+	s.m[k] = now
 }
 
 func (s *suspects) is(a netip.Addr, now time.Time) bool {
 	if !a.IsValid() {
 		return false
 	}
-	a = sourceKey(a)
+	k := throttle.SourceOf(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.m[a]
+	t, ok := s.m[k]
 	return ok && now.Sub(t) < suspectFor
-}
-
-// sourceKey is a as one source: IPv6 addresses by their /64.
-func sourceKey(a netip.Addr) netip.Addr {
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a
 }

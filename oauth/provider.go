@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -149,11 +148,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 	if c.BasicOK {
 		id = c.BasicID
 	}
-	var source netip.Addr
-	if ri := gatehouse.RequestFrom(ctx); ri != nil {
-		source = ri.Source
-	}
-	attempt, err := p.guard.Begin(ctx, throttle.KindClient, id, source)
+	attempt, err := p.guard.Begin(ctx, throttle.KindClient, id, gatehouse.SourceFrom(ctx))
 	if err != nil {
 		if e, ok := gatehouse.ThrottledEvent(err, map[string]string{"via": "client_authentication"}); ok {
 			e.ClientID = id

@@ -17,12 +17,7 @@ import (
 // 429 with Retry-After in the endpoint's shape.
 
 // sourceOf is the client's address as the throttles count it.
-func sourceOf(r *http.Request) string {
-	if ri := gatehouse.RequestFrom(r.Context()); ri != nil {
-		return throttle.SourceOf(ri.Source)
-	}
-	return "-"
-}
+func sourceOf(r *http.Request) string { return throttle.SourceOf(gatehouse.SourceFrom(r.Context())) }
 
 // throttleScope counts r in scope per address.
 func (s *Server) throttleScope(r *http.Request, scope string) error {

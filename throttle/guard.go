@@ -152,12 +152,12 @@ func SourceOf(a netip.Addr) string {
 // the account's lock) when the attempt must not be made, else the Attempt
 // to report on.
 func (g *Guard) Begin(ctx context.Context, kind, account string, source netip.Addr) (*Attempt, error) {
+	if g == nil {
+		return &Attempt{}, nil // no guard: Failed and Succeeded do nothing
+	}
 	a := &Attempt{g: g, kind: kind, account: account, source: SourceOf(source)}
 	a.accountKey = kind + "|" + keyPart(account)
 	a.srcKy = a.accountKey + "|" + a.source
-	if g == nil {
-		return a, nil
-	}
 	now := g.now()
 	if g.cfg.LocalHint && !g.failedLately(a.accountKey, now) {
 		return a, nil

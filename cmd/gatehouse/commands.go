@@ -151,6 +151,13 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		a.authn.Close()
 		return nil, err
 	}
+	// Last, once every setting is known to be valid: the first start
+	// stores the secret's check value, every later one compares with it.
+	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
+		a.audit.Close()
+		a.authn.Close()
+		return nil, e.secretMismatch(err)
+	}
 	return a, nil
 }
 

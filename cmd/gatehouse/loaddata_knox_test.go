@@ -28,6 +28,7 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 	const (
 		knoxAlice = "3f9c2a7be1d04c58a6e2f0b19d7c8e4a5b6f1029384756abcdef0123456789ab"
 		knoxBob   = "0b1c2d3e4f5a6978a6e2f0b19d7c8e4a5b6f1029384756abcdef0123456789ab"
+		knoxOld   = "a0a1a2a3a4a5a6a7a6e2f0b19d7c8e4a5b6f1029384756abcdef0123456789ab"
 		drfKey    = "1400d6b8518972133ebc5e816e5bf5b3d5217365"
 		salt      = "0011223344556677"
 	)
@@ -46,8 +47,9 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 	users := "[" + user(1, "alice", true) + ",\n" + user(2, "bob", false) + ",\n" +
 		`{"model": "authtoken.token", "pk": "` + drfKey + `", "fields": {"user": 1, "created": "2026-01-01T00:00:00Z"}}]`
 	knox5 := fmt.Sprintf(`[{"model": "knox.authtoken", "pk": %q, "fields": {"token_key": %q, "user": 1, "created": "2026-01-01T00:00:00Z", "expiry": %q}},
- {"model": "knox.authtoken", "pk": %q, "fields": {"token_key": %q, "user": 2, "created": "2026-01-01T00:00:00Z", "expiry": null}}]`,
-		digest5(knoxAlice), knoxAlice[:15], expiry, digest5(knoxBob), knoxBob[:15])
+ {"model": "knox.authtoken", "pk": %q, "fields": {"token_key": %q, "user": 2, "created": "2026-01-01T00:00:00Z", "expiry": null}},
+ {"model": "knox.authtoken", "pk": %q, "fields": {"token_key": %q, "user": 1, "created": "2026-01-01T00:00:00Z", "expiry": "2026-01-01T10:00:00Z"}}]`,
+		digest5(knoxAlice), knoxAlice[:15], expiry, digest5(knoxBob), knoxBob[:15], digest5(knoxOld), knoxOld[:15])
 	knox41 := "[" + user(3, "carol", true) + ",\n" + fmt.Sprintf(
 		`{"model": "knox.authtoken", "pk": %q, "fields": {"token_key": %q, "salt": %q, "user": 3, "created": "2019-01-01T00:00:00Z", "expiry": null}}]`,
 		digest41, knoxAlice[:8], salt)
@@ -86,7 +88,7 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 			knoxFile := write("knox.json", knox5)
 			for i := range 2 {
 				out, errs, err := load(env, knoxFile)
-				if err != nil || !strings.Contains(out, "knox.json: loaded 2 knox tokens") || errs != "" {
+				if err != nil || !strings.Contains(out, "knox.json: loaded 3 knox tokens") || errs != "" {
 					t.Fatalf("load %d: %v %q %q", i+1, err, out, errs)
 				}
 			}
@@ -98,6 +100,7 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 				t.Fatalf("a knox 4.1 dump under knox-version 5: %v", err)
 			}
 
+			env["GATEHOUSE_OAUTH_CLEANUP_INTERVAL"] = "20ms"
 			base, stop := serve(t, env)
 			drfStatus, drfBody := me(base, "Token "+drfKey)
 			if drfStatus != 200 || !strings.Contains(drfBody, `"username":"alice"`) {
@@ -111,6 +114,23 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 			}
 			if status, body := me(base, "Token "+knoxAlice[:63]+"0"); status != 401 || body != `{"detail":"Invalid token."}` {
 				t.Fatalf("a wrong knox token: %d %s", status, body)
+			}
+			if status, body := me(base, "Token "+knoxOld); status != 401 || body != `{"detail":"Invalid token."}` {
+				t.Fatalf("an expired knox token: %d %s", status, body)
+			}
+			// serve's background cleanup deletes the expired token.
+			st := testdb.OpenURL(t, env["GATEHOUSE_DATABASE_URL"])
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				rows, err := st.KnoxTokensByKey(context.Background(), knoxOld[:15])
+				if err == nil && len(rows) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("expired knox token not cleaned up: %d rows, %v", len(rows), err)
+				}
+			}
+			if rows, _ := st.KnoxTokensByKey(context.Background(), knoxAlice[:15]); len(rows) != 1 {
+				t.Fatal("the cleanup deleted a good knox token")
 			}
 			stop()
 

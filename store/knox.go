@@ -41,19 +41,25 @@ func (s *Store) putKnox(ctx context.Context, tx *sql.Tx, t gatehouse.KnoxToken) 
 	return err
 }
 
-// loadKnox stores a dump's knox tokens in Load's transaction; loading
-// them again overwrites them, as Django's loaddata does.
+// loadKnox stores a dump's knox tokens in Load's transaction (after
+// checkParents found their users); loading them again overwrites them, as
+// Django's loaddata does.
 func (s *Store) loadKnox(ctx context.Context, tx *sql.Tx, tokens []gatehouse.KnoxToken) error {
 	for _, t := range tokens {
 		if err := s.putKnox(ctx, tx, t); err != nil {
 			if errors.Is(err, gatehouse.ErrNotFound) {
-				err = fmt.Errorf("user %d is neither in the file nor in the database", t.UserID)
+				err = fmt.Errorf("refers to auth.user %d, which is neither in the files nor in the database", t.UserID)
 			}
-			// The digest is a hash, not a credential: its start names the row.
-			return fmt.Errorf("knox.authtoken pk %.12s…: %w", t.Digest, err)
+			return fmt.Errorf("%s: %w", knoxLabel(t), err)
 		}
 	}
 	return nil
+}
+
+// knoxLabel names a knox token in a message. The digest is a hash, not a
+// credential: its start names the row.
+func knoxLabel(t gatehouse.KnoxToken) string {
+	return fmt.Sprintf("knox.authtoken pk %.12s…", t.Digest)
 }
 
 // PutKnoxToken stores t, replacing the token with the same digest.

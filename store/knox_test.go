@@ -41,11 +41,34 @@ func TestLoadKnoxTokens(t *testing.T) {
 			{Digest: strings.Repeat("d4", 64), TokenKey: "ffffffffffffff1", UserID: 77, Created: created},
 		}}
 		err = s.Load(ctx, bad)
-		if err == nil || !strings.Contains(err.Error(), "knox.authtoken pk d4d4d4d4d4d4…") || !strings.Contains(err.Error(), "user 77") {
+		if err == nil || !strings.Contains(err.Error(), "knox.authtoken pk d4d4d4d4d4d4…") || !strings.Contains(err.Error(), "auth.user 77") {
 			t.Fatalf("a token of a missing user: %v", err)
 		}
 		if list, _ := s.KnoxTokens(ctx, 5); len(list) != 2 {
 			t.Fatalf("the failed load left %d tokens", len(list))
+		}
+	})
+}
+
+// A knox token naming its user by username (dumpdata --natural-foreign)
+// is bound to the stored user of that name.
+func TestLoadKnoxTokenByNaturalKey(t *testing.T) {
+	objs, err := fixture.Decode(strings.NewReader(`[{"model": "knox.authtoken", "pk": "` + strings.Repeat("e5", 64) +
+		`", "fields": {"token_key": "3f9c2a7be1d04c5", "user": ["kim"], "created": "2026-05-04T10:00:00Z", "expiry": null}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := fixture.Converter{}.Convert(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		kim := newUser(t, s, "kim")
+		if err := s.Load(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := s.KnoxTokens(ctx, kim.ID); err != nil || len(list) != 1 {
+			t.Fatalf("kim's knox tokens: %+v %v", list, err)
 		}
 	})
 }

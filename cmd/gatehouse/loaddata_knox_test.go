@@ -88,7 +88,7 @@ func TestLoaddataKnoxTokens(t *testing.T) {
 			knoxFile := write("knox.json", knox5)
 			for i := range 2 {
 				out, errs, err := load(env, knoxFile)
-				if err != nil || !strings.Contains(out, "knox.json: loaded 3 knox tokens") || errs != "" {
+				if err != nil || !strings.Contains(out, "loaded 3 knox tokens") || errs != "" {
 					t.Fatalf("load %d: %v %q %q", i+1, err, out, errs)
 				}
 			}

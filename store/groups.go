@@ -339,19 +339,23 @@ func (s *Store) loadGroups(ctx context.Context, tx *sql.Tx, set fixture.Set) err
 // loadMemberships replaces the listed groups and direct permissions of
 // each user of ms, who was loaded before.
 func (s *Store) loadMemberships(ctx context.Context, tx *sql.Tx, ms []fixture.Membership, perms permissionIndex, groups groupIndex) error {
-	// On a database that held no memberships, a user with empty lists
-	// (most of them) costs nothing: there is nothing to replace.
-	var held bool
-	if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM user_permissions)").Scan(&held); err != nil {
+	// A user can hold rows to replace only when the tables held some when
+	// the load began, or an earlier object of the file gave them some. On
+	// a fresh database a user with empty lists (most of them) costs
+	// nothing, and one with some costs their inserts.
+	var heldBefore bool
+	if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM user_groups) OR EXISTS (SELECT 1 FROM user_permissions)").Scan(&heldBefore); err != nil {
 		return err
 	}
+	given := map[string]bool{} // users this load gave rows
 	byName, err := tx.PrepareContext(ctx, s.q("SELECT id FROM users WHERE username = ?"))
 	if err != nil {
 		return err
 	}
 	defer byName.Close()
 	for _, m := range ms {
-		if !held && len(m.Groups) == 0 && len(m.Permissions) == 0 {
+		mayHold := heldBefore || given[m.Username]
+		if !mayHold && len(m.Groups) == 0 && len(m.Permissions) == 0 {
 			continue
 		}
 		var uid int64
@@ -361,25 +365,33 @@ func (s *Store) loadMemberships(ctx context.Context, tx *sql.Tx, ms []fixture.Me
 			}
 			return fmt.Errorf("auth.user %q: %w", m.Username, err)
 		}
-		if m.Groups != nil {
-			ids, err := groups.resolve(m.Groups)
-			if err != nil {
-				return fmt.Errorf("auth.user %q: %w", m.Username, err)
+		groupIDs, err := groups.resolve(m.Groups)
+		if err != nil {
+			return fmt.Errorf("auth.user %q: %w", m.Username, err)
+		}
+		permIDs, err := perms.resolve(m.Permissions)
+		if err != nil {
+			return fmt.Errorf("auth.user %q: user_permissions: %w", m.Username, err)
+		}
+		for _, r := range []struct {
+			l    link
+			list bool // the file lists them
+			ids  []int64
+		}{{userGroups, m.Groups != nil, groupIDs}, {userPermissions, m.Permissions != nil, permIDs}} {
+			if !r.list {
+				continue
 			}
-			if err := s.replaceLinks(ctx, tx, userGroups, uid, ids); err != nil {
+			if mayHold {
+				if _, err := tx.ExecContext(ctx, s.q("DELETE FROM "+r.l.table+" WHERE user_id = ?"), uid); err != nil {
+					return err
+				}
+			}
+			// The ids exist: resolve found them in this transaction.
+			if err := s.insertLinks(ctx, tx, r.l, uid, slices.Compact(slices.Sorted(slices.Values(r.ids)))); err != nil {
 				return fmt.Errorf("auth.user %q: %w", m.Username, err)
 			}
 		}
-		if m.Permissions != nil {
-			ids, err := perms.resolve(m.Permissions)
-			if err != nil {
-				return fmt.Errorf("auth.user %q: user_permissions: %w", m.Username, err)
-			}
-			if err := s.replaceLinks(ctx, tx, userPermissions, uid, ids); err != nil {
-				return fmt.Errorf("auth.user %q: %w", m.Username, err)
-			}
-		}
-		held = true // a later object of the same user replaces these rows
+		given[m.Username] = true
 	}
 	return nil
 }

@@ -103,45 +103,30 @@ func (s *Store) UpdateGroup(ctx context.Context, g gatehouse.Group) error {
 	})
 }
 
-// Groups lists every group by id with its permissions.
+// Groups lists every group by id with its permissions, in one query.
 func (s *Store) Groups(ctx context.Context) ([]gatehouse.Group, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, gp.permission_id FROM auth_groups g
+		LEFT JOIN auth_group_permissions gp ON gp.group_id = g.id ORDER BY g.id, gp.permission_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []gatehouse.Group
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, name FROM auth_groups ORDER BY id")
-		if err != nil {
-			return err
+	for rows.Next() {
+		var id int64
+		var name string
+		var perm sql.NullInt64
+		if err := rows.Scan(&id, &name, &perm); err != nil {
+			return nil, err
 		}
-		byID := map[int64]int{}
-		for rows.Next() {
-			var g gatehouse.Group
-			if err := rows.Scan(&g.ID, &g.Name); err != nil {
-				rows.Close()
-				return err
-			}
-			byID[g.ID] = len(out)
-			out = append(out, g)
+		if len(out) == 0 || out[len(out)-1].ID != id {
+			out = append(out, gatehouse.Group{ID: id, Name: name})
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		if perm.Valid {
+			out[len(out)-1].Permissions = append(out[len(out)-1].Permissions, perm.Int64)
 		}
-		rows, err = tx.QueryContext(ctx, "SELECT group_id, permission_id FROM auth_group_permissions ORDER BY group_id, permission_id")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var gid, pid int64
-			if err := rows.Scan(&gid, &pid); err != nil {
-				return err
-			}
-			if i, ok := byID[gid]; ok {
-				out[i].Permissions = append(out[i].Permissions, pid)
-			}
-		}
-		return rows.Err()
-	})
-	return out, err
+	}
+	return out, rows.Err()
 }
 
 // SetUserGroups replaces the user's groups.
@@ -164,17 +149,26 @@ func (s *Store) setUserLinks(ctx context.Context, l link, userID int64, ids []in
 	})
 }
 
+// userPermissionsQuery reads a user's group names (kind 0) and their
+// permissions, direct or through a group (kind 1).
+const userPermissionsQuery = `
+	SELECT 0, g.name, '' FROM user_groups ug JOIN auth_groups g ON g.id = ug.group_id WHERE ug.user_id = ?
+	UNION ALL
+	SELECT 1, p.app_label, p.codename FROM auth_permissions p
+	WHERE p.id IN (SELECT permission_id FROM user_permissions WHERE user_id = ?)
+	   OR p.id IN (SELECT gp.permission_id FROM auth_group_permissions gp
+	               JOIN user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = ?)`
+
 // UserPermissions returns the user's groups and the permissions they hold
-// directly or through a group, in one query.
+// directly or through a group, in one query (prepared: with the settings
+// that carry them, introspection and token issuance run it).
 func (s *Store) UserPermissions(ctx context.Context, userID int64) (gatehouse.UserPermissions, error) {
 	var out gatehouse.UserPermissions
-	rows, err := s.db.QueryContext(ctx, s.q(`
-		SELECT 0, g.name, '' FROM user_groups ug JOIN auth_groups g ON g.id = ug.group_id WHERE ug.user_id = ?
-		UNION ALL
-		SELECT 1, p.app_label, p.codename FROM auth_permissions p
-		WHERE p.id IN (SELECT permission_id FROM user_permissions WHERE user_id = ?)
-		   OR p.id IN (SELECT gp.permission_id FROM auth_group_permissions gp
-		               JOIN user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = ?)`), userID, userID, userID)
+	var rows *sql.Rows
+	st, err := s.prepared(ctx, userPermissionsQuery)
+	if err == nil {
+		rows, err = st.QueryContext(ctx, userID, userID, userID)
+	}
 	if err != nil {
 		return out, err
 	}

@@ -262,39 +262,61 @@ func (s *Store) loadGroups(ctx context.Context, tx *sql.Tx, set fixture.Set) err
 	if len(set.Permissions)+len(set.Groups)+len(set.Memberships) == 0 {
 		return nil
 	}
-	for _, p := range set.Permissions {
-		var err error
-		if p.ID != 0 {
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO auth_permissions (id, name, codename, app_label, model) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, codename = excluded.codename, app_label = excluded.app_label, model = excluded.model`),
-				p.ID, p.Name, p.Codename, p.AppLabel, p.Model)
-		} else {
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO auth_permissions (name, codename, app_label, model) VALUES (?, ?, ?, ?)
-				ON CONFLICT (app_label, model, codename) DO UPDATE SET name = excluded.name`),
-				p.Name, p.Codename, p.AppLabel, p.Model)
+	// Rows with their primary keys first, then the sequence past them, then
+	// the rows dumped without one (as loadUsers does).
+	for _, withPK := range []bool{true, false} {
+		for _, p := range set.Permissions {
+			if (p.ID != 0) != withPK {
+				continue
+			}
+			var err error
+			if withPK {
+				_, err = tx.ExecContext(ctx, s.q(`INSERT INTO auth_permissions (id, name, codename, app_label, model) VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT (id) DO UPDATE SET name = excluded.name, codename = excluded.codename, app_label = excluded.app_label, model = excluded.model`),
+					p.ID, p.Name, p.Codename, p.AppLabel, p.Model)
+			} else {
+				_, err = tx.ExecContext(ctx, s.q(`INSERT INTO auth_permissions (name, codename, app_label, model) VALUES (?, ?, ?, ?)
+					ON CONFLICT (app_label, model, codename) DO UPDATE SET name = excluded.name`),
+					p.Name, p.Codename, p.AppLabel, p.Model)
+			}
+			if err = s.conflict(err); errors.Is(err, gatehouse.ErrConflict) {
+				return fmt.Errorf("auth.permission %s (%s.%s of model %s): another permission in the database has its content type and codename: %w",
+					pkText(p.ID), p.AppLabel, p.Codename, p.Model, err)
+			} else if err != nil {
+				return fmt.Errorf("auth.permission %s: %w", pkText(p.ID), err)
+			}
 		}
-		if err = s.conflict(err); errors.Is(err, gatehouse.ErrConflict) {
-			return fmt.Errorf("auth.permission %s (%s.%s of model %s): another permission in the database has its content type and codename: %w",
-				pkText(p.ID), p.AppLabel, p.Codename, p.Model, err)
-		} else if err != nil {
-			return fmt.Errorf("auth.permission %s: %w", pkText(p.ID), err)
+		if withPK {
+			if err := s.realign(ctx, tx, "auth_permissions"); err != nil {
+				return err
+			}
 		}
 	}
 	perms, err := s.permissionIDs(ctx, tx)
 	if err != nil {
 		return err
 	}
-	for _, g := range set.Groups {
-		var err error
-		if g.ID != 0 {
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO auth_groups (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"), g.ID, g.Name)
-		} else {
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO auth_groups (name) VALUES (?) ON CONFLICT (name) DO NOTHING"), g.Name)
+	for _, withPK := range []bool{true, false} {
+		for _, g := range set.Groups {
+			if (g.ID != 0) != withPK {
+				continue
+			}
+			var err error
+			if withPK {
+				_, err = tx.ExecContext(ctx, s.q("INSERT INTO auth_groups (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name"), g.ID, g.Name)
+			} else {
+				_, err = tx.ExecContext(ctx, s.q("INSERT INTO auth_groups (name) VALUES (?) ON CONFLICT (name) DO NOTHING"), g.Name)
+			}
+			if err = s.conflict(err); errors.Is(err, gatehouse.ErrConflict) {
+				return fmt.Errorf("auth.group %s %q: another group in the database has its name: %w", pkText(g.ID), g.Name, err)
+			} else if err != nil {
+				return fmt.Errorf("auth.group %s %q: %w", pkText(g.ID), g.Name, err)
+			}
 		}
-		if err = s.conflict(err); errors.Is(err, gatehouse.ErrConflict) {
-			return fmt.Errorf("auth.group %s %q: another group in the database has its name: %w", pkText(g.ID), g.Name, err)
-		} else if err != nil {
-			return fmt.Errorf("auth.group %s %q: %w", pkText(g.ID), g.Name, err)
+		if withPK {
+			if err := s.realign(ctx, tx, "auth_groups"); err != nil {
+				return err
+			}
 		}
 	}
 	groups, err := s.groupIDs(ctx, tx)
@@ -305,9 +327,9 @@ func (s *Store) loadGroups(ctx context.Context, tx *sql.Tx, set fixture.Set) err
 		if g.Permissions == nil {
 			continue
 		}
-		ids, err := perms.resolve(g.Permissions)
+		ids, err := perms.resolve(fmt.Sprintf("auth.group %q", g.Name), g.Permissions)
 		if err != nil {
-			return fmt.Errorf("auth.group %q: %w", g.Name, err)
+			return err
 		}
 		id := g.ID
 		if id == 0 {
@@ -317,17 +339,7 @@ func (s *Store) loadGroups(ctx context.Context, tx *sql.Tx, set fixture.Set) err
 			return fmt.Errorf("auth.group %q: %w", g.Name, err)
 		}
 	}
-	if err := s.loadMemberships(ctx, tx, set.Memberships, perms, groups); err != nil {
-		return err
-	}
-	for _, table := range []string{"auth_permissions", "auth_groups"} {
-		if q := s.d.afterExplicitIDs(table); q != "" {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.loadMemberships(ctx, tx, set.Memberships, perms, groups)
 }
 
 // loadMemberships replaces the listed groups and direct permissions of
@@ -355,17 +367,17 @@ func (s *Store) loadMemberships(ctx context.Context, tx *sql.Tx, ms []fixture.Me
 		var uid int64
 		if err := byName.QueryRowContext(ctx, m.Username).Scan(&uid); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("auth.user %q: no such user in the file or the database", m.Username)
+				return fmt.Errorf("auth.user %q: no such user in the files or the database", m.Username)
 			}
 			return fmt.Errorf("auth.user %q: %w", m.Username, err)
 		}
-		groupIDs, err := groups.resolve(m.Groups)
+		groupIDs, err := groups.resolve(fmt.Sprintf("auth.user %q (groups)", m.Username), m.Groups)
 		if err != nil {
-			return fmt.Errorf("auth.user %q: %w", m.Username, err)
+			return err
 		}
-		permIDs, err := perms.resolve(m.Permissions)
+		permIDs, err := perms.resolve(fmt.Sprintf("auth.user %q (user_permissions)", m.Username), m.Permissions)
 		if err != nil {
-			return fmt.Errorf("auth.user %q: user_permissions: %w", m.Username, err)
+			return err
 		}
 		for _, r := range []struct {
 			l    link
@@ -409,7 +421,9 @@ func (s *Store) permissionIDs(ctx context.Context, tx *sql.Tx) (permissionIndex,
 	return x, nil
 }
 
-func (x permissionIndex) resolve(refs []fixture.PermissionRef) ([]int64, error) {
+// resolve gives the ids of refs, or an error naming from, the referring
+// object, and the first reference found nowhere.
+func (x permissionIndex) resolve(from string, refs []fixture.PermissionRef) ([]int64, error) {
 	ids := make([]int64, 0, len(refs))
 	for _, r := range refs {
 		id := r.ID
@@ -417,7 +431,7 @@ func (x permissionIndex) resolve(refs []fixture.PermissionRef) ([]int64, error) 
 			id = x.byKey[[3]string{r.Codename, r.AppLabel, r.Model}]
 		}
 		if !x.ids[id] {
-			return nil, fmt.Errorf("permission %s is neither in the file nor in the database", r)
+			return nil, fmt.Errorf("%s refers to auth.permission %s, which is neither in the files nor in the database", from, r)
 		}
 		ids = append(ids, id)
 	}
@@ -448,7 +462,9 @@ func (s *Store) groupIDs(ctx context.Context, tx *sql.Tx) (groupIndex, error) {
 	return x, rows.Err()
 }
 
-func (x groupIndex) resolve(refs []fixture.GroupRef) ([]int64, error) {
+// resolve gives the ids of refs, or an error naming from, the referring
+// object, and the first reference found nowhere.
+func (x groupIndex) resolve(from string, refs []fixture.GroupRef) ([]int64, error) {
 	ids := make([]int64, 0, len(refs))
 	for _, r := range refs {
 		id := r.ID
@@ -456,7 +472,7 @@ func (x groupIndex) resolve(refs []fixture.GroupRef) ([]int64, error) {
 			id = x.byName[r.Name]
 		}
 		if !x.ids[id] {
-			return nil, fmt.Errorf("group %s is neither in the file nor in the database", r)
+			return nil, fmt.Errorf("%s refers to auth.group %s, which is neither in the files nor in the database", from, r)
 		}
 		ids = append(ids, id)
 	}

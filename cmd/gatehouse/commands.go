@@ -153,6 +153,13 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		a.authn.Close()
 		return nil, err
 	}
+	// Last, once every setting is known to be valid: the first start
+	// stores the secret's check value, every later one compares with it.
+	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
+		a.audit.Close()
+		a.authn.Close()
+		return nil, e.secretMismatch(err)
+	}
 	return a, nil
 }
 
@@ -544,59 +551,69 @@ func unverifiable(users []gatehouse.User) []string {
 
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2 or .zip; - for standard input)")
+		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
 	}
 	a, err := e.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer a.close(e.log)
-	conv := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}
+	// Every file is read and converted before anything is written, and
+	// all of them load in one transaction, as Django's loaddata: a
+	// reference may cross files, and a failure leaves nothing half-loaded.
+	var objs []fixture.Object
 	for _, path := range args {
-		objs, err := fixture.ReadFile(path, e.stdin)
+		more, err := fixture.ReadFile(path, e.stdin)
 		if err != nil {
-			return err
+			return fmt.Errorf("nothing loaded: %w", err)
 		}
-		set, err := conv.Convert(objs)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := a.store.Load(ctx, set); err != nil {
-			return fmt.Errorf("%s: nothing loaded: %w", path, err)
-		}
-		fmt.Fprintf(e.stdout, "%s: loaded %d users, %d tokens\n", path, len(set.Users), len(set.Tokens))
-		if n := len(set.Applications) + len(set.Grants) + len(set.AccessTokens) + len(set.RefreshTokens); n > 0 {
-			fmt.Fprintf(e.stdout, "%s: loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n", path,
-				len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
-		}
-		if len(set.Refresh) > 0 {
-			blacklisted := 0
-			for _, r := range set.Refresh {
-				if r.BlacklistedAt != nil {
-					blacklisted++
-				}
+		fmt.Fprintf(e.stdout, "%s: %d objects\n", path, len(more))
+		objs = append(objs, more...)
+	}
+	set, err := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}.Convert(objs)
+	if err != nil {
+		return fmt.Errorf("nothing loaded: %w", err)
+	}
+	if err := a.store.Load(ctx, set); err != nil {
+		return fmt.Errorf("nothing loaded: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "loaded %d users, %d tokens\n", len(set.Users), len(set.Tokens))
+	if n := len(set.Applications) + len(set.Grants) + len(set.AccessTokens) + len(set.RefreshTokens); n > 0 {
+		fmt.Fprintf(e.stdout, "loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n",
+			len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
+	}
+	if len(set.Refresh) > 0 {
+		blacklisted := 0
+		for _, r := range set.Refresh {
+			if r.BlacklistedAt != nil {
+				blacklisted++
 			}
-			fmt.Fprintf(e.stdout, "%s: loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", path, len(set.Refresh), blacklisted)
 		}
-		if len(set.Groups)+len(set.Permissions) > 0 {
-			holders := 0
-			for _, m := range set.Memberships {
-				if len(m.Groups)+len(m.Permissions) > 0 {
-					holders++
-				}
+		fmt.Fprintf(e.stdout, "loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", len(set.Refresh), blacklisted)
+	}
+	if len(set.Groups)+len(set.Permissions) > 0 {
+		holders := 0
+		for _, m := range set.Memberships {
+			if len(m.Groups)+len(m.Permissions) > 0 {
+				holders++
 			}
-			fmt.Fprintf(e.stdout, "%s: loaded %d groups, %d permissions; %d users are in a group or hold a permission\n", path,
-				len(set.Groups), len(set.Permissions), holders)
 		}
-		for model, n := range set.Skipped {
-			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
-		}
-		for _, w := range set.Warnings {
-			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
-		}
-		for _, w := range unverifiable(set.Users) {
-			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
-		}
+		fmt.Fprintf(e.stdout, "loaded %d groups, %d permissions; %d users are in a group or hold a permission\n",
+			len(set.Groups), len(set.Permissions), holders)
+	}
+	models := make([]string, 0, len(set.Skipped))
+	for model := range set.Skipped {
+		models = append(models, model)
+	}
+	sort.Strings(models)
+	for _, model := range models {
+		fmt.Fprintf(e.stderr, "skipped %d objects of unknown model %s\n", set.Skipped[model], model)
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	for _, w := range unverifiable(set.Users) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	return nil
 }

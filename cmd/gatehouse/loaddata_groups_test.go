@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,11 +26,11 @@ import (
 // types were deleted to keep the dumps short.
 const (
 	// python manage.py dumpdata auth contenttypes
-	djangoGroupsPlain = `[{"model": "auth.permission", "pk": 12, "fields": {"name": "Can view group", "content_type": 3, "codename": "view_group"}}, {"model": "auth.permission", "pk": 13, "fields": {"name": "Can add user", "content_type": 4, "codename": "add_user"}}, {"model": "auth.permission", "pk": 14, "fields": {"name": "Can change user", "content_type": 4, "codename": "change_user"}}, {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": [13, 14]}}, {"model": "auth.group", "pk": 2, "fields": {"name": "Zürich readers", "permissions": []}}, {"model": "auth.user", "pk": 1, "fields": {"password": "pbkdf2_sha256$260000$fE9GWim9ufrIZ0xGeJ9Qjd$jfKcPD7UviTgUYL58ljxQRRH/emmoyex4xXgAvNWfcg=", "last_login": null, "is_superuser": false, "username": "alice", "first_name": "", "last_name": "", "email": "alice@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:11:59.966Z", "groups": [1, 2], "user_permissions": [12]}}, {"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$52kKv5OV4PfDZOPGMsuTh9$Eg73vjTDWDB5n4BN8AzVHM527M/d3CQQwPncE4G29Wo=", "last_login": null, "is_superuser": false, "username": "bob", "first_name": "", "last_name": "", "email": "bob@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:12:00.205Z", "groups": [], "user_permissions": []}}, {"model": "auth.user", "pk": 3, "fields": {"password": "pbkdf2_sha256$260000$wrUzPTlPEa12kfAFkTlz6w$3YusKZ+oJkHn4cWQcctfLUZV71dyBfynMjrIJnJEG9o=", "last_login": null, "is_superuser": true, "username": "root", "first_name": "", "last_name": "", "email": "root@example.com", "is_staff": true, "is_active": true, "date_joined": "2026-12-01T20:12:00.393Z", "groups": [], "user_permissions": []}}, {"model": "contenttypes.contenttype", "pk": 3, "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "pk": 4, "fields": {"app_label": "auth", "model": "user"}}]`
+	djangoGroupsPlain = `[{"model": "auth.permission", "pk": 12, "fields": {"name": "Can view group", "content_type": 3, "codename": "view_group"}}, {"model": "auth.permission", "pk": 13, "fields": {"name": "Can add user", "content_type": 4, "codename": "add_user"}}, {"model": "auth.permission", "pk": 14, "fields": {"name": "Can change user", "content_type": 4, "codename": "change_user"}}, {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": [13, 14]}}, {"model": "auth.group", "pk": 2, "fields": {"name": "Zürich readers", "permissions": []}}, {"model": "auth.user", "pk": 1, "fields": {"password": "pbkdf2_sha256$260000$foqMZz8IIjQMZ6pQtrY8FR$bEbh+NR9qenR1wHe/e0sGO3e0Lgj8bt2WtFZfahbhoc=", "last_login": null, "is_superuser": false, "username": "alice", "first_name": "", "last_name": "", "email": "alice@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.018Z", "groups": [1, 2], "user_permissions": [12]}}, {"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$5EMCQzfwtwFq1MbWTLUVrC$ymKJOQheTgo1r0GQz7GVmTnWuPMFiKGRIpY+AkfC0D4=", "last_login": null, "is_superuser": false, "username": "bob", "first_name": "", "last_name": "", "email": "bob@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.269Z", "groups": [], "user_permissions": []}}, {"model": "auth.user", "pk": 3, "fields": {"password": "pbkdf2_sha256$260000$OmP7MTSJjltHgAGWXlJW7p$+k5vfLOT20yxboC7ZyRwahTsG7vhTLz3Ujdlw87TvAg=", "last_login": null, "is_superuser": true, "username": "root", "first_name": "", "last_name": "", "email": "root@example.com", "is_staff": true, "is_active": true, "date_joined": "2026-12-01T20:33:13.410Z", "groups": [], "user_permissions": []}}, {"model": "contenttypes.contenttype", "pk": 3, "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "pk": 4, "fields": {"app_label": "auth", "model": "user"}}]`
 	// python manage.py dumpdata auth contenttypes --natural-foreign
-	djangoGroupsNaturalForeign = `[{"model": "contenttypes.contenttype", "pk": 3, "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "pk": 4, "fields": {"app_label": "auth", "model": "user"}}, {"model": "auth.permission", "pk": 12, "fields": {"name": "Can view group", "content_type": ["auth", "group"], "codename": "view_group"}}, {"model": "auth.permission", "pk": 13, "fields": {"name": "Can add user", "content_type": ["auth", "user"], "codename": "add_user"}}, {"model": "auth.permission", "pk": 14, "fields": {"name": "Can change user", "content_type": ["auth", "user"], "codename": "change_user"}}, {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": [["add_user", "auth", "user"], ["change_user", "auth", "user"]]}}, {"model": "auth.group", "pk": 2, "fields": {"name": "Zürich readers", "permissions": []}}, {"model": "auth.user", "pk": 1, "fields": {"password": "pbkdf2_sha256$260000$fE9GWim9ufrIZ0xGeJ9Qjd$jfKcPD7UviTgUYL58ljxQRRH/emmoyex4xXgAvNWfcg=", "last_login": null, "is_superuser": false, "username": "alice", "first_name": "", "last_name": "", "email": "alice@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:11:59.966Z", "groups": [["editors"], ["Zürich readers"]], "user_permissions": [["view_group", "auth", "group"]]}}, {"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$52kKv5OV4PfDZOPGMsuTh9$Eg73vjTDWDB5n4BN8AzVHM527M/d3CQQwPncE4G29Wo=", "last_login": null, "is_superuser": false, "username": "bob", "first_name": "", "last_name": "", "email": "bob@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:12:00.205Z", "groups": [], "user_permissions": []}}, {"model": "auth.user", "pk": 3, "fields": {"password": "pbkdf2_sha256$260000$wrUzPTlPEa12kfAFkTlz6w$3YusKZ+oJkHn4cWQcctfLUZV71dyBfynMjrIJnJEG9o=", "last_login": null, "is_superuser": true, "username": "root", "first_name": "", "last_name": "", "email": "root@example.com", "is_staff": true, "is_active": true, "date_joined": "2026-12-01T20:12:00.393Z", "groups": [], "user_permissions": []}}]`
-	// python manage.py dumpdata contenttypes auth.permission auth.group --natural-foreign --natural-primary
-	djangoGroupsNaturalPrimary = `[{"model": "contenttypes.contenttype", "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "fields": {"app_label": "auth", "model": "user"}}, {"model": "auth.permission", "fields": {"name": "Can view group", "content_type": ["auth", "group"], "codename": "view_group"}}, {"model": "auth.permission", "fields": {"name": "Can add user", "content_type": ["auth", "user"], "codename": "add_user"}}, {"model": "auth.permission", "fields": {"name": "Can change user", "content_type": ["auth", "user"], "codename": "change_user"}}, {"model": "auth.group", "fields": {"name": "editors", "permissions": [["add_user", "auth", "user"], ["change_user", "auth", "user"]]}}, {"model": "auth.group", "fields": {"name": "Zürich readers", "permissions": []}}]`
+	djangoGroupsNaturalForeign = `[{"model": "contenttypes.contenttype", "pk": 3, "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "pk": 4, "fields": {"app_label": "auth", "model": "user"}}, {"model": "auth.permission", "pk": 12, "fields": {"name": "Can view group", "content_type": ["auth", "group"], "codename": "view_group"}}, {"model": "auth.permission", "pk": 13, "fields": {"name": "Can add user", "content_type": ["auth", "user"], "codename": "add_user"}}, {"model": "auth.permission", "pk": 14, "fields": {"name": "Can change user", "content_type": ["auth", "user"], "codename": "change_user"}}, {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": [["add_user", "auth", "user"], ["change_user", "auth", "user"]]}}, {"model": "auth.group", "pk": 2, "fields": {"name": "Zürich readers", "permissions": []}}, {"model": "auth.user", "pk": 1, "fields": {"password": "pbkdf2_sha256$260000$foqMZz8IIjQMZ6pQtrY8FR$bEbh+NR9qenR1wHe/e0sGO3e0Lgj8bt2WtFZfahbhoc=", "last_login": null, "is_superuser": false, "username": "alice", "first_name": "", "last_name": "", "email": "alice@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.018Z", "groups": [["editors"], ["Zürich readers"]], "user_permissions": [["view_group", "auth", "group"]]}}, {"model": "auth.user", "pk": 2, "fields": {"password": "pbkdf2_sha256$260000$5EMCQzfwtwFq1MbWTLUVrC$ymKJOQheTgo1r0GQz7GVmTnWuPMFiKGRIpY+AkfC0D4=", "last_login": null, "is_superuser": false, "username": "bob", "first_name": "", "last_name": "", "email": "bob@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.269Z", "groups": [], "user_permissions": []}}, {"model": "auth.user", "pk": 3, "fields": {"password": "pbkdf2_sha256$260000$OmP7MTSJjltHgAGWXlJW7p$+k5vfLOT20yxboC7ZyRwahTsG7vhTLz3Ujdlw87TvAg=", "last_login": null, "is_superuser": true, "username": "root", "first_name": "", "last_name": "", "email": "root@example.com", "is_staff": true, "is_active": true, "date_joined": "2026-12-01T20:33:13.410Z", "groups": [], "user_permissions": []}}]`
+	// python manage.py dumpdata auth contenttypes --natural-foreign --natural-primary
+	djangoGroupsNaturalPrimary = `[{"model": "contenttypes.contenttype", "fields": {"app_label": "auth", "model": "group"}}, {"model": "contenttypes.contenttype", "fields": {"app_label": "auth", "model": "user"}}, {"model": "auth.permission", "fields": {"name": "Can view group", "content_type": ["auth", "group"], "codename": "view_group"}}, {"model": "auth.permission", "fields": {"name": "Can add user", "content_type": ["auth", "user"], "codename": "add_user"}}, {"model": "auth.permission", "fields": {"name": "Can change user", "content_type": ["auth", "user"], "codename": "change_user"}}, {"model": "auth.group", "fields": {"name": "editors", "permissions": [["add_user", "auth", "user"], ["change_user", "auth", "user"]]}}, {"model": "auth.group", "fields": {"name": "Zürich readers", "permissions": []}}, {"model": "auth.user", "fields": {"password": "pbkdf2_sha256$260000$foqMZz8IIjQMZ6pQtrY8FR$bEbh+NR9qenR1wHe/e0sGO3e0Lgj8bt2WtFZfahbhoc=", "last_login": null, "is_superuser": false, "username": "alice", "first_name": "", "last_name": "", "email": "alice@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.018Z", "groups": [["editors"], ["Zürich readers"]], "user_permissions": [["view_group", "auth", "group"]]}}, {"model": "auth.user", "fields": {"password": "pbkdf2_sha256$260000$5EMCQzfwtwFq1MbWTLUVrC$ymKJOQheTgo1r0GQz7GVmTnWuPMFiKGRIpY+AkfC0D4=", "last_login": null, "is_superuser": false, "username": "bob", "first_name": "", "last_name": "", "email": "bob@example.com", "is_staff": false, "is_active": true, "date_joined": "2026-12-01T20:33:13.269Z", "groups": [], "user_permissions": []}}, {"model": "auth.user", "fields": {"password": "pbkdf2_sha256$260000$OmP7MTSJjltHgAGWXlJW7p$+k5vfLOT20yxboC7ZyRwahTsG7vhTLz3Ujdlw87TvAg=", "last_login": null, "is_superuser": true, "username": "root", "first_name": "", "last_name": "", "email": "root@example.com", "is_staff": true, "is_active": true, "date_joined": "2026-12-01T20:33:13.410Z", "groups": [], "user_permissions": []}}]`
 )
 
 // permissionState is what a database holds of the groups and permissions
@@ -87,33 +89,42 @@ func TestLoaddataGroupsAndPermissions(t *testing.T) {
 			}
 			env := baseEnv(testdb.URL(t, backend))
 			out, err := runCmd(t, env, "loaddata", write("auth.json", djangoGroupsPlain))
-			if err != nil || !strings.Contains(out, "auth.json: loaded 3 users, 0 tokens") ||
-				!strings.Contains(out, "auth.json: loaded 2 groups, 3 permissions; 1 users are in a group or hold a permission") || strings.Contains(out, "skipped") {
+			if err != nil || !strings.Contains(out, "loaded 3 users, 0 tokens") ||
+				!strings.Contains(out, "loaded 2 groups, 3 permissions; 1 users are in a group or hold a permission") || strings.Contains(out, "skipped") {
 				t.Fatalf("loaddata: %v\n%s", err, out)
 			}
 			if got := permissionState(t, env["GATEHOUSE_DATABASE_URL"]); !reflect.DeepEqual(got, want) {
 				t.Fatalf("after loading:\n%+v\nwant\n%+v", got, want)
 			}
-			// The same groups and permissions by natural key only: the same state.
-			out, err = runCmd(t, env, "loaddata", write("natural.json", djangoGroupsNaturalPrimary))
-			if err != nil || !strings.Contains(out, "natural.json: loaded 2 groups, 3 permissions; 0 users") {
-				t.Fatalf("loaddata again: %v\n%s", err, out)
+			// The same dump again, then by natural keys, then without primary
+			// keys: the same state each time.
+			for name, dump := range map[string]string{"auth.json": djangoGroupsPlain, "natural-foreign.json": djangoGroupsNaturalForeign,
+				"natural-primary.json": djangoGroupsNaturalPrimary} {
+				out, err = runCmd(t, env, "loaddata", write(name, dump))
+				if err != nil || !strings.Contains(out, "loaded 2 groups, 3 permissions; 1 users") {
+					t.Fatalf("loaddata %s again: %v\n%s", name, err, out)
+				}
+				if got := permissionState(t, env["GATEHOUSE_DATABASE_URL"]); !reflect.DeepEqual(got, want) {
+					t.Fatalf("after loading %s again:\n%+v\nwant\n%+v", name, got, want)
+				}
 			}
-			if got := permissionState(t, env["GATEHOUSE_DATABASE_URL"]); !reflect.DeepEqual(got, want) {
-				t.Fatalf("after loading again:\n%+v\nwant\n%+v", got, want)
-			}
-			// The users' lists by natural key, into another database.
-			other := baseEnv(testdb.URL(t, backend))
-			if out, err := runCmd(t, other, "loaddata", write("nf.json", djangoGroupsNaturalForeign)); err != nil {
-				t.Fatalf("loaddata --natural-foreign dump: %v\n%s", err, out)
-			}
-			if got := permissionState(t, other["GATEHOUSE_DATABASE_URL"]); !reflect.DeepEqual(got, want) {
-				t.Fatalf("from the --natural-foreign dump:\n%+v\nwant\n%+v", got, want)
+			// Each form into a database of its own: its own ids, the same groups.
+			for name, dump := range map[string]string{"natural-foreign.json": djangoGroupsNaturalForeign, "natural-primary.json": djangoGroupsNaturalPrimary} {
+				other := baseEnv(testdb.URL(t, backend))
+				if out, err := runCmd(t, other, "loaddata", write(name, dump)); err != nil {
+					t.Fatalf("loaddata %s: %v\n%s", name, err, out)
+				}
+				got := permissionState(t, other["GATEHOUSE_DATABASE_URL"])
+				for _, k := range []string{"alice", "bob", "root"} {
+					if !reflect.DeepEqual(got[k], want[k]) {
+						t.Fatalf("%s: %s holds %+v, want %+v", name, k, got[k], want[k])
+					}
+				}
 			}
 			// A group the file names but neither it nor the database holds.
 			bad := strings.Replace(djangoGroupsNaturalForeign, `[["editors"], ["Zürich readers"]]`, `[["editors"], ["ghosts"]]`, 1)
 			out, err = runCmd(t, baseEnv(testdb.URL(t, backend)), "loaddata", write("bad.json", bad))
-			if err == nil || !strings.Contains(err.Error(), `bad.json: nothing loaded: auth.user "alice": group ["ghosts"] is neither in the file nor in the database`) {
+			if err == nil || !strings.Contains(err.Error(), `nothing loaded: auth.user "alice" (groups) refers to auth.group "ghosts", which is neither in the files nor in the database`) {
 				t.Fatalf("a missing group: %v\n%s", err, out)
 			}
 
@@ -195,5 +206,40 @@ func TestPermissionClaimSettings(t *testing.T) {
 	}
 	if err := permissionClaims("groups", "permissions"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkCorpusGroups checks that a corpus dump loaded Django's groups and
+// permissions (TestDjangoCorpusDumps): the counts reported, and each user's
+// groups and direct permissions as credentials.json lists them.
+func checkCorpusGroups(t *testing.T, dbURL string, c corpusCredentials, stdout string) {
+	t.Helper()
+	if want := fmt.Sprintf("loaded %d groups, %d permissions", c.Counts["groups"], c.Counts["permissions"]); !strings.Contains(stdout, want) {
+		t.Errorf("loaddata did not report %q:\n%s", want, stdout)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, cu := range c.Users {
+		u, err := st.UserByUsername(ctx, cu.Username)
+		if err != nil {
+			t.Fatalf("%s: %v", cu.Username, err)
+		}
+		held, err := st.UserPermissions(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups := slices.Sorted(slices.Values(cu.Groups))
+		if !slices.Equal(held.Groups, groups) && len(groups)+len(held.Groups) > 0 {
+			t.Errorf("%s: groups %v, want %v", cu.Username, held.Groups, groups)
+		}
+		for _, p := range cu.Permissions {
+			if !held.Has(p) {
+				t.Errorf("%s: %s not held (holds %v)", cu.Username, p, held.Permissions)
+			}
+		}
 	}
 }

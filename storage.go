@@ -207,6 +207,40 @@ type AuditStore interface {
 	DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int64, error)
 }
 
+// PermissionStore keeps Django's permissions and groups (auth.permission,
+// auth.group) and which users hold them. Deleting a user, group or
+// permission removes what referred to it.
+type PermissionStore interface {
+	// CreatePermission inserts p (its ID ignored) and sets p.ID.
+	// ErrConflict when a permission with the same app label, model and
+	// codename exists.
+	CreatePermission(ctx context.Context, p *Permission) error
+	// Permissions lists every permission, by id.
+	Permissions(ctx context.Context) ([]Permission, error)
+	DeletePermission(ctx context.Context, id int64) error
+	// CreateGroup inserts g (its ID ignored) with g.Permissions and sets
+	// g.ID. ErrConflict when the name is taken, ErrNotFound when a
+	// permission does not exist.
+	CreateGroup(ctx context.Context, g *Group) error
+	// UpdateGroup replaces the name and permissions of group g.ID, with
+	// CreateGroup's errors; ErrNotFound when there is no such group.
+	UpdateGroup(ctx context.Context, g Group) error
+	// Groups lists every group, by id, with its permissions.
+	Groups(ctx context.Context) ([]Group, error)
+	DeleteGroup(ctx context.Context, id int64) error
+	// SetUserGroups and SetUserPermissions replace the user's groups (the
+	// permissions granted to the user directly) with those ids.
+	// ErrNotFound when the user or one of the ids does not exist; then
+	// nothing changes.
+	SetUserGroups(ctx context.Context, userID int64, groupIDs []int64) error
+	SetUserPermissions(ctx context.Context, userID int64, permissionIDs []int64) error
+	// UserPermissions returns the user's groups and the permissions they
+	// hold directly or through a group (see UserPermissions; an active
+	// superuser's other permissions are not listed). A user without any,
+	// or without a row, holds none.
+	UserPermissions(ctx context.Context, userID int64) (UserPermissions, error)
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore
@@ -216,6 +250,7 @@ type Store interface {
 	OAuthTokenStore
 	SessionStore
 	AuditStore
+	PermissionStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

@@ -56,6 +56,9 @@ type Deps struct {
 	// Audit records logins, password and activity changes, logouts and
 	// DRF tokens (audit.Recorder); nil records nothing.
 	Audit gatehouse.Auditor
+	// Permissions keeps Django's groups and permissions, which
+	// Service.Permissions and HasPerm read; nil: nobody holds any.
+	Permissions gatehouse.PermissionStore
 }
 
 // Service is the accounts service. Safe for concurrent use.
@@ -73,13 +76,14 @@ type Service struct {
 	floor    failFloor
 	suspects suspects
 	audit    gatehouse.Auditor
+	perms    gatehouse.PermissionStore
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
 		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard,
-		audit: d.Audit}
+		audit: d.Audit, perms: d.Permissions}
 	if s.now == nil {
 		s.now = time.Now
 	}

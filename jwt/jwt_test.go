@@ -240,7 +240,7 @@ func TestMintMatchesPyJWT(t *testing.T) {
 				}
 			})
 			cl := Claims{TokenType: Access, Exp: 4102444800, Iat: 1700000000, JTI: tt.jti, UserID: tt.userID, HasUserID: true}
-			tok, err := c.sign(&cl)
+			tok, err := c.sign(&cl, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

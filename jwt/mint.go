@@ -19,19 +19,21 @@ import (
 // caller decides. The iat claim is whole seconds, as simplejwt writes it; the jti, 32
 // lowercase hex digits like simplejwt's uuid4().hex, is a UUID version 7 that carries iat to
 // the sub-millisecond (see Claims.IssuedAt). Errors come only from an unknown tokenType, the
-// random source or the signer.
-func (c *Codec) Mint(tokenType string, userID int64, iat time.Time) (string, Claims, error) {
-	return c.mint(c.now(), tokenType, userID, iat)
+// random source or the signer, or from extra claims (see Claim) with a name CheckClaimName
+// refuses, repeated, or a value encoding/json cannot encode.
+func (c *Codec) Mint(tokenType string, userID int64, iat time.Time, extra ...Claim) (string, Claims, error) {
+	return c.mint(c.now(), tokenType, userID, iat, extra)
 }
 
 // Pair mints the refresh and access tokens simplejwt's login returns, both with iat = now and
-// exp counted from the same now, with distinct jti values.
-func (c *Codec) Pair(userID int64) (refresh, access string, rc, ac Claims, err error) {
+// exp counted from the same now, with distinct jti values. The access token carries the
+// extra claims (see Mint), the refresh token none.
+func (c *Codec) Pair(userID int64, accessClaims ...Claim) (refresh, access string, rc, ac Claims, err error) {
 	now := c.now()
-	if refresh, rc, err = c.mint(now, Refresh, userID, now); err != nil {
+	if refresh, rc, err = c.mint(now, Refresh, userID, now, nil); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
-	if access, ac, err = c.mint(now, Access, userID, now); err != nil {
+	if access, ac, err = c.mint(now, Access, userID, now, accessClaims); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
 	if rc.JTI == ac.JTI {
@@ -40,7 +42,7 @@ func (c *Codec) Pair(userID int64) (refresh, access string, rc, ac Claims, err e
 	return refresh, access, rc, ac, nil
 }
 
-func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Time) (string, Claims, error) {
+func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Time, extra []Claim) (string, Claims, error) {
 	var lifetime time.Duration
 	switch tokenType {
 	case Access:
@@ -67,15 +69,22 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 		Issuer:    c.issuer,
 		Audience:  c.audience,
 	}
-	tok, err := c.sign(&cl)
+	var more []byte
+	if len(extra) > 0 {
+		if more, err = appendClaims(nil, extra); err != nil {
+			return "", Claims{}, err
+		}
+	}
+	tok, err := c.sign(&cl, more)
 	if err != nil {
 		return "", Claims{}, err
 	}
 	return tok, cl, nil
 }
 
-// appendPayload writes the claims in simplejwt's order with PyJWT's compact separators.
-func (c *Codec) appendPayload(b []byte, cl *Claims) []byte {
+// appendPayload writes the claims in simplejwt's order with PyJWT's compact separators; more
+// (`,"name":value...`, the extra claims) goes after user_id, where a serializer's claims go.
+func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
 	b = append(b, `{"token_type":"`...)
 	b = append(b, cl.TokenType...)
 	b = append(b, `","exp":`...)
@@ -86,13 +95,14 @@ func (c *Codec) appendPayload(b []byte, cl *Claims) []byte {
 	b = append(b, cl.JTI...)
 	b = append(b, `","user_id":`...)
 	b = strconv.AppendInt(b, cl.UserID, 10)
+	b = append(b, more...)
 	return append(b, c.claimsTail...)
 }
 
-// sign serialises cl and signs it with the signing key.
-func (c *Codec) sign(cl *Claims) (string, error) {
+// sign serialises cl (and the extra claims more) and signs it with the signing key.
+func (c *Codec) sign(cl *Claims, more []byte) (string, error) {
 	var pbuf [256]byte
-	payload := c.appendPayload(pbuf[:0], cl)
+	payload := c.appendPayload(pbuf[:0], cl, more)
 	k := c.signer
 	enc := base64.RawURLEncoding
 	out := make([]byte, 0, len(k.header)+2+enc.EncodedLen(len(payload))+k.sigLen)

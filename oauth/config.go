@@ -46,6 +46,10 @@ type Config struct {
 	// SecureCookies sets the Secure attribute on session cookies (turn on
 	// behind TLS).
 	SecureCookies bool
+	// IntrospectPermissions adds the token's user's groups and permissions
+	// to introspection answers (Introspection.Permissions), for resource
+	// servers that check has_perm; DOT sends neither, so off by default.
+	IntrospectPermissions bool
 }
 
 // DefaultConfig returns DOT's defaults as the reference runs them; the

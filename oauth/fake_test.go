@@ -38,6 +38,7 @@ type fakeStore struct {
 	lookups int // Application calls
 
 	appErr             error // returned by Application when set
+	accessTokenByHash  func(hash []byte) (gatehouse.AccessTokenInfo, error)
 	createApplication  func(a *gatehouse.Application) error
 	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
@@ -102,8 +103,11 @@ func (f *fakeStore) Applications(context.Context) ([]gatehouse.Application, erro
 	return nil, errUnexpected
 }
 func (f *fakeStore) DeleteApplication(context.Context, string) error { return errUnexpected }
-func (f *fakeStore) AccessTokenByHash(context.Context, []byte) (gatehouse.AccessTokenInfo, error) {
-	return gatehouse.AccessTokenInfo{}, errUnexpected
+func (f *fakeStore) AccessTokenByHash(_ context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+	if f.accessTokenByHash == nil {
+		return gatehouse.AccessTokenInfo{}, errUnexpected
+	}
+	return f.accessTokenByHash(hash)
 }
 func (f *fakeStore) RefreshTokenByHash(context.Context, []byte) (gatehouse.RefreshToken, error) {
 	return gatehouse.RefreshToken{}, errUnexpected

@@ -24,6 +24,12 @@ type PasswordChecker interface {
 	CheckPassword(ctx context.Context, via gatehouse.LoginVia, username, password string) (gatehouse.User, bool, error)
 }
 
+// PermissionLister tells what a user holds, as Django's ModelBackend
+// computes it (accounts.Service).
+type PermissionLister interface {
+	Permissions(ctx context.Context, u gatehouse.User) (gatehouse.UserPermissions, error)
+}
+
 // Deps are what a Provider is built from.
 type Deps struct {
 	Store    Store
@@ -47,6 +53,9 @@ type Deps struct {
 	// Audit records tokens issued, refreshed and revoked, codes issued,
 	// replays (audit.Recorder); nil records nothing.
 	Audit gatehouse.Auditor
+	// Permissions lists a user's groups and permissions for introspection
+	// when Config.IntrospectPermissions is set; nil lists none.
+	Permissions PermissionLister
 }
 
 // Provider is the OAuth2 authorization server: client authentication, the
@@ -64,12 +73,13 @@ type Provider struct {
 	audit    gatehouse.Auditor
 	apps     *appCache
 	guard    *throttle.Guard
+	perms    PermissionLister
 }
 
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
-		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit}
+		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions}
 	if p.now == nil {
 		p.now = time.Now
 	}

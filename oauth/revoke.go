@@ -101,6 +101,10 @@ type Introspection struct {
 	Expires  int64 // unix seconds
 	ClientID string
 	Username string // "" for client_credentials tokens
+	// Permissions are the user's groups and permissions (as
+	// PermissionLister tells them) when Config.IntrospectPermissions is set
+	// and the token has a user; nil otherwise.
+	Permissions *gatehouse.UserPermissions
 }
 
 // ErrIntrospectionForbidden: the caller is neither a confidential client
@@ -155,6 +159,13 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	out := &Introspection{Active: true, Scope: g.Token.Scope, Expires: g.Token.Expires.Unix(), ClientID: g.ClientID}
 	if g.User != nil {
 		out.Username = g.User.Username
+		if p.cfg.IntrospectPermissions && p.perms != nil {
+			held, err := p.perms.Permissions(ctx, *g.User)
+			if err != nil {
+				return nil, err
+			}
+			out.Permissions = &held
+		}
 	}
 	return out, nil
 }

@@ -182,7 +182,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		Server: server.Deps{Log: log, Store: st, Box: box, Config: cfg.Config, Now: clk.now,
 			Limiter: throttle.NewLimiter(counters, cfg.Rates, clk.now)},
 		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now,
-			Guard: throttle.NewGuard(counters, throttle.GuardConfig{}, clk.now)},
+			Guard: throttle.NewGuard(counters, throttle.GuardConfig{}, clk.now), Permissions: st},
 		Authn: authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second, Knox: st},
 		JWT:   simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
 		OAuth: oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
@@ -198,6 +198,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	w.Accounts.Forget = an.ForgetUser
 	acc := accounts.New(w.Accounts)
 	w.OAuth.Accounts, w.OAuth.Forget = acc, an.ForgetAccess
+	w.OAuth.Permissions, w.JWT.Permissions = acc, acc
 	provider, err := oauth.New(w.OAuth)
 	if err != nil {
 		t.Fatal(err)

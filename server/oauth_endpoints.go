@@ -52,6 +52,10 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 	if res.Username != "" {
 		body = append(body, kv{"username", res.Username})
 	}
+	if p := res.Permissions; p != nil {
+		// gatehouse's extension (oauth-introspect-permissions), not DOT's.
+		body = append(body, kv{"groups", stringList(p.Groups)}, kv{"permissions", stringList(p.Permissions)})
+	}
 	writeDOTJSON(w, http.StatusOK, body...)
 }
 
@@ -81,4 +85,12 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		body = append(body, kv{"refresh_token", res.RefreshToken})
 	}
 	writeDOTJSON(w, http.StatusOK, body...)
+}
+
+// stringList is s, or an empty list for nil, which encoding/json would write as null.
+func stringList(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -29,11 +29,23 @@ type Users interface {
 	CheckJWTUser(ctx context.Context, c jwt.Claims) error
 }
 
-// Options are simplejwt's settings of the same names.
+// PermissionLister tells what a user holds, as Django's ModelBackend
+// computes it (accounts.Service).
+type PermissionLister interface {
+	Permissions(ctx context.Context, u gatehouse.User) (gatehouse.UserPermissions, error)
+}
+
+// Options are simplejwt's settings of the same names, and the claims a
+// project's token serializer would add.
 type Options struct {
 	RotateRefreshTokens    bool
 	BlacklistAfterRotation bool
 	UpdateLastLogin        bool
+	// GroupsClaim and PermissionsClaim name the claims of access tokens
+	// that list the user's group names and permissions
+	// ("app_label.codename", Deps.Permissions), as of when each access
+	// token is minted (a refresh reads them again); "" leaves them out.
+	GroupsClaim, PermissionsClaim string
 }
 
 // Deps are what a Service is built from.
@@ -46,6 +58,9 @@ type Deps struct {
 	// Audit records pairs issued, refreshed and blacklisted, and reuse
 	// of rotated refresh tokens (audit.Recorder); nil records nothing.
 	Audit gatehouse.Auditor
+	// Permissions fills Options.GroupsClaim and PermissionsClaim; nil
+	// lists none.
+	Permissions PermissionLister
 }
 
 // Service issues and checks pairs. Safe for concurrent use.
@@ -56,11 +71,12 @@ type Service struct {
 	opt   Options
 	now   func() time.Time
 	audit gatehouse.Auditor
+	perms PermissionLister
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
-	s := &Service{store: d.Store, codec: d.Codec, users: d.Users, opt: d.Options, now: d.Now, audit: d.Audit}
+	s := &Service{store: d.Store, codec: d.Codec, users: d.Users, opt: d.Options, now: d.Now, audit: d.Audit, perms: d.Permissions}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -119,7 +135,11 @@ func (s *Service) PairFor(ctx context.Context, userID int64) (refresh, access st
 }
 
 func (s *Service) issue(ctx context.Context, userID int64) (refresh, access string, err error) {
-	refresh, access, rc, _, err := s.codec.Pair(userID)
+	extra, err := s.accessClaims(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	refresh, access, rc, _, err := s.codec.Pair(userID, extra...)
 	if err != nil {
 		return "", "", err
 	}
@@ -190,7 +210,13 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 	if err != nil {
 		return "", "", err
 	}
-	access, _, err = s.codec.Mint(jwt.Access, claims.UserID, issuedAt(claims))
+	var extra []jwt.Claim
+	if claims.HasUserID {
+		if extra, err = s.accessClaims(ctx, claims.UserID); err != nil {
+			return "", "", err
+		}
+	}
+	access, _, err = s.codec.Mint(jwt.Access, claims.UserID, issuedAt(claims), extra...)
 	if err != nil {
 		return "", "", err
 	}
@@ -262,6 +288,41 @@ func (s *Service) Blacklist(ctx context.Context, raw string) error {
 		s.record(ctx, gatehouse.AuditTokenRevoked, claims.UserID, claims.JTI)
 	}
 	return err
+}
+
+// accessClaims are the claims Options.GroupsClaim and PermissionsClaim
+// add to userID's access tokens; none, and no store call, when neither is
+// set.
+func (s *Service) accessClaims(ctx context.Context, userID int64) ([]jwt.Claim, error) {
+	if s.opt.GroupsClaim == "" && s.opt.PermissionsClaim == "" {
+		return nil, nil
+	}
+	var held gatehouse.UserPermissions
+	if s.perms != nil {
+		u, err := s.store.User(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if held, err = s.perms.Permissions(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	var extra []jwt.Claim
+	if s.opt.GroupsClaim != "" {
+		extra = append(extra, jwt.Claim{Name: s.opt.GroupsClaim, Value: list(held.Groups)})
+	}
+	if s.opt.PermissionsClaim != "" {
+		extra = append(extra, jwt.Claim{Name: s.opt.PermissionsClaim, Value: list(held.Permissions)})
+	}
+	return extra, nil
+}
+
+// list is s, or an empty list for nil, so that a claim is [] and not null.
+func list(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // JWKS is the document of the public verification keys.

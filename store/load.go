@@ -57,7 +57,10 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 		if err := s.loadKnox(ctx, tx, set.Knox); err != nil {
 			return err
 		}
-		return s.loadOAuth(ctx, tx, set.Grants, set.AccessTokens, set.RefreshTokens)
+		if err := s.loadOAuth(ctx, tx, set.Grants, set.AccessTokens, set.RefreshTokens); err != nil {
+			return err
+		}
+		return s.loadGroups(ctx, tx, set)
 	})
 }
 

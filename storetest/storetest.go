@@ -100,6 +100,10 @@ var (
 		{"AuditPaging", testAuditPaging},
 		{"AuditDeleteBefore", testAuditDeleteBefore},
 		{"AuditOutlivesUsers", testAuditOutlivesUsers},
+		{"PermissionLifecycle", testPermissionLifecycle},
+		{"GroupLifecycle", testGroupLifecycle},
+		{"UserPermissions", testUserPermissions},
+		{"PermissionDeletesCascade", testPermissionDeletesCascade},
 	}
 )
 

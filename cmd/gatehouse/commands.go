@@ -135,6 +135,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	if err != nil {
 		return nil, err
 	}
+	ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
 	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key), knoxCfg: kcfg}
 	if err := e.throttles(a); err != nil {
 		return nil, err
@@ -149,10 +150,11 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
 		Knox: st, KnoxConfig: kcfg})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
-		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit})
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit, Permissions: st})
 	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil, a.audit)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
-		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit})
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit,
+		Permissions: a.accounts})
 	if err != nil {
 		a.audit.Close()
 		a.authn.Close()
@@ -221,11 +223,31 @@ func (e *env) serverFor(a *app) (*server.Server, error) {
 	scfg.MaxInFlight = e.cfg.MaxInFlight
 	scfg.AllowedHosts = splitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = splitList(e.cfg.TrustedProxies)
+	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim); err != nil {
+		return nil, err
+	}
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
-		UpdateLastLogin: e.cfg.JWTUpdateLastLogin}, Audit: a.audit})
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
+		Audit: a.audit, Permissions: a.accounts})
 	return server.New(server.Deps{Store: a.store, Accounts: a.accounts, Authn: a.authn, OAuth: a.oauth, JWT: pairs, Box: a.box,
 		Limiter: a.limiter, Log: e.log, Config: scfg})
+}
+
+// permissionClaims checks the names of the groups and permissions claims.
+func permissionClaims(groups, perms string) error {
+	for env, name := range map[string]string{"GATEHOUSE_JWT_GROUPS_CLAIM": groups, "GATEHOUSE_JWT_PERMISSIONS_CLAIM": perms} {
+		if name == "" {
+			continue
+		}
+		if err := jwt.CheckClaimName(name); err != nil {
+			return fmt.Errorf("%s: %w", env, err)
+		}
+	}
+	if groups != "" && groups == perms {
+		return fmt.Errorf("GATEHOUSE_JWT_GROUPS_CLAIM and GATEHOUSE_JWT_PERMISSIONS_CLAIM are both %q; give them different names", groups)
+	}
+	return nil
 }
 
 // close stops the services' background work, the audit log's after every
@@ -590,6 +612,16 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	}
 	if len(set.Knox) > 0 {
 		fmt.Fprintf(e.stdout, "loaded %d knox tokens\n", len(set.Knox))
+	}
+	if len(set.Groups)+len(set.Permissions) > 0 {
+		holders := 0
+		for _, m := range set.Memberships {
+			if len(m.Groups)+len(m.Permissions) > 0 {
+				holders++
+			}
+		}
+		fmt.Fprintf(e.stdout, "loaded %d groups, %d permissions; %d users are in a group or hold a permission\n",
+			len(set.Groups), len(set.Permissions), holders)
 	}
 	models := make([]string, 0, len(set.Skipped))
 	for model := range set.Skipped {

@@ -81,6 +81,10 @@ type config struct {
 	SessionLifetime            time.Duration
 	CookieSecure               bool
 
+	OAuthIntrospectPermissions bool
+	JWTGroupsClaim             string
+	JWTPermissionsClaim        string
+
 	AuditRetention time.Duration
 
 	KnoxVersion            int
@@ -197,6 +201,10 @@ func (c *config) settings() []setting {
 		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), o.LoginURL},
 		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), fmtDuration(o.SessionLifetime)},
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
+
+		{"oauth-introspect-permissions", "add the token's user's groups and permissions (app_label.codename) to /o/introspect/ answers as the members groups and permissions, for resource servers that check has_perm (DOT sends neither)", (*boolValue)(&c.OAuthIntrospectPermissions), strconv.FormatBool(o.IntrospectPermissions)},
+		{"jwt-groups-claim", "name of a simplejwt access-token claim listing the user's group names, as a token serializer of the Django project added (empty: none)", (*stringValue)(&c.JWTGroupsClaim), ""},
+		{"jwt-permissions-claim", "name of a simplejwt access-token claim listing the user's permissions as app_label.codename, all of them for an active superuser (empty: none)", (*stringValue)(&c.JWTPermissionsClaim), ""},
 
 		{"audit-retention", "how long audit log rows are kept; older ones are deleted by the background cleanup (0: kept forever)", (*durationValue)(&c.AuditRetention), fmtDuration(audit.DefaultConfig().Retention)},
 

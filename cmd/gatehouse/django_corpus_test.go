@@ -32,7 +32,6 @@ const corpusDir = "../../testdata/django/corpus"
 // cases are skipped. Remove an entry when its feature is merged: the case
 // must then pass as written.
 var corpusPending = map[string]string{
-	"groups":               "groups",
 	"import-from-sqlite":   "import --from",
 	"import-from-postgres": "import --from",
 	"settings":             "settings import",
@@ -166,6 +165,7 @@ func TestDjangoCorpusDumps(t *testing.T) {
 					t.Fatalf("loaddata %s: %v\n%s%s", dump, err, out.String(), errb.String())
 				}
 				checkLoadReport(t, c, out.String(), errb.String())
+				checkCorpusGroups(t, env["GATEHOUSE_DATABASE_URL"], c, out.String())
 				base, stop := serve(t, env)
 				defer stop()
 				// Every user logs in on all three paths from dump.json; the

@@ -1,0 +1,91 @@
+package jwt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Claim is an extra claim of a minted token, as a simplejwt project adds
+// one in its token serializer (token["groups"] = [...]): it is written
+// after user_id and before aud and iss, in the order given, encoded as
+// PyJWT encodes it (compact, non-ASCII escaped). Parse accepts tokens with
+// claims it does not know, and does not return them.
+type Claim struct {
+	Name  string
+	Value any // anything encoding/json encodes
+}
+
+// registered are the claims this package writes or checks itself.
+var registered = map[string]bool{"token_type": true, "exp": true, "iat": true, "jti": true, "user_id": true,
+	"aud": true, "iss": true, "nbf": true}
+
+// CheckClaimName reports why name cannot be an extra claim: it is empty,
+// or a claim this package writes or checks itself.
+func CheckClaimName(name string) error {
+	if name == "" || !utf8.ValidString(name) {
+		return fmt.Errorf("jwt: a claim needs a name")
+	}
+	if registered[name] {
+		return fmt.Errorf("jwt: %q is a claim of every token, not an extra one", name)
+	}
+	return nil
+}
+
+// appendClaims writes `,"name":value` for each claim.
+func appendClaims(b []byte, extra []Claim) ([]byte, error) {
+	seen := make(map[string]bool, len(extra))
+	for _, cl := range extra {
+		if err := CheckClaimName(cl.Name); err != nil {
+			return nil, err
+		}
+		if seen[cl.Name] {
+			return nil, fmt.Errorf("jwt: claim %q given twice", cl.Name)
+		}
+		seen[cl.Name] = true
+		name, _ := jsonText(cl.Name)
+		value, err := jsonText(cl.Value)
+		if err != nil {
+			return nil, fmt.Errorf("jwt: claim %q: %w", cl.Name, err)
+		}
+		b = append(b, ',')
+		b = appendASCII(b, name)
+		b = append(b, ':')
+		b = appendASCII(b, value)
+	}
+	return b, nil
+}
+
+// jsonText is v as compact JSON without HTML escaping.
+func jsonText(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// appendASCII appends JSON text with every character outside printable
+// ASCII escaped as \uXXXX (UTF-16, as Python's json.dumps writes it with
+// ensure_ascii), so that the payload is PyJWT's byte for byte.
+func appendASCII(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	esc := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	for _, r := range s {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+			b = append(b, byte(r))
+		case r < 0x10000:
+			b = esc(b, r)
+		default:
+			r -= 0x10000
+			b = esc(esc(b, 0xd800+(r>>10)), 0xdc00+(r&0x3ff))
+		}
+	}
+	return b
+}

@@ -1,0 +1,85 @@
+package simplejwt_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
+)
+
+// listerFunc is a PermissionLister that calls itself.
+type listerFunc func(ctx context.Context, u gatehouse.User) (gatehouse.UserPermissions, error)
+
+func (f listerFunc) Permissions(ctx context.Context, u gatehouse.User) (gatehouse.UserPermissions, error) {
+	return f(ctx, u)
+}
+
+func payload(t *testing.T, tok string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The groups and permissions claims are in access tokens only when named,
+// read afresh at each refresh; unnamed (the default), no token carries
+// them and nothing is asked for them.
+func TestAccessTokenPermissionClaims(t *testing.T) {
+	held := gatehouse.UserPermissions{Groups: []string{"editors"}, Permissions: []string{"auth.add_user"}}
+	var listErr error
+	calls := 0
+	lister := listerFunc(func(_ context.Context, u gatehouse.User) (gatehouse.UserPermissions, error) {
+		calls++
+		if u.ID != alice.ID {
+			t.Errorf("listed user %d", u.ID)
+		}
+		return held, listErr
+	})
+	build := func(opt simplejwt.Options, perms simplejwt.PermissionLister) *env {
+		e := newEnv(t, opt)
+		e.svc = simplejwt.New(simplejwt.Deps{Store: e.store, Codec: e.codec, Users: e.users, Options: opt, Now: e.clk.now, Permissions: perms})
+		return e
+	}
+	ctx := context.Background()
+
+	e := build(simplejwt.Options{RotateRefreshTokens: true}, lister)
+	refresh, access := e.obtain(t)
+	again, _, err := e.svc.Refresh(ctx, refresh)
+	if err != nil || calls != 0 || strings.Contains(payload(t, access), "groups") || strings.Contains(payload(t, again), "groups") {
+		t.Fatalf("off: %d lister calls, %v; access %s", calls, err, payload(t, access))
+	}
+
+	e = build(simplejwt.Options{GroupsClaim: "groups", PermissionsClaim: "perms"}, lister)
+	refresh, access = e.obtain(t)
+	if p := payload(t, access); calls != 1 || !strings.HasSuffix(p, `"user_id":42,"groups":["editors"],"perms":["auth.add_user"]}`) {
+		t.Fatalf("access %s after %d calls", p, calls)
+	}
+	if p := payload(t, refresh); strings.Contains(p, "groups") {
+		t.Fatalf("refresh %s", p)
+	}
+	held = gatehouse.UserPermissions{Groups: []string{"editors", "Zürich"}}
+	access, _, err = e.svc.Refresh(ctx, refresh)
+	if p := payload(t, access); err != nil || !strings.HasSuffix(p, `"user_id":42,"groups":["editors","Z\u00fcrich"],"perms":[]}`) {
+		t.Fatalf("refreshed access %s, %v", p, err)
+	}
+	if _, err := e.codec.Parse(access); err != nil {
+		t.Fatalf("an access token with the claims does not parse: %v", err)
+	}
+
+	listErr = errors.New("down")
+	if _, _, err := e.svc.Obtain(ctx, alice.ID); !errors.Is(err, listErr) {
+		t.Fatalf("a lister error: %v", err)
+	}
+
+	e = build(simplejwt.Options{PermissionsClaim: "perms"}, nil)
+	_, access = e.obtain(t)
+	if p := payload(t, access); !strings.HasSuffix(p, `"user_id":42,"perms":[]}`) {
+		t.Fatalf("without a lister: %s", p)
+	}
+}

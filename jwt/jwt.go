@@ -104,6 +104,9 @@ type Config struct {
 	Issuer, Audience string
 	// Leeway is the clock skew allowed on exp, nbf and iat; at most MaxLeeway.
 	Leeway time.Duration
+	// Claims names the token type, jti and user id claims (simplejwt's TOKEN_TYPE_CLAIM,
+	// JTI_CLAIM and USER_ID_CLAIM); its zero value is simplejwt's defaults.
+	Claims ClaimNames
 	// AccessLifetime and RefreshLifetime default to DefaultAccessLifetime and
 	// DefaultRefreshLifetime when zero.
 	AccessLifetime, RefreshLifetime time.Duration
@@ -113,6 +116,44 @@ type Config struct {
 	// crypto/rand. Reads from a custom reader are serialised by the Codec. Signatures always
 	// use crypto/rand.
 	Random io.Reader
+}
+
+// ClaimNames are the names of the claims simplejwt lets a project rename. Each empty name is
+// simplejwt's default: token_type, jti, user_id. A name must be printable ASCII without '"'
+// or '\\', and the three must differ from each other and from exp, iat, nbf, aud and iss.
+type ClaimNames struct {
+	TokenType, JTI, UserID string
+}
+
+// withDefaults fills the empty names.
+func (n ClaimNames) withDefaults() ClaimNames {
+	if n.TokenType == "" {
+		n.TokenType = "token_type"
+	}
+	if n.JTI == "" {
+		n.JTI = "jti"
+	}
+	if n.UserID == "" {
+		n.UserID = "user_id"
+	}
+	return n
+}
+
+// check reports why the names cannot be used.
+func (n ClaimNames) check() error {
+	seen := map[string]bool{"exp": true, "iat": true, "nbf": true, "aud": true, "iss": true}
+	for _, name := range []string{n.TokenType, n.JTI, n.UserID} {
+		for i := 0; i < len(name); i++ {
+			if name[i] < 0x20 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\' {
+				return fmt.Errorf("claim name %q: printable ASCII without quotes or backslashes only", name)
+			}
+		}
+		if seen[name] {
+			return fmt.Errorf("claim name %q is used twice or is a registered claim", name)
+		}
+		seen[name] = true
+	}
+	return nil
 }
 
 // Claims are the claims of a simplejwt token.
@@ -146,7 +187,12 @@ type Codec struct {
 	issuer   string
 	audience string
 	// claimsTail is `,"aud":...,"iss":...}`, the end of every minted payload.
-	claimsTail      []byte
+	claimsTail []byte
+	// names are the claim names; the lit* fields are how they appear in a canonical
+	// payload: `{"token_type":"`, `,"jti":"`, `,"user_id":`.
+	names                           ClaimNames
+	litTokenType, litJTI, litUserID string
+
 	leeway          time.Duration
 	accessLifetime  time.Duration
 	refreshLifetime time.Duration
@@ -236,6 +282,13 @@ func build(cfg Config, keys []Key, signing bool) (*Codec, error) {
 	if !utf8.ValidString(cfg.Issuer) || !utf8.ValidString(cfg.Audience) {
 		return nil, errors.New("jwt: issuer and audience must be valid UTF-8")
 	}
+	c.names = cfg.Claims.withDefaults()
+	if err := c.names.check(); err != nil {
+		return nil, fmt.Errorf("jwt: %w", err)
+	}
+	c.litTokenType = `{"` + c.names.TokenType + `":"`
+	c.litJTI = `,"` + c.names.JTI + `":"`
+	c.litUserID = `,"` + c.names.UserID + `":`
 
 	ids := make(map[string]bool, len(keys))
 	for i, k := range keys {

@@ -74,17 +74,19 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 	return tok, cl, nil
 }
 
-// appendPayload writes the claims in simplejwt's order with PyJWT's compact separators.
+// appendPayload writes the claims in simplejwt's order, under the configured names, with
+// PyJWT's compact separators.
 func (c *Codec) appendPayload(b []byte, cl *Claims) []byte {
-	b = append(b, `{"token_type":"`...)
+	b = append(b, c.litTokenType...)
 	b = append(b, cl.TokenType...)
 	b = append(b, `","exp":`...)
 	b = strconv.AppendInt(b, cl.Exp, 10)
 	b = append(b, `,"iat":`...)
 	b = strconv.AppendInt(b, cl.Iat, 10)
-	b = append(b, `,"jti":"`...)
+	b = append(b, c.litJTI...)
 	b = append(b, cl.JTI...)
-	b = append(b, `","user_id":`...)
+	b = append(b, '"')
+	b = append(b, c.litUserID...)
 	b = strconv.AppendInt(b, cl.UserID, 10)
 	return append(b, c.claimsTail...)
 }

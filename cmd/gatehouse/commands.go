@@ -143,7 +143,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit})
-	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil, a.audit)
+	a.clients = oauth.NewClients(st, a.secrets, ocfg, nil, nil, a.audit)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit})
 	if err != nil {

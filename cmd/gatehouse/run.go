@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		e.log = newLogger(e.cfg, stderr)
 		e.extra = extra
-		return c.run(ctx, e, e.cfg.positional)
+		return e.cfg.explain(c.run(ctx, e, e.cfg.positional))
 	}
 	usage(stderr)
 	return usagef("unknown command %q", args[1])

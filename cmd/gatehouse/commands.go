@@ -45,8 +45,9 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
-	app                                  appFlags   // createapplication (oauth_commands.go)
-	audit                                auditFlags // audit (audit_command.go)
+	app                                  appFlags    // createapplication (oauth_commands.go)
+	audit                                auditFlags  // audit (audit_command.go)
+	django                               djangoFlags // django-settings (django_settings.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -67,6 +68,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.app.register(fs)
 	case "audit":
 		f.audit.register(fs)
+	case "django-settings":
+		f.django.register(fs)
 	}
 	return f
 }

@@ -153,7 +153,7 @@ func (c *config) settings() []setting {
 	gd := throttle.DefaultGuardConfig()
 	itoa := strconv.Itoa
 	return []setting{
-		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. The file must be readable by its owner only when it holds GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY. gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
+		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
 		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},
@@ -274,7 +274,10 @@ func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 	if c.ConfigFile == "" {
 		return nil
 	}
-	return c.readFile(c.ConfigFile, sets, func(s setting) bool { return flagged[s.name] || fromEnv(s) != "" })
+	if err := c.readFile(c.ConfigFile, sets, func(s setting) bool { return flagged[s.name] || fromEnv(s) != "" }); err != nil {
+		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
+	}
+	return nil
 }
 
 // secretSettings are the settings whose values are secrets: a
@@ -290,7 +293,7 @@ var secretSettings = []string{"GATEHOUSE_SECRET_KEY", "GATEHOUSE_JWT_SIGNING_KEY
 func (c *config) readFile(path string, sets []setting, overridden func(setting) bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
+		return err
 	}
 	byEnv := map[string]setting{}
 	for _, s := range sets {
@@ -365,10 +368,10 @@ func scratchValue(name string) flag.Value {
 func checkPrivate(path string, secrets []string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
+		return err
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("configuration file %s holds %s but its mode is %04o, open to its group or others: "+
+		return fmt.Errorf("%s holds %s but its mode is %04o, open to its group or others: "+
 			"run chmod 600 %s (and keep it owned by the user gatehouse runs as)", path, strings.Join(secrets, " and "), perm, path)
 	}
 	return nil

@@ -388,4 +388,3 @@ func fieldErrors(v any) []string {
 	}
 	return out
 }
-

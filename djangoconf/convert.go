@@ -75,6 +75,10 @@ func (c *converter) versions() {
 		c.note("input", "diffsettings does not give the installed versions: the defaults of Django 3.2, DRF 3.14, simplejwt 5.2 and DOT 1.7 are assumed for the keys settings.py leaves out; the shell lines print the versions")
 		return
 	}
+	if len(c.in.Versions) == 0 {
+		c.note("input", "the input does not give the installed versions: the defaults of Django 3.2, DRF 3.14, simplejwt 5.2 and DOT 1.7 are assumed for the keys settings.py leaves out; the shell lines print the versions")
+		return
+	}
 	for _, dist := range []string{"django", "djangorestframework", "djangorestframework-simplejwt", "django-oauth-toolkit"} {
 		v := c.in.Versions[dist]
 		if v == "" {
@@ -859,7 +863,7 @@ func (c *converter) hashers() {
 	if !c.in.HasHashers {
 		return
 	}
-	var algs []string
+	var algs, unknown []string
 	var first *Hasher
 	for i := range c.in.Hashers {
 		h := c.in.Hashers[i]
@@ -870,7 +874,10 @@ func (c *converter) hashers() {
 		}
 		switch {
 		case alg == "":
-			c.refuse(from, "%s: a hasher class gatehouse does not know, and the input does not give its algorithm and cost (the shell lines print them): it is left out, and the hasher after it writes new hashes", show(h.Path))
+			unknown = append(unknown, h.Path)
+			if i == 0 {
+				first = &Hasher{Path: h.Path} // its algorithm is not known
+			}
 			continue
 		case alg == "crypt":
 			c.refuse(from, "%s: Unix crypt is not verified (loaddata reports its users, who must set a new password)", show(h.Path))
@@ -887,18 +894,45 @@ func (c *converter) hashers() {
 		}
 		algs = append(algs, alg)
 	}
+	if len(unknown) > 0 {
+		// Which algorithm a class of the project's own writes is not in
+		// the input: accept every strong one, so that its users can log
+		// in, but no weak one the project did not list.
+		var added []string
+		for _, a := range []string{password.AlgArgon2, password.AlgPBKDF2SHA256, password.AlgBcryptSHA256, password.AlgScrypt} {
+			if !slices.Contains(algs, a) {
+				algs = append(algs, a)
+				added = append(added, a)
+			}
+		}
+		c.refuse(from, "%s: hasher classes gatehouse does not know, whose algorithm and cost the input does not give (the shell lines print them); so that their users can log in, %s hashes are accepted too",
+			show(anySlice(unknown)), strings.Join(added, ", "))
+	}
 	if len(algs) == 0 {
 		c.refuse(from, "no hasher gatehouse can use: every stored hash is refused; gatehouse keeps its default")
 		return
 	}
-	if !password.Writable(first.Algorithm) {
+	switch {
+	case first.Algorithm == "":
+		c.refuse(from, "%s first: its algorithm is not known, so argon2 writes new hashes; the others verify and are replaced at login", show(first.Path))
+	case !password.Writable(first.Algorithm):
 		c.refuse(from, "%s (%s) first: gatehouse does not write %s hashes (%s); argon2 writes new hashes instead, and %s hashes verify and are replaced at login",
 			show(first.Path), first.Algorithm, first.Algorithm, weakness(first.Algorithm), first.Algorithm)
+	}
+	if !password.Writable(first.Algorithm) {
 		algs = append([]string{password.AlgArgon2}, slices.DeleteFunc(algs, func(a string) bool { return a == password.AlgArgon2 })...)
 		first = &Hasher{Algorithm: password.AlgArgon2}
 	}
 	c.set("GATEHOUSE_PASSWORD_HASHERS", strings.Join(algs, ","), from)
 	c.hasherCost(*first)
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
 }
 
 // weakness says why gatehouse writes no hashes of algorithm.

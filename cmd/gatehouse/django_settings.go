@@ -86,7 +86,7 @@ func cmdDjangoSettings(ctx context.Context, e *env, args []string) error {
 func configText(in djangoconf.Input, res djangoconf.Result) string {
 	var b strings.Builder
 	b.WriteString("# gatehouse settings carried from a Django project by `gatehouse django-settings`\n")
-	fmt.Fprintf(&b, "# from %s", map[string]string{"json": "the JSON of the shell lines", "diffsettings": "manage.py diffsettings"}[in.Format])
+	fmt.Fprintf(&b, "# from %s", map[string]string{"json": "JSON", "diffsettings": "manage.py diffsettings"}[in.Format])
 	var versions []string
 	for k, v := range in.Versions {
 		versions = append(versions, k+" "+v)

@@ -8,6 +8,7 @@ const (
 	SchemeJWT     = "jwt"     // simplejwt access token
 	SchemeOAuth   = "oauth"   // OAuth2 bearer access token
 	SchemeSession = "session" // the browser session cookie
+	SchemeKnox    = "knox"    // a django-rest-knox token ("Token <token>")
 )
 
 // Principal is who a request is authenticated as, and by what.

@@ -27,8 +27,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]User, error)
 	// UpdateUser reads the user, calls fn with it and writes the result
 	// back, in one transaction. fn's error aborts and is returned as is.
-	// When fn asks for RevokeCredentials, every DRF token and OAuth access
-	// token of the user is deleted, their refresh tokens and simplejwt
+	// When fn asks for RevokeCredentials, every DRF token, knox token and
+	// OAuth access token of the user is deleted, their refresh tokens and simplejwt
 	// refresh records revoked, and AuthEpoch moved to UserChange.At.
 	UpdateUser(ctx context.Context, id int64, fn func(*User) (UserChange, error)) (User, error)
 	// SetPasswordHash replaces the hash only while it is still old (the
@@ -69,6 +69,28 @@ type TokenStore interface {
 	DeleteUserTokens(ctx context.Context, userID int64) (int64, error)
 	// TouchTokens records last-use times, token id to time.
 	TouchTokens(ctx context.Context, used map[int64]time.Time) error
+}
+
+// KnoxTokenStore keeps the django-rest-knox tokens loaded from a Django
+// project (KnoxToken). Revoking a user's credentials (UserChange) and
+// deleting the user delete them too.
+type KnoxTokenStore interface {
+	// PutKnoxToken stores t, replacing the token with the same digest
+	// (Django's loaddata overwrites by primary key). ErrNotFound when its
+	// user does not exist.
+	PutKnoxToken(ctx context.Context, t KnoxToken) error
+	// KnoxTokensByKey returns the tokens whose TokenKey is key, with their
+	// users (knox's token_key is not unique).
+	KnoxTokensByKey(ctx context.Context, key string) ([]KnoxTokenUser, error)
+	// KnoxTokens lists a user's knox tokens, by digest.
+	KnoxTokens(ctx context.Context, userID int64) ([]KnoxToken, error)
+	// RenewKnoxToken moves the expiry of the token with that digest to
+	// expiry, only when it has one and it is earlier (a concurrent renewal
+	// to a later time wins); false when nothing was changed.
+	RenewKnoxToken(ctx context.Context, digest string, expiry time.Time) (bool, error)
+	// DeleteExpiredKnox deletes up to batch tokens whose expiry is before
+	// now and returns how many it deleted.
+	DeleteExpiredKnox(ctx context.Context, now time.Time, batch int) (int64, error)
 }
 
 // RefreshRecordStore keeps what is known of simplejwt refresh tokens (their

@@ -1,7 +1,8 @@
-// Package authn turns a credential (a DRF key, a simplejwt access token, an
-// OAuth2 access token, a browser session) into the gatehouse.Principal it
-// stands for. It knows nothing of HTTP: the caller parses the
-// Authorization header or cookie and hands over a Credential value.
+// Package authn turns a credential (a DRF key or django-rest-knox token, a
+// simplejwt access token, an OAuth2 access token, a browser session) into
+// the gatehouse.Principal it stands for. It knows nothing of HTTP: the
+// caller parses the Authorization header or cookie and hands over a
+// Credential value.
 //
 // Lookups are cached for Deps.CacheTTL; changes made through this replica
 // (Forget*) take effect at once, those of other replicas within the TTL.
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
@@ -31,6 +33,13 @@ type Store interface {
 	AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
 	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
 	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
+}
+
+// KnoxStore is what authentication reads and writes of django-rest-knox
+// tokens.
+type KnoxStore interface {
+	KnoxTokensByKey(ctx context.Context, key string) ([]gatehouse.KnoxTokenUser, error)
+	RenewKnoxToken(ctx context.Context, digest string, expiry time.Time) (bool, error)
 }
 
 // JWTParser verifies a simplejwt token: *jwt.Codec, or a verifier built from
@@ -51,6 +60,12 @@ type Deps struct {
 	// TouchInterval is how often the batched "last used" times of DRF
 	// tokens are written; 0 writes them only on Close.
 	TouchInterval time.Duration
+	// Knox keeps the django-rest-knox tokens loaded from a Django project;
+	// nil: a knox token is refused as an unknown DRF key.
+	Knox KnoxStore
+	// KnoxConfig is the knox release and settings those tokens were made
+	// with; the zero value means knox 5's defaults.
+	KnoxConfig knox.Config
 }
 
 // Credential is one presented credential.
@@ -69,11 +84,13 @@ type Credential struct {
 // Authenticator checks credentials. Safe for concurrent use; Close stops
 // its background writer.
 type Authenticator struct {
-	store Store
-	jwt   JWTParser
-	log   *slog.Logger
-	now   func() time.Time
-	cache *cache
+	store   Store
+	knox    KnoxStore
+	knoxCfg knox.Config
+	jwt     JWTParser
+	log     *slog.Logger
+	now     func() time.Time
+	cache   *cache
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time
@@ -86,8 +103,11 @@ type Authenticator struct {
 // New returns an Authenticator and starts its batched writer of DRF token
 // use times.
 func New(d Deps) *Authenticator {
-	a := &Authenticator{store: d.Store, jwt: d.JWT, log: d.Log, now: d.Now,
+	a := &Authenticator{store: d.Store, knox: d.Knox, knoxCfg: d.KnoxConfig, jwt: d.JWT, log: d.Log, now: d.Now,
 		touched: map[int64]time.Time{}, stop: make(chan struct{})}
+	if a.knoxCfg.Version == 0 {
+		a.knoxCfg = knox.DefaultConfig()
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -115,7 +135,7 @@ func (a *Authenticator) Close() {
 func (a *Authenticator) Authenticate(ctx context.Context, c Credential) (*gatehouse.Principal, error) {
 	switch c.Scheme {
 	case gatehouse.SchemeToken:
-		return a.drfToken(ctx, c.Value)
+		return a.token(ctx, c.Value)
 	case gatehouse.SchemeJWT:
 		return a.accessJWT(ctx, c.Value)
 	case gatehouse.SchemeOAuth:
@@ -132,7 +152,32 @@ func refused(reason string) error { return gatehouse.Unauthorized(reason) }
 // shared, so callers must not modify it.
 var errNotOAuth = gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
 
-// drfToken checks a DRF key.
+// errUnknownKey refuses a DRF key that no token has. It is shared, so
+// callers must not modify it.
+var errUnknownKey = gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+
+// maxDRFKey is the length of DRF's Token.key column: no DRF key is longer.
+const maxDRFKey = 40
+
+// token checks the value of "Authorization: Token <value>": a DRF key, or
+// a django-rest-knox token, told apart by their shape so that neither
+// costs the other a query. A value longer than any DRF key that has the
+// shape of the configured knox tokens is looked up as a knox token only; a
+// DRF key as before, then as a knox token only when it was unknown and
+// has that shape too (a knox project whose AUTH_TOKEN_CHARACTER_LENGTH is
+// 40 or less).
+func (a *Authenticator) token(ctx context.Context, value string) (*gatehouse.Principal, error) {
+	if a.knox != nil && len(value) > maxDRFKey && a.knoxCfg.Fits(value) {
+		return a.knoxToken(ctx, value)
+	}
+	p, err := a.drfToken(ctx, value)
+	if err == errUnknownKey && a.knox != nil && a.knoxCfg.Fits(value) {
+		return a.knoxToken(ctx, value)
+	}
+	return p, err
+}
+
+// drfToken checks a DRF key; an unknown key is errUnknownKey.
 func (a *Authenticator) drfToken(ctx context.Context, key string) (*gatehouse.Principal, error) {
 	hash := secret.Hash(key)
 	ck := "t:" + string(hash)
@@ -140,7 +185,7 @@ func (a *Authenticator) drfToken(ctx context.Context, key string) (*gatehouse.Pr
 	if !ok {
 		tok, u, err := a.store.TokenByHash(ctx, hash)
 		if errors.Is(err, gatehouse.ErrNotFound) {
-			return nil, refused(gatehouse.ReasonCredentialInvalid)
+			return nil, errUnknownKey
 		}
 		if err != nil {
 			return nil, err
@@ -160,6 +205,57 @@ func (a *Authenticator) drfToken(ctx context.Context, key string) (*gatehouse.Pr
 	}
 	a.touch(e.tokenID, now)
 	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeToken, TokenID: e.tokenID, Issued: e.issued}, nil
+}
+
+// knoxToken checks a django-rest-knox token as knox's TokenAuthentication
+// does: the rows stored under its token_key that have not expired are
+// compared by digest (in constant time); none matching, or the token
+// expired, is "Invalid token.", an inactive user "User inactive or
+// deleted.". The gatehouse rule that the user must accept its issue time
+// applies too. With auto refresh, a use moves the expiry as knox's
+// AUTO_REFRESH does, written at most once per MinRefreshInterval.
+func (a *Authenticator) knoxToken(ctx context.Context, token string) (*gatehouse.Principal, error) {
+	ck := "k:" + string(secret.Hash(token))
+	e, ok := a.cache.get(ck)
+	if !ok {
+		rows, err := a.knox.KnoxTokensByKey(ctx, a.knoxCfg.Key(token))
+		if err != nil {
+			return nil, err
+		}
+		now := a.now()
+		var found *gatehouse.KnoxTokenUser
+		for i := range rows {
+			if r := &rows[i]; !knox.Expired(r.Token.Expiry, now) && a.knoxCfg.Matches(token, r.Token.Digest, r.Token.Salt) {
+				found = r
+				break
+			}
+		}
+		if found == nil {
+			return nil, refused(gatehouse.ReasonCredentialInvalid)
+		}
+		e = entry{user: found.User, issued: found.Token.Created, tokExp: found.Token.Expiry, knoxDigest: found.Token.Digest}
+		a.cache.put(ck, e)
+	}
+	now := a.now()
+	if knox.Expired(e.tokExp, now) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if !e.user.IsActive {
+		return nil, refused(gatehouse.ReasonUserInactive)
+	}
+	if !e.user.Accepts(e.issued) {
+		return nil, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if next, write := a.knoxCfg.Renewal(e.issued, e.tokExp, now); write {
+		// The token is good now whatever the write does; a failed renewal
+		// is tried again at its next use.
+		if _, err := a.knox.RenewKnoxToken(ctx, e.knoxDigest, next); err != nil {
+			a.log.ErrorContext(ctx, "renewing a knox token", "err", err)
+		} else {
+			a.cache.drop(ck) // the next use reads the expiry written
+		}
+	}
+	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeKnox, Issued: e.issued}, nil
 }
 
 // accessJWT checks a simplejwt access token and loads its user.

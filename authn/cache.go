@@ -30,6 +30,8 @@ type entry struct {
 	// clientOnly: an OAuth token issued to a client alone
 	// (client_credentials); user is zero.
 	clientOnly bool
+	// knoxDigest names a knox token's row, for its renewal.
+	knoxDigest string
 }
 
 func newCache(ttl time.Duration, now func() time.Time) *cache {

@@ -110,3 +110,12 @@ func Hex(r io.Reader, n int) (string, error) {
 func Fingerprint(credential string) string {
 	return hex.EncodeToString(Hash(credential)[:4])
 }
+
+// CheckValue is a value stored to tell later whether the same server
+// secret is in use: an HMAC of a fixed label under it, from which neither
+// the secret nor the keys derived from it can be computed.
+func CheckValue(serverSecret string) []byte {
+	m := hmac.New(sha256.New, []byte(serverSecret))
+	m.Write([]byte("gatehouse/secret-check/v1"))
+	return m.Sum(nil)
+}

@@ -183,7 +183,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 			Limiter: throttle.NewLimiter(counters, cfg.Rates, clk.now)},
 		Accounts: accounts.Deps{Store: st, Hasher: password.New(fastParams, nil), Box: box, Log: log, Now: clk.now,
 			Guard: throttle.NewGuard(counters, throttle.GuardConfig{}, clk.now)},
-		Authn: authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second},
+		Authn: authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second, Knox: st},
 		JWT:   simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
 		OAuth: oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
 			Guard: throttle.NewGuard(counters, clientGuard, clk.now)},

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -48,5 +50,17 @@ func BenchmarkMeJWT(b *testing.B) {
 			b.Fatal(err)
 		}
 		return "Bearer " + access
+	})
+}
+
+func BenchmarkMeKnox(b *testing.B) {
+	benchMe(b, func(e *env, u gatehouse.User) string {
+		const token = "3f9c2a7be1d04c58a6e2f0b19d7c8e4a5b6f1029384756abcdef0123456789ab"
+		sum := sha512.Sum512([]byte(token))
+		if err := e.store.PutKnoxToken(context.Background(), gatehouse.KnoxToken{Digest: hex.EncodeToString(sum[:]),
+			TokenKey: token[:15], UserID: u.ID, Created: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		return "Token " + token
 	})
 }

@@ -31,3 +31,12 @@ func TestThrottleConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestKnoxConformance runs the KnoxTokenStore suite on every backend.
+func TestKnoxConformance(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			storetest.RunKnoxTests(t, func(t *testing.T) storetest.KnoxStores { return testdb.Open(t, backend) })
+		})
+	}
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,12 +39,22 @@ func TestLoadReferenceFixture(t *testing.T) {
 		if n.ID <= 47 {
 			t.Fatalf("new user id %d collides with loaded ids", n.ID)
 		}
-		// Loading again fails as a whole and leaves the data as it was.
-		if err := s.Load(ctx, set); err == nil {
-			t.Fatal("second load succeeded")
+		// Loading again overwrites by primary key (Django's loaddata):
+		// the same rows, the same keys working, nothing added.
+		if err := s.Load(ctx, set); err != nil {
+			t.Fatalf("second load: %v", err)
 		}
 		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 48 {
-			t.Fatalf("count after failed load: %d", c)
+			t.Fatalf("count after the second load: %d", c)
+		}
+		again, _ := s.UserByUsername(ctx, "alice")
+		if again.ID != alice.ID || again.Password != alice.Password || again.FirstName != alice.FirstName {
+			t.Fatalf("alice changed: %+v", again)
+		}
+		for _, tok := range set.Tokens {
+			if _, u, err := s.TokenByHash(ctx, tok.Hash); err != nil || u.ID != tok.UserID {
+				t.Fatalf("token of user %d after the second load: %v", tok.UserID, err)
+			}
 		}
 	})
 }
@@ -135,6 +146,145 @@ func TestOAuthLoadTokens(t *testing.T) {
 				return at, rt, nil, nil
 			}); err != nil {
 			t.Fatalf("loaded code: %v", err)
+		}
+	})
+}
+
+func convert(t *testing.T, objs ...fixture.Object) fixture.Set {
+	t.Helper()
+	box, _ := secret.NewBox("test-secret-0123456789")
+	set, err := fixture.Converter{Box: box, ClientSecrets: gatehouse.NewSecretHasher("k-0123456789abcdef")}.Convert(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func obj(model, pk, fields string) fixture.Object {
+	return fixture.Object{Model: model, PK: []byte(pk), Fields: []byte(fields)}
+}
+
+// A dump written with --natural-foreign --natural-primary: users and
+// applications without primary keys, references by username and
+// client_id, in any order.
+func naturalDump() []fixture.Object {
+	return []fixture.Object{
+		obj("authtoken.token", `"0123456789abcdef0123456789abcdef01234567"`, `{"user":["bob"],"created":"2024-01-01T00:00:00Z"}`),
+		obj("oauth2_provider.accesstoken", "7", `{"user":["bob"],"token":"acctok","application":["cid"],"expires":"2999-01-01T00:00:00Z","scope":"read","created":"2024-01-01T00:00:00Z"}`),
+		obj("oauth2_provider.refreshtoken", "5", `{"user":["bob"],"token":"reftok","application":["cid"],"access_token":7,"created":"2024-01-01T00:00:00Z","revoked":null}`),
+		obj("oauth2_provider.application", "", `{"client_id":"cid","user":["bob"],"redirect_uris":"","client_type":"confidential","authorization_grant_type":"password","client_secret":"s","name":"n","skip_authorization":false,"created":"2024-01-01T00:00:00Z","updated":"2024-01-01T00:00:00Z","algorithm":""}`),
+		obj("token_blacklist.outstandingtoken", "3", `{"user":["bob"],"jti":"j1","token":"x","created_at":"2024-01-01T00:00:00Z","expires_at":"2999-01-01T00:00:00Z"}`),
+		obj("auth.user", "", `{"username":"bob","password":"!","date_joined":"2024-01-01T00:00:00Z","groups":[],"user_permissions":[]}`),
+	}
+}
+
+func TestLoadNaturalKeys(t *testing.T) {
+	set := convert(t, naturalDump()...)
+	if len(set.Warnings) == 0 || !strings.Contains(strings.Join(set.Warnings, " "), "natural-primary") {
+		t.Fatalf("no warning about users without primary keys: %q", set.Warnings)
+	}
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		other := newUser(t, s, "first") // bob must not take this user's id
+		for range 2 {
+			if err := s.Load(ctx, convert(t, naturalDump()...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bob, err := s.UserByUsername(ctx, "bob")
+		if err != nil || bob.ID == other.ID {
+			t.Fatalf("bob: %+v %v", bob, err)
+		}
+		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 2 {
+			t.Fatalf("users after loading twice: %d", c)
+		}
+		if _, u, err := s.TokenByHash(ctx, secret.Hash("0123456789abcdef0123456789abcdef01234567")); err != nil || u.ID != bob.ID {
+			t.Fatalf("token: %+v %v", u, err)
+		}
+		app, err := s.Application(ctx, "cid")
+		if err != nil || app.UserID == nil || *app.UserID != bob.ID {
+			t.Fatalf("application: %+v %v", app, err)
+		}
+		g, err := s.AccessTokenByHash(ctx, secret.Hash("acctok"))
+		if err != nil || g.User.ID != bob.ID || g.Token.ApplicationID != app.ID {
+			t.Fatalf("access token: %+v %v", g, err)
+		}
+		// A later file may name users and applications stored before by
+		// their natural keys only.
+		later := convert(t, obj("oauth2_provider.grant", "2", `{"user":["bob"],"code":"c2","application":["cid"],"expires":"2999-01-01T00:00:00Z","redirect_uri":"https://x.example/cb","scope":"read","created":"2024-01-01T00:00:00Z"}`))
+		if len(later.Pending) != 2 {
+			t.Fatalf("pending: %+v", later.Pending)
+		}
+		if err := s.Load(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLoadNamesTheMissingParent(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef01234567"
+	for name, c := range map[string]struct {
+		objs []fixture.Object
+		want []string
+	}{
+		"token of a missing user": {
+			[]fixture.Object{obj("authtoken.token", `"`+key+`"`, `{"user":42,"created":"2024-01-01T00:00:00Z"}`)},
+			[]string{"authtoken.token sha256:", "auth.user 42", "neither in the files nor in the database"},
+		},
+		"natural key of a missing user": {
+			[]fixture.Object{obj("authtoken.token", `"`+key+`"`, `{"user":["ghost"],"created":"2024-01-01T00:00:00Z"}`)},
+			[]string{"authtoken.token pk sha256:", `auth.user "ghost"`},
+		},
+		"access token of a missing application": {
+			[]fixture.Object{
+				obj("auth.user", "1", `{"username":"u","password":"!","date_joined":"2024-01-01T00:00:00Z"}`),
+				obj("oauth2_provider.accesstoken", "7", `{"user":1,"token":"acctok","application":9,"expires":"2999-01-01T00:00:00Z","scope":"read","created":"2024-01-01T00:00:00Z"}`),
+			},
+			[]string{"oauth2_provider.accesstoken pk 7", "oauth2_provider.application 9"},
+		},
+		"outstanding token of a missing user": {
+			[]fixture.Object{obj("token_blacklist.outstandingtoken", "3", `{"user":5,"jti":"j1","token":"x","created_at":"2024-01-01T00:00:00Z","expires_at":"2999-01-01T00:00:00Z"}`)},
+			[]string{"token_blacklist.outstandingtoken jti j1", "auth.user 5"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			set := convert(t, c.objs...)
+			testdb.Each(t, func(t *testing.T, s *store.Store) {
+				err := s.Load(ctx, set)
+				if err == nil {
+					t.Fatal("loaded")
+				}
+				for _, w := range c.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%q does not say %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), key) {
+					t.Errorf("the key is in the message: %q", err)
+				}
+				if n, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); n != 0 {
+					t.Errorf("%d users loaded by a failed load", n)
+				}
+			})
+		})
+	}
+}
+
+// A user's DRF key in a newer dump replaces the one stored (authtoken
+// keeps one per user), instead of failing on the second key.
+func TestLoadReplacesAUsersKey(t *testing.T) {
+	user := obj("auth.user", "1", `{"username":"u","password":"!","date_joined":"2024-01-01T00:00:00Z"}`)
+	k1, k2 := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		for _, k := range []string{k1, k2} {
+			if err := s.Load(ctx, convert(t, user, obj("authtoken.token", `"`+k+`"`, `{"user":1,"created":"2024-01-01T00:00:00Z"}`))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.TokenByHash(ctx, secret.Hash(k1)); err == nil {
+			t.Fatal("the replaced key still works")
+		}
+		if _, _, err := s.TokenByHash(ctx, secret.Hash(k2)); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -560,42 +561,49 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil ti
 
 // --- fixture loading
 
-// loadOAuth inserts applications, codes and tokens of a dumpdata set with
-// their own primary keys, inside Load's transaction.
-func (s *Store) loadOAuth(ctx context.Context, tx *sql.Tx, apps []gatehouse.Application, grants []gatehouse.Grant,
+// loadOAuth writes Django OAuth Toolkit's codes and tokens, each
+// overwriting the stored row with its primary key (Load runs it after the
+// users and applications they name).
+func (s *Store) loadOAuth(ctx context.Context, tx *sql.Tx, grants []gatehouse.Grant,
 	access []gatehouse.AccessToken, refresh []gatehouse.RefreshToken) error {
-	for i := range apps {
-		if err := s.insertApplication(ctx, tx, &apps[i], true); err != nil {
-			return errors.New("application " + apps[i].ClientID + ": " + err.Error())
-		}
-	}
-	for i := range grants {
-		if err := s.insertGrant(ctx, tx, &grants[i], true); err != nil {
-			return errors.New("grant: " + err.Error())
-		}
-	}
-	for i := range access {
-		t := &access[i]
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_access_tokens (id, token_hash, user_id, application_id, scope, family, grant_id, created, expires)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), t.ID, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
+	for _, g := range grants {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_grants (id, code_hash, application_id, user_id, redirect_uri, scope,
+				code_challenge, code_challenge_method, nonce, created, expires, used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET code_hash = excluded.code_hash, application_id = excluded.application_id, user_id = excluded.user_id,
+				redirect_uri = excluded.redirect_uri, scope = excluded.scope, code_challenge = excluded.code_challenge,
+				code_challenge_method = excluded.code_challenge_method, nonce = excluded.nonce, created = excluded.created, expires = excluded.expires`),
+			g.ID, g.CodeHash, g.ApplicationID, g.UserID, g.RedirectURI, g.Scope, g.CodeChallenge, g.CodeChallengeMethod, g.Nonce,
+			micros(g.Created), micros(g.Expires), nullMicros(g.UsedAt))
 		if err != nil {
-			return errors.New("access token: " + s.conflict(err).Error())
+			return fmt.Errorf("oauth2_provider.grant pk %d: %w", g.ID, s.conflict(err))
 		}
 	}
-	for i := range refresh {
-		t := &refresh[i]
+	for _, t := range access {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_access_tokens (id, token_hash, user_id, application_id, scope, family, grant_id, created, expires)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, user_id = excluded.user_id, application_id = excluded.application_id,
+				scope = excluded.scope, family = excluded.family, created = excluded.created, expires = excluded.expires`),
+			t.ID, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
+		if err != nil {
+			return fmt.Errorf("oauth2_provider.accesstoken pk %d: %w", t.ID, s.conflict(err))
+		}
+	}
+	for _, t := range refresh {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_refresh_tokens (id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), t.ID, t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, access_token_id = excluded.access_token_id, user_id = excluded.user_id,
+				application_id = excluded.application_id, scope = excluded.scope, family = excluded.family, created = excluded.created,
+				revoked = COALESCE(excluded.revoked, oauth_refresh_tokens.revoked)`),
+			t.ID, t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family,
 			nullID(t.GrantID), micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked))
 		if err != nil {
-			return errors.New("refresh token: " + s.conflict(err).Error())
+			return fmt.Errorf("oauth2_provider.refreshtoken pk %d: %w", t.ID, s.conflict(err))
 		}
 	}
-	for _, table := range []string{"oauth_applications", "oauth_grants", "oauth_access_tokens", "oauth_refresh_tokens"} {
-		if q := s.d.afterExplicitIDs(table); q != "" {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
+	for _, table := range []string{"oauth_grants", "oauth_access_tokens", "oauth_refresh_tokens"} {
+		if err := s.realign(ctx, tx, table); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -146,6 +146,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 			}
 			for _, q := range []string{
 				"DELETE FROM drf_tokens WHERE user_id = ?",
+				"DELETE FROM knox_tokens WHERE user_id = ?",
 				"UPDATE oauth_refresh_tokens SET revoked = ? WHERE user_id = ? AND revoked IS NULL",
 				"DELETE FROM oauth_access_tokens WHERE user_id = ?",
 				"UPDATE jwt_tokens SET blacklisted_at = ? WHERE user_id = ? AND blacklisted_at IS NULL",

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -91,6 +92,7 @@ type app struct {
 	counters gatehouse.ThrottleStore
 	limiter  *throttle.Limiter
 	audit    *audit.Recorder
+	knoxCfg  knox.Config
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*app, error) {
@@ -137,7 +139,11 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key)}
+	kcfg, err := e.knoxConfig()
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: st, box: box, jwt: codec, oauthCfg: ocfg, secrets: gatehouse.NewSecretHasher(key), knoxCfg: kcfg}
 	if err := e.throttles(a); err != nil {
 		return nil, err
 	}
@@ -148,7 +154,8 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	acfg := audit.DefaultConfig()
 	acfg.Retention = e.cfg.AuditRetention
 	a.audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
-	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval})
+	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
+		Knox: st, KnoxConfig: kcfg})
 	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit})
 	a.clients = oauth.NewClients(st, a.secrets, ocfg, nil, nil, a.audit)
@@ -159,7 +166,25 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		a.authn.Close()
 		return nil, err
 	}
+	// Last, once every setting is known to be valid: the first start
+	// stores the secret's check value, every later one compares with it.
+	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
+		a.audit.Close()
+		a.authn.Close()
+		return nil, e.secretMismatch(err)
+	}
 	return a, nil
+}
+
+// knoxConfig is the django-rest-knox settings, checked.
+func (e *env) knoxConfig() (knox.Config, error) {
+	c := e.cfg
+	k := knox.Config{Version: c.KnoxVersion, Hash: c.KnoxHash, Prefix: c.KnoxTokenPrefix, Length: c.KnoxTokenLength,
+		AutoRefresh: c.KnoxAutoRefresh, TTL: c.KnoxTokenTTL, MaxTTL: c.KnoxAutoRefreshMaxTTL, MinRefreshInterval: c.KnoxMinRefreshInterval}
+	if err := k.Validate(); err != nil {
+		return knox.Config{}, fmt.Errorf("the GATEHOUSE_KNOX_* settings: %w", err)
+	}
+	return k, nil
 }
 
 // throttles checks the throttle settings and picks where the counters live.
@@ -462,7 +487,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	cctx, stopCleaner := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
-	cleaner := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Also("audit retention", a.audit.Prune)
+	cleaner := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).Also("audit retention", a.audit.Prune).
+		Also("expired knox tokens", a.store.DeleteExpiredKnox)
 	go func() { cleaner.Run(cctx); close(cleaned) }()
 	defer func() { stopCleaner(); <-cleaned }()
 	swept := make(chan struct{})
@@ -636,49 +662,62 @@ func unverifiable(users []gatehouse.User) []string {
 
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2 or .zip; - for standard input)")
+		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
 	}
 	a, err := e.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer a.close(e.log)
-	conv := fixture.Converter{Box: a.box, ClientSecrets: a.secrets}
+	// Every file is read and converted before anything is written, and
+	// all of them load in one transaction, as Django's loaddata: a
+	// reference may cross files, and a failure leaves nothing half-loaded.
+	var objs []fixture.Object
 	for _, path := range args {
-		objs, err := fixture.ReadFile(path, e.stdin)
+		more, err := fixture.ReadFile(path, e.stdin)
 		if err != nil {
-			return err
+			return fmt.Errorf("nothing loaded: %w", err)
 		}
-		set, err := conv.Convert(objs)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := a.store.Load(ctx, set); err != nil {
-			return fmt.Errorf("%s: nothing loaded: %w", path, err)
-		}
-		fmt.Fprintf(e.stdout, "%s: loaded %d users, %d tokens\n", path, len(set.Users), len(set.Tokens))
-		if n := len(set.Applications) + len(set.Grants) + len(set.AccessTokens) + len(set.RefreshTokens); n > 0 {
-			fmt.Fprintf(e.stdout, "%s: loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n", path,
-				len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
-		}
-		if len(set.Refresh) > 0 {
-			blacklisted := 0
-			for _, r := range set.Refresh {
-				if r.BlacklistedAt != nil {
-					blacklisted++
-				}
+		fmt.Fprintf(e.stdout, "%s: %d objects\n", path, len(more))
+		objs = append(objs, more...)
+	}
+	set, err := fixture.Converter{Box: a.box, ClientSecrets: a.secrets, Knox: a.knoxCfg}.Convert(objs)
+	if err != nil {
+		return fmt.Errorf("nothing loaded: %w", err)
+	}
+	if err := a.store.Load(ctx, set); err != nil {
+		return fmt.Errorf("nothing loaded: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "loaded %d users, %d tokens\n", len(set.Users), len(set.Tokens))
+	if n := len(set.Applications) + len(set.Grants) + len(set.AccessTokens) + len(set.RefreshTokens); n > 0 {
+		fmt.Fprintf(e.stdout, "loaded %d OAuth applications, %d codes, %d access tokens, %d refresh tokens\n",
+			len(set.Applications), len(set.Grants), len(set.AccessTokens), len(set.RefreshTokens))
+	}
+	if len(set.Refresh) > 0 {
+		blacklisted := 0
+		for _, r := range set.Refresh {
+			if r.BlacklistedAt != nil {
+				blacklisted++
 			}
-			fmt.Fprintf(e.stdout, "%s: loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", path, len(set.Refresh), blacklisted)
 		}
-		for model, n := range set.Skipped {
-			fmt.Fprintf(e.stderr, "%s: skipped %d objects of unknown model %s\n", path, n, model)
-		}
-		for _, w := range set.Warnings {
-			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
-		}
-		for _, w := range unverifiable(set.Users) {
-			fmt.Fprintf(e.stderr, "%s: warning: %s\n", path, w)
-		}
+		fmt.Fprintf(e.stdout, "loaded %d simplejwt outstanding tokens, %d of them blacklisted\n", len(set.Refresh), blacklisted)
+	}
+	if len(set.Knox) > 0 {
+		fmt.Fprintf(e.stdout, "loaded %d knox tokens\n", len(set.Knox))
+	}
+	models := make([]string, 0, len(set.Skipped))
+	for model := range set.Skipped {
+		models = append(models, model)
+	}
+	sort.Strings(models)
+	for _, model := range models {
+		fmt.Fprintf(e.stderr, "skipped %d objects of unknown model %s\n", set.Skipped[model], model)
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	for _, w := range unverifiable(set.Users) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/server"
@@ -102,6 +103,15 @@ type config struct {
 
 	AuditRetention time.Duration
 
+	KnoxVersion            int
+	KnoxHash               string
+	KnoxTokenPrefix        string
+	KnoxTokenLength        int
+	KnoxTokenTTL           time.Duration
+	KnoxAutoRefresh        bool
+	KnoxAutoRefreshMaxTTL  time.Duration
+	KnoxMinRefreshInterval time.Duration
+
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
@@ -151,6 +161,7 @@ func (c *config) settings() []setting {
 	srv := server.DefaultConfig()
 	pw, pol := password.DefaultParams(), password.DefaultPolicy()
 	gd := throttle.DefaultGuardConfig()
+	kx := knox.DefaultConfig()
 	itoa := strconv.Itoa
 	return []setting{
 		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
@@ -228,6 +239,15 @@ func (c *config) settings() []setting {
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
 
 		{"audit-retention", "how long audit log rows are kept; older ones are deleted by the background cleanup (0: kept forever)", (*durationValue)(&c.AuditRetention), fmtDuration(audit.DefaultConfig().Retention)},
+
+		{"knox-version", "release line of django-rest-knox the loaded knox tokens were made by: 5 (5.0 and later) or 4 (3.0 to 4.2, salted tokens of 4.1 and older included); their digests and token_key differ", (*intValue)(&c.KnoxVersion), itoa(kx.Version)},
+		{"knox-hash", "REST_KNOX SECURE_HASH_ALGORITHM, as in the Django settings (hashlib.sha512, cryptography.hazmat.primitives.hashes.SHA512) or bare: " + strings.Join(knox.Hashes(), ", "), (*stringValue)(&c.KnoxHash), kx.Hash},
+		{"knox-token-prefix", "REST_KNOX TOKEN_PREFIX (knox 5), at most 10 characters", (*stringValue)(&c.KnoxTokenPrefix), kx.Prefix},
+		{"knox-token-length", "REST_KNOX AUTH_TOKEN_CHARACTER_LENGTH: hex characters after the prefix; a Token value of that shape is looked up as a knox token", (*intValue)(&c.KnoxTokenLength), itoa(kx.Length)},
+		{"knox-auto-refresh", "REST_KNOX AUTO_REFRESH: each use of a knox token with an expiry moves it to knox-token-ttl from then", (*boolValue)(&c.KnoxAutoRefresh), strconv.FormatBool(kx.AutoRefresh)},
+		{"knox-token-ttl", "REST_KNOX TOKEN_TTL, the expiry knox-auto-refresh gives", (*durationValue)(&c.KnoxTokenTTL), fmtDuration(kx.TTL)},
+		{"knox-auto-refresh-max-ttl", "REST_KNOX AUTO_REFRESH_MAX_TTL: auto refresh never moves an expiry past this long after the token was created (0: no bound)", (*durationValue)(&c.KnoxAutoRefreshMaxTTL), fmtDuration(kx.MaxTTL)},
+		{"knox-min-refresh-interval", "REST_KNOX MIN_REFRESH_INTERVAL (a duration or seconds): an auto-refreshed expiry is written only when it moves by more than this", (*durationValue)(&c.KnoxMinRefreshInterval), seconds(kx.MinRefreshInterval)},
 	}
 }
 

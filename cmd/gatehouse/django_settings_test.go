@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"io"
@@ -224,23 +223,6 @@ func TestDjangoSettingsScript(t *testing.T) {
 	if !strings.Contains(string(doc), "```python\n"+djangoconf.ShellScript+"```") {
 		t.Error("docs/django-settings.md does not show the lines --script prints")
 	}
-}
-
-func jwtPayload(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", tok)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 func postJSON(t *testing.T, u string, body any, header ...string) (int, map[string]any) {

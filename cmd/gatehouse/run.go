@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // command is one subcommand of gatehouse.
@@ -29,6 +32,8 @@ type env struct {
 	extra  *cmdFlags
 	// hashMemory, set by serve's memory limit, is server.Deps.HashMemory.
 	hashMemory func(bytes int64)
+	// generatedSecret is the secret file this run generated, if any.
+	generatedSecret string
 }
 
 func commands() []command {
@@ -39,7 +44,7 @@ func commands() []command {
 		{"createuser", "", "create a user (same flags as createsuperuser)", cmdCreateUser},
 		{"changepassword", "USERNAME", "set a user's password (revokes the user's tokens)", cmdChangePassword},
 		{"createtoken", "USERNAME", "print a new DRF token key for the user (--name, --expires)", cmdCreateToken},
-		{"loaddata", "FILE...", "load Django dumpdata JSON files, each in one transaction", cmdLoaddata},
+		{"loaddata", "FILE...", "load Django dumpdata files, all in one transaction; rows with a stored primary key are overwritten", cmdLoaddata},
 		{"config", "", "print every setting with its variable and default (markdown)", cmdConfig},
 		{"createapplication", "", "create an OAuth2 application (--client-id --name --client-type --grant-types --redirect-uris --owner ...); prints its secret once", cmdCreateApplication},
 		{"listapplications", "", "list OAuth2 applications", cmdListApplications},
@@ -137,7 +142,29 @@ func (e *env) secretKey() (string, error) {
 	if isPostgres(e.cfg.DatabaseURL) {
 		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
 	}
-	return loadOrCreateSecretFile(sqlitePath(e.cfg.DatabaseURL)+".secret", e.log)
+	path := sqlitePath(e.cfg.DatabaseURL) + ".secret"
+	key, created, err := loadOrCreateSecretFile(path, e.log)
+	if created {
+		e.generatedSecret = path
+	}
+	return key, err
+}
+
+// secretMismatch explains a failed check of the server secret against the
+// database, removing first a secret file this start generated (the
+// database is not new, so that file is wrong and would only be in the way).
+func (e *env) secretMismatch(err error) error {
+	if !errors.Is(err, store.ErrSecretMismatch) {
+		return fmt.Errorf("checking the server secret: %w", err)
+	}
+	if e.generatedSecret != "" {
+		if rmErr := os.Remove(e.generatedSecret); rmErr == nil {
+			return fmt.Errorf("%w: the secret file %s was missing, so a new secret was generated (and is now removed again). "+
+				"Copy the secret file that belongs to this database beside it, or set GATEHOUSE_SECRET_KEY to the secret it was set up with", err, e.generatedSecret)
+		}
+	}
+	return fmt.Errorf("%w: every stored DRF key and OAuth client secret depends on it. Set GATEHOUSE_SECRET_KEY "+
+		"(or, with SQLite, the file beside the database) to the secret the database was set up or loaded with; nothing was changed", err)
 }
 
 func isPostgres(url string) bool {

@@ -26,7 +26,7 @@ const secretFileRemedy = "restore it from a backup, or set GATEHOUSE_SECRET_KEY 
 // loadOrCreateSecretFile returns the server secret stored at path, with
 // surrounding whitespace removed. When no file exists it generates a
 // random 64-character key, stores it at path (mode 0600) and logs a
-// warning that it did so.
+// warning that it did so (created).
 //
 // Concurrent first starts on one path all return the same key: the file
 // appears complete and synced or not at all, an existing file is never
@@ -36,31 +36,31 @@ const secretFileRemedy = "restore it from a backup, or set GATEHOUSE_SECRET_KEY 
 // fewer than minSecretLen characters is an error naming path, and the file
 // is left as it is. A file readable by group or others is used, with a
 // warning. Neither errors nor logs ever contain the secret.
-func loadOrCreateSecretFile(path string, log *slog.Logger) (string, error) {
-	key, err := readSecretFile(path, log)
+func loadOrCreateSecretFile(path string, log *slog.Logger) (key string, created bool, err error) {
+	key, err = readSecretFile(path, log)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return key, err
+		return key, false, err
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
+		return "", false, err
 	}
 	key = hex.EncodeToString(raw[:])
-	created, err := createSecretFile(path, key)
+	created, err = createSecretFile(path, key)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if created {
 		log.Warn("GATEHOUSE_SECRET_KEY is not set: generated one and stored it beside the database", "file", path)
-		return key, nil
+		return key, true, nil
 	}
 	// Another process created the file between our read and our link; its
 	// file is complete (it was linked whole), so one more read settles it.
 	key, err = readSecretFile(path, log)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("secret file %s exists but cannot be opened (a dangling symbolic link, or removed while gatehouse started): %s", path, secretFileRemedy)
+		return "", false, fmt.Errorf("secret file %s exists but cannot be opened (a dangling symbolic link, or removed while gatehouse started): %s", path, secretFileRemedy)
 	}
-	return key, err
+	return key, false, err
 }
 
 // readSecretFile returns the trimmed secret at path. When the file does not

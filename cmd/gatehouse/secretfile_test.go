@@ -168,7 +168,7 @@ func TestSecretFileExisting(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs syncBuffer
-			got, err := loadOrCreateSecretFile(path, slog.New(slog.NewJSONHandler(&logs, nil)))
+			got, _, err := loadOrCreateSecretFile(path, slog.New(slog.NewJSONHandler(&logs, nil)))
 			if err != nil || got != strings.TrimSpace(tc.content) {
 				t.Fatalf("got %q, %v", got, err)
 			}
@@ -204,7 +204,7 @@ func TestSecretFileConcurrentFirstStart(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-begin
-				keys[i], errs[i] = loadOrCreateSecretFile(path, log)
+				keys[i], _, errs[i] = loadOrCreateSecretFile(path, log)
 			}()
 		}
 		close(begin)

@@ -449,18 +449,18 @@ func (c *converter) jwtKeys(s *section) {
 		}
 	}
 	switch alg {
-	case "HS256":
+	case "HS256", "HS384", "HS512":
 		c.set("GATEHOUSE_JWT_ALGORITHM", alg, s.from("ALGORITHM"))
 		switch {
 		case keyText == hiddenKey:
 			c.note(from, "the input does not hold it: set GATEHOUSE_JWT_SIGNING_KEY to it (in this file, chmod 600), or tokens simplejwt issued stop verifying and their users must log in again")
 		case len(keyText) < minHS256Key:
-			c.refuse(from, "an HS256 key of %d bytes can be guessed offline from any token (RFC 7518 3.2 asks for at least %d); gatehouse signs with its own key instead, so tokens simplejwt issued stop verifying", len(keyText), minHS256Key)
+			c.refuse(from, "an HMAC key of %d bytes can be guessed offline from any token (RFC 7518 3.2 asks for at least %d); gatehouse signs with its own key instead, so tokens simplejwt issued stop verifying", len(keyText), minHS256Key)
 		default:
 			c.res.Settings = append(c.res.Settings, Setting{Name: "GATEHOUSE_JWT_SIGNING_KEY", Value: keyText, From: from, Secret: true})
 		}
 		if v, _ := s.get("VERIFYING_KEY").(string); v != "" {
-			c.note(s.from("VERIFYING_KEY"), "ignored with HS256, as simplejwt ignores it")
+			c.note(s.from("VERIFYING_KEY"), "ignored with %s, as simplejwt ignores it", alg)
 		}
 	case "RS256", "ES256":
 		c.set("GATEHOUSE_JWT_ALGORITHM", alg, s.from("ALGORITHM"))
@@ -475,7 +475,7 @@ func (c *converter) jwtKeys(s *section) {
 			c.note(s.from("VERIFYING_KEY"), "not written: gatehouse derives the public key from the private key")
 		}
 	default:
-		c.refuse(s.from("ALGORITHM"), "%s: gatehouse signs with HS256, RS256, ES256 or EdDSA; HS256 with gatehouse's own key is used, so tokens simplejwt issued stop verifying and their users must log in again", show(s.get("ALGORITHM")))
+		c.refuse(s.from("ALGORITHM"), "%s: gatehouse signs with HS256, HS384, HS512, RS256, ES256 or EdDSA; HS256 with gatehouse's own key is used, so tokens simplejwt issued stop verifying and their users must log in again", show(s.get("ALGORITHM")))
 	}
 }
 

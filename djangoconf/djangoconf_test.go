@@ -173,10 +173,12 @@ func TestConvertRules(t *testing.T) {
 		note   string
 		honour bool // the note is a fact, not a refusal
 	}{
-		{"HS512", `{"SIMPLE_JWT": {"ALGORITHM": "HS512"}}`, map[string]string{"GATEHOUSE_JWT_ALGORITHM": ""},
+		{"RS512", `{"SIMPLE_JWT": {"ALGORITHM": "RS512"}}`, map[string]string{"GATEHOUSE_JWT_ALGORITHM": ""},
 			"SIMPLE_JWT['ALGORITHM']", "tokens simplejwt issued stop verifying", false},
+		{"HS512", `{"SECRET_KEY": "django-secret-key-django-secret-key-0123", "SIMPLE_JWT": {"ALGORITHM": "HS512"}}`,
+			map[string]string{"GATEHOUSE_JWT_ALGORITHM": "HS512", "GATEHOUSE_JWT_SIGNING_KEY": "django-secret-key-django-secret-key-0123"}, "", "", false},
 		{"short key", `{"SIMPLE_JWT": {"SIGNING_KEY": "short"}}`, map[string]string{"GATEHOUSE_JWT_SIGNING_KEY": ""},
-			"SIMPLE_JWT['SIGNING_KEY']", "an HS256 key of 5 bytes", false},
+			"SIMPLE_JWT['SIGNING_KEY']", "an HMAC key of 5 bytes", false},
 		{"hidden key", `{"SIMPLE_JWT": {"SIGNING_KEY": "<hidden>"}}`, map[string]string{"GATEHOUSE_JWT_SIGNING_KEY": ""},
 			"SIMPLE_JWT['SIGNING_KEY']", "set GATEHOUSE_JWT_SIGNING_KEY", true},
 		{"own signing key over SECRET_KEY", `{"SECRET_KEY": "django-secret-key-django-secret-key-0123", "SIMPLE_JWT": {"SIGNING_KEY": "own-signing-key-own-signing-key-own-0123"}}`,
@@ -301,7 +303,7 @@ func TestConvertRules(t *testing.T) {
 // No note or comment shows a secret: the signing key, SECRET_KEY or DOT's
 // private key, whatever else is wrong with them.
 func TestNotesShowNoSecret(t *testing.T) {
-	r := convert(t, `{"SECRET_KEY": "tiny-secret", "SIMPLE_JWT": {"ALGORITHM": "HS384"},
+	r := convert(t, `{"SECRET_KEY": "tiny-secret", "SIMPLE_JWT": {"ALGORITHM": "RS384"},
 		"OAUTH2_PROVIDER": {"OIDC_RSA_PRIVATE_KEY": "rsa-private-secret", "RESOURCE_SERVER_AUTH_TOKEN": "rs-token-secret"}}`)
 	r2 := convert(t, `{"SIMPLE_JWT": {"SIGNING_KEY": "short-secret"}}`)
 	for _, n := range append(r.Notes, r2.Notes...) {

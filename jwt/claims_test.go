@@ -80,3 +80,46 @@ print(json.dumps([AccessToken(sys.argv[2]).payload, str(t)]))`
 		t.Errorf("simplejwt's token read as %+v, %v", theirs, err)
 	}
 }
+
+// HS384 and HS512, which simplejwt also signs with: simplejwt's tokens
+// verify here and ours there; a token of one HMAC algorithm is refused by
+// a key of another.
+func TestSimpleJWTOtherHMACs(t *testing.T) {
+	py := python(t, "django", "rest_framework_simplejwt")
+	for _, alg := range []string{HS384, HS512} {
+		c := newCodec(t, func(c *Config) { c.Now, c.Signing.Algorithm = time.Now, alg })
+		_, access, _, ac, err := c.Pair(7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := segments(t, access); h != `{"alg":"`+alg+`","typ":"JWT"}` {
+			t.Errorf("header %s", h)
+		}
+		script := `import json, sys, django
+from django.conf import settings
+settings.configure(SECRET_KEY=sys.argv[1], INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework_simplejwt"],
+    SIMPLE_JWT={"ALGORITHM": sys.argv[3]})
+django.setup()
+from rest_framework_simplejwt.tokens import AccessToken
+t = AccessToken()
+t["user_id"] = 8
+print(json.dumps([AccessToken(sys.argv[2]).payload, str(t)]))`
+		out, err := exec.Command(py, "-c", script, djangoKey, access, alg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: simplejwt refused the token: %v\n%s", alg, err, out)
+		}
+		var got []any
+		if err := json.Unmarshal(out, &got); err != nil || len(got) != 2 {
+			t.Fatalf("simplejwt printed %s (%v)", out, err)
+		}
+		if p := got[0].(map[string]any); p["user_id"] != float64(7) || p["jti"] != ac.JTI {
+			t.Errorf("%s: simplejwt read %v", alg, p)
+		}
+		if theirs, err := c.Parse(got[1].(string)); err != nil || theirs.UserID != 8 {
+			t.Errorf("%s: simplejwt's token read as %+v, %v", alg, theirs, err)
+		}
+		if _, err := newCodec(t).Parse(access); err == nil {
+			t.Errorf("an HS256 key accepted an %s token", alg)
+		}
+	}
+}

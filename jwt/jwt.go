@@ -6,7 +6,8 @@
 //
 // HS256 (the Django SECRET_KEY as the HMAC key) is the default and the hot path: Parse checks
 // one with a pooled HMAC and a hand-written claim decoder, close to the cost of a bare
-// crypto/hmac check. RS256, ES256 and EdDSA keys are also supported, with key ids, rotation
+// crypto/hmac check. HS384 and HS512 (which simplejwt also offers), RS256, ES256 and EdDSA
+// keys are also supported, the asymmetric ones with key ids, rotation
 // and a JWKS document of the public keys. Another program verifies gatehouse's tokens with a
 // Verifier built from that document (ParseJWKS, NewVerifier), holding no signing key.
 //
@@ -26,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -39,6 +41,8 @@ import (
 // Algorithm names accepted in Key.Algorithm, as written in the JOSE "alg" header.
 const (
 	HS256 = "HS256"
+	HS384 = "HS384"
+	HS512 = "HS512"
 	RS256 = "RS256"
 	ES256 = "ES256"
 	EdDSA = "EdDSA"
@@ -78,15 +82,16 @@ func (e invalidError) Unwrap() error { return ErrInvalid }
 
 // Key is one signing or verification key.
 //
-// An HS256 key has Secret (the Django SECRET_KEY as bytes) and neither Private nor Public. An
+// An HS256 key (or HS384, HS512, which simplejwt also signs with) has Secret (the Django
+// SECRET_KEY as bytes) and neither Private nor Public. An
 // RS256 (RSA ≥ 2048 bits), ES256 (P-256) or EdDSA (Ed25519) key has Public, or Private from
 // which Public is derived, or both (they must match), and a non-empty ID. ID is written as the
-// "kid" header of tokens the key signs; it may be empty only for HS256, and then tokens carry
-// no kid, as simplejwt's do.
+// "kid" header of tokens the key signs; it may be empty only for the HMAC algorithms, and
+// then tokens carry no kid, as simplejwt's do.
 type Key struct {
 	ID        string
-	Algorithm string           // HS256, RS256, ES256 or EdDSA; "" means HS256
-	Secret    []byte           // HS256 only
+	Algorithm string           // HS256, HS384, HS512, RS256, ES256 or EdDSA; "" means HS256
+	Secret    []byte           // HS256, HS384 and HS512 only
 	Private   crypto.Signer    // asymmetric signing; nil for verify-only keys
 	Public    crypto.PublicKey // asymmetric verification
 }
@@ -209,6 +214,7 @@ type key struct {
 	id      string
 	alg     string
 	secret  []byte
+	newHash func() hash.Hash // the HMAC's hash; nil for asymmetric keys
 	private crypto.Signer
 	public  crypto.PublicKey
 	header  string // base64url of the header this key's tokens carry
@@ -228,8 +234,8 @@ type scratch struct {
 	token   []byte
 	payload []byte
 	sum     []byte
-	sig     [sha256.Size]byte
-	macs    []hash.Hash // by key index; nil for asymmetric keys or not yet created
+	sig     [sha512.Size]byte // the longest HMAC
+	macs    []hash.Hash       // by key index; nil for asymmetric keys or not yet created
 }
 
 // New validates cfg and returns a Codec. It fails when an algorithm is unsupported, key
@@ -356,14 +362,15 @@ func newKey(k Key, signing bool) (*key, error) {
 		return nil, errors.New("key id is not valid UTF-8")
 	}
 	switch kk.alg {
-	case HS256:
+	case HS256, HS384, HS512:
 		if len(k.Secret) == 0 {
-			return nil, errors.New("HS256 key needs a non-empty Secret")
+			return nil, fmt.Errorf("%s key needs a non-empty Secret", kk.alg)
 		}
 		if k.Private != nil || k.Public != nil {
-			return nil, errors.New("HS256 key must not have Private or Public")
+			return nil, fmt.Errorf("%s key must not have Private or Public", kk.alg)
 		}
 		kk.secret = bytes.Clone(k.Secret)
+		kk.newHash = map[string]func() hash.Hash{HS256: sha256.New, HS384: sha512.New384, HS512: sha512.New}[kk.alg]
 	case RS256, ES256, EdDSA:
 		if len(k.Secret) != 0 {
 			return nil, fmt.Errorf("%s key must not have a Secret", kk.alg)
@@ -393,7 +400,7 @@ func newKey(k Key, signing bool) (*key, error) {
 	kk.header = base64.RawURLEncoding.EncodeToString(headerJSON(kk.alg, kk.id))
 	switch pub := kk.public.(type) {
 	case nil:
-		kk.sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+		kk.sigLen = base64.RawURLEncoding.EncodedLen(kk.newHash().Size())
 	case *rsa.PublicKey:
 		kk.sigLen = base64.RawURLEncoding.EncodedLen(pub.Size())
 	default: // ES256 (R and S, 32 bytes each) and Ed25519 signatures are both 64 bytes
@@ -467,7 +474,7 @@ func (c *Codec) routeFor(segment string) []*key {
 func (s *scratch) mac(k *key) hash.Hash {
 	h := s.macs[k.index]
 	if h == nil {
-		h = hmac.New(sha256.New, k.secret)
+		h = hmac.New(k.newHash, k.secret)
 		s.macs[k.index] = h
 	} else {
 		h.Reset()

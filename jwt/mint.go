@@ -102,7 +102,7 @@ func (c *Codec) sign(cl *Claims) (string, error) {
 	out = append(out, '.')
 	out = enc.AppendEncode(out, payload)
 
-	if k.alg == HS256 {
+	if k.newHash != nil {
 		s := c.scratch.Get().(*scratch)
 		h := s.mac(k)
 		h.Write(out)

@@ -122,14 +122,15 @@ func (c *Codec) verify(s *scratch, k *key, signed, sig []byte) bool {
 	if len(sig) != k.sigLen { // also bounds the work below
 		return false
 	}
-	if k.alg == HS256 {
-		if n, err := c.b64.Decode(s.sig[:], sig); err != nil || n != sha256.Size {
+	if k.newHash != nil {
+		n, err := c.b64.Decode(s.sig[:], sig)
+		if err != nil {
 			return false
 		}
 		h := s.mac(k)
 		h.Write(signed)
 		s.sum = h.Sum(s.sum[:0])
-		return hmac.Equal(s.sum, s.sig[:])
+		return hmac.Equal(s.sum, s.sig[:n])
 	}
 	raw := make([]byte, c.b64.DecodedLen(len(sig)))
 	n, err := c.b64.Decode(raw, sig)

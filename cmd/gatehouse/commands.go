@@ -349,16 +349,19 @@ func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime,
 		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}}
 	switch c.JWTAlgorithm {
-	case "HS256":
+	case "HS256", "HS384", "HS512":
 		k, from := c.JWTSigningKey, "GATEHOUSE_JWT_SIGNING_KEY"
 		if k == "" {
 			k, from = serverSecret, "GATEHOUSE_SECRET_KEY (the default HS256 key of simplejwt tokens)"
 		}
 		if len(k) < minHS256Key {
-			// RFC 7518 3.2: an HMAC key at least as long as the hash.
-			return nil, fmt.Errorf("%s is %d bytes; an HS256 key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), minHS256Key)
+			// RFC 7518 3.2: an HMAC key at least as long as the hash. For
+			// HS384 and HS512 too, 32 bytes are asked: a random key of that
+			// length already resists guessing at 256 bits, and Django's
+			// generated SECRET_KEY (50 characters) passes.
+			return nil, fmt.Errorf("%s is %d bytes; an %s key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), c.JWTAlgorithm, minHS256Key)
 		}
-		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: "HS256", Secret: []byte(k)}
+		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: c.JWTAlgorithm, Secret: []byte(k)}
 	case "RS256", "ES256", "EdDSA":
 		var priv crypto.Signer
 		var err error

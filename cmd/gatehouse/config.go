@@ -201,8 +201,8 @@ func (c *config) settings() []setting {
 		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
-		{"jwt-signing-key", "HS256 key for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
-		{"jwt-algorithm", "HS256, RS256, ES256 or EdDSA", (*stringValue)(&c.JWTAlgorithm), "HS256"},
+		{"jwt-signing-key", "HMAC key (HS256, HS384, HS512) for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
+		{"jwt-algorithm", "ALGORITHM: HS256, HS384 or HS512 (with jwt-signing-key), RS256, ES256 or EdDSA (with a private key)", (*stringValue)(&c.JWTAlgorithm), "HS256"},
 		{"jwt-private-key-file", "PEM private key for RS256/ES256/EdDSA", (*stringValue)(&c.JWTPrivateKeyFile), ""},
 		{"jwt-private-key", "the PEM private key itself, instead of jwt-private-key-file (simplejwt's SIGNING_KEY; in the configuration file as a quoted value with \\n)", (*stringValue)(&c.JWTPrivateKey), ""},
 		{"jwt-key-id", "kid of the signing key (asymmetric algorithms)", (*stringValue)(&c.JWTKeyID), ""},

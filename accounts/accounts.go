@@ -368,7 +368,7 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		reason = gatehouse.AuditReasonUnknownUser
-		if err := s.hashing.doAs(ctx, class, timed("argon2", func() { s.hasher.Dummy(pw) })); err != nil {
+		if err := s.hashing.doAs(ctx, class, timed(s.hasher.Algorithm(), func() { s.hasher.Dummy(pw) })); err != nil {
 			return u, false, err
 		}
 		failed()

@@ -6,7 +6,8 @@
 //
 // HS256 (the Django SECRET_KEY as the HMAC key) is the default and the hot path: Parse checks
 // one with a pooled HMAC and a hand-written claim decoder, close to the cost of a bare
-// crypto/hmac check. RS256, ES256 and EdDSA keys are also supported, with key ids, rotation
+// crypto/hmac check. HS384 and HS512 (which simplejwt also offers), RS256, ES256 and EdDSA
+// keys are also supported, the asymmetric ones with key ids, rotation
 // and a JWKS document of the public keys. Another program verifies gatehouse's tokens with a
 // Verifier built from that document (ParseJWKS, NewVerifier), holding no signing key.
 //
@@ -26,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -39,6 +41,8 @@ import (
 // Algorithm names accepted in Key.Algorithm, as written in the JOSE "alg" header.
 const (
 	HS256 = "HS256"
+	HS384 = "HS384"
+	HS512 = "HS512"
 	RS256 = "RS256"
 	ES256 = "ES256"
 	EdDSA = "EdDSA"
@@ -78,15 +82,16 @@ func (e invalidError) Unwrap() error { return ErrInvalid }
 
 // Key is one signing or verification key.
 //
-// An HS256 key has Secret (the Django SECRET_KEY as bytes) and neither Private nor Public. An
+// An HS256 key (or HS384, HS512, which simplejwt also signs with) has Secret (the Django
+// SECRET_KEY as bytes) and neither Private nor Public. An
 // RS256 (RSA ≥ 2048 bits), ES256 (P-256) or EdDSA (Ed25519) key has Public, or Private from
 // which Public is derived, or both (they must match), and a non-empty ID. ID is written as the
-// "kid" header of tokens the key signs; it may be empty only for HS256, and then tokens carry
-// no kid, as simplejwt's do.
+// "kid" header of tokens the key signs; it may be empty only for the HMAC algorithms, and
+// then tokens carry no kid, as simplejwt's do.
 type Key struct {
 	ID        string
-	Algorithm string           // HS256, RS256, ES256 or EdDSA; "" means HS256
-	Secret    []byte           // HS256 only
+	Algorithm string           // HS256, HS384, HS512, RS256, ES256 or EdDSA; "" means HS256
+	Secret    []byte           // HS256, HS384 and HS512 only
 	Private   crypto.Signer    // asymmetric signing; nil for verify-only keys
 	Public    crypto.PublicKey // asymmetric verification
 }
@@ -104,6 +109,9 @@ type Config struct {
 	Issuer, Audience string
 	// Leeway is the clock skew allowed on exp, nbf and iat; at most MaxLeeway.
 	Leeway time.Duration
+	// Claims names the token type, jti and user id claims (simplejwt's TOKEN_TYPE_CLAIM,
+	// JTI_CLAIM and USER_ID_CLAIM); its zero value is simplejwt's defaults.
+	Claims ClaimNames
 	// AccessLifetime and RefreshLifetime default to DefaultAccessLifetime and
 	// DefaultRefreshLifetime when zero.
 	AccessLifetime, RefreshLifetime time.Duration
@@ -113,6 +121,44 @@ type Config struct {
 	// crypto/rand. Reads from a custom reader are serialised by the Codec. Signatures always
 	// use crypto/rand.
 	Random io.Reader
+}
+
+// ClaimNames are the names of the claims simplejwt lets a project rename. Each empty name is
+// simplejwt's default: token_type, jti, user_id. A name must be printable ASCII without '"'
+// or '\\', and the three must differ from each other and from exp, iat, nbf, aud and iss.
+type ClaimNames struct {
+	TokenType, JTI, UserID string
+}
+
+// withDefaults fills the empty names.
+func (n ClaimNames) withDefaults() ClaimNames {
+	if n.TokenType == "" {
+		n.TokenType = "token_type"
+	}
+	if n.JTI == "" {
+		n.JTI = "jti"
+	}
+	if n.UserID == "" {
+		n.UserID = "user_id"
+	}
+	return n
+}
+
+// check reports why the names cannot be used.
+func (n ClaimNames) check() error {
+	seen := map[string]bool{"exp": true, "iat": true, "nbf": true, "aud": true, "iss": true}
+	for _, name := range []string{n.TokenType, n.JTI, n.UserID} {
+		for i := 0; i < len(name); i++ {
+			if name[i] < 0x20 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\' {
+				return fmt.Errorf("claim name %q: printable ASCII without quotes or backslashes only", name)
+			}
+		}
+		if seen[name] {
+			return fmt.Errorf("claim name %q is used twice or is a registered claim", name)
+		}
+		seen[name] = true
+	}
+	return nil
 }
 
 // Claims are the claims of a simplejwt token.
@@ -146,7 +192,12 @@ type Codec struct {
 	issuer   string
 	audience string
 	// claimsTail is `,"aud":...,"iss":...}`, the end of every minted payload.
-	claimsTail      []byte
+	claimsTail []byte
+	// names are the claim names; the lit* fields are how they appear in a canonical
+	// payload: `{"token_type":"`, `,"jti":"`, `,"user_id":`.
+	names                           ClaimNames
+	litTokenType, litJTI, litUserID string
+
 	leeway          time.Duration
 	accessLifetime  time.Duration
 	refreshLifetime time.Duration
@@ -163,6 +214,7 @@ type key struct {
 	id      string
 	alg     string
 	secret  []byte
+	newHash func() hash.Hash // the HMAC's hash; nil for asymmetric keys
 	private crypto.Signer
 	public  crypto.PublicKey
 	header  string // base64url of the header this key's tokens carry
@@ -182,8 +234,8 @@ type scratch struct {
 	token   []byte
 	payload []byte
 	sum     []byte
-	sig     [sha256.Size]byte
-	macs    []hash.Hash // by key index; nil for asymmetric keys or not yet created
+	sig     [sha512.Size]byte // the longest HMAC
+	macs    []hash.Hash       // by key index; nil for asymmetric keys or not yet created
 }
 
 // New validates cfg and returns a Codec. It fails when an algorithm is unsupported, key
@@ -236,6 +288,13 @@ func build(cfg Config, keys []Key, signing bool) (*Codec, error) {
 	if !utf8.ValidString(cfg.Issuer) || !utf8.ValidString(cfg.Audience) {
 		return nil, errors.New("jwt: issuer and audience must be valid UTF-8")
 	}
+	c.names = cfg.Claims.withDefaults()
+	if err := c.names.check(); err != nil {
+		return nil, fmt.Errorf("jwt: %w", err)
+	}
+	c.litTokenType = `{"` + c.names.TokenType + `":"`
+	c.litJTI = `,"` + c.names.JTI + `":"`
+	c.litUserID = `,"` + c.names.UserID + `":`
 
 	ids := make(map[string]bool, len(keys))
 	for i, k := range keys {
@@ -303,14 +362,15 @@ func newKey(k Key, signing bool) (*key, error) {
 		return nil, errors.New("key id is not valid UTF-8")
 	}
 	switch kk.alg {
-	case HS256:
+	case HS256, HS384, HS512:
 		if len(k.Secret) == 0 {
-			return nil, errors.New("HS256 key needs a non-empty Secret")
+			return nil, fmt.Errorf("%s key needs a non-empty Secret", kk.alg)
 		}
 		if k.Private != nil || k.Public != nil {
-			return nil, errors.New("HS256 key must not have Private or Public")
+			return nil, fmt.Errorf("%s key must not have Private or Public", kk.alg)
 		}
 		kk.secret = bytes.Clone(k.Secret)
+		kk.newHash = map[string]func() hash.Hash{HS256: sha256.New, HS384: sha512.New384, HS512: sha512.New}[kk.alg]
 	case RS256, ES256, EdDSA:
 		if len(k.Secret) != 0 {
 			return nil, fmt.Errorf("%s key must not have a Secret", kk.alg)
@@ -340,7 +400,7 @@ func newKey(k Key, signing bool) (*key, error) {
 	kk.header = base64.RawURLEncoding.EncodeToString(headerJSON(kk.alg, kk.id))
 	switch pub := kk.public.(type) {
 	case nil:
-		kk.sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+		kk.sigLen = base64.RawURLEncoding.EncodedLen(kk.newHash().Size())
 	case *rsa.PublicKey:
 		kk.sigLen = base64.RawURLEncoding.EncodedLen(pub.Size())
 	default: // ES256 (R and S, 32 bytes each) and Ed25519 signatures are both 64 bytes
@@ -414,7 +474,7 @@ func (c *Codec) routeFor(segment string) []*key {
 func (s *scratch) mac(k *key) hash.Hash {
 	h := s.macs[k.index]
 	if h == nil {
-		h = hmac.New(sha256.New, k.secret)
+		h = hmac.New(k.newHash, k.secret)
 		s.macs[k.index] = h
 	} else {
 		h.Reset()

@@ -710,7 +710,7 @@ func TestNewValidates(t *testing.T) {
 		cfg  Config
 	}{
 		{"zero config", Config{}},
-		{"unsupported algorithm", Config{Signing: Key{Algorithm: "HS512", Secret: []byte("s")}}},
+		{"unsupported algorithm", Config{Signing: Key{Algorithm: "PS256", Secret: []byte("s")}}},
 		{"alg none", Config{Signing: Key{Algorithm: "none", Secret: []byte("s")}}},
 		{"HS256 with a public key", Config{Signing: Key{Secret: []byte("s"), Public: &k.rsa.PublicKey}}},
 		{"RS256 with a secret", Config{Signing: Key{ID: "r", Algorithm: RS256, Private: k.rsa, Secret: []byte("s")}}},

@@ -82,18 +82,20 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 	return tok, cl, nil
 }
 
-// appendPayload writes the claims in simplejwt's order with PyJWT's compact separators; more
-// (`,"name":value...`, the extra claims) goes after user_id, where a serializer's claims go.
+// appendPayload writes the claims in simplejwt's order, under the configured names, with
+// PyJWT's compact separators; more (`,"name":value...`, the extra claims) goes after the user
+// id, where a serializer's claims go.
 func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
-	b = append(b, `{"token_type":"`...)
+	b = append(b, c.litTokenType...)
 	b = append(b, cl.TokenType...)
 	b = append(b, `","exp":`...)
 	b = strconv.AppendInt(b, cl.Exp, 10)
 	b = append(b, `,"iat":`...)
 	b = strconv.AppendInt(b, cl.Iat, 10)
-	b = append(b, `,"jti":"`...)
+	b = append(b, c.litJTI...)
 	b = append(b, cl.JTI...)
-	b = append(b, `","user_id":`...)
+	b = append(b, '"')
+	b = append(b, c.litUserID...)
 	b = strconv.AppendInt(b, cl.UserID, 10)
 	b = append(b, more...)
 	return append(b, c.claimsTail...)
@@ -110,7 +112,7 @@ func (c *Codec) sign(cl *Claims, more []byte) (string, error) {
 	out = append(out, '.')
 	out = enc.AppendEncode(out, payload)
 
-	if k.alg == HS256 {
+	if k.newHash != nil {
 		s := c.scratch.Get().(*scratch)
 		h := s.mac(k)
 		h.Write(out)

@@ -122,14 +122,15 @@ func (c *Codec) verify(s *scratch, k *key, signed, sig []byte) bool {
 	if len(sig) != k.sigLen { // also bounds the work below
 		return false
 	}
-	if k.alg == HS256 {
-		if n, err := c.b64.Decode(s.sig[:], sig); err != nil || n != sha256.Size {
+	if k.newHash != nil {
+		n, err := c.b64.Decode(s.sig[:], sig)
+		if err != nil {
 			return false
 		}
 		h := s.mac(k)
 		h.Write(signed)
 		s.sum = h.Sum(s.sum[:0])
-		return hmac.Equal(s.sum, s.sig[:])
+		return hmac.Equal(s.sum, s.sig[:n])
 	}
 	raw := make([]byte, c.b64.DecodedLen(len(sig)))
 	n, err := c.b64.Decode(raw, sig)
@@ -197,7 +198,8 @@ func (c *Codec) validate(p *parsed, now time.Time) error {
 }
 
 // parseCanonical decodes the payload of a token in exactly the form Mint (and simplejwt)
-// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"aud":S][,"iss":S]} with no
+// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"aud":S][,"iss":S]} (with the
+// configured claim names) with no
 // whitespace, strings without escapes and integers of at most 18 digits. It returns false
 // for anything else, and parseGeneral takes over. On success, p holds exactly what
 // parseGeneral would have produced (FuzzCanonicalMatchesGeneral checks this); it exists
@@ -207,7 +209,7 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	var tt, jti, aud, iss []byte
 	var hasAud, hasIss bool
 	var ok bool
-	if !r.lit(`{"token_type":"`) {
+	if !r.lit(c.litTokenType) {
 		return false
 	}
 	if tt, ok = r.str(); !ok || !r.lit(`,"exp":`) {
@@ -216,10 +218,10 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	if p.Exp, ok = r.int(); !ok || !r.lit(`,"iat":`) {
 		return false
 	}
-	if p.Iat, ok = r.int(); !ok || !r.lit(`,"jti":"`) {
+	if p.Iat, ok = r.int(); !ok || !r.lit(c.litJTI) {
 		return false
 	}
-	if jti, ok = r.str(); !ok || !r.lit(`,"user_id":`) {
+	if jti, ok = r.str(); !ok || !r.lit(c.litUserID) {
 		return false
 	}
 	if p.UserID, ok = r.int(); !ok {
@@ -352,11 +354,11 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 		}
 		p.hasNbf = true
 	}
-	if s, ok := jsonString(m["token_type"]); ok {
+	if s, ok := jsonString(m[c.names.TokenType]); ok {
 		p.TokenType = internType([]byte(s))
 	}
-	p.JTI, _ = jsonString(m["jti"])
-	p.UserID, p.HasUserID = userID(m["user_id"])
+	p.JTI, _ = jsonString(m[c.names.JTI])
+	p.UserID, p.HasUserID = userID(m[c.names.UserID])
 	if s, ok := jsonString(m["iss"]); ok {
 		p.Issuer = s
 		p.issMatch = c.issuer != "" && s == c.issuer

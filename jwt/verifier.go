@@ -14,6 +14,8 @@ type VerifierConfig struct {
 	// fields: the verifier must be configured as the issuing server is.
 	Issuer, Audience string
 	Leeway           time.Duration
+	// Claims names the token type, jti and user id claims, as Config.Claims.
+	Claims ClaimNames
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -33,7 +35,7 @@ type Verifier struct {
 // too weak, an asymmetric key without ID, a repeated key id), when Leeway is negative or
 // above MaxLeeway, or when Issuer/Audience is not valid UTF-8.
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	c, err := build(Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, Now: cfg.Now}, cfg.Keys, false)
+	c, err := build(Config{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway, Claims: cfg.Claims, Now: cfg.Now}, cfg.Keys, false)
 	if err != nil {
 		return nil, err
 	}

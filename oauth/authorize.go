@@ -55,6 +55,11 @@ func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*Auth
 		}
 		a.RedirectURI = uri
 	}
+	if !p.cfg.redirectSchemeAllowed(a.RedirectURI) {
+		// DOT's HttpResponseUriRedirect refuses it (DisallowedRedirect);
+		// an application loaded from Django may hold such a URI.
+		return nil, ErrInvalidRequest("Redirect URI scheme is not allowed.")
+	}
 	// From here on, errors go back to the client.
 	switch {
 	case a.ResponseType == "":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,25 +40,27 @@ type ClientStore interface {
 type Clients struct {
 	store   ClientStore
 	scopes  gatehouse.Scopes
+	schemes []string
 	secrets *gatehouse.SecretHasher
 	now     func() time.Time
 	random  io.Reader
 	audit   gatehouse.Auditor
 }
 
-// NewClients returns a Clients. secrets hashes client secrets; scopes are
-// the configured scopes that default scopes must be among; now nil means
-// time.Now, random nil crypto/rand; audit (nil: none) records each
-// registration and removal.
-func NewClients(store ClientStore, secrets *gatehouse.SecretHasher, scopes gatehouse.Scopes, now func() time.Time, random io.Reader,
+// NewClients returns a Clients. secrets hashes client secrets; cfg gives
+// the scopes that default scopes must be among and the schemes redirect
+// URIs may have; now nil means time.Now, random nil crypto/rand; audit
+// (nil: none) records each registration and removal.
+func NewClients(store ClientStore, secrets *gatehouse.SecretHasher, cfg Config, now func() time.Time, random io.Reader,
 	audit gatehouse.Auditor) *Clients {
+	cfg = cfg.WithDefaults()
 	if now == nil {
 		now = time.Now
 	}
 	if audit == nil {
 		audit = gatehouse.NoAudit{}
 	}
-	return &Clients{store: store, scopes: scopes, secrets: secrets, now: now, random: random, audit: audit}
+	return &Clients{store: store, scopes: cfg.Scopes, schemes: cfg.RedirectSchemes, secrets: secrets, now: now, random: random, audit: audit}
 }
 
 func invalid(format string, args ...any) error {
@@ -99,10 +102,13 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 	for _, u := range a.RedirectURIs {
 		// White space would split the URI in the store's space-separated
 		// column; an empty fragment ("cb#") would still carry the code.
+		// Another scheme (a native app's private-use scheme, RFC 8252
+		// 7.1) needs no host; http(s) does.
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || strings.Contains(u, "#") ||
+		web := p != nil && (p.Scheme == "https" || p.Scheme == "http")
+		if err != nil || !slices.Contains(s.schemes, p.Scheme) || (web && p.Host == "") || strings.Contains(u, "#") ||
 			strings.ContainsFunc(u, unicode.IsSpace) {
-			return a, "", invalid("redirect URI %q: must be an absolute http(s) URL without a fragment or white space", u)
+			return a, "", invalid("redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
 		}
 	}
 	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {

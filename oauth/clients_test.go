@@ -35,25 +35,25 @@ func TestClientsCreateRefused(t *testing.T) {
 		{name: "unknown grant", spec: oauth.ApplicationSpec{GrantTypes: []string{gatehouse.GrantPassword, "implicit"}},
 			code: gatehouse.EINVALID, message: `unknown grant type "implicit" (authorization-code, password, client-credentials)`},
 		{name: "relative redirect URI", spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"/cb"}},
-			code: gatehouse.EINVALID, message: `redirect URI "/cb": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "/cb": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		{name: "custom scheme", spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"ftp://client.example/cb"}},
-			code: gatehouse.EINVALID, message: `redirect URI "ftp://client.example/cb": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "ftp://client.example/cb": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		{name: "redirect URI with a fragment",
 			spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"https://client.example/cb#x"}},
-			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb#x": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb#x": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		// Found by FuzzCreateApplication: the store keeps redirect URIs in
 		// one space-separated column, so a URI holding white space came
 		// back as two (the second one never checked).
 		{name: "redirect URI with a space",
 			spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"https://client.example/cb https://evil.example/cb"}},
-			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb https://evil.example/cb": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb https://evil.example/cb": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		{name: "redirect URI with a no-break space",
 			spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"https://client.example/cb\u00a0https://evil.example/cb"}},
-			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb\u00a0https://evil.example/cb": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb\u00a0https://evil.example/cb": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		// An empty fragment still sends the code in the fragment.
 		{name: "redirect URI with an empty fragment",
 			spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"https://client.example/cb#"}},
-			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb#": must be an absolute http(s) URL without a fragment or white space`},
+			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb#": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		{name: "code grant without redirect URI", spec: oauth.ApplicationSpec{GrantTypes: code},
 			code: gatehouse.EINVALID, message: "the authorization-code grant needs at least one redirect URI"},
 		{name: "default scope not configured",
@@ -79,7 +79,7 @@ func TestClientsCreateRefused(t *testing.T) {
 				}
 				return nil
 			}
-			c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
+			c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
 			_, plain, err := c.Create(context.Background(), tc.spec)
 			var ge *gatehouse.Error
 			if !errors.As(err, &ge) || ge.Code != tc.code || ge.Message != tc.message {
@@ -101,7 +101,7 @@ func TestClientsCreate(t *testing.T) {
 	t.Run("confidential with owner", func(t *testing.T) {
 		st := newStore()
 		st.users["alice"] = alice
-		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
+		c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
 		spec := oauth.ApplicationSpec{Name: "Portal", GrantTypes: []string{gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword},
 			RedirectURIs: []string{"https://client.example/cb", "http://127.0.0.1/cb"}, Owner: "alice",
 			DefaultScopes: []string{"read"}, SkipAuthorization: true}
@@ -127,7 +127,7 @@ func TestClientsCreate(t *testing.T) {
 	})
 	t.Run("public", func(t *testing.T) {
 		st := newStore()
-		c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
+		c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
 		spec := oauth.ApplicationSpec{ClientID: "mobile", ClientType: gatehouse.ClientPublic,
 			GrantTypes: []string{gatehouse.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example/cb"}}
 		app, plain, err := c.Create(context.Background(), spec)
@@ -149,7 +149,7 @@ func TestClientsCreate(t *testing.T) {
 func TestClientsCreateClientIDTooLong(t *testing.T) {
 	long := strings.Repeat("c", 256)
 	st := newStore()
-	c := oauth.NewClients(st, hasher, gatehouse.DefaultScopes(), func() time.Time { return t0 }, nil, nil)
+	c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
 	_, _, err := c.Create(context.Background(), oauth.ApplicationSpec{ClientID: long, GrantTypes: []string{gatehouse.GrantPassword}})
 	if gatehouse.ErrorCode(err) != gatehouse.EINVALID || len(st.newApps) != 0 {
 		// Show the consequence: the stored client is unknown to the provider.

@@ -1,6 +1,9 @@
 package oauth
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -11,6 +14,14 @@ import (
 type Config struct {
 	// Scopes are the scopes granted, in settings order (SCOPES).
 	Scopes gatehouse.Scopes
+	// DefaultScopes are granted when a request names no scope and its
+	// application has no default scopes of its own (DEFAULT_SCOPES); nil
+	// means every scope, as DOT's ["__all__"].
+	DefaultScopes []string
+	// RedirectSchemes are the URI schemes a redirect URI may have, in
+	// lower case (ALLOWED_REDIRECT_URI_SCHEMES); nil means http and https.
+	// A registered URI of another scheme is never redirected to.
+	RedirectSchemes []string
 	// AccessTokenLifetime is ACCESS_TOKEN_EXPIRE_SECONDS.
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is REFRESH_TOKEN_EXPIRE_SECONDS for each
@@ -91,5 +102,52 @@ func (o Config) WithDefaults() Config {
 	if o.SessionLifetime <= 0 {
 		o.SessionLifetime = d.SessionLifetime
 	}
+	if len(o.RedirectSchemes) == 0 {
+		o.RedirectSchemes = []string{"http", "https"}
+	}
 	return o
+}
+
+// Check reports the first setting that cannot be used: a default scope
+// that is not among Scopes, or a redirect scheme that is not an RFC 3986
+// scheme in lower case, or that runs script or carries content in the
+// browser (javascript, data, vbscript).
+func (o Config) Check() error {
+	scopes := o.Scopes
+	if len(scopes) == 0 {
+		scopes = gatehouse.DefaultScopes()
+	}
+	for _, s := range o.DefaultScopes {
+		if !scopes.Has(s) {
+			return fmt.Errorf("default scope %q is not among the scopes (%s)", s, strings.Join(scopes.Names(), " "))
+		}
+	}
+	for _, s := range o.RedirectSchemes {
+		if !validScheme(s) {
+			return fmt.Errorf("redirect URI scheme %q: want a URI scheme in lower case, such as https or com.example.app", s)
+		}
+		if s == "javascript" || s == "data" || s == "vbscript" {
+			return fmt.Errorf("redirect URI scheme %q would run script or show content in the browser", s)
+		}
+	}
+	return nil
+}
+
+// validScheme is RFC 3986's ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+// lower case.
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// redirectSchemeAllowed reports whether uri's scheme is one of
+// RedirectSchemes (compared in lower case, as DOT's urlparse does).
+func (o Config) redirectSchemeAllowed(uri string) bool {
+	scheme, _, ok := strings.Cut(uri, ":")
+	return ok && slices.Contains(o.RedirectSchemes, strings.ToLower(scheme))
 }

@@ -188,7 +188,7 @@ func FuzzCreateApplication(f *testing.F) {
 	f.Fuzz(func(t *testing.T, clientID, uris string) {
 		spec := oauth.ApplicationSpec{ClientID: clientID, GrantTypes: []string{gatehouse.GrantAuthorizationCode},
 			RedirectURIs: strings.Split(uris, "\n")}
-		c := oauth.NewClients(newStore(), hasher, gatehouse.DefaultScopes(), nil, nil, nil)
+		c := oauth.NewClients(newStore(), hasher, oauth.DefaultConfig(), nil, nil, nil)
 		app, _, err := c.Create(context.Background(), spec)
 		if err != nil {
 			if gatehouse.ErrorCode(err) != gatehouse.EINVALID {

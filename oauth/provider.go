@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -98,6 +99,9 @@ func New(d Deps) (*Provider, error) {
 			return nil, err
 		}
 		p.secrets = gatehouse.NewSecretHasher(k)
+	}
+	if err := p.cfg.Check(); err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	p.apps = newAppCache(d.CacheTTL, p.now)
 	return p, nil

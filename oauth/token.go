@@ -134,12 +134,15 @@ func (p *Provider) auditReuse(ctx context.Context, grant string, app *gatehouse.
 }
 
 // requestedScope validates the scope parameter against the configured
-// scopes; absent, the application's default scopes (else every configured
-// scope, in settings order) are granted.
+// scopes; absent, the application's default scopes, else DEFAULT_SCOPES
+// (else every configured scope, in settings order) are granted.
 func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent bool) ([]string, *Error) {
 	if !sent || strings.TrimSpace(param) == "" {
 		if len(app.DefaultScopes) > 0 {
 			return app.DefaultScopes, nil
+		}
+		if p.cfg.DefaultScopes != nil {
+			return p.cfg.DefaultScopes, nil
 		}
 		return p.cfg.Scopes.Names(), nil
 	}

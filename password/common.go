@@ -5,9 +5,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	_ "embed"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // commonPasswordsGz is Django's common-passwords.txt.gz, copied unchanged
@@ -50,6 +54,47 @@ func loadCommon(gz []byte) (map[string]struct{}, error) {
 // password.lower().strip() in the list.
 func isCommon(password string) bool {
 	_, found := commonPasswords()[pyStrip(strings.ToLower(password))]
+	return found
+}
+
+// CommonList is a list of common passwords that replaces Django's
+// (CommonPasswordValidator's password_list_path). It is read once and
+// never changed, so it is safe to share.
+type CommonList struct{ set map[string]struct{} }
+
+// ReadCommonList reads a list as Django reads password_list_path: gzip or
+// plain UTF-8 text, one password a line, each stripped of surrounding
+// white space. Passwords are compared lowercased, so the list should be
+// lowercase, as Django's is.
+func ReadCommonList(r io.Reader) (*CommonList, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		set, err := loadCommon(b)
+		if err != nil {
+			return nil, fmt.Errorf("reading a gzip list: %w", err)
+		}
+		return &CommonList{set}, nil
+	}
+	if !utf8.Valid(b) {
+		return nil, errors.New("the list is neither gzip nor UTF-8 text")
+	}
+	set := map[string]struct{}{}
+	for line := range strings.Lines(string(b)) {
+		set[pyStrip(line)] = struct{}{}
+	}
+	return &CommonList{set}, nil
+}
+
+// has reports whether password is common: on l, or on Django's list when l
+// is nil.
+func (l *CommonList) has(password string) bool {
+	if l == nil {
+		return isCommon(password)
+	}
+	_, found := l.set[pyStrip(strings.ToLower(password))]
 	return found
 }
 

@@ -40,8 +40,10 @@ type stored interface {
 	algorithm() string
 	// verify reports whether password matches, comparing in constant time.
 	verify(password string) bool
-	// weakerThan reports whether a fresh hash with p should replace it.
-	weakerThan(p Params) bool
+	// mustUpdate reports whether a fresh hash by h should replace it when
+	// it is already of h's algorithm (Django's must_update): its
+	// parameters differ from h's.
+	mustUpdate(h *Hasher) bool
 	// memoryCost is what verify allocates, in bytes, for the memory-hard
 	// algorithms; 0 for the others.
 	memoryCost() int64
@@ -69,6 +71,8 @@ func parse(encoded string) (stored, error) {
 		return parseLegacy(encoded, "md5", md5.New)
 	case "unsalted_md5":
 		return parseLegacy("md5$$"+strings.TrimPrefix(encoded, "md5$$"), "unsalted_md5", md5.New)
+	case "unsalted_sha1":
+		return parseLegacy(encoded, "unsalted_sha1", sha1.New)
 	}
 	return nil, errMalformed
 }
@@ -108,7 +112,7 @@ func (l legacyHash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(h.Sum(nil), l.digest) == 1
 }
 
-func (legacyHash) weakerThan(Params) bool { return true }
+func (legacyHash) mustUpdate(*Hasher) bool { return true }
 
 func (legacyHash) memoryCost() int64 { return 0 }
 
@@ -147,7 +151,11 @@ func (p pbkdf2Hash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(got, p.key) == 1
 }
 
-func (p pbkdf2Hash) weakerThan(Params) bool { return true }
+// mustUpdate follows Django's PBKDF2PasswordHasher: another iteration
+// count, or a salt of less than 128 bits (22 characters), is replaced.
+func (p pbkdf2Hash) mustUpdate(h *Hasher) bool {
+	return p.iterations != h.pbkdf2Iterations || len(p.salt) < saltChars
+}
 
 func (pbkdf2Hash) memoryCost() int64 { return 0 }
 
@@ -251,7 +259,12 @@ func (b bcryptHash) verify(password string) bool {
 	return bcrypt.CompareHashAndPassword(b.data, pw) == nil
 }
 
-func (b bcryptHash) weakerThan(Params) bool { return true }
+// mustUpdate follows Django's BCryptSHA256PasswordHasher: another cost is
+// replaced.
+func (b bcryptHash) mustUpdate(h *Hasher) bool {
+	cost, _ := parseDecimalPadded(string(b.data[4:6]))
+	return cost != h.bcryptRounds
+}
 
 func (bcryptHash) memoryCost() int64 { return 0 }
 
@@ -295,7 +308,7 @@ func (s scryptHash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(got, s.key) == 1
 }
 
-func (s scryptHash) weakerThan(Params) bool { return true }
+func (s scryptHash) mustUpdate(*Hasher) bool { return true }
 
 // memoryCost is scrypt's V (128·N·r bytes) and its p blocks of 128·r bytes.
 func (s scryptHash) memoryCost() int64 { return 128 * int64(s.r) * (int64(s.n) + int64(s.p)) }

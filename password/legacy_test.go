@@ -14,7 +14,7 @@ func TestVerifyLegacyDjangoHashes(t *testing.T) {
 	for _, c := range []struct{ encoded, algorithm string }{
 		{"sha1$seasalt$a69177e0b2021d4da5ecfce22e7ffa5fd4d26feb", "sha1"},
 		{"md5$seasalt$3ba6ec36b18f825433b3d33dae1d994b", "md5"},
-		{"sha1$$d7ab6c87552b3cab20b80b2046310eb9da40ac01", "sha1"},
+		{"sha1$$d7ab6c87552b3cab20b80b2046310eb9da40ac01", "unsalted_sha1"},
 		{"74d22f7c666150d2364e43dfcc00f395", "unsalted_md5"},
 		{"md5$$74d22f7c666150d2364e43dfcc00f395", "unsalted_md5"},
 	} {

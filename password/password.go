@@ -64,54 +64,52 @@ const (
 	argon2KeyLen = 32
 )
 
-// Hasher hashes passwords with argon2id and verifies Django-format hashes.
-// It is safe for concurrent use. The zero value is not usable: build one
-// with New.
+// Hasher hashes passwords as Django's first PASSWORD_HASHERS entry does
+// (argon2id by default) and verifies Django-format hashes of the
+// algorithms it is configured to accept. It is safe for concurrent use.
+// The zero value is not usable: build one with New or NewHasher.
 type Hasher struct {
-	params Params
-	random io.Reader
-	dummy  argon2Hash
+	algorithm        string // of new hashes: argon2, pbkdf2_sha256 or bcrypt_sha256
+	accept           map[string]bool
+	params           Params
+	pbkdf2Iterations int
+	bcryptRounds     int
+	random           io.Reader
+	dummy            func() stored
 }
 
-// New returns a Hasher writing argon2id hashes with p and drawing salts from
-// random; a nil random means crypto/rand.Reader. New panics if p.Validate
-// reports an error: parameters are configuration, fixed before the server
-// starts.
+// New returns a Hasher writing argon2id hashes with p, verifying every
+// format this package reads, and drawing salts from random; a nil random
+// means crypto/rand.Reader. New panics if p.Validate reports an error:
+// parameters are configuration, fixed before the server starts.
 func New(p Params, random io.Reader) *Hasher {
-	if err := p.Validate(); err != nil {
+	h, err := NewHasher(Config{Argon2: p}, random)
+	if err != nil {
 		panic(err)
 	}
-	if random == nil {
-		random = rand.Reader
-	}
-	return &Hasher{
-		params: p,
-		random: random,
-		// Dummy needs the cost of a real verification, not a real hash:
-		// the derivation runs in full and the constant-time comparison
-		// against this all-zero tag takes the same time as any other.
-		dummy: argon2Hash{
-			variant: "argon2id",
-			memory:  p.Memory,
-			time:    p.Time,
-			threads: p.Threads,
-			salt:    []byte("gatehouse-dummy-salt22"),
-			key:     make([]byte, argon2KeyLen),
-		},
-	}
+	return h
 }
 
-// Hash returns an argon2id hash of password in the exact form Django's
-// Argon2PasswordHasher writes:
+// Hash returns a hash of password by h's algorithm, in the exact form
+// Django's hasher of that algorithm writes:
 //
 //	argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<tag>
+//	pbkdf2_sha256$600000$<salt>$<b64 key>
+//	bcrypt_sha256$$2b$12$<salt and hash>
 //
-// where salt and tag are unpadded standard base64. The only error is a
+// The salts of argon2 and pbkdf2 are 22 letters and digits from h's random
+// source; bcrypt draws its salt from crypto/rand. The only error is a
 // failure to read the random source.
 func (h *Hasher) Hash(password string) (string, error) {
+	if h.algorithm == AlgBcryptSHA256 {
+		return hashBcryptSHA256(password, h.bcryptRounds)
+	}
 	salt, err := randomString(h.random, saltChars)
 	if err != nil {
 		return "", fmt.Errorf("password: reading salt: %w", err)
+	}
+	if h.algorithm == AlgPBKDF2SHA256 {
+		return hashPBKDF2SHA256(password, salt, h.pbkdf2Iterations)
 	}
 	a := argon2Hash{
 		variant: "argon2id",
@@ -126,23 +124,26 @@ func (h *Hasher) Hash(password string) (string, error) {
 
 // Verify reports whether password matches the Django-format hash encoded,
 // and, when it does, whether the caller should replace encoded with a fresh
-// h.Hash(password). needsRehash is true for every algorithm but argon2id,
-// and for argon2id hashes with less memory or fewer passes than h's
-// parameters, or with a salt or tag shorter than 16 bytes. It is always
-// false when ok is false.
+// h.Hash(password). It follows Django's check_password: a hash whose
+// algorithm h does not accept (Config.Algorithms) never verifies, and
+// needsRehash is true when the hash is of another algorithm than h writes,
+// or of h's algorithm with other parameters (argon2: memory, passes, lanes,
+// or a salt or tag shorter than 16 bytes; pbkdf2_sha256: iterations, or a
+// salt shorter than 22 characters; bcrypt_sha256: cost). It is always false
+// when ok is false.
 //
 // Unknown, malformed and unusable hashes, and hashes whose parameters exceed
 // this package's limits, return (false, false). Verify never panics; the
 // final comparison is constant-time.
 func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool) {
 	s, err := parse(encoded)
-	if err != nil {
+	if err != nil || !h.accepts(s.algorithm()) {
 		return false, false
 	}
 	if !s.verify(password) {
 		return false, false
 	}
-	return true, s.weakerThan(h.params)
+	return true, s.algorithm() != h.algorithm || s.mustUpdate(h)
 }
 
 // Memory is the memory, in bytes, that verifying a password against encoded
@@ -156,14 +157,17 @@ func Memory(encoded string) int64 {
 	return s.memoryCost()
 }
 
-// Dummy performs one argon2id verification of password at h's parameters
-// and discards the result. Call it when a login names an unknown user, so
-// the response takes as long as a wrong password for a user whose hash h
-// wrote. (Users still on older, slower hashes such as pbkdf2_sha256 take
-// longer until they are rehashed.)
+// Dummy performs one verification of password at the cost of a hash h
+// writes, and discards the result. Call it when a login names an unknown
+// user, so the response takes as long as a wrong password for a user whose
+// hash h wrote. (Users still on older, slower hashes take longer until they
+// are rehashed.)
 func (h *Hasher) Dummy(password string) {
-	h.dummy.verify(password)
+	h.dummy().verify(password)
 }
+
+// Algorithm is the Django algorithm name of the hashes h writes.
+func (h *Hasher) Algorithm() string { return h.algorithm }
 
 // Unusable returns a password value that never verifies, in Django's form
 // for make_password(None): "!" followed by 40 random letters and digits.
@@ -193,7 +197,8 @@ func IsUsable(encoded string) bool {
 
 // Algorithm returns the Django algorithm name of encoded ("pbkdf2_sha256",
 // "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt", or the
-// legacy "sha1", "md5" and "unsalted_md5"), or "" when it is none of those
+// legacy "sha1", "md5", "unsalted_sha1" and "unsalted_md5"), or "" when it
+// is none of those
 // (Django's crypt$ among them: its DES crypt is not verified). It looks
 // only at the prefix (and a bare 32-digit hex MD5); IsUsable checks the
 // rest.
@@ -207,8 +212,10 @@ func Algorithm(encoded string) string {
 	}
 	switch name {
 	case "pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt", "scrypt", "sha1", "md5":
-		if name == "md5" && strings.HasPrefix(rest, "$") {
-			return "unsalted_md5"
+		// Django's salted SHA1 and MD5 hashers refuse an empty salt, so
+		// "sha1$$" and "md5$$" are the unsalted ones (identify_hasher).
+		if (name == "md5" || name == "sha1") && strings.HasPrefix(rest, "$") {
+			return "unsalted_" + name
 		}
 		return name
 	}
@@ -263,10 +270,11 @@ func (a argon2Hash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(got, a.key) == 1
 }
 
-// weakerThan is true for any parameters other than p, stronger ones too, as
+// mustUpdate is true for any parameters other than h's, stronger ones too, as
 // Django's Argon2PasswordHasher.must_update: a hash imported with 100 MiB
 // of memory would otherwise cost 100 MiB at every login.
-func (a argon2Hash) weakerThan(p Params) bool {
+func (a argon2Hash) mustUpdate(h *Hasher) bool {
+	p := h.params
 	return a.variant != "argon2id" ||
 		a.memory != p.Memory ||
 		a.time != p.Time ||

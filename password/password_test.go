@@ -405,15 +405,32 @@ func TestParamsValidate(t *testing.T) {
 func TestDummy(t *testing.T) {
 	h := New(testParams, nil)
 	// The dummy hash must cost what h's own hashes cost.
-	if h.dummy.memory != testParams.Memory || h.dummy.time != testParams.Time ||
-		h.dummy.threads != testParams.Threads || h.dummy.variant != "argon2id" || len(h.dummy.key) != argon2KeyLen {
-		t.Errorf("dummy = %+v, want argon2id at %+v", h.dummy, testParams)
+	d, ok := h.dummy().(argon2Hash)
+	if !ok || d.memory != testParams.Memory || d.time != testParams.Time ||
+		d.threads != testParams.Threads || d.variant != "argon2id" || len(d.key) != argon2KeyLen {
+		t.Errorf("dummy = %+v, want argon2id at %+v", h.dummy(), testParams)
 	}
-	if _, err := parse(h.dummy.String()); err != nil {
+	if _, err := parse(d.String()); err != nil {
 		t.Errorf("dummy hash does not parse: %v", err)
 	}
 	h.Dummy(pw1)
 	h.Dummy("")
+	// With another first hasher, the dummy costs what its hashes cost.
+	for _, c := range []Config{{Algorithms: []string{AlgPBKDF2SHA256}}, {Algorithms: []string{AlgBcryptSHA256}, BcryptRounds: MinBcryptRounds}} {
+		c.Argon2 = testParams
+		h, err := NewHasher(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, _ := h.Hash(pw1)
+		d := h.dummy()
+		if d.algorithm() != h.Algorithm() || d.mustUpdate(h) {
+			t.Errorf("%s: dummy %s costs other than a new hash %s", h.Algorithm(), d.algorithm(), enc)
+		}
+		if d.verify(pw1) || d.verify("") {
+			t.Errorf("%s: the dummy verified a password", h.Algorithm())
+		}
+	}
 }
 
 // TestDjangoInterop checks that Django itself accepts a hash written here

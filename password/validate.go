@@ -1,27 +1,58 @@
 package password
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Policy selects which of Django's default password validators apply. Each
-// field's zero value disables its check.
+// Policy selects which of Django's password validators apply, with their
+// options (AUTH_PASSWORD_VALIDATORS). Each check's zero value disables it.
 type Policy struct {
 	// MinLength is the minimum number of characters (Unicode code
 	// points, as Python's len counts them); 0 disables the check.
 	MinLength int
-	// Common rejects passwords on Django's list of 20,000 common ones.
+	// Common rejects passwords on Django's list of 20,000 common ones, or
+	// on CommonList when it is set.
 	Common bool
+	// CommonList replaces Django's list (CommonPasswordValidator's
+	// password_list_path); nil means Django's.
+	CommonList *CommonList
 	// Numeric rejects passwords made only of digits.
 	Numeric bool
 	// MaxSimilarity is the similarity ratio to a user attribute at or
 	// above which the password is rejected; 0 disables the check.
 	// Django refuses values below 0.1.
 	MaxSimilarity float64
+	// SimilarityAttrs are the attributes compared, in order, by their
+	// Django field names (username, first_name, last_name, email: the
+	// user_attributes option); nil means all four.
+	SimilarityAttrs []string
+	// Order lists the validators (Validator* names) in the order of
+	// AUTH_PASSWORD_VALIDATORS, which is the order of their messages; nil
+	// means Django's default order. Enabled checks it does not name run
+	// after it, in the default order.
+	Order []string
 }
+
+// The validators, by the names Policy.Order uses, in Django's default order.
+const (
+	ValidatorSimilarity = "similarity" // UserAttributeSimilarityValidator
+	ValidatorLength     = "length"     // MinimumLengthValidator
+	ValidatorCommon     = "common"     // CommonPasswordValidator
+	ValidatorNumeric    = "numeric"    // NumericPasswordValidator
+)
+
+// Validators returns the validator names in Django's default order.
+func Validators() []string {
+	return []string{ValidatorSimilarity, ValidatorLength, ValidatorCommon, ValidatorNumeric}
+}
+
+// SimilarityAttrs returns the user attributes UserAttributeSimilarityValidator
+// compares by default, by Django field name, in its order.
+func SimilarityAttrs() []string { return []string{"username", "first_name", "last_name", "email"} }
 
 // DefaultPolicy returns Django's default AUTH_PASSWORD_VALIDATORS.
 func DefaultPolicy() Policy {
@@ -36,29 +67,52 @@ type Attrs struct {
 }
 
 // Validate returns Django's English error messages for password, in the
-// order of Django's default validators (similarity, minimum length, common,
-// numeric), or nil when the password passes every check p enables.
+// order of p.Order (by default that of Django's default validators:
+// similarity, minimum length, common, numeric), or nil when the password
+// passes every check p enables.
 func (p Policy) Validate(password string, a Attrs) []string {
 	var msgs []string
-	if p.MaxSimilarity > 0 {
-		if name := similarAttr(password, a, p.MaxSimilarity); name != "" {
-			msgs = append(msgs, "The password is too similar to the "+name+".")
+	order := append(slices.Clone(p.Order), Validators()...)
+	done := map[string]bool{}
+	for _, v := range order {
+		if done[v] {
+			continue
 		}
-	}
-	if p.MinLength > 0 && utf8.RuneCountInString(password) < p.MinLength {
-		unit := "characters"
-		if p.MinLength == 1 {
-			unit = "character"
+		done[v] = true
+		if msg := p.check(v, password, a); msg != "" {
+			msgs = append(msgs, msg)
 		}
-		msgs = append(msgs, "This password is too short. It must contain at least "+strconv.Itoa(p.MinLength)+" "+unit+".")
-	}
-	if p.Common && isCommon(password) {
-		msgs = append(msgs, "This password is too common.")
-	}
-	if p.Numeric && isNumeric(password) {
-		msgs = append(msgs, "This password is entirely numeric.")
 	}
 	return msgs
+}
+
+// check runs one validator, returning its message or "".
+func (p Policy) check(validator, password string, a Attrs) string {
+	switch validator {
+	case ValidatorSimilarity:
+		if p.MaxSimilarity > 0 {
+			if name := similarAttr(password, a, p.MaxSimilarity, p.SimilarityAttrs); name != "" {
+				return "The password is too similar to the " + name + "."
+			}
+		}
+	case ValidatorLength:
+		if p.MinLength > 0 && utf8.RuneCountInString(password) < p.MinLength {
+			unit := "characters"
+			if p.MinLength == 1 {
+				unit = "character"
+			}
+			return "This password is too short. It must contain at least " + strconv.Itoa(p.MinLength) + " " + unit + "."
+		}
+	case ValidatorCommon:
+		if p.Common && p.CommonList.has(password) {
+			return "This password is too common."
+		}
+	case ValidatorNumeric:
+		if p.Numeric && isNumeric(password) {
+			return "This password is entirely numeric."
+		}
+	}
+	return ""
 }
 
 // similarAttr returns the verbose name of the first attribute password is
@@ -66,13 +120,16 @@ func (p Policy) Validate(password string, a Attrs) []string {
 // the lowercased password is compared with each lowercased value and with
 // the parts of the value between runs of non-word characters, skipping
 // parts too short to reach maxSimilarity, using difflib's quick_ratio.
-func similarAttr(password string, a Attrs, maxSimilarity float64) string {
+func similarAttr(password string, a Attrs, maxSimilarity float64, names []string) string {
 	pw := []rune(strings.ToLower(password))
-	attrs := [...]struct{ name, value string }{
-		{"username", a.Username},
-		{"first name", a.FirstName},
-		{"last name", a.LastName},
-		{"email address", a.Email},
+	if names == nil {
+		names = SimilarityAttrs()
+	}
+	values := map[string]string{"username": a.Username, "first_name": a.FirstName, "last_name": a.LastName, "email": a.Email}
+	verbose := map[string]string{"username": "username", "first_name": "first name", "last_name": "last name", "email": "email address"}
+	var attrs []struct{ name, value string }
+	for _, n := range names {
+		attrs = append(attrs, struct{ name, value string }{verbose[n], values[n]})
 	}
 	for _, attr := range attrs {
 		if attr.value == "" {

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -54,6 +55,17 @@ func TestValidateDefaultPolicy(t *testing.T) {
 	}
 }
 
+var djangoOrdered = Policy{Numeric: true, MinLength: 10, MaxSimilarity: 0.5, SimilarityAttrs: []string{"email", "username"},
+	Order: []string{ValidatorNumeric, ValidatorLength, ValidatorSimilarity}}
+
+var ownList = func() *CommonList {
+	l, err := ReadCommonList(strings.NewReader("hunter2\n  tr0ub4dor \n"))
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
 func TestValidatePolicies(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -75,6 +87,17 @@ func TestValidatePolicies(t *testing.T) {
 		{"email part", Policy{MaxSimilarity: 0.7}, "margaret.x", Attrs{Email: "margaret@example.org"}, []string{"The password is too similar to the email address."}},
 		{"strict threshold", Policy{MaxSimilarity: 1}, "abcd", Attrs{Username: "dcba"}, []string{"The password is too similar to the username."}},
 		{"threshold not reached", Policy{MaxSimilarity: 1}, "abcde", Attrs{Username: "dcba"}, nil},
+		// The next three as Django 3.2.25's validate_password answered with
+		// AUTH_PASSWORD_VALIDATORS numeric, min_length 10, similarity on
+		// ("email", "username") at 0.5, in that order.
+		{"settings order", djangoOrdered, "1234567", Attrs{Username: "bob", Email: "x@y.z"},
+			[]string{"This password is entirely numeric.", "This password is too short. It must contain at least 10 characters."}},
+		{"only the listed attributes", djangoOrdered, "alice-wonder", Attrs{Username: "alice", FirstName: "alice", Email: "a@b.c"},
+			[]string{"The password is too similar to the username."}},
+		{"attributes in their order", djangoOrdered, "robertson", Attrs{Username: "bob", LastName: "Robertson", Email: "robert@son.io"},
+			[]string{"This password is too short. It must contain at least 10 characters.", "The password is too similar to the email address."}},
+		{"own common list", Policy{Common: true, CommonList: ownList}, "Hunter2 ", Attrs{}, []string{"This password is too common."}},
+		{"own list replaces Django's", Policy{Common: true, CommonList: ownList}, "password", Attrs{}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,5 +176,20 @@ func BenchmarkValidateDefault(b *testing.B) {
 	DefaultPolicy().Validate("warm up the common list", a)
 	for b.Loop() {
 		DefaultPolicy().Validate("correct horse battery staple", a)
+	}
+}
+
+// A list of common passwords is read as Django reads password_list_path:
+// gzip or plain text, lines stripped.
+func TestReadCommonList(t *testing.T) {
+	gz, err := ReadCommonList(bytes.NewReader(commonPasswordsGz))
+	if err != nil || !gz.has("Password") || gz.has("correct horse battery staple") {
+		t.Fatalf("Django's own list, gzipped: %v", err)
+	}
+	if _, err := ReadCommonList(bytes.NewReader([]byte{0x1f, 0x8b, 0, 1})); err == nil {
+		t.Error("a broken gzip list was read")
+	}
+	if _, err := ReadCommonList(bytes.NewReader([]byte{0xff, 0xfe, 'a'})); err == nil {
+		t.Error("a list that is not UTF-8 was read")
 	}
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -67,13 +69,19 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		out.bearerRejected = true
 	}
 
-	// 2. simplejwt: the keyword is exactly "Bearer".
-	if len(fields) > 0 && fields[0] == "Bearer" && s.pairs != nil {
-		if len(fields) != 2 {
+	// 2. simplejwt: the keyword is exactly one of AUTH_HEADER_TYPES
+	// ("Bearer"), in AUTH_HEADER_NAME (Authorization).
+	jfields := fields
+	var jbuf [3]string
+	if s.cfg.JWTHeaderName != "Authorization" {
+		jfields = splitFields(r.Header.Get(s.cfg.JWTHeaderName), &jbuf)
+	}
+	if len(jfields) > 0 && slices.Contains(s.cfg.JWTHeaderTypes, jfields[0]) && s.pairs != nil {
+		if len(jfields) != 2 {
 			out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeJWT}, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
 			return out, nil
 		}
-		return out, s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: fields[1]})
+		return out, s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: jfields[1]})
 	}
 
 	// 3. DRF TokenAuthentication: "Token <key>", keyword in any case.
@@ -144,4 +152,38 @@ func splitFields(h string, buf *[3]string) []string {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// checkJWTHeader fills in and checks the simplejwt header settings.
+func (s *Server) checkJWTHeader() error {
+	if s.cfg.JWTHeaderName == "" {
+		s.cfg.JWTHeaderName = "Authorization"
+	}
+	if !validHeaderName(s.cfg.JWTHeaderName) {
+		return fmt.Errorf("GATEHOUSE_JWT_AUTH_HEADER_NAME: %q is not an HTTP header name", s.cfg.JWTHeaderName)
+	}
+	s.cfg.JWTHeaderName = http.CanonicalHeaderKey(s.cfg.JWTHeaderName)
+	if len(s.cfg.JWTHeaderTypes) == 0 {
+		s.cfg.JWTHeaderTypes = []string{"Bearer"}
+	}
+	for _, t := range s.cfg.JWTHeaderTypes {
+		if t == "" || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			return fmt.Errorf("GATEHOUSE_JWT_AUTH_HEADER_TYPES: %q is not a keyword (printable ASCII without spaces)", t)
+		}
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 field name (a token).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

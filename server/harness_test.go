@@ -211,7 +211,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		t.Fatal(err)
 	}
 	ocfg := provider.Config()
-	clients := oauth.NewClients(st, secrets, ocfg.Scopes, clk.now, nil, rec)
+	clients := oauth.NewClients(st, secrets, ocfg, clk.now, nil, rec)
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
 	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // forge signs claims with the test HS256 key, like the scenarios do.
@@ -251,4 +254,54 @@ func TestTokenPairFor(t *testing.T) {
 			t.Fatal("pair for an unknown user")
 		}
 	})
+}
+
+// simplejwt's AUTH_HEADER_TYPES and AUTH_HEADER_NAME: the scheme takes
+// exactly the configured keywords, in the configured header; the DRF
+// token and OAuth schemes still read Authorization.
+func TestJWTHeaderTypesAndName(t *testing.T) {
+	const notProvided = `{"detail":"Authentication credentials were not provided."}`
+	const badHeader = `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`
+	each(t, func(c *config) { c.JWTHeaderTypes = []string{"JWT", "Bearer"} }, func(t *testing.T, e *env) {
+		e.user("alice", "alicepass")
+		_, access := e.pair("alice", "alicepass")
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "JWT "+access), 200, "")
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access), 200, "")
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "jwt "+access), 401, notProvided)
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "JWT a b"), 401, badHeader)
+	})
+	each(t, func(c *config) { c.JWTHeaderTypes, c.JWTHeaderName = []string{"JWT"}, "x-access-token" }, func(t *testing.T, e *env) {
+		e.user("alice", "alicepass")
+		_, access := e.pair("alice", "alicepass")
+		key := e.tokenOf("alice", "alicepass")
+		expect(t, e.do("GET", "/api/me/", nil, "X-Access-Token", "JWT "+access), 200, "")
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "JWT "+access), 401, notProvided)
+		// Bearer is no JWT keyword now: the token is tried as an OAuth token only.
+		r := e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+access)
+		expect(t, r, 401, notProvided)
+		expect(t, e.do("GET", "/api/me/", nil, "Authorization", "Token "+key, "X-Access-Token", "Basic x"), 200, "")
+	})
+}
+
+func TestJWTHeaderSettingsRefused(t *testing.T) {
+	p, err := oauth.New(oauth.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		types []string
+		name  string
+		want  string
+	}{
+		{[]string{"JWT", ""}, "", "GATEHOUSE_JWT_AUTH_HEADER_TYPES"},
+		{[]string{"Bear er"}, "", "GATEHOUSE_JWT_AUTH_HEADER_TYPES"},
+		{nil, "HTTP_X_AUTH:", "GATEHOUSE_JWT_AUTH_HEADER_NAME"},
+		{nil, "X Auth", "GATEHOUSE_JWT_AUTH_HEADER_NAME"},
+	} {
+		cfg := server.DefaultConfig()
+		cfg.JWTHeaderTypes, cfg.JWTHeaderName = tc.types, tc.name
+		if _, err := server.New(server.Deps{OAuth: p, Config: cfg}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q %q: %v", tc.types, tc.name, err)
+		}
+	}
 }

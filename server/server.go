@@ -55,6 +55,14 @@ type Config struct {
 	// is answered 503 with Retry-After at once, so that memory and file
 	// descriptors stay flat through a database outage. 0 means no bound.
 	MaxInFlight int
+	// JWTHeaderTypes are the keywords the simplejwt scheme takes before a
+	// token, compared exactly (simplejwt's AUTH_HEADER_TYPES); nil means
+	// Bearer.
+	JWTHeaderTypes []string
+	// JWTHeaderName is the request header the simplejwt scheme reads
+	// (AUTH_HEADER_NAME, HTTP_AUTHORIZATION, as a header name); "" means
+	// Authorization. The other schemes always read Authorization.
+	JWTHeaderName string
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
@@ -140,6 +148,9 @@ func New(d Deps) (*Server, error) {
 	s.proxies = proxies
 	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
+	}
+	if err := s.checkJWTHeader(); err != nil {
+		return nil, err
 	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,8 +46,9 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
-	app                                  appFlags   // createapplication (oauth_commands.go)
-	audit                                auditFlags // audit (audit_command.go)
+	app                                  appFlags    // createapplication (oauth_commands.go)
+	audit                                auditFlags  // audit (audit_command.go)
+	django                               djangoFlags // django-settings (django_settings.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -67,6 +69,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.app.register(fs)
 	case "audit":
 		f.audit.register(fs)
+	case "django-settings":
+		f.django.register(fs)
 	}
 	return f
 }
@@ -119,8 +123,12 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	if err != nil {
 		return nil, err
 	}
-	params := password.Params{Memory: uint32(e.cfg.Argon2Memory), Time: uint32(e.cfg.Argon2Time), Threads: uint8(e.cfg.Argon2Threads)}
-	if err := params.Validate(); err != nil {
+	hasher, err := e.hasher()
+	if err != nil {
+		return nil, err
+	}
+	policy, err := e.policy()
+	if err != nil {
 		return nil, err
 	}
 	codec, err := e.jwtCodec(key)
@@ -149,9 +157,9 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
 	a.authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
 		Knox: st, KnoxConfig: kcfg})
-	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: password.New(params, nil), Policy: e.policy(), Box: box,
+	a.accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.authn.ForgetUser, Guard: throttle.NewGuard(a.counters, guard, nil), Audit: a.audit, Permissions: st})
-	a.clients = oauth.NewClients(st, a.secrets, ocfg.Scopes, nil, nil, a.audit)
+	a.clients = oauth.NewClients(st, a.secrets, ocfg, nil, nil, a.audit)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit,
 		Permissions: a.accounts})
@@ -223,9 +231,15 @@ func (e *env) serverFor(a *app) (*server.Server, error) {
 	scfg.MaxInFlight = e.cfg.MaxInFlight
 	scfg.AllowedHosts = splitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = splitList(e.cfg.TrustedProxies)
-	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim); err != nil {
+	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return nil, err
 	}
+	if e.cfg.PageSize < 1 {
+		return nil, errors.New("GATEHOUSE_PAGE_SIZE must be at least 1")
+	}
+	scfg.PageSize = e.cfg.PageSize
+	scfg.JWTHeaderTypes = splitList(e.cfg.JWTHeaderTypes)
+	scfg.JWTHeaderName = headerName(e.cfg.JWTHeaderName)
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.store, Codec: a.jwt, Users: a.authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
@@ -235,7 +249,8 @@ func (e *env) serverFor(a *app) (*server.Server, error) {
 }
 
 // permissionClaims checks the names of the groups and permissions claims.
-func permissionClaims(groups, perms string) error {
+// renamed are the configured names of the claims every token has.
+func permissionClaims(groups, perms string, renamed ...string) error {
 	for env, name := range map[string]string{"GATEHOUSE_JWT_GROUPS_CLAIM": groups, "GATEHOUSE_JWT_PERMISSIONS_CLAIM": perms} {
 		if name == "" {
 			continue
@@ -246,6 +261,11 @@ func permissionClaims(groups, perms string) error {
 	}
 	if groups != "" && groups == perms {
 		return fmt.Errorf("GATEHOUSE_JWT_GROUPS_CLAIM and GATEHOUSE_JWT_PERMISSIONS_CLAIM are both %q; give them different names", groups)
+	}
+	for _, name := range renamed {
+		if name != "" && (name == groups || name == perms) {
+			return fmt.Errorf("the groups or permissions claim is named %q, as the token type, jti or user id claim (GATEHOUSE_JWT_*_CLAIM); give it another name", name)
+		}
 	}
 	return nil
 }
@@ -260,13 +280,92 @@ func (a *app) close(log *slog.Logger) {
 	a.store.Close()
 }
 
-func (e *env) policy() password.Policy {
-	if !e.cfg.PasswordValidation {
-		return password.Policy{}
+// hasher builds the password hasher of the PASSWORD_HASHERS settings,
+// naming the setting a refusal is about.
+func (e *env) hasher() (*password.Hasher, error) {
+	c := e.cfg
+	params := password.Params{Memory: uint32(c.Argon2Memory), Time: uint32(c.Argon2Time), Threads: uint8(c.Argon2Threads)}
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ARGON2_MEMORY, GATEHOUSE_ARGON2_TIME, GATEHOUSE_ARGON2_THREADS: %w", err)
 	}
-	p := password.DefaultPolicy()
-	p.MinLength = e.cfg.PasswordMinLength
-	return p
+	for _, part := range []struct {
+		name string
+		cfg  password.Config
+	}{
+		{"GATEHOUSE_PBKDF2_ITERATIONS", password.Config{PBKDF2Iterations: c.PBKDF2Iterations}},
+		{"GATEHOUSE_BCRYPT_ROUNDS", password.Config{BcryptRounds: c.BcryptRounds}},
+		{"GATEHOUSE_PASSWORD_HASHERS", password.Config{Algorithms: splitList(c.PasswordHashers)}},
+	} {
+		part.cfg.Argon2 = params
+		if _, err := password.NewHasher(part.cfg, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", part.name, err)
+		}
+	}
+	if len(splitList(c.PasswordHashers)) == 0 {
+		return nil, errors.New("GATEHOUSE_PASSWORD_HASHERS: at least one algorithm is required")
+	}
+	return password.NewHasher(password.Config{Algorithms: splitList(c.PasswordHashers), Argon2: params,
+		PBKDF2Iterations: c.PBKDF2Iterations, BcryptRounds: c.BcryptRounds}, nil)
+}
+
+// policy builds the password validators of the AUTH_PASSWORD_VALIDATORS
+// settings.
+func (e *env) policy() (password.Policy, error) {
+	c := e.cfg
+	if !c.PasswordValidation {
+		return password.Policy{}, nil
+	}
+	var p password.Policy
+	names := splitList(c.PasswordValidators)
+	if len(names) == 1 && names[0] == "none" {
+		names = nil
+	}
+	for i, v := range names {
+		if !slices.Contains(password.Validators(), v) || slices.Contains(names[:i], v) {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_VALIDATORS: %q is unknown or repeated (want some of %s, or none)", v, strings.Join(password.Validators(), ", "))
+		}
+		switch v {
+		case password.ValidatorSimilarity:
+			if c.PasswordMaxSimilarity < 0.1 || c.PasswordMaxSimilarity > 1 {
+				return p, fmt.Errorf("GATEHOUSE_PASSWORD_MAX_SIMILARITY must be between 0.1 and 1, not %v", c.PasswordMaxSimilarity)
+			}
+			p.MaxSimilarity = c.PasswordMaxSimilarity
+		case password.ValidatorLength:
+			p.MinLength = c.PasswordMinLength
+		case password.ValidatorCommon:
+			p.Common = true
+		case password.ValidatorNumeric:
+			p.Numeric = true
+		}
+	}
+	p.Order = names
+	p.SimilarityAttrs = splitList(c.PasswordSimilarAttrs)
+	for i, a := range p.SimilarityAttrs {
+		if !slices.Contains(password.SimilarityAttrs(), a) || slices.Contains(p.SimilarityAttrs[:i], a) {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_SIMILARITY_ATTRIBUTES: %q is unknown or repeated (want some of %s)", a, strings.Join(password.SimilarityAttrs(), ", "))
+		}
+	}
+	if c.PasswordCommonFile != "" {
+		f, err := os.Open(c.PasswordCommonFile)
+		if err != nil {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
+		}
+		defer f.Close()
+		if p.CommonList, err = password.ReadCommonList(f); err != nil {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %s: %w", c.PasswordCommonFile, err)
+		}
+	}
+	return p, nil
+}
+
+// headerName turns Django's request.META spelling of a header
+// (HTTP_X_ACCESS_TOKEN) into the header's name (X-Access-Token); a header
+// name is returned as it is.
+func headerName(s string) string {
+	if rest, ok := strings.CutPrefix(s, "HTTP_"); ok && rest != "" {
+		return http.CanonicalHeaderKey(strings.ReplaceAll(rest, "_", "-"))
+	}
+	return s
 }
 
 // minHS256Key is the shortest HS256 key accepted, in bytes.
@@ -275,25 +374,42 @@ const minHS256Key = 32
 func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 	c := e.cfg
 	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
-		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime}
+		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime,
+		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}}
 	switch c.JWTAlgorithm {
-	case "HS256":
+	case "HS256", "HS384", "HS512":
 		k, from := c.JWTSigningKey, "GATEHOUSE_JWT_SIGNING_KEY"
 		if k == "" {
 			k, from = serverSecret, "GATEHOUSE_SECRET_KEY (the default HS256 key of simplejwt tokens)"
 		}
 		if len(k) < minHS256Key {
-			// RFC 7518 3.2: an HMAC key at least as long as the hash.
-			return nil, fmt.Errorf("%s is %d bytes; an HS256 key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), minHS256Key)
+			// RFC 7518 3.2: an HMAC key at least as long as the hash. For
+			// HS384 and HS512 too, 32 bytes are asked: a random key of that
+			// length already resists guessing at 256 bits, and Django's
+			// generated SECRET_KEY (50 characters) passes.
+			return nil, fmt.Errorf("%s is %d bytes; an %s key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), c.JWTAlgorithm, minHS256Key)
 		}
-		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: "HS256", Secret: []byte(k)}
+		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: c.JWTAlgorithm, Secret: []byte(k)}
 	case "RS256", "ES256", "EdDSA":
-		if c.JWTPrivateKeyFile == "" {
+		var priv crypto.Signer
+		var err error
+		switch {
+		case c.JWTPrivateKeyFile != "" && c.JWTPrivateKey != "":
+			return nil, errors.New("set GATEHOUSE_JWT_PRIVATE_KEY_FILE or GATEHOUSE_JWT_PRIVATE_KEY, not both")
+		case c.JWTPrivateKey != "":
+			if priv, err = parsePrivateKey([]byte(c.JWTPrivateKey)); err != nil {
+				return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY: %w", err)
+			}
+		case c.JWTPrivateKeyFile != "":
+			b, err := os.ReadFile(c.JWTPrivateKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			if priv, err = parsePrivateKey(b); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.JWTPrivateKeyFile, err)
+			}
+		default:
 			return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY_FILE is required for %s", c.JWTAlgorithm)
-		}
-		priv, err := readPrivateKey(c.JWTPrivateKeyFile)
-		if err != nil {
-			return nil, err
 		}
 		kid := c.JWTKeyID
 		if kid == "" {
@@ -316,9 +432,13 @@ func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 			jc.Verification = append(jc.Verification, jwt.Key{ID: kid, Algorithm: c.JWTAlgorithm, Public: pub})
 		}
 	default:
-		return nil, fmt.Errorf("unsupported JWT algorithm %q", c.JWTAlgorithm)
+		return nil, fmt.Errorf("GATEHOUSE_JWT_ALGORITHM: unsupported JWT algorithm %q", c.JWTAlgorithm)
 	}
-	return jwt.New(jc)
+	codec, err := jwt.New(jc)
+	if err != nil && strings.Contains(err.Error(), "claim name") {
+		return nil, fmt.Errorf("GATEHOUSE_JWT_USER_ID_CLAIM, GATEHOUSE_JWT_TOKEN_TYPE_CLAIM, GATEHOUSE_JWT_JTI_CLAIM: %w", err)
+	}
+	return codec, err
 }
 
 func readPEM(path string) ([]byte, error) {
@@ -333,11 +453,14 @@ func readPEM(path string) ([]byte, error) {
 	return blk.Bytes, nil
 }
 
-func readPrivateKey(path string) (crypto.Signer, error) {
-	der, err := readPEM(path)
-	if err != nil {
-		return nil, err
+// parsePrivateKey reads the first PEM block of b as a PKCS#8, PKCS#1 or
+// EC private key.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("no PEM block")
 	}
+	der := blk.Bytes
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 		if s, ok := k.(crypto.Signer); ok {
 			return s, nil
@@ -349,7 +472,7 @@ func readPrivateKey(path string) (crypto.Signer, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	}
-	return nil, fmt.Errorf("%s: not a PKCS#8, PKCS#1 or EC private key", path)
+	return nil, errors.New("not a PKCS#8, PKCS#1 or EC private key")
 }
 
 func readPublicKey(path string) (any, error) {

@@ -4,6 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +26,7 @@ import (
 // settings() is the one place they are declared (docs/configuration.md is
 // printed from it by `gatehouse config`).
 type config struct {
+	ConfigFile      string
 	Addr            string
 	DatabaseURL     string
 	SecretKey       string
@@ -31,14 +35,22 @@ type config struct {
 	ShutdownTimeout time.Duration
 	MemoryLimit     string
 
-	PasswordValidation bool
-	PasswordMinLength  int
-	Argon2Memory       int
-	Argon2Time         int
-	Argon2Threads      int
+	PasswordValidation    bool
+	PasswordValidators    string
+	PasswordMinLength     int
+	PasswordSimilarAttrs  string
+	PasswordMaxSimilarity float64
+	PasswordCommonFile    string
+	PasswordHashers       string
+	PBKDF2Iterations      int
+	BcryptRounds          int
+	Argon2Memory          int
+	Argon2Time            int
+	Argon2Threads         int
 
 	AllowQueryToken bool
 	UserList        gatehouse.UserListAccess
+	PageSize        int
 	AuthCacheTTL    time.Duration
 	RequestTimeout  time.Duration
 	AllowedHosts    string
@@ -55,6 +67,7 @@ type config struct {
 	JWTSigningKey      string
 	JWTAlgorithm       string
 	JWTPrivateKeyFile  string
+	JWTPrivateKey      string
 	JWTKeyID           string
 	JWTVerifyKeyFiles  string
 	JWTIssuer          string
@@ -65,8 +78,15 @@ type config struct {
 	JWTRotateRefresh   bool
 	JWTBlacklistAfter  bool
 	JWTUpdateLastLogin bool
+	JWTUserIDClaim     string
+	JWTTokenTypeClaim  string
+	JWTJTIClaim        string
+	JWTHeaderTypes     string
+	JWTHeaderName      string
 
 	OAuthScopes                string
+	OAuthDefaultScopes         string
+	OAuthRedirectSchemes       string
 	OAuthAccessTokenLifetime   time.Duration
 	OAuthRefreshTokenLifetime  time.Duration
 	OAuthRefreshFamilyLifetime time.Duration
@@ -97,6 +117,9 @@ type config struct {
 	KnoxMinRefreshInterval time.Duration
 
 	positional []string // arguments that are not flags
+	// origin says where each setting read from the configuration file
+	// came from ("FILE line N"), by variable name, for error messages.
+	origin map[string]string
 }
 
 type setting struct {
@@ -145,6 +168,7 @@ func (c *config) settings() []setting {
 	kx := knox.DefaultConfig()
 	itoa := strconv.Itoa
 	return []setting{
+		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
 		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},
@@ -154,7 +178,14 @@ func (c *config) settings() []setting {
 		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash more than the CPUs, raised for larger stored hashes; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
 
 		{"password-validation", "apply the password validators (length, common, numeric, similarity) when a password is set", (*boolValue)(&c.PasswordValidation), "true"},
-		{"password-min-length", "minimum password length", (*intValue)(&c.PasswordMinLength), itoa(pol.MinLength)},
+		{"password-validators", "AUTH_PASSWORD_VALIDATORS: the validators that apply, in the order of their messages: similarity (UserAttributeSimilarityValidator), length (MinimumLengthValidator), common (CommonPasswordValidator), numeric (NumericPasswordValidator); none for none", (*stringValue)(&c.PasswordValidators), strings.Join(password.Validators(), ",")},
+		{"password-min-length", "minimum password length (MinimumLengthValidator's min_length)", (*intValue)(&c.PasswordMinLength), itoa(pol.MinLength)},
+		{"password-similarity-attributes", "UserAttributeSimilarityValidator's user_attributes: the user fields a password must not resemble, in order, among username, first_name, last_name and email", (*stringValue)(&c.PasswordSimilarAttrs), strings.Join(password.SimilarityAttrs(), ",")},
+		{"password-max-similarity", "UserAttributeSimilarityValidator's max_similarity, 0.1 to 1", (*floatValue)(&c.PasswordMaxSimilarity), strconv.FormatFloat(pol.MaxSimilarity, 'g', -1, 64)},
+		{"password-common-file", "CommonPasswordValidator's password_list_path: a list of common passwords (gzip or text, one a line, lower case) instead of Django's 20,000", (*stringValue)(&c.PasswordCommonFile), ""},
+		{"password-hashers", "PASSWORD_HASHERS by algorithm: the first (argon2, pbkdf2_sha256 or bcrypt_sha256) writes new hashes and replaces the others at login; stored hashes of algorithms not listed do not verify, as in Django. Known: " + strings.Join(password.Algorithms(), ", "), (*stringValue)(&c.PasswordHashers), strings.Join(password.Algorithms(), ",")},
+		{"pbkdf2-iterations", "iterations of new pbkdf2_sha256 hashes, at least " + itoa(password.MinPBKDF2Iterations) + " (OWASP)", (*intValue)(&c.PBKDF2Iterations), itoa(password.DefaultPBKDF2Iterations)},
+		{"bcrypt-rounds", "cost of new bcrypt_sha256 hashes, " + itoa(password.MinBcryptRounds) + " to 16", (*intValue)(&c.BcryptRounds), itoa(password.DefaultBcryptRounds)},
 		{"argon2-memory", "argon2id memory for new hashes, KiB", (*intValue)(&c.Argon2Memory), itoa(int(pw.Memory))},
 		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), itoa(int(pw.Time))},
 		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), itoa(int(pw.Threads))},
@@ -170,12 +201,14 @@ func (c *config) settings() []setting {
 		{"lockout-failures", "failed logins per account within lockout-window, from all sources, after which the account takes attempts only from sources it logged in from before (ASVS 2.2.1: at most 100 an hour)", (*intValue)(&c.LockoutFailures), itoa(gd.AccountFailures)},
 		{"lockout-window", "the window lockout-failures counts in", (*durationValue)(&c.LockoutWindow), fmtDuration(gd.Window)},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
+		{"page-size", "REST_FRAMEWORK's PAGE_SIZE: users on one page of GET /api/users/", (*intValue)(&c.PageSize), itoa(srv.PageSize)},
 		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
 
-		{"jwt-signing-key", "HS256 key for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
-		{"jwt-algorithm", "HS256, RS256, ES256 or EdDSA", (*stringValue)(&c.JWTAlgorithm), "HS256"},
+		{"jwt-signing-key", "HMAC key (HS256, HS384, HS512) for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},
+		{"jwt-algorithm", "ALGORITHM: HS256, HS384 or HS512 (with jwt-signing-key), RS256, ES256 or EdDSA (with a private key)", (*stringValue)(&c.JWTAlgorithm), "HS256"},
 		{"jwt-private-key-file", "PEM private key for RS256/ES256/EdDSA", (*stringValue)(&c.JWTPrivateKeyFile), ""},
+		{"jwt-private-key", "the PEM private key itself, instead of jwt-private-key-file (simplejwt's SIGNING_KEY; in the configuration file as a quoted value with \\n)", (*stringValue)(&c.JWTPrivateKey), ""},
 		{"jwt-key-id", "kid of the signing key (asymmetric algorithms)", (*stringValue)(&c.JWTKeyID), ""},
 		{"jwt-verify-key-files", "comma-separated kid=path.pem of older public keys still accepted (rotation)", (*stringValue)(&c.JWTVerifyKeyFiles), ""},
 		{"jwt-issuer", "iss claim to mint and require (empty: none)", (*stringValue)(&c.JWTIssuer), ""},
@@ -186,8 +219,15 @@ func (c *config) settings() []setting {
 		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
+		{"jwt-user-id-claim", "USER_ID_CLAIM: the claim holding the user's id", (*stringValue)(&c.JWTUserIDClaim), "user_id"},
+		{"jwt-token-type-claim", "TOKEN_TYPE_CLAIM: the claim holding access or refresh", (*stringValue)(&c.JWTTokenTypeClaim), "token_type"},
+		{"jwt-jti-claim", "JTI_CLAIM: the claim holding the token's id", (*stringValue)(&c.JWTJTIClaim), "jti"},
+		{"jwt-auth-header-types", "AUTH_HEADER_TYPES: the keywords before a simplejwt token, comma-separated, compared exactly", (*stringValue)(&c.JWTHeaderTypes), "Bearer"},
+		{"jwt-auth-header-name", "AUTH_HEADER_NAME: the request header simplejwt tokens come in (a header name, or Django's HTTP_X_NAME form); the other schemes read Authorization", (*stringValue)(&c.JWTHeaderName), "Authorization"},
 
 		{"oauth-scopes", "OAuth2 SCOPES in order, as name:description pairs separated by commas", (*stringValue)(&c.OAuthScopes), scopesSetting(o.Scopes)},
+		{"oauth-default-scopes", "DEFAULT_SCOPES: the scopes granted when a request names none and its application has no default scopes, space- or comma-separated; __all__ for every scope", (*stringValue)(&c.OAuthDefaultScopes), "__all__"},
+		{"oauth-allowed-redirect-uri-schemes", "ALLOWED_REDIRECT_URI_SCHEMES: the schemes of redirect URIs, comma-separated (a native app's private-use scheme such as com.example.app)", (*stringValue)(&c.OAuthRedirectSchemes), "http,https"},
 		{"oauth-access-token-lifetime", "ACCESS_TOKEN_EXPIRE_SECONDS (a duration or seconds)", (*durationValue)(&c.OAuthAccessTokenLifetime), seconds(o.AccessTokenLifetime)},
 		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), fmtDuration(o.RefreshTokenLifetime)},
 		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), fmtDuration(o.RefreshFamilyLifetime)},
@@ -220,7 +260,8 @@ func (c *config) settings() []setting {
 }
 
 // parse registers every setting on fs, parses args, and fills what no flag
-// set from the environment, then the defaults.
+// set from the environment, then from the configuration file (--config or
+// GATEHOUSE_CONFIG), then the defaults.
 func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	sets := c.settings()
 	for _, s := range sets {
@@ -228,14 +269,6 @@ func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 			return fmt.Errorf("default of %s: %w", s.name, err)
 		}
 		fs.Var(s.value, s.name, s.help+" (env "+s.env()+")")
-	}
-	// Environment first, so that flags parsed afterwards win.
-	for _, s := range sets {
-		if v := getenv(s.env()); v != "" {
-			if err := s.value.Set(v); err != nil {
-				return fmt.Errorf("%s: %w", s.env(), err)
-			}
-		}
 	}
 	// Flags may come before or after positional arguments.
 	var positional []string
@@ -251,8 +284,142 @@ func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 		args = args[1:]
 	}
 	c.positional = positional
+	flagged := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
+	fromEnv := func(s setting) string {
+		if flagged[s.name] {
+			return ""
+		}
+		return getenv(s.env())
+	}
+	for _, s := range sets {
+		if v := fromEnv(s); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return fmt.Errorf("%s: %w", s.env(), err)
+			}
+		}
+	}
+	if c.ConfigFile == "" {
+		return nil
+	}
+	if err := c.readFile(c.ConfigFile, sets, func(s setting) bool { return flagged[s.name] || fromEnv(s) != "" }); err != nil {
+		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
+	}
 	return nil
 }
+
+// secretSettings are the settings whose values are secrets: a
+// configuration file holding one must be private to its owner.
+var secretSettings = []string{"GATEHOUSE_SECRET_KEY", "GATEHOUSE_JWT_SIGNING_KEY", "GATEHOUSE_JWT_PRIVATE_KEY"}
+
+// readFile reads the configuration file at path: GATEHOUSE_NAME=value
+// lines, # comments and blank lines. A name that is unknown, repeated or
+// GATEHOUSE_CONFIG itself, a line that is not NAME=value, and a value its
+// setting refuses are errors naming the file and line. Settings for which
+// overridden reports true (a flag or the environment set them) keep their
+// value, but their lines are checked all the same.
+func (c *config) readFile(path string, sets []setting, overridden func(setting) bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	byEnv := map[string]setting{}
+	for _, s := range sets {
+		byEnv[s.env()] = s
+	}
+	seen := map[string]int{}
+	c.origin = map[string]string{}
+	var secrets []string
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		n++
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		where := fmt.Sprintf("%s line %d", path, n)
+		name, value, ok := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			return fmt.Errorf("%s: want GATEHOUSE_NAME=value", where)
+		}
+		s, known := byEnv[name]
+		switch {
+		case name == "GATEHOUSE_CONFIG":
+			return fmt.Errorf("%s: GATEHOUSE_CONFIG cannot be set in a configuration file", where)
+		case !known:
+			return fmt.Errorf("%s: unknown setting %q (gatehouse config lists them)", where, name)
+		case seen[name] > 0:
+			return fmt.Errorf("%s: %s is set again (first on line %d)", where, name, seen[name])
+		}
+		seen[name] = n
+		if strings.HasPrefix(value, `"`) {
+			v, err := strconv.Unquote(value)
+			if err != nil {
+				return fmt.Errorf("%s: %s: a value starting with \" must be one quoted string with backslash escapes", where, name)
+			}
+			value = v
+		}
+		if slices.Contains(secretSettings, name) {
+			secrets = append(secrets, name)
+		}
+		target := s.value
+		if overridden(s) {
+			target = scratchValue(s.name) // checked, then dropped
+		} else {
+			c.origin[name] = where
+		}
+		if err := target.Set(value); err != nil {
+			return fmt.Errorf("%s: %s: %w", where, name, err)
+		}
+	}
+	if len(secrets) > 0 {
+		return checkPrivate(path, secrets)
+	}
+	return nil
+}
+
+// scratchValue is a fresh value of the setting called name, for checking a
+// value that is not used.
+func scratchValue(name string) flag.Value {
+	var scratch config
+	for _, s := range scratch.settings() {
+		if s.name == name {
+			return s.value
+		}
+	}
+	return nil
+}
+
+// checkPrivate refuses a file holding secrets that its group or others
+// may read or change.
+func checkPrivate(path string, secrets []string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s holds %s but its mode is %04o, open to its group or others: "+
+			"run chmod 600 %s (and keep it owned by the user gatehouse runs as)", path, strings.Join(secrets, " and "), perm, path)
+	}
+	return nil
+}
+
+// explain adds, to an error naming a setting that came from the
+// configuration file, the file and line it was read from.
+func (c *config) explain(err error) error {
+	if err == nil || len(c.origin) == 0 {
+		return err
+	}
+	for _, name := range settingName.FindAllString(err.Error(), -1) {
+		if where, ok := c.origin[name]; ok {
+			return fmt.Errorf("%w (%s is set in %s)", err, name, where)
+		}
+	}
+	return err
+}
+
+var settingName = regexp.MustCompile(`GATEHOUSE_[A-Z0-9_]+`)
 
 type stringValue string
 
@@ -293,6 +460,18 @@ func (v *userListValue) Set(s string) error {
 		return err
 	}
 	*v = userListValue(a)
+	return nil
+}
+
+type floatValue float64
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return fmt.Errorf("want a number, 0 or more, got %q", s)
+	}
+	*v = floatValue(f)
 	return nil
 }
 

@@ -34,7 +34,6 @@ const corpusDir = "../../testdata/django/corpus"
 var corpusPending = map[string]string{
 	"import-from-sqlite":   "import --from",
 	"import-from-postgres": "import --from",
-	"settings":             "settings import",
 }
 
 func skipIfPending(t *testing.T, name string) {

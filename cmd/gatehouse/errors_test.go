@@ -63,6 +63,8 @@ func TestEverySettingRefusesBadValues(t *testing.T) {
 			bad = []string{"maybe"}
 		case *intValue:
 			bad = []string{"-1", "many", "1.5"}
+		case *floatValue:
+			bad = []string{"-0.5", "most", "NaN", "Inf"}
 		case *durationValue:
 			// Found by FuzzSettings: seconds beyond a Duration wrapped
 			// around, 18446744074 to 290ms.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,6 +90,21 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 		o.SessionLifetime = c.SessionLifetime
 	}
 	o.SecureCookies = c.CookieSecure
+	if ds := splitList(c.OAuthDefaultScopes); len(ds) > 0 && !slices.Equal(ds, []string{"__all__"}) {
+		o.DefaultScopes = ds
+		for _, s := range ds {
+			if !o.Scopes.Has(s) {
+				return o, fmt.Errorf("GATEHOUSE_OAUTH_DEFAULT_SCOPES: %q is not among GATEHOUSE_OAUTH_SCOPES (%s)", s, strings.Join(o.Scopes.Names(), " "))
+			}
+		}
+	}
+	o.RedirectSchemes = splitList(c.OAuthRedirectSchemes)
+	if len(o.RedirectSchemes) == 0 {
+		return o, errors.New("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: at least one scheme is required")
+	}
+	if err := (oauth.Config{RedirectSchemes: o.RedirectSchemes}).Check(); err != nil {
+		return o, fmt.Errorf("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: %w", err)
+	}
 	return o, nil
 }
 

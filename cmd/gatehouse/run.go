@@ -51,6 +51,7 @@ func commands() []command {
 		{"deleteapplication", "CLIENT_ID", "delete an OAuth2 application and its tokens", cmdDeleteApplication},
 		{"cleartokens", "", "delete expired OAuth2 tokens and codes now (the server also does it in the background)", cmdClearTokens},
 		{"audit", "", "print audit log events, newest last (--user --client --event --since --until --limit --format)", cmdAudit},
+		{"django-settings", "[INPUT|-]", "write a configuration file from a Django project's settings (the JSON of the --script lines, or manage.py diffsettings --all) to --out or standard output, listing what is not honoured", cmdDjangoSettings},
 	}
 }
 
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		e.log = newLogger(e.cfg, stderr)
 		e.extra = extra
-		return c.run(ctx, e, e.cfg.positional)
+		return e.cfg.explain(c.run(ctx, e, e.cfg.positional))
 	}
 	usage(stderr)
 	return usagef("unknown command %q", args[1])

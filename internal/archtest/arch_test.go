@@ -85,7 +85,7 @@ func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
 // store or a driver, and the services know nothing of HTTP.
 func TestLayers(t *testing.T) {
 	services := []string{"accounts", "authn", "oauth", "simplejwt", "audit"}
-	public := []string{"jwt", "password", "secret", "fixture", "knox"}
+	public := []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf"}
 	pkgs := list(t, "./...")
 	check := func(name string, forbidden func(string) bool, why string) {
 		p, ok := pkgs[module+"/"+name]

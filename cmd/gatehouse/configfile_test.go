@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// writeConfig writes a configuration file of mode perm in a temporary
+// directory.
+func writeConfig(t *testing.T, perm os.FileMode, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.conf")
+	if err := os.WriteFile(path, []byte(text), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	return path
+}
+
+func parseWith(args []string, env map[string]string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := c.parse(fs, args, getenvFrom(env))
+	return c, err
+}
+
+// A flag wins over the environment, the environment over the file, the
+// file over the default; comments, blank lines, spaces around = and
+// quoted values with escapes are read.
+func TestConfigFilePrecedence(t *testing.T) {
+	path := writeConfig(t, 0o644, `# written by hand
+GATEHOUSE_PAGE_SIZE=5
+
+  GATEHOUSE_JWT_ISSUER = https://auth.example.com # not a comment
+GATEHOUSE_JWT_AUDIENCE="api \"v2\"\t"
+GATEHOUSE_ADDR=127.0.0.1:9000
+GATEHOUSE_LOG_LEVEL=warn
+`)
+	c, err := parseWith([]string{"--config", path, "--addr", "127.0.0.1:9100"}, map[string]string{"GATEHOUSE_LOG_LEVEL": "debug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PageSize != 5 || c.JWTIssuer != "https://auth.example.com # not a comment" || c.JWTAudience != "api \"v2\"\t" {
+		t.Errorf("from the file: page size %d, issuer %q, audience %q", c.PageSize, c.JWTIssuer, c.JWTAudience)
+	}
+	if c.Addr != "127.0.0.1:9100" || c.LogLevel != "debug" || c.OAuthCodeLifetime.String() != "1m0s" {
+		t.Errorf("flag, environment, default: addr %s, log level %s, code lifetime %v", c.Addr, c.LogLevel, c.OAuthCodeLifetime)
+	}
+	// GATEHOUSE_CONFIG names the file too.
+	if c, err := parseWith(nil, map[string]string{"GATEHOUSE_CONFIG": path}); err != nil || c.PageSize != 5 || c.Addr != "127.0.0.1:9000" {
+		t.Errorf("GATEHOUSE_CONFIG: page size %d addr %s, %v", c.PageSize, c.Addr, err)
+	}
+}
+
+// Every mistake in the file is an error naming the file and line.
+func TestConfigFileRefusals(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"GATEHOUSE_PAGE_SIZE=5\nGATEHOUSE_PAGE_SZE=6\n", `line 2: unknown setting "GATEHOUSE_PAGE_SZE"`},
+		{"GATEHOUSE_PAGE_SIZE=5\n\nGATEHOUSE_PAGE_SIZE=6\n", "line 3: GATEHOUSE_PAGE_SIZE is set again (first on line 1)"},
+		{"# x\nGATEHOUSE_PAGE_SIZE=five\n", `line 2: GATEHOUSE_PAGE_SIZE: want a whole number, 0 or more, got "five"`},
+		{"GATEHOUSE_JWT_LEEWAY=soon\n", `line 1: GATEHOUSE_JWT_LEEWAY: want a duration`},
+		{"page-size 5\n", "line 1: want GATEHOUSE_NAME=value"},
+		{"=5\n", "line 1: want GATEHOUSE_NAME=value"},
+		{"GATEHOUSE_CONFIG=/etc/other.conf\n", "line 1: GATEHOUSE_CONFIG cannot be set in a configuration file"},
+		{`GATEHOUSE_JWT_ISSUER="unterminated` + "\n", `line 1: GATEHOUSE_JWT_ISSUER: a value starting with " must be one quoted string`},
+		{"export GATEHOUSE_ADDR=x\n", `line 1: unknown setting "export GATEHOUSE_ADDR"`},
+	} {
+		path := writeConfig(t, 0o600, tc.text)
+		_, err := parseWith([]string{"--config", path}, nil)
+		if err == nil || !strings.Contains(err.Error(), path+" "+tc.want) {
+			t.Errorf("%q: %v\nwant %s %s", tc.text, err, path, tc.want)
+		}
+	}
+	// An overridden line is checked all the same.
+	path := writeConfig(t, 0o600, "GATEHOUSE_PAGE_SIZE=five\n")
+	if _, err := parseWith([]string{"--config", path, "--page-size", "3"}, nil); err == nil {
+		t.Error("a bad line under a flag was accepted")
+	}
+	if _, err := parseWith([]string{"--config", filepath.Join(t.TempDir(), "missing.conf")}, nil); err == nil ||
+		!strings.Contains(err.Error(), "GATEHOUSE_CONFIG: open ") {
+		t.Errorf("a missing file: %v", err)
+	}
+}
+
+// A file holding a secret must be its owner's alone; the refusal says how
+// to fix it and never shows the secret.
+func TestConfigFileHoldingSecretsMustBePrivate(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef-very-secret"
+	for _, name := range []string{"GATEHOUSE_SECRET_KEY", "GATEHOUSE_JWT_SIGNING_KEY", "GATEHOUSE_JWT_PRIVATE_KEY"} {
+		for _, perm := range []os.FileMode{0o644, 0o640, 0o604, 0o620} {
+			path := writeConfig(t, perm, "GATEHOUSE_PAGE_SIZE=5\n"+name+"="+key+"\n")
+			_, err := parseWith([]string{"--config", path}, nil)
+			if err == nil || !strings.Contains(err.Error(), "chmod 600 "+path) || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), key) {
+				t.Errorf("%s in a %04o file: %v", name, perm, err)
+			}
+		}
+		path := writeConfig(t, 0o600, name+"="+key+"\n")
+		if _, err := parseWith([]string{"--config", path}, nil); err != nil {
+			t.Errorf("%s in a 0600 file: %v", name, err)
+		}
+	}
+	// Without a secret, a readable file is fine.
+	if _, err := parseWith([]string{"--config", writeConfig(t, 0o644, "GATEHOUSE_PAGE_SIZE=5\n")}, nil); err != nil {
+		t.Errorf("a readable file without secrets: %v", err)
+	}
+}
+
+// A value the file sets that is refused only when the services are built
+// is reported with the file and line it came from.
+func TestConfigFileLaterRefusalNamesTheLine(t *testing.T) {
+	path := writeConfig(t, 0o600, "GATEHOUSE_LOG_LEVEL=error\nGATEHOUSE_OAUTH_DEFAULT_SCOPES=read admin\n")
+	env := map[string]string{"GATEHOUSE_DATABASE_URL": testdb.URL(t, "sqlite"), "GATEHOUSE_SECRET_KEY": "test-secret-key-0123456789abcdef"}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"gatehouse", "migrate", "--config", path}, getenvFrom(env), nil, &out, &errb)
+	want := `GATEHOUSE_OAUTH_DEFAULT_SCOPES: "admin" is not among GATEHOUSE_OAUTH_SCOPES (read write groups) (GATEHOUSE_OAUTH_DEFAULT_SCOPES is set in ` + path + " line 2)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// Each setting carried from Django refuses a value it cannot use, naming
+// its variable, before anything is served.
+func TestDjangoSettingsRefusals(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"GATEHOUSE_PAGE_SIZE", "0", "GATEHOUSE_PAGE_SIZE must be at least 1"},
+		{"GATEHOUSE_PASSWORD_HASHERS", "md5,argon2", "GATEHOUSE_PASSWORD_HASHERS: password: new hashes cannot be md5"},
+		{"GATEHOUSE_PASSWORD_HASHERS", "argon2,crypt", `GATEHOUSE_PASSWORD_HASHERS: password: unknown hasher algorithm "crypt"`},
+		{"GATEHOUSE_PBKDF2_ITERATIONS", "260000", "GATEHOUSE_PBKDF2_ITERATIONS: password: pbkdf2_sha256 iterations must be between 600000"},
+		{"GATEHOUSE_BCRYPT_ROUNDS", "4", "GATEHOUSE_BCRYPT_ROUNDS: password: bcrypt rounds must be between 10"},
+		{"GATEHOUSE_PASSWORD_VALIDATORS", "length,entropy", `GATEHOUSE_PASSWORD_VALIDATORS: "entropy" is unknown or repeated`},
+		{"GATEHOUSE_PASSWORD_SIMILARITY_ATTRIBUTES", "username,nickname", `GATEHOUSE_PASSWORD_SIMILARITY_ATTRIBUTES: "nickname" is unknown or repeated`},
+		{"GATEHOUSE_PASSWORD_MAX_SIMILARITY", "0.05", "GATEHOUSE_PASSWORD_MAX_SIMILARITY must be between 0.1 and 1"},
+		{"GATEHOUSE_PASSWORD_COMMON_FILE", "/nonexistent/common.txt.gz", "GATEHOUSE_PASSWORD_COMMON_FILE: open /nonexistent/common.txt.gz"},
+		{"GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES", "https,javascript", "GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: redirect URI scheme \"javascript\" would run script"},
+		{"GATEHOUSE_JWT_USER_ID_CLAIM", "exp", `GATEHOUSE_JWT_USER_ID_CLAIM, GATEHOUSE_JWT_TOKEN_TYPE_CLAIM, GATEHOUSE_JWT_JTI_CLAIM: jwt: claim name "exp"`},
+		{"GATEHOUSE_JWT_AUTH_HEADER_NAME", "X Token", `GATEHOUSE_JWT_AUTH_HEADER_NAME: "X Token" is not an HTTP header name`},
+		{"GATEHOUSE_JWT_AUTH_HEADER_TYPES", "JWT,Bé", `GATEHOUSE_JWT_AUTH_HEADER_TYPES: "Bé" is not a keyword`},
+	} {
+		env := baseEnv(testdb.URL(t, "sqlite"))
+		env[tc.name] = tc.value
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var out, errb bytes.Buffer
+		err := run(ctx, []string{"gatehouse", "serve", "--addr", "127.0.0.1:0"}, getenvFrom(env), nil, &out, &errb)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: %v\nwant %s", tc.name, tc.value, err, tc.want)
+		}
+	}
+}

@@ -306,9 +306,7 @@ func appendValue(b []byte, k kind, v any) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		b = append(b, '"')
-		b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
-		return append(b, '"'), nil
+		return appendTime(b, t), nil
 	case kUUID:
 		str, ok := toString(v)
 		if !ok {
@@ -326,6 +324,20 @@ func appendValue(b []byte, k kind, v any) ([]byte, error) {
 		return b, fmt.Errorf("not text (%T)", v)
 	}
 	return appendString(b, str), nil
+}
+
+// appendTime writes t as DjangoJSONEncoder does: ISO 8601 in UTC with
+// "Z", the fraction cut to milliseconds and left out when the time has no
+// microseconds (dumpdata loses the rest; so does the import, so that both
+// paths store the same values).
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	b = append(b, '"')
+	b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	if us := t.Nanosecond() / 1000; us != 0 {
+		b = append(b, '.', byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10))
+	}
+	return append(b, 'Z', '"')
 }
 
 func appendString(b []byte, s string) []byte {

@@ -7,9 +7,9 @@
 // A Source is opened read-only inside one read-only transaction: on
 // PostgreSQL REPEATABLE READ, a consistent snapshot while a live Django
 // keeps writing; on SQLite a read transaction (a snapshot in WAL mode; in
-// Django's default rollback-journal mode it holds a shared lock, so that
-// Django's writes wait until the import ends). Tables are read in batches
-// in primary-key order (keyset pagination), never whole.
+// Django's default rollback-journal mode it holds a shared lock, and
+// Django's writes fail with "database is locked" until it ends). Tables
+// are read in batches in key order (keyset pagination), never whole.
 package djangodb
 
 import (

@@ -45,6 +45,8 @@ type options struct {
 	resources        bool           // binary size, ready time, RSS
 	scale            int            // stored tokens of each kind for the scale cases (0: none)
 	cases            *regexp.Regexp // load cases to run (nil: all)
+	importRows       int            // -import: users and DRF tokens of the import benchmark (0: the load benchmark)
+	importRounds     int
 }
 
 // want reports whether the load case name is selected by -cases.
@@ -64,6 +66,8 @@ func main() {
 	flag.BoolVar(&o.resources, "resources", true, "measure binary size, ready time and RSS")
 	flag.IntVar(&o.scale, "scale", 1_000_000, "stored tokens of each kind for the scale cases (0: skip)")
 	cases := flag.String("cases", "", "run only the load cases whose name matches this regular expression")
+	flag.IntVar(&o.importRows, "import", 0, "measure gatehouse import from a Django database with this many users and as many DRF tokens, instead of the load benchmark")
+	flag.IntVar(&o.importRounds, "import-rounds", 3, "imports measured per backend with -import")
 	flag.Parse()
 	if *cases != "" {
 		re, err := regexp.Compile(*cases)
@@ -114,6 +118,9 @@ func run(o options) error {
 	bin := filepath.Join(work, "gatehouse")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput(); err != nil {
 		return fmt.Errorf("build gatehouse: %v\n%s", err, out)
+	}
+	if o.importRows > 0 {
+		return benchImport(o, work, bin, o.importRows, o.importRounds, os.Stdout)
 	}
 	var results []result
 	if o.resources {

@@ -20,7 +20,13 @@ import (
 // hashes. A reference to a parent that is neither in the set nor in the
 // database fails, naming both.
 func (s *Store) Load(ctx context.Context, set fixture.Set) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, s.loader(ctx, set))
+}
+
+// loader is the work of Load, to run in a transaction (LoadBatch adds to
+// it).
+func (s *Store) loader(ctx context.Context, set fixture.Set) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
 		if err := s.loadUsers(ctx, tx, set.Users); err != nil {
 			return err
 		}
@@ -61,7 +67,7 @@ func (s *Store) Load(ctx context.Context, set fixture.Set) error {
 			return err
 		}
 		return s.loadGroups(ctx, tx, set)
-	})
+	}
 }
 
 // loadUsers writes the users with their primary keys first, then those

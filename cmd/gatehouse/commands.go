@@ -49,6 +49,7 @@ type cmdFlags struct {
 	app                                  appFlags    // createapplication (oauth_commands.go)
 	audit                                auditFlags  // audit (audit_command.go)
 	django                               djangoFlags // django-settings (django_settings.go)
+	imp                                  importFlags // import (import_command.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -71,6 +72,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.audit.register(fs)
 	case "django-settings":
 		f.django.register(fs)
+	case "import":
+		f.imp.register(fs)
 	}
 	return f
 }
@@ -666,7 +669,21 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 // they were loaded, and cannot log in until their password is set again.
 // Django's unusable passwords ("!...") are no such case.
 func unverifiable(users []gatehouse.User) []string {
-	byFormat := map[string][]string{}
+	h := unusableHashes{}
+	h.add(users)
+	return h.messages()
+}
+
+// unusableHashes counts those users by format, keeping a few names of
+// each, over several batches (import).
+type unusableHashes map[string]*hashFormat
+
+type hashFormat struct {
+	n    int
+	some []string
+}
+
+func (h unusableHashes) add(users []gatehouse.User) {
 	for _, u := range users {
 		p := u.Password
 		if p == "" || strings.HasPrefix(p, "!") || password.IsUsable(p) {
@@ -676,16 +693,23 @@ func unverifiable(users []gatehouse.User) []string {
 		if !found || len(format) > 30 {
 			format = "unrecognised"
 		}
-		byFormat[format] = append(byFormat[format], u.Username)
-	}
-	var out []string
-	for format, names := range byFormat {
-		some := names
-		if len(some) > 5 {
-			some = some[:5]
+		f := h[format]
+		if f == nil {
+			f = &hashFormat{}
+			h[format] = f
 		}
+		f.n++
+		if len(f.some) < 5 {
+			f.some = append(f.some, u.Username)
+		}
+	}
+}
+
+func (h unusableHashes) messages() []string {
+	var out []string
+	for format, f := range h {
 		out = append(out, fmt.Sprintf("%d users have %s password hashes, which gatehouse cannot verify (e.g. %s): they cannot log in "+
-			"until their password is set again (gatehouse changepassword USERNAME, or a password reset)", len(names), format, strings.Join(some, ", ")))
+			"until their password is set again (gatehouse changepassword USERNAME, or a password reset)", f.n, format, strings.Join(f.some, ", ")))
 	}
 	sort.Strings(out)
 	return out

@@ -31,10 +31,7 @@ const corpusDir = "../../testdata/django/corpus"
 // branches are still building, each with the feature it waits for; those
 // cases are skipped. Remove an entry when its feature is merged: the case
 // must then pass as written.
-var corpusPending = map[string]string{
-	"import-from-sqlite":   "import --from",
-	"import-from-postgres": "import --from",
-}
+var corpusPending = map[string]string{}
 
 func skipIfPending(t *testing.T, name string) {
 	t.Helper()

@@ -45,6 +45,7 @@ func commands() []command {
 		{"changepassword", "USERNAME", "set a user's password (revokes the user's tokens)", cmdChangePassword},
 		{"createtoken", "USERNAME", "print a new DRF token key for the user (--name, --expires)", cmdCreateToken},
 		{"loaddata", "FILE...", "load Django dumpdata files, all in one transaction; rows with a stored primary key are overwritten", cmdLoaddata},
+		{"import", "", "copy users, groups, tokens and OAuth rows straight from a Django database (--from URL or SQLite file; read-only), in batches; a stopped import continues (--restart starts over)", cmdImport},
 		{"config", "", "print every setting with its variable and default (markdown)", cmdConfig},
 		{"createapplication", "", "create an OAuth2 application (--client-id --name --client-type --grant-types --redirect-uris --owner ...); prints its secret once", cmdCreateApplication},
 		{"listapplications", "", "list OAuth2 applications", cmdListApplications},

@@ -134,6 +134,48 @@ func TestOnlyTheStoreImportsADriver(t *testing.T) {
 	}
 }
 
+// The Django database reader (djangodb) reads through database/sql with the
+// drivers the store registers: it imports the store for that alone (a
+// blank import, so it calls nothing of it and writes nowhere), and knows
+// nothing of the services or HTTP. It gives dumpdata objects; converting
+// them stays the fixture package's one job.
+func TestDjangoReaderTakesOnlyTheDriversFromTheStore(t *testing.T) {
+	pkgs := list(t, "./djangodb")
+	p, ok := pkgs[module+"/djangodb"]
+	if !ok {
+		t.Fatal("package djangodb not found")
+	}
+	for _, dep := range p.Deps {
+		for _, s := range []string{"server", "accounts", "authn", "oauth", "simplejwt", "audit"} {
+			if dep == module+"/"+s {
+				t.Errorf("djangodb depends on %s", dep)
+			}
+		}
+		if dep == "net/http" {
+			t.Errorf("djangodb depends on net/http")
+		}
+	}
+	matches, err := filepath.Glob("../../djangodb/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, path := range matches {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"`+module+`/store"` && (imp.Name == nil || imp.Name.Name != "_") {
+				t.Errorf("%s imports the store by name: djangodb takes only its drivers (a blank import)", path)
+			}
+		}
+	}
+}
+
 // The CLI's commands call the services; only serve builds the HTTP server:
 // server.New is called in serverFor alone, and serverFor in cmdServe alone.
 func TestOnlyServeBuildsTheHTTPServer(t *testing.T) {

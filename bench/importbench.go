@@ -1,0 +1,154 @@
+package main
+
+import (
+	"crypto/sha1"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The import benchmark (-import N): a Django database with N users and N
+// DRF tokens, written straight into the tables Django's migrate writes
+// (internal/djangotest/testdata), then `gatehouse import --from` it into a
+// fresh gatehouse database, timed from the process's start to its exit,
+// with its peak RSS (getrusage's ru_maxrss of the child). Every user has
+// the same PBKDF2 hash, made once: what is measured is the import, which
+// copies hashes and never computes one.
+
+// importHash is a Django PBKDF2-SHA256 260000 hash (of "alicepass").
+const importHash = "pbkdf2_sha256$260000$a5maCrfUqDNEHjTKmzPKIk$klFMePQvk9GBYmMwGtS6BCYb01Jaz3jM+qgN03p3jwE="
+
+// importRun is one measured import.
+type importRun struct {
+	took    time.Duration
+	maxRSS  int64 // bytes
+	objects int
+}
+
+// benchImport measures the import on every backend of o, rounds times
+// each (a fresh target every round, the same source), and prints a table.
+func benchImport(o options, work, bin string, n, rounds int, w io.Writer) error {
+	fmt.Fprintf(w, "| backend | rows (users + DRF tokens) | round | time | rows/s | peak RSS |\n|---|---|---|---|---|---|\n")
+	for _, backend := range strings.Split(o.backends, ",") {
+		src, dropSrc, err := databaseURL(o, work, backend)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := buildDjango(backend, src, n); err != nil {
+			dropSrc()
+			return fmt.Errorf("%s: building the Django database: %w", backend, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s: Django database with %d users and %d tokens built in %v\n", backend, n, n, time.Since(start).Round(time.Second))
+		var runs []importRun
+		for r := 1; r <= rounds; r++ {
+			target, drop, err := databaseURL(o, work, backend)
+			if err != nil {
+				dropSrc()
+				return err
+			}
+			run, err := runImportOnce(bin, src, target)
+			drop()
+			if err != nil {
+				dropSrc()
+				return fmt.Errorf("%s: %w", backend, err)
+			}
+			runs = append(runs, run)
+			rate := float64(2*n) / run.took.Seconds()
+			fmt.Fprintf(w, "| %s | %d | %d | %v | %.0f | %.0f MB |\n", backend, 2*n, r, run.took.Round(100*time.Millisecond), rate, float64(run.maxRSS)/(1<<20))
+		}
+		dropSrc()
+		if len(runs) > 1 {
+			rates := make([]float64, len(runs))
+			for i, r := range runs {
+				rates[i] = float64(2*n) / r.took.Seconds()
+			}
+			sort.Float64s(rates)
+			fmt.Fprintf(w, "| %s | %d | median of %d | | %.0f (%.0f–%.0f) | |\n", backend, 2*n, len(runs), rates[len(rates)/2], rates[0], rates[len(rates)-1])
+		}
+	}
+	return nil
+}
+
+// runImportOnce runs `gatehouse import --from src` into target.
+func runImportOnce(bin, src, target string) (importRun, error) {
+	cmd := exec.Command(bin, "import", "--from", src)
+	cmd.Env = append(os.Environ(), "GATEHOUSE_DATABASE_URL="+target, "GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
+		"GATEHOUSE_LOG_LEVEL=error")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return importRun{}, fmt.Errorf("gatehouse import: %v\n%s", err, errb.String())
+	}
+	r := importRun{took: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	if !strings.Contains(out.String(), "Installed ") {
+		return r, fmt.Errorf("gatehouse import printed no summary:\n%s", out.String())
+	}
+	return r, nil
+}
+
+// buildDjango creates the Django tables at url and writes n users and n
+// DRF tokens, one multi-row INSERT of chunk rows per transaction.
+func buildDjango(backend, url string, n int) error {
+	schema, err := os.ReadFile(filepath.Join("internal", "djangotest", "testdata", "schema."+backend+".sql"))
+	if err != nil {
+		return fmt.Errorf("the Django schema (run from the repository root): %w", err)
+	}
+	b, err := openBulk(backend, url)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if _, err := b.db.Exec(string(schema)); err != nil {
+		return err
+	}
+	f, t, joined := "0", "1", "'2026-01-01 00:00:00.123456'"
+	if b.postgres {
+		f, t, joined = "false", "true", "'2026-01-01 00:00:00.123456+00'"
+	}
+	err = insertRows(b.db, n, "INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES ",
+		func(i int) string {
+			return fmt.Sprintf("(%d, '%s', NULL, %s, 'user%07d', 'First', 'Last', 'user%07d@example.com', %s, %s, %s)", i, importHash, f, i, i, f, t, joined)
+		})
+	if err != nil {
+		return err
+	}
+	return insertRows(b.db, n, "INSERT INTO authtoken_token (key, created, user_id) VALUES ", func(i int) string {
+		sum := sha1.Sum([]byte(fmt.Sprint("bench-drf-key-", i)))
+		return fmt.Sprintf("('%s', %s, %d)", hex.EncodeToString(sum[:]), joined, i)
+	})
+}
+
+// insertRows writes rows 1..n: head is "INSERT INTO t (cols) VALUES ",
+// row(i) one parenthesised tuple.
+func insertRows(db *sql.DB, n int, head string, row func(i int) string) error {
+	var sb strings.Builder
+	for done := 0; done < n; {
+		k := min(chunk, n-done)
+		sb.Reset()
+		sb.WriteString(head)
+		for j := 1; j <= k; j++ {
+			if j > 1 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(row(done + j))
+		}
+		if _, err := db.Exec(sb.String()); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}

@@ -1,0 +1,304 @@
+// Package djangodb reads a Django project's database (PostgreSQL, or a
+// SQLite file) directly and gives its rows as the objects Django's dumpdata
+// would write for them (fixture.Object: the same model labels, field names,
+// datetimes and primary keys), so that the fixture package's converter,
+// and nothing else, turns them into gatehouse's records.
+//
+// A Source is opened read-only inside one read-only transaction: on
+// PostgreSQL REPEATABLE READ, a consistent snapshot while a live Django
+// keeps writing; on SQLite a read transaction (a snapshot in WAL mode; in
+// Django's default rollback-journal mode it holds a shared lock, and
+// Django's writes fail with "database is locked" until it ends). Tables
+// are read in batches in key order (keyset pagination), never whole.
+package djangodb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	// The database drivers are registered by the store package, imported
+	// for that alone: only store imports a driver (internal/archtest).
+	_ "github.com/gatehouse-auth/gatehouse/store"
+)
+
+// Source is an open Django database.
+type Source struct {
+	db      *sql.DB
+	tx      *sql.Tx
+	dialect string // "sqlite" or "postgres"
+	name    string
+	steps   []Step
+	notes   []string
+	// columns present, by table; a table absent has no entry.
+	columns map[string]map[string]bool
+}
+
+// Step is one pass of an import: the rows of one table in the order of
+// its key, with the rows that hang on them (many-to-many lists, and the
+// attached rows of another table).
+type Step struct {
+	// Table is the table the pass reads; it names the pass's progress.
+	Table string
+	// Models are the models of the objects the pass gives.
+	Models []string
+	// Absent says why the pass reads nothing (its table is not in the
+	// source); empty when it reads.
+	Absent string
+	t      *table
+	// cols, m2m and attach are the parts of t the source has.
+	cols   []column
+	m2m    []m2m
+	attach *attached
+	acols  []column
+}
+
+// Open opens the Django database at source: a postgres:// (or
+// postgresql://) URL, or the path of a SQLite file (optionally prefixed
+// "sqlite:"), read-only, and checks that it holds Django's auth_user
+// table and that each table it reads has the columns gatehouse needs.
+// Errors say what is wrong and never show a password.
+func Open(ctx context.Context, source string) (*Source, error) {
+	s := &Source{columns: map[string]map[string]bool{}}
+	var err error
+	switch {
+	case strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://"):
+		err = s.openPostgres(ctx, source)
+	case strings.Contains(source, "://") && !strings.HasPrefix(source, "sqlite://"):
+		scheme, _, _ := strings.Cut(source, "://")
+		return nil, fmt.Errorf("djangodb: %s:// databases are not read; give a postgres:// URL or the path of a SQLite file, "+
+			"or dump the data with python manage.py dumpdata and use gatehouse loaddata", scheme)
+	default:
+		err = s.openSQLite(ctx, strings.TrimPrefix(strings.TrimPrefix(source, "sqlite://"), "sqlite:"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.inspect(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) openPostgres(ctx context.Context, source string) error {
+	u, err := url.Parse(source)
+	if err != nil {
+		return errors.New("djangodb: the PostgreSQL URL is not a valid URL")
+	}
+	s.dialect, s.name = "postgres", redact(u)
+	if s.db, err = sql.Open("pgx", source); err != nil {
+		return fmt.Errorf("djangodb: %s: %w", s.name, err)
+	}
+	s.db.SetMaxOpenConns(1)
+	s.tx, err = s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		s.db.Close()
+		return fmt.Errorf("djangodb: cannot read the Django database at %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// redact is u without its password (in the user part or the password
+// parameter): the name a source is shown and recorded under.
+func redact(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	q := c.Query()
+	if q.Has("password") {
+		q.Del("password")
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
+}
+
+func (s *Source) openSQLite(ctx context.Context, path string) error {
+	if path == "" {
+		return errors.New("djangodb: give the Django database: a postgres:// URL or the path of a SQLite file")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	s.dialect, s.name = "sqlite", abs
+	fi, err := os.Stat(abs)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("djangodb: %s: no such file", abs)
+	}
+	if err != nil {
+		return fmt.Errorf("djangodb: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("djangodb: %s is a directory, not a SQLite file", abs)
+	}
+	escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(abs)
+	s.db, err = sql.Open("sqlite", "file:"+escaped+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return err
+	}
+	s.db.SetMaxOpenConns(1)
+	if s.tx, err = s.db.BeginTx(ctx, nil); err != nil {
+		s.db.Close()
+		return fmt.Errorf("djangodb: %s: %w", abs, err)
+	}
+	return nil
+}
+
+// Name is the source as messages show it and an import's progress is
+// recorded under: the URL without its password, or the file's absolute
+// path.
+func (s *Source) Name() string { return s.name }
+
+// Dialect is "postgres" or "sqlite".
+func (s *Source) Dialect() string { return s.dialect }
+
+// Steps are the passes of an import in load order: parents first (content
+// types, permissions, groups, users), then what names them (tokens, OAuth
+// applications, then codes and tokens).
+func (s *Source) Steps() []Step { return s.steps }
+
+// Notes say what the source lacks that an import would otherwise read
+// (tables of packages the project does not use).
+func (s *Source) Notes() []string { return s.notes }
+
+// Close ends the read transaction and closes the connection.
+func (s *Source) Close() error {
+	if s.tx != nil {
+		s.tx.Rollback()
+	}
+	return s.db.Close()
+}
+
+// inspect reads which tables and columns the source has and builds the
+// steps.
+func (s *Source) inspect(ctx context.Context) error {
+	names := map[string]bool{}
+	for _, t := range plan {
+		names[t.name] = true
+		for _, m := range t.m2m {
+			names[m.table] = true
+		}
+		if t.attach != nil {
+			names[t.attach.t.name] = true
+		}
+	}
+	for name := range names {
+		cols, err := s.tableColumns(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(cols) > 0 {
+			s.columns[name] = cols
+		}
+	}
+	if s.columns[users.name] == nil {
+		return fmt.Errorf("djangodb: %s has no auth_user table: it is not a Django database, or the project keeps its users in a custom "+
+			"user model (AUTH_USER_MODEL), whose table gatehouse does not read (dump it with python manage.py dumpdata and use gatehouse loaddata)%s",
+			s.name, s.schemaHint())
+	}
+	for _, t := range plan {
+		st, err := s.step(t)
+		if err != nil {
+			return err
+		}
+		s.steps = append(s.steps, st)
+	}
+	return nil
+}
+
+func (s *Source) schemaHint() string {
+	if s.dialect == "postgres" {
+		return "; if Django's tables are in another schema, add ?search_path=SCHEMA to the URL"
+	}
+	return ""
+}
+
+// tableColumns lists the columns of table in the source; none when it does
+// not exist.
+func (s *Source) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
+	q := "SELECT name FROM pragma_table_info(?)"
+	if s.dialect == "postgres" {
+		q = "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped"
+	}
+	rows, err := s.tx.QueryContext(ctx, q, table)
+	if err != nil {
+		if s.dialect == "sqlite" && strings.Contains(err.Error(), "not a database") {
+			return nil, fmt.Errorf("djangodb: %s is not a SQLite database", s.name)
+		}
+		return nil, fmt.Errorf("djangodb: reading the tables of %s: %w", s.name, err)
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols[c] = true
+	}
+	return cols, rows.Err()
+}
+
+// step is the pass over t with the columns the source has.
+func (s *Source) step(t *table) (Step, error) {
+	st := Step{Table: t.name, Models: []string{t.model}, t: t}
+	have := s.columns[t.name]
+	if have == nil {
+		st.Absent = fmt.Sprintf("table %s does not exist in %s: no %s objects imported", t.name, s.name, t.model)
+		return st, nil
+	}
+	var err error
+	if st.cols, err = s.present(t, have); err != nil {
+		return st, err
+	}
+	for _, m := range t.m2m {
+		if c := s.columns[m.table]; c == nil || !c[m.owner] || !c[m.target] {
+			s.notes = append(s.notes, fmt.Sprintf("table %s does not exist in %s: %s objects are imported without their %s",
+				m.table, s.name, t.model, m.field))
+			continue
+		}
+		st.m2m = append(st.m2m, m)
+	}
+	if a := t.attach; a != nil {
+		if c := s.columns[a.t.name]; c == nil {
+			s.notes = append(s.notes, fmt.Sprintf("table %s does not exist in %s: no %s objects imported", a.t.name, s.name, a.t.model))
+		} else {
+			if st.acols, err = s.present(a.t, c); err != nil {
+				return st, err
+			}
+			if !c[a.link] {
+				return st, fmt.Errorf("djangodb: table %s of %s has no column %s", a.t.name, s.name, a.link)
+			}
+			st.attach = a
+			st.Models = append(st.Models, a.t.model)
+		}
+	}
+	return st, nil
+}
+
+// present is t's columns that the source has; a required one missing is
+// an error naming it.
+func (s *Source) present(t *table, have map[string]bool) ([]column, error) {
+	for _, c := range []column{t.pk, t.keyCol()} {
+		if !have[c.col] {
+			return nil, fmt.Errorf("djangodb: table %s of %s has no column %s: it is not the table Django writes for %s", t.name, s.name, c.col, t.model)
+		}
+	}
+	var cols []column
+	for _, c := range t.cols {
+		switch {
+		case have[c.col]:
+			cols = append(cols, c)
+		case c.required:
+			return nil, fmt.Errorf("djangodb: table %s of %s has no column %s: it is not the table Django writes for %s", t.name, s.name, c.col, t.model)
+		}
+	}
+	return cols, nil
+}

@@ -28,9 +28,8 @@ const importHash = "pbkdf2_sha256$260000$a5maCrfUqDNEHjTKmzPKIk$klFMePQvk9GBYmMw
 
 // importRun is one measured import.
 type importRun struct {
-	took    time.Duration
-	maxRSS  int64 // bytes
-	objects int
+	took   time.Duration
+	maxRSS int64 // bytes
 }
 
 // benchImport measures the import on every backend of o, rounds times

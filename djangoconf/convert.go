@@ -242,8 +242,9 @@ func seconds(v any) (time.Duration, bool) {
 	return time.Duration(math.Round(f * float64(time.Second))), true
 }
 
-// duration writes d as gatehouse's settings read it, briefly.
-func duration(d time.Duration) string {
+// FormatDuration writes d as gatehouse's settings read it, briefly (whole
+// hours as "2h", whole minutes as "15m", else Go's form).
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "0"

@@ -47,7 +47,7 @@ func (c *converter) simpleJWT() {
 			c.refuse(s.from(k.key), "%s is not a positive duration; gatehouse keeps its default", show(v))
 			continue
 		}
-		c.set(k.name, duration(d), s.from(k.key))
+		c.set(k.name, FormatDuration(d), s.from(k.key))
 	}
 	rotate := c.flag(s, "ROTATE_REFRESH_TOKENS", "GATEHOUSE_JWT_ROTATE_REFRESH_TOKENS")
 	blacklist, ok := boolean(s.get("BLACKLIST_AFTER_ROTATION"))

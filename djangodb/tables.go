@@ -11,12 +11,12 @@ package djangodb
 type kind int
 
 const (
-	kInt  kind = iota // a number: integers and foreign keys
-	kStr              // a string
-	kBool             // true or false (SQLite stores 0 or 1)
-	kTime             // a datetime, as DjangoJSONEncoder writes it
-	kUUID             // a UUID in its dashed form (SQLite stores 32 hex digits)
-	kNatural          // a natural key: "a.b" selected, ["a", "b"] written
+	kInt     kind = iota // a number: integers and foreign keys
+	kStr                 // a string
+	kBool                // true or false (SQLite stores 0 or 1)
+	kTime                // a datetime, as DjangoJSONEncoder writes it
+	kUUID                // a UUID in its dashed form (SQLite stores 32 hex digits)
+	kNatural             // a natural key: "a.b" selected, ["a", "b"] written
 )
 
 // column is one field of a model: the dumpdata field name and its column.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/audit"
+	"github.com/gatehouse-auth/gatehouse/djangoconf"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -133,19 +134,6 @@ func (s setting) env() string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
 }
 
-// fmtDuration writes a default duration as briefly as the settings parse it.
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	}
-	return d.String()
-}
-
 // seconds writes a default in seconds, as DOT's *_SECONDS settings are.
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
 
@@ -190,16 +178,16 @@ func (c *config) settings() []setting {
 		{"argon2-time", "argon2id passes for new hashes", (*intValue)(&c.Argon2Time), itoa(int(pw.Time))},
 		{"argon2-threads", "argon2id parallelism for new hashes", (*intValue)(&c.Argon2Threads), itoa(int(pw.Threads))},
 
-		{"request-timeout", "longest a request may take, database calls and the wait for a password-hash slot included; past it the answer is 503 with Retry-After (0: no bound)", (*durationValue)(&c.RequestTimeout), fmtDuration(srv.RequestTimeout)},
+		{"request-timeout", "longest a request may take, database calls and the wait for a password-hash slot included; past it the answer is 503 with Retry-After (0: no bound)", (*durationValue)(&c.RequestTimeout), djangoconf.FormatDuration(srv.RequestTimeout)},
 		{"max-in-flight", "requests served at once; more are answered 503 with Retry-After at once (0: no bound)", (*intValue)(&c.MaxInFlight), itoa(srv.MaxInFlight)},
 		{"allowed-hosts", "host names requests may name, comma-separated: exact names, .example.com for a domain and its subdomains, or * (Django's ALLOWED_HOSTS); others are answered 400", (*stringValue)(&c.AllowedHosts), strings.Join(srv.AllowedHosts, ",")},
 		{"trusted-proxies", "comma-separated IP addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-Proto, -Host and -For are believed", (*stringValue)(&c.TrustedProxies), ""},
 		{"throttle-rates", "DRF's DEFAULT_THROTTLE_RATES as scope=N/period pairs, comma-separated (periods s, m, h, d; none: no limit). Scopes: anon and user (every DRF and simplejwt view, per address or per user), login (the four login paths, per address), sign_up, token (/o/token/, /o/revoke_token/, /o/introspect/, per address); scopes not named keep their default", (*stringValue)(&c.ThrottleRates), throttle.DefaultRates().String()},
 		{"throttle-store", "where throttle and failed-login counters live: auto (in memory with SQLite, in the database with PostgreSQL, so replicas share them), memory, or database", (*stringValue)(&c.ThrottleStore), "auto"},
 		{"backoff-after", "failed logins (or client authentications) per account and source before each further attempt waits, 1 s doubling", (*intValue)(&c.BackoffAfter), itoa(gd.FreeFailures)},
-		{"backoff-max", "longest wait between failed attempts from one source on one account", (*durationValue)(&c.BackoffMax), fmtDuration(gd.MaxDelay)},
+		{"backoff-max", "longest wait between failed attempts from one source on one account", (*durationValue)(&c.BackoffMax), djangoconf.FormatDuration(gd.MaxDelay)},
 		{"lockout-failures", "failed logins per account within lockout-window, from all sources, after which the account takes attempts only from sources it logged in from before (ASVS 2.2.1: at most 100 an hour)", (*intValue)(&c.LockoutFailures), itoa(gd.AccountFailures)},
-		{"lockout-window", "the window lockout-failures counts in", (*durationValue)(&c.LockoutWindow), fmtDuration(gd.Window)},
+		{"lockout-window", "the window lockout-failures counts in", (*durationValue)(&c.LockoutWindow), djangoconf.FormatDuration(gd.Window)},
 		{"allow-query-token", "accept OAuth access tokens in ?access_token= (DOT does; leaks tokens into logs)", (*boolValue)(&c.AllowQueryToken), "false"},
 		{"page-size", "REST_FRAMEWORK's PAGE_SIZE: users on one page of GET /api/users/", (*intValue)(&c.PageSize), itoa(srv.PageSize)},
 		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
@@ -214,8 +202,8 @@ func (c *config) settings() []setting {
 		{"jwt-issuer", "iss claim to mint and require (empty: none)", (*stringValue)(&c.JWTIssuer), ""},
 		{"jwt-audience", "aud claim to mint and require (empty: none)", (*stringValue)(&c.JWTAudience), ""},
 		{"jwt-leeway", "clock leeway for exp/nbf, at most 60s", (*durationValue)(&c.JWTLeeway), "0s"},
-		{"jwt-access-lifetime", "ACCESS_TOKEN_LIFETIME", (*durationValue)(&c.JWTAccessLifetime), fmtDuration(jwt.DefaultAccessLifetime)},
-		{"jwt-refresh-lifetime", "REFRESH_TOKEN_LIFETIME", (*durationValue)(&c.JWTRefreshLifetime), fmtDuration(jwt.DefaultRefreshLifetime)},
+		{"jwt-access-lifetime", "ACCESS_TOKEN_LIFETIME", (*durationValue)(&c.JWTAccessLifetime), djangoconf.FormatDuration(jwt.DefaultAccessLifetime)},
+		{"jwt-refresh-lifetime", "REFRESH_TOKEN_LIFETIME", (*durationValue)(&c.JWTRefreshLifetime), djangoconf.FormatDuration(jwt.DefaultRefreshLifetime)},
 		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
@@ -229,32 +217,32 @@ func (c *config) settings() []setting {
 		{"oauth-default-scopes", "DEFAULT_SCOPES: the scopes granted when a request names none and its application has no default scopes, space- or comma-separated; __all__ for every scope", (*stringValue)(&c.OAuthDefaultScopes), "__all__"},
 		{"oauth-allowed-redirect-uri-schemes", "ALLOWED_REDIRECT_URI_SCHEMES: the schemes of redirect URIs, comma-separated (a native app's private-use scheme such as com.example.app)", (*stringValue)(&c.OAuthRedirectSchemes), "http,https"},
 		{"oauth-access-token-lifetime", "ACCESS_TOKEN_EXPIRE_SECONDS (a duration or seconds)", (*durationValue)(&c.OAuthAccessTokenLifetime), seconds(o.AccessTokenLifetime)},
-		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), fmtDuration(o.RefreshTokenLifetime)},
-		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), fmtDuration(o.RefreshFamilyLifetime)},
-		{"oauth-refresh-grace-period", "REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated refresh token still works this long instead of revoking its family", (*durationValue)(&c.OAuthRefreshGracePeriod), fmtDuration(o.RefreshGracePeriod)},
+		{"oauth-refresh-token-lifetime", "REFRESH_TOKEN_EXPIRE_SECONDS of each refresh token (0: never expires)", (*durationValue)(&c.OAuthRefreshTokenLifetime), djangoconf.FormatDuration(o.RefreshTokenLifetime)},
+		{"oauth-refresh-family-lifetime", "absolute lifetime of a chain of rotated refresh tokens from the first grant (0: unbounded)", (*durationValue)(&c.OAuthRefreshFamilyLifetime), djangoconf.FormatDuration(o.RefreshFamilyLifetime)},
+		{"oauth-refresh-grace-period", "REFRESH_TOKEN_GRACE_PERIOD_SECONDS: a rotated refresh token still works this long instead of revoking its family", (*durationValue)(&c.OAuthRefreshGracePeriod), djangoconf.FormatDuration(o.RefreshGracePeriod)},
 		{"oauth-code-lifetime", "AUTHORIZATION_CODE_EXPIRE_SECONDS", (*durationValue)(&c.OAuthCodeLifetime), seconds(o.CodeLifetime)},
 		{"oauth-require-pkce", "require PKCE (S256) from confidential clients too; public clients always need it", (*boolValue)(&c.OAuthRequirePKCE), strconv.FormatBool(o.RequirePKCE)},
 		{"oauth-require-scopes", "on /api/, OAuth tokens need the read scope for safe methods and write for the others (DOT's TokenHasReadWriteScope)", (*boolValue)(&c.OAuthRequireScopes), strconv.FormatBool(o.RequireScopes)},
-		{"oauth-keep-revoked", "how long rotated refresh tokens are kept to detect replays before cleanup", (*durationValue)(&c.OAuthKeepRevoked), fmtDuration(o.KeepRevoked)},
-		{"oauth-cleanup-interval", "how often the server removes expired OAuth rows in the background (0: never; see cleartokens)", (*durationValue)(&c.OAuthCleanupInterval), fmtDuration(o.CleanupInterval)},
+		{"oauth-keep-revoked", "how long rotated refresh tokens are kept to detect replays before cleanup", (*durationValue)(&c.OAuthKeepRevoked), djangoconf.FormatDuration(o.KeepRevoked)},
+		{"oauth-cleanup-interval", "how often the server removes expired OAuth rows in the background (0: never; see cleartokens)", (*durationValue)(&c.OAuthCleanupInterval), djangoconf.FormatDuration(o.CleanupInterval)},
 		{"oauth-cleanup-batch", "rows removed per cleanup statement", (*intValue)(&c.OAuthCleanupBatch), itoa(o.CleanupBatch)},
 		{"login-url", "path of the browser login page used by /o/authorize/", (*stringValue)(&c.LoginURL), o.LoginURL},
-		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), fmtDuration(o.SessionLifetime)},
+		{"session-lifetime", "how long a browser login lasts", (*durationValue)(&c.SessionLifetime), djangoconf.FormatDuration(o.SessionLifetime)},
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
 
 		{"oauth-introspect-permissions", "add the token's user's groups and permissions (app_label.codename) to /o/introspect/ answers as the members groups and permissions, for resource servers that check has_perm (DOT sends neither)", (*boolValue)(&c.OAuthIntrospectPermissions), strconv.FormatBool(o.IntrospectPermissions)},
 		{"jwt-groups-claim", "name of a simplejwt access-token claim listing the user's group names, as a token serializer of the Django project added (empty: none)", (*stringValue)(&c.JWTGroupsClaim), ""},
 		{"jwt-permissions-claim", "name of a simplejwt access-token claim listing the user's permissions as app_label.codename, all of them for an active superuser (empty: none)", (*stringValue)(&c.JWTPermissionsClaim), ""},
 
-		{"audit-retention", "how long audit log rows are kept; older ones are deleted by the background cleanup (0: kept forever)", (*durationValue)(&c.AuditRetention), fmtDuration(audit.DefaultConfig().Retention)},
+		{"audit-retention", "how long audit log rows are kept; older ones are deleted by the background cleanup (0: kept forever)", (*durationValue)(&c.AuditRetention), djangoconf.FormatDuration(audit.DefaultConfig().Retention)},
 
 		{"knox-version", "release line of django-rest-knox the loaded knox tokens were made by: 5 (5.0 and later) or 4 (3.0 to 4.2, salted tokens of 4.1 and older included); their digests and token_key differ", (*intValue)(&c.KnoxVersion), itoa(kx.Version)},
 		{"knox-hash", "REST_KNOX SECURE_HASH_ALGORITHM, as in the Django settings (hashlib.sha512, cryptography.hazmat.primitives.hashes.SHA512) or bare: " + strings.Join(knox.Hashes(), ", "), (*stringValue)(&c.KnoxHash), kx.Hash},
 		{"knox-token-prefix", "REST_KNOX TOKEN_PREFIX (knox 5), at most 10 characters", (*stringValue)(&c.KnoxTokenPrefix), kx.Prefix},
 		{"knox-token-length", "REST_KNOX AUTH_TOKEN_CHARACTER_LENGTH: hex characters after the prefix; a Token value of that shape is looked up as a knox token", (*intValue)(&c.KnoxTokenLength), itoa(kx.Length)},
 		{"knox-auto-refresh", "REST_KNOX AUTO_REFRESH: each use of a knox token with an expiry moves it to knox-token-ttl from then", (*boolValue)(&c.KnoxAutoRefresh), strconv.FormatBool(kx.AutoRefresh)},
-		{"knox-token-ttl", "REST_KNOX TOKEN_TTL, the expiry knox-auto-refresh gives", (*durationValue)(&c.KnoxTokenTTL), fmtDuration(kx.TTL)},
-		{"knox-auto-refresh-max-ttl", "REST_KNOX AUTO_REFRESH_MAX_TTL: auto refresh never moves an expiry past this long after the token was created (0: no bound)", (*durationValue)(&c.KnoxAutoRefreshMaxTTL), fmtDuration(kx.MaxTTL)},
+		{"knox-token-ttl", "REST_KNOX TOKEN_TTL, the expiry knox-auto-refresh gives", (*durationValue)(&c.KnoxTokenTTL), djangoconf.FormatDuration(kx.TTL)},
+		{"knox-auto-refresh-max-ttl", "REST_KNOX AUTO_REFRESH_MAX_TTL: auto refresh never moves an expiry past this long after the token was created (0: no bound)", (*durationValue)(&c.KnoxAutoRefreshMaxTTL), djangoconf.FormatDuration(kx.MaxTTL)},
 		{"knox-min-refresh-interval", "REST_KNOX MIN_REFRESH_INTERVAL (a duration or seconds): an auto-refreshed expiry is written only when it moves by more than this", (*durationValue)(&c.KnoxMinRefreshInterval), seconds(kx.MinRefreshInterval)},
 	}
 }

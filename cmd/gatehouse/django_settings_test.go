@@ -29,7 +29,7 @@ var updateGolden = flag.Bool("update-golden", false, "rewrite cmd/gatehouse/test
 // project.diffsettings.txt by `manage.py diffsettings --all`,
 // django-tokens.txt (a refresh and an access token for user id 2, valid
 // for a century) by simplejwt itself; reference.json by the same lines in
-// the reference project (../shared/reference/django-ref). The project's
+// the reference Django project of the compatibility gate. The project's
 // settings: SIMPLE_JWT 15 min / 7 days, rotation with blacklist, last
 // login, audience, issuer, 30 s leeway, header types Bearer and JWT,
 // USER_ID_CLAIM uid; OAUTH2_PROVIDER scopes read, write, profile, default

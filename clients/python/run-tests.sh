@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# gatehouse_drf's tests: the unit tests against a fake gatehouse, then the
+# test project against a real gatehouse built from this checkout, on a
+# temporary SQLite database and on PostgreSQL (a fresh schema of
+# GATEHOUSE_TEST_POSTGRES_URL; skipped with a message when unset or
+# unreachable, a failure when GATEHOUSE_TEST_POSTGRES_REQUIRED=1).
+#
+# Needs Debian's python3-django, python3-djangorestframework, python3-jwt,
+# python3-cryptography and python3-requests (PYTHON, default
+# /usr/bin/python3, the interpreter that sees them), Go, and psql for
+# PostgreSQL. Prints "N passed, N failed" per run and in total.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PY="${PYTHON:-/usr/bin/python3}"
+export PATH="$PATH:/usr/local/go/bin"
+export PYTHONDONTWRITEBYTECODE=1
+
+if ! "$PY" -c 'import django, rest_framework, jwt, cryptography, requests' 2>/dev/null; then
+  echo "run-tests.sh: $PY lacks Django, DRF, PyJWT, cryptography or requests;" \
+    "install python3-django python3-djangorestframework python3-jwt python3-cryptography python3-requests" >&2
+  exit 2
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-drf-tests.XXXXXX")"
+SCHEMA=""
+cleanup() {
+  if [ -n "$SCHEMA" ]; then
+    psql "$GATEHOUSE_TEST_POSTGRES_URL" -q -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+(cd "$ROOT" && go build -o "$WORK/gatehouse" ./cmd/gatehouse)
+export GATEHOUSE_BIN="$WORK/gatehouse"
+
+passed=0
+failed=0
+# run NAME LABEL... runs the tests and adds their counts to the totals.
+run() {
+  local name="$1"
+  shift
+  local out="$WORK/$name.log" rc=0
+  (cd "$HERE/tests" && "$PY" runtests.py "$@") >"$out" 2>&1 || rc=$?
+  local ran fail skip
+  ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} .*/\1/p' "$out" | tail -n1)
+  # Failed tests, each counted once however many of its subtests failed.
+  fail=$(grep -E '^(FAIL|ERROR): ' "$out" | sed 's/ \[.*//; s/ (.*)$//' | sort -u | wc -l)
+  skip=$(grep -E '^(OK|FAILED) \(' "$out" | grep -oE 'skipped=[0-9]+' | awk -F= '{s+=$2} END {print s+0}' || true)
+  ran=${ran:-0}
+  if [ "$rc" -ne 0 ] || [ "$ran" -eq 0 ] || [ "$skip" -gt 0 ]; then
+    cat "$out"
+    [ "$fail" -gt 0 ] || fail=1
+  else
+    tail -n 4 "$out" | grep -v '^$' || true
+  fi
+  echo "$name: $((ran - fail - skip)) passed, $fail failed, $skip skipped"
+  passed=$((passed + ran - fail - skip))
+  failed=$((failed + fail))
+}
+
+run unit test_unit
+
+GATEHOUSE_TEST_DATABASE_URL="$WORK/gatehouse.db" run sqlite test_gatehouse
+
+pg="${GATEHOUSE_TEST_POSTGRES_URL:-}"
+if [ -n "$pg" ] && command -v psql >/dev/null && psql "$pg" -q -c 'SELECT 1' >/dev/null 2>&1; then
+  SCHEMA="gatehouse_drf_$$_$RANDOM"
+  psql "$pg" -q -c "CREATE SCHEMA $SCHEMA" >/dev/null
+  sep='?'
+  case "$pg" in *\?*) sep='&' ;; esac
+  GATEHOUSE_TEST_DATABASE_URL="$pg${sep}search_path=$SCHEMA" run postgres test_gatehouse
+elif [ "${GATEHOUSE_TEST_POSTGRES_REQUIRED:-}" = 1 ]; then
+  echo "run-tests.sh: PostgreSQL is required and GATEHOUSE_TEST_POSTGRES_URL (${pg:-unset}) is unreachable or psql is missing" >&2
+  failed=$((failed + 1))
+else
+  echo "run-tests.sh: PostgreSQL not tested (GATEHOUSE_TEST_POSTGRES_URL unset or unreachable)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -3,7 +3,6 @@ answer) behind Django's cache, the JWKS, the profile of /api/me/, and the
 local verification of simplejwt access tokens."""
 
 import hashlib
-import json
 import logging
 import math
 import threading

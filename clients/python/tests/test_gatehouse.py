@@ -16,6 +16,7 @@ same: status, body and WWW-Authenticate."""
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -200,6 +201,8 @@ def tearDownModule():
             p.wait(15)
         except subprocess.TimeoutExpired:
             p.kill()
+    if "work" in S:
+        shutil.rmtree(S["work"], ignore_errors=True)
 
 
 def gd(**extra):
@@ -291,6 +294,7 @@ class SameAnswersTest(GatehouseCase):
             "JWT as Token": "Token " + S["jwt"]["alice"]["access"],
             "Bearer alone": "Bearer",
             "Bearer with spaces": "Bearer a b",
+            "malformed JWT": "Bearer a.b.c",
             "unknown opaque bearer": "Bearer NoSuchTokenAtAll0123456789",
             "DRF key as Bearer": "Bearer " + S["keys"]["alice"],
             "lower-case bearer, unknown": "bearer NoSuchTokenAtAll0123456789",

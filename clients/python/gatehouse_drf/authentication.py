@@ -144,12 +144,16 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
         if s.permissions_claim and isinstance(claims.get(s.permissions_claim), list):
             fields["_permissions"] = frozenset(claims[s.permissions_claim])
 
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+
         def identity():
             # What the token does not say, by introspecting it (cached).
             answer = client.introspect(value)
             if not answer.get("active") or answer.get("user_id") != user_id:
-                # Revoked since it was issued (the user was deactivated or
-                # changed password): refused now that it is known.
+                # gatehouse no longer accepts it (its user is gone or was
+                # deactivated, or changed password): refused now that it is
+                # known, in gatehouse's words, which /api/me/ gives.
+                client.profile(authorization)
                 raise jwt_failed("invalid")
             return _identity_fields(answer)
 

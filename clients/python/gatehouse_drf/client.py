@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django.core.signals import setting_changed
 
 from . import conf
-from .exceptions import GatehouseUnavailable
+from .exceptions import GatehouseUnavailable, refused
 
 log = logging.getLogger("gatehouse_drf")
 
@@ -154,13 +154,17 @@ class Client:
                 verify=s.verify_tls,
                 allow_redirects=False,
             )
-            body = r.json() if r.status_code == 200 else None
+            body = r.json() if r.status_code in (200, 401, 403) else None
         except (requests.RequestException, ValueError) as e:
             log.error("gatehouse /api/me/ failed: %s", type(e).__name__)
             raise GatehouseUnavailable()
         if not isinstance(body, dict):
             log.error("gatehouse /api/me/ answered HTTP %d", r.status_code)
             raise GatehouseUnavailable()
+        if r.status_code != 200:
+            # gatehouse refuses the credential now (its user is gone, or it
+            # was revoked since it was verified here): its own words.
+            raise refused(r.status_code, body)
         if s.cache_ttl >= 1:
             self.cache.set(key, body, math.floor(s.cache_ttl))
         return body
@@ -179,7 +183,9 @@ class Client:
         if header.get("alg") != s.jwt_algorithm:
             raise InvalidJWT("invalid")
         key = s.signing_key if s.jwt_algorithm in conf.HMAC_ALGORITHMS else self._public_key(header.get("kid"))
-        options = {"require": ["exp"], "verify_aud": s.jwt_audience is not None, "verify_iss": s.jwt_issuer is not None}
+        # PyJWT's defaults otherwise, as simplejwt: a token naming an
+        # audience is refused when none is configured.
+        options = {"require": ["exp"]}
         try:
             claims = jwt.decode(
                 token,

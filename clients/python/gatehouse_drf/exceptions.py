@@ -50,3 +50,10 @@ def _jwt_invalid(message):
             "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
         }
     )
+
+
+def refused(status_code, body):
+    """gatehouse's own refusal (401 or 403, its JSON body), raised as DRF's."""
+    if status_code == 401:
+        return exceptions.AuthenticationFailed(body)
+    return exceptions.PermissionDenied(body)

@@ -15,6 +15,7 @@ class FakeGatehouse:
         self.answers = {}  # token -> introspection answer
         self.jwks = {"keys": []}
         self.profiles = {}  # Authorization value -> /api/me/ body
+        self.me_refusal = {"detail": "Invalid token."}  # /api/me/'s 401 body otherwise
         self.status = {}  # path -> status to answer instead
         self.calls = []  # (path, token or None)
         self.lock = threading.Lock()
@@ -57,7 +58,7 @@ class FakeGatehouse:
                 if self.path == "/api/me/":
                     body = fake.profiles.get(self.headers.get("Authorization"))
                     if body is None:
-                        return self._send(401, {"detail": "Invalid token."})
+                        return self._send(401, fake.me_refusal)
                     return self._send(200, body)
                 self._send(404, {"detail": "Not found."})
 
@@ -77,6 +78,7 @@ class FakeGatehouse:
             self.status.clear()
             self.calls.clear()
             self.jwks = {"keys": []}
+            self.me_refusal = {"detail": "Invalid token."}
 
     def close(self):
         self.server.shutdown()

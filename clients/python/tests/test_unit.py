@@ -161,8 +161,23 @@ class TokenKindsTest(FakeCase):
             self.assertEqual(self.fake.count("/o/introspect/"), 1)
 
     def test_jwt_revoked_since_issue_refused_when_identity_is_read(self):
-        tok = make_jwt()  # gatehouse answers inactive: user deactivated
+        # gatehouse answers inactive (the user was deleted): the refusal is
+        # gatehouse's own, as its /api/me/ words it.
+        tok = make_jwt()
+        self.fake.me_refusal = {"detail": "User not found", "code": "user_not_found"}
+        self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, {"detail": "User not found", "code": "user_not_found"}, CHALLENGE_INVALID)
+        self.assertEqual((self.fake.count("/o/introspect/"), self.fake.count("/api/me/")), (1, 1))
+        # /api/me/ accepting it after all (a race): the generic refusal.
+        self.fake.profiles["Bearer " + tok] = {"id": 7, "first_name": "", "last_name": "", "email": "", "username": "alice"}
+        caches["default"].clear()
         self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+
+    def test_profile_refused_by_gatehouse(self):
+        # An OAuth token gatehouse's /api/me/ refuses for want of a scope.
+        self.fake.answers["o1"] = oauth_answer("write")
+        self.fake.status["/api/me/"] = 403
+        r = self.get("/api/me/", "Bearer o1")
+        self.assertEqual((r.status_code, json.loads(r.content)), (403, {"detail": "down"}))
 
     def test_remote_user_profile_from_api_me(self):
         self.fake.answers["k1"] = ALICE
@@ -202,6 +217,7 @@ class RefusalTest(FakeCase):
             ("expired", "Bearer " + make_jwt(exp=now - 10, iat=now - 310), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("no exp", "Bearer " + make_jwt(exp=None), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("alg none", "Bearer " + jwt.encode({"token_type": "access", "user_id": 7, "exp": now + 60}, None, algorithm="none"), 401, jwt_invalid(), CHALLENGE_INVALID),
+            ("audience where none is set", "Bearer " + make_jwt(aud="elsewhere"), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("HS512 where HS256 is set", "Bearer " + make_jwt(alg="HS512"), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("refresh token", "Bearer " + make_jwt(token_type="refresh"), 401, jwt_invalid("Token has wrong type"), CHALLENGE_INVALID),
             ("no user id", "Bearer " + make_jwt(user_id=None), 401, {"detail": "Token contained no recognizable user identification", "code": "token_not_valid"}, CHALLENGE_INVALID),

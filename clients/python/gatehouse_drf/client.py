@@ -62,12 +62,12 @@ class Client:
 
     # -- introspection ------------------------------------------------------
 
-    def introspect(self, token, kind="i"):
+    def introspect(self, token):
         """gatehouse's answer about token: a dict with "active" and, when
         active, the extended fields. Served from the cache when it holds an
         answer; an active answer whose exp has passed reads as inactive.
         Raises GatehouseUnavailable when gatehouse cannot answer."""
-        key = self._prefix + kind + ":" + token_digest(token)
+        key = self._prefix + "i:" + token_digest(token)
         now = self.clock()
         ttl = self.settings.cache_ttl
         if ttl > 0 or self.settings.negative_cache_ttl > 0:
@@ -109,31 +109,35 @@ class Client:
             )
         except requests.RequestException as e:
             log.error("gatehouse introspection failed: %s", type(e).__name__)
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         if r.status_code in (401, 403):
             log.error(
                 "gatehouse refused the introspection client (HTTP %d): check GATEHOUSE_DRF CLIENT_ID and "
                 "CLIENT_SECRET, and that the application was created with --resource-server",
                 r.status_code,
             )
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         if r.status_code != 200:
             log.error("gatehouse introspection answered HTTP %d", r.status_code)
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         try:
             answer = r.json()
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or not isinstance(answer.get("active"), bool):
             log.error("gatehouse introspection answered something other than an RFC 7662 object")
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         if answer["active"] and "token_kind" not in answer:
             # DOT's plain answer: the client is not a resource server, or
             # gatehouse predates the extended answer. Refusing is safer
             # than guessing the kind and the user.
             log.error("gatehouse's introspection answer lacks token_kind: create the client with --resource-server")
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         return answer
+
+    def _unavailable(self):
+        # Retry-After as gatehouse's own 503s: the time a call may take.
+        return GatehouseUnavailable(wait=max(1, math.ceil(self.settings.timeout)))
 
     # -- the user's profile (first and last name) ---------------------------
 
@@ -157,10 +161,10 @@ class Client:
             body = r.json() if r.status_code in (200, 401, 403) else None
         except (requests.RequestException, ValueError) as e:
             log.error("gatehouse /api/me/ failed: %s", type(e).__name__)
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         if not isinstance(body, dict):
             log.error("gatehouse /api/me/ answered HTTP %d", r.status_code)
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         if r.status_code != 200:
             # gatehouse refuses the credential now (its user is gone, or it
             # was revoked since it was verified here): its own words.
@@ -245,7 +249,7 @@ class Client:
                 log.warning("gatehouse JWKS refresh failed (%s); keeping the keys fetched before", e.__class__.__name__)
                 return
             log.error("gatehouse JWKS fetch failed: %s", e)
-            raise GatehouseUnavailable()
+            raise self._unavailable()
         self._jwks = keys
         self._jwks_fetched = now
 

@@ -18,6 +18,11 @@ class GatehouseUnavailable(exceptions.APIException):
     default_detail = "Authentication service unavailable. Try again later."
     default_code = "authentication_unavailable"
 
+    def __init__(self, detail=None, code=None, wait=None):
+        super().__init__(detail, code)
+        # DRF's exception handler sends Retry-After for an exception's wait.
+        self.wait = wait
+
 
 def token_failed(detail="Invalid token."):
     """DRF TokenAuthentication's refusal: {"detail": ...}."""

@@ -8,7 +8,7 @@ import socket
 import time
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.contrib.auth.models import Permission, User
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
@@ -335,7 +335,9 @@ class UnavailableTest(FakeCase):
         with self.settings(GATEHOUSE_DRF={"URL": "http://127.0.0.1:%d" % closed_port(), "CLIENT_ID": "api", "CLIENT_SECRET": "s3cret", "TIMEOUT": 1}):
             for header in ("Token k1", "Bearer o1"):
                 with self.subTest(header):
-                    self.assertAnswer(self.get("/whoami/", header), 503, UNAVAILABLE)
+                    r = self.get("/whoami/", header)
+                    self.assertAnswer(r, 503, UNAVAILABLE)
+                    self.assertEqual(r.get("Retry-After"), "1")
             # An HS256 JWT still verifies here; what it does not tell cannot be had.
             self.assertEqual(self.get("/either/", "Bearer " + make_jwt(key="gatehouse-drf-tests-not-a-secret-0123456789abcdef")).status_code, 200)
             self.assertAnswer(self.get("/whoami/", "Bearer " + make_jwt(key="gatehouse-drf-tests-not-a-secret-0123456789abcdef")), 503, UNAVAILABLE)
@@ -409,6 +411,25 @@ class JWKSTest(FakeCase):
         self.now[0] += 400  # past JWKS_TTL
         self.assertEqual(self.get("/either/", self.rs("k1")).status_code, 200)
         self.assertEqual(self.fake.count("/.well-known/jwks.json"), 2)
+
+
+class OtherAlgorithmsTest(FakeCase):
+    """ES256 and EdDSA keys from the JWKS, as gatehouse serves them."""
+
+    def test_es256_and_eddsa(self):
+        cases = [
+            ("ES256", ec.generate_private_key(ec.SECP256R1()), jwt.algorithms.ECAlgorithm),
+            ("EdDSA", ed25519.Ed25519PrivateKey.generate(), jwt.algorithms.OKPAlgorithm),
+        ]
+        for alg, key, algorithm in cases:
+            with self.subTest(alg), self.settings(GATEHOUSE_DRF={"URL": self.fake.url, "CLIENT_ID": "api", "CLIENT_SECRET": "s3cret", "JWT_ALGORITHM": alg}):
+                jwk = json.loads(algorithm.to_jwk(key.public_key()))
+                jwk.update({"kid": "k-" + alg, "use": "sig"})
+                self.fake.jwks = {"keys": [jwk]}
+                good = make_jwt(key=key, alg=alg, kid="k-" + alg)
+                self.assertAnswer(self.get("/either/", "Bearer " + good), 200, {"ok": True})
+                other = make_jwt(key=type(key).generate() if alg == "EdDSA" else ec.generate_private_key(ec.SECP256R1()), alg=alg, kid="k-" + alg)
+                self.assertAnswer(self.get("/either/", "Bearer " + other), 401, jwt_invalid(), CHALLENGE_INVALID)
 
 
 class LocalUserTest(FakeCase, TestCase):

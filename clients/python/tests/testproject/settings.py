@@ -19,6 +19,9 @@ MIDDLEWARE = []
 ROOT_URLCONF = "testproject.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# The test database's tables straight from the models: quicker than running
+# auth's twelve migrations for each run.
+MIGRATION_MODULES = {"auth": None, "contenttypes": None}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {

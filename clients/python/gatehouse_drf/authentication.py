@@ -41,10 +41,12 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
     token of a client alone (client_credentials), as DOT does."""
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not isinstance(header, str):
-            header = header.decode("latin-1")
-        fields = header.split()
+        header = request.META.get("HTTP_AUTHORIZATION", b"")
+        if isinstance(header, str):
+            header = header.encode("latin-1", "replace")
+        # bytes.split(), as DRF and gatehouse split: on ASCII white space
+        # only (str.split() would also split on U+0085 and U+00A0).
+        fields = [f.decode("latin-1") for f in header.split()]
         if not fields:
             return None
         client = get_client()
@@ -119,6 +121,8 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
             answer = client.introspect(value)
             if not answer.get("active") or answer.get("token_kind") != "jwt":
                 raise jwt_failed("invalid")
+            if answer.get("user_id") is None:
+                raise jwt_failed("no_user_id")
             auth = GatehouseToken("jwt", "Bearer", user_id=answer.get("user_id"), exp=answer.get("exp"), iat=answer.get("iat"), clock=client.clock)
             return (self._user(request, client, answer.get("user_id"), answer, "jwt"), auth)
 

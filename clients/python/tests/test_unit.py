@@ -206,6 +206,8 @@ class RefusalTest(FakeCase):
             ("jwt as Token", "Token " + make_jwt(), 401, {"detail": "Invalid token."}, CHALLENGE),
             ("overlong key", "Token " + "k" * 600, 401, {"detail": "Invalid token."}, CHALLENGE),
             ("control character", "Token ab\x01cd", 401, {"detail": "Invalid token."}, CHALLENGE),
+            ("no-break space is no separator", "Token\xa0k1", 401, NOT_PROVIDED, CHALLENGE),
+            ("NEL inside a key", "Token k\x851", 401, {"detail": "Invalid token."}, CHALLENGE),
             ("Bearer alone", "Bearer", 401, {"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"}, CHALLENGE),
             ("Bearer with spaces", "Bearer a b", 401, {"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"}, CHALLENGE),
             ("unknown opaque bearer", "Bearer nope", 401, jwt_invalid(), CHALLENGE_INVALID),

@@ -150,6 +150,9 @@ def load(conf=None):
         types = (types,)
     if not isinstance(types, (list, tuple)) or not types or not all(isinstance(t, str) and t and " " not in t for t in types):
         _fail("JWT_HEADER_TYPES", "must be a list of keywords such as ['Bearer'] (got %r)" % (types,))
+    alias = _text(raw, "CACHE_ALIAS")
+    if alias not in getattr(django_settings, "CACHES", {"default": None}):
+        _fail("CACHE_ALIAS", "names no cache of the CACHES setting (got %r)" % alias)
     verify = raw["VERIFY_TLS"]
     if not isinstance(verify, (bool, str)):
         _fail("VERIFY_TLS", "must be True, False or a CA bundle path")
@@ -171,7 +174,7 @@ def load(conf=None):
         permissions_claim=_text(raw, "PERMISSIONS_CLAIM", required=False),
         jwks_ttl=_number(raw, "JWKS_TTL", 1),
         jwks_min_refetch=_number(raw, "JWKS_MIN_REFETCH"),
-        cache_alias=_text(raw, "CACHE_ALIAS"),
+        cache_alias=alias,
         cache_ttl=_number(raw, "CACHE_TTL"),
         negative_cache_ttl=_number(raw, "NEGATIVE_CACHE_TTL"),
         timeout=_number(raw, "TIMEOUT", 0.001),

@@ -13,11 +13,14 @@ from django.contrib.auth.models import Permission, User
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, TestCase, override_settings
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from fakegatehouse import FakeGatehouse
 from gatehouse_drf import conf
 from gatehouse_drf.client import get_client
+from gatehouse_drf.permissions import TokenHasReadWriteScope, TokenHasScope
+from gatehouse_drf.user import GatehouseToken
 
 HS_KEY = "shared-hmac-key-of-at-least-32-bytes-0123456789"
 CHALLENGE = 'Bearer realm="api"'
@@ -233,6 +236,23 @@ class RefusalTest(FakeCase):
         self.assertFalse([t for _, t in self.fake.calls if t and len(t) > 512])
 
 
+class IntrospectedJWTTest(FakeCase):
+    """JWT_VERIFY "introspect": gatehouse judges every JWT (cached)."""
+
+    extra = {"JWT_VERIFY": "introspect"}
+
+    def test_introspected_jwt(self):
+        good, other = make_jwt(), make_jwt(jti="j2")
+        self.fake.answers[good] = dict(ALICE, token_type="Bearer", token_kind="jwt", exp=int(time.time()) + 300)
+        self.fake.answers[other] = dict(ALICE, token_kind="token")  # not a JWT's answer
+        body = json.loads(self.get("/whoami/", "Bearer " + good).content)
+        self.assertEqual((body["username"], body["kind"], body["groups"]), ("alice", "jwt", ["editors"]))
+        self.get("/whoami/", "Bearer " + good)
+        self.assertEqual(self.fake.count("/o/introspect/"), 1)
+        for tok in (other, make_jwt(jti="j3")):
+            self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+
+
 class PermissionTest(FakeCase):
     def setUp(self):
         super().setUp()
@@ -277,6 +297,16 @@ class PermissionTest(FakeCase):
             with self.subTest(path=path, auth=auth, method=method):
                 r = self.get(path, auth, method)
                 self.assertEqual((r.status_code, json.loads(r.content)), (status, body))
+
+    def test_scope_classes_need_required_scopes(self):
+        # As DOT: TokenHasScope on a view without required_scopes is a
+        # configuration error; TokenHasReadWriteScope does without.
+        req = Request(APIRequestFactory().get("/"))
+        req._auth = GatehouseToken("oauth", "Bearer", user_id=7, scope="read", clock=time.time)
+        req._user = None
+        with self.assertRaisesRegex(ImproperlyConfigured, "required_scopes"):
+            TokenHasScope().has_permission(req, object())
+        self.assertTrue(TokenHasReadWriteScope().has_permission(req, object()))
 
     def test_expired_oauth_token_has_no_scope(self):
         self.fake.answers["old"] = oauth_answer("read", exp_in=-5)
@@ -490,6 +520,8 @@ class SettingsTest(SimpleTestCase):
             ("verify mode", dict(ok, JWT_VERIFY="never"), "GATEHOUSE_DRF['JWT_VERIFY']"),
             ("header types", dict(ok, JWT_HEADER_TYPES=[]), "GATEHOUSE_DRF['JWT_HEADER_TYPES']"),
             ("zero timeout", dict(ok, TIMEOUT=0), "GATEHOUSE_DRF['TIMEOUT']"),
+            ("unknown cache", dict(ok, CACHE_ALIAS="redis"), "GATEHOUSE_DRF['CACHE_ALIAS']"),
+            ("verify TLS", dict(ok, VERIFY_TLS=1), "GATEHOUSE_DRF['VERIFY_TLS']"),
         ]
         for name, value, words in cases:
             with self.subTest(name):

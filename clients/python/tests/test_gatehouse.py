@@ -312,6 +312,31 @@ class SameAnswersTest(GatehouseCase):
             for q in ("?username=bob", "?email=carol@example.com"):
                 self.assertEqual(self.ours("/api/users/" + q, "Token " + S["keys"]["alice"]), self.theirs("/api/users/" + q, "Token " + S["keys"]["alice"]))
 
+    def test_api_users_create(self):
+        """POST /api/users/ (IsAuthenticated): refused and invalid requests
+        answered as gatehouse answers them; a valid one creates the user
+        here, with DRF's 201 body."""
+        key = "Token " + S["keys"]["alice"]
+        with override_settings(GATEHOUSE_DRF=gd()):
+            for name, header, body in (
+                ("anonymous", None, {"username": "erin", "password": "Erin-pw-1234"}),
+                ("bad key", "Token nope", {"username": "erin", "password": "Erin-pw-1234"}),
+                ("missing fields", key, {}),
+                ("taken username", key, {"username": "bob", "password": "Erin-pw-1234"}),
+            ):
+                with self.subTest(name):
+                    kw = {"HTTP_AUTHORIZATION": header} if header else {}
+                    r = self.api.post("/api/users/", body, format="json", **kw)
+                    theirs = requests.post(S["hs"] + "/api/users/", json=body, headers={"Authorization": header} if header else {}, timeout=10)
+                    self.assertIn(theirs.status_code, (400, 401))
+                    self.assertEqual(
+                        (r.status_code, json.loads(r.content), r.get("WWW-Authenticate")),
+                        (theirs.status_code, theirs.json(), theirs.headers.get("WWW-Authenticate")),
+                    )
+            r = self.api.post("/api/users/", {"username": "erin", "password": "Erin-pw-1234", "email": "erin@example.com"}, format="json", HTTP_AUTHORIZATION=key)
+            erin = User.objects.get(username="erin")
+            self.assertEqual((r.status_code, json.loads(r.content)), (201, {"id": erin.id, "username": "erin", "email": "erin@example.com", "first_name": "", "last_name": ""}))
+
     def test_edge_credentials_as_gatehouse(self):
         """Refusals, and the odd credentials gatehouse accepts: the same
         status, body and challenge here, under both user modes."""

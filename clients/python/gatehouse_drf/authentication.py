@@ -18,7 +18,8 @@ _BEARER_REJECTED = "_gatehouse_bearer_rejected"
 
 
 def _printable(value):
-    return all(" " < c < "\x7f" for c in value)
+    # Printable ASCII; white space never reaches here (the header was split on it).
+    return value.isascii() and value.isprintable() and " " not in value
 
 
 class GatehouseAuthentication(authentication.BaseAuthentication):

@@ -180,13 +180,16 @@ class Client:
         Raises InvalidJWT, or GatehouseUnavailable when the JWKS is needed
         and cannot be had."""
         s = self.settings
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidJWT("invalid")
-        if header.get("alg") != s.jwt_algorithm:
-            raise InvalidJWT("invalid")
-        key = s.signing_key if s.jwt_algorithm in conf.HMAC_ALGORITHMS else self._public_key(header.get("kid"))
+        if s.jwt_algorithm in conf.HMAC_ALGORITHMS:
+            key = s.signing_key  # decode checks the header's alg against it
+        else:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError:
+                raise InvalidJWT("invalid")
+            if header.get("alg") != s.jwt_algorithm:
+                raise InvalidJWT("invalid")
+            key = self._public_key(header.get("kid"))
         # PyJWT's defaults otherwise, as simplejwt: a token naming an
         # audience is refused when none is configured.
         options = {"require": ["exp"]}

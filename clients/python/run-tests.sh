@@ -38,15 +38,22 @@ if [ -z "${GATEHOUSE_BIN:-}" ]; then # a prebuilt binary may be named instead
   export GATEHOUSE_BIN="$WORK/gatehouse"
 fi
 
-passed=0
-failed=0
-# run NAME LABEL... runs the tests and adds their counts to the totals.
-run() {
+# The three runs are independent (their own databases and ports) and
+# spend most of their time waiting, so they run at once.
+# start NAME LABEL... starts a run in the background; tally NAME reads its
+# log and adds its counts to the totals.
+start() {
   local name="$1"
   shift
-  local out="$WORK/$name.log" rc=0
-  (cd "$HERE/tests" && "$PY" runtests.py "$@") >"$out" 2>&1 || rc=$?
-  local ran fail skip
+  ( (cd "$HERE/tests" && "$PY" runtests.py "$@") >"$WORK/$name.log" 2>&1
+    echo $? >"$WORK/$name.rc") &
+}
+
+passed=0
+failed=0
+tally() {
+  local name="$1" out="$WORK/$1.log" rc ran fail skip
+  rc=$(cat "$WORK/$name.rc")
   ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} .*/\1/p' "$out" | tail -n1)
   # Failed tests, each counted once however many of its subtests failed.
   fail=$(grep -E '^(FAIL|ERROR): ' "$out" | sed 's/ \[.*//; s/ (.*)$//' | sort -u | wc -l || true)
@@ -56,16 +63,16 @@ run() {
     cat "$out"
     [ "$fail" -gt 0 ] || fail=1
   else
-    tail -n 4 "$out" | grep -v '^$' || true
+    grep -E '^(Ran|OK)' "$out" || true
   fi
   echo "$name: $((ran - fail - skip)) passed, $fail failed, $skip skipped"
   passed=$((passed + ran - fail - skip))
   failed=$((failed + fail))
 }
 
-run unit test_unit
-
-GATEHOUSE_TEST_DATABASE_URL="$WORK/gatehouse.db" run sqlite test_gatehouse
+runs=(unit sqlite)
+start unit test_unit
+GATEHOUSE_TEST_DATABASE_URL="$WORK/gatehouse.db" start sqlite test_gatehouse
 
 pg="${GATEHOUSE_TEST_POSTGRES_URL:-}"
 if [ -n "$pg" ] && command -v psql >/dev/null && psql "$pg" -q -c 'SELECT 1' >/dev/null 2>&1; then
@@ -73,13 +80,19 @@ if [ -n "$pg" ] && command -v psql >/dev/null && psql "$pg" -q -c 'SELECT 1' >/d
   psql "$pg" -q -c "CREATE SCHEMA $SCHEMA" >/dev/null
   sep='?'
   case "$pg" in *\?*) sep='&' ;; esac
-  GATEHOUSE_TEST_DATABASE_URL="$pg${sep}search_path=$SCHEMA" run postgres test_gatehouse
+  GATEHOUSE_TEST_DATABASE_URL="$pg${sep}search_path=$SCHEMA" start postgres test_gatehouse
+  runs+=(postgres)
 elif [ "${GATEHOUSE_TEST_POSTGRES_REQUIRED:-}" = 1 ]; then
   echo "run-tests.sh: PostgreSQL is required and GATEHOUSE_TEST_POSTGRES_URL (${pg:-unset}) is unreachable or psql is missing" >&2
   failed=$((failed + 1))
 else
   echo "run-tests.sh: PostgreSQL not tested (GATEHOUSE_TEST_POSTGRES_URL unset or unreachable)"
 fi
+
+wait
+for name in "${runs[@]}"; do
+  tally "$name"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

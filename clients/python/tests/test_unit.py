@@ -16,6 +16,7 @@ from django.test import SimpleTestCase, TestCase, override_settings
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
+from clockcache import Clock, ClockCache
 from fakegatehouse import FakeGatehouse
 from gatehouse_drf import conf
 from gatehouse_drf.client import get_client
@@ -313,16 +314,28 @@ class PermissionTest(FakeCase):
         self.assertAnswer(self.get("/scope-read/", "Bearer old"), 401, jwt_invalid(), CHALLENGE_INVALID)
 
 
-class CacheTest(FakeCase):
-    extra = {"CACHE_TTL": 1, "NEGATIVE_CACHE_TTL": 1}
+class ClockedCase(FakeCase):
+    """Time stands still for the cache and the client until advance()."""
+
+    def setUp(self):
+        super().setUp()
+        self.clock = Clock(start=1_000_000.0)
+        ClockCache.clock = self.clock
+        self.addCleanup(setattr, ClockCache, "clock", None)
+        get_client().clock = self.clock
+
+
+class CacheTest(ClockedCase):
+    extra = {"CACHE_TTL": 10, "NEGATIVE_CACHE_TTL": 5}
 
     def test_positive_answer_cached_for_ttl(self):
         self.fake.answers["k1"] = ALICE
         self.assertEqual(self.get("/whoami/", "Token k1").status_code, 200)
         del self.fake.answers["k1"]  # revoked at gatehouse
+        self.clock.advance(9.9)
         self.assertEqual(self.get("/whoami/", "Token k1").status_code, 200)  # within the bound
         self.assertEqual(self.fake.count("/o/introspect/"), 1)
-        time.sleep(1.1)
+        self.clock.advance(0.1)
         self.assertAnswer(self.get("/whoami/", "Token k1"), 401, {"detail": "Invalid token."}, CHALLENGE)
         self.assertEqual(self.fake.count("/o/introspect/"), 2)
 
@@ -331,8 +344,22 @@ class CacheTest(FakeCase):
             self.get("/whoami/", "Token nope")
         self.assertEqual(self.fake.count("/o/introspect/"), 1)
         self.fake.answers["nope"] = ALICE
-        time.sleep(1.1)
+        self.clock.advance(4.9)
+        self.assertEqual(self.get("/whoami/", "Token nope").status_code, 401)
+        self.clock.advance(0.1)
         self.assertEqual(self.get("/whoami/", "Token nope").status_code, 200)
+        self.assertEqual(self.fake.count("/o/introspect/"), 2)
+
+    def test_never_past_exp(self):
+        self.fake.answers["o1"] = dict(oauth_answer("read"), exp=int(self.clock() + 3))
+        self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 200)
+        self.clock.advance(2.5)
+        self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 200)
+        # The cached answer ends at exp (not CACHE_TTL); gatehouse, still
+        # answering active here, is asked again, and its exp has passed.
+        self.clock.advance(0.6)
+        self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 401)
+        self.assertEqual(self.fake.count("/o/introspect/"), 2)
 
     def test_cache_keys_never_hold_the_token(self):
         secret = "kSecretValue123"
@@ -344,22 +371,15 @@ class CacheTest(FakeCase):
         self.assertFalse([v for v in caches["default"]._cache.values() if secret.encode() in v])
 
 
-class CacheBoundsTest(FakeCase):
-    extra = {"CACHE_TTL": 60, "NEGATIVE_CACHE_TTL": 0}
+class NoCacheTest(ClockedCase):
+    extra = {"CACHE_TTL": 0, "NEGATIVE_CACHE_TTL": 0}
 
-    def test_never_past_exp(self):
-        self.fake.answers["o1"] = oauth_answer("read", exp_in=2)
-        self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 200)
-        time.sleep(2.1)
-        # The cached answer ended at exp; gatehouse (still answering active
-        # here) is asked again and its exp has passed.
-        self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 401)
-        self.assertEqual(self.fake.count("/o/introspect/"), 2)
-
-    def test_no_negative_cache(self):
-        for _ in range(2):
-            self.get("/whoami/", "Token nope")
-        self.assertEqual(self.fake.count("/o/introspect/"), 2)
+    def test_every_request_asks(self):
+        self.fake.answers["k1"] = ALICE
+        for header in ("Token k1", "Token k1", "Token nope", "Token nope"):
+            self.get("/whoami/", header)
+        self.assertEqual(self.fake.count("/o/introspect/"), 4)
+        self.assertEqual(list(caches["default"]._cache.keys()), [])
 
 
 class UnavailableTest(FakeCase):

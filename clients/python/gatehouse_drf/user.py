@@ -49,7 +49,7 @@ class GroupNames:
 class GatehouseUser:
     """A gatehouse user as Django's auth code sees a user: id and pk,
     username, email, first_name and last_name, is_staff, is_superuser,
-    is_active, is_authenticated, groups, and has_perm / has_perms /
+    is_active, is_authenticated, groups, permissions, and has_perm / has_perms /
     has_module_perms with ModelBackend's rules (an active superuser holds
     every permission; object permissions are never held).
 
@@ -91,6 +91,12 @@ class GatehouseUser:
     @property
     def groups(self):
         return GroupNames(self._groups)
+
+    @property
+    def permissions(self):
+        """The permissions gatehouse lists ("app_label.codename"; all of
+        them for an active superuser), as a frozenset."""
+        return frozenset(self._permissions)
 
     def get_username(self):
         return self.username

@@ -421,7 +421,23 @@ class PermissionTest(GatehouseCase):
             got = self.ours("/whoami/", "Bearer " + S["oauth"]["read write"])
         self.assertEqual(
             got,
-            (200, {"id": 11, "pk": 11, "username": "alice", "email": "alice@example.com", "is_staff": False, "is_superuser": False, "groups": ["editors"], "kind": "oauth", "scopes": ["read", "write"], "client_id": S["app"][0]}, None),
+            (
+                200,
+                {
+                    "id": 11,
+                    "pk": 11,
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "is_staff": False,
+                    "is_superuser": False,
+                    "groups": ["editors"],
+                    "permissions": ["auth.add_user", "auth.change_user"],
+                    "kind": "oauth",
+                    "scopes": ["read", "write"],
+                    "client_id": S["app"][0],
+                },
+                None,
+            ),
         )
 
 
@@ -478,6 +494,18 @@ class JWTRevocationTest(GatehouseCase):
 
 
 class UnavailableTest(GatehouseCase):
+    def test_gatehouse_stopped(self):
+        p, url = serve({})
+        wait_ready(p, url)
+        header = "Token " + S["keys"]["alice"]
+        with override_settings(GATEHOUSE_DRF=gd(URL=url, TIMEOUT=1)):
+            self.assertEqual(self.ours("/whoami/", header)[0], 200)
+            p.send_signal(signal.SIGTERM)
+            p.wait(15)
+            caches["default"].clear()
+            self.assertEqual(self.ours("/whoami/", header), (503, UNAVAILABLE, None))
+            self.assertEqual(self.ours("/either/", "Bearer " + S["oauth"]["write"]), (503, UNAVAILABLE, None))
+
     def test_gatehouse_down(self):
         with override_settings(GATEHOUSE_DRF=gd(URL="http://127.0.0.1:%d" % free_port(), TIMEOUT=1)):
             for header in ("Token " + S["keys"]["alice"], "Bearer " + S["oauth"]["read"]):

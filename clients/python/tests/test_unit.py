@@ -120,7 +120,19 @@ class TokenKindsTest(FakeCase):
         self.assertAnswer(
             r,
             200,
-            {"id": 7, "pk": 7, "username": "alice", "email": "alice@example.com", "is_staff": False, "is_superuser": False, "groups": ["editors"], "kind": "token", "scopes": [], "client_id": ""},
+            {
+                "id": 7,
+                "pk": 7,
+                "username": "alice",
+                "email": "alice@example.com",
+                "is_staff": False,
+                "is_superuser": False,
+                "groups": ["editors"],
+                "permissions": ["auth.add_user", "auth.change_user"],
+                "kind": "token",
+                "scopes": [],
+                "client_id": "",
+            },
         )
         # The keyword in any case, as DRF's TokenAuthentication.
         self.assertEqual(self.get("/whoami/", "token k1").status_code, 200)

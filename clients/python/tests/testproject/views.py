@@ -59,6 +59,7 @@ class WhoAmI(APIView):
                 "is_staff": u.is_staff,
                 "is_superuser": u.is_superuser,
                 "groups": sorted(u.groups.values_list("name", flat=True)),
+                "permissions": sorted(u.permissions),
                 "kind": a.kind,
                 "scopes": sorted(a.scopes),
                 "client_id": a.client_id,

@@ -40,7 +40,6 @@ const (
 // principal, and a 401 carries the invalid_token challenge.
 const ReasonBearerRejected = "bearer_rejected"
 
-
 func (e *Refusal) Error() string { return "guard: credential refused: " + e.Reason }
 
 // Option configures a Guard.

@@ -65,12 +65,15 @@ type gatehouseEnv struct {
 	accounts *accounts.Service
 	clients  *oauth.Clients
 	handler  atomic.Pointer[http.Handler]
-	jwksHits atomic.Pointer[atomic.Int64]
+	hits     sync.Map // path -> *atomic.Int64, the requests gatehouse got
 	stop     []func()
 }
 
-// countJWKS counts the requests for the JWKS in n.
-func (g *gatehouseEnv) countJWKS(n *atomic.Int64) { g.jwksHits.Store(n) }
+// requests is how many requests for path gatehouse got.
+func (g *gatehouseEnv) requests(path string) int64 {
+	n, _ := g.hits.LoadOrStore(path, new(atomic.Int64))
+	return n.(*atomic.Int64).Load()
+}
 
 // rsaKey is generated once for the integration tests.
 var rsaKeys = sync.OnceValue(func() [2]*rsa.PrivateKey {
@@ -97,9 +100,8 @@ func startGatehouse(t *testing.T, backend string, signing jwt.Key, verify ...jwt
 	g := &gatehouseEnv{t: t, clock: &clock{}}
 	g.store = testdb.OpenURL(t, testdb.URL(t, backend))
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c := g.jwksHits.Load(); c != nil && r.URL.Path == "/.well-known/jwks.json" {
-			c.Add(1)
-		}
+		n, _ := g.hits.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		(*g.handler.Load()).ServeHTTP(w, r)
 	}))
 	g.url = hs.URL
@@ -135,7 +137,7 @@ func (g *gatehouseEnv) swap(signing jwt.Key, verify ...jwt.Key) {
 		Box: box, Log: log, Now: g.clock.now, Permissions: st, Forget: an.ForgetUser})
 	ocfg := oauth.DefaultConfig()
 	provider, err := oauth.New(oauth.Deps{Store: st, Secrets: secrets, Config: ocfg, CacheTTL: time.Second, Now: g.clock.now, Log: log,
-		Accounts: acc, Forget: an.ForgetAccess, Permissions: acc})
+		Accounts: acc, Forget: an.ForgetAccess, Permissions: acc, Credentials: an})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
 package guard_test
 
 import (
+	"context"
+	"fmt"
 	"net/url"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +31,11 @@ func TestParityWithGatehouse(t *testing.T) {
 				"client_secret": {appSecret}}); status != 200 {
 				t.Fatalf("revoke: %d %s", status, b)
 			}
+			goodKey, _, err := g.accounts.CreateToken(context.Background(), alice.ID, "laptop", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			goodOAuth := g.oauthToken(appID, appSecret, "alice", "pw-alice-1", "read")
 			deletedKey := g.drfKey("alice", "pw-alice-1")
 			if status, _, b := g.do("POST", "/api/tokens/logout/", nil, "Authorization", "Token "+deletedKey); status != 204 && status != 200 {
 				t.Fatalf("logout: %d %s", status, b)
@@ -64,6 +71,10 @@ func TestParityWithGatehouse(t *testing.T) {
 				{"JWT signed by an unknown key", "Bearer " + forged},
 				{"HS256 JWT where RS256 is configured", "Bearer " + hsForged},
 				{"valid JWT, lower-case keyword", "bearer " + access},
+				{"valid OAuth token under Token", "Token " + goodOAuth},
+				{"valid JWT under Token", "Token " + access},
+				{"valid DRF key under Bearer", "Bearer " + goodKey},
+				{"valid DRF key under bearer", "bearer " + goodKey},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					var hdr []string
@@ -81,9 +92,14 @@ func TestParityWithGatehouse(t *testing.T) {
 					}
 				})
 			}
-			// And the good one passes both.
-			if got := through(r, guard.IsAuthenticated, "GET", "Bearer "+access); got.status != 200 {
-				t.Fatalf("valid JWT: %+v", got)
+			// And the good ones pass both.
+			for _, h := range []string{"Bearer " + access, "Token " + goodKey, "bearer " + goodOAuth, "BEARER " + goodOAuth} {
+				if got := through(r, guard.IsAuthenticated, "GET", h); got.status != 200 {
+					t.Fatalf("%.12s: %+v", h, got)
+				}
+				if s, _, b := g.do("GET", "/api/me/", nil, "Authorization", h); s != 200 {
+					t.Fatalf("gatehouse, %.12s: %d %s", h, s, b)
+				}
 			}
 		})
 	}
@@ -109,8 +125,6 @@ func TestJWTKeyRotation(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			g := startGatehouse(t, backend, signingKey(0))
 			g.user("alice", "pw-alice-1", false)
-			var fetches atomic.Int64
-			g.countJWKS(&fetches)
 			r, err := guard.NewRemote(guard.Config{JWKSURL: g.url + "/.well-known/jwks.json", JWKSMinInterval: time.Second, Now: g.clock.now})
 			if err != nil {
 				t.Fatal(err)
@@ -131,8 +145,128 @@ func TestJWTKeyRotation(t *testing.T) {
 					}
 				}
 			}
-			if n := fetches.Load(); n != 2 {
+			if n := g.requests("/.well-known/jwks.json"); n != 2 {
 				t.Fatalf("%d JWKS fetches, want 2 (at the first token, at the first token of the new key)", n)
+			}
+		})
+	}
+}
+
+// The three token kinds (and knox's) are accepted: JWTs locally, opaque
+// tokens by introspection, each giving its user; a JWT's identity is
+// introspected when a check needs it.
+func TestTokenKinds(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			g := startGatehouse(t, backend, signingKey(0))
+			alice := g.user("alice", "pw-alice-1", true)
+			rsID, rsSecret := g.app("orders", true, gatehouse.GrantClientCredentials)
+			appID, appSecret := g.app("mobile", false, gatehouse.GrantPassword, gatehouse.GrantClientCredentials)
+			r := g.remote(rsID, rsSecret, time.Minute)
+			access, _ := g.jwtPair("alice", "pw-alice-1")
+			var client struct {
+				AccessToken string `json:"access_token"`
+			}
+			g.postJSON("/o/token/", &client, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"},
+				"client_id": {appID}, "client_secret": {appSecret}})
+			id := alice.ID
+			for _, c := range []struct {
+				name, header string
+				perm         guard.Permission
+				want         string
+			}{
+				{"DRF key", "Token " + g.drfKey("alice", "pw-alice-1"), guard.IsAdminUser,
+					fmt.Sprintf(`{"kind":"token","scopes":null,"staff":true,"user_id":%d,"username":"alice"}`, id)},
+				{"knox token", "token " + g.knoxToken(alice), guard.IsAdminUser,
+					fmt.Sprintf(`{"kind":"knox","scopes":null,"staff":true,"user_id":%d,"username":"alice"}`, id)},
+				{"OAuth token", "Bearer " + g.oauthToken(appID, appSecret, "alice", "pw-alice-1", "read write"),
+					guard.And(guard.TokenHasReadWriteScope(), guard.IsAdminUser),
+					fmt.Sprintf(`{"kind":"oauth","scopes":["read","write"],"staff":true,"user_id":%d,"username":"alice"}`, id)},
+				{"client's own OAuth token", "Bearer " + client.AccessToken, guard.TokenHasScope("read"),
+					`{"kind":"oauth","scopes":["read"],"staff":false,"user_id":0,"username":""}`},
+				{"JWT, IsAuthenticated: no call", "Bearer " + access, guard.IsAuthenticated,
+					fmt.Sprintf(`{"kind":"jwt","scopes":null,"staff":false,"user_id":%d,"username":""}`, id)},
+				{"JWT, IsAdminUser: introspected", "Bearer " + access, guard.IsAdminUser,
+					fmt.Sprintf(`{"kind":"jwt","scopes":null,"staff":true,"user_id":%d,"username":"alice"}`, id)},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					before := g.requests("/o/introspect/")
+					got := through(r, c.perm, "POST", c.header)
+					if got.status != 200 || got.body != c.want {
+						t.Fatalf("got %d %s\nwant 200 %s", got.status, got.body, c.want)
+					}
+					if n := g.requests("/o/introspect/") - before; n != 1 && !strings.HasPrefix(c.name, "JWT, IsAuthenticated") {
+						t.Fatalf("%d introspections, want 1", n)
+					} else if n != 0 && strings.HasPrefix(c.name, "JWT, IsAuthenticated") {
+						t.Fatalf("%d introspections, want none", n)
+					}
+				})
+			}
+			// The client's own token has no user: 403 where one is needed.
+			if got := through(r, guard.IsAuthenticated, "GET", "Bearer "+client.AccessToken); got.status != 403 {
+				t.Fatalf("client's own token under IsAuthenticated: %+v", got)
+			}
+			// A client that is not a resource server sees no other credential.
+			plainID, plainSecret := g.app("plain", false, gatehouse.GrantClientCredentials)
+			plain := g.remote(plainID, plainSecret, time.Minute)
+			if got := through(plain, guard.IsAuthenticated, "GET", "Token "+g.drfKey("alice", "pw-alice-1")); got.status != 401 {
+				t.Fatalf("DRF key through a client that is not a resource server: %+v", got)
+			}
+		})
+	}
+}
+
+// A revocation in gatehouse is seen through introspection once the
+// cache's TTL has passed, and not before: a logout, a revoked OAuth
+// token, a deactivated user (whose locally verified JWT still passes
+// IsAuthenticated until it expires, but not a check that needs its
+// identity once that is no longer cached).
+func TestRevocationSeenAfterTTL(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			g := startGatehouse(t, backend, signingKey(0))
+			g.user("alice", "pw-alice-1", true)
+			g.user("bob", "pw-bob-1", false)
+			rsID, rsSecret := g.app("orders", true, gatehouse.GrantClientCredentials)
+			appID, appSecret := g.app("mobile", false, gatehouse.GrantPassword)
+			const ttl = 30 * time.Second
+			r := g.remote(rsID, rsSecret, ttl)
+			key := g.drfKey("bob", "pw-bob-1")
+			tok := g.oauthToken(appID, appSecret, "bob", "pw-bob-1", "read")
+			access, _ := g.jwtPair("alice", "pw-alice-1")
+			all := map[string]guard.Permission{"Token " + key: guard.IsAuthenticated, "Bearer " + tok: guard.IsAuthenticated,
+				"Bearer " + access: guard.IsAdminUser}
+			status := func(header string) int { return through(r, all[header], "GET", header).status }
+			for h := range all {
+				if s := status(h); s != 200 {
+					t.Fatalf("%.20s: %d before any revocation", h, s)
+				}
+			}
+			if s, _, b := g.do("POST", "/api/tokens/logout/", nil, "Authorization", "Token "+key); s >= 300 {
+				t.Fatalf("logout: %d %s", s, b)
+			}
+			if s, _, b := g.do("POST", "/o/revoke_token/", url.Values{"token": {tok}, "client_id": {appID}, "client_secret": {appSecret}}); s != 200 {
+				t.Fatalf("revoke: %d %s", s, b)
+			}
+			if err := g.accounts.SetActive(context.Background(), "alice", false); err != nil {
+				t.Fatal(err)
+			}
+			g.clock.advance(ttl - 2*time.Second)
+			for h := range all {
+				if s := status(h); s != 200 {
+					t.Fatalf("%.20s: %d within the cache's TTL", h, s)
+				}
+			}
+			g.clock.advance(2 * time.Second)
+			for h := range all {
+				if s := status(h); s != 401 {
+					t.Fatalf("%.20s: %d after the cache's TTL, want 401", h, s)
+				}
+			}
+			// The JWT itself is verified locally: it passes IsAuthenticated
+			// until it expires (the documented bound).
+			if got := through(r, guard.IsAuthenticated, "GET", "Bearer "+access); got.status != 200 {
+				t.Fatalf("JWT under IsAuthenticated: %+v", got)
 			}
 		})
 	}

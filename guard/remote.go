@@ -89,10 +89,27 @@ type Config struct {
 // introspection with a cache. It parses the Authorization header as
 // gatehouse's views do. Safe for concurrent use.
 //
-// A locally verified JWT cannot show a revocation (password change,
-// deactivation, logout) before it expires: gatehouse's access-token
-// lifetime bounds that delay. Opaque tokens show it after at most
-// IntrospectionTTL.
+// What it cannot see as gatehouse does:
+//
+//   - A locally verified JWT cannot show a revocation (password change,
+//     deactivation, deleted user) before it expires: gatehouse's
+//     access-token lifetime (5 minutes by default) bounds that delay. A
+//     check that needs the JWT's identity (IsAdminUser, HasPermission
+//     without a permissions claim) introspects it, and so sees the
+//     revocation once the cached answer is older than IntrospectionTTL.
+//   - Opaque tokens show a revocation after at most IntrospectionTTL.
+//   - Introspection tells only "inactive": a DRF key or knox token of an
+//     inactive user is answered "Invalid token." where gatehouse says
+//     "User inactive or deleted.".
+//   - A new signing key is seen at the first token naming it, unless a
+//     fetch for an unknown kid happened less than JWKSMinInterval before
+//     (tokens with invented kids can cause that; its tokens are then
+//     refused until that interval has passed). gatehouse's JWKS answers
+//     carry max-age=300: a key published as a verification key at least
+//     5 minutes before it signs is known before its first token.
+//   - Only the Authorization header is read, with simplejwt's default
+//     keyword "Bearer" (gatehouse's GATEHOUSE_JWT_AUTH_HEADER_NAME and
+//     _TYPES are not followed), never an access_token query parameter.
 type Remote struct {
 	cfg    Config
 	client *http.Client

@@ -5,7 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -618,3 +621,52 @@ func TestRefresh(t *testing.T) {
 		t.Fatalf("Refresh of a key set holding a secret: %v", err)
 	}
 }
+
+// What the Guard logs of gatehouse's failures names the endpoint and the
+// status, never the credential.
+func TestNoCredentialInLogs(t *testing.T) {
+	clk := newClock()
+	k1 := codecRS(t, clk, 0, "k1")
+	keys := newJWKS(t, k1)
+	keys.status = http.StatusInternalServerError
+	intro := newIntro(t)
+	intro.setStatus(http.StatusBadGateway)
+	r := newRemote(t, Config{JWKSURL: keys.URL, IntrospectionURL: intro.URL, ClientID: testClientID, ClientSecret: testClientSecret, Now: clk.now})
+	var logs strings.Builder
+	var mu sync.Mutex
+	g := New(r, WithLogger(slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))))
+	jwtTok := mint(t, k1, jwt.Access, 1)
+	secrets := []string{"opaque-secret-token-value", jwtTok, testClientSecret}
+	for _, h := range []string{"Bearer opaque-secret-token-value", "Token opaque-secret-token-value", "Bearer " + jwtTok} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", h)
+		rec := httptest.NewRecorder()
+		g.Protect(AllowAny, http.NotFoundHandler()).ServeHTTP(rec, req)
+		if rec.Code != 503 {
+			t.Fatalf("%.12s: %d", h, rec.Code)
+		}
+	}
+	intro.Close()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Token opaque-secret-token-value")
+	g.Protect(AllowAny, http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), req)
+	out := logs.String()
+	for _, want := range []string{"answered 502", "answered 500", "connection refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) || strings.Contains(out, url.QueryEscape(s)) {
+			t.Fatalf("a secret is in the logs:\n%s", out)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

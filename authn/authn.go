@@ -473,13 +473,13 @@ func (a *Authenticator) touchLoop(every time.Duration) {
 func (a *Authenticator) flushTouches(ctx context.Context) {
 	a.touchMu.Lock()
 	used := a.touched
-	if len(used) > 0 {
-		a.touched = map[int64]time.Time{}
-	}
-	a.touchMu.Unlock()
 	if len(used) == 0 {
+		// Still the live map: not to be read once unlocked.
+		a.touchMu.Unlock()
 		return
 	}
+	a.touched = map[int64]time.Time{}
+	a.touchMu.Unlock()
 	if err := a.store.TouchTokens(ctx, used); err != nil {
 		a.log.Error("recording token use", "err", err)
 	}

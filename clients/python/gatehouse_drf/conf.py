@@ -41,7 +41,7 @@ DEFAULTS = {
     # JWKS: refetched after JWKS_TTL seconds, and on a kid it does not hold,
     # at most once per JWKS_MIN_REFETCH seconds.
     "JWKS_TTL": 300,
-    "JWKS_MIN_REFETCH": 30,
+    "JWKS_MIN_REFETCH": 10,
     # Introspection answers: an active one is kept CACHE_TTL seconds and
     # never past the token's exp (the revocation bound); an inactive one
     # NEGATIVE_CACHE_TTL seconds. 0 turns the cache off.
@@ -49,7 +49,7 @@ DEFAULTS = {
     "CACHE_TTL": 30,
     "NEGATIVE_CACHE_TTL": 5,
     # Seconds a call to gatehouse may take before the request is answered 503.
-    "TIMEOUT": 3.0,
+    "TIMEOUT": 5.0,
     # requests' verify: True, False or a CA bundle path.
     "VERIFY_TLS": True,
     # "remote": request.user is a GatehouseUser built from what gatehouse

@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+from urllib.parse import quote_plus
 
 import jwt
 import requests
@@ -101,7 +102,8 @@ class Client:
             r = self.session.post(
                 s.url + "/o/introspect/",
                 data={"token": token},
-                auth=(s.client_id, s.client_secret),
+                # RFC 6749 2.3.1: each form-urlencoded before Basic.
+                auth=(quote_plus(s.client_id, safe=""), quote_plus(s.client_secret, safe="")),
                 headers={"Accept": "application/json"},
                 timeout=s.timeout,
                 verify=s.verify_tls,

@@ -6,12 +6,12 @@ import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 
 class FakeGatehouse:
     def __init__(self, client_id="api", client_secret="s3cret"):
-        self.client = (client_id, client_secret)
+        self.client = self._client = (client_id, client_secret)
         self.answers = {}  # token -> introspection answer
         self.jwks = {"keys": []}
         self.profiles = {}  # Authorization value -> /api/me/ body
@@ -43,8 +43,15 @@ class FakeGatehouse:
                     return self._send(404, {"detail": "Not found."})
                 if self.path in fake.status:
                     return self._send(fake.status[self.path], {"detail": "down"})
-                want = "Basic " + base64.b64encode(("%s:%s" % fake.client).encode()).decode()
-                if self.headers.get("Authorization") != want:
+                # RFC 6749 2.3.1: id and secret form-urlencoded, then Basic.
+                scheme = given = None
+                try:
+                    scheme, b64 = self.headers.get("Authorization", "").split(" ", 1)
+                    user, _, pw = base64.b64decode(b64).decode().partition(":")
+                    given = (unquote_plus(user), unquote_plus(pw))
+                except ValueError:
+                    pass
+                if scheme != "Basic" or given != fake.client:
                     return self._send(401, {"error": "invalid_client"})
                 self._send(200, fake.answers.get(token, {"active": False}))
 
@@ -79,6 +86,7 @@ class FakeGatehouse:
             self.calls.clear()
             self.jwks = {"keys": []}
             self.me_refusal = {"detail": "Invalid token."}
+            self.client = self._client
 
     def close(self):
         self.server.shutdown()

@@ -137,6 +137,13 @@ class TokenKindsTest(FakeCase):
         # The keyword in any case, as DRF's TokenAuthentication.
         self.assertEqual(self.get("/whoami/", "token k1").status_code, 200)
 
+    def test_client_secret_form_urlencoded(self):
+        secret = "s3:cr+t %/é"
+        self.fake.client = ("api:1", secret)
+        self.fake.answers["k1"] = ALICE
+        with self.settings(GATEHOUSE_DRF={"URL": self.fake.url, "CLIENT_ID": "api:1", "CLIENT_SECRET": secret}):
+            self.assertEqual(self.get("/whoami/", "Token k1").status_code, 200)
+
     def test_knox_token(self):
         self.fake.answers["knox1"] = dict(ALICE, token_kind="knox", exp=int(time.time()) + 60)
         self.assertEqual(json.loads(self.get("/whoami/", "Token knox1").content)["kind"], "knox")

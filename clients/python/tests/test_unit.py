@@ -9,6 +9,7 @@ import time
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.apps import apps
 from django.contrib.auth.models import Permission, User
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
@@ -567,5 +568,9 @@ class SettingsTest(SimpleTestCase):
                 with self.assertRaises(ImproperlyConfigured) as ctx:
                     conf.load(value)
                 self.assertIn(words, str(ctx.exception))
+        # INSTALLED_APPS' check at start refuses the same mistakes.
+        with self.settings(GATEHOUSE_DRF=dict(ok, USER="db")):
+            with self.assertRaisesRegex(ImproperlyConfigured, r"GATEHOUSE_DRF\['USER'\]"):
+                apps.get_app_config("gatehouse_drf").ready()
         s = conf.load(dict(ok, URL="http://gh:8000/"))
         self.assertEqual((s.url, s.signing_key, s.cache_ttl), ("http://gh:8000", "gatehouse-drf-tests-not-a-secret-0123456789abcdef", 30.0))

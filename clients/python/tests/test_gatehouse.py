@@ -143,6 +143,8 @@ def serve(extra):
     port = free_port()
     log = tempfile.TemporaryFile()
     p = subprocess.Popen([BIN, "serve"], env=gh_env(dict(extra, GATEHOUSE_ADDR="127.0.0.1:%d" % port)), stdout=log, stderr=subprocess.STDOUT)
+    # Stopped when the module ends, whatever happened to the tests.
+    unittest.addModuleCleanup(stop, p)
     p.log = log
     return p, "http://127.0.0.1:%d" % port
 
@@ -165,7 +167,7 @@ def setUpModule():
     if not BIN or not DB:
         raise unittest.SkipTest("GATEHOUSE_BIN and GATEHOUSE_TEST_DATABASE_URL unset: run clients/python/run-tests.sh")
     work = tempfile.mkdtemp(prefix="gatehouse-drf-")
-    S["work"] = work
+    unittest.addModuleCleanup(shutil.rmtree, work, ignore_errors=True)
     path = os.path.join(work, "fixture.json")
     with open(path, "w") as f:
         json.dump(fixture(), f)
@@ -218,16 +220,15 @@ def setUpModule():
     S["cc"] = oauth({"grant_type": "client_credentials", "scope": "read"})
 
 
-def tearDownModule():
-    for p in S.get("procs", []):
+def stop(p):
+    """Stops a gatehouse serve process (SIGTERM, then SIGKILL)."""
+    if p.poll() is None:
         p.send_signal(signal.SIGTERM)
-    for p in S.get("procs", []):
         try:
             p.wait(15)
         except subprocess.TimeoutExpired:
             p.kill()
-    if "work" in S:
-        shutil.rmtree(S["work"], ignore_errors=True)
+            p.wait()
 
 
 def gd(**extra):
@@ -503,8 +504,7 @@ class UnavailableTest(GatehouseCase):
         header = "Token " + S["keys"]["alice"]
         with override_settings(GATEHOUSE_DRF=gd(URL=url, TIMEOUT=1)):
             self.assertEqual(self.ours("/whoami/", header)[0], 200)
-            p.send_signal(signal.SIGTERM)
-            p.wait(15)
+            stop(p)
             caches["default"].clear()
             self.assertEqual(self.ours("/whoami/", header), (503, UNAVAILABLE, None))
             self.assertEqual(self.ours("/either/", "Bearer " + S["oauth"]["write"]), (503, UNAVAILABLE, None))

@@ -32,6 +32,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 if [ -z "${GATEHOUSE_BIN:-}" ]; then # a prebuilt binary may be named instead
   (cd "$ROOT" && go build -o "$WORK/gatehouse" ./cmd/gatehouse)

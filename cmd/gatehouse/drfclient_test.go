@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -6,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -30,14 +33,24 @@ func TestDRFClientPackage(t *testing.T) {
 			"apt-get install python3-django python3-djangorestframework python3-jwt python3-cryptography python3-requests",
 			py, err, strings.TrimSpace(lastLine(string(out))))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	const limit = 5 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "../../clients/python/run-tests.sh")
 	cmd.Env = append(os.Environ(), "PYTHON="+py)
+	// On timeout the whole group is stopped (the script, which then removes
+	// its temporary files and schema, Python, the gatehouse servers it
+	// started), not bash alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("clients/python/run-tests.sh did not finish within %v (stopped)\n%s", limit, out.String())
+	}
 	if err != nil {
 		t.Fatalf("clients/python/run-tests.sh: %v\n%s", err, out.String())
 	}

@@ -14,6 +14,7 @@ where gatehouse
 serves the same view (/api/me/, /api/users/), the two answers must be the
 same: status, body and WWW-Authenticate."""
 
+import hashlib
 import json
 import os
 import secrets
@@ -39,6 +40,7 @@ BIN = os.environ.get("GATEHOUSE_BIN")
 DB = os.environ.get("GATEHOUSE_TEST_DATABASE_URL")
 
 HS_KEY = secrets.token_urlsafe(48)
+KNOX = secrets.token_hex(32)
 SECRET_KEY = secrets.token_urlsafe(48)
 PASSWORD = {"alice": "Alice-pw-4417", "bob": "Bob-pw-5521", "carol": "Carol-pw-6633", "root": "Root-pw-7749", "dave": "Dave-pw-8812"}
 USERS = [
@@ -69,6 +71,15 @@ def fixture():
         {"model": "auth.permission", "pk": 14, "fields": {"name": "Can change user", "content_type": ["auth", "user"], "codename": "change_user"}},
         {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": [["add_user", "auth", "user"], ["change_user", "auth", "user"]]}},
     ]
+    # A django-rest-knox 5 token of alice's: knox stores the SHA-512 of the
+    # token's text under its first 15 characters.
+    out.append(
+        {
+            "model": "knox.authtoken",
+            "pk": hashlib.sha512(KNOX.encode()).hexdigest(),
+            "fields": {"token_key": KNOX[:15], "user": ["alice"], "created": "2026-12-01T20:00:00Z", "expiry": None},
+        }
+    )
     for pk, name, first, last, staff, superuser, groups, perms in USERS:
         out.append(
             {
@@ -274,6 +285,7 @@ class SameAnswersTest(GatehouseCase):
     def credentials(self):
         out = {
             "DRF key": ("Token " + S["keys"]["alice"], None),
+            "knox token": ("Token " + KNOX, None),
             "HS256 JWT": ("Bearer " + S["jwt"]["alice"]["access"], None),
             "OAuth token": ("Bearer " + S["oauth"]["read write"], None),
         }
@@ -423,6 +435,8 @@ class PermissionTest(GatehouseCase):
     def test_whoami(self):
         with override_settings(GATEHOUSE_DRF=gd()):
             got = self.ours("/whoami/", "Bearer " + S["oauth"]["read write"])
+            kinds = [self.ours("/whoami/", h)[1]["kind"] for h in ("Token " + S["keys"]["alice"], "Token " + KNOX, "Bearer " + S["jwt"]["alice"]["access"])]
+        self.assertEqual(kinds, ["token", "knox", "jwt"])
         self.assertEqual(
             got,
             (

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // auditFlags are the flags of the audit command.
@@ -130,18 +131,18 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
+	defer a.Close()
 	if f.user != "" {
-		if af.UserID, err = auditUser(ctx, a.store, f.user); err != nil {
+		if af.UserID, err = auditUser(ctx, a.Store, f.user); err != nil {
 			return err
 		}
 	}
 	af.Limit++ // one more tells whether more match
-	events, err := a.store.AuditEvents(ctx, af)
+	events, err := a.Store.AuditEvents(ctx, af)
 	if err != nil {
 		return cliError(err)
 	}

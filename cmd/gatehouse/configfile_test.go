@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // writeConfig writes a configuration file of mode perm in a temporary
@@ -28,11 +29,11 @@ func writeConfig(t *testing.T, perm os.FileMode, text string) string {
 	return path
 }
 
-func parseWith(args []string, env map[string]string) (config, error) {
-	var c config
+func parseWith(args []string, env map[string]string) (site.Config, error) {
+	var c site.Config
 	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	err := c.parse(fs, args, getenvFrom(env))
+	err := c.Parse(fs, args, getenvFrom(env))
 	return c, err
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/djangoconf"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/site"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -96,19 +97,16 @@ func TestDjangoSettingsOfARealProject(t *testing.T) {
 			if err != nil {
 				t.Fatalf("gatehouse does not read what it wrote: %v", err)
 			}
-			e := &env{cfg: c}
-			if _, err := e.hasher(); err != nil {
-				t.Error(err)
+			// Every service builds from it, as serve would build them.
+			c.DatabaseURL = filepath.Join(t.TempDir(), "gatehouse.db")
+			if c.SecretKey == "" {
+				c.SecretKey = "test-secret-key-0123456789abcdef"
 			}
-			if _, err := e.policy(); err != nil {
-				t.Error(err)
+			st, err := site.Open(context.Background(), c, site.Options{})
+			if err != nil {
+				t.Fatalf("gatehouse does not open with what it wrote: %v", err)
 			}
-			if _, err := e.oauthOptions(); err != nil {
-				t.Error(err)
-			}
-			if _, err := e.jwtCodec("test-secret-key-0123456789abcdef"); err != nil {
-				t.Error(err)
-			}
+			st.Close()
 		})
 	}
 	_, errText, _ := runDjangoSettings(t, nil, filepath.Join(djangoSettingsDir, "project.json"))

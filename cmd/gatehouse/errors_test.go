@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // The commands report a service's refusal in the service's words, never
@@ -55,17 +56,17 @@ func TestCommandRefusals(t *testing.T) {
 // Every typed setting refuses a value of the wrong kind, or a negative
 // number or duration, naming the variable, before anything runs.
 func TestEverySettingRefusesBadValues(t *testing.T) {
-	var c config
-	for _, s := range c.settings() {
+	var c site.Config
+	for _, s := range c.Settings() {
 		var bad []string
-		switch s.value.(type) {
-		case *boolValue:
+		switch s.Kind() {
+		case "bool":
 			bad = []string{"maybe"}
-		case *intValue:
+		case "int":
 			bad = []string{"-1", "many", "1.5"}
-		case *floatValue:
+		case "float":
 			bad = []string{"-0.5", "most", "NaN", "Inf"}
-		case *durationValue:
+		case "duration":
 			// Found by FuzzSettings: seconds beyond a Duration wrapped
 			// around, 18446744074 to 290ms.
 			bad = []string{"-1s", "soon", "18446744074", "9223372037", "-9223372037"}
@@ -73,11 +74,11 @@ func TestEverySettingRefusesBadValues(t *testing.T) {
 			continue
 		}
 		for _, v := range bad {
-			env := map[string]string{s.env(): v}
+			env := map[string]string{s.Env(): v}
 			var out, errb bytes.Buffer
 			err := run(context.Background(), []string{"gatehouse", "config"}, getenvFrom(env), nil, &out, &errb)
-			if err == nil || !strings.Contains(err.Error(), s.env()) || !strings.Contains(err.Error(), v) {
-				t.Errorf("%s=%s: %v", s.env(), v, err)
+			if err == nil || !strings.Contains(err.Error(), s.Env()) || !strings.Contains(err.Error(), v) {
+				t.Errorf("%s=%s: %v", s.Env(), v, err)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/djangodb"
 	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/site"
 	"github.com/gatehouse-auth/gatehouse/store"
 
 	"golang.org/x/term"
@@ -60,17 +61,17 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
+	defer a.Close()
 	if f.restart {
-		if err := a.store.ForgetImport(ctx, src.Name()); err != nil {
+		if err := a.Store.ForgetImport(ctx, src.Name()); err != nil {
 			return err
 		}
 	}
-	marks, err := a.store.ImportMarks(ctx, src.Name())
+	marks, err := a.Store.ImportMarks(ctx, src.Name())
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	for _, n := range src.Notes() {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
-	imp := &importer{src: src, store: a.store, conv: fixture.Converter{Box: a.box, ClientSecrets: a.secrets},
+	imp := &importer{src: src, store: a.Store, conv: fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets},
 		batch: f.batch, marks: marks, progress: newProgress(e.stderr, time.Now), sum: newImportSummary()}
 	started := time.Now()
 	if err := imp.run(ctx); err != nil {
@@ -96,7 +97,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// Done: the next import from this source reads every row again.
-	if err := a.store.ForgetImport(ctx, src.Name()); err != nil {
+	if err := a.Store.ForgetImport(ctx, src.Name()); err != nil {
 		return err
 	}
 	imp.sum.print(e.stdout, e.stderr, src.Name(), time.Since(started))

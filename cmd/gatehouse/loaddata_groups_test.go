@@ -204,13 +204,6 @@ func TestPermissionClaimSettings(t *testing.T) {
 			t.Errorf("groups %q, permissions %q: %v; want %s", tc.groups, tc.perms, err, tc.want)
 		}
 	}
-	if err := permissionClaims("groups", "permissions"); err != nil {
-		t.Fatal(err)
-	}
-	// A claim renamed by USER_ID_CLAIM and the like is taken too.
-	if err := permissionClaims("uid", "", "uid", "token_type", "jti"); err == nil || !strings.Contains(err.Error(), `named "uid"`) {
-		t.Fatalf("the renamed user id claim as the groups claim: %v", err)
-	}
 }
 
 // checkCorpusGroups checks that a corpus dump loaded Django's groups and

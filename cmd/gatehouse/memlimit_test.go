@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/accounts"
@@ -35,6 +36,23 @@ func TestParseMemoryLimit(t *testing.T) {
 			t.Errorf("parseMemoryLimit(%q) accepted", in)
 		}
 	}
+}
+
+// FuzzMemoryLimit reads any memory-limit value: a size it accepts reads
+// back the same from its count of bytes.
+func FuzzMemoryLimit(f *testing.F) {
+	for _, s := range []string{"auto", "off", "512MiB", "99999999TiB", "+5MiB", "-0", "0", "100B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		auto, n, err := parseMemoryLimit(value)
+		if err != nil || auto || n == 0 {
+			return
+		}
+		if _, n2, err := parseMemoryLimit(strconv.FormatInt(n, 10) + "B"); err != nil || n2 != n {
+			t.Fatalf("memory limit %q is %d bytes, which reads back as %d (%v)", value, n, n2, err)
+		}
+	})
 }
 
 // fakeLimit stands in for debug.SetMemoryLimit.

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // appFlags are the flags of createapplication.
@@ -32,93 +31,17 @@ func (f *appFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "may introspect tokens issued to other clients")
 }
 
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
-}
-
-// maxCodeLifetime caps GATEHOUSE_OAUTH_CODE_LIFETIME.
-const maxCodeLifetime = 10 * time.Minute
-
-// oauthOptions turns the OAuth settings into the server's options.
-func (e *env) oauthOptions() (oauth.Config, error) {
-	c := e.cfg
-	o := oauth.DefaultConfig()
-	o.Scopes = nil
-	for _, item := range strings.Split(c.OAuthScopes, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		name, desc, _ := strings.Cut(item, ":")
-		name = strings.TrimSpace(name)
-		if name == "" || strings.ContainsAny(name, " \t\"\\") {
-			return o, fmt.Errorf("GATEHOUSE_OAUTH_SCOPES: bad scope name in %q", item)
-		}
-		if desc = strings.TrimSpace(desc); desc == "" {
-			desc = name
-		}
-		o.Scopes = append(o.Scopes, gatehouse.Scope{Name: name, Description: desc})
-	}
-	if len(o.Scopes) == 0 {
-		return o, errors.New("GATEHOUSE_OAUTH_SCOPES: at least one scope is required")
-	}
-	if c.OAuthAccessTokenLifetime <= 0 || c.OAuthCodeLifetime <= 0 {
-		return o, errors.New("OAuth access token and code lifetimes must be positive")
-	}
-	if c.OAuthCodeLifetime > maxCodeLifetime {
-		return o, fmt.Errorf("GATEHOUSE_OAUTH_CODE_LIFETIME must be at most %v: a code is a bearer secret in a URL (RFC 6749 4.1.2 recommends 10 minutes at most)", maxCodeLifetime)
-	}
-	o.AccessTokenLifetime = c.OAuthAccessTokenLifetime
-	o.RefreshTokenLifetime = c.OAuthRefreshTokenLifetime
-	o.RefreshFamilyLifetime = c.OAuthRefreshFamilyLifetime
-	o.RefreshGracePeriod = c.OAuthRefreshGracePeriod
-	o.CodeLifetime = c.OAuthCodeLifetime
-	o.RequirePKCE = c.OAuthRequirePKCE
-	o.RequireScopes = c.OAuthRequireScopes
-	if c.OAuthKeepRevoked > 0 {
-		o.KeepRevoked = c.OAuthKeepRevoked
-	}
-	o.CleanupInterval = c.OAuthCleanupInterval
-	if c.OAuthCleanupBatch > 0 {
-		o.CleanupBatch = c.OAuthCleanupBatch
-	}
-	if !strings.HasPrefix(c.LoginURL, "/") || !strings.HasSuffix(c.LoginURL, "/") || strings.HasPrefix(c.LoginURL, "/o/") {
-		return o, errors.New("GATEHOUSE_LOGIN_URL must be a path starting and ending with / outside /o/")
-	}
-	o.LoginURL = c.LoginURL
-	if c.SessionLifetime > 0 {
-		o.SessionLifetime = c.SessionLifetime
-	}
-	o.SecureCookies = c.CookieSecure
-	if ds := splitList(c.OAuthDefaultScopes); len(ds) > 0 && !slices.Equal(ds, []string{"__all__"}) {
-		o.DefaultScopes = ds
-		for _, s := range ds {
-			if !o.Scopes.Has(s) {
-				return o, fmt.Errorf("GATEHOUSE_OAUTH_DEFAULT_SCOPES: %q is not among GATEHOUSE_OAUTH_SCOPES (%s)", s, strings.Join(o.Scopes.Names(), " "))
-			}
-		}
-	}
-	o.RedirectSchemes = splitList(c.OAuthRedirectSchemes)
-	if len(o.RedirectSchemes) == 0 {
-		return o, errors.New("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: at least one scheme is required")
-	}
-	if err := (oauth.Config{RedirectSchemes: o.RedirectSchemes}).Check(); err != nil {
-		return o, fmt.Errorf("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: %w", err)
-	}
-	return o, nil
-}
-
 func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	f := e.extra.app
-	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: splitList(f.grantTypes),
-		RedirectURIs: splitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
+	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: site.SplitList(f.grantTypes),
+		RedirectURIs: site.SplitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
 		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer}
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
-	app, plain, err := a.clients.Create(ctx, spec)
+	defer a.Close()
+	app, plain, err := a.Clients.Create(ctx, spec)
 	if err != nil {
 		return cliError(err)
 	}
@@ -131,12 +54,12 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdListApplications(ctx context.Context, e *env, args []string) error {
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
-	apps, err := a.store.Applications(ctx)
+	defer a.Close()
+	apps, err := a.Store.Applications(ctx)
 	if err != nil {
 		return err
 	}
@@ -160,12 +83,12 @@ func cmdDeleteApplication(ctx context.Context, e *env, args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: gatehouse deleteapplication CLIENT_ID")
 	}
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
-	if err := a.clients.Delete(ctx, args[0]); err != nil {
+	defer a.Close()
+	if err := a.Clients.Delete(ctx, args[0]); err != nil {
 		return cliError(err)
 	}
 	fmt.Fprintf(e.stdout, "deleted application %s and its tokens\n", args[0])
@@ -173,12 +96,12 @@ func cmdDeleteApplication(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdClearTokens(ctx context.Context, e *env, args []string) error {
-	a, err := e.open(ctx, true)
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
-	defer a.close(e.log)
-	n, err := oauth.NewCleaner(a.store, a.oauthCfg, nil, e.log).ClearTokens(ctx)
+	defer a.Close()
+	n, err := oauth.NewCleaner(a.Store, a.OAuthConfig, nil, e.log).ClearTokens(ctx)
 	if err != nil {
 		return err
 	}

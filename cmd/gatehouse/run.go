@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
 
-	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // command is one subcommand of gatehouse.
@@ -23,17 +21,15 @@ type command struct {
 
 // env is what a subcommand runs with.
 type env struct {
-	cfg    config
+	cfg    site.Config
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
 	extra  *cmdFlags
-	// hashMemory, set by serve's memory limit, is server.Deps.HashMemory.
+	// hashMemory, set by serve's memory limit, is site.Options.HashMemory.
 	hashMemory func(bytes int64)
-	// generatedSecret is the secret file this run generated, if any.
-	generatedSecret string
 }
 
 func commands() []command {
@@ -77,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(stderr, "usage: gatehouse %s [flags] %s\n\n%s\n\nflags:\n", c.name, c.usage, c.help)
 			fs.PrintDefaults()
 		}
-		if err := e.cfg.parse(fs, args[2:], getenv); err != nil {
+		if err := e.cfg.Parse(fs, args[2:], getenv); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil
 			}
@@ -85,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		e.log = newLogger(e.cfg, stderr)
 		e.extra = extra
-		return e.cfg.explain(c.run(ctx, e, e.cfg.positional))
+		return e.cfg.Explain(c.run(ctx, e, e.cfg.Args()))
 	}
 	usage(stderr)
 	return usagef("unknown command %q", args[1])
@@ -117,7 +113,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'gatehouse COMMAND --help' for a command's flags. Every flag can also be set with its GATEHOUSE_* variable.")
 }
 
-func newLogger(cfg config, w io.Writer) *slog.Logger {
+func newLogger(cfg site.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo
@@ -129,59 +125,18 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// secretKey returns the server secret: GATEHOUSE_SECRET_KEY when set, else
-// for SQLite the secret file beside the database (loadOrCreateSecretFile),
-// created on first use. PostgreSQL requires GATEHOUSE_SECRET_KEY: every
-// replica needs the same secret.
-func (e *env) secretKey() (string, error) {
-	if e.cfg.SecretKey != "" {
-		if len(e.cfg.SecretKey) < minSecretLen {
-			return "", fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
-		}
-		return e.cfg.SecretKey, nil
-	}
-	if isPostgres(e.cfg.DatabaseURL) {
-		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
-	}
-	path := sqlitePath(e.cfg.DatabaseURL) + ".secret"
-	key, created, err := loadOrCreateSecretFile(path, e.log)
-	if created {
-		e.generatedSecret = path
-	}
-	return key, err
-}
-
-// secretMismatch explains a failed check of the server secret against the
-// database, removing first a secret file this start generated (the
-// database is not new, so that file is wrong and would only be in the way).
-func (e *env) secretMismatch(err error) error {
-	if !errors.Is(err, store.ErrSecretMismatch) {
-		return fmt.Errorf("checking the server secret: %w", err)
-	}
-	if e.generatedSecret != "" {
-		if rmErr := os.Remove(e.generatedSecret); rmErr == nil {
-			return fmt.Errorf("%w: the secret file %s was missing, so a new secret was generated (and is now removed again). "+
-				"Copy the secret file that belongs to this database beside it, or set GATEHOUSE_SECRET_KEY to the secret it was set up with", err, e.generatedSecret)
-		}
-	}
-	return fmt.Errorf("%w: every stored DRF key and OAuth client secret depends on it. Set GATEHOUSE_SECRET_KEY "+
-		"(or, with SQLite, the file beside the database) to the secret the database was set up or loaded with; nothing was changed", err)
-}
-
-func isPostgres(url string) bool {
-	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
-}
-
-func sqlitePath(url string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+// options are the site options of a command: its logger, and serve's
+// memory limit hook.
+func (e *env) options() site.Options {
+	return site.Options{Log: e.log, HashMemory: e.hashMemory}
 }
 
 func cmdConfig(ctx context.Context, e *env, args []string) error {
-	var c config
-	sets := c.settings()
+	var c site.Config
+	sets := c.Settings()
 	fmt.Fprintln(e.stdout, "| flag | variable | default | meaning |\n|---|---|---|---|")
 	for _, s := range sets {
-		fmt.Fprintf(e.stdout, "| `--%s` | `%s` | `%s` | %s |\n", s.name, s.env(), s.def, s.help)
+		fmt.Fprintf(e.stdout, "| `--%s` | `%s` | `%s` | %s |\n", s.Name, s.Env(), s.Default, s.Help)
 	}
 	return nil
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -141,89 +139,6 @@ func TestSecretFileGenerated(t *testing.T) {
 		t.Fatalf("second start logged %q", stderr)
 	}
 	assertNoTempFiles(t, dir)
-}
-
-// An existing secret file is used trimmed; one that other users can read
-// is used too, with a warning naming it and its mode.
-func TestSecretFileExisting(t *testing.T) {
-	const key = "an-operator-chosen-secret-0123456789"
-	for _, tc := range []struct {
-		name    string
-		content string
-		mode    fs.FileMode
-		warn    string // "" when nothing is logged
-	}{
-		{name: "private", content: key + "\n", mode: 0o600},
-		{name: "padded", content: "  \t" + key + " \r\n\n", mode: 0o400},
-		{name: "exactly 16", content: key[:16], mode: 0o600},
-		{name: "group readable", content: key + "\n", mode: 0o640, warn: `"mode":"0640"`},
-		{name: "world readable", content: key + "\n", mode: 0o644, warn: `"mode":"0644"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "gatehouse.db.secret")
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, tc.mode); err != nil {
-				t.Fatal(err)
-			}
-			var logs syncBuffer
-			got, _, err := loadOrCreateSecretFile(path, slog.New(slog.NewJSONHandler(&logs, nil)))
-			if err != nil || got != strings.TrimSpace(tc.content) {
-				t.Fatalf("got %q, %v", got, err)
-			}
-			switch {
-			case tc.warn == "" && logs.String() != "":
-				t.Errorf("logged %q", logs.String())
-			case tc.warn != "" && (!strings.Contains(logs.String(), tc.warn) || !strings.Contains(logs.String(), path)):
-				t.Errorf("logged %q, want the file and %s", logs.String(), tc.warn)
-			}
-			if strings.Contains(logs.String(), got) {
-				t.Errorf("the secret was logged: %q", logs.String())
-			}
-		})
-	}
-}
-
-// Processes starting together on a fresh database agree on one secret:
-// exactly one generates it, the others read its file, and no temporary
-// file is left behind.
-func TestSecretFileConcurrentFirstStart(t *testing.T) {
-	const starts = 8
-	for round := range 10 {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "gatehouse.db.secret")
-		var logs syncBuffer
-		log := slog.New(slog.NewJSONHandler(&logs, nil))
-		keys := make([]string, starts)
-		errs := make([]error, starts)
-		begin := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range starts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-begin
-				keys[i], _, errs[i] = loadOrCreateSecretFile(path, log)
-			}()
-		}
-		close(begin)
-		wg.Wait()
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := strings.TrimSpace(string(b))
-		for i := range starts {
-			if errs[i] != nil || keys[i] != want {
-				t.Fatalf("round %d, start %d: err %v, same key as the file: %v", round, i, errs[i], keys[i] == want)
-			}
-		}
-		if n := strings.Count(logs.String(), "generated one"); n != 1 {
-			t.Fatalf("round %d: %d starts say they generated the secret", round, n)
-		}
-		assertNoTempFiles(t, dir)
-	}
 }
 
 // assertNoTempFiles fails unless dir holds only the database, its SQLite

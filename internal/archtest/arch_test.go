@@ -102,7 +102,9 @@ func TestLayers(t *testing.T) {
 			}
 		}
 	}
-	sqlStore := func(dep string) bool { return dep == module+"/store" || isDriver(dep) }
+	sqlStore := func(dep string) bool {
+		return dep == module+"/store" || dep == module+"/site" || isDriver(dep)
+	}
 	for _, name := range append(append([]string{"server"}, services...), public...) {
 		check(name, sqlStore, "only cmd/gatehouse wires the SQL store in")
 	}
@@ -209,15 +211,37 @@ func TestDjangoReaderTakesOnlyTheDriversFromTheStore(t *testing.T) {
 }
 
 // The CLI's commands call the services; only serve builds the HTTP server:
-// server.New is called in serverFor alone, and serverFor in cmdServe alone.
+// in package site, server.New is called in serverFor alone and serverFor
+// in Open alone (OpenServices builds no server); in cmd/gatehouse, site.Open
+// is called in cmdServe alone.
 func TestOnlyServeBuildsTheHTTPServer(t *testing.T) {
+	wiring := callers(t, "../../site", "server")
+	if got := strings.Join(wiring["server.New"], ","); got != "serverFor" {
+		t.Errorf("server.New is called by %q, want serverFor only", got)
+	}
+	if got := strings.Join(wiring["serverFor"], ","); got != "Open" {
+		t.Errorf("serverFor is called by %q, want Open only", got)
+	}
+	cli := callers(t, "../../cmd/gatehouse", "site")
+	if got := strings.Join(cli["site.Open"], ","); got != "cmdServe" {
+		t.Errorf("site.Open is called by %q, want cmdServe only", got)
+	}
+	if got := cli["server.New"]; len(got) > 0 {
+		t.Errorf("cmd/gatehouse calls server.New in %v; the site package builds the server", got)
+	}
+}
+
+// callers maps each function called in the non-test files of dir (a
+// method or function by name, a function of package pkg as "pkg.Name") to
+// the functions calling it.
+func callers(t *testing.T, dir, pkg string) map[string][]string {
+	t.Helper()
 	fset := token.NewFileSet()
-	dir := "../../cmd/gatehouse"
 	matches, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	callers := map[string][]string{} // callee -> functions calling it
+	out := map[string][]string{}
 	for _, path := range matches {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
@@ -238,24 +262,19 @@ func TestOnlyServeBuildsTheHTTPServer(t *testing.T) {
 				}
 				switch f := call.Fun.(type) {
 				case *ast.SelectorExpr:
-					if x, ok := f.X.(*ast.Ident); ok && x.Name == "server" {
-						callers["server."+f.Sel.Name] = append(callers["server."+f.Sel.Name], fn.Name.Name)
+					if x, ok := f.X.(*ast.Ident); ok && (x.Name == pkg || x.Name == "server") {
+						out[x.Name+"."+f.Sel.Name] = append(out[x.Name+"."+f.Sel.Name], fn.Name.Name)
 					} else {
-						callers[f.Sel.Name] = append(callers[f.Sel.Name], fn.Name.Name)
+						out[f.Sel.Name] = append(out[f.Sel.Name], fn.Name.Name)
 					}
 				case *ast.Ident:
-					callers[f.Name] = append(callers[f.Name], fn.Name.Name)
+					out[f.Name] = append(out[f.Name], fn.Name.Name)
 				}
 				return true
 			})
 		}
 	}
-	if got := strings.Join(callers["server.New"], ","); got != "serverFor" {
-		t.Errorf("server.New is called by %q, want serverFor only", got)
-	}
-	if got := strings.Join(callers["serverFor"], ","); got != "cmdServe" {
-		t.Errorf("serverFor is called by %q, want cmdServe only", got)
-	}
+	return out
 }
 
 // Another Go module can import the public packages by the module path: a

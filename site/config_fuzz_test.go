@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	"flag"
@@ -20,9 +20,9 @@ import (
 // memory limit, allowed hosts and trusted proxies either build or are
 // refused with the variable's name, never half-read.
 func FuzzSettings(f *testing.F) {
-	names := (&config{}).settings()
+	names := (&Config{}).Settings()
 	for i, s := range names {
-		f.Add(uint8(i), s.def)
+		f.Add(uint8(i), s.Default)
 	}
 	for _, s := range []struct{ name, value string }{
 		{"oauth-scopes", "read:Read scope,write:Write scope,groups:Access to your groups"},
@@ -36,7 +36,7 @@ func FuzzSettings(f *testing.F) {
 		{"max-in-flight", "-1"}, {"cookie-secure", "yes"},
 	} {
 		for i, n := range names {
-			if n.name == s.name {
+			if n.Name == s.name {
 				f.Add(uint8(i), s.value)
 			}
 		}
@@ -44,34 +44,34 @@ func FuzzSettings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, value string) {
 		s := names[int(which)%len(names)]
 		getenv := func(k string) string {
-			if k == s.env() {
+			if k == s.Env() {
 				return value
 			}
 			return ""
 		}
-		var c config
+		var c Config
 		fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
-		if err := c.parse(fs, nil, getenv); err != nil {
-			if !strings.Contains(err.Error(), s.env()) {
-				t.Fatalf("%s=%q refused without its name: %v", s.env(), value, err)
+		if err := c.Parse(fs, nil, getenv); err != nil {
+			if !strings.Contains(err.Error(), s.Env()) {
+				t.Fatalf("%s=%q refused without its name: %v", s.Env(), value, err)
 			}
 			return
 		}
-		readBack := c // its settings() hold pointers into readBack, not c
-		for _, x := range readBack.settings() {
-			if x.name != s.name {
+		readBack := c // its Settings() hold pointers into readBack, not c
+		for _, x := range readBack.Settings() {
+			if x.Name != s.Name {
 				continue
 			}
 			// A whole number is seconds, exactly.
-			if d, ok := x.value.(*durationValue); ok {
+			if d, ok := x.Value.(*durationValue); ok {
 				if n, err := strconv.ParseInt(value, 10, 64); err == nil && time.Duration(*d)/time.Second != time.Duration(n) {
-					t.Fatalf("%s=%q reads as %v", s.env(), value, time.Duration(*d))
+					t.Fatalf("%s=%q reads as %v", s.Env(), value, time.Duration(*d))
 				}
 			}
-			again := x.value.String()
-			if err := x.value.Set(again); err != nil || x.value.String() != again {
-				t.Fatalf("%s=%q reads as %q, which reads as %q (%v)", s.env(), value, again, x.value.String(), err)
+			again := x.Value.String()
+			if err := x.Value.Set(again); err != nil || x.Value.String() != again {
+				t.Fatalf("%s=%q reads as %q, which reads as %q (%v)", s.Env(), value, again, x.Value.String(), err)
 			}
 		}
 		e := &env{cfg: c}
@@ -81,17 +81,12 @@ func FuzzSettings(f *testing.F) {
 				t.Fatalf("scopes %q read as %v, written as %q, read again as %v (%v)", c.OAuthScopes, o.Scopes, e.cfg.OAuthScopes, o2.Scopes, err)
 			}
 		}
-		if auto, n, err := parseMemoryLimit(c.MemoryLimit); err == nil && !auto && n > 0 {
-			if _, n2, err := parseMemoryLimit(strconv.FormatInt(n, 10) + "B"); err != nil || n2 != n {
-				t.Fatalf("memory limit %q is %d bytes, which reads back as %d (%v)", c.MemoryLimit, n, n2, err)
-			}
-		}
 		p, err := oauth.New(oauth.Deps{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		scfg := server.DefaultConfig()
-		scfg.AllowedHosts, scfg.TrustedProxies = splitList(c.AllowedHosts), splitList(c.TrustedProxies)
+		scfg.AllowedHosts, scfg.TrustedProxies = SplitList(c.AllowedHosts), SplitList(c.TrustedProxies)
 		if _, err := server.New(server.Deps{OAuth: p, Config: scfg}); err != nil && !strings.Contains(err.Error(), "GATEHOUSE_") {
 			t.Fatalf("hosts %q proxies %q refused without a name: %v", c.AllowedHosts, c.TrustedProxies, err)
 		}

@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	"crypto/rand"
@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // minSecretLen is the shortest server secret accepted, from
@@ -167,4 +169,51 @@ func syncDir(dir string) error {
 		return err
 	}
 	return d.Close()
+}
+
+// secretKey returns the server secret: GATEHOUSE_SECRET_KEY when set, else
+// for SQLite the secret file beside the database (loadOrCreateSecretFile),
+// created on first use. PostgreSQL requires GATEHOUSE_SECRET_KEY: every
+// replica needs the same secret.
+func (e *env) secretKey() (string, error) {
+	if e.cfg.SecretKey != "" {
+		if len(e.cfg.SecretKey) < minSecretLen {
+			return "", fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
+		}
+		return e.cfg.SecretKey, nil
+	}
+	if isPostgres(e.cfg.DatabaseURL) {
+		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
+	}
+	path := sqlitePath(e.cfg.DatabaseURL) + ".secret"
+	key, created, err := loadOrCreateSecretFile(path, e.log)
+	if created {
+		e.generatedSecret = path
+	}
+	return key, err
+}
+
+// secretMismatch explains a failed check of the server secret against the
+// database, removing first a secret file this start generated (the
+// database is not new, so that file is wrong and would only be in the way).
+func (e *env) secretMismatch(err error) error {
+	if !errors.Is(err, store.ErrSecretMismatch) {
+		return fmt.Errorf("checking the server secret: %w", err)
+	}
+	if e.generatedSecret != "" {
+		if rmErr := os.Remove(e.generatedSecret); rmErr == nil {
+			return fmt.Errorf("%w: the secret file %s was missing, so a new secret was generated (and is now removed again). "+
+				"Copy the secret file that belongs to this database beside it, or set GATEHOUSE_SECRET_KEY to the secret it was set up with", err, e.generatedSecret)
+		}
+	}
+	return fmt.Errorf("%w: every stored DRF key and OAuth client secret depends on it. Set GATEHOUSE_SECRET_KEY "+
+		"(or, with SQLite, the file beside the database) to the secret the database was set up or loaded with; nothing was changed", err)
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+func sqlitePath(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
 }

@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	"flag"
@@ -22,11 +22,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
-// config is every setting of gatehouse. Each is read from its flag, else
-// from its GATEHOUSE_* environment variable, else its default; the table in
-// settings() is the one place they are declared (docs/configuration.md is
-// printed from it by `gatehouse config`).
-type config struct {
+// Config is every setting of gatehouse. Each is read from its flag, else
+// from its GATEHOUSE_* environment variable, else from the configuration
+// file, else its default; the table in Settings is the one place they are
+// declared (docs/configuration.md is printed from it by `gatehouse
+// config`). DefaultConfig and FromEnv give one a Go program can open.
+type Config struct {
 	ConfigFile      string
 	Addr            string
 	DatabaseURL     string
@@ -123,15 +124,18 @@ type config struct {
 	origin map[string]string
 }
 
-type setting struct {
-	name  string // flag name; the variable is GATEHOUSE_ + upper(name with - as _)
-	help  string
-	value flag.Value
-	def   string
+// Setting is one row of the settings table: a field of Config with its
+// flag name, its meaning and its default.
+type Setting struct {
+	Name    string // flag name; the variable is GATEHOUSE_ + upper(name with - as _)
+	Help    string
+	Value   flag.Value // sets and prints the Config field
+	Default string
 }
 
-func (s setting) env() string {
-	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+// Env is the setting's environment variable (and configuration file name).
+func (s Setting) Env() string {
+	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
 }
 
 // seconds writes a default in seconds, as DOT's *_SECONDS settings are.
@@ -146,16 +150,17 @@ func scopesSetting(scopes gatehouse.Scopes) string {
 	return strings.Join(parts, ",")
 }
 
-// settings lists every setting. Defaults that a package owns (its
-// DefaultConfig, DefaultParams, ...) are read from it, not repeated here.
-func (c *config) settings() []setting {
+// Settings lists every setting, its Value bound to c's field. Defaults
+// that a package owns (its DefaultConfig, DefaultParams, ...) are read from
+// it, not repeated here.
+func (c *Config) Settings() []Setting {
 	o := oauth.DefaultConfig()
 	srv := server.DefaultConfig()
 	pw, pol := password.DefaultParams(), password.DefaultPolicy()
 	gd := throttle.DefaultGuardConfig()
 	kx := knox.DefaultConfig()
 	itoa := strconv.Itoa
-	return []setting{
+	return []Setting{
 		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
@@ -247,16 +252,17 @@ func (c *config) settings() []setting {
 	}
 }
 
-// parse registers every setting on fs, parses args, and fills what no flag
+// Parse registers every setting on fs, parses args, and fills what no flag
 // set from the environment, then from the configuration file (--config or
-// GATEHOUSE_CONFIG), then the defaults.
-func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	sets := c.settings()
+// GATEHOUSE_CONFIG), then the defaults. The arguments that are not flags
+// are kept (Args). A refusal names the flag, variable or file line.
+func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	sets := c.Settings()
 	for _, s := range sets {
-		if err := s.value.Set(s.def); err != nil {
-			return fmt.Errorf("default of %s: %w", s.name, err)
+		if err := s.Value.Set(s.Default); err != nil {
+			return fmt.Errorf("default of %s: %w", s.Name, err)
 		}
-		fs.Var(s.value, s.name, s.help+" (env "+s.env()+")")
+		fs.Var(s.Value, s.Name, s.Help+" (env "+s.Env()+")")
 	}
 	// Flags may come before or after positional arguments.
 	var positional []string
@@ -274,23 +280,23 @@ func (c *config) parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 	c.positional = positional
 	flagged := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
-	fromEnv := func(s setting) string {
-		if flagged[s.name] {
+	fromEnv := func(s Setting) string {
+		if flagged[s.Name] {
 			return ""
 		}
-		return getenv(s.env())
+		return getenv(s.Env())
 	}
 	for _, s := range sets {
 		if v := fromEnv(s); v != "" {
-			if err := s.value.Set(v); err != nil {
-				return fmt.Errorf("%s: %w", s.env(), err)
+			if err := s.Value.Set(v); err != nil {
+				return fmt.Errorf("%s: %w", s.Env(), err)
 			}
 		}
 	}
 	if c.ConfigFile == "" {
 		return nil
 	}
-	if err := c.readFile(c.ConfigFile, sets, func(s setting) bool { return flagged[s.name] || fromEnv(s) != "" }); err != nil {
+	if err := c.readFile(c.ConfigFile, sets, func(s Setting) bool { return flagged[s.Name] || fromEnv(s) != "" }); err != nil {
 		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
 	}
 	return nil
@@ -306,14 +312,14 @@ var secretSettings = []string{"GATEHOUSE_SECRET_KEY", "GATEHOUSE_JWT_SIGNING_KEY
 // setting refuses are errors naming the file and line. Settings for which
 // overridden reports true (a flag or the environment set them) keep their
 // value, but their lines are checked all the same.
-func (c *config) readFile(path string, sets []setting, overridden func(setting) bool) error {
+func (c *Config) readFile(path string, sets []Setting, overridden func(Setting) bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	byEnv := map[string]setting{}
+	byEnv := map[string]Setting{}
 	for _, s := range sets {
-		byEnv[s.env()] = s
+		byEnv[s.Env()] = s
 	}
 	seen := map[string]int{}
 	c.origin = map[string]string{}
@@ -351,9 +357,9 @@ func (c *config) readFile(path string, sets []setting, overridden func(setting) 
 		if slices.Contains(secretSettings, name) {
 			secrets = append(secrets, name)
 		}
-		target := s.value
+		target := s.Value
 		if overridden(s) {
-			target = scratchValue(s.name) // checked, then dropped
+			target = scratchValue(s.Name) // checked, then dropped
 		} else {
 			c.origin[name] = where
 		}
@@ -370,10 +376,10 @@ func (c *config) readFile(path string, sets []setting, overridden func(setting) 
 // scratchValue is a fresh value of the setting called name, for checking a
 // value that is not used.
 func scratchValue(name string) flag.Value {
-	var scratch config
-	for _, s := range scratch.settings() {
-		if s.name == name {
-			return s.value
+	var scratch Config
+	for _, s := range scratch.Settings() {
+		if s.Name == name {
+			return s.Value
 		}
 	}
 	return nil
@@ -393,9 +399,9 @@ func checkPrivate(path string, secrets []string) error {
 	return nil
 }
 
-// explain adds, to an error naming a setting that came from the
+// Explain adds, to an error naming a setting that came from the
 // configuration file, the file and line it was read from.
-func (c *config) explain(err error) error {
+func (c *Config) Explain(err error) error {
 	if err == nil || len(c.origin) == 0 {
 		return err
 	}
@@ -405,6 +411,25 @@ func (c *config) explain(err error) error {
 		}
 	}
 	return err
+}
+
+// Args are the arguments Parse found that are not flags.
+func (c *Config) Args() []string { return c.positional }
+
+// Kind is the type of value the setting takes: "string", "bool", "int",
+// "float" or "duration" (a Go duration, or whole seconds).
+func (s Setting) Kind() string {
+	switch s.Value.(type) {
+	case *boolValue:
+		return "bool"
+	case *intValue:
+		return "int"
+	case *floatValue:
+		return "float"
+	case *durationValue:
+		return "duration"
+	}
+	return "string"
 }
 
 var settingName = regexp.MustCompile(`GATEHOUSE_[A-Z0-9_]+`)

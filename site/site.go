@@ -1,0 +1,108 @@
+// Package site opens gatehouse from its settings: the store, the services
+// and the HTTP handler, wired as the gatehouse binary wires them (the
+// binary calls this package). A Go program embeds gatehouse with Open: it
+// mounts Handler under a prefix of its own mux and protects its own routes
+// with Authenticator, which authenticates in-process, without a network
+// hop.
+//
+//	s, err := site.Open(ctx, cfg, site.Options{Log: log})
+//	defer s.Close()
+//	mux.Handle("/auth/", http.StripPrefix("/auth", s.Handler()))
+//	g := guard.New(s.Authenticator())
+//	mux.Handle("/todos/", g.Protect(guard.IsAuthenticated, todos))
+package site
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/throttle"
+)
+
+// Options are what a Config does not say: where logs go and the hooks of
+// the process that runs gatehouse.
+type Options struct {
+	// Log receives gatehouse's log lines; nil discards them.
+	Log *slog.Logger
+	// HashMemory is told the memory of each password hash before it runs
+	// (the binary's serve raises its soft memory limit with it); nil: no
+	// one is told.
+	HashMemory func(bytes int64)
+}
+
+// env is what the wiring reads: the settings and the options.
+type env struct {
+	cfg        Config
+	log        *slog.Logger
+	hashMemory func(bytes int64)
+	// generatedSecret is the secret file this start generated, if any.
+	generatedSecret string
+}
+
+func newEnv(cfg Config, opts Options) *env {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &env{cfg: cfg, log: log, hashMemory: opts.HashMemory}
+}
+
+// OpenServices opens the database of cfg, applies its migrations and
+// builds the services on it, with no HTTP handler and no background work
+// (the binary's commands other than serve). A setting that is refused is
+// an error naming its GATEHOUSE_* variable; nothing is left open then.
+func OpenServices(ctx context.Context, cfg Config, opts Options) (*Services, error) {
+	return newEnv(cfg, opts).open(ctx, true)
+}
+
+// Site is a running gatehouse: its services, its HTTP handler and the
+// background work (removing expired OAuth rows, old audit rows and expired
+// knox tokens; sweeping throttle counters). Close stops it.
+type Site struct {
+	*Services
+	srv  *server.Server
+	stop func() // stops the background work and waits for it
+}
+
+// Open opens gatehouse as `gatehouse serve` does, without listening: the
+// services (OpenServices), the HTTP handler of every route, and the
+// background work, which runs until Close.
+func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
+	e := newEnv(cfg, opts)
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := e.serverFor(a)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return &Site{Services: a, srv: srv, stop: e.background(a)}, nil
+}
+
+// background starts the cleanup and the throttle sweep and returns what
+// stops them and waits until they have.
+func (e *env) background(a *Services) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cleaned, swept := make(chan struct{}), make(chan struct{})
+	cleaner := oauth.NewCleaner(a.Store, a.OAuthConfig, nil, e.log).Also("audit retention", a.Audit.Prune).
+		Also("expired knox tokens", a.Store.DeleteExpiredKnox)
+	go func() { cleaner.Run(ctx); close(cleaned) }()
+	go func() { throttle.Sweep(ctx, a.Counters, time.Minute, e.log); close(swept) }()
+	return func() { cancel(); <-cleaned; <-swept }
+}
+
+// Handler is gatehouse's HTTP handler: every route of the binary's serve.
+func (s *Site) Handler() http.Handler { return s.srv }
+
+// Close stops the background work, then the services and the store. The
+// handler must no longer be serving.
+func (s *Site) Close() {
+	s.stop()
+	s.Services.Close()
+}

@@ -1,0 +1,452 @@
+package site
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/audit"
+	"github.com/gatehouse-auth/gatehouse/authn"
+	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/knox"
+	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/simplejwt"
+	"github.com/gatehouse-auth/gatehouse/store"
+	"github.com/gatehouse-auth/gatehouse/throttle"
+)
+
+// Services are the store and the services built from one Config: what
+// the CLI's commands call, and what a Site serves. Close releases them.
+type Services struct {
+	Store    *store.Store
+	Box      *secret.Box
+	JWT      *jwt.Codec
+	Accounts *accounts.Service
+	Authn    *authn.Authenticator
+	Clients  *oauth.Clients
+	OAuth    *oauth.Provider
+	// OAuthConfig is the OAuth provider's configuration, checked.
+	OAuthConfig oauth.Config
+	// Secrets hashes OAuth client secrets under the server secret.
+	Secrets *gatehouse.SecretHasher
+	// Counters hold the throttles' and the guards' counts.
+	Counters   gatehouse.ThrottleStore
+	Limiter    *throttle.Limiter
+	Audit      *audit.Recorder
+	KnoxConfig knox.Config
+
+	log *slog.Logger
+}
+
+func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
+	key, err := e.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log))
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.wire(ctx, st, key, migrate)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// wire builds the services on st.
+func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate bool) (*Services, error) {
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := e.hasher()
+	if err != nil {
+		return nil, err
+	}
+	policy, err := e.policy()
+	if err != nil {
+		return nil, err
+	}
+	codec, err := e.jwtCodec(key)
+	if err != nil {
+		return nil, err
+	}
+	ocfg, err := e.oauthOptions()
+	if err != nil {
+		return nil, err
+	}
+	kcfg, err := e.knoxConfig()
+	if err != nil {
+		return nil, err
+	}
+	ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
+	a := &Services{Store: st, Box: box, JWT: codec, OAuthConfig: ocfg, Secrets: gatehouse.NewSecretHasher(key), KnoxConfig: kcfg, log: e.log}
+	if err := e.throttles(a); err != nil {
+		return nil, err
+	}
+	guard := throttle.GuardConfig{FreeFailures: e.cfg.BackoffAfter, MaxDelay: e.cfg.BackoffMax,
+		AccountFailures: e.cfg.LockoutFailures, Window: e.cfg.LockoutWindow}
+	clientGuard := guard
+	clientGuard.LocalHint = true
+	acfg := audit.DefaultConfig()
+	acfg.Retention = e.cfg.AuditRetention
+	a.Audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
+	a.Authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
+		Knox: st, KnoxConfig: kcfg})
+	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: a.Audit, Permissions: st})
+	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, a.Audit)
+	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: a.Audit,
+		Permissions: a.Accounts, Credentials: a.Authn})
+	if err != nil {
+		a.Audit.Close()
+		a.Authn.Close()
+		return nil, err
+	}
+	// Last, once every setting is known to be valid: the first start
+	// stores the secret's check value, every later one compares with it.
+	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
+		a.Audit.Close()
+		a.Authn.Close()
+		return nil, e.secretMismatch(err)
+	}
+	return a, nil
+}
+
+// knoxConfig is the django-rest-knox settings, checked.
+func (e *env) knoxConfig() (knox.Config, error) {
+	c := e.cfg
+	k := knox.Config{Version: c.KnoxVersion, Hash: c.KnoxHash, Prefix: c.KnoxTokenPrefix, Length: c.KnoxTokenLength,
+		AutoRefresh: c.KnoxAutoRefresh, TTL: c.KnoxTokenTTL, MaxTTL: c.KnoxAutoRefreshMaxTTL, MinRefreshInterval: c.KnoxMinRefreshInterval}
+	if err := k.Validate(); err != nil {
+		return knox.Config{}, fmt.Errorf("the GATEHOUSE_KNOX_* settings: %w", err)
+	}
+	return k, nil
+}
+
+// throttles checks the throttle settings and picks where the counters live.
+func (e *env) throttles(a *Services) error {
+	c := e.cfg
+	rates, err := throttle.ParseRates(c.ThrottleRates, throttle.DefaultRates())
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_THROTTLE_RATES: %w", err)
+	}
+	for name, v := range map[string]int{"GATEHOUSE_BACKOFF_AFTER": c.BackoffAfter, "GATEHOUSE_LOCKOUT_FAILURES": c.LockoutFailures} {
+		if v < 1 {
+			return fmt.Errorf("%s must be at least 1, not %d", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{"GATEHOUSE_BACKOFF_MAX": c.BackoffMax, "GATEHOUSE_LOCKOUT_WINDOW": c.LockoutWindow} {
+		if v < time.Second {
+			return fmt.Errorf("%s must be at least 1s, not %v", name, v)
+		}
+	}
+	switch where := c.ThrottleStore; {
+	case where == "memory" || (where == "auto" && a.Store.Dialect() == "sqlite"):
+		a.Counters = throttle.NewMemory()
+	case where == "database" || where == "auto":
+		a.Counters = a.Store
+	default:
+		return fmt.Errorf("GATEHOUSE_THROTTLE_STORE must be auto, memory or database, not %q", where)
+	}
+	a.Limiter = throttle.NewLimiter(a.Counters, rates, nil)
+	return nil
+}
+
+// tokenTouchInterval is how often the batched "last used" times of DRF
+// tokens are written.
+const tokenTouchInterval = 10 * time.Second
+
+// serverFor builds the HTTP server on a's services (serve only).
+func (e *env) serverFor(a *Services) (*server.Server, error) {
+	scfg := server.DefaultConfig()
+	scfg.AllowQueryToken = e.cfg.AllowQueryToken
+	scfg.UserList = e.cfg.UserList
+	scfg.RequestTimeout = e.cfg.RequestTimeout
+	scfg.MaxInFlight = e.cfg.MaxInFlight
+	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
+	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
+	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
+		return nil, err
+	}
+	if e.cfg.PageSize < 1 {
+		return nil, errors.New("GATEHOUSE_PAGE_SIZE must be at least 1")
+	}
+	scfg.PageSize = e.cfg.PageSize
+	scfg.JWTHeaderTypes = SplitList(e.cfg.JWTHeaderTypes)
+	scfg.JWTHeaderName = headerName(e.cfg.JWTHeaderName)
+	pairs := simplejwt.New(simplejwt.Deps{Store: a.Store, Codec: a.JWT, Users: a.Authn, Options: simplejwt.Options{
+		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
+		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
+		Audit: a.Audit, Permissions: a.Accounts})
+	return server.New(server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
+		Limiter: a.Limiter, Log: e.log, Config: scfg})
+}
+
+// permissionClaims checks the names of the groups and permissions claims.
+// renamed are the configured names of the claims every token has.
+func permissionClaims(groups, perms string, renamed ...string) error {
+	for env, name := range map[string]string{"GATEHOUSE_JWT_GROUPS_CLAIM": groups, "GATEHOUSE_JWT_PERMISSIONS_CLAIM": perms} {
+		if name == "" {
+			continue
+		}
+		if err := jwt.CheckClaimName(name); err != nil {
+			return fmt.Errorf("%s: %w", env, err)
+		}
+	}
+	if groups != "" && groups == perms {
+		return fmt.Errorf("GATEHOUSE_JWT_GROUPS_CLAIM and GATEHOUSE_JWT_PERMISSIONS_CLAIM are both %q; give them different names", groups)
+	}
+	for _, name := range renamed {
+		if name != "" && (name == groups || name == perms) {
+			return fmt.Errorf("the groups or permissions claim is named %q, as the token type, jti or user id claim (GATEHOUSE_JWT_*_CLAIM); give it another name", name)
+		}
+	}
+	return nil
+}
+
+// Close stops the services' background work, the audit log's after every
+// event was recorded (its queued rows are stored), then the store.
+func (a *Services) Close() {
+	a.Authn.Close()
+	if err := a.Audit.Close(); err != nil {
+		a.log.Error("closing the audit log", "err", err)
+	}
+	a.Store.Close()
+}
+
+// hasher builds the password hasher of the PASSWORD_HASHERS settings,
+// naming the setting a refusal is about.
+func (e *env) hasher() (*password.Hasher, error) {
+	c := e.cfg
+	params := password.Params{Memory: uint32(c.Argon2Memory), Time: uint32(c.Argon2Time), Threads: uint8(c.Argon2Threads)}
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ARGON2_MEMORY, GATEHOUSE_ARGON2_TIME, GATEHOUSE_ARGON2_THREADS: %w", err)
+	}
+	for _, part := range []struct {
+		name string
+		cfg  password.Config
+	}{
+		{"GATEHOUSE_PBKDF2_ITERATIONS", password.Config{PBKDF2Iterations: c.PBKDF2Iterations}},
+		{"GATEHOUSE_BCRYPT_ROUNDS", password.Config{BcryptRounds: c.BcryptRounds}},
+		{"GATEHOUSE_PASSWORD_HASHERS", password.Config{Algorithms: SplitList(c.PasswordHashers)}},
+	} {
+		part.cfg.Argon2 = params
+		if _, err := password.NewHasher(part.cfg, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", part.name, err)
+		}
+	}
+	if len(SplitList(c.PasswordHashers)) == 0 {
+		return nil, errors.New("GATEHOUSE_PASSWORD_HASHERS: at least one algorithm is required")
+	}
+	return password.NewHasher(password.Config{Algorithms: SplitList(c.PasswordHashers), Argon2: params,
+		PBKDF2Iterations: c.PBKDF2Iterations, BcryptRounds: c.BcryptRounds}, nil)
+}
+
+// policy builds the password validators of the AUTH_PASSWORD_VALIDATORS
+// settings.
+func (e *env) policy() (password.Policy, error) {
+	c := e.cfg
+	if !c.PasswordValidation {
+		return password.Policy{}, nil
+	}
+	var p password.Policy
+	names := SplitList(c.PasswordValidators)
+	if len(names) == 1 && names[0] == "none" {
+		names = nil
+	}
+	for i, v := range names {
+		if !slices.Contains(password.Validators(), v) || slices.Contains(names[:i], v) {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_VALIDATORS: %q is unknown or repeated (want some of %s, or none)", v, strings.Join(password.Validators(), ", "))
+		}
+		switch v {
+		case password.ValidatorSimilarity:
+			if c.PasswordMaxSimilarity < 0.1 || c.PasswordMaxSimilarity > 1 {
+				return p, fmt.Errorf("GATEHOUSE_PASSWORD_MAX_SIMILARITY must be between 0.1 and 1, not %v", c.PasswordMaxSimilarity)
+			}
+			p.MaxSimilarity = c.PasswordMaxSimilarity
+		case password.ValidatorLength:
+			p.MinLength = c.PasswordMinLength
+		case password.ValidatorCommon:
+			p.Common = true
+		case password.ValidatorNumeric:
+			p.Numeric = true
+		}
+	}
+	p.Order = names
+	p.SimilarityAttrs = SplitList(c.PasswordSimilarAttrs)
+	for i, a := range p.SimilarityAttrs {
+		if !slices.Contains(password.SimilarityAttrs(), a) || slices.Contains(p.SimilarityAttrs[:i], a) {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_SIMILARITY_ATTRIBUTES: %q is unknown or repeated (want some of %s)", a, strings.Join(password.SimilarityAttrs(), ", "))
+		}
+	}
+	if c.PasswordCommonFile != "" {
+		f, err := os.Open(c.PasswordCommonFile)
+		if err != nil {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
+		}
+		defer f.Close()
+		if p.CommonList, err = password.ReadCommonList(f); err != nil {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %s: %w", c.PasswordCommonFile, err)
+		}
+	}
+	return p, nil
+}
+
+// headerName turns Django's request.META spelling of a header
+// (HTTP_X_ACCESS_TOKEN) into the header's name (X-Access-Token); a header
+// name is returned as it is.
+func headerName(s string) string {
+	if rest, ok := strings.CutPrefix(s, "HTTP_"); ok && rest != "" {
+		return http.CanonicalHeaderKey(strings.ReplaceAll(rest, "_", "-"))
+	}
+	return s
+}
+
+// minHS256Key is the shortest HS256 key accepted, in bytes.
+const minHS256Key = 32
+
+func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
+	c := e.cfg
+	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
+		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime,
+		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}}
+	switch c.JWTAlgorithm {
+	case "HS256", "HS384", "HS512":
+		k, from := c.JWTSigningKey, "GATEHOUSE_JWT_SIGNING_KEY"
+		if k == "" {
+			k, from = serverSecret, "GATEHOUSE_SECRET_KEY (the default HS256 key of simplejwt tokens)"
+		}
+		if len(k) < minHS256Key {
+			// RFC 7518 3.2: an HMAC key at least as long as the hash. For
+			// HS384 and HS512 too, 32 bytes are asked: a random key of that
+			// length already resists guessing at 256 bits, and Django's
+			// generated SECRET_KEY (50 characters) passes.
+			return nil, fmt.Errorf("%s is %d bytes; an %s key needs at least %d: set GATEHOUSE_JWT_SIGNING_KEY to a longer secret (a Django project's SECRET_KEY keeps its tokens valid)", from, len(k), c.JWTAlgorithm, minHS256Key)
+		}
+		jc.Signing = jwt.Key{ID: c.JWTKeyID, Algorithm: c.JWTAlgorithm, Secret: []byte(k)}
+	case "RS256", "ES256", "EdDSA":
+		var priv crypto.Signer
+		var err error
+		switch {
+		case c.JWTPrivateKeyFile != "" && c.JWTPrivateKey != "":
+			return nil, errors.New("set GATEHOUSE_JWT_PRIVATE_KEY_FILE or GATEHOUSE_JWT_PRIVATE_KEY, not both")
+		case c.JWTPrivateKey != "":
+			if priv, err = parsePrivateKey([]byte(c.JWTPrivateKey)); err != nil {
+				return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY: %w", err)
+			}
+		case c.JWTPrivateKeyFile != "":
+			b, err := os.ReadFile(c.JWTPrivateKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			if priv, err = parsePrivateKey(b); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.JWTPrivateKeyFile, err)
+			}
+		default:
+			return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY_FILE is required for %s", c.JWTAlgorithm)
+		}
+		kid := c.JWTKeyID
+		if kid == "" {
+			return nil, errors.New("GATEHOUSE_JWT_KEY_ID is required with an asymmetric algorithm")
+		}
+		jc.Signing = jwt.Key{ID: kid, Algorithm: c.JWTAlgorithm, Private: priv, Public: priv.Public()}
+		for _, item := range strings.Split(c.JWTVerifyKeyFiles, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			kid, path, ok := strings.Cut(item, "=")
+			if !ok {
+				return nil, fmt.Errorf("GATEHOUSE_JWT_VERIFY_KEY_FILES: want kid=path, got %q", item)
+			}
+			pub, err := readPublicKey(path)
+			if err != nil {
+				return nil, err
+			}
+			jc.Verification = append(jc.Verification, jwt.Key{ID: kid, Algorithm: c.JWTAlgorithm, Public: pub})
+		}
+	default:
+		return nil, fmt.Errorf("GATEHOUSE_JWT_ALGORITHM: unsupported JWT algorithm %q", c.JWTAlgorithm)
+	}
+	codec, err := jwt.New(jc)
+	if err != nil && strings.Contains(err.Error(), "claim name") {
+		return nil, fmt.Errorf("GATEHOUSE_JWT_USER_ID_CLAIM, GATEHOUSE_JWT_TOKEN_TYPE_CLAIM, GATEHOUSE_JWT_JTI_CLAIM: %w", err)
+	}
+	return codec, err
+}
+
+func readPEM(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return blk.Bytes, nil
+}
+
+// parsePrivateKey reads the first PEM block of b as a PKCS#8, PKCS#1 or
+// EC private key.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("no PEM block")
+	}
+	der := blk.Bytes
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		if s, ok := k.(crypto.Signer); ok {
+			return s, nil
+		}
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	}
+	return nil, errors.New("not a PKCS#8, PKCS#1 or EC private key")
+}
+
+func readPublicKey(path string) (any, error) {
+	der, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch pub.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+		return pub, nil
+	}
+	return nil, fmt.Errorf("%s: unsupported public key type", path)
+}

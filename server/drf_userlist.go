@@ -111,10 +111,11 @@ func pythonInt(s string) (int, bool) {
 	return n, true
 }
 
-// absoluteURL is scheme://host/path of the request, without query.
+// absoluteURL is scheme://host/path of the request (under the mount
+// prefix), without query.
 func (s *Server) absoluteURL(r *http.Request) string {
 	o := s.originOf(r)
-	return o.scheme + "://" + o.host + r.URL.EscapedPath()
+	return o.scheme + "://" + o.host + s.url(r.URL.EscapedPath())
 }
 
 // withPage rebuilds the query with page set (or removed for page 1), keys

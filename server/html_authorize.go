@@ -24,7 +24,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE htm
 <h1>Authorize {{.App}}?</h1>
 <p>Signed in as <strong>{{.User}}</strong>. The application requires the following permissions:</p>
 <ul>{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<form method="post" action="/o/authorize/">
+<form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfmiddlewaretoken" value="{{.CSRF}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<p><input type="submit" name="cancel" value="Cancel"> <input type="submit" name="allow" value="Authorize"></p>
@@ -89,10 +89,10 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := struct {
-		App, User, CSRF string
-		Scopes          []string
-		Hidden          []hiddenField
-	}{App: a.App.Name, User: u.Username, CSRF: ss.CSRF}
+		App, User, CSRF, Action string
+		Scopes                  []string
+		Hidden                  []hiddenField
+	}{App: a.App.Name, User: u.Username, CSRF: ss.CSRF, Action: s.url("/o/authorize/")}
 	if d.App == "" {
 		d.App = a.App.ClientID
 	}
@@ -166,7 +166,7 @@ func (s *Server) authorizedTokensPage(w http.ResponseWriter, r *http.Request) {
 		Title string
 		Items []string
 		Empty string
-	}{"Authorized tokens", nil, "Clients revoke their tokens at /o/revoke_token/; changing your password revokes them all."})
+	}{"Authorized tokens", nil, "Clients revoke their tokens at " + s.url("/o/revoke_token/") + "; changing your password revokes them all."})
 }
 
 var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>

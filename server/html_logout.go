@@ -67,7 +67,7 @@ func (s *Server) logoutConfirm(w http.ResponseWriter, r *http.Request) {
 		s.htmlFail(w, r, err)
 		return
 	}
-	d := logoutData{Action: s.logoutURL, Login: s.ocfg.LoginURL, Message: "You are not logged in."}
+	d := logoutData{Action: s.url(s.logoutURL), Login: s.url(s.ocfg.LoginURL), Message: "You are not logged in."}
 	if u != nil {
 		setLogUser(r, u.ID)
 		d.User, d.CSRF, d.Next = u.Username, ss.CSRF, localNext(r.URL.Query().Get("next"))
@@ -97,7 +97,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		emptyHTML(w, http.StatusFound)
 		return
 	}
-	s.renderLogout(w, logoutData{Login: s.ocfg.LoginURL, Message: "You are logged out."})
+	s.renderLogout(w, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
 }
 
 func (s *Server) renderLogout(w http.ResponseWriter, d logoutData) {

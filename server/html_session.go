@@ -90,9 +90,9 @@ func (s *Server) clearSession(w http.ResponseWriter, r *http.Request) {
 // so). maxAge -1 deletes them (Max-Age=0).
 func (s *Server) setSessionCookies(w http.ResponseWriter, r *http.Request, sealed, csrf string, expires time.Time, maxAge int) {
 	secure := s.ocfg.SecureCookies || s.originOf(r).scheme == "https"
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sealed, Path: "/", Expires: expires, MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sealed, Path: s.url("/"), Expires: expires, MaxAge: maxAge,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", Expires: expires, MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: s.url("/"), Expires: expires, MaxAge: maxAge,
 		Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -168,9 +168,9 @@ func pythonQuote(s string) string {
 }
 
 // redirectToLogin answers 302 to the login page with ?next= the request's
-// path and query, as Django's login_required.
+// path and query, as Django's login_required (both under the mount prefix).
 func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Location", s.ocfg.LoginURL+"?next="+pythonQuote(r.URL.RequestURI()))
+	w.Header().Set("Location", s.url(s.ocfg.LoginURL)+"?next="+pythonQuote(s.url(r.URL.RequestURI())))
 	emptyHTML(w, http.StatusFound)
 }
 
@@ -241,7 +241,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {
-	d.Action = s.ocfg.LoginURL
+	d.Action = s.url(s.ocfg.LoginURL)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	loginTemplate.Execute(w, d)

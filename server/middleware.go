@@ -138,11 +138,11 @@ func notFound(w http.ResponseWriter) {
 }
 
 // slashRedirect sends a path without its trailing slash to the route with
-// it, keeping the query. GET and HEAD get 301 as Django answers; other
-// methods get 308 so that the method and body survive (Django answers 301
-// and the body is lost).
-func slashRedirect(w http.ResponseWriter, r *http.Request) {
-	loc := r.URL.EscapedPath() + "/"
+// it (under the mount prefix), keeping the query. GET and HEAD get 301 as
+// Django answers; other methods get 308 so that the method and body
+// survive (Django answers 301 and the body is lost).
+func (s *Server) slashRedirect(w http.ResponseWriter, r *http.Request) {
+	loc := s.url(r.URL.EscapedPath() + "/")
 	if r.URL.RawQuery != "" {
 		loc += "?" + r.URL.RawQuery
 	}

@@ -71,7 +71,7 @@ func (s *Server) routes() http.Handler {
 			probe.URL.Path += "/"
 			probe.URL.RawPath = ""
 			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" && redirectable(r.URL) {
-				slashRedirect(w, r)
+				s.slashRedirect(w, r)
 				return
 			}
 			notFound(w)

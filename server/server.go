@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -63,6 +65,13 @@ type Config struct {
 	// (AUTH_HEADER_NAME, HTTP_AUTHORIZATION, as a header name); "" means
 	// Authorization. The other schemes always read Authorization.
 	JWTHeaderName string
+	// MountPrefix is the path gatehouse's routes are served under when a
+	// program mounts the handler with http.StripPrefix (or a proxy strips
+	// it): "/auth" for /auth/api/me/. Every URL gatehouse writes carries
+	// it: redirects, the login page's next, form actions and links, the
+	// paths of its cookies, pagination links. "" (the default) serves at
+	// the root. It is configuration only: no request header sets it.
+	MountPrefix string
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
@@ -152,12 +161,37 @@ func New(d Deps) (*Server, error) {
 	if err := s.checkJWTHeader(); err != nil {
 		return nil, err
 	}
+	if err := CheckMountPrefix(s.cfg.MountPrefix); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
+	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
 	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }
+
+// CheckMountPrefix refuses a mount prefix that is not "" or a clean path
+// starting with "/" and not ending with one, of letters, digits and
+// "-._~/" (so that it is written into URLs and cookie paths as it is).
+func CheckMountPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || path.Clean(p) != p {
+		return fmt.Errorf("want a path such as /auth (a leading slash, no trailing slash, no dot segments), got %q", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0) {
+			return fmt.Errorf("%q has %q: want letters, digits and -._~/ only", p, c)
+		}
+	}
+	return nil
+}
+
+// url is the path p of a route as the client sees it: under the mount
+// prefix.
+func (s *Server) url(p string) string { return s.cfg.MountPrefix + p }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -191,6 +191,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.MaxInFlight = e.cfg.MaxInFlight
 	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
+	scfg.MountPrefix = e.cfg.MountPrefix
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return nil, err
 	}

@@ -16,10 +16,60 @@ import (
 // authenticator saw a bearer token and found it invalid, which adds the
 // invalid_token attributes to WWW-Authenticate.
 type authOutcome struct {
-	p              *gatehouse.Principal
-	fail           *apiError
+	p    *gatehouse.Principal
+	fail *apiError
+	// refusal is fail's credential, for Authenticate (nil for the
+	// session's CSRF refusal).
+	refusal        *Refusal
 	bearerRejected bool
+	bearerKeyword  string // the keyword of the rejected bearer token
 	queryRefused   bool
+}
+
+// Refusal is a credential the authentication chain refused outright.
+type Refusal struct {
+	// Keyword is the scheme keyword the credential came with, as the
+	// client wrote it: "Token" (any case), or one of the simplejwt
+	// header types ("Bearer").
+	Keyword string
+	// Reason is gatehouse's reason (gatehouse.Reason*: credential_invalid,
+	// user_inactive, ...), or token_header_empty or token_header_spaces for
+	// a "Token" header without a key or with more than one.
+	Reason string
+}
+
+// Reasons of a malformed "Authorization: Token" header, which DRF words
+// apart (guard.ReasonTokenHeaderEmpty and guard.ReasonTokenHeaderSpaces).
+const (
+	reasonTokenHeaderEmpty  = "token_header_empty"
+	reasonTokenHeaderSpaces = "token_header_spaces"
+)
+
+// ReasonBearerRejected is the Reason of a bearer token only the OAuth2
+// scheme read (its keyword is not one of the simplejwt header types, as
+// "bearer" in lower case is not "Bearer") and refused: DRF then goes on as
+// for an anonymous request, and a 401 carries the invalid_token challenge
+// (guard.ReasonBearerRejected).
+const ReasonBearerRejected = "bearer_rejected"
+
+// Authenticate runs the authentication chain of gatehouse's DRF views on
+// r's credential, with the same caches and revocation rules: OAuth2
+// bearer, simplejwt, DRF or knox token, in DRF's order. The browser
+// session is left out: its cookie belongs to gatehouse's own paths. It
+// returns the principal, or the refusal of a credential the chain refused
+// outright, or nil, nil, nil for a request without a credential. A bearer
+// token only the OAuth2 scheme read and refused is ReasonBearerRejected:
+// DOT's OAuth2Authentication leaves such a request anonymous. err is
+// internal. A program embedding gatehouse protects its own routes with it.
+func (s *Server) Authenticate(r *http.Request) (*gatehouse.Principal, *Refusal, error) {
+	out, err := s.authenticateHeader(r)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case out.p == nil && out.refusal == nil && out.bearerRejected:
+		return nil, &Refusal{Keyword: out.bearerKeyword, Reason: ReasonBearerRejected}, nil
+	}
+	return out.p, out.refusal, nil
 }
 
 const bearerRealm = `Bearer realm="api"`
@@ -36,18 +86,34 @@ func (o authOutcome) wwwAuthenticate() string {
 }
 
 // authenticate runs the schemes in DRF's configured order: OAuth2 bearer,
-// simplejwt bearer, DRF token. The first that succeeds wins; the first that
-// refuses its credential ends the chain.
+// simplejwt bearer, DRF token, session. The first that succeeds wins; the
+// first that refuses its credential ends the chain.
 func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
+	out, err := s.authenticateHeader(r)
+	if err != nil || out.p != nil || out.fail != nil {
+		return out, err
+	}
+	// 4. DRF SessionAuthentication: the browser login (html_session.go).
+	p, fail, err := s.authenticateSession(r)
+	if err != nil {
+		return out, err
+	}
+	out.p, out.fail = p, fail
+	return out, nil
+}
+
+// authenticateHeader is the chain's schemes before the session's: those
+// of the Authorization header (and the simplejwt header).
+func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
 	var out authOutcome
 	ctx := r.Context()
 	var buf [3]string
 	fields := splitFields(r.Header.Get("Authorization"), &buf)
 
 	// 1. OAuth2 (DOT): "Bearer <token>" with any keyword case.
-	bearer := ""
+	bearer, keyword := "", "Bearer"
 	if len(fields) == 2 && strings.EqualFold(fields[0], "bearer") {
-		bearer = fields[1]
+		bearer, keyword = fields[1], fields[0]
 	} else if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
 		if q := r.URL.Query().Get("access_token"); q != "" {
 			if s.cfg.AllowQueryToken {
@@ -66,7 +132,7 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 			return out, err
 		}
-		out.bearerRejected = true
+		out.bearerRejected, out.bearerKeyword = true, keyword
 	}
 
 	// 2. simplejwt: the keyword is exactly one of AUTH_HEADER_TYPES
@@ -79,9 +145,10 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	if len(jfields) > 0 && slices.Contains(s.cfg.JWTHeaderTypes, jfields[0]) && s.pairs != nil {
 		if len(jfields) != 2 {
 			out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeJWT}, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
+			out.refusal = &Refusal{Keyword: jfields[0], Reason: gatehouse.ReasonBadHeader}
 			return out, nil
 		}
-		return out, s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeJWT, Value: jfields[1]})
+		return out, s.tryScheme(r, &out, jfields[0], authn.Credential{Scheme: gatehouse.SchemeJWT, Value: jfields[1]})
 	}
 
 	// 3. DRF TokenAuthentication: "Token <key>", keyword in any case.
@@ -89,35 +156,29 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 		switch {
 		case len(fields) == 1:
 			out.fail = unauthorized("Invalid token header. No credentials provided.")
+			out.refusal = &Refusal{Keyword: fields[0], Reason: reasonTokenHeaderEmpty}
 		case len(fields) > 2:
 			out.fail = unauthorized("Invalid token header. Token string should not contain spaces.")
+			out.refusal = &Refusal{Keyword: fields[0], Reason: reasonTokenHeaderSpaces}
 		default:
-			if err := s.tryScheme(r, &out, authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
+			if err := s.tryScheme(r, &out, fields[0], authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
 				return out, err
 			}
 		}
 	}
-
-	// 4. DRF SessionAuthentication: the browser login (oauth_session.go).
-	if out.p == nil && out.fail == nil {
-		p, fail, err := s.authenticateSession(r)
-		if err != nil {
-			return out, err
-		}
-		out.p, out.fail = p, fail
-	}
 	return out, nil
 }
 
-// tryScheme authenticates c into out: its principal, or the wire failure
-// of its refusal. Only an internal error is returned.
-func (s *Server) tryScheme(r *http.Request, out *authOutcome, c authn.Credential) error {
+// tryScheme authenticates c, sent with keyword, into out: its principal,
+// or the wire failure of its refusal. Only an internal error is returned.
+func (s *Server) tryScheme(r *http.Request, out *authOutcome, keyword string, c authn.Credential) error {
 	p, err := s.authn.Authenticate(r.Context(), c)
 	switch {
 	case err == nil:
 		out.p = p
 	case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
 		out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: c.Scheme}, err)
+		out.refusal = &Refusal{Keyword: keyword, Reason: gatehouse.ErrorReason(err)}
 	default:
 		return err
 	}

@@ -14,6 +14,8 @@ package site
 
 import (
 	"context"
+	"flag"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,6 +24,29 @@ import (
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
+
+// DefaultConfig is every setting at its default, as the binary starts
+// when none is set. With SQLite and no SecretKey, a secret is generated
+// beside the database file on first open, as the binary does.
+func DefaultConfig() Config {
+	var c Config
+	for _, s := range c.Settings() {
+		s.Value.Set(s.Default) // Parse refuses a default that does not read, and its tests would fail
+	}
+	return c
+}
+
+// FromEnv reads the settings as the binary does, flags aside: each
+// GATEHOUSE_* variable getenv gives (os.Getenv), else the line of the
+// configuration file GATEHOUSE_CONFIG names, else the default. A value
+// that is refused is an error naming the variable, or the file and line.
+func FromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := c.Parse(fs, nil, getenv)
+	return c, err
+}
 
 // Options are what a Config does not say: where logs go and the hooks of
 // the process that runs gatehouse.
@@ -70,7 +95,15 @@ type Site struct {
 
 // Open opens gatehouse as `gatehouse serve` does, without listening: the
 // services (OpenServices), the HTTP handler of every route, and the
-// background work, which runs until Close.
+// background work, which runs until Close. A refused setting is an error
+// naming its GATEHOUSE_* variable (Config.Explain adds the configuration
+// file's line), and nothing is left open; the migrations may have run.
+//
+// To mount the handler under a prefix of another mux, set
+// cfg.MountPrefix to it:
+//
+//	cfg.MountPrefix = "/auth"
+//	mux.Handle("/auth/", http.StripPrefix("/auth", s.Handler()))
 func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 	e := newEnv(cfg, opts)
 	a, err := e.open(ctx, true)
@@ -97,7 +130,8 @@ func (e *env) background(a *Services) (stop func()) {
 	return func() { cancel(); <-cleaned; <-swept }
 }
 
-// Handler is gatehouse's HTTP handler: every route of the binary's serve.
+// Handler is gatehouse's HTTP handler: every route of the binary's serve,
+// at the root of the paths it is given (strip cfg.MountPrefix first).
 func (s *Site) Handler() http.Handler { return s.srv }
 
 // Close stops the background work, then the services and the store. The

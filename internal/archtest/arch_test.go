@@ -106,7 +106,7 @@ func TestLayers(t *testing.T) {
 		return dep == module+"/store" || dep == module+"/site" || isDriver(dep)
 	}
 	for _, name := range append(append([]string{"server"}, services...), public...) {
-		check(name, sqlStore, "only cmd/gatehouse wires the SQL store in")
+		check(name, sqlStore, "only site (the wiring) and the programs wire the SQL store in")
 	}
 	for _, name := range append(append([]string{}, services...), public...) {
 		if httpPublic[name] {
@@ -344,5 +344,45 @@ func main() {
 	run("mod", "tidy")
 	if got := run("run", "."); got != "42 access <nil>\n" {
 		t.Fatalf("the program printed %q", got)
+	}
+}
+
+// The site package is the wiring a Go program embeds: it may import the
+// store and the server, so nothing below it may import it (the services,
+// the server, the public building blocks, guard). A program under
+// examples/ uses gatehouse as another module would: its non-test code
+// imports only the public packages (the root, the building blocks, guard
+// and site), never store, server, a service or internal/.
+func TestSiteAndExamples(t *testing.T) {
+	pkgs := list(t, "./...")
+	for path, p := range pkgs {
+		if !strings.HasPrefix(path, module+"/") || strings.HasPrefix(path, module+"/cmd/") || strings.HasPrefix(path, module+"/examples/") ||
+			path == module+"/site" {
+			continue
+		}
+		for _, dep := range p.Deps {
+			if dep == module+"/site" {
+				t.Errorf("%s depends on site, the wiring: only programs (cmd/, examples/) may", path)
+			}
+		}
+	}
+	allowed := map[string]bool{module: true, module + "/guard": true, module + "/site": true}
+	for _, name := range []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf"} {
+		allowed[module+"/"+name] = true
+	}
+	examples := 0
+	for path, p := range pkgs {
+		if !strings.HasPrefix(path, module+"/examples/") {
+			continue
+		}
+		examples++
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module) && !allowed[imp] {
+				t.Errorf("%s imports %s: an example imports only the public packages", path, imp)
+			}
+		}
+	}
+	if examples == 0 {
+		t.Error("no package under examples/")
 	}
 }

@@ -97,7 +97,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", s.url(r.URL.Path)),
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.UserID))
 		}()
 		li.Source = s.clientAddr(r)

@@ -172,6 +172,10 @@ func TestMountPrefixURLs(t *testing.T) {
 			if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 200 || body.Next == nil || *body.Next != hs.URL+"/auth/api/users/?page=2" {
 				t.Fatalf("page 1: %d %v next %v", res.StatusCode, err, body.Next)
 			}
+			// The request log names the path the client asked for.
+			if !strings.Contains(e.logs.String(), `"method":"GET","path":"/auth/api/users/","status":200`) {
+				t.Fatalf("the request log lacks the prefixed path:\n%s", e.logs.String())
+			}
 		})
 	})
 }

@@ -182,7 +182,8 @@ func (e *env) throttles(a *Services) error {
 // tokens are written.
 const tokenTouchInterval = 10 * time.Second
 
-// serverFor builds the HTTP server on a's services (serve only).
+// serverFor builds the HTTP server on a's services (Open only: serve and
+// embedding programs).
 func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken

@@ -16,6 +16,14 @@
 // The API: GET /todos/ and POST /todos/ for any authenticated user,
 // DELETE /todos/{id}/ with a write-scoped OAuth token or the
 // todo.delete_item permission, GET /admin/todos/ for staff.
+//
+// Embedded, on an SQLite file:
+//
+//	GATEHOUSE_DATABASE_URL=todo.db go run ./examples/todo &
+//	curl -d username=alice -d password=correct-horse-battery-9 localhost:8080/auth/sign_up/
+//	key=$(curl -s -d username=alice -d password=correct-horse-battery-9 localhost:8080/auth/api-token-auth/ | jq -r .token)
+//	curl -H "Authorization: Token $key" -d '{"title":"milk"}' localhost:8080/todos/
+//	curl -H "Authorization: Token $key" localhost:8080/todos/
 package main
 
 import (

@@ -236,13 +236,6 @@ func TestEmbeddedRefusalsAsGatehouse(t *testing.T) {
 				"Bearer", "Bearer nope", "bearer nope", "Bearer a.b.c", "Bearer " + key + ".x", "Basic Ym9iOmJvYg==",
 			} {
 				t.Run(authorization, func(t *testing.T) {
-					if authorization == "Bearer" || authorization == "bearer nope" {
-						// TODO(issue 16 merge): guard's core on main answers a malformed
-						// Bearer header with the invalid_token challenge where gatehouse
-						// sends the plain one, and knows no bearer_rejected (DOT leaves
-						// such a request anonymous); wt-guard adds both. Drop this skip then.
-						t.Skip("guard's core answers these as gatehouse does once wt-guard is merged")
-					}
 					own := e.do("GET", "/auth/api/me/", authorization, nil)
 					got := e.do("GET", "/whoami/", authorization, nil)
 					if own.status != 401 || got != own {

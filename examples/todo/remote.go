@@ -34,3 +34,14 @@ func separate(cfg remoteConfig, log *slog.Logger) (http.Handler, error) {
 	}
 	return routes(guard.New(a, guard.WithLogger(log)), &todos{}), nil
 }
+
+// remote is guard's Remote authenticator for cfg: simplejwt tokens
+// verified with gatehouse's JWKS (or its HMAC key), opaque tokens
+// introspected with a cache.
+func remote(cfg remoteConfig, log *slog.Logger) (guard.Authenticator, error) {
+	c := guard.Config{BaseURL: cfg.URL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Log: log}
+	if cfg.HMACKey != "" {
+		c.HMACKey = []byte(cfg.HMACKey)
+	}
+	return guard.NewRemote(c)
+}

@@ -1,5 +1,3 @@
-//go:build guardremote
-
 package main
 
 import (

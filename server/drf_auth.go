@@ -16,14 +16,15 @@ import (
 // authenticator saw a bearer token and found it invalid, which adds the
 // invalid_token attributes to WWW-Authenticate.
 type authOutcome struct {
-	p    *gatehouse.Principal
-	fail *apiError
-	// refusal is fail's credential, for Authenticate (nil for the
-	// session's CSRF refusal).
-	refusal        *Refusal
+	p              *gatehouse.Principal
+	fail           *apiError
 	bearerRejected bool
-	bearerKeyword  string // the keyword of the rejected bearer token
 	queryRefused   bool
+	// refusal is fail's credential, for Authenticate (nil for the
+	// session's CSRF refusal); bearerKeyword is the keyword of a rejected
+	// bearer token.
+	refusal       *Refusal
+	bearerKeyword string
 }
 
 // Refusal is a credential the authentication chain refused outright.
@@ -53,14 +54,15 @@ const (
 const ReasonBearerRejected = "bearer_rejected"
 
 // Authenticate runs the authentication chain of gatehouse's DRF views on
-// r's credential, with the same caches and revocation rules: OAuth2
-// bearer, simplejwt, DRF or knox token, in DRF's order. The browser
-// session is left out: its cookie belongs to gatehouse's own paths. It
-// returns the principal, or the refusal of a credential the chain refused
-// outright, or nil, nil, nil for a request without a credential. A bearer
-// token only the OAuth2 scheme read and refused is ReasonBearerRejected:
-// DOT's OAuth2Authentication leaves such a request anonymous. err is
-// internal. A program embedding gatehouse protects its own routes with it.
+// r's Authorization header (authenticateHeader: OAuth2 bearer, simplejwt,
+// DRF or knox token, in DRF's order), with the same caches and revocation
+// rules. The browser session and ?access_token= are left out: the cookie
+// belongs to gatehouse's own paths, and tokens in URLs leak. It returns the
+// principal, or the refusal of a credential the chain refused outright, or
+// nil, nil, nil for a request without a credential. A bearer token only
+// the OAuth2 scheme read and refused is ReasonBearerRejected: DOT's
+// OAuth2Authentication leaves such a request anonymous. err is internal.
+// A program embedding gatehouse protects its own routes with it.
 func (s *Server) Authenticate(r *http.Request) (*gatehouse.Principal, *Refusal, error) {
 	out, err := s.authenticateHeader(r)
 	switch {
@@ -86,35 +88,32 @@ func (o authOutcome) wwwAuthenticate() string {
 }
 
 // authenticate runs the schemes in DRF's configured order: OAuth2 bearer,
-// simplejwt bearer, DRF token, session. The first that succeeds wins; the
-// first that refuses its credential ends the chain.
+// simplejwt bearer, DRF token, then the session. The first that succeeds
+// wins; the first that refuses its credential ends the chain.
 func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
-	out, err := s.authenticateHeader(r)
-	if err != nil || out.p != nil || out.fail != nil {
-		return out, err
-	}
-	// 4. DRF SessionAuthentication: the browser login (html_session.go).
-	p, fail, err := s.authenticateSession(r)
-	if err != nil {
-		return out, err
-	}
-	out.p, out.fail = p, fail
-	return out, nil
+	return s.authenticateChain(r, true)
 }
 
-// authenticateHeader is the chain's schemes before the session's: those
-// of the Authorization header (and the simplejwt header).
+// authenticateHeader is authenticate without what only a browser's own
+// request carries: the session cookie and ?access_token= in the URL. The
+// forward-auth endpoint reads only the Authorization header a proxy passes
+// on: a cookie sent to the protected API was set for another purpose, and
+// the original URL is not the request's own.
 func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
+	return s.authenticateChain(r, false)
+}
+
+func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, error) {
 	var out authOutcome
 	ctx := r.Context()
 	var buf [3]string
 	fields := splitFields(r.Header.Get("Authorization"), &buf)
 
 	// 1. OAuth2 (DOT): "Bearer <token>" with any keyword case.
-	bearer, keyword := "", "Bearer"
+	bearer := ""
 	if len(fields) == 2 && strings.EqualFold(fields[0], "bearer") {
-		bearer, keyword = fields[1], fields[0]
-	} else if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
+		bearer = fields[1]
+	} else if browser && r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
 		if q := r.URL.Query().Get("access_token"); q != "" {
 			if s.cfg.AllowQueryToken {
 				bearer = q
@@ -132,7 +131,10 @@ func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
 		if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 			return out, err
 		}
-		out.bearerRejected, out.bearerKeyword = true, keyword
+		out.bearerRejected, out.bearerKeyword = true, "Bearer"
+		if len(fields) == 2 {
+			out.bearerKeyword = fields[0] // as the client wrote it
+		}
 	}
 
 	// 2. simplejwt: the keyword is exactly one of AUTH_HEADER_TYPES
@@ -165,6 +167,15 @@ func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
 				return out, err
 			}
 		}
+	}
+
+	// 4. DRF SessionAuthentication: the browser login (oauth_session.go).
+	if browser && out.p == nil && out.fail == nil {
+		p, fail, err := s.authenticateSession(r)
+		if err != nil {
+			return out, err
+		}
+		out.p, out.fail = p, fail
 	}
 	return out, nil
 }

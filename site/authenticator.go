@@ -16,8 +16,9 @@ import (
 // gatehouse's own views (server.Authenticate: OAuth2 bearer, simplejwt,
 // DRF or knox token; the same caches, so a revocation is seen within
 // GATEHOUSE_AUTH_CACHE_TTL as on gatehouse's views, and a password change
-// or deactivation at once on this process). The browser session is not
-// taken: its cookie belongs to the mount prefix.
+// or deactivation at once on this process). It reads the Authorization
+// header only: not the browser session, whose cookie belongs to the mount
+// prefix, nor ?access_token=, which leaks tokens into logs.
 //
 // A principal carries the user's identity (username, email, staff and
 // superuser flags, the OAuth token's scopes and client_id); its groups and

@@ -45,6 +45,7 @@ func embed(t *testing.T, backend string) *embedded {
 	t.Helper()
 	cfg := testConfig(t, backend)
 	cfg.MountPrefix = "/auth"
+	cfg.AllowQueryToken = true // gatehouse's views take ?access_token=; the program's routes must not
 	s, err := site.Open(context.Background(), cfg, site.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +181,15 @@ func TestEmbeddedAuthenticator(t *testing.T) {
 						t.Fatalf("%d %s\nwant %+v", a.status, a.body, tc.want)
 					}
 				})
+			}
+			// A token in the URL is not read, even one gatehouse's views
+			// take (GATEHOUSE_ALLOW_QUERY_TOKEN): the request is anonymous.
+			if a := e.do("GET", "/auth/api/me/?access_token="+access, "", nil); a.status != 200 {
+				t.Fatalf("gatehouse's /api/me/?access_token=: %+v", a)
+			}
+			if a := e.do("GET", "/whoami/?access_token="+access, "", nil); a.status != 401 || a.challenge != guard.Challenge ||
+				a.body != `{"detail":"Authentication credentials were not provided."}` {
+				t.Fatalf("?access_token=: %+v", a)
 			}
 			// A client's own token names no user: IsAuthenticated denies it.
 			if a := e.do("GET", "/whoami/", "Bearer "+clientOnly, nil); a.status != 403 ||

@@ -295,3 +295,19 @@ func main() {
 		t.Fatalf("the program printed %q", got)
 	}
 }
+
+// The forward-auth policy is rules only: it reads a file and names a
+// guard.Permission, and depends on nothing of gatehouse but package guard
+// (no store, no service, no server), so the rules stay testable alone.
+func TestPolicyDependsOnlyOnGuard(t *testing.T) {
+	pkgs := list(t, "./policy")
+	p, ok := pkgs[module+"/policy"]
+	if !ok {
+		t.Fatal("package policy not found")
+	}
+	for _, dep := range p.Deps {
+		if !pkgs[dep].Standard && dep != module+"/guard" {
+			t.Errorf("policy depends on %s", dep)
+		}
+	}
+}

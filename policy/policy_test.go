@@ -48,7 +48,7 @@ func TestMatch(t *testing.T) {
 		{"GET", "api.test", "/orders/", 3, ""},
 		{"GET", "api.test", "/orders", 0, policy.RefuseNoRule},
 		{"GET", "api.test", "/orders/7/", 4, ""},
-		{"HEAD", "api.test", "/orders/7/", 4, ""}, // GET patterns match HEAD, as ServeMux documents
+		{"HEAD", "api.test", "/orders/7/", 4, ""},      // GET patterns match HEAD, as ServeMux documents
 		{"GET", "api.test", "/orders/7/lines/", 4, ""}, // a pattern ending in "/" covers its subtree
 		{"POST", "api.test", "/orders/", 5, ""},
 		{"PATCH", "api.test", "/orders/7/", 5, ""},

@@ -36,9 +36,22 @@ func (o authOutcome) wwwAuthenticate() string {
 }
 
 // authenticate runs the schemes in DRF's configured order: OAuth2 bearer,
-// simplejwt bearer, DRF token. The first that succeeds wins; the first that
-// refuses its credential ends the chain.
+// simplejwt bearer, DRF token, then the session. The first that succeeds
+// wins; the first that refuses its credential ends the chain.
 func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
+	return s.authenticateChain(r, true)
+}
+
+// authenticateHeader is authenticate without what only a browser's own
+// request carries: the session cookie and ?access_token= in the URL. The
+// forward-auth endpoint reads only the Authorization header a proxy passes
+// on: a cookie sent to the protected API was set for another purpose, and
+// the original URL is not the request's own.
+func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
+	return s.authenticateChain(r, false)
+}
+
+func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, error) {
 	var out authOutcome
 	ctx := r.Context()
 	var buf [3]string
@@ -48,7 +61,7 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	bearer := ""
 	if len(fields) == 2 && strings.EqualFold(fields[0], "bearer") {
 		bearer = fields[1]
-	} else if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
+	} else if browser && r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
 		if q := r.URL.Query().Get("access_token"); q != "" {
 			if s.cfg.AllowQueryToken {
 				bearer = q
@@ -99,7 +112,7 @@ func (s *Server) authenticate(r *http.Request) (authOutcome, error) {
 	}
 
 	// 4. DRF SessionAuthentication: the browser login (oauth_session.go).
-	if out.p == nil && out.fail == nil {
+	if browser && out.p == nil && out.fail == nil {
 		p, fail, err := s.authenticateSession(r)
 		if err != nil {
 			return out, err

@@ -101,7 +101,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.UserID))
 		}()
 		li.Source = s.clientAddr(r)
-		if !s.hostAllowed(s.originOf(r).host) {
+		// The forward-auth endpoint is asked about another host's requests
+		// (Caddy and Envoy pass the original Host on); it writes no link and
+		// reads no cookie, which is what ALLOWED_HOSTS protects.
+		if !s.hostAllowed(s.originOf(r).host) && (s.fwd == nil || !isForwardAuth(r.URL.Path)) {
 			badHost(sw)
 			return
 		}

@@ -90,9 +90,7 @@ func (s *Server) forwardAuth() http.Handler {
 			s.fwdDeny(w, r, status, "rule at line "+strconv.Itoa(rule.Line))
 			return
 		}
-		if p != nil {
-			setIdentity(w.Header(), hs, out.p, p)
-		}
+		setIdentity(w.Header(), hs, out.p, p)
 		w.WriteHeader(http.StatusOK)
 	})
 }
@@ -220,21 +218,31 @@ func (s *Server) guardPrincipal(p *gatehouse.Principal) *guard.Principal {
 	return g
 }
 
-// setIdentity writes the identity headers of an allowed request: never the
-// credential, and only what the credential tells (no user fields for an
-// OAuth token of a client alone, scopes and client only for OAuth).
+// setIdentity writes the identity headers of an allowed request, every
+// one of them, empty when the credential does not tell it (no user for an
+// anonymous request or an OAuth token of a client alone; scopes and
+// client only for OAuth). An absent header would leave a proxy to its own
+// devices: Debian's Caddy 2.6 copies a missing one as the literal text of
+// its placeholder. Never the credential.
 func setIdentity(h http.Header, names policy.Headers, p *gatehouse.Principal, g *guard.Principal) {
+	var id, username, email, staff, scopes, client, kind string
 	if p.HasUser() {
-		h[names.UserID] = []string{strconv.FormatInt(p.User.ID, 10)}
-		h[names.Username] = []string{p.User.Username}
-		h[names.Email] = []string{p.User.Email}
-		h[names.IsStaff] = []string{strconv.FormatBool(p.User.IsStaff)}
+		id, username, email = strconv.FormatInt(p.User.ID, 10), p.User.Username, p.User.Email
+		staff = strconv.FormatBool(p.User.IsStaff)
 	}
-	if g.Kind == guard.KindOAuth {
-		h[names.Scopes] = []string{g.ScopeString()}
-		h[names.ClientID] = []string{strconv.FormatInt(p.ApplicationID, 10)}
+	if g != nil {
+		kind = string(g.Kind)
+		if g.Kind == guard.KindOAuth {
+			scopes, client = g.ScopeString(), strconv.FormatInt(p.ApplicationID, 10)
+		}
 	}
-	h[names.TokenKind] = []string{string(g.Kind)}
+	h[names.UserID] = []string{id}
+	h[names.Username] = []string{username}
+	h[names.Email] = []string{email}
+	h[names.IsStaff] = []string{staff}
+	h[names.Scopes] = []string{scopes}
+	h[names.ClientID] = []string{client}
+	h[names.TokenKind] = []string{kind}
 }
 
 // isForwardAuth reports whether path is the forward-auth endpoint's.

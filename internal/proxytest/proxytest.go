@@ -33,6 +33,8 @@ type Config struct {
 	// NoAuth proxies to the upstream without asking gatehouse (the
 	// benchmark's baseline).
 	NoAuth bool
+	// Workers is nginx's worker_processes (0: 1).
+	Workers int
 }
 
 // Binary finds a proxy's executable (nginx, caddy) in PATH or /usr/sbin,
@@ -61,7 +63,7 @@ func NginxConfig(c Config) string {
 	if os.Geteuid() == 0 {
 		user = "user root;\n" // workers must reach the temporary directories in c.Dir
 	}
-	fmt.Fprintf(&b, `%sworker_processes 1;
+	fmt.Fprintf(&b, `%sworker_processes %[6]d;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
 events { worker_connections 1024; }
@@ -78,7 +80,7 @@ http {
 
     server {
         listen %[5]s;
-`, user, c.Dir, c.Gatehouse, c.Upstream, c.Listen)
+`, user, c.Dir, c.Gatehouse, c.Upstream, c.Listen, max(c.Workers, 1))
 	if c.NoAuth {
 		b.WriteString(`        location / {
             proxy_pass http://api;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -520,4 +521,33 @@ func TestForwardAuthRevocationIsImmediate(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkForwardAuthJWT is the handler cost of /auth/verify/ for a
+// simplejwt token, beside BenchmarkMeJWT's for /api/me/ (in-process, for
+// profiling; load figures come from `go run ./bench`).
+func BenchmarkForwardAuthJWT(b *testing.B) {
+	e := buildWith(b, "sqlite", nil, withPolicy(fwdPolicy))
+	u := gatehouse.User{Username: "alice", Password: "!", IsActive: true, DateJoined: time.Now()}
+	if err := e.accounts.Insert(context.Background(), &u); err != nil {
+		b.Fatal(err)
+	}
+	_, access, err := e.pairs.PairFor(context.Background(), u.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://localhost/auth/verify/", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	req.Header.Set("X-Forwarded-Method", "GET")
+	req.Header.Set("X-Forwarded-Uri", "/orders/42/?page=2")
+	req.Header.Set("X-Forwarded-Host", "api.example.com")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
 }

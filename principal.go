@@ -21,10 +21,15 @@ type Principal struct {
 	TokenID int64
 	// Scope holds the OAuth token's scopes, space-separated.
 	Scope string
-	// ApplicationID is the OAuth token's client.
+	// ApplicationID is the OAuth token's client, and ClientID its
+	// client_id.
 	ApplicationID int64
+	ClientID      string
 	// Issued is when the credential was issued.
 	Issued time.Time
+	// Expires is when the credential stops working; zero for one that
+	// does not expire (a DRF key, a session).
+	Expires time.Time
 }
 
 // HasUser reports whether p names a user: false for an OAuth token issued

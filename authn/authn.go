@@ -204,7 +204,8 @@ func (a *Authenticator) drfToken(ctx context.Context, key string) (*gatehouse.Pr
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	a.touch(e.tokenID, now)
-	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeToken, TokenID: e.tokenID, Issued: e.issued}, nil
+	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeToken, TokenID: e.tokenID, Issued: e.issued,
+		Expires: expiry(e.tokExp)}, nil
 }
 
 // knoxToken checks a django-rest-knox token as knox's TokenAuthentication
@@ -255,7 +256,7 @@ func (a *Authenticator) knoxToken(ctx context.Context, token string) (*gatehouse
 			a.cache.drop(ck) // the next use reads the expiry written
 		}
 	}
-	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeKnox, Issued: e.issued}, nil
+	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeKnox, Issued: e.issued, Expires: expiry(e.tokExp)}, nil
 }
 
 // accessJWT checks a simplejwt access token and loads its user.
@@ -287,7 +288,26 @@ func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.P
 	if !u.Accepts(issued) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
-	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeJWT, Issued: issued}, nil
+	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeJWT, Issued: issued, Expires: time.Unix(c.Exp, 0)}, nil
+}
+
+// expiry is a token's expiry time, zero for none.
+func expiry(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// Identify authenticates a bare token that is not an OAuth access token,
+// for a resource server's introspection: a simplejwt access token (it has
+// dots), else a DRF key or django-rest-knox token. The errors are
+// Authenticate's.
+func (a *Authenticator) Identify(ctx context.Context, token string) (*gatehouse.Principal, error) {
+	if strings.Contains(token, ".") {
+		return a.accessJWT(ctx, token)
+	}
+	return a.token(ctx, token)
 }
 
 // CheckJWTUser applies the user rules to a verified simplejwt token of any
@@ -330,7 +350,7 @@ func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Pri
 			return nil, err
 		}
 		exp := g.Token.Expires
-		e = entry{tokenID: g.Token.ID, scope: g.Token.Scope, appID: g.Token.ApplicationID,
+		e = entry{tokenID: g.Token.ID, scope: g.Token.Scope, appID: g.Token.ApplicationID, client: g.ClientID,
 			tokExp: &exp, issued: g.Token.Created, clientOnly: g.User == nil}
 		if g.User != nil {
 			e.user = *g.User
@@ -344,13 +364,13 @@ func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Pri
 		// Valid, but nobody's: DOT's OAuth2Authentication succeeds with
 		// no user, so DRF answers 403 where a user is required.
 		return &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: e.tokenID, Scope: e.scope,
-			ApplicationID: e.appID, Issued: e.issued}, nil
+			ApplicationID: e.appID, ClientID: e.client, Issued: e.issued, Expires: *e.tokExp}, nil
 	}
 	if !e.user.IsActive || !e.user.Accepts(e.issued) {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	return &gatehouse.Principal{User: e.user, Scheme: gatehouse.SchemeOAuth, TokenID: e.tokenID, Scope: e.scope,
-		ApplicationID: e.appID, Issued: e.issued}, nil
+		ApplicationID: e.appID, ClientID: e.client, Issued: e.issued, Expires: *e.tokExp}, nil
 }
 
 // session checks a verified session cookie: its user, and that it was not
@@ -453,13 +473,13 @@ func (a *Authenticator) touchLoop(every time.Duration) {
 func (a *Authenticator) flushTouches(ctx context.Context) {
 	a.touchMu.Lock()
 	used := a.touched
-	if len(used) > 0 {
-		a.touched = map[int64]time.Time{}
-	}
-	a.touchMu.Unlock()
 	if len(used) == 0 {
+		// Still the live map: not to be read once unlocked.
+		a.touchMu.Unlock()
 		return
 	}
+	a.touched = map[int64]time.Time{}
+	a.touchMu.Unlock()
 	if err := a.store.TouchTokens(ctx, used); err != nil {
 		a.log.Error("recording token use", "err", err)
 	}

@@ -177,7 +177,8 @@ func TestDRFToken(t *testing.T) {
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "expires a microsecond later",
 			lookup: found(tok(func(tk *gatehouse.Token) { tk.Expires = ptr(t0.Add(time.Microsecond)) }), alice()),
-			want:   &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeToken, TokenID: 7, Issued: created}},
+			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeToken, TokenID: 7, Issued: created,
+				Expires: t0.Add(time.Microsecond)}},
 		{name: "inactive user", lookup: found(tok(nil), inactive(alice())), reason: gatehouse.ReasonUserInactive},
 		{name: "issued a microsecond before the epoch",
 			lookup: found(tok(func(tk *gatehouse.Token) { tk.Created = epoch.Add(-time.Microsecond) }), alice()),
@@ -323,9 +324,11 @@ func TestJWT(t *testing.T) {
 		{name: "issued earlier in the epoch's second", token: early, user: userIs(moved),
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "issued a microsecond after the epoch", token: late, user: userIs(moved),
-			want: &gatehouse.Principal{User: moved, Scheme: gatehouse.SchemeJWT, Issued: lateClaims.IssuedAt()}},
+			want: &gatehouse.Principal{User: moved, Scheme: gatehouse.SchemeJWT, Issued: lateClaims.IssuedAt(),
+				Expires: time.Unix(lateClaims.Exp, 0)}},
 		{name: "accepted", token: good, user: userIs(alice()),
-			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeJWT, Issued: goodClaims.IssuedAt()}},
+			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeJWT, Issued: goodClaims.IssuedAt(),
+				Expires: time.Unix(goodClaims.Exp, 0)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -465,7 +468,8 @@ func TestOAuth(t *testing.T) {
 		// request.user None); the views answer 403 where a user is needed.
 		{name: "client_credentials token", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID = nil, nil }),
-			want:   &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write", ApplicationID: 3, Issued: created}},
+			want: &gatehouse.Principal{Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write", ApplicationID: 3,
+				ClientID: "client-3", Issued: created, Expires: t0.Add(time.Hour)}},
 		{name: "client_credentials token, expired", value: token,
 			lookup: info(func(g *gatehouse.AccessTokenInfo) { g.User, g.Token.UserID, g.Token.Expires = nil, nil, t0 }),
 			reason: gatehouse.ReasonCredentialInvalid},
@@ -482,7 +486,7 @@ func TestOAuth(t *testing.T) {
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "accepted", value: token, lookup: info(nil),
 			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeOAuth, TokenID: 9, Scope: "read write",
-				ApplicationID: 3, Issued: created}},
+				ApplicationID: 3, ClientID: "client-3", Issued: created, Expires: t0.Add(time.Hour)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ type entry struct {
 	tokenID int64
 	scope   string
 	appID   int64
+	client  string
 	issued  time.Time
 	expires time.Time // of the entry, not of the token
 	tokExp  *time.Time

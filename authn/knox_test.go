@@ -91,7 +91,7 @@ func TestKnoxToken(t *testing.T) {
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "good at its expiry (knox: expiry < now expires)", value: knoxTok,
 			rows: []gatehouse.KnoxTokenUser{knoxRow(knoxTok, alice(), func(k *gatehouse.KnoxToken) { k.Expiry = ptr(t0) })},
-			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeKnox, Issued: created}},
+			want: &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeKnox, Issued: created, Expires: t0}},
 		{name: "inactive user", value: knoxTok, rows: []gatehouse.KnoxTokenUser{knoxRow(knoxTok, inactive(alice()), nil)},
 			reason: gatehouse.ReasonUserInactive},
 		{name: "expired, of an inactive user", value: knoxTok,

@@ -57,6 +57,17 @@ type Deps struct {
 	// Permissions lists a user's groups and permissions for introspection
 	// when Config.IntrospectPermissions is set; nil lists none.
 	Permissions PermissionLister
+	// Credentials tells resource servers' introspection whose a DRF key,
+	// knox token or simplejwt access token is (authn.Authenticator); nil:
+	// those introspect as inactive, as in DOT.
+	Credentials CredentialChecker
+}
+
+// CredentialChecker authenticates a credential of gatehouse's other
+// schemes: a simplejwt access token or a DRF or django-rest-knox key. A
+// refused one is an EUNAUTHORIZED *gatehouse.Error.
+type CredentialChecker interface {
+	Identify(ctx context.Context, token string) (*gatehouse.Principal, error)
 }
 
 // Provider is the OAuth2 authorization server: client authentication, the
@@ -75,12 +86,13 @@ type Provider struct {
 	apps     *appCache
 	guard    *throttle.Guard
 	perms    PermissionLister
+	creds    CredentialChecker
 }
 
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
-		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions}
+		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials}
 	if p.now == nil {
 		p.now = time.Now
 	}

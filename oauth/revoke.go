@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -98,13 +99,24 @@ type IntrospectRequest struct {
 type Introspection struct {
 	Active   bool
 	Scope    string
-	Expires  int64 // unix seconds
+	Expires  int64 // unix seconds; 0 for a credential that does not expire
 	ClientID string
 	Username string // "" for client_credentials tokens
 	// Permissions are the user's groups and permissions (as
 	// PermissionLister tells them) when Config.IntrospectPermissions is set
-	// and the token has a user; nil otherwise.
+	// or the caller is a resource server, and the token has a user; nil
+	// otherwise.
 	Permissions *gatehouse.UserPermissions
+	// Resource is set for a caller that is a resource server (or bears the
+	// introspection scope): it may introspect every kind of credential, and
+	// the answer tells the fields below (gatehouse's extension).
+	Resource bool
+	// Scheme is the credential's kind (gatehouse.SchemeOAuth, SchemeJWT,
+	// SchemeToken or SchemeKnox), Issued its issue time.
+	Scheme string
+	Issued time.Time
+	// User is the credential's user; nil for a client's own token.
+	User *gatehouse.User
 }
 
 // ErrIntrospectionForbidden: the caller is neither a confidential client
@@ -143,10 +155,16 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	}
 	inactive := &Introspection{}
 	if len(req.Token) > 255 || strings.Contains(req.Token, ".") {
+		if seesAll {
+			return p.introspectOther(ctx, req.Token)
+		}
 		return inactive, nil
 	}
 	g, err := p.store.AccessTokenByHash(ctx, secret.Hash(req.Token))
 	if errors.Is(err, gatehouse.ErrNotFound) {
+		if seesAll {
+			return p.introspectOther(ctx, req.Token)
+		}
 		return inactive, nil
 	}
 	if err != nil {
@@ -156,16 +174,53 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 		(g.User != nil && (!g.User.IsActive || !g.User.Accepts(g.Token.Created))) {
 		return inactive, nil
 	}
-	out := &Introspection{Active: true, Scope: g.Token.Scope, Expires: g.Token.Expires.Unix(), ClientID: g.ClientID}
+	out := &Introspection{Active: true, Scope: g.Token.Scope, Expires: g.Token.Expires.Unix(), ClientID: g.ClientID,
+		Resource: seesAll, Scheme: gatehouse.SchemeOAuth, Issued: g.Token.Created, User: g.User}
 	if g.User != nil {
 		out.Username = g.User.Username
-		if p.cfg.IntrospectPermissions && p.perms != nil {
-			held, err := p.perms.Permissions(ctx, *g.User)
-			if err != nil {
-				return nil, err
-			}
-			out.Permissions = &held
+		if err := p.addPermissions(ctx, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// introspectOther answers a resource server about a credential that is not
+// an OAuth access token: a simplejwt access token, a DRF key or a knox
+// token, by the rules gatehouse's own views apply to it.
+func (p *Provider) introspectOther(ctx context.Context, token string) (*Introspection, error) {
+	if p.creds == nil {
+		return &Introspection{}, nil
+	}
+	pr, err := p.creds.Identify(ctx, token)
+	if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+		return &Introspection{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u := pr.User
+	out := &Introspection{Active: true, Username: u.Username, Resource: true, Scheme: pr.Scheme, Issued: pr.Issued, User: &u}
+	if !pr.Expires.IsZero() {
+		out.Expires = pr.Expires.Unix()
+	}
+	if err := p.addPermissions(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// addPermissions lists the groups and permissions of out's user where the
+// caller is told them: a resource server, or any caller with
+// Config.IntrospectPermissions.
+func (p *Provider) addPermissions(ctx context.Context, out *Introspection) error {
+	if p.perms == nil || out.User == nil || !(out.Resource || p.cfg.IntrospectPermissions) {
+		return nil
+	}
+	held, err := p.perms.Permissions(ctx, *out.User)
+	if err != nil {
+		return err
+	}
+	out.Permissions = &held
+	return nil
 }

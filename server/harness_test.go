@@ -197,7 +197,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	an := authn.New(w.Authn)
 	w.Accounts.Forget = an.ForgetUser
 	acc := accounts.New(w.Accounts)
-	w.OAuth.Accounts, w.OAuth.Forget = acc, an.ForgetAccess
+	w.OAuth.Accounts, w.OAuth.Forget, w.OAuth.Credentials = acc, an.ForgetAccess, an
 	w.OAuth.Permissions, w.JWT.Permissions = acc, acc
 	provider, err := oauth.New(w.OAuth)
 	if err != nil {

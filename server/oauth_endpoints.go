@@ -2,9 +2,11 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
@@ -48,15 +50,44 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeDOTJSON(w, http.StatusOK, kv{"active", false})
 		return
 	}
-	body := []kv{{"active", true}, {"scope", res.Scope}, {"exp", res.Expires}, {"client_id", res.ClientID}}
+	writeDOTJSON(w, http.StatusOK, introspectionBody(res)...)
+}
+
+// introspectionBody is an active introspection answer: DOT's fields, and
+// for a resource server gatehouse's extension (docs/protect-your-api.md):
+// the credential's kind and the identity of its user.
+func introspectionBody(res *oauth.Introspection) []kv {
+	oauthToken := res.Scheme == gatehouse.SchemeOAuth || !res.Resource
+	body := []kv{{"active", true}}
+	if oauthToken {
+		body = append(body, kv{"scope", res.Scope})
+	}
+	if res.Expires != 0 {
+		body = append(body, kv{"exp", res.Expires})
+	}
+	if oauthToken {
+		body = append(body, kv{"client_id", res.ClientID})
+	}
 	if res.Username != "" {
 		body = append(body, kv{"username", res.Username})
 	}
+	if res.Resource {
+		tokenType := "Bearer"
+		if res.Scheme == gatehouse.SchemeToken || res.Scheme == gatehouse.SchemeKnox {
+			tokenType = "Token"
+		}
+		body = append(body, kv{"token_type", tokenType}, kv{"token_kind", res.Scheme}, kv{"iat", res.Issued.Unix()})
+		if u := res.User; u != nil {
+			body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)}, kv{"user_id", u.ID}, kv{"email", u.Email},
+				kv{"is_staff", u.IsStaff}, kv{"is_superuser", u.IsSuperuser})
+		}
+	}
 	if p := res.Permissions; p != nil {
-		// gatehouse's extension (oauth-introspect-permissions), not DOT's.
+		// gatehouse's extension (oauth-introspect-permissions, or a
+		// resource server), not DOT's.
 		body = append(body, kv{"groups", stringList(p.Groups)}, kv{"permissions", stringList(p.Permissions)})
 	}
-	writeDOTJSON(w, http.StatusOK, body...)
+	return body
 }
 
 // tokenEndpoint is POST /o/token/ (oauth.Provider.Token).

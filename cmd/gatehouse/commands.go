@@ -166,7 +166,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.clients = oauth.NewClients(st, a.secrets, ocfg, nil, nil, a.audit)
 	a.oauth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.accounts, Secrets: a.secrets, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.authn.ForgetAccess, Guard: throttle.NewGuard(a.counters, clientGuard, nil), Audit: a.audit,
-		Permissions: a.accounts})
+		Permissions: a.accounts, Credentials: a.authn})
 	if err != nil {
 		a.audit.Close()
 		a.authn.Close()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sort"
 	"strings"
@@ -132,7 +133,10 @@ func (im *importer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pieces := make(chan piece, 1)
-	go im.read(ctx, pieces)
+	// The reader starts each table where the marks stored before this run
+	// say; it gets its own copy, since run updates im.marks as batches are
+	// stored.
+	go im.read(ctx, maps.Clone(im.marks), pieces)
 	// The reader uses the source until it returns, which it does once
 	// cancelled: wait for it, so that the source is closed after.
 	defer func() {
@@ -183,7 +187,7 @@ func keyInMessage(key string) string {
 }
 
 // read sends every step's batches, converted, in order, then closes out.
-func (im *importer) read(ctx context.Context, out chan<- piece) {
+func (im *importer) read(ctx context.Context, marks map[string]store.ImportMark, out chan<- piece) {
 	defer close(out)
 	send := func(p piece) bool {
 		select {
@@ -197,13 +201,13 @@ func (im *importer) read(ctx context.Context, out chan<- piece) {
 		if st.Absent != "" {
 			continue
 		}
-		after := im.marks[st.Table].LastKey
+		after := marks[st.Table].LastKey
 		left, err := im.src.Remaining(ctx, st, after)
 		if err != nil {
 			send(piece{err: err})
 			return
 		}
-		if !send(piece{step: st, start: true, total: im.marks[st.Table].Rows + left}) {
+		if !send(piece{step: st, start: true, total: marks[st.Table].Rows + left}) {
 			return
 		}
 		for {

@@ -1,0 +1,100 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/oauth"
+)
+
+// A resource server introspects every credential gatehouse accepts, and
+// its answers tell the credential's kind and its user (gatehouse's
+// extension); a client that is not one keeps DOT's answers.
+func TestIntrospectEveryCredential(t *testing.T) {
+	eachWith(t, noThrottles, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		ctx := context.Background()
+		_, rsSecret, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := basic("rs", rsSecret)
+		key := e.tokenOf("alice", "alicepass")
+		me := e.do("GET", "/api/me/", nil, "Authorization", "Token "+key).json(t)
+		id := int64(me["id"].(float64))
+		refresh, access := e.pair("alice", "alicepass")
+		oauthTok := e.password(a, "scope", "read write")
+		alice := e.user("knoxer", "knoxpass")
+		knoxTok := e.newKnoxToken(alice, nil)
+		cc := e.tokens(url.Values{"grant_type": {"client_credentials"}}, "Authorization", basic("cc-client", a.ccSecret))
+		now := e.clock.now().Unix()
+
+		user := func(id int64, name string) string {
+			return fmt.Sprintf(`"sub": "%d", "user_id": %d, "email": "%s@example.com", "is_staff": false, "is_superuser": false, "groups": [], "permissions": []`, id, id, name)
+		}
+		introspect := func(token, auth string) resp {
+			return e.do("POST", "/o/introspect/", url.Values{"token": {token}}, "Authorization", auth)
+		}
+		exp := func(r resp) int64 {
+			v, ok := r.json(t)["exp"].(float64)
+			if !ok {
+				t.Fatalf("no exp: %s", r.body)
+			}
+			return int64(v)
+		}
+		iat := func(r resp) int64 { return int64(r.json(t)["iat"].(float64)) }
+
+		r := introspect(key, rs)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "username": "alice", "token_type": "Token", "token_kind": "token", "iat": %d, %s}`, iat(r), user(id, "alice")))
+		if d := now - iat(r); d < 0 || d > 60 {
+			t.Fatalf("iat %d, now %d", iat(r), now)
+		}
+
+		r = introspect(access, rs)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "exp": %d, "username": "alice", "token_type": "Bearer", "token_kind": "jwt", "iat": %d, %s}`, exp(r), iat(r), user(id, "alice")))
+		if want := int64(payloadOf(t, access)["exp"].(float64)); exp(r) != want {
+			t.Fatalf("jwt introspects with exp %d, its claim is %d", exp(r), want)
+		}
+
+		r = introspect(oauthTok.Access, rs)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write", "exp": %d, "client_id": "conf-client", "username": "alice", "token_type": "Bearer", "token_kind": "oauth", "iat": %d, %s}`,
+			exp(r), iat(r), user(id, "alice")))
+
+		r = introspect(knoxTok, rs)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "username": "knoxer", "token_type": "Token", "token_kind": "knox", "iat": %d, %s}`, iat(r), user(alice.ID, "knoxer")))
+
+		r = introspect(cc.Access, rs)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write groups", "exp": %d, "client_id": "cc-client", "token_type": "Bearer", "token_kind": "oauth", "iat": %d}`, exp(r), iat(r)))
+
+		// Not credentials: a refresh token of either kind, garbage, a
+		// JWT with a bad signature, an empty-looking value.
+		for name, tok := range map[string]string{"jwt refresh": refresh, "oauth refresh": oauthTok.Refresh, "garbage": "nope",
+			"bad signature": access[:len(access)-2] + "AA", "long": string(make([]byte, 300))} {
+			t.Run(name, func(t *testing.T) { expect(t, introspect(tok, rs), 200, `{"active": false}`) })
+		}
+
+		// Another client sees DOT's answers: its own OAuth token without
+		// the extension, every other credential inactive.
+		conf := basic("conf-client", a.confSecret)
+		r = introspect(oauthTok.Access, conf)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write", "exp": %d, "client_id": "conf-client", "username": "alice"}`, exp(r)))
+		for _, tok := range []string{key, access, knoxTok} {
+			expect(t, introspect(tok, conf), 200, `{"active": false}`)
+		}
+
+		// Ending the credentials ends their introspection: logging out
+		// deletes the DRF key; a password change ends the rest.
+		expect(t, e.do("POST", "/api/tokens/logout/", nil, "Authorization", "Token "+key), 204, "")
+		expect(t, introspect(key, rs), 200, `{"active": false}`)
+		e.clock.advance(time.Second)
+		if err := e.accounts.ChangePassword(ctx, "alice", "n3w-Passw0rd!x"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{access, oauthTok.Access} {
+			expect(t, introspect(tok, rs), 200, `{"active": false}`)
+		}
+	})
+}

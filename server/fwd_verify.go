@@ -208,7 +208,7 @@ func (s *Server) guardPrincipal(p *gatehouse.Principal) *guard.Principal {
 		g.Kind = guard.KindJWT
 	case gatehouse.SchemeOAuth:
 		g.Kind = guard.KindOAuth
-		g.Scopes = strings.Fields(p.Scope)
+		g.Scopes, g.ClientID = strings.Fields(p.Scope), p.ClientID
 	}
 	if !p.HasUser() {
 		g.Known |= guard.FieldPermissions // a client alone holds none
@@ -236,7 +236,7 @@ func setIdentity(h http.Header, names policy.Headers, p *gatehouse.Principal, g 
 	if g != nil {
 		kind = string(g.Kind)
 		if g.Kind == guard.KindOAuth {
-			scopes, client = g.ScopeString(), strconv.FormatInt(p.ApplicationID, 10)
+			scopes, client = g.ScopeString(), g.ClientID
 		}
 	}
 	// One backing array for the seven values: this runs on every request

@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-auth/gatehouse/guard"
 )
@@ -95,6 +96,15 @@ type Policy struct {
 	rules   []*Rule
 	mux     *http.ServeMux
 	headers Headers
+	// reqs holds the requests Match builds to ask mux, reused: a proxy asks
+	// on every request it passes.
+	reqs sync.Pool
+}
+
+// matchRequest is a request for mux, with its URL in the same allocation.
+type matchRequest struct {
+	r http.Request
+	u url.URL
 }
 
 // Rules returns the rules in the order of the file.
@@ -495,8 +505,15 @@ func (p *Policy) Match(method, host, uri string) (*Rule, Refusal) {
 	if !ok {
 		return nil, RefuseNotCanonical
 	}
-	req := &http.Request{Method: method, Host: strings.ToLower(host), URL: &url.URL{Path: path}}
-	h, _ := p.mux.Handler(req)
+	m, _ := p.reqs.Get().(*matchRequest)
+	if m == nil {
+		m = new(matchRequest)
+	}
+	m.u = url.URL{Path: path}
+	m.r = http.Request{Method: method, Host: lowerASCII(host), URL: &m.u}
+	h, _ := p.mux.Handler(&m.r)
+	m.r, m.u = http.Request{}, url.URL{}
+	p.reqs.Put(m)
 	// A redirect (the trailing slash ServeMux adds, or a cleaned path) or a
 	// 405 is another handler: only a rule's own pattern counts.
 	rh, ok := h.(ruleHandler)
@@ -504,6 +521,17 @@ func (p *Policy) Match(method, host, uri string) (*Rule, Refusal) {
 		return nil, RefuseNoRule
 	}
 	return rh.rule, ""
+}
+
+// lowerASCII is strings.ToLower for a host name, without allocating when
+// it is in lower case already.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // canonicalPath returns the decoded path of the request target uri, and

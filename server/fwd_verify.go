@@ -46,7 +46,6 @@ var (
 func (s *Server) forwardAuth() http.Handler {
 	hs := s.fwd.Headers()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Cache-Control"] = hvNoStore
 		method, host, uri, why := forwardedRequest(r)
 		if why != "" {
 			s.fwdDeny(w, r, http.StatusForbidden, why)
@@ -112,9 +111,14 @@ func (s *Server) fwdDeny(w http.ResponseWriter, r *http.Request, status int, why
 	s.fwdWrite(w, &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}})
 }
 
-// fwdWrite writes e as a DRF view would, and repeats the body in
-// hvDenialBody for nginx. e may be nil when fail wrote the answer itself.
+// fwdWrite writes e as a DRF view would, with the headers of gatehouse's
+// other answers (which an allowed answer goes without: only the proxy
+// reads it), and repeats the body in hvDenialBody for nginx. e may be nil
+// when fail wrote the answer itself.
 func (s *Server) fwdWrite(w http.ResponseWriter, e *apiError) {
+	h := w.Header()
+	setSecurityHeaders(h)
+	h["Cache-Control"] = hvNoStore
 	if e == nil {
 		return
 	}

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,7 +55,10 @@ func gatehouseBinary(t *testing.T) string {
 			return
 		}
 		binary = filepath.Join(workDir, "gatehouse")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		goBin, err := exec.LookPath("go")
+		if err != nil && os.Getenv("GOROOT") != "" {
+			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		}
 		out, err := exec.Command(goBin, "build", "-o", binary, "github.com/gatehouse-auth/gatehouse/cmd/gatehouse").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)

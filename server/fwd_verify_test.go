@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -555,4 +557,79 @@ func BenchmarkForwardAuthJWT(b *testing.B) {
 			b.Fatalf("status %d", w.Code)
 		}
 	}
+}
+
+// The policy file's header lines rename the identity headers; the
+// defaults are then not sent.
+func TestForwardAuthRenamedHeaders(t *testing.T) {
+	eachWith(t, withPolicy("/orders/ authenticated\nheader username X-Remote-User\nheader user_id x-remote-user-id\n"), func(t *testing.T, e *env) {
+		bob := e.user("bob", "bobpass")
+		r := e.verify("GET", "/orders/", "Authorization", "Token "+e.tokenOf("bob", "bobpass"))
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		for k, want := range map[string]string{"X-Remote-User": "bob", "X-Remote-User-Id": strconv.FormatInt(bob.ID, 10),
+			"X-Auth-Email": "bob@example.com", "X-Auth-Token-Kind": "token"} {
+			if got := r.header.Values(k); len(got) != 1 || got[0] != want {
+				t.Errorf("%s: %q, want %q", k, got, want)
+			}
+		}
+		for _, k := range []string{"X-Auth-Username", "X-Auth-User-Id"} {
+			if _, ok := r.header[k]; ok {
+				t.Errorf("%s sent though renamed", k)
+			}
+		}
+	})
+}
+
+// raw sends GET path with the headers as bytes, past net/http's client,
+// which refuses to send a NUL.
+func (e *env) raw(path string, headers ...string) resp {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", e.http.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	var b strings.Builder
+	b.WriteString("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n")
+	for i := 0; i+1 < len(headers); i += 2 {
+		b.WriteString(headers[i] + ": " + headers[i+1] + "\r\n")
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// A credential or forwarded value with NUL, control or invalid UTF-8 bytes
+// is refused or denied, never a 500, on both backends (net/http itself
+// answers 400 to a NUL in a header).
+func TestForwardAuthBadBytes(t *testing.T) {
+	eachWith(t, withPolicy(fwdPolicy), func(t *testing.T, e *env) {
+		for _, bad := range []string{"ali\x00ce", "ali\xffce", "\xc3\x28", strings.Repeat("a", 8000)} {
+			for _, tc := range []struct {
+				name    string
+				headers []string
+			}{
+				{"drf key", []string{"X-Forwarded-Uri", "/orders/", "Authorization", "Token " + bad}},
+				{"bearer", []string{"X-Forwarded-Uri", "/orders/", "Authorization", "Bearer " + bad}},
+				{"uri", []string{"X-Forwarded-Uri", "/orders/" + bad}},
+				{"method", []string{"X-Forwarded-Uri", "/orders/", "X-Forwarded-Method", bad}},
+				{"host", []string{"X-Forwarded-Uri", "/orders/", "X-Forwarded-Host", bad}},
+			} {
+				r := e.raw("/auth/verify/", tc.headers...)
+				if r.status != 401 && r.status != 403 && r.status != 400 {
+					t.Errorf("%q in the %s: %d %s", bad, tc.name, r.status, r.body)
+				}
+			}
+		}
+	})
 }

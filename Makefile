@@ -52,7 +52,7 @@ compat:
 # to keep a corpus across runs.
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 0
-FUZZ_BUDGETS ?= ./server=3000x ./store=3000x ./cmd/gatehouse=3000x
+FUZZ_BUDGETS ?= ./server=3000x ./store=3000x ./cmd/gatehouse=3000x ./guard=3000x
 FUZZCACHEDIR ?=
 fuzz:
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

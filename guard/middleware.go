@@ -34,6 +34,12 @@ const (
 	ReasonTokenHeaderSpaces = "token_header_spaces" // "Token a b"
 )
 
+// ReasonBearerRejected is a bearer token only DOT read (its keyword not
+// spelt "Bearer", so simplejwt skipped it) and refused. DRF then goes on
+// as for an anonymous request: the Guard checks the permission without a
+// principal, and a 401 carries the invalid_token challenge.
+const ReasonBearerRejected = "bearer_rejected"
+
 func (e *Refusal) Error() string { return "guard: credential refused: " + e.Reason }
 
 // Option configures a Guard.
@@ -66,6 +72,10 @@ func New(a Authenticator, opts ...Option) *Guard {
 func (g *Guard) Protect(perm Permission, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := g.auth.Authenticate(r)
+		challenge := Challenge
+		if ref := (*Refusal)(nil); errors.As(err, &ref) && ref.Reason == ReasonBearerRejected {
+			p, err, challenge = nil, nil, ChallengeInvalid
+		}
 		if err != nil {
 			g.fail(w, r, err)
 			return
@@ -76,7 +86,7 @@ func (g *Guard) Protect(perm Permission, h http.Handler) http.Handler {
 			return
 		}
 		if status != http.StatusOK {
-			WriteDenied(w, status)
+			writeDenied(w, status, challenge)
 			return
 		}
 		if p != nil {

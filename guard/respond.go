@@ -42,9 +42,11 @@ type invalidToken struct {
 // WriteDenied answers a request perm denied: 401 "Authentication
 // credentials were not provided." with the Bearer challenge, or 403 "You
 // do not have permission to perform this action.".
-func WriteDenied(w http.ResponseWriter, status int) {
+func WriteDenied(w http.ResponseWriter, status int) { writeDenied(w, status, Challenge) }
+
+func writeDenied(w http.ResponseWriter, status int, challenge string) {
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", Challenge)
+		w.Header().Set("WWW-Authenticate", challenge)
 		writeJSON(w, status, detailBody(msgNotProvided))
 		return
 	}
@@ -56,7 +58,9 @@ func WriteDenied(w http.ResponseWriter, status int) {
 // with simplejwt's body and the invalid_token challenge.
 func WriteRefusal(w http.ResponseWriter, e *Refusal) {
 	status, body := RefusalBody(e)
-	if strings.EqualFold(e.Keyword, "token") {
+	// gatehouse adds the invalid_token attributes when DOT read a bearer
+	// token and refused it; it does not read a malformed header.
+	if strings.EqualFold(e.Keyword, "token") || e.Reason == "bad_header" {
 		w.Header().Set("WWW-Authenticate", Challenge)
 	} else {
 		w.Header().Set("WWW-Authenticate", ChallengeInvalid)

@@ -85,7 +85,10 @@ func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
 // store or a driver, and the services know nothing of HTTP.
 func TestLayers(t *testing.T) {
 	services := []string{"accounts", "authn", "oauth", "simplejwt", "audit"}
-	public := []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf"}
+	// guard is public too, and the one that may know HTTP: it is a
+	// middleware (TestGuardIsLight checks the rest of its dependencies).
+	public := []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf", "guard"}
+	httpPublic := map[string]bool{"guard": true}
 	pkgs := list(t, "./...")
 	check := func(name string, forbidden func(string) bool, why string) {
 		p, ok := pkgs[module+"/"+name]
@@ -104,6 +107,10 @@ func TestLayers(t *testing.T) {
 		check(name, sqlStore, "only cmd/gatehouse wires the SQL store in")
 	}
 	for _, name := range append(append([]string{}, services...), public...) {
+		if httpPublic[name] {
+			check(name, func(dep string) bool { return dep == module+"/server" }, "a public middleware knows nothing of gatehouse's HTTP server")
+			continue
+		}
 		check(name, func(dep string) bool { return dep == module+"/server" || dep == "net/http" }, "services and public packages know nothing of HTTP")
 	}
 	for _, name := range public {
@@ -115,6 +122,31 @@ func TestLayers(t *testing.T) {
 			}
 			return false
 		}, "public packages are usable without the services")
+	}
+}
+
+// A Go service imports guard to protect its routes: what it pulls in is
+// the root package, jwt (with go-jose) and the standard library, never a
+// database driver, the store, the HTTP server or a service.
+func TestGuardIsLight(t *testing.T) {
+	pkgs := list(t, "./guard")
+	p, ok := pkgs[module+"/guard"]
+	if !ok {
+		t.Fatal("package guard not found")
+	}
+	allowed := map[string]bool{module: true, module + "/jwt": true}
+	for _, dep := range p.Deps {
+		switch {
+		case pkgs[dep].Standard:
+		case isDriver(dep):
+			t.Errorf("guard depends on the database driver %s", dep)
+		case strings.HasPrefix(dep, module):
+			if !allowed[dep] {
+				t.Errorf("guard depends on %s: only the root package and jwt are allowed", dep)
+			}
+		case !strings.HasPrefix(dep, "github.com/go-jose/go-jose/v4"):
+			t.Errorf("guard depends on %s: only go-jose outside the module", dep)
+		}
 	}
 }
 

@@ -278,3 +278,38 @@ func FuzzParse(f *testing.F) {
 		t.Fatalf("matched a rule not in the policy: %+v", rule)
 	})
 }
+
+// The example of docs/protect-your-api.md parses, and decides as the
+// document says.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/protect-your-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "## The policy file")
+	if !ok {
+		t.Fatal("no policy file section")
+	}
+	_, block, _ := strings.Cut(after, "```\n")
+	block, _, _ = strings.Cut(block, "```")
+	p := mustParse(t, block)
+	if got := p.Headers().Username; got != "X-Remote-User" {
+		t.Fatalf("username header %q", got)
+	}
+	for _, tc := range []struct{ method, host, uri, pattern string }{
+		{"GET", "api.example.com", "/health/", "/health/{$}"},
+		{"GET", "x", "/orders/", "/orders/"},
+		{"GET", "x", "/orders/7/", "/orders/{id}/"},
+		{"DELETE", "x", "/orders/7/", "/orders/{id}/"},
+		{"GET", "api.example.com", "/reports/q1", "api.example.com/reports/"},
+		{"POST", "x", "/catalogue/1", "/catalogue/"},
+	} {
+		rule, why := p.Match(tc.method, tc.host, tc.uri)
+		if rule == nil || rule.Pattern != tc.pattern {
+			t.Errorf("%s %s%s: %v (%s), want %s", tc.method, tc.host, tc.uri, rule, why, tc.pattern)
+		}
+	}
+	if rule, _ := p.Match("GET", "x", "/reports/q1"); rule != nil {
+		t.Errorf("/reports/ on another host matched %s", rule.Pattern)
+	}
+}

@@ -14,7 +14,8 @@ import (
 // asks it, for each token kind against limit /jwt; then an allowed JWT
 // request through a real nginx with auth_request against the same nginx
 // proxying the same upstream (limit /bare) without it, in alternating
-// rounds. The nginx cases are left out, with a line on standard error,
+// rounds, nginx running the configuration of docs/protect-your-api.md.
+// The nginx cases are left out, with a line on standard error,
 // where nginx is not installed.
 
 // forwardPolicy is the policy file every benchmark server is started with.
@@ -83,10 +84,14 @@ func (e *benchEnv) forwardAuth(work string, c creds) error {
 		if err != nil {
 			return "", nil, err
 		}
-		listen := freeAddr()
-		p, err := proxytest.StartNginx(context.Background(), proxytest.Config{Dir: dir, Listen: listen, Gatehouse: gatehouseAddr,
-			Upstream: e.limitAddr, NoAuth: noAuth, Workers: 2})
-		return "http://" + listen, p, err
+		c := proxytest.Config{Dir: dir, Listen: freeAddr(), Gatehouse: gatehouseAddr, Upstream: e.limitAddr, NoAuth: noAuth, Workers: 2}
+		if !noAuth {
+			if c.Site, err = proxytest.Documented("docs/protect-your-api.md", "nginx", c); err != nil {
+				return "", nil, err
+			}
+		}
+		p, err := proxytest.StartNginx(context.Background(), c)
+		return "http://" + c.Listen, p, err
 	}
 	plainBase, plain, err := start(true)
 	if err != nil {

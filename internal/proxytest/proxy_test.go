@@ -416,8 +416,9 @@ func exercise(t *testing.T, base string, up *echo, c creds) {
 	}
 }
 
-// TestProxies runs the documented nginx and Caddy configurations in front
-// of gatehouse on each backend.
+// TestProxies runs the nginx and Caddy configurations of
+// docs/protect-your-api.md, as written there, in front of gatehouse on each
+// backend.
 func TestProxies(t *testing.T) {
 	for _, proxy := range []string{"nginx", "caddy"} {
 		t.Run(proxy, func(t *testing.T) {
@@ -508,6 +509,10 @@ func startProxy(t *testing.T, name, gatehouseAddr, upstreamAddr string) string {
 		t.Fatal(err)
 	}
 	c := proxytest.Config{Dir: t.TempDir(), Listen: listen, Gatehouse: gatehouseAddr, Upstream: upstreamAddr}
+	lang := map[string]string{"nginx": "nginx", "caddy": "caddyfile"}[name]
+	if c.Site, err = proxytest.Documented("../../docs/protect-your-api.md", lang, c); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	var p *proxytest.Proxy
 	if name == "nginx" {

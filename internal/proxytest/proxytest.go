@@ -1,7 +1,8 @@
 // Package proxytest runs real reverse proxies, nginx (auth_request) and
 // Caddy (forward_auth), in front of an upstream and gatehouse's
 // forward-auth endpoint, with the configurations docs/protect-your-api.md
-// gives, for the proxy tests and the benchmark. Each proxy runs as the
+// gives (read from the document itself), for the proxy tests and the
+// benchmark. Each proxy runs as the
 // calling user, its files in a directory of the caller's, in the
 // foreground (no systemd, no daemon).
 package proxytest
@@ -19,8 +20,8 @@ import (
 )
 
 // IdentityHeaders are the identity headers gatehouse answers by default,
-// which the proxy copies to the upstream and strips from the client's
-// request.
+// which the documented configurations copy to the upstream and strip from
+// the client's request.
 var IdentityHeaders = []string{"X-Auth-User-Id", "X-Auth-Username", "X-Auth-Email", "X-Auth-Is-Staff",
 	"X-Auth-Scopes", "X-Auth-Client-Id", "X-Auth-Token-Kind"}
 
@@ -30,8 +31,11 @@ type Config struct {
 	Listen    string // host:port the proxy listens on
 	Gatehouse string // host:port of gatehouse
 	Upstream  string // host:port of the protected API
-	// NoAuth proxies to the upstream without asking gatehouse (the
-	// benchmark's baseline).
+	// Site is the configuration to run (Documented's); for nginx, the
+	// contents of the http block.
+	Site string
+	// NoAuth runs, instead of Site, an nginx that proxies to the upstream
+	// without asking gatehouse (the benchmark's baseline).
 	NoAuth bool
 	// Workers is nginx's worker_processes (0: 1).
 	Workers int
@@ -52,18 +56,46 @@ func Binary(name string) (string, error) {
 	return "", fmt.Errorf("%s not found in PATH, /usr/sbin or /usr/bin (Debian: apt-get install %s)", name, name)
 }
 
-// varName is the nginx variable holding header h ("$auth_x_auth_user_id").
-func varName(h string) string { return "$auth_" + strings.ReplaceAll(strings.ToLower(h), "-", "_") }
+// Documented returns the configuration of docs/protect-your-api.md in its
+// first fenced block of lang ("nginx" or "caddyfile"), with c's addresses
+// in place of the document's: gatehouse at 127.0.0.1:8000, the API at
+// 127.0.0.1:9000, nginx listening on 80, Caddy serving api.example.com.
+// The tests run exactly what the document tells readers to copy.
+func Documented(docPath, lang string, c Config) (string, error) {
+	b, err := os.ReadFile(docPath)
+	if err != nil {
+		return "", err
+	}
+	_, block, ok := strings.Cut(string(b), "```"+lang+"\n")
+	if !ok {
+		return "", fmt.Errorf("%s: no %s block", docPath, lang)
+	}
+	block, _, ok = strings.Cut(block, "```")
+	if !ok {
+		return "", fmt.Errorf("%s: the %s block does not end", docPath, lang)
+	}
+	r := strings.NewReplacer("127.0.0.1:8000", c.Gatehouse, "127.0.0.1:9000", c.Upstream,
+		"listen 80;", "listen "+c.Listen+";", "api.example.com {", "http://"+c.Listen+" {")
+	out := r.Replace(block)
+	for _, want := range []string{c.Gatehouse, c.Upstream, c.Listen} {
+		if !strings.Contains(out, want) {
+			return "", fmt.Errorf("%s: the %s block no longer names the address %s stands for", docPath, lang, want)
+		}
+	}
+	return out, nil
+}
 
-// NginxConfig is the nginx configuration of docs/protect-your-api.md,
-// with paths and addresses filled in.
+// NginxConfig is a whole nginx configuration running c.Site (the http
+// block's contents, as Documented returns them) with its files in c.Dir;
+// with c.NoAuth, a server that proxies every request to c.Upstream
+// without asking gatehouse.
 func NginxConfig(c Config) string {
 	var b strings.Builder
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;\n" // workers must reach the temporary directories in c.Dir
 	}
-	fmt.Fprintf(&b, `%sworker_processes %[6]d;
+	fmt.Fprintf(&b, `%sworker_processes %[3]d;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log warn;
 events { worker_connections 1024; }
@@ -75,109 +107,35 @@ http {
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
 
-    upstream gatehouse { server %[3]s; keepalive 32; }
-    upstream api { server %[4]s; keepalive 32; }
-
-    server {
-        listen %[5]s;
-`, user, c.Dir, c.Gatehouse, c.Upstream, c.Listen, max(c.Workers, 1))
+`, user, c.Dir, max(c.Workers, 1))
 	if c.NoAuth {
-		b.WriteString(`        location / {
-            proxy_pass http://api;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
+		fmt.Fprintf(&b, `upstream api { server %s; keepalive 32; }
+server {
+    listen %s;
+    location / {
+        proxy_pass http://api;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
     }
 }
-`)
-		return b.String()
+`, c.Upstream, c.Listen)
+	} else {
+		b.WriteString(c.Site)
 	}
-	b.WriteString(`        location / {
-            auth_request /_gatehouse;
-`)
-	for _, h := range IdentityHeaders {
-		fmt.Fprintf(&b, "            auth_request_set %s $upstream_http_%s;\n", varName(h), strings.ReplaceAll(strings.ToLower(h), "-", "_"))
-	}
-	b.WriteString(`            auth_request_set $auth_body $upstream_http_x_auth_body;
-            auth_request_set $auth_challenge $upstream_http_www_authenticate;
-            error_page 401 = @gatehouse_401;
-            error_page 403 = @gatehouse_403;
-
-            # Overwrite what the client sent: an empty value sends no header.
-`)
-	for _, h := range IdentityHeaders {
-		fmt.Fprintf(&b, "            proxy_set_header %s %s;\n", h, varName(h))
-	}
-	b.WriteString(`            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header Connection "";
-            proxy_http_version 1.1;
-            proxy_pass http://api;
-        }
-
-        location = /_gatehouse {
-            internal;
-            proxy_pass http://gatehouse/auth/verify/;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Forwarded-Method $request_method;
-            proxy_set_header X-Forwarded-Uri $request_uri;
-            proxy_set_header X-Forwarded-Host $host;
-            # A client's own X-Original-* must not reach gatehouse beside them.
-            proxy_set_header X-Original-Method "";
-            proxy_set_header X-Original-URI "";
-            proxy_set_header Connection "";
-            proxy_http_version 1.1;
-        }
-
-        location @gatehouse_401 {
-            add_header WWW-Authenticate $auth_challenge always;
-            add_header Cache-Control no-store always;
-            default_type application/json;
-            return 401 $auth_body;
-        }
-        location @gatehouse_403 {
-            add_header Cache-Control no-store always;
-            default_type application/json;
-            return 403 $auth_body;
-        }
-    }
-}
-`)
+	b.WriteString("}\n")
 	return b.String()
 }
 
-// CaddyConfig is the Caddyfile of docs/protect-your-api.md, with addresses
-// filled in.
+// CaddyConfig is a whole Caddyfile running c.Site (a site block, as
+// Documented returns it) with its state in c.Dir.
 func CaddyConfig(c Config) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `{
+	return fmt.Sprintf(`{
 	admin off
 	auto_https off
 	storage file_system %s/data
 }
 
-http://%s {
-	route {
-`, c.Dir, c.Listen)
-	if !c.NoAuth {
-		b.WriteString("\t\t# Whatever the client sent, before forward_auth sets them.\n")
-		for _, h := range IdentityHeaders {
-			fmt.Fprintf(&b, "\t\trequest_header -%s\n", h)
-		}
-		fmt.Fprintf(&b, `		forward_auth %s {
-			uri /auth/verify/
-			copy_headers %s
-			# Caddy sends X-Forwarded-Method and -Uri; a client's own
-			# X-Original-* beside them would make gatehouse deny.
-			header_up -X-Original-Method
-			header_up -X-Original-URI
-		}
-`, c.Gatehouse, strings.Join(IdentityHeaders, " "))
-	}
-	fmt.Fprintf(&b, "\t\treverse_proxy %s\n\t}\n}\n", c.Upstream)
-	return b.String()
+%s`, c.Dir, c.Site)
 }
 
 // Proxy is a running proxy.
@@ -204,7 +162,7 @@ func (p *Proxy) Log() string {
 	return string(b)
 }
 
-// StartNginx writes NginxConfig to c.Dir and runs nginx in the
+// StartNginx writes NginxConfig(c) to c.Dir and runs nginx in the
 // foreground until Stop; it returns once c.Listen accepts connections.
 func StartNginx(ctx context.Context, c Config) (*Proxy, error) {
 	bin, err := Binary("nginx")
@@ -219,7 +177,7 @@ func StartNginx(ctx context.Context, c Config) (*Proxy, error) {
 	return start(ctx, cmd, c.Listen, filepath.Join(c.Dir, "error.log"))
 }
 
-// StartCaddy writes CaddyConfig to c.Dir and runs caddy in the foreground
+// StartCaddy writes CaddyConfig(c) to c.Dir and runs caddy in the foreground
 // until Stop; it returns once c.Listen accepts connections.
 func StartCaddy(ctx context.Context, c Config) (*Proxy, error) {
 	bin, err := Binary("caddy")

@@ -65,6 +65,7 @@ const (
 	ReasonUserNotFound      = "user_not_found" // a signed token naming a user that is gone
 	ReasonNoUserID          = "no_user_id"     // a signed token without a usable user claim
 	ReasonWrongTokenType    = "wrong_token_type"
+	ReasonNoJTI             = "no_jti"     // a signed token without its id claim (simplejwt: "Token has no id")
 	ReasonBadHeader         = "bad_header" // the Authorization header is malformed
 	ReasonCSRF              = "csrf"
 	ReasonScope             = "scope" // the token lacks a required scope

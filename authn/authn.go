@@ -265,6 +265,9 @@ func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.P
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	c, err := a.jwt.Parse(raw)
+	if errors.Is(err, jwt.ErrNoID) {
+		return nil, refused(gatehouse.ReasonNoJTI)
+	}
 	if err != nil {
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}

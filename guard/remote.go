@@ -316,7 +316,9 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 		if k, err = r.keys.forUnknownKey(ctx, k, token); err != nil {
 			return nil, err
 		}
-		if claims, err = k.parse(token); err != nil {
+		if claims, err = k.parse(token); errors.Is(err, jwt.ErrNoID) {
+			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoJTI}
+		} else if err != nil {
 			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonCredentialInvalid}
 		}
 	}

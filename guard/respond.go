@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // The refusals' words, as gatehouse's views (and DRF, simplejwt) write them.
@@ -73,7 +75,7 @@ func RefusalBody(e *Refusal) (int, any) {
 	const unauthorized = http.StatusUnauthorized
 	if strings.EqualFold(e.Keyword, "token") {
 		switch e.Reason {
-		case "user_inactive":
+		case gatehouse.ReasonUserInactive:
 			return unauthorized, detailBody("User inactive or deleted.")
 		case ReasonTokenHeaderEmpty:
 			return unauthorized, detailBody("Invalid token header. No credentials provided.")
@@ -83,15 +85,17 @@ func RefusalBody(e *Refusal) (int, any) {
 		return unauthorized, detailBody("Invalid token.")
 	}
 	switch e.Reason {
-	case "wrong_token_type":
+	case gatehouse.ReasonWrongTokenType:
 		return unauthorized, jwtInvalid("Token has wrong type")
-	case "no_user_id":
+	case gatehouse.ReasonNoJTI:
+		return unauthorized, jwtInvalid("Token has no id")
+	case gatehouse.ReasonNoUserID:
 		return unauthorized, detailCode{Detail: "Token contained no recognizable user identification", Code: "token_not_valid"}
-	case "user_not_found":
+	case gatehouse.ReasonUserNotFound:
 		return unauthorized, detailCode{Detail: "User not found", Code: "user_not_found"}
-	case "user_inactive":
+	case gatehouse.ReasonUserInactive:
 		return unauthorized, detailCode{Detail: "User is inactive", Code: "user_inactive"}
-	case "bad_header":
+	case gatehouse.ReasonBadHeader:
 		return unauthorized, detailCode{Detail: "Authorization header must contain two space-delimited values", Code: "bad_authorization_header"}
 	}
 	return unauthorized, jwtInvalid("Token is invalid or expired")

@@ -73,6 +73,11 @@ const (
 // Test with errors.Is. Clients should only ever be told "Token is invalid or expired".
 var ErrInvalid = errors.New("jwt: token is invalid or expired")
 
+// ErrNoID is the Parse failure of a token without a jti claim (under its
+// configured name), which simplejwt refuses ("Token has no id") after its
+// other checks. It wraps ErrInvalid; test with errors.Is.
+var ErrNoID error = invalidError("token has no id")
+
 // invalidError is a Parse failure reason. It is a string type so that returning a constant
 // reason allocates nothing, which keeps the refusal of garbage tokens cheap.
 type invalidError string

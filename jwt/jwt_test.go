@@ -515,7 +515,7 @@ func TestParseAccepts(t *testing.T) {
 			with(func(c *Claims) { c.UserID = -3 })},
 		{"refresh type is returned, not checked", hdr, `{"token_type":"refresh","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2}`,
 			with(func(c *Claims) { c.TokenType = Refresh })},
-		{"no token_type, jti or iat", hdr, `{"exp":1700000600,"user_id":2}`,
+		{"no token_type or iat, jti null", hdr, `{"exp":1700000600,"jti":null,"user_id":2}`,
 			with(func(c *Claims) { c.TokenType, c.JTI, c.Iat = "", "", 0 })},
 		{"token_type not a string", hdr, `{"token_type":1,"exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2}`,
 			with(func(c *Claims) { c.TokenType = "" })},
@@ -543,7 +543,7 @@ func TestParseAccepts(t *testing.T) {
 func TestLeewayAndClock(t *testing.T) {
 	secret := []byte(djangoKey)
 	tok := func(exp, nbf int64) string {
-		return hsToken(`{"alg":"HS256","typ":"JWT"}`, fmt.Sprintf(`{"token_type":"access","exp":%d,"iat":1600000000,"nbf":%d,"user_id":1}`, exp, nbf), secret)
+		return hsToken(`{"alg":"HS256","typ":"JWT"}`, fmt.Sprintf(`{"token_type":"access","exp":%d,"iat":1600000000,"nbf":%d,"jti":"x","user_id":1}`, exp, nbf), secret)
 	}
 	const T = 1700000000
 	tests := []struct {
@@ -669,16 +669,16 @@ func TestIssuerAudience(t *testing.T) {
 		ok    bool
 	}{
 		{"both match", mint("https://gatehouse.example", "api"), true},
-		{"aud in a list", hsToken(hdr, `{"exp":1700000600,"user_id":1,"iss":"https://gatehouse.example","aud":["web","api"]}`, secret), true},
-		{"aud list without ours", hsToken(hdr, `{"exp":1700000600,"user_id":1,"iss":"https://gatehouse.example","aud":["web"]}`, secret), false},
-		{"aud list with a non-string", hsToken(hdr, `{"exp":1700000600,"user_id":1,"iss":"https://gatehouse.example","aud":["api",1]}`, secret), false},
+		{"aud in a list", hsToken(hdr, `{"exp":1700000600,"jti":"x","user_id":1,"iss":"https://gatehouse.example","aud":["web","api"]}`, secret), true},
+		{"aud list without ours", hsToken(hdr, `{"exp":1700000600,"jti":"x","user_id":1,"iss":"https://gatehouse.example","aud":["web"]}`, secret), false},
+		{"aud list with a non-string", hsToken(hdr, `{"exp":1700000600,"jti":"x","user_id":1,"iss":"https://gatehouse.example","aud":["api",1]}`, secret), false},
 		{"issuer differs", mint("https://evil.example", "api"), false},
 		{"audience differs", mint("https://gatehouse.example", "web"), false},
 		{"no issuer", mint("", "api"), false},
 		{"no audience", mint("https://gatehouse.example", ""), false},
 		{"neither (a simplejwt default token)", mint("", ""), false},
-		{"iss not a string", hsToken(hdr, `{"exp":1700000600,"user_id":1,"iss":1,"aud":"api"}`, secret), false},
-		{"escaped spellings of both", hsToken(hdr, `{"exp":1700000600,"user_id":1,"iss":"https:\/\/gatehouse.example","aud":"\u0061pi"}`, secret), true},
+		{"iss not a string", hsToken(hdr, `{"exp":1700000600,"jti":"x","user_id":1,"iss":1,"aud":"api"}`, secret), false},
+		{"escaped spellings of both", hsToken(hdr, `{"exp":1700000600,"jti":"x","user_id":1,"iss":"https:\/\/gatehouse.example","aud":"\u0061pi"}`, secret), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1104,5 +1104,32 @@ func BenchmarkMintPair(b *testing.B) {
 		if _, _, _, _, err := c.Pair(2); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A token without its jti claim is refused with ErrNoID, as simplejwt
+// refuses it ("Token has no id"), but only once it passes the other
+// checks; a jti of any value, null included, is an id to simplejwt.
+func TestParseNoID(t *testing.T) {
+	secret := []byte(djangoKey)
+	const hdr = `{"alg":"HS256","typ":"JWT"}`
+	now := time.Unix(1700000100, 0)
+	c := newCodec(t, func(c *Config) { c.Now = func() time.Time { return now } })
+	for _, tc := range []struct {
+		name, payload string
+		noID, ok      bool
+	}{
+		{"no jti", `{"token_type":"access","exp":1700000600,"iat":1700000000,"user_id":2}`, true, false},
+		{"no jti, expired", `{"token_type":"access","exp":1700000000,"iat":1700000000,"user_id":2}`, false, false},
+		{"jti null", `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":null,"user_id":2}`, false, true},
+		{"jti a number", `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":7,"user_id":2}`, false, true},
+		{"jti under another name only", `{"token_type":"access","exp":1700000600,"iat":1700000000,"id":"x","user_id":2}`, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Parse(hsToken(hdr, tc.payload, secret))
+			if errors.Is(err, ErrNoID) != tc.noID || (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+				t.Fatalf("err = %v; want no-id %v, accepted %v", err, tc.noID, tc.ok)
+			}
+		})
 	}
 }

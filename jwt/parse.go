@@ -159,6 +159,7 @@ func (c *Codec) verify(s *scratch, k *key, signed, sig []byte) bool {
 type parsed struct {
 	Claims
 	hasExp, hasIat, hasNbf bool
+	hasJTI                 bool // the jti claim is present, whatever its value
 	nbf                    int64
 	issMatch               bool // iss is a string equal to the configured issuer
 	audPresent             bool // aud is present and not null, "" or []
@@ -193,6 +194,9 @@ func (c *Codec) validate(p *parsed, now time.Time) error {
 		p.Audience = c.audience
 	} else if p.audPresent {
 		return invalidError("token has an audience but none is configured")
+	}
+	if !p.hasJTI {
+		return ErrNoID
 	}
 	return nil
 }
@@ -242,7 +246,7 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	if !r.lit(`}`) || r.i != len(b) {
 		return false
 	}
-	p.hasExp, p.hasIat, p.HasUserID = true, true, true
+	p.hasExp, p.hasIat, p.HasUserID, p.hasJTI = true, true, true, true
 	p.TokenType = internType(tt)
 	p.JTI = string(jti)
 	if hasAud {
@@ -358,6 +362,7 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 		p.TokenType = internType([]byte(s))
 	}
 	p.JTI, _ = jsonString(m[c.names.JTI])
+	_, p.hasJTI = m[c.names.JTI]
 	p.UserID, p.HasUserID = userID(m[c.names.UserID])
 	if s, ok := jsonString(m["iss"]); ok {
 		p.Issuer = s

@@ -190,6 +190,7 @@ const statusClientClosed = 499
 const (
 	msgTokenInvalid   = "Token is invalid or expired"
 	msgTokenWrongType = "Token has wrong type"
+	msgTokenNoID      = "Token has no id"
 )
 
 // tokenMessage is one entry of simplejwt's "messages" list.
@@ -322,6 +323,8 @@ func authFailure(scheme string, err error) *apiError {
 		switch reason {
 		case gatehouse.ReasonWrongTokenType:
 			return jwtInvalid(msgTokenWrongType)
+		case gatehouse.ReasonNoJTI:
+			return jwtInvalid(msgTokenNoID)
 		case gatehouse.ReasonNoUserID:
 			return &apiError{status: http.StatusUnauthorized, body: detailCode{
 				Detail: "Token contained no recognizable user identification", Code: "token_not_valid"}}
@@ -356,6 +359,8 @@ func simplejwtError(err error) *apiError {
 		switch e.Reason {
 		case gatehouse.ReasonWrongTokenType:
 			detail = msgTokenWrongType
+		case gatehouse.ReasonNoJTI:
+			detail = msgTokenNoID
 		case simplejwt.ReasonBlacklisted:
 			detail = "Token is blacklisted"
 		}

@@ -82,6 +82,7 @@ func TestJWTObtainRefreshVerify(t *testing.T) {
 		now := time.Now().Unix()
 		expired := forge(map[string]any{"token_type": "refresh", "exp": now - 10, "iat": now - 100, "jti": "a", "user_id": u.ID}, testJWTKey)
 		wrongKey := forge(map[string]any{"token_type": "refresh", "exp": now + 100, "iat": now, "jti": "b", "user_id": u.ID}, "other-key")
+		noID := forge(map[string]any{"token_type": "refresh", "exp": now + 100, "iat": now, "user_id": u.ID}, testJWTKey)
 		for _, c := range []struct {
 			path string
 			body any
@@ -97,6 +98,8 @@ func TestJWTObtainRefreshVerify(t *testing.T) {
 			{"/access-token/verify/", map[string]string{"token": access}, 200, `{}`},
 			{"/access-token/verify/", map[string]string{"token": refresh}, 200, `{}`},
 			{"/access-token/verify/", map[string]string{"token": "a.b.c"}, 401, fail("Token is invalid or expired")},
+			{"/access-token/verify/", map[string]string{"token": noID}, 401, fail("Token has no id")},
+			{"/access-token/refresh/", map[string]string{"refresh": noID}, 401, fail("Token has no id")},
 			{"/access-token/verify/", map[string]string{}, 400, `{"token":["This field is required."]}`},
 			{"/access-token/", map[string]string{"username": "alice", "password": "nope"}, 401, `{"detail":"No active account found with the given credentials"}`},
 			{"/access-token/", map[string]string{"username": "", "password": ""}, 400, `{"username":["This field may not be blank."],"password":["This field may not be blank."]}`},
@@ -128,6 +131,9 @@ func TestJWTBearerErrors(t *testing.T) {
 			{"Bearer " + refresh, invalid("Token has wrong type"), www},
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "jti": "x", "user_id": 99999}, testJWTKey), `{"detail":"User not found","code":"user_not_found"}`, www},
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "jti": "x"}, testJWTKey), `{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}`, www},
+			// simplejwt checks the id after the expiry.
+			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "user_id": u.ID}, testJWTKey), invalid("Token has no id"), www},
+			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now - 60, "iat": now - 700, "user_id": u.ID}, testJWTKey), invalid("Token is invalid or expired"), www},
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now - 60, "iat": now - 700, "jti": "x", "user_id": u.ID}, testJWTKey), invalid("Token is invalid or expired"), www},
 			{"Bearer", `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`, `Bearer realm="api"`},
 			{"Bearer a b", `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`, `Bearer realm="api"`},

@@ -159,7 +159,7 @@ func (s *Service) issue(ctx context.Context, userID int64) (refresh, access stri
 func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (jwt.Claims, error) {
 	claims, err := s.codec.Parse(raw)
 	if err != nil {
-		return claims, refused(gatehouse.ReasonCredentialInvalid)
+		return claims, parseRefused(err)
 	}
 	if claims.TokenType != jwt.Refresh {
 		return claims, refused(gatehouse.ReasonWrongTokenType)
@@ -253,13 +253,22 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 	return "", "", refused(ReasonBlacklisted)
 }
 
+// parseRefused is the refusal of a token Parse refused: simplejwt words a
+// missing id apart.
+func parseRefused(err error) error {
+	if errors.Is(err, jwt.ErrNoID) {
+		return refused(gatehouse.ReasonNoJTI)
+	}
+	return refused(gatehouse.ReasonCredentialInvalid)
+}
+
 // Verify checks a token of either type as simplejwt's verify view does:
 // signature and expiry, the blacklist for refresh tokens, and that its
 // user (when it exists) is active and accepts its issue time.
 func (s *Service) Verify(ctx context.Context, raw string) error {
 	claims, err := s.codec.Parse(raw)
 	if err != nil {
-		return refused(gatehouse.ReasonCredentialInvalid)
+		return parseRefused(err)
 	}
 	if claims.TokenType == jwt.Refresh {
 		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)

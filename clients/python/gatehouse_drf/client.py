@@ -24,7 +24,8 @@ INACTIVE = {"active": False}
 
 class InvalidJWT(Exception):
     """A JWT that does not verify; reason is "invalid" (bad signature,
-    malformed, expired, wrong aud/iss, unknown key) or "wrong_type" (a
+    malformed, expired, wrong aud/iss, unknown key), "no_jti" (no id
+    claim, which simplejwt refuses after the expiry) or "wrong_type" (a
     refresh token or another type)."""
 
     def __init__(self, reason):
@@ -207,6 +208,8 @@ class Client:
             )
         except jwt.PyJWTError:
             raise InvalidJWT("invalid")
+        if s.jti_claim not in claims:
+            raise InvalidJWT("no_jti")
         if claims.get(s.token_type_claim) != "access":
             raise InvalidJWT("wrong_type")
         return claims

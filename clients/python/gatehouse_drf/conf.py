@@ -33,6 +33,7 @@ DEFAULTS = {
     "JWT_LEEWAY": 0,
     "USER_ID_CLAIM": "user_id",
     "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
     "JWT_HEADER_TYPES": ("Bearer",),
     # Claims a project's token serializer added (GATEHOUSE_JWT_GROUPS_CLAIM,
     # GATEHOUSE_JWT_PERMISSIONS_CLAIM); None: fetched by introspection.
@@ -74,6 +75,7 @@ class Settings:
     jwt_leeway: float
     user_id_claim: str
     token_type_claim: str
+    jti_claim: str
     jwt_header_types: tuple
     groups_claim: object
     permissions_claim: object
@@ -169,6 +171,7 @@ def load(conf=None):
         jwt_leeway=_number(raw, "JWT_LEEWAY"),
         user_id_claim=_text(raw, "USER_ID_CLAIM"),
         token_type_claim=_text(raw, "TOKEN_TYPE_CLAIM"),
+        jti_claim=_text(raw, "JTI_CLAIM"),
         jwt_header_types=tuple(types),
         groups_claim=_text(raw, "GROUPS_CLAIM", required=False),
         permissions_claim=_text(raw, "PERMISSIONS_CLAIM", required=False),

@@ -381,7 +381,8 @@ class SameAnswersTest(GatehouseCase):
             "JWT signed HS512": ("Bearer " + forge({}, alg="HS512"), 401),
             "client_credentials token": ("Bearer " + S["cc"], 403),
             "Basic": ("Basic YWxpY2U6cHc=", 401),
-            "JWT without jti": ("Bearer " + forge({"jti": None}), 200),
+            "JWT without jti": ("Bearer " + forge({"jti": None}), 401),
+            "JWT without jti, expired": ("Bearer " + forge({"jti": None, "exp": now - 60, "iat": now - 400}), 401),
             "JWT with a string user id": ("Bearer " + forge({"user_id": "11"}), 200),
         }
         for user in ("remote", "local"):

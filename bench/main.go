@@ -107,6 +107,10 @@ type result struct {
 	value                 string  // a figure that is not a load case (resources)
 	budget                string  // budget verdict, when not the yardstick ratio
 	skip                  bool    // not selected by -cases: not measured, not reported
+	// qmin and qmax are the least and greatest of the rounds' ratios
+	// (vsRounds); spread shows them beside the ratio.
+	qmin, qmax float64
+	spread     bool
 }
 
 func run(o options) error {
@@ -329,6 +333,9 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		y.name = "GET /bare"
 		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /bare", introspectMin, introspectName
 		e.add(y, r)
+	}
+	if err := e.forwardAuth(work, creds); err != nil {
+		return nil, fmt.Errorf("forward auth: %w", err)
 	}
 	if creds.oauth != "" && o.want("POST /o/token/ (refresh_token, rotated)") {
 		mk, seen, err := refreshChain(base, o.conns, passwordRefresh(base))
@@ -610,6 +617,9 @@ func vsRounds(ys, gs []result) result {
 		}
 	}
 	g.ratio = median(qs)
+	if len(qs) > 0 {
+		g.qmin, g.qmax = qs[0], qs[len(qs)-1] // median sorted them
+	}
 	return g
 }
 
@@ -786,6 +796,9 @@ func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
 		if r.yardstick > 0 {
 			q := r.vsYard()
 			ratio = fmt.Sprintf("%.2f of %s", q, r.yardName)
+			if r.spread && r.qmax > 0 {
+				ratio += fmt.Sprintf(" (rounds %.2f–%.2f)", r.qmin, r.qmax)
+			}
 			if budget == "" && r.min > 0 {
 				budget = fmt.Sprintf("≥ %.1f: %s", r.min, metStr(q >= r.min))
 			}

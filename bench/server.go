@@ -30,6 +30,11 @@ func newServer(o options, work, bin, backend, fixture string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := writeForwardPolicy(work)
+	if err != nil {
+		drop()
+		return nil, err
+	}
 	addr := freeAddr()
 	s := &server{backend: backend, base: "http://" + addr, dbURL: dbURL, bin: bin, drop: drop}
 	s.env = append(os.Environ(),
@@ -48,6 +53,7 @@ func newServer(o options, work, bin, backend, fixture string) (*server, error) {
 		"GATEHOUSE_THROTTLE_RATES=login=none,sign_up=none,token=none",
 		"GATEHOUSE_LOCKOUT_FAILURES=1000000",
 		"GATEHOUSE_TRUSTED_PROXIES=127.0.0.1,::1",
+		"GATEHOUSE_FORWARD_AUTH_POLICY="+policy,
 	)
 	if out, err := s.command("loaddata", fixture).CombinedOutput(); err != nil {
 		s.close()

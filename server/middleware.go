@@ -71,12 +71,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(ctx)
 		h := w.Header()
-		// Canonical keys assigned directly: this runs on every request.
-		h["X-Frame-Options"] = hvDeny
-		h["Content-Security-Policy"] = hvCSP
-		h["X-Content-Type-Options"] = hvNosniff
-		h["Referrer-Policy"] = hvSameOrigin
-		h["Vary"] = hvVaryAuth
+		fwd := s.fwd != nil && isForwardAuth(r.URL.Path)
+		if !fwd { // the forward-auth answers set them on denials only (fwd_verify.go)
+			setSecurityHeaders(h)
+		}
 		h["X-Request-Id"] = []string{li.ID}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -101,7 +99,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.UserID))
 		}()
 		li.Source = s.clientAddr(r)
-		if !s.hostAllowed(s.originOf(r).host) {
+		// The forward-auth endpoint is asked about another host's requests
+		// (Caddy and Envoy pass the original Host on); it writes no link and
+		// reads no cookie, which is what ALLOWED_HOSTS protects.
+		if !fwd && !s.hostAllowed(s.originOf(r).host) {
 			badHost(sw)
 			return
 		}
@@ -118,6 +119,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// setSecurityHeaders sets the headers every page and document carries.
+// Canonical keys are assigned directly: this runs on every request.
+func setSecurityHeaders(h http.Header) {
+	h["X-Frame-Options"] = hvDeny
+	h["Content-Security-Policy"] = hvCSP
+	h["X-Content-Type-Options"] = hvNosniff
+	h["Referrer-Policy"] = hvSameOrigin
+	h["Vary"] = hvVaryAuth
 }
 
 // badHost answers a request naming a host not in AllowedHosts, as Django

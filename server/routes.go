@@ -60,8 +60,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
 
+	// Forward auth for reverse proxies (fwd_verify.go), when a policy is set.
+	var fwd http.Handler
+	if s.fwd != nil {
+		fwd = s.forwardAuth()
+		mux.Handle(fwdVerifyPath, fwd)
+	}
+
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fwd != nil && isForwardAuth(r.URL.Path) {
+			// Served as sent: ServeMux would redirect a path with dot
+			// segments to its cleaned form, and a proxy accepts only 2xx,
+			// 401 and 403 (the policy denies such a path 403).
+			fwd.ServeHTTP(w, r)
+			return
+		}
 		if p := r.URL.Path; !strings.HasSuffix(p, "/") {
 			if _, pattern := mux.Handler(r); pattern != "/" && !strings.HasSuffix(pattern, "/{$}") {
 				mux.ServeHTTP(w, r) // a route without a trailing slash (/healthz, /.well-known/jwks.json)

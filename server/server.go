@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/policy"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
 	"github.com/gatehouse-auth/gatehouse/throttle"
@@ -107,6 +108,10 @@ type Deps struct {
 	Now     func() time.Time // nil means time.Now
 	Random  io.Reader        // nil means crypto/rand
 	Config  Config
+
+	// ForwardAuth is the policy of the forward-auth endpoint /auth/verify/
+	// (nil: the endpoint is not served).
+	ForwardAuth *policy.Policy
 }
 
 // Server is the gatehouse HTTP handler.
@@ -118,6 +123,7 @@ type Server struct {
 	box       *secret.Box
 	pairs     *simplejwt.Service
 	limiter   *throttle.Limiter
+	fwd       *policy.Policy
 	log       *slog.Logger
 	now       func() time.Time
 	random    io.Reader
@@ -134,7 +140,7 @@ type Server struct {
 // are the caller's to run and close. It fails on a trusted proxy that is
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
-	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, log: d.Log, now: d.Now,
+	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
 		s.now = time.Now

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/policy"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
@@ -206,8 +207,15 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
 		Audit: a.Audit, Permissions: a.Accounts})
+	var fwd *policy.Policy
+	if e.cfg.ForwardAuthPolicy != "" {
+		var err error
+		if fwd, err = policy.Load(e.cfg.ForwardAuthPolicy); err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: %w", err)
+		}
+	}
 	return server.New(server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
-		Limiter: a.Limiter, Log: e.log, Config: scfg})
+		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd})
 }
 
 // permissionClaims checks the names of the groups and permissions claims.

@@ -386,3 +386,30 @@ func TestSiteAndExamples(t *testing.T) {
 		t.Error("no package under examples/")
 	}
 }
+
+// The forward-auth policy is rules only: it reads a file and names a
+// guard.Permission. It imports nothing of gatehouse but package guard, and
+// depends on no store, service, server or driver, so the rules stay
+// testable alone.
+func TestPolicyDependsOnlyOnGuard(t *testing.T) {
+	pkgs := list(t, "./policy")
+	p, ok := pkgs[module+"/policy"]
+	if !ok {
+		t.Fatal("package policy not found")
+	}
+	for _, imp := range p.Imports {
+		if !pkgs[imp].Standard && imp != module+"/guard" {
+			t.Errorf("policy imports %s", imp)
+		}
+	}
+	for _, dep := range p.Deps {
+		for _, no := range []string{"store", "server", "accounts", "authn", "oauth", "simplejwt", "audit"} {
+			if dep == module+"/"+no {
+				t.Errorf("policy depends on %s", dep)
+			}
+		}
+		if isDriver(dep) {
+			t.Errorf("policy depends on %s", dep)
+		}
+	}
+}

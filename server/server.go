@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -73,6 +74,11 @@ type Config struct {
 	// paths of its cookies, pagination links. "" (the default) serves at
 	// the root. It is configuration only: no request header sets it.
 	MountPrefix string
+	// Issuer is gatehouse's public URL (scheme, host and the mount prefix,
+	// no trailing slash), the issuer of the RFC 8414 metadata at
+	// /.well-known/oauth-authorization-server; "" serves no metadata. It
+	// comes from configuration, never from a request.
+	Issuer string
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
@@ -170,6 +176,9 @@ func New(d Deps) (*Server, error) {
 	if err := CheckMountPrefix(s.cfg.MountPrefix); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
 	}
+	if err := CheckIssuer(s.cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
+	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
 	}
@@ -193,6 +202,37 @@ func CheckMountPrefix(p string) error {
 		}
 	}
 	return nil
+}
+
+// CheckIssuer refuses an issuer that is not "" or an https URL without
+// query, fragment, user information or trailing slash (RFC 8414 2); http
+// is accepted for a loopback host only, for development.
+func CheckIssuer(issuer string) error {
+	if issuer == "" {
+		return nil
+	}
+	u, err := url.Parse(issuer)
+	want := "want the public URL gatehouse is reached at, such as https://auth.example.com (no query, fragment or trailing slash)"
+	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
+		strings.HasSuffix(issuer, "/") || u.String() != issuer {
+		return fmt.Errorf("%s, got %q", want, issuer)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+	default:
+		return fmt.Errorf("%q: an issuer must be https (http only for localhost, 127.0.0.1 or ::1)", issuer)
+	}
+	return CheckMountPrefix(u.Path)
+}
+
+// loopbackHost reports whether h names this machine's loopback interface.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // url is the path p of a route as the client sees it: under the mount

@@ -31,6 +31,7 @@ type Config struct {
 	ConfigFile      string
 	Addr            string
 	MountPrefix     string
+	Issuer          string
 	DatabaseURL     string
 	SecretKey       string
 	LogLevel        string
@@ -167,6 +168,7 @@ func (c *Config) Settings() []Setting {
 	return []Setting{
 		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
+		{"issuer", "gatehouse's public URL (https://auth.example.com, with the mount prefix if any), the issuer of the OAuth metadata at /.well-known/oauth-authorization-server; empty: http://ADDR when addr is a loopback address, else no metadata", (*stringValue)(&c.Issuer), ""},
 		{"mount-prefix", "the path gatehouse's routes are served under when a reverse proxy (or a Go program embedding gatehouse, with http.StripPrefix) strips it, such as /auth: redirects, form actions, links and cookie paths then carry it. Empty: the root", (*stringValue)(&c.MountPrefix), ""},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
 		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -194,6 +196,10 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
 	scfg.MountPrefix = e.cfg.MountPrefix
+	scfg.Issuer = e.cfg.Issuer
+	if scfg.Issuer == "" {
+		scfg.Issuer = loopbackIssuer(e.cfg.Addr, e.cfg.MountPrefix)
+	}
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return nil, err
 	}
@@ -459,4 +465,18 @@ func readPublicKey(path string) (any, error) {
 		return pub, nil
 	}
 	return nil, fmt.Errorf("%s: unsupported public key type", path)
+}
+
+// loopbackIssuer is the issuer of a server listening on a loopback address
+// (a developer's machine): http://ADDR and the mount prefix; "" for any
+// other address, whose public URL only the operator knows.
+func loopbackIssuer(addr, prefix string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" { // port 0: the kernel picks one, unknown here
+		return ""
+	}
+	if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return "http://" + addr + prefix
 }

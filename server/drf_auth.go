@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/authn"
+	"github.com/gatehouse-auth/gatehouse/guard"
 )
 
 // authOutcome is the result of the authentication chain. fail is set when
@@ -23,55 +25,55 @@ type authOutcome struct {
 	// refusal is fail's credential, for Authenticate (nil for the
 	// session's CSRF refusal); bearerKeyword is the keyword of a rejected
 	// bearer token.
-	refusal       *Refusal
+	refusal       *guard.Refusal
 	bearerKeyword string
 }
-
-// Refusal is a credential the authentication chain refused outright.
-type Refusal struct {
-	// Keyword is the scheme keyword the credential came with, as the
-	// client wrote it: "Token" (any case), or one of the simplejwt
-	// header types ("Bearer").
-	Keyword string
-	// Reason is gatehouse's reason (gatehouse.Reason*: credential_invalid,
-	// user_inactive, ...), or token_header_empty or token_header_spaces for
-	// a "Token" header without a key or with more than one.
-	Reason string
-}
-
-// Reasons of a malformed "Authorization: Token" header, which DRF words
-// apart (guard.ReasonTokenHeaderEmpty and guard.ReasonTokenHeaderSpaces).
-const (
-	reasonTokenHeaderEmpty  = "token_header_empty"
-	reasonTokenHeaderSpaces = "token_header_spaces"
-)
-
-// ReasonBearerRejected is the Reason of a bearer token only the OAuth2
-// scheme read (its keyword is not one of the simplejwt header types, as
-// "bearer" in lower case is not "Bearer") and refused: DRF then goes on as
-// for an anonymous request, and a 401 carries the invalid_token challenge
-// (guard.ReasonBearerRejected).
-const ReasonBearerRejected = "bearer_rejected"
 
 // Authenticate runs the authentication chain of gatehouse's DRF views on
 // r's Authorization header (authenticateHeader: OAuth2 bearer, simplejwt,
 // DRF or knox token, in DRF's order), with the same caches and revocation
-// rules. The browser session and ?access_token= are left out: the cookie
-// belongs to gatehouse's own paths, and tokens in URLs leak. It returns the
-// principal, or the refusal of a credential the chain refused outright, or
-// nil, nil, nil for a request without a credential. A bearer token only
-// the OAuth2 scheme read and refused is ReasonBearerRejected: DOT's
-// OAuth2Authentication leaves such a request anonymous. err is internal.
-// A program embedding gatehouse protects its own routes with it.
-func (s *Server) Authenticate(r *http.Request) (*gatehouse.Principal, *Refusal, error) {
+// rules, as a guard.Authenticator: a program embedding gatehouse protects
+// its own routes with it. The browser session and ?access_token= are left
+// out: the cookie belongs to gatehouse's own paths, and tokens in URLs
+// leak. It returns the principal (GuardPrincipal), a *guard.Refusal for a
+// credential the chain refused outright, or nil, nil for a request without
+// a credential. A bearer token only the OAuth2 scheme read and refused is
+// guard.ReasonBearerRejected: DOT's OAuth2Authentication leaves such a
+// request anonymous. Any other error is internal.
+func (s *Server) Authenticate(r *http.Request) (*guard.Principal, error) {
 	out, err := s.authenticateHeader(r)
 	switch {
 	case err != nil:
-		return nil, nil, err
-	case out.p == nil && out.refusal == nil && out.bearerRejected:
-		return nil, &Refusal{Keyword: out.bearerKeyword, Reason: ReasonBearerRejected}, nil
+		return nil, err
+	case out.refusal != nil:
+		return nil, out.refusal
+	case out.p == nil && out.bearerRejected:
+		return nil, &guard.Refusal{Keyword: out.bearerKeyword, Reason: guard.ReasonBearerRejected}
+	case out.p == nil:
+		return nil, nil
 	}
-	return out.p, out.refusal, nil
+	return s.GuardPrincipal(out.p), nil
+}
+
+// GuardPrincipal is p as package guard's permissions see it: the user's
+// identity, an OAuth token's scopes and client_id; the groups and
+// permissions are read on the first check that needs them.
+func (s *Server) GuardPrincipal(p *gatehouse.Principal) *guard.Principal {
+	g := &guard.Principal{UserID: p.User.ID, Username: p.User.Username, Email: p.User.Email,
+		IsStaff: p.User.IsStaff, IsSuperuser: p.User.IsSuperuser, Kind: guard.Kind(p.Scheme),
+		Known: guard.FieldUsername | guard.FieldEmail | guard.FieldStaff}
+	if p.Scheme == gatehouse.SchemeOAuth {
+		g.Scopes, g.ClientID = strings.Fields(p.Scope), p.ClientID
+	}
+	if !p.HasUser() {
+		g.Known |= guard.FieldPermissions // a client alone holds none
+		return g
+	}
+	g.LoadPermissions = func(ctx context.Context) ([]string, []string, error) {
+		held, err := s.accounts.Permissions(ctx, p.User)
+		return held.Groups, held.Permissions, err
+	}
+	return g
 }
 
 const bearerRealm = `Bearer realm="api"`
@@ -147,7 +149,7 @@ func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, 
 	if len(jfields) > 0 && slices.Contains(s.cfg.JWTHeaderTypes, jfields[0]) && s.pairs != nil {
 		if len(jfields) != 2 {
 			out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeJWT}, gatehouse.Unauthorized(gatehouse.ReasonBadHeader))
-			out.refusal = &Refusal{Keyword: jfields[0], Reason: gatehouse.ReasonBadHeader}
+			out.refusal = &guard.Refusal{Keyword: jfields[0], Reason: gatehouse.ReasonBadHeader}
 			return out, nil
 		}
 		return out, s.tryScheme(r, &out, jfields[0], authn.Credential{Scheme: gatehouse.SchemeJWT, Value: jfields[1]})
@@ -158,10 +160,10 @@ func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, 
 		switch {
 		case len(fields) == 1:
 			out.fail = unauthorized("Invalid token header. No credentials provided.")
-			out.refusal = &Refusal{Keyword: fields[0], Reason: reasonTokenHeaderEmpty}
+			out.refusal = &guard.Refusal{Keyword: fields[0], Reason: guard.ReasonTokenHeaderEmpty}
 		case len(fields) > 2:
 			out.fail = unauthorized("Invalid token header. Token string should not contain spaces.")
-			out.refusal = &Refusal{Keyword: fields[0], Reason: reasonTokenHeaderSpaces}
+			out.refusal = &guard.Refusal{Keyword: fields[0], Reason: guard.ReasonTokenHeaderSpaces}
 		default:
 			if err := s.tryScheme(r, &out, fields[0], authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
 				return out, err
@@ -189,7 +191,7 @@ func (s *Server) tryScheme(r *http.Request, out *authOutcome, keyword string, c 
 		out.p = p
 	case gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED:
 		out.fail = s.fail(nil, r, failure{shape: shapeDRF, scheme: c.Scheme}, err)
-		out.refusal = &Refusal{Keyword: keyword, Reason: gatehouse.ErrorReason(err)}
+		out.refusal = &guard.Refusal{Keyword: keyword, Reason: gatehouse.ErrorReason(err)}
 	default:
 		return err
 	}

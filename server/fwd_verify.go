@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,7 +69,7 @@ func (s *Server) forwardAuth() http.Handler {
 		}
 		var p *guard.Principal
 		if out.p != nil {
-			p = s.guardPrincipal(out.p)
+			p = s.GuardPrincipal(out.p)
 			setLogUser(r, out.p.User.ID)
 		}
 		// The permissions read the original request's method (read or write
@@ -196,33 +195,6 @@ func oneHeader(r *http.Request, names []string) (string, bool) {
 		v = vs[0]
 	}
 	return v, true
-}
-
-// guardPrincipal is p as package guard's permissions see it. Its
-// permissions are read only when a rule asks for them.
-func (s *Server) guardPrincipal(p *gatehouse.Principal) *guard.Principal {
-	g := &guard.Principal{UserID: p.User.ID, Username: p.User.Username, Email: p.User.Email,
-		IsStaff: p.User.IsStaff, IsSuperuser: p.User.IsSuperuser, Known: guard.FieldUsername | guard.FieldEmail | guard.FieldStaff}
-	switch p.Scheme {
-	case gatehouse.SchemeToken:
-		g.Kind = guard.KindToken
-	case gatehouse.SchemeKnox:
-		g.Kind = guard.KindKnox
-	case gatehouse.SchemeJWT:
-		g.Kind = guard.KindJWT
-	case gatehouse.SchemeOAuth:
-		g.Kind = guard.KindOAuth
-		g.Scopes, g.ClientID = strings.Fields(p.Scope), p.ClientID
-	}
-	if !p.HasUser() {
-		g.Known |= guard.FieldPermissions // a client alone holds none
-		return g
-	}
-	g.LoadPermissions = func(ctx context.Context) ([]string, []string, error) {
-		held, err := s.accounts.Permissions(ctx, p.User)
-		return held.Groups, held.Permissions, err
-	}
-	return g
 }
 
 // setIdentity writes the identity headers of an allowed request, every

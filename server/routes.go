@@ -47,7 +47,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/o/token/{$}", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST")))
 	mux.Handle("/o/revoke_token/{$}", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST")))
 	mux.Handle("/o/introspect/{$}", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST")))
-	if s.cfg.Issuer != "" {
+	if s.metadata != nil {
 		mux.HandleFunc("/.well-known/oauth-authorization-server", s.metadata) // RFC 8414
 	}
 	// OIDC is not offered: DOT answers these with an empty 404.

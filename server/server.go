@@ -139,7 +139,8 @@ type Server struct {
 	handler   http.Handler
 	inflight  chan struct{} // one token per request being served; nil: unbounded
 	proxies   []netip.Prefix
-	hosts     []string // AllowedHosts as hostAllowed compares them
+	hosts     []string         // AllowedHosts as hostAllowed compares them
+	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -181,6 +182,11 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
+	}
+	if s.cfg.Issuer != "" {
+		if s.metadata, err = s.metadataHandler(); err != nil {
+			return nil, fmt.Errorf("the OAuth metadata: %w", err)
+		}
 	}
 	s.handler = s.middleware(s.routes())
 	return s, nil

@@ -54,8 +54,12 @@ type Application struct {
 	DefaultScopes     []string // empty: every configured scope
 	ResourceServer    bool     // may introspect tokens of other clients
 	Algorithm         string   // DOT's OIDC signing algorithm; kept, unused
-	Created           time.Time
-	Updated           time.Time
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// user agent afterwards (DOT's post_logout_redirect_uris), compared
+	// exactly.
+	PostLogoutRedirectURIs []string
+	Created                time.Time
+	Updated                time.Time
 }
 
 // IsPublic reports whether the client cannot keep a secret.
@@ -157,6 +161,9 @@ type RefreshToken struct {
 	Created       time.Time
 	Expires       *time.Time // nil: never (DOT's default)
 	Revoked       *time.Time
+	// AuthTime is when the user authenticated for the grant the family
+	// descends from (OpenID Connect's auth_time), nil when not known.
+	AuthTime *time.Time
 }
 
 // Grant is an authorization code (DOT's Grant), stored only as a hash,
@@ -171,9 +178,12 @@ type Grant struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	Nonce               string
-	Created             time.Time
-	Expires             time.Time
-	UsedAt              *time.Time
+	// AuthTime is when the user logged in to the session the code was
+	// issued in (OpenID Connect's auth_time), nil when not known.
+	AuthTime *time.Time
+	Created  time.Time
+	Expires  time.Time
+	UsedAt   *time.Time
 }
 
 // Scope is one configured OAuth2 scope.

@@ -19,16 +19,17 @@ import (
 // one token give exactly one winner.
 
 const appCols = `id, client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-	skip_authorization, default_scopes, resource_server, algorithm, created, updated`
+	skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris`
 
 func scanApp(r rowScanner, a *gatehouse.Application) error {
-	var grants, uris, scopes string
+	var grants, uris, scopes, logoutURIs string
 	var owner sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&a.ID, &a.ClientID, &a.SecretHash, &a.ClientType, &grants, &uris, &a.Name, &owner,
-		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated); err != nil {
+		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated, &logoutURIs); err != nil {
 		return err
 	}
+	a.PostLogoutRedirectURIs = strings.Fields(logoutURIs)
 	a.GrantTypes = strings.Fields(grants)
 	a.RedirectURIs = strings.Fields(uris)
 	a.DefaultScopes = strings.Fields(scopes)
@@ -68,11 +69,11 @@ func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.
 		a.Updated = a.Created
 	}
 	cols := `client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-		skip_authorization, default_scopes, resource_server, algorithm, created, updated`
-	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+		skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris`
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	args := []any{a.ClientID, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
 		a.Name, nullID(a.UserID), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer, a.Algorithm,
-		micros(a.Created), micros(a.Updated)}
+		micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " ")}
 	if keepID {
 		cols = "id, " + cols
 		marks = "?, " + marks
@@ -150,10 +151,10 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.Refr
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	err := s.queryRow(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := s.queryRow(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
-		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires)).Scan(&t.ID)
+		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime)).Scan(&t.ID)
 	return s.conflict(err)
 }
 
@@ -216,14 +217,15 @@ func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.A
 	return g, nil
 }
 
-const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires"
+const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time"
 
 func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.Time) error {
-	var at, uid, gid, exp, rev, fexp sql.NullInt64
+	var at, uid, gid, exp, rev, fexp, authTime sql.NullInt64
 	var created int64
-	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp); err != nil {
+	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp, &authTime); err != nil {
 		return err
 	}
+	t.AuthTime = fromNullMicros(authTime)
 	t.AccessTokenID, t.UserID, t.GrantID = fromNullID(at), fromNullID(uid), fromNullID(gid)
 	t.Created = fromMicros(created)
 	t.Expires, t.Revoked = fromNullMicros(exp), fromNullMicros(rev)
@@ -436,10 +438,10 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 	if g.Created.IsZero() {
 		g.Created = s.now()
 	}
-	cols := "code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, used_at"
-	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+	cols := "code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, used_at, auth_time"
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	args := []any{g.CodeHash, g.ApplicationID, g.UserID, g.RedirectURI, g.Scope, g.CodeChallenge, g.CodeChallengeMethod, g.Nonce,
-		micros(g.Created), micros(g.Expires), nullMicros(g.UsedAt)}
+		micros(g.Created), micros(g.Expires), nullMicros(g.UsedAt), nullMicros(g.AuthTime)}
 	if keepID {
 		cols, marks, args = "id, "+cols, "?, "+marks, append([]any{g.ID}, args...)
 	}
@@ -465,18 +467,18 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var g gatehouse.Grant
 		var created, expires int64
-		var used sql.NullInt64
+		var used, authTime sql.NullInt64
 		err := tx.QueryRowContext(ctx, s.q(`SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
-			code_challenge_method, nonce, created, expires, used_at FROM oauth_grants WHERE code_hash = ?`+s.forUpdate()), codeHash).Scan(
+			code_challenge_method, nonce, created, expires, used_at, auth_time FROM oauth_grants WHERE code_hash = ?`+s.forUpdate()), codeHash).Scan(
 			&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
-			&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used)
+			&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
 		if errors.Is(err, sql.ErrNoRows) {
 			return gatehouse.ErrInvalidGrant
 		}
 		if err != nil {
 			return err
 		}
-		g.Created, g.Expires, g.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)
+		g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
 		if g.ApplicationID != appID {
 			return gatehouse.ErrInvalidGrant
 		}

@@ -90,6 +90,7 @@ var (
 		{"OAuthRotateGraceAndExpiry", testOAuthRotateGraceAndExpiry},
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
+		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},

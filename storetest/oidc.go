@@ -1,0 +1,91 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// OpenID Connect's storage: the login time travels from the code to the
+// refresh tokens of its family, and an application keeps its
+// post-logout redirect URIs.
+func testOIDCAuthTimeAndLogoutURIs(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "oidc-owner")
+	app := gatehouse.Application{ClientID: "rp", ClientType: gatehouse.ClientConfidential, SecretHash: []byte("h"),
+		GrantTypes: []string{gatehouse.GrantAuthorizationCode}, RedirectURIs: []string{"https://rp.example/cb"}, UserID: &owner.ID,
+		PostLogoutRedirectURIs: []string{"https://rp.example/bye", "https://rp.example/bye?x=1"}}
+	if err := s.CreateApplication(ctx, &app); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Application(ctx, "rp")
+	if err != nil || fmt.Sprint(got.PostLogoutRedirectURIs) != "[https://rp.example/bye https://rp.example/bye?x=1]" {
+		t.Fatalf("post-logout URIs read back as %q, %v", got.PostLogoutRedirectURIs, err)
+	}
+	if plain := newApp(t, s, "plain"); len(plain.PostLogoutRedirectURIs) != 0 {
+		t.Fatal("an application created without post-logout URIs has some")
+	}
+
+	now := time.Now()
+	login := now.Add(-90 * time.Second)
+	g := gatehouse.Grant{CodeHash: secret.Hash("oidc-code"), ApplicationID: app.ID, UserID: owner.ID, Scope: "openid",
+		Nonce: "n-1", AuthTime: &login, Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	var seen gatehouse.Grant
+	_, err = s.RedeemGrant(ctx, secret.Hash("oidc-code"), app.ID, now,
+		func(gr gatehouse.Grant, _ *gatehouse.User) error { seen = gr; return nil },
+		func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+			at, rt := pair(app, owner.ID, "oidc-fam", "oidc-a1", "oidc-r1", now)
+			rt.AuthTime = gr.AuthTime
+			return at, rt, nil, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen.AuthTime == nil || !seen.AuthTime.Equal(micro(login)) || seen.Nonce != "n-1" {
+		t.Fatalf("the code's auth time %v nonce %q, want %v n-1", seen.AuthTime, seen.Nonce, micro(login))
+	}
+	r1, err := s.RefreshTokenByHash(ctx, secret.Hash("oidc-r1"))
+	if err != nil || r1.AuthTime == nil || !r1.AuthTime.Equal(micro(login)) {
+		t.Fatalf("refresh token auth time %v, %v", r1.AuthTime, err)
+	}
+	var rot gatehouse.RefreshRotation
+	_, err = s.RotateRefreshToken(ctx, secret.Hash("oidc-r1"), app.ID, now, 0,
+		func(r gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			rot = r
+			at, rt := pair(app, owner.ID, "", "oidc-a2", "oidc-r2", now)
+			rt.AuthTime = r.Old.AuthTime
+			return at, rt, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.Old.AuthTime == nil || !rot.Old.AuthTime.Equal(micro(login)) {
+		t.Fatalf("rotation saw auth time %v", rot.Old.AuthTime)
+	}
+	if r2, err := s.RefreshTokenByHash(ctx, secret.Hash("oidc-r2")); err != nil || r2.AuthTime == nil || !r2.AuthTime.Equal(micro(login)) {
+		t.Fatalf("rotated refresh token auth time %v, %v", r2.AuthTime, err)
+	}
+	// Without a login time (codes and tokens loaded from Django) it stays unknown.
+	g2 := gatehouse.Grant{CodeHash: secret.Hash("oidc-code-2"), ApplicationID: app.ID, UserID: owner.ID, Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RedeemGrant(ctx, secret.Hash("oidc-code-2"), app.ID, now,
+		func(gr gatehouse.Grant, _ *gatehouse.User) error { seen = gr; return nil },
+		func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+			at, rt := pair(app, owner.ID, "oidc-fam2", "oidc-a3", "oidc-r3", now)
+			return at, rt, nil, nil
+		})
+	if err != nil || seen.AuthTime != nil {
+		t.Fatalf("a code without a login time read back %v, %v", seen.AuthTime, err)
+	}
+	if r3, err := s.RefreshTokenByHash(ctx, secret.Hash("oidc-r3")); err != nil || r3.AuthTime != nil {
+		t.Fatalf("refresh token without auth time read back %v, %v", r3.AuthTime, err)
+	}
+}

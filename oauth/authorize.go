@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -20,6 +21,14 @@ type AuthorizeRequest struct {
 	State           string
 	Challenge       string
 	ChallengeMethod string
+	// OpenID Connect (oidc.go): the nonce to put in the id_token, prompt's
+	// values, max_age in seconds (-1: none), login_hint (usable or "")
+	// and id_token_hint as sent.
+	Nonce       string
+	Prompt      map[string]bool
+	MaxAge      int64
+	LoginHint   string
+	IDTokenHint string
 }
 
 // ParseAuthorize validates an authorization request. An error found before
@@ -30,7 +39,8 @@ type AuthorizeRequest struct {
 func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*AuthorizeRequest, error) {
 	a := &AuthorizeRequest{ResponseType: params.Get("response_type"), State: params.Get("state"),
 		Challenge: params.Get("code_challenge"), ChallengeMethod: params.Get("code_challenge_method")}
-	for _, name := range []string{"client_id", "redirect_uri", "response_type", "state", "scope", "code_challenge", "code_challenge_method"} {
+	for _, name := range []string{"client_id", "redirect_uri", "response_type", "state", "scope", "code_challenge", "code_challenge_method",
+		"nonce", "prompt", "max_age", "login_hint", "id_token_hint", "response_mode"} {
 		if len(params[name]) > 1 {
 			return nil, ErrInvalidRequest("Duplicate " + name + " parameter.")
 		}
@@ -55,7 +65,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*Auth
 		}
 		a.RedirectURI = uri
 	}
-	if !p.cfg.redirectSchemeAllowed(a.RedirectURI) {
+	if !p.cfg.RedirectSchemeAllowed(a.RedirectURI) {
 		// DOT's HttpResponseUriRedirect refuses it (DisallowedRedirect);
 		// an application loaded from Django may hold such a URI.
 		return nil, ErrInvalidRequest("Redirect URI scheme is not allowed.")
@@ -90,19 +100,26 @@ func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*Auth
 		return a, oe
 	}
 	a.Scope = scope
+	if oe := a.parseOIDC(params); oe != nil {
+		return a, oe
+	}
 	return a, nil
 }
 
 // IssueCode stores a new single-use authorization code of u for a and
-// returns it (shown once; only its hash is stored).
-func (p *Provider) IssueCode(ctx context.Context, a *AuthorizeRequest, u *gatehouse.User) (string, error) {
+// returns it (shown once; only its hash is stored). authTime is when u
+// logged in to the session (the id_token's auth_time).
+func (p *Provider) IssueCode(ctx context.Context, a *AuthorizeRequest, u *gatehouse.User, authTime time.Time) (string, error) {
 	code, err := secret.Alnum(p.random, 30)
 	if err != nil {
 		return "", err
 	}
 	now := p.now()
 	g := gatehouse.Grant{CodeHash: secret.Hash(code), ApplicationID: a.App.ID, UserID: u.ID, Scope: strings.Join(a.Scope, " "),
-		CodeChallenge: a.Challenge, CodeChallengeMethod: a.ChallengeMethod, Created: now, Expires: now.Add(p.cfg.CodeLifetime)}
+		CodeChallenge: a.Challenge, CodeChallengeMethod: a.ChallengeMethod, Nonce: a.Nonce, Created: now, Expires: now.Add(p.cfg.CodeLifetime)}
+	if !authTime.IsZero() {
+		g.AuthTime = &authTime
+	}
 	if a.RedirectSent {
 		g.RedirectURI = a.RedirectURI
 	}

@@ -145,9 +145,9 @@ func validScheme(s string) bool {
 	return s != ""
 }
 
-// redirectSchemeAllowed reports whether uri's scheme is one of
+// RedirectSchemeAllowed reports whether uri's scheme is one of
 // RedirectSchemes (compared in lower case, as DOT's urlparse does).
-func (o Config) redirectSchemeAllowed(uri string) bool {
+func (o Config) RedirectSchemeAllowed(uri string) bool {
 	scheme, _, ok := strings.Cut(uri, ":")
 	return ok && slices.Contains(o.RedirectSchemes, strings.ToLower(scheme))
 }

@@ -37,7 +37,11 @@ var (
 	ErrUnsupportedResponseType = &Error{Code: "unsupported_response_type", Status: 400}
 	ErrInvalidScope            = &Error{Code: "invalid_scope", Status: 400}
 	ErrAccessDenied            = &Error{Code: "access_denied", Status: 400}
-	ErrServer                  = &Error{Code: "server_error", Status: 500}
+	// OpenID Connect Core 3.1.2.6: prompt=none, and the user would have
+	// to log in, or to consent.
+	ErrLoginRequired   = &Error{Code: "login_required", Description: "The user must log in.", Status: 400}
+	ErrConsentRequired = &Error{Code: "consent_required", Description: "The user must consent.", Status: 400}
+	ErrServer          = &Error{Code: "server_error", Status: 500}
 	// ErrTemporarilyUnavailable is RFC 6749's temporarily_unavailable, answered
 	// with 503 and Retry-After when the server is overloaded or its database
 	// too slow.

@@ -61,6 +61,11 @@ type Deps struct {
 	// knox token or simplejwt access token is (authn.Authenticator); nil:
 	// those introspect as inactive, as in DOT.
 	Credentials CredentialChecker
+	// IDTokens makes the provider an OpenID Connect provider (oidc.go):
+	// the openid, profile and email scopes become valid, and a token
+	// response whose scope holds openid for a user carries an id_token.
+	// nil: OAuth2 alone, as DOT without OIDC_ENABLED.
+	IDTokens IDTokenIssuer
 }
 
 // CredentialChecker authenticates a credential of gatehouse's other
@@ -87,12 +92,18 @@ type Provider struct {
 	guard    *throttle.Guard
 	perms    PermissionLister
 	creds    CredentialChecker
+	idTokens IDTokenIssuer
+	// allScopes is what a request naming no scope gets when neither the
+	// application nor DEFAULT_SCOPES say: the configured scopes, without
+	// OpenID Connect's unless they were configured.
+	allScopes []string
 }
 
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
-		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials}
+		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials,
+		idTokens: d.IDTokens}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -114,6 +125,10 @@ func New(d Deps) (*Provider, error) {
 	}
 	if err := p.cfg.Check(); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	p.allScopes = p.cfg.Scopes.Names()
+	if p.idTokens != nil {
+		p.cfg.Scopes = withOIDCScopes(p.cfg.Scopes)
 	}
 	p.apps = newAppCache(d.CacheTTL, p.now)
 	return p, nil

@@ -33,6 +33,11 @@ type TokenResponse struct {
 	// Family names the tokens' refresh family (an identifier, not a
 	// secret), for the audit log.
 	Family string
+	// IDToken is the OpenID Connect id_token, "" when none is due.
+	IDToken string
+	// idToken is what the id_token is made of, set by the grants that
+	// authenticate a user; Token signs it when the scope holds openid.
+	idToken *IDTokenInput
 }
 
 // tokenRequest is a token request after client authentication, parsed
@@ -105,6 +110,13 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 		p.auditReuse(ctx, grant, app, err)
 		return nil, err
 	}
+	if in := out.idToken; in != nil && p.idTokens != nil && gatehouse.HasScope(out.Scope, ScopeOpenID) {
+		in.ClientID, in.Scope, in.AccessToken, in.IssuedAt = app.ClientID, out.Scope, out.AccessToken, t.now
+		if out.IDToken, err = p.idTokens.IDToken(ctx, *in); err != nil {
+			return nil, err
+		}
+	}
+	out.idToken = nil
 	event := gatehouse.AuditTokenIssued
 	if grant == "refresh_token" {
 		event = gatehouse.AuditTokenRefreshed
@@ -144,7 +156,7 @@ func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent
 		if p.cfg.DefaultScopes != nil {
 			return p.cfg.DefaultScopes, nil
 		}
-		return p.cfg.Scopes.Names(), nil
+		return p.allScopes, nil
 	}
 	req := gatehouse.ParseScopes(param)
 	if !p.cfg.Scopes.Valid(req) {
@@ -242,9 +254,14 @@ func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest)
 	if err != nil {
 		return nil, err
 	}
+	// The password is an authentication: its time is the id_token's
+	// auth_time now and on every refresh.
+	now := t.now
+	rt.AuthTime = &now
 	if err := p.store.CreateTokens(ctx, at, rt, p.familyDeadline(t.now)); err != nil {
 		return nil, err
 	}
+	out.idToken = &IDTokenInput{User: u, AuthTime: &now}
 	return out, nil
 }
 
@@ -328,7 +345,9 @@ func S256(verifier string) string {
 
 func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	var out *TokenResponse
+	var user *gatehouse.User
 	check := func(gr gatehouse.Grant, u *gatehouse.User) error {
+		user = u
 		if !g.redirectMatches(gr, t.client) {
 			return ErrInvalidRequest("Mismatching redirect URI.")
 		}
@@ -357,8 +376,13 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		uid := gr.UserID
 		at, rt, o, err := p.newPair(t.client, &uid, gr.Scope, t.now, true)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rt.AuthTime = gr.AuthTime
+		o.idToken = &IDTokenInput{User: *user, Nonce: gr.Nonce, AuthTime: gr.AuthTime}
 		out = o
-		return at, rt, p.familyDeadline(t.now), err
+		return at, rt, p.familyDeadline(t.now), nil
 	}
 	revoked, err := p.store.RedeemGrant(ctx, secret.Hash(g.code), t.client.ID, t.now, check, issue)
 	p.forget(revoked)
@@ -450,11 +474,16 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 			scope = strings.Join(req, " ")
 		}
 		at, rt, o, err := p.newPair(t.client, old.UserID, scope, t.now, true)
-		if o != nil {
-			o.Family = old.Family // the store keeps the pair in the old family
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Family = old.Family // the store keeps the pair in the old family
+		rt.AuthTime = old.AuthTime
+		if rot.User != nil {
+			o.idToken = &IDTokenInput{User: *rot.User, AuthTime: old.AuthTime}
 		}
 		out = o
-		return at, rt, err
+		return at, rt, nil
 	}
 	revoked, err := p.store.RotateRefreshToken(ctx, secret.Hash(g.token), t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
 	p.forget(revoked)

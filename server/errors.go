@@ -40,6 +40,7 @@ const (
 	shapeAuthorize                  // the authorization endpoint: a page, or a redirect to the client
 	shapeHTML                       // the login and account pages
 	shapeDocument                   // JSON documents outside the DRF views (the JWKS)
+	shapeBearer                     // a protected resource of RFC 6750 (userinfo): a Bearer challenge saying why
 )
 
 // failure says how the endpoint that failed reports an error.
@@ -79,7 +80,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 		switch f.shape {
 		case shapeDRF, shapeJWT:
 			return &apiError{status: http.StatusServiceUnavailable, body: detailOnly{Detail: "Service temporarily unavailable, try again later."}}
-		case shapeOAuth:
+		case shapeOAuth, shapeBearer:
 			writeOAuthError(w, oauth.ErrTemporarilyUnavailable)
 		case shapeAuthorize, shapeHTML:
 			htmlError(w, http.StatusServiceUnavailable, "Service Unavailable (503)", "Try again in a few seconds.")
@@ -96,7 +97,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 				return &apiError{status: status, body: detailOnly{Detail: "Client closed the request."}}
 			}
 			return &apiError{status: status, body: serverErrorBody}
-		case shapeOAuth:
+		case shapeOAuth, shapeBearer:
 			if status != statusClientClosed {
 				writeOAuthError(w, oauth.ErrServer)
 				return nil
@@ -150,8 +151,32 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 		htmlError(w, http.StatusBadRequest, "Bad Request", gatehouse.ErrorMessage(err))
 	case shapeDocument:
 		writeJSON(w, http.StatusBadRequest, detailOnly{Detail: gatehouse.ErrorMessage(err)})
+	case shapeBearer:
+		bearerChallenge(w, err)
 	}
 	return nil
+}
+
+// bearerChallenge answers a refused request to a protected resource as
+// RFC 6750 3.1 says: no credential is 401 with a bare challenge, a refused
+// token 401 invalid_token, a token without the scope 403
+// insufficient_scope; the body says the same in the OAuth shape.
+func bearerChallenge(w http.ResponseWriter, err error) {
+	e := &oauth.Error{Code: "invalid_token", Description: "The access token is invalid.", Status: http.StatusUnauthorized}
+	challenge := `Bearer error="invalid_token"`
+	switch {
+	case err == errNoBearer:
+		e = &oauth.Error{Code: "invalid_request", Description: "An access token is required.", Status: http.StatusUnauthorized}
+		challenge = "Bearer"
+	case gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN:
+		e = &oauth.Error{Code: "insufficient_scope", Description: gatehouse.ErrorMessage(err), Status: http.StatusForbidden}
+		challenge = `Bearer error="insufficient_scope", scope="openid"`
+	case gatehouse.ErrorCode(err) == gatehouse.EINVALID:
+		e = &oauth.Error{Code: "invalid_request", Description: gatehouse.ErrorMessage(err), Status: http.StatusBadRequest}
+		challenge = `Bearer error="invalid_request"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeOAuthError(w, e)
 }
 
 // tooMany answers an ETHROTTLED error: 429 with Retry-After in whole
@@ -172,7 +197,7 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, f failure, err 
 	switch f.shape {
 	case shapeDRF, shapeJWT:
 		return &apiError{status: http.StatusTooManyRequests, body: detailOnly{Detail: detail}}
-	case shapeOAuth:
+	case shapeOAuth, shapeBearer:
 		writeOAuthError(w, &oauth.Error{Code: oauth.ErrTemporarilyUnavailable.Code, Description: detail, Status: http.StatusTooManyRequests})
 	case shapeAuthorize, shapeHTML:
 		htmlError(w, http.StatusTooManyRequests, "Too Many Requests (429)", "Too many attempts. Try again in "+strconv.FormatInt(secs, 10)+unit)
@@ -442,6 +467,11 @@ func (s *Server) authorizeFail(w http.ResponseWriter, r *http.Request, a *oauth.
 // htmlFail answers err on an HTML page.
 func (s *Server) htmlFail(w http.ResponseWriter, r *http.Request, err error) {
 	s.fail(w, r, failure{shape: shapeHTML}, err)
+}
+
+// bearerFail answers err on a protected resource of RFC 6750 (userinfo).
+func (s *Server) bearerFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, failure{shape: shapeBearer}, err)
 }
 
 // documentFail answers err on a JSON document outside the DRF views.

@@ -4,10 +4,13 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/oidc"
 )
 
 // redirectTo sends the user agent back to the client.
@@ -37,7 +40,12 @@ type hiddenField struct{ Name, Value string }
 
 // authorizeEndpoint is /o/authorize/: GET shows the consent page to a
 // logged-in user (anonymous users go to the login page first), POST with
-// "allow" issues a code and redirects to the client.
+// "allow" issues a code and redirects to the client. OpenID Connect's
+// parameters are checked on GET, against the session: prompt=none never
+// shows a page (login_required, consent_required), prompt=login and a
+// login older than max_age send the user to log in again, an
+// id_token_hint must be this provider's, for this client, and name the
+// logged-in user.
 func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
@@ -52,12 +60,21 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.htmlFail(w, r, err)
 		return
 	}
+	params := r.URL.Query()
 	if u == nil {
+		if r.Method != http.MethodPost && slices.Contains(strings.Fields(params.Get("prompt")), oauth.PromptNone) {
+			// No page may be shown: the client hears that a login is needed.
+			a, err := s.oauth.ParseAuthorize(r.Context(), params)
+			if err == nil {
+				err = oauth.ErrLoginRequired
+			}
+			s.authorizeFail(w, r, a, err)
+			return
+		}
 		s.redirectToLogin(w, r)
 		return
 	}
 	setLogUser(r, u.ID)
-	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		if !readPageForm(w, r, ss) {
 			return
@@ -69,17 +86,35 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFail(w, r, a, err)
 		return
 	}
-	if r.Method == http.MethodHead && a.App.SkipAuthorization {
+	authTime := time.UnixMicro(ss.Issued)
+	if r.Method != http.MethodPost {
+		// The consent form carries none of these: they were checked when
+		// the page was shown.
+		relogin, err := s.checkOpenID(r, a, u, authTime)
+		if err != nil {
+			s.authorizeFail(w, r, a, err)
+			return
+		}
+		if relogin {
+			s.redirectToLoginNext(w, withoutLoginPrompt(r.URL))
+			return
+		}
+		if a.Prompt[oauth.PromptNone] && a.ConsentRequired() {
+			s.authorizeFail(w, r, a, oauth.ErrConsentRequired)
+			return
+		}
+	}
+	if r.Method == http.MethodHead && !a.ConsentRequired() {
 		// HEAD answers what GET would without its effect: no code is issued.
 		emptyHTML(w, http.StatusOK)
 		return
 	}
-	if r.Method == http.MethodPost || a.App.SkipAuthorization {
+	if r.Method == http.MethodPost || !a.ConsentRequired() {
 		if r.Method == http.MethodPost && params.Get("allow") == "" {
 			redirectTo(w, a.ErrorURL(oauth.ErrAccessDenied))
 			return
 		}
-		code, err := s.oauth.IssueCode(r.Context(), a, u)
+		code, err := s.oauth.IssueCode(r.Context(), a, u, authTime)
 		if err != nil {
 			s.htmlFail(w, r, err)
 			return
@@ -107,12 +142,62 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	if a.Challenge != "" {
 		d.Hidden = append(d.Hidden, hiddenField{"code_challenge", a.Challenge}, hiddenField{"code_challenge_method", a.ChallengeMethod})
 	}
+	if a.Nonce != "" {
+		d.Hidden = append(d.Hidden, hiddenField{"nonce", a.Nonce})
+	}
 	noStore(w) // the page carries the session's CSRF token
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		consentTemplate.Execute(w, d)
 	}
+}
+
+// checkOpenID applies the request's OpenID Connect parameters to the
+// session's user u, logged in at authTime: relogin is set when u must log
+// in again first (prompt=login or select_account, a login older than
+// max_age, an id_token_hint naming someone else); with prompt=none that
+// is login_required instead. An id_token_hint that is not this
+// provider's id_token for this client is invalid_request. Without OpenID
+// Connect the hint is not read, as DOT ignores it.
+func (s *Server) checkOpenID(r *http.Request, a *oauth.AuthorizeRequest, u *gatehouse.User, authTime time.Time) (relogin bool, err error) {
+	relogin = a.LoginRequired(authTime, s.now())
+	if a.IDTokenHint != "" && s.oidc != nil {
+		hint, err := s.oidc.CheckHint(r.Context(), a.IDTokenHint, a.App.ClientID)
+		if err != nil {
+			return false, oauth.ErrInvalidRequest("The id_token_hint is not an id_token issued to this client.")
+		}
+		if hint.Subject != oidc.Subject(u) {
+			relogin = true
+		}
+	}
+	if relogin && a.Prompt[oauth.PromptNone] {
+		return false, oauth.ErrLoginRequired
+	}
+	return relogin, nil
+}
+
+// withoutLoginPrompt is the authorization request u with prompt's login
+// and select_account taken out: where the login page sends the user back
+// to, so that the fresh login is not asked for again.
+func withoutLoginPrompt(u *url.URL) string {
+	q := u.Query()
+	if p, ok := q["prompt"]; ok && len(p) == 1 {
+		var keep []string
+		for _, v := range strings.Fields(p[0]) {
+			if v != oauth.PromptLogin && v != oauth.PromptSelectAccount {
+				keep = append(keep, v)
+			}
+		}
+		if len(keep) == 0 {
+			q.Del("prompt")
+		} else {
+			q.Set("prompt", strings.Join(keep, " "))
+		}
+	}
+	out := *u
+	out.RawQuery = q.Encode()
+	return out.RequestURI()
 }
 
 // pageUser returns the logged-in user of a browser page; without one it

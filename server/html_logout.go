@@ -26,6 +26,7 @@ var logoutTemplate = template.Must(template.New("logout").Parse(`<!DOCTYPE html>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfmiddlewaretoken" value="{{.CSRF}}">
 {{if .Next}}<input type="hidden" name="next" value="{{.Next}}">
+{{end}}{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<p><input type="submit" value="Log out"></p>
 </form>
 {{else}}<h1>Logged out</h1>
@@ -36,6 +37,7 @@ var logoutTemplate = template.Must(template.New("logout").Parse(`<!DOCTYPE html>
 
 type logoutData struct {
 	Action, Login, User, CSRF, Next, Message string
+	Hidden                                   []hiddenField
 }
 
 // logoutPage is the browser logout, beside the login page. GET asks the
@@ -80,14 +82,9 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	if !readPageForm(w, r, ss) {
 		return
 	}
-	if ss.UserID != 0 {
-		setLogUser(r, ss.UserID)
-		if err := s.authn.EndSession(r.Context(), ss.ID, time.Unix(ss.Expires, 0)); err != nil {
-			s.htmlFail(w, r, err)
-			return
-		}
+	if !s.endBrowserSession(w, r, ss) {
+		return
 	}
-	s.clearSession(w, r)
 	next := localNext(r.PostForm.Get("next"))
 	if next == "" {
 		next = localNext(r.URL.Query().Get("next"))
@@ -98,6 +95,21 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderLogout(w, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
+}
+
+// endBrowserSession ends the session ss server-side (a copy of the cookie
+// stops working too) and deletes the cookies; false when it answered an
+// error.
+func (s *Server) endBrowserSession(w http.ResponseWriter, r *http.Request, ss *session) bool {
+	if ss != nil && ss.UserID != 0 {
+		setLogUser(r, ss.UserID)
+		if err := s.authn.EndSession(r.Context(), ss.ID, time.Unix(ss.Expires, 0)); err != nil {
+			s.htmlFail(w, r, err)
+			return false
+		}
+	}
+	s.clearSession(w, r)
+	return true
 }
 
 func (s *Server) renderLogout(w http.ResponseWriter, d logoutData) {

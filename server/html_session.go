@@ -170,7 +170,13 @@ func pythonQuote(s string) string {
 // redirectToLogin answers 302 to the login page with ?next= the request's
 // path and query, as Django's login_required (both under the mount prefix).
 func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Location", s.url(s.ocfg.LoginURL)+"?next="+pythonQuote(s.url(r.URL.RequestURI())))
+	s.redirectToLoginNext(w, r.URL.RequestURI())
+}
+
+// redirectToLoginNext answers 302 to the login page, which sends the user
+// to next (a path under the mount prefix) after logging in.
+func (s *Server) redirectToLoginNext(w http.ResponseWriter, next string) {
+	w.Header().Set("Location", s.url(s.ocfg.LoginURL)+"?next="+pythonQuote(s.url(next)))
 	emptyHTML(w, http.StatusFound)
 }
 
@@ -237,7 +243,23 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Next: safeNext(r.URL.Query().Get("next"))})
+	next := safeNext(r.URL.Query().Get("next"))
+	s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Next: next, Username: s.loginHint(next)})
+}
+
+// loginHint is the login_hint of the authorization request the login
+// page will send the user back to, to fill in the username; "" when next
+// is not one or the hint is no usable username.
+func (s *Server) loginHint(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != s.url("/o/authorize/") {
+		return ""
+	}
+	h := u.Query().Get("login_hint")
+	if gatehouse.Length(h) > gatehouse.MaxUsername || !gatehouse.ValidText(h) {
+		return ""
+	}
+	return h
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {

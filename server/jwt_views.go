@@ -146,20 +146,3 @@ func (s *Server) jwtBlacklist(c *call) *apiError {
 	c.respond(http.StatusOK, struct{}{})
 	return nil
 }
-
-// jwks publishes the public verification keys (none for HS256).
-func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, detailOnly{Detail: `Method "` + r.Method + `" not allowed.`})
-		return
-	}
-	b, err := s.pairs.JWKS()
-	if err != nil {
-		s.documentFail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Write(b)
-}

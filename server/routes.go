@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
@@ -40,7 +41,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/access-token/refresh/{$}", s.jwtRefreshView())
 		mux.Handle("/access-token/verify/{$}", s.jwtVerifyView())
 		mux.Handle("/access-token/blacklist/{$}", s.jwtBlacklistView())
-		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
+	}
+	if s.pairs != nil || s.oidc != nil {
+		mux.HandleFunc(jwksPath, s.jwks)
 	}
 
 	// Django OAuth Toolkit endpoints (oauth_*.go).
@@ -50,9 +53,19 @@ func (s *Server) routes() http.Handler {
 	if s.metadata != nil {
 		mux.HandleFunc("/.well-known/oauth-authorization-server", s.metadata) // RFC 8414
 	}
-	// OIDC is not offered: DOT answers these with an empty 404.
-	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })
+	if s.oidc != nil {
+		// OpenID Connect (oauth_oidc.go), at the standard paths and DOT's.
+		mux.HandleFunc("/.well-known/openid-configuration", s.discovery)
+		mux.HandleFunc("/o/.well-known/openid-configuration", s.discovery)
+		mux.HandleFunc("/o/.well-known/openid-configuration/{$}", s.discovery)
+		mux.HandleFunc("/o"+jwksPath, s.jwks)
+		mux.HandleFunc(oidc.UserinfoPath+"{$}", s.userinfo)
+		mux.HandleFunc(oidc.EndSessionPath+"{$}", s.endSession)
+	} else {
+		// OIDC is not offered: DOT answers these with an empty 404.
+		for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {
+			mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { emptyHTML(w, http.StatusNotFound) })
+		}
 	}
 
 	// HTML pages (html_*.go): the authorization consent page, DOT's

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/policy"
 	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
@@ -118,6 +119,11 @@ type Deps struct {
 	// ForwardAuth is the policy of the forward-auth endpoint /auth/verify/
 	// (nil: the endpoint is not served).
 	ForwardAuth *policy.Policy
+	// OIDC makes gatehouse an OpenID Connect provider: discovery, the
+	// JWKS, userinfo, RP-initiated logout, and prompt, max_age and the
+	// hints on /o/authorize/ (nil: none, as DOT without OIDC_ENABLED). It
+	// needs the issuer, and OAuth built with it as its IDTokens.
+	OIDC *oidc.Provider
 }
 
 // Server is the gatehouse HTTP handler.
@@ -130,6 +136,7 @@ type Server struct {
 	pairs     *simplejwt.Service
 	limiter   *throttle.Limiter
 	fwd       *policy.Policy
+	oidc      *oidc.Provider
 	log       *slog.Logger
 	now       func() time.Time
 	random    io.Reader
@@ -147,7 +154,7 @@ type Server struct {
 // are the caller's to run and close. It fails on a trusted proxy that is
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
-	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, log: d.Log, now: d.Now,
+	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, oidc: d.OIDC, log: d.Log, now: d.Now,
 		random: d.Random, cfg: d.Config}
 	if s.now == nil {
 		s.now = time.Now
@@ -182,6 +189,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
 		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
+	}
+	if s.oidc != nil && s.oidc.Config().Issuer != s.cfg.Issuer {
+		return nil, fmt.Errorf("OpenID Connect's issuer %q is not the server's %q", s.oidc.Config().Issuer, s.cfg.Issuer)
 	}
 	if s.cfg.Issuer != "" {
 		if s.metadata, err = s.metadataHandler(); err != nil {

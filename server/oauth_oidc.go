@@ -1,0 +1,156 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/authn"
+)
+
+// OpenID Connect's endpoints beside DOT's: the discovery document, the
+// JWKS, userinfo. The authorization endpoint's OpenID Connect parameters
+// are handled in html_authorize.go, RP-initiated logout in html_logout.go.
+
+// jwksPath is where the public keys are published under the issuer (also
+// under /o/, DOT's path).
+const jwksPath = "/.well-known/jwks.json"
+
+// getOnly answers 405 with Allow to a method other than GET and HEAD, in
+// the JSON documents' shape; it reports whether the request may go on.
+func getOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	writeJSON(w, http.StatusMethodNotAllowed, detailOnly{Detail: `Method "` + r.Method + `" not allowed.`})
+	return false
+}
+
+// discovery serves the OpenID Provider metadata at
+// /.well-known/openid-configuration (and DOT's /o/ path): the RFC 8414
+// document with OpenID Connect's additions. The signing algorithms follow
+// the keys, so it is built per request (it is not on a hot path).
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	if !getOnly(w, r) {
+		return
+	}
+	body, err := marshal(s.oidc.Discovery(s.oauth.Metadata(s.cfg.Issuer, s.cfg.Issuer+jwksPath)))
+	if err != nil {
+		s.documentFail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = hvJSON
+	h.Set("Cache-Control", "public, max-age=300")
+	w.Write(body)
+}
+
+// jwks publishes the public keys: OpenID Connect's signing keys and the
+// simplejwt verification keys when those are asymmetric (none for
+// HS256), as one set. It may be cached as long as the keys' schedule
+// allows: a new key is published that long before it signs.
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	if !getOnly(w, r) {
+		return
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	set.Keys = []json.RawMessage{}
+	maxAge := 300 * time.Second
+	add := func(doc []byte) error {
+		var part struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(doc, &part); err != nil {
+			return err
+		}
+		set.Keys = append(set.Keys, part.Keys...)
+		return nil
+	}
+	if s.oidc != nil {
+		doc, age, err := s.oidc.JWKS(r.Context())
+		if err == nil {
+			err = add(doc)
+		}
+		if err != nil {
+			s.documentFail(w, r, err)
+			return
+		}
+		maxAge = min(maxAge, age)
+	}
+	if s.pairs != nil {
+		doc, err := s.pairs.JWKS()
+		if err == nil {
+			err = add(doc)
+		}
+		if err != nil {
+			s.documentFail(w, r, err)
+			return
+		}
+	}
+	body, err := marshal(set)
+	if err != nil {
+		s.documentFail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = hvJSON
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+	w.Write(body)
+}
+
+// errNoBearer is a userinfo request without an access token.
+var errNoBearer = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "An access token is required."}
+
+// userinfo is OpenID Connect's UserInfo endpoint (Core 5.3): GET or POST
+// with an OAuth access token issued for the openid scope, in the
+// Authorization header (RFC 6750 2.1) or, on POST, as the access_token
+// form parameter (2.2). It answers the user's claims that the token's
+// scopes release. Nothing but an OAuth access token is accepted: an
+// id_token, a simplejwt token or a DRF key is refused.
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
+		emptyHTML(w, http.StatusMethodNotAllowed)
+		return
+	}
+	token := ""
+	var buf [3]string
+	if f := splitFields(r.Header.Get("Authorization"), &buf); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
+		token = f[1]
+	} else if r.Method == http.MethodPost && r.Header.Get("Authorization") == "" {
+		form, ok := readPostOnlyForm(w, r)
+		if !ok {
+			return
+		}
+		if v := form["access_token"]; len(v) == 1 {
+			token = v[0]
+		}
+	}
+	if token == "" {
+		s.bearerFail(w, r, errNoBearer)
+		return
+	}
+	p, err := s.authn.Authenticate(r.Context(), authn.Credential{Scheme: gatehouse.SchemeOAuth, Value: token})
+	if err != nil {
+		s.bearerFail(w, r, err)
+		return
+	}
+	if p.HasUser() {
+		setLogUser(r, p.User.ID)
+	}
+	info, err := s.oidc.UserInfo(p)
+	if err != nil {
+		s.bearerFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}

@@ -28,6 +28,9 @@ type ApplicationSpec struct {
 	SkipAuthorization bool
 	DefaultScopes     []string
 	ResourceServer    bool
+	// PostLogoutRedirectURIs are where OpenID Connect's RP-initiated
+	// logout may send the user agent back to, compared exactly.
+	PostLogoutRedirectURIs []string
 }
 
 // ClientStore is the storage Clients needs.
@@ -63,6 +66,18 @@ func NewClients(store ClientStore, secrets *gatehouse.SecretHasher, cfg Config, 
 	return &Clients{store: store, scopes: cfg.Scopes, schemes: cfg.RedirectSchemes, secrets: secrets, now: now, random: random, audit: audit}
 }
 
+// redirectURIValid reports whether u may be registered as a redirect
+// URI. White space would split the URI in the store's space-separated
+// column; an empty fragment ("cb#") would still carry the code. Another
+// scheme (a native app's private-use scheme, RFC 8252 7.1) needs no host;
+// http(s) does.
+func (s *Clients) redirectURIValid(u string) bool {
+	p, err := url.Parse(u)
+	web := p != nil && (p.Scheme == "https" || p.Scheme == "http")
+	return err == nil && slices.Contains(s.schemes, p.Scheme) && !(web && p.Host == "") && !strings.Contains(u, "#") &&
+		!strings.ContainsFunc(u, unicode.IsSpace)
+}
+
 func invalid(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.EINVALID, fmt.Sprintf(format, args...))
 }
@@ -74,7 +89,7 @@ func invalid(format string, args ...any) error {
 func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.Application, string, error) {
 	a := gatehouse.Application{ClientID: spec.ClientID, Name: spec.Name, ClientType: spec.ClientType,
 		GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, SkipAuthorization: spec.SkipAuthorization,
-		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer}
+		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs}
 	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
 		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return a, "", invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
@@ -100,15 +115,13 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 		}
 	}
 	for _, u := range a.RedirectURIs {
-		// White space would split the URI in the store's space-separated
-		// column; an empty fragment ("cb#") would still carry the code.
-		// Another scheme (a native app's private-use scheme, RFC 8252
-		// 7.1) needs no host; http(s) does.
-		p, err := url.Parse(u)
-		web := p != nil && (p.Scheme == "https" || p.Scheme == "http")
-		if err != nil || !slices.Contains(s.schemes, p.Scheme) || (web && p.Host == "") || strings.Contains(u, "#") ||
-			strings.ContainsFunc(u, unicode.IsSpace) {
+		if !s.redirectURIValid(u) {
 			return a, "", invalid("redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
+		}
+	}
+	for _, u := range a.PostLogoutRedirectURIs {
+		if !s.redirectURIValid(u) {
+			return a, "", invalid("post-logout redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
 		}
 	}
 	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {

@@ -106,7 +106,9 @@ func (a *AuthorizeRequest) parseOIDC(params url.Values) *Error {
 }
 
 // OpenID reports whether the request asks for an id_token.
-func (a *AuthorizeRequest) OpenID() bool { return gatehouse.HasScope(strings.Join(a.Scope, " "), ScopeOpenID) }
+func (a *AuthorizeRequest) OpenID() bool {
+	return gatehouse.HasScope(strings.Join(a.Scope, " "), ScopeOpenID)
+}
 
 // LoginRequired reports whether the user must log in again before a code
 // is issued: prompt=login or select_account, or a login older than

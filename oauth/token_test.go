@@ -153,7 +153,7 @@ func TestPasswordGrant(t *testing.T) {
 			wantAT := gatehouse.AccessToken{Hash: secret.Hash(resp.AccessToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: t0.Add(lifetime)}
 			wantRT := gatehouse.RefreshToken{Hash: secret.Hash(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
-				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: tc.wantRefreshExp}
+				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: tc.wantRefreshExp, AuthTime: &t0}
 			if !reflect.DeepEqual(*c.at, wantAT) || !reflect.DeepEqual(*c.rt, wantRT) || !reflect.DeepEqual(c.familyExpires, tc.wantFamilyExp) {
 				t.Fatalf("stored\n%+v\n%+v\n%v\nwant\n%+v\n%+v\n%v", *c.at, *c.rt, c.familyExpires, wantAT, wantRT, tc.wantFamilyExp)
 			}

@@ -115,6 +115,9 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	if res.RefreshToken != "" {
 		body = append(body, kv{"refresh_token", res.RefreshToken})
 	}
+	if res.IDToken != "" {
+		body = append(body, kv{"id_token", res.IDToken}) // after DOT's members, as oauthlib's OpenID Connect adds it
+	}
 	writeDOTJSON(w, http.StatusOK, body...)
 }
 

@@ -11,13 +11,15 @@ import (
 // when it holds a public key (asymmetric simplejwt signing).
 func (s *Server) metadataHandler() (http.HandlerFunc, error) {
 	jwks := ""
-	if s.pairs != nil {
+	if s.oidc != nil {
+		jwks = s.cfg.Issuer + jwksPath
+	} else if s.pairs != nil {
 		b, err := s.pairs.JWKS()
 		if err != nil {
 			return nil, err
 		}
 		if bytes.Contains(b, []byte(`"kty"`)) {
-			jwks = s.cfg.Issuer + "/.well-known/jwks.json"
+			jwks = s.cfg.Issuer + jwksPath
 		}
 	}
 	body, err := marshal(s.oauth.Metadata(s.cfg.Issuer, jwks))

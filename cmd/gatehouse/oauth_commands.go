@@ -16,6 +16,7 @@ import (
 // appFlags are the flags of createapplication.
 type appFlags struct {
 	clientID, name, clientType, grantTypes, redirectURIs, owner, scopes string
+	postLogoutURIs                                                      string
 	skipAuthorization, resourceServer                                   bool
 }
 
@@ -29,13 +30,14 @@ func (f *appFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scopes, "default-scopes", "", "space-separated scopes granted when a request names none (default: all)")
 	fs.BoolVar(&f.skipAuthorization, "skip-authorization", false, "do not ask users for consent")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "may introspect tokens issued to other clients")
+	fs.StringVar(&f.postLogoutURIs, "post-logout-redirect-uris", "", "space- or comma-separated URIs OpenID Connect logout may return to")
 }
 
 func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	f := e.extra.app
 	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: site.SplitList(f.grantTypes),
 		RedirectURIs: site.SplitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
-		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer}
+		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer, PostLogoutRedirectURIs: site.SplitList(f.postLogoutURIs)}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err

@@ -104,6 +104,10 @@ var (
 		{"GroupLifecycle", testGroupLifecycle},
 		{"UserPermissions", testUserPermissions},
 		{"PermissionDeletesCascade", testPermissionDeletesCascade},
+		{"SigningKeyRoundTrip", testSigningKeyRoundTrip},
+		{"SigningKeyUpdate", testSigningKeyUpdate},
+		{"SigningKeyDeleteExpired", testSigningKeyDeleteExpired},
+		{"SigningKeyConcurrentUpdates", testSigningKeyConcurrentUpdates},
 	}
 )
 

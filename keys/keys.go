@@ -199,7 +199,7 @@ func (m *Manager) ensureSigner(ctx context.Context) error {
 	}
 	created := false
 	err = m.d.Store.UpdateSigningKeys(ctx, func(keys []gatehouse.SigningKey) (gatehouse.SigningKeyChange, error) {
-		now := m.d.Now()
+		now := m.stamp()
 		for _, k := range keys {
 			if k.CanSign(now) {
 				return gatehouse.SigningKeyChange{}, nil // another replica was first
@@ -353,7 +353,7 @@ func (m *Manager) rotate(ctx context.Context, scheduled bool) (k gatehouse.Signi
 	}
 	var replaced []string
 	err = m.d.Store.UpdateSigningKeys(ctx, func(keys []gatehouse.SigningKey) (gatehouse.SigningKeyChange, error) {
-		now := m.d.Now()
+		now := m.stamp()
 		ok, replaced = false, nil
 		if scheduled && !m.rotationDue(keys, now) {
 			return gatehouse.SigningKeyChange{}, nil
@@ -399,7 +399,7 @@ func (m *Manager) Retire(ctx context.Context, kid string) error {
 	var signer string
 	var retired gatehouse.SigningKey
 	err := m.d.Store.UpdateSigningKeys(ctx, func(keys []gatehouse.SigningKey) (gatehouse.SigningKeyChange, error) {
-		now := m.d.Now()
+		now := m.stamp()
 		i := slices.IndexFunc(keys, func(k gatehouse.SigningKey) bool { return k.KID == kid })
 		if i < 0 || keys[i].Retired(now) {
 			return gatehouse.SigningKeyChange{}, &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: fmt.Sprintf("No published signing key has the kid %q.", kid)}
@@ -729,3 +729,7 @@ func (m *Manager) open(meta gatehouse.SigningKey) (*key, error) {
 	return &key{alg: jose.SignatureAlgorithm(meta.Algorithm), public: jwk.Key, private: priv,
 		jwk: jose.JSONWebKey{Key: jwk.Key, KeyID: meta.KID, Algorithm: meta.Algorithm, Use: "sig"}}, nil
 }
+
+// stamp is now as the store keeps times, to the microsecond, so that what
+// Rotate returns is what List reads back.
+func (m *Manager) stamp() time.Time { return m.d.Now().Truncate(time.Microsecond) }

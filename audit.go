@@ -62,10 +62,19 @@ const (
 	AuditApplicationChanged = "application.changed"
 	AuditApplicationDeleted = "application.deleted"
 
-	// AuditKeyRotated: a signing key was replaced. Keys are rotated by
-	// configuration and a restart today, which nothing records: the name
-	// is reserved for a rotation gatehouse performs itself.
+	// AuditKeyRotated: a new signing key was made that replaces the
+	// current one at its signs_from (package keys). Detail: kid,
+	// algorithm, signs_from, replaces (the kid it replaces), scheduled
+	// ("true" for the rotation schedule, "false" for `gatehouse keys
+	// rotate`). The simplejwt keys of the configuration are not recorded.
 	AuditKeyRotated = "key.rotated"
+	// AuditKeyCreated: the first signing key was made (an empty store).
+	// Detail: kid, algorithm.
+	AuditKeyCreated = "key.created"
+	// AuditKeyRetired: a signing key was withdrawn at once (`gatehouse keys
+	// retire`): it no longer signs and left the key set. Detail: kid,
+	// algorithm, and signer (the kid signing in its place).
+	AuditKeyRetired = "key.retired"
 )
 
 // AuditEvents lists every event name, in the order above.
@@ -75,7 +84,7 @@ func AuditEvents() []string {
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenRevoked, AuditTokenReused,
 		AuditCodeIssued, AuditCodeReplayed,
 		AuditApplicationCreated, AuditApplicationChanged, AuditApplicationDeleted,
-		AuditKeyRotated}
+		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired}
 }
 
 // LoginVia names the way a user logged in, the "via" of login events.

@@ -241,6 +241,25 @@ type PermissionStore interface {
 	UserPermissions(ctx context.Context, userID int64) (UserPermissions, error)
 }
 
+// SigningKeyStore keeps the signing keys every replica shares (package
+// keys). Private keys arrive sealed; the store never sees one in clear.
+type SigningKeyStore interface {
+	// SigningKeys lists every stored key, by schedule (SortSigningKeys).
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateSigningKeys reads every key in one transaction that excludes
+	// every other UpdateSigningKeys on the database (of any replica),
+	// calls fn with them (by schedule) and applies its change: the first
+	// start's key, a rotation and a retirement each decide on what they
+	// read, so of replicas doing the same at once one acts and the others
+	// see its result. fn's error aborts and is returned as is; a Create
+	// whose KID exists is ErrConflict, an Update of a missing KID
+	// ErrNotFound, and then nothing changes.
+	UpdateSigningKeys(ctx context.Context, fn func(keys []SigningKey) (SigningKeyChange, error)) error
+	// DeleteExpiredSigningKeys deletes up to batch keys whose
+	// PublishedUntil is at or before now and returns how many it deleted.
+	DeleteExpiredSigningKeys(ctx context.Context, now time.Time, batch int) (int64, error)
+}
+
 // Store is every storage interface at once: what a backend implements.
 type Store interface {
 	UserStore
@@ -251,6 +270,7 @@ type Store interface {
 	SessionStore
 	AuditStore
 	PermissionStore
+	SigningKeyStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

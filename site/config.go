@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/djangoconf"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/keys"
 	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
@@ -122,6 +123,10 @@ type Config struct {
 	KnoxAutoRefresh        bool
 	KnoxAutoRefreshMaxTTL  time.Duration
 	KnoxMinRefreshInterval time.Duration
+
+	SigningKeyAlgorithm    string
+	SigningKeyRotation     time.Duration
+	SigningKeyPublishAhead time.Duration
 
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
@@ -257,6 +262,10 @@ func (c *Config) Settings() []Setting {
 		{"knox-token-ttl", "REST_KNOX TOKEN_TTL, the expiry knox-auto-refresh gives", (*durationValue)(&c.KnoxTokenTTL), djangoconf.FormatDuration(kx.TTL)},
 		{"knox-auto-refresh-max-ttl", "REST_KNOX AUTO_REFRESH_MAX_TTL: auto refresh never moves an expiry past this long after the token was created (0: no bound)", (*durationValue)(&c.KnoxAutoRefreshMaxTTL), djangoconf.FormatDuration(kx.MaxTTL)},
 		{"knox-min-refresh-interval", "REST_KNOX MIN_REFRESH_INTERVAL (a duration or seconds): an auto-refreshed expiry is written only when it moves by more than this", (*durationValue)(&c.KnoxMinRefreshInterval), seconds(kx.MinRefreshInterval)},
+
+		{"signing-key-algorithm", "algorithm of new signing keys of id_tokens and JWT access tokens (kept in the database, shared by every replica; not the simplejwt key): RS256, ES256 or EdDSA. A change takes effect at the next rotation (gatehouse keys rotate)", (*stringValue)(&c.SigningKeyAlgorithm), keys.RS256},
+		{"signing-key-rotation", "how often a new signing key replaces the current one (one replica rotates; 0: only gatehouse keys rotate)", (*durationValue)(&c.SigningKeyRotation), "720h"},
+		{"signing-key-publish-ahead", "how long a new signing key is in the JWKS before it signs: at least the JWKS max-age (5m) plus 1m, the interval at which replicas reread the keys. A key that stopped signing stays in the JWKS for the OAuth access token lifetime plus 1h", (*durationValue)(&c.SigningKeyPublishAhead), djangoconf.FormatDuration(keys.DefaultPublishAhead)},
 	}
 }
 

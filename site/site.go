@@ -86,7 +86,8 @@ func OpenServices(ctx context.Context, cfg Config, opts Options) (*Services, err
 
 // Site is a running gatehouse: its services, its HTTP handler and the
 // background work (removing expired OAuth rows, old audit rows and expired
-// knox tokens; sweeping throttle counters). Close stops it.
+// knox tokens; sweeping throttle counters; rotating signing keys). Close
+// stops it.
 type Site struct {
 	*Services
 	srv  *server.Server
@@ -118,16 +119,18 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 	return &Site{Services: a, srv: srv, stop: e.background(a)}, nil
 }
 
-// background starts the cleanup and the throttle sweep and returns what
+// background starts the cleanup, the throttle sweep and the signing keys'
+// maintenance (rereading, scheduled rotation, removal) and returns what
 // stops them and waits until they have.
 func (e *env) background(a *Services) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cleaned, swept := make(chan struct{}), make(chan struct{})
+	cleaned, swept, rotated := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	cleaner := oauth.NewCleaner(a.Store, a.OAuthConfig, nil, e.log).Also("audit retention", a.Audit.Prune).
 		Also("expired knox tokens", a.Store.DeleteExpiredKnox)
 	go func() { cleaner.Run(ctx); close(cleaned) }()
 	go func() { throttle.Sweep(ctx, a.Counters, time.Minute, e.log); close(swept) }()
-	return func() { cancel(); <-cleaned; <-swept }
+	go func() { a.Keys.Run(ctx); close(rotated) }()
+	return func() { cancel(); <-cleaned; <-swept; <-rotated }
 }
 
 // Handler is gatehouse's HTTP handler: every route of the binary's serve,

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/keys"
 	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/password"
@@ -54,6 +55,9 @@ type Services struct {
 	Limiter    *throttle.Limiter
 	Audit      *audit.Recorder
 	KnoxConfig knox.Config
+	// Keys are the signing keys of id_tokens and JWT access tokens, in the
+	// database; Open runs their rotation for the server's lifetime.
+	Keys *keys.Manager
 
 	log *slog.Logger
 }
@@ -107,6 +111,10 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		return nil, err
 	}
 	ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
+	sdeps, err := e.signingKeyDeps(ocfg)
+	if err != nil {
+		return nil, err
+	}
 	a := &Services{Store: st, Box: box, JWT: codec, OAuthConfig: ocfg, Secrets: gatehouse.NewSecretHasher(key), KnoxConfig: kcfg, log: e.log}
 	if err := e.throttles(a); err != nil {
 		return nil, err
@@ -137,6 +145,11 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		a.Audit.Close()
 		a.Authn.Close()
 		return nil, e.secretMismatch(err)
+	}
+	if err := e.signingKeys(ctx, a, sdeps); err != nil {
+		a.Audit.Close()
+		a.Authn.Close()
+		return nil, err
 	}
 	return a, nil
 }

@@ -105,6 +105,10 @@ var (
 		{"GroupLifecycle", testGroupLifecycle},
 		{"UserPermissions", testUserPermissions},
 		{"PermissionDeletesCascade", testPermissionDeletesCascade},
+		{"SigningKeyRoundTrip", testSigningKeyRoundTrip},
+		{"SigningKeyUpdate", testSigningKeyUpdate},
+		{"SigningKeyDeleteExpired", testSigningKeyDeleteExpired},
+		{"SigningKeyConcurrentUpdates", testSigningKeyConcurrentUpdates},
 	}
 )
 

@@ -90,6 +90,11 @@ func TestAuditCommand(t *testing.T) {
 				t.Fatalf("audit: %v %s", err, stderr)
 			}
 			all := auditLines(t, out)
+			// The first command made the database's first signing key.
+			if len(all) < 3 || all[2].Event != gatehouse.AuditKeyCreated || all[2].Detail["kid"] == "" {
+				t.Fatalf("no key.created third in %+v", all)
+			}
+			all = append(all[:2:2], all[3:]...)
 			if got := eventsOf(all); got != "login.failed login.succeeded user.created user.created token.issued application.created application.deleted password.changed" {
 				t.Fatalf("audit lists %s", got)
 			}
@@ -119,7 +124,7 @@ func TestAuditCommand(t *testing.T) {
 				{[]string{"--user", "alice", "--event", "token.issued"}, "token.issued"},
 				{[]string{"--until", "2025-06-02"}, "login.failed"},
 				{[]string{"--since", "2025-06-01T12:00:00.000001Z", "--until", "2025-06-03"}, "login.succeeded"},
-				{[]string{"--since", "1h"}, "user.created user.created token.issued application.created application.deleted password.changed"},
+				{[]string{"--since", "1h"}, "key.created user.created user.created token.issued application.created application.deleted password.changed"},
 				{[]string{"--since", "7d", "--event", "application.deleted"}, "application.deleted"},
 				{[]string{"--until", "1d1h"}, "login.failed login.succeeded"},
 				{[]string{"--event", "login.locked"}, ""},
@@ -139,8 +144,8 @@ func TestAuditCommand(t *testing.T) {
 				!strings.Contains(stderr, "these are the newest 2 matching events; older ones match too") {
 				t.Errorf("audit --limit 2: %v %q %s", err, got, stderr)
 			}
-			if _, stderr, _ := runSplit(t, env, "audit", "--limit", "8"); stderr != "" {
-				t.Errorf("audit --limit 8 (all of them) says %s", stderr)
+			if _, stderr, _ := runSplit(t, env, "audit", "--limit", "9"); stderr != "" {
+				t.Errorf("audit --limit 9 (all of them, key.created included) says %s", stderr)
 			}
 			// The table.
 			out, _, err = runSplit(t, env, "audit", "--format", "table", "--user", "99")

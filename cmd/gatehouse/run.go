@@ -48,6 +48,7 @@ func commands() []command {
 		{"deleteapplication", "CLIENT_ID", "delete an OAuth2 application and its tokens", cmdDeleteApplication},
 		{"cleartokens", "", "delete expired OAuth2 tokens and codes now (the server also does it in the background)", cmdClearTokens},
 		{"audit", "", "print audit log events, newest last (--user --client --event --since --until --limit --format)", cmdAudit},
+		{"keys", "list|rotate|retire KID", "list the signing keys of id_tokens and JWT access tokens (kid, algorithm, state, dates), rotate (a new key, signing after the publish-ahead), or retire KID at once", cmdKeys},
 		{"django-settings", "[INPUT|-]", "write a configuration file from a Django project's settings (the JSON of the --script lines, or manage.py diffsettings --all) to --out or standard output, listing what is not honoured", cmdDjangoSettings},
 	}
 }

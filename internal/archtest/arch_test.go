@@ -84,7 +84,7 @@ func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
 // through the root package's interfaces: none of them depends on the SQL
 // store or a driver, and the services know nothing of HTTP.
 func TestLayers(t *testing.T) {
-	services := []string{"accounts", "authn", "oauth", "oidc", "simplejwt", "audit"}
+	services := []string{"accounts", "authn", "oauth", "oidc", "simplejwt", "audit", "keys"}
 	// guard is public too, and the one that may know HTTP: it is a
 	// middleware (TestGuardIsLight checks the rest of its dependencies).
 	public := []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf", "guard"}
@@ -410,6 +410,35 @@ func TestPolicyDependsOnlyOnGuard(t *testing.T) {
 		}
 		if isDriver(dep) {
 			t.Errorf("policy depends on %s", dep)
+		}
+	}
+}
+
+// The signing keys are a service: they reach the database through the
+// root package's SigningKeyStore and seal private keys with secret's box.
+// They depend on the root package, secret, go-jose and the standard
+// library only: no store, driver, HTTP server or other service, and no
+// net/http (the server serves the key set).
+func TestKeysDependencies(t *testing.T) {
+	pkgs := list(t, "./keys")
+	p, ok := pkgs[module+"/keys"]
+	if !ok {
+		t.Fatal("package keys not found")
+	}
+	allowed := map[string]bool{module: true, module + "/secret": true}
+	for _, dep := range p.Deps {
+		switch {
+		case dep == "net/http":
+			t.Errorf("keys depends on net/http")
+		case pkgs[dep].Standard:
+		case isDriver(dep):
+			t.Errorf("keys depends on the database driver %s", dep)
+		case strings.HasPrefix(dep, module):
+			if !allowed[dep] {
+				t.Errorf("keys depends on %s: only the root package and secret are allowed", dep)
+			}
+		case !strings.HasPrefix(dep, "github.com/go-jose/go-jose/v4"):
+			t.Errorf("keys depends on %s: only go-jose outside the module", dep)
 		}
 	}
 }

@@ -128,6 +128,10 @@ type Config struct {
 	SigningKeyRotation     time.Duration
 	SigningKeyPublishAhead time.Duration
 
+	OIDCEnabled         bool
+	OIDCIDTokenLifetime time.Duration
+	OIDCEmailVerified   bool
+
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
@@ -266,6 +270,10 @@ func (c *Config) Settings() []Setting {
 		{"signing-key-algorithm", "algorithm of new signing keys of id_tokens and JWT access tokens (kept in the database, shared by every replica; not the simplejwt key): RS256, ES256 or EdDSA. A change takes effect at the next rotation (gatehouse keys rotate)", (*stringValue)(&c.SigningKeyAlgorithm), keys.RS256},
 		{"signing-key-rotation", "how often a new signing key replaces the current one (one replica rotates; 0: only gatehouse keys rotate)", (*durationValue)(&c.SigningKeyRotation), "720h"},
 		{"signing-key-publish-ahead", "how long a new signing key is in the JWKS before it signs: at least the JWKS max-age (5m) plus 1m, the interval at which replicas reread the keys. A key that stopped signing stays in the JWKS for the OAuth access token lifetime plus 1h", (*durationValue)(&c.SigningKeyPublishAhead), djangoconf.FormatDuration(keys.DefaultPublishAhead)},
+
+		{"oidc-enabled", "be an OpenID Connect provider (DOT's OIDC_ENABLED): the openid, profile and email scopes, id_tokens, userinfo, discovery at /.well-known/openid-configuration, RP-initiated logout. Needs an issuer (set, or the loopback default)", (*boolValue)(&c.OIDCEnabled), "true"},
+		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
+		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/keys"
 	"github.com/gatehouse-auth/gatehouse/knox"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/policy"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -58,6 +59,9 @@ type Services struct {
 	// Keys are the signing keys of id_tokens and JWT access tokens, in the
 	// database; Open runs their rotation for the server's lifetime.
 	Keys *keys.Manager
+	// OIDC is the OpenID Connect provider, nil when it is off (no issuer,
+	// or GATEHOUSE_OIDC_ENABLED=false).
+	OIDC *oidc.Provider
 
 	log *slog.Logger
 }
@@ -131,24 +135,48 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: a.Audit, Permissions: st})
 	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, a.Audit)
-	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
-		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: a.Audit,
-		Permissions: a.Accounts, Credentials: a.Authn})
-	if err != nil {
+	closeAll := func() {
 		a.Audit.Close()
 		a.Authn.Close()
+	}
+	issuer, err := e.issuer()
+	if err != nil {
+		closeAll()
 		return nil, err
+	}
+	if err := ocfg.WithDefaults().Check(); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	if e.cfg.OIDCIDTokenLifetime <= 0 {
+		closeAll()
+		return nil, fmt.Errorf("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME must be positive, not %v", e.cfg.OIDCIDTokenLifetime)
 	}
 	// Last, once every setting is known to be valid: the first start
 	// stores the secret's check value, every later one compares with it.
 	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
-		a.Audit.Close()
-		a.Authn.Close()
+		closeAll()
 		return nil, e.secretMismatch(err)
 	}
 	if err := e.signingKeys(ctx, a, sdeps); err != nil {
-		a.Audit.Close()
-		a.Authn.Close()
+		closeAll()
+		return nil, err
+	}
+	var idTokens oauth.IDTokenIssuer
+	if e.cfg.OIDCEnabled && issuer != "" {
+		a.OIDC, err = oidc.New(oidc.Deps{Config: oidc.Config{Issuer: issuer, IDTokenLifetime: e.cfg.OIDCIDTokenLifetime,
+			EmailVerified: e.cfg.OIDCEmailVerified}, Signer: a.Keys})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		idTokens = a.OIDC
+	}
+	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: a.Audit,
+		Permissions: a.Accounts, Credentials: a.Authn, IDTokens: idTokens})
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	return a, nil
@@ -209,10 +237,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
 	scfg.MountPrefix = e.cfg.MountPrefix
-	scfg.Issuer = e.cfg.Issuer
-	if scfg.Issuer == "" {
-		scfg.Issuer = loopbackIssuer(e.cfg.Addr, e.cfg.MountPrefix)
-	}
+	scfg.Issuer, _ = e.issuer() // checked by wire
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return nil, err
 	}
@@ -234,7 +259,23 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 		}
 	}
 	return server.New(server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
-		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd})
+		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC})
+}
+
+// issuer is gatehouse's public URL: GATEHOUSE_ISSUER, else http://ADDR
+// when listening on a loopback address, else none.
+func (e *env) issuer() (string, error) {
+	if err := server.CheckMountPrefix(e.cfg.MountPrefix); err != nil {
+		return "", fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
+	}
+	iss := e.cfg.Issuer
+	if iss == "" {
+		iss = loopbackIssuer(e.cfg.Addr, e.cfg.MountPrefix)
+	}
+	if err := server.CheckIssuer(iss); err != nil {
+		return "", fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
+	}
+	return iss, nil
 }
 
 // permissionClaims checks the names of the groups and permissions claims.

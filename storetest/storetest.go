@@ -104,6 +104,12 @@ var (
 		{"GroupLifecycle", testGroupLifecycle},
 		{"UserPermissions", testUserPermissions},
 		{"PermissionDeletesCascade", testPermissionDeletesCascade},
+		{"DeviceGrantCreateAndLookup", testDeviceGrantCreateAndLookup},
+		{"DeviceGrantDecide", testDeviceGrantDecide},
+		{"DeviceGrantPoll", testDeviceGrantPoll},
+		{"DeviceGrantPollIsAtomic", testDeviceGrantPollIsAtomic},
+		{"DeviceGrantConcurrentPolls", testDeviceGrantConcurrentPolls},
+		{"DeviceGrantCleanupAndCascade", testDeviceGrantCleanupAndCascade},
 	}
 )
 

@@ -18,6 +18,17 @@ type cleanupStore struct {
 	calls   []string
 	oauth   func(now, keep time.Time, batch int) (int64, error)
 	refresh func(now time.Time, limit int) (int64, error)
+	device  func(now time.Time, batch int) (int64, error) // nil: none to delete
+}
+
+func (f *cleanupStore) DeleteExpiredDeviceGrants(_ context.Context, now time.Time, batch int) (int64, error) {
+	if f.device == nil {
+		return 0, nil
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, "device")
+	f.mu.Unlock()
+	return f.device(now, batch)
 }
 
 func (f *cleanupStore) DeleteExpiredOAuth(_ context.Context, now, keep time.Time, batch int) (int64, error) {

@@ -324,3 +324,30 @@ func TestDeviceVerificationPageSecurity(t *testing.T) {
 		}
 	})
 }
+
+// Two replicas on one database poll at once after the approval: exactly
+// one gets tokens, the other invalid_grant.
+func TestDeviceConcurrentPollsOnTwoReplicas(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		e.setupDevice()
+		other := e.restart(nil, nil)
+		d := e.deviceAuthorize(url.Values{"client_id": {"tv-client"}})
+		b := e.browser()
+		b.login("alice", "alicepass")
+		if status, page := b.decide(d.UserCode, "allow"); status != 200 {
+			t.Fatalf("approve: %d %s", status, page)
+		}
+		form := url.Values{"grant_type": {gatehouse.GrantDeviceCode}, "device_code": {d.DeviceCode}, "client_id": {"tv-client"}}
+		statuses := make(chan int, 2)
+		for _, s := range []*env{e, other} {
+			go func() { statuses <- s.doNoFatal("POST", "/o/token/", form) }()
+		}
+		got := map[int]int{}
+		for range 2 {
+			got[<-statuses]++
+		}
+		if got[200] != 1 || got[400] != 1 {
+			t.Fatalf("statuses %v, want one 200 and one 400", got)
+		}
+	})
+}

@@ -351,3 +351,16 @@ func TestDeviceConcurrentPollsOnTwoReplicas(t *testing.T) {
 		}
 	})
 }
+
+// With an issuer configured, the verification URIs are under it, whatever
+// the request's Host.
+func TestDeviceVerificationURIUnderIssuer(t *testing.T) {
+	each(t, func(c *config) { c.Issuer = "https://auth.example.com/auth" }, func(t *testing.T, e *env) {
+		e.setupDevice()
+		d := e.deviceAuthorize(url.Values{"client_id": {"tv-client"}})
+		if d.VerificationURI != "https://auth.example.com/auth/o/device/" ||
+			d.VerificationURIComplete != "https://auth.example.com/auth/o/device/?user_code="+d.UserCode {
+			t.Fatalf("%+v", d)
+		}
+	})
+}

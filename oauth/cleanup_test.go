@@ -173,3 +173,27 @@ func (w *syncWriter) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// ClearTokens also removes expired device authorizations, batch by batch,
+// after the tokens, and counts them in its total.
+func TestClearTokensRemovesExpiredDeviceGrants(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	left := int64(5)
+	st := &cleanupStore{
+		oauth: func(time.Time, time.Time, int) (int64, error) { return 0, nil },
+		device: func(n time.Time, batch int) (int64, error) {
+			if !n.Equal(now) || batch != 2 {
+				t.Errorf("DeleteExpiredDeviceGrants(%v, %d)", n, batch)
+			}
+			d := min(left, int64(batch))
+			left -= d
+			return d, nil
+		},
+	}
+	cfg := DefaultConfig()
+	cfg.CleanupBatch = 2
+	got, err := NewCleaner(st, cfg, func() time.Time { return now }, nil).ClearTokens(context.Background())
+	if err != nil || got != 5 || strings.Join(st.calls, " ") != "oauth device device device device" {
+		t.Fatalf("removed %d, err %v, calls %v", got, err, st.calls)
+	}
+}

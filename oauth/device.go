@@ -90,27 +90,31 @@ func (p *Provider) AuthorizeDevice(ctx context.Context, req DeviceRequest) (*Dev
 	out := &DeviceAuthorization{Scope: strings.Join(scope, " "), ExpiresIn: p.cfg.DeviceCodeLifetime, Interval: p.cfg.DeviceInterval}
 	// A clash of codes is all but impossible (the user code's 2^34.6
 	// among the live ones); draw again a few times rather than fail.
-	for range 3 {
-		if out.DeviceCode, err = secret.Alnum(p.random, 40); err != nil {
-			return nil, err
+	for try := 1; ; try++ {
+		err := p.createDeviceGrant(ctx, app, out, now)
+		if err == nil {
+			return out, nil
 		}
-		code, err := newUserCode(p.random)
-		if err != nil {
+		if !errors.Is(err, gatehouse.ErrConflict) || try == 3 {
 			return nil, err
-		}
-		out.UserCode = code[:4] + "-" + code[4:]
-		g := &gatehouse.DeviceGrant{DeviceCodeHash: secret.Hash(out.DeviceCode), UserCodeHash: secret.Hash(code), ApplicationID: app.ID,
-			Scope: out.Scope, Created: now, Expires: now.Add(p.cfg.DeviceCodeLifetime), Interval: p.cfg.DeviceInterval,
-			Status: gatehouse.DevicePending}
-		err = p.store.CreateDeviceGrant(ctx, g)
-		if !errors.Is(err, gatehouse.ErrConflict) {
-			break
 		}
 	}
+}
+
+// createDeviceGrant draws the codes of out and stores its grant.
+func (p *Provider) createDeviceGrant(ctx context.Context, app *gatehouse.Application, out *DeviceAuthorization, now time.Time) error {
+	device, err := secret.Alnum(p.random, 40)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return out, nil
+	code, err := newUserCode(p.random)
+	if err != nil {
+		return err
+	}
+	out.DeviceCode, out.UserCode = device, FormatUserCode(code)
+	return p.store.CreateDeviceGrant(ctx, &gatehouse.DeviceGrant{DeviceCodeHash: secret.Hash(device), UserCodeHash: secret.Hash(code),
+		ApplicationID: app.ID, Scope: out.Scope, Created: now, Expires: now.Add(p.cfg.DeviceCodeLifetime), Interval: p.cfg.DeviceInterval,
+		Status: gatehouse.DevicePending})
 }
 
 // newUserCode draws userCodeLength letters of userCodeAlphabet, each

@@ -87,6 +87,28 @@ func TestDeviceAuthorization(t *testing.T) {
 	}
 }
 
+// A clash of codes draws new ones, up to three times; a store failure is
+// returned as it is (an internal error), never a code that was not stored.
+func TestDeviceAuthorizationStoreErrors(t *testing.T) {
+	req := oauth.DeviceRequest{Params: url.Values{}, Client: tvForm}
+	e := newDeviceEnv(t)
+	e.store.deviceErrs = []error{gatehouse.ErrConflict, gatehouse.ErrConflict}
+	d, err := e.p.AuthorizeDevice(context.Background(), req)
+	if err != nil || len(e.store.devices) != 1 || string(e.store.devices[0].DeviceCodeHash) != string(secret.Hash(d.DeviceCode)) {
+		t.Fatalf("after two clashes: %+v, %v", d, err)
+	}
+	e = newDeviceEnv(t)
+	e.store.deviceErrs = []error{gatehouse.ErrConflict, gatehouse.ErrConflict, gatehouse.ErrConflict}
+	if d, err := e.p.AuthorizeDevice(context.Background(), req); !errors.Is(err, gatehouse.ErrConflict) || d != nil {
+		t.Fatalf("after three clashes: %+v, %v", d, err)
+	}
+	e = newDeviceEnv(t)
+	e.store.deviceErrs = []error{errUnexpected}
+	if d, err := e.p.AuthorizeDevice(context.Background(), req); err != errUnexpected || d != nil {
+		t.Fatalf("store failure: %+v, %v", d, err)
+	}
+}
+
 func TestDeviceAuthorizationRefusals(t *testing.T) {
 	tests := []struct {
 		name   string

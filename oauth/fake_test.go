@@ -45,6 +45,8 @@ type fakeStore struct {
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
 
 	devices []*gatehouse.DeviceGrant // the device grants, kept as the store keeps them
+	// deviceErrs are returned by the next CreateDeviceGrant calls, in order.
+	deviceErrs []error
 }
 
 func newStore(apps ...gatehouse.Application) *fakeStore {
@@ -204,6 +206,11 @@ func newEnv(t *testing.T, cfg oauth.Config) *env {
 // are those of users, by ID.
 
 func (f *fakeStore) CreateDeviceGrant(_ context.Context, g *gatehouse.DeviceGrant) error {
+	if len(f.deviceErrs) > 0 {
+		err := f.deviceErrs[0]
+		f.deviceErrs = f.deviceErrs[1:]
+		return err
+	}
 	for _, d := range f.devices {
 		if bytes.Equal(d.DeviceCodeHash, g.DeviceCodeHash) || bytes.Equal(d.UserCodeHash, g.UserCodeHash) {
 			return gatehouse.ErrConflict

@@ -26,6 +26,10 @@ const (
 	GrantAuthorizationCode = "authorization-code"
 	GrantPassword          = "password"
 	GrantClientCredentials = "client-credentials"
+	// GrantDeviceCode is the device authorization grant (RFC 8628), named
+	// by its URN as newer DOT versions name it, in the application and in
+	// the token request's grant_type alike.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Errors of the OAuth2 domain.
@@ -76,9 +80,10 @@ func (a *Application) Allows(g string) bool {
 }
 
 // AllowsRefresh reports whether refresh tokens are issued to and accepted
-// from the application: DOT allows them with the code and password grants.
+// from the application: DOT allows them with the code, password and device
+// code grants.
 func (a *Application) AllowsRefresh() bool {
-	return a.Allows(GrantAuthorizationCode) || a.Allows(GrantPassword)
+	return a.Allows(GrantAuthorizationCode) || a.Allows(GrantPassword) || a.Allows(GrantDeviceCode)
 }
 
 // RedirectURIAllowed reports whether uri is one of the registered redirect
@@ -185,6 +190,46 @@ type Grant struct {
 	Expires  time.Time
 	UsedAt   *time.Time
 }
+
+// DeviceStatus is where a device authorization stands.
+type DeviceStatus string
+
+// The states of a DeviceGrant: waiting for the user, then approved or
+// denied by them, once.
+const (
+	DevicePending  DeviceStatus = "pending"
+	DeviceApproved DeviceStatus = "approved"
+	DeviceDenied   DeviceStatus = "denied"
+)
+
+// DeviceGrant is a device authorization request (RFC 8628): the device
+// polls the token endpoint with the device code while the user enters the
+// user code on a browser and approves or denies. Neither code is stored in
+// clear: the device code as its hash (secret.Hash), the user code as the
+// hash of its normalised form, so that it can be looked up but a copy of
+// the database reveals neither (and nothing about the device code can be
+// derived from the user code). Redeemed exactly once: RedeemedAt is set
+// when tokens are issued.
+type DeviceGrant struct {
+	ID             int64
+	DeviceCodeHash []byte
+	UserCodeHash   []byte
+	ApplicationID  int64
+	Scope          string
+	Created        time.Time
+	Expires        time.Time
+	// Interval is the least time between two polls; raised on slow_down.
+	Interval time.Duration
+	LastPoll *time.Time // nil until the first poll
+	Status   DeviceStatus
+	// UserID and DecidedAt say who approved or denied, and when.
+	UserID     *int64
+	DecidedAt  *time.Time
+	RedeemedAt *time.Time
+}
+
+// Expired reports whether the device code is no longer valid at now.
+func (g *DeviceGrant) Expired(now time.Time) bool { return !now.Before(g.Expires) }
 
 // Scope is one configured OAuth2 scope.
 type Scope struct {

@@ -151,6 +151,45 @@ type OAuthTokenStore interface {
 	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
 }
 
+// DeviceGrantStore keeps device authorizations (RFC 8628), by the hashes
+// of their codes.
+type DeviceGrantStore interface {
+	// CreateDeviceGrant stores g and sets g.ID. ErrConflict when its
+	// device or user code hash is taken (the caller draws new codes).
+	CreateDeviceGrant(ctx context.Context, g *DeviceGrant) error
+	// DeviceGrantByUserCode returns the grant with that user code hash, or
+	// ErrNotFound.
+	DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) (DeviceGrant, error)
+	// DecideDeviceGrant reads the grant with that user code hash
+	// (ErrNotFound when none), calls decide with it and, when decide
+	// returns nil, writes its Status, UserID and DecidedAt, all in one
+	// transaction; decide's error is returned and nothing changes.
+	DecideDeviceGrant(ctx context.Context, userCodeHash []byte, decide func(*DeviceGrant) error) (DeviceGrant, error)
+	// PollDeviceGrant is the token request of a device, in one
+	// transaction: an unknown device code, another client's, or one
+	// already redeemed is ErrInvalidGrant (poll is not called); else poll
+	// is called with the grant and its user (nil when it has none or they
+	// are gone). Whatever poll returns, its changes to LastPoll and
+	// Interval are written. When it returns tokens (a nil error and a
+	// non-nil access token), the grant is marked redeemed at now and the
+	// tokens are stored in the same transaction; of several concurrent
+	// polls, one at most gets them. poll's error is returned after the
+	// commit.
+	PollDeviceGrant(ctx context.Context, deviceCodeHash []byte, appID int64, now time.Time,
+		poll func(g *DeviceGrant, u *User) (DeviceTokens, error)) error
+	// DeleteExpiredDeviceGrants deletes up to batch grants expired before
+	// now and returns how many it deleted.
+	DeleteExpiredDeviceGrants(ctx context.Context, now time.Time, batch int) (int64, error)
+}
+
+// DeviceTokens are the tokens a device poll issues: an access token, its
+// refresh token (or nil) and the refresh family's deadline (or nil).
+type DeviceTokens struct {
+	Access        *AccessToken
+	Refresh       *RefreshToken
+	FamilyExpires *time.Time
+}
+
 // ThrottleStore keeps the counters of throttling and of failed-login
 // tracking (package throttle), shared by every replica that uses the same
 // store. Keys are opaque strings; each row ends at its own expiry.
@@ -267,6 +306,7 @@ type Store interface {
 	RefreshRecordStore
 	ApplicationStore
 	OAuthTokenStore
+	DeviceGrantStore
 	SessionStore
 	AuditStore
 	PermissionStore

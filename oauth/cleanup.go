@@ -10,6 +10,7 @@ import (
 type CleanupStore interface {
 	DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error)
 	DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error)
+	DeleteExpiredDeviceGrants(ctx context.Context, now time.Time, batch int) (int64, error)
 }
 
 // Cleaner removes expired and long-revoked OAuth rows, and expired
@@ -82,16 +83,25 @@ func (c *Cleaner) Run(ctx context.Context) {
 }
 
 // ClearTokens deletes expired access tokens and codes, and refresh tokens
-// expired or revoked longer ago than the replay window, batch by batch,
-// until none is left or ctx ends (DOT's cleartokens). It returns the
-// number of rows removed.
+// expired or revoked longer ago than the replay window, then expired
+// device authorizations, batch by batch, until none is left or ctx ends
+// (DOT's cleartokens). It returns the number of rows removed.
 func (c *Cleaner) ClearTokens(ctx context.Context) (int64, error) {
-	return inBatches(ctx, func() (int64, error) {
+	n, err := inBatches(ctx, func() (int64, error) {
 		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
 		defer cancel()
 		now := c.now()
 		return c.store.DeleteExpiredOAuth(sctx, now, now.Add(-c.cfg.KeepRevoked), c.cfg.CleanupBatch)
 	})
+	if err != nil {
+		return n, err
+	}
+	d, err := inBatches(ctx, func() (int64, error) {
+		sctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+		return c.store.DeleteExpiredDeviceGrants(sctx, c.now(), c.cfg.CleanupBatch)
+	})
+	return n + d, err
 }
 
 // batchTimeout bounds one cleanup statement: a frozen database fails the

@@ -18,6 +18,17 @@ type cleanupStore struct {
 	calls   []string
 	oauth   func(now, keep time.Time, batch int) (int64, error)
 	refresh func(now time.Time, limit int) (int64, error)
+	device  func(now time.Time, batch int) (int64, error) // nil: none to delete
+}
+
+func (f *cleanupStore) DeleteExpiredDeviceGrants(_ context.Context, now time.Time, batch int) (int64, error) {
+	if f.device == nil {
+		return 0, nil
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, "device")
+	f.mu.Unlock()
+	return f.device(now, batch)
 }
 
 func (f *cleanupStore) DeleteExpiredOAuth(_ context.Context, now, keep time.Time, batch int) (int64, error) {
@@ -161,4 +172,28 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// ClearTokens also removes expired device authorizations, batch by batch,
+// after the tokens, and counts them in its total.
+func TestClearTokensRemovesExpiredDeviceGrants(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	left := int64(5)
+	st := &cleanupStore{
+		oauth: func(time.Time, time.Time, int) (int64, error) { return 0, nil },
+		device: func(n time.Time, batch int) (int64, error) {
+			if !n.Equal(now) || batch != 2 {
+				t.Errorf("DeleteExpiredDeviceGrants(%v, %d)", n, batch)
+			}
+			d := min(left, int64(batch))
+			left -= d
+			return d, nil
+		},
+	}
+	cfg := DefaultConfig()
+	cfg.CleanupBatch = 2
+	got, err := NewCleaner(st, cfg, func() time.Time { return now }, nil).ClearTokens(context.Background())
+	if err != nil || got != 5 || strings.Join(st.calls, " ") != "oauth device device device device" {
+		t.Fatalf("removed %d, err %v, calls %v", got, err, st.calls)
+	}
 }

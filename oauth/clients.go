@@ -105,13 +105,13 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 	}
 	for _, g := range a.GrantTypes {
 		switch g {
-		case gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword:
+		case gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword, gatehouse.GrantDeviceCode:
 		case gatehouse.GrantClientCredentials:
 			if a.ClientType == gatehouse.ClientPublic {
 				return a, "", invalid("a public client cannot use client-credentials")
 			}
 		default:
-			return a, "", invalid("unknown grant type %q (authorization-code, password, client-credentials)", g)
+			return a, "", invalid("unknown grant type %q (authorization-code, password, client-credentials, %s)", g, gatehouse.GrantDeviceCode)
 		}
 	}
 	for _, u := range a.RedirectURIs {

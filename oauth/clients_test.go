@@ -33,7 +33,7 @@ func TestClientsCreateRefused(t *testing.T) {
 			spec: oauth.ApplicationSpec{ClientType: gatehouse.ClientPublic, GrantTypes: []string{gatehouse.GrantClientCredentials}},
 			code: gatehouse.EINVALID, message: "a public client cannot use client-credentials"},
 		{name: "unknown grant", spec: oauth.ApplicationSpec{GrantTypes: []string{gatehouse.GrantPassword, "implicit"}},
-			code: gatehouse.EINVALID, message: `unknown grant type "implicit" (authorization-code, password, client-credentials)`},
+			code: gatehouse.EINVALID, message: `unknown grant type "implicit" (authorization-code, password, client-credentials, urn:ietf:params:oauth:grant-type:device_code)`},
 		{name: "relative redirect URI", spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"/cb"}},
 			code: gatehouse.EINVALID, message: `redirect URI "/cb": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
 		{name: "custom scheme", spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"ftp://client.example/cb"}},
@@ -138,6 +138,15 @@ func TestClientsCreate(t *testing.T) {
 			GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, Created: t0, Updated: t0}
 		if plain != "" || !reflect.DeepEqual(app, want) || !reflect.DeepEqual(st.newApps, []gatehouse.Application{want}) {
 			t.Fatalf("secret %q, stored %+v; want none and %+v", plain, st.newApps, want)
+		}
+	})
+	t.Run("device, no redirect URI needed", func(t *testing.T) {
+		st := newStore()
+		c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
+		spec := oauth.ApplicationSpec{ClientID: "tv", ClientType: gatehouse.ClientPublic, GrantTypes: []string{gatehouse.GrantDeviceCode}}
+		app, _, err := c.Create(context.Background(), spec)
+		if err != nil || !app.Allows(gatehouse.GrantDeviceCode) || !app.AllowsRefresh() {
+			t.Fatalf("%+v, %v", app, err)
 		}
 	})
 }

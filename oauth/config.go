@@ -36,6 +36,12 @@ type Config struct {
 	RefreshGracePeriod time.Duration
 	// CodeLifetime is AUTHORIZATION_CODE_EXPIRE_SECONDS.
 	CodeLifetime time.Duration
+	// DeviceCodeLifetime is how long a device code and its user code
+	// wait for the user (RFC 8628 expires_in).
+	DeviceCodeLifetime time.Duration
+	// DeviceInterval is the least time a device waits between two polls
+	// (RFC 8628 interval), in whole seconds.
+	DeviceInterval time.Duration
 	// RequirePKCE makes PKCE mandatory for confidential clients too (it
 	// always is for public clients).
 	RequirePKCE bool
@@ -70,6 +76,8 @@ func DefaultConfig() Config {
 		Scopes:              gatehouse.DefaultScopes(),
 		AccessTokenLifetime: 36000 * time.Second,
 		CodeLifetime:        60 * time.Second,
+		DeviceCodeLifetime:  600 * time.Second,
+		DeviceInterval:      5 * time.Second,
 		KeepRevoked:         30 * 24 * time.Hour,
 		CleanupInterval:     time.Minute,
 		CleanupBatch:        500,
@@ -89,6 +97,12 @@ func (o Config) WithDefaults() Config {
 	}
 	if o.CodeLifetime <= 0 {
 		o.CodeLifetime = d.CodeLifetime
+	}
+	if o.DeviceCodeLifetime <= 0 {
+		o.DeviceCodeLifetime = d.DeviceCodeLifetime
+	}
+	if o.DeviceInterval <= 0 {
+		o.DeviceInterval = d.DeviceInterval
 	}
 	if o.KeepRevoked <= 0 {
 		o.KeepRevoked = d.KeepRevoked

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -42,6 +43,10 @@ type fakeStore struct {
 	createApplication  func(a *gatehouse.Application) error
 	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
+
+	devices []*gatehouse.DeviceGrant // the device grants, kept as the store keeps them
+	// deviceErrs are returned by the next CreateDeviceGrant calls, in order.
+	deviceErrs []error
 }
 
 func newStore(apps ...gatehouse.Application) *fakeStore {
@@ -96,8 +101,13 @@ func (f *fakeStore) RotateRefreshToken(_ context.Context, hash []byte, appID int
 	return f.rotateRefreshToken(hash, appID, now, grace, issue)
 }
 
-func (f *fakeStore) ApplicationByID(context.Context, int64) (gatehouse.Application, error) {
-	return gatehouse.Application{}, errUnexpected
+func (f *fakeStore) ApplicationByID(_ context.Context, id int64) (gatehouse.Application, error) {
+	for _, a := range f.apps {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return gatehouse.Application{}, gatehouse.ErrNotFound
 }
 func (f *fakeStore) Applications(context.Context) ([]gatehouse.Application, error) {
 	return nil, errUnexpected
@@ -189,4 +199,81 @@ func newEnv(t *testing.T, cfg oauth.Config) *env {
 	}
 	e.p = p
 	return e
+}
+
+// The device grant methods keep grants in a slice, as the store's
+// contract says (storetest checks the real one); the users a poll sees
+// are those of users, by ID.
+
+func (f *fakeStore) CreateDeviceGrant(_ context.Context, g *gatehouse.DeviceGrant) error {
+	if len(f.deviceErrs) > 0 {
+		err := f.deviceErrs[0]
+		f.deviceErrs = f.deviceErrs[1:]
+		return err
+	}
+	for _, d := range f.devices {
+		if bytes.Equal(d.DeviceCodeHash, g.DeviceCodeHash) || bytes.Equal(d.UserCodeHash, g.UserCodeHash) {
+			return gatehouse.ErrConflict
+		}
+	}
+	g.ID = int64(len(f.devices) + 1)
+	c := *g
+	f.devices = append(f.devices, &c)
+	return nil
+}
+
+func (f *fakeStore) deviceBy(match func(*gatehouse.DeviceGrant) bool) *gatehouse.DeviceGrant {
+	for _, d := range f.devices {
+		if match(d) {
+			return d
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) DeviceGrantByUserCode(_ context.Context, h []byte) (gatehouse.DeviceGrant, error) {
+	d := f.deviceBy(func(d *gatehouse.DeviceGrant) bool { return bytes.Equal(d.UserCodeHash, h) })
+	if d == nil {
+		return gatehouse.DeviceGrant{}, gatehouse.ErrNotFound
+	}
+	return *d, nil
+}
+
+func (f *fakeStore) DecideDeviceGrant(_ context.Context, h []byte, decide func(*gatehouse.DeviceGrant) error) (gatehouse.DeviceGrant, error) {
+	d := f.deviceBy(func(d *gatehouse.DeviceGrant) bool { return bytes.Equal(d.UserCodeHash, h) })
+	if d == nil {
+		return gatehouse.DeviceGrant{}, gatehouse.ErrNotFound
+	}
+	c := *d
+	if err := decide(&c); err != nil {
+		return gatehouse.DeviceGrant{}, err
+	}
+	d.Status, d.UserID, d.DecidedAt = c.Status, c.UserID, c.DecidedAt
+	return *d, nil
+}
+
+func (f *fakeStore) PollDeviceGrant(_ context.Context, h []byte, appID int64, now time.Time,
+	poll func(*gatehouse.DeviceGrant, *gatehouse.User) (gatehouse.DeviceTokens, error)) error {
+	d := f.deviceBy(func(d *gatehouse.DeviceGrant) bool { return bytes.Equal(d.DeviceCodeHash, h) })
+	if d == nil || d.ApplicationID != appID || d.RedeemedAt != nil {
+		return gatehouse.ErrInvalidGrant
+	}
+	var user *gatehouse.User
+	for _, u := range f.users {
+		if d.UserID != nil && u.ID == *d.UserID {
+			user = &u
+		}
+	}
+	c := *d
+	out, err := poll(&c, user)
+	d.LastPoll, d.Interval = c.LastPoll, c.Interval
+	if err == nil && out.Access != nil {
+		d.RedeemedAt = &now
+		f.tokens = append(f.tokens, created{out.Access, out.Refresh, out.FamilyExpires})
+	}
+	return err
+}
+
+func (f *fakeStore) DeleteExpiredDeviceGrants(context.Context, time.Time, int) (int64, error) {
+	return 0, errUnexpected
 }

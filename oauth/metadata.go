@@ -1,5 +1,7 @@
 package oauth
 
+import "github.com/gatehouse-auth/gatehouse"
+
 // Metadata is the authorization server metadata of RFC 8414: the
 // endpoints under the issuer and what this provider supports, exactly as
 // it is enabled (no OpenID Connect, no implicit grant, PKCE with S256
@@ -19,6 +21,7 @@ type Metadata struct {
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
+	DeviceAuthorizationEndpoint               string   `json:"device_authorization_endpoint"`
 }
 
 // Metadata describes this provider under issuer, the public URL of
@@ -34,7 +37,7 @@ func (p *Provider) Metadata(issuer, jwksURI string) Metadata {
 		ScopesSupported:        p.cfg.Scopes.Names(),
 		ResponseTypesSupported: []string{"code"},
 		ResponseModesSupported: []string{"query"},
-		GrantTypesSupported:    []string{"authorization_code", "password", "client_credentials", "refresh_token"},
+		GrantTypesSupported:    []string{"authorization_code", "password", "client_credentials", "refresh_token", gatehouse.GrantDeviceCode},
 		// Public clients send their client_id alone.
 		TokenEndpointAuthMethodsSupported:         append(clientAuth[:2:2], "none"),
 		RevocationEndpoint:                        issuer + "/o/revoke_token/",
@@ -42,5 +45,6 @@ func (p *Provider) Metadata(issuer, jwksURI string) Metadata {
 		IntrospectionEndpoint:                     issuer + "/o/introspect/",
 		IntrospectionEndpointAuthMethodsSupported: clientAuth,
 		CodeChallengeMethodsSupported:             []string{"S256"},
+		DeviceAuthorizationEndpoint:               issuer + "/o/device-authorization/",
 	}
 }

@@ -17,6 +17,7 @@ import (
 type Store interface {
 	gatehouse.ApplicationStore
 	gatehouse.OAuthTokenStore
+	gatehouse.DeviceGrantStore
 }
 
 // PasswordChecker logs users in for the password grant and the login page

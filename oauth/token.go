@@ -74,6 +74,8 @@ func newGrant(grantType string) tokenGrant {
 		return &authorizationCodeGrant{}
 	case "refresh_token":
 		return &refreshTokenGrant{}
+	case gatehouse.GrantDeviceCode:
+		return &deviceCodeGrant{}
 	}
 	return nil
 }

@@ -428,7 +428,8 @@ func (s *Server) retryAfter() string {
 func (s *Server) shed(w http.ResponseWriter, r *http.Request) {
 	shape := shapeDRF
 	switch p := r.URL.Path; {
-	case strings.HasPrefix(p, "/o/authorize"), strings.HasPrefix(p, "/o/applications"), strings.HasPrefix(p, "/o/authorized_tokens"):
+	case strings.HasPrefix(p, "/o/authorize"), strings.HasPrefix(p, "/o/applications"), strings.HasPrefix(p, "/o/authorized_tokens"),
+		strings.HasPrefix(p, "/o/device/"):
 		shape = shapeHTML
 	case strings.HasPrefix(p, "/o/"):
 		shape = shapeOAuth

@@ -30,13 +30,23 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE htm
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfmiddlewaretoken" value="{{.CSRF}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}<p><input type="submit" name="cancel" value="Cancel"> <input type="submit" name="allow" value="Authorize"></p>
+{{end}}<p><input type="submit" name="cancel" value="{{.Deny}}"> <input type="submit" name="allow" value="Authorize"></p>
 </form>
 </body>
 </html>
 `))
 
 type hiddenField struct{ Name, Value string }
+
+// consentData is what the consent page shows: the application, the user,
+// the scopes, and the form's action, CSRF token, hidden fields and the
+// label of the refusing button. The authorization endpoint and the
+// device verification page (html_device.go) both show it.
+type consentData struct {
+	App, User, CSRF, Action, Deny string
+	Scopes                        []string
+	Hidden                        []hiddenField
+}
 
 // authorizeEndpoint is /o/authorize/: GET shows the consent page to a
 // logged-in user (anonymous users go to the login page first), POST with
@@ -123,11 +133,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		redirectTo(w, a.RedirectURL(url.Values{"code": {code}}))
 		return
 	}
-	d := struct {
-		App, User, CSRF, Action string
-		Scopes                  []string
-		Hidden                  []hiddenField
-	}{App: a.App.Name, User: u.Username, CSRF: ss.CSRF, Action: s.url("/o/authorize/")}
+	d := consentData{App: a.App.Name, User: u.Username, CSRF: ss.CSRF, Action: s.url("/o/authorize/"), Deny: "Cancel"}
 	if d.App == "" {
 		d.App = a.App.ClientID
 	}

@@ -22,13 +22,14 @@ func TestMetadata(t *testing.T) {
 			`"token_endpoint":"https://auth.example.com/auth/o/token/",`+
 			`"scopes_supported":["read","write","groups"],`+
 			`"response_types_supported":["code"],"response_modes_supported":["query"],`+
-			`"grant_types_supported":["authorization_code","password","client_credentials","refresh_token"],`+
+			`"grant_types_supported":["authorization_code","password","client_credentials","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],`+
 			`"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],`+
 			`"revocation_endpoint":"https://auth.example.com/auth/o/revoke_token/",`+
 			`"revocation_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"],`+
 			`"introspection_endpoint":"https://auth.example.com/auth/o/introspect/",`+
 			`"introspection_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"],`+
-			`"code_challenge_methods_supported":["S256"]}`)
+			`"code_challenge_methods_supported":["S256"],`+
+			`"device_authorization_endpoint":"https://auth.example.com/auth/o/device-authorization/"}`)
 		if got := r.header.Get("Cache-Control"); got != "public, max-age=3600" {
 			t.Errorf("Cache-Control %q", got)
 		}

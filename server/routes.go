@@ -50,6 +50,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/o/token/{$}", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST")))
 	mux.Handle("/o/revoke_token/{$}", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST")))
 	mux.Handle("/o/introspect/{$}", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST")))
+	mux.Handle("/o/device-authorization/{$}", s.throttled(throttle.ScopeToken, dotView(s.deviceAuthorizationEndpoint, "POST")))
 	if s.metadata != nil {
 		mux.HandleFunc("/.well-known/oauth-authorization-server", s.metadata) // RFC 8414
 	}
@@ -73,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/o/authorize/{$}", s.authorizeEndpoint)
 	mux.HandleFunc("/o/applications/{$}", s.applicationsPage)
 	mux.HandleFunc("/o/authorized_tokens/{$}", s.authorizedTokensPage)
+	mux.HandleFunc("/o/device/{$}", s.devicePage) // the device flow's verification page (html_device.go)
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
 

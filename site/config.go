@@ -110,6 +110,8 @@ type Config struct {
 	CookieSecure               bool
 
 	OAuthIntrospectPermissions bool
+	OAuthDeviceCodeLifetime    time.Duration
+	OAuthDeviceInterval        time.Duration
 	JWTGroupsClaim             string
 	JWTPermissionsClaim        string
 
@@ -253,6 +255,8 @@ func (c *Config) Settings() []Setting {
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
 
 		{"oauth-introspect-permissions", "add the token's user's groups and permissions (app_label.codename) to /o/introspect/ answers as the members groups and permissions, for resource servers that check has_perm (DOT sends neither)", (*boolValue)(&c.OAuthIntrospectPermissions), strconv.FormatBool(o.IntrospectPermissions)},
+		{"oauth-device-code-lifetime", "how long a device code of the device flow (/o/device-authorization/, RFC 8628 expires_in) waits for the user", (*durationValue)(&c.OAuthDeviceCodeLifetime), seconds(o.DeviceCodeLifetime)},
+		{"oauth-device-interval", "the least time between two polls of a device (RFC 8628 interval), in whole seconds", (*durationValue)(&c.OAuthDeviceInterval), seconds(o.DeviceInterval)},
 		{"jwt-groups-claim", "name of a simplejwt access-token claim listing the user's group names, as a token serializer of the Django project added (empty: none)", (*stringValue)(&c.JWTGroupsClaim), ""},
 		{"jwt-permissions-claim", "name of a simplejwt access-token claim listing the user's permissions as app_label.codename, all of them for an active superuser (empty: none)", (*stringValue)(&c.JWTPermissionsClaim), ""},
 

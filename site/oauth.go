@@ -53,6 +53,9 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 	o.RefreshFamilyLifetime = c.OAuthRefreshFamilyLifetime
 	o.RefreshGracePeriod = c.OAuthRefreshGracePeriod
 	o.CodeLifetime = c.OAuthCodeLifetime
+	if err := deviceOptions(c, &o); err != nil {
+		return o, err
+	}
 	o.RequirePKCE = c.OAuthRequirePKCE
 	o.RequireScopes = c.OAuthRequireScopes
 	if c.OAuthKeepRevoked > 0 {
@@ -86,4 +89,20 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 		return o, fmt.Errorf("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: %w", err)
 	}
 	return o, nil
+}
+
+// maxDeviceCodeLifetime caps GATEHOUSE_OAUTH_DEVICE_CODE_LIFETIME: a user
+// code guessed is worth more the longer it waits.
+const maxDeviceCodeLifetime = 30 * time.Minute
+
+// deviceOptions reads the device flow's settings into o.
+func deviceOptions(c Config, o *oauth.Config) error {
+	if c.OAuthDeviceInterval < time.Second || c.OAuthDeviceInterval%time.Second != 0 || c.OAuthDeviceInterval > time.Minute {
+		return errors.New("GATEHOUSE_OAUTH_DEVICE_INTERVAL must be a whole number of seconds from 1 to 60")
+	}
+	if c.OAuthDeviceCodeLifetime <= c.OAuthDeviceInterval || c.OAuthDeviceCodeLifetime > maxDeviceCodeLifetime {
+		return fmt.Errorf("GATEHOUSE_OAUTH_DEVICE_CODE_LIFETIME must be longer than GATEHOUSE_OAUTH_DEVICE_INTERVAL and at most %v", maxDeviceCodeLifetime)
+	}
+	o.DeviceCodeLifetime, o.DeviceInterval = c.OAuthDeviceCodeLifetime, c.OAuthDeviceInterval
+	return nil
 }

@@ -109,6 +109,12 @@ var (
 		{"SigningKeyUpdate", testSigningKeyUpdate},
 		{"SigningKeyDeleteExpired", testSigningKeyDeleteExpired},
 		{"SigningKeyConcurrentUpdates", testSigningKeyConcurrentUpdates},
+		{"DeviceGrantCreateAndLookup", testDeviceGrantCreateAndLookup},
+		{"DeviceGrantDecide", testDeviceGrantDecide},
+		{"DeviceGrantPoll", testDeviceGrantPoll},
+		{"DeviceGrantPollIsAtomic", testDeviceGrantPollIsAtomic},
+		{"DeviceGrantConcurrentPolls", testDeviceGrantConcurrentPolls},
+		{"DeviceGrantCleanupAndCascade", testDeviceGrantCleanupAndCascade},
 	}
 )
 

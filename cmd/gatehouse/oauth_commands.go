@@ -24,7 +24,7 @@ func (f *appFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientID, "client-id", "", "client_id (generated when empty)")
 	fs.StringVar(&f.name, "name", "", "display name")
 	fs.StringVar(&f.clientType, "client-type", gatehouse.ClientConfidential, "confidential or public")
-	fs.StringVar(&f.grantTypes, "grant-types", "", "comma-separated: authorization-code, password, client-credentials (required)")
+	fs.StringVar(&f.grantTypes, "grant-types", "", "comma-separated: authorization-code, password, client-credentials, "+gatehouse.GrantDeviceCode+" (required)")
 	fs.StringVar(&f.redirectURIs, "redirect-uris", "", "space- or comma-separated redirect URIs (required with authorization-code)")
 	fs.StringVar(&f.owner, "owner", "", "username of the owner")
 	fs.StringVar(&f.scopes, "default-scopes", "", "space-separated scopes granted when a request names none (default: all)")

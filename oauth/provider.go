@@ -84,6 +84,7 @@ type Provider struct {
 	forget   func([][]byte)
 	audit    gatehouse.Auditor
 	apps     *appCache
+	origins  *originCache
 	guard    *throttle.Guard
 	perms    PermissionLister
 	creds    CredentialChecker
@@ -116,6 +117,7 @@ func New(d Deps) (*Provider, error) {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
 	p.apps = newAppCache(d.CacheTTL, p.now)
+	p.origins = &originCache{ttl: d.CacheTTL}
 	return p, nil
 }
 
@@ -196,6 +198,9 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 	}
 	if app == nil {
 		return nil, ErrInvalidClient
+	}
+	if ri := gatehouse.RequestFrom(ctx); ri != nil {
+		ri.ClientID = app.ClientID
 	}
 	return app, nil
 }

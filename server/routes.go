@@ -40,15 +40,16 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/access-token/refresh/{$}", s.jwtRefreshView())
 		mux.Handle("/access-token/verify/{$}", s.jwtVerifyView())
 		mux.Handle("/access-token/blacklist/{$}", s.jwtBlacklistView())
-		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
+		mux.Handle("/.well-known/jwks.json", s.corsPublic("GET, HEAD", http.HandlerFunc(s.jwks)))
 	}
 
-	// Django OAuth Toolkit endpoints (oauth_*.go).
-	mux.Handle("/o/token/{$}", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST")))
-	mux.Handle("/o/revoke_token/{$}", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST")))
-	mux.Handle("/o/introspect/{$}", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST")))
+	// Django OAuth Toolkit endpoints (oauth_*.go), open to browsers on
+	// the origins their client lists (cors.go).
+	mux.Handle("/o/token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST"))))
+	mux.Handle("/o/revoke_token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST"))))
+	mux.Handle("/o/introspect/{$}", s.cors("GET, POST", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST"))))
 	if s.metadata != nil {
-		mux.HandleFunc("/.well-known/oauth-authorization-server", s.metadata) // RFC 8414
+		mux.Handle("/.well-known/oauth-authorization-server", s.corsPublic("GET, HEAD", s.metadata)) // RFC 8414
 	}
 	// OIDC is not offered: DOT answers these with an empty 404.
 	for _, p := range []string{"/o/userinfo/{$}", "/o/.well-known/openid-configuration/{$}"} {

@@ -123,6 +123,8 @@ type Config struct {
 	KnoxAutoRefreshMaxTTL  time.Duration
 	KnoxMinRefreshInterval time.Duration
 
+	JWTSubjectClaim bool
+
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
@@ -257,6 +259,8 @@ func (c *Config) Settings() []Setting {
 		{"knox-token-ttl", "REST_KNOX TOKEN_TTL, the expiry knox-auto-refresh gives", (*durationValue)(&c.KnoxTokenTTL), djangoconf.FormatDuration(kx.TTL)},
 		{"knox-auto-refresh-max-ttl", "REST_KNOX AUTO_REFRESH_MAX_TTL: auto refresh never moves an expiry past this long after the token was created (0: no bound)", (*durationValue)(&c.KnoxAutoRefreshMaxTTL), djangoconf.FormatDuration(kx.MaxTTL)},
 		{"knox-min-refresh-interval", "REST_KNOX MIN_REFRESH_INTERVAL (a duration or seconds): an auto-refreshed expiry is written only when it moves by more than this", (*durationValue)(&c.KnoxMinRefreshInterval), seconds(kx.MinRefreshInterval)},
+
+		{"jwt-subject-claim", "also write the user id as a string in a sub claim of simplejwt tokens, after the user id claim, for verifiers that read the standard subject (off: tokens are simplejwt's byte for byte); refused with jwt-user-id-claim sub", (*boolValue)(&c.JWTSubjectClaim), "false"},
 	}
 }
 

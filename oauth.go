@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,8 +64,12 @@ type Application struct {
 	// user agent afterwards (DOT's post_logout_redirect_uris), compared
 	// exactly.
 	PostLogoutRedirectURIs []string
-	Created                time.Time
-	Updated                time.Time
+	// AllowedOrigins are the browser origins (DOT 2's allowed_origins)
+	// that may call the token, revocation and introspection endpoints as
+	// this client, in the form ParseOrigin returns.
+	AllowedOrigins []string
+	Created        time.Time
+	Updated        time.Time
 }
 
 // IsPublic reports whether the client cannot keep a secret.
@@ -132,6 +138,102 @@ func loopbackMatch(registered, got string) bool {
 	end := scheme + strings.IndexAny(registered[scheme:]+"/", "/?#")
 	want := registered[scheme:end] + ":" + g.Port() + registered[end:]
 	return len(got) == scheme+len(want) && strings.EqualFold(got[:scheme], "http://") && got[scheme:] == want
+}
+
+// AllowsOrigin reports whether origin, as a browser sends it in the
+// Origin header, is one of the application's allowed origins (compared in
+// lower case, as origins are).
+func (a *Application) AllowsOrigin(origin string) bool {
+	if origin == "" || len(origin) > MaxOrigin {
+		return false
+	}
+	for _, o := range a.AllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxOrigin is the longest origin gatehouse registers or compares.
+const MaxOrigin = 255
+
+// ParseOrigin checks that s is a web origin (RFC 6454) as a browser writes
+// it in the Origin header — scheme://host or scheme://host:port, nothing
+// else — and returns it in lower case without a default port
+// (https://app.example.com:443 is https://app.example.com). The scheme is
+// https, or http when allowHTTP is set. A path (even "/"), query,
+// fragment, user information, wildcard, white space or non-ASCII host is
+// refused with a sentence saying why.
+func ParseOrigin(s string, allowHTTP bool) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("origin %q: %s", s, why)
+	}
+	schemes := "https"
+	if allowHTTP {
+		schemes = "http or https"
+	}
+	if s == "" || len(s) > MaxOrigin {
+		return bad(fmt.Sprintf("want scheme://host[:port], at most %d characters", MaxOrigin))
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return bad("white space, control and non-ASCII characters are not allowed (write an internationalised host in punycode)")
+		}
+	}
+	if strings.Contains(s, "*") {
+		return bad("wildcards are not allowed: list each origin")
+	}
+	lower := strings.ToLower(s)
+	scheme, rest, ok := strings.Cut(lower, "://")
+	if !ok || (scheme != "https" && !(allowHTTP && scheme == "http")) {
+		return bad("the scheme must be " + schemes)
+	}
+	if strings.ContainsAny(rest, "/?#") {
+		return bad("an origin has no path (not even a trailing /), query or fragment")
+	}
+	if strings.Contains(rest, "@") {
+		return bad("an origin has no user information")
+	}
+	u, err := url.Parse(lower)
+	if err != nil || u.Host != rest || u.Hostname() == "" {
+		return bad("want scheme://host[:port]")
+	}
+	host := u.Hostname()
+	if strings.HasPrefix(rest, "[") {
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return bad("the host is not an IPv6 address")
+		}
+	} else if !validHostName(host) {
+		return bad("the host must be a DNS name or an IP address")
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(rest, ":") {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 || p[0] == '0' {
+			return bad("the port must be a number from 1 to 65535")
+		}
+		if (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
+			lower = strings.TrimSuffix(lower, ":"+p)
+		}
+	}
+	return lower, nil
+}
+
+// validHostName reports whether h is made of dot-separated labels of
+// letters, digits and hyphens (or is an IPv4 address, which is such).
+func validHostName(h string) bool {
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // AccessToken is an issued OAuth2 access token, stored only as the SHA-256

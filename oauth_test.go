@@ -124,3 +124,40 @@ func TestUserAccepts(t *testing.T) {
 		t.Error("a user whose epoch never moved refuses a credential")
 	}
 }
+
+func TestParseOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://app.example.com":       "https://app.example.com",
+		"HTTPS://App.Example.COM":       "https://app.example.com",
+		"https://app.example.com:443":   "https://app.example.com",
+		"https://app.example.com:8443":  "https://app.example.com:8443",
+		"http://localhost:3000":         "http://localhost:3000",
+		"http://127.0.0.1:80":           "http://127.0.0.1",
+		"https://[::1]:8443":            "https://[::1]:8443",
+		"https://xn--bcher-kva.example": "https://xn--bcher-kva.example",
+	} {
+		got, err := ParseOrigin(in, true)
+		if err != nil || got != want {
+			t.Errorf("ParseOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "app.example.com", "https://", "https://app.example.com/", "https://app.example.com/cb",
+		"https://app.example.com?x", "https://app.example.com#x", "https://user@app.example.com", "https://*.example.com", "*",
+		"ftp://app.example.com", "javascript://x", "https://app.example.com:0", "https://app.example.com:65536", "https://app.example.com:",
+		"https://app.example.com:08", "https://app .example.com", "https://bücher.example", "https://-a.example", "https://a..b",
+		"https://[1.2.3.4]", "https://a_b.example", "https://app.example.com https://b.example", "null", "https://" + strings.Repeat("a", 300)} {
+		if got, err := ParseOrigin(in, true); err == nil {
+			t.Errorf("ParseOrigin(%q) = %q, want an error", in, got)
+		} else if !strings.Contains(err.Error(), "origin") {
+			t.Errorf("ParseOrigin(%q): %v does not say what is wrong", in, err)
+		}
+	}
+	if _, err := ParseOrigin("http://app.example.com", false); err == nil || !strings.Contains(err.Error(), "must be https") {
+		t.Errorf("http without allowHTTP: %v", err)
+	}
+	a := Application{AllowedOrigins: []string{"https://app.example.com"}}
+	if !a.AllowsOrigin("https://app.example.com") || !a.AllowsOrigin("https://APP.example.com") || a.AllowsOrigin("https://app.example.com:8443") ||
+		a.AllowsOrigin("http://app.example.com") || a.AllowsOrigin("") || (&Application{}).AllowsOrigin("https://app.example.com") {
+		t.Error("AllowsOrigin")
+	}
+}

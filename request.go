@@ -16,6 +16,10 @@ type RequestInfo struct {
 	Source netip.Addr
 	// UserID is the authenticated user, once known (0 before).
 	UserID int64
+	// ClientID is the OAuth client the request authenticated as (or whose
+	// access token it bears, where a view says so), once known ("" before);
+	// the HTTP layer answers CORS by its allowed origins.
+	ClientID string
 }
 
 type requestKey struct{}

@@ -113,6 +113,9 @@ type ApplicationStore interface {
 	ApplicationByID(ctx context.Context, id int64) (Application, error)
 	Applications(ctx context.Context) ([]Application, error)
 	DeleteApplication(ctx context.Context, clientID string) error
+	// SetAllowedOrigins replaces the application's allowed origins and
+	// sets its Updated time; ErrNotFound when there is no such client.
+	SetAllowedOrigins(ctx context.Context, clientID string, origins []string, updated time.Time) error
 }
 
 // OAuthTokenStore keeps OAuth2 access tokens, refresh tokens and

@@ -120,6 +120,11 @@ type Config struct {
 	// AccessLifetime and RefreshLifetime default to DefaultAccessLifetime and
 	// DefaultRefreshLifetime when zero.
 	AccessLifetime, RefreshLifetime time.Duration
+	// Subject also writes the user id as a decimal string in the sub claim, right after the
+	// user id claim, for verifiers that read the subject of RFC 7519 (simplejwt writes none,
+	// so it is off by default and minted tokens stay simplejwt's byte for byte). New refuses
+	// it when a claim name in Claims is "sub". Parse accepts tokens with and without sub.
+	Subject bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Random supplies the random part of the jti of minted tokens, 8 bytes a token; nil means
@@ -202,6 +207,9 @@ type Codec struct {
 	// payload: `{"token_type":"`, `,"jti":"`, `,"user_id":`.
 	names                           ClaimNames
 	litTokenType, litJTI, litUserID string
+	// subject: minted tokens carry sub (Config.Subject). skipSub: the canonical parser may
+	// step over a sub claim after the user id, which no configured name can be.
+	subject, skipSub bool
 
 	leeway          time.Duration
 	accessLifetime  time.Duration
@@ -297,6 +305,11 @@ func build(cfg Config, keys []Key, signing bool) (*Codec, error) {
 	if err := c.names.check(); err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
+	named := map[string]bool{c.names.TokenType: true, c.names.JTI: true, c.names.UserID: true}
+	if cfg.Subject && named["sub"] {
+		return nil, errors.New(`jwt: the sub claim (Subject) would repeat a token type, jti or user id claim named "sub"; rename that claim or leave Subject off`)
+	}
+	c.subject, c.skipSub = cfg.Subject, !named["sub"]
 	c.litTokenType = `{"` + c.names.TokenType + `":"`
 	c.litJTI = `,"` + c.names.JTI + `":"`
 	c.litUserID = `,"` + c.names.UserID + `":`

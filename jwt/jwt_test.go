@@ -1001,6 +1001,8 @@ func FuzzCanonicalMatchesGeneral(f *testing.F) {
 		`{"token_type":"acc\"ess","exp":1,"iat":1,"jti":"a","user_id":1}`,
 		`{"token_type":"access","exp":1.5,"iat":1,"jti":"a","user_id":1}`,
 		`{"token_type":"access","exp":123456789012345678,"iat":1,"jti":"a","user_id":01}`,
+		`{"token_type":"access","exp":1,"iat":1,"jti":"a","user_id":7,"sub":"7","aud":"api","iss":"x"}`,
+		`{"token_type":"access","exp":1,"iat":1,"jti":"a","user_id":7,"sub":"7","sub":"8"}`,
 	} {
 		f.Add([]byte(s), true)
 	}

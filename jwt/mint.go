@@ -71,6 +71,13 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 	}
 	var more []byte
 	if len(extra) > 0 {
+		if c.subject {
+			for _, x := range extra {
+				if x.Name == "sub" {
+					return "", Claims{}, errors.New(`jwt: "sub" is a claim of every token (Subject), not an extra one`)
+				}
+			}
+		}
 		if more, err = appendClaims(nil, extra); err != nil {
 			return "", Claims{}, err
 		}
@@ -84,7 +91,7 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 
 // appendPayload writes the claims in simplejwt's order, under the configured names, with
 // PyJWT's compact separators; more (`,"name":value...`, the extra claims) goes after the user
-// id, where a serializer's claims go.
+// id (and sub, with Config.Subject), where a serializer's claims go.
 func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
 	b = append(b, c.litTokenType...)
 	b = append(b, cl.TokenType...)
@@ -97,6 +104,11 @@ func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
 	b = append(b, '"')
 	b = append(b, c.litUserID...)
 	b = strconv.AppendInt(b, cl.UserID, 10)
+	if c.subject {
+		b = append(b, `,"sub":"`...)
+		b = strconv.AppendInt(b, cl.UserID, 10)
+		b = append(b, '"')
+	}
 	b = append(b, more...)
 	return append(b, c.claimsTail...)
 }

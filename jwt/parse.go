@@ -202,7 +202,7 @@ func (c *Codec) validate(p *parsed, now time.Time) error {
 }
 
 // parseCanonical decodes the payload of a token in exactly the form Mint (and simplejwt)
-// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"aud":S][,"iss":S]} (with the
+// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"sub":S][,"aud":S][,"iss":S]} (with the
 // configured claim names) with no
 // whitespace, strings without escapes and integers of at most 18 digits. It returns false
 // for anything else, and parseGeneral takes over. On success, p holds exactly what
@@ -230,6 +230,12 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	}
 	if p.UserID, ok = r.int(); !ok {
 		return false
+	}
+	if c.skipSub && r.lit(`,"sub":"`) {
+		// Config.Subject's claim (or anyone's sub): not one Claims holds.
+		if _, ok = r.str(); !ok {
+			return false
+		}
 	}
 	if r.lit(`,"aud":"`) {
 		if aud, ok = r.str(); !ok {

@@ -67,6 +67,12 @@ func TestClientsCreateRefused(t *testing.T) {
 			code: gatehouse.EINVALID, message: "client id must be at most 255 characters, without spaces or control characters"},
 		{name: "client id not UTF-8", spec: oauth.ApplicationSpec{ClientID: "app\xff", GrantTypes: []string{gatehouse.GrantPassword}},
 			code: gatehouse.EINVALID, message: "client id must be at most 255 characters, without spaces or control characters"},
+		{name: "origin with a path", spec: oauth.ApplicationSpec{GrantTypes: []string{gatehouse.GrantPassword}, AllowedOrigins: []string{"https://spa.example/"}},
+			code: gatehouse.EINVALID, message: `allowed origin "https://spa.example/": an origin has no path (not even a trailing /), query or fragment`},
+		{name: "origin wildcard", spec: oauth.ApplicationSpec{GrantTypes: []string{gatehouse.GrantPassword}, AllowedOrigins: []string{"https://*.spa.example"}},
+			code: gatehouse.EINVALID, message: `allowed origin "https://*.spa.example": wildcards are not allowed: list each origin`},
+		{name: "origin of another scheme", spec: oauth.ApplicationSpec{GrantTypes: []string{gatehouse.GrantPassword}, AllowedOrigins: []string{"ftp://spa.example"}},
+			code: gatehouse.EINVALID, message: `allowed origin "ftp://spa.example": the scheme must be http or https`},
 		{name: "taken client id", spec: oauth.ApplicationSpec{ClientID: "conf", GrantTypes: []string{gatehouse.GrantPassword}},
 			code: gatehouse.ECONFLICT, message: `client id "conf" is taken`, sentinel: gatehouse.ErrConflict},
 	}
@@ -93,6 +99,29 @@ func TestClientsCreateRefused(t *testing.T) {
 				t.Fatalf("secret %q, stored %+v", plain, st.newApps)
 			}
 		})
+	}
+}
+
+// Origins are normalised and deduplicated; http is refused when the
+// redirect schemes do not allow it; SetAllowedOrigins stores them.
+func TestClientsAllowedOrigins(t *testing.T) {
+	st := newStore()
+	c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
+	app, _, err := c.Create(context.Background(), oauth.ApplicationSpec{ClientType: gatehouse.ClientPublic,
+		GrantTypes: []string{gatehouse.GrantPassword}, AllowedOrigins: []string{"HTTPS://SPA.example:443", "https://spa.example", "http://localhost:3000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://spa.example", "http://localhost:3000"}; !reflect.DeepEqual(app.AllowedOrigins, want) ||
+		!reflect.DeepEqual(st.newApps[0].AllowedOrigins, want) {
+		t.Fatalf("origins %q, stored %q", app.AllowedOrigins, st.newApps[0].AllowedOrigins)
+	}
+	cfg := oauth.DefaultConfig()
+	cfg.RedirectSchemes = []string{"https", "com.example.app"}
+	strict := oauth.NewClients(st, hasher, cfg, func() time.Time { return t0 }, nil, nil)
+	if _, err := strict.Origins([]string{"http://localhost:3000"}); gatehouse.ErrorCode(err) != gatehouse.EINVALID ||
+		!strings.Contains(err.Error(), "the scheme must be https") {
+		t.Fatalf("http origin without http redirect scheme: %v", err)
 	}
 }
 

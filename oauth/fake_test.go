@@ -113,6 +113,9 @@ func (f *fakeStore) Applications(context.Context) ([]gatehouse.Application, erro
 	return nil, errUnexpected
 }
 func (f *fakeStore) DeleteApplication(context.Context, string) error { return errUnexpected }
+func (f *fakeStore) SetAllowedOrigins(context.Context, string, []string, time.Time) error {
+	return errUnexpected
+}
 func (f *fakeStore) AccessTokenByHash(_ context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
 	if f.accessTokenByHash == nil {
 		return gatehouse.AccessTokenInfo{}, errUnexpected

@@ -90,6 +90,7 @@ type Provider struct {
 	forget   func([][]byte)
 	audit    gatehouse.Auditor
 	apps     *appCache
+	origins  *originCache
 	guard    *throttle.Guard
 	perms    PermissionLister
 	creds    CredentialChecker
@@ -132,6 +133,7 @@ func New(d Deps) (*Provider, error) {
 		p.cfg.Scopes = withOIDCScopes(p.cfg.Scopes)
 	}
 	p.apps = newAppCache(d.CacheTTL, p.now)
+	p.origins = &originCache{ttl: d.CacheTTL}
 	return p, nil
 }
 
@@ -212,6 +214,9 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 	}
 	if app == nil {
 		return nil, ErrInvalidClient
+	}
+	if ri := gatehouse.RequestFrom(ctx); ri != nil {
+		ri.ClientID = app.ClientID
 	}
 	return app, nil
 }

@@ -86,7 +86,9 @@ func New(d Deps) (*Provider, error) {
 func (p *Provider) Config() Config { return p.cfg }
 
 // JWKS is the signer's public key set and how long it may be cached.
-func (p *Provider) JWKS(ctx context.Context) ([]byte, time.Duration, error) { return p.signer.JWKS(ctx) }
+func (p *Provider) JWKS(ctx context.Context) ([]byte, time.Duration, error) {
+	return p.signer.JWKS(ctx)
+}
 
 // Subject is the sub of a user: the user's id, which never changes (a
 // username can).

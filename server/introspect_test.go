@@ -80,7 +80,7 @@ func TestIntrospectEveryCredential(t *testing.T) {
 		// the extension, every other credential inactive.
 		conf := basic("conf-client", a.confSecret)
 		r = introspect(oauthTok.Access, conf)
-		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write", "exp": %d, "client_id": "conf-client", "username": "alice"}`, exp(r)))
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write", "exp": %d, "client_id": "conf-client", "username": "alice", "token_type": "Bearer", "iat": %d, "sub": "%d"}`, exp(r), iat(r), id))
 		for _, tok := range []string{key, access, knoxTok} {
 			expect(t, introspect(tok, conf), 200, `{"active": false}`)
 		}
@@ -96,5 +96,32 @@ func TestIntrospectEveryCredential(t *testing.T) {
 		for _, tok := range []string{access, oauthTok.Access} {
 			expect(t, introspect(tok, rs), 200, `{"active": false}`)
 		}
+	})
+}
+
+// Every client's introspection answer carries, after DOT's fields, the
+// RFC 7662 ones standard clients read: token_type, iat, iss (the
+// configured issuer), sub (the user id as a string; none for a client's
+// own token). aud is not known for an opaque token and is left out.
+func TestIntrospectStandardFields(t *testing.T) {
+	const issuer = "https://auth.example.com/auth"
+	each(t, func(c *config) { c.Issuer = issuer }, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		p := e.password(a)
+		id := int64(e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+p.Access).json(t)["id"].(float64))
+		r := e.do("POST", "/o/introspect/", url.Values{"token": {p.Access}}, "Authorization", basic("conf-client", a.confSecret))
+		m := r.json(t)
+		iat, exp := int64(m["iat"].(float64)), int64(m["exp"].(float64))
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write groups", "exp": %d, "client_id": "conf-client", "username": "alice", `+
+			`"token_type": "Bearer", "iat": %d, "iss": "%s", "sub": "%d"}`, exp, iat, issuer, id))
+		if now := e.clock.now().Unix(); iat > now || iat < now-60 || exp-iat != 36000 {
+			t.Fatalf("iat %d, exp %d, now %d", iat, exp, now)
+		}
+		cc := e.tokens(url.Values{"grant_type": {"client_credentials"}}, "Authorization", basic("cc-client", a.ccSecret))
+		r = e.do("POST", "/o/introspect/", url.Values{"token": {cc.Access}}, "Authorization", basic("cc-client", a.ccSecret))
+		m = r.json(t)
+		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write groups", "exp": %d, "client_id": "cc-client", `+
+			`"token_type": "Bearer", "iat": %d, "iss": "%s"}`, int64(m["exp"].(float64)), int64(m["iat"].(float64)), issuer))
+		expect(t, e.do("POST", "/o/introspect/", url.Values{"token": {"nope"}}, "Authorization", basic("cc-client", a.ccSecret)), 200, `{"active": false}`)
 	})
 }

@@ -12,6 +12,9 @@ import (
 )
 
 // revokeEndpoint is POST /o/revoke_token/ (RFC 7009; oauth.Provider.Revoke).
+// Success is 200 with an empty JSON object: DOT's empty text/html body is
+// rejected by clients that parse the answer (simple-oauth2's revokeAll);
+// see compat/deviations.txt.
 func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
 	form, ok := readPostOnlyForm(w, r)
 	if !ok {
@@ -23,7 +26,7 @@ func (s *Server) revokeEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.oauthFail(w, r, err)
 		return
 	}
-	emptyHTML(w, http.StatusOK)
+	writeDOTJSON(w, http.StatusOK)
 }
 
 // introspectEndpoint is /o/introspect/ (RFC 7662), GET ?token= or POST
@@ -50,13 +53,17 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeDOTJSON(w, http.StatusOK, kv{"active", false})
 		return
 	}
-	writeDOTJSON(w, http.StatusOK, introspectionBody(res)...)
+	writeDOTJSON(w, http.StatusOK, introspectionBody(res, s.cfg.Issuer)...)
 }
 
-// introspectionBody is an active introspection answer: DOT's fields, and
-// for a resource server gatehouse's extension (docs/protect-your-api.md):
-// the credential's kind and the identity of its user.
-func introspectionBody(res *oauth.Introspection) []kv {
+// introspectionBody is an active introspection answer: DOT's fields
+// (active, scope, exp, client_id, username), the RFC 7662 fields standard
+// clients read (token_type, iat, iss when an issuer is configured, sub:
+// the user id as a decimal string, as the OpenID provider's sub, absent
+// for a client's own token; aud is not known for an opaque token and is
+// left out), and for a resource server gatehouse's extension
+// (docs/protect-your-api.md): the credential's kind and its user.
+func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 	oauthToken := res.Scheme == gatehouse.SchemeOAuth || !res.Resource
 	body := []kv{{"active", true}}
 	if oauthToken {
@@ -71,15 +78,24 @@ func introspectionBody(res *oauth.Introspection) []kv {
 	if res.Username != "" {
 		body = append(body, kv{"username", res.Username})
 	}
+	tokenType := "Bearer"
+	if res.Scheme == gatehouse.SchemeToken || res.Scheme == gatehouse.SchemeKnox {
+		tokenType = "Token"
+	}
+	body = append(body, kv{"token_type", tokenType})
 	if res.Resource {
-		tokenType := "Bearer"
-		if res.Scheme == gatehouse.SchemeToken || res.Scheme == gatehouse.SchemeKnox {
-			tokenType = "Token"
-		}
-		body = append(body, kv{"token_type", tokenType}, kv{"token_kind", res.Scheme}, kv{"iat", res.Issued.Unix()})
-		if u := res.User; u != nil {
-			body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)}, kv{"user_id", u.ID}, kv{"email", u.Email},
-				kv{"is_staff", u.IsStaff}, kv{"is_superuser", u.IsSuperuser})
+		body = append(body, kv{"token_kind", res.Scheme})
+	}
+	if !res.Issued.IsZero() {
+		body = append(body, kv{"iat", res.Issued.Unix()})
+	}
+	if issuer != "" {
+		body = append(body, kv{"iss", issuer})
+	}
+	if u := res.User; u != nil {
+		body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)})
+		if res.Resource {
+			body = append(body, kv{"user_id", u.ID}, kv{"email", u.Email}, kv{"is_staff", u.IsStaff}, kv{"is_superuser", u.IsSuperuser})
 		}
 	}
 	if p := res.Permissions; p != nil {

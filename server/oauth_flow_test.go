@@ -27,7 +27,12 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 		r := e.do("POST", "/o/introspect/", url.Values{"token": {p.Access}}, conf...)
 		expect(t, r, 200, "")
 		m := r.json(t)
-		want := `{"active": true, "scope": "read write groups", "exp": ` + strconv.FormatInt(int64(m["exp"].(float64)), 10) + `, "client_id": "conf-client", "username": "alice"}`
+		alice := strconv.FormatInt(int64(e.do("GET", "/api/me/", nil, "Authorization", "Bearer "+p.Access).json(t)["id"].(float64)), 10)
+		want := `{"active": true, "scope": "read write groups", "exp": ` + strconv.FormatInt(int64(m["exp"].(float64)), 10) + `, "client_id": "conf-client", "username": "alice", ` +
+			`"token_type": "Bearer", "iat": ` + strconv.FormatInt(int64(m["iat"].(float64)), 10) + `, "sub": "` + alice + `"}`
+		if iat := int64(m["iat"].(float64)); iat > time.Now().Unix()+1 || iat < time.Now().Unix()-60 {
+			t.Fatalf("iat %d", iat)
+		}
 		if string(r.body) != want {
 			t.Fatalf("introspect body %s\nwant %s", r.body, want)
 		}
@@ -58,11 +63,11 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 			{"revoke no client", "POST", "/o/revoke_token/", url.Values{"token": {p.Access}}, nil, 401, `{"error": "invalid_client"}`},
 			{"revoke missing token", "POST", "/o/revoke_token/", url.Values{}, conf, 400, `{"error": "invalid_request", "error_description": "Missing token parameter."}`},
 			{"revoke query params", "POST", "/o/revoke_token/?token=x", url.Values{"token": {p.Access}}, conf, 400, `{"error": "invalid_request", "error_description": "URL query parameters are not allowed"}`},
-			{"revoke unknown", "POST", "/o/revoke_token/", url.Values{"token": {"nope"}}, conf, 200, ""},
+			{"revoke unknown", "POST", "/o/revoke_token/", url.Values{"token": {"nope"}}, conf, 200, "{}"},
 			{"revoke GET", "GET", "/o/revoke_token/", nil, nil, 405, ""},
 			// Cross-client revocation does nothing.
-			{"revoke other client's token", "POST", "/o/revoke_token/", url.Values{"token": {p.Access}}, code, 200, ""},
-			{"revoke other client's refresh", "POST", "/o/revoke_token/", url.Values{"token": {p.Refresh}, "token_type_hint": {"refresh_token"}}, code, 200, ""},
+			{"revoke other client's token", "POST", "/o/revoke_token/", url.Values{"token": {p.Access}}, code, 200, "{}"},
+			{"revoke other client's refresh", "POST", "/o/revoke_token/", url.Values{"token": {p.Refresh}, "token_type_hint": {"refresh_token"}}, code, 200, "{}"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -81,14 +86,20 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 			t.Fatal("another client revoked the token")
 		}
 		// The owner revokes the refresh token: its access token goes too.
-		expect(t, e.do("POST", "/o/revoke_token/", url.Values{"token": {p.Refresh}, "token_type_hint": {"refresh_token"}}, conf...), 200, "")
+		// Success is an empty JSON object (not DOT's empty text/html,
+		// which simple-oauth2's revokeAll rejects), never cached.
+		r = e.do("POST", "/o/revoke_token/", url.Values{"token": {p.Refresh}, "token_type_hint": {"refresh_token"}}, conf...)
+		expect(t, r, 200, "{}")
+		if ct, cc := r.header.Get("Content-Type"), r.header.Get("Cache-Control"); ct != "application/json" || cc != "no-store" {
+			t.Fatalf("revocation answer: Content-Type %q, Cache-Control %q", ct, cc)
+		}
 		if e.meStatus(p.Access) != 401 {
 			t.Fatal("access token survived revocation of its refresh token")
 		}
 		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {p.Refresh}}, conf...), 400, `{"error": "invalid_grant"}`)
 		// Revoking an access token: 401 on the API, inactive, and its refresh token still works.
 		q := e.password(a)
-		expect(t, e.do("POST", "/o/revoke_token/", url.Values{"token": {q.Access}}, conf...), 200, "")
+		expect(t, e.do("POST", "/o/revoke_token/", url.Values{"token": {q.Access}}, conf...), 200, "{}")
 		if e.meStatus(q.Access) != 401 {
 			t.Fatal("revoked access token still works")
 		}

@@ -144,6 +144,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		s.bearerFail(w, r, err)
 		return
 	}
+	setRequestClient(r, p.ClientID) // a browser may read the answer on an origin this client lists
 	if p.HasUser() {
 		setLogUser(r, p.User.ID)
 	}

@@ -52,7 +52,8 @@ func TestIntrospectPermissions(t *testing.T) {
 				p := e.password(a)
 				r := e.do("POST", "/o/introspect/", url.Values{"token": {p.Access}}, "Authorization", basic("conf-client", a.confSecret))
 				exp := strconv.FormatInt(int64(r.json(t)["exp"].(float64)), 10)
-				want := `{"active": true, "scope": "read write groups", "exp": ` + exp + `, "client_id": "conf-client", "username": "alice"}`
+				iat := strconv.FormatInt(int64(r.json(t)["iat"].(float64)), 10)
+				want := `{"active": true, "scope": "read write groups", "exp": ` + exp + `, "client_id": "conf-client", "username": "alice", "token_type": "Bearer", "iat": ` + iat + `, "sub": "` + r.json(t)["sub"].(string) + `"}`
 				if on {
 					want = strings.TrimSuffix(want, "}") + `, "groups": ["editors"], "permissions": ["auth.add_user","auth.view_group"]}`
 				}
@@ -68,7 +69,7 @@ func TestIntrospectPermissions(t *testing.T) {
 				bob := e.tokens(url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"bobpass"},
 					"client_id": {"conf-client"}, "client_secret": {a.confSecret}})
 				r = e.do("POST", "/o/introspect/", url.Values{"token": {bob.Access}}, "Authorization", basic("conf-client", a.confSecret))
-				if got := strings.Contains(string(r.body), `"username": "bob", "groups": [], "permissions": []}`); got != on {
+				if got := strings.Contains(string(r.body), `, "groups": [], "permissions": []}`); got != on {
 					t.Fatalf("bob: %s", r.body)
 				}
 			})

@@ -43,24 +43,27 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/access-token/blacklist/{$}", s.jwtBlacklistView())
 	}
 	if s.pairs != nil || s.oidc != nil {
-		mux.HandleFunc(jwksPath, s.jwks)
+		mux.Handle(jwksPath, s.corsPublic("GET, HEAD", http.HandlerFunc(s.jwks)))
 	}
 
-	// Django OAuth Toolkit endpoints (oauth_*.go).
-	mux.Handle("/o/token/{$}", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST")))
-	mux.Handle("/o/revoke_token/{$}", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST")))
-	mux.Handle("/o/introspect/{$}", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST")))
+	// Django OAuth Toolkit endpoints (oauth_*.go), open to browsers on
+	// the origins their client lists (cors.go).
+	mux.Handle("/o/token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST"))))
+	mux.Handle("/o/revoke_token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST"))))
+	mux.Handle("/o/introspect/{$}", s.cors("GET, POST", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST"))))
 	mux.Handle("/o/device-authorization/{$}", s.throttled(throttle.ScopeToken, dotView(s.deviceAuthorizationEndpoint, "POST")))
 	if s.metadata != nil {
-		mux.HandleFunc("/.well-known/oauth-authorization-server", s.metadata) // RFC 8414
+		mux.Handle("/.well-known/oauth-authorization-server", s.corsPublic("GET, HEAD", s.metadata)) // RFC 8414
 	}
 	if s.oidc != nil {
 		// OpenID Connect (oauth_oidc.go), at the standard paths and DOT's.
-		mux.HandleFunc("/.well-known/openid-configuration", s.discovery)
-		mux.HandleFunc("/o/.well-known/openid-configuration", s.discovery)
-		mux.HandleFunc("/o/.well-known/openid-configuration/{$}", s.discovery)
-		mux.HandleFunc("/o"+jwksPath, s.jwks)
-		mux.HandleFunc(oidc.UserinfoPath+"{$}", s.userinfo)
+		discovery := s.corsPublic("GET, HEAD", http.HandlerFunc(s.discovery))
+		mux.Handle("/.well-known/openid-configuration", discovery)
+		mux.Handle("/o/.well-known/openid-configuration", discovery)
+		mux.Handle("/o/.well-known/openid-configuration/{$}", discovery)
+		mux.Handle("/o"+jwksPath, s.corsPublic("GET, HEAD", http.HandlerFunc(s.jwks)))
+		// userinfo answers a browser on an origin the token's client lists.
+		mux.Handle(oidc.UserinfoPath+"{$}", s.cors("GET, POST", http.HandlerFunc(s.userinfo)))
 		mux.HandleFunc(oidc.EndSessionPath+"{$}", s.endSession)
 	} else {
 		// OIDC is not offered: DOT answers these with an empty 404.

@@ -133,6 +133,7 @@ type Config struct {
 	OIDCEnabled         bool
 	OIDCIDTokenLifetime time.Duration
 	OIDCEmailVerified   bool
+	JWTSubjectClaim     bool
 
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
@@ -278,6 +279,7 @@ func (c *Config) Settings() []Setting {
 		{"oidc-enabled", "be an OpenID Connect provider (DOT's OIDC_ENABLED): the openid, profile and email scopes, id_tokens, userinfo, discovery at /.well-known/openid-configuration, RP-initiated logout. Needs an issuer (set, or the loopback default)", (*boolValue)(&c.OIDCEnabled), "true"},
 		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
 		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},
+		{"jwt-subject-claim", "also write the user id as a string in a sub claim of simplejwt tokens, after the user id claim, for verifiers that read the standard subject (off: tokens are simplejwt's byte for byte); refused with jwt-user-id-claim sub", (*boolValue)(&c.JWTSubjectClaim), "false"},
 	}
 }
 

@@ -308,6 +308,10 @@ func TestOpenRefused(t *testing.T) {
 		{"short secret", func(c *site.Config) { c.SecretKey = "short" }, "GATEHOUSE_SECRET_KEY must be at least 16 characters"},
 		{"page size", func(c *site.Config) { c.PageSize = 0 }, "GATEHOUSE_PAGE_SIZE must be at least 1"},
 		{"scopes", func(c *site.Config) { c.OAuthScopes = "" }, "GATEHOUSE_OAUTH_SCOPES: at least one scope is required"},
+		{"sub twice", func(c *site.Config) { c.JWTSubjectClaim, c.JWTUserIDClaim = true, "sub" },
+			"GATEHOUSE_JWT_SUBJECT_CLAIM writes a sub claim, and GATEHOUSE_JWT_USER_ID_CLAIM already names a claim sub"},
+		{"sub twice, groups", func(c *site.Config) { c.JWTSubjectClaim, c.JWTGroupsClaim = true, "sub" },
+			"GATEHOUSE_JWT_SUBJECT_CLAIM writes a sub claim, and GATEHOUSE_JWT_GROUPS_CLAIM already names a claim sub"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig(t, "sqlite")

@@ -405,7 +405,15 @@ func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 	c := e.cfg
 	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
 		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime,
-		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}}
+		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}, Subject: c.JWTSubjectClaim}
+	if c.JWTSubjectClaim {
+		for env, name := range map[string]string{"GATEHOUSE_JWT_USER_ID_CLAIM": c.JWTUserIDClaim, "GATEHOUSE_JWT_TOKEN_TYPE_CLAIM": c.JWTTokenTypeClaim,
+			"GATEHOUSE_JWT_JTI_CLAIM": c.JWTJTIClaim, "GATEHOUSE_JWT_GROUPS_CLAIM": c.JWTGroupsClaim, "GATEHOUSE_JWT_PERMISSIONS_CLAIM": c.JWTPermissionsClaim} {
+			if name == "sub" {
+				return nil, fmt.Errorf("GATEHOUSE_JWT_SUBJECT_CLAIM writes a sub claim, and %s already names a claim sub: tokens would carry sub twice; turn one of them off or rename the claim", env)
+			}
+		}
+	}
 	switch c.JWTAlgorithm {
 	case "HS256", "HS384", "HS512":
 		k, from := c.JWTSigningKey, "GATEHOUSE_JWT_SIGNING_KEY"

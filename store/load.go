@@ -114,7 +114,8 @@ func (s *Store) loadApplications(ctx context.Context, tx *sql.Tx, apps []gatehou
 	const set = `client_id = excluded.client_id, secret_hash = excluded.secret_hash, client_type = excluded.client_type,
 		grant_types = excluded.grant_types, redirect_uris = excluded.redirect_uris, name = excluded.name, user_id = excluded.user_id,
 		skip_authorization = excluded.skip_authorization, algorithm = excluded.algorithm, created = excluded.created, updated = excluded.updated,
-		post_logout_redirect_uris = excluded.post_logout_redirect_uris`
+		post_logout_redirect_uris = excluded.post_logout_redirect_uris,
+		allowed_origins = CASE WHEN excluded.allowed_origins = '' THEN oauth_applications.allowed_origins ELSE excluded.allowed_origins END`
 	for _, withPK := range []bool{true, false} {
 		for i := range apps {
 			a := &apps[i]
@@ -126,10 +127,10 @@ func (s *Store) loadApplications(ctx context.Context, tx *sql.Tx, apps []gatehou
 			}
 			args := []any{a.ClientID, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
 				a.Name, nullID(a.UserID), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer, a.Algorithm,
-				micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " ")}
+				micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " "), strings.Join(a.AllowedOrigins, " ")}
 			cols := `client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-				skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris`
-			marks, target := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "client_id"
+				skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins`
+			marks, target := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "client_id"
 			if withPK {
 				args, cols, marks, target = append([]any{a.ID}, args...), "id, "+cols, "?, "+marks, "id"
 			}

@@ -19,17 +19,18 @@ import (
 // one token give exactly one winner.
 
 const appCols = `id, client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-	skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris`
+	skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins`
 
 func scanApp(r rowScanner, a *gatehouse.Application) error {
-	var grants, uris, scopes, logoutURIs string
+	var grants, uris, scopes, logoutURIs, origins string
 	var owner sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&a.ID, &a.ClientID, &a.SecretHash, &a.ClientType, &grants, &uris, &a.Name, &owner,
-		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated, &logoutURIs); err != nil {
+		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated, &logoutURIs, &origins); err != nil {
 		return err
 	}
 	a.PostLogoutRedirectURIs = strings.Fields(logoutURIs)
+	a.AllowedOrigins = strings.Fields(origins)
 	a.GrantTypes = strings.Fields(grants)
 	a.RedirectURIs = strings.Fields(uris)
 	a.DefaultScopes = strings.Fields(scopes)
@@ -69,11 +70,11 @@ func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.
 		a.Updated = a.Created
 	}
 	cols := `client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-		skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris`
-	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+		skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins`
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	args := []any{a.ClientID, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
 		a.Name, nullID(a.UserID), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer, a.Algorithm,
-		micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " ")}
+		micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " "), strings.Join(a.AllowedOrigins, " ")}
 	if keepID {
 		cols = "id, " + cols
 		marks = "?, " + marks
@@ -119,6 +120,21 @@ func (s *Store) Applications(ctx context.Context) ([]gatehouse.Application, erro
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// SetAllowedOrigins replaces the allowed origins of the application with
+// that client_id and sets its Updated time to updated; gatehouse.ErrNotFound
+// when there is none.
+func (s *Store) SetAllowedOrigins(ctx context.Context, clientID string, origins []string, updated time.Time) error {
+	res, err := s.exec(ctx, "UPDATE oauth_applications SET allowed_origins = ?, updated = ? WHERE client_id = ?",
+		strings.Join(origins, " "), micros(updated), clientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
 }
 
 // DeleteApplication removes an application and, by cascade, its codes and

@@ -174,7 +174,8 @@ func testApplicationFieldsAndList(t *testing.T, s gatehouse.Store) {
 	created := time.Date(2025, 6, 7, 8, 9, 10, 111222333, time.UTC)
 	in := gatehouse.Application{ClientID: "full", ClientType: gatehouse.ClientPublic, GrantTypes: []string{gatehouse.GrantAuthorizationCode},
 		RedirectURIs: []string{"https://x.example/cb"}, Name: "Full app", UserID: &owner.ID, SkipAuthorization: true,
-		DefaultScopes: []string{"read", "write"}, ResourceServer: true, Algorithm: "RS256", Created: created, Updated: created.Add(time.Minute)}
+		DefaultScopes: []string{"read", "write"}, ResourceServer: true, Algorithm: "RS256", Created: created, Updated: created.Add(time.Minute),
+		AllowedOrigins: []string{"https://spa.example", "http://localhost:3000"}}
 	if err := s.CreateApplication(ctx, &in); err != nil || in.ID == 0 {
 		t.Fatalf("create: id %d, %v", in.ID, err)
 	}
@@ -184,7 +185,8 @@ func testApplicationFieldsAndList(t *testing.T, s gatehouse.Store) {
 	}
 	if got.ClientID != "full" || got.SecretHash != nil || !got.IsPublic() || fmt.Sprint(got.GrantTypes) != "[authorization-code]" ||
 		fmt.Sprint(got.RedirectURIs) != "[https://x.example/cb]" || got.Name != "Full app" || got.UserID == nil || *got.UserID != owner.ID ||
-		!got.SkipAuthorization || fmt.Sprint(got.DefaultScopes) != "[read write]" || !got.ResourceServer || got.Algorithm != "RS256" {
+		!got.SkipAuthorization || fmt.Sprint(got.DefaultScopes) != "[read write]" || !got.ResourceServer || got.Algorithm != "RS256" ||
+		fmt.Sprint(got.AllowedOrigins) != "[https://spa.example http://localhost:3000]" {
 		t.Fatalf("stored %+v\nread   %+v", in, got)
 	}
 	if !got.Created.Equal(micro(created)) || !got.Updated.Equal(micro(created.Add(time.Minute))) {
@@ -207,6 +209,40 @@ func testApplicationFieldsAndList(t *testing.T, s gatehouse.Store) {
 	}
 	if ids[in.ID] != "full" || ids[second.ID] != "second" {
 		t.Fatalf("Applications: %v", ids)
+	}
+}
+
+// SetAllowedOrigins replaces an application's origins (none clears them)
+// and its Updated time, and nothing else; an unknown client is ErrNotFound.
+func testApplicationAllowedOrigins(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "spa")
+	if len(a.AllowedOrigins) != 0 {
+		t.Fatalf("a new application has origins %v", a.AllowedOrigins)
+	}
+	later := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.SetAllowedOrigins(ctx, "spa", []string{"https://a.example", "https://b.example:8443"}, later); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Application(ctx, "spa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.AllowedOrigins) != "[https://a.example https://b.example:8443]" || !got.Updated.Equal(later) ||
+		got.ClientType != a.ClientType || fmt.Sprint(got.RedirectURIs) != fmt.Sprint(a.RedirectURIs) || !got.Created.Equal(micro(a.Created)) {
+		t.Fatalf("after SetAllowedOrigins: %+v (was %+v)", got, a)
+	}
+	if list, err := s.Applications(ctx); err != nil || len(list) != 1 || len(list[0].AllowedOrigins) != 2 {
+		t.Fatalf("Applications: %+v, %v", list, err)
+	}
+	if err := s.SetAllowedOrigins(ctx, "spa", nil, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Application(ctx, "spa"); len(got.AllowedOrigins) != 0 {
+		t.Fatalf("cleared origins read as %q", got.AllowedOrigins)
+	}
+	if err := s.SetAllowedOrigins(ctx, "nobody", []string{"https://a.example"}, later); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("SetAllowedOrigins of an unknown client: %v", err)
 	}
 }
 

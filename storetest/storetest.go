@@ -82,6 +82,7 @@ var (
 		{"RefreshRecordDeleteExpired", testRefreshRecordDeleteExpired},
 		{"ApplicationLifecycle", testApplicationLifecycle},
 		{"ApplicationFieldsAndList", testApplicationFieldsAndList},
+		{"ApplicationAllowedOrigins", testApplicationAllowedOrigins},
 		{"OAuthTokenLookup", testOAuthTokenLookup},
 		{"OAuthCreateTokensConcurrent", testOAuthCreateTokensConcurrent},
 		{"OAuthRevokeAccessToken", testOAuthRevokeAccessToken},

@@ -51,6 +51,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
 	case "createapplication":
 		f.app.register(fs)
+	case "updateapplication":
+		f.app.registerUpdate(fs)
 	case "audit":
 		f.audit.register(fs)
 	case "django-settings":

@@ -13,11 +13,28 @@ import (
 	"github.com/gatehouse-auth/gatehouse/site"
 )
 
-// appFlags are the flags of createapplication.
+// appFlags are the flags of createapplication and updateapplication.
 type appFlags struct {
 	clientID, name, clientType, grantTypes, redirectURIs, owner, scopes string
 	postLogoutURIs                                                      string
 	skipAuthorization, resourceServer                                   bool
+	origins                                                             setString
+}
+
+// setString is a string flag that tells whether it was given, so that
+// updateapplication --allowed-origins "" clears and no flag keeps.
+type setString struct {
+	v   string
+	set bool
+}
+
+func (s *setString) String() string     { return s.v }
+func (s *setString) Set(v string) error { s.v, s.set = v, true; return nil }
+
+const originsUsage = "space- or comma-separated browser origins (scheme://host[:port]) that may call /o/token/, /o/revoke_token/ and /o/introspect/ as this client (CORS)"
+
+func (f *appFlags) registerUpdate(fs *flag.FlagSet) {
+	fs.Var(&f.origins, "allowed-origins", originsUsage+`; "" removes them all`)
 }
 
 func (f *appFlags) register(fs *flag.FlagSet) {
@@ -31,13 +48,15 @@ func (f *appFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.skipAuthorization, "skip-authorization", false, "do not ask users for consent")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "may introspect tokens issued to other clients")
 	fs.StringVar(&f.postLogoutURIs, "post-logout-redirect-uris", "", "space- or comma-separated URIs OpenID Connect logout may return to")
+	fs.Var(&f.origins, "allowed-origins", originsUsage)
 }
 
 func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	f := e.extra.app
 	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: site.SplitList(f.grantTypes),
 		RedirectURIs: site.SplitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
-		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer, PostLogoutRedirectURIs: site.SplitList(f.postLogoutURIs)}
+		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer, PostLogoutRedirectURIs: site.SplitList(f.postLogoutURIs),
+		AllowedOrigins: site.SplitList(f.origins.v)}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
@@ -55,6 +74,28 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+func cmdUpdateApplication(ctx context.Context, e *env, args []string) error {
+	f := e.extra.app
+	if len(args) != 1 || !f.origins.set {
+		return usagef("usage: gatehouse updateapplication --allowed-origins ORIGINS CLIENT_ID")
+	}
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	origins, err := a.Clients.SetAllowedOrigins(ctx, args[0], site.SplitList(f.origins.v))
+	if err != nil {
+		return cliError(err)
+	}
+	if len(origins) == 0 {
+		fmt.Fprintf(e.stdout, "application %s: no allowed origins\n", args[0])
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "application %s: allowed origins %s\n", args[0], strings.Join(origins, " "))
+	return nil
+}
+
 func cmdListApplications(ctx context.Context, e *env, args []string) error {
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
@@ -66,7 +107,7 @@ func cmdListApplications(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tGRANTS\tREDIRECT_URIS\tOWNER\tNAME")
+	fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tGRANTS\tREDIRECT_URIS\tOWNER\tNAME\tALLOWED_ORIGINS")
 	for _, app := range apps {
 		owner := "-"
 		if app.UserID != nil {
@@ -76,7 +117,11 @@ func cmdListApplications(ctx context.Context, e *env, args []string) error {
 		if uris == "" {
 			uris = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","), uris, owner, app.Name)
+		origins := strings.Join(app.AllowedOrigins, " ")
+		if origins == "" {
+			origins = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","), uris, owner, app.Name, origins)
 	}
 	return tw.Flush()
 }

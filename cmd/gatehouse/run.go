@@ -44,6 +44,7 @@ func commands() []command {
 		{"import", "", "copy users, groups, tokens and OAuth rows straight from a Django database (--from URL or SQLite file; read-only), in batches; a stopped import continues (--restart starts over)", cmdImport},
 		{"config", "", "print every setting with its variable and default (markdown)", cmdConfig},
 		{"createapplication", "", "create an OAuth2 application (--client-id --name --client-type --grant-types --redirect-uris --owner ...); prints its secret once", cmdCreateApplication},
+		{"updateapplication", "CLIENT_ID", "change an OAuth2 application: --allowed-origins (the browser origins of its CORS requests; \"\" for none)", cmdUpdateApplication},
 		{"listapplications", "", "list OAuth2 applications", cmdListApplications},
 		{"deleteapplication", "CLIENT_ID", "delete an OAuth2 application and its tokens", cmdDeleteApplication},
 		{"cleartokens", "", "delete expired OAuth2 tokens and codes now (the server also does it in the background)", cmdClearTokens},

@@ -100,6 +100,10 @@ func (p *Provider) ParseAuthorize(ctx context.Context, params url.Values) (*Auth
 		return a, oe
 	}
 	a.Scope = scope
+	if a.OpenID() && !a.RedirectSent {
+		// OpenID Connect Core 3.1.2.1 requires it; shown, not redirected.
+		return nil, ErrInvalidRequest("Missing redirect_uri parameter: an OpenID Connect request must name it.")
+	}
 	if oe := a.parseOIDC(params); oe != nil {
 		return a, oe
 	}

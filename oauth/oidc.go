@@ -65,6 +65,14 @@ const maxNonce = 255
 // parseOIDC reads the OpenID Connect parameters of an authorization
 // request into a; the error is an *Error to redirect to the client.
 func (a *AuthorizeRequest) parseOIDC(params url.Values) *Error {
+	// Request objects (OpenID Connect Core 6) are not offered, as
+	// discovery says; the client is told so rather than have them ignored.
+	if _, sent := params["request"]; sent {
+		return &Error{Code: "request_not_supported", Description: "Request objects are not supported.", Status: 400}
+	}
+	if _, sent := params["request_uri"]; sent {
+		return &Error{Code: "request_uri_not_supported", Description: "request_uri is not supported.", Status: 400}
+	}
 	a.Nonce = params.Get("nonce")
 	if len(a.Nonce) > maxNonce || !gatehouse.ValidText(a.Nonce) {
 		return ErrInvalidRequest("Invalid nonce parameter.")

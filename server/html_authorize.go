@@ -71,8 +71,28 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := r.URL.Query()
+	// A POST carrying the page's CSRF token or one of its buttons is the
+	// consent form's answer (and needs the token); any other is an
+	// authorization request sent as a form, which OpenID Connect Core
+	// 3.1.2.1 asks a provider to take as a GET.
+	consent := false
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+			return
+		}
+		for _, f := range []string{csrfField, "allow", "cancel"} {
+			if _, ok := r.PostForm[f]; ok {
+				consent = true
+			}
+		}
+		if !consent {
+			params = r.PostForm
+		}
+	}
 	if u == nil {
-		if r.Method != http.MethodPost && slices.Contains(strings.Fields(params.Get("prompt")), oauth.PromptNone) {
+		if !consent && slices.Contains(strings.Fields(params.Get("prompt")), oauth.PromptNone) {
 			// No page may be shown: the client hears that a login is needed.
 			a, err := s.oauth.ParseAuthorize(r.Context(), params)
 			if err == nil {
@@ -81,11 +101,15 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			s.authorizeFail(w, r, a, err)
 			return
 		}
-		s.redirectToLogin(w, r)
+		if consent {
+			s.redirectToLogin(w, r)
+		} else {
+			s.redirectToLoginNext(w, requestWith(r.URL.Path, params, false))
+		}
 		return
 	}
 	setLogUser(r, u.ID)
-	if r.Method == http.MethodPost {
+	if consent {
 		if !readPageForm(w, r, ss) {
 			return
 		}
@@ -97,7 +121,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authTime := time.UnixMicro(ss.Issued)
-	if r.Method != http.MethodPost {
+	if !consent {
 		// The consent form carries none of these: they were checked when
 		// the page was shown.
 		relogin, err := s.checkOpenID(r, a, u, authTime)
@@ -106,7 +130,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if relogin {
-			s.redirectToLoginNext(w, withoutLoginPrompt(r.URL))
+			s.redirectToLoginNext(w, requestWith(r.URL.Path, params, true))
 			return
 		}
 		if a.Prompt[oauth.PromptNone] && a.ConsentRequired() {
@@ -119,8 +143,8 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		emptyHTML(w, http.StatusOK)
 		return
 	}
-	if r.Method == http.MethodPost || !a.ConsentRequired() {
-		if r.Method == http.MethodPost && params.Get("allow") == "" {
+	if consent || !a.ConsentRequired() {
+		if consent && params.Get("allow") == "" {
 			redirectTo(w, a.ErrorURL(oauth.ErrAccessDenied))
 			return
 		}
@@ -183,12 +207,16 @@ func (s *Server) checkOpenID(r *http.Request, a *oauth.AuthorizeRequest, u *gate
 	return relogin, nil
 }
 
-// withoutLoginPrompt is the authorization request u with prompt's login
-// and select_account taken out: where the login page sends the user back
-// to, so that the fresh login is not asked for again.
-func withoutLoginPrompt(u *url.URL) string {
-	q := u.Query()
-	if p, ok := q["prompt"]; ok && len(p) == 1 {
+// requestWith is the authorization request at path with params as a
+// local URL, for the login page to send the user back to (as a GET);
+// dropLogin takes prompt's login and select_account out, so that the
+// fresh login is not asked for again.
+func requestWith(path string, params url.Values, dropLogin bool) string {
+	q := url.Values{}
+	for k, v := range params {
+		q[k] = v
+	}
+	if p, ok := q["prompt"]; ok && len(p) == 1 && dropLogin {
 		var keep []string
 		for _, v := range strings.Fields(p[0]) {
 			if v != oauth.PromptLogin && v != oauth.PromptSelectAccount {
@@ -201,9 +229,7 @@ func withoutLoginPrompt(u *url.URL) string {
 			q.Set("prompt", strings.Join(keep, " "))
 		}
 	}
-	out := *u
-	out.RawQuery = q.Encode()
-	return out.RequestURI()
+	return path + "?" + q.Encode()
 }
 
 // pageUser returns the logged-in user of a browser page; without one it

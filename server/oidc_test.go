@@ -458,3 +458,112 @@ func TestOIDCOff(t *testing.T) {
 		expect(t, e.do("GET", "/o/logout/", nil), 404, "")
 	})
 }
+
+// TestOIDCConformance: the modules of the OpenID Foundation's Basic OP
+// plan not covered by the tests above (docs/oidc.md maps each module).
+func TestOIDCConformance(t *testing.T) {
+	eachOIDC(t, func(t *testing.T, e *env, signer *oidctest.Signer) {
+		e.user("alice", "alicepass")
+		sec := e.rp("rp", true)
+		b := e.browser()
+		b.login("alice", "alicepass")
+		exchange := func(code string, body url.Values, headers ...string) resp {
+			t.Helper()
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+			for k, v := range body {
+				form[k] = v
+			}
+			if headers == nil {
+				headers = []string{"Authorization", basic("rp", sec)}
+			}
+			return e.do("POST", "/o/token/", form, headers...)
+		}
+		idOf := func(r resp) map[string]any {
+			t.Helper()
+			expect(t, r, 200, "")
+			s, _ := r.json(t)["id_token"].(string)
+			if s == "" {
+				t.Fatalf("no id_token: %s", r.body)
+			}
+			return idClaims(t, signer, s)
+		}
+		pageNotRedirect := func(path string) {
+			t.Helper()
+			res, _ := b.get(path)
+			if res.StatusCode != 400 || res.Header.Get("Location") != "" {
+				t.Fatalf("%s: %d %q, want an error page", path, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+
+		t.Run("no_nonce", func(t *testing.T) {
+			c := idOf(exchange(b.code("rp", "scope", "openid"), nil))
+			if _, ok := c["nonce"]; ok {
+				t.Fatalf("a nonce nobody sent: %v", c)
+			}
+		})
+		t.Run("scope_order", func(t *testing.T) {
+			if c := idOf(exchange(b.code("rp", "scope", "email openid"), nil)); c["email"] != "alice@example.com" {
+				t.Fatalf("%v", c)
+			}
+		})
+		t.Run("ignored_parameters", func(t *testing.T) {
+			for _, kv := range [][]string{{"display", "page"}, {"display", "popup"}, {"ui_locales", "se"}, {"claims_locales", "se"},
+				{"acr_values", "1 2"}, {"claims", `{"id_token":{"email":{"essential":true}}}`}, {"extra_param", "foobar"}} {
+				idOf(exchange(b.code("rp", "scope", "openid", kv[0], kv[1]), nil))
+			}
+		})
+		t.Run("code_reuse", func(t *testing.T) {
+			code := b.code("rp", "scope", "openid")
+			first := exchange(code, nil)
+			idOf(first)
+			expect(t, exchange(code, nil), 400, `{"error": "invalid_grant"}`)
+			if st := e.meStatus(first.json(t)["access_token"].(string)); st != 401 {
+				t.Fatalf("the first exchange's access token after a replay: %d", st)
+			}
+		})
+		t.Run("unregistered_redirect", func(t *testing.T) {
+			pageNotRedirect("/o/authorize/?" + url.Values{"client_id": {"rp"}, "response_type": {"code"}, "scope": {"openid"},
+				"redirect_uri": {"https://evil.example/cb"}}.Encode())
+		})
+		t.Run("redirect_uri_required", func(t *testing.T) {
+			pageNotRedirect("/o/authorize/?" + url.Values{"client_id": {"rp"}, "response_type": {"code"}, "scope": {"openid"}}.Encode())
+		})
+		t.Run("post_request", func(t *testing.T) {
+			form := url.Values{"client_id": {"rp"}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {redirectURI},
+				"state": {"p1"}, "nonce": {"pn"}}
+			res, _ := b.post("/o/authorize/", form)
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if res.StatusCode != 302 || loc.Query().Get("state") != "p1" || loc.Query().Get("code") == "" {
+				t.Fatalf("POST authorization request: %d %s", res.StatusCode, loc)
+			}
+			if c := idOf(exchange(loc.Query().Get("code"), nil)); c["nonce"] != "pn" {
+				t.Fatalf("%v", c)
+			}
+			// Anonymous: to the login page, and back to the same request.
+			anon := e.browser()
+			res, _ = anon.post("/o/authorize/", form)
+			next, _ := url.QueryUnescape(strings.TrimPrefix(res.Header.Get("Location"), "/admin/login/?next="))
+			if res.StatusCode != 302 || !strings.Contains(next, "nonce=pn") || !strings.HasPrefix(next, "/o/authorize/?") {
+				t.Fatalf("anonymous POST request: %d %s", res.StatusCode, res.Header.Get("Location"))
+			}
+			anon.login("alice", "alicepass")
+			if res, _ := anon.get(next); res.StatusCode != 302 || !strings.Contains(res.Header.Get("Location"), "code=") {
+				t.Fatalf("after login: %d %s", res.StatusCode, res.Header.Get("Location"))
+			}
+		})
+		t.Run("client_secret_post", func(t *testing.T) {
+			idOf(exchange(b.code("rp", "scope", "openid"), url.Values{"client_id": {"rp"}, "client_secret": {sec}}, "X-None", ""))
+		})
+		t.Run("request_object", func(t *testing.T) {
+			for param, code := range map[string]string{"request": "request_not_supported", "request_uri": "request_uri_not_supported"} {
+				q := url.Values{"client_id": {"rp"}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {redirectURI}, "state": {"r"},
+					param: {"eyJhbGciOiJub25lIn0.eyJpc3MiOiJycCJ9."}}
+				res, _ := b.get("/o/authorize/?" + q.Encode())
+				loc, _ := url.Parse(res.Header.Get("Location"))
+				if res.StatusCode != 302 || loc.Query().Get("error") != code || loc.Query().Get("state") != "r" {
+					t.Fatalf("%s: %d %s", param, res.StatusCode, loc)
+				}
+			}
+		})
+	})
+}

@@ -68,8 +68,11 @@ type Application struct {
 	// that may call the token, revocation and introspection endpoints as
 	// this client, in the form ParseOrigin returns.
 	AllowedOrigins []string
-	Created        time.Time
-	Updated        time.Time
+	// TokenFormat is how its access tokens are made: TokenFormatOpaque
+	// (DOT's) or TokenFormatJWT (RFC 9068).
+	TokenFormat string
+	Created     time.Time
+	Updated     time.Time
 }
 
 // IsPublic reports whether the client cannot keep a secret.

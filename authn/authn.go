@@ -335,10 +335,11 @@ func (a *Authenticator) CheckJWTUser(ctx context.Context, c jwt.Claims) error {
 // alone (client_credentials) gives a Principal without a user (HasUser
 // false).
 func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Principal, error) {
-	// A JWT (it has dots) or an oversized value is never an OAuth token:
-	// skip the database. Every simplejwt request passes here first (DRF's
-	// chain tries OAuth before simplejwt), so the refusal allocates nothing.
-	if strings.Contains(token, ".") || len(token) > 255 {
+	// A JWT that is not an RFC 9068 access token, or an oversized value, is
+	// never an OAuth token: skip the database. Every simplejwt request
+	// passes here first (DRF's chain tries OAuth before simplejwt), so the
+	// refusal allocates nothing.
+	if !gatehouse.MayBeOAuthAccessToken(token) {
 		return nil, errNotOAuth
 	}
 	hash := secret.Hash(token)

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -131,6 +132,9 @@ func (p *Provider) IssueCode(ctx context.Context, a *AuthorizeRequest, u *gateho
 		g.CodeChallengeMethod = ""
 	}
 	if err := p.store.CreateGrant(ctx, &g); err != nil {
+		if errors.Is(err, gatehouse.ErrConflict) && g.Nonce != "" {
+			return "", ErrInvalidRequest("The nonce was already used.")
+		}
 		return "", err
 	}
 	p.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditCodeIssued, UserID: u.ID, ClientID: a.App.ClientID,

@@ -31,6 +31,9 @@ type ApplicationSpec struct {
 	// PostLogoutRedirectURIs are where OpenID Connect's RP-initiated
 	// logout may send the user agent back to, compared exactly.
 	PostLogoutRedirectURIs []string
+	// TokenFormat is how the application's access tokens are made:
+	// gatehouse.TokenFormatOpaque or gatehouse.TokenFormatJWT (RFC 9068).
+	TokenFormat string
 	// AllowedOrigins are the browser origins that may call the token,
 	// revocation and introspection endpoints as this client (CORS); see
 	// Clients.Origins for the rule.
@@ -93,7 +96,10 @@ func invalid(format string, args ...any) error {
 func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.Application, string, error) {
 	a := gatehouse.Application{ClientID: spec.ClientID, Name: spec.Name, ClientType: spec.ClientType,
 		GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, SkipAuthorization: spec.SkipAuthorization,
-		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs}
+		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs, TokenFormat: spec.TokenFormat}
+	if a.TokenFormat != gatehouse.TokenFormatOpaque && a.TokenFormat != gatehouse.TokenFormatJWT {
+		return a, "", invalid("token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
+	}
 	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
 		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return a, "", invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)

@@ -67,6 +67,11 @@ type Config struct {
 	// to introspection answers (Introspection.Permissions), for resource
 	// servers that check has_perm; DOT sends neither, so off by default.
 	IntrospectPermissions bool
+	// Issuer is gatehouse's public URL: the iss of JWT access tokens.
+	Issuer string
+	// JWTAudience is the aud of JWT access tokens (RFC 9068): the resource
+	// server they are for; "" means the issuer.
+	JWTAudience string
 }
 
 // DefaultConfig returns DOT's defaults as the reference runs them; the

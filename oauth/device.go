@@ -333,7 +333,7 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 				return gatehouse.DeviceTokens{}, ErrInvalidGrant
 			}
 			uid := u.ID
-			at, rt, o, err := p.newPair(t.client, &uid, dg.Scope, now, true)
+			at, rt, o, err := p.newPair(ctx, t.client, &uid, dg.Scope, now, true)
 			if err != nil {
 				return gatehouse.DeviceTokens{}, err
 			}

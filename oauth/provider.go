@@ -67,6 +67,15 @@ type Deps struct {
 	// response whose scope holds openid for a user carries an id_token.
 	// nil: OAuth2 alone, as DOT without OIDC_ENABLED.
 	IDTokens IDTokenIssuer
+	// AccessTokens signs the JWT access tokens (RFC 9068) of applications
+	// whose TokenFormat is jwt (keys.Manager); nil: every access token is
+	// opaque.
+	AccessTokens Signer
+}
+
+// Signer signs a JWT with the provider's keys (keys.Manager).
+type Signer interface {
+	Sign(ctx context.Context, typ string, claims any) (string, error)
 }
 
 // CredentialChecker authenticates a credential of gatehouse's other
@@ -95,6 +104,7 @@ type Provider struct {
 	perms    PermissionLister
 	creds    CredentialChecker
 	idTokens IDTokenIssuer
+	atSigner Signer
 	// allScopes is what a request naming no scope gets when neither the
 	// application nor DEFAULT_SCOPES say: the configured scopes, without
 	// OpenID Connect's unless they were configured.
@@ -105,7 +115,7 @@ type Provider struct {
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
 		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials,
-		idTokens: d.IDTokens}
+		idTokens: d.IDTokens, atSigner: d.AccessTokens}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -127,6 +137,12 @@ func New(d Deps) (*Provider, error) {
 	}
 	if err := p.cfg.Check(); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	if p.cfg.JWTAudience == "" {
+		p.cfg.JWTAudience = p.cfg.Issuer
+	}
+	if p.atSigner != nil && p.cfg.Issuer == "" {
+		return nil, errors.New("oauth: JWT access tokens need an issuer")
 	}
 	p.allScopes = p.cfg.Scopes.Names()
 	if p.idTokens != nil {

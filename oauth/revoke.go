@@ -30,7 +30,7 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 	if err != nil {
 		return err
 	}
-	if len(req.Token) > 255 {
+	if len(req.Token) > gatehouse.MaxJWTAccessToken {
 		return nil
 	}
 	hash := secret.Hash(req.Token)
@@ -117,6 +117,8 @@ type Introspection struct {
 	Issued time.Time
 	// User is the credential's user; nil for a client's own token.
 	User *gatehouse.User
+	// Audience is the token's aud when it is known (a JWT access token).
+	Audience string
 }
 
 // ErrIntrospectionForbidden: the caller is neither a confidential client
@@ -135,7 +137,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	}
 	if oe != nil || app.IsPublic() {
 		app = nil
-		if b := req.Bearer; b != "" && !strings.Contains(b, ".") && len(b) <= 255 {
+		if b := req.Bearer; b != "" && gatehouse.MayBeOAuthAccessToken(b) {
 			g, err := p.store.AccessTokenByHash(ctx, secret.Hash(b))
 			if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 				return nil, err
@@ -154,7 +156,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 		return nil, ErrInvalidRequest("Missing token parameter.")
 	}
 	inactive := &Introspection{}
-	if len(req.Token) > 255 || strings.Contains(req.Token, ".") {
+	if !gatehouse.MayBeOAuthAccessToken(req.Token) {
 		if seesAll {
 			return p.introspectOther(ctx, req.Token)
 		}
@@ -176,6 +178,9 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	}
 	out := &Introspection{Active: true, Scope: g.Token.Scope, Expires: g.Token.Expires.Unix(), ClientID: g.ClientID,
 		Resource: seesAll, Scheme: gatehouse.SchemeOAuth, Issued: g.Token.Created, User: g.User}
+	if strings.Contains(req.Token, ".") {
+		out.Audience = p.cfg.JWTAudience // an RFC 9068 token: its aud is known
+	}
 	if g.User != nil {
 		out.Username = g.User.Username
 		if err := p.addPermissions(ctx, out); err != nil {

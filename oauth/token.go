@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,9 +170,9 @@ func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent
 
 // newPair builds an access token and, when withRefresh, a refresh token
 // for app and user, returning the values to hand out.
-func (p *Provider) newPair(app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
+func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
 	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
-	access, err := secret.Alnum(p.random, 30)
+	access, err := p.accessToken(ctx, app, userID, scope, now)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -200,6 +201,39 @@ func (p *Provider) newPair(app *gatehouse.Application, userID *int64, scope stri
 	}
 	out.RefreshToken = refresh
 	return at, rt, out, nil
+}
+
+// jwtAccessClaims are an RFC 9068 access token's claims.
+type jwtAccessClaims struct {
+	Issuer   string `json:"iss"`
+	Expires  int64  `json:"exp"`
+	Audience string `json:"aud"`
+	Subject  string `json:"sub"`
+	ClientID string `json:"client_id"`
+	IssuedAt int64  `json:"iat"`
+	ID       string `json:"jti"`
+	Scope    string `json:"scope"`
+}
+
+// accessToken makes a new access token for app: 30 random characters, or
+// for an application whose TokenFormat is jwt, an RFC 9068 JWT (typ
+// at+jwt) whose sub is the user's id, or the client_id for a client's own
+// token (RFC 9068 2.2). Either is stored by its hash, so revocation and
+// introspection treat both alike.
+func (p *Provider) accessToken(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time) (string, error) {
+	if app.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
+		return secret.Alnum(p.random, 30)
+	}
+	jti, err := secret.Hex(p.random, 16)
+	if err != nil {
+		return "", err
+	}
+	c := jwtAccessClaims{Issuer: p.cfg.Issuer, Expires: now.Add(p.cfg.AccessTokenLifetime).Unix(), Audience: p.cfg.JWTAudience,
+		Subject: app.ClientID, ClientID: app.ClientID, IssuedAt: now.Unix(), ID: jti, Scope: scope}
+	if userID != nil {
+		c.Subject = strconv.FormatInt(*userID, 10)
+	}
+	return p.atSigner.Sign(ctx, gatehouse.JWTAccessTokenType, c)
 }
 
 // familyDeadline is the absolute end of a new refresh family, or nil.
@@ -252,7 +286,7 @@ func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest)
 	if oe != nil {
 		return nil, oe
 	}
-	at, rt, out, err := p.newPair(t.client, &u.ID, strings.Join(scope, " "), t.now, true)
+	at, rt, out, err := p.newPair(ctx, t.client, &u.ID, strings.Join(scope, " "), t.now, true)
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +324,7 @@ func (g *clientCredentialsGrant) issue(ctx context.Context, p *Provider, t *toke
 	if oe != nil {
 		return nil, oe
 	}
-	at, _, out, err := p.newPair(t.client, nil, strings.Join(scope, " "), t.now, false)
+	at, _, out, err := p.newPair(ctx, t.client, nil, strings.Join(scope, " "), t.now, false)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +411,7 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		uid := gr.UserID
-		at, rt, o, err := p.newPair(t.client, &uid, gr.Scope, t.now, true)
+		at, rt, o, err := p.newPair(ctx, t.client, &uid, gr.Scope, t.now, true)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -475,7 +509,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 			}
 			scope = strings.Join(req, " ")
 		}
-		at, rt, o, err := p.newPair(t.client, old.UserID, scope, t.now, true)
+		at, rt, o, err := p.newPair(ctx, t.client, old.UserID, scope, t.now, true)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -150,7 +150,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		code, err := s.oauth.IssueCode(r.Context(), a, u, authTime)
 		if err != nil {
-			s.htmlFail(w, r, err)
+			s.authorizeFail(w, r, a, err) // a refusal goes back to the client
 			return
 		}
 		noStore(w)

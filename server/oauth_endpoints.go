@@ -60,8 +60,8 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 // (active, scope, exp, client_id, username), the RFC 7662 fields standard
 // clients read (token_type, iat, iss when an issuer is configured, sub:
 // the user id as a decimal string, as the OpenID provider's sub, absent
-// for a client's own token; aud is not known for an opaque token and is
-// left out), and for a resource server gatehouse's extension
+// for a client's own token; aud for a JWT access token, not known for an
+// opaque one), and for a resource server gatehouse's extension
 // (docs/protect-your-api.md): the credential's kind and its user.
 func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 	oauthToken := res.Scheme == gatehouse.SchemeOAuth || !res.Resource
@@ -91,6 +91,9 @@ func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 	}
 	if issuer != "" {
 		body = append(body, kv{"iss", issuer})
+	}
+	if res.Audience != "" {
+		body = append(body, kv{"aud", res.Audience})
 	}
 	if u := res.User; u != nil {
 		body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)})

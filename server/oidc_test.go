@@ -27,12 +27,12 @@ const testIssuer = "https://id.example"
 // in-memory key, on every backend.
 func eachOIDC(t *testing.T, fn func(t *testing.T, e *env, signer *oidctest.Signer)) {
 	signer := oidctest.New(t)
-	eachWithConfig(t, func(c *config) { c.Issuer = testIssuer }, func(w *wiring) {
+	eachWithConfig(t, func(c *config) { c.Issuer, c.OAuth.Issuer = testIssuer, testIssuer }, func(w *wiring) {
 		p, err := oidc.New(oidc.Deps{Config: oidc.Config{Issuer: testIssuer}, Signer: signer, Now: w.Server.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.OAuth.IDTokens, w.Server.OIDC = p, p
+		w.OAuth.IDTokens, w.Server.OIDC, w.OAuth.AccessTokens = p, p, signer
 	}, func(t *testing.T, e *env) { fn(t, e, signer) })
 }
 
@@ -540,10 +540,11 @@ func TestOIDCConformance(t *testing.T) {
 				t.Fatalf("%v", c)
 			}
 			// Anonymous: to the login page, and back to the same request.
+			form.Set("nonce", "pn2")
 			anon := e.browser()
 			res, _ = anon.post("/o/authorize/", form)
 			next, _ := url.QueryUnescape(strings.TrimPrefix(res.Header.Get("Location"), "/admin/login/?next="))
-			if res.StatusCode != 302 || !strings.Contains(next, "nonce=pn") || !strings.HasPrefix(next, "/o/authorize/?") {
+			if res.StatusCode != 302 || !strings.Contains(next, "nonce=pn2") || !strings.HasPrefix(next, "/o/authorize/?") {
 				t.Fatalf("anonymous POST request: %d %s", res.StatusCode, res.Header.Get("Location"))
 			}
 			anon.login("alice", "alicepass")
@@ -553,6 +554,16 @@ func TestOIDCConformance(t *testing.T) {
 		})
 		t.Run("client_secret_post", func(t *testing.T) {
 			idOf(exchange(b.code("rp", "scope", "openid"), url.Values{"client_id": {"rp"}, "client_secret": {sec}}, "X-None", ""))
+		})
+		t.Run("nonce_replay", func(t *testing.T) {
+			b.code("rp", "scope", "openid", "nonce", "once-only", "state", "s1")
+			q := url.Values{"client_id": {"rp"}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {redirectURI},
+				"state": {"s2"}, "nonce": {"once-only"}}
+			res, _ := b.get("/o/authorize/?" + q.Encode())
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if res.StatusCode != 302 || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" || loc.Query().Get("state") != "s2" {
+				t.Fatalf("a replayed nonce: %d %s", res.StatusCode, loc)
+			}
 		})
 		t.Run("request_object", func(t *testing.T) {
 			for param, code := range map[string]string{"request": "request_not_supported", "request_uri": "request_uri_not_supported"} {
@@ -565,5 +576,89 @@ func TestOIDCConformance(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestJWTAccessTokens: RFC 9068 access tokens for an application that asks
+// for them: verifiable with the JWKS, accepted by gatehouse's own API,
+// introspected with their aud, and revocable.
+func TestJWTAccessTokens(t *testing.T) {
+	eachOIDC(t, func(t *testing.T, e *env, signer *oidctest.Signer) {
+		u := e.user("alice", "alicepass")
+		_, sec, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "api-client", GrantTypes: []string{"password", "client-credentials"},
+			TokenFormat: gatehouse.TokenFormatJWT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "bad", GrantTypes: []string{"password"}, TokenFormat: "jws"}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+			t.Fatalf("an unknown token format: %v", err)
+		}
+		auth := []string{"Authorization", basic("api-client", sec)}
+		tok := e.tokens(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"}, "scope": {"read write"}}, auth...)
+		obj, err := jose.ParseSigned(tok.Access, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatalf("access token %q is not a JWS: %v", tok.Access, err)
+		}
+		if typ := obj.Signatures[0].Header.ExtraHeaders["typ"]; typ != "at+jwt" {
+			t.Fatalf("typ %v", typ)
+		}
+		// Verified with the key the JWKS publishes.
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(e.do("GET", "/.well-known/jwks.json", nil).body, &set); err != nil {
+			t.Fatal(err)
+		}
+		payload, err := obj.Verify(set.Key(obj.Signatures[0].Header.KeyID)[0].Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		json.Unmarshal(payload, &c)
+		for k, want := range map[string]any{"iss": testIssuer, "aud": testIssuer, "sub": strconv.FormatInt(u.ID, 10), "client_id": "api-client", "scope": "read write"} {
+			if c[k] != want {
+				t.Fatalf("%s = %v, want %v (%v)", k, c[k], want, c)
+			}
+		}
+		if exp, iat := c["exp"].(float64), c["iat"].(float64); exp-iat != 36000 || c["jti"] == "" {
+			t.Fatalf("claims %v", c)
+		}
+		// gatehouse's API takes it; introspection tells its aud.
+		if st := e.meStatus(tok.Access); st != 200 {
+			t.Fatalf("/api/me/ with a JWT access token: %d", st)
+		}
+		r := e.do("POST", "/o/introspect/", url.Values{"token": {tok.Access}}, auth...)
+		expect(t, r, 200, "")
+		if m := r.json(t); m["active"] != true || m["aud"] != testIssuer || m["sub"] != strconv.FormatInt(u.ID, 10) {
+			t.Fatalf("introspection %s", r.body)
+		}
+		// A refresh gives another JWT; the client's own token has the client as sub.
+		next := e.tokens(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Refresh}}, auth...)
+		if strings.Count(next.Access, ".") != 2 || e.meStatus(next.Access) != 200 {
+			t.Fatalf("refreshed access token %q", next.Access)
+		}
+		own := e.tokens(url.Values{"grant_type": {"client_credentials"}}, auth...)
+		if _, b, err := signer.Verify(context.Background(), own.Access); err != nil || !strings.Contains(string(b), `"sub":"api-client"`) {
+			t.Fatalf("client_credentials token: %s %v", b, err)
+		}
+		// Revoked: refused by the API and inactive.
+		expect(t, e.do("POST", "/o/revoke_token/", url.Values{"token": {next.Access}}, auth...), 200, "")
+		if st := e.meStatus(next.Access); st != 401 {
+			t.Fatalf("/api/me/ with a revoked JWT access token: %d", st)
+		}
+		expect(t, e.do("POST", "/o/introspect/", url.Values{"token": {next.Access}}, auth...), 200, `{"active": false}`)
+		// A forged one (signed by another key) is unknown, and so refused.
+		other := oidctest.New(t)
+		forged, _ := other.Sign(context.Background(), "at+jwt", c)
+		if st := e.meStatus(forged); st != 401 {
+			t.Fatalf("forged JWT access token: %d", st)
+		}
+		// An opaque client keeps opaque tokens.
+		_, osec, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "opaque", GrantTypes: []string{"password"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e.tokens(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"}}, "Authorization", basic("opaque", osec))
+		if strings.Contains(p.Access, ".") || len(p.Access) != 30 {
+			t.Fatalf("an opaque client got %q", p.Access)
+		}
 	})
 }

@@ -130,6 +130,8 @@ type Config struct {
 	SigningKeyRotation     time.Duration
 	SigningKeyPublishAhead time.Duration
 
+	OAuthJWTAudience string
+
 	OIDCEnabled         bool
 	OIDCIDTokenLifetime time.Duration
 	OIDCEmailVerified   bool
@@ -276,6 +278,7 @@ func (c *Config) Settings() []Setting {
 		{"signing-key-rotation", "how often a new signing key replaces the current one (one replica rotates; 0: only gatehouse keys rotate)", (*durationValue)(&c.SigningKeyRotation), "720h"},
 		{"signing-key-publish-ahead", "how long a new signing key is in the JWKS before it signs: at least the JWKS max-age (5m) plus 1m, the interval at which replicas reread the keys. A key that stopped signing stays in the JWKS for the OAuth access token lifetime plus 1h", (*durationValue)(&c.SigningKeyPublishAhead), djangoconf.FormatDuration(keys.DefaultPublishAhead)},
 
+		{"oauth-jwt-access-token-audience", "aud of the RFC 9068 JWT access tokens of applications created with --access-token-format jwt: the API they are for (empty: the issuer)", (*stringValue)(&c.OAuthJWTAudience), ""},
 		{"oidc-enabled", "be an OpenID Connect provider (DOT's OIDC_ENABLED): the openid, profile and email scopes, id_tokens, userinfo, discovery at /.well-known/openid-configuration, RP-initiated logout. Needs an issuer (set, or the loopback default)", (*boolValue)(&c.OIDCEnabled), "true"},
 		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
 		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},

@@ -172,9 +172,14 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		}
 		idTokens = a.OIDC
 	}
+	ocfg.Issuer, ocfg.JWTAudience = issuer, e.cfg.OAuthJWTAudience
+	var atSigner oauth.Signer
+	if issuer != "" {
+		atSigner = a.Keys
+	}
 	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: a.Audit,
-		Permissions: a.Accounts, Credentials: a.Authn, IDTokens: idTokens})
+		Permissions: a.Accounts, Credentials: a.Authn, IDTokens: idTokens, AccessTokens: atSigner})
 	if err != nil {
 		closeAll()
 		return nil, err

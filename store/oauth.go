@@ -19,14 +19,14 @@ import (
 // one token give exactly one winner.
 
 const appCols = `id, client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-	skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins`
+	skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins, token_format`
 
 func scanApp(r rowScanner, a *gatehouse.Application) error {
 	var grants, uris, scopes, logoutURIs, origins string
 	var owner sql.NullInt64
 	var created, updated int64
 	if err := r.Scan(&a.ID, &a.ClientID, &a.SecretHash, &a.ClientType, &grants, &uris, &a.Name, &owner,
-		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated, &logoutURIs, &origins); err != nil {
+		&a.SkipAuthorization, &scopes, &a.ResourceServer, &a.Algorithm, &created, &updated, &logoutURIs, &origins, &a.TokenFormat); err != nil {
 		return err
 	}
 	a.PostLogoutRedirectURIs = strings.Fields(logoutURIs)
@@ -70,11 +70,11 @@ func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.
 		a.Updated = a.Created
 	}
 	cols := `client_id, secret_hash, client_type, grant_types, redirect_uris, name, user_id,
-		skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins`
-	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+		skip_authorization, default_scopes, resource_server, algorithm, created, updated, post_logout_redirect_uris, allowed_origins, token_format`
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	args := []any{a.ClientID, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
 		a.Name, nullID(a.UserID), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer, a.Algorithm,
-		micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " "), strings.Join(a.AllowedOrigins, " ")}
+		micros(a.Created), micros(a.Updated), strings.Join(a.PostLogoutRedirectURIs, " "), strings.Join(a.AllowedOrigins, " "), a.TokenFormat}
 	if keepID {
 		cols = "id, " + cols
 		marks = "?, " + marks
@@ -445,9 +445,24 @@ func (s *Store) userTx(ctx context.Context, tx *sql.Tx, id int64) (*gatehouse.Us
 
 // --- authorization codes
 
-// CreateGrant stores an authorization code.
+// CreateGrant stores an authorization code. A nonce its client already
+// used in a code still stored gives gatehouse.ErrConflict: an OpenID
+// Connect nonce is used once.
 func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertGrant(ctx, tx, g, false) })
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if g.Nonce != "" {
+			var one int
+			err := tx.QueryRowContext(ctx, s.q("SELECT 1 FROM oauth_grants WHERE application_id = ? AND nonce = ? AND nonce <> '' LIMIT 1"),
+				g.ApplicationID, g.Nonce).Scan(&one)
+			if err == nil {
+				return gatehouse.ErrConflict
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		return s.insertGrant(ctx, tx, g, false)
+	})
 }
 
 func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant, keepID bool) error {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -17,16 +18,17 @@ func testOIDCAuthTimeAndLogoutURIs(t *testing.T, s gatehouse.Store) {
 	owner := newUser(t, s, "oidc-owner")
 	app := gatehouse.Application{ClientID: "rp", ClientType: gatehouse.ClientConfidential, SecretHash: []byte("h"),
 		GrantTypes: []string{gatehouse.GrantAuthorizationCode}, RedirectURIs: []string{"https://rp.example/cb"}, UserID: &owner.ID,
-		PostLogoutRedirectURIs: []string{"https://rp.example/bye", "https://rp.example/bye?x=1"}}
+		PostLogoutRedirectURIs: []string{"https://rp.example/bye", "https://rp.example/bye?x=1"}, TokenFormat: gatehouse.TokenFormatJWT}
 	if err := s.CreateApplication(ctx, &app); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Application(ctx, "rp")
-	if err != nil || fmt.Sprint(got.PostLogoutRedirectURIs) != "[https://rp.example/bye https://rp.example/bye?x=1]" {
-		t.Fatalf("post-logout URIs read back as %q, %v", got.PostLogoutRedirectURIs, err)
+	if err != nil || fmt.Sprint(got.PostLogoutRedirectURIs) != "[https://rp.example/bye https://rp.example/bye?x=1]" || got.TokenFormat != gatehouse.TokenFormatJWT {
+		t.Fatalf("post-logout URIs read back as %q, token format %q, %v", got.PostLogoutRedirectURIs, got.TokenFormat, err)
 	}
-	if plain := newApp(t, s, "plain"); len(plain.PostLogoutRedirectURIs) != 0 {
-		t.Fatal("an application created without post-logout URIs has some")
+	newApp(t, s, "plain")
+	if plain, err := s.Application(ctx, "plain"); err != nil || len(plain.PostLogoutRedirectURIs) != 0 || plain.TokenFormat != gatehouse.TokenFormatOpaque {
+		t.Fatalf("an application created without post-logout URIs or token format: %+v %v", plain, err)
 	}
 
 	now := time.Now()
@@ -70,6 +72,21 @@ func testOIDCAuthTimeAndLogoutURIs(t *testing.T, s gatehouse.Store) {
 	}
 	if r2, err := s.RefreshTokenByHash(ctx, secret.Hash("oidc-r2")); err != nil || r2.AuthTime == nil || !r2.AuthTime.Equal(micro(login)) {
 		t.Fatalf("rotated refresh token auth time %v, %v", r2.AuthTime, err)
+	}
+	// A nonce is used once per client while its code is kept; another
+	// client may use the same value, and codes without a nonce are many.
+	again := gatehouse.Grant{CodeHash: secret.Hash("oidc-code-again"), ApplicationID: app.ID, UserID: owner.ID, Nonce: "n-1",
+		Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &again); !errors.Is(err, gatehouse.ErrConflict) {
+		t.Fatalf("a nonce used twice: %v", err)
+	}
+	plainApp, err := s.Application(ctx, "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.ApplicationID = plainApp.ID
+	if err := s.CreateGrant(ctx, &again); err != nil {
+		t.Fatalf("the same nonce for another client: %v", err)
 	}
 	// Without a login time (codes and tokens loaded from Django) it stays unknown.
 	g2 := gatehouse.Grant{CodeHash: secret.Hash("oidc-code-2"), ApplicationID: app.ID, UserID: owner.ID, Created: now, Expires: now.Add(time.Minute)}

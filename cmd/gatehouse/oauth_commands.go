@@ -16,7 +16,7 @@ import (
 // appFlags are the flags of createapplication and updateapplication.
 type appFlags struct {
 	clientID, name, clientType, grantTypes, redirectURIs, owner, scopes string
-	postLogoutURIs                                                      string
+	postLogoutURIs, tokenFormat                                         string
 	skipAuthorization, resourceServer                                   bool
 	origins                                                             setString
 }
@@ -48,6 +48,7 @@ func (f *appFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.skipAuthorization, "skip-authorization", false, "do not ask users for consent")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "may introspect tokens issued to other clients")
 	fs.StringVar(&f.postLogoutURIs, "post-logout-redirect-uris", "", "space- or comma-separated URIs OpenID Connect logout may return to")
+	fs.StringVar(&f.tokenFormat, "access-token-format", "", `access tokens: "" (opaque, as DOT) or jwt (RFC 9068, signed with the signing keys)`)
 	fs.Var(&f.origins, "allowed-origins", originsUsage)
 }
 
@@ -55,7 +56,7 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 	f := e.extra.app
 	spec := oauth.ApplicationSpec{ClientID: f.clientID, Name: f.name, ClientType: f.clientType, GrantTypes: site.SplitList(f.grantTypes),
 		RedirectURIs: site.SplitList(f.redirectURIs), Owner: f.owner, SkipAuthorization: f.skipAuthorization,
-		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer, PostLogoutRedirectURIs: site.SplitList(f.postLogoutURIs),
+		DefaultScopes: strings.Fields(f.scopes), ResourceServer: f.resourceServer, PostLogoutRedirectURIs: site.SplitList(f.postLogoutURIs), TokenFormat: f.tokenFormat,
 		AllowedOrigins: site.SplitList(f.origins.v)}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

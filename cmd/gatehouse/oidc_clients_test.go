@@ -17,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
@@ -214,6 +215,38 @@ func TestOIDCGoClients(t *testing.T) {
 			if _, err := verifier.Verify(ctx, tok3.Extra("id_token").(string)); err != nil {
 				t.Fatalf("an id_token issued after the rotations: %v", err)
 			}
+			// An RFC 9068 access token, verified by go-oidc's JWKS client
+			// alone (no introspection), for an application that asks for them.
+			out, err := runCmd(t, env, "createapplication", "--client-id", "jwt-api", "--grant-types", "client-credentials", "--access-token-format", "jwt")
+			if err != nil {
+				t.Fatalf("createapplication: %v %s", err, out)
+			}
+			jwtSecret := ""
+			for _, l := range strings.Split(out, "\n") {
+				if v, ok := strings.CutPrefix(l, "client_secret: "); ok {
+					jwtSecret = v
+				}
+			}
+			cc := clientcredentials.Config{ClientID: "jwt-api", ClientSecret: jwtSecret, TokenURL: provider.Endpoint().TokenURL}
+			at, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				JWKSURI string `json:"jwks_uri"`
+			}
+			if err := provider.Claims(&doc); err != nil || doc.JWKSURI == "" {
+				t.Fatalf("jwks_uri: %v", err)
+			}
+			payload, err := oidc.NewRemoteKeySet(ctx, doc.JWKSURI).VerifySignature(ctx, at.AccessToken)
+			if err != nil || !strings.Contains(string(payload), `"client_id":"jwt-api"`) {
+				t.Fatalf("JWT access token: %s %v", payload, err)
+			}
+			if out, err := runCmd(t, env, "createapplication", "--client-id", "x", "--grant-types", "client-credentials", "--access-token-format", "paseto"); err == nil ||
+				!strings.Contains(out+err.Error(), "token format") {
+				t.Fatalf("a bad token format: %v %s", err, out)
+			}
+
 			// An id_token is not an access token.
 			req, _ := http.NewRequest("GET", issuer+"/api/me/", nil)
 			req.Header.Set("Authorization", "Bearer "+raw)

@@ -208,6 +208,16 @@ func TestOIDCGoClients(t *testing.T) {
 					}
 				}
 			}
+			// A second replica on the same database publishes the same keys:
+			// what the first signed before the rotations verifies there too.
+			replica, stopReplica := serve(t, env)
+			defer stopReplica()
+			onReplica := oidc.NewVerifier(issuer, oidc.NewRemoteKeySet(ctx, replica+"/.well-known/jwks.json"), &oidc.Config{ClientID: "go-rp"})
+			for _, r := range []string{raw, fresh.Extra("id_token").(string)} {
+				if _, err := onReplica.Verify(ctx, r); err != nil {
+					t.Fatalf("on the second replica after rotating: %v", err)
+				}
+			}
 			tok3, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
 			if err != nil {
 				t.Fatal(err)

@@ -57,11 +57,7 @@ type consentData struct {
 // id_token_hint must be this provider's, for this client, and name the
 // logged-in user.
 func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-	default:
-		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-		emptyHTML(w, http.StatusMethodNotAllowed)
+	if !getHeadPost(w, r) {
 		return
 	}
 	ss := s.readSession(r)

@@ -47,11 +47,7 @@ type deviceData struct {
 
 // devicePage is /o/device/.
 func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-	default:
-		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-		emptyHTML(w, http.StatusMethodNotAllowed)
+	if !getHeadPost(w, r) {
 		return
 	}
 	ss := s.readSession(r)

@@ -115,11 +115,7 @@ var errNoBearer = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "An a
 // id_token, a simplejwt token or a DRF key is refused.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
-	default:
-		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-		emptyHTML(w, http.StatusMethodNotAllowed)
+	if !getHeadPost(w, r) {
 		return
 	}
 	token := ""

@@ -33,6 +33,18 @@ func dotView(h http.HandlerFunc, methods ...string) http.Handler {
 	})
 }
 
+// getHeadPost answers 405 with Allow, as Django's views do, to a method
+// other than GET, HEAD and POST; it reports whether the request may go on.
+func getHeadPost(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+		return true
+	}
+	w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
+	emptyHTML(w, http.StatusMethodNotAllowed)
+	return false
+}
+
 // emptyHTML writes an empty response with Django's default content type.
 func emptyHTML(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

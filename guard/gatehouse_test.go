@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/guard"
+	"github.com/gatehouse-auth/gatehouse/internal/oidctest"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -67,6 +68,7 @@ type gatehouseEnv struct {
 	handler  atomic.Pointer[http.Handler]
 	hits     sync.Map // path -> *atomic.Int64, the requests gatehouse got
 	stop     []func()
+	atSigner *oidctest.Signer // signs JWT access tokens (RFC 9068)
 }
 
 // requests is how many requests for path gatehouse got.
@@ -136,8 +138,12 @@ func (g *gatehouseEnv) swap(signing jwt.Key, verify ...jwt.Key) {
 	acc := accounts.New(accounts.Deps{Store: st, Hasher: password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, nil),
 		Box: box, Log: log, Now: g.clock.now, Permissions: st, Forget: an.ForgetUser})
 	ocfg := oauth.DefaultConfig()
+	ocfg.Issuer = "https://gatehouse.test"
+	if g.atSigner == nil {
+		g.atSigner = oidctest.New(t)
+	}
 	provider, err := oauth.New(oauth.Deps{Store: st, Secrets: secrets, Config: ocfg, CacheTTL: time.Second, Now: g.clock.now, Log: log,
-		Accounts: acc, Forget: an.ForgetAccess, Permissions: acc, Credentials: an})
+		Accounts: acc, Forget: an.ForgetAccess, Permissions: acc, Credentials: an, AccessTokens: g.atSigner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +238,13 @@ func (g *gatehouseEnv) knoxToken(u gatehouse.User) string {
 // app registers an OAuth application and returns its id and secret.
 func (g *gatehouseEnv) app(name string, resourceServer bool, grants ...string) (string, string) {
 	g.t.Helper()
-	a, sec, err := g.clients.Create(context.Background(), oauth.ApplicationSpec{Name: name, GrantTypes: grants, ResourceServer: resourceServer})
+	return g.appSpec(oauth.ApplicationSpec{Name: name, GrantTypes: grants, ResourceServer: resourceServer})
+}
+
+// appSpec registers the application spec describes.
+func (g *gatehouseEnv) appSpec(spec oauth.ApplicationSpec) (string, string) {
+	g.t.Helper()
+	a, sec, err := g.clients.Create(context.Background(), spec)
 	if err != nil {
 		g.t.Fatal(err)
 	}

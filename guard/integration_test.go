@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/guard"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/jwt"
+	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
 // For the same bad credentials, a service behind the guard answers what
@@ -162,6 +163,12 @@ func TestTokenKinds(t *testing.T) {
 			alice := g.user("alice", "pw-alice-1", true)
 			rsID, rsSecret := g.app("orders", true, gatehouse.GrantClientCredentials)
 			appID, appSecret := g.app("mobile", false, gatehouse.GrantPassword, gatehouse.GrantClientCredentials)
+			jwtID, jwtSecret := g.appSpec(oauth.ApplicationSpec{Name: "api", GrantTypes: []string{gatehouse.GrantPassword},
+				TokenFormat: gatehouse.TokenFormatJWT})
+			atJWT := g.oauthToken(jwtID, jwtSecret, "alice", "pw-alice-1", "read")
+			if strings.Count(atJWT, ".") != 2 {
+				t.Fatalf("not a JWT access token: %q", atJWT)
+			}
 			r := g.remote(rsID, rsSecret, time.Minute)
 			access, _ := g.jwtPair("alice", "pw-alice-1")
 			var client struct {
@@ -182,6 +189,8 @@ func TestTokenKinds(t *testing.T) {
 				{"OAuth token", "Bearer " + g.oauthToken(appID, appSecret, "alice", "pw-alice-1", "read write"),
 					guard.And(guard.TokenHasReadWriteScope(), guard.IsAdminUser),
 					fmt.Sprintf(`{"kind":"oauth","scopes":["read","write"],"staff":true,"user_id":%d,"username":"alice"}`, id)},
+				{"RFC 9068 JWT access token: introspected", "Bearer " + atJWT, guard.And(guard.TokenHasScope("read"), guard.IsAdminUser),
+					fmt.Sprintf(`{"kind":"oauth","scopes":["read"],"staff":true,"user_id":%d,"username":"alice"}`, id)},
 				{"client's own OAuth token", "Bearer " + client.AccessToken, guard.TokenHasScope("read"),
 					`{"kind":"oauth","scopes":["read"],"staff":false,"user_id":0,"username":""}`},
 				{"JWT, IsAuthenticated: no call", "Bearer " + access, guard.IsAuthenticated,

@@ -274,9 +274,11 @@ func (r *Remote) Authenticate(req *http.Request) (*Principal, error) {
 		if len(fields) != 2 {
 			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonBadHeader}
 		}
-		if strings.IndexByte(fields[1], '.') >= 0 {
+		if strings.IndexByte(fields[1], '.') >= 0 && !gatehouse.MayBeOAuthAccessToken(fields[1]) {
 			return r.verifyJWT(req.Context(), kw, fields[1])
 		}
+		// An opaque OAuth token, or an RFC 9068 JWT access token: asked
+		// about by introspection, which also sees its revocation.
 		return r.opaque(req.Context(), kw, fields[1], KindOAuth)
 	case strings.EqualFold(kw, "bearer"):
 		if len(fields) != 2 {

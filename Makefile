@@ -5,11 +5,22 @@ export GATEHOUSE_TEST_POSTGRES_URL
 
 .PHONY: run test build vet compat fuzz
 
-run:
-	$(GO) run ./cmd/gatehouse serve
+# make run builds ./gatehouse (as make build) and serves with it, so the
+# README's next ./gatehouse command runs the same binary.
+run: build
+	./gatehouse serve
+
+# The version, commit and commit date go into the binary
+# (internal/buildinfo; gatehouse version). Outside a git checkout they are
+# left to what the Go toolchain records.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
+BUILDINFO = github.com/gatehouse-auth/gatehouse/internal/buildinfo
+LDFLAGS = -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
 
 build:
-	$(GO) build -o gatehouse ./cmd/gatehouse
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o gatehouse ./cmd/gatehouse
 
 vet:
 	$(GO) vet ./...

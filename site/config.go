@@ -137,6 +137,12 @@ type Config struct {
 	OIDCEmailVerified   bool
 	JWTSubjectClaim     bool
 
+	TLSCertFile       string
+	TLSKeyFile        string
+	TLSReloadInterval time.Duration
+	HSTSMaxAge        time.Duration
+	HTTPRedirectAddr  string
+
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
@@ -283,6 +289,12 @@ func (c *Config) Settings() []Setting {
 		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
 		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},
 		{"jwt-subject-claim", "also write the user id as a string in a sub claim of simplejwt tokens, after the user id claim, for verifiers that read the standard subject (off: tokens are simplejwt's byte for byte); refused with jwt-user-id-claim sub", (*boolValue)(&c.JWTSubjectClaim), "false"},
+
+		{"tls-cert-file", "PEM certificate (chain) to serve HTTPS with, HTTP/2 and TLS 1.2 or later, on addr; with tls-key-file (both or neither). Empty: plain HTTP, for a TLS proxy in front", (*stringValue)(&c.TLSCertFile), ""},
+		{"tls-key-file", "PEM private key of tls-cert-file", (*stringValue)(&c.TLSKeyFile), ""},
+		{"tls-reload-interval", "how often the TLS certificate and key files are checked for a change and reloaded (SIGHUP reloads them at once; 0: on SIGHUP only)", (*durationValue)(&c.TLSReloadInterval), "5s"},
+		{"hsts-max-age", "max-age of the Strict-Transport-Security header on responses served over TLS (0: no header)", (*durationValue)(&c.HSTSMaxAge), "8760h"},
+		{"http-redirect-addr", "with TLS, a second address to listen on with plain HTTP, answering every request with a redirect to https (empty: none)", (*stringValue)(&c.HTTPRedirectAddr), ""},
 	}
 }
 

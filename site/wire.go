@@ -276,6 +276,9 @@ func (e *env) issuer() (string, error) {
 	iss := e.cfg.Issuer
 	if iss == "" {
 		iss = loopbackIssuer(e.cfg.Addr, e.cfg.MountPrefix)
+		if iss != "" && e.cfg.TLSCertFile != "" { // serve speaks HTTPS itself (tls.go)
+			iss = "https" + strings.TrimPrefix(iss, "http")
+		}
 	}
 	if err := server.CheckIssuer(iss); err != nil {
 		return "", fmt.Errorf("GATEHOUSE_ISSUER: %w", err)

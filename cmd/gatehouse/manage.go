@@ -33,6 +33,7 @@ type cmdFlags struct {
 	audit                                auditFlags  // audit (audit_command.go)
 	django                               djangoFlags // django-settings (django_settings.go)
 	imp                                  importFlags // import (import_command.go)
+	health                               healthFlags // healthcheck (ops_commands.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -59,6 +60,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.django.register(fs)
 	case "import":
 		f.imp.register(fs)
+	case "healthcheck":
+		f.health.register(fs)
 	}
 	return f
 }
@@ -79,6 +82,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer undo()
+	tlsServe, err := site.NewTLS(e.cfg, e.log) // before Open: a refusal leaves nothing behind
+	if err != nil {
+		return usageError{err}
+	}
 	s, err := site.Open(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
@@ -90,18 +97,25 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	e.log.Info("gatehouse listening", "addr", ln.Addr().String(), "database", s.Store.Dialect())
+	errc := make(chan error, 2)
+	shutdown, err := startServing(hs, ln, tlsServe, e.log, errc) // serve_tls.go
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	e.log.Info("gatehouse listening", "addr", ln.Addr().String(), "database", s.Store.Dialect(), "tls", tlsServe != nil)
 	select {
 	case err := <-errc:
+		sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+		defer cancel()
+		shutdown(sctx)
 		return err
 	case <-ctx.Done():
 	}
 	e.log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	if err := shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/gatehouse-auth/gatehouse/internal/buildinfo"
 	"github.com/gatehouse-auth/gatehouse/site"
 )
 
@@ -51,11 +52,17 @@ func commands() []command {
 		{"audit", "", "print audit log events, newest last (--user --client --event --since --until --limit --format)", cmdAudit},
 		{"keys", "list|rotate|retire KID", "list the signing keys of id_tokens and JWT access tokens (kid, algorithm, state, dates), rotate (a new key, signing after the publish-ahead), or retire KID at once", cmdKeys},
 		{"django-settings", "[INPUT|-]", "write a configuration file from a Django project's settings (the JSON of the --script lines, or manage.py diffsettings --all) to --out or standard output, listing what is not honoured", cmdDjangoSettings},
+		{"version", "", "print the version, commit and build date on one line (also: gatehouse --version)", cmdVersion},
+		{"healthcheck", "", "GET /readyz of the server the settings describe (or --url) and exit 0 when it answers 200, else 1: a container's HEALTHCHECK", cmdHealthcheck},
 	}
 }
 
 // run is the whole program; main only calls it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 2 && args[1] == "--version" {
+		fmt.Fprintln(stdout, buildinfo.Get())
+		return nil
+	}
 	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
 		usage(stdout)
 		if len(args) < 2 {

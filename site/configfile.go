@@ -31,9 +31,10 @@ import (
 
 // fileSecrets are the settings that have a *_FILE variant (and a
 // NAME-file key in the configuration file): their values are secrets, or
-// may hold one (a database URL with a password). GATEHOUSE_PASSWORD_FILE,
+// may hold one (a database URL with a password); jwt-private-key has its
+// own setting, jwt-private-key-file. GATEHOUSE_PASSWORD_FILE,
 // the CLI's password, is read by the CLI.
-var fileSecrets = []string{"secret-key", "jwt-signing-key", "jwt-private-key", "database-url"}
+var fileSecrets = []string{"secret-key", "jwt-signing-key", "database-url"}
 
 // Source is where the value of a setting came from: "flag", "env
 // GATEHOUSE_NAME" (or its _FILE variant), "FILE line N", or "default".
@@ -166,6 +167,8 @@ func (c *Config) readTOML(path string, b []byte, sets []Setting, overridden func
 		}
 		s, known := byName[name]
 		switch {
+		case isTable(raw):
+			return fmt.Errorf("%s: %s: a table: the keys of gatehouse's file are flat (name = value, no [sections])", where(key), key)
 		case key == "config":
 			return fmt.Errorf("%s: config cannot be set in a configuration file", where(key))
 		case !known:
@@ -200,6 +203,11 @@ func (c *Config) readTOML(path string, b []byte, sets []Setting, overridden func
 		return checkPrivate(path, secrets)
 	}
 	return nil
+}
+
+func isTable(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
 }
 
 // tomlValue is a TOML value as the setting's flag reads it.

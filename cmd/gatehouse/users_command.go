@@ -52,7 +52,7 @@ func (f *usersFlags) register(cmd string, fs *flag.FlagSet) {
 		fs.Var(&f.staff, "staff", "only staff users (--staff=false: only the others)")
 		fs.StringVar(&f.search, "search", "", "only users whose username, email or name contains this, ignoring case")
 		fs.IntVar(&f.page, "page", 1, "the page to print, from 1")
-		fs.IntVar(&f.pageSize, "page-size", 50, "users on a page")
+		fs.IntVar(&f.pageSize, "per-page", 50, "users on a page")
 	case "users delete":
 		fs.BoolVar(&f.yes, "yes", false, "confirm: the user, their tokens and grants are deleted for good")
 	}
@@ -61,7 +61,7 @@ func (f *usersFlags) register(cmd string, fs *flag.FlagSet) {
 func cmdUsersList(ctx context.Context, e *env, args []string) error {
 	f := e.extra.users
 	if f.page < 1 || f.pageSize < 1 || f.pageSize > 1000 {
-		return usagef("users list: --page must be at least 1 and --page-size between 1 and 1000")
+		return usagef("users list: --page must be at least 1 and --per-page between 1 and 1000")
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

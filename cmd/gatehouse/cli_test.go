@@ -299,4 +299,3 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
-

@@ -34,6 +34,8 @@ const (
 	AuditUserActivated   = "user.activated"
 	// AuditLoggedOutEverywhere: the user ended every credential they held.
 	AuditLoggedOutEverywhere = "user.logged_out_everywhere"
+	// AuditUserDeleted: a user and everything they owned were deleted.
+	AuditUserDeleted = "user.deleted"
 
 	// AuditTokenIssued: a credential was issued. Detail: kind (the
 	// AuditKind* values) and what identifies it without being it: the
@@ -84,7 +86,7 @@ func AuditEvents() []string {
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenRevoked, AuditTokenReused,
 		AuditCodeIssued, AuditCodeReplayed,
 		AuditApplicationCreated, AuditApplicationChanged, AuditApplicationDeleted,
-		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired}
+		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired, AuditUserDeleted}
 }
 
 // LoginVia names the way a user logged in, the "via" of login events.

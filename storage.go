@@ -45,6 +45,12 @@ type UserFilter struct {
 	ID       int64 // 0 matches all
 	Username string
 	Email    string
+	// Active and Staff, when not nil, select users whose IsActive or
+	// IsStaff is that value.
+	Active, Staff *bool
+	// Search, when not empty, selects users whose username, email, first
+	// or last name contains it, ignoring ASCII case (% and _ are literal).
+	Search string
 }
 
 // UserChange says what UpdateUser does beyond writing the fields.

@@ -307,6 +307,27 @@ func (s *Service) SetActive(ctx context.Context, username string, active bool) e
 	return err
 }
 
+// Delete removes the user called username and everything they own
+// (tokens, OAuth grants and tokens, sessions, memberships), in one store
+// call; ENOTFOUND when there is no such user.
+func (s *Service) Delete(ctx context.Context, username string) error {
+	u, err := s.byUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	s.forget(u.ID)
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserDeleted, UserID: u.ID, Detail: map[string]string{"username": u.Username}})
+	return nil
+}
+
+// User returns the user called username; ENOTFOUND when there is none.
+func (s *Service) User(ctx context.Context, username string) (gatehouse.User, error) {
+	return s.byUsername(ctx, username)
+}
+
 // CheckPassword authenticates username and password as Django's
 // ModelBackend does (a password over MaxPasswordBytes is refused at once): an unknown user costs one hash like a wrong password,
 // inactive users never authenticate, and a correct password stored with an

@@ -142,11 +142,16 @@ type Config struct {
 	TLSReloadInterval time.Duration
 	HSTSMaxAge        time.Duration
 	HTTPRedirectAddr  string
+	DatabaseCreateDirs bool
 
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
 	origin map[string]string
+	// source says where each setting's value came from, by flag name
+	// (Source); warnings are Parse's (Warnings). See configfile.go.
+	source   map[string]string
+	warnings []string
 }
 
 // Setting is one row of the settings table: a field of Config with its
@@ -186,7 +191,7 @@ func (c *Config) Settings() []Setting {
 	kx := knox.DefaultConfig()
 	itoa := strconv.Itoa
 	return []Setting{
-		{"config", "configuration file of GATEHOUSE_NAME=value lines (# comments, blank lines; a value in double quotes takes backslash escapes such as \\n). A flag wins over the environment, the environment over the file. A file holding GATEHOUSE_SECRET_KEY, GATEHOUSE_JWT_SIGNING_KEY or GATEHOUSE_JWT_PRIVATE_KEY must be open to its owner alone (chmod 600). gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
+		{"config", "configuration file, TOML with flat keys named as the flags (page-size = 50, addr = \"127.0.0.1:9000\"; a list as a string with commas or an array); an unknown key is an error naming its line. A flag wins over the environment, the environment over the file (gatehouse config shows where each value came from). A file holding secret-key, jwt-signing-key, jwt-private-key or a database-url with a password must be open to its owner alone (chmod 600); NAME-file = \"PATH\" reads one from a file, as the GATEHOUSE_*_FILE variables do. gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
 		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
 		{"issuer", "gatehouse's public URL (https://auth.example.com, with the mount prefix if any), the issuer of the OAuth metadata at /.well-known/oauth-authorization-server; empty: http://ADDR when addr is a loopback address, else no metadata", (*stringValue)(&c.Issuer), ""},
 		{"mount-prefix", "the path gatehouse's routes are served under when a reverse proxy (or a Go program embedding gatehouse, with http.StripPrefix) strips it, such as /auth: redirects, form actions, links and cookie paths then carry it. Empty: the root", (*stringValue)(&c.MountPrefix), ""},
@@ -295,6 +300,7 @@ func (c *Config) Settings() []Setting {
 		{"tls-reload-interval", "how often the TLS certificate and key files are checked for a change and reloaded (SIGHUP reloads them at once; 0: on SIGHUP only)", (*durationValue)(&c.TLSReloadInterval), "5s"},
 		{"hsts-max-age", "max-age of the Strict-Transport-Security header on responses served over TLS (0: no header)", (*durationValue)(&c.HSTSMaxAge), "8760h"},
 		{"http-redirect-addr", "with TLS, a second address to listen on with plain HTTP, answering every request with a redirect to https (empty: none)", (*stringValue)(&c.HTTPRedirectAddr), ""},
+		{"database-create-dirs", "create the missing parent directories of the SQLite database (mode 0700); without it a missing directory is an error, and only the database file (and its secret file) are created", (*boolValue)(&c.DatabaseCreateDirs), "false"},
 	}
 }
 
@@ -324,25 +330,33 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 		args = args[1:]
 	}
 	c.positional = positional
-	flagged := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
-	fromEnv := func(s Setting) string {
-		if flagged[s.Name] {
-			return ""
-		}
-		return getenv(s.Env())
-	}
+	c.source = map[string]string{}
+	fs.Visit(func(f *flag.Flag) { c.source[f.Name] = "flag --" + f.Name })
 	for _, s := range sets {
-		if v := fromEnv(s); v != "" {
-			if err := s.Value.Set(v); err != nil {
-				return fmt.Errorf("%s: %w", s.Env(), err)
+		if _, flagged := c.source[s.Name]; flagged {
+			continue
+		}
+		v, from := getenv(s.Env()), s.Env()
+		if slices.Contains(fileSecrets, s.Name) {
+			fv, name, ok, err := fromSecretFile(s, getenv)
+			if err != nil {
+				return err
 			}
+			if ok {
+				v, from = fv, name
+			}
+		}
+		if v != "" {
+			if err := s.Value.Set(v); err != nil {
+				return fmt.Errorf("%s: %w", from, err)
+			}
+			c.source[s.Name] = "env " + from
 		}
 	}
 	if c.ConfigFile == "" {
 		return nil
 	}
-	if err := c.readFile(c.ConfigFile, sets, func(s Setting) bool { return flagged[s.Name] || fromEnv(s) != "" }); err != nil {
+	if err := c.readConfigFile(c.ConfigFile, sets, func(s Setting) bool { _, set := c.source[s.Name]; return set }); err != nil {
 		return fmt.Errorf("GATEHOUSE_CONFIG: %w", err)
 	}
 	return nil
@@ -408,6 +422,7 @@ func (c *Config) readFile(path string, sets []Setting, overridden func(Setting) 
 			target = scratchValue(s.Name) // checked, then dropped
 		} else {
 			c.origin[name] = where
+			c.source[s.Name] = where
 		}
 		if err := target.Set(value); err != nil {
 			return fmt.Errorf("%s: %s: %w", where, name, err)

@@ -122,10 +122,7 @@ func unreadableSecretFile(path string, err error) error {
 // existing name decides a race between processes: rename would let the
 // last one win and hand the earlier ones a key nobody keeps.
 func createSecretFile(path, key string) (created bool, err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, err
-	}
+	dir := filepath.Dir(path)                                   // checkDatabaseURL made sure it exists
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*") // mode 0600
 	if err != nil {
 		return false, fmt.Errorf("create secret file: %w", err)

@@ -67,6 +67,9 @@ type Services struct {
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
+	if err := checkDatabaseURL(e.cfg.DatabaseURL, e.cfg.DatabaseCreateDirs); err != nil {
+		return nil, err
+	}
 	key, err := e.secretKey()
 	if err != nil {
 		return nil, err
@@ -79,6 +82,12 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if migrate {
+		if err := probeWrite(ctx, st); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	return a, nil
 }

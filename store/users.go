@@ -90,6 +90,23 @@ func userWhere(f gatehouse.UserFilter) (string, []any) {
 		conds = append(conds, "email = ?")
 		args = append(args, f.Email)
 	}
+	if f.Active != nil {
+		conds = append(conds, "is_active = ?")
+		args = append(args, *f.Active)
+	}
+	if f.Staff != nil {
+		conds = append(conds, "is_staff = ?")
+		args = append(args, *f.Staff)
+	}
+	if f.Search != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Search)) + "%"
+		var ors []string
+		for _, col := range []string{"username", "email", "first_name", "last_name"} {
+			ors = append(ors, "LOWER("+col+`) LIKE ? ESCAPE '\'`)
+			args = append(args, like)
+		}
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}

@@ -68,6 +68,7 @@ var (
 		{"TokenDeleteOtherUsers", testTokenDeleteOtherUsers},
 		{"TokenTouch", testTokenTouch},
 		{"TokenValuesAreCopies", testTokenValuesAreCopies},
+		{"UserListActiveStaffSearch", testUserListActiveStaffSearch},
 	}
 	storeTests = []struct {
 		name string

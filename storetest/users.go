@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -463,5 +464,54 @@ func testUserValuesAreCopies(t *testing.T, s UsersAndTokens) {
 	*kept.LastLogin = last.Add(3 * time.Hour)
 	if again, _ := s.User(ctx, u.ID); again.Username != "nina" || !again.LastLogin.Equal(last) {
 		t.Fatalf("the updater's value aliases the stored one: %+v", again)
+	}
+}
+
+// testUserListActiveStaffSearch: the Active, Staff and Search filters,
+// alone and together, in CountUsers and ListUsers alike; Search ignores
+// ASCII case and takes % and _ literally.
+func testUserListActiveStaffSearch(t *testing.T, s UsersAndTokens) {
+	ctx := t.Context()
+	mk := func(name, email, first string, active, staff bool) {
+		u := gatehouse.User{Username: name, Email: email, FirstName: first, Password: "!", IsActive: active, IsStaff: staff, DateJoined: time.Now()}
+		if err := s.CreateUser(ctx, &u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("alice", "alice@example.com", "Alice", true, true)
+	mk("bob", "BOB@Example.org", "Robert", true, false)
+	mk("carol_x", "carol@example.com", "", false, false)
+	mk("dave", "dave%@example.net", "Dave", false, true)
+	yes, no := true, false
+	for _, tc := range []struct {
+		f    gatehouse.UserFilter
+		want []string
+	}{
+		{gatehouse.UserFilter{Active: &yes}, []string{"alice", "bob"}},
+		{gatehouse.UserFilter{Active: &no}, []string{"carol_x", "dave"}},
+		{gatehouse.UserFilter{Staff: &yes}, []string{"alice", "dave"}},
+		{gatehouse.UserFilter{Active: &yes, Staff: &no}, []string{"bob"}},
+		{gatehouse.UserFilter{Search: "EXAMPLE.com"}, []string{"alice", "carol_x"}},
+		{gatehouse.UserFilter{Search: "rob"}, []string{"bob"}},
+		{gatehouse.UserFilter{Search: "_"}, []string{"carol_x"}},
+		{gatehouse.UserFilter{Search: "%"}, []string{"dave"}},
+		{gatehouse.UserFilter{Search: "a", Staff: &yes, Active: &no}, []string{"dave"}},
+		{gatehouse.UserFilter{Search: "nobody"}, nil},
+	} {
+		users, err := s.ListUsers(ctx, tc.f, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range users {
+			got = append(got, u.Username)
+		}
+		n, err := s.CountUsers(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) || n != len(tc.want) {
+			t.Errorf("%+v: listed %v, counted %d; want %v", tc.f, got, n, tc.want)
+		}
 	}
 }

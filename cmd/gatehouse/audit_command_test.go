@@ -179,7 +179,7 @@ func TestAuditCommandRefusals(t *testing.T) {
 		{[]string{"--client", "a\x00b"}, "--client: not a client id"},
 		{[]string{"--user", "ghost"}, `--user "ghost": no such user (give the id of a deleted user)`},
 		{[]string{"--user", "-3"}, `--user "-3": no such user`},
-		{[]string{"alice"}, `audit takes no arguments, only flags; got "alice"`},
+		{[]string{"alice"}, `gatehouse audit takes no arguments, got ["alice"]`},
 		{[]string{"--nope"}, "flag provided but not defined: -nope"},
 	} {
 		out, stderr, err := runSplit(t, env, append([]string{"audit"}, c.args...)...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,8 +73,9 @@ func TestConfigFileRefusals(t *testing.T) {
 		{"GATEHOUSE_PAGE_SIZE=5\n\nGATEHOUSE_PAGE_SIZE=6\n", "line 3: GATEHOUSE_PAGE_SIZE is set again (first on line 1)"},
 		{"# x\nGATEHOUSE_PAGE_SIZE=five\n", `line 2: GATEHOUSE_PAGE_SIZE: want a whole number, 0 or more, got "five"`},
 		{"GATEHOUSE_JWT_LEEWAY=soon\n", `line 1: GATEHOUSE_JWT_LEEWAY: want a duration`},
-		{"page-size 5\n", "line 1: want GATEHOUSE_NAME=value"},
-		{"=5\n", "line 1: want GATEHOUSE_NAME=value"},
+		// Not the older format: read as TOML, refused with its line.
+		{"page-size 5\n", "line 1: expected '.' or '='"},
+		{"=5\n", "line 1: unexpected '='"},
 		{"GATEHOUSE_CONFIG=/etc/other.conf\n", "line 1: GATEHOUSE_CONFIG cannot be set in a configuration file"},
 		{`GATEHOUSE_JWT_ISSUER="unterminated` + "\n", `line 1: GATEHOUSE_JWT_ISSUER: a value starting with " must be one quoted string`},
 		{"export GATEHOUSE_ADDR=x\n", `line 1: unknown setting "export GATEHOUSE_ADDR"`},
@@ -158,5 +160,147 @@ func TestDjangoSettingsRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%s: %v\nwant %s", tc.name, tc.value, err, tc.want)
 		}
+	}
+}
+
+// The TOML file: flat keys named as the flags, every kind of value,
+// arrays joined with commas; precedence flag > env > file > default, and
+// Source says which.
+func TestConfigFileTOML(t *testing.T) {
+	path := writeConfig(t, 0o644, `# gatehouse.toml
+page-size = 5
+addr = "127.0.0.1:9000"
+jwt-issuer = "https://auth.example.com"
+log-level = "warn"
+allowed-hosts = ["auth.example.com", ".example.org"]
+jwt-leeway = 30
+cookie-secure = true
+password-max-similarity = 0.5
+`)
+	c, err := parseWith([]string{"--config", path, "--addr", "127.0.0.1:9100"}, map[string]string{"GATEHOUSE_LOG_LEVEL": "debug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PageSize != 5 || c.JWTIssuer != "https://auth.example.com" || c.AllowedHosts != "auth.example.com,.example.org" ||
+		c.JWTLeeway != 30*time.Second || !c.CookieSecure || c.PasswordMaxSimilarity != 0.5 {
+		t.Errorf("from the file: %+v", c)
+	}
+	if c.Addr != "127.0.0.1:9100" || c.LogLevel != "debug" {
+		t.Errorf("flag and environment: addr %s, log level %s", c.Addr, c.LogLevel)
+	}
+	for name, want := range map[string]string{"addr": "flag --addr", "log-level": "env GATEHOUSE_LOG_LEVEL",
+		"page-size": path + " line 2", "allowed-hosts": path + " line 6", "jwt-algorithm": "default"} {
+		if got := c.Source(name); got != want {
+			t.Errorf("source of %s: %q, want %q", name, got, want)
+		}
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"page-size = 5\naddrr = \"x\"\n", `line 2: unknown setting "addrr"; did you mean addr?`},
+		{"page-size = \"five\"\n", `line 1: page-size: want a whole number`},
+		{"[server]\naddr = \"x\"\n", "line 1: server: a table"},
+		{"config = \"/etc/other.toml\"\n", "line 1: config cannot be set"},
+		{"page-size = 5\npage-size = 6\n", "line 2: "},
+		{"jwt-leeway = 2024-01-01\n", "line 1: jwt-leeway: want a string, number or boolean"},
+	} {
+		path := writeConfig(t, 0o600, tc.text)
+		_, err := parseWith([]string{"--config", path}, nil)
+		if err == nil || !strings.Contains(err.Error(), path+" "+tc.want) {
+			t.Errorf("%q: %v\nwant %s %s", tc.text, err, path, tc.want)
+		}
+	}
+	// A secret in a file others may read is refused; NAME-file reads it.
+	const key = "0123456789abcdef0123456789abcdef-very-secret"
+	open := writeConfig(t, 0o644, "secret-key = \""+key+"\"\n")
+	if _, err := parseWith([]string{"--config", open}, nil); err == nil || !strings.Contains(err.Error(), "chmod 600") || strings.Contains(err.Error(), key) {
+		t.Errorf("a secret in a 0644 file: %v", err)
+	}
+	pw := writeConfig(t, 0o644, "database-url = \"postgres://u:hunter2@db/x\"\n")
+	if _, err := parseWith([]string{"--config", pw}, nil); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a database password in a 0644 file: %v", err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	c, err = parseWith([]string{"--config", writeConfig(t, 0o644, "secret-key-file = \""+keyFile+"\"\n")}, nil)
+	if err != nil || c.SecretKey != key {
+		t.Errorf("secret-key-file: %q %v", c.SecretKey, err)
+	}
+}
+
+// The older GATEHOUSE_NAME=value file is still read, with a warning that
+// says how to convert it.
+func TestConfigFileOldFormatWarns(t *testing.T) {
+	c, err := parseWith([]string{"--config", writeConfig(t, 0o644, "GATEHOUSE_PAGE_SIZE=5\n")}, nil)
+	if err != nil || c.PageSize != 5 || len(c.Warnings()) != 1 || !strings.Contains(c.Warnings()[0], "convert it to TOML") {
+		t.Errorf("page size %d, warnings %q, %v", c.PageSize, c.Warnings(), err)
+	}
+}
+
+// *_FILE variables: read at start with the trailing newline trimmed; both
+// set, or an unreadable file, is an error naming the variable.
+func TestSecretFileVariables(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte("0123456789abcdef-from-a-file\n"), 0o600)
+	c, err := parseWith(nil, map[string]string{"GATEHOUSE_SECRET_KEY_FILE": key, "GATEHOUSE_DATABASE_URL_FILE": key})
+	if err != nil || c.SecretKey != "0123456789abcdef-from-a-file" || c.Source("secret-key") != "env GATEHOUSE_SECRET_KEY_FILE" {
+		t.Errorf("%q %q %v", c.SecretKey, c.Source("secret-key"), err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GATEHOUSE_JWT_SIGNING_KEY_FILE": key, "GATEHOUSE_JWT_SIGNING_KEY": "x"}, "GATEHOUSE_JWT_SIGNING_KEY and GATEHOUSE_JWT_SIGNING_KEY_FILE are both set"},
+		{map[string]string{"GATEHOUSE_DATABASE_URL_FILE": filepath.Join(dir, "absent")}, "GATEHOUSE_DATABASE_URL_FILE: open "},
+		{map[string]string{"GATEHOUSE_SECRET_KEY_FILE": dir}, "GATEHOUSE_SECRET_KEY_FILE: read "},
+	} {
+		if _, err := parseWith(nil, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %s", tc.env, err, tc.want)
+		}
+	}
+	// Through the command: exit 2, and nothing is created.
+	db := filepath.Join(dir, "gh.db")
+	_, err = runCmd(t, map[string]string{"GATEHOUSE_DATABASE_URL": db, "GATEHOUSE_SECRET_KEY_FILE": filepath.Join(dir, "absent")}, "migrate")
+	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "GATEHOUSE_SECRET_KEY_FILE") {
+		t.Errorf("migrate with an absent key file: %v", err)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the database was created")
+	}
+}
+
+// An unknown GATEHOUSE_* variable is a warning naming the closest known
+// one; the tests' GATEHOUSE_TEST_* are exempt.
+func TestUnknownVariablesWarn(t *testing.T) {
+	got := site.UnknownVariables([]string{"GATEHOUSE_ADRR=x", "GATEHOUSE_TEST_POSTGRES_URL=y", "GATEHOUSE_ADDR=z", "HOME=/root", "GATEHOUSE_PASSWORD=p", "GATEHOUSE_SECRET_KEY_FILE=/k"})
+	if len(got) != 1 || !strings.Contains(got[0], "GATEHOUSE_ADRR is not a gatehouse setting") || !strings.Contains(got[0], "did you mean GATEHOUSE_ADDR?") {
+		t.Errorf("%q", got)
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"gatehouse", "config"}, getenvFrom(nil), nil, &out, &errb, "GATEHOUSE_ADRR=x")
+	if err != nil || !strings.Contains(errb.String(), "GATEHOUSE_ADRR is not a gatehouse setting") {
+		t.Errorf("config: %v %s", err, errb.String())
+	}
+}
+
+// gatehouse config shows each value and its source, never a secret.
+func TestConfigCommandShowsSources(t *testing.T) {
+	path := writeConfig(t, 0o600, "page-size = 7\njwt-signing-key = \"a-signing-key-that-must-not-show-0123\"\n")
+	env := map[string]string{"GATEHOUSE_CONFIG": path, "GATEHOUSE_LOG_LEVEL": "warn", "GATEHOUSE_DATABASE_URL": "postgres://u:hunter2@db/x"}
+	out, err := runCmd(t, env, "config", "--addr", "0.0.0.0:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{`addr\s+0\.0\.0\.0:80\s+flag --addr`, `log-level\s+warn\s+env GATEHOUSE_LOG_LEVEL`,
+		`page-size\s+7\s+` + regexp.QuoteMeta(path) + ` line 1`, `jwt-algorithm\s+HS256\s+default`, `jwt-signing-key\s+\(set, not shown\)`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no line %s in\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "must-not-show") || strings.Contains(out, "hunter2") {
+		t.Errorf("a secret shown:\n%s", out)
+	}
+	md, err := runCmd(t, nil, "config", "--markdown")
+	if err != nil || !strings.HasPrefix(md, "| flag | variable | default | meaning |") {
+		t.Errorf("--markdown: %v %.100s", err, md)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -484,16 +485,19 @@ func TestDjangoCorpusSettings(t *testing.T) {
 	}
 	env := baseEnv(testdb.URL(t, "sqlite"))
 	env["GATEHOUSE_JWT_SIGNING_KEY"] = c.SecretKey
-	// The import command prints GATEHOUSE_*=value lines (adapt here if the
-	// command's final interface differs); they replace the hand-set ones of
-	// corpusEnv.
+	// The command prints a TOML file of name = "value" lines; they replace
+	// the hand-set variables of corpusEnv.
 	out, err := runCmd(t, env, "django-settings", settingsJSON)
 	if err != nil {
 		t.Fatalf("django-settings: %v\n%s", err, out)
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
-			env[k] = v
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " = "); ok && !strings.HasPrefix(k, "#") {
+			uq, err := strconv.Unquote(v)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			env["GATEHOUSE_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = uq
 		}
 	}
 	if out, err := runCmd(t, env, "loaddata", filepath.Join(corpusDir, "dump.json")); err != nil {

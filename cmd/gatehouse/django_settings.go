@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -105,19 +104,17 @@ func configText(in djangoconf.Input, res djangoconf.Result) string {
 			b.WriteString("\n# " + s.From + "\n")
 			last = s.From
 		}
-		b.WriteString(s.Name + "=" + configValue(s.Value) + "\n")
+		b.WriteString(tomlKey(s.Name) + " = " + tomlString(s.Value) + "\n")
 	}
 	return b.String()
 }
 
-// configValue writes v as the configuration file reads it back: as it is,
-// or quoted when it has surrounding white space, a leading quote, or a
-// control character.
-func configValue(v string) string {
-	if v != strings.TrimSpace(v) || strings.HasPrefix(v, `"`) || strings.ContainsFunc(v, unicode.IsControl) {
-		return strconv.Quote(v)
-	}
-	return v
+// tomlKey is the configuration file's key of the variable name:
+// GATEHOUSE_JWT_ACCESS_LIFETIME is jwt-access-lifetime. Values are
+// written as TOML basic strings: Go's quoting is one, since every value
+// here is valid UTF-8 (the settings' flags read strings for every kind).
+func tomlKey(env string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, "GATEHOUSE_"), "_", "-"))
 }
 
 // writePrivate writes text to path, mode 0600, replacing it at once.
@@ -143,4 +140,33 @@ func writePrivate(path, text string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// tomlString writes v as a TOML basic string: quotes, backslashes and
+// control characters escaped as TOML escapes them.
+func tomlString(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if unicode.IsControl(r) {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -53,7 +53,7 @@ func runDjangoSettings(t *testing.T, stdin io.Reader, args ...string) (stdout, s
 func settingLines(text string) []string {
 	var out []string
 	for line := range strings.Lines(text) {
-		if strings.HasPrefix(line, "GATEHOUSE_") {
+		if line != "" && line[0] >= 'a' && line[0] <= 'z' && strings.Contains(line, " = ") {
 			out = append(out, strings.TrimRight(line, "\n"))
 		}
 	}
@@ -141,14 +141,14 @@ func TestDjangoSettingsFromDiffsettings(t *testing.T) {
 	// without its algorithm, so every strong algorithm verifies and argon2
 	// writes.
 	hashers := func(line string) bool {
-		return strings.HasPrefix(line, "GATEHOUSE_PASSWORD_HASHERS=") || strings.HasPrefix(line, "GATEHOUSE_PBKDF2_ITERATIONS=")
+		return strings.HasPrefix(line, "password-hashers = ") || strings.HasPrefix(line, "pbkdf2-iterations = ")
 	}
 	a, b := slices.DeleteFunc(settingLines(fromJSON), hashers), slices.DeleteFunc(settingLines(fromDiff), hashers)
 	if !slices.Equal(a, b) {
 		t.Errorf("JSON:\n%s\n\ndiffsettings:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
-	if !strings.Contains(fromDiff, "\nGATEHOUSE_PASSWORD_HASHERS=argon2,pbkdf2_sha256,bcrypt_sha256,sha1,scrypt\n") ||
-		!strings.Contains(fromJSON, "\nGATEHOUSE_PASSWORD_HASHERS=pbkdf2_sha256,argon2,bcrypt_sha256,sha1\n") {
+	if !strings.Contains(fromDiff, "\npassword-hashers = \"argon2,pbkdf2_sha256,bcrypt_sha256,sha1,scrypt\"\n") ||
+		!strings.Contains(fromJSON, "\npassword-hashers = \"pbkdf2_sha256,argon2,bcrypt_sha256,sha1\"\n") {
 		t.Errorf("hashers: from JSON %q, from diffsettings %q", slices.DeleteFunc(settingLines(fromJSON), func(l string) bool { return !hashers(l) }),
 			slices.DeleteFunc(settingLines(fromDiff), func(l string) bool { return !hashers(l) }))
 	}
@@ -158,7 +158,7 @@ func TestDjangoSettingsFromDiffsettings(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errText)
 		}
 	}
-	if !strings.Contains(fromDiff, "GATEHOUSE_JWT_SIGNING_KEY=django-settings-test-key-not-secret-0123456789abcdefghij\n") {
+	if !strings.Contains(fromDiff, "jwt-signing-key = \"django-settings-test-key-not-secret-0123456789abcdefghij\"\n") {
 		t.Error("SECRET_KEY is not the JWT signing key")
 	}
 }
@@ -179,7 +179,7 @@ func TestDjangoSettingsOutAndBadInput(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("%v %v", st, err)
 	}
-	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "GATEHOUSE_JWT_SIGNING_KEY=") || strings.Contains(errText, "django-settings-test-key") {
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "jwt-signing-key = ") || strings.Contains(errText, "django-settings-test-key") {
 		t.Errorf("file or stderr wrong:\n%s", errText)
 	}
 	if !regexp.MustCompile(`wrote 3\d settings to .*; 2 Django settings not honoured`).MatchString(errText) {

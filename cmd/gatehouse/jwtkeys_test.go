@@ -121,7 +121,7 @@ func TestDjangoSettingsES256Key(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errText)
 	}
 	text, _ := os.ReadFile(conf)
-	if !strings.Contains(string(text), `GATEHOUSE_JWT_PRIVATE_KEY="-----BEGIN PRIVATE KEY-----\n`) {
+	if !strings.Contains(string(text), `jwt-private-key = "-----BEGIN PRIVATE KEY-----\n`) {
 		t.Fatalf("the key is not one quoted line:\n%s", text)
 	}
 	env := baseEnv(filepath.Join(dir, "gatehouse.db"))

@@ -34,6 +34,8 @@ type cmdFlags struct {
 	django                               djangoFlags // django-settings (django_settings.go)
 	imp                                  importFlags // import (import_command.go)
 	health                               healthFlags // healthcheck (ops_commands.go)
+	users                                usersFlags  // users (users_command.go)
+	markdown                             bool        // config --markdown
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -50,10 +52,14 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 	case "createtoken":
 		fs.StringVar(&f.name, "name", "cli", "token name")
 		fs.DurationVar(&f.expires, "expires", 0, "lifetime such as 720h (0: never expires)")
-	case "createapplication":
+	case "applications create":
 		f.app.register(fs)
-	case "updateapplication":
+	case "applications update":
 		f.app.registerUpdate(fs)
+	case "users list", "users delete":
+		f.users.register(cmd, fs)
+	case "config":
+		fs.BoolVar(&f.markdown, "markdown", false, "print the reference table of every setting (flag, variable, default, meaning) that docs/configuration.md holds")
 	case "audit":
 		f.audit.register(fs)
 	case "django-settings":
@@ -130,6 +136,16 @@ func (e *env) readPassword() (string, error) {
 			return "", errors.New("no password on standard input")
 		}
 		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if path := e.getenv("GATEHOUSE_PASSWORD_FILE"); path != "" {
+		if e.getenv("GATEHOUSE_PASSWORD") != "" {
+			return "", usagef("GATEHOUSE_PASSWORD and GATEHOUSE_PASSWORD_FILE are both set: set one")
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("GATEHOUSE_PASSWORD_FILE: %w", err)
+		}
+		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
 	}
 	if p := e.getenv("GATEHOUSE_PASSWORD"); p != "" {
 		return p, nil

@@ -245,7 +245,8 @@ func TestHelpAndBadInput(t *testing.T) {
 	for _, cmd := range commands() {
 		out.Reset()
 		errb.Reset()
-		if err := run(context.Background(), []string{"gatehouse", cmd.name, "--help"}, getenvFrom(nil), nil, &out, &errb); err != nil {
+		args := append(append([]string{"gatehouse"}, strings.Fields(cmd.name)...), "--help")
+		if err := run(context.Background(), args, getenvFrom(nil), nil, &out, &errb); err != nil {
 			t.Errorf("%s --help: %v", cmd.name, err)
 		}
 		if !strings.Contains(errb.String(), "usage: gatehouse "+cmd.name) {

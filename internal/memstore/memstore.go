@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,11 +160,36 @@ func (s *Store) selected(f gatehouse.UserFilter) []gatehouse.User {
 	var out []gatehouse.User
 	for _, id := range slices.Sorted(maps.Keys(s.users)) {
 		u := s.users[id]
-		if (f.ID == 0 || u.ID == f.ID) && (f.Username == "" || u.Username == f.Username) && (f.Email == "" || u.Email == f.Email) {
+		if (f.ID == 0 || u.ID == f.ID) && (f.Username == "" || u.Username == f.Username) && (f.Email == "" || u.Email == f.Email) &&
+			(f.Active == nil || u.IsActive == *f.Active) && (f.Staff == nil || u.IsStaff == *f.Staff) && searched(u, f.Search) {
 			out = append(out, storedUser(u))
 		}
 	}
 	return out
+}
+
+// searched reports whether u's username, email or names contain search,
+// ignoring ASCII case, as the SQL store's LOWER(...) LIKE does.
+func searched(u gatehouse.User, search string) bool {
+	if search == "" {
+		return true
+	}
+	search = asciiLower(search)
+	for _, v := range []string{u.Username, u.Email, u.FirstName, u.LastName} {
+		if strings.Contains(asciiLower(v), search) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // CountUsers counts the users f selects.

@@ -1,0 +1,71 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/store"
+)
+
+// urlScheme matches the scheme of a URL ("mysql:", "http:"); a SQLite
+// path has none, or sqlite:.
+var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+
+// checkDatabaseURL refuses, before anything is opened or created, a
+// database URL of a scheme gatehouse does not speak and a SQLite path whose
+// directory does not exist (created, mode 0700, only with
+// GATEHOUSE_DATABASE_CREATE_DIRS): only the database file itself, and the
+// secret file beside it, are ever created.
+func checkDatabaseURL(url string, createDirs bool) error {
+	if isPostgres(url) {
+		return nil
+	}
+	if m := urlScheme.FindStringSubmatch(url); m != nil && m[1] != "sqlite" {
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: unknown scheme %q: want a SQLite file path (or sqlite:PATH) or a postgres:// URL", m[1])
+	}
+	path := sqlitePath(url)
+	if path == "" {
+		return errors.New("GATEHOUSE_DATABASE_URL: empty SQLite path")
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && createDirs:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("GATEHOUSE_DATABASE_CREATE_DIRS: creating %s: %w", dir, err)
+		}
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: the directory %s of the SQLite database %s does not exist: create it "+
+			"(gatehouse creates only the database file), or set GATEHOUSE_DATABASE_CREATE_DIRS=true", dir, path)
+	case err != nil:
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: %s, the directory of the SQLite database, is not a directory", dir)
+	}
+	return nil
+}
+
+// probeWrite writes the store's readiness row once, so that a database
+// that answers but cannot take a write (a read-only file or filesystem, a
+// full disk, a read-only PostgreSQL replica or role) stops the start
+// with a clear message instead of failing the first sign-up.
+func probeWrite(ctx context.Context, st *store.Store) error {
+	if err := st.Ready(ctx); err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "store: ")
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: the %s database cannot be written (%s): check the file's and its directory's "+
+			"permissions, free disk space, or the PostgreSQL role and server (not a read-only replica)", st.Dialect(), msg)
+	}
+	return nil
+}
+
+// IsPostgres reports whether url names a PostgreSQL database (else it is
+// a SQLite file).
+func IsPostgres(url string) bool { return isPostgres(url) }

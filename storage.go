@@ -122,6 +122,12 @@ type ApplicationStore interface {
 	// SetAllowedOrigins replaces the application's allowed origins and
 	// sets its Updated time; ErrNotFound when there is no such client.
 	SetAllowedOrigins(ctx context.Context, clientID string, origins []string, updated time.Time) error
+	// UpdateApplication writes a's changeable fields (name, secret hash,
+	// client type, grant types, redirect and post-logout URIs, skip
+	// authorization, default scopes, resource server, allowed origins,
+	// token format, updated) to the stored application with a's client
+	// id; ErrNotFound when there is none.
+	UpdateApplication(ctx context.Context, a *Application) error
 }
 
 // OAuthTokenStore keeps OAuth2 access tokens, refresh tokens and

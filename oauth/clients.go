@@ -85,6 +85,52 @@ func (s *Clients) redirectURIValid(u string) bool {
 		!strings.ContainsFunc(u, unicode.IsSpace)
 }
 
+// check validates an application as Create and Update store it; the
+// allowed origins are normalised by Origins before.
+func (s *Clients) check(a *gatehouse.Application) error {
+	if a.TokenFormat != gatehouse.TokenFormatOpaque && a.TokenFormat != gatehouse.TokenFormatJWT {
+		return invalid("token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
+	}
+	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
+		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
+	}
+	if a.ClientType != gatehouse.ClientConfidential && a.ClientType != gatehouse.ClientPublic {
+		return invalid("client type must be %s or %s", gatehouse.ClientConfidential, gatehouse.ClientPublic)
+	}
+	if len(a.GrantTypes) == 0 {
+		return invalid("at least one grant type is required")
+	}
+	for _, g := range a.GrantTypes {
+		switch g {
+		case gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword, gatehouse.GrantDeviceCode:
+		case gatehouse.GrantClientCredentials:
+			if a.ClientType == gatehouse.ClientPublic {
+				return invalid("a public client cannot use client-credentials")
+			}
+		default:
+			return invalid("unknown grant type %q (authorization-code, password, client-credentials, %s)", g, gatehouse.GrantDeviceCode)
+		}
+	}
+	for _, u := range a.RedirectURIs {
+		if !s.redirectURIValid(u) {
+			return invalid("redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
+		}
+	}
+	for _, u := range a.PostLogoutRedirectURIs {
+		if !s.redirectURIValid(u) {
+			return invalid("post-logout redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
+		}
+	}
+	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {
+		return invalid("the authorization-code grant needs at least one redirect URI")
+	}
+	if !s.scopes.Valid(a.DefaultScopes) {
+		return invalid("default scopes must be among %s", strings.Join(s.scopes.Names(), " "))
+	}
+	return nil
+}
+
 func invalid(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.EINVALID, fmt.Sprintf(format, args...))
 }
@@ -97,52 +143,15 @@ func (s *Clients) Create(ctx context.Context, spec ApplicationSpec) (gatehouse.A
 	a := gatehouse.Application{ClientID: spec.ClientID, Name: spec.Name, ClientType: spec.ClientType,
 		GrantTypes: spec.GrantTypes, RedirectURIs: spec.RedirectURIs, SkipAuthorization: spec.SkipAuthorization,
 		DefaultScopes: spec.DefaultScopes, ResourceServer: spec.ResourceServer, PostLogoutRedirectURIs: spec.PostLogoutRedirectURIs, TokenFormat: spec.TokenFormat}
-	if a.TokenFormat != gatehouse.TokenFormatOpaque && a.TokenFormat != gatehouse.TokenFormatJWT {
-		return a, "", invalid("token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
-	}
-	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
-		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return a, "", invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
-	}
 	if a.ClientType == "" {
 		a.ClientType = gatehouse.ClientConfidential
-	}
-	if a.ClientType != gatehouse.ClientConfidential && a.ClientType != gatehouse.ClientPublic {
-		return a, "", invalid("client type must be %s or %s", gatehouse.ClientConfidential, gatehouse.ClientPublic)
-	}
-	if len(a.GrantTypes) == 0 {
-		return a, "", invalid("at least one grant type is required")
-	}
-	for _, g := range a.GrantTypes {
-		switch g {
-		case gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword, gatehouse.GrantDeviceCode:
-		case gatehouse.GrantClientCredentials:
-			if a.ClientType == gatehouse.ClientPublic {
-				return a, "", invalid("a public client cannot use client-credentials")
-			}
-		default:
-			return a, "", invalid("unknown grant type %q (authorization-code, password, client-credentials, %s)", g, gatehouse.GrantDeviceCode)
-		}
-	}
-	for _, u := range a.RedirectURIs {
-		if !s.redirectURIValid(u) {
-			return a, "", invalid("redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
-		}
-	}
-	for _, u := range a.PostLogoutRedirectURIs {
-		if !s.redirectURIValid(u) {
-			return a, "", invalid("post-logout redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
-		}
 	}
 	var err error
 	if a.AllowedOrigins, err = s.Origins(spec.AllowedOrigins); err != nil {
 		return a, "", err
 	}
-	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {
-		return a, "", invalid("the authorization-code grant needs at least one redirect URI")
-	}
-	if !s.scopes.Valid(a.DefaultScopes) {
-		return a, "", invalid("default scopes must be among %s", strings.Join(s.scopes.Names(), " "))
+	if err := s.check(&a); err != nil {
+		return a, "", err
 	}
 	if spec.Owner != "" {
 		u, err := s.store.UserByUsername(ctx, spec.Owner)
@@ -223,6 +232,106 @@ func (s *Clients) SetAllowedOrigins(ctx context.Context, clientID string, origin
 	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationChanged, ClientID: clientID,
 		Detail: map[string]string{"allowed_origins": strings.Join(norm, " ")}})
 	return norm, nil
+}
+
+// ApplicationChange is what Update changes: each field set replaces the
+// application's, nil keeps it.
+type ApplicationChange struct {
+	Name                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	SkipAuthorization      *bool
+	DefaultScopes          *[]string
+	AllowedOrigins         *[]string
+	TokenFormat            *string
+}
+
+// Update changes the application with that client id as ch says, checked
+// as Create checks a new one: a bad value is EINVALID and nothing is
+// written; an unknown client id is ENOTFOUND. Other replicas see the
+// change once their application cache expires (the auth cache TTL).
+func (s *Clients) Update(ctx context.Context, clientID string, ch ApplicationChange) (gatehouse.Application, error) {
+	a, err := s.application(ctx, clientID)
+	if err != nil {
+		return a, err
+	}
+	changed := map[string]string{}
+	if ch.Name != nil {
+		a.Name, changed["name"] = *ch.Name, *ch.Name
+	}
+	if ch.RedirectURIs != nil {
+		a.RedirectURIs, changed["redirect_uris"] = *ch.RedirectURIs, strings.Join(*ch.RedirectURIs, " ")
+	}
+	if ch.PostLogoutRedirectURIs != nil {
+		a.PostLogoutRedirectURIs, changed["post_logout_redirect_uris"] = *ch.PostLogoutRedirectURIs, strings.Join(*ch.PostLogoutRedirectURIs, " ")
+	}
+	if ch.SkipAuthorization != nil {
+		a.SkipAuthorization, changed["skip_authorization"] = *ch.SkipAuthorization, strconv.FormatBool(*ch.SkipAuthorization)
+	}
+	if ch.DefaultScopes != nil {
+		a.DefaultScopes, changed["default_scopes"] = *ch.DefaultScopes, strings.Join(*ch.DefaultScopes, " ")
+	}
+	if ch.TokenFormat != nil {
+		a.TokenFormat, changed["token_format"] = *ch.TokenFormat, *ch.TokenFormat
+	}
+	if ch.AllowedOrigins != nil {
+		if a.AllowedOrigins, err = s.Origins(*ch.AllowedOrigins); err != nil {
+			return a, err
+		}
+		changed["allowed_origins"] = strings.Join(a.AllowedOrigins, " ")
+	}
+	if len(changed) == 0 {
+		return a, invalid("nothing to change")
+	}
+	if err := s.check(&a); err != nil {
+		return a, err
+	}
+	a.Updated = s.now()
+	if err := s.store.UpdateApplication(ctx, &a); err != nil {
+		return a, s.notFound(clientID, err)
+	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationChanged, ClientID: clientID, Detail: changed})
+	return a, nil
+}
+
+// RotateSecret gives a confidential application a new secret and returns
+// it, to be shown once; the old one stops working (on other replicas once
+// their application cache expires). A public client has none to rotate
+// (EINVALID); an unknown client id is ENOTFOUND.
+func (s *Clients) RotateSecret(ctx context.Context, clientID string) (string, error) {
+	a, err := s.application(ctx, clientID)
+	if err != nil {
+		return "", err
+	}
+	if a.IsPublic() {
+		return "", invalid("application %q is public: it has no secret", clientID)
+	}
+	plain, err := secret.Alnum(s.random, 64)
+	if err != nil {
+		return "", err
+	}
+	a.SecretHash, a.Updated = s.secrets.Hash(plain), s.now()
+	if err := s.store.UpdateApplication(ctx, &a); err != nil {
+		return "", s.notFound(clientID, err)
+	}
+	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationChanged, ClientID: clientID,
+		Detail: map[string]string{"secret": "rotated"}})
+	return plain, nil
+}
+
+// application reads the application with that client id; none is
+// ENOTFOUND.
+func (s *Clients) application(ctx context.Context, clientID string) (gatehouse.Application, error) {
+	a, err := s.store.Application(ctx, clientID)
+	return a, s.notFound(clientID, err)
+}
+
+// notFound words a store's ErrNotFound about clientID; other errors pass.
+func (s *Clients) notFound(clientID string, err error) error {
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return &gatehouse.Error{Code: gatehouse.ENOTFOUND, Message: fmt.Sprintf("application %q does not exist", clientID), Err: err}
+	}
+	return err
 }
 
 // Delete removes the application with that client id and everything

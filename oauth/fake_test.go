@@ -113,6 +113,10 @@ func (f *fakeStore) Applications(context.Context) ([]gatehouse.Application, erro
 	return nil, errUnexpected
 }
 func (f *fakeStore) DeleteApplication(context.Context, string) error { return errUnexpected }
+func (f *fakeStore) UpdateApplication(context.Context, *gatehouse.Application) error {
+	return errors.New("fakeStore: UpdateApplication not implemented")
+}
+
 func (f *fakeStore) SetAllowedOrigins(context.Context, string, []string, time.Time) error {
 	return errUnexpected
 }

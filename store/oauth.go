@@ -137,6 +137,24 @@ func (s *Store) SetAllowedOrigins(ctx context.Context, clientID string, origins 
 	return nil
 }
 
+// UpdateApplication writes a's changeable fields to the application with
+// its client id; gatehouse.ErrNotFound when there is none.
+func (s *Store) UpdateApplication(ctx context.Context, a *gatehouse.Application) error {
+	res, err := s.exec(ctx, `UPDATE oauth_applications SET name = ?, secret_hash = ?, client_type = ?, grant_types = ?, redirect_uris = ?,
+		post_logout_redirect_uris = ?, skip_authorization = ?, default_scopes = ?, resource_server = ?, allowed_origins = ?, token_format = ?,
+		updated = ? WHERE client_id = ?`,
+		a.Name, a.SecretHash, a.ClientType, strings.Join(a.GrantTypes, " "), strings.Join(a.RedirectURIs, " "),
+		strings.Join(a.PostLogoutRedirectURIs, " "), a.SkipAuthorization, strings.Join(a.DefaultScopes, " "), a.ResourceServer,
+		strings.Join(a.AllowedOrigins, " "), a.TokenFormat, micros(a.Updated), a.ClientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
+}
+
 // DeleteApplication removes an application and, by cascade, its codes and
 // tokens; gatehouse.ErrNotFound when there is none.
 func (s *Store) DeleteApplication(ctx context.Context, clientID string) error {

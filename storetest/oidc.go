@@ -106,3 +106,35 @@ func testOIDCAuthTimeAndLogoutURIs(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("refresh token without auth time read back %v, %v", r3.AuthTime, err)
 	}
 }
+
+// UpdateApplication writes every changeable field and keeps the rest
+// (id, client_id, owner, created); an unknown client is ErrNotFound.
+func testApplicationUpdate(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "upd")
+	later := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	ch := a
+	ch.Name, ch.SecretHash, ch.ClientType = "Renamed", []byte("new-hash"), gatehouse.ClientPublic
+	ch.GrantTypes, ch.RedirectURIs = []string{gatehouse.GrantAuthorizationCode}, []string{"https://new.example/cb"}
+	ch.PostLogoutRedirectURIs, ch.SkipAuthorization, ch.DefaultScopes = []string{"https://new.example/bye"}, true, []string{"write"}
+	ch.ResourceServer, ch.AllowedOrigins, ch.TokenFormat, ch.Updated = true, []string{"https://new.example"}, gatehouse.TokenFormatJWT, later
+	ch.ID, ch.Created = 0, time.Time{} // not written
+	if err := s.UpdateApplication(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Application(ctx, "upd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != a.ID || got.Name != "Renamed" || string(got.SecretHash) != "new-hash" || !got.IsPublic() ||
+		fmt.Sprint(got.GrantTypes) != "[authorization-code]" || fmt.Sprint(got.RedirectURIs) != "[https://new.example/cb]" ||
+		fmt.Sprint(got.PostLogoutRedirectURIs) != "[https://new.example/bye]" || !got.SkipAuthorization ||
+		fmt.Sprint(got.DefaultScopes) != "[write]" || !got.ResourceServer || fmt.Sprint(got.AllowedOrigins) != "[https://new.example]" ||
+		got.TokenFormat != gatehouse.TokenFormatJWT || !got.Updated.Equal(later) || !got.Created.Equal(micro(a.Created)) {
+		t.Fatalf("after UpdateApplication: %+v", got)
+	}
+	ch.ClientID = "nobody"
+	if err := s.UpdateApplication(ctx, &ch); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("UpdateApplication of an unknown client: %v", err)
+	}
+}

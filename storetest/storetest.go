@@ -93,6 +93,7 @@ var (
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
+		{"ApplicationUpdate", testApplicationUpdate},
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},

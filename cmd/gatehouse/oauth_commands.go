@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -19,6 +20,9 @@ type appFlags struct {
 	postLogoutURIs, tokenFormat                                         string
 	skipAuthorization, resourceServer                                   bool
 	origins                                                             setString
+	// applications update: each flag given changes its field.
+	newName, newRedirectURIs, newLogoutURIs, newScopes, newFormat setString
+	newSkip                                                       setString
 }
 
 // setString is a string flag that tells whether it was given, so that
@@ -35,6 +39,40 @@ const originsUsage = "space- or comma-separated browser origins (scheme://host[:
 
 func (f *appFlags) registerUpdate(fs *flag.FlagSet) {
 	fs.Var(&f.origins, "allowed-origins", originsUsage+`; "" removes them all`)
+	fs.Var(&f.newName, "name", "display name")
+	fs.Var(&f.newRedirectURIs, "redirect-uris", "space- or comma-separated redirect URIs (replace the registered ones)")
+	fs.Var(&f.newLogoutURIs, "post-logout-redirect-uris", `space- or comma-separated URIs OpenID Connect logout may return to; "" removes them`)
+	fs.Var(&f.newScopes, "default-scopes", `space-separated scopes granted when a request names none; "" for every scope`)
+	fs.Var(&f.newFormat, "access-token-format", `"" (opaque) or jwt (RFC 9068)`)
+	fs.Var(&f.newSkip, "skip-authorization", "true: do not ask users for consent; false: ask")
+}
+
+// change is the ApplicationChange the update flags given describe.
+func (f *appFlags) change() (oauth.ApplicationChange, error) {
+	var ch oauth.ApplicationChange
+	list := func(v setString, split func(string) []string) *[]string {
+		if !v.set {
+			return nil
+		}
+		l := split(v.v)
+		return &l
+	}
+	if f.newName.set {
+		ch.Name = &f.newName.v
+	}
+	if f.newFormat.set {
+		ch.TokenFormat = &f.newFormat.v
+	}
+	if f.newSkip.set {
+		b, err := strconv.ParseBool(f.newSkip.v)
+		if err != nil {
+			return ch, usagef("--skip-authorization: want true or false, not %q", f.newSkip.v)
+		}
+		ch.SkipAuthorization = &b
+	}
+	ch.RedirectURIs, ch.PostLogoutRedirectURIs = list(f.newRedirectURIs, site.SplitList), list(f.newLogoutURIs, site.SplitList)
+	ch.DefaultScopes, ch.AllowedOrigins = list(f.newScopes, strings.Fields), list(f.origins, site.SplitList)
+	return ch, nil
 }
 
 func (f *appFlags) register(fs *flag.FlagSet) {
@@ -76,24 +114,40 @@ func cmdCreateApplication(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdUpdateApplication(ctx context.Context, e *env, args []string) error {
-	f := e.extra.app
-	if len(args) != 1 || !f.origins.set {
-		return usagef("usage: gatehouse updateapplication --allowed-origins ORIGINS CLIENT_ID")
+	ch, err := e.extra.app.change()
+	if err != nil {
+		return err
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	origins, err := a.Clients.SetAllowedOrigins(ctx, args[0], site.SplitList(f.origins.v))
+	app, err := a.Clients.Update(ctx, args[0], ch)
 	if err != nil {
 		return cliError(err)
 	}
-	if len(origins) == 0 {
-		fmt.Fprintf(e.stdout, "application %s: no allowed origins\n", args[0])
-		return nil
+	origins := strings.Join(app.AllowedOrigins, " ")
+	if origins == "" {
+		origins = "none"
 	}
-	fmt.Fprintf(e.stdout, "application %s: allowed origins %s\n", args[0], strings.Join(origins, " "))
+	fmt.Fprintf(e.stdout, "application %s updated: redirect URIs %s; allowed origins %s; access tokens %s\n", app.ClientID,
+		strings.Join(app.RedirectURIs, " "), origins, map[string]string{"": "opaque", "jwt": "jwt"}[app.TokenFormat])
+	return nil
+}
+
+func cmdRotateSecret(ctx context.Context, e *env, args []string) error {
+	a, err := site.OpenServices(ctx, e.cfg, e.options())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	plain, err := a.Clients.RotateSecret(ctx, args[0])
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(e.stdout, "client_secret: %s\n", plain)
+	fmt.Fprintln(e.stderr, "The new client secret is shown only now; the old one no longer works.")
 	return nil
 }
 

@@ -97,10 +97,11 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			s.authorizeFail(w, r, a, err)
 			return
 		}
-		if consent {
-			s.redirectToLogin(w, r)
-		} else {
+		if r.Method == http.MethodPost && !consent {
+			// An authorization request sent as a form: back to it as a GET.
 			s.redirectToLoginNext(w, requestWith(r.URL.Path, params, false))
+		} else {
+			s.redirectToLogin(w, r) // the request as it was sent, as Django's login_required
 		}
 		return
 	}

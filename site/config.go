@@ -135,6 +135,9 @@ type Config struct {
 	OIDCEmailVerified   bool
 	JWTSubjectClaim     bool
 
+	MetricsAddr       string
+	MetricsPathOnMain string
+
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
 	// came from ("FILE line N"), by variable name, for error messages.
@@ -280,6 +283,9 @@ func (c *Config) Settings() []Setting {
 		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
 		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},
 		{"jwt-subject-claim", "also write the user id as a string in a sub claim of simplejwt tokens, after the user id claim, for verifiers that read the standard subject (off: tokens are simplejwt's byte for byte); refused with jwt-user-id-claim sub", (*boolValue)(&c.JWTSubjectClaim), "false"},
+
+		{"metrics-addr", "address of a separate listener serving the Prometheus metrics at /metrics, such as 127.0.0.1:9090 (recommended: a loopback or private address the scraper reaches and clients do not). Empty: no listener. Metrics are off unless this or metrics-path-on-main is set", (*stringValue)(&c.MetricsAddr), ""},
+		{"metrics-path-on-main", "also serve the Prometheus metrics on the main listener at this path, such as /metrics, to every client that reaches it (block it at the proxy). Empty: not on the main listener", (*stringValue)(&c.MetricsPathOnMain), ""},
 	}
 }
 

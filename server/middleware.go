@@ -112,8 +112,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK // what net/http sent
 				}
-				if fwd {
+				switch {
+				case fwd:
 					route = fwdVerifyPath // served before the mux (routes.go)
+				case route == "/":
+					route = "" // the catch-all 404: no route
 				}
 				s.observer.ObserveRequest(route, status, elapsed)
 			}

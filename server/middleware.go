@@ -29,6 +29,15 @@ func setLogUser(r *http.Request, id int64) {
 	}
 }
 
+// requestState is what the middleware keeps for one request, in one
+// allocation: the request's information, the X-Request-Id header's value
+// and the status-recording writer.
+type requestState struct {
+	info     gatehouse.RequestInfo
+	idHeader [1]string
+	w        statusWriter
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -57,7 +66,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		li := &gatehouse.RequestInfo{ID: r.Header.Get("X-Request-Id")}
+		st := &requestState{}
+		li := &st.info
+		li.ID = r.Header.Get("X-Request-Id")
 		if li.ID == "" || len(li.ID) > 64 || strings.ContainsAny(li.ID, " \r\n\"") {
 			var b [8]byte
 			rand.Read(b[:])
@@ -75,8 +86,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !fwd { // the forward-auth answers set them on denials only (fwd_verify.go)
 			setSecurityHeaders(h)
 		}
-		h["X-Request-Id"] = []string{li.ID}
-		sw := &statusWriter{ResponseWriter: w}
+		st.idHeader[0] = li.ID
+		h["X-Request-Id"] = st.idHeader[:]
+		sw := &st.w
+		sw.ResponseWriter = w
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

@@ -108,8 +108,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			case sw.status >= 500:
 				level = slog.LevelError
 			}
-			// Checked first so that a level that is off costs no attribute
-			// (the address's text is the one allocation they add).
+			// Checked first so that a level that is off costs nothing: the
+			// address's text and the JSON handler's float each allocate.
 			if s.log.Enabled(r.Context(), level) {
 				var addr string
 				if li.Source.IsValid() {

@@ -138,7 +138,7 @@ type Deps struct {
 
 // RequestObserver is told of each request once it is answered: route is
 // the pattern of routes.go that served it ("" when none did: an unknown
-// path, a refused host, a shed request), never the request's own path, so
+// path, a slash redirect, a refused host, a shed request), never the request's own path, so
 // that its values are few; status is the status sent (200 when the handler
 // wrote nothing); elapsed runs from the middleware's start. It runs on
 // every request, after the response: it must be quick and safe for

@@ -102,7 +102,8 @@ type Site struct {
 
 // Open opens gatehouse as `gatehouse serve` does, without listening: the
 // services (OpenServices), the HTTP handler of every route, and the
-// background work, which runs until Close. A refused setting is an error
+// background work, which runs until Close. The one listener it opens is
+// the metrics' own, when GATEHOUSE_METRICS_ADDR is set (Close stops it). A refused setting is an error
 // naming its GATEHOUSE_* variable (Config.Explain adds the configuration
 // file's line), and nothing is left open; the migrations may have run.
 //

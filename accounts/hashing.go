@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -25,6 +26,7 @@ import (
 // who are not part of it, who find a slot free at once (issue 14).
 type hashSlots struct {
 	mu      sync.Mutex
+	slots   int          // slots in all
 	free    int          // slots not taken
 	reserve int          // free slots the second class may not take
 	queues  [2][]*waiter // by class; a slot is handed to queues[0] first
@@ -36,6 +38,12 @@ type hashSlots struct {
 	// (need); grew, when set, is called each time it rises.
 	largest atomic.Int64
 	grew    func(bytes int64)
+
+	// For HashStats: slots handed out by acquire, the nanoseconds their
+	// callers waited for them, and callers refused with errHashQueueFull.
+	acquired  atomic.Uint64
+	waitNanos atomic.Int64
+	refused   atomic.Uint64
 }
 
 // Classes of hashSlots callers.
@@ -54,7 +62,7 @@ func newHashSlots(grew func(int64), maxWaiting int) *hashSlots {
 	if maxWaiting <= 0 {
 		maxWaiting = HashConcurrency() * 32
 	}
-	h := &hashSlots{free: HashConcurrency(), grew: grew, maxWaiting: int32(maxWaiting)}
+	h := &hashSlots{slots: HashConcurrency(), free: HashConcurrency(), grew: grew, maxWaiting: int32(maxWaiting)}
 	if h.free > 1 {
 		h.reserve = 1
 	}
@@ -108,19 +116,24 @@ func (h *hashSlots) acquire(ctx context.Context, class int) error {
 		(class == hashLater && h.free > h.reserve && len(h.queues[0])+len(h.queues[1]) == 0) {
 		h.free--
 		h.mu.Unlock()
+		h.acquired.Add(1)
 		return nil
 	}
 	if n := h.waiting.Add(1); h.maxWaiting > 0 && n > h.maxWaiting {
 		h.waiting.Add(-1)
 		h.mu.Unlock()
+		h.refused.Add(1)
 		return errHashQueueFull
 	}
+	start := time.Now()
 	w := &waiter{ready: make(chan struct{}, 1)}
 	h.queues[class] = append(h.queues[class], w)
 	h.mu.Unlock()
 	select {
 	case <-w.ready:
 		h.waiting.Add(-1)
+		h.acquired.Add(1)
+		h.waitNanos.Add(int64(time.Since(start)))
 		return nil
 	case <-ctx.Done():
 	}
@@ -177,4 +190,31 @@ func (h *hashSlots) idle(f func()) bool {
 	defer h.release()
 	f()
 	return true
+}
+
+// HashStats is a snapshot of a Service's password-hash slots, read by
+// monitoring (package metrics).
+type HashStats struct {
+	Slots   int // hashes computed at once at most (HashConcurrency)
+	InUse   int // slots taken now
+	Waiting int // callers waiting for a slot now
+	// Hashes counts the slots handed to logins, sign-ups and password
+	// changes since start (the deferred rehash aside); Waited is the time
+	// their callers spent waiting for them, in total.
+	Hashes uint64
+	Waited time.Duration
+	// Refused counts the callers refused at once because too many waited
+	// already (answered 503).
+	Refused uint64
+}
+
+// HashStats reports the password-hash slots' use. It takes the slots'
+// lock briefly and is safe to call at any time.
+func (s *Service) HashStats() HashStats {
+	h := s.hashing
+	h.mu.Lock()
+	st := HashStats{Slots: h.slots, InUse: h.slots - h.free, Waiting: len(h.queues[0]) + len(h.queues[1])}
+	h.mu.Unlock()
+	st.Hashes, st.Waited, st.Refused = h.acquired.Load(), time.Duration(h.waitNanos.Load()), h.refused.Load()
+	return st
 }

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -17,6 +18,8 @@ type cache struct {
 
 	mu      sync.RWMutex
 	entries map[string]entry
+
+	hits, misses atomic.Uint64 // lookups answered from the cache or not (CacheStats)
 }
 
 type entry struct {
@@ -49,8 +52,10 @@ func (c *cache) get(key string) (entry, bool) {
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
 	if !ok || !c.now().Before(e.expires) {
+		c.misses.Add(1)
 		return entry{}, false
 	}
+	c.hits.Add(1)
 	return e, true
 }
 
@@ -91,4 +96,23 @@ func (c *cache) drop(key string) {
 	c.mu.Lock()
 	delete(c.entries, key)
 	c.mu.Unlock()
+}
+
+// CacheStats is a snapshot of an Authenticator's lookup cache, read by
+// monitoring (package metrics).
+type CacheStats struct {
+	// Hits and Misses count the lookups answered from the cache and those
+	// that went to the database, since start; both stay 0 with the cache
+	// off (CacheTTL 0).
+	Hits, Misses uint64
+	Entries      int // entries held now, expired ones not yet dropped included
+}
+
+// CacheStats reports the lookup cache's use.
+func (a *Authenticator) CacheStats() CacheStats {
+	c := a.cache
+	c.mu.RLock()
+	n := len(c.entries)
+	c.mu.RUnlock()
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
 }

@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 )
 
@@ -22,6 +24,46 @@ type Cleaner struct {
 	now   func() time.Time
 	log   *slog.Logger
 	also  []cleanupStep
+
+	mu    sync.Mutex
+	stats CleanupStats
+}
+
+// CleanupStats is what Run has done since it started, read by monitoring
+// (package metrics).
+type CleanupStats struct {
+	Passes   uint64           // passes finished
+	Failures uint64           // steps that failed (logged as a warning)
+	Removed  map[string]int64 // rows removed by step: "oauth", "jwt", then the names given to Also
+	// LastRemoved is how many rows the last pass removed: the backlog
+	// that built up over one CleanupInterval; LastDuration is how long it
+	// took and LastPass when it ended.
+	LastRemoved  int64
+	LastDuration time.Duration
+	LastPass     time.Time
+}
+
+// Stats returns a copy of Run's counts.
+func (c *Cleaner) Stats() CleanupStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.Removed = maps.Clone(st.Removed)
+	return st
+}
+
+// count adds one step's outcome to the stats.
+func (c *Cleaner) count(ctx context.Context, step string, n int64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stats.Removed == nil {
+		c.stats.Removed = map[string]int64{}
+	}
+	c.stats.Removed[step] += n
+	c.stats.LastRemoved += n
+	if err != nil && ctx.Err() == nil { // not the stop
+		c.stats.Failures++
+	}
 }
 
 // A CleanupStep removes up to batch rows that are no longer needed as of
@@ -67,17 +109,32 @@ func (c *Cleaner) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := c.ClearTokens(ctx); err != nil && ctx.Err() == nil {
+			start := c.now()
+			c.mu.Lock()
+			c.stats.LastRemoved = 0
+			c.mu.Unlock()
+			n, err := c.ClearTokens(ctx)
+			c.count(ctx, "oauth", n, err)
+			if err != nil && ctx.Err() == nil {
 				c.log.Warn("oauth cleanup", "err", err)
 			}
-			if _, err := c.clearExpiredRefreshRecords(ctx); err != nil && ctx.Err() == nil {
+			n, err = c.clearExpiredRefreshRecords(ctx)
+			c.count(ctx, "jwt", n, err)
+			if err != nil && ctx.Err() == nil {
 				c.log.Warn("jwt cleanup", "err", err)
 			}
 			for _, a := range c.also {
-				if _, err := c.runStep(ctx, a.step); err != nil && ctx.Err() == nil {
+				n, err := c.runStep(ctx, a.step)
+				c.count(ctx, a.name, n, err)
+				if err != nil && ctx.Err() == nil {
 					c.log.Warn(a.name+" cleanup", "err", err)
 				}
 			}
+			c.mu.Lock()
+			c.stats.Passes++
+			c.stats.LastPass = c.now()
+			c.stats.LastDuration = c.stats.LastPass.Sub(start)
+			c.mu.Unlock()
 		}
 	}
 }

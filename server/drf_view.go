@@ -98,6 +98,9 @@ func (s *Server) dispatch(c *call) *apiError {
 			return out.fail
 		}
 		c.user = out.p
+		if out.p != nil && out.p.Scheme == gatehouse.SchemeOAuth {
+			setRequestClient(r, out.p.ClientID) // for the access log line
+		}
 		clientOnly := false
 		if c.user != nil && !c.user.HasUser() {
 			// A client's own token (client_credentials): DRF's request.user

@@ -29,6 +29,15 @@ func setLogUser(r *http.Request, id int64) {
 	}
 }
 
+// requestState is what the middleware keeps for one request, in one
+// allocation: the request's information, the X-Request-Id header's value
+// and the status-recording writer.
+type requestState struct {
+	info     gatehouse.RequestInfo
+	idHeader [1]string
+	w        statusWriter
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -57,7 +66,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		li := &gatehouse.RequestInfo{ID: r.Header.Get("X-Request-Id")}
+		st := &requestState{}
+		li := &st.info
+		li.ID = r.Header.Get("X-Request-Id")
 		if li.ID == "" || len(li.ID) > 64 || strings.ContainsAny(li.ID, " \r\n\"") {
 			var b [8]byte
 			rand.Read(b[:])
@@ -75,8 +86,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !fwd { // the forward-auth answers set them on denials only (fwd_verify.go)
 			setSecurityHeaders(h)
 		}
-		h["X-Request-Id"] = []string{li.ID}
-		sw := &statusWriter{ResponseWriter: w}
+		st.idHeader[0] = li.ID
+		h["X-Request-Id"] = st.idHeader[:]
+		sw := &st.w
+		sw.ResponseWriter = w
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -87,6 +100,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeJSON(sw, http.StatusInternalServerError, serverErrorBody)
 				}
 			}
+			elapsed := time.Since(start)
 			level := slog.LevelInfo
 			switch {
 			case sw.status == http.StatusServiceUnavailable:
@@ -94,9 +108,31 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			case sw.status >= 500:
 				level = slog.LevelError
 			}
-			s.log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", s.url(r.URL.Path)),
-				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("user_id", li.UserID))
+			// Checked first so that a level that is off costs nothing: the
+			// address's text and the JSON handler's float each allocate.
+			if s.log.Enabled(r.Context(), level) {
+				var addr string
+				if li.Source.IsValid() {
+					addr = li.Source.String()
+				}
+				s.log.LogAttrs(r.Context(), level, "request",
+					slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", s.url(r.URL.Path)),
+					slog.Int("status", sw.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+					slog.String("remote_addr", addr), slog.Int64("user_id", li.UserID), slog.String("client_id", li.ClientID))
+			}
+			if s.observer != nil {
+				status, route := sw.status, r.Pattern
+				if status == 0 {
+					status = http.StatusOK // what net/http sent
+				}
+				switch {
+				case fwd:
+					route = fwdVerifyPath // served before the mux (routes.go)
+				case route == "/":
+					route = "" // the catch-all 404: no route
+				}
+				s.observer.ObserveRequest(route, status, elapsed)
+			}
 		}()
 		li.Source = s.clientAddr(r)
 		// The forward-auth endpoint is asked about another host's requests

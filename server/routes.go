@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -86,6 +87,20 @@ func (s *Server) routes() http.Handler {
 	if s.fwd != nil {
 		fwd = s.forwardAuth()
 		mux.Handle(fwdVerifyPath, fwd)
+	}
+
+	// The metrics on the main listener, when asked (site: metrics-path-on-main),
+	// at a path no route above serves.
+	if s.metrics != nil && s.cfg.MetricsPath != "" {
+		for _, p := range []string{s.cfg.MetricsPath, s.cfg.MetricsPath + "/"} {
+			probe := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: p}, Host: "localhost"}
+			if _, pattern := mux.Handler(probe); pattern != "" && s.routeErr == nil {
+				s.routeErr = fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %s is served by gatehouse's route %s; choose another path such as /metrics", s.cfg.MetricsPath, pattern)
+			}
+		}
+		if s.routeErr == nil {
+			mux.Handle("GET "+s.cfg.MetricsPath, s.metrics)
+		}
 	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })

@@ -80,6 +80,10 @@ type Config struct {
 	// /.well-known/oauth-authorization-server; "" serves no metadata. It
 	// comes from configuration, never from a request.
 	Issuer string
+	// MetricsPath serves Deps.Metrics on the main handler at this path
+	// (GET and HEAD), such as /metrics; "" (the default) does not. It must
+	// not be a path gatehouse serves.
+	MetricsPath string
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
@@ -124,6 +128,23 @@ type Deps struct {
 	// hints on /o/authorize/ (nil: none, as DOT without OIDC_ENABLED). It
 	// needs the issuer, and OAuth built with it as its IDTokens.
 	OIDC *oidc.Provider
+
+	// Observer is told of every request served (nil: none): the metrics.
+	Observer RequestObserver
+	// Metrics is the handler of Config.MetricsPath (nil: the path is not
+	// served).
+	Metrics http.Handler
+}
+
+// RequestObserver is told of each request once it is answered: route is
+// the pattern of routes.go that served it ("" when none did: an unknown
+// path, a slash redirect, a refused host, a shed request), never the request's own path, so
+// that its values are few; status is the status sent (200 when the handler
+// wrote nothing); elapsed runs from the middleware's start. It runs on
+// every request, after the response: it must be quick and safe for
+// concurrent use.
+type RequestObserver interface {
+	ObserveRequest(route string, status int, elapsed time.Duration)
 }
 
 // Server is the gatehouse HTTP handler.
@@ -148,6 +169,9 @@ type Server struct {
 	proxies   []netip.Prefix
 	hosts     []string         // AllowedHosts as hostAllowed compares them
 	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
+	observer  RequestObserver  // nil: none
+	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
+	routeErr  error            // a route routes could not add (the metrics path)
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -155,7 +179,7 @@ type Server struct {
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
 	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, oidc: d.OIDC, log: d.Log, now: d.Now,
-		random: d.Random, cfg: d.Config}
+		random: d.Random, cfg: d.Config, observer: d.Observer, metrics: d.Metrics}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -198,7 +222,15 @@ func New(d Deps) (*Server, error) {
 			return nil, fmt.Errorf("the OAuth metadata: %w", err)
 		}
 	}
+	if s.cfg.MetricsPath != "" {
+		if err := CheckMountPrefix(s.cfg.MetricsPath); err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %w", err)
+		}
+	}
 	s.handler = s.middleware(s.routes())
+	if s.routeErr != nil {
+		return nil, s.routeErr
+	}
 	return s, nil
 }
 

@@ -137,12 +137,14 @@ type Config struct {
 	OIDCEmailVerified   bool
 	JWTSubjectClaim     bool
 
-	TLSCertFile       string
-	TLSKeyFile        string
-	TLSReloadInterval time.Duration
-	HSTSMaxAge        time.Duration
-	HTTPRedirectAddr  string
+	TLSCertFile        string
+	TLSKeyFile         string
+	TLSReloadInterval  time.Duration
+	HSTSMaxAge         time.Duration
+	HTTPRedirectAddr   string
 	DatabaseCreateDirs bool
+	MetricsAddr        string
+	MetricsPathOnMain  string
 
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
@@ -301,6 +303,8 @@ func (c *Config) Settings() []Setting {
 		{"hsts-max-age", "max-age of the Strict-Transport-Security header on responses served over TLS (0: no header)", (*durationValue)(&c.HSTSMaxAge), "8760h"},
 		{"http-redirect-addr", "with TLS, a second address to listen on with plain HTTP, answering every request with a redirect to https (empty: none)", (*stringValue)(&c.HTTPRedirectAddr), ""},
 		{"database-create-dirs", "create the missing parent directories of the SQLite database (mode 0700); without it a missing directory is an error, and only the database file (and its secret file) are created", (*boolValue)(&c.DatabaseCreateDirs), "false"},
+		{"metrics-addr", "address of a separate listener serving the Prometheus metrics at /metrics, such as 127.0.0.1:9090 (recommended: a loopback or private address the scraper reaches and clients do not). Empty: no listener. Metrics are off unless this or metrics-path-on-main is set", (*stringValue)(&c.MetricsAddr), ""},
+		{"metrics-path-on-main", "also serve the Prometheus metrics on the main listener at this path, such as /metrics, to every client that reaches it (block it at the proxy). Empty: not on the main listener", (*stringValue)(&c.MetricsPathOnMain), ""},
 	}
 }
 

@@ -43,7 +43,7 @@ func (e *env) signingKeyDeps(ocfg oauth.Config) (keys.Deps, error) {
 // signingKeys builds a.Keys: it loads the keys, and makes the first one
 // on a database that has none.
 func (e *env) signingKeys(ctx context.Context, a *Services, d keys.Deps) error {
-	d.Store, d.Box, d.Audit = a.Store, a.Box, a.Audit
+	d.Store, d.Box, d.Audit = a.Store, a.Box, e.auditor(a)
 	m, err := keys.New(ctx, d)
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)

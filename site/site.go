@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/throttle"
@@ -66,6 +67,8 @@ type env struct {
 	hashMemory func(bytes int64)
 	// generatedSecret is the secret file this start generated, if any.
 	generatedSecret string
+	// metrics are the Prometheus metrics; nil when off (Open only).
+	metrics *metrics.Metrics
 }
 
 func newEnv(cfg Config, opts Options) *env {
@@ -92,11 +95,15 @@ type Site struct {
 	*Services
 	srv  *server.Server
 	stop func() // stops the background work and waits for it
+
+	metrics   *metrics.Metrics // nil: off
+	metricsLn *metricsListener // nil: no GATEHOUSE_METRICS_ADDR
 }
 
 // Open opens gatehouse as `gatehouse serve` does, without listening: the
 // services (OpenServices), the HTTP handler of every route, and the
-// background work, which runs until Close. A refused setting is an error
+// background work, which runs until Close. The one listener it opens is
+// the metrics' own, when GATEHOUSE_METRICS_ADDR is set (Close stops it). A refused setting is an error
 // naming its GATEHOUSE_* variable (Config.Explain adds the configuration
 // file's line), and nothing is left open; the migrations may have run.
 //
@@ -107,16 +114,53 @@ type Site struct {
 //	mux.Handle("/auth/", http.StripPrefix("/auth", s.Handler()))
 func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 	e := newEnv(cfg, opts)
-	a, err := e.open(ctx, true)
+	if err := e.checkMetrics(); err != nil {
+		return nil, err
+	}
+	ml, err := e.listenMetrics()
 	if err != nil {
 		return nil, err
 	}
+	if e.metricsOn() {
+		e.metrics = metrics.New(metrics.ReadBuild())
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		if ml != nil {
+			ml.close()
+		}
+		return nil, err
+	}
+	e.watch(a)
 	srv, err := e.serverFor(a)
 	if err != nil {
+		if ml != nil {
+			ml.close()
+		}
 		a.Close()
 		return nil, err
 	}
-	return &Site{Services: a, srv: srv, stop: e.background(a)}, nil
+	s := &Site{Services: a, srv: srv, stop: e.background(a), metrics: e.metrics, metricsLn: ml}
+	if ml != nil {
+		ml.serve(e.metrics, e.log)
+		e.log.Info("metrics listening", "addr", ml.ln.Addr().String())
+	}
+	return s, nil
+}
+
+// Metrics are the Prometheus metrics of the site, nil when they are off
+// (neither GATEHOUSE_METRICS_ADDR nor GATEHOUSE_METRICS_PATH_ON_MAIN is
+// set). An embedding program may serve Metrics().Handler() where it likes.
+func (s *Site) Metrics() *metrics.Metrics { return s.metrics }
+
+// MetricsAddr is the address the metrics listener listens on ("" when
+// there is none): GATEHOUSE_METRICS_ADDR with the port the kernel chose
+// for port 0.
+func (s *Site) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.ln.Addr().String()
 }
 
 // background starts the cleanup, the throttle sweep and the signing keys'
@@ -130,6 +174,9 @@ func (e *env) background(a *Services) (stop func()) {
 	go func() { cleaner.Run(ctx); close(cleaned) }()
 	go func() { throttle.Sweep(ctx, a.Counters, time.Minute, e.log); close(swept) }()
 	go func() { a.Keys.Run(ctx); close(rotated) }()
+	if e.metrics != nil {
+		e.metrics.WatchCleanup(cleaner)
+	}
 	return func() { cancel(); <-cleaned; <-swept; <-rotated }
 }
 
@@ -140,6 +187,9 @@ func (s *Site) Handler() http.Handler { return s.srv }
 // Close stops the background work, then the services and the store. The
 // handler must no longer be serving.
 func (s *Site) Close() {
+	if s.metricsLn != nil {
+		s.metricsLn.close()
+	}
 	s.stop()
 	s.Services.Close()
 }

@@ -141,9 +141,10 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.Audit = audit.New(audit.Deps{Store: st, Log: e.log, Config: acfg})
 	a.Authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
 		Knox: st, KnoxConfig: kcfg})
+	audited := e.auditor(a) // the recorder, counted by the metrics when they are on
 	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
-		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: a.Audit, Permissions: st})
-	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, a.Audit)
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: audited, Permissions: st})
+	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, audited)
 	closeAll := func() {
 		a.Audit.Close()
 		a.Authn.Close()
@@ -187,7 +188,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		atSigner = a.Keys
 	}
 	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
-		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: a.Audit,
+		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: audited,
 		Permissions: a.Accounts, Credentials: a.Authn, IDTokens: idTokens, AccessTokens: atSigner})
 	if err != nil {
 		closeAll()
@@ -264,7 +265,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.Store, Codec: a.JWT, Users: a.Authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
-		Audit: a.Audit, Permissions: a.Accounts})
+		Audit: e.auditor(a), Permissions: a.Accounts})
 	var fwd *policy.Policy
 	if e.cfg.ForwardAuthPolicy != "" {
 		var err error
@@ -272,8 +273,10 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: %w", err)
 		}
 	}
-	return server.New(server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
-		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC})
+	d := server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
+		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC}
+	e.serverMetrics(&d)
+	return server.New(d)
 }
 
 // issuer is gatehouse's public URL: GATEHOUSE_ISSUER, else http://ADDR

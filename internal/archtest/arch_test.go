@@ -442,3 +442,31 @@ func TestKeysDependencies(t *testing.T) {
 		}
 	}
 }
+
+// Prometheus is package metrics' alone: the services, the HTTP server and
+// the public packages are instrumented through what they expose (the
+// Auditor, server.RequestObserver, read-only stats), so they never import
+// it, and metrics reaches neither the store, a driver nor the server.
+func TestPrometheusStaysInMetrics(t *testing.T) {
+	pkgs := list(t, "./...")
+	allowed := map[string]bool{module + "/metrics": true, module + "/site": true, module + "/cmd/gatehouse": true}
+	for path, p := range pkgs {
+		if !strings.HasPrefix(path, module) || allowed[path] || strings.HasPrefix(path, module+"/examples/") {
+			continue
+		}
+		for _, dep := range p.Deps {
+			if strings.HasPrefix(dep, "github.com/prometheus/") {
+				t.Errorf("%s depends on %s: only package metrics imports Prometheus", path, dep)
+				break
+			}
+		}
+	}
+	for _, dep := range pkgs[module+"/metrics"].Deps {
+		if dep == module+"/store" || dep == module+"/server" || dep == module+"/site" || isDriver(dep) {
+			t.Errorf("metrics depends on %s: it reads the services' stats and the Auditor, not the store or the server", dep)
+		}
+	}
+	if _, ok := pkgs[module+"/metrics"]; !ok {
+		t.Error("package metrics not found")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/buildinfo"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/server"
@@ -122,7 +123,8 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 		return nil, err
 	}
 	if e.metricsOn() {
-		e.metrics = metrics.New(metrics.ReadBuild())
+		bi := buildinfo.Get() // the linker's version and commit (make build), as gatehouse version prints them
+		e.metrics = metrics.New(metrics.Build{Version: bi.Version, Commit: bi.Commit, GoVersion: bi.GoVersion})
 	}
 	a, err := e.open(ctx, true)
 	if err != nil {

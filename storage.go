@@ -326,6 +326,7 @@ type Store interface {
 	AuditStore
 	PermissionStore
 	SigningKeyStore
+	CredentialAdminStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

@@ -94,6 +94,7 @@ var (
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"ApplicationUpdate", testApplicationUpdate},
+		{"CredentialsListAndRevoke", testCredentialsListAndRevoke},
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},

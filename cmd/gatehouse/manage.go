@@ -35,6 +35,7 @@ type cmdFlags struct {
 	imp                                  importFlags // import (import_command.go)
 	health                               healthFlags // healthcheck (ops_commands.go)
 	users                                usersFlags  // users (users_command.go)
+	tokens                               tokensFlags // tokens (tokens_command.go)
 	markdown                             bool        // config --markdown
 }
 
@@ -58,6 +59,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.app.registerUpdate(fs)
 	case "users list", "users delete":
 		f.users.register(cmd, fs)
+	case "tokens list", "tokens revoke":
+		f.tokens.register(cmd, fs)
 	case "config":
 		fs.BoolVar(&f.markdown, "markdown", false, "print the reference table of every setting (flag, variable, default, meaning) that docs/configuration.md holds")
 	case "audit":

@@ -59,6 +59,8 @@ func commands() []command {
 		{name: "users deactivate", usage: "USERNAME", help: "stop a user from logging in and end every credential they hold", nargs: one, run: cmdUsersDeactivate},
 		{name: "users logout-everywhere", usage: "USERNAME", help: "end every token and session of a user (the auth epoch moves)", nargs: one, run: cmdUsersLogoutEverywhere},
 		{name: "users delete", usage: "USERNAME", help: "delete a user and everything they own (needs --yes)", nargs: one, run: cmdUsersDelete},
+		{name: "tokens list", help: "list credentials of every kind, never their secrets (--user, --client, --kind, --all)", nargs: none, run: cmdTokensList},
+		{name: "tokens revoke", help: "end the live credentials --user, --client, or --kind with --id select (refresh tokens are marked, so a replay is still caught)", nargs: none, run: cmdTokensRevoke},
 		{name: "createtoken", usage: "USERNAME", help: "print a new DRF token key for the user (--name, --expires)", nargs: one, run: cmdCreateToken},
 		{name: "loaddata", usage: "FILE...|-", help: "load Django dumpdata files (- reads standard input), all in one transaction", nargs: [2]int{1, -1}, run: cmdLoaddata},
 		{name: "import", help: "copy users, groups, tokens and OAuth rows straight from a Django database (--from), read-only, resumable", nargs: none, run: cmdImport},

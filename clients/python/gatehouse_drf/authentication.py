@@ -1,6 +1,9 @@
 """GatehouseAuthentication: DRF authentication by gatehouse's credentials,
 in gatehouse's own order and with its own refusals."""
 
+import base64
+import re
+
 from django.contrib.auth import get_user_model
 from rest_framework import authentication
 
@@ -14,7 +17,33 @@ from .user import GatehouseToken, GatehouseUser
 MAX_OPAQUE = 512
 MAX_JWT = 8192
 
+# An RFC 9068 JWT access token's header segment is short; a longer one is
+# not read (gatehouse's own check reads at most 256 characters, 192 bytes).
+MAX_JWT_HEADER = 256
+_AT_JWT_TYP = b'"typ":"at+jwt"'
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
 _BEARER_REJECTED = "_gatehouse_bearer_rejected"
+
+
+def is_jwt_access_token(value):
+    """True when value looks like an RFC 9068 JWT access token, as
+    gatehouse's MayBeOAuthAccessToken judges one: at most MAX_JWT
+    characters, a first segment of at most MAX_JWT_HEADER base64url
+    characters (no padding) whose JSON says "typ":"at+jwt". Only that
+    segment is decoded; no signature is checked (introspection judges the
+    token)."""
+    dot = value.find(".")
+    if dot < 0 or dot > MAX_JWT_HEADER or len(value) > MAX_JWT:
+        return False
+    head = value[:dot]
+    if len(head) % 4 == 1 or not _BASE64URL.fullmatch(head):
+        return False
+    try:
+        decoded = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    except ValueError:
+        return False
+    return _AT_JWT_TYP in decoded
 
 
 def _printable(value):
@@ -26,12 +55,13 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
     """Authenticates "Authorization: Bearer <jwt>", "Bearer <OAuth token>"
     and "Token <DRF or knox key>" as gatehouse's views do:
 
-    1. "Bearer <token>" (keyword in any case) without a dot is an OAuth
-       token, introspected;
+    1. "Bearer <token>" (keyword in any case) without a dot, or an RFC 9068
+       JWT access token (its header's typ is at+jwt), is an OAuth token,
+       introspected;
     2. a keyword of JWT_HEADER_TYPES (exactly "Bearer" by default) is
        simplejwt's: two values or bad_authorization_header, then the JWT
        verified (locally or by introspection); a value that step 1 refused
-       is refused here with simplejwt's body;
+       is refused here with simplejwt's body, without verifying it;
     3. "Token <key>" (keyword in any case): DRF's TokenAuthentication, the
        key introspected.
 
@@ -53,21 +83,30 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
         client = get_client()
         keyword = fields[0]
 
-        if keyword.lower() == "bearer" and len(fields) == 2 and "." not in fields[1]:
-            got = self._opaque(request, client, fields[1], "Bearer")
+        oauth_refused = False
+        if keyword.lower() == "bearer" and len(fields) == 2:
+            value = fields[1]
+            if "." not in value:
+                oauth_refused = True
+                got = self._opaque(request, client, value, "Bearer")
+            elif is_jwt_access_token(value):
+                # An RFC 9068 access token: an OAuth token like an opaque
+                # one, judged by introspection (which sees its revocation).
+                oauth_refused = True
+                got = self._opaque(request, client, value, "Bearer", max_len=MAX_JWT)
+            else:
+                got = None  # a simplejwt token: DOT's step refuses it
             if got is not None:
                 return got
-            setattr(request, _BEARER_REJECTED, True)
-        elif keyword.lower() == "bearer" and len(fields) == 2:
-            # A JWT: gatehouse's OAuth step refuses it before simplejwt's
-            # step sees it, which shows in the challenge.
+            # gatehouse's OAuth step refused it before simplejwt's step
+            # sees it, which shows in the challenge.
             setattr(request, _BEARER_REJECTED, True)
 
         if keyword in client.settings.jwt_header_types:
             if len(fields) != 2:
                 raise jwt_failed("bad_header")
             value = fields[1]
-            if "." not in value or len(value) > MAX_JWT or not _printable(value):
+            if oauth_refused or "." not in value or len(value) > MAX_JWT or not _printable(value):
                 raise jwt_failed("invalid")
             return self._jwt(request, client, value)
 
@@ -87,11 +126,12 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
 
     # -- opaque credentials: introspection -----------------------------------
 
-    def _opaque(self, request, client, value, token_type):
-        """(user, auth) for an opaque credential gatehouse says is active and
-        of token_type ("Bearer": an OAuth token; "Token": a DRF or knox
-        key); None when it is not."""
-        if len(value) > MAX_OPAQUE or not _printable(value):
+    def _opaque(self, request, client, value, token_type, max_len=MAX_OPAQUE):
+        """(user, auth) for a credential judged by introspection that
+        gatehouse says is active and of token_type ("Bearer": an OAuth
+        token, opaque or an RFC 9068 JWT; "Token": a DRF or knox key); None
+        when it is not. A value longer than max_len is never sent."""
+        if len(value) > max_len or not _printable(value):
             return None
         answer = client.introspect(value)
         if not answer.get("active") or answer.get("token_type") != token_type:

@@ -4,14 +4,14 @@ run-tests.sh builds gatehouse and runs this module once per database
 (GATEHOUSE_BIN, GATEHOUSE_TEST_DATABASE_URL: a SQLite file, or a PostgreSQL
 URL naming a fresh schema). setUpModule loads users, groups and
 permissions into gatehouse with its loaddata command, creates a resource
-server and an OAuth application with createapplication and DRF keys with
-createtoken, then starts gatehouse servers on the same database: one
-signing simplejwt tokens with HS256, one each with RS256, ES256 and EdDSA
-(their public keys served at /.well-known/jwks.json). The test project's
-views (the reference project's UserDetailView and UserListCreateView, and
-views with other permission classes) run behind GatehouseAuthentication;
-where gatehouse
-serves the same view (/api/me/, /api/users/), the two answers must be the
+server and OAuth applications (one issuing RFC 9068 JWT access tokens)
+with createapplication and DRF keys with createtoken, then starts gatehouse
+servers on the same database: one signing simplejwt tokens with HS256, one
+each with RS256, ES256 and EdDSA (their public keys served at
+/.well-known/jwks.json). The test project's views (the reference project's
+UserDetailView and UserListCreateView, and views with other permission
+classes) run behind GatehouseAuthentication; where gatehouse serves the
+same view (/api/me/, /api/users/), the two answers must be the
 same: status, body and WWW-Authenticate."""
 
 import hashlib
@@ -186,6 +186,9 @@ def setUpModule():
     cli("loaddata", path)
     S["api"] = application("--name", "django-api", "--grant-types", "client-credentials", "--resource-server")
     S["app"] = application("--name", "mobile", "--grant-types", "password,client-credentials")
+    # Its access tokens are RFC 9068 JWTs (typ at+jwt), signed with the keys
+    # of gatehouse's JWKS.
+    S["jwtapp"] = application("--name", "mobile-jwt", "--grant-types", "password,client-credentials", "--access-token-format", "jwt")
     S["keys"] = {name: cli("createtoken", name).strip() for name in ("alice", "bob", "carol", "root")}
 
     p, S["hs"] = serve({})
@@ -485,6 +488,87 @@ class RevocationTest(GatehouseCase):
             self.assertEqual(r.status_code, 204)
             time.sleep(max(0, t0 + 1 + 0.2 - time.time()))
             self.assertEqual(self.ours("/api/me/", "Token " + key), (401, {"detail": "Invalid token."}, CHALLENGE))
+
+
+def jwt_oauth(url, body):
+    """An access token of the application whose tokens are RFC 9068 JWTs."""
+    r = requests.post(url + "/o/token/", data=body, auth=S["jwtapp"], timeout=10)
+    r.raise_for_status()
+    tok = r.json()["access_token"]
+    header = jwt.get_unverified_header(tok)
+    assert header["typ"] == "at+jwt", header
+    return tok
+
+
+class OAuthJWTTest(GatehouseCase):
+    """RFC 9068 JWT access tokens (typ at+jwt) of an application created
+    with --access-token-format jwt: OAuth tokens, introspected as an opaque
+    one is, so that a revocation is seen within CACHE_TTL."""
+
+    TTL = 2
+
+    def password(self, url, who="alice", scope="read write"):
+        return jwt_oauth(url, {"grant_type": "password", "username": who, "password": PASSWORD[who], "scope": scope})
+
+    def test_authenticates(self):
+        tok = self.password(S["hs"])
+        header = "Bearer " + tok
+        with override_settings(GATEHOUSE_DRF=gd()):
+            got = self.ours("/whoami/", header)
+            self.assertEqual(got[0], 200)
+            self.assertEqual(
+                {k: got[1][k] for k in ("id", "username", "kind", "scopes", "client_id")},
+                {"id": 11, "username": "alice", "kind": "oauth", "scopes": ["read", "write"], "client_id": S["jwtapp"][0]},
+            )
+            self.assertEqual(self.ours("/whoami/", "bearer " + tok)[0], 200)
+            self.assertEqual(self.ours("/read-write/", header, "post")[:2], (200, {"ok": "write"}))
+            self.assertEqual(self.ours("/scope-read/", "Bearer " + self.password(S["hs"], scope="write"))[:2], (403, DENIED))
+        for user in ("remote", "local"):
+            with self.subTest(user=user), override_settings(GATEHOUSE_DRF=gd(USER=user)):
+                caches["default"].clear()
+                theirs = self.theirs("/api/me/", header)
+                self.assertEqual(theirs[0], 200)
+                self.assertEqual(self.ours("/api/me/", header), theirs)
+
+    def test_client_credentials(self):
+        tok = jwt_oauth(S["hs"], {"grant_type": "client_credentials", "scope": "read"})
+        with override_settings(GATEHOUSE_DRF=gd()):
+            self.assertEqual(self.ours("/whoami/", "Bearer " + tok)[:2], (403, DENIED))
+            self.assertEqual(self.ours("/scope-read/", "Bearer " + tok)[:2], (200, {"ok": True}))
+
+    def test_rs256_gatehouse(self):
+        # Where simplejwt tokens are verified with the JWKS (which also
+        # serves the key of the at+jwt tokens), an at+jwt token is still an
+        # OAuth token, judged by introspection, and refused as gatehouse
+        # refuses it once revoked.
+        tok = self.password(S["rs"], who="bob", scope="read")
+        header = "Bearer " + tok
+        with override_settings(GATEHOUSE_DRF=gd(URL=S["rs"], JWT_ALGORITHM="RS256", SIGNING_KEY=None)):
+            got = self.ours("/whoami/", header)
+            self.assertEqual((got[0], got[1]["username"], got[1]["kind"], got[1]["scopes"]), (200, "bob", "oauth", ["read"]))
+            r = requests.post(S["rs"] + "/o/revoke_token/", data={"token": tok}, auth=S["jwtapp"], timeout=10)
+            self.assertEqual(r.status_code, 200)
+            caches["default"].clear()
+            theirs = self.theirs("/api/me/", header, S["rs"])
+            self.assertEqual(theirs[0], 401)
+            self.assertEqual(self.ours("/api/me/", header), theirs)
+
+    def test_revoked_refused_within_ttl(self):
+        tok = self.password(S["hs"], who="bob", scope="read")
+        header = "Bearer " + tok
+        with override_settings(GATEHOUSE_DRF=gd(CACHE_TTL=self.TTL)):
+            t0 = time.time()
+            self.assertEqual(self.ours("/api/me/", header)[0], 200)
+            r = requests.post(S["hs"] + "/o/revoke_token/", data={"token": tok}, auth=S["jwtapp"], timeout=10)
+            self.assertEqual(r.status_code, 200)
+            if time.time() - t0 < self.TTL - 0.5:
+                self.assertEqual(self.ours("/api/me/", header)[0], 200)  # cached: within the bound
+            time.sleep(max(0, t0 + self.TTL + 0.2 - time.time()))
+            theirs = self.theirs("/api/me/", header)
+            self.assertEqual(theirs[0], 401)
+            self.assertEqual(self.ours("/api/me/", header), theirs)
+            caches["default"].clear()
+            self.assertEqual(self.ours("/api/me/", "bearer " + tok), self.theirs("/api/me/", "bearer " + tok))
 
 
 class JWTRevocationTest(GatehouseCase):

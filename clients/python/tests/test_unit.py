@@ -3,6 +3,7 @@ kind, gatehouse's refusal bodies and challenges, the permission classes,
 the cache and its bounds, the JWKS and its refetch limit, gatehouse
 unreachable, the local user mode and the settings' checks."""
 
+import base64
 import json
 import socket
 import time
@@ -20,6 +21,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from clockcache import Clock, ClockCache
 from fakegatehouse import FakeGatehouse
 from gatehouse_drf import conf
+from gatehouse_drf.authentication import is_jwt_access_token
 from gatehouse_drf.client import get_client
 from gatehouse_drf.permissions import TokenHasReadWriteScope, TokenHasScope
 from gatehouse_drf.user import GatehouseToken
@@ -334,6 +336,149 @@ class PermissionTest(FakeCase):
         self.assertAnswer(self.get("/scope-read/", "Bearer old"), 401, jwt_invalid(), CHALLENGE_INVALID)
 
 
+def at_jwt(key=None, alg="RS256", typ="at+jwt", **claims):
+    """An RFC 9068 JWT access token as gatehouse issues one (header typ
+    at+jwt), signed with a key the fake gatehouse's JWKS never holds: only
+    introspection can judge it."""
+    now = int(time.time())
+    body = {"iss": "http://gh", "exp": now + 300, "aud": "http://gh", "sub": "7", "client_id": "app1", "iat": now, "jti": "aj1", "scope": "read write"}
+    body.update(claims)
+    return jwt.encode(body, key or AT_KEY, algorithm=alg, headers={"typ": typ, "kid": "k1"})
+
+
+AT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class JWTAccessTokenTest(FakeCase):
+    """RFC 9068 JWT access tokens (header typ at+jwt) are OAuth tokens:
+    introspected as an opaque one is, never verified here as simplejwt's."""
+
+    def test_accepted_by_introspection(self):
+        tok = at_jwt(pad="x" * 600)  # longer than any opaque credential
+        self.assertGreater(len(tok), 512)
+        self.fake.answers[tok] = oauth_answer("read write")
+        r = self.get("/whoami/", "Bearer " + tok)
+        body = json.loads(r.content)
+        self.assertEqual(
+            (r.status_code, body["id"], body["username"], body["kind"], body["scopes"], body["client_id"]),
+            (200, 7, "alice", "oauth", ["read", "write"], "app1"),
+        )
+        # The keyword in any case, as DOT reads it; the answer was cached.
+        self.assertEqual(self.get("/whoami/", "bearer " + tok).status_code, 200)
+        self.assertEqual(self.fake.calls, [("/o/introspect/", tok)])
+        self.assertAnswer(self.get("/scope-read/", "Bearer " + tok), 200, {"ok": True})
+        self.assertAnswer(self.get("/read-write/", "Bearer " + tok, "post"), 200, {"ok": "write"})
+
+    def test_client_credentials(self):
+        tok = at_jwt(sub="app1")
+        self.fake.answers[tok] = oauth_answer("read", user=False)
+        self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 403, DENIED)
+        self.assertAnswer(self.get("/scope-read/", "Bearer " + tok), 200, {"ok": True})
+
+    def test_refused_as_an_opaque_token_is(self):
+        # Unknown to gatehouse (or revoked): simplejwt's generic refusal, as
+        # for an opaque token, without a look at the JWKS or the signature.
+        cases = [
+            ("unknown", at_jwt(), {"active": False}),
+            ("a DRF key's answer", at_jwt(jti="aj2"), ALICE),
+            ("a simplejwt token's answer", at_jwt(jti="aj3"), dict(ALICE, token_type="Bearer", token_kind="jwt")),
+            ("expired", at_jwt(jti="aj4"), oauth_answer("read", exp_in=-5)),
+        ]
+        for name, tok, answer in cases:
+            with self.subTest(name):
+                self.fake.answers[tok] = answer
+                self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+                self.assertAnswer(self.get("/whoami/", "bearer " + tok), 401, NOT_PROVIDED, CHALLENGE_INVALID)
+        self.assertEqual(self.fake.count("/.well-known/jwks.json"), 0)
+
+    def test_simplejwt_claims_in_an_at_jwt_are_not_trusted(self):
+        # Signed with the simplejwt HMAC key and carrying simplejwt's claims,
+        # a token typed at+jwt is still an OAuth token: gatehouse decides.
+        tok = jwt.encode(
+            {"token_type": "access", "exp": int(time.time()) + 300, "iat": int(time.time()), "jti": "j1", "user_id": 7},
+            HS_KEY,
+            algorithm="HS256",
+            headers={"typ": "at+jwt"},
+        )
+        self.assertAnswer(self.get("/either/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+        self.assertEqual(self.fake.calls, [("/o/introspect/", tok)])
+
+    def test_other_dotted_tokens_stay_simplejwt(self):
+        # A simplejwt token (typ JWT) is verified here, never introspected
+        # for IsAuthenticated; "at+jwt" elsewhere than the header's typ,
+        # another typ, or a header that is not base64url leaves a token on
+        # the simplejwt path, refused with its usual body.
+        self.assertAnswer(self.get("/either/", "Bearer " + make_jwt()), 200, {"ok": True})
+        self.assertAnswer(self.get("/either/", "Bearer " + make_jwt(typ="at+jwt")), 200, {"ok": True})
+        for name, tok in (
+            ("application/at+jwt", at_jwt(typ="application/at+jwt")),
+            ("typ JWT", at_jwt(typ="JWT")),
+            ("padded header", at_jwt().replace(".", "=.", 1)),
+            ("header not base64url", "eyJ0eXAiOiJhdCtqd3QifQ!.e30.sig"),
+        ):
+            with self.subTest(name):
+                self.assertAnswer(self.get("/either/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+        self.assertEqual(self.fake.calls, [])
+
+    def test_bounds(self):
+        big = at_jwt(pad="x" * 9000)
+        self.assertGreater(len(big), 8192)
+        self.fake.answers[big] = oauth_answer("read")
+        self.assertAnswer(self.get("/whoami/", "Bearer " + big), 401, jwt_invalid(), CHALLENGE_INVALID)
+        self.assertEqual(self.fake.calls, [])
+
+    def test_recognition(self):
+        def seg(raw):
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        yes = seg(b'{"alg":"RS256","typ":"at+jwt"}') + ".e30.sig"
+        self.assertTrue(is_jwt_access_token(yes))
+        self.assertTrue(is_jwt_access_token(at_jwt()))
+        for name, value in (
+            ("simplejwt", make_jwt()),
+            ("no dot", "opaque"),
+            ("typ JWT", seg(b'{"alg":"RS256","typ":"JWT"}') + ".e30.sig"),
+            ("spaced JSON", seg(b'{"alg":"RS256","typ": "at+jwt"}') + ".e30.sig"),
+            ("in the payload only", "e30." + seg(b'{"typ":"at+jwt"}') + ".sig"),
+            ("header over 256 characters", seg(b'{"typ":"at+jwt","x":"' + b"y" * 200 + b'"}') + ".e30.sig"),
+            ("over 8192 characters", yes + "x" * 8192),
+            ("padding", seg(b'{"typ":"at+jwt"}') + "==.e30.sig"),
+            ("bad length", seg(b'{"typ":"at+jwt"}') + "AAA.e30.sig"),
+            ("non-ASCII", "\xe9" + yes),
+        ):
+            with self.subTest(name):
+                self.assertFalse(is_jwt_access_token(value))
+
+
+class JWTAccessTokenRS256Test(FakeCase):
+    """Under RS256 with the JWKS holding the key gatehouse signs both kinds
+    of JWT with, an at+jwt still goes to introspection: never judged by
+    its signature, which would let a revoked one through."""
+
+    extra = {"JWT_ALGORITHM": "RS256", "SIGNING_KEY": None}
+
+    def test_introspected_not_verified(self):
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(AT_KEY.public_key()))
+        jwk.update({"kid": "k1", "alg": "RS256", "use": "sig"})
+        self.fake.jwks = {"keys": [jwk]}
+        tok = at_jwt()
+        self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+        self.fake.answers[tok] = oauth_answer("read")
+        caches["default"].clear()
+        self.assertEqual(json.loads(self.get("/whoami/", "Bearer " + tok).content)["kind"], "oauth")
+        self.assertEqual(self.fake.count("/.well-known/jwks.json"), 0)
+
+
+class IntrospectedJWTAccessTokenTest(FakeCase):
+    extra = {"JWT_VERIFY": "introspect"}
+
+    def test_kind_is_oauth(self):
+        tok = at_jwt()
+        self.fake.answers[tok] = oauth_answer("read")
+        body = json.loads(self.get("/whoami/", "Bearer " + tok).content)
+        self.assertEqual((body["kind"], body["scopes"]), ("oauth", ["read"]))
+
+
 class ClockedCase(FakeCase):
     """Time stands still for the cache and the client until advance()."""
 
@@ -380,6 +525,20 @@ class CacheTest(ClockedCase):
         self.clock.advance(0.6)
         self.assertEqual(self.get("/whoami/", "Bearer o1").status_code, 401)
         self.assertEqual(self.fake.count("/o/introspect/"), 2)
+
+    def test_revoked_jwt_access_token_refused_after_ttl(self):
+        # As an opaque OAuth token: cached CACHE_TTL, then gatehouse's
+        # inactive answer is seen.
+        tok = at_jwt()
+        self.fake.answers[tok] = dict(oauth_answer("read"), exp=int(self.clock() + 3600))
+        self.assertEqual(self.get("/whoami/", "Bearer " + tok).status_code, 200)
+        del self.fake.answers[tok]  # revoked at gatehouse
+        self.clock.advance(9.9)
+        self.assertEqual(self.get("/whoami/", "Bearer " + tok).status_code, 200)  # within the bound
+        self.clock.advance(0.1)
+        self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
+        self.assertEqual(self.fake.count("/o/introspect/"), 2)
+        self.assertFalse([k for k in caches["default"]._cache.keys() if tok in k or tok.split(".")[2] in k])
 
     def test_cache_keys_never_hold_the_token(self):
         secret = "kSecretValue123"

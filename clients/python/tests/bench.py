@@ -27,7 +27,7 @@ from rest_framework.test import APIRequestFactory  # noqa: E402
 from fakegatehouse import FakeGatehouse  # noqa: E402
 from gatehouse_drf.authentication import GatehouseAuthentication  # noqa: E402
 from gatehouse_drf.client import get_client  # noqa: E402
-from test_unit import ALICE, HS_KEY, make_jwt, oauth_answer  # noqa: E402
+from test_unit import ALICE, HS_KEY, at_jwt, make_jwt, oauth_answer  # noqa: E402
 
 
 def runs(fn, n, repeat=5):
@@ -50,6 +50,8 @@ def main():
     fake.answers["k1"] = ALICE
     fake.answers["o1"] = oauth_answer("read write")
     hs, rs = make_jwt(), make_jwt(key=key, alg="RS256", kid="k1")
+    at = at_jwt()
+    fake.answers[at] = oauth_answer("read write")
     factory = APIRequestFactory()
     auth = GatehouseAuthentication()
 
@@ -64,6 +66,7 @@ def main():
         rows.append(("Bearer JWT, HS256", runs(request("Bearer " + hs), n)))
         rows.append(("Token key, cached introspection", runs(request("Token k1"), n)))
         rows.append(("Bearer OAuth token, cached introspection", runs(request("Bearer o1"), n)))
+        rows.append(("Bearer at+jwt token, cached introspection", runs(request("Bearer " + at), n)))
     with override_settings(GATEHOUSE_DRF=dict(base, JWT_ALGORITHM="RS256")):
         get_client()
         rows.append(("PyJWT decode alone, RS256", runs(lambda: jwt.decode(rs, key.public_key(), algorithms=["RS256"]), n)))

@@ -1,7 +1,8 @@
 """gatehouse_drf against a fake gatehouse (fakegatehouse.py): every token
-kind, gatehouse's refusal bodies and challenges, the permission classes,
-the cache and its bounds, the JWKS and its refetch limit, gatehouse
-unreachable, the local user mode and the settings' checks."""
+kind (RFC 9068 JWT access tokens included), gatehouse's refusal bodies and
+challenges, the permission classes, the cache and its bounds, the JWKS and
+its refetch limit, gatehouse unreachable, the local user mode and the
+settings' checks."""
 
 import base64
 import json

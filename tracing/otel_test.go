@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -226,12 +228,12 @@ func TestExportToCollector(t *testing.T) {
 		}
 	}
 	s := rs[0].ScopeSpans[0].Spans[0]
-	got := map[string]string{}
+	got := map[string]*commonpb.AnyValue{}
 	for _, kv := range s.Attributes {
-		got[kv.Key] = kv.Value.String()
+		got[kv.Key] = kv.Value
 	}
-	if s.Name != "POST /o/token/" || service != "gatehouse" || len(s.TraceId) != 16 ||
-		!strings.Contains(got["gatehouse.user_id"], "7") || !strings.Contains(got["gatehouse.client_id"], "cli") || !strings.Contains(got["http.route"], "/o/token/") {
+	if s.Name != "POST /o/token/" || service != "gatehouse" || len(s.TraceId) != 16 || s.Kind != tracepb.Span_SPAN_KIND_SERVER ||
+		got["gatehouse.user_id"].GetIntValue() != 7 || got["gatehouse.client_id"].GetStringValue() != "cli" || got["http.route"].GetStringValue() != "/o/token/" {
 		t.Errorf("exported span %q of %q with %v", s.Name, service, got)
 	}
 }

@@ -32,6 +32,9 @@ test: vet
 	@backends=$$($(GO) run ./internal/testdb/pgprobe) || exit 1; \
 	if [ "$$backends" = postgres ]; then $(GO) test -count=1 ./...; \
 	else GATEHOUSE_TEST_POSTGRES_URL= $(GO) test -count=1 ./...; fi
+	# The tracing built with -tags otel (docs/operations.md, Tracing): its
+	# tests only, the rest of the tagged build is the default one's code.
+	$(GO) test -count=1 -tags otel -run Trac ./tracing/ ./site/
 
 compat:
 	bash compat/run.sh

@@ -127,3 +127,22 @@ func (e loggingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadO
 	}
 	return nil
 }
+
+// httpMethod is the method as a span names it: one of the methods HTTP
+// defines, else "_OTHER", so that names and attributes stay few.
+func httpMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return m
+	}
+	return "_OTHER"
+}
+
+// spanName is "METHOD route", or the method alone when no route served
+// the request.
+func spanName(method, route string) string {
+	if route == "" {
+		return method
+	}
+	return method + " " + route
+}

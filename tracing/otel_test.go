@@ -76,17 +76,17 @@ func TestRequestSpan(t *testing.T) {
 	}
 	for k, v := range want {
 		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k].Emit(), v.Emit())
+			t.Errorf("%s = %v, want %v", k, got[k].String(), v.String())
 		}
 	}
 	for _, kv := range s.Attributes {
-		if strings.Contains(kv.Value.Emit(), "0123456789abcdef") {
+		if strings.Contains(kv.Value.String(), "0123456789abcdef") {
 			t.Errorf("%s holds the credential", kv.Key)
 		}
 	}
 	res := map[attribute.Key]string{}
 	for _, kv := range s.Resource.Attributes() {
-		res[kv.Key] = kv.Value.Emit()
+		res[kv.Key] = kv.Value.String()
 	}
 	if res["service.name"] != "gatehouse" || res["service.version"] != "v1.2.3" {
 		t.Errorf("resource %v: want service.name gatehouse, service.version v1.2.3", res)

@@ -28,10 +28,13 @@ vet:
 # Runs every test on SQLite, and on PostgreSQL when GATEHOUSE_TEST_POSTGRES_URL
 # reaches a server. Without one, one line says PostgreSQL was not tested;
 # GATEHOUSE_TEST_POSTGRES_REQUIRED=1 (CI) turns that into a failure.
+# Then the tracing built with -tags otel (docs/operations.md, Tracing): its
+# tests only, as the rest of the tagged build is the default build's code.
 test: vet
 	@backends=$$($(GO) run ./internal/testdb/pgprobe) || exit 1; \
 	if [ "$$backends" = postgres ]; then $(GO) test -count=1 ./...; \
 	else GATEHOUSE_TEST_POSTGRES_URL= $(GO) test -count=1 ./...; fi
+	$(GO) test -count=1 -tags otel -run Trac ./tracing/ ./site/
 
 compat:
 	bash compat/run.sh

@@ -80,6 +80,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errRequestTimeout)
 			defer cancel()
 		}
+		var endSpan func(route string, status int, userID int64, clientID string)
+		if s.tracer != nil {
+			ctx, endSpan = s.tracer.StartRequest(ctx, r.Method, r.Header)
+		}
 		r = r.WithContext(ctx)
 		h := w.Header()
 		fwd := s.fwd != nil && isForwardAuth(r.URL.Path)
@@ -120,7 +124,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					slog.Int("status", sw.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 					slog.String("remote_addr", addr), slog.Int64("user_id", li.UserID), slog.String("client_id", li.ClientID))
 			}
-			if s.observer != nil {
+			if s.observer != nil || endSpan != nil {
 				status, route := sw.status, r.Pattern
 				if status == 0 {
 					status = http.StatusOK // what net/http sent
@@ -131,7 +135,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				case route == "/":
 					route = "" // the catch-all 404: no route
 				}
-				s.observer.ObserveRequest(route, status, elapsed)
+				if s.observer != nil {
+					s.observer.ObserveRequest(route, status, elapsed)
+				}
+				if endSpan != nil {
+					endSpan(route, status, li.UserID, li.ClientID)
+				}
 			}
 		}()
 		li.Source = s.clientAddr(r)

@@ -134,6 +134,9 @@ type Deps struct {
 	// Metrics is the handler of Config.MetricsPath (nil: the path is not
 	// served).
 	Metrics http.Handler
+	// Tracer starts a trace span for each request (nil: none, and the
+	// middleware does nothing more): the tracing.
+	Tracer RequestTracer
 }
 
 // RequestObserver is told of each request once it is answered: route is
@@ -145,6 +148,17 @@ type Deps struct {
 // concurrent use.
 type RequestObserver interface {
 	ObserveRequest(route string, status int, elapsed time.Duration)
+}
+
+// RequestTracer starts a span for each request. StartRequest is called as
+// the request arrives, before any handler, with its method and headers
+// (for an incoming traceparent); the handlers run with the context it
+// returns. end is called once the response is sent with what a
+// RequestObserver is told (route and status) and the user and OAuth client
+// the request authenticated as (0 and "" when none). Neither ever sees the
+// request's path, query or credentials. It must be safe for concurrent use.
+type RequestTracer interface {
+	StartRequest(ctx context.Context, method string, header http.Header) (_ context.Context, end func(route string, status int, userID int64, clientID string))
 }
 
 // Server is the gatehouse HTTP handler.
@@ -170,6 +184,7 @@ type Server struct {
 	hosts     []string         // AllowedHosts as hostAllowed compares them
 	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
 	observer  RequestObserver  // nil: none
+	tracer    RequestTracer    // nil: none
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
 }
@@ -179,7 +194,7 @@ type Server struct {
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
 	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, oidc: d.OIDC, log: d.Log, now: d.Now,
-		random: d.Random, cfg: d.Config, observer: d.Observer, metrics: d.Metrics}
+		random: d.Random, cfg: d.Config, observer: d.Observer, tracer: d.Tracer, metrics: d.Metrics}
 	if s.now == nil {
 		s.now = time.Now
 	}

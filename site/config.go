@@ -145,6 +145,8 @@ type Config struct {
 	DatabaseCreateDirs bool
 	MetricsAddr        string
 	MetricsPathOnMain  string
+	OTelEndpoint       string
+	OTelSampleRatio    float64
 
 	positional []string // arguments that are not flags
 	// origin says where each setting read from the configuration file
@@ -305,6 +307,8 @@ func (c *Config) Settings() []Setting {
 		{"database-create-dirs", "create the missing parent directories of the SQLite database (mode 0700); without it a missing directory is an error, and only the database file (and its secret file) are created", (*boolValue)(&c.DatabaseCreateDirs), "false"},
 		{"metrics-addr", "address of a separate listener serving the Prometheus metrics at /metrics, such as 127.0.0.1:9090 (recommended: a loopback or private address the scraper reaches and clients do not). Empty: no listener. Metrics are off unless this or metrics-path-on-main is set", (*stringValue)(&c.MetricsAddr), ""},
 		{"metrics-path-on-main", "also serve the Prometheus metrics on the main listener at this path, such as /metrics, to every client that reaches it (block it at the proxy). Empty: not on the main listener", (*stringValue)(&c.MetricsPathOnMain), ""},
+		{"otel-endpoint", "base URL of an OpenTelemetry collector receiving OTLP/HTTP, such as http://127.0.0.1:4318: one trace span per request is sent to its /v1/traces (the OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and TLS variables apply; OTEL_SERVICE_NAME names the service). Needs a binary built with -tags otel. Empty: no tracing", (*stringValue)(&c.OTelEndpoint), ""},
+		{"otel-sample-ratio", "share of the traces gatehouse starts that are recorded, 0 to 1; a request carrying a traceparent follows its caller's decision", (*floatValue)(&c.OTelSampleRatio), "1"},
 	}
 }
 

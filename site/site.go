@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/throttle"
+	"github.com/gatehouse-auth/gatehouse/tracing"
 )
 
 // DefaultConfig is every setting at its default, as the binary starts
@@ -70,6 +71,8 @@ type env struct {
 	generatedSecret string
 	// metrics are the Prometheus metrics; nil when off (Open only).
 	metrics *metrics.Metrics
+	// tracer starts the request spans; nil when off (Open only).
+	tracer *tracing.Tracer
 }
 
 func newEnv(cfg Config, opts Options) *env {
@@ -99,6 +102,8 @@ type Site struct {
 
 	metrics   *metrics.Metrics // nil: off
 	metricsLn *metricsListener // nil: no GATEHOUSE_METRICS_ADDR
+	tracer    *tracing.Tracer  // nil: no GATEHOUSE_OTEL_ENDPOINT
+	log       *slog.Logger
 }
 
 // Open opens gatehouse as `gatehouse serve` does, without listening: the
@@ -118,6 +123,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 	if err := e.checkMetrics(); err != nil {
 		return nil, err
 	}
+	if err := e.checkTracing(); err != nil {
+		return nil, err
+	}
 	ml, err := e.listenMetrics()
 	if err != nil {
 		return nil, err
@@ -134,15 +142,23 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Site, error) {
 		return nil, err
 	}
 	e.watch(a)
-	srv, err := e.serverFor(a)
-	if err != nil {
+	if e.tracer, err = e.startTracing(ctx); err != nil {
 		if ml != nil {
 			ml.close()
 		}
 		a.Close()
 		return nil, err
 	}
-	s := &Site{Services: a, srv: srv, stop: e.background(a), metrics: e.metrics, metricsLn: ml}
+	srv, err := e.serverFor(a)
+	if err != nil {
+		if ml != nil {
+			ml.close()
+		}
+		e.stopTracing(e.tracer)
+		a.Close()
+		return nil, err
+	}
+	s := &Site{Services: a, srv: srv, stop: e.background(a), metrics: e.metrics, metricsLn: ml, tracer: e.tracer, log: e.log}
 	if ml != nil {
 		ml.serve(e.metrics, e.log)
 		e.log.Info("metrics listening", "addr", ml.ln.Addr().String())
@@ -186,12 +202,14 @@ func (e *env) background(a *Services) (stop func()) {
 // at the root of the paths it is given (strip cfg.MountPrefix first).
 func (s *Site) Handler() http.Handler { return s.srv }
 
-// Close stops the background work, then the services and the store. The
-// handler must no longer be serving.
+// Close sends the trace spans not yet sent (for up to 5 s), stops the
+// background work, then the services and the store. The handler must no
+// longer be serving.
 func (s *Site) Close() {
 	if s.metricsLn != nil {
 		s.metricsLn.close()
 	}
+	stopTracer(s.tracer, s.log)
 	s.stop()
 	s.Services.Close()
 }

@@ -276,6 +276,9 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	d := server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
 		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC}
 	e.serverMetrics(&d)
+	if e.tracer != nil {
+		d.Tracer = e.tracer
+	}
 	return server.New(d)
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -468,5 +469,56 @@ func TestPrometheusStaysInMetrics(t *testing.T) {
 	}
 	if _, ok := pkgs[module+"/metrics"]; !ok {
 		t.Error("package metrics not found")
+	}
+}
+
+// OpenTelemetry is linked only into a binary built with the tag otel
+// (package tracing's otel.go): about twenty modules, gRPC's among them,
+// for a feature most sites leave off. With the tag, tracing alone imports
+// it, and tracing reaches neither the store, a driver nor the server.
+func TestOpenTelemetryOnlyWithTheTag(t *testing.T) {
+	isOTel := func(dep string) bool { return strings.HasPrefix(dep, "go.opentelemetry.io/") }
+	for path, p := range list(t, "./...") {
+		if isOTel(path) {
+			continue
+		}
+		for _, dep := range p.Deps {
+			if isOTel(dep) {
+				t.Errorf("the default build of %s links %s: OpenTelemetry belongs behind the otel build tag", path, dep)
+				break
+			}
+		}
+	}
+	tagged := list(t, "-tags", "otel", "./...")
+	tr, ok := tagged[module+"/tracing"]
+	if !ok {
+		t.Fatal("package tracing not found")
+	}
+	if !slices.ContainsFunc(tr.Imports, isOTel) {
+		t.Error("with -tags otel, package tracing imports no OpenTelemetry package: the tag does nothing")
+	}
+	for path, p := range tagged {
+		if strings.HasPrefix(path, module) && path != module+"/tracing" && slices.ContainsFunc(p.Imports, isOTel) {
+			t.Errorf("%s imports OpenTelemetry: only package tracing does", path)
+		}
+	}
+	for _, dep := range tr.Deps {
+		if dep == module+"/store" || dep == module+"/server" || dep == module+"/site" || isDriver(dep) {
+			t.Errorf("tracing depends on %s: the server calls it through server.RequestTracer", dep)
+		}
+	}
+}
+
+// The binary with tracing builds: go build -tags otel ./cmd/gatehouse
+// (compiling the OpenTelemetry and gRPC packages the first time: skipped
+// with -short).
+func TestBuildWithOpenTelemetry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary with -tags otel")
+	}
+	cmd := exec.Command(goBinary(t), "build", "-tags", "otel", "-o", os.DevNull, "./cmd/gatehouse")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags otel ./cmd/gatehouse: %v\n%s", err, out)
 	}
 }

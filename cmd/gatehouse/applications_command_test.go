@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
 
+// secretIn is the client secret an applications create or rotate-secret
+// printed.
 func secretIn(t *testing.T, out string) string {
 	t.Helper()
 	for _, l := range strings.Split(out, "\n") {
@@ -28,16 +31,8 @@ func tokenStatus(t *testing.T, base, clientID, secret string) (int, string) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return res.StatusCode, b.String()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 // applications update and rotate-secret change what the server answers,

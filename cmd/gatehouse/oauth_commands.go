@@ -168,15 +168,8 @@ func cmdListApplications(ctx context.Context, e *env, args []string) error {
 		if app.UserID != nil {
 			owner = fmt.Sprint(*app.UserID)
 		}
-		uris := strings.Join(app.RedirectURIs, " ")
-		if uris == "" {
-			uris = "-"
-		}
-		origins := strings.Join(app.AllowedOrigins, " ")
-		if origins == "" {
-			origins = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","), uris, owner, app.Name, origins)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","),
+			orDash(strings.Join(app.RedirectURIs, " ")), owner, app.Name, orDash(strings.Join(app.AllowedOrigins, " ")))
 	}
 	return tw.Flush()
 }

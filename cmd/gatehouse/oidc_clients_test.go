@@ -44,13 +44,7 @@ func relyingParty(t *testing.T, env map[string]string, clientID string) string {
 	if err != nil {
 		t.Fatalf("createapplication: %v %s", err, out)
 	}
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, "client_secret: "); ok {
-			return v
-		}
-	}
-	t.Fatalf("no secret in %s", out)
-	return ""
+	return secretIn(t, out)
 }
 
 var csrfRE = regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`)
@@ -231,12 +225,7 @@ func TestOIDCGoClients(t *testing.T) {
 			if err != nil {
 				t.Fatalf("createapplication: %v %s", err, out)
 			}
-			jwtSecret := ""
-			for _, l := range strings.Split(out, "\n") {
-				if v, ok := strings.CutPrefix(l, "client_secret: "); ok {
-					jwtSecret = v
-				}
-			}
+			jwtSecret := secretIn(t, out)
 			cc := clientcredentials.Config{ClientID: "jwt-api", ClientSecret: jwtSecret, TokenURL: provider.Endpoint().TokenURL}
 			at, err := cc.Token(ctx)
 			if err != nil {

@@ -39,6 +39,12 @@ func freeAddr(t *testing.T) string {
 // returned stop cancels it and waits for a clean exit.
 func serve(t *testing.T, env map[string]string) (string, func()) {
 	t.Helper()
+	return serveWith(t, env, "http", http.DefaultClient)
+}
+
+// serveWith is serve reached at scheme://ADDR with client.
+func serveWith(t *testing.T, env map[string]string, scheme string, client *http.Client) (string, func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -46,10 +52,10 @@ func serve(t *testing.T, env map[string]string) (string, func()) {
 	go func() {
 		done <- run(ctx, []string{"gatehouse", "serve", "--addr", addr}, getenvFrom(env), strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	}()
-	base := "http://" + addr
+	base := scheme + "://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(base + "/readyz")
+		res, err := client.Get(base + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {

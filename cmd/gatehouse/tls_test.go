@@ -63,43 +63,12 @@ func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, der []
 // and speaks HTTP/2, and stop.
 func serveTLS(t *testing.T, env map[string]string) (string, *http.Client, func()) {
 	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"gatehouse", "serve", "--addr", addr}, getenvFrom(env), strings.NewReader(""), &bytes.Buffer{}, &stderr)
-	}()
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
 	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	base := "https://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := client.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("serve exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server not ready\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base, stop := serveWith(t, env, "https", client)
 	return base, client, func() {
 		tr.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v\n%s", err, stderr.String())
-		}
+		stop()
 	}
 }
 

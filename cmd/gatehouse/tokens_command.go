@@ -89,12 +89,6 @@ func cmdTokensList(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tID\tUSER\tCLIENT\tLABEL\tCREATED\tEXPIRES\tSTATE")
-	dash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
-	}
 	for _, c := range list {
 		exp, state := "never", "active"
 		if c.Expires != nil {
@@ -106,7 +100,7 @@ func cmdTokensList(ctx context.Context, e *env, args []string) error {
 		if c.Revoked != nil {
 			state = "revoked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Kind, c.ID, dash(c.Username), dash(c.ClientID), dash(c.Label),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Kind, c.ID, orDash(c.Username), orDash(c.ClientID), orDash(c.Label),
 			c.Created.UTC().Format(time.RFC3339), exp, state)
 	}
 	return tw.Flush()

@@ -25,7 +25,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -665,7 +665,9 @@ func (m *Manager) generate(alg string) (gatehouse.SigningKey, error) {
 	if _, err := io.ReadFull(m.d.Random, id[:]); err != nil {
 		return gatehouse.SigningKey{}, fmt.Errorf("keys: kid: %w", err)
 	}
-	kid := base64.RawURLEncoding.EncodeToString(id[:])
+	// Hex, not base64url: a kid may start with "-" in base64url, which
+	// `gatehouse keys retire KID` would take for a flag.
+	kid := hex.EncodeToString(id[:])
 	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: alg, Use: "sig"})
 	if err != nil {
 		return gatehouse.SigningKey{}, fmt.Errorf("keys: public key: %w", err)

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -134,6 +135,11 @@ func TestSignVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			list, _ := m.List(t.Context())
+			// A kid is safe as a command-line argument: never a leading "-"
+			// (gatehouse keys retire KID).
+			if len(list) == 1 && !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(list[0].KID) {
+				t.Fatalf("kid %q is not 32 hex digits", list[0].KID)
+			}
 			if len(list) != 1 || list[0].Algorithm != alg {
 				t.Fatalf("keys %+v", list)
 			}

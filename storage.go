@@ -51,6 +51,19 @@ type UserFilter struct {
 	// Search, when not empty, selects users whose username, email, first
 	// or last name contains it, ignoring ASCII case (% and _ are literal).
 	Search string
+	// Superuser, when not nil, selects users whose IsSuperuser is that value.
+	Superuser *bool
+	// GroupID, when not 0, selects the members of that group.
+	GroupID int64
+	// Order is the listing's order: one of UserOrders ("" is "id"); a
+	// leading "-" reverses it. Ties are broken by id in the same direction.
+	Order string
+}
+
+// UserOrders lists the orders a user listing accepts (UserFilter.Order),
+// each also accepted with a leading "-" for descending.
+func UserOrders() []string {
+	return []string{"id", "username", "email", "date_joined", "last_login"}
 }
 
 // UserChange says what UpdateUser does beyond writing the fields.

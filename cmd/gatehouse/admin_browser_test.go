@@ -1,0 +1,356 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// The admin site in a real browser: Debian's Chromium, headless, driven
+// over the DevTools protocol (chromedp). Each page visited is saved as a
+// PNG (GATEHOUSE_TEST_ARTIFACTS, default a temporary directory; with
+// GATEHOUSE_TEST_ADMIN_DOCS=docs/admin the pages of docs/admin.md are
+// written there too) and checked by axe-core, injected into the page: a
+// "serious" or "critical" violation fails the test.
+//
+// Chromium is /usr/bin/chromium (or GATEHOUSE_TEST_CHROMIUM); axe-core is
+// the file GATEHOUSE_TEST_AXE names, else installed with npm into the
+// user's cache directory. Without either the test is skipped, unless
+// GATEHOUSE_TEST_BROWSER_REQUIRED=1 (CI), when it fails.
+
+// axeVersion is the axe-core release the test installs when
+// GATEHOUSE_TEST_AXE names none.
+const axeVersion = "4.14.1"
+
+// browserTools returns Chromium's path and axe-core's source, or skips
+// (fails when required) naming what is missing.
+func browserTools(t *testing.T) (chromium string, axe []byte) {
+	t.Helper()
+	missing := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv("GATEHOUSE_TEST_BROWSER_REQUIRED") == "1" {
+			t.Fatalf("GATEHOUSE_TEST_BROWSER_REQUIRED=1 and %s", msg)
+		}
+		t.Skipf("skipping the browser test: %s (set GATEHOUSE_TEST_BROWSER_REQUIRED=1 to fail instead)", msg)
+	}
+	chromium = os.Getenv("GATEHOUSE_TEST_CHROMIUM")
+	if chromium == "" {
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				chromium = p
+				break
+			}
+		}
+	}
+	if chromium == "" {
+		missing("Chromium is not installed (apt-get install chromium, or set GATEHOUSE_TEST_CHROMIUM)")
+	}
+	path := os.Getenv("GATEHOUSE_TEST_AXE")
+	if path == "" {
+		var err error
+		if path, err = installAxe(); err != nil {
+			missing("axe-core is not available (set GATEHOUSE_TEST_AXE to axe.min.js): %v", err)
+		}
+	}
+	axe, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(axe, []byte("axe")) {
+		missing("axe-core: cannot read %s: %v", path, err)
+	}
+	return chromium, axe
+}
+
+// installAxe installs axe-core with npm into the user's cache directory
+// (once; later runs find it there) and returns the path of axe.min.js.
+func installAxe() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "gatehouse-test", "axe-core-"+axeVersion)
+	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
+	if _, err := os.Stat(file); err == nil {
+		return file, nil
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", fmt.Errorf("npm is not installed")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund",
+		"--no-package-lock", "axe-core@"+axeVersion).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("npm install axe-core@%s: %v: %s", axeVersion, err, out)
+	}
+	return file, nil
+}
+
+// artifactsDir is where the screenshots and axe reports go.
+func artifactsDir(t *testing.T, sub string) string {
+	t.Helper()
+	dir := os.Getenv("GATEHOUSE_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dir = filepath.Join(dir, sub)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// page is one browser tab on the admin site.
+type page struct {
+	t        *testing.T
+	ctx      context.Context
+	base     string
+	axe      []byte
+	dir      string // screenshots and reports
+	docs     string // also write the screenshots named for the docs here ("": not)
+	shots    int
+	axeFound []string // every violation seen, serious or not, for the report
+}
+
+// startBrowser starts Chromium with the flags that work on a machine
+// without network access (no background requests, no sandbox as root)
+// and a fresh profile; it is stopped when the test ends.
+func startBrowser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs actions with a bound, failing the test on an error.
+func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// submit clicks sel (a submit button) and waits for the page it loads,
+// returning its status.
+func (p *page) submit(what, sel string) int64 {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+	return res.Status
+}
+
+// open loads path and returns the status of the page it ends on.
+func (p *page) open(path string) int64 {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(p.base+path))
+	if err != nil {
+		p.t.Fatalf("open %s: %v", path, err)
+	}
+	return res.Status
+}
+
+// text is the text of the first element sel selects.
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *page) eval(expr string, opts ...chromedp.EvaluateOption) []byte {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	b, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr, opts...))
+	if err != nil {
+		p.t.Fatalf("evaluate %.60s: %v", expr, err)
+	}
+	return b
+}
+
+// location is the path and query of the page shown.
+func (p *page) location() string {
+	p.t.Helper()
+	loc, err := chromedp.Run(p.ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.TrimPrefix(loc, p.base)
+}
+
+// check saves a screenshot of the whole page as name.png and runs axe-core
+// on it: a serious or critical violation fails the test; the others are
+// logged and written to name.axe.json.
+func (p *page) check(name string) {
+	p.t.Helper()
+	p.shots++
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	file := fmt.Sprintf("%02d-%s", p.shots, name)
+	if err := os.WriteFile(filepath.Join(p.dir, file+".png"), png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	if p.docs != "" {
+		if err := os.WriteFile(filepath.Join(p.docs, name+".png"), png, 0o644); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	// The page's CSP does not apply to what DevTools evaluates.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(p.axe))); err != nil {
+		p.t.Fatalf("injecting axe-core into %s: %v", name, err)
+	}
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+			nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary)}))))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("axe-core on %s: %v", name, err)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		p.t.Fatalf("axe-core on %s answered %s", name, raw)
+	}
+	var violations []struct {
+		ID, Impact, Help string
+		Nodes            []string
+	}
+	if err := json.Unmarshal([]byte(s), &violations); err != nil {
+		p.t.Fatalf("axe-core on %s answered %s", name, s)
+	}
+	os.WriteFile(filepath.Join(p.dir, file+".axe.json"), []byte(s), 0o644)
+	for _, v := range violations {
+		p.axeFound = append(p.axeFound, name+": "+v.Impact+" "+v.ID)
+		if v.Impact == "serious" || v.Impact == "critical" {
+			p.t.Errorf("axe-core on %s: %s violation %s (%s): %v", name, v.Impact, v.ID, v.Help, v.Nodes)
+		} else {
+			p.t.Logf("axe-core on %s: %s violation %s (%s): %v", name, v.Impact, v.ID, v.Help, v.Nodes)
+		}
+	}
+}
+
+// login fills in the login page the browser was sent to and submits it.
+func (p *page) login(username, password string) int64 {
+	p.t.Helper()
+	p.do("login form", chromedp.WaitVisible(chromedp.ID("id_username")),
+		chromedp.SetValue(chromedp.ID("id_username"), username),
+		chromedp.SetValue(chromedp.ID("id_password"), password))
+	return p.submit("login", `input[type=submit]`)
+}
+
+func TestAdminBrowser(t *testing.T) {
+	chromium, axe := browserTools(t)
+	docs := os.Getenv("GATEHOUSE_TEST_ADMIN_DOCS")
+	if docs != "" {
+		if err := os.MkdirAll(docs, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			adminBrowserScenario(t, backend, chromium, axe, docs)
+		})
+	}
+}
+
+func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, docs string) {
+	env := baseEnv(testdb.URL(t, backend))
+	var out, errb bytes.Buffer
+	for _, c := range []struct{ cmd, user, pw string }{
+		{"createsuperuser", "admin", "admin passphrase 1"},
+		{"createuser", "plain", "plain passphrase 1"},
+	} {
+		if err := run(context.Background(), []string{"gatehouse", c.cmd, "--username", c.user, "--email", c.user + "@example.com", "--password-stdin"},
+			getenvFrom(env), strings.NewReader(c.pw+"\n"), &out, &errb); err != nil {
+			t.Fatalf("%s: %v\n%s", c.cmd, err, errb.String())
+		}
+	}
+	base, stop := serve(t, env)
+	defer stop()
+
+	ctx := startBrowser(t, chromium)
+	p := &page{t: t, ctx: ctx, base: base, axe: axe, dir: artifactsDir(t, "admin-"+backend), docs: docs}
+	defer func() { t.Logf("screenshots and axe reports in %s; violations below serious: %v", p.dir, p.axeFound) }()
+	// A focused page: the clipboard API answers only a focused document.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Anonymous: the admin site sends the browser to the login page,
+	// which brings it back after logging in.
+	if st := p.open("/admin/"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/?next=") {
+		t.Fatalf("anonymous /admin/: %d at %s", st, p.location())
+	}
+	p.check("login")
+	if st := p.login("admin", "admin passphrase 1"); st != http.StatusOK || p.location() != "/admin/" {
+		t.Fatalf("after login: %d at %s", st, p.location())
+	}
+	if h := p.text("h1"); h != "Administration" {
+		t.Fatalf("dashboard heading %q", h)
+	}
+	p.check("dashboard")
+
+	// Log out with the button in the header: back to the login page.
+	if st := p.submit("logout", ".logout button"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/") {
+		t.Fatalf("logout: %d at %s", st, p.location())
+	}
+
+	// A user without is_staff logs in and is refused with the 403 page.
+	p.open("/admin/")
+	if st := p.login("plain", "plain passphrase 1"); st != http.StatusForbidden {
+		t.Fatalf("non-staff: %d at %s", st, p.location())
+	}
+	if msg := p.text("main"); !strings.Contains(msg, "not a staff account") {
+		t.Fatalf("non-staff page says %q", msg)
+	}
+	p.check("forbidden")
+	_ = url.Values{}
+	_ = browser.SetPermission
+}

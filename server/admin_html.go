@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/admin"
 )
 
 // The admin site under /admin/ (docs/admin.md): server-rendered pages for
@@ -149,6 +150,8 @@ func (s *Server) adminStaticFile(w http.ResponseWriter, r *http.Request) {
 type adminRequest struct {
 	user    *gatehouse.User
 	session *session
+	actor   admin.Actor
+	granted bool // ActorFor let the user in
 }
 
 // adminHandler serves an admin page: the session's user must be logged in
@@ -184,11 +187,19 @@ func (s *Server) adminHandler(methods string, h func(w http.ResponseWriter, r *h
 		}
 		setLogUser(r, u.ID)
 		a := &adminRequest{user: u, session: ss}
-		if !u.IsActive || !u.IsStaff {
+		// The service decides who administers (Django's rule: an active
+		// staff user), and with which permissions.
+		a.actor, err = s.admin.ActorFor(r.Context(), &gatehouse.Principal{User: *u, Scheme: gatehouse.SchemeSession, Issued: time.UnixMicro(ss.Issued)})
+		if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
 			s.adminErrorPage(w, r, a, http.StatusForbidden, "Forbidden",
 				"Your account is not a staff account: the admin site is for staff users only.")
 			return
 		}
+		if err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
+		a.granted = true
 		if r.Method == http.MethodPost && !readPageForm(w, r, ss) {
 			return
 		}
@@ -204,8 +215,12 @@ type adminView struct {
 	CSRF    string
 	Flash   string
 	Data    any
+	// Admin is set when the user may use the site (the navigation is
+	// shown).
+	Admin bool
 
 	prefix string
+	actor  admin.Actor
 }
 
 // U is the path p of the site (under the mount prefix).
@@ -220,7 +235,10 @@ func (v *adminView) Static(name string) string {
 func (v *adminView) Nav() []adminNav {
 	var out []adminNav
 	for _, n := range adminSections {
-		out = append(out, adminNav{Label: n.Label, Href: v.U(n.Href), Current: n.Key == v.Section})
+		if len(n.perms) > 0 && !v.actor.CanAny(n.perms...) || n.superuser && !v.actor.Superuser() {
+			continue
+		}
+		out = append(out, adminNav{Key: n.Key, Label: n.Label, Href: v.U(n.Href), Current: n.Key == v.Section})
 	}
 	return out
 }
@@ -228,18 +246,23 @@ func (v *adminView) Nav() []adminNav {
 type adminNav struct {
 	Key, Label, Href string
 	Current          bool
+	// perms: any of them shows the entry (none: always shown);
+	// superuser: shown to superusers only.
+	perms     []string
+	superuser bool
 }
 
 var adminSections = []adminNav{
 	{Key: "dashboard", Label: "Dashboard", Href: adminPrefix},
-	{Key: "users", Label: "Users", Href: adminPrefix + "users/"},
-	{Key: "groups", Label: "Groups", Href: adminPrefix + "groups/"},
-	{Key: "permissions", Label: "Permissions", Href: adminPrefix + "permissions/"},
-	{Key: "applications", Label: "Applications", Href: adminPrefix + "applications/"},
+	{Key: "users", Label: "Users", Href: adminPrefix + "users/", perms: []string{admin.PermViewUser, admin.PermChangeUser}},
+	{Key: "groups", Label: "Groups", Href: adminPrefix + "groups/", perms: []string{admin.PermViewGroup, admin.PermChangeGroup}},
+	{Key: "permissions", Label: "Permissions", Href: adminPrefix + "permissions/", perms: []string{admin.PermViewPermission,
+		admin.PermViewUser, admin.PermChangeUser, admin.PermViewGroup, admin.PermChangeGroup, admin.PermAddGroup}},
+	{Key: "applications", Label: "Applications", Href: adminPrefix + "applications/", perms: []string{admin.PermViewApplication, admin.PermChangeApp}},
 	{Key: "tokens", Label: "Tokens", Href: adminPrefix + "tokens/"},
-	{Key: "audit", Label: "Audit log", Href: adminPrefix + "audit/"},
-	{Key: "keys", Label: "Signing keys", Href: adminPrefix + "keys/"},
-	{Key: "status", Label: "Status", Href: adminPrefix + "status/"},
+	{Key: "audit", Label: "Audit log", Href: adminPrefix + "audit/", superuser: true},
+	{Key: "keys", Label: "Signing keys", Href: adminPrefix + "keys/", superuser: true},
+	{Key: "status", Label: "Status", Href: adminPrefix + "status/", superuser: true},
 }
 
 // adminRender writes page with the layout, status 200 unless given.
@@ -250,7 +273,7 @@ func (s *Server) adminRender(w http.ResponseWriter, r *http.Request, a *adminReq
 	}
 	v.prefix = s.cfg.MountPrefix
 	if a != nil {
-		v.User = a.user
+		v.User, v.Admin, v.actor = a.user, a.granted, a.actor
 		if a.session != nil {
 			v.CSRF = a.session.CSRF
 		}
@@ -392,5 +415,5 @@ type adminRoute struct {
 
 // adminDashboard is the site's front page: what there is to administer.
 func (s *Server) adminDashboard(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	s.adminRender(w, r, a, http.StatusOK, "dashboard", adminView{Title: "Administration", Section: "dashboard", Data: adminSections[1:]})
+	s.adminRender(w, r, a, http.StatusOK, "dashboard", adminView{Title: "Administration", Section: "dashboard"})
 }

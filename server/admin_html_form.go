@@ -1,0 +1,247 @@
+package server
+
+import (
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// The admin pages' forms and pagination: fields built in Go (label, help,
+// value, errors), rendered by the "field", "check" and "checklist"
+// templates of fields.html; a service's EINVALID error spread over the
+// fields it names.
+
+// adminField is one input of a form.
+type adminField struct {
+	Name, Label, Type string
+	Value             string
+	Help              string
+	Autocomplete      string
+	Required          bool
+	Readonly          bool
+	Checked           bool // a checkbox
+	Multiple          bool // a select
+	Size, Rows        int
+	Options           []adminOption // a select or a checklist
+	Errors            []string
+	// ID is the element's id ("id_" + Name unless set).
+	ID string
+}
+
+// adminOption is one choice of a select or a checklist.
+type adminOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// Describedby lists the ids of the help and the errors of f, for
+// aria-describedby ("" when there are none).
+func (f adminField) Describedby() string {
+	var ids []string
+	if f.Help != "" {
+		ids = append(ids, f.ID+"-help")
+	}
+	if len(f.Errors) > 0 {
+		ids = append(ids, f.ID+"-errors")
+	}
+	return strings.Join(ids, " ")
+}
+
+// adminForm is a form's fields and its errors, as a page shows them.
+type adminForm struct {
+	Fields []adminField
+	// Errors are the problems of no field of the form (or of a field the
+	// form does not show), listed at its top.
+	Errors []string
+}
+
+// newAdminForm prepares fields (their ids) and spreads err over them: an
+// EINVALID error's field errors go to the fields they name, the others
+// (and any other error's message) to the form's top.
+func newAdminForm(err error, fields ...adminField) *adminForm {
+	f := &adminForm{Fields: fields}
+	for i := range f.Fields {
+		if f.Fields[i].ID == "" {
+			f.Fields[i].ID = "id_" + f.Fields[i].Name
+		}
+	}
+	if err == nil {
+		return f
+	}
+	var e *gatehouse.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		f.Errors = append(f.Errors, gatehouse.ErrorMessage(err))
+		return f
+	}
+	for _, fe := range e.Fields {
+		i := slices.IndexFunc(f.Fields, func(x adminField) bool { return x.Name == fe.Field })
+		msg := adminFieldMessage(fe)
+		if i < 0 {
+			label := fe.Field
+			if label == "non_field_errors" || label == "" {
+				f.Errors = append(f.Errors, msg)
+				continue
+			}
+			f.Errors = append(f.Errors, label+": "+msg)
+			continue
+		}
+		f.Fields[i].Errors = append(f.Fields[i].Errors, msg)
+	}
+	return f
+}
+
+// adminFieldMessage words a field error for a person, as Django's forms
+// word the common codes.
+func adminFieldMessage(fe gatehouse.FieldError) string {
+	switch fe.Code {
+	case gatehouse.FieldRequired, gatehouse.FieldBlank:
+		return "This field is required."
+	}
+	if fe.Message == "" {
+		return "This value is not valid."
+	}
+	m := fe.Message
+	return strings.ToUpper(m[:1]) + m[1:]
+}
+
+// Field returns the field named name (for a template that places it).
+func (f *adminForm) Field(name string) adminField {
+	for _, x := range f.Fields {
+		if x.Name == name {
+			return x
+		}
+	}
+	panic("admin form: no field " + name)
+}
+
+// HasErrors reports whether any field or the form has an error.
+func (f *adminForm) HasErrors() bool {
+	if len(f.Errors) > 0 {
+		return true
+	}
+	return slices.ContainsFunc(f.Fields, func(x adminField) bool { return len(x.Errors) > 0 })
+}
+
+// Summary lists every error of the form, each field's with its label.
+func (f *adminForm) Summary() []string {
+	out := slices.Clone(f.Errors)
+	for _, x := range f.Fields {
+		for _, e := range x.Errors {
+			out = append(out, x.Label+": "+e)
+		}
+	}
+	return out
+}
+
+// formBool reads a checkbox.
+func formBool(v url.Values, name string) bool { return v.Get(name) == "on" }
+
+// formIDs reads the ids a checklist posted, ignoring duplicates; a value
+// that is not an id is an error naming the field.
+func formIDs(v url.Values, name string) ([]int64, error) {
+	ids := []int64{}
+	for _, s := range v[name] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, gatehouse.Invalid(gatehouse.FieldError{Field: name, Code: gatehouse.FieldInvalid,
+				Message: "Select a valid choice. " + s + " is not one of the available choices."})
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// triState reads a yes/no/any filter: nil for any.
+func triState(s string) *bool {
+	switch s {
+	case "yes", "true", "1":
+		b := true
+		return &b
+	case "no", "false", "0":
+		b := false
+		return &b
+	}
+	return nil
+}
+
+// triOptions are the choices of a yes/no/any filter.
+func triOptions(cur string) []adminOption {
+	return []adminOption{{"", "Any", cur == ""}, {"yes", "Yes", cur == "yes"}, {"no", "No", cur == "no"}}
+}
+
+// adminPager is the pagination of a listing: links to pages that keep the
+// listing's filters.
+type adminPager struct {
+	Page, Pages, Count      int
+	First, Prev, Next, Last string
+	Around                  []adminPageLink
+}
+
+type adminPageLink struct {
+	N       int
+	Href    string
+	Current bool
+}
+
+// newAdminPager links the pages of a listing of count items, size a page,
+// page number being shown, at path with the query q (its "page"
+// replaced).
+func newAdminPager(path string, q url.Values, number, size, count int) *adminPager {
+	pages := max(1, (count+size-1)/size)
+	link := func(n int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "page" && k != "done" && k != "n" {
+				v[k] = vs
+			}
+		}
+		if n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		}
+		if len(v) == 0 {
+			return path
+		}
+		return path + "?" + v.Encode()
+	}
+	p := &adminPager{Page: number, Pages: pages, Count: count}
+	if number > 1 {
+		p.Prev = link(number - 1)
+		if number > 2 {
+			p.First = link(1)
+		}
+	}
+	if number < pages {
+		p.Next = link(number + 1)
+		if number < pages-1 {
+			p.Last = link(pages)
+		}
+	}
+	for n := max(1, number-3); n <= min(pages, number+3); n++ {
+		p.Around = append(p.Around, adminPageLink{N: n, Href: link(n), Current: n == number})
+	}
+	return p
+}
+
+// pageNumber reads ?page= (1 when absent): "last" is the last page;
+// anything else not a positive number is 0, which the service refuses.
+func pageNumber(q url.Values) (n int, last bool) {
+	s := q.Get("page")
+	switch s {
+	case "":
+		return 1, false
+	case "last":
+		return 0, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return -1, false
+	}
+	return n, false
+}

@@ -73,6 +73,12 @@ type UserChange struct {
 	// At is when the change happens, by the service's clock; required with
 	// RevokeCredentials. AuthEpoch never moves backwards.
 	At time.Time
+	// Groups and Permissions, when not nil, replace the user's groups and
+	// directly granted permissions with those ids in the same transaction
+	// (PermissionStore.SetUserGroups, SetUserPermissions): an id that does
+	// not exist is ErrNotFound and nothing changes. A store without
+	// groups (internal/memstore) refuses them.
+	Groups, Permissions *[]int64
 }
 
 // TokenStore keeps DRF tokens.
@@ -301,6 +307,10 @@ type PermissionStore interface {
 	// nothing changes.
 	SetUserGroups(ctx context.Context, userID int64, groupIDs []int64) error
 	SetUserPermissions(ctx context.Context, userID int64, permissionIDs []int64) error
+	// UserLinks returns the ids of the user's groups and of the
+	// permissions granted to the user directly, each ascending (none for
+	// a user without any, or an unknown user).
+	UserLinks(ctx context.Context, userID int64) (groupIDs, permissionIDs []int64, err error)
 	// UserPermissions returns the user's groups and the permissions they
 	// hold directly or through a group (see UserPermissions; an active
 	// superuser's other permissions are not listed). A user without any,

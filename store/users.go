@@ -181,7 +181,18 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 			password = ?, is_active = ?, is_staff = ?, is_superuser = ?, last_login = ?, auth_epoch = ? WHERE id = ?`),
 			u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser,
 			nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), u.ID)
-		return s.conflict(err)
+		if err != nil {
+			return s.conflict(err)
+		}
+		if ch.Groups != nil {
+			if err := s.replaceLinks(ctx, tx, userGroups, u.ID, *ch.Groups); err != nil {
+				return err
+			}
+		}
+		if ch.Permissions != nil {
+			return s.replaceLinks(ctx, tx, userPermissions, u.ID, *ch.Permissions)
+		}
+		return nil
 	})
 	return u, err
 }

@@ -108,6 +108,7 @@ var (
 		{"PermissionLifecycle", testPermissionLifecycle},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"UserPermissions", testUserPermissions},
+		{"UserLinks", testUserLinks},
 		{"PermissionDeletesCascade", testPermissionDeletesCascade},
 		{"SigningKeyRoundTrip", testSigningKeyRoundTrip},
 		{"SigningKeyUpdate", testSigningKeyUpdate},

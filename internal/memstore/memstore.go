@@ -230,6 +230,9 @@ func (s *Store) UpdateUser(_ context.Context, id int64, fn func(*gatehouse.User)
 	}
 	u.ID = id
 	u.DateJoined = old.DateJoined // not written by the SQL store either
+	if ch.Groups != nil || ch.Permissions != nil {
+		return u, errors.New("memstore: keeps no groups or permissions")
+	}
 	if ch.RevokeCredentials {
 		if ch.At.IsZero() {
 			return u, errors.New("memstore: UserChange.At is required to revoke credentials")

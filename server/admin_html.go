@@ -34,22 +34,22 @@ import (
 // files), admin_html_*.go (the pages of one resource each).
 
 //go:embed adminui/templates/*.html adminui/static/*
-var adminFiles embed.FS
+var siteFiles embed.FS
 
-// adminCSP is the Content-Security-Policy of the admin pages: their own
+// siteCSP is the Content-Security-Policy of the admin pages: their own
 // style sheet, script and images only, forms posted to this origin only,
 // never framed. No 'unsafe-inline': there is no inline script or style.
-const adminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+const siteCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// adminPrefix is the path of the admin site (under the mount prefix).
-const adminPrefix = "/admin/"
+// sitePrefix is the path of the admin site (under the mount prefix).
+const sitePrefix = "/admin/"
 
-// adminTemplates holds one template set per page: the layout plus the
+// siteTemplates holds one template set per page: the layout plus the
 // page's own file, which defines "content".
-var adminTemplates = parseAdminTemplates()
+var siteTemplates = parseSiteTemplates()
 
-func parseAdminTemplates() map[string]*template.Template {
+func parseSiteTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"when": func(t *time.Time) string {
 			if t == nil || t.IsZero() {
@@ -71,8 +71,8 @@ func parseAdminTemplates() map[string]*template.Template {
 		},
 		"join": strings.Join,
 	}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(adminFiles, "adminui/templates/layout.html", "adminui/templates/fields.html"))
-	pages, err := fs.Glob(adminFiles, "adminui/templates/*.html")
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(siteFiles, "adminui/templates/layout.html", "adminui/templates/fields.html"))
+	pages, err := fs.Glob(siteFiles, "adminui/templates/*.html")
 	if err != nil {
 		panic(err)
 	}
@@ -82,28 +82,28 @@ func parseAdminTemplates() map[string]*template.Template {
 		if name == "layout" || name == "fields" {
 			continue
 		}
-		m[name] = template.Must(template.Must(layout.Clone()).ParseFS(adminFiles, p))
+		m[name] = template.Must(template.Must(layout.Clone()).ParseFS(siteFiles, p))
 	}
 	return m
 }
 
-// adminStatic is one embedded asset with its ETag.
-type adminStatic struct {
+// siteStatic is one embedded asset with its ETag.
+type siteStatic struct {
 	body  []byte
 	ctype string
 	etag  string
 }
 
-var adminAssets = loadAdminAssets()
+var siteAssets = loadSiteAssets()
 
-func loadAdminAssets() map[string]adminStatic {
-	m := map[string]adminStatic{}
-	entries, err := fs.ReadDir(adminFiles, "adminui/static")
+func loadSiteAssets() map[string]siteStatic {
+	m := map[string]siteStatic{}
+	entries, err := fs.ReadDir(siteFiles, "adminui/static")
 	if err != nil {
 		panic(err)
 	}
 	for _, e := range entries {
-		b, err := fs.ReadFile(adminFiles, "adminui/static/"+e.Name())
+		b, err := fs.ReadFile(siteFiles, "adminui/static/"+e.Name())
 		if err != nil {
 			panic(err)
 		}
@@ -117,15 +117,15 @@ func loadAdminAssets() map[string]adminStatic {
 		case ".svg":
 			ctype = "image/svg+xml"
 		}
-		m[e.Name()] = adminStatic{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		m[e.Name()] = siteStatic{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	return m
 }
 
-// adminStaticFile serves an embedded asset. Its URL carries the content's
+// siteStaticFile serves an embedded asset. Its URL carries the content's
 // hash (?v=), so a browser may keep it a day; a new build changes the URL.
-func (s *Server) adminStaticFile(w http.ResponseWriter, r *http.Request) {
-	a, ok := adminAssets[r.PathValue("name")]
+func (s *Server) siteStaticFile(w http.ResponseWriter, r *http.Request) {
+	a, ok := siteAssets[r.PathValue("name")]
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		notFound(w)
 		return
@@ -145,28 +145,28 @@ func (s *Server) adminStaticFile(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// adminRequest is one request to an admin page once it is let in: the
+// siteRequest is one request to an admin page once it is let in: the
 // staff user acting and the session (for its CSRF token).
-type adminRequest struct {
+type siteRequest struct {
 	user    *gatehouse.User
 	session *session
 	actor   admin.Actor
 	granted bool // ActorFor let the user in
 }
 
-// adminHandler serves an admin page: the session's user must be logged in
+// siteHandler serves an admin page: the session's user must be logged in
 // (else the login page, with next= this page) and staff (else a 403 page);
 // a POST must carry the session's CSRF token (else 403, nothing done). The
 // acting user is put in the request's RequestInfo, so that the services'
 // audit events record him. Every answer is private and never cached.
-func (s *Server) adminHandler(methods string, h func(w http.ResponseWriter, r *http.Request, a *adminRequest)) http.HandlerFunc {
+func (s *Server) siteHandler(methods string, h func(w http.ResponseWriter, r *http.Request, a *siteRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", adminCSP)
+		hd.Set("Content-Security-Policy", siteCSP)
 		hd.Set("Cache-Control", noCacheLogin)
 		if !strings.Contains(", "+methods+", ", ", "+r.Method+", ") && !(r.Method == http.MethodHead && strings.Contains(methods, "GET")) {
 			hd.Set("Allow", methods)
-			s.adminErrorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed", "This page does not take "+r.Method+" requests.")
+			s.siteErrorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed", "This page does not take "+r.Method+" requests.")
 			return
 		}
 		ss := s.readSession(r)
@@ -186,12 +186,12 @@ func (s *Server) adminHandler(methods string, h func(w http.ResponseWriter, r *h
 			return
 		}
 		setLogUser(r, u.ID)
-		a := &adminRequest{user: u, session: ss}
+		a := &siteRequest{user: u, session: ss}
 		// The service decides who administers (Django's rule: an active
 		// staff user), and with which permissions.
 		a.actor, err = s.admin.ActorFor(r.Context(), &gatehouse.Principal{User: *u, Scheme: gatehouse.SchemeSession, Issued: time.UnixMicro(ss.Issued)})
 		if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
-			s.adminErrorPage(w, r, a, http.StatusForbidden, "Forbidden",
+			s.siteErrorPage(w, r, a, http.StatusForbidden, "Forbidden",
 				"Your account is not a staff account: the admin site is for staff users only.")
 			return
 		}
@@ -200,15 +200,26 @@ func (s *Server) adminHandler(methods string, h func(w http.ResponseWriter, r *h
 			return
 		}
 		a.granted = true
-		if r.Method == http.MethodPost && !readPageForm(w, r, ss) {
-			return
+		if r.Method == http.MethodPost {
+			// The login page's CSRF scheme (readPageForm), refused with
+			// the site's page.
+			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			if err := r.ParseForm(); err != nil {
+				s.siteErrorPage(w, r, a, http.StatusBadRequest, "Bad request", "The form could not be read.")
+				return
+			}
+			if !csrfOK(ss, r.PostForm.Get(csrfField)) {
+				s.siteErrorPage(w, r, a, http.StatusForbidden, "Forbidden",
+					"CSRF verification failed. Request aborted. Reload the page and send the form again.")
+				return
+			}
 		}
 		h(w, r, a)
 	}
 }
 
-// adminView is what the layout renders around a page's content.
-type adminView struct {
+// siteView is what the layout renders around a page's content.
+type siteView struct {
 	Title   string
 	Section string // the navigation entry marked current
 	User    *gatehouse.User
@@ -224,26 +235,26 @@ type adminView struct {
 }
 
 // U is the path p of the site (under the mount prefix).
-func (v *adminView) U(p string) string { return v.prefix + p }
+func (v *siteView) U(p string) string { return v.prefix + p }
 
 // Static is the URL of an embedded asset, versioned by its hash.
-func (v *adminView) Static(name string) string {
-	return v.prefix + adminPrefix + "static/" + name + "?v=" + strings.Trim(adminAssets[name].etag, `"`)
+func (v *siteView) Static(name string) string {
+	return v.prefix + sitePrefix + "static/" + name + "?v=" + strings.Trim(siteAssets[name].etag, `"`)
 }
 
 // Nav lists the sections of the navigation.
-func (v *adminView) Nav() []adminNav {
-	var out []adminNav
-	for _, n := range adminSections {
+func (v *siteView) Nav() []siteNav {
+	var out []siteNav
+	for _, n := range siteSections {
 		if len(n.perms) > 0 && !v.actor.CanAny(n.perms...) || n.superuser && !v.actor.Superuser() {
 			continue
 		}
-		out = append(out, adminNav{Key: n.Key, Label: n.Label, Href: v.U(n.Href), Current: n.Key == v.Section})
+		out = append(out, siteNav{Key: n.Key, Label: n.Label, Href: v.U(n.Href), Current: n.Key == v.Section})
 	}
 	return out
 }
 
-type adminNav struct {
+type siteNav struct {
 	Key, Label, Href string
 	Current          bool
 	// perms: any of them shows the entry (none: always shown);
@@ -252,22 +263,22 @@ type adminNav struct {
 	superuser bool
 }
 
-var adminSections = []adminNav{
-	{Key: "dashboard", Label: "Dashboard", Href: adminPrefix},
-	{Key: "users", Label: "Users", Href: adminPrefix + "users/", perms: []string{admin.PermViewUser, admin.PermChangeUser}},
-	{Key: "groups", Label: "Groups", Href: adminPrefix + "groups/", perms: []string{admin.PermViewGroup, admin.PermChangeGroup}},
-	{Key: "permissions", Label: "Permissions", Href: adminPrefix + "permissions/", perms: []string{admin.PermViewPermission,
+var siteSections = []siteNav{
+	{Key: "dashboard", Label: "Dashboard", Href: sitePrefix},
+	{Key: "users", Label: "Users", Href: sitePrefix + "users/", perms: []string{admin.PermViewUser, admin.PermChangeUser}},
+	{Key: "groups", Label: "Groups", Href: sitePrefix + "groups/", perms: []string{admin.PermViewGroup, admin.PermChangeGroup}},
+	{Key: "permissions", Label: "Permissions", Href: sitePrefix + "permissions/", perms: []string{admin.PermViewPermission,
 		admin.PermViewUser, admin.PermChangeUser, admin.PermViewGroup, admin.PermChangeGroup, admin.PermAddGroup}},
-	{Key: "applications", Label: "Applications", Href: adminPrefix + "applications/", perms: []string{admin.PermViewApplication, admin.PermChangeApp}},
-	{Key: "tokens", Label: "Tokens", Href: adminPrefix + "tokens/"},
-	{Key: "audit", Label: "Audit log", Href: adminPrefix + "audit/", superuser: true},
-	{Key: "keys", Label: "Signing keys", Href: adminPrefix + "keys/", superuser: true},
-	{Key: "status", Label: "Status", Href: adminPrefix + "status/", superuser: true},
+	{Key: "applications", Label: "Applications", Href: sitePrefix + "applications/", perms: []string{admin.PermViewApplication, admin.PermChangeApp}},
+	{Key: "tokens", Label: "Tokens", Href: sitePrefix + "tokens/"},
+	{Key: "audit", Label: "Audit log", Href: sitePrefix + "audit/", superuser: true},
+	{Key: "keys", Label: "Signing keys", Href: sitePrefix + "keys/", superuser: true},
+	{Key: "status", Label: "Status", Href: sitePrefix + "status/", superuser: true},
 }
 
-// adminRender writes page with the layout, status 200 unless given.
-func (s *Server) adminRender(w http.ResponseWriter, r *http.Request, a *adminRequest, status int, page string, v adminView) {
-	t, ok := adminTemplates[page]
+// siteRender writes page with the layout, status 200 unless given.
+func (s *Server) siteRender(w http.ResponseWriter, r *http.Request, a *siteRequest, status int, page string, v siteView) {
+	t, ok := siteTemplates[page]
 	if !ok {
 		panic("admin: no template " + page)
 	}
@@ -279,63 +290,63 @@ func (s *Server) adminRender(w http.ResponseWriter, r *http.Request, a *adminReq
 		}
 	}
 	if v.Flash == "" {
-		v.Flash = adminFlash(r.URL.Query())
+		v.Flash = siteFlash(r.URL.Query())
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", &adminPage{adminView: v, logout: s.logoutURL, login: s.ocfg.LoginURL}); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout.html", &sitePage{siteView: v, logout: s.logoutURL, login: s.ocfg.LoginURL}); err != nil {
 		s.htmlFail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", adminCSP)
+	w.Header().Set("Content-Security-Policy", siteCSP)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
-// adminPage is the value the templates see: the view and the site's
+// sitePage is the value the templates see: the view and the site's
 // fixed paths.
-type adminPage struct {
-	adminView
+type sitePage struct {
+	siteView
 	logout, login string
 }
 
 // LogoutAction is the logout form's target, the login page's neighbour.
-func (p *adminPage) LogoutAction() string { return p.prefix + p.logout }
+func (p *sitePage) LogoutAction() string { return p.prefix + p.logout }
 
 // LoggedOutNext is where the logout sends the browser: the login page,
 // which brings the user back to the admin site.
-func (p *adminPage) LoggedOutNext() string {
-	return p.prefix + p.login + "?next=" + url.QueryEscape(p.prefix+adminPrefix)
+func (p *sitePage) LoggedOutNext() string {
+	return p.prefix + p.login + "?next=" + url.QueryEscape(p.prefix+sitePrefix)
 }
 
-// adminErrorPage answers status with the admin's layout (a nil a: no user
+// siteErrorPage answers status with the admin's layout (a nil a: no user
 // shown). Used for 403, 404, 405 and a refused action.
-func (s *Server) adminErrorPage(w http.ResponseWriter, r *http.Request, a *adminRequest, status int, title, msg string) {
-	s.adminRender(w, r, a, status, "error", adminView{Title: title, Data: msg})
+func (s *Server) siteErrorPage(w http.ResponseWriter, r *http.Request, a *siteRequest, status int, title, msg string) {
+	s.siteRender(w, r, a, status, "error", siteView{Title: title, Data: msg})
 }
 
-// adminFail answers an error of the admin service on a page: the codes a
+// siteFail answers an error of the admin service on a page: the codes a
 // staff user can act on as admin pages (403 for what his permissions do not
 // allow, 404 for a thing that is gone, 409 and 400 for a refused change),
 // anything else as every HTML page answers it (errors.go).
-func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, a *adminRequest, err error) {
+func (s *Server) siteFail(w http.ResponseWriter, r *http.Request, a *siteRequest, err error) {
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EFORBIDDEN:
-		s.adminErrorPage(w, r, a, http.StatusForbidden, "Forbidden", "You do not have permission to do this: "+gatehouse.ErrorMessage(err))
+		s.siteErrorPage(w, r, a, http.StatusForbidden, "Forbidden", "You do not have permission to do this: "+gatehouse.ErrorMessage(err))
 	case gatehouse.ENOTFOUND:
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such thing, or it was removed: "+gatehouse.ErrorMessage(err))
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such thing, or it was removed: "+gatehouse.ErrorMessage(err))
 	case gatehouse.ECONFLICT:
-		s.adminErrorPage(w, r, a, http.StatusConflict, "Conflict", gatehouse.ErrorMessage(err))
+		s.siteErrorPage(w, r, a, http.StatusConflict, "Conflict", gatehouse.ErrorMessage(err))
 	case gatehouse.EINVALID:
-		s.adminErrorPage(w, r, a, http.StatusBadRequest, "Bad request", gatehouse.ErrorMessage(err))
+		s.siteErrorPage(w, r, a, http.StatusBadRequest, "Bad request", gatehouse.ErrorMessage(err))
 	default:
 		s.htmlFail(w, r, err)
 	}
 }
 
-// adminRedirect answers a successful POST with 303 to the page p (under
-// the site) with the message msg (a key of adminFlashes) and its count.
-func (s *Server) adminRedirect(w http.ResponseWriter, p, msg string, n int) {
+// siteRedirect answers a successful POST with 303 to the page p (under
+// the site) with the message msg (a key of siteFlashes) and its count.
+func (s *Server) siteRedirect(w http.ResponseWriter, p, msg string, n int) {
 	q := url.Values{}
 	if msg != "" {
 		q.Set("done", msg)
@@ -355,9 +366,9 @@ func (s *Server) adminRedirect(w http.ResponseWriter, p, msg string, n int) {
 	emptyHTML(w, http.StatusSeeOther)
 }
 
-// adminFlashes are the messages a redirect after a change may show; the
+// siteFlashes are the messages a redirect after a change may show; the
 // URL names one by its key, so no text of the URL reaches the page.
-var adminFlashes = map[string]string{
+var siteFlashes = map[string]string{
 	"created":   "Created.",
 	"saved":     "Saved.",
 	"deleted":   "Deleted.",
@@ -367,8 +378,8 @@ var adminFlashes = map[string]string{
 	"rotated":   "Rotated.",
 }
 
-func adminFlash(q url.Values) string {
-	msg, ok := adminFlashes[q.Get("done")]
+func siteFlash(q url.Values) string {
+	msg, ok := siteFlashes[q.Get("done")]
 	if !ok {
 		return ""
 	}
@@ -379,12 +390,15 @@ func adminFlash(q url.Values) string {
 	return msg
 }
 
-// adminRoutes adds the admin site's routes. The login and logout pages
+// siteRoutes adds the admin site's routes. The login and logout pages
 // (by default /admin/login/ and /admin/logout/, Django's admin's paths)
 // are routes of their own (html_session.go, html_logout.go).
 // A login or logout page configured at one of the site's paths is refused
 // at start (New fails), not served by one of the two.
-func (s *Server) adminRoutes(mux *http.ServeMux) {
+func (s *Server) siteRoutes(mux *http.ServeMux) {
+	if s.admin == nil {
+		return // a server built without the administration serves no admin site
+	}
 	handle := func(pattern string, h http.HandlerFunc) {
 		defer func() {
 			if p := recover(); p != nil && s.routeErr == nil {
@@ -394,26 +408,26 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		}()
 		mux.HandleFunc(pattern, h)
 	}
-	handle(adminPrefix+"static/{name}", s.adminStaticFile)
-	handle(adminPrefix+"{$}", s.adminHandler("GET", s.adminDashboard))
+	handle(sitePrefix+"static/{name}", s.siteStaticFile)
+	handle(sitePrefix+"{$}", s.siteHandler("GET", s.siteDashboard))
 	// Any other path under /admin/ is the site's 404, behind its login.
-	handle(adminPrefix, s.adminHandler("GET, POST", func(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such page in the admin site.")
+	handle(sitePrefix, s.siteHandler("GET, POST", func(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such page in the admin site.")
 	}))
-	for _, p := range s.adminPages() {
-		handle(adminPrefix+p.pattern, s.adminHandler(p.methods, p.serve))
+	for _, p := range s.sitePages() {
+		handle(sitePrefix+p.pattern, s.siteHandler(p.methods, p.serve))
 	}
 }
 
-// adminRoute is one page of the site: its pattern under /admin/, the
+// siteRoute is one page of the site: its pattern under /admin/, the
 // methods it takes and its handler.
-type adminRoute struct {
+type siteRoute struct {
 	pattern string
 	methods string
-	serve   func(w http.ResponseWriter, r *http.Request, a *adminRequest)
+	serve   func(w http.ResponseWriter, r *http.Request, a *siteRequest)
 }
 
-// adminDashboard is the site's front page: what there is to administer.
-func (s *Server) adminDashboard(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	s.adminRender(w, r, a, http.StatusOK, "dashboard", adminView{Title: "Administration", Section: "dashboard"})
+// siteDashboard is the site's front page: what there is to administer.
+func (s *Server) siteDashboard(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	s.siteRender(w, r, a, http.StatusOK, "dashboard", siteView{Title: "Administration", Section: "dashboard"})
 }

@@ -15,8 +15,8 @@ import (
 // templates of fields.html; a service's EINVALID error spread over the
 // fields it names.
 
-// adminField is one input of a form.
-type adminField struct {
+// siteField is one input of a form.
+type siteField struct {
 	Name, Label, Type string
 	Value             string
 	Help              string
@@ -26,21 +26,21 @@ type adminField struct {
 	Checked           bool // a checkbox
 	Multiple          bool // a select
 	Size, Rows        int
-	Options           []adminOption // a select or a checklist
+	Options           []siteOption // a select or a checklist
 	Errors            []string
 	// ID is the element's id ("id_" + Name unless set).
 	ID string
 }
 
-// adminOption is one choice of a select or a checklist.
-type adminOption struct {
+// siteOption is one choice of a select or a checklist.
+type siteOption struct {
 	Value, Label string
 	Selected     bool
 }
 
 // Describedby lists the ids of the help and the errors of f, for
 // aria-describedby ("" when there are none).
-func (f adminField) Describedby() string {
+func (f siteField) Describedby() string {
 	var ids []string
 	if f.Help != "" {
 		ids = append(ids, f.ID+"-help")
@@ -51,19 +51,19 @@ func (f adminField) Describedby() string {
 	return strings.Join(ids, " ")
 }
 
-// adminForm is a form's fields and its errors, as a page shows them.
-type adminForm struct {
-	Fields []adminField
+// siteForm is a form's fields and its errors, as a page shows them.
+type siteForm struct {
+	Fields []siteField
 	// Errors are the problems of no field of the form (or of a field the
 	// form does not show), listed at its top.
 	Errors []string
 }
 
-// newAdminForm prepares fields (their ids) and spreads err over them: an
+// newSiteForm prepares fields (their ids) and spreads err over them: an
 // EINVALID error's field errors go to the fields they name, the others
 // (and any other error's message) to the form's top.
-func newAdminForm(err error, fields ...adminField) *adminForm {
-	f := &adminForm{Fields: fields}
+func newSiteForm(err error, fields ...siteField) *siteForm {
+	f := &siteForm{Fields: fields}
 	for i := range f.Fields {
 		if f.Fields[i].ID == "" {
 			f.Fields[i].ID = "id_" + f.Fields[i].Name
@@ -78,8 +78,8 @@ func newAdminForm(err error, fields ...adminField) *adminForm {
 		return f
 	}
 	for _, fe := range e.Fields {
-		i := slices.IndexFunc(f.Fields, func(x adminField) bool { return x.Name == fe.Field })
-		msg := adminFieldMessage(fe)
+		i := slices.IndexFunc(f.Fields, func(x siteField) bool { return x.Name == fe.Field })
+		msg := siteFieldMessage(fe)
 		if i < 0 {
 			label := fe.Field
 			if label == "non_field_errors" || label == "" {
@@ -94,9 +94,9 @@ func newAdminForm(err error, fields ...adminField) *adminForm {
 	return f
 }
 
-// adminFieldMessage words a field error for a person, as Django's forms
+// siteFieldMessage words a field error for a person, as Django's forms
 // word the common codes.
-func adminFieldMessage(fe gatehouse.FieldError) string {
+func siteFieldMessage(fe gatehouse.FieldError) string {
 	switch fe.Code {
 	case gatehouse.FieldRequired, gatehouse.FieldBlank:
 		return "This field is required."
@@ -109,7 +109,7 @@ func adminFieldMessage(fe gatehouse.FieldError) string {
 }
 
 // Field returns the field named name (for a template that places it).
-func (f *adminForm) Field(name string) adminField {
+func (f *siteForm) Field(name string) siteField {
 	for _, x := range f.Fields {
 		if x.Name == name {
 			return x
@@ -119,30 +119,38 @@ func (f *adminForm) Field(name string) adminField {
 }
 
 // HasErrors reports whether any field or the form has an error.
-func (f *adminForm) HasErrors() bool {
+func (f *siteForm) HasErrors() bool {
 	if len(f.Errors) > 0 {
 		return true
 	}
-	return slices.ContainsFunc(f.Fields, func(x adminField) bool { return len(x.Errors) > 0 })
+	return slices.ContainsFunc(f.Fields, func(x siteField) bool { return len(x.Errors) > 0 })
 }
 
-// Summary lists every error of the form, each field's with its label.
-func (f *adminForm) Summary() []string {
-	out := slices.Clone(f.Errors)
+// siteProblem is one line of a form's error summary: Href links to the
+// field in error ("" for an error of the whole form).
+type siteProblem struct{ Text, Href string }
+
+// Summary lists every error of the form, each field's with its label and
+// a link to it.
+func (f *siteForm) Summary() []siteProblem {
+	var out []siteProblem
+	for _, e := range f.Errors {
+		out = append(out, siteProblem{Text: e})
+	}
 	for _, x := range f.Fields {
 		for _, e := range x.Errors {
-			out = append(out, x.Label+": "+e)
+			out = append(out, siteProblem{Text: x.Label + ": " + e, Href: "#" + x.ID})
 		}
 	}
 	return out
 }
 
-// formBool reads a checkbox.
-func formBool(v url.Values, name string) bool { return v.Get(name) == "on" }
+// siteFormBool reads a checkbox.
+func siteFormBool(v url.Values, name string) bool { return v.Get(name) == "on" }
 
-// formIDs reads the ids a checklist posted, ignoring duplicates; a value
+// siteFormIDs reads the ids a checklist posted, ignoring duplicates; a value
 // that is not an id is an error naming the field.
-func formIDs(v url.Values, name string) ([]int64, error) {
+func siteFormIDs(v url.Values, name string) ([]int64, error) {
 	ids := []int64{}
 	for _, s := range v[name] {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -158,8 +166,8 @@ func formIDs(v url.Values, name string) ([]int64, error) {
 	return ids, nil
 }
 
-// triState reads a yes/no/any filter: nil for any.
-func triState(s string) *bool {
+// siteTriState reads a yes/no/any filter: nil for any.
+func siteTriState(s string) *bool {
 	switch s {
 	case "yes", "true", "1":
 		b := true
@@ -171,29 +179,29 @@ func triState(s string) *bool {
 	return nil
 }
 
-// triOptions are the choices of a yes/no/any filter.
-func triOptions(cur string) []adminOption {
-	return []adminOption{{"", "Any", cur == ""}, {"yes", "Yes", cur == "yes"}, {"no", "No", cur == "no"}}
+// siteTriOptions are the choices of a yes/no/any filter.
+func siteTriOptions(cur string) []siteOption {
+	return []siteOption{{"", "Any", cur == ""}, {"yes", "Yes", cur == "yes"}, {"no", "No", cur == "no"}}
 }
 
-// adminPager is the pagination of a listing: links to pages that keep the
+// sitePager is the pagination of a listing: links to pages that keep the
 // listing's filters.
-type adminPager struct {
+type sitePager struct {
 	Page, Pages, Count      int
 	First, Prev, Next, Last string
-	Around                  []adminPageLink
+	Around                  []sitePageLink
 }
 
-type adminPageLink struct {
+type sitePageLink struct {
 	N       int
 	Href    string
 	Current bool
 }
 
-// newAdminPager links the pages of a listing of count items, size a page,
+// newSitePager links the pages of a listing of count items, size a page,
 // page number being shown, at path with the query q (its "page"
 // replaced).
-func newAdminPager(path string, q url.Values, number, size, count int) *adminPager {
+func newSitePager(path string, q url.Values, number, size, count int) *sitePager {
 	pages := max(1, (count+size-1)/size)
 	link := func(n int) string {
 		v := url.Values{}
@@ -210,7 +218,7 @@ func newAdminPager(path string, q url.Values, number, size, count int) *adminPag
 		}
 		return path + "?" + v.Encode()
 	}
-	p := &adminPager{Page: number, Pages: pages, Count: count}
+	p := &sitePager{Page: number, Pages: pages, Count: count}
 	if number > 1 {
 		p.Prev = link(number - 1)
 		if number > 2 {
@@ -224,14 +232,14 @@ func newAdminPager(path string, q url.Values, number, size, count int) *adminPag
 		}
 	}
 	for n := max(1, number-3); n <= min(pages, number+3); n++ {
-		p.Around = append(p.Around, adminPageLink{N: n, Href: link(n), Current: n == number})
+		p.Around = append(p.Around, sitePageLink{N: n, Href: link(n), Current: n == number})
 	}
 	return p
 }
 
-// pageNumber reads ?page= (1 when absent): "last" is the last page;
+// sitePageNumber reads ?page= (1 when absent): "last" is the last page;
 // anything else not a positive number is 0, which the service refuses.
-func pageNumber(q url.Values) (n int, last bool) {
+func sitePageNumber(q url.Values) (n int, last bool) {
 	s := q.Get("page")
 	switch s {
 	case "":

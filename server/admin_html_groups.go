@@ -13,57 +13,57 @@ import (
 // (listed, created, changed, deleted) and its permissions (listed; they
 // come with the imported database and are handed out, not made here).
 
-const adminListPageSize = 100
+const siteListPageSize = 100
 
-type adminGroupsData struct {
+type siteGroupsData struct {
 	Groups []gatehouse.Group
-	Pager  *adminPager
+	Pager  *sitePager
 }
 
-// adminGroups lists the groups (admin.Groups).
-func (s *Server) adminGroups(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	number, last := pageNumber(r.URL.Query())
-	l, err := s.admin.Groups(r.Context(), a.actor, admin.Page{Number: number, Size: adminListPageSize, Last: last})
+// siteGroups lists the groups (admin.Groups).
+func (s *Server) siteGroups(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	number, last := sitePageNumber(r.URL.Query())
+	l, err := s.admin.Groups(r.Context(), a.actor, admin.Page{Number: number, Size: siteListPageSize, Last: last})
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	if l.OutOfRange() {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
 		return
 	}
-	d := adminGroupsData{Groups: l.Items, Pager: newAdminPager(s.url(adminPrefix+"groups/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
-	s.adminRender(w, r, a, http.StatusOK, "groups", adminView{Title: "Groups", Section: "groups", Data: d})
+	d := siteGroupsData{Groups: l.Items, Pager: newSitePager(s.url(sitePrefix+"groups/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
+	s.siteRender(w, r, a, http.StatusOK, "groups", siteView{Title: "Groups", Section: "groups", Data: d})
 }
 
-type adminGroupData struct {
-	Form  *adminForm
+type siteGroupData struct {
+	Form  *siteForm
 	Group gatehouse.Group
 }
 
-func adminGroupFields(g gatehouse.Group, c adminChoices) []adminField {
-	return []adminField{
+func siteGroupFields(g gatehouse.Group, c siteChoices) []siteField {
+	return []siteField{
 		{Name: "name", Label: "Name", Type: "text", Value: g.Name, Required: true, Autocomplete: "off", Help: "150 characters or fewer."},
 		{Name: "permissions", Label: "Permissions", Type: "checklist", Options: c.permOptions(g.Permissions),
 			Help: "Every member of the group holds these."},
 	}
 }
 
-// adminGroupAdd creates a group (admin.CreateGroup).
-func (s *Server) adminGroupAdd(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+// siteGroupAdd creates a group (admin.CreateGroup).
+func (s *Server) siteGroupAdd(w http.ResponseWriter, r *http.Request, a *siteRequest) {
 	var g gatehouse.Group
 	var err error
 	if r.Method == http.MethodPost {
 		g.Name = r.PostForm.Get("name")
-		if g.Permissions, err = formIDs(r.PostForm, "permissions"); err == nil {
+		if g.Permissions, err = siteFormIDs(r.PostForm, "permissions"); err == nil {
 			var created gatehouse.Group
 			if created, err = s.admin.CreateGroup(r.Context(), a.actor, g.Name, g.Permissions); err == nil {
-				s.adminRedirect(w, adminPrefix+"groups/"+strconv.FormatInt(created.ID, 10)+"/", "created", 0)
+				s.siteRedirect(w, sitePrefix+"groups/"+strconv.FormatInt(created.ID, 10)+"/", "created", 0)
 				return
 			}
 		}
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
 	}
@@ -71,36 +71,36 @@ func (s *Server) adminGroupAdd(w http.ResponseWriter, r *http.Request, a *adminR
 	if err != nil {
 		status = http.StatusBadRequest
 	}
-	d := adminGroupData{Form: newAdminForm(err, adminGroupFields(g, s.adminChoicesFor(r, a))...), Group: g}
-	s.adminRender(w, r, a, status, "group_edit", adminView{Title: "Add group", Section: "groups", Data: d})
+	d := siteGroupData{Form: newSiteForm(err, siteGroupFields(g, s.siteChoicesFor(r, a))...), Group: g}
+	s.siteRender(w, r, a, status, "group_edit", siteView{Title: "Add group", Section: "groups", Data: d})
 }
 
-// adminGroupID reads the {id} of the path.
-func (s *Server) adminGroupID(w http.ResponseWriter, r *http.Request, a *adminRequest) (int64, bool) {
+// siteGroupID reads the {id} of the path.
+func (s *Server) siteGroupID(w http.ResponseWriter, r *http.Request, a *siteRequest) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such group.")
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such group.")
 		return 0, false
 	}
 	return id, true
 }
 
-// adminGroupEdit shows and saves a group (admin.UpdateGroup).
-func (s *Server) adminGroupEdit(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminGroupID(w, r, a)
+// siteGroupEdit shows and saves a group (admin.UpdateGroup).
+func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteGroupID(w, r, a)
 	if !ok {
 		return
 	}
 	cur, err := s.admin.Group(r.Context(), a.actor, id)
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	shown := cur
 	var saveErr error
 	if r.Method == http.MethodPost {
 		shown.Name = r.PostForm.Get("name")
-		if shown.Permissions, saveErr = formIDs(r.PostForm, "permissions"); saveErr == nil {
+		if shown.Permissions, saveErr = siteFormIDs(r.PostForm, "permissions"); saveErr == nil {
 			var p admin.GroupPatch
 			if shown.Name != cur.Name {
 				p.Name = &shown.Name
@@ -109,12 +109,12 @@ func (s *Server) adminGroupEdit(w http.ResponseWriter, r *http.Request, a *admin
 				p.Permissions = &shown.Permissions
 			}
 			if _, saveErr = s.admin.UpdateGroup(r.Context(), a.actor, id, p); saveErr == nil {
-				s.adminRedirect(w, adminPrefix+"groups/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
+				s.siteRedirect(w, sitePrefix+"groups/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
 				return
 			}
 		}
 		if gatehouse.ErrorCode(saveErr) != gatehouse.EINVALID {
-			s.adminFail(w, r, a, saveErr)
+			s.siteFail(w, r, a, saveErr)
 			return
 		}
 	}
@@ -122,50 +122,50 @@ func (s *Server) adminGroupEdit(w http.ResponseWriter, r *http.Request, a *admin
 	if saveErr != nil {
 		status = http.StatusBadRequest
 	}
-	d := adminGroupData{Form: newAdminForm(saveErr, adminGroupFields(shown, s.adminChoicesFor(r, a))...), Group: cur}
-	s.adminRender(w, r, a, status, "group_edit", adminView{Title: "Change group " + cur.Name, Section: "groups", Data: d})
+	d := siteGroupData{Form: newSiteForm(saveErr, siteGroupFields(shown, s.siteChoicesFor(r, a))...), Group: cur}
+	s.siteRender(w, r, a, status, "group_edit", siteView{Title: "Change group " + cur.Name, Section: "groups", Data: d})
 }
 
-// adminGroupDelete asks to confirm (GET) and deletes a group (POST,
+// siteGroupDelete asks to confirm (GET) and deletes a group (POST,
 // admin.DeleteGroup).
-func (s *Server) adminGroupDelete(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminGroupID(w, r, a)
+func (s *Server) siteGroupDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteGroupID(w, r, a)
 	if !ok {
 		return
 	}
 	cur, err := s.admin.Group(r.Context(), a.actor, id)
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	if r.Method == http.MethodPost {
 		if err := s.admin.DeleteGroup(r.Context(), a.actor, id); err != nil {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
-		s.adminRedirect(w, adminPrefix+"groups/", "deleted", 0)
+		s.siteRedirect(w, sitePrefix+"groups/", "deleted", 0)
 		return
 	}
-	s.adminRender(w, r, a, http.StatusOK, "group_delete", adminView{Title: "Delete group " + cur.Name, Section: "groups", Data: cur})
+	s.siteRender(w, r, a, http.StatusOK, "group_delete", siteView{Title: "Delete group " + cur.Name, Section: "groups", Data: cur})
 }
 
-type adminPermissionsData struct {
+type sitePermissionsData struct {
 	Permissions []gatehouse.Permission
-	Pager       *adminPager
+	Pager       *sitePager
 }
 
-// adminPermissions lists Django's permissions (admin.Permissions).
-func (s *Server) adminPermissions(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	number, last := pageNumber(r.URL.Query())
-	l, err := s.admin.Permissions(r.Context(), a.actor, admin.Page{Number: number, Size: adminListPageSize, Last: last})
+// sitePermissions lists Django's permissions (admin.Permissions).
+func (s *Server) sitePermissions(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	number, last := sitePageNumber(r.URL.Query())
+	l, err := s.admin.Permissions(r.Context(), a.actor, admin.Page{Number: number, Size: siteListPageSize, Last: last})
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	if l.OutOfRange() {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
 		return
 	}
-	d := adminPermissionsData{Permissions: l.Items, Pager: newAdminPager(s.url(adminPrefix+"permissions/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
-	s.adminRender(w, r, a, http.StatusOK, "permissions", adminView{Title: "Permissions", Section: "permissions", Data: d})
+	d := sitePermissionsData{Permissions: l.Items, Pager: newSitePager(s.url(sitePrefix+"permissions/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
+	s.siteRender(w, r, a, http.StatusOK, "permissions", siteView{Title: "Permissions", Section: "permissions", Data: d})
 }

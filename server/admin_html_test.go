@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const wantAdminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+const wantSiteCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // The admin site lets in staff users only, through the login page's
@@ -36,7 +36,7 @@ func TestAdminSiteWhoGetsIn(t *testing.T) {
 		if res.StatusCode != http.StatusForbidden || !strings.Contains(page, "not a staff account") || strings.Contains(page, "Admin sections") {
 			t.Fatalf("non-staff: %d %s", res.StatusCode, page)
 		}
-		if csp := res.Header.Get("Content-Security-Policy"); csp != wantAdminCSP {
+		if csp := res.Header.Get("Content-Security-Policy"); csp != wantSiteCSP {
 			t.Fatalf("403 CSP %q", csp)
 		}
 
@@ -46,7 +46,7 @@ func TestAdminSiteWhoGetsIn(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("staff: %d %s", res.StatusCode, page)
 		}
-		for k, v := range map[string]string{"Content-Security-Policy": wantAdminCSP, "Content-Type": "text/html; charset=utf-8",
+		for k, v := range map[string]string{"Content-Security-Policy": wantSiteCSP, "Content-Type": "text/html; charset=utf-8",
 			"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
 			"Cache-Control": "max-age=0, no-cache, no-store, must-revalidate, private"} {
 			if got := res.Header.Get(k); got != v {

@@ -15,84 +15,84 @@ import (
 // groups and permissions, credentials, log out everywhere) and deletion.
 // Each calls one operation of the admin service.
 
-// adminUsersPageSize is the number of users on one page of the list.
-const adminUsersPageSize = 50
+// siteUsersPageSize is the number of users on one page of the list.
+const siteUsersPageSize = 50
 
-// adminUserOrders are the list's orderings, as the select offers them.
-var adminUserOrders = []adminOption{
+// siteUserOrders are the list's orderings, as the select offers them.
+var siteUserOrders = []siteOption{
 	{Value: "", Label: "Id"}, {Value: "username", Label: "Username (A to Z)"}, {Value: "-username", Label: "Username (Z to A)"},
 	{Value: "email", Label: "Email"}, {Value: "-date_joined", Label: "Newest first"}, {Value: "date_joined", Label: "Oldest first"},
 	{Value: "-last_login", Label: "Last login (recent first)"}, {Value: "last_login", Label: "Last login (oldest first)"},
 }
 
-type adminUsersData struct {
-	Filters *adminForm
+type siteUsersData struct {
+	Filters *siteForm
 	Users   []gatehouse.User
-	Pager   *adminPager
+	Pager   *sitePager
 	Query   string // the search, for the "no match" message
 }
 
-// adminUsers is the list of users: GET /admin/users/?q=&active=&staff=&superuser=&group=&ordering=&page=.
-func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+// siteUsers is the list of users: GET /admin/users/?q=&active=&staff=&superuser=&group=&ordering=&page=.
+func (s *Server) siteUsers(w http.ResponseWriter, r *http.Request, a *siteRequest) {
 	q := r.URL.Query()
-	number, last := pageNumber(q)
-	uq := admin.UserQuery{Search: q.Get("q"), Active: triState(q.Get("active")), Staff: triState(q.Get("staff")),
-		Superuser: triState(q.Get("superuser")), Order: q.Get("ordering")}
+	number, last := sitePageNumber(q)
+	uq := admin.UserQuery{Search: q.Get("q"), Active: siteTriState(q.Get("active")), Staff: siteTriState(q.Get("staff")),
+		Superuser: siteTriState(q.Get("superuser")), Order: q.Get("ordering")}
 	var err error
 	if g := q.Get("group"); g != "" {
 		if uq.GroupID, err = strconv.ParseInt(g, 10, 64); err != nil || uq.GroupID <= 0 {
 			uq.GroupID = -1 // no such group: the service says so
 		}
 	}
-	list, err := s.admin.ListUsers(r.Context(), a.actor, uq, admin.Page{Number: number, Size: adminUsersPageSize, Last: last})
+	list, err := s.admin.ListUsers(r.Context(), a.actor, uq, admin.Page{Number: number, Size: siteUsersPageSize, Last: last})
 	status := http.StatusOK
 	if err != nil {
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
 		status = http.StatusBadRequest
 	}
 	if err == nil && list.OutOfRange() {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page: the list has "+strconv.Itoa(list.Pages())+" page(s).")
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page: the list has "+strconv.Itoa(list.Pages())+" page(s).")
 		return
 	}
-	groupOpts := []adminOption{{Value: "", Label: "Any"}}
+	groupOpts := []siteOption{{Value: "", Label: "Any"}}
 	if groups, gerr := s.admin.Groups(r.Context(), a.actor, admin.Page{Size: admin.MaxPageSize}); gerr == nil {
 		for _, g := range groups.Items {
 			id := strconv.FormatInt(g.ID, 10)
-			groupOpts = append(groupOpts, adminOption{Value: id, Label: g.Name, Selected: id == q.Get("group")})
+			groupOpts = append(groupOpts, siteOption{Value: id, Label: g.Name, Selected: id == q.Get("group")})
 		}
 	}
-	orders := slices.Clone(adminUserOrders)
+	orders := slices.Clone(siteUserOrders)
 	for i := range orders {
 		orders[i].Selected = orders[i].Value == q.Get("ordering")
 	}
-	filters := newAdminForm(err,
-		adminField{Name: "q", Label: "Search", Type: "search", Value: q.Get("q"), Help: "Username, email, first or last name."},
-		adminField{Name: "active", Label: "Active", Type: "select", Options: triOptions(q.Get("active"))},
-		adminField{Name: "staff", Label: "Staff", Type: "select", Options: triOptions(q.Get("staff"))},
-		adminField{Name: "superuser", Label: "Superuser", Type: "select", Options: triOptions(q.Get("superuser"))},
-		adminField{Name: "group", Label: "Group", Type: "select", Options: groupOpts},
-		adminField{Name: "ordering", Label: "Order by", Type: "select", Options: orders},
+	filters := newSiteForm(err,
+		siteField{Name: "q", Label: "Search", Type: "search", Value: q.Get("q"), Help: "Username, email, first or last name."},
+		siteField{Name: "active", Label: "Active", Type: "select", Options: siteTriOptions(q.Get("active"))},
+		siteField{Name: "staff", Label: "Staff", Type: "select", Options: siteTriOptions(q.Get("staff"))},
+		siteField{Name: "superuser", Label: "Superuser", Type: "select", Options: siteTriOptions(q.Get("superuser"))},
+		siteField{Name: "group", Label: "Group", Type: "select", Options: groupOpts},
+		siteField{Name: "ordering", Label: "Order by", Type: "select", Options: orders},
 	)
-	d := adminUsersData{Filters: filters, Users: list.Items, Query: q.Get("q")}
+	d := siteUsersData{Filters: filters, Users: list.Items, Query: q.Get("q")}
 	if err == nil {
-		d.Pager = newAdminPager(s.url(adminPrefix+"users/"), q, list.Page.Number, list.Page.Size, list.Count)
+		d.Pager = newSitePager(s.url(sitePrefix+"users/"), q, list.Page.Number, list.Page.Size, list.Count)
 	}
-	s.adminRender(w, r, a, status, "users", adminView{Title: "Users", Section: "users", Data: d})
+	s.siteRender(w, r, a, status, "users", siteView{Title: "Users", Section: "users", Data: d})
 }
 
-// adminChoices are the groups and permissions a user or group form offers.
-type adminChoices struct {
+// siteChoices are the groups and permissions a user or group form offers.
+type siteChoices struct {
 	groups []gatehouse.Group
 	perms  []gatehouse.Permission
 }
 
-// adminChoicesFor reads the groups and permissions (those the actor may
+// siteChoicesFor reads the groups and permissions (those the actor may
 // see; none of a kind he may not).
-func (s *Server) adminChoicesFor(r *http.Request, a *adminRequest) adminChoices {
-	var c adminChoices
+func (s *Server) siteChoicesFor(r *http.Request, a *siteRequest) siteChoices {
+	var c siteChoices
 	if l, err := s.admin.Groups(r.Context(), a.actor, admin.Page{Size: admin.MaxPageSize}); err == nil {
 		c.groups = l.Items
 	}
@@ -109,27 +109,27 @@ func (s *Server) adminChoicesFor(r *http.Request, a *adminRequest) adminChoices 
 	return c
 }
 
-func (c adminChoices) groupOptions(selected []int64) []adminOption {
-	var out []adminOption
+func (c siteChoices) groupOptions(selected []int64) []siteOption {
+	var out []siteOption
 	for _, g := range c.groups {
-		out = append(out, adminOption{Value: strconv.FormatInt(g.ID, 10), Label: g.Name, Selected: slices.Contains(selected, g.ID)})
+		out = append(out, siteOption{Value: strconv.FormatInt(g.ID, 10), Label: g.Name, Selected: slices.Contains(selected, g.ID)})
 	}
 	return out
 }
 
-func (c adminChoices) permOptions(selected []int64) []adminOption {
-	var out []adminOption
+func (c siteChoices) permOptions(selected []int64) []siteOption {
+	var out []siteOption
 	for _, p := range c.perms {
-		out = append(out, adminOption{Value: strconv.FormatInt(p.ID, 10), Label: p.AppLabel + " | " + p.Model + " | " + p.Name,
+		out = append(out, siteOption{Value: strconv.FormatInt(p.ID, 10), Label: p.AppLabel + " | " + p.Model + " | " + p.Name,
 			Selected: slices.Contains(selected, p.ID)})
 	}
 	return out
 }
 
-// adminUserFields are the fields of the user forms, filled from d.
-func adminUserFields(d admin.UserDetail, c adminChoices, withPassword bool) []adminField {
+// siteUserFields are the fields of the user forms, filled from d.
+func siteUserFields(d admin.UserDetail, c siteChoices, withPassword bool) []siteField {
 	u := d.User
-	f := []adminField{
+	f := []siteField{
 		{Name: "username", Label: "Username", Type: "text", Value: u.Username, Required: true, Autocomplete: "off",
 			Help: "150 characters or fewer. Letters, digits and @/./+/-/_ only."},
 		{Name: "email", Label: "Email address", Type: "email", Value: u.Email, Autocomplete: "off"},
@@ -138,54 +138,54 @@ func adminUserFields(d admin.UserDetail, c adminChoices, withPassword bool) []ad
 	}
 	if withPassword {
 		f = append(f,
-			adminField{Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "new-password",
+			siteField{Name: "password", Label: "Password", Type: "password", Required: true, Autocomplete: "new-password",
 				Help: "The password validators apply."},
-			adminField{Name: "password2", Label: "Password confirmation", Type: "password", Required: true, Autocomplete: "new-password",
+			siteField{Name: "password2", Label: "Password confirmation", Type: "password", Required: true, Autocomplete: "new-password",
 				Help: "Enter the same password again."})
 	}
 	return append(f,
-		adminField{Name: "is_active", Label: "Active", Type: "checkbox", Checked: u.IsActive,
+		siteField{Name: "is_active", Label: "Active", Type: "checkbox", Checked: u.IsActive,
 			Help: "Unselect this instead of deleting the account: an inactive user cannot log in, and every credential ends."},
-		adminField{Name: "is_staff", Label: "Staff status", Type: "checkbox", Checked: u.IsStaff,
+		siteField{Name: "is_staff", Label: "Staff status", Type: "checkbox", Checked: u.IsStaff,
 			Help: "May log in to this admin site (superusers only may change it)."},
-		adminField{Name: "is_superuser", Label: "Superuser status", Type: "checkbox", Checked: u.IsSuperuser,
+		siteField{Name: "is_superuser", Label: "Superuser status", Type: "checkbox", Checked: u.IsSuperuser,
 			Help: "Has every permission without their being assigned (superusers only may change it)."},
-		adminField{Name: "groups", Label: "Groups", Type: "checklist", Options: c.groupOptions(d.Groups), ID: "id_groups",
+		siteField{Name: "groups", Label: "Groups", Type: "checklist", Options: c.groupOptions(d.Groups), ID: "id_groups",
 			Help: "The user gets every permission of each group."},
-		adminField{Name: "user_permissions", Label: "User permissions", Type: "checklist", Options: c.permOptions(d.Permissions), ID: "id_user_permissions",
+		siteField{Name: "user_permissions", Label: "User permissions", Type: "checklist", Options: c.permOptions(d.Permissions), ID: "id_user_permissions",
 			Help: "Permissions granted to this user directly."},
 	)
 }
 
-// adminUserFromForm reads the user forms' fields into d.
-func adminUserFromForm(v url.Values) (admin.UserDetail, error) {
+// siteUserFromForm reads the user forms' fields into d.
+func siteUserFromForm(v url.Values) (admin.UserDetail, error) {
 	d := admin.UserDetail{User: gatehouse.User{Username: v.Get("username"), Email: v.Get("email"), FirstName: v.Get("first_name"),
-		LastName: v.Get("last_name"), IsActive: formBool(v, "is_active"), IsStaff: formBool(v, "is_staff"), IsSuperuser: formBool(v, "is_superuser")}}
+		LastName: v.Get("last_name"), IsActive: siteFormBool(v, "is_active"), IsStaff: siteFormBool(v, "is_staff"), IsSuperuser: siteFormBool(v, "is_superuser")}}
 	var err error
-	if d.Groups, err = formIDs(v, "groups"); err != nil {
+	if d.Groups, err = siteFormIDs(v, "groups"); err != nil {
 		return d, err
 	}
-	d.Permissions, err = formIDs(v, "user_permissions")
+	d.Permissions, err = siteFormIDs(v, "user_permissions")
 	return d, err
 }
 
-type adminUserData struct {
-	Form        *adminForm
+type siteUserData struct {
+	Form        *siteForm
 	Detail      admin.UserDetail
-	Password    *adminForm
+	Password    *siteForm
 	Credentials []gatehouse.CredentialInfo
 	CredError   string
 	Self        bool
 }
 
-// adminUserAdd is the creation form: GET shows it, POST creates the user
+// siteUserAdd is the creation form: GET shows it, POST creates the user
 // (admin.CreateUser) and goes to his change page.
-func (s *Server) adminUserAdd(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	c := s.adminChoicesFor(r, a)
+func (s *Server) siteUserAdd(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	c := s.siteChoicesFor(r, a)
 	d := admin.UserDetail{User: gatehouse.User{IsActive: true}}
 	var err error
 	if r.Method == http.MethodPost {
-		d, err = adminUserFromForm(r.PostForm)
+		d, err = siteUserFromForm(r.PostForm)
 		if err == nil && r.PostForm.Get("password") != r.PostForm.Get("password2") {
 			err = gatehouse.Invalid(gatehouse.FieldError{Field: "password2", Code: gatehouse.FieldInvalid, Message: "The two password fields didn't match."})
 		}
@@ -196,12 +196,12 @@ func (s *Server) adminUserAdd(w http.ResponseWriter, r *http.Request, a *adminRe
 				FirstName: d.User.FirstName, LastName: d.User.LastName, Password: r.PostForm.Get("password"), IsActive: &active,
 				IsStaff: d.User.IsStaff, IsSuperuser: d.User.IsSuperuser, Groups: d.Groups, Permissions: d.Permissions})
 			if err == nil {
-				s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(created.User.ID, 10)+"/", "created", 0)
+				s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(created.User.ID, 10)+"/", "created", 0)
 				return
 			}
 		}
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
 	}
@@ -209,83 +209,83 @@ func (s *Server) adminUserAdd(w http.ResponseWriter, r *http.Request, a *adminRe
 	if err != nil {
 		status = http.StatusBadRequest
 	}
-	form := newAdminForm(err, adminUserFields(d, c, true)...)
-	s.adminRender(w, r, a, status, "user_add", adminView{Title: "Add user", Section: "users", Data: adminUserData{Form: form, Detail: d}})
+	form := newSiteForm(err, siteUserFields(d, c, true)...)
+	s.siteRender(w, r, a, status, "user_add", siteView{Title: "Add user", Section: "users", Data: siteUserData{Form: form, Detail: d}})
 }
 
-// adminUserID reads the {id} of the path; false (and a 404 page) when it
+// siteUserID reads the {id} of the path; false (and a 404 page) when it
 // is no id.
-func (s *Server) adminUserID(w http.ResponseWriter, r *http.Request, a *adminRequest) (int64, bool) {
+func (s *Server) siteUserID(w http.ResponseWriter, r *http.Request, a *siteRequest) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.adminErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such user.")
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such user.")
 		return 0, false
 	}
 	return id, true
 }
 
-// adminUserEdit is a user's change page: GET shows it, POST saves the
+// siteUserEdit is a user's change page: GET shows it, POST saves the
 // fields (admin.UpdateUser with what changed only).
-func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+func (s *Server) siteUserEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	cur, err := s.admin.User(r.Context(), a.actor, id)
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	shown := cur
 	var saveErr error
 	if r.Method == http.MethodPost {
 		var posted admin.UserDetail
-		posted, saveErr = adminUserFromForm(r.PostForm)
+		posted, saveErr = siteUserFromForm(r.PostForm)
 		if saveErr == nil {
-			_, saveErr = s.admin.UpdateUser(r.Context(), a.actor, id, adminUserPatch(cur, posted))
+			_, saveErr = s.admin.UpdateUser(r.Context(), a.actor, id, siteUserPatch(cur, posted))
 			if saveErr == nil {
-				s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
+				s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
 				return
 			}
 		}
 		if gatehouse.ErrorCode(saveErr) != gatehouse.EINVALID {
-			s.adminFail(w, r, a, saveErr)
+			s.siteFail(w, r, a, saveErr)
 			return
 		}
 		posted.User.ID = id
 		shown = posted
 	}
-	s.adminUserPage(w, r, a, cur, adminUserFields(shown, s.adminChoicesFor(r, a), false), saveErr, nil)
+	s.siteUserPage(w, r, a, cur, siteUserFields(shown, s.siteChoicesFor(r, a), false), saveErr, nil)
 }
 
-// adminUserPage renders the change page of cur with the fields form (and
+// siteUserPage renders the change page of cur with the fields form (and
 // its error saveErr) and the password form's error pwErr.
-func (s *Server) adminUserPage(w http.ResponseWriter, r *http.Request, a *adminRequest, cur admin.UserDetail, fields []adminField, saveErr, pwErr error) {
-	d := adminUserData{Form: newAdminForm(saveErr, fields...), Detail: cur, Self: cur.User.ID == a.user.ID,
-		Password: newAdminForm(pwErr,
-			adminField{Name: "password", Label: "New password", Type: "password", Autocomplete: "new-password", Required: true, ID: "id_new_password",
+func (s *Server) siteUserPage(w http.ResponseWriter, r *http.Request, a *siteRequest, cur admin.UserDetail, fields []siteField, saveErr, pwErr error) {
+	d := siteUserData{Form: newSiteForm(saveErr, fields...), Detail: cur, Self: cur.User.ID == a.user.ID,
+		Password: newSiteForm(pwErr,
+			siteField{Name: "password", Label: "New password", Type: "password", Autocomplete: "new-password", Required: true, ID: "id_new_password",
 				Help: "The password validators apply. Every credential the user holds ends."},
-			adminField{Name: "password2", Label: "New password confirmation", Type: "password", Autocomplete: "new-password", Required: true, ID: "id_new_password2"})}
-	creds, err := s.admin.UserCredentials(r.Context(), a.actor, cur.User.ID, false)
+			siteField{Name: "password2", Label: "New password confirmation", Type: "password", Autocomplete: "new-password", Required: true, ID: "id_new_password2"})}
+	creds, err := s.admin.UserCredentials(r.Context(), a.actor, cur.User.ID, admin.StateLive, admin.Page{Size: admin.MaxPageSize})
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.EINTERNAL || gatehouse.ErrorCode(err) == "" {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
 		d.CredError = gatehouse.ErrorMessage(err)
 	}
-	d.Credentials = creds
+	d.Credentials = creds.Items
 	status := http.StatusOK
 	if saveErr != nil || pwErr != nil {
 		status = http.StatusBadRequest
 	}
-	s.adminRender(w, r, a, status, "user_edit", adminView{Title: "Change user " + cur.User.Username, Section: "users", Data: d})
+	s.siteRender(w, r, a, status, "user_edit", siteView{Title: "Change user " + cur.User.Username, Section: "users", Data: d})
 }
 
-// adminUserPatch is the change from cur to posted: only the fields that
+// siteUserPatch is the change from cur to posted: only the fields that
 // differ, so that a staff user who may not set is_staff can still save
 // the others.
-func adminUserPatch(cur, posted admin.UserDetail) admin.UserPatch {
+func siteUserPatch(cur, posted admin.UserDetail) admin.UserPatch {
 	var p admin.UserPatch
 	str := func(old, new string) *string {
 		if old == new {
@@ -315,16 +315,16 @@ func adminUserPatch(cur, posted admin.UserDetail) admin.UserPatch {
 	return p
 }
 
-// adminUserPassword sets a user's password (admin.SetPassword), showing
+// siteUserPassword sets a user's password (admin.SetPassword), showing
 // the validators' refusals on the change page.
-func (s *Server) adminUserPassword(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+func (s *Server) siteUserPassword(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	cur, err := s.admin.User(r.Context(), a.actor, id)
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	pw := r.PostForm.Get("password")
@@ -334,77 +334,77 @@ func (s *Server) adminUserPassword(w http.ResponseWriter, r *http.Request, a *ad
 		err = s.admin.SetPassword(r.Context(), a.actor, id, pw)
 	}
 	if err == nil {
-		s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(id, 10)+"/", "password", 0)
+		s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "password", 0)
 		return
 	}
 	if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
-	s.adminUserPage(w, r, a, cur, adminUserFields(cur, s.adminChoicesFor(r, a), false), nil, err)
+	s.siteUserPage(w, r, a, cur, siteUserFields(cur, s.siteChoicesFor(r, a), false), nil, err)
 }
 
-// adminUserActive activates or deactivates a user (the button beside the
+// siteUserActive activates or deactivates a user (the button beside the
 // form): admin.UpdateUser with is_active only.
-func (s *Server) adminUserActive(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+func (s *Server) siteUserActive(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	active := r.PostForm.Get("active") == "on"
 	if _, err := s.admin.UpdateUser(r.Context(), a.actor, id, admin.UserPatch{IsActive: &active}); err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
-	s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
+	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
 }
 
-// adminUserLogout ends every credential of a user (admin.LogOutEverywhere).
-func (s *Server) adminUserLogout(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+// siteUserLogout ends every credential of a user (admin.LogOutEverywhere).
+func (s *Server) siteUserLogout(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	if err := s.admin.LogOutEverywhere(r.Context(), a.actor, id); err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
-	s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(id, 10)+"/", "loggedout", 0)
+	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "loggedout", 0)
 }
 
-// adminUserRevoke ends one credential of a user, named by kind and id
+// siteUserRevoke ends one credential of a user, named by kind and id
 // (admin.RevokeUserCredential).
-func (s *Server) adminUserRevoke(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+func (s *Server) siteUserRevoke(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	if err := s.admin.RevokeUserCredential(r.Context(), a.actor, id, r.PostForm.Get("kind"), r.PostForm.Get("id")); err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
-	s.adminRedirect(w, adminPrefix+"users/"+strconv.FormatInt(id, 10)+"/", "revoked", 1)
+	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "revoked", 1)
 }
 
-// adminUserDelete asks to confirm (GET) and deletes the user (POST,
+// siteUserDelete asks to confirm (GET) and deletes the user (POST,
 // admin.DeleteUser).
-func (s *Server) adminUserDelete(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	id, ok := s.adminUserID(w, r, a)
+func (s *Server) siteUserDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	id, ok := s.siteUserID(w, r, a)
 	if !ok {
 		return
 	}
 	cur, err := s.admin.User(r.Context(), a.actor, id)
 	if err != nil {
-		s.adminFail(w, r, a, err)
+		s.siteFail(w, r, a, err)
 		return
 	}
 	if r.Method == http.MethodPost {
 		if err := s.admin.DeleteUser(r.Context(), a.actor, id); err != nil {
-			s.adminFail(w, r, a, err)
+			s.siteFail(w, r, a, err)
 			return
 		}
-		s.adminRedirect(w, adminPrefix+"users/", "deleted", 0)
+		s.siteRedirect(w, sitePrefix+"users/", "deleted", 0)
 		return
 	}
-	s.adminRender(w, r, a, http.StatusOK, "user_delete", adminView{Title: "Delete user " + cur.User.Username, Section: "users", Data: cur})
+	s.siteRender(w, r, a, http.StatusOK, "user_delete", siteView{Title: "Delete user " + cur.User.Username, Section: "users", Data: cur})
 }

@@ -101,7 +101,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
 	// The admin site (admin_html*.go), beside the login page.
-	s.adminRoutes(mux)
+	s.siteRoutes(mux)
 
 	// Forward auth for reverse proxies (fwd_verify.go), when a policy is set.
 	var fwd http.Handler

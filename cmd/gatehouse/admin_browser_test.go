@@ -112,6 +112,7 @@ func artifactsDir(t *testing.T, sub string) string {
 		dir = t.TempDir()
 	}
 	dir = filepath.Join(dir, sub)
+	os.RemoveAll(dir) // a previous run's
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +338,8 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 	}
 	p.check("dashboard")
 
+	adminBrowserUsers(t, p)
+
 	// Log out with the button in the header: back to the login page.
 	if st := p.submit("logout", ".logout button"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/") {
 		t.Fatalf("logout: %d at %s", st, p.location())
@@ -353,4 +356,83 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 	p.check("forbidden")
 	_ = url.Values{}
 	_ = browser.SetPermission
+}
+
+// adminBrowserUsers goes through the users pages: the list with a search,
+// the add form refusing a weak password (the validator's words on the
+// field, linked to it) and a post without its CSRF token, then a user
+// created, and the groups and permissions pages.
+func adminBrowserUsers(t *testing.T, p *page) {
+	if st := p.open("/admin/users/?q=adm"); st != http.StatusOK {
+		t.Fatalf("users list: %d", st)
+	}
+	if cell := p.text("tbody th"); cell != "admin" {
+		t.Fatalf("users list searched for adm shows %q", cell)
+	}
+	p.check("users")
+
+	// A weak password: the form comes back 400 with the validator's
+	// message on the field, linked by aria-describedby.
+	p.open("/admin/users/add/")
+	p.do("fill the user form", chromedp.SetValue(chromedp.ID("id_username"), "alice"),
+		chromedp.SetValue(chromedp.ID("id_email"), "alice@example.com"),
+		chromedp.SetValue(chromedp.ID("id_password"), "123"),
+		chromedp.SetValue(chromedp.ID("id_password2"), "123"))
+	if st := p.submit("add a user with a weak password", "main form button[type=submit]"); st != http.StatusBadRequest {
+		t.Fatalf("weak password: %d", st)
+	}
+	linked := string(p.eval(`(() => { const i = document.getElementById("id_password");
+		const ids = (i.getAttribute("aria-describedby") || "").split(" ");
+		return i.getAttribute("aria-invalid") + "|" + ids.map(id => (document.getElementById(id) || {}).textContent || "").join("|"); })()`))
+	if !strings.Contains(linked, "true|") || !strings.Contains(linked, "too short") {
+		t.Fatalf("the weak password's error is not linked to its field: %s", linked)
+	}
+	if focused := string(p.eval(`document.activeElement.id`)); focused != `"form-errors"` {
+		t.Errorf("the focus is on %s, not on the error summary", focused)
+	}
+	p.check("user-add-errors")
+
+	// The same form posted without its CSRF token is refused and creates
+	// nobody.
+	p.open("/admin/users/add/")
+	p.do("fill the user form", chromedp.SetValue(chromedp.ID("id_username"), "csrfvictim"),
+		chromedp.SetValue(chromedp.ID("id_password"), "a fine passphrase 9"),
+		chromedp.SetValue(chromedp.ID("id_password2"), "a fine passphrase 9"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("main form input[name=csrfmiddlewaretoken]").remove()`))
+	if st := p.submit("post without CSRF", "main form button[type=submit]"); st != http.StatusForbidden {
+		t.Fatalf("a form without its CSRF token: %d", st)
+	}
+	if body := p.text("body"); !strings.Contains(body, "CSRF verification failed") {
+		t.Fatalf("the CSRF refusal says %q", body)
+	}
+	p.check("csrf-refused")
+	p.open("/admin/users/?q=csrfvictim")
+	if body := p.text("main"); !strings.Contains(body, "No user matches") {
+		t.Fatalf("the refused form created a user: %q", body)
+	}
+
+	// A good one: created, and the browser is on the user's page.
+	p.open("/admin/users/add/")
+	p.do("fill the user form", chromedp.SetValue(chromedp.ID("id_username"), "alice"),
+		chromedp.SetValue(chromedp.ID("id_email"), "alice@example.com"),
+		chromedp.SetValue(chromedp.ID("id_first_name"), "Alice"),
+		chromedp.SetValue(chromedp.ID("id_password"), "a fine passphrase 9"),
+		chromedp.SetValue(chromedp.ID("id_password2"), "a fine passphrase 9"))
+	if st := p.submit("add a user", "main form button[type=submit]"); st != http.StatusOK {
+		t.Fatalf("add user: %d at %s", st, p.location())
+	}
+	if h := p.text("h1"); h != "Change user alice" {
+		t.Fatalf("after creating alice: %q at %s", h, p.location())
+	}
+	if flash := p.text(".flash"); flash != "Created." {
+		t.Fatalf("flash %q", flash)
+	}
+	p.check("user-edit")
+
+	for _, pg := range []struct{ path, name string }{{"/admin/groups/", "groups"}, {"/admin/groups/add/", "group-add"}, {"/admin/permissions/", "permissions"}} {
+		if st := p.open(pg.path); st != http.StatusOK {
+			t.Fatalf("%s: %d", pg.path, st)
+		}
+		p.check(pg.name)
+	}
 }

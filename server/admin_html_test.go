@@ -77,7 +77,7 @@ func TestAdminSiteWhoGetsIn(t *testing.T) {
 
 // The style sheet and script are embedded files with an ETag; the pages
 // link them with the hash in the URL. Unknown names are 404.
-func TestAdminStaticFiles(t *testing.T) {
+func TestAdminSiteStaticFiles(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	e.staffUser("boss", true)
 	b := e.browser()
@@ -116,7 +116,7 @@ func TestAdminStaticFiles(t *testing.T) {
 
 // A form posted without the session's CSRF token, or with another, is
 // refused 403 and does nothing; a method a page does not take is 405.
-func TestAdminCSRFAndMethods(t *testing.T) {
+func TestAdminSiteCSRFAndMethods(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	e.staffUser("boss", true)
 	b := e.browser()

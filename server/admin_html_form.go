@@ -100,6 +100,11 @@ func siteFieldMessage(fe gatehouse.FieldError) string {
 	switch fe.Code {
 	case gatehouse.FieldRequired, gatehouse.FieldBlank:
 		return "This field is required."
+	case gatehouse.FieldUnique:
+		if fe.Field == "username" {
+			return "A user with that username already exists."
+		}
+		return "This value is already taken."
 	}
 	if fe.Message == "" {
 		return "This value is not valid."

@@ -58,9 +58,8 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, q UserQuery, p Page) (
 	if err != nil {
 		return Listing[gatehouse.User]{}, err
 	}
-	if o := strings.TrimPrefix(q.Order, "-"); q.Order != "" && !slices.Contains(gatehouse.UserOrders(), o) {
-		return Listing[gatehouse.User]{}, gatehouse.Invalid(gatehouse.FieldError{Field: "ordering", Code: gatehouse.FieldInvalid,
-			Message: "Select a valid choice. " + q.Order + " is not one of the available choices: " + strings.Join(gatehouse.UserOrders(), ", ") + " (a leading - reverses)."})
+	if err := gatehouse.ValidUserOrder(q.Order); err != nil {
+		return Listing[gatehouse.User]{}, err
 	}
 	if q.GroupID != 0 {
 		if _, err := s.group(ctx, q.GroupID); err != nil {

@@ -59,12 +59,38 @@ func TestAdminUsersFilters(t *testing.T) {
 				t.Errorf("%s: %s, want %s", q, got, want)
 			}
 		}
+		// The superuser flag, a group's members, the orderings.
+		g := gatehouse.Group{Name: "editors"}
+		if err := e.store.CreateGroup(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []gatehouse.User{f.users["viewer"], carol} {
+			if err := e.store.SetUserGroups(ctx, u.ID, []int64{g.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gq := "?group=" + strconv.FormatInt(g.ID, 10)
+		for q, want := range map[string]string{
+			"?is_superuser=true":           "root",
+			"?is_superuser=false":          "viewer,clerk,plain,carol",
+			gq:                             "viewer,carol",
+			gq + "&is_active=false":        "carol",
+			"?ordering=username":           "carol,clerk,plain,root,viewer",
+			"?ordering=-username":          "viewer,root,plain,clerk,carol",
+			"?ordering=-id":                "carol,plain,clerk,viewer,root",
+			"?ordering=email&is_staff=yes": "clerk,root,viewer",
+		} {
+			if got := list(q); got != want {
+				t.Errorf("%s: %s, want %s", q, got, want)
+			}
+		}
 		for q, body := range map[string]string{
 			"?is_active=maybe":              `{"is_active":["Must be a valid boolean."]}`,
 			"?is_staff=2&is_superuser=nope": `{"is_staff":["Must be a valid boolean."],"is_superuser":["Must be a valid boolean."]}`,
 			"?group=abc":                    `{"group":["Select a valid choice. That choice is not one of the available choices."]}`,
 			"?group=9999":                   `{"group":["Select a valid choice. That choice is not one of the available choices."]}`,
-			"?ordering=password":            `{"ordering":["Select a valid choice. password is not one of the available choices: id, username, email, date_joined, last_login (a leading - reverses)."]}`,
+			"?ordering=password":            `{"ordering":["\"password\" is not an ordering; use one of id, username, email, date_joined, last_login, each with an optional leading \"-\"."]}`,
+			"?ordering=-":                   `{"ordering":["\"-\" is not an ordering; use one of id, username, email, date_joined, last_login, each with an optional leading \"-\"."]}`,
 		} {
 			expect(t, f.do(f.root, "GET", usersListURL+q, nil), 400, body)
 		}

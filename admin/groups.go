@@ -135,7 +135,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, name string, perms [
 	if err := s.d.Permissions.CreateGroup(ctx, &g); err != nil {
 		return gatehouse.Group{}, groupError(err)
 	}
-	s.auditGroup(ctx, gatehouse.AuditGroupCreated, g)
+	s.auditGroup(ctx, a, gatehouse.AuditGroupCreated, g)
 	return g, nil
 }
 
@@ -179,7 +179,7 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, p GroupPat
 		}
 		return gatehouse.Group{}, groupError(err)
 	}
-	s.auditGroup(ctx, gatehouse.AuditGroupChanged, g)
+	s.auditGroup(ctx, a, gatehouse.AuditGroupChanged, g)
 	return g, nil
 }
 
@@ -204,17 +204,17 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id int64) error {
 		}
 		return err
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditGroupDeleted,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditGroupDeleted,
 		Detail: map[string]string{"group_id": strconv.FormatInt(g.ID, 10), "name": g.Name}})
 	return nil
 }
 
-func (s *Service) auditGroup(ctx context.Context, event string, g gatehouse.Group) {
+func (s *Service) auditGroup(ctx context.Context, a Actor, event string, g gatehouse.Group) {
 	ids := make([]string, len(g.Permissions))
 	for i, p := range g.Permissions {
 		ids[i] = strconv.FormatInt(p, 10)
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: event,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: event,
 		Detail: map[string]string{"group_id": strconv.FormatInt(g.ID, 10), "name": g.Name, "permissions": strings.Join(ids, ",")}})
 }
 

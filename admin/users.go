@@ -204,7 +204,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, n NewUser) (UserDetai
 		if !active {
 			d["active"] = "false"
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: u.ID, Detail: d})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: u.ID, Detail: d})
 	}
 	return UserDetail{User: u, Groups: groups, Permissions: perms}, nil
 }
@@ -339,14 +339,14 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch
 				d["superuser"] = strconv.FormatBool(u.IsSuperuser)
 			}
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: id, Detail: d})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: id, Detail: d})
 	}
 	if deactivated || activated {
 		event := gatehouse.AuditUserDeactivated
 		if activated {
 			event = gatehouse.AuditUserActivated
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: id, Detail: map[string]string{"username": u.Username}})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: event, UserID: id, Detail: map[string]string{"username": u.Username}})
 	}
 	out := UserDetail{User: u, Groups: oldGroups, Permissions: oldPerms}
 	if groups != nil {
@@ -579,7 +579,7 @@ func (s *Service) RevokeUserCredential(ctx context.Context, a Actor, userID int6
 	if n == 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "no such live credential")
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditCredentialsRevoked, UserID: u.ID,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditCredentialsRevoked, UserID: u.ID,
 		Detail: map[string]string{"kind": kind, "id": credentialID, "count": strconv.FormatInt(n, 10)}})
 	return nil
 }

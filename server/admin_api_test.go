@@ -263,6 +263,20 @@ func TestAdminOAuthScope(t *testing.T) {
 		// The same user through a client that may not have admin.
 		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"viewer"}, "password": {"viewerpass"},
 			"scope": {"admin"}, "client_id": {"pub-client"}}), 400, `{"error": "invalid_scope"}`)
+		// The client's changes are audited with its client_id, no user.
+		expect(t, f.do("Bearer "+adminCC.Access, "POST", "/api/admin/groups/", map[string]any{"name": "bots"}), 201, "")
+		found := false
+		for _, ev := range e.auditRows() {
+			if ev.Event == gatehouse.AuditGroupCreated {
+				found = ev.ClientID == "cc-client" && ev.ActorID == 0
+				if !found {
+					t.Errorf("group.created by the client: %+v", ev)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no group.created")
+		}
 	})
 	// Once a client leaves admin-clients, its admin tokens stop working.
 	each(t, func(c *config) { c.OAuth.AdminClients = []string{"cc-client"} }, func(t *testing.T, e *env) {

@@ -76,13 +76,9 @@ func (s *Service) checkGroup(ctx context.Context, a Actor, name *string, old []i
 	if perms == nil {
 		return errs, nil
 	}
-	all, err := s.d.Permissions.Permissions(ctx)
+	keyOf, err := s.permissionKeys(ctx)
 	if err != nil {
 		return nil, err
-	}
-	keyOf := map[int64]string{}
-	for _, p := range all {
-		keyOf[p.ID] = p.Key()
 	}
 	for _, id := range *perms {
 		if _, ok := keyOf[id]; !ok {

@@ -392,13 +392,9 @@ func (s *Service) checkLinks(ctx context.Context, a Actor, oldGroups, oldPerms [
 		return nil, nil
 	}
 	var errs []gatehouse.FieldError
-	allPerms, err := s.d.Permissions.Permissions(ctx)
+	keyOf, err := s.permissionKeys(ctx)
 	if err != nil {
 		return nil, err
-	}
-	keyOf := map[int64]string{}
-	for _, p := range allPerms {
-		keyOf[p.ID] = p.Key()
 	}
 	var touched []string // the permissions granted or taken away
 	if groups != nil {
@@ -440,6 +436,20 @@ func (s *Service) checkLinks(ctx context.Context, a Actor, oldGroups, oldPerms [
 		}
 	}
 	return nil, nil
+}
+
+// permissionKeys maps each stored permission's id to its
+// "app_label.codename".
+func (s *Service) permissionKeys(ctx context.Context) (map[int64]string, error) {
+	all, err := s.d.Permissions.Permissions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keyOf := make(map[int64]string, len(all))
+	for _, p := range all {
+		keyOf[p.ID] = p.Key()
+	}
+	return keyOf, nil
 }
 
 // invalidPK is DRF's PrimaryKeyRelatedField message for an unknown id.

@@ -31,13 +31,8 @@ func TestAdminGroups(t *testing.T) {
 		const list = "/api/admin/groups/"
 
 		// Create: refusals first; none writes a group.
-		for _, tc := range []struct {
-			name   string
-			auth   string
-			body   any
-			status int
-			want   string
-		}{
+		groups := func() string { return string(f.do(f.root, "GET", list, nil).body) }
+		f.refuse(t, "POST", list, []refusal{
 			{"anonymous", "", map[string]any{"name": "editors"}, 401, msgNoCreds},
 			{"not staff", f.plain, map[string]any{"name": "editors"}, 403, msgDenied},
 			{"staff without add_group", f.viewer, map[string]any{"name": "editors"}, 403, msgDenied},
@@ -50,12 +45,7 @@ func TestAdminGroups(t *testing.T) {
 			{"permissions not a list", f.root, map[string]any{"name": "editors", "permissions": 3}, 400,
 				`{"permissions":["Expected a list of items but got type \"int\"."]}`},
 			{"a permission the creator lacks", grouper, map[string]any{"name": "editors", "permissions": []int64{viewItem}}, 403, msgDenied},
-		} {
-			r := f.do(tc.auth, "POST", list, tc.body)
-			if r.status != tc.status || string(r.body) != tc.want {
-				t.Errorf("%s: %d %s, want %d %s", tc.name, r.status, r.body, tc.status, tc.want)
-			}
-		}
+		}, groups)
 		expect(t, f.do(f.root, "GET", list, nil), 200, `{"count":0,"next":null,"previous":null,"results":[]}`)
 
 		r := f.do(grouper, "POST", list, map[string]any{"name": " editors ", "permissions": []int64{viewUser}})
@@ -84,14 +74,7 @@ func TestAdminGroups(t *testing.T) {
 		}
 
 		// PATCH: refusals leave the group as it was.
-		orig := string(f.do(f.root, "GET", groupURL(id), nil).body)
-		for _, tc := range []struct {
-			name   string
-			auth   string
-			body   any
-			status int
-			want   string
-		}{
+		f.refuse(t, "PATCH", groupURL(id), []refusal{
 			{"viewer", f.viewer, map[string]any{"name": "x"}, 403, msgDenied},
 			{"taken name", f.root, map[string]any{"name": "shoppers"}, 400, `{"name":["group with this name already exists."]}`},
 			{"blank name", f.root, map[string]any{"name": ""}, 400, `{"name":["This field may not be blank."]}`},
@@ -99,15 +82,7 @@ func TestAdminGroups(t *testing.T) {
 				`{"permissions":["Invalid pk \"9999\" - object does not exist."]}`},
 			{"a permission the changer lacks", grouper, map[string]any{"name": "renamed", "permissions": []int64{viewUser, viewItem}}, 403, msgDenied},
 			{"null permissions", f.root, map[string]any{"permissions": nil}, 400, `{"permissions":["This field may not be null."]}`},
-		} {
-			r := f.do(tc.auth, "PATCH", groupURL(id), tc.body)
-			if r.status != tc.status || string(r.body) != tc.want {
-				t.Errorf("%s: %d %s, want %d %s", tc.name, r.status, r.body, tc.status, tc.want)
-			}
-			if got := string(f.do(f.root, "GET", groupURL(id), nil).body); got != orig {
-				t.Fatalf("%s changed the group: %s", tc.name, got)
-			}
-		}
+		}, func() string { return string(f.do(f.root, "GET", groupURL(id), nil).body) })
 		expect(t, f.do(f.root, "PATCH", groupURL(int64(9999)), map[string]any{"name": "x"}), 404, msgNotFound)
 		expect(t, f.do(grouper, "PATCH", groupURL(id), map[string]any{"name": "readers"}), 200,
 			`{"id":`+toString(id)+`,"name":"readers","permissions":[`+toString(viewUser)+`]}`)

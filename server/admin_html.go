@@ -369,13 +369,14 @@ func (s *Server) siteRedirect(w http.ResponseWriter, p, msg string, n int) {
 // siteFlashes are the messages a redirect after a change may show; the
 // URL names one by its key, so no text of the URL reaches the page.
 var siteFlashes = map[string]string{
-	"created":   "Created.",
-	"saved":     "Saved.",
-	"deleted":   "Deleted.",
-	"password":  "The password was changed. Every credential the user held before has ended.",
-	"loggedout": "Every session and token of the user has ended.",
-	"revoked":   "Revoked %d credential(s).",
-	"rotated":   "Rotated.",
+	"created":    "Created.",
+	"saved":      "Saved.",
+	"deleted":    "Deleted.",
+	"password":   "The password was changed. Every credential the user held before has ended.",
+	"loggedout":  "Every session and token of the user has ended.",
+	"revoked":    "Revoked %d credential(s).",
+	"rotated":    "Rotated.",
+	"appdeleted": "Deleted the application and the %d live token(s) it held.",
 }
 
 func siteFlash(q url.Values) string {

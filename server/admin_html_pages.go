@@ -19,5 +19,12 @@ func (s *Server) sitePages() []siteRoute {
 		{"groups/{id}/{$}", "GET, POST", s.siteGroupEdit},
 		{"groups/{id}/delete/{$}", "GET, POST", s.siteGroupDelete},
 		{"permissions/{$}", "GET", s.sitePermissions},
+		{"applications/{$}", "GET", s.siteApps},
+		{"applications/add/{$}", "GET, POST", s.siteAppAdd},
+		{"applications/{client_id}/{$}", "GET, POST", s.siteAppEdit},
+		{"applications/{client_id}/rotate-secret/{$}", "POST", s.siteAppRotate},
+		{"applications/{client_id}/delete/{$}", "GET, POST", s.siteAppDelete},
+		{"tokens/{$}", "GET", s.siteTokens},
+		{"tokens/revoke/{$}", "POST", s.siteTokensRevoke},
 	}
 }

@@ -214,6 +214,34 @@ func (p *page) eval(expr string, opts ...chromedp.EvaluateOption) []byte {
 	return b
 }
 
+// value is the value of the first input sel selects.
+func (p *page) value(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+// waitText waits until the element sel says want.
+func (p *page) waitText(sel, want string) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := p.text(sel)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s says %q, want %q", sel, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // location is the path and query of the page shown.
 func (p *page) location() string {
 	p.t.Helper()
@@ -339,6 +367,7 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 	p.check("dashboard")
 
 	adminBrowserUsers(t, p)
+	adminBrowserApplication(t, p, "admin", "admin passphrase 1")
 
 	// Log out with the button in the header: back to the login page.
 	if st := p.submit("logout", ".logout button"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/") {
@@ -354,8 +383,6 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 		t.Fatalf("non-staff page says %q", msg)
 	}
 	p.check("forbidden")
-	_ = url.Values{}
-	_ = browser.SetPermission
 }
 
 // adminBrowserUsers goes through the users pages: the list with a search,
@@ -434,5 +461,125 @@ func adminBrowserUsers(t *testing.T, p *page) {
 			t.Fatalf("%s: %d", pg.path, st)
 		}
 		p.check(pg.name)
+	}
+}
+
+// adminBrowserApplication is the issue's scenario: the staff user creates
+// a confidential application, copies its secret with the Copy button, a
+// password grant with it succeeds, the token shows on the tokens page and
+// is revoked there, and its next use is a 401. Then the application's
+// pages, its deletion included.
+func adminBrowserApplication(t *testing.T, p *page, username, password string) {
+	p.open("/admin/applications/add/")
+	p.do("fill the application form", chromedp.SetValue(chromedp.ID("id_name"), "Shop backend"),
+		chromedp.Click(chromedp.ID("id_grant_types-0")), // authorization code, checked by default: off
+		chromedp.Click(chromedp.ID("id_grant_types-1")), // password: on
+	)
+	if st := p.submit("create the application", "main form button[type=submit]"); st != http.StatusOK {
+		t.Fatalf("create application: %d at %s", st, p.location())
+	}
+	if h := p.text("h1"); h != "Application created" {
+		t.Fatalf("after creating the application: %q", h)
+	}
+	clientID := p.value("#client-id")
+	secret := p.value("#client-secret")
+	if len(clientID) < 20 || len(secret) < 40 || strings.Contains(p.location(), secret) {
+		t.Fatalf("client id %q, secret of %d characters, at %s", clientID, len(secret), p.location())
+	}
+
+	// The Copy button writes the secret to the clipboard. The page may
+	// read the clipboard once the test grants it the permission (DevTools'
+	// Browser.setPermission), as a user would be asked.
+	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(p.ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: perm}, Setting: browser.PermissionSettingGranted, Origin: p.base}); err != nil {
+			t.Fatalf("granting %s: %v", perm, err)
+		}
+	}
+	p.do("click Copy", chromedp.Click(chromedp.CSS(`button[data-copy="client-secret"]`), chromedp.NodeVisible))
+	p.waitText("#client-secret-status", "Copied to the clipboard.")
+	var clip string
+	if err := json.Unmarshal(p.eval(`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise), &clip); err != nil || clip != secret {
+		t.Fatalf("the clipboard holds %q (%v), want the secret shown", clip, err)
+	}
+	p.check("application-created")
+
+	// A password grant with the copied secret (Go's HTTP client).
+	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}
+	req, _ := http.NewRequest("POST", p.base+"/o/token/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, clip)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if res.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("password grant with the copied secret: %d", res.StatusCode)
+	}
+	me := func() int {
+		req, _ := http.NewRequest("GET", p.base+"/api/me/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := me(); st != 200 {
+		t.Fatalf("the new access token on /api/me/: %d", st)
+	}
+
+	// The token on the tokens page, filtered by the application; checked
+	// and revoked there.
+	if st := p.open("/admin/tokens/?application=" + url.QueryEscape(clientID) + "&kind=oauth-access"); st != http.StatusOK {
+		t.Fatalf("tokens page: %d", st)
+	}
+	rows := string(p.eval(`document.querySelectorAll("tbody tr").length`))
+	if rows != "1" || !strings.Contains(p.text("tbody tr"), username) {
+		t.Fatalf("tokens page shows %s rows: %q", rows, p.text("tbody"))
+	}
+	p.check("tokens")
+	p.do("check the token", chromedp.Click(chromedp.CSS(`tbody input[name="ids"]`)))
+	if st := p.submit("revoke", "#revoke-form button[type=submit]"); st != http.StatusOK {
+		t.Fatalf("revoke: %d at %s", st, p.location())
+	}
+	if flash := p.text(".flash"); flash != "Revoked 1 credential(s)." {
+		t.Fatalf("after revoking: %q", flash)
+	}
+	if loc := p.location(); !strings.Contains(loc, "application="+url.QueryEscape(clientID)) {
+		t.Errorf("after revoking the page lost its filters: %s", loc)
+	}
+	if st := me(); st != http.StatusUnauthorized {
+		t.Fatalf("the revoked access token on /api/me/: %d, want 401", st)
+	}
+
+	// The application's pages: the list, its page, the deletion page
+	// saying what it ends, the deletion.
+	p.open("/admin/applications/")
+	p.check("applications")
+	appPath := "/admin/applications/" + url.PathEscape(clientID) + "/"
+	if st := p.open(appPath); st != http.StatusOK {
+		t.Fatalf("application page: %d", st)
+	}
+	p.check("application-edit")
+	p.open(appPath + "delete/")
+	if txt := p.text("main"); !strings.Contains(txt, "live access tokens") {
+		t.Fatalf("the deletion page says %q", txt)
+	}
+	p.check("application-delete")
+	// The refresh token the password grant issued is still live: the
+	// deletion ends it.
+	if st := p.submit("delete the application", "main form button[type=submit]"); st != http.StatusOK ||
+		p.text(".flash") != "Deleted the application and the 1 live token(s) it held." {
+		t.Fatalf("delete: %d at %s: %q", st, p.location(), p.text(".flash"))
+	}
+	if st := p.open(appPath); st != http.StatusNotFound {
+		t.Fatalf("the deleted application's page: %d", st)
 	}
 }

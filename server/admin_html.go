@@ -376,6 +376,7 @@ var siteFlashes = map[string]string{
 	"loggedout":  "Every session and token of the user has ended.",
 	"revoked":    "Revoked %d credential(s).",
 	"rotated":    "Rotated.",
+	"keyrotated": "A new signing key is published; it signs once the publication delay has passed.",
 	"appdeleted": "Deleted the application and the %d live token(s) it held.",
 }
 

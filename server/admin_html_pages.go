@@ -26,5 +26,8 @@ func (s *Server) sitePages() []siteRoute {
 		{"applications/{client_id}/delete/{$}", "GET, POST", s.siteAppDelete},
 		{"tokens/{$}", "GET", s.siteTokens},
 		{"tokens/revoke/{$}", "POST", s.siteTokensRevoke},
+		{"audit/{$}", "GET", s.siteAudit},
+		{"keys/{$}", "GET, POST", s.siteKeys},
+		{"status/{$}", "GET", s.siteStatus},
 	}
 }

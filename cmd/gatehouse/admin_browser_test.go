@@ -369,6 +369,26 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 	adminBrowserUsers(t, p)
 	adminBrowserApplication(t, p, "admin", "admin passphrase 1")
 
+	// The superuser's pages. The audit log shows the deletion just made,
+	// by the admin.
+	if st := p.open("/admin/audit/?event=application.deleted"); st != http.StatusOK {
+		t.Fatalf("audit log: %d", st)
+	}
+	if row := p.text("tbody tr"); !strings.Contains(row, "application.deleted") {
+		t.Fatalf("audit log's row: %q", row)
+	}
+	p.open("/admin/audit/")
+	p.check("audit")
+	for _, pg := range []struct{ path, name string }{{"/admin/keys/", "keys"}, {"/admin/status/", "status"}} {
+		if st := p.open(pg.path); st != http.StatusOK {
+			t.Fatalf("%s: %d", pg.path, st)
+		}
+		p.check(pg.name)
+	}
+	if db := p.text("main dl"); !strings.Contains(db, "reachable, takes writes") {
+		t.Fatalf("status page: %q", db)
+	}
+
 	// Log out with the button in the header: back to the login page.
 	if st := p.submit("logout", ".logout button"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/") {
 		t.Fatalf("logout: %d at %s", st, p.location())

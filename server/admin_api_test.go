@@ -265,7 +265,11 @@ func TestAdminUsersList(t *testing.T) {
 // clients of admin-clients are granted: a staff user's token from another
 // application is refused, a client's own admin token acts as a superuser.
 func TestAdminOAuthScope(t *testing.T) {
-	each(t, func(c *config) { c.OAuth.AdminClients = []string{"cc-client", "conf-client"} }, func(t *testing.T, e *env) {
+	// With oauth-require-scopes, the admin scope replaces read and write:
+	// a token of scope "admin" alone administers.
+	each(t, func(c *config) {
+		c.OAuth.AdminClients, c.OAuth.RequireScopes = []string{"cc-client", "conf-client"}, true
+	}, func(t *testing.T, e *env) {
 		f := newAdminFixture(e)
 		a := e.setupOAuth()
 		ctx := context.Background()

@@ -132,6 +132,7 @@ type wiring struct {
 	OAuth    oauth.Deps
 	JWT      simplejwt.Deps
 	Audit    audit.Deps // the recorder every service is given
+	Admin    admin.Config
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -212,7 +213,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	clients := oauth.NewClients(st, secrets, ocfg, clk.now, nil, rec)
 	adm := admin.New(admin.Deps{Accounts: acc, Users: st, Permissions: st, Credentials: st, Applications: st, Clients: clients,
 		AuditLog: st, Audit: rec, Forget: an.ForgetUser, ForgetAccess: an.ForgetAccess, Now: clk.now,
-		Config: admin.Config{AdminClients: ocfg.AdminClients}})
+		Config: admin.Config{AdminClients: ocfg.AdminClients, CountLimit: w.Admin.CountLimit}})
 	w.Server.Admin = adm
 	srv, err := server.New(w.Server)
 	if err != nil {

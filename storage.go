@@ -2,6 +2,9 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,7 +26,14 @@ type UserStore interface {
 	User(ctx context.Context, id int64) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
-	// ListUsers returns the users f selects, ordered by id.
+	// CountUsersUpTo counts the users f selects, up to max: it returns
+	// min(count, max) and reads at most max of them, so that a list over
+	// a million users answers its count at once (ask for max+1 to tell
+	// "more than max" from "max"). A max below 1 counts nothing.
+	CountUsersUpTo(ctx context.Context, f UserFilter, max int) (int, error)
+	// ListUsers returns the users f selects, in f.Order (by id when it is
+	// ""). CountUsers, CountUsersUpTo and ListUsers refuse an Order that
+	// ValidUserOrder refuses with its error.
 	ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]User, error)
 	// UpdateUser reads the user, calls fn with it and writes the result
 	// back, in one transaction. fn's error aborts and is returned as is.
@@ -64,6 +74,23 @@ type UserFilter struct {
 // each also accepted with a leading "-" for descending.
 func UserOrders() []string {
 	return []string{"id", "username", "email", "date_joined", "last_login"}
+}
+
+// ValidUserOrder checks a UserFilter.Order: nil for "" and for each of
+// UserOrders with or without a leading "-", else an EINVALID *Error whose
+// field error names "ordering" (DRF's query parameter), so that a caller
+// answers 400 without asking the store. The stores return the same error
+// for an Order it refuses, before they query anything.
+//
+// A never-set LastLogin sorts after every time (PostgreSQL's order of
+// NULLs, which Django on PostgreSQL shows): last in "last_login", first in
+// "-last_login"; ties on a column are broken by id in the same direction.
+func ValidUserOrder(order string) error {
+	if order == "" || slices.Contains(UserOrders(), strings.TrimPrefix(order, "-")) {
+		return nil
+	}
+	return Invalid(FieldError{Field: "ordering", Code: FieldInvalid,
+		Message: fmt.Sprintf("%q is not an ordering; use one of %s, each with an optional leading \"-\".", order, strings.Join(UserOrders(), ", "))})
 }
 
 // UserChange says what UpdateUser does beyond writing the fields.

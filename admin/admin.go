@@ -187,6 +187,16 @@ func (s *Service) ActorFor(ctx context.Context, p *gatehouse.Principal) (Actor, 
 	return a, nil
 }
 
+// record reports e, done by a: the acting user comes from the request in
+// ctx (the audit recorder fills it in); an OAuth client's id is e's
+// ClientID, so that an admin client acting alone is named.
+func (s *Service) record(ctx context.Context, a Actor, e gatehouse.AuditEvent) {
+	if e.ClientID == "" {
+		e.ClientID = a.ClientID
+	}
+	s.d.Audit.Record(ctx, e)
+}
+
 // MaxPageSize is the largest page a listing serves.
 const MaxPageSize = 1000
 

@@ -76,13 +76,9 @@ func (s *Service) checkGroup(ctx context.Context, a Actor, name *string, old []i
 	if perms == nil {
 		return errs, nil
 	}
-	all, err := s.d.Permissions.Permissions(ctx)
+	keyOf, err := s.permissionKeys(ctx)
 	if err != nil {
 		return nil, err
-	}
-	keyOf := map[int64]string{}
-	for _, p := range all {
-		keyOf[p.ID] = p.Key()
 	}
 	for _, id := range *perms {
 		if _, ok := keyOf[id]; !ok {
@@ -135,7 +131,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, name string, perms [
 	if err := s.d.Permissions.CreateGroup(ctx, &g); err != nil {
 		return gatehouse.Group{}, groupError(err)
 	}
-	s.auditGroup(ctx, gatehouse.AuditGroupCreated, g)
+	s.auditGroup(ctx, a, gatehouse.AuditGroupCreated, g)
 	return g, nil
 }
 
@@ -179,7 +175,7 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, p GroupPat
 		}
 		return gatehouse.Group{}, groupError(err)
 	}
-	s.auditGroup(ctx, gatehouse.AuditGroupChanged, g)
+	s.auditGroup(ctx, a, gatehouse.AuditGroupChanged, g)
 	return g, nil
 }
 
@@ -204,17 +200,17 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id int64) error {
 		}
 		return err
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditGroupDeleted,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditGroupDeleted,
 		Detail: map[string]string{"group_id": strconv.FormatInt(g.ID, 10), "name": g.Name}})
 	return nil
 }
 
-func (s *Service) auditGroup(ctx context.Context, event string, g gatehouse.Group) {
+func (s *Service) auditGroup(ctx context.Context, a Actor, event string, g gatehouse.Group) {
 	ids := make([]string, len(g.Permissions))
 	for i, p := range g.Permissions {
 		ids[i] = strconv.FormatInt(p, 10)
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: event,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: event,
 		Detail: map[string]string{"group_id": strconv.FormatInt(g.ID, 10), "name": g.Name, "permissions": strings.Join(ids, ",")}})
 }
 

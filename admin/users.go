@@ -58,9 +58,8 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, q UserQuery, p Page) (
 	if err != nil {
 		return Listing[gatehouse.User]{}, err
 	}
-	if o := strings.TrimPrefix(q.Order, "-"); q.Order != "" && !slices.Contains(gatehouse.UserOrders(), o) {
-		return Listing[gatehouse.User]{}, gatehouse.Invalid(gatehouse.FieldError{Field: "ordering", Code: gatehouse.FieldInvalid,
-			Message: "Select a valid choice. " + q.Order + " is not one of the available choices: " + strings.Join(gatehouse.UserOrders(), ", ") + " (a leading - reverses)."})
+	if err := gatehouse.ValidUserOrder(q.Order); err != nil {
+		return Listing[gatehouse.User]{}, err
 	}
 	if q.GroupID != 0 {
 		if _, err := s.group(ctx, q.GroupID); err != nil {
@@ -205,7 +204,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, n NewUser) (UserDetai
 		if !active {
 			d["active"] = "false"
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: u.ID, Detail: d})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: u.ID, Detail: d})
 	}
 	return UserDetail{User: u, Groups: groups, Permissions: perms}, nil
 }
@@ -340,14 +339,14 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch
 				d["superuser"] = strconv.FormatBool(u.IsSuperuser)
 			}
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: id, Detail: d})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditUserChanged, UserID: id, Detail: d})
 	}
 	if deactivated || activated {
 		event := gatehouse.AuditUserDeactivated
 		if activated {
 			event = gatehouse.AuditUserActivated
 		}
-		s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: id, Detail: map[string]string{"username": u.Username}})
+		s.record(ctx, a, gatehouse.AuditEvent{Event: event, UserID: id, Detail: map[string]string{"username": u.Username}})
 	}
 	out := UserDetail{User: u, Groups: oldGroups, Permissions: oldPerms}
 	if groups != nil {
@@ -393,13 +392,9 @@ func (s *Service) checkLinks(ctx context.Context, a Actor, oldGroups, oldPerms [
 		return nil, nil
 	}
 	var errs []gatehouse.FieldError
-	allPerms, err := s.d.Permissions.Permissions(ctx)
+	keyOf, err := s.permissionKeys(ctx)
 	if err != nil {
 		return nil, err
-	}
-	keyOf := map[int64]string{}
-	for _, p := range allPerms {
-		keyOf[p.ID] = p.Key()
 	}
 	var touched []string // the permissions granted or taken away
 	if groups != nil {
@@ -441,6 +436,20 @@ func (s *Service) checkLinks(ctx context.Context, a Actor, oldGroups, oldPerms [
 		}
 	}
 	return nil, nil
+}
+
+// permissionKeys maps each stored permission's id to its
+// "app_label.codename".
+func (s *Service) permissionKeys(ctx context.Context) (map[int64]string, error) {
+	all, err := s.d.Permissions.Permissions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keyOf := make(map[int64]string, len(all))
+	for _, p := range all {
+		keyOf[p.ID] = p.Key()
+	}
+	return keyOf, nil
 }
 
 // invalidPK is DRF's PrimaryKeyRelatedField message for an unknown id.
@@ -580,7 +589,7 @@ func (s *Service) RevokeUserCredential(ctx context.Context, a Actor, userID int6
 	if n == 0 {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "no such live credential")
 	}
-	s.d.Audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditCredentialsRevoked, UserID: u.ID,
+	s.record(ctx, a, gatehouse.AuditEvent{Event: gatehouse.AuditCredentialsRevoked, UserID: u.ID,
 		Detail: map[string]string{"kind": kind, "id": credentialID, "count": strconv.FormatInt(n, 10)}})
 	return nil
 }

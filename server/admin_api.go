@@ -40,6 +40,34 @@ func (s *Server) adminView(name string, methods map[string]adminHandler) http.Ha
 	return s.view(v)
 }
 
+// adminIDHandler serves one method of an admin view on the object the
+// path's {id} names.
+type adminIDHandler func(s *Server, c *call, a admin.Actor, id int64) *apiError
+
+// byID adapts h to a view: a path id that is not a positive number is 404.
+func byID(h adminIDHandler) adminHandler {
+	return func(s *Server, c *call, a admin.Actor) *apiError {
+		id, ok := pathID(c, "id")
+		if !ok {
+			return notFoundAPI()
+		}
+		return h(s, c, a, id)
+	}
+}
+
+// answer is an admin view's response to a service call: its error through
+// errors.go, else status with v (204: no body).
+func (s *Server) answer(c *call, err error, status int, v any) *apiError {
+	if err != nil {
+		return s.internal(c, err)
+	}
+	if status == http.StatusNoContent {
+		return noContent(c)
+	}
+	c.respond(status, v)
+	return nil
+}
+
 // adminPage reads DRF's PageNumberPagination parameters: ?page= (a number
 // from 1, or "last"; anything else is 404 "Invalid page.") and
 // ?page_size= (as DRF's page_size_query_param: a bad value means the

@@ -41,8 +41,8 @@ func (s *Server) adminGroupsView() http.Handler {
 }
 
 func (s *Server) adminGroupView() http.Handler {
-	return s.adminView("Admin Group Detail", map[string]adminHandler{"GET": (*Server).adminGetGroup,
-		"PATCH": (*Server).adminPatchGroup, "DELETE": (*Server).adminDeleteGroup})
+	return s.adminView("Admin Group Detail", map[string]adminHandler{"GET": byID((*Server).adminGetGroup),
+		"PATCH": byID((*Server).adminPatchGroup), "DELETE": byID((*Server).adminDeleteGroup)})
 }
 
 func (s *Server) adminPermissionsView() http.Handler {
@@ -78,33 +78,17 @@ func (s *Server) adminCreateGroup(c *call, a admin.Actor) *apiError {
 		ids = *perms
 	}
 	g, err := s.admin.CreateGroup(c.r.Context(), a, name, ids)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusCreated, toAdminGroup(g))
-	return nil
+	return s.answer(c, err, http.StatusCreated, toAdminGroup(g))
 }
 
 // adminGetGroup: GET /api/admin/groups/{id}/.
-func (s *Server) adminGetGroup(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminGetGroup(c *call, a admin.Actor, id int64) *apiError {
 	g, err := s.admin.Group(c.r.Context(), a, id)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusOK, toAdminGroup(g))
-	return nil
+	return s.answer(c, err, http.StatusOK, toAdminGroup(g))
 }
 
 // adminPatchGroup: PATCH /api/admin/groups/{id}/ {"name"?, "permissions"?}.
-func (s *Server) adminPatchGroup(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminPatchGroup(c *call, a admin.Actor, id int64) *apiError {
 	p, errs, e := adminBody(c)
 	if e != nil {
 		return e
@@ -114,23 +98,12 @@ func (s *Server) adminPatchGroup(c *call, a admin.Actor) *apiError {
 		return badRequest(errs)
 	}
 	g, err := s.admin.UpdateGroup(c.r.Context(), a, id, patch)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusOK, toAdminGroup(g))
-	return nil
+	return s.answer(c, err, http.StatusOK, toAdminGroup(g))
 }
 
 // adminDeleteGroup: DELETE /api/admin/groups/{id}/ → 204.
-func (s *Server) adminDeleteGroup(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
-	if err := s.admin.DeleteGroup(c.r.Context(), a, id); err != nil {
-		return s.internal(c, err)
-	}
-	return noContent(c)
+func (s *Server) adminDeleteGroup(c *call, a admin.Actor, id int64) *apiError {
+	return s.answer(c, s.admin.DeleteGroup(c.r.Context(), a, id), http.StatusNoContent, nil)
 }
 
 // adminListPermissions: GET /api/admin/permissions/.

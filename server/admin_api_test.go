@@ -129,6 +129,43 @@ func usernamesOf(t *testing.T, r resp) []string {
 	return out
 }
 
+// refusal is a request the admin API must refuse: the answer's status
+// and exact body ("": any body). A string body is sent as raw JSON.
+type refusal struct {
+	name   string
+	auth   string
+	body   any
+	status int
+	want   string
+}
+
+// refuse sends each refusal as method to path and checks the answer;
+// after each, readBack (when not nil) must give what it gave before: the
+// refusal changed nothing.
+func (f *adminFixture) refuse(t *testing.T, method, path string, cases []refusal, readBack func() string) {
+	t.Helper()
+	var orig string
+	if readBack != nil {
+		orig = readBack()
+	}
+	for _, tc := range cases {
+		var r resp
+		if s, ok := tc.body.(string); ok {
+			r = f.e.do(method, path, s, "Authorization", tc.auth, "Content-Type", "application/json")
+		} else {
+			r = f.do(tc.auth, method, path, tc.body)
+		}
+		if r.status != tc.status || (tc.want != "" && string(r.body) != tc.want) {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, r.status, r.body, tc.status, tc.want)
+		}
+		if readBack != nil {
+			if got := readBack(); got != orig {
+				t.Fatalf("%s changed what it should not:\n%s\nwas\n%s", tc.name, got, orig)
+			}
+		}
+	}
+}
+
 const (
 	msgDenied    = `{"detail":"You do not have permission to perform this action."}`
 	msgNoCreds   = `{"detail":"Authentication credentials were not provided."}`
@@ -228,7 +265,9 @@ func TestAdminUsersList(t *testing.T) {
 // clients of admin-clients are granted: a staff user's token from another
 // application is refused, a client's own admin token acts as a superuser.
 func TestAdminOAuthScope(t *testing.T) {
-	each(t, func(c *config) { c.OAuth.AdminClients = []string{"cc-client", "conf-client"} }, func(t *testing.T, e *env) {
+	// With oauth-require-scopes, the admin scope replaces read and write:
+	// a token of scope "admin" alone administers.
+	each(t, func(c *config) { c.OAuth.AdminClients, c.OAuth.RequireScopes = []string{"cc-client", "conf-client"}, true }, func(t *testing.T, e *env) {
 		f := newAdminFixture(e)
 		a := e.setupOAuth()
 		ctx := context.Background()
@@ -263,6 +302,20 @@ func TestAdminOAuthScope(t *testing.T) {
 		// The same user through a client that may not have admin.
 		expect(t, e.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"viewer"}, "password": {"viewerpass"},
 			"scope": {"admin"}, "client_id": {"pub-client"}}), 400, `{"error": "invalid_scope"}`)
+		// The client's changes are audited with its client_id, no user.
+		expect(t, f.do("Bearer "+adminCC.Access, "POST", "/api/admin/groups/", map[string]any{"name": "bots"}), 201, "")
+		found := false
+		for _, ev := range e.auditRows() {
+			if ev.Event == gatehouse.AuditGroupCreated {
+				found = ev.ClientID == "cc-client" && ev.ActorID == 0
+				if !found {
+					t.Errorf("group.created by the client: %+v", ev)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no group.created")
+		}
 	})
 	// Once a client leaves admin-clients, its admin tokens stop working.
 	each(t, func(c *config) { c.OAuth.AdminClients = []string{"cc-client"} }, func(t *testing.T, e *env) {

@@ -79,24 +79,24 @@ func (s *Server) adminUsersView() http.Handler {
 }
 
 func (s *Server) adminUserView() http.Handler {
-	return s.adminView("Admin User Detail", map[string]adminHandler{"GET": (*Server).adminGetUser,
-		"PATCH": (*Server).adminPatchUser, "DELETE": (*Server).adminDeleteUser})
+	return s.adminView("Admin User Detail", map[string]adminHandler{"GET": byID((*Server).adminGetUser),
+		"PATCH": byID((*Server).adminPatchUser), "DELETE": byID((*Server).adminDeleteUser)})
 }
 
 func (s *Server) adminUserPasswordView() http.Handler {
-	return s.adminView("Admin User Password", map[string]adminHandler{"POST": (*Server).adminSetPassword})
+	return s.adminView("Admin User Password", map[string]adminHandler{"POST": byID((*Server).adminSetPassword)})
 }
 
 func (s *Server) adminUserLogoutView() http.Handler {
-	return s.adminView("Admin User Logout Everywhere", map[string]adminHandler{"POST": (*Server).adminLogOutEverywhere})
+	return s.adminView("Admin User Logout Everywhere", map[string]adminHandler{"POST": byID((*Server).adminLogOutEverywhere)})
 }
 
 func (s *Server) adminUserCredentialsView() http.Handler {
-	return s.adminView("Admin User Credentials", map[string]adminHandler{"GET": (*Server).adminUserCredentials})
+	return s.adminView("Admin User Credentials", map[string]adminHandler{"GET": byID((*Server).adminUserCredentials)})
 }
 
 func (s *Server) adminUserCredentialView() http.Handler {
-	return s.adminView("Admin User Credential", map[string]adminHandler{"DELETE": (*Server).adminRevokeUserCredential})
+	return s.adminView("Admin User Credential", map[string]adminHandler{"DELETE": byID((*Server).adminRevokeUserCredential)})
 }
 
 // adminListUsers: GET /api/admin/users/?search=&is_active=&is_staff=
@@ -191,33 +191,17 @@ func (s *Server) adminCreateUser(c *call, a admin.Actor) *apiError {
 		n.Permissions = *f.Permissions
 	}
 	d, err := s.admin.CreateUser(c.r.Context(), a, n)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusCreated, toAdminUserDetail(d))
-	return nil
+	return s.answer(c, err, http.StatusCreated, toAdminUserDetail(d))
 }
 
 // adminGetUser: GET /api/admin/users/{id}/.
-func (s *Server) adminGetUser(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminGetUser(c *call, a admin.Actor, id int64) *apiError {
 	d, err := s.admin.User(c.r.Context(), a, id)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusOK, toAdminUserDetail(d))
-	return nil
+	return s.answer(c, err, http.StatusOK, toAdminUserDetail(d))
 }
 
 // adminPatchUser: PATCH /api/admin/users/{id}/ → the user as changed.
-func (s *Server) adminPatchUser(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminPatchUser(c *call, a admin.Actor, id int64) *apiError {
 	p, errs, e := adminBody(c)
 	if e != nil {
 		return e
@@ -227,31 +211,16 @@ func (s *Server) adminPatchUser(c *call, a admin.Actor) *apiError {
 		return badRequest(errs)
 	}
 	d, err := s.admin.UpdateUser(c.r.Context(), a, id, f)
-	if err != nil {
-		return s.internal(c, err)
-	}
-	c.respond(http.StatusOK, toAdminUserDetail(d))
-	return nil
+	return s.answer(c, err, http.StatusOK, toAdminUserDetail(d))
 }
 
 // adminDeleteUser: DELETE /api/admin/users/{id}/ → 204.
-func (s *Server) adminDeleteUser(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
-	if err := s.admin.DeleteUser(c.r.Context(), a, id); err != nil {
-		return s.internal(c, err)
-	}
-	return noContent(c)
+func (s *Server) adminDeleteUser(c *call, a admin.Actor, id int64) *apiError {
+	return s.answer(c, s.admin.DeleteUser(c.r.Context(), a, id), http.StatusNoContent, nil)
 }
 
 // adminSetPassword: POST /api/admin/users/{id}/password/ {"password"} → 204.
-func (s *Server) adminSetPassword(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminSetPassword(c *call, a admin.Actor, id int64) *apiError {
 	p, errs, e := adminBody(c)
 	if e != nil {
 		return e
@@ -269,31 +238,17 @@ func (s *Server) adminSetPassword(c *call, a admin.Actor) *apiError {
 	if !errs.empty() {
 		return badRequest(errs)
 	}
-	if err := s.admin.SetPassword(c.r.Context(), a, id, pw); err != nil {
-		return s.internal(c, err)
-	}
-	return noContent(c)
+	return s.answer(c, s.admin.SetPassword(c.r.Context(), a, id, pw), http.StatusNoContent, nil)
 }
 
 // adminLogOutEverywhere: POST /api/admin/users/{id}/logout-everywhere/ → 204.
-func (s *Server) adminLogOutEverywhere(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
-	if err := s.admin.LogOutEverywhere(c.r.Context(), a, id); err != nil {
-		return s.internal(c, err)
-	}
-	return noContent(c)
+func (s *Server) adminLogOutEverywhere(c *call, a admin.Actor, id int64) *apiError {
+	return s.answer(c, s.admin.LogOutEverywhere(c.r.Context(), a, id), http.StatusNoContent, nil)
 }
 
 // adminUserCredentials: GET /api/admin/users/{id}/credentials/?state=
 // live|ended|all (live by default).
-func (s *Server) adminUserCredentials(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
+func (s *Server) adminUserCredentials(c *call, a admin.Actor, id int64) *apiError {
 	page, e := adminPage(c)
 	if e != nil {
 		return e
@@ -311,13 +266,7 @@ func (s *Server) adminUserCredentials(c *call, a admin.Actor) *apiError {
 
 // adminRevokeUserCredential: DELETE /api/admin/users/{id}/credentials/
 // {kind}/{credential}/ → 204.
-func (s *Server) adminRevokeUserCredential(c *call, a admin.Actor) *apiError {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return notFoundAPI()
-	}
-	if err := s.admin.RevokeUserCredential(c.r.Context(), a, id, c.r.PathValue("kind"), c.r.PathValue("credential")); err != nil {
-		return s.internal(c, err)
-	}
-	return noContent(c)
+func (s *Server) adminRevokeUserCredential(c *call, a admin.Actor, id int64) *apiError {
+	err := s.admin.RevokeUserCredential(c.r.Context(), a, id, c.r.PathValue("kind"), c.r.PathValue("credential"))
+	return s.answer(c, err, http.StatusNoContent, nil)
 }

@@ -42,4 +42,7 @@ type ThrottleStats struct {
 	// FailingAccounts is how many accounts (usernames, client ids) have
 	// failed attempts counted by the failed-login guard.
 	FailingAccounts int64
+	// HeldAccounts is how many of them the guard holds now: locked until
+	// their failures age out of its window.
+	HeldAccounts int64
 }

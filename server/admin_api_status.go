@@ -30,6 +30,7 @@ type adminCleanupOut struct {
 type adminThrottleOut struct {
 	Counters        int64 `json:"counters"`
 	FailingAccounts int64 `json:"failing_accounts"`
+	HeldAccounts    int64 `json:"held_accounts"`
 }
 
 type adminStatusOut struct {
@@ -87,7 +88,7 @@ func (s *Server) adminStatus(c *call, a admin.Actor) *apiError {
 		}
 	}
 	if ts := st.Throttle; ts != nil {
-		out.Throttling = &adminThrottleOut{Counters: ts.Counters, FailingAccounts: ts.FailingAccounts}
+		out.Throttling = &adminThrottleOut{Counters: ts.Counters, FailingAccounts: ts.FailingAccounts, HeldAccounts: ts.HeldAccounts}
 	}
 	c.respond(http.StatusOK, out)
 	return nil

@@ -192,7 +192,10 @@ func siteTriOptions(cur string) []siteOption {
 // sitePager is the pagination of a listing: links to pages that keep the
 // listing's filters.
 type sitePager struct {
-	Page, Pages, Count      int
+	Page, Pages, Count int
+	// Capped: the listing counted up to Count and has more; Pages is
+	// unknown, Last asks for the last page by name.
+	Capped                  bool
 	First, Prev, Next, Last string
 	Around                  []sitePageLink
 }
@@ -208,21 +211,7 @@ type sitePageLink struct {
 // replaced).
 func newSitePager(path string, q url.Values, number, size, count int) *sitePager {
 	pages := max(1, (count+size-1)/size)
-	link := func(n int) string {
-		v := url.Values{}
-		for k, vs := range q {
-			if k != "page" && k != "done" && k != "n" {
-				v[k] = vs
-			}
-		}
-		if n > 1 {
-			v.Set("page", strconv.Itoa(n))
-		}
-		if len(v) == 0 {
-			return path
-		}
-		return path + "?" + v.Encode()
-	}
+	link := sitePageHref(path, q)
 	p := &sitePager{Page: number, Pages: pages, Count: count}
 	if number > 1 {
 		p.Prev = link(number - 1)
@@ -240,6 +229,53 @@ func newSitePager(path string, q url.Values, number, size, count int) *sitePager
 		p.Around = append(p.Around, sitePageLink{N: n, Href: link(n), Current: n == number})
 	}
 	return p
+}
+
+// newSiteCappedPager links the pages of a listing that counted up to
+// count and holds more (admin.Listing.Capped): the pages up to this one,
+// the next when next, and the last by name (?page=last, counted then).
+func newSiteCappedPager(path string, q url.Values, number, count int, next bool) *sitePager {
+	link := sitePageHref(path, q)
+	p := &sitePager{Page: number, Count: count, Capped: true}
+	if number > 1 {
+		p.Prev = link(number - 1)
+		if number > 2 {
+			p.First = link(1)
+		}
+	}
+	last := number
+	if next {
+		p.Next = link(number + 1)
+		p.Last = link(0)
+		last = number + 1
+	}
+	for n := max(1, number-3); n <= last; n++ {
+		p.Around = append(p.Around, sitePageLink{N: n, Href: link(n), Current: n == number})
+	}
+	return p
+}
+
+// sitePageHref returns the link to page n (0: the last page by name) of
+// the listing at path with the query q, its other parameters kept.
+func sitePageHref(path string, q url.Values) func(n int) string {
+	return func(n int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "page" && k != "done" && k != "n" {
+				v[k] = vs
+			}
+		}
+		switch {
+		case n == 0:
+			v.Set("page", "last")
+		case n > 1:
+			v.Set("page", strconv.Itoa(n))
+		}
+		if len(v) == 0 {
+			return path
+		}
+		return path + "?" + v.Encode()
+	}
 }
 
 // sitePageNumber reads ?page= (1 when absent): "last" is the last page;

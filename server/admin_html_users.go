@@ -53,7 +53,7 @@ func (s *Server) siteUsers(w http.ResponseWriter, r *http.Request, a *siteReques
 		}
 		status = http.StatusBadRequest
 	}
-	if err == nil && list.OutOfRange() {
+	if err == nil && list.OutOfRange() && !list.Capped {
 		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page: the list has "+strconv.Itoa(list.Pages())+" page(s).")
 		return
 	}
@@ -77,7 +77,14 @@ func (s *Server) siteUsers(w http.ResponseWriter, r *http.Request, a *siteReques
 		siteField{Name: "ordering", Label: "Order by", Type: "select", Options: orders},
 	)
 	d := siteUsersData{Filters: filters, Users: list.Items, Query: q.Get("q")}
-	if err == nil {
+	switch {
+	case err == nil && list.Capped:
+		if list.OutOfRange() {
+			s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page: there are fewer users.")
+			return
+		}
+		d.Pager = newSiteCappedPager(s.url(sitePrefix+"users/"), q, list.Page.Number, list.Count, list.Next)
+	case err == nil:
 		d.Pager = newSitePager(s.url(sitePrefix+"users/"), q, list.Page.Number, list.Page.Size, list.Count)
 	}
 	s.siteRender(w, r, a, status, "users", siteView{Title: "Users", Section: "users", Data: d})

@@ -357,3 +357,29 @@ func TestAdminSiteGroups(t *testing.T) {
 		}
 	})
 }
+
+// Over the count limit (admin.Config.CountLimit, 10,000 by default; 10
+// here) the list says "more than" and links the next page and the last
+// by name, which is counted then.
+func TestAdminSiteUsersListCapped(t *testing.T) {
+	eachWith(t, func(w *wiring) { w.Admin.CountLimit = 10 }, func(t *testing.T, e *env) {
+		f := newAdminFixture(e)
+		for i := range 60 {
+			f.newUser("bulk"+strconv.Itoa(100+i), false, false)
+		}
+		root := e.browser()
+		root.login("root", "rootpass")
+		res, page := root.get("/admin/users/?q=bulk")
+		if res.StatusCode != 200 || !strings.Contains(page, "Page 1 (more than 10 in all)") ||
+			!strings.Contains(page, `href="/admin/users/?page=2&amp;q=bulk" rel="next"`) || !strings.Contains(page, `href="/admin/users/?page=last&amp;q=bulk">Last`) {
+			t.Fatalf("capped first page: %d\n%s", res.StatusCode, page)
+		}
+		if res, page = root.get("/admin/users/?q=bulk&page=last"); res.StatusCode != 200 || !strings.Contains(page, "Page 2 of 2 (60 in all)") ||
+			!strings.Contains(page, ">bulk159</a>") {
+			t.Fatalf("last page: %d\n%s", res.StatusCode, page)
+		}
+		if res, _ = root.get("/admin/users/?q=bulk&page=3"); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("past the last page: %d", res.StatusCode)
+		}
+	})
+}

@@ -21,10 +21,14 @@ var (
 	attrRE    = regexp.MustCompile(`([a-z-]+)(?:="([^"]*)")?`)
 	formRE    = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)"[^>]*>(.*?)</form>`)
 	hrefPage2 = regexp.MustCompile(`href="([^"]*page=2[^"]*)"`)
+	selectRE  = regexp.MustCompile(`(?s)<select id="[^"]*" name="([^"]+)"[^>]*>(.*?)</select>`)
+	chosenRE  = regexp.MustCompile(`<option value="([^"]*)" selected>`)
+	areaRE    = regexp.MustCompile(`(?s)<textarea id="[^"]*" name="([^"]+)"[^>]*>(.*?)</textarea>`)
 )
 
 // postedForm is what a browser would post from the form of page whose
-// action is action: its hidden and text fields, its checked boxes.
+// action is action: its hidden and text fields, its checked boxes, the
+// options selected, the text areas.
 func postedForm(t *testing.T, page, action string) url.Values {
 	t.Helper()
 	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
@@ -43,6 +47,14 @@ func postedForm(t *testing.T, page, action string) url.Values {
 			if attrs["name"] != "" {
 				v.Add(attrs["name"], attrs["value"])
 			}
+		}
+		for _, sel := range selectRE.FindAllStringSubmatch(m[2], -1) {
+			if c := chosenRE.FindStringSubmatch(sel[2]); c != nil {
+				v.Set(sel[1], htmlUnescape(c[1]))
+			}
+		}
+		for _, ta := range areaRE.FindAllStringSubmatch(m[2], -1) {
+			v.Set(ta[1], htmlUnescape(ta[2]))
 		}
 		return v
 	}

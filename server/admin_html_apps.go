@@ -34,18 +34,14 @@ type siteAppsData struct {
 
 // siteApps lists the applications (admin.Applications).
 func (s *Server) siteApps(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	number, last := sitePageNumber(r.URL.Query())
-	l, err := s.admin.Applications(r.Context(), a.actor, admin.Page{Number: number, Size: siteListPageSize, Last: last})
-	if err != nil {
-		s.siteFail(w, r, a, err)
+	apps, pager, ok := siteList(s, w, r, a, sitePrefix+"applications/", func(p admin.Page) (admin.Listing[gatehouse.Application], error) {
+		return s.admin.Applications(r.Context(), a.actor, p)
+	})
+	if !ok {
 		return
 	}
-	if l.OutOfRange() {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
-		return
-	}
-	d := siteAppsData{Pager: newSitePager(s.url(sitePrefix+"applications/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
-	for _, app := range l.Items {
+	d := siteAppsData{Pager: pager}
+	for _, app := range apps {
 		d.Apps = append(d.Apps, siteAppRow{Application: app, Href: s.url(siteAppHref(app.ClientID))})
 	}
 	s.siteRender(w, r, a, http.StatusOK, "applications", siteView{Title: "Applications", Section: "applications", Data: d})

@@ -2,12 +2,14 @@ package server
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/admin"
 )
 
 // The admin pages' forms and pagination: fields built in Go (label, help,
@@ -293,4 +295,33 @@ func sitePageNumber(q url.Values) (n int, last bool) {
 		return -1, false
 	}
 	return n, false
+}
+
+// siteList reads one page of a listing for the page at path (under the
+// site): ?page= decoded, list called, an error or a page past the last
+// answered (false), else the items and their pager.
+func siteList[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, path string,
+	list func(admin.Page) (admin.Listing[T], error)) ([]T, *sitePager, bool) {
+	number, last := sitePageNumber(r.URL.Query())
+	l, err := list(admin.Page{Number: number, Size: siteListPageSize, Last: last})
+	if err != nil {
+		s.siteFail(w, r, a, err)
+		return nil, nil, false
+	}
+	if l.OutOfRange() {
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
+		return nil, nil, false
+	}
+	return l.Items, newSitePager(s.url(path), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count), true
+}
+
+// siteID reads the path's {id}; false (and a 404 page saying there is no
+// such what) when it is no id.
+func (s *Server) siteID(w http.ResponseWriter, r *http.Request, a *siteRequest, what string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such "+what+".")
+		return 0, false
+	}
+	return id, true
 }

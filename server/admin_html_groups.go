@@ -22,18 +22,12 @@ type siteGroupsData struct {
 
 // siteGroups lists the groups (admin.Groups).
 func (s *Server) siteGroups(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	number, last := sitePageNumber(r.URL.Query())
-	l, err := s.admin.Groups(r.Context(), a.actor, admin.Page{Number: number, Size: siteListPageSize, Last: last})
-	if err != nil {
-		s.siteFail(w, r, a, err)
-		return
+	groups, pager, ok := siteList(s, w, r, a, sitePrefix+"groups/", func(p admin.Page) (admin.Listing[gatehouse.Group], error) {
+		return s.admin.Groups(r.Context(), a.actor, p)
+	})
+	if ok {
+		s.siteRender(w, r, a, http.StatusOK, "groups", siteView{Title: "Groups", Section: "groups", Data: siteGroupsData{Groups: groups, Pager: pager}})
 	}
-	if l.OutOfRange() {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
-		return
-	}
-	d := siteGroupsData{Groups: l.Items, Pager: newSitePager(s.url(sitePrefix+"groups/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
-	s.siteRender(w, r, a, http.StatusOK, "groups", siteView{Title: "Groups", Section: "groups", Data: d})
 }
 
 type siteGroupData struct {
@@ -75,19 +69,9 @@ func (s *Server) siteGroupAdd(w http.ResponseWriter, r *http.Request, a *siteReq
 	s.siteRender(w, r, a, status, "group_edit", siteView{Title: "Add group", Section: "groups", Data: d})
 }
 
-// siteGroupID reads the {id} of the path.
-func (s *Server) siteGroupID(w http.ResponseWriter, r *http.Request, a *siteRequest) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such group.")
-		return 0, false
-	}
-	return id, true
-}
-
 // siteGroupEdit shows and saves a group (admin.UpdateGroup).
 func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteGroupID(w, r, a)
+	id, ok := s.siteID(w, r, a, "group")
 	if !ok {
 		return
 	}
@@ -129,7 +113,7 @@ func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRe
 // siteGroupDelete asks to confirm (GET) and deletes a group (POST,
 // admin.DeleteGroup).
 func (s *Server) siteGroupDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteGroupID(w, r, a)
+	id, ok := s.siteID(w, r, a, "group")
 	if !ok {
 		return
 	}
@@ -156,16 +140,11 @@ type sitePermissionsData struct {
 
 // sitePermissions lists Django's permissions (admin.Permissions).
 func (s *Server) sitePermissions(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	number, last := sitePageNumber(r.URL.Query())
-	l, err := s.admin.Permissions(r.Context(), a.actor, admin.Page{Number: number, Size: siteListPageSize, Last: last})
-	if err != nil {
-		s.siteFail(w, r, a, err)
-		return
+	perms, pager, ok := siteList(s, w, r, a, sitePrefix+"permissions/", func(p admin.Page) (admin.Listing[gatehouse.Permission], error) {
+		return s.admin.Permissions(r.Context(), a.actor, p)
+	})
+	if ok {
+		s.siteRender(w, r, a, http.StatusOK, "permissions", siteView{Title: "Permissions", Section: "permissions",
+			Data: sitePermissionsData{Permissions: perms, Pager: pager}})
 	}
-	if l.OutOfRange() {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
-		return
-	}
-	d := sitePermissionsData{Permissions: l.Items, Pager: newSitePager(s.url(sitePrefix+"permissions/"), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count)}
-	s.siteRender(w, r, a, http.StatusOK, "permissions", siteView{Title: "Permissions", Section: "permissions", Data: d})
 }

@@ -203,7 +203,7 @@ func (s *Server) siteUserAdd(w http.ResponseWriter, r *http.Request, a *siteRequ
 				FirstName: d.User.FirstName, LastName: d.User.LastName, Password: r.PostForm.Get("password"), IsActive: &active,
 				IsStaff: d.User.IsStaff, IsSuperuser: d.User.IsSuperuser, Groups: d.Groups, Permissions: d.Permissions})
 			if err == nil {
-				s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(created.User.ID, 10)+"/", "created", 0)
+				s.siteRedirect(w, siteUserHref(created.User.ID), "created", 0)
 				return
 			}
 		}
@@ -220,21 +220,10 @@ func (s *Server) siteUserAdd(w http.ResponseWriter, r *http.Request, a *siteRequ
 	s.siteRender(w, r, a, status, "user_add", siteView{Title: "Add user", Section: "users", Data: siteUserData{Form: form, Detail: d}})
 }
 
-// siteUserID reads the {id} of the path; false (and a 404 page) when it
-// is no id.
-func (s *Server) siteUserID(w http.ResponseWriter, r *http.Request, a *siteRequest) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such user.")
-		return 0, false
-	}
-	return id, true
-}
-
 // siteUserEdit is a user's change page: GET shows it, POST saves the
 // fields (admin.UpdateUser with what changed only).
 func (s *Server) siteUserEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
+	id, ok := s.siteID(w, r, a, "user")
 	if !ok {
 		return
 	}
@@ -251,7 +240,7 @@ func (s *Server) siteUserEdit(w http.ResponseWriter, r *http.Request, a *siteReq
 		if saveErr == nil {
 			_, saveErr = s.admin.UpdateUser(r.Context(), a.actor, id, siteUserPatch(cur, posted))
 			if saveErr == nil {
-				s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
+				s.siteRedirect(w, siteUserHref(id), "saved", 0)
 				return
 			}
 		}
@@ -325,7 +314,7 @@ func siteUserPatch(cur, posted admin.UserDetail) admin.UserPatch {
 // siteUserPassword sets a user's password (admin.SetPassword), showing
 // the validators' refusals on the change page.
 func (s *Server) siteUserPassword(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
+	id, ok := s.siteID(w, r, a, "user")
 	if !ok {
 		return
 	}
@@ -341,7 +330,7 @@ func (s *Server) siteUserPassword(w http.ResponseWriter, r *http.Request, a *sit
 		err = s.admin.SetPassword(r.Context(), a.actor, id, pw)
 	}
 	if err == nil {
-		s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "password", 0)
+		s.siteRedirect(w, siteUserHref(id), "password", 0)
 		return
 	}
 	if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
@@ -351,52 +340,46 @@ func (s *Server) siteUserPassword(w http.ResponseWriter, r *http.Request, a *sit
 	s.siteUserPage(w, r, a, cur, siteUserFields(cur, s.siteChoicesFor(r, a), false), nil, err)
 }
 
+// siteUserAction serves a button of the user's page: the user's id is
+// read, do called with it, and the page shown again with the message
+// done (n its count).
+func (s *Server) siteUserAction(done string, n int, do func(r *http.Request, a *siteRequest, id int64) error) func(http.ResponseWriter, *http.Request, *siteRequest) {
+	return func(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+		id, ok := s.siteID(w, r, a, "user")
+		if !ok {
+			return
+		}
+		if err := do(r, a, id); err != nil {
+			s.siteFail(w, r, a, err)
+			return
+		}
+		s.siteRedirect(w, siteUserHref(id), done, n)
+	}
+}
+
 // siteUserActive activates or deactivates a user (the button beside the
 // form): admin.UpdateUser with is_active only.
-func (s *Server) siteUserActive(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
-	if !ok {
-		return
-	}
+func (s *Server) siteUserActive(r *http.Request, a *siteRequest, id int64) error {
 	active := r.PostForm.Get("active") == "on"
-	if _, err := s.admin.UpdateUser(r.Context(), a.actor, id, admin.UserPatch{IsActive: &active}); err != nil {
-		s.siteFail(w, r, a, err)
-		return
-	}
-	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "saved", 0)
+	_, err := s.admin.UpdateUser(r.Context(), a.actor, id, admin.UserPatch{IsActive: &active})
+	return err
 }
 
 // siteUserLogout ends every credential of a user (admin.LogOutEverywhere).
-func (s *Server) siteUserLogout(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
-	if !ok {
-		return
-	}
-	if err := s.admin.LogOutEverywhere(r.Context(), a.actor, id); err != nil {
-		s.siteFail(w, r, a, err)
-		return
-	}
-	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "loggedout", 0)
+func (s *Server) siteUserLogout(r *http.Request, a *siteRequest, id int64) error {
+	return s.admin.LogOutEverywhere(r.Context(), a.actor, id)
 }
 
 // siteUserRevoke ends one credential of a user, named by kind and id
 // (admin.RevokeUserCredential).
-func (s *Server) siteUserRevoke(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
-	if !ok {
-		return
-	}
-	if err := s.admin.RevokeUserCredential(r.Context(), a.actor, id, r.PostForm.Get("kind"), r.PostForm.Get("id")); err != nil {
-		s.siteFail(w, r, a, err)
-		return
-	}
-	s.siteRedirect(w, sitePrefix+"users/"+strconv.FormatInt(id, 10)+"/", "revoked", 1)
+func (s *Server) siteUserRevoke(r *http.Request, a *siteRequest, id int64) error {
+	return s.admin.RevokeUserCredential(r.Context(), a.actor, id, r.PostForm.Get("kind"), r.PostForm.Get("id"))
 }
 
 // siteUserDelete asks to confirm (GET) and deletes the user (POST,
 // admin.DeleteUser).
 func (s *Server) siteUserDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteUserID(w, r, a)
+	id, ok := s.siteID(w, r, a, "user")
 	if !ok {
 		return
 	}

@@ -325,3 +325,19 @@ func (s *Server) siteID(w http.ResponseWriter, r *http.Request, a *siteRequest, 
 	}
 	return id, true
 }
+
+// siteFetch reads the path's {id} and the thing get returns for it; false
+// when it answered (a 404 for no id, the service's refusal).
+func siteFetch[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, what string, get func(id int64) (T, error)) (int64, T, bool) {
+	var zero T
+	id, ok := s.siteID(w, r, a, what)
+	if !ok {
+		return 0, zero, false
+	}
+	v, err := get(id)
+	if err != nil {
+		s.siteFail(w, r, a, err)
+		return 0, zero, false
+	}
+	return id, v, true
+}

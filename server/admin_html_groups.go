@@ -71,13 +71,8 @@ func (s *Server) siteGroupAdd(w http.ResponseWriter, r *http.Request, a *siteReq
 
 // siteGroupEdit shows and saves a group (admin.UpdateGroup).
 func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteID(w, r, a, "group")
+	id, cur, ok := siteFetch(s, w, r, a, "group", func(id int64) (gatehouse.Group, error) { return s.admin.Group(r.Context(), a.actor, id) })
 	if !ok {
-		return
-	}
-	cur, err := s.admin.Group(r.Context(), a.actor, id)
-	if err != nil {
-		s.siteFail(w, r, a, err)
 		return
 	}
 	shown := cur
@@ -113,13 +108,8 @@ func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRe
 // siteGroupDelete asks to confirm (GET) and deletes a group (POST,
 // admin.DeleteGroup).
 func (s *Server) siteGroupDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteID(w, r, a, "group")
+	id, cur, ok := siteFetch(s, w, r, a, "group", func(id int64) (gatehouse.Group, error) { return s.admin.Group(r.Context(), a.actor, id) })
 	if !ok {
-		return
-	}
-	cur, err := s.admin.Group(r.Context(), a.actor, id)
-	if err != nil {
-		s.siteFail(w, r, a, err)
 		return
 	}
 	if r.Method == http.MethodPost {

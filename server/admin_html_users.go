@@ -223,13 +223,8 @@ func (s *Server) siteUserAdd(w http.ResponseWriter, r *http.Request, a *siteRequ
 // siteUserEdit is a user's change page: GET shows it, POST saves the
 // fields (admin.UpdateUser with what changed only).
 func (s *Server) siteUserEdit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteID(w, r, a, "user")
+	id, cur, ok := siteFetch(s, w, r, a, "user", func(id int64) (admin.UserDetail, error) { return s.admin.User(r.Context(), a.actor, id) })
 	if !ok {
-		return
-	}
-	cur, err := s.admin.User(r.Context(), a.actor, id)
-	if err != nil {
-		s.siteFail(w, r, a, err)
 		return
 	}
 	shown := cur
@@ -314,16 +309,12 @@ func siteUserPatch(cur, posted admin.UserDetail) admin.UserPatch {
 // siteUserPassword sets a user's password (admin.SetPassword), showing
 // the validators' refusals on the change page.
 func (s *Server) siteUserPassword(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteID(w, r, a, "user")
+	id, cur, ok := siteFetch(s, w, r, a, "user", func(id int64) (admin.UserDetail, error) { return s.admin.User(r.Context(), a.actor, id) })
 	if !ok {
 		return
 	}
-	cur, err := s.admin.User(r.Context(), a.actor, id)
-	if err != nil {
-		s.siteFail(w, r, a, err)
-		return
-	}
 	pw := r.PostForm.Get("password")
+	var err error
 	if pw != r.PostForm.Get("password2") {
 		err = gatehouse.Invalid(gatehouse.FieldError{Field: "password2", Code: gatehouse.FieldInvalid, Message: "The two password fields didn't match."})
 	} else {
@@ -379,13 +370,8 @@ func (s *Server) siteUserRevoke(r *http.Request, a *siteRequest, id int64) error
 // siteUserDelete asks to confirm (GET) and deletes the user (POST,
 // admin.DeleteUser).
 func (s *Server) siteUserDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, ok := s.siteID(w, r, a, "user")
+	id, cur, ok := siteFetch(s, w, r, a, "user", func(id int64) (admin.UserDetail, error) { return s.admin.User(r.Context(), a.actor, id) })
 	if !ok {
-		return
-	}
-	cur, err := s.admin.User(r.Context(), a.actor, id)
-	if err != nil {
-		s.siteFail(w, r, a, err)
 		return
 	}
 	if r.Method == http.MethodPost {

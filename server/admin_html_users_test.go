@@ -124,7 +124,7 @@ func TestAdminSiteUsersList(t *testing.T) {
 			t.Fatalf("viewer: %d", res.StatusCode)
 		}
 		// The navigation shows what the permissions open.
-		if strings.Contains(page, `href="/admin/audit/"`) || strings.Contains(page, `href="/admin/groups/"`) {
+		if strings.Contains(page, `href="/admin/audit/"`) || strings.Contains(page, `href="/admin/groups/"`) || strings.Contains(page, `href="/admin/tokens/"`) {
 			t.Errorf("viewer's navigation offers what he may not open")
 		}
 		clerk := e.browser()

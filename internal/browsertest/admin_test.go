@@ -1,4 +1,4 @@
-package main
+package browsertest
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,7 +19,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/site"
 )
 
 // The admin site in a real browser: Debian's Chromium, headless, driven
@@ -337,19 +340,10 @@ func TestAdminBrowser(t *testing.T) {
 }
 
 func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, docs string) {
-	env := baseEnv(testdb.URL(t, backend))
-	var out, errb bytes.Buffer
-	for _, c := range []struct{ cmd, user, pw string }{
-		{"createsuperuser", "admin", "admin passphrase 1"},
-		{"createuser", "plain", "plain passphrase 1"},
-	} {
-		if err := run(context.Background(), []string{"gatehouse", c.cmd, "--username", c.user, "--email", c.user + "@example.com", "--password-stdin"},
-			getenvFrom(env), strings.NewReader(c.pw+"\n"), &out, &errb); err != nil {
-			t.Fatalf("%s: %v\n%s", c.cmd, err, errb.String())
-		}
-	}
-	base, stop := serve(t, env)
-	defer stop()
+	base := serveSite(t, backend, []newUser{
+		{Username: "admin", Email: "admin@example.com", Password: "admin passphrase 1", IsStaff: true, IsSuperuser: true},
+		{Username: "plain", Email: "plain@example.com", Password: "plain passphrase 1"},
+	})
 
 	ctx := startBrowser(t, chromium)
 	p := &page{t: t, ctx: ctx, base: base, axe: axe, dir: artifactsDir(t, "admin-"+backend), docs: docs}
@@ -609,4 +603,37 @@ func adminBrowserApplication(t *testing.T, p *page, username, password string) {
 	if st := p.open(appPath); st != http.StatusNotFound {
 		t.Fatalf("the deleted application's page: %d", st)
 	}
+}
+
+type newUser = accounts.NewUser
+
+// serveSite starts gatehouse on a fresh database of backend as serve does
+// (site.Open: every route and the background work), with users, behind
+// an httptest server; both stop when the test ends.
+func serveSite(t *testing.T, backend string, users []newUser) string {
+	t.Helper()
+	env := map[string]string{
+		"GATEHOUSE_DATABASE_URL":  testdb.URL(t, backend),
+		"GATEHOUSE_SECRET_KEY":    "test-secret-key-0123456789abcdef",
+		"GATEHOUSE_LOG_LEVEL":     "error",
+		"GATEHOUSE_ARGON2_MEMORY": "1024",
+		"GATEHOUSE_ARGON2_TIME":   "1",
+	}
+	cfg, err := site.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := site.Open(context.Background(), cfg, site.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if _, err := s.Accounts.Create(context.Background(), u); err != nil {
+			s.Close()
+			t.Fatalf("creating %s: %v", u.Username, err)
+		}
+	}
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	return hs.URL
 }

@@ -267,7 +267,9 @@ func TestAdminUsersList(t *testing.T) {
 func TestAdminOAuthScope(t *testing.T) {
 	// With oauth-require-scopes, the admin scope replaces read and write:
 	// a token of scope "admin" alone administers.
-	each(t, func(c *config) { c.OAuth.AdminClients, c.OAuth.RequireScopes = []string{"cc-client", "conf-client"}, true }, func(t *testing.T, e *env) {
+	each(t, func(c *config) {
+		c.OAuth.AdminClients, c.OAuth.RequireScopes = []string{"cc-client", "conf-client"}, true
+	}, func(t *testing.T, e *env) {
 		f := newAdminFixture(e)
 		a := e.setupOAuth()
 		ctx := context.Background()

@@ -257,4 +257,3 @@ func (s *Server) adminRotateSecret(c *call, a admin.Actor) *apiError {
 	c.respond(http.StatusOK, map[string]string{"client_id": clientID, "client_secret": secret})
 	return nil
 }
-

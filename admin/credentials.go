@@ -210,6 +210,9 @@ func (s *Service) RevokeCredentials(ctx context.Context, a Actor, r Revocation) 
 				return 0, forbidden()
 			}
 		}
+		if len(kinds) == 0 {
+			return 0, nil // a client and a kind it cannot hold: nothing selected
+		}
 		f.Kinds = kinds
 		return s.revoke(ctx, []gatehouse.CredentialFilter{f}, now, map[string]string{"by": "filter", "kinds": strings.Join(kinds, ","),
 			"user_id": idOrEmpty(q.UserID), "client_id": q.ClientID})

@@ -169,6 +169,9 @@ func TestRevokeCredentials(t *testing.T) {
 		if n := live(); n != before || len(fg.hashes)+len(fg.users) != 0 {
 			t.Fatalf("a refused revocation ended something: %d → %d, forgot %+v", before, n, fg)
 		}
+		if n, err := f.svc.RevokeCredentials(ctx, root, admin.Revocation{Query: &admin.CredentialQuery{ClientID: "shop", Kind: gatehouse.CredentialDRF}}); err != nil || n != 0 || live() != before {
+			t.Fatalf("a client's DRF keys (there are none): %d %v", n, err)
+		}
 		n, err := f.svc.RevokeCredentials(ctx, tokman, admin.Revocation{Query: &admin.CredentialQuery{UserID: alice.ID, ClientID: "shop"}})
 		if err != nil || n != 4 {
 			t.Fatalf("alice's OAuth tokens: %d %v", n, err)

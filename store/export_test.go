@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // GroupedAccessTokens reports how many access tokens s stored through
@@ -30,6 +32,62 @@ func Plan(ctx context.Context, s *Store, table, cond string) (string, error) {
 		q = "EXPLAIN SELECT id FROM " + table + " WHERE " + cond
 	}
 	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		fmt.Fprintln(&plan, vals...)
+	}
+	return plan.String(), rows.Err()
+}
+
+// UserListPlan returns the plan of ListUsers' first page of 25 for f, or
+// of its CountUsersUpTo(10,001) when count; on PostgreSQL with sequential scans and sorts
+// disabled, as the planner would choose at a million rows rather than in
+// an empty test table.
+func UserListPlan(ctx context.Context, s *Store, f gatehouse.UserFilter, count bool) (string, error) {
+	order, err := userOrderBy(f.Order)
+	if err != nil {
+		return "", err
+	}
+	via := searchJoin
+	if !count {
+		if via, err = s.searchFor(ctx, f.Search); err != nil {
+			return "", err
+		}
+	}
+	from, args := s.userFrom(f, via)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	explain := "EXPLAIN QUERY PLAN "
+	if s.d.dollar {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_sort = off"); err != nil {
+			return "", err
+		}
+		explain = "EXPLAIN "
+	}
+	q := "SELECT " + userColsOf("users") + from + order + " LIMIT 25"
+	if count {
+		q = "SELECT COUNT(*) FROM (SELECT 1" + from + " LIMIT 10001) capped"
+	}
+	rows, err := tx.QueryContext(ctx, s.q(explain+q), args...)
 	if err != nil {
 		return "", err
 	}

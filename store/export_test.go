@@ -61,11 +61,9 @@ func UserListPlan(ctx context.Context, s *Store, f gatehouse.UserFilter, count b
 	if err != nil {
 		return "", err
 	}
-	via := searchJoin
-	if !count {
-		if via, err = s.searchFor(ctx, f.Search); err != nil {
-			return "", err
-		}
+	via, err := s.searchFor(ctx, f, count)
+	if err != nil {
+		return "", err
 	}
 	from, args := s.userFrom(f, via)
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -103,20 +103,29 @@ func ftsPhrase(term string) string {
 	return `"` + strings.ReplaceAll(strings.ToLower(term), `"`, `""`) + `"`
 }
 
-// searchFor chooses how ListUsers reads the users of a search for term:
-// through the trigram index when it holds fewer than searchProbe rows with
-// term, else in order.
-func (s *Store) searchFor(ctx context.Context, term string) (int, error) {
-	if term == "" || !s.usesTrigrams(term) {
+// searchFor chooses how a search for f.Search reads the users on SQLite:
+// through the trigram index's rows when it holds fewer than searchProbe
+// rows with the term. A common term is read in order (ListUsers: a page
+// is found at once); its bounded count (upTo) reads the index's rows in
+// rowid order when the term is all f asks for, else the rows the other
+// filters' indexes select (a common term among the staff: the index
+// would give the rows of every user before the staff's count is found).
+func (s *Store) searchFor(ctx context.Context, f gatehouse.UserFilter, upTo bool) (int, error) {
+	if f.Search == "" || !s.usesTrigrams(f.Search) {
 		return searchScan, nil
 	}
 	var n int
 	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
-		ftsPhrase(term), searchProbe).Scan(&n)
-	if err != nil || n >= searchProbe {
+		ftsPhrase(f.Search), searchProbe).Scan(&n)
+	switch {
+	case err != nil:
 		return searchScan, err
+	case n < searchProbe:
+		return searchFilter, nil
+	case upTo && f == gatehouse.UserFilter{Search: f.Search, Order: f.Order}:
+		return searchJoin, nil
 	}
-	return searchFilter, nil
+	return searchScan, nil
 }
 
 // userFrom is the FROM and WHERE clause selecting the users f matches,
@@ -235,8 +244,8 @@ func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, er
 }
 
 // CountUsersUpTo counts the users f selects, stopping at limit: the
-// subquery's LIMIT ends the scan there (on SQLite a search reads the
-// trigram index's rows in order and stops as well).
+// subquery's LIMIT ends the scan there (searchFor says how a search reads
+// on SQLite).
 func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (int, error) {
 	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
 		return 0, err
@@ -244,9 +253,13 @@ func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limi
 	if limit < 1 {
 		return 0, nil
 	}
-	from, args := s.userFrom(f, searchJoin)
+	via, err := s.searchFor(ctx, f, true)
+	if err != nil {
+		return 0, err
+	}
+	from, args := s.userFrom(f, via)
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1"+from+" LIMIT ?) capped"), append(args, limit)...).Scan(&n)
+	err = s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1"+from+" LIMIT ?) capped"), append(args, limit)...).Scan(&n)
 	return n, err
 }
 
@@ -257,7 +270,7 @@ func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, l
 	if err != nil {
 		return nil, err
 	}
-	via, err := s.searchFor(ctx, f.Search)
+	via, err := s.searchFor(ctx, f, false)
 	if err != nil {
 		return nil, err
 	}

@@ -191,9 +191,19 @@ func (s *Store) userFrom(f gatehouse.UserFilter, via int) (string, []any) {
 // pg_trgm index of this very LIKE, when migration 00019 could build it).
 func (s *Store) userSearch(term string) (string, []any) {
 	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(term)) + "%"
+	// A term of fewer than three characters has no trigram: PostgreSQL
+	// would read the whole pg_trgm index for it (4 s for "jo" at a million
+	// users, where reading the table in order finds a page at once), so
+	// it is asked in a form the index cannot serve, with the same matches.
+	short := s.d.dollar && utf8.RuneCountInString(term) < 3
 	var ors []string
 	var args []any
 	for _, col := range []string{"username", "email", "first_name", "last_name"} {
+		if short {
+			ors = append(ors, "strpos("+s.d.likeCol("users."+col)+", ?) > 0")
+			args = append(args, strings.ToLower(term))
+			continue
+		}
 		ors = append(ors, s.d.likeCol("users."+col)+` LIKE ? ESCAPE '\'`)
 		args = append(args, like)
 	}

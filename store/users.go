@@ -185,10 +185,10 @@ func (s *Store) userFrom(f gatehouse.UserFilter, via int) (string, []any) {
 // userSearch is the condition of UserFilter.Search: the user's username,
 // email, first or last name contains the lowered term ignoring ASCII case
 // (the dialect's likeCol), with % and _ taken literally. It decides every
-// match: the trigram indexes only
-// narrow the rows it is checked on (on SQLite, users_search finds a
-// superset, as it folds case beyond ASCII; PostgreSQL's planner uses the
-// pg_trgm index of this very LIKE, when migration 00019 could build it).
+// match: the trigram indexes only narrow the rows it is checked on (on
+// SQLite, users_search finds a superset, as it folds case beyond ASCII;
+// PostgreSQL's planner uses the pg_trgm index of this very LIKE, when
+// migration 00019 could build it).
 func (s *Store) userSearch(term string) (string, []any) {
 	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(term)) + "%"
 	// A term of fewer than three characters has no trigram: PostgreSQL

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -49,6 +50,9 @@ func TestBrandedLogin(t *testing.T) {
 			t.Fatalf("login page %d:\n%s", res.StatusCode, page)
 		}
 		checkBrandedHeaders(t, res.Header, page)
+		if res2, page2 := b.get("/admin/login/"); nonceRE.FindString(page2) == nonceRE.FindString(page) {
+			t.Fatalf("the nonce did not change: %s", res2.Header.Get("Content-Security-Policy"))
+		}
 		csrf := ""
 		for _, c := range b.c.Jar.Cookies(res.Request.URL) {
 			if c.Name == "csrftoken" {
@@ -186,8 +190,8 @@ func TestBrandedStaticFiles(t *testing.T) {
 		for _, p := range []string{
 			"/static/branding/", // no listing
 			"/static/branding/missing.css",
-			"/static/branding/%2e%2e/login.html",       // the templates themselves are not files
-			"/static/branding/..%2flogin.html",         // an escaped slash
+			"/static/branding/%2e%2e/login.html",        // the templates themselves are not files
+			"/static/branding/..%2flogin.html",          // an escaped slash
 			"/static/branding/%2e%2e%2f%2e%2e%2fgo.mod", // out of the checkout
 			"/static/branding/.%2facme.css",
 			"/static/branding/acme.css%00",
@@ -226,6 +230,86 @@ func TestBuiltinPagesWithoutBranding(t *testing.T) {
 		}
 		if r := e.do("GET", "/static/branding/acme.css", nil); r.status != 404 {
 			t.Fatalf("static without branding: %d", r.status)
+		}
+	})
+}
+
+// The device pages and the logout pages are the example's too, with
+// their data; a wrong code shows the custom form again with the reason.
+func TestBrandedDeviceAndLogout(t *testing.T) {
+	eachWithConfig(t, branded, noThrottles, func(t *testing.T, e *env) {
+		e.setupDevice()
+		d := e.deviceAuthorize(url.Values{"client_id": {"tv-client"}, "scope": {"read"}})
+		b := e.browser()
+		b.login("alice", "alicepass")
+		res, page := b.get("/o/device/?user_code=" + d.UserCode)
+		if res.StatusCode != 200 || !strings.Contains(page, "<h1>Connect a device</h1>") || !strings.Contains(page, `value="`+d.UserCode+`"`) ||
+			!strings.Contains(page, "Signed in as <strong>alice</strong>. Enter the code your device shows.") {
+			t.Fatalf("device page %d:\n%s", res.StatusCode, page)
+		}
+		checkBrandedHeaders(t, res.Header, page)
+		status, page := b.enterCode("BCDF-GHJK")
+		if status != 400 || !strings.Contains(page, `<p class="acme-error" role="alert">`) || !strings.Contains(page, `value="BCDF-GHJK"`) {
+			t.Fatalf("wrong code %d:\n%s", status, page)
+		}
+		status, page = b.enterCode(d.UserCode)
+		if status != 200 || !strings.Contains(page, "<h1>Allow Living room TV to use your Acme account?</h1>") ||
+			!strings.Contains(page, `<button type="submit" name="cancel" value="Deny" class="acme-secondary">Deny</button>`) {
+			t.Fatalf("device consent %d:\n%s", status, page)
+		}
+		form := hidden(page)
+		form.Set("allow", "Authorize")
+		res, page = b.post("/o/device/", form)
+		if res.StatusCode != 200 || !strings.Contains(page, "<h1>✓ Device connected</h1>") || !strings.Contains(page, "<title>Device connected | Acme</title>") {
+			t.Fatalf("device done %d:\n%s", res.StatusCode, page)
+		}
+
+		// The logout beside the login page: confirm, then logged out.
+		res, page = b.get("/admin/logout/?next=/o/applications/")
+		if res.StatusCode != 200 || !strings.Contains(page, "<h1>Sign out of Acme?</h1>") || !strings.Contains(page, `<input type="hidden" name="next" value="/o/applications/">`) {
+			t.Fatalf("logout page %d:\n%s", res.StatusCode, page)
+		}
+		checkBrandedHeaders(t, res.Header, page)
+		form = hidden(page)
+		form.Del("next")
+		res, page = b.post("/admin/logout/", form)
+		if res.StatusCode != 200 || !strings.Contains(page, "<h1>Signed out</h1>") || !strings.Contains(page, `You are logged out. <a href="/admin/login/">Sign in again</a>`) {
+			t.Fatalf("logged out %d:\n%s", res.StatusCode, page)
+		}
+		if res, _ := b.get("/o/device/"); res.StatusCode != 302 {
+			t.Fatalf("still logged in: %d", res.StatusCode)
+		}
+	})
+}
+
+// A custom template that fails on a request's data (not on the sample
+// data the start checked) is logged and the built-in page served, so
+// that the flow goes on.
+func TestBrandedTemplateFailureFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	consent := `{{.CSRF}}{{range .Hidden}}{{.Name}}{{end}}{{if gt (len .Scopes) 1}}{{index .Scopes 5}}{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "consent.html"), []byte(consent), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eachWithConfig(t, func(c *config) { c.TemplatesDir = dir }, noThrottles, func(t *testing.T, e *env) {
+		e.setupOAuth()
+		b := e.browser()
+		b.login("alice", "alicepass")
+		q := url.Values{"client_id": {"code-client"}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"read write"}}
+		res, page := b.get("/o/authorize/?" + q.Encode())
+		if res.StatusCode != 200 || !strings.Contains(page, "<h1>Authorize code-client?</h1>") {
+			t.Fatalf("consent %d:\n%s", res.StatusCode, page)
+		}
+		if !strings.Contains(e.logs.String(), `"msg":"page template failed; the built-in page is served","page":"consent.html"`) {
+			t.Fatalf("not logged:\n%s", e.logs.String())
+		}
+		if loc := b.authorize(q); loc.Query().Get("code") == "" {
+			t.Fatalf("no code: %s", loc)
+		}
+		// One scope: the custom page serves.
+		q.Set("scope", "read")
+		if res, page := b.get("/o/authorize/?" + q.Encode()); res.StatusCode != 200 || strings.Contains(page, "<h1>") {
+			t.Fatalf("custom consent %d:\n%s", res.StatusCode, page)
 		}
 	})
 }

@@ -171,32 +171,34 @@ type RequestTracer interface {
 
 // Server is the gatehouse HTTP handler.
 type Server struct {
-	store       Store
-	accounts    *accounts.Service
-	authn       *authn.Authenticator
-	oauth       *oauth.Provider
-	box         *secret.Box
-	pairs       *simplejwt.Service
-	limiter     *throttle.Limiter
-	fwd         *policy.Policy
-	oidc        *oidc.Provider
-	log         *slog.Logger
-	now         func() time.Time
-	random      io.Reader
-	cfg         Config
-	ocfg        oauth.Config // the provider's: scopes, the login page, sessions
-	logoutURL   string       // the logout page's path, beside the login page
-	handler     http.Handler
-	inflight    chan struct{} // one token per request being served; nil: unbounded
-	proxies     []netip.Prefix
-	hosts       []string         // AllowedHosts as hostAllowed compares them
-	metadata    http.HandlerFunc // the RFC 8414 document; nil without an issuer
-	observer    RequestObserver  // nil: none
-	tracer      RequestTracer    // nil: none
-	metrics     http.Handler     // served at cfg.MetricsPath; nil: not served
-	routeErr    error            // a route routes could not add (the metrics path)
-	brand       *branding.Set    // the templates directory's pages; nil: the built-in ones
-	brandStatic string           // the URL path of its static files; "": none
+	store     Store
+	accounts  *accounts.Service
+	authn     *authn.Authenticator
+	oauth     *oauth.Provider
+	box       *secret.Box
+	pairs     *simplejwt.Service
+	limiter   *throttle.Limiter
+	fwd       *policy.Policy
+	oidc      *oidc.Provider
+	log       *slog.Logger
+	now       func() time.Time
+	random    io.Reader
+	cfg       Config
+	ocfg      oauth.Config // the provider's: scopes, the login page, sessions
+	logoutURL string       // the logout page's path, beside the login page
+	handler   http.Handler
+	inflight  chan struct{} // one token per request being served; nil: unbounded
+	proxies   []netip.Prefix
+	hosts     []string         // AllowedHosts as hostAllowed compares them
+	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
+	observer  RequestObserver  // nil: none
+	tracer    RequestTracer    // nil: none
+	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
+	routeErr  error            // a route routes could not add (the metrics path)
+
+	// The templates directory (html_pages.go).
+	brand       *branding.Set // its pages; nil: the built-in ones
+	brandStatic string        // the URL path of its static files; "": none
 }
 
 // New builds the server. It starts no background work: the services in d

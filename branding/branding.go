@@ -26,11 +26,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -82,7 +82,7 @@ func Load(dir string, pages []Page) (*Set, error) {
 		known[p.File] = p
 		names = append(names, p.File)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	s := &Set{dir: dir, pages: map[string]*template.Template{}}
 	var base string
 	haveBase := false
@@ -109,6 +109,13 @@ func Load(dir string, pages []Page) (*Set, error) {
 					filepath.Join(dir, name), strings.Join(names, ", "), Base)
 			}
 			present = append(present, p)
+		}
+	}
+	if haveBase {
+		// Parsed alone too, so that a mistake in it is found even when no
+		// page uses it yet.
+		if _, err := template.New(Base).Parse(base); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 	}
 	for _, p := range present {
@@ -191,14 +198,7 @@ func check(t *template.Template, p Page) error {
 }
 
 // Pages are the file names of the pages the directory replaces, sorted.
-func (s *Set) Pages() []string {
-	var out []string
-	for name := range s.pages {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
-}
+func (s *Set) Pages() []string { return slices.Sorted(maps.Keys(s.pages)) }
 
 // Lookup returns the template replacing the page of that file name, or
 // nil when the directory has none (the built-in one serves).

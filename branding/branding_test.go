@@ -102,6 +102,7 @@ func TestLoadRefuses(t *testing.T) {
 			`base.html:2:2: .Logo: the login page's data has no field Logo`},
 		{"unknown field in a block", map[string]string{"error.html": `{{block "x" .Title}}{{.Len}}{{end}}`},
 			`error.html:1:22: .Len: a string has no field Len`},
+		{"base alone does not parse", map[string]string{"base.html": "{{define \"layout\"}}\n{{end}}{{end}}"}, `base.html:2: unexpected {{end}}`},
 		{"no CSRF token", map[string]string{"login.html": `<form action="{{.Action}}"></form>`}, `login.html never writes {{.CSRF}}, which its form needs`},
 		{"undefined template", map[string]string{"login.html": `{{.CSRF}}{{template "layout" .}}`}, `no such template "layout"`},
 		{"escaper refuses", map[string]string{"error.html": `<a href="{{.Title}}`}, `error.html`},

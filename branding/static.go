@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path"
@@ -36,7 +37,7 @@ const (
 	maxStaticBytes = 32 << 20
 )
 
-// ContentTypes are the content types of the files static/ may hold, by
+// contentTypes are the content types of the files static/ may hold, by
 // extension (lower case). Any other extension refuses the load: an HTML
 // or XML file served from gatehouse's origin could run script in it.
 var contentTypes = map[string]string{
@@ -61,14 +62,7 @@ var contentTypes = map[string]string{
 }
 
 // StaticExtensions are the extensions static files may have, sorted.
-func StaticExtensions() []string {
-	var out []string
-	for ext := range contentTypes {
-		out = append(out, ext)
-	}
-	slices.Sort(out)
-	return out
-}
+func StaticExtensions() []string { return slices.Sorted(maps.Keys(contentTypes)) }
 
 // loadStatic reads dir into memory. Files and directories whose name
 // starts with "." are skipped; a symbolic link is followed only inside
@@ -131,14 +125,7 @@ func loadStatic(dir string) (*Static, error) {
 }
 
 // Files are the paths of the static files below static/, sorted.
-func (st *Static) Files() []string {
-	var out []string
-	for p := range st.files {
-		out = append(out, p)
-	}
-	slices.Sort(out)
-	return out
-}
+func (st *Static) Files() []string { return slices.Sorted(maps.Keys(st.files)) }
 
 // Serve answers a GET or HEAD of the file name (a slash-separated path
 // below static/, as the URL has it below the static prefix) with its

@@ -174,7 +174,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		d.Hidden = append(d.Hidden, hiddenField{"nonce", a.Nonce})
 	}
 	noStore(w) // the page carries the session's CSRF token
-	s.render(w, r, http.StatusOK, pageConsent, &d)
+	s.render(w, r, http.StatusOK, brandConsent, &d)
 }
 
 // checkOpenID applies the request's OpenID Connect parameters to the
@@ -257,7 +257,7 @@ func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
 	for _, a := range apps {
 		mine = append(mine, a.ClientID+" ("+a.Name+")")
 	}
-	s.render(w, r, http.StatusOK, pageList, &listData{Title: "Your applications", Items: mine,
+	s.render(w, r, http.StatusOK, brandList, &listData{Title: "Your applications", Items: mine,
 		Empty: "No applications. Create one with: gatehouse createapplication"})
 }
 
@@ -268,7 +268,7 @@ func (s *Server) authorizedTokensPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, pageList, &listData{Title: "Authorized tokens",
+	s.render(w, r, http.StatusOK, brandList, &listData{Title: "Authorized tokens",
 		Empty: "Clients revoke their tokens at " + s.url("/o/revoke_token/") + "; changing your password revokes them all."})
 }
 

@@ -94,7 +94,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 			d.Scopes = append(d.Scopes, s.ocfg.Scopes.Description(sc))
 		}
 		noStore(w) // the page carries the session's CSRF token
-		s.render(w, r, http.StatusOK, pageConsent, &d)
+		s.render(w, r, http.StatusOK, brandConsent, &d)
 		return
 	}
 	c, err := s.oauth.DecideDevice(r.Context(), u, typed, allow)
@@ -111,7 +111,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		done = deviceDoneData{Title: "Access denied", Message: name + " was not connected. You can close this page.", App: name}
 	}
 	noStore(w)
-	s.render(w, r, http.StatusOK, pageDeviceDone, &done)
+	s.render(w, r, http.StatusOK, brandDeviceDone, &done)
 }
 
 // deviceFail answers a refused user code with the form again and the
@@ -130,5 +130,5 @@ func (s *Server) deviceFail(w http.ResponseWriter, r *http.Request, ss *session,
 func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, status int, d deviceData) {
 	d.Action = s.url("/o/device/")
 	noStore(w)
-	s.render(w, r, status, pageDevice, &d)
+	s.render(w, r, status, brandDevice, &d)
 }

@@ -118,7 +118,7 @@ func (s *Server) endBrowserSession(w http.ResponseWriter, r *http.Request, ss *s
 }
 
 func (s *Server) renderLogout(w http.ResponseWriter, r *http.Request, d logoutData) {
-	s.render(w, r, http.StatusOK, pageLogout, &d)
+	s.render(w, r, http.StatusOK, brandLogout, &d)
 }
 
 // localNext returns next when it is a local path (safeNext keeps it as it

@@ -32,16 +32,16 @@ type pageBase struct {
 
 func (p *pageBase) base() *pageBase { return p }
 
-// pageView is a page's data.
-type pageView interface{ base() *pageBase }
+// brandData is a brandable page's data.
+type brandData interface{ base() *pageBase }
 
-// page is one brandable page: its file name in the templates directory,
-// its built-in template, a sample of its data for branding's checks, and
-// the fields a replacement must name (the form's).
-type page struct {
+// brandable is one page a templates directory can replace: its file
+// name there, its built-in template, a sample of its data for branding's
+// checks, and the fields a replacement must name (the form's).
+type brandable struct {
 	file     string
 	builtin  *template.Template
-	sample   pageView
+	sample   brandData
 	requires []string
 }
 
@@ -68,24 +68,24 @@ type listData struct {
 	Empty string // shown when Items is empty
 }
 
-var samplePage = pageBase{Static: "/static/branding/", Nonce: "nonce"}
+var brandSample = pageBase{Static: "/static/branding/", Nonce: "nonce"}
 
 // The pages, by file name.
 var (
-	pageLogin = &page{"login.html", loginTemplate, &loginData{samplePage, "/accounts/login/", "csrf", "alice", "/o/authorize/?client_id=app",
+	brandLogin = &brandable{"login.html", loginTemplate, &loginData{brandSample, "/accounts/login/", "csrf", "alice", "/o/authorize/?client_id=app",
 		"Please enter a correct username and password."}, []string{"CSRF"}}
-	pageConsent = &page{"consent.html", consentTemplate, &consentData{pageBase: samplePage, App: "App", User: "alice", CSRF: "csrf",
+	brandConsent = &brandable{"consent.html", consentTemplate, &consentData{pageBase: brandSample, App: "App", User: "alice", CSRF: "csrf",
 		Action: "/o/authorize/", Deny: "Cancel", Scopes: []string{"Reading scope"}, Hidden: []hiddenField{{"client_id", "app"}}}, []string{"CSRF", "Hidden"}}
-	pageError  = &page{"error.html", errorTemplate, &errorData{samplePage, 400, "Bad Request", "The form could not be read."}, nil}
-	pageDevice = &page{"device.html", deviceTemplate, &deviceData{samplePage, "alice", "/o/device/", "csrf", "WDJB-MJHT",
+	brandError  = &brandable{"error.html", errorTemplate, &errorData{brandSample, 400, "Bad Request", "The form could not be read."}, nil}
+	brandDevice = &brandable{"device.html", deviceTemplate, &deviceData{brandSample, "alice", "/o/device/", "csrf", "WDJB-MJHT",
 		"The code is not valid."}, []string{"CSRF"}}
-	pageDeviceDone = &page{"device-done.html", deviceDoneTemplate, &deviceDoneData{samplePage, "Device connected",
+	brandDeviceDone = &brandable{"device-done.html", deviceDoneTemplate, &deviceDoneData{brandSample, "Device connected",
 		"App can now act for you.", "App", true}, nil}
-	pageLogout = &page{"logout.html", logoutTemplate, &logoutData{pageBase: samplePage, Action: "/accounts/logout/", Login: "/accounts/login/",
+	brandLogout = &brandable{"logout.html", logoutTemplate, &logoutData{pageBase: brandSample, Action: "/accounts/logout/", Login: "/accounts/login/",
 		User: "alice", CSRF: "csrf", Next: "/", Message: "You are logged out.", Hidden: []hiddenField{{"state", "s"}}}, []string{"CSRF", "Hidden"}}
-	pageList = &page{"list.html", listTemplate, &listData{samplePage, "Your applications", []string{"app (App)"}, "No applications."}, nil}
+	brandList = &brandable{"list.html", listTemplate, &listData{brandSample, "Your applications", []string{"app (App)"}, "No applications."}, nil}
 
-	pages = []*page{pageLogin, pageConsent, pageError, pageDevice, pageDeviceDone, pageLogout, pageList}
+	brandables = []*brandable{brandLogin, brandConsent, brandError, brandDevice, brandDeviceDone, brandLogout, brandList}
 )
 
 // brandStaticPath is where the templates directory's static/ is served.
@@ -97,7 +97,7 @@ func (s *Server) loadBranding() error {
 		return nil
 	}
 	var list []branding.Page
-	for _, p := range pages {
+	for _, p := range brandables {
 		list = append(list, branding.Page{File: p.file, Sample: p.sample, Requires: p.requires})
 	}
 	set, err := branding.Load(s.cfg.TemplatesDir, list)
@@ -128,7 +128,7 @@ func brandedCSP(nonce string) string {
 // fails on this data (a function's error) is logged and the built-in page
 // served instead, so that a user can still log in. HEAD gets the headers
 // only.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, p *page, d pageView) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, p *brandable, d brandData) {
 	t := p.builtin
 	if s.brand != nil {
 		// Without a nonce (the random source failed) the built-in page
@@ -162,7 +162,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, p *p
 
 // errorPage writes the error page.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	s.render(w, r, status, pageError, &errorData{Status: status, Title: title, Message: msg})
+	s.render(w, r, status, brandError, &errorData{Status: status, Title: title, Message: msg})
 }
 
 // brandStaticFile serves the templates directory's static files.

@@ -268,7 +268,7 @@ func (s *Server) loginHint(next string) string {
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
 	d.Action = s.url(s.ocfg.LoginURL)
-	s.render(w, r, status, pageLogin, &d)
+	s.render(w, r, status, brandLogin, &d)
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {

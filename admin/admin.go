@@ -65,6 +65,9 @@ type Config struct {
 	// a client's own token acts as a superuser, a user's token as that
 	// user. A token of a client no longer listed administers no more.
 	AdminClients []string
+	// CountLimit is the most items a large listing counts (Listing.Capped);
+	// 0 means MaxCount.
+	CountLimit int
 }
 
 // Service is the administration. Safe for concurrent use.
@@ -82,6 +85,9 @@ func New(d Deps) *Service {
 	}
 	if d.Forget == nil {
 		d.Forget = func(int64) {}
+	}
+	if d.Config.CountLimit <= 0 {
+		d.Config.CountLimit = MaxCount
 	}
 	if d.ForgetAccess == nil {
 		d.ForgetAccess = func([][]byte) {}
@@ -212,22 +218,40 @@ type Page struct {
 }
 
 // Listing is one page of a listing: Count items in all, Items those of
-// Page (with Page.Number resolved, Last cleared). When Page.Number is past
-// the last page (Pages), Items is empty: the caller says "Invalid page.".
+// Page (with Page.Number resolved, Last cleared), Next whether a page
+// follows. When Page.Number is past the last page, Items is empty and
+// OutOfRange holds: the caller says "Invalid page.".
+//
+// A listing that could be large (the users) counts at most
+// Config.CountLimit items: when more match, Capped is set and Count is
+// that limit, a floor;
+// Next and OutOfRange stay exact (the page is read with one item more).
 type Listing[T any] struct {
-	Count int
-	Items []T
-	Page  Page
+	Count  int
+	Capped bool
+	Items  []T
+	Page   Page
+	Next   bool
 }
 
+// MaxCount is the most items a large listing counts by default (the users list over
+// a million users answers its count at once; Django's admin shows "10,000+"
+// beyond its own bound too).
+const MaxCount = 10_000
+
 // Pages is the number of pages of l, at least 1 (an empty first page is a
-// page).
+// page); with Capped, the pages of the items counted.
 func (l Listing[T]) Pages() int {
 	return max(1, (l.Count+l.Page.Size-1)/l.Page.Size)
 }
 
 // OutOfRange reports whether l's page is past its last page.
-func (l Listing[T]) OutOfRange() bool { return l.Page.Number > l.Pages() }
+func (l Listing[T]) OutOfRange() bool {
+	if l.Capped {
+		return l.Page.Number > 1 && len(l.Items) == 0
+	}
+	return l.Page.Number > l.Pages()
+}
 
 // check fills in p's defaults, or refuses a bad page (field "page" or
 // "page_size").
@@ -267,6 +291,7 @@ func paginate[T any](items []T, p Page) (Listing[T], error) {
 	if from := (p.Number - 1) * p.Size; from < len(items) {
 		l.Items = items[from:min(len(items), from+p.Size)]
 	}
+	l.Next = p.Number < l.Pages()
 	return l, nil
 }
 

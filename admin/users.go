@@ -74,17 +74,31 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, q UserQuery, p Page) (
 		return Listing[gatehouse.User]{Page: p.resolve(0), Items: []gatehouse.User{}}, nil // matches no stored value
 	}
 	f := gatehouse.UserFilter{Search: q.Search, Active: q.Active, Staff: q.Staff, Superuser: q.Superuser, GroupID: q.GroupID, Order: q.Order}
-	count, err := s.d.Users.CountUsers(ctx, f)
+	// The count stops at the limit: an exact count reads every match, half
+	// a second over a million users on PostgreSQL. The last page of more
+	// is asked for by name only, and then counted exactly.
+	limit := s.d.Config.CountLimit
+	count, err := s.d.Users.CountUsersUpTo(ctx, f, limit+1)
+	if err == nil && count > limit && p.Last {
+		count, err = s.d.Users.CountUsers(ctx, f)
+	}
 	if err != nil {
 		return Listing[gatehouse.User]{}, err
 	}
 	l := Listing[gatehouse.User]{Count: count, Page: p.resolve(count), Items: []gatehouse.User{}}
-	if l.OutOfRange() {
+	if count > limit && !p.Last {
+		l.Count, l.Capped = limit, true
+	}
+	if !l.Capped && l.OutOfRange() {
 		return l, nil
 	}
-	users, err := s.d.Users.ListUsers(ctx, f, (l.Page.Number-1)*l.Page.Size, l.Page.Size)
+	// One more than a page: whether a next page exists, beyond the count.
+	users, err := s.d.Users.ListUsers(ctx, f, (l.Page.Number-1)*l.Page.Size, l.Page.Size+1)
 	if err != nil {
 		return l, err
+	}
+	if len(users) > l.Page.Size {
+		users, l.Next = users[:l.Page.Size], true
 	}
 	if users != nil {
 		l.Items = users

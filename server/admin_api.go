@@ -95,10 +95,13 @@ func adminPage(c *call) (admin.Page, *apiError) {
 
 // listPage is a page of a listing as DRF's PageNumberPagination writes it.
 type listPage[T any] struct {
-	Count    int     `json:"count"`
-	Next     *string `json:"next"`
-	Previous *string `json:"previous"`
-	Results  []T     `json:"results"`
+	Count int `json:"count"`
+	// CountCapped says that more than count items match: the listing
+	// stopped counting at admin.MaxCount (the users).
+	CountCapped bool    `json:"count_capped,omitempty"`
+	Next        *string `json:"next"`
+	Previous    *string `json:"previous"`
+	Results     []T     `json:"results"`
 }
 
 // respondListing answers one page of l, each item shown by out; a page
@@ -107,13 +110,13 @@ func respondListing[T, O any](s *Server, c *call, l admin.Listing[T], out func(T
 	if l.OutOfRange() {
 		return invalidPage()
 	}
-	page := listPage[O]{Count: l.Count, Results: make([]O, 0, len(l.Items))}
+	page := listPage[O]{Count: l.Count, CountCapped: l.Capped, Results: make([]O, 0, len(l.Items))}
 	for _, it := range l.Items {
 		page.Results = append(page.Results, out(it))
 	}
 	q := c.r.URL.Query()
 	base := s.absoluteURL(c.r)
-	if n := l.Page.Number; n < l.Pages() {
+	if n := l.Page.Number; l.Next {
 		next := withPage(base, q, n+1)
 		page.Next = &next
 	}

@@ -427,3 +427,38 @@ func TestAdminSessionCSRF(t *testing.T) {
 		}
 	})
 }
+
+// Over a large listing the count stops at the limit (10,000; 3 here):
+// count_capped says more match, next stays exact (a page is read with one
+// user more), a page past the end is still "Invalid page.", and page=last
+// counts exactly.
+func TestAdminUsersCountCapped(t *testing.T) {
+	eachWith(t, func(w *wiring) { w.Admin.CountLimit = 3 }, func(t *testing.T, e *env) {
+		f := newAdminFixture(e) // 4 users
+		f.newUser("fifth", false, false)
+		page := func(q string) map[string]any {
+			t.Helper()
+			r := f.do(f.root, "GET", usersListURL+q, nil)
+			expect(t, r, 200, "")
+			return r.json(t)
+		}
+		m := page("?page_size=2")
+		if m["count"] != float64(3) || m["count_capped"] != true || m["next"] != e.http.URL+usersListURL+"?page=2&page_size=2" {
+			t.Fatalf("first page: %v", m)
+		}
+		m = page("?page=3&page_size=2")
+		if m["next"] != nil || len(m["results"].([]any)) != 1 || m["previous"] == nil {
+			t.Fatalf("third page: %v", m)
+		}
+		expect(t, f.do(f.root, "GET", usersListURL+"?page=4&page_size=2", nil), 404, msgBadPage)
+		m = page("?page=last&page_size=2")
+		if m["count"] != float64(5) || m["count_capped"] != nil || len(m["results"].([]any)) != 1 || m["next"] != nil {
+			t.Fatalf("page=last: %v", m)
+		}
+		// Under the limit the count is exact and not marked.
+		m = page("?is_staff=true")
+		if m["count"] != float64(3) || m["count_capped"] != nil {
+			t.Fatalf("staff: %v", m)
+		}
+	})
+}

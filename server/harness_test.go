@@ -132,6 +132,7 @@ type wiring struct {
 	OAuth    oauth.Deps
 	JWT      simplejwt.Deps
 	Audit    audit.Deps // the recorder every service is given
+	Admin    admin.Config
 	// Keys are the admin's signing keys (nil: none, as by default).
 	Keys admin.KeyManager
 }
@@ -215,7 +216,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
 	adm := admin.New(admin.Deps{Accounts: acc, Users: st, Permissions: st, Credentials: st, Applications: st, Clients: clients,
 		AuditLog: st, Audit: rec, Forget: an.ForgetUser, ForgetAccess: an.ForgetAccess, ForgetApplication: provider.ForgetApplication,
-		Keys: w.Keys, Now: clk.now, Config: admin.Config{AdminClients: ocfg.AdminClients},
+		Keys: w.Keys, Now: clk.now, Config: admin.Config{AdminClients: ocfg.AdminClients, CountLimit: w.Admin.CountLimit},
 		Status: admin.StatusDeps{Backend: st.Dialect(), Ready: st.Ready, Replicas: st, Cleanup: cleaner,
 			Throttle: w.Accounts.Guard}})
 	w.Server.Admin = adm

@@ -39,6 +39,7 @@ type env struct {
 	dbURL    string
 	store    *store.Store
 	srv      *server.Server
+	handler  http.Handler // srv, checking each exchange against the OpenAPI document
 	accounts *accounts.Service
 	authn    *authn.Authenticator
 	clients  *oauth.Clients
@@ -216,7 +217,15 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	cleaned := make(chan struct{})
 	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
 	go func() { cleaner.Run(ctx); close(cleaned) }()
-	hs := httptest.NewServer(srv)
+	// Every exchange is checked against the OpenAPI document the server
+	// serves (openapi_validate_test.go); benchmarks are left as they are.
+	var handler http.Handler = srv
+	if _, bench := t.(*testing.B); !bench {
+		v := newValidating(t, srv, srv)
+		handler = v
+		t.Cleanup(func() { v.report(t) }) // after shutdown: every request has finished
+	}
+	hs := httptest.NewServer(handler)
 	var once sync.Once
 	shutdown := func() {
 		once.Do(func() {
@@ -229,7 +238,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		})
 	}
 	t.Cleanup(shutdown)
-	return &env{close: shutdown, dbURL: url, store: st, srv: srv, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs,
+	return &env{close: shutdown, dbURL: url, store: st, srv: srv, handler: handler, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs,
 		codec: codec, clock: clk, logs: logs, audit: rec}
 }
 

@@ -187,6 +187,7 @@ type Server struct {
 	tracer    RequestTracer    // nil: none
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
+	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -241,6 +242,9 @@ func New(d Deps) (*Server, error) {
 		if err := CheckMountPrefix(s.cfg.MetricsPath); err != nil {
 			return nil, fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %w", err)
 		}
+	}
+	if s.docs, err = s.buildAPIDocs(); err != nil {
+		return nil, err
 	}
 	s.handler = s.middleware(s.routes())
 	if s.routeErr != nil {

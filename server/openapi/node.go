@@ -112,6 +112,22 @@ func (n *node) text(key string) string {
 	return ""
 }
 
+// list is an array's items or an object's values; nil for nil.
+func (n *node) list() []*node {
+	if n == nil {
+		return nil
+	}
+	return n.vals
+}
+
+// names is an object's keys; nil for nil.
+func (n *node) names() []string {
+	if n == nil {
+		return nil
+	}
+	return n.keys
+}
+
 // set replaces the member key, or adds it at the end.
 func (n *node) set(key string, v *node) {
 	for i, k := range n.keys {

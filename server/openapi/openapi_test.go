@@ -3,6 +3,7 @@ package openapi
 import (
 	"context"
 	"encoding/json"
+	"html/template"
 	"reflect"
 	"slices"
 	"strings"
@@ -99,7 +100,7 @@ func TestSettingsShapeTheDocument(t *testing.T) {
 		t.Errorf("paths %v", paths)
 	}
 	full, err := New(Settings{Features: map[string]bool{FeatureSimpleJWT: true, FeatureOIDC: true, FeatureJWKS: true, FeatureMetrics: true},
-		Paths: map[string]string{PathLogin: "/accounts/login/", PathLogout: "/accounts/logout/", PathMetrics: "/internal/metrics"},
+		Paths:     map[string]string{PathLogin: "/accounts/login/", PathLogout: "/accounts/logout/", PathMetrics: "/internal/metrics"},
 		ServerURL: "https://auth.example.com/sso", Scopes: []Scope{{"openid", "OpenID"}, {"read", "Read"}}, Version: "9.9"})
 	if err != nil {
 		t.Fatal(err)
@@ -164,4 +165,32 @@ func TestNoShapelessSchemas(t *testing.T) {
 		}
 	}
 	walk(d.root, "")
+}
+
+// TestHTML renders the page for every combination of features: each
+// operation and schema is on it, with no script and no asset from
+// elsewhere.
+func TestHTML(t *testing.T) {
+	for _, s := range everySettings() {
+		d, err := New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(d.HTML("/api/schema/"))
+		for _, p := range d.Paths() {
+			if !strings.Contains(page, "<code>"+template.HTMLEscapeString(p)+"</code>") {
+				t.Errorf("%v: %s is not on the page", s.Features, p)
+			}
+		}
+		for _, name := range d.root.get("components").get("schemas").names() {
+			if !strings.Contains(page, `id="schema-`+name+`"`) {
+				t.Errorf("schema %s is not on the page", name)
+			}
+		}
+		for _, bad := range []string{"<script", "http://", "https://", "style=", "<img", "<iframe"} {
+			if strings.Contains(page, bad) {
+				t.Fatalf("the page has %q", bad)
+			}
+		}
+	}
 }

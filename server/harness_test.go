@@ -221,9 +221,9 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	// serves (openapi_validate_test.go); benchmarks are left as they are.
 	var handler http.Handler = srv
 	if _, bench := t.(*testing.B); !bench {
-		v := newValidating(t, srv, srv)
-		handler = v
-		t.Cleanup(func() { v.report(t) }) // after shutdown: every request has finished
+		var report func()
+		handler, report = validated(t, srv)
+		t.Cleanup(report) // after shutdown: every request has finished
 	}
 	hs := httptest.NewServer(handler)
 	var once sync.Once

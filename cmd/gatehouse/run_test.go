@@ -74,6 +74,7 @@ func serveWith(t *testing.T, env map[string]string, scheme string, client *http.
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	checkExchanges(t, base)
 	return base, func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -282,8 +282,8 @@ var Stats stats
 
 type stats struct {
 	exchanges, operations, relaxed, redirects, notFound, otherMethods, anyRequest, abandoned, unvalidated atomic.Int64
-	mu                                                                                                     sync.Mutex
-	relaxedBy                                                                                              map[string]int
+	mu                                                                                                    sync.Mutex
+	relaxedBy                                                                                             map[string]int
 }
 
 // Summary says what was checked, "" when nothing was; byOperation adds

@@ -52,6 +52,7 @@ const (
 	FeatureMetadata    = "metadata"     // RFC 8414 metadata (an issuer)
 	FeatureForwardAuth = "forward-auth" // /auth/verify/
 	FeatureMetrics     = "metrics"      // the metrics on the main listener
+	FeatureAdmin       = "admin"        // the admin API under /api/admin/
 )
 
 // The path items whose path is a setting.

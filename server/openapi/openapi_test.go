@@ -13,23 +13,28 @@ import (
 	yaml "go.yaml.in/yaml/v4"
 )
 
-var allFeatures = []string{FeatureSimpleJWT, FeatureOIDC, FeatureJWKS, FeatureMetadata, FeatureForwardAuth, FeatureMetrics}
+var allFeatures = []string{FeatureSimpleJWT, FeatureOIDC, FeatureJWKS, FeatureMetadata, FeatureForwardAuth, FeatureMetrics, FeatureAdmin}
 
-// everySettings is one Settings per combination of the features.
+// everySettings are the settings with every feature off, every one on,
+// each one alone and each one missing: each path item is served alone and
+// beside every other.
 func everySettings() []Settings {
-	var out []Settings
-	for mask := 0; mask < 1<<len(allFeatures); mask++ {
+	with := func(on func(i int) bool) Settings {
 		s := Settings{Features: map[string]bool{}}
 		for i, f := range allFeatures {
-			s.Features[f] = mask&(1<<i) != 0
+			s.Features[f] = on(i)
 		}
-		out = append(out, s)
+		return s
+	}
+	out := []Settings{with(func(int) bool { return false }), with(func(int) bool { return true })}
+	for j := range allFeatures {
+		out = append(out, with(func(i int) bool { return i == j }), with(func(i int) bool { return i != j }))
 	}
 	return out
 }
 
-// TestDocumentValid validates the document served with every combination
-// of features with kin-openapi (OpenAPI 3.1, JSON Schema 2020-12).
+// TestDocumentValid validates the document served with the combinations
+// of features of everySettings with kin-openapi (OpenAPI 3.1, JSON Schema 2020-12).
 func TestDocumentValid(t *testing.T) {
 	for _, s := range everySettings() {
 		d, err := New(s)
@@ -143,7 +148,7 @@ func TestSettingsShapeTheDocument(t *testing.T) {
 // object) where the document should give the shape.
 func TestNoShapelessSchemas(t *testing.T) {
 	d, err := New(Settings{Features: map[string]bool{FeatureSimpleJWT: true, FeatureOIDC: true, FeatureJWKS: true, FeatureMetadata: true,
-		FeatureForwardAuth: true, FeatureMetrics: true}})
+		FeatureForwardAuth: true, FeatureMetrics: true, FeatureAdmin: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +172,7 @@ func TestNoShapelessSchemas(t *testing.T) {
 	walk(d.root, "")
 }
 
-// TestHTML renders the page for every combination of features: each
+// TestHTML renders the page for the combinations of everySettings: each
 // operation and schema is on it, with no script and no asset from
 // elsewhere.
 func TestHTML(t *testing.T) {

@@ -2,9 +2,15 @@ package server_test
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
+	"io/fs"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/oidctest"
 	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server/openapi"
 )
 
 // TestSchemaNegotiation checks /api/schema/ picks the format as
@@ -97,10 +104,161 @@ func TestDocsPage(t *testing.T) {
 	expect(t, e.do("DELETE", "/api/docs/", nil), 405, `{"detail":"Method \"DELETE\" not allowed."}`)
 }
 
-// TestEveryRouteDocumented checks, for servers with every optional part on
-// and with them off, that the document served lists exactly the routes
-// routes.go registered.
+// TestEveryRouteDocumented reads every route the server package registers
+// (each mux.Handle and mux.HandleFunc call in its source, routes.go and
+// any other file) and checks that the document lists exactly those paths,
+// every optional part on. The patterns whose path is a setting (the login
+// and logout pages, the metrics) are the document's x-gatehouse-path
+// items.
 func TestEveryRouteDocumented(t *testing.T) {
+	routes := registeredRoutes(t)
+	d, err := openapi.New(openapi.Settings{Features: map[string]bool{openapi.FeatureSimpleJWT: true, openapi.FeatureOIDC: true,
+		openapi.FeatureJWKS: true, openapi.FeatureMetadata: true, openapi.FeatureForwardAuth: true, openapi.FeatureMetrics: true,
+		openapi.FeatureAdmin: true}, Paths: map[string]string{openapi.PathLogin: "<login>", openapi.PathLogout: "<logout>", openapi.PathMetrics: "<metrics>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, p := range d.Paths() {
+		documented[p] = true
+		if !routes[p] {
+			t.Errorf("the document lists %s, which no route serves", p)
+		}
+	}
+	for p := range routes {
+		if !documented[p] {
+			t.Errorf("route %s is not in the document (server/openapi/gatehouse.yaml)", p)
+		}
+	}
+	if len(routes) < 30 {
+		t.Errorf("only %d routes read from the source: %v", len(routes), routes)
+	}
+}
+
+// registeredRoutes evaluates the pattern of every mux.Handle and
+// mux.HandleFunc call in the package's source: string literals, the
+// package's string constants and oidc's, a range variable over a list of
+// literals; "<login>", "<logout>" and "<metrics>" for the patterns made
+// of those settings. A pattern it cannot read fails the test.
+func registeredRoutes(t *testing.T) map[string]bool {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{"oidc.UserinfoPath": oidc.UserinfoPath, "oidc.EndSessionPath": oidc.EndSessionPath}
+	var files []*ast.File
+	for _, f := range pkgs["server"].Files {
+		files = append(files, f)
+	}
+	var eval func(e ast.Expr, ranges map[string][]string) []string
+	eval = func(e ast.Expr, ranges map[string][]string) []string {
+		switch e := e.(type) {
+		case *ast.BasicLit:
+			if v, err := strconv.Unquote(e.Value); err == nil && e.Kind == token.STRING {
+				return []string{v}
+			}
+		case *ast.Ident:
+			if v, ok := consts[e.Name]; ok {
+				return []string{v}
+			}
+			return ranges[e.Name]
+		case *ast.SelectorExpr:
+			if x, ok := e.X.(*ast.Ident); ok {
+				if v, ok := consts[x.Name+"."+e.Sel.Name]; ok {
+					return []string{v}
+				}
+			}
+		case *ast.BinaryExpr:
+			l, r := eval(e.X, ranges), eval(e.Y, ranges)
+			if e.Op == token.ADD && len(l) == 1 && len(r) == 1 {
+				return []string{l[0] + r[0]}
+			}
+		case *ast.ParenExpr:
+			return eval(e.X, ranges)
+		}
+		return nil
+	}
+	// The package's string constants, until no more resolve.
+	for range 5 {
+		for _, f := range files {
+			for _, decl := range f.Decls {
+				g, ok := decl.(*ast.GenDecl)
+				if !ok || g.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range g.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, name := range vs.Names {
+						if i < len(vs.Values) {
+							if v := eval(vs.Values[i], nil); len(v) == 1 {
+								consts[name.Name] = v[0]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	routes := map[string]bool{}
+	for _, f := range files {
+		ranges := map[string][]string{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if rs, ok := n.(*ast.RangeStmt); ok {
+				if v, ok := rs.Value.(*ast.Ident); ok {
+					if lit, ok := rs.X.(*ast.CompositeLit); ok {
+						var vals []string
+						for _, el := range lit.Elts {
+							vals = append(vals, eval(el, nil)...)
+						}
+						ranges[v.Name] = vals
+					}
+				}
+			}
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "mux" {
+				return true
+			}
+			var src strings.Builder
+			printer.Fprint(&src, fset, call.Args[0])
+			patterns := eval(call.Args[0], ranges)
+			switch text := src.String(); {
+			case len(patterns) > 0:
+			case strings.Contains(text, "LoginURL"):
+				patterns = []string{"<login>"}
+			case strings.Contains(text, "logoutURL"):
+				patterns = []string{"<logout>"}
+			case strings.Contains(text, "MetricsPath"):
+				patterns = []string{"<metrics>"}
+			default:
+				t.Errorf("%s: cannot read the pattern %s", fset.Position(call.Pos()), text)
+			}
+			for _, p := range patterns {
+				if _, after, ok := strings.Cut(p, " "); ok {
+					p = after // "GET /metrics"
+				}
+				if p = strings.TrimSuffix(p, "{$}"); p != "/" { // "/": the catch-all 404
+					routes[p] = true
+				}
+			}
+			return true
+		})
+	}
+	return routes
+}
+
+// TestDocumentedPathsServed sends GET to every path of the document served
+// by a server with every optional part on and by one with the defaults:
+// none is answered by the catch-all 404 (an endpoint answers, if only 401
+// or 405).
+func TestDocumentedPathsServed(t *testing.T) {
 	signer := oidctest.New(t)
 	full := buildWith(t, "sqlite", func(c *config) {
 		c.Issuer, c.OAuth.Issuer, c.MetricsPath, c.OAuth.LoginURL = testIssuer, testIssuer, "/metrics", "/accounts/login/"
@@ -111,8 +269,12 @@ func TestEveryRouteDocumented(t *testing.T) {
 		}
 		w.OAuth.IDTokens, w.Server.OIDC, w.OAuth.AccessTokens = p, p, signer
 		withPolicy(fwdPolicy)(w)
-		w.Server.Metrics = http.NotFoundHandler()
+		w.Server.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte("up 1\n"))
+		})
 	})
+	full.t = t
 	bare := newEnv(t, "sqlite", nil)
 	for name, e := range map[string]*env{"every part on": full, "defaults": bare} {
 		var doc struct {
@@ -121,29 +283,17 @@ func TestEveryRouteDocumented(t *testing.T) {
 		if err := json.Unmarshal(server.OpenAPIJSON(e.srv), &doc); err != nil {
 			t.Fatal(err)
 		}
-		routes := map[string]bool{}
-		for _, p := range server.Routes(e.srv) {
-			if _, after, ok := strings.Cut(p, " "); ok {
-				p = after // "GET /metrics"
-			}
-			p = strings.TrimSuffix(p, "{$}")
-			if p == "/" {
-				continue // the catch-all 404
-			}
-			routes[p] = true
-			if doc.Paths[p] == nil {
-				t.Errorf("%s: route %s is not in the document", name, p)
-			}
-		}
 		for p := range doc.Paths {
-			if !routes[p] {
-				t.Errorf("%s: the document lists %s, which is not served", name, p)
+			target := strings.NewReplacer("{id}", "1", "{kind}", "drf", "{credential}", "1").Replace(p)
+			r := e.do("GET", target, nil, "Host", "id.example")
+			if r.status == 404 && strings.Contains(string(r.body), "<title>Not Found</title>") {
+				t.Errorf("%s: %s is documented but not served", name, p)
 			}
 		}
 		if name == "every part on" {
 			for _, p := range []string{"/o/userinfo/", "/.well-known/oauth-authorization-server", "/auth/verify/", "/metrics", "/accounts/login/", "/accounts/logout/"} {
-				if !routes[p] {
-					t.Errorf("%s is not served with every part on", p)
+				if doc.Paths[p] == nil {
+					t.Errorf("%s is not in the document with every part on", p)
 				}
 			}
 		}

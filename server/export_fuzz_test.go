@@ -6,6 +6,3 @@ var LeavesOrigin = leavesOrigin
 // OpenAPIJSON is the OpenAPI document s serves, for the validation of
 // every test's exchanges (openapi_validate_test.go).
 func OpenAPIJSON(s *Server) []byte { return s.docs.json }
-
-// Routes are the patterns routes.go registered on s.
-func Routes(s *Server) []string { return s.patterns }

@@ -188,7 +188,6 @@ type Server struct {
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
 	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
-	patterns  []string         // the patterns routes registered
 }
 
 // New builds the server. It starts no background work: the services in d

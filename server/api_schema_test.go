@@ -106,41 +106,64 @@ func TestDocsPage(t *testing.T) {
 
 // TestEveryRouteDocumented reads every route the server package registers
 // (each mux.Handle and mux.HandleFunc call in its source, routes.go and
-// any other file) and checks that the document lists exactly those paths,
-// every optional part on. The patterns whose path is a setting (the login
-// and logout pages, the metrics) are the document's x-gatehouse-path
-// items.
+// any other file, and the calls of a function literal that registers its
+// argument) and checks that the document lists exactly those paths, every
+// optional part on. The patterns whose path is a setting (the login and
+// logout pages, the metrics) are the document's x-gatehouse-path items; a
+// pattern made at run time under a path item marked x-gatehouse-pages (the
+// admin site's HTML pages) is covered by it.
 func TestEveryRouteDocumented(t *testing.T) {
-	routes := registeredRoutes(t)
+	exact, under := registeredRoutes(t)
 	d, err := openapi.New(openapi.Settings{Features: map[string]bool{openapi.FeatureSimpleJWT: true, openapi.FeatureOIDC: true,
 		openapi.FeatureJWKS: true, openapi.FeatureMetadata: true, openapi.FeatureForwardAuth: true, openapi.FeatureMetrics: true,
 		openapi.FeatureAdmin: true}, Paths: map[string]string{openapi.PathLogin: "<login>", openapi.PathLogout: "<logout>", openapi.PathMetrics: "<metrics>"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	documented := map[string]bool{}
-	for _, p := range d.Paths() {
-		documented[p] = true
-		if !routes[p] {
+	var doc struct {
+		Paths map[string]struct {
+			Pages bool `json:"x-gatehouse-pages"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(d.JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	covered := func(p string) bool {
+		for q, item := range doc.Paths {
+			if item.Pages && strings.HasPrefix(p, q) {
+				return true
+			}
+		}
+		return false
+	}
+	for p := range doc.Paths {
+		if !exact[p] {
 			t.Errorf("the document lists %s, which no route serves", p)
 		}
 	}
-	for p := range routes {
-		if !documented[p] {
+	for p := range exact {
+		if _, ok := doc.Paths[p]; !ok && !covered(p) {
 			t.Errorf("route %s is not in the document (server/openapi/gatehouse.yaml)", p)
 		}
 	}
-	if len(routes) < 30 {
-		t.Errorf("only %d routes read from the source: %v", len(routes), routes)
+	for p := range under {
+		if !covered(p) {
+			t.Errorf("routes made at run time under %s are not covered by a path item with x-gatehouse-pages", p)
+		}
+	}
+	if len(exact) < 30 {
+		t.Errorf("only %d routes read from the source: %v", len(exact), exact)
 	}
 }
 
-// registeredRoutes evaluates the pattern of every mux.Handle and
-// mux.HandleFunc call in the package's source: string literals, the
-// package's string constants and oidc's, a range variable over a list of
-// literals; "<login>", "<logout>" and "<metrics>" for the patterns made
-// of those settings. A pattern it cannot read fails the test.
-func registeredRoutes(t *testing.T) map[string]bool {
+// registeredRoutes evaluates the pattern of every route registration in
+// the package's source: string literals, the package's string constants
+// and oidc's, a range variable over a list of literals; "<login>",
+// "<logout>" and "<metrics>" for the patterns made of those settings.
+// exact are the patterns read whole; under are the known beginnings of
+// patterns whose end is made at run time. A pattern it cannot read at all
+// fails the test.
+func registeredRoutes(t *testing.T) (exact, under map[string]bool) {
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 	if err != nil {
@@ -200,7 +223,41 @@ func registeredRoutes(t *testing.T) map[string]bool {
 			}
 		}
 	}
-	routes := map[string]bool{}
+	isMuxCall := func(call *ast.CallExpr) bool {
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(call.Args) != 2 {
+			return false
+		}
+		x, ok := sel.X.(*ast.Ident)
+		return ok && x.Name == "mux"
+	}
+	// Function literals that register their first argument
+	// (handle := func(pattern string, ...) { ...; mux.HandleFunc(pattern, h) }).
+	wrappers, wrapperParams := map[string]bool{}, map[*ast.Object]bool{}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			as, ok := n.(*ast.AssignStmt)
+			if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+				return true
+			}
+			name, ok := as.Lhs[0].(*ast.Ident)
+			fl, ok2 := as.Rhs[0].(*ast.FuncLit)
+			if !ok || !ok2 || len(fl.Type.Params.List) == 0 || len(fl.Type.Params.List[0].Names) == 0 {
+				return true
+			}
+			param := fl.Type.Params.List[0].Names[0]
+			ast.Inspect(fl.Body, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok && isMuxCall(call) {
+					if id, ok := call.Args[0].(*ast.Ident); ok && id.Obj == param.Obj {
+						wrappers[name.Name], wrapperParams[param.Obj] = true, true
+					}
+				}
+				return true
+			})
+			return true
+		})
+	}
+	exact, under = map[string]bool{}, map[string]bool{}
 	for _, f := range files {
 		ranges := map[string][]string{}
 		ast.Inspect(f, func(n ast.Node) bool {
@@ -216,14 +273,19 @@ func registeredRoutes(t *testing.T) map[string]bool {
 				}
 			}
 			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 2 {
+			if !ok {
 				return true
 			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-				return true
-			}
-			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "mux" {
+			switch {
+			case isMuxCall(call):
+				if id, ok := call.Args[0].(*ast.Ident); ok && wrapperParams[id.Obj] {
+					return true // read at the wrapper's calls
+				}
+			case len(call.Args) == 2:
+				if id, ok := call.Fun.(*ast.Ident); !ok || !wrappers[id.Name] {
+					return true
+				}
+			default:
 				return true
 			}
 			var src strings.Builder
@@ -238,6 +300,12 @@ func registeredRoutes(t *testing.T) map[string]bool {
 			case strings.Contains(text, "MetricsPath"):
 				patterns = []string{"<metrics>"}
 			default:
+				if b, ok := call.Args[0].(*ast.BinaryExpr); ok && b.Op == token.ADD {
+					if l := eval(b.X, ranges); len(l) == 1 {
+						under[l[0]] = true
+						return true
+					}
+				}
 				t.Errorf("%s: cannot read the pattern %s", fset.Position(call.Pos()), text)
 			}
 			for _, p := range patterns {
@@ -245,13 +313,13 @@ func registeredRoutes(t *testing.T) map[string]bool {
 					p = after // "GET /metrics"
 				}
 				if p = strings.TrimSuffix(p, "{$}"); p != "/" { // "/": the catch-all 404
-					routes[p] = true
+					exact[p] = true
 				}
 			}
 			return true
 		})
 	}
-	return routes
+	return exact, under
 }
 
 // TestDocumentedPathsServed sends GET to every path of the document served

@@ -352,6 +352,9 @@ func TestDocumentedPathsServed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for p := range doc.Paths {
+			if strings.Contains(p, "{name}") {
+				continue // an unknown asset's 404 is the catch-all's page
+			}
 			target := strings.NewReplacer("{id}", "1", "{kind}", "drf", "{credential}", "1").Replace(p)
 			r := e.do("GET", target, nil, "Host", "id.example")
 			if r.status == 404 && strings.Contains(string(r.body), "<title>Not Found</title>") {

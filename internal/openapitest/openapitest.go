@@ -42,7 +42,7 @@ import (
 
 func init() {
 	// The document's other media types are text to the validator.
-	for _, ct := range []string{"text/html", "text/css", "application/vnd.oai.openapi", "application/yaml", "application/openmetrics-text"} {
+	for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml", "application/vnd.oai.openapi", "application/yaml", "application/openmetrics-text"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
 }

@@ -20,7 +20,24 @@ var docsHTML string
 // CSS is the documentation page's style sheet.
 func CSS() []byte { return docsCSS }
 
-var docsTemplate = template.Must(template.New("docs").Parse(docsHTML))
+var docsTemplate = template.Must(template.New("docs").Funcs(template.FuncMap{"md": inlineCode}).Parse(docsHTML))
+
+// inlineCode escapes s and shows its `code spans` as <code>, the one piece
+// of Markdown the document's descriptions use.
+func inlineCode(s string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 1 && i < strings.Count(s, "`") {
+			b.WriteString("<code>" + template.HTMLEscapeString(part) + "</code>")
+			continue
+		}
+		if i%2 == 1 {
+			b.WriteString("`") // an unpaired backtick stays as written
+		}
+		b.WriteString(template.HTMLEscapeString(part))
+	}
+	return template.HTML(b.String())
+}
 
 type docsPage struct {
 	Title, Version, Summary, Description, Server, SchemaURL string

@@ -199,3 +199,16 @@ func TestHTML(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"a `b` c":        "a <code>b</code> c",
+		"`<x>` & y":      "<code>&lt;x&gt;</code> &amp; y",
+		"one ` unpaired": "one ` unpaired",
+		"`a` and `b` `c": "<code>a</code> and <code>b</code> `c",
+	} {
+		if got := string(inlineCode(in)); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

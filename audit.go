@@ -36,6 +36,24 @@ const (
 	AuditLoggedOutEverywhere = "user.logged_out_everywhere"
 	// AuditUserDeleted: a user and everything they owned were deleted.
 	AuditUserDeleted = "user.deleted"
+	// AuditUserChanged: an administrator changed a user's fields, flags,
+	// groups or permissions (the admin). Detail: username, fields (the
+	// names of the fields changed, comma-separated; never their values
+	// but for is_staff, is_superuser and is_active, given as staff,
+	// superuser, active).
+	AuditUserChanged = "user.changed"
+
+	// AuditGroupCreated, AuditGroupChanged and AuditGroupDeleted: a group
+	// of permissions was created, renamed or given other permissions, or
+	// deleted (the admin). Detail: group_id, name, permissions (the ids,
+	// comma-separated; not on group.deleted).
+	AuditGroupCreated = "group.created"
+	AuditGroupChanged = "group.changed"
+	AuditGroupDeleted = "group.deleted"
+
+	// AuditCredentialsRevoked: an administrator ended credentials of any
+	// kind (the admin). Detail: kind, id (when one was named), count.
+	AuditCredentialsRevoked = "credentials.revoked"
 
 	// AuditTokenIssued: a credential was issued. Detail: kind (the
 	// AuditKind* values) and what identifies it without being it: the
@@ -86,7 +104,8 @@ func AuditEvents() []string {
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenRevoked, AuditTokenReused,
 		AuditCodeIssued, AuditCodeReplayed,
 		AuditApplicationCreated, AuditApplicationChanged, AuditApplicationDeleted,
-		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired, AuditUserDeleted}
+		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired, AuditUserDeleted,
+		AuditUserChanged, AuditGroupCreated, AuditGroupChanged, AuditGroupDeleted, AuditCredentialsRevoked}
 }
 
 // LoginVia names the way a user logged in, the "via" of login events.

@@ -346,6 +346,11 @@ type Scope struct {
 // setting). The zero value has none.
 type Scopes []Scope
 
+// ScopeAdmin is the scope of the admin API (/api/admin/): an OAuth access
+// token administers only with it, and only the clients an operator names
+// (oauth.Config.AdminClients) are granted it, never by default.
+const ScopeAdmin = "admin"
+
 // DefaultScopes returns DOT's settings in the reference: read, write,
 // groups. Each call returns a new slice, so no caller can change another's.
 func DefaultScopes() Scopes {

@@ -2,6 +2,9 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,7 +26,14 @@ type UserStore interface {
 	User(ctx context.Context, id int64) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
-	// ListUsers returns the users f selects, ordered by id.
+	// CountUsersUpTo counts the users f selects, up to max: it returns
+	// min(count, max) and reads at most max of them, so that a list over
+	// a million users answers its count at once (ask for max+1 to tell
+	// "more than max" from "max"). A max below 1 counts nothing.
+	CountUsersUpTo(ctx context.Context, f UserFilter, max int) (int, error)
+	// ListUsers returns the users f selects, in f.Order (by id when it is
+	// ""). CountUsers, CountUsersUpTo and ListUsers refuse an Order that
+	// ValidUserOrder refuses with its error.
 	ListUsers(ctx context.Context, f UserFilter, offset, limit int) ([]User, error)
 	// UpdateUser reads the user, calls fn with it and writes the result
 	// back, in one transaction. fn's error aborts and is returned as is.
@@ -66,6 +76,23 @@ func UserOrders() []string {
 	return []string{"id", "username", "email", "date_joined", "last_login"}
 }
 
+// ValidUserOrder checks a UserFilter.Order: nil for "" and for each of
+// UserOrders with or without a leading "-", else an EINVALID *Error whose
+// field error names "ordering" (DRF's query parameter), so that a caller
+// answers 400 without asking the store. The stores return the same error
+// for an Order it refuses, before they query anything.
+//
+// A never-set LastLogin sorts after every time (PostgreSQL's order of
+// NULLs, which Django on PostgreSQL shows): last in "last_login", first in
+// "-last_login"; ties on a column are broken by id in the same direction.
+func ValidUserOrder(order string) error {
+	if order == "" || slices.Contains(UserOrders(), strings.TrimPrefix(order, "-")) {
+		return nil
+	}
+	return Invalid(FieldError{Field: "ordering", Code: FieldInvalid,
+		Message: fmt.Sprintf("%q is not an ordering; use one of %s, each with an optional leading \"-\".", order, strings.Join(UserOrders(), ", "))})
+}
+
 // UserChange says what UpdateUser does beyond writing the fields.
 type UserChange struct {
 	// RevokeCredentials ends every credential of the user (see UpdateUser).
@@ -73,6 +100,12 @@ type UserChange struct {
 	// At is when the change happens, by the service's clock; required with
 	// RevokeCredentials. AuthEpoch never moves backwards.
 	At time.Time
+	// Groups and Permissions, when not nil, replace the user's groups and
+	// directly granted permissions with those ids in the same transaction
+	// (PermissionStore.SetUserGroups, SetUserPermissions): an id that does
+	// not exist is ErrNotFound and nothing changes. A store without
+	// groups (internal/memstore) refuses them.
+	Groups, Permissions *[]int64
 }
 
 // TokenStore keeps DRF tokens.
@@ -301,6 +334,10 @@ type PermissionStore interface {
 	// nothing changes.
 	SetUserGroups(ctx context.Context, userID int64, groupIDs []int64) error
 	SetUserPermissions(ctx context.Context, userID int64, permissionIDs []int64) error
+	// UserLinks returns the ids of the user's groups and of the
+	// permissions granted to the user directly, each ascending (none for
+	// a user without any, or an unknown user).
+	UserLinks(ctx context.Context, userID int64) (groupIDs, permissionIDs []int64, err error)
 	// UserPermissions returns the user's groups and the permissions they
 	// hold directly or through a group (see UserPermissions; an active
 	// superuser's other permissions are not listed). A user without any,

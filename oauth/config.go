@@ -72,6 +72,16 @@ type Config struct {
 	// JWTAudience is the aud of JWT access tokens (RFC 9068): the resource
 	// server they are for; "" means the issuer.
 	JWTAudience string
+	// AdminClients are the client_ids that may be granted the scope
+	// gatehouse.ScopeAdmin (the admin API), when they ask for it by name;
+	// any other client asking for it gets invalid_scope, so registering
+	// an application never yields administration.
+	AdminClients []string
+}
+
+// IsAdminClient reports whether clientID is one of AdminClients.
+func (o Config) IsAdminClient(clientID string) bool {
+	return clientID != "" && slices.Contains(o.AdminClients, clientID)
 }
 
 // DefaultConfig returns DOT's defaults as the reference runs them; the
@@ -139,6 +149,9 @@ func (o Config) Check() error {
 	for _, s := range o.DefaultScopes {
 		if !scopes.Has(s) {
 			return fmt.Errorf("default scope %q is not among the scopes (%s)", s, strings.Join(scopes.Names(), " "))
+		}
+		if s == gatehouse.ScopeAdmin {
+			return fmt.Errorf("default scope %q: the admin scope is granted only to the admin clients that ask for it", s)
 		}
 	}
 	for _, s := range o.RedirectSchemes {

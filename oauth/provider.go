@@ -144,7 +144,7 @@ func New(d Deps) (*Provider, error) {
 	if p.atSigner != nil && p.cfg.Issuer == "" {
 		return nil, errors.New("oauth: JWT access tokens need an issuer")
 	}
-	p.allScopes = p.cfg.Scopes.Names()
+	p.allScopes = withoutAdmin(p.cfg.Scopes.Names())
 	if p.idTokens != nil {
 		p.cfg.Scopes = withOIDCScopes(p.cfg.Scopes)
 	}

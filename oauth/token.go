@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,11 +151,14 @@ func (p *Provider) auditReuse(ctx context.Context, grant string, app *gatehouse.
 
 // requestedScope validates the scope parameter against the configured
 // scopes; absent, the application's default scopes, else DEFAULT_SCOPES
-// (else every configured scope, in settings order) are granted.
+// (else every configured scope, in settings order) are granted. The admin
+// scope (gatehouse.ScopeAdmin) is granted only to Config.AdminClients and
+// only when named: another client naming it gets invalid_scope, and no
+// default grants it.
 func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent bool) ([]string, *Error) {
 	if !sent || strings.TrimSpace(param) == "" {
 		if len(app.DefaultScopes) > 0 {
-			return app.DefaultScopes, nil
+			return withoutAdmin(app.DefaultScopes), nil
 		}
 		if p.cfg.DefaultScopes != nil {
 			return p.cfg.DefaultScopes, nil
@@ -162,10 +166,31 @@ func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent
 		return p.allScopes, nil
 	}
 	req := gatehouse.ParseScopes(param)
-	if !p.cfg.Scopes.Valid(req) {
-		return nil, ErrInvalidScope
+	for _, s := range req {
+		if s == gatehouse.ScopeAdmin {
+			if !p.cfg.IsAdminClient(app.ClientID) {
+				return nil, ErrInvalidScope
+			}
+		} else if !p.cfg.Scopes.Has(s) {
+			return nil, ErrInvalidScope
+		}
 	}
 	return req, nil
+}
+
+// withoutAdmin is scopes without gatehouse.ScopeAdmin (scopes itself when
+// it has none).
+func withoutAdmin(scopes []string) []string {
+	if !slices.Contains(scopes, gatehouse.ScopeAdmin) {
+		return scopes
+	}
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if s != gatehouse.ScopeAdmin {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // newPair builds an access token and, when withRefresh, a refresh token

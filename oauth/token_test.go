@@ -333,3 +333,58 @@ func TestRefreshGrantOversizedToken(t *testing.T) {
 		t.Fatalf("got %+v, %v; want ErrInvalidGrant", resp, err)
 	}
 }
+
+// The admin scope goes only to the clients Config.AdminClients names, and
+// only when asked for: another client asking gets invalid_scope, and no
+// default (the application's, DEFAULT_SCOPES, every configured scope)
+// includes it, even when an operator configured a scope of that name.
+func TestAdminScope(t *testing.T) {
+	scopes := append(gatehouse.DefaultScopes(), gatehouse.Scope{Name: "admin", Description: "Administer"})
+	for _, tc := range []struct {
+		name      string
+		cfg       oauth.Config
+		client    oauth.ClientCredentials
+		params    url.Values
+		defaults  []string // the application's default scopes
+		wantScope string   // "" when refused with invalid_scope
+	}{
+		{name: "admin client asks", cfg: oauth.Config{AdminClients: []string{"machine"}}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}}, wantScope: "admin"},
+		{name: "admin client asks for admin and read", cfg: oauth.Config{AdminClients: []string{"machine"}}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}, "scope": {"read admin"}}, wantScope: "read admin"},
+		{name: "other client asks", cfg: oauth.Config{AdminClients: []string{"conf"}}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}}},
+		{name: "no admin clients, admin configured as a scope", cfg: oauth.Config{Scopes: scopes}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}, "scope": {"admin"}}},
+		{name: "password grant of another client", cfg: oauth.Config{AdminClients: []string{"machine"}}, client: confForm,
+			params: url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"correct horse"}, "scope": {"read admin"}}},
+		{name: "password grant of an admin client", cfg: oauth.Config{AdminClients: []string{"conf"}}, client: confForm,
+			params: url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"correct horse"}, "scope": {"admin"}}, wantScope: "admin"},
+		{name: "every configured scope by default", cfg: oauth.Config{Scopes: scopes, AdminClients: []string{"machine"}}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}}, wantScope: "read write groups"},
+		{name: "application defaults", cfg: oauth.Config{Scopes: scopes, AdminClients: []string{"machine"}}, client: machineForm,
+			params: url.Values{"grant_type": {"client_credentials"}}, defaults: []string{"read", "admin"}, wantScope: "read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.cfg)
+			if tc.defaults != nil {
+				app := e.store.apps[tc.client.ClientID]
+				app.DefaultScopes = tc.defaults
+				e.store.apps[tc.client.ClientID] = app
+			}
+			resp, err := e.p.Token(context.Background(), oauth.TokenRequest{Params: tc.params, Client: tc.client})
+			if tc.wantScope == "" {
+				if resp != nil || !reflect.DeepEqual(err, oauth.ErrInvalidScope) || len(e.store.tokens) != 0 {
+					t.Fatalf("got %+v, %v, %d tokens stored; want invalid_scope and none", resp, err, len(e.store.tokens))
+				}
+				return
+			}
+			if err != nil || resp.Scope != tc.wantScope {
+				t.Fatalf("got %+v, %v; want scope %q", resp, err, tc.wantScope)
+			}
+		})
+	}
+	if err := (oauth.Config{DefaultScopes: []string{"admin"}, Scopes: scopes}).Check(); err == nil {
+		t.Fatal("a DEFAULT_SCOPES with admin was accepted")
+	}
+}

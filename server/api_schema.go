@@ -30,6 +30,7 @@ func (s *Server) openAPISettings() openapi.Settings {
 			openapi.FeatureMetadata:    s.metadata != nil,
 			openapi.FeatureForwardAuth: s.fwd != nil,
 			openapi.FeatureMetrics:     s.metrics != nil && s.cfg.MetricsPath != "",
+			openapi.FeatureAdmin:       s.admin != nil,
 		},
 		Paths: map[string]string{
 			openapi.PathLogin:   strings.TrimSuffix(s.ocfg.LoginURL, "/") + "/",

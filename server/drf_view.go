@@ -15,16 +15,23 @@ const (
 	permAny                   permission = iota // AllowAny (and simplejwt/DOT views)
 	permAuthenticated                           // IsAuthenticated
 	permAuthenticatedOrCreate                   // anonymous POST allowed, the rest needs a user
+	// permAdmin needs a credential, a client's own token included; the
+	// admin service decides what it may do (admin.Service.ActorFor), and
+	// the admin scope replaces RequireScopes' read and write.
+	permAdmin
 )
 
 // call is one request to a DRF view, after authentication.
 type call struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	view   *apiView
-	user   *gatehouse.Principal
-	html   bool // the browsable HTML rendering was negotiated
-	parsed *payload
+	w    http.ResponseWriter
+	r    *http.Request
+	view *apiView
+	user *gatehouse.Principal
+	// principal is who authenticated, a client alone included (user is
+	// nil for a client's own token); the admin views read it.
+	principal *gatehouse.Principal
+	html      bool // the browsable HTML rendering was negotiated
+	parsed    *payload
 }
 
 type handlerFunc func(s *Server, c *call) *apiError
@@ -97,7 +104,7 @@ func (s *Server) dispatch(c *call) *apiError {
 			}
 			return out.fail
 		}
-		c.user = out.p
+		c.user, c.principal = out.p, out.p
 		if out.p != nil && out.p.Scheme == gatehouse.SchemeOAuth {
 			setRequestClient(r, out.p.ClientID) // for the access log line
 		}
@@ -111,15 +118,12 @@ func (s *Server) dispatch(c *call) *apiError {
 		if c.user != nil {
 			setLogUser(r, c.user.User.ID)
 		}
-		needsUser := v.perm == permAuthenticated || (v.perm == permAuthenticatedOrCreate && r.Method != http.MethodPost)
-		if needsUser && clientOnly {
-			return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}
-		}
-		if needsUser && c.user == nil {
-			c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
-			return unauthorized("Authentication credentials were not provided.")
-		}
-		if e := s.checkOAuthScope(c.user, r.Method); e != nil {
+		if v.perm == permAdmin {
+			if c.principal == nil {
+				c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+				return unauthorized("Authentication credentials were not provided.")
+			}
+		} else if e := s.checkUser(c, out, clientOnly); e != nil {
 			return e
 		}
 	}
@@ -139,6 +143,21 @@ func (s *Server) dispatch(c *call) *apiError {
 			body: detailOnly{Detail: `Method "` + r.Method + `" not allowed.`}}
 	}
 	return h(s, c)
+}
+
+// checkUser applies the view's permission class to the authenticated
+// caller: nil when allowed.
+func (s *Server) checkUser(c *call, out authOutcome, clientOnly bool) *apiError {
+	v, r := c.view, c.r
+	needsUser := v.perm == permAuthenticated || (v.perm == permAuthenticatedOrCreate && r.Method != http.MethodPost)
+	if needsUser && clientOnly {
+		return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "You do not have permission to perform this action."}}
+	}
+	if needsUser && c.user == nil {
+		c.w.Header().Set("WWW-Authenticate", out.wwwAuthenticate())
+		return unauthorized("Authentication credentials were not provided.")
+	}
+	return s.checkOAuthScope(c.user, r.Method)
 }
 
 // negotiate picks JSON or the browsable HTML page as DRF's

@@ -260,7 +260,7 @@ func msgMaxLength(n int) string {
 // fieldMax is the longest value of each user field, for msgMaxLength.
 var fieldMax = map[string]int{
 	"username": gatehouse.MaxUsername, "email": gatehouse.MaxEmail, "first_name": gatehouse.MaxName,
-	"last_name": gatehouse.MaxName, "password": gatehouse.MaxPassword,
+	"last_name": gatehouse.MaxName, "password": gatehouse.MaxPassword, "name": gatehouse.MaxGroupName,
 }
 
 // drfFieldMessage words a domain field error as Django does.
@@ -273,16 +273,24 @@ func drfFieldMessage(f gatehouse.FieldError) string {
 	case gatehouse.FieldNull:
 		return msgNull
 	case gatehouse.FieldMaxLength:
-		return msgMaxLength(fieldMax[f.Field])
-	case gatehouse.FieldUnique:
-		return msgUsernameTaken
-	case gatehouse.FieldInvalid:
-		if f.Field == "email" {
-			return msgInvalidEmail
+		if n, ok := fieldMax[f.Field]; ok {
+			return msgMaxLength(n)
 		}
-		return msgInvalidUsername
+	case gatehouse.FieldUnique:
+		if f.Field == "username" {
+			return msgUsernameTaken
+		}
+	case gatehouse.FieldInvalid:
+		switch f.Field {
+		case "email":
+			return msgInvalidEmail
+		case "username":
+			return msgInvalidUsername
+		}
 	}
-	return f.Message // FieldPassword: the validator's own words
+	// FieldPassword: the validator's own words; the admin's other fields
+	// (a group's name, ids, filters): the service words them as Django.
+	return f.Message
 }
 
 // mergeFieldErrors lists, field by field in order, the wire errors found

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
@@ -43,6 +44,7 @@ type env struct {
 	accounts *accounts.Service
 	authn    *authn.Authenticator
 	clients  *oauth.Clients
+	admin    *admin.Service
 	pairs    *simplejwt.Service
 	http     *httptest.Server
 	codec    *jwt.Codec
@@ -131,6 +133,7 @@ type wiring struct {
 	OAuth    oauth.Deps
 	JWT      simplejwt.Deps
 	Audit    audit.Deps // the recorder every service is given
+	Admin    admin.Config
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -207,12 +210,16 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	w.JWT.Users = an
 	pairs := simplejwt.New(w.JWT)
 	w.Server.Authn, w.Server.Accounts, w.Server.OAuth, w.Server.JWT = an, acc, provider, pairs
+	ocfg := provider.Config()
+	clients := oauth.NewClients(st, secrets, ocfg, clk.now, nil, rec)
+	adm := admin.New(admin.Deps{Accounts: acc, Users: st, Permissions: st, Credentials: st, Applications: st, Clients: clients,
+		AuditLog: st, Audit: rec, Forget: an.ForgetUser, ForgetAccess: an.ForgetAccess, Now: clk.now,
+		Config: admin.Config{AdminClients: ocfg.AdminClients, CountLimit: w.Admin.CountLimit}})
+	w.Server.Admin = adm
 	srv, err := server.New(w.Server)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ocfg := provider.Config()
-	clients := oauth.NewClients(st, secrets, ocfg, clk.now, nil, rec)
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
 	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
@@ -238,7 +245,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		})
 	}
 	t.Cleanup(shutdown)
-	return &env{close: shutdown, dbURL: url, store: st, srv: srv, handler: handler, accounts: acc, authn: an, clients: clients, pairs: pairs, http: hs,
+	return &env{close: shutdown, dbURL: url, store: st, srv: srv, handler: handler, accounts: acc, authn: an, clients: clients, admin: adm, pairs: pairs, http: hs,
 		codec: codec, clock: clk, logs: logs, audit: rec}
 }
 

@@ -40,6 +40,25 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/tokens/logout/{$}", s.logoutView())
 	mux.Handle("/api/tokens/logoutall/{$}", s.logoutAllView())
 
+	// The admin API (admin_api_*.go, docs/admin-api.md), when the admin
+	// service is wired: JSON views in DRF's shapes over package admin.
+	// Anything else under /api/admin/ is a JSON 404.
+	if s.admin != nil {
+		mux.HandleFunc("/api/admin/", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusNotFound, detailOnly{Detail: "Not found."})
+		})
+		mux.Handle("/api/admin/users/{$}", s.adminUsersView())
+		mux.Handle("/api/admin/users/{id}/{$}", s.adminUserView())
+		mux.Handle("/api/admin/users/{id}/password/{$}", s.adminUserPasswordView())
+		mux.Handle("/api/admin/users/{id}/logout-everywhere/{$}", s.adminUserLogoutView())
+		mux.Handle("/api/admin/users/{id}/credentials/{$}", s.adminUserCredentialsView())
+		mux.Handle("/api/admin/users/{id}/credentials/{kind}/{credential}/{$}", s.adminUserCredentialView())
+		mux.Handle("/api/admin/groups/{$}", s.adminGroupsView())
+		mux.Handle("/api/admin/groups/{id}/{$}", s.adminGroupView())
+		mux.Handle("/api/admin/permissions/{$}", s.adminPermissionsView())
+		// admin-more: applications/, credentials/, audit/, keys/, status/.
+	}
+
 	// simplejwt views (jwt_*.go), when simplejwt tokens are configured.
 	if s.pairs != nil {
 		mux.Handle("/access-token/{$}", s.jwtObtainView())

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/oidc"
@@ -137,6 +138,9 @@ type Deps struct {
 	// Tracer starts a trace span for each request (nil: none, and the
 	// middleware does nothing more): the tracing.
 	Tracer RequestTracer
+	// Admin is the administration behind the admin API /api/admin/
+	// (admin_api_*.go); nil: the API is not served.
+	Admin *admin.Service
 }
 
 // RequestObserver is told of each request once it is answered: route is
@@ -188,6 +192,7 @@ type Server struct {
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
 	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
+	admin     *admin.Service   // nil: no admin API
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -195,7 +200,7 @@ type Server struct {
 // not an IP address or prefix.
 func New(d Deps) (*Server, error) {
 	s := &Server{store: d.Store, accounts: d.Accounts, authn: d.Authn, oauth: d.OAuth, box: d.Box, pairs: d.JWT, limiter: d.Limiter, fwd: d.ForwardAuth, oidc: d.OIDC, log: d.Log, now: d.Now,
-		random: d.Random, cfg: d.Config, observer: d.Observer, tracer: d.Tracer, metrics: d.Metrics}
+		random: d.Random, cfg: d.Config, observer: d.Observer, tracer: d.Tracer, metrics: d.Metrics, admin: d.Admin}
 	if s.now == nil {
 		s.now = time.Now
 	}

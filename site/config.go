@@ -110,6 +110,7 @@ type Config struct {
 	CookieSecure               bool
 
 	OAuthIntrospectPermissions bool
+	AdminClients               string
 	OAuthDeviceCodeLifetime    time.Duration
 	OAuthDeviceInterval        time.Duration
 	JWTGroupsClaim             string
@@ -273,6 +274,7 @@ func (c *Config) Settings() []Setting {
 		{"cookie-secure", "mark session and CSRF cookies Secure (enable behind TLS)", (*boolValue)(&c.CookieSecure), strconv.FormatBool(o.SecureCookies)},
 
 		{"oauth-introspect-permissions", "add the token's user's groups and permissions (app_label.codename) to /o/introspect/ answers as the members groups and permissions, for resource servers that check has_perm (DOT sends neither)", (*boolValue)(&c.OAuthIntrospectPermissions), strconv.FormatBool(o.IntrospectPermissions)},
+		{"admin-clients", "OAuth client_ids, comma-separated, that may be granted the admin scope (the admin API /api/admin/) when they ask for it by name; any other client asking gets invalid_scope", (*stringValue)(&c.AdminClients), ""},
 		{"oauth-device-code-lifetime", "how long a device code of the device flow (/o/device-authorization/, RFC 8628 expires_in) waits for the user", (*durationValue)(&c.OAuthDeviceCodeLifetime), seconds(o.DeviceCodeLifetime)},
 		{"oauth-device-interval", "the least time between two polls of a device (RFC 8628 interval), in whole seconds", (*durationValue)(&c.OAuthDeviceInterval), seconds(o.DeviceInterval)},
 		{"jwt-groups-claim", "name of a simplejwt access-token claim listing the user's group names, as a token serializer of the Django project added (empty: none)", (*stringValue)(&c.JWTGroupsClaim), ""},

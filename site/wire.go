@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
 	"github.com/gatehouse-auth/gatehouse/jwt"
@@ -62,6 +63,9 @@ type Services struct {
 	// OIDC is the OpenID Connect provider, nil when it is off (no issuer,
 	// or GATEHOUSE_OIDC_ENABLED=false).
 	OIDC *oidc.Provider
+	// Admin is the administration (users, groups, applications,
+	// credentials) the admin API and the admin site serve.
+	Admin *admin.Service
 
 	log *slog.Logger
 }
@@ -124,6 +128,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		return nil, err
 	}
 	ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
+	ocfg.AdminClients = SplitList(e.cfg.AdminClients)
 	sdeps, err := e.signingKeyDeps(ocfg)
 	if err != nil {
 		return nil, err
@@ -145,6 +150,9 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
 		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: audited, Permissions: st})
 	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, audited)
+	a.Admin = admin.New(admin.Deps{Accounts: a.Accounts, Users: st, Permissions: st, Credentials: st, Applications: st,
+		Clients: a.Clients, AuditLog: st, Audit: audited, Forget: a.Authn.ForgetUser, ForgetAccess: a.Authn.ForgetAccess,
+		Config: admin.Config{AdminClients: ocfg.AdminClients}})
 	closeAll := func() {
 		a.Audit.Close()
 		a.Authn.Close()
@@ -274,7 +282,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 		}
 	}
 	d := server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
-		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC}
+		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC, Admin: a.Admin}
 	e.serverMetrics(&d)
 	if e.tracer != nil {
 		d.Tracer = e.tracer

@@ -149,6 +149,33 @@ func (s *Store) setUserLinks(ctx context.Context, l link, userID int64, ids []in
 	})
 }
 
+// UserLinks returns the ids of the user's groups and direct permissions,
+// each ascending, in one query.
+func (s *Store) UserLinks(ctx context.Context, userID int64) (groupIDs, permissionIDs []int64, err error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT 0, group_id FROM user_groups WHERE user_id = ?
+		UNION ALL SELECT 1, permission_id FROM user_permissions WHERE user_id = ?`), userID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	groupIDs, permissionIDs = []int64{}, []int64{}
+	for rows.Next() {
+		var kind int
+		var id int64
+		if err := rows.Scan(&kind, &id); err != nil {
+			return nil, nil, err
+		}
+		if kind == 0 {
+			groupIDs = append(groupIDs, id)
+		} else {
+			permissionIDs = append(permissionIDs, id)
+		}
+	}
+	slices.Sort(groupIDs)
+	slices.Sort(permissionIDs)
+	return groupIDs, permissionIDs, rows.Err()
+}
+
 // userPermissionsQuery reads a user's group names (kind 0) and their
 // permissions, direct or through a group (kind 1).
 const userPermissionsQuery = `

@@ -79,8 +79,10 @@ var sqliteDialect = dialect{
 	schema: map[string]string{
 		// AUTOINCREMENT: ids of deleted rows are never handed out again,
 		// as with PostgreSQL's sequences.
-		"id":    "INTEGER PRIMARY KEY AUTOINCREMENT",
-		"bytes": "BLOB",
+		"id":                "INTEGER PRIMARY KEY AUTOINCREMENT",
+		"bytes":             "BLOB",
+		"users_search_up":   sqliteUserSearchUp,
+		"users_search_down": sqliteUserSearchDown,
 	},
 }
 
@@ -109,8 +111,10 @@ var postgresDialect = dialect{
 		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)
 	},
 	schema: map[string]string{
-		"id":    "BIGSERIAL PRIMARY KEY",
-		"bytes": "BYTEA",
+		"id":                "BIGSERIAL PRIMARY KEY",
+		"bytes":             "BYTEA",
+		"users_search_up":   postgresUserSearchUp,
+		"users_search_down": postgresUserSearchDown,
 	},
 }
 

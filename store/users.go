@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -75,7 +77,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.
 }
 
 // userWhere is the WHERE clause selecting the users f matches.
-func userWhere(f gatehouse.UserFilter) (string, []any) {
+func (s *Store) userWhere(f gatehouse.UserFilter) (string, []any) {
 	var conds []string
 	var args []any
 	if f.ID != 0 {
@@ -90,22 +92,23 @@ func userWhere(f gatehouse.UserFilter) (string, []any) {
 		conds = append(conds, "email = ?")
 		args = append(args, f.Email)
 	}
-	if f.Active != nil {
-		conds = append(conds, "is_active = ?")
-		args = append(args, *f.Active)
+	for _, b := range []struct {
+		col string
+		v   *bool
+	}{{"is_active", f.Active}, {"is_staff", f.Staff}, {"is_superuser", f.Superuser}} {
+		if b.v != nil {
+			conds = append(conds, b.col+" = ?")
+			args = append(args, *b.v)
+		}
 	}
-	if f.Staff != nil {
-		conds = append(conds, "is_staff = ?")
-		args = append(args, *f.Staff)
+	if f.GroupID != 0 {
+		conds = append(conds, "id IN (SELECT user_id FROM user_groups WHERE group_id = ?)")
+		args = append(args, f.GroupID)
 	}
 	if f.Search != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Search)) + "%"
-		var ors []string
-		for _, col := range []string{"username", "email", "first_name", "last_name"} {
-			ors = append(ors, "LOWER("+col+`) LIKE ? ESCAPE '\'`)
-			args = append(args, like)
-		}
-		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+		cond, a := s.userSearch(f.Search)
+		conds = append(conds, cond)
+		args = append(args, a...)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -113,19 +116,98 @@ func userWhere(f gatehouse.UserFilter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// userSearch is the condition of UserFilter.Search: the user's username,
+// email, first or last name, lowered, contains the lowered term, with %
+// and _ taken literally. On SQLite a term of three characters or more
+// first takes the candidates from the trigram index users_search (a
+// superset: it folds case beyond ASCII), which the LIKE then checks;
+// PostgreSQL's planner picks the pg_trgm index of the LIKE itself, when
+// migration 00019 could build it (store/usersearch.go).
+func (s *Store) userSearch(term string) (string, []any) {
+	term = strings.ToLower(term)
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(term) + "%"
+	var ors []string
+	var args []any
+	for _, col := range []string{"username", "email", "first_name", "last_name"} {
+		ors = append(ors, "LOWER("+col+`) LIKE ? ESCAPE '\'`)
+		args = append(args, like)
+	}
+	cond := "(" + strings.Join(ors, " OR ") + ")"
+	if !s.d.dollar && utf8.RuneCountInString(term) >= 3 {
+		cond = "id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?) AND " + cond
+		args = append([]any{`"` + strings.ReplaceAll(term, `"`, `""`) + `"`}, args...)
+	}
+	return cond, args
+}
+
+// userOrders is the ORDER BY of each UserFilter.Order, ascending; every
+// one ends in a unique column, so pages never overlap. Migration 00019
+// indexes each in this very form, the descending order read backwards.
+// A never-set last_login sorts after every time on both backends
+// (PostgreSQL's NULLS LAST, which SQLite's ascending order puts first).
+var userOrders = map[string][]string{
+	"id":          {"id"},
+	"username":    {"username"}, // unique
+	"email":       {"email", "id"},
+	"date_joined": {"date_joined", "id"},
+	"last_login":  {"(last_login IS NULL)", "last_login", "id"},
+}
+
+// userOrderBy is the ORDER BY clause of order (UserFilter.Order), or
+// gatehouse.ValidUserOrder's error.
+func userOrderBy(order string) (string, error) {
+	if err := gatehouse.ValidUserOrder(order); err != nil {
+		return "", err
+	}
+	name, desc := strings.CutPrefix(order, "-")
+	if name == "" {
+		name = "id"
+	}
+	terms := slices.Clone(userOrders[name])
+	if desc {
+		for i := range terms {
+			terms[i] += " DESC"
+		}
+	}
+	return " ORDER BY " + strings.Join(terms, ", "), nil
+}
+
 // CountUsers counts the users f selects.
 func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error) {
-	where, args := userWhere(f)
+	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
+		return 0, err
+	}
+	where, args := s.userWhere(f)
 	var n int
 	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM users"+where), args...).Scan(&n)
 	return n, err
 }
 
-// ListUsers returns up to limit users f selects, by ascending id, skipping offset.
+// CountUsersUpTo counts the users f selects, stopping at limit: the
+// subquery's LIMIT ends the scan there.
+func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (int, error) {
+	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
+		return 0, err
+	}
+	if limit < 1 {
+		return 0, nil
+	}
+	where, args := s.userWhere(f)
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1 FROM users"+where+" LIMIT ?) capped"), append(args, limit)...).Scan(&n)
+	return n, err
+}
+
+// ListUsers returns up to limit users f selects, in f.Order, skipping
+// offset.
 func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
-	where, args := userWhere(f)
+	order, err := userOrderBy(f.Order)
+	if err != nil {
+		return nil, err
+	}
+	where, args := s.userWhere(f)
 	args = append(args, limit, offset)
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userCols+" FROM users"+where+" ORDER BY id LIMIT ? OFFSET ?"), args...)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userCols+" FROM users"+where+order+" LIMIT ? OFFSET ?"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +263,18 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 			password = ?, is_active = ?, is_staff = ?, is_superuser = ?, last_login = ?, auth_epoch = ? WHERE id = ?`),
 			u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser,
 			nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), u.ID)
-		return s.conflict(err)
+		if err != nil {
+			return s.conflict(err)
+		}
+		if ch.Groups != nil {
+			if err := s.replaceLinks(ctx, tx, userGroups, u.ID, *ch.Groups); err != nil {
+				return err
+			}
+		}
+		if ch.Permissions != nil {
+			return s.replaceLinks(ctx, tx, userPermissions, u.ID, *ch.Permissions)
+		}
+		return nil
 	})
 	return u, err
 }

@@ -171,6 +171,57 @@ func testUserPermissions(t *testing.T, s gatehouse.Store) {
 	}
 }
 
+// UserLinks names a user's groups and direct permissions by id; an
+// UpdateUser that sets them does so with the user's fields in one
+// transaction, and an unknown id changes nothing at all.
+func testUserLinks(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	view := newPermission(t, s, "shop", "item", "view_item")
+	add := newPermission(t, s, "shop", "item", "add_item")
+	editors := newGroup(t, s, "editors", add)
+	readers := newGroup(t, s, "readers", view)
+	alice := newUser(t, s, "alice")
+	if g, p, err := s.UserLinks(ctx, alice.ID); err != nil || len(g) != 0 || len(p) != 0 {
+		t.Fatalf("UserLinks(new user) = %v, %v, %v", g, p, err)
+	}
+	groups, perms := []int64{readers.ID, editors.ID}, []int64{view.ID}
+	if _, err := s.UpdateUser(ctx, alice.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.FirstName = "Alice"
+		return gatehouse.UserChange{Groups: &groups, Permissions: &perms}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantG, wantP := []int64{min(editors.ID, readers.ID), max(editors.ID, readers.ID)}, []int64{view.ID}
+	if g, p, err := s.UserLinks(ctx, alice.ID); err != nil || !reflect.DeepEqual(g, wantG) || !reflect.DeepEqual(p, wantP) {
+		t.Fatalf("UserLinks = %v, %v, %v; want %v, %v", g, p, err, wantG, wantP)
+	}
+	bad := []int64{editors.ID, 9999}
+	if _, err := s.UpdateUser(ctx, alice.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.FirstName = "Mallory"
+		return gatehouse.UserChange{Groups: &bad}, nil
+	}); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("unknown group: %v, want ErrNotFound", err)
+	}
+	if u, _ := s.User(ctx, alice.ID); u.FirstName != "Alice" {
+		t.Fatalf("a refused change wrote the name: %q", u.FirstName)
+	}
+	if g, p, _ := s.UserLinks(ctx, alice.ID); !reflect.DeepEqual(g, wantG) || !reflect.DeepEqual(p, wantP) {
+		t.Fatalf("a refused change wrote the links: %v, %v", g, p)
+	}
+	none := []int64{}
+	if _, err := s.UpdateUser(ctx, alice.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		return gatehouse.UserChange{Permissions: &none}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if g, p, _ := s.UserLinks(ctx, alice.ID); !reflect.DeepEqual(g, wantG) || len(p) != 0 {
+		t.Fatalf("clearing the permissions (groups kept): %v, %v", g, p)
+	}
+	if g, p, err := s.UserLinks(ctx, 9999); err != nil || len(g)+len(p) != 0 {
+		t.Fatalf("UserLinks(nobody) = %v, %v, %v", g, p, err)
+	}
+}
+
 // Deleting a user, group or permission removes what refers to it.
 func testPermissionDeletesCascade(t *testing.T, s gatehouse.Store) {
 	ctx := t.Context()

@@ -69,6 +69,11 @@ var (
 		{"TokenTouch", testTokenTouch},
 		{"TokenValuesAreCopies", testTokenValuesAreCopies},
 		{"UserListActiveStaffSearch", testUserListActiveStaffSearch},
+		{"UserListOrders", testUserListOrders},
+		{"UserListBadOrder", testUserListBadOrder},
+		{"UserListSuperuser", testUserListSuperuser},
+		{"UserCountUpTo", testUserCountUpTo},
+		{"UserSearchFollowsChanges", testUserSearchFollowsChanges},
 	}
 	storeTests = []struct {
 		name string
@@ -77,6 +82,7 @@ var (
 		{"Ping", testPing},
 		{"UserRevokeCredentialsEverywhere", testUserRevokeCredentialsEverywhere},
 		{"UserDeleteCascades", testUserDeleteCascades},
+		{"UserListGroup", testUserListGroup},
 		{"RefreshRecordRotation", testRefreshRecordRotation},
 		{"RefreshRecordBlacklist", testRefreshRecordBlacklist},
 		{"RefreshRecordConcurrentRotation", testRefreshRecordConcurrentRotation},
@@ -108,6 +114,7 @@ var (
 		{"PermissionLifecycle", testPermissionLifecycle},
 		{"GroupLifecycle", testGroupLifecycle},
 		{"UserPermissions", testUserPermissions},
+		{"UserLinks", testUserLinks},
 		{"PermissionDeletesCascade", testPermissionDeletesCascade},
 		{"SigningKeyRoundTrip", testSigningKeyRoundTrip},
 		{"SigningKeyUpdate", testSigningKeyUpdate},

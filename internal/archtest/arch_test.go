@@ -85,7 +85,7 @@ func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
 // through the root package's interfaces: none of them depends on the SQL
 // store or a driver, and the services know nothing of HTTP.
 func TestLayers(t *testing.T) {
-	services := []string{"accounts", "authn", "oauth", "oidc", "simplejwt", "audit", "keys"}
+	services := []string{"accounts", "authn", "oauth", "oidc", "simplejwt", "audit", "keys", "admin"}
 	// guard is public too, and the one that may know HTTP: it is a
 	// middleware (TestGuardIsLight checks the rest of its dependencies).
 	public := []string{"jwt", "password", "secret", "fixture", "knox", "djangoconf", "guard"}

@@ -10,6 +10,7 @@ package memstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,17 +156,59 @@ func (s *Store) UserByUsername(_ context.Context, username string) (gatehouse.Us
 	return gatehouse.User{}, gatehouse.ErrNotFound
 }
 
-// selected returns the users f selects, by ascending id.
-func (s *Store) selected(f gatehouse.UserFilter) []gatehouse.User {
+// selected returns the users f selects, in f.Order, or
+// gatehouse.ValidUserOrder's error. The fake keeps no groups, so a GroupID
+// selects nobody.
+func (s *Store) selected(f gatehouse.UserFilter) ([]gatehouse.User, error) {
+	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
+		return nil, err
+	}
 	var out []gatehouse.User
 	for _, id := range slices.Sorted(maps.Keys(s.users)) {
 		u := s.users[id]
 		if (f.ID == 0 || u.ID == f.ID) && (f.Username == "" || u.Username == f.Username) && (f.Email == "" || u.Email == f.Email) &&
-			(f.Active == nil || u.IsActive == *f.Active) && (f.Staff == nil || u.IsStaff == *f.Staff) && searched(u, f.Search) {
+			(f.Active == nil || u.IsActive == *f.Active) && (f.Staff == nil || u.IsStaff == *f.Staff) &&
+			(f.Superuser == nil || u.IsSuperuser == *f.Superuser) && f.GroupID == 0 && searched(u, f.Search) {
 			out = append(out, storedUser(u))
 		}
 	}
-	return out
+	name, desc := strings.CutPrefix(f.Order, "-")
+	slices.SortStableFunc(out, func(a, b gatehouse.User) int {
+		c := compareBy(name, a, b)
+		if c == 0 {
+			c = cmp.Compare(a.ID, b.ID)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	return out, nil
+}
+
+// compareBy compares a and b by the column of a UserFilter.Order (without
+// its "-"), as the SQL store orders: bytewise, a never-set LastLogin after
+// every time.
+func compareBy(order string, a, b gatehouse.User) int {
+	switch order {
+	case "username":
+		return strings.Compare(a.Username, b.Username)
+	case "email":
+		return strings.Compare(a.Email, b.Email)
+	case "date_joined":
+		return a.DateJoined.Compare(b.DateJoined)
+	case "last_login":
+		switch {
+		case a.LastLogin == nil && b.LastLogin == nil:
+			return 0
+		case a.LastLogin == nil:
+			return 1
+		case b.LastLogin == nil:
+			return -1
+		}
+		return a.LastLogin.Compare(*b.LastLogin)
+	}
+	return 0 // "" and "id": the tie-break
 }
 
 // searched reports whether u's username, email or names contain search,
@@ -196,15 +239,25 @@ func asciiLower(s string) string {
 func (s *Store) CountUsers(_ context.Context, f gatehouse.UserFilter) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.selected(f)), nil
+	all, err := s.selected(f)
+	return len(all), err
 }
 
-// ListUsers returns up to limit of the users f selects, by ascending id,
+// CountUsersUpTo counts the users f selects, up to max.
+func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (int, error) {
+	n, err := s.CountUsers(ctx, f)
+	return min(n, max(limit, 0)), err
+}
+
+// ListUsers returns up to limit of the users f selects, in f.Order,
 // skipping offset.
 func (s *Store) ListUsers(_ context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := s.selected(f)
+	all, err := s.selected(f)
+	if err != nil {
+		return nil, err
+	}
 	offset = min(max(offset, 0), len(all))
 	end := min(offset+max(limit, 0), len(all))
 	return all[offset:end], nil
@@ -230,6 +283,9 @@ func (s *Store) UpdateUser(_ context.Context, id int64, fn func(*gatehouse.User)
 	}
 	u.ID = id
 	u.DateJoined = old.DateJoined // not written by the SQL store either
+	if ch.Groups != nil || ch.Permissions != nil {
+		return u, errors.New("memstore: keeps no groups or permissions")
+	}
 	if ch.RevokeCredentials {
 		if ch.At.IsZero() {
 			return u, errors.New("memstore: UserChange.At is required to revoke credentials")

@@ -286,7 +286,11 @@ func (v *Validator) againstNamed(r *http.Request, res Response, ext any, what st
 // carrying none means the document names the wrong security.
 func carriesCredential(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	r := in.RequestValidationInput.Request
-	keyword, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	keyword := ""
+	// Split as DRF splits the header (Python's bytes.split()).
+	if f := strings.FieldsFunc(r.Header.Get("Authorization"), func(c rune) bool { return strings.ContainsRune(" \t\n\r\v\f", c) }); len(f) > 0 {
+		keyword = f[0]
+	}
 	ok := false
 	switch in.SecuritySchemeName {
 	case "drfToken":
@@ -296,7 +300,7 @@ func carriesCredential(_ context.Context, in *openapi3filter.AuthenticationInput
 		// jwt-auth-header-name): any value shaped as a JWT will do.
 		for _, vs := range r.Header {
 			for _, v := range vs {
-				if f := strings.Fields(v); len(f) == 2 && strings.Count(f[1], ".") == 2 {
+				if f := strings.Fields(v); len(f) >= 2 && strings.Count(f[1], ".") == 2 {
 					ok = true
 				}
 			}

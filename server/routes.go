@@ -104,6 +104,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/o/device/{$}", s.devicePage) // the device flow's verification page (html_device.go)
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
+	if s.brandStatic != "" {
+		mux.HandleFunc(brandStaticPath, s.brandStaticFile) // the templates directory's static/ (html_pages.go)
+	}
 
 	// Forward auth for reverse proxies (fwd_verify.go), when a policy is set.
 	var fwd http.Handler

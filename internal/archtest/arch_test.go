@@ -415,6 +415,22 @@ func TestPolicyDependsOnlyOnGuard(t *testing.T) {
 	}
 }
 
+// The branding loader reads a directory of templates and static files:
+// the standard library only, so that it knows the pages as names and
+// sample data, never the server that owns them.
+func TestBrandingIsStandardLibraryOnly(t *testing.T) {
+	pkgs := list(t, "./branding")
+	p, ok := pkgs[module+"/branding"]
+	if !ok {
+		t.Fatal("package branding not found")
+	}
+	for _, dep := range p.Deps {
+		if !pkgs[dep].Standard {
+			t.Errorf("branding depends on %s", dep)
+		}
+	}
+}
+
 // The signing keys are a service: they reach the database through the
 // root package's SigningKeyStore and seal private keys with secret's box.
 // They depend on the root package, secret, go-jose and the standard

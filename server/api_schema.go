@@ -31,6 +31,7 @@ func (s *Server) openAPISettings() openapi.Settings {
 			openapi.FeatureForwardAuth: s.fwd != nil,
 			openapi.FeatureMetrics:     s.metrics != nil && s.cfg.MetricsPath != "",
 			openapi.FeatureAdmin:       s.admin != nil,
+			openapi.FeatureBranding:    s.brandStatic != "",
 		},
 		Paths: map[string]string{
 			openapi.PathLogin:   strings.TrimSuffix(s.ocfg.LoginURL, "/") + "/",

@@ -116,7 +116,7 @@ func TestEveryRouteDocumented(t *testing.T) {
 	exact, under := registeredRoutes(t)
 	d, err := openapi.New(openapi.Settings{Features: map[string]bool{openapi.FeatureSimpleJWT: true, openapi.FeatureOIDC: true,
 		openapi.FeatureJWKS: true, openapi.FeatureMetadata: true, openapi.FeatureForwardAuth: true, openapi.FeatureMetrics: true,
-		openapi.FeatureAdmin: true}, Paths: map[string]string{openapi.PathLogin: "<login>", openapi.PathLogout: "<logout>", openapi.PathMetrics: "<metrics>"}})
+		openapi.FeatureAdmin: true, openapi.FeatureBranding: true}, Paths: map[string]string{openapi.PathLogin: "<login>", openapi.PathLogout: "<logout>", openapi.PathMetrics: "<metrics>"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestDocumentedPathsServed(t *testing.T) {
 			if strings.Contains(p, "{name}") {
 				continue // an unknown asset's 404 is the catch-all's page
 			}
-			target := strings.NewReplacer("{id}", "1", "{kind}", "drf", "{credential}", "1").Replace(p)
+			target := strings.NewReplacer("{id}", "1", "{kind}", "drf", "{credential}", "1", "{client_id}", "app").Replace(p)
 			r := e.do("GET", target, nil, "Host", "id.example")
 			if r.status == 404 && strings.Contains(string(r.body), "<title>Not Found</title>") {
 				t.Errorf("%s: %s is documented but not served", name, p)

@@ -52,7 +52,8 @@ const (
 	FeatureMetadata    = "metadata"     // RFC 8414 metadata (an issuer)
 	FeatureForwardAuth = "forward-auth" // /auth/verify/
 	FeatureMetrics     = "metrics"      // the metrics on the main listener
-	FeatureAdmin       = "admin"        // the admin API under /api/admin/
+	FeatureAdmin       = "admin"        // the admin API under /api/admin/ and the admin site
+	FeatureBranding    = "branding"     // a templates directory's static files
 )
 
 // The path items whose path is a setting.

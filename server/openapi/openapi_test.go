@@ -13,7 +13,7 @@ import (
 	yaml "go.yaml.in/yaml/v4"
 )
 
-var allFeatures = []string{FeatureSimpleJWT, FeatureOIDC, FeatureJWKS, FeatureMetadata, FeatureForwardAuth, FeatureMetrics, FeatureAdmin}
+var allFeatures = []string{FeatureSimpleJWT, FeatureOIDC, FeatureJWKS, FeatureMetadata, FeatureForwardAuth, FeatureMetrics, FeatureAdmin, FeatureBranding}
 
 // everySettings are the settings with every feature off, every one on,
 // each one alone and each one missing: each path item is served alone and
@@ -148,7 +148,7 @@ func TestSettingsShapeTheDocument(t *testing.T) {
 // object) where the document should give the shape.
 func TestNoShapelessSchemas(t *testing.T) {
 	d, err := New(Settings{Features: map[string]bool{FeatureSimpleJWT: true, FeatureOIDC: true, FeatureJWKS: true, FeatureMetadata: true,
-		FeatureForwardAuth: true, FeatureMetrics: true, FeatureAdmin: true}})
+		FeatureForwardAuth: true, FeatureMetrics: true, FeatureAdmin: true, FeatureBranding: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,10 @@ func (s *Server) routes() http.Handler {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("/readyz", s.ready)
+	// The OpenAPI document of these routes and its page (api_schema.go).
+	mux.HandleFunc("/api/schema/{$}", s.schemaView)
+	mux.HandleFunc("/api/docs/{$}", s.docsPage)
+	mux.HandleFunc("/api/docs/docs.css", s.docsStyle)
 
 	// DRF views (drf_*.go): users, DRF tokens, per-device tokens.
 	mux.Handle("/sign_up/{$}", s.signUpView())

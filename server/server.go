@@ -199,6 +199,7 @@ type Server struct {
 	tracer    RequestTracer    // nil: none
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
+	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
 	admin     *admin.Service   // nil: no admin API
 
 	// The templates directory (html_pages.go).
@@ -261,6 +262,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if err := s.loadBranding(); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
+	}
+	if s.docs, err = s.buildAPIDocs(); err != nil {
+		return nil, err
 	}
 	s.handler = s.middleware(s.routes())
 	if s.routeErr != nil {

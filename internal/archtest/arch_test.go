@@ -538,3 +538,24 @@ func TestBuildWithOpenTelemetry(t *testing.T) {
 		t.Fatalf("go build -tags otel ./cmd/gatehouse: %v\n%s", err, out)
 	}
 }
+
+// The OpenAPI document is served with the standard library alone:
+// kin-openapi (the validator) and the YAML library (the document's
+// source) are test dependencies, linked into no program.
+func TestOpenAPIValidatorOnlyInTests(t *testing.T) {
+	pkgs := list(t, "./server/openapi", "./cmd/gatehouse")
+	p, ok := pkgs[module+"/server/openapi"]
+	if !ok {
+		t.Fatal("package server/openapi not found")
+	}
+	for _, dep := range p.Deps {
+		if !pkgs[dep].Standard {
+			t.Errorf("server/openapi depends on %s: the standard library only", dep)
+		}
+	}
+	for _, dep := range pkgs[module+"/cmd/gatehouse"].Deps {
+		if strings.HasPrefix(dep, "github.com/getkin/") || strings.HasPrefix(dep, "go.yaml.in/") || strings.HasPrefix(dep, "github.com/gorilla/mux") {
+			t.Errorf("the gatehouse binary links %s, a test dependency", dep)
+		}
+	}
+}

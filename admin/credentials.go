@@ -132,6 +132,7 @@ func (s *Service) Credentials(ctx context.Context, a Actor, q CredentialQuery, p
 		total += int(counts[k])
 	}
 	l := Listing[gatehouse.CredentialInfo]{Count: total, Page: p.resolve(total), Items: []gatehouse.CredentialInfo{}}
+	l.Next = l.Page.Number < l.Pages()
 	if l.OutOfRange() {
 		return l, nil
 	}

@@ -27,9 +27,10 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
 	// CountUsersUpTo counts the users f selects, up to max: it returns
-	// min(count, max) and reads at most max of them, so that a list over
-	// a million users answers its count at once (ask for max+1 to tell
-	// "more than max" from "max"). A max below 1 counts nothing.
+	// min(count, max) and stops reading once it has max of them, so that
+	// a list over a million users answers its count at once (ask for
+	// max+1 to tell "more than max" from "max"). A max below 1 counts
+	// nothing.
 	CountUsersUpTo(ctx context.Context, f UserFilter, max int) (int, error)
 	// ListUsers returns the users f selects, in f.Order (by id when it is
 	// ""). CountUsers, CountUsersUpTo and ListUsers refuse an Order that
@@ -80,7 +81,7 @@ func UserOrders() []string {
 // UserOrders with or without a leading "-", else an EINVALID *Error whose
 // field error names "ordering" (DRF's query parameter), so that a caller
 // answers 400 without asking the store. The stores return the same error
-// for an Order it refuses, before they query anything.
+// for an Order they refuse, before they query anything.
 //
 // A never-set LastLogin sorts after every time (PostgreSQL's order of
 // NULLs, which Django on PostgreSQL shows): last in "last_login", first in

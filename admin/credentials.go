@@ -132,6 +132,7 @@ func (s *Service) Credentials(ctx context.Context, a Actor, q CredentialQuery, p
 		total += int(counts[k])
 	}
 	l := Listing[gatehouse.CredentialInfo]{Count: total, Page: p.resolve(total), Items: []gatehouse.CredentialInfo{}}
+	l.Next = l.Page.Number < l.Pages()
 	if l.OutOfRange() {
 		return l, nil
 	}
@@ -209,6 +210,9 @@ func (s *Service) RevokeCredentials(ctx context.Context, a Actor, r Revocation) 
 			if !mayRevoke(k) {
 				return 0, forbidden()
 			}
+		}
+		if len(kinds) == 0 {
+			return 0, nil // a client and a kind it cannot hold: nothing selected
 		}
 		f.Kinds = kinds
 		return s.revoke(ctx, []gatehouse.CredentialFilter{f}, now, map[string]string{"by": "filter", "kinds": strings.Join(kinds, ","),

@@ -188,6 +188,7 @@ func (s *Server) adminCreateApplication(c *call, a admin.Actor) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	noStore(c.w)
 	c.respond(http.StatusCreated, toAdminApplicationDetail(admin.ApplicationDetail{Application: app}, secret))
 	return nil
 }
@@ -221,6 +222,9 @@ func (s *Server) adminPatchApplication(c *call, a admin.Actor) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	if secret != "" {
+		noStore(c.w)
+	}
 	c.respond(http.StatusOK, toAdminApplicationDetail(d, secret))
 	return nil
 }
@@ -249,6 +253,7 @@ func (s *Server) adminRotateSecret(c *call, a admin.Actor) *apiError {
 	if err != nil {
 		return s.internal(c, err)
 	}
+	noStore(c.w)
 	c.respond(http.StatusOK, map[string]string{"client_id": clientID, "client_secret": secret})
 	return nil
 }

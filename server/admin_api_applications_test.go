@@ -102,6 +102,9 @@ func TestAdminApplications(t *testing.T) {
 		// again.
 		r := f.do(appman, "POST", appsURL, body)
 		expect(t, r, 201, "")
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("the secret's answer may be cached: %v", r.header)
+		}
 		created := r.json(t)
 		secret, _ := created["client_secret"].(string)
 		if len(secret) < 32 || created["client_id"] != "shop" || created["client_type"] != "confidential" || created["token_format"] != "opaque" ||
@@ -151,6 +154,9 @@ func TestAdminApplications(t *testing.T) {
 		r = f.do(appman, "POST", appsURL+"shop/rotate-secret/", nil)
 		expect(t, r, 200, "")
 		fresh := r.json(t)["client_secret"].(string)
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("the rotated secret's answer may be cached: %v", r.header)
+		}
 		if fresh == secret || len(fresh) < 32 {
 			t.Fatalf("rotated: %s", r.body)
 		}

@@ -83,7 +83,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 		case shapeOAuth, shapeBearer:
 			writeOAuthError(w, oauth.ErrTemporarilyUnavailable)
 		case shapeAuthorize, shapeHTML:
-			htmlError(w, http.StatusServiceUnavailable, "Service Unavailable (503)", "Try again in a few seconds.")
+			s.errorPage(w, r, http.StatusServiceUnavailable, "Service Unavailable (503)", "Try again in a few seconds.")
 		case shapeDocument:
 			writeJSON(w, http.StatusServiceUnavailable, detailOnly{Detail: "Service temporarily unavailable, try again later."})
 		}
@@ -104,7 +104,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 			}
 		case shapeAuthorize, shapeHTML:
 			if status != statusClientClosed {
-				htmlError(w, status, "Server Error (500)", "")
+				s.errorPage(w, r, status, "Server Error (500)", "")
 				return nil
 			}
 		case shapeDocument:
@@ -143,12 +143,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 			oe = oauth.ErrInvalidRequest(gatehouse.ErrorMessage(err))
 		}
 		if f.authorize == nil {
-			htmlError(w, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
+			s.errorPage(w, r, http.StatusBadRequest, "Error: "+oe.Code, oe.Description)
 		} else {
 			redirectTo(w, f.authorize.ErrorURL(oe))
 		}
 	case shapeHTML:
-		htmlError(w, http.StatusBadRequest, "Bad Request", gatehouse.ErrorMessage(err))
+		s.errorPage(w, r, http.StatusBadRequest, "Bad Request", gatehouse.ErrorMessage(err))
 	case shapeDocument:
 		writeJSON(w, http.StatusBadRequest, detailOnly{Detail: gatehouse.ErrorMessage(err)})
 	case shapeBearer:
@@ -200,7 +200,7 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, f failure, err 
 	case shapeOAuth, shapeBearer:
 		writeOAuthError(w, &oauth.Error{Code: oauth.ErrTemporarilyUnavailable.Code, Description: detail, Status: http.StatusTooManyRequests})
 	case shapeAuthorize, shapeHTML:
-		htmlError(w, http.StatusTooManyRequests, "Too Many Requests (429)", "Too many attempts. Try again in "+strconv.FormatInt(secs, 10)+unit)
+		s.errorPage(w, r, http.StatusTooManyRequests, "Too Many Requests (429)", "Too many attempts. Try again in "+strconv.FormatInt(secs, 10)+unit)
 	case shapeDocument:
 		writeJSON(w, http.StatusTooManyRequests, detailOnly{Detail: detail})
 	}

@@ -40,6 +40,7 @@ type env struct {
 	dbURL    string
 	store    *store.Store
 	srv      *server.Server
+	handler  http.Handler // srv, checking each exchange against the OpenAPI document
 	accounts *accounts.Service
 	authn    *authn.Authenticator
 	clients  *oauth.Clients
@@ -227,7 +228,15 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
 	go func() { cleaner.Run(ctx); close(cleaned) }()
-	hs := httptest.NewServer(srv)
+	// Every exchange is checked against the OpenAPI document the server
+	// serves (openapi_validate_test.go); benchmarks are left as they are.
+	var handler http.Handler = srv
+	if _, bench := t.(*testing.B); !bench {
+		var report func()
+		handler, report = validated(t, srv)
+		t.Cleanup(report) // after shutdown: every request has finished
+	}
+	hs := httptest.NewServer(handler)
 	var once sync.Once
 	shutdown := func() {
 		once.Do(func() {
@@ -240,7 +249,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 		})
 	}
 	t.Cleanup(shutdown)
-	return &env{close: shutdown, dbURL: url, store: st, srv: srv, accounts: acc, authn: an, clients: clients, admin: adm, pairs: pairs, http: hs,
+	return &env{close: shutdown, dbURL: url, store: st, srv: srv, handler: handler, accounts: acc, authn: an, clients: clients, admin: adm, pairs: pairs, http: hs,
 		codec: codec, clock: clk, logs: logs, audit: rec}
 }
 

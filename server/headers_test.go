@@ -23,7 +23,7 @@ func TestPageHeadersAndCookies(t *testing.T) {
 			t.Errorf("a Secure cookie over plain HTTP (not configured): %s", c)
 		}
 	}
-	tls := httptest.NewTLSServer(e.srv)
+	tls := httptest.NewTLSServer(e.handler)
 	defer tls.Close()
 	res, err := tls.Client().Get(tls.URL + "/admin/login/")
 	if err != nil {

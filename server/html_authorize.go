@@ -43,6 +43,7 @@ type hiddenField struct{ Name, Value string }
 // label of the refusing button. The authorization endpoint and the
 // device verification page (html_device.go) both show it.
 type consentData struct {
+	pageBase
 	App, User, CSRF, Action, Deny string
 	Scopes                        []string
 	Hidden                        []hiddenField
@@ -75,7 +76,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+			s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 			return
 		}
 		for _, f := range []string{csrfField, "allow", "cancel"} {
@@ -107,7 +108,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	setLogUser(r, u.ID)
 	if consent {
-		if !readPageForm(w, r, ss) {
+		if !s.readPageForm(w, r, ss) {
 			return
 		}
 		params = r.PostForm
@@ -173,11 +174,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		d.Hidden = append(d.Hidden, hiddenField{"nonce", a.Nonce})
 	}
 	noStore(w) // the page carries the session's CSRF token
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		consentTemplate.Execute(w, d)
-	}
+	s.render(w, r, http.StatusOK, brandConsent, &d)
 }
 
 // checkOpenID applies the request's OpenID Connect parameters to the
@@ -260,12 +257,8 @@ func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
 	for _, a := range apps {
 		mine = append(mine, a.ClientID+" ("+a.Name+")")
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	listTemplate.Execute(w, struct {
-		Title string
-		Items []string
-		Empty string
-	}{"Your applications", mine, "No applications. Create one with: gatehouse createapplication"})
+	s.render(w, r, http.StatusOK, brandList, &listData{Title: "Your applications", Items: mine,
+		Empty: "No applications. Create one with: gatehouse createapplication"})
 }
 
 // authorizedTokensPage is DOT's /o/authorized_tokens/; gatehouse shows
@@ -275,12 +268,8 @@ func (s *Server) authorizedTokensPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	listTemplate.Execute(w, struct {
-		Title string
-		Items []string
-		Empty string
-	}{"Authorized tokens", nil, "Clients revoke their tokens at " + s.url("/o/revoke_token/") + "; changing your password revokes them all."})
+	s.render(w, r, http.StatusOK, brandList, &listData{Title: "Authorized tokens",
+		Empty: "Clients revoke their tokens at " + s.url("/o/revoke_token/") + "; changing your password revokes them all."})
 }
 
 var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>

@@ -41,7 +41,11 @@ var deviceDoneTemplate = template.Must(template.New("device-done").Parse(`<!DOCT
 </html>
 `))
 
+// deviceData is the device verification page's: the user, the form's
+// action and CSRF token, the code typed (or linked), and why it was
+// refused.
 type deviceData struct {
+	pageBase
 	User, Action, CSRF, Code, Error string
 }
 
@@ -69,7 +73,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		s.renderDevice(w, r, http.StatusOK, deviceData{User: u.Username, CSRF: ss.CSRF, Code: code})
 		return
 	}
-	if !readPageForm(w, r, ss) {
+	if !s.readPageForm(w, r, ss) {
 		return
 	}
 	typed := r.PostForm.Get("user_code")
@@ -90,9 +94,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 			d.Scopes = append(d.Scopes, s.ocfg.Scopes.Description(sc))
 		}
 		noStore(w) // the page carries the session's CSRF token
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		consentTemplate.Execute(w, d)
+		s.render(w, r, http.StatusOK, brandConsent, &d)
 		return
 	}
 	c, err := s.oauth.DecideDevice(r.Context(), u, typed, allow)
@@ -104,14 +106,12 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = c.App.ClientID
 	}
-	done := struct{ Title, Message string }{"Device connected", name + " can now act for you. You can return to your device."}
+	done := deviceDoneData{Title: "Device connected", Message: name + " can now act for you. You can return to your device.", App: name, Allowed: true}
 	if !allow {
-		done = struct{ Title, Message string }{"Access denied", name + " was not connected. You can close this page."}
+		done = deviceDoneData{Title: "Access denied", Message: name + " was not connected. You can close this page.", App: name}
 	}
 	noStore(w)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	deviceDoneTemplate.Execute(w, done)
+	s.render(w, r, http.StatusOK, brandDeviceDone, &done)
 }
 
 // deviceFail answers a refused user code with the form again and the
@@ -130,9 +130,5 @@ func (s *Server) deviceFail(w http.ResponseWriter, r *http.Request, ss *session,
 func (s *Server) renderDevice(w http.ResponseWriter, r *http.Request, status int, d deviceData) {
 	d.Action = s.url("/o/device/")
 	noStore(w)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		deviceTemplate.Execute(w, d)
-	}
+	s.render(w, r, status, brandDevice, &d)
 }

@@ -28,7 +28,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+			s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 			return
 		}
 		params = r.PostForm
@@ -39,13 +39,13 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint"} {
 		if len(params[name]) > 1 {
-			htmlError(w, http.StatusBadRequest, "Error: invalid_request", "Duplicate "+name+" parameter.")
+			s.errorPage(w, r, http.StatusBadRequest, "Error: invalid_request", "Duplicate "+name+" parameter.")
 			return
 		}
 	}
 	back, hintSubject, msg := s.logoutTarget(r, params)
 	if msg != "" {
-		htmlError(w, http.StatusBadRequest, "Error: invalid_request", msg)
+		s.errorPage(w, r, http.StatusBadRequest, "Error: invalid_request", msg)
 		return
 	}
 	u, err := s.sessionUser(r, ss)
@@ -55,7 +55,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	confirmed := r.Method == http.MethodPost && params.Get("confirm") != ""
 	if confirmed && !csrfOK(ss, params.Get(csrfField)) {
-		htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+		s.errorPage(w, r, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
 		return
 	}
 	if u != nil && !confirmed && (hintSubject == "" || hintSubject != oidc.Subject(u)) {
@@ -67,7 +67,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Hidden = append(d.Hidden, hiddenField{"confirm", "1"})
 		setLogUser(r, u.ID)
-		s.renderLogout(w, d)
+		s.renderLogout(w, r, d)
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -88,7 +88,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		redirectTo(w, back)
 		return
 	}
-	s.renderLogout(w, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
+	s.renderLogout(w, r, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
 }
 
 // logoutTarget checks an RP-initiated logout's parameters: the

@@ -35,7 +35,12 @@ var logoutTemplate = template.Must(template.New("logout").Parse(`<!DOCTYPE html>
 </html>
 `))
 
+// logoutData is the logout pages' (the logout beside the login page and
+// OpenID Connect's RP-initiated logout): with User, the confirmation
+// form's action, CSRF token, next and hidden fields; without, the
+// logged-out message and the login page's path.
 type logoutData struct {
+	pageBase
 	Action, Login, User, CSRF, Next, Message string
 	Hidden                                   []hiddenField
 }
@@ -74,12 +79,12 @@ func (s *Server) logoutConfirm(w http.ResponseWriter, r *http.Request) {
 		setLogUser(r, u.ID)
 		d.User, d.CSRF, d.Next = u.Username, ss.CSRF, localNext(r.URL.Query().Get("next"))
 	}
-	s.renderLogout(w, d)
+	s.renderLogout(w, r, d)
 }
 
 func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	ss := s.readSession(r)
-	if !readPageForm(w, r, ss) {
+	if !s.readPageForm(w, r, ss) {
 		return
 	}
 	if !s.endBrowserSession(w, r, ss) {
@@ -94,7 +99,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		emptyHTML(w, http.StatusFound)
 		return
 	}
-	s.renderLogout(w, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
+	s.renderLogout(w, r, logoutData{Login: s.url(s.ocfg.LoginURL), Message: "You are logged out."})
 }
 
 // endBrowserSession ends the session ss server-side (a copy of the cookie
@@ -112,10 +117,8 @@ func (s *Server) endBrowserSession(w http.ResponseWriter, r *http.Request, ss *s
 	return true
 }
 
-func (s *Server) renderLogout(w http.ResponseWriter, d logoutData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	logoutTemplate.Execute(w, d)
+func (s *Server) renderLogout(w http.ResponseWriter, r *http.Request, d logoutData) {
+	s.render(w, r, http.StatusOK, brandLogout, &d)
 }
 
 // localNext returns next when it is a local path (safeNext keeps it as it

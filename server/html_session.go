@@ -214,7 +214,11 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 </html>
 `))
 
+// loginData is the login page's: the form's action, the CSRF token, the
+// username to fill in, where to go after logging in, and why the last try
+// was refused.
 type loginData struct {
+	pageBase
 	Action, CSRF, Username, Next, Error string
 }
 
@@ -244,7 +248,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	next := safeNext(r.URL.Query().Get("next"))
-	s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Next: next, Username: s.loginHint(next)})
+	s.renderLogin(w, r, http.StatusOK, loginData{CSRF: ss.CSRF, Next: next, Username: s.loginHint(next)})
 }
 
 // loginHint is the login_hint of the authorization request the login
@@ -262,16 +266,14 @@ func (s *Server) loginHint(next string) string {
 	return h
 }
 
-func (s *Server) renderLogin(w http.ResponseWriter, status int, d loginData) {
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
 	d.Action = s.url(s.ocfg.LoginURL)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	loginTemplate.Execute(w, d)
+	s.render(w, r, status, brandLogin, &d)
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ss := s.readSession(r)
-	if !readPageForm(w, r, ss) {
+	if !s.readPageForm(w, r, ss) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
@@ -280,7 +282,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	fail := func() {
-		s.renderLogin(w, http.StatusOK, loginData{CSRF: ss.CSRF, Username: username, Next: next,
+		s.renderLogin(w, r, http.StatusOK, loginData{CSRF: ss.CSRF, Username: username, Next: next,
 			Error: "Please enter a correct username and password. Note that both fields may be case-sensitive."})
 	}
 	if username == "" || pw == "" || gatehouse.Length(username) > gatehouse.MaxUsername || gatehouse.Length(pw) > 4096 {
@@ -324,25 +326,18 @@ var errorTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 </html>
 `))
 
-// htmlError writes a small HTML error page.
 // readPageForm reads the form a page posted (at most 64 KiB) and checks
 // its CSRF token against the session's; when either fails it answers
 // the page's 400 or 403 and returns false.
-func readPageForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
+func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		htmlError(w, http.StatusBadRequest, "Bad Request", "The form could not be read.")
+		s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 		return false
 	}
 	if !csrfOK(ss, r.PostForm.Get(csrfField)) {
-		htmlError(w, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
+		s.errorPage(w, r, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
 		return false
 	}
 	return true
-}
-
-func htmlError(w http.ResponseWriter, status int, title, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	errorTemplate.Execute(w, struct{ Title, Message string }{title, msg})
 }

@@ -18,7 +18,7 @@ import (
 func mounted(t *testing.T, e *env) (*httptest.Server, *browser) {
 	t.Helper()
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", http.StripPrefix("/auth", e.srv))
+	mux.Handle("/auth/", http.StripPrefix("/auth", e.handler))
 	mux.HandleFunc("/app/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) })
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)

@@ -24,6 +24,10 @@ func (s *Server) routes() http.Handler {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("/readyz", s.ready)
+	// The OpenAPI document of these routes and its page (api_schema.go).
+	mux.HandleFunc("/api/schema/{$}", s.schemaView)
+	mux.HandleFunc("/api/docs/{$}", s.docsPage)
+	mux.HandleFunc("/api/docs/docs.css", s.docsStyle)
 
 	// DRF views (drf_*.go): users, DRF tokens, per-device tokens.
 	mux.Handle("/sign_up/{$}", s.signUpView())
@@ -108,6 +112,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/o/device/{$}", s.devicePage) // the device flow's verification page (html_device.go)
 	mux.HandleFunc(strings.TrimSuffix(s.ocfg.LoginURL, "/")+"/{$}", s.loginPage)
 	mux.HandleFunc(s.logoutURL+"{$}", s.logoutPage)
+	if s.brandStatic != "" {
+		mux.HandleFunc(brandStaticPath, s.brandStaticFile) // the templates directory's static/ (html_pages.go)
+	}
 	// The admin site (admin_html*.go), beside the login page.
 	s.siteRoutes(mux)
 

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/authn"
+	"github.com/gatehouse-auth/gatehouse/branding"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/policy"
@@ -85,6 +86,13 @@ type Config struct {
 	// (GET and HEAD), such as /metrics; "" (the default) does not. It must
 	// not be a path gatehouse serves.
 	MetricsPath string
+	// TemplatesDir is a directory of templates replacing the end-user
+	// pages' built-in ones (login, consent, error, ...) and of the static
+	// files they link to, served under /static/branding/ (package
+	// branding; docs/branding.md). It is read and checked by New: a
+	// template that does not parse or names a field its page lacks
+	// refuses the start. "" (the default): the built-in pages.
+	TemplatesDir string
 }
 
 // DefaultConfig returns the defaults documented in docs/configuration.md.
@@ -191,7 +199,12 @@ type Server struct {
 	tracer    RequestTracer    // nil: none
 	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
 	routeErr  error            // a route routes could not add (the metrics path)
+	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
 	admin     *admin.Service   // nil: no admin API
+
+	// The templates directory (html_pages.go).
+	brand       *branding.Set // its pages; nil: the built-in ones
+	brandStatic string        // the URL path of its static files; "": none
 }
 
 // New builds the server. It starts no background work: the services in d
@@ -246,6 +259,12 @@ func New(d Deps) (*Server, error) {
 		if err := CheckMountPrefix(s.cfg.MetricsPath); err != nil {
 			return nil, fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %w", err)
 		}
+	}
+	if err := s.loadBranding(); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
+	}
+	if s.docs, err = s.buildAPIDocs(); err != nil {
+		return nil, err
 	}
 	s.handler = s.middleware(s.routes())
 	if s.routeErr != nil {

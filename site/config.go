@@ -64,6 +64,8 @@ type Config struct {
 
 	// ForwardAuthPolicy is the policy file of /auth/verify/ ("": not served).
 	ForwardAuthPolicy string
+	// TemplatesDir replaces the end-user pages' templates ("": built-in).
+	TemplatesDir string
 
 	ThrottleRates   string
 	ThrottleStore   string
@@ -234,6 +236,7 @@ func (c *Config) Settings() []Setting {
 		{"page-size", "REST_FRAMEWORK's PAGE_SIZE: users on one page of GET /api/users/", (*intValue)(&c.PageSize), itoa(srv.PageSize)},
 		{"user-list", "who may list users on GET /api/users/: all (any authenticated user sees every user and e-mail address, as the Django project), staff (staff users only; others get 403), or self (each user sees only their own record)", (*userListValue)(&c.UserList), string(srv.UserList)},
 		{"auth-cache-ttl", "how long a replica may cache token and user lookups; revocations by other replicas take up to this long", (*durationValue)(&c.AuthCacheTTL), "5s"},
+		{"templates-dir", "directory of html/template files replacing the end-user pages (login.html, consent.html, error.html, device.html, device-done.html, logout.html, list.html; an optional base.html shared by all) and of a static/ subdirectory served at /static/branding/ (docs/branding.md). Read and checked at start only: a template that does not parse or names a field its page lacks refuses the start. Empty: the built-in pages", (*stringValue)(&c.TemplatesDir), ""},
 		{"forward-auth-policy", "policy file of the forward-auth endpoint /auth/verify/ for reverse proxies (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth, Envoy ext_authz): routes to requirements, default deny (docs/protect-your-api.md). Unset: the endpoint is not served", (*stringValue)(&c.ForwardAuthPolicy), ""},
 
 		{"jwt-signing-key", "HMAC key (HS256, HS384, HS512) for simplejwt tokens, at least 32 bytes (a Django project's SECRET_KEY keeps its tokens valid); defaults to the secret key", (*stringValue)(&c.JWTSigningKey), ""},

@@ -272,6 +272,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
 	scfg.MountPrefix = e.cfg.MountPrefix
+	scfg.TemplatesDir = e.cfg.TemplatesDir
 	scfg.Issuer, _ = e.issuer() // checked by wire
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // GroupedAccessTokens reports how many access tokens s stored through
@@ -17,19 +19,48 @@ func Checkpoints(s *Store) int64 { return s.checkpoints.runs.Load() }
 // that cond (SQL with literals) selects; on PostgreSQL with sequential
 // scans disabled, so that a usable index is always chosen.
 func Plan(ctx context.Context, s *Store, table, cond string) (string, error) {
+	return explain(ctx, s, "SELECT id FROM "+table+" WHERE "+cond, nil, "enable_seqscan")
+}
+
+// UserListPlan returns the plan of ListUsers' first page of 25 for f, or
+// of its CountUsersUpTo(10,001) when count; on PostgreSQL with sequential
+// scans and sorts disabled, as the planner would choose at a million rows
+// rather than in an empty test table.
+func UserListPlan(ctx context.Context, s *Store, f gatehouse.UserFilter, count bool) (string, error) {
+	order, err := userOrderBy(f.Order)
+	if err != nil {
+		return "", err
+	}
+	via, err := s.searchFor(ctx, f, count)
+	if err != nil {
+		return "", err
+	}
+	from, args := s.userFrom(f, via)
+	q := "SELECT " + userColsOf("users") + from + order + " LIMIT 25"
+	if count {
+		q = "SELECT COUNT(*) FROM (SELECT 1" + from + " LIMIT 10001) capped"
+	}
+	return explain(ctx, s, s.q(q), args, "enable_seqscan", "enable_sort")
+}
+
+// explain returns the plan of query (in the dialect's placeholders) as
+// text, with the PostgreSQL settings named in off turned off for it.
+func explain(ctx context.Context, s *Store, query string, args []any, off ...string) (string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
-	q := "EXPLAIN QUERY PLAN SELECT id FROM " + table + " WHERE " + cond
+	q := "EXPLAIN QUERY PLAN " + query
 	if s.d.dollar {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return "", err
+		for _, setting := range off {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL "+setting+" = off"); err != nil {
+				return "", err
+			}
 		}
-		q = "EXPLAIN SELECT id FROM " + table + " WHERE " + cond
+		q = "EXPLAIN " + query
 	}
-	rows, err := tx.QueryContext(ctx, q)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return "", err
 	}

@@ -51,6 +51,11 @@ type dialect struct {
 	// afterExplicitIDs realigns id sequences after rows were inserted with
 	// their own primary keys (loaddata).
 	afterExplicitIDs func(table string) string
+	// likeCol is the column as UserFilter.Search's LIKE compares it with
+	// the lowered term: SQLite's LIKE ignores ASCII case itself (lowering
+	// each value first made a scan of a million users 2.5 times slower),
+	// PostgreSQL's does not.
+	likeCol func(col string) string
 	// schema fills the migrations' placeholders: {{name}} becomes
 	// schema[name]. The column types that differ are named here once, so
 	// that the migration files are shared.
@@ -76,6 +81,7 @@ var sqliteDialect = dialect{
 		return false
 	},
 	afterExplicitIDs: func(string) string { return "" }, // AUTOINCREMENT follows the largest id
+	likeCol:          func(col string) string { return col },
 	schema: map[string]string{
 		// AUTOINCREMENT: ids of deleted rows are never handed out again,
 		// as with PostgreSQL's sequences.
@@ -110,6 +116,7 @@ var postgresDialect = dialect{
 	afterExplicitIDs: func(table string) string {
 		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)
 	},
+	likeCol: func(col string) string { return "LOWER(" + col + ")" },
 	schema: map[string]string{
 		"id":                "BIGSERIAL PRIMARY KEY",
 		"bytes":             "BYTEA",

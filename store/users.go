@@ -76,20 +76,86 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.
 	return u, s.notFound(err)
 }
 
-// userWhere is the WHERE clause selecting the users f matches.
-func (s *Store) userWhere(f gatehouse.UserFilter) (string, []any) {
+// How a search reads the trigram index on SQLite (store/usersearch.go);
+// PostgreSQL's planner makes that choice itself with its statistics.
+const (
+	searchScan   = iota // LIKE alone: a short term, PostgreSQL, or a term so common that reading in order finds a page at once
+	searchFilter        // users.id IN (the index's rows): a term the index finds in few rows
+	searchJoin          // the index's rows joined to users, in rowid order: a count that stops at its limit
+)
+
+// searchProbe is how many rows of the trigram index make a term common on
+// SQLite: below it ListUsers reads the index's rows and sorts them; from
+// it on it reads users in the page's order, where at least one row in
+// 1,000,000/searchProbe matches, so a page of 25 is found within some
+// 25,000 rows.
+const searchProbe = 1000
+
+// usesTrigrams reports whether the SQLite trigram index can find term: a
+// phrase of fewer than three characters has no trigram.
+func (s *Store) usesTrigrams(term string) bool {
+	return !s.d.dollar && utf8.RuneCountInString(term) >= 3
+}
+
+// ftsPhrase is term as an FTS5 phrase: quoted, so that nothing in it is
+// query syntax.
+func ftsPhrase(term string) string {
+	return `"` + strings.ReplaceAll(strings.ToLower(term), `"`, `""`) + `"`
+}
+
+// searchFor chooses how a search for f.Search reads the users on SQLite:
+// through the trigram index's rows when it holds fewer than searchProbe
+// rows with the term. A common term is read in order (ListUsers: a page
+// is found at once); its bounded count (upTo) reads the index's rows in
+// rowid order when the term is all f asks for, else the rows the other
+// filters' indexes select (a common term among the staff: the index
+// would give the rows of every user before the staff's count is found).
+func (s *Store) searchFor(ctx context.Context, f gatehouse.UserFilter, upTo bool) (int, error) {
+	if f.Search == "" || !s.usesTrigrams(f.Search) {
+		return searchScan, nil
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
+		ftsPhrase(f.Search), searchProbe).Scan(&n)
+	switch {
+	case err != nil:
+		return searchScan, err
+	case n < searchProbe:
+		return searchFilter, nil
+	case upTo && f == gatehouse.UserFilter{Search: f.Search, Order: f.Order}:
+		return searchJoin, nil
+	}
+	return searchScan, nil
+}
+
+// userFrom is the FROM and WHERE clause selecting the users f matches,
+// reading the search's index as via says. Every column is named with its
+// table, as users_search has columns of the same names.
+func (s *Store) userFrom(f gatehouse.UserFilter, via int) (string, []any) {
+	from := " FROM users"
 	var conds []string
 	var args []any
+	if f.Search != "" && s.usesTrigrams(f.Search) {
+		switch via {
+		case searchFilter:
+			conds = append(conds, "users.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)")
+			args = append(args, ftsPhrase(f.Search))
+		case searchJoin:
+			from = " FROM users_search JOIN users ON users.id = users_search.rowid"
+			conds = append(conds, "users_search MATCH ?")
+			args = append(args, ftsPhrase(f.Search))
+		}
+	}
 	if f.ID != 0 {
-		conds = append(conds, "id = ?")
+		conds = append(conds, "users.id = ?")
 		args = append(args, f.ID)
 	}
 	if f.Username != "" {
-		conds = append(conds, "username = ?")
+		conds = append(conds, "users.username = ?")
 		args = append(args, f.Username)
 	}
 	if f.Email != "" {
-		conds = append(conds, "email = ?")
+		conds = append(conds, "users.email = ?")
 		args = append(args, f.Email)
 	}
 	for _, b := range []struct {
@@ -97,12 +163,12 @@ func (s *Store) userWhere(f gatehouse.UserFilter) (string, []any) {
 		v   *bool
 	}{{"is_active", f.Active}, {"is_staff", f.Staff}, {"is_superuser", f.Superuser}} {
 		if b.v != nil {
-			conds = append(conds, b.col+" = ?")
+			conds = append(conds, "users."+b.col+" = ?")
 			args = append(args, *b.v)
 		}
 	}
 	if f.GroupID != 0 {
-		conds = append(conds, "id IN (SELECT user_id FROM user_groups WHERE group_id = ?)")
+		conds = append(conds, "users.id IN (SELECT user_id FROM user_groups WHERE group_id = ?)")
 		args = append(args, f.GroupID)
 	}
 	if f.Search != "" {
@@ -111,33 +177,37 @@ func (s *Store) userWhere(f gatehouse.UserFilter) (string, []any) {
 		args = append(args, a...)
 	}
 	if len(conds) == 0 {
-		return "", nil
+		return from, nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return from + " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // userSearch is the condition of UserFilter.Search: the user's username,
-// email, first or last name, lowered, contains the lowered term, with %
-// and _ taken literally. On SQLite a term of three characters or more
-// first takes the candidates from the trigram index users_search (a
-// superset: it folds case beyond ASCII), which the LIKE then checks;
-// PostgreSQL's planner picks the pg_trgm index of the LIKE itself, when
-// migration 00019 could build it (store/usersearch.go).
+// email, first or last name contains the lowered term ignoring ASCII case
+// (the dialect's likeCol), with % and _ taken literally. It decides every
+// match: the trigram indexes only narrow the rows it is checked on (on
+// SQLite, users_search finds a superset, as it folds case beyond ASCII;
+// PostgreSQL's planner uses the pg_trgm index of this very LIKE, when
+// migration 00019 could build it).
 func (s *Store) userSearch(term string) (string, []any) {
-	term = strings.ToLower(term)
-	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(term) + "%"
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(term)) + "%"
+	// A term of fewer than three characters has no trigram: PostgreSQL
+	// would read the whole pg_trgm index for it (4 s for "jo" at a million
+	// users, where reading the table in order finds a page at once), so
+	// it is asked in a form the index cannot serve, with the same matches.
+	short := s.d.dollar && utf8.RuneCountInString(term) < 3
 	var ors []string
 	var args []any
 	for _, col := range []string{"username", "email", "first_name", "last_name"} {
-		ors = append(ors, "LOWER("+col+`) LIKE ? ESCAPE '\'`)
+		if short {
+			ors = append(ors, "strpos("+s.d.likeCol("users."+col)+", ?) > 0")
+			args = append(args, strings.ToLower(term))
+			continue
+		}
+		ors = append(ors, s.d.likeCol("users."+col)+` LIKE ? ESCAPE '\'`)
 		args = append(args, like)
 	}
-	cond := "(" + strings.Join(ors, " OR ") + ")"
-	if !s.d.dollar && utf8.RuneCountInString(term) >= 3 {
-		cond = "id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?) AND " + cond
-		args = append([]any{`"` + strings.ReplaceAll(term, `"`, `""`) + `"`}, args...)
-	}
-	return cond, args
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 // userOrders is the ORDER BY of each UserFilter.Order, ascending; every
@@ -177,14 +247,15 @@ func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, er
 	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
 		return 0, err
 	}
-	where, args := s.userWhere(f)
+	from, args := s.userFrom(f, searchFilter)
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM users"+where), args...).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*)"+from), args...).Scan(&n)
 	return n, err
 }
 
 // CountUsersUpTo counts the users f selects, stopping at limit: the
-// subquery's LIMIT ends the scan there.
+// subquery's LIMIT ends the scan there (searchFor says how a search reads
+// on SQLite).
 func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (int, error) {
 	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
 		return 0, err
@@ -192,9 +263,13 @@ func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limi
 	if limit < 1 {
 		return 0, nil
 	}
-	where, args := s.userWhere(f)
+	via, err := s.searchFor(ctx, f, true)
+	if err != nil {
+		return 0, err
+	}
+	from, args := s.userFrom(f, via)
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1 FROM users"+where+" LIMIT ?) capped"), append(args, limit)...).Scan(&n)
+	err = s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM (SELECT 1"+from+" LIMIT ?) capped"), append(args, limit)...).Scan(&n)
 	return n, err
 }
 
@@ -205,9 +280,13 @@ func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, l
 	if err != nil {
 		return nil, err
 	}
-	where, args := s.userWhere(f)
+	via, err := s.searchFor(ctx, f, false)
+	if err != nil {
+		return nil, err
+	}
+	from, args := s.userFrom(f, via)
 	args = append(args, limit, offset)
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userCols+" FROM users"+where+order+" LIMIT ? OFFSET ?"), args...)
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+userColsOf("users")+from+order+" LIMIT ? OFFSET ?"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +300,11 @@ func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, l
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// userColsOf is userCols, each named with table.
+func userColsOf(table string) string {
+	return table + "." + strings.ReplaceAll(userCols, ", ", ", "+table+".")
 }
 
 // UpdateUser reads the user, applies fn and writes it back in one

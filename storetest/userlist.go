@@ -17,11 +17,21 @@ import (
 
 // userIDs lists the ids of users, in their order.
 func userIDs(users []gatehouse.User) []int64 {
-	var ids []int64
+	return each(users, func(u gatehouse.User) int64 { return u.ID })
+}
+
+// usernames lists the usernames of users, in their order.
+func usernames(users []gatehouse.User) []string {
+	return each(users, func(u gatehouse.User) string { return u.Username })
+}
+
+// each is f of every user, in order; nil for none.
+func each[T any](users []gatehouse.User, f func(gatehouse.User) T) []T {
+	var out []T
 	for _, u := range users {
-		ids = append(ids, u.ID)
+		out = append(out, f(u))
 	}
-	return ids
+	return out
 }
 
 // Every order of UserOrders, ascending and descending, lists the users as
@@ -114,14 +124,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func usernames(users []gatehouse.User) []string {
-	var out []string
-	for _, u := range users {
-		out = append(out, u.Username)
-	}
-	return out
 }
 
 // An Order outside UserOrders is ValidUserOrder's EINVALID error naming

@@ -74,6 +74,9 @@ func serveWith(t *testing.T, env map[string]string, scheme string, client *http.
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if scheme == "http" { // an HTTPS test's client has a transport of its own
+		checkExchanges(t, base)
+	}
 	return base, func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -415,6 +415,22 @@ func TestPolicyDependsOnlyOnGuard(t *testing.T) {
 	}
 }
 
+// The branding loader reads a directory of templates and static files:
+// the standard library only, so that it knows the pages as names and
+// sample data, never the server that owns them.
+func TestBrandingIsStandardLibraryOnly(t *testing.T) {
+	pkgs := list(t, "./branding")
+	p, ok := pkgs[module+"/branding"]
+	if !ok {
+		t.Fatal("package branding not found")
+	}
+	for _, dep := range p.Deps {
+		if !pkgs[dep].Standard {
+			t.Errorf("branding depends on %s", dep)
+		}
+	}
+}
+
 // The signing keys are a service: they reach the database through the
 // root package's SigningKeyStore and seal private keys with secret's box.
 // They depend on the root package, secret, go-jose and the standard
@@ -520,5 +536,26 @@ func TestBuildWithOpenTelemetry(t *testing.T) {
 	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags otel ./cmd/gatehouse: %v\n%s", err, out)
+	}
+}
+
+// The OpenAPI document is served with the standard library alone:
+// kin-openapi (the validator) and the YAML library (the document's
+// source) are test dependencies, linked into no program.
+func TestOpenAPIValidatorOnlyInTests(t *testing.T) {
+	pkgs := list(t, "./server/openapi", "./cmd/gatehouse")
+	p, ok := pkgs[module+"/server/openapi"]
+	if !ok {
+		t.Fatal("package server/openapi not found")
+	}
+	for _, dep := range p.Deps {
+		if !pkgs[dep].Standard {
+			t.Errorf("server/openapi depends on %s: the standard library only", dep)
+		}
+	}
+	for _, dep := range pkgs[module+"/cmd/gatehouse"].Deps {
+		if strings.HasPrefix(dep, "github.com/getkin/") || strings.HasPrefix(dep, "go.yaml.in/") || strings.HasPrefix(dep, "github.com/gorilla/mux") {
+			t.Errorf("the gatehouse binary links %s, a test dependency", dep)
+		}
 	}
 }

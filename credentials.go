@@ -32,8 +32,11 @@ type CredentialFilter struct {
 	// Ended includes expired and revoked credentials in a listing;
 	// revocation always skips them.
 	Ended bool
-	// Limit bounds a listing per kind (0: 1000).
-	Limit int
+	// EndedOnly (with Ended) lists only expired and revoked credentials.
+	EndedOnly bool
+	// Limit bounds a listing per kind (0: 1000); Offset skips that many
+	// of each kind first (a page of one kind).
+	Limit, Offset int
 }
 
 // CredentialInfo is one credential as an administrator sees it: never the
@@ -61,4 +64,10 @@ type CredentialAdminStore interface {
 	// token's access token deleted with it. It returns how many were
 	// ended and the hashes of the OAuth access tokens deleted.
 	RevokeCredentials(ctx context.Context, f CredentialFilter, now time.Time) (int64, RevokedAccess, error)
+	// CountCredentials counts what f selects (Limit and Offset aside), by
+	// kind; a kind f cannot select is absent.
+	CountCredentials(ctx context.Context, f CredentialFilter, now time.Time) (map[string]int64, error)
+	// CountGrants counts the application's authorization codes and
+	// device grants not yet used or expired at now.
+	CountGrants(ctx context.Context, applicationID int64, now time.Time) (int64, error)
 }

@@ -268,6 +268,10 @@ type ThrottleStore interface {
 	// ThrottleGet reads the counters keys, in order; a missing or expired
 	// one reads as zero.
 	ThrottleGet(ctx context.Context, now time.Time, keys ...string) ([]Counter, error)
+	// ThrottleScan counts the live counters whose key starts with prefix
+	// and returns up to limit of them (any limit of them), key → count:
+	// for the admin's status page, never on a request's path.
+	ThrottleScan(ctx context.Context, now time.Time, prefix string, limit int) (int64, map[string]int64, error)
 	// ThrottleDelete removes the counter key.
 	ThrottleDelete(ctx context.Context, key string) error
 	// DeleteExpiredThrottle deletes up to batch rows expired by now.
@@ -378,6 +382,7 @@ type Store interface {
 	PermissionStore
 	SigningKeyStore
 	CredentialAdminStore
+	ReplicaStore
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 }

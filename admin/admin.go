@@ -45,8 +45,17 @@ type Deps struct {
 	// access tokens by hash (authn.Authenticator.ForgetAccess). nil: none.
 	Forget       func(userID int64)
 	ForgetAccess func(hashes [][]byte)
-	Now          func() time.Time // nil means time.Now
-	Config       Config
+	// ForgetApplication drops an application this replica changed from
+	// the OAuth provider's cache (oauth.Provider.ForgetApplication); nil:
+	// none, and the change applies within the auth cache TTL.
+	ForgetApplication func(clientID string)
+	// Keys are the signing keys (keys.Manager); nil: there are none, and
+	// the keys operations answer ENOTFOUND.
+	Keys KeyManager
+	// Status is what the status page reads (admin/status.go).
+	Status StatusDeps
+	Now    func() time.Time // nil means time.Now
+	Config Config
 }
 
 // Config holds the administration's settings.
@@ -82,6 +91,9 @@ func New(d Deps) *Service {
 	}
 	if d.ForgetAccess == nil {
 		d.ForgetAccess = func([][]byte) {}
+	}
+	if d.ForgetApplication == nil {
+		d.ForgetApplication = func(string) {}
 	}
 	return &Service{d: d}
 }

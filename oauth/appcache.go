@@ -52,3 +52,10 @@ func (c *appCache) put(a gatehouse.Application) {
 	c.entries[a.ClientID] = appEntry{app: a, expires: c.now().Add(c.ttl)}
 	c.mu.Unlock()
 }
+
+// drop forgets clientID's application, after this replica changed it.
+func (c *appCache) drop(clientID string) {
+	c.mu.Lock()
+	delete(c.entries, clientID)
+	c.mu.Unlock()
+}

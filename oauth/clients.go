@@ -89,50 +89,59 @@ func (s *Clients) redirectURIValid(u string) bool {
 // allowed origins are normalised by Origins before.
 func (s *Clients) check(a *gatehouse.Application) error {
 	if a.TokenFormat != gatehouse.TokenFormatOpaque && a.TokenFormat != gatehouse.TokenFormatJWT {
-		return invalid("token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
+		return invalidField("token_format", "token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
 	}
 	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
 		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
 	}
 	if a.ClientType != gatehouse.ClientConfidential && a.ClientType != gatehouse.ClientPublic {
-		return invalid("client type must be %s or %s", gatehouse.ClientConfidential, gatehouse.ClientPublic)
+		return invalidField("client_type", "client type must be %s or %s", gatehouse.ClientConfidential, gatehouse.ClientPublic)
 	}
 	if len(a.GrantTypes) == 0 {
-		return invalid("at least one grant type is required")
+		return invalidField("authorization_grant_type", "at least one grant type is required")
 	}
 	for _, g := range a.GrantTypes {
 		switch g {
 		case gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword, gatehouse.GrantDeviceCode:
 		case gatehouse.GrantClientCredentials:
 			if a.ClientType == gatehouse.ClientPublic {
-				return invalid("a public client cannot use client-credentials")
+				return invalidField("authorization_grant_type", "a public client cannot use client-credentials")
 			}
 		default:
-			return invalid("unknown grant type %q (authorization-code, password, client-credentials, %s)", g, gatehouse.GrantDeviceCode)
+			return invalidField("authorization_grant_type", "unknown grant type %q (authorization-code, password, client-credentials, %s)", g, gatehouse.GrantDeviceCode)
 		}
 	}
 	for _, u := range a.RedirectURIs {
 		if !s.redirectURIValid(u) {
-			return invalid("redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
+			return invalidField("redirect_uris", "redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
 		}
 	}
 	for _, u := range a.PostLogoutRedirectURIs {
 		if !s.redirectURIValid(u) {
-			return invalid("post-logout redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
+			return invalidField("post_logout_redirect_uris", "post-logout redirect URI %q: must be an absolute URL whose scheme is one of %s, without a fragment or white space", u, strings.Join(s.schemes, ", "))
 		}
 	}
 	if a.Allows(gatehouse.GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {
-		return invalid("the authorization-code grant needs at least one redirect URI")
+		return invalidField("redirect_uris", "the authorization-code grant needs at least one redirect URI")
 	}
 	if !s.scopes.Valid(a.DefaultScopes) {
-		return invalid("default scopes must be among %s", strings.Join(s.scopes.Names(), " "))
+		return invalidField("default_scopes", "default scopes must be among %s", strings.Join(s.scopes.Names(), " "))
 	}
 	return nil
 }
 
 func invalid(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.EINVALID, fmt.Sprintf(format, args...))
+}
+
+// invalidField is invalid naming the field at fault (as the admin API
+// calls it, DOT's model field), so that an API answers a field error; the
+// message is the same.
+func invalidField(field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &gatehouse.Error{Code: gatehouse.EINVALID, Message: msg,
+		Fields: []gatehouse.FieldError{{Field: field, Code: gatehouse.FieldInvalid, Message: msg}}}
 }
 
 // Create validates spec and stores the application. For a confidential
@@ -205,7 +214,7 @@ func (s *Clients) Origins(origins []string) ([]string, error) {
 	for _, o := range origins {
 		n, err := gatehouse.ParseOrigin(o, slices.Contains(s.schemes, "http"))
 		if err != nil {
-			return nil, invalid("allowed %s", err.Error())
+			return nil, invalidField("allowed_origins", "allowed %s", err.Error())
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -237,7 +246,11 @@ func (s *Clients) SetAllowedOrigins(ctx context.Context, clientID string, origin
 // ApplicationChange is what Update changes: each field set replaces the
 // application's, nil keeps it.
 type ApplicationChange struct {
-	Name                   *string
+	Name *string
+	// ClientType confidential or public: a client made public loses its
+	// secret, one made confidential is given one (Update returns it).
+	ClientType             *string
+	GrantTypes             *[]string
 	RedirectURIs           *[]string
 	PostLogoutRedirectURIs *[]string
 	SkipAuthorization      *bool
@@ -247,17 +260,35 @@ type ApplicationChange struct {
 }
 
 // Update changes the application with that client id as ch says, checked
-// as Create checks a new one: a bad value is EINVALID and nothing is
-// written; an unknown client id is ENOTFOUND. Other replicas see the
+// as Create checks a new one: a bad value is EINVALID (naming the field)
+// and nothing is written; an unknown client id is ENOTFOUND. When the
+// change makes a public client confidential, the secret it is given is
+// returned, to be shown once ("" otherwise). Other replicas see the
 // change once their application cache expires (the auth cache TTL).
-func (s *Clients) Update(ctx context.Context, clientID string, ch ApplicationChange) (gatehouse.Application, error) {
+func (s *Clients) Update(ctx context.Context, clientID string, ch ApplicationChange) (gatehouse.Application, string, error) {
 	a, err := s.application(ctx, clientID)
 	if err != nil {
-		return a, err
+		return a, "", err
 	}
 	changed := map[string]string{}
 	if ch.Name != nil {
 		a.Name, changed["name"] = *ch.Name, *ch.Name
+	}
+	plain := ""
+	if ch.ClientType != nil && *ch.ClientType != a.ClientType {
+		a.ClientType, changed["client_type"] = *ch.ClientType, *ch.ClientType
+		switch a.ClientType {
+		case gatehouse.ClientPublic:
+			a.SecretHash = nil
+		case gatehouse.ClientConfidential:
+			if plain, err = secret.Alnum(s.random, 64); err != nil {
+				return a, "", err
+			}
+			a.SecretHash, changed["secret"] = s.secrets.Hash(plain), "created"
+		}
+	}
+	if ch.GrantTypes != nil {
+		a.GrantTypes, changed["grant_types"] = *ch.GrantTypes, strings.Join(*ch.GrantTypes, ",")
 	}
 	if ch.RedirectURIs != nil {
 		a.RedirectURIs, changed["redirect_uris"] = *ch.RedirectURIs, strings.Join(*ch.RedirectURIs, " ")
@@ -276,22 +307,22 @@ func (s *Clients) Update(ctx context.Context, clientID string, ch ApplicationCha
 	}
 	if ch.AllowedOrigins != nil {
 		if a.AllowedOrigins, err = s.Origins(*ch.AllowedOrigins); err != nil {
-			return a, err
+			return a, "", err
 		}
 		changed["allowed_origins"] = strings.Join(a.AllowedOrigins, " ")
 	}
 	if len(changed) == 0 {
-		return a, invalid("nothing to change")
+		return a, "", invalid("nothing to change")
 	}
 	if err := s.check(&a); err != nil {
-		return a, err
+		return a, "", err
 	}
 	a.Updated = s.now()
 	if err := s.store.UpdateApplication(ctx, &a); err != nil {
-		return a, s.notFound(clientID, err)
+		return a, "", s.notFound(clientID, err)
 	}
 	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationChanged, ClientID: clientID, Detail: changed})
-	return a, nil
+	return a, plain, nil
 }
 
 // RotateSecret gives a confidential application a new secret and returns

@@ -156,6 +156,11 @@ func New(d Deps) (*Provider, error) {
 // Config returns the provider's settings, defaults filled in.
 func (p *Provider) Config() Config { return p.cfg }
 
+// ForgetApplication drops the cached application with that client_id, so
+// that a change made on this replica (the admin API) applies here at
+// once; other replicas see it within the cache TTL.
+func (p *Provider) ForgetApplication(clientID string) { p.apps.drop(clientID) }
+
 // Application returns the client with that client_id through the cache, or
 // nil when there is none.
 func (p *Provider) Application(ctx context.Context, clientID string) (*gatehouse.Application, error) {

@@ -134,6 +134,8 @@ type wiring struct {
 	JWT      simplejwt.Deps
 	Audit    audit.Deps // the recorder every service is given
 	Admin    admin.Config
+	// Keys are the admin's signing keys (nil: none, as by default).
+	Keys admin.KeyManager
 }
 
 // buildWith is build with deps adjusting the server's dependencies.
@@ -212,9 +214,12 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	w.Server.Authn, w.Server.Accounts, w.Server.OAuth, w.Server.JWT = an, acc, provider, pairs
 	ocfg := provider.Config()
 	clients := oauth.NewClients(st, secrets, ocfg, clk.now, nil, rec)
+	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
 	adm := admin.New(admin.Deps{Accounts: acc, Users: st, Permissions: st, Credentials: st, Applications: st, Clients: clients,
-		AuditLog: st, Audit: rec, Forget: an.ForgetUser, ForgetAccess: an.ForgetAccess, Now: clk.now,
-		Config: admin.Config{AdminClients: ocfg.AdminClients, CountLimit: w.Admin.CountLimit}})
+		AuditLog: st, Audit: rec, Forget: an.ForgetUser, ForgetAccess: an.ForgetAccess, ForgetApplication: provider.ForgetApplication,
+		Keys: w.Keys, Now: clk.now, Config: admin.Config{AdminClients: ocfg.AdminClients, CountLimit: w.Admin.CountLimit},
+		Status: admin.StatusDeps{Backend: st.Dialect(), Ready: st.Ready, Replicas: st, Cleanup: cleaner,
+			Throttle: w.Accounts.Guard}})
 	w.Server.Admin = adm
 	srv, err := server.New(w.Server)
 	if err != nil {
@@ -222,7 +227,6 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	cleaned := make(chan struct{})
-	cleaner := oauth.NewCleaner(st, ocfg, clk.now, log).Also("audit retention", rec.Prune)
 	go func() { cleaner.Run(ctx); close(cleaned) }()
 	// Every exchange is checked against the OpenAPI document the server
 	// serves (openapi_validate_test.go); benchmarks are left as they are.

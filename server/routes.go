@@ -56,7 +56,15 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/api/admin/groups/{$}", s.adminGroupsView())
 		mux.Handle("/api/admin/groups/{id}/{$}", s.adminGroupView())
 		mux.Handle("/api/admin/permissions/{$}", s.adminPermissionsView())
-		// admin-more: applications/, credentials/, audit/, keys/, status/.
+		mux.Handle("/api/admin/applications/{$}", s.adminApplicationsView())
+		mux.Handle("/api/admin/applications/{client_id}/{$}", s.adminApplicationView())
+		mux.Handle("/api/admin/applications/{client_id}/rotate-secret/{$}", s.adminApplicationSecretView())
+		mux.Handle("/api/admin/credentials/{$}", s.adminCredentialsView())
+		mux.Handle("/api/admin/credentials/revoke/{$}", s.adminRevokeCredentialsView())
+		mux.Handle("/api/admin/audit/{$}", s.adminAuditView())
+		mux.Handle("/api/admin/keys/{$}", s.adminKeysView())
+		mux.Handle("/api/admin/keys/rotate/{$}", s.adminRotateKeyView())
+		mux.Handle("/api/admin/status/{$}", s.adminStatusView())
 	}
 
 	// simplejwt views (jwt_*.go), when simplejwt tokens are configured.

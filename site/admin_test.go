@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -57,6 +60,32 @@ func TestAdminAPIWired(t *testing.T) {
 			}
 			if a := e.do("GET", "/api/admin/users/", "", nil); a.status != 401 {
 				t.Fatalf("anonymous: %+v", a)
+			}
+			// The status sees this replica (its first heartbeat), the
+			// backend, the cleanup and the throttles; the keys are the
+			// site's signing keys.
+			var st struct {
+				Database   struct{ Backend string }
+				Replicas   []struct{ Host, Version string }
+				Cleanup    *struct{}
+				Throttling *struct{}
+			}
+			host, _ := os.Hostname()
+			for i := 0; ; i++ {
+				a := e.do("GET", "/api/admin/status/", "Bearer "+tok.Access, nil)
+				if a.status != 200 || json.Unmarshal([]byte(a.body), &st) != nil {
+					t.Fatalf("status: %+v", a)
+				}
+				if len(st.Replicas) == 1 || i == 50 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // the heartbeat runs beside Open
+			}
+			if len(st.Replicas) != 1 || st.Replicas[0].Host != host || st.Database.Backend != backend || st.Cleanup == nil || st.Throttling == nil {
+				t.Fatalf("status: %+v", st)
+			}
+			if a := e.do("GET", "/api/admin/keys/", "Bearer "+tok.Access, nil); a.status != 200 || !strings.Contains(a.body, `"state":"current"`) {
+				t.Fatalf("keys: %+v", a)
 			}
 		})
 	}

@@ -14,15 +14,18 @@ package site
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/buildinfo"
 	"github.com/gatehouse-auth/gatehouse/metrics"
-	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/server"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 	"github.com/gatehouse-auth/gatehouse/tracing"
@@ -186,16 +189,41 @@ func (s *Site) MetricsAddr() string {
 // stops them and waits until they have.
 func (e *env) background(a *Services) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cleaned, swept, rotated := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	cleaner := oauth.NewCleaner(a.Store, a.OAuthConfig, nil, e.log).Also("audit retention", a.Audit.Prune).
-		Also("expired knox tokens", a.Store.DeleteExpiredKnox)
-	go func() { cleaner.Run(ctx); close(cleaned) }()
+	cleaned, swept, rotated, beaten := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() { a.Cleaner.Run(ctx); close(cleaned) }()
 	go func() { throttle.Sweep(ctx, a.Counters, time.Minute, e.log); close(swept) }()
 	go func() { a.Keys.Run(ctx); close(rotated) }()
+	go func() { e.heartbeat(ctx, a.Store); close(beaten) }()
 	if e.metrics != nil {
-		e.metrics.WatchCleanup(cleaner)
+		e.metrics.WatchCleanup(a.Cleaner)
 	}
-	return func() { cancel(); <-cleaned; <-swept; <-rotated }
+	return func() { cancel(); <-cleaned; <-swept; <-rotated; <-beaten }
+}
+
+// heartbeat records this replica in the database every
+// gatehouse.ReplicaBeat until ctx ends (the admin's status page lists the
+// replicas seen); a failed record is logged and tried again next beat.
+func (e *env) heartbeat(ctx context.Context, st gatehouse.ReplicaStore) {
+	host, _ := os.Hostname()
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		e.log.Warn("replica heartbeat off", "err", err)
+		return
+	}
+	r := gatehouse.Replica{ID: hex.EncodeToString(id), Host: host, Version: buildinfo.Get().Version, Started: time.Now()}
+	t := time.NewTicker(gatehouse.ReplicaBeat)
+	defer t.Stop()
+	for {
+		r.LastSeen = time.Now()
+		if err := st.SeeReplica(ctx, r, r.LastSeen.Add(-gatehouse.ReplicaExpiry)); err != nil && ctx.Err() == nil {
+			e.log.Warn("replica heartbeat failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Handler is gatehouse's HTTP handler: every route of the binary's serve,

@@ -66,6 +66,9 @@ type Services struct {
 	// Admin is the administration (users, groups, applications,
 	// credentials) the admin API and the admin site serve.
 	Admin *admin.Service
+	// Cleaner removes what expired; Open runs it for the server's
+	// lifetime, and the admin's status page shows its progress.
+	Cleaner *oauth.Cleaner
 
 	log *slog.Logger
 }
@@ -147,12 +150,10 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	a.Authn = authn.New(authn.Deps{Store: st, JWT: codec, Log: e.log, CacheTTL: e.cfg.AuthCacheTTL, TouchInterval: tokenTouchInterval,
 		Knox: st, KnoxConfig: kcfg})
 	audited := e.auditor(a) // the recorder, counted by the metrics when they are on
+	loginGuard := throttle.NewGuard(a.Counters, guard, nil)
 	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
-		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: throttle.NewGuard(a.Counters, guard, nil), Audit: audited, Permissions: st})
+		Log: e.log, HashMemory: e.hashMemory, Forget: a.Authn.ForgetUser, Guard: loginGuard, Audit: audited, Permissions: st})
 	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, audited)
-	a.Admin = admin.New(admin.Deps{Accounts: a.Accounts, Users: st, Permissions: st, Credentials: st, Applications: st,
-		Clients: a.Clients, AuditLog: st, Audit: audited, Forget: a.Authn.ForgetUser, ForgetAccess: a.Authn.ForgetAccess,
-		Config: admin.Config{AdminClients: ocfg.AdminClients}})
 	closeAll := func() {
 		a.Audit.Close()
 		a.Authn.Close()
@@ -202,6 +203,17 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		closeAll()
 		return nil, err
 	}
+	a.Cleaner = oauth.NewCleaner(st, a.OAuthConfig, nil, e.log).Also("audit retention", a.Audit.Prune).
+		Also("expired knox tokens", st.DeleteExpiredKnox)
+	adeps := admin.Deps{Accounts: a.Accounts, Users: st, Permissions: st, Credentials: st, Applications: st,
+		Clients: a.Clients, AuditLog: st, Audit: audited, Forget: a.Authn.ForgetUser, ForgetAccess: a.Authn.ForgetAccess,
+		ForgetApplication: a.OAuth.ForgetApplication,
+		Status:            admin.StatusDeps{Backend: st.Dialect(), Ready: st.Ready, Replicas: st, Cleanup: a.Cleaner, Throttle: loginGuard},
+		Config:            admin.Config{AdminClients: ocfg.AdminClients}}
+	if a.Keys != nil {
+		adeps.Keys = a.Keys
+	}
+	a.Admin = admin.New(adeps)
 	return a, nil
 }
 

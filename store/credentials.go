@@ -62,6 +62,19 @@ func (c credentialTable) where(f gatehouse.CredentialFilter, now time.Time, live
 			conds, args = append(conds, c.id+" = ?"), append(args, f.ID)
 		}
 	}
+	if f.Ended && f.EndedOnly {
+		ended := []string{}
+		if c.expires != "" {
+			ended, args = append(ended, "("+c.expires+" IS NOT NULL AND "+c.expires+" <= ?)"), append(args, micros(now))
+		}
+		if c.revoked != "" {
+			ended = append(ended, c.revoked+" IS NOT NULL")
+		}
+		if len(ended) == 0 {
+			return "", nil, false
+		}
+		conds = append(conds, "("+strings.Join(ended, " OR ")+")")
+	}
 	if live {
 		if c.expires != "" {
 			conds, args = append(conds, "("+c.expires+" IS NULL OR "+c.expires+" > ?)"), append(args, micros(now))
@@ -101,8 +114,8 @@ func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilte
 		}
 		q := "SELECT CAST(" + c.id + " AS TEXT), t.user_id, u.username, " + client + ", " + c.label + ", " + c.created + ", " + expires + ", " + revoked +
 			" FROM " + c.table + " t LEFT JOIN users u ON u.id = t.user_id" + join + " WHERE " + cond +
-			" ORDER BY " + c.created + " DESC LIMIT ?"
-		rows, err := s.db.QueryContext(ctx, s.q(q), append(args, limit)...)
+			" ORDER BY " + c.created + " DESC, " + c.id + " DESC LIMIT ? OFFSET ?"
+		rows, err := s.db.QueryContext(ctx, s.q(q), append(args, limit, max(0, f.Offset))...)
 		if err != nil {
 			return nil, err
 		}
@@ -191,4 +204,32 @@ func (s *Store) RevokeCredentials(ctx context.Context, f gatehouse.CredentialFil
 		return nil
 	})
 	return total, revoked, err
+}
+
+// CountCredentials counts what f selects, by kind.
+func (s *Store) CountCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, c := range credentialTables {
+		cond, args, ok := c.where(f, now, !f.Ended)
+		if !ok {
+			continue
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM "+c.table+" t WHERE "+cond), args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[c.kind] = n
+	}
+	return out, nil
+}
+
+// CountGrants counts the application's unused, unexpired authorization
+// codes and device grants.
+func (s *Store) CountGrants(ctx context.Context, applicationID int64, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT
+		(SELECT COUNT(*) FROM oauth_grants WHERE application_id = ? AND used_at IS NULL AND expires > ?) +
+		(SELECT COUNT(*) FROM oauth_device_grants WHERE application_id = ? AND redeemed_at IS NULL AND expires > ?)`),
+		applicationID, micros(now), applicationID, micros(now)).Scan(&n)
+	return n, err
 }

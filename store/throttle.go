@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -124,4 +125,37 @@ func (s *Store) DeleteExpiredThrottle(ctx context.Context, now time.Time, batch 
 	}
 	n, err := res.RowsAffected()
 	return n, s.classify(err)
+}
+
+// ThrottleScan counts the live counters under prefix and reads up to
+// limit of them.
+func (s *Store) ThrottleScan(ctx context.Context, now time.Time, prefix string, limit int) (int64, map[string]int64, error) {
+	// substr, not LIKE (whose wildcards a prefix may hold) nor a range
+	// (PostgreSQL compares text by its collation).
+	cond, args := "expires > ?", []any{now.UnixMicro()}
+	if prefix != "" {
+		cond, args = cond+" AND substr(key, 1, ?) = ?", append(args, utf8.RuneCountInString(prefix), prefix)
+	}
+	var total int64
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM throttle_counters WHERE "+cond), args...).Scan(&total); err != nil {
+		return 0, nil, s.classify(err)
+	}
+	out := map[string]int64{}
+	if limit <= 0 || total == 0 {
+		return total, out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT key, n FROM throttle_counters WHERE "+cond+" LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return 0, nil, s.classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return 0, nil, s.classify(err)
+		}
+		out[k] = n
+	}
+	return total, out, s.classify(rows.Err())
 }

@@ -85,6 +85,44 @@ func testCredentialsListAndRevoke(t *testing.T, s gatehouse.Store) {
 	if fmt.Sprint(kinds(byClient)) != fmt.Sprint(map[string]int{gatehouse.CredentialOAuthAccess: 1, gatehouse.CredentialOAuthRefresh: 1}) {
 		t.Fatalf("by client: %v", kinds(byClient))
 	}
+	// Counts match the listings; ended only is the expired access token;
+	// a page of one kind is the listing's slice; live grants counted.
+	counts, err := s.CountCredentials(ctx, gatehouse.CredentialFilter{UserID: alice.ID}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range want {
+		if counts[k] != int64(n) {
+			t.Fatalf("counts %v, want %v", counts, want)
+		}
+	}
+	endedOnly := gatehouse.CredentialFilter{UserID: alice.ID, Ended: true, EndedOnly: true}
+	if c, _ := s.CountCredentials(ctx, endedOnly, now); c[gatehouse.CredentialOAuthAccess] != 1 || c[gatehouse.CredentialDRF] != 0 {
+		t.Fatalf("ended counts %v", c)
+	}
+	if l, _ := s.ListCredentials(ctx, endedOnly, now); len(l) != 1 || l[0].Kind != gatehouse.CredentialOAuthAccess || l[0].Expires == nil || l[0].Expires.After(now) {
+		t.Fatalf("ended only: %+v", l)
+	}
+	drfAll, _ := s.ListCredentials(ctx, gatehouse.CredentialFilter{UserID: alice.ID, Kinds: []string{gatehouse.CredentialDRF}}, now)
+	page, err := s.ListCredentials(ctx, gatehouse.CredentialFilter{UserID: alice.ID, Kinds: []string{gatehouse.CredentialDRF}, Limit: 1, Offset: 1}, now)
+	if err != nil || len(drfAll) != 3 || len(page) != 1 || page[0].ID != drfAll[1].ID {
+		t.Fatalf("page of one at offset 1: %+v of %+v (%v)", page, drfAll, err)
+	}
+	if c, _ := s.CountCredentials(ctx, gatehouse.CredentialFilter{ApplicationID: app.ID}, now); len(c) != 2 || c[gatehouse.CredentialOAuthAccess] != 1 || c[gatehouse.CredentialOAuthRefresh] != 1 {
+		t.Fatalf("counts by client %v (only the OAuth kinds)", c)
+	}
+	for i, exp := range []time.Time{now.Add(time.Minute), now.Add(-time.Minute)} {
+		g := gatehouse.Grant{CodeHash: secret.Hash(fmt.Sprint("code", i)), ApplicationID: app.ID, UserID: alice.ID, Created: now, Expires: exp}
+		if err := s.CreateGrant(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.CountGrants(ctx, app.ID, now); err != nil || n != 1 {
+		t.Fatalf("live grants of c1: %d %v, want 1", n, err)
+	}
+	if n, _ := s.CountGrants(ctx, other.ID, now); n != 0 {
+		t.Fatalf("live grants of c2: %d", n)
+	}
 	if none, err := s.ListCredentials(ctx, gatehouse.CredentialFilter{Kinds: []string{gatehouse.CredentialDRF}, ID: "not-a-number"}, now); err != nil || len(none) != 0 {
 		t.Fatalf("a DRF id that is no number: %v %v", none, err)
 	}

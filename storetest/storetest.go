@@ -101,6 +101,7 @@ var (
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"ApplicationUpdate", testApplicationUpdate},
 		{"CredentialsListAndRevoke", testCredentialsListAndRevoke},
+		{"Replicas", testReplicas},
 		{"OAuthRedeemGrantRefusals", testOAuthRedeemGrantRefusals},
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},

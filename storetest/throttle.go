@@ -20,6 +20,7 @@ func RunThrottleTests(t *testing.T, newStore func(t *testing.T) gatehouse.Thrott
 		{"ThrottleTakeConcurrent", testThrottleTakeConcurrent},
 		{"ThrottleAddGetExpire", testThrottleAddGetExpire},
 		{"ThrottleDeleteExpired", testThrottleDeleteExpired},
+		{"ThrottleScan", testThrottleScan},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -165,5 +166,37 @@ func testThrottleDeleteExpired(t *testing.T, s gatehouse.ThrottleStore) {
 	}
 	if cs, _ := s.ThrottleGet(ctx, at, "c"); cs[0].N != 1 {
 		t.Fatalf("the live counter: %+v", cs)
+	}
+}
+
+// ThrottleScan counts the live counters under a prefix (a "%" or "_" in
+// it is no wildcard) and returns up to limit of them.
+func testThrottleScan(t *testing.T, s gatehouse.ThrottleStore) {
+	ctx := t.Context()
+	for _, k := range []string{"fa|login|alice|1", "fa|login|alice|2", "fa|login|bob|2", "fs|login|alice|1.2.3.4", "f%|x", "fb|y"} {
+		if _, err := s.ThrottleAdd(ctx, k, throttleT0, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ThrottleAdd(ctx, "fa|login|alice|2", throttleT0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ThrottleAdd(ctx, "fa|login|old|1", throttleT0.Add(-time.Hour), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	total, _, err := s.ThrottleScan(ctx, throttleT0, "", 0)
+	if err != nil || total != 6 {
+		t.Fatalf("every live counter: %d %v, want 6", total, err)
+	}
+	n, got, err := s.ThrottleScan(ctx, throttleT0, "fa|", 10)
+	want := map[string]int64{"fa|login|alice|1": 1, "fa|login|alice|2": 2, "fa|login|bob|2": 1}
+	if err != nil || n != 3 || len(got) != 3 || got["fa|login|alice|2"] != 2 || got["fa|login|bob|2"] != 1 || got["fa|login|alice|1"] != 1 {
+		t.Fatalf("fa| counters: %d %v %v, want %v", n, got, err, want)
+	}
+	if n, got, _ := s.ThrottleScan(ctx, throttleT0, "fa|", 2); n != 3 || len(got) != 2 {
+		t.Fatalf("limit 2: %d %v", n, got)
+	}
+	if n, _, _ := s.ThrottleScan(ctx, throttleT0, "f%", 10); n != 1 {
+		t.Fatalf("f%% matched %d counters, want 1 (no wildcard)", n)
 	}
 }

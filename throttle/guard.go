@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -330,4 +331,48 @@ func (g *Guard) failedLately(accountKey string, now time.Time) bool {
 	}
 	t, ok := g.failed[accountKey]
 	return ok && now.Sub(t) < g.cfg.Window
+}
+
+// statsScan bounds the failure counters Stats reads.
+const statsScan = 100000
+
+// ThrottleStats reads what the counters hold at now: every live counter
+// (rates and guards alike), the accounts with failures counted by the
+// guards on g's store, and those g's limits hold now (a lock: the next
+// attempt of an unknown source would be refused). For the admin's status
+// page: it reads up to 100,000 failure counters.
+func (g *Guard) ThrottleStats(ctx context.Context, now time.Time) (gatehouse.ThrottleStats, error) {
+	if g == nil {
+		return gatehouse.ThrottleStats{}, nil
+	}
+	total, _, err := g.store.ThrottleScan(ctx, now, "", 0)
+	if err != nil {
+		return gatehouse.ThrottleStats{}, err
+	}
+	_, fails, err := g.store.ThrottleScan(ctx, now, "fa|", statsScan)
+	if err != nil {
+		return gatehouse.ThrottleStats{}, err
+	}
+	// "fa|" + accountKey + "|" + slice: by account, the slices' counts.
+	byAccount := map[string]map[string]int64{}
+	for k, n := range fails {
+		i := strings.LastIndexByte(k, '|')
+		acct, slice := k[len("fa|"):i], k[i+1:]
+		if byAccount[acct] == nil {
+			byAccount[acct] = map[string]int64{}
+		}
+		byAccount[acct][slice] = n
+	}
+	st := gatehouse.ThrottleStats{Counters: total, FailingAccounts: int64(len(byAccount))}
+	for acct, bySlice := range byAccount {
+		keys := g.accountKeys(acct, now)
+		counts := make([]int64, len(keys))
+		for i, k := range keys {
+			counts[i] = bySlice[k[strings.LastIndexByte(k, '|')+1:]]
+		}
+		if g.lockWait(now, counts) > 0 {
+			st.HeldAccounts++
+		}
+	}
+	return st, nil
 }

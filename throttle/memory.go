@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,4 +153,26 @@ func (m *Memory) DeleteExpiredThrottle(_ context.Context, now time.Time, batch i
 		sh.mu.Unlock()
 	}
 	return n, nil
+}
+
+// ThrottleScan counts the live counters under prefix and returns up to
+// limit of them.
+func (m *Memory) ThrottleScan(_ context.Context, now time.Time, prefix string, limit int) (int64, map[string]int64, error) {
+	t := now.UnixMicro()
+	var total int64
+	out := map[string]int64{}
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		for k, c := range sh.m {
+			if c.expires > t && strings.HasPrefix(k, prefix) {
+				total++
+				if len(out) < limit {
+					out[k] = c.n
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return total, out, nil
 }

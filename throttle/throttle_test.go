@@ -303,3 +303,29 @@ func (s *countingStore) ThrottleAdd(ctx context.Context, key string, now time.Ti
 	s.writes++
 	return s.ThrottleStore.ThrottleAdd(ctx, key, now, ttl)
 }
+
+// ThrottleStats counts the live counters, the accounts with failures and
+// those locked now; once the window has passed, none.
+func TestGuardThrottleStats(t *testing.T) {
+	c := newClock()
+	g := throttle.NewGuard(throttle.NewMemory(), throttle.GuardConfig{AccountFailures: 3, FreeFailures: 100}, c.now)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		fail(t, g, "alice", netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}))
+	}
+	fail(t, g, "bob", attacker)
+	st, err := g.ThrottleStats(ctx, c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FailingAccounts != 2 || st.HeldAccounts != 1 || st.Counters < 2 {
+		t.Fatalf("stats %+v: want 2 failing accounts, alice held", st)
+	}
+	if _, err := g.Begin(ctx, throttle.KindUser, "alice", owner); gatehouse.ErrorReason(err) != gatehouse.ReasonLocked {
+		t.Fatalf("alice is counted as held but Begin says %v", err)
+	}
+	c.advance(throttle.DefaultGuardConfig().Window + time.Hour)
+	if st, _ := g.ThrottleStats(ctx, c.now()); st.FailingAccounts != 0 || st.HeldAccounts != 0 {
+		t.Fatalf("after the window: %+v", st)
+	}
+}

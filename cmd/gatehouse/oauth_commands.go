@@ -123,9 +123,13 @@ func cmdUpdateApplication(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	app, err := a.Clients.Update(ctx, args[0], ch)
+	app, plain, err := a.Clients.Update(ctx, args[0], ch)
 	if err != nil {
 		return cliError(err)
+	}
+	if plain != "" {
+		fmt.Fprintf(e.stdout, "client_secret: %s\n", plain)
+		fmt.Fprintln(e.stderr, "The client secret is shown only now; gatehouse stores a hash of it.")
 	}
 	origins := strings.Join(app.AllowedOrigins, " ")
 	if origins == "" {

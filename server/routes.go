@@ -115,6 +115,8 @@ func (s *Server) routes() http.Handler {
 	if s.brandStatic != "" {
 		mux.HandleFunc(brandStaticPath, s.brandStaticFile) // the templates directory's static/ (html_pages.go)
 	}
+	// The admin site (admin_html*.go), beside the login page.
+	s.siteRoutes(mux)
 
 	// Forward auth for reverse proxies (fwd_verify.go), when a policy is set.
 	var fwd http.Handler

@@ -414,10 +414,7 @@ func (s *Server) siteRoutes(mux *http.ServeMux) {
 	}
 	handle(sitePrefix+"static/{name}", s.siteStaticFile)
 	handle(sitePrefix+"{$}", s.siteHandler("GET", s.siteDashboard))
-	// Any other path under /admin/ is the site's 404, behind its login.
-	handle(sitePrefix, s.siteHandler("GET, POST", func(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "There is no such page in the admin site.")
-	}))
+	// Any other path under /admin/ is every unknown path's 404 (routes.go).
 	for _, p := range s.sitePages() {
 		handle(sitePrefix+p.pattern, s.siteHandler(p.methods, p.serve))
 	}

@@ -341,3 +341,23 @@ func siteFetch[T any](s *Server, w http.ResponseWriter, r *http.Request, a *site
 	}
 	return id, v, true
 }
+
+// siteConfirmDelete asks to confirm (GET) and deletes (POST) the thing
+// the path's id names: get reads it for the confirmation page, del deletes
+// it, and the browser goes back to the section's list.
+func siteConfirmDelete[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, what, section, page string,
+	get func(id int64) (T, error), del func(id int64) error, title func(T) string) {
+	id, cur, ok := siteFetch(s, w, r, a, what, get)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodPost {
+		if err := del(id); err != nil {
+			s.siteFail(w, r, a, err)
+			return
+		}
+		s.siteRedirect(w, sitePrefix+section+"/", "deleted", 0)
+		return
+	}
+	s.siteRender(w, r, a, http.StatusOK, page, siteView{Title: title(cur), Section: section, Data: cur})
+}

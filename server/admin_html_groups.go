@@ -108,19 +108,11 @@ func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRe
 // siteGroupDelete asks to confirm (GET) and deletes a group (POST,
 // admin.DeleteGroup).
 func (s *Server) siteGroupDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, cur, ok := siteFetch(s, w, r, a, "group", func(id int64) (gatehouse.Group, error) { return s.admin.Group(r.Context(), a.actor, id) })
-	if !ok {
-		return
-	}
-	if r.Method == http.MethodPost {
-		if err := s.admin.DeleteGroup(r.Context(), a.actor, id); err != nil {
-			s.siteFail(w, r, a, err)
-			return
-		}
-		s.siteRedirect(w, sitePrefix+"groups/", "deleted", 0)
-		return
-	}
-	s.siteRender(w, r, a, http.StatusOK, "group_delete", siteView{Title: "Delete group " + cur.Name, Section: "groups", Data: cur})
+	ctx := r.Context()
+	siteConfirmDelete(s, w, r, a, "group", "groups", "group_delete",
+		func(id int64) (gatehouse.Group, error) { return s.admin.Group(ctx, a.actor, id) },
+		func(id int64) error { return s.admin.DeleteGroup(ctx, a.actor, id) },
+		func(g gatehouse.Group) string { return "Delete group " + g.Name })
 }
 
 type sitePermissionsData struct {

@@ -370,17 +370,9 @@ func (s *Server) siteUserRevoke(r *http.Request, a *siteRequest, id int64) error
 // siteUserDelete asks to confirm (GET) and deletes the user (POST,
 // admin.DeleteUser).
 func (s *Server) siteUserDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	id, cur, ok := siteFetch(s, w, r, a, "user", func(id int64) (admin.UserDetail, error) { return s.admin.User(r.Context(), a.actor, id) })
-	if !ok {
-		return
-	}
-	if r.Method == http.MethodPost {
-		if err := s.admin.DeleteUser(r.Context(), a.actor, id); err != nil {
-			s.siteFail(w, r, a, err)
-			return
-		}
-		s.siteRedirect(w, sitePrefix+"users/", "deleted", 0)
-		return
-	}
-	s.siteRender(w, r, a, http.StatusOK, "user_delete", siteView{Title: "Delete user " + cur.User.Username, Section: "users", Data: cur})
+	ctx := r.Context()
+	siteConfirmDelete(s, w, r, a, "user", "users", "user_delete",
+		func(id int64) (admin.UserDetail, error) { return s.admin.User(ctx, a.actor, id) },
+		func(id int64) error { return s.admin.DeleteUser(ctx, a.actor, id) },
+		func(d admin.UserDetail) string { return "Delete user " + d.User.Username })
 }

@@ -13,11 +13,12 @@ const (
 	CredentialJWTRefresh   = "jwt-refresh"   // simplejwt refresh tokens (outstanding)
 	CredentialOAuthAccess  = "oauth-access"  // OAuth2 access tokens
 	CredentialOAuthRefresh = "oauth-refresh" // OAuth2 refresh tokens
+	CredentialSession      = "session"       // logged-in browser sessions (BrowserSession)
 )
 
 // CredentialKinds lists the kinds in the order listings show them.
 func CredentialKinds() []string {
-	return []string{CredentialDRF, CredentialKnox, CredentialJWTRefresh, CredentialOAuthAccess, CredentialOAuthRefresh}
+	return []string{CredentialDRF, CredentialKnox, CredentialJWTRefresh, CredentialOAuthAccess, CredentialOAuthRefresh, CredentialSession}
 }
 
 // CredentialFilter selects credentials. Zero fields select everything;
@@ -47,10 +48,14 @@ type CredentialInfo struct {
 	UserID   int64 // 0 for a client's own OAuth token
 	Username string
 	ClientID string // OAuth credentials
-	Label    string // a DRF key's prefix and name, a knox token_key, an OAuth scope
+	Label    string // a DRF key's prefix and name, a knox token_key, an OAuth scope, a session's User-Agent
 	Created  time.Time
 	Expires  *time.Time
-	Revoked  *time.Time // blacklisted or revoked
+	Revoked  *time.Time // blacklisted, revoked, or a session logged out
+	// A session's last use (within the authenticator's touch interval)
+	// and the address it logged in from; nil and "" for other kinds.
+	LastSeen *time.Time
+	Source   string
 }
 
 // CredentialAdminStore lists and revokes credentials of every kind.

@@ -284,19 +284,47 @@ type Counter struct {
 	At time.Time // when it was last added to
 }
 
-// SessionStore remembers the browser sessions that were ended (logged out)
-// before they expired. A session lives in a sealed cookie, not in the
-// database, so without this record a copy of a logged-out cookie would
-// work until it expires. Sessions are named by the hash of their id.
+// SessionStore keeps a record of each browser session a login starts, and
+// remembers those that were ended (a logout, an administrator's
+// revocation) before they expired. A session lives in a sealed cookie; its
+// record is what lists it and what makes a copy of an ended one stop
+// working. Sessions are named by the hash of their id, never the id.
 type SessionStore interface {
+	// StartSession records s (its ID ignored, and set) and deletes some
+	// records that expired before now, so that the table holds only
+	// sessions that could still be presented.
+	StartSession(ctx context.Context, s *BrowserSession, now time.Time) error
+	// TouchSessions records when sessions were last seen, by id hash (the
+	// map's keys are hashes as strings); a time older than the recorded
+	// one, or a session without a record, is skipped.
+	TouchSessions(ctx context.Context, seen map[string]time.Time) error
 	// EndSession records the session as ended until expires (recording it
-	// again is not an error), and deletes some records that expired before
-	// now, so that the table holds only sessions that could still be
-	// presented.
+	// again is not an error; a session started before records were kept
+	// has none, and is remembered as ended all the same), and deletes some
+	// ended records that expired before now.
 	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
-	// SessionEnded reports whether the session was ended.
+	// SessionEnded reports whether the session was ended: by EndSession,
+	// or revoked as a credential (CredentialSession).
 	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
 }
+
+// BrowserSession is the record of a logged-in browser session: never its
+// id, only the id's hash.
+type BrowserSession struct {
+	ID       int64
+	IDHash   []byte
+	UserID   int64
+	Created  time.Time // the session's issue time, as its cookie holds it
+	Expires  time.Time
+	LastSeen time.Time
+	// UserAgent is the browser's User-Agent at login (at most
+	// MaxUserAgent bytes); Source its address ("" when unknown).
+	UserAgent string
+	Source    string
+}
+
+// MaxUserAgent is the most bytes of a User-Agent a session record keeps.
+const MaxUserAgent = 256
 
 // AuditStore keeps the audit log. Events outlive the users and clients
 // they name: deleting those leaves their events in place.

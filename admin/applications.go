@@ -31,6 +31,9 @@ const (
 	PermDeleteKnoxToken    = "knox.delete_authtoken"
 	PermViewJWTRefresh     = "token_blacklist.view_outstandingtoken"
 	PermDeleteJWTRefresh   = "token_blacklist.delete_outstandingtoken"
+	// Browser sessions: django.contrib.sessions' Session model.
+	PermViewSession   = "sessions.view_session"
+	PermDeleteSession = "sessions.delete_session"
 )
 
 // The token formats as the admin names them (gatehouse.TokenFormatOpaque

@@ -11,10 +11,10 @@ import (
 )
 
 // Credentials of every kind (gatehouse.CredentialKinds): DRF keys, knox
-// tokens, simplejwt refresh tokens, OAuth access and refresh tokens, each
-// seen and revoked under its Django model's permission. Browser sessions
-// live in sealed cookies, not in the database: users' logout-everywhere
-// ends them.
+// tokens, simplejwt refresh tokens, OAuth access and refresh tokens and
+// browser sessions (the record of each login's session), each seen and
+// revoked under its Django model's permission (sessions: Django's
+// sessions.session).
 //
 // Revocation takes effect on this replica at once: the users whose
 // credentials end are dropped from the authentication cache, and so are
@@ -29,6 +29,7 @@ var kindPerms = map[string][2]string{
 	gatehouse.CredentialJWTRefresh:   {PermViewJWTRefresh, PermDeleteJWTRefresh},
 	gatehouse.CredentialOAuthAccess:  {PermViewAccessToken, PermDeleteAccessToken},
 	gatehouse.CredentialOAuthRefresh: {PermViewRefreshToken, PermDeleteRefreshToken},
+	gatehouse.CredentialSession:      {PermViewSession, PermDeleteSession},
 }
 
 // oauthKinds are the kinds an application holds.
@@ -99,7 +100,7 @@ func (s *Service) filter(ctx context.Context, q CredentialQuery) (gatehouse.Cred
 // page at a time; never a secret. A query without a kind lists the kinds
 // a may view (view or delete permission of the kind's model:
 // authtoken.*_token, knox.*_authtoken, token_blacklist.*_outstandingtoken,
-// oauth2_provider.*_accesstoken and *_refreshtoken), EFORBIDDEN when
+// oauth2_provider.*_accesstoken and *_refreshtoken, sessions.*_session), EFORBIDDEN when
 // none; one with a kind needs that kind's. Bad fields are EINVALID.
 func (s *Service) Credentials(ctx context.Context, a Actor, q CredentialQuery, p Page) (Listing[gatehouse.CredentialInfo], error) {
 	var empty Listing[gatehouse.CredentialInfo]
@@ -174,7 +175,7 @@ type Revocation struct {
 
 // RevokeCredentials ends live credentials and returns how many ended.
 // Each kind touched needs its delete permission (authtoken.delete_token,
-// knox.delete_authtoken, token_blacklist.delete_outstandingtoken,
+// knox.delete_authtoken, token_blacklist.delete_outstandingtoken, sessions.delete_session,
 // oauth2_provider.delete_accesstoken, delete_refreshtoken). A query
 // naming no user, client or kind is refused (field non_field_errors): a
 // revocation of everything is not made by accident. A non-superuser must

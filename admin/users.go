@@ -560,9 +560,9 @@ func (s *Service) credentialsIn(ctx context.Context, f gatehouse.CredentialFilte
 
 // UserCredentials lists user id's credentials of every kind in state
 // (StateLive, StateEnded or StateAll), newest first within a kind (at
-// most 1000 of each kind), one page at a time. Browser sessions live in
-// sealed cookies, not in the database: they are not listed, and
-// LogOutEverywhere ends them. It needs auth.view_user or
+// most 1000 of each kind), one page at a time, browser sessions among them
+// (those started since they are recorded; LogOutEverywhere ends older ones
+// too). It needs auth.view_user or
 // auth.change_user; ENOTFOUND when there is no such user.
 func (s *Service) UserCredentials(ctx context.Context, a Actor, id int64, state string, p Page) (Listing[gatehouse.CredentialInfo], error) {
 	if err := a.require(PermViewUser, PermChangeUser); err != nil {

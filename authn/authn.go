@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/jwt"
@@ -33,6 +35,8 @@ type Store interface {
 	AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
 	SessionEnded(ctx context.Context, idHash []byte) (bool, error)
 	EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error
+	StartSession(ctx context.Context, s *gatehouse.BrowserSession, now time.Time) error
+	TouchSessions(ctx context.Context, seen map[string]time.Time) error
 }
 
 // KnoxStore is what authentication reads and writes of django-rest-knox
@@ -58,7 +62,8 @@ type Deps struct {
 	// another replica revoked a credential; 0 disables the cache.
 	CacheTTL time.Duration
 	// TouchInterval is how often the batched "last used" times of DRF
-	// tokens are written; 0 writes them only on Close.
+	// tokens, and "last seen" times of browser sessions, are written; 0
+	// writes them only on Close.
 	TouchInterval time.Duration
 	// Knox keeps the django-rest-knox tokens loaded from a Django project;
 	// nil: a knox token is refused as an unknown DRF key.
@@ -94,6 +99,7 @@ type Authenticator struct {
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time
+	seen    map[string]time.Time // browser sessions, by id hash
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -104,7 +110,7 @@ type Authenticator struct {
 // use times.
 func New(d Deps) *Authenticator {
 	a := &Authenticator{store: d.Store, knox: d.Knox, knoxCfg: d.KnoxConfig, jwt: d.JWT, log: d.Log, now: d.Now,
-		touched: map[int64]time.Time{}, stop: make(chan struct{})}
+		touched: map[int64]time.Time{}, seen: map[string]time.Time{}, stop: make(chan struct{})}
 	if a.knoxCfg.Version == 0 {
 		a.knoxCfg = knox.DefaultConfig()
 	}
@@ -407,7 +413,39 @@ func (a *Authenticator) session(ctx context.Context, userID int64, issued time.T
 		}
 		a.cache.put(ck, entry{user: u})
 	}
+	a.touchMu.Lock()
+	a.seen[string(hash)] = a.now()
+	a.touchMu.Unlock()
 	return &gatehouse.Principal{User: u, Scheme: gatehouse.SchemeSession, Issued: issued}, nil
+}
+
+// StartSession records the browser session a login started (id, its
+// user, its issue and expiry times as its cookie holds them) with the
+// browser's User-Agent and the request's source address, so that it is
+// listed among the user's credentials and can be ended alone.
+func (a *Authenticator) StartSession(ctx context.Context, id string, userID int64, issued, expires time.Time, userAgent string) error {
+	bs := &gatehouse.BrowserSession{IDHash: secret.Hash(id), UserID: userID, Created: issued, Expires: expires, LastSeen: issued,
+		UserAgent: clip(userAgent, gatehouse.MaxUserAgent)}
+	if src := gatehouse.SourceFrom(ctx); src.IsValid() {
+		bs.Source = src.String()
+	}
+	return a.store.StartSession(ctx, bs, a.now())
+}
+
+// clip returns s as valid UTF-8 without control characters, cut to at
+// most n bytes on a character boundary.
+func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }
 
 // EndSession ends the browser session with id (a logout): from now on it
@@ -476,15 +514,23 @@ func (a *Authenticator) touchLoop(every time.Duration) {
 
 func (a *Authenticator) flushTouches(ctx context.Context) {
 	a.touchMu.Lock()
-	used := a.touched
-	if len(used) == 0 {
-		// Still the live map: not to be read once unlocked.
-		a.touchMu.Unlock()
-		return
+	used, seen := a.touched, a.seen
+	// Maps still empty stay the live ones: not to be read once unlocked.
+	if len(used) > 0 {
+		a.touched = map[int64]time.Time{}
 	}
-	a.touched = map[int64]time.Time{}
+	if len(seen) > 0 {
+		a.seen = map[string]time.Time{}
+	}
 	a.touchMu.Unlock()
-	if err := a.store.TouchTokens(ctx, used); err != nil {
-		a.log.Error("recording token use", "err", err)
+	if len(used) > 0 {
+		if err := a.store.TouchTokens(ctx, used); err != nil {
+			a.log.Error("recording token use", "err", err)
+		}
+	}
+	if len(seen) > 0 {
+		if err := a.store.TouchSessions(ctx, seen); err != nil {
+			a.log.Error("recording session use", "err", err)
+		}
 	}
 }

@@ -3,10 +3,12 @@ package authn_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/authn"
@@ -37,6 +39,8 @@ type fakeStore struct {
 	accessTokenByHash func(hash []byte) (gatehouse.AccessTokenInfo, error)
 	sessionEnded      func(idHash []byte) (bool, error)
 	endSession        func(idHash []byte, expires, now time.Time) error
+	startSession      func(s *gatehouse.BrowserSession, now time.Time) error
+	touchSessions     func(seen map[string]time.Time) error
 
 	calls map[string]int
 }
@@ -96,6 +100,22 @@ func (f *fakeStore) EndSession(_ context.Context, idHash []byte, expires, now ti
 		return errUnexpected
 	}
 	return f.endSession(idHash, expires, now)
+}
+
+func (f *fakeStore) StartSession(_ context.Context, s *gatehouse.BrowserSession, now time.Time) error {
+	f.count("StartSession")
+	if f.startSession == nil {
+		return errUnexpected
+	}
+	return f.startSession(s, now)
+}
+
+func (f *fakeStore) TouchSessions(_ context.Context, seen map[string]time.Time) error {
+	f.count("TouchSessions")
+	if f.touchSessions == nil {
+		return errUnexpected
+	}
+	return f.touchSessions(seen)
 }
 
 // alice is the active user of most cases; epoch is her auth epoch.
@@ -618,4 +638,53 @@ func TestEndSession(t *testing.T) {
 	p, err := a.Authenticate(context.Background(), c)
 	check(t, p, err, nil, gatehouse.ReasonCredentialInvalid, nil)
 	authOK(t, a, other) // only that session ended
+}
+
+// TestStartSession: a login's session is recorded by the hash of its id,
+// with its times, the request's source address and the User-Agent made
+// printable and cut to gatehouse.MaxUserAgent bytes on a character
+// boundary; its uses are written, batched, as "last seen" times.
+func TestStartSession(t *testing.T) {
+	var started *gatehouse.BrowserSession
+	var startedNow time.Time
+	var seen []map[string]time.Time
+	st := &fakeStore{
+		user:         func(int64) (gatehouse.User, error) { return alice(), nil },
+		sessionEnded: func([]byte) (bool, error) { return false, nil },
+		startSession: func(s *gatehouse.BrowserSession, now time.Time) error {
+			started, startedNow = s, now
+			return nil
+		},
+		touchSessions: func(m map[string]time.Time) error { seen = append(seen, m); return nil },
+	}
+	clk := &clock{t0}
+	a := authn.New(authn.Deps{Store: st, Now: clk.now, CacheTTL: time.Minute})
+	issued, expires := t0.Add(-time.Second), t0.Add(12*time.Hour)
+	ua := "Mozilla/5.0\x00\n (X11) " + strings.Repeat("é", 200) // 2 bytes each
+	ctx := gatehouse.WithRequest(context.Background(), &gatehouse.RequestInfo{Source: netip.MustParseAddr("203.0.113.9")})
+	if err := a.StartSession(ctx, "session-id", 42, issued, expires, ua); err != nil {
+		t.Fatal(err)
+	}
+	if started == nil || string(started.IDHash) != string(secret.Hash("session-id")) || started.UserID != 42 ||
+		!started.Created.Equal(issued) || !started.Expires.Equal(expires) || !started.LastSeen.Equal(issued) ||
+		started.Source != "203.0.113.9" || !startedNow.Equal(t0) {
+		t.Fatalf("recorded %+v at %v", started, startedNow)
+	}
+	if len(started.UserAgent) > gatehouse.MaxUserAgent || !utf8.ValidString(started.UserAgent) ||
+		!strings.HasPrefix(started.UserAgent, "Mozilla/5.0 (X11) éé") {
+		t.Fatalf("user agent %q (%d bytes)", started.UserAgent, len(started.UserAgent))
+	}
+	if err := a.StartSession(context.Background(), "other", 42, issued, expires, ""); err != nil || started.Source != "" {
+		t.Fatalf("without a request: err %v, source %q", err, started.Source)
+	}
+
+	c := authn.Credential{Scheme: gatehouse.SchemeSession, UserID: 42, Issued: issued, SessionID: "session-id"}
+	authOK(t, a, c)
+	clk.t = t0.Add(time.Minute)
+	authOK(t, a, c)
+	a.Close()
+	want := []map[string]time.Time{{string(secret.Hash("session-id")): t0.Add(time.Minute)}}
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("TouchSessions calls %v, want %v", seen, want)
+	}
 }

@@ -62,11 +62,14 @@ type adminCredentialOut struct {
 	Created  time.Time  `json:"created"`
 	Expires  *time.Time `json:"expires"`
 	Revoked  *time.Time `json:"revoked"`
+	// Sessions only.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	Source   string     `json:"source,omitempty"`
 }
 
 func toAdminCredential(ci gatehouse.CredentialInfo) adminCredentialOut {
 	out := adminCredentialOut{Kind: ci.Kind, ID: ci.ID, Username: ci.Username, ClientID: ci.ClientID, Label: ci.Label,
-		Created: ci.Created.UTC(), Expires: utcPtr(ci.Expires), Revoked: utcPtr(ci.Revoked)}
+		Created: ci.Created.UTC(), Expires: utcPtr(ci.Expires), Revoked: utcPtr(ci.Revoked), LastSeen: utcPtr(ci.LastSeen), Source: ci.Source}
 	if ci.UserID != 0 {
 		id := ci.UserID
 		out.User = &id

@@ -374,7 +374,7 @@ func TestAdminUserCredentials(t *testing.T) {
 		one := credsURL + "drf/" + laptopID + "/"
 		expect(t, f.do(f.viewer, "DELETE", one, nil), 403, msgDenied)
 		expect(t, f.do(f.root, "DELETE", credsURL+"nonsense/"+laptopID+"/", nil), 400,
-			`{"kind":["Select a valid choice. nonsense is not one of the available choices: drf, knox, jwt-refresh, oauth-access, oauth-refresh."]}`)
+			`{"kind":["Select a valid choice. nonsense is not one of the available choices: drf, knox, jwt-refresh, oauth-access, oauth-refresh, session."]}`)
 		expect(t, f.do(f.root, "DELETE", credsURL+"drf/999999/", nil), 404, msgNotFound)
 		// Another user's token is not this user's.
 		expect(t, f.do(f.root, "DELETE", userURL(f.users["viewer"].ID, "credentials/drf/", laptopID, "/"), nil), 404, msgNotFound)

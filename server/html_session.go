@@ -24,7 +24,10 @@ import (
 // secret, so it cannot be read or forged without it. A password change or
 // deactivation ends every session (the user's AuthEpoch moves past the
 // issue time); a logout ends one, recorded by its id (authn.EndSession),
-// so that a copy of the cookie stops working too. The CSRF token is also sent in the "csrftoken" cookie so
+// so that a copy of the cookie stops working too. Each login's session is
+// recorded (authn.StartSession: the hash of its id, user, times, browser,
+// address), so that administrators list a user's sessions and end one
+// alone (credential kind "session"). The CSRF token is also sent in the "csrftoken" cookie so
 // scripts can echo it in X-CSRFToken, as Django's; forms carry it in
 // csrfmiddlewaretoken. Both cookies are SameSite=Lax; the session cookie
 // is HttpOnly.
@@ -303,8 +306,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setLogUser(r, u.ID)
-	// A new session and a new CSRF token on login (no session fixation).
+	// A new session and a new CSRF token on login (no session fixation),
+	// recorded so that it is listed and can be ended alone.
 	nss, err := s.newSession(u.ID)
+	if err == nil {
+		err = s.authn.StartSession(r.Context(), nss.ID, u.ID, time.UnixMicro(nss.Issued), time.Unix(nss.Expires, 0), r.UserAgent())
+	}
 	if err == nil {
 		err = s.writeSession(w, r, nss)
 	}

@@ -25,7 +25,15 @@ type credentialTable struct {
 	created                string
 	end                    string // how RevokeCredentials ends a row: "delete", or the column to set
 	intID                  bool
+	// session: the row also ends when its user's auth epoch passes its
+	// creation (a password change, deactivation, "log out everywhere"),
+	// and it has a last_seen and a source.
+	session bool
 }
+
+// sessionEpoch is the condition a browser session's record meets while its
+// user's auth epoch has not passed it (gatehouse.User.Accepts).
+const sessionEpoch = "t.created >= (SELECT u2.auth_epoch FROM users u2 WHERE u2.id = t.user_id)"
 
 var credentialTables = []credentialTable{
 	{kind: gatehouse.CredentialDRF, table: "drf_tokens", id: "t.id", label: "t.prefix || ' ' || t.name", expires: "t.expires", created: "t.created", end: "delete", intID: true},
@@ -33,6 +41,7 @@ var credentialTables = []credentialTable{
 	{kind: gatehouse.CredentialJWTRefresh, table: "jwt_tokens", id: "t.id", label: "t.jti", expires: "t.expires", revoked: "t.blacklisted_at", created: "t.created", end: "blacklisted_at", intID: true},
 	{kind: gatehouse.CredentialOAuthAccess, table: "oauth_access_tokens", id: "t.id", label: "t.scope", client: "t.application_id", expires: "t.expires", created: "t.created", end: "delete", intID: true},
 	{kind: gatehouse.CredentialOAuthRefresh, table: "oauth_refresh_tokens", id: "t.id", label: "t.scope", client: "t.application_id", expires: "t.expires", revoked: "t.revoked", created: "t.created", end: "revoked", intID: true},
+	{kind: gatehouse.CredentialSession, table: "sessions", id: "t.id", label: "t.user_agent", expires: "t.expires", revoked: "t.revoked", created: "t.created", end: "revoked", intID: true, session: true},
 }
 
 // where is the condition f puts on c's rows (alias t) and its arguments;
@@ -70,6 +79,9 @@ func (c credentialTable) where(f gatehouse.CredentialFilter, now time.Time, live
 		if c.revoked != "" {
 			ended = append(ended, c.revoked+" IS NOT NULL")
 		}
+		if c.session {
+			ended = append(ended, "NOT ("+sessionEpoch+")")
+		}
 		if len(ended) == 0 {
 			return "", nil, false
 		}
@@ -81,6 +93,9 @@ func (c credentialTable) where(f gatehouse.CredentialFilter, now time.Time, live
 		}
 		if c.revoked != "" {
 			conds = append(conds, c.revoked+" IS NULL")
+		}
+		if c.session {
+			conds = append(conds, sessionEpoch)
 		}
 	}
 	return strings.Join(conds, " AND "), args, true
@@ -105,14 +120,22 @@ func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilte
 		if c.revoked != "" {
 			revoked = c.revoked
 		}
+		if c.session {
+			// A session its user's auth epoch passed ended then.
+			revoked = "COALESCE(t.revoked, (SELECT u2.auth_epoch FROM users u2 WHERE u2.id = t.user_id AND u2.auth_epoch > t.created))"
+		}
 		if c.expires != "" {
 			expires = c.expires
+		}
+		seen, source := "NULL", "NULL"
+		if c.session {
+			seen, source = "t.last_seen", "t.source"
 		}
 		join := ""
 		if c.client != "" {
 			join = " LEFT JOIN oauth_applications a ON a.id = " + c.client
 		}
-		q := "SELECT CAST(" + c.id + " AS TEXT), t.user_id, u.username, " + client + ", " + c.label + ", " + c.created + ", " + expires + ", " + revoked +
+		q := "SELECT CAST(" + c.id + " AS TEXT), t.user_id, u.username, " + client + ", " + c.label + ", " + c.created + ", " + expires + ", " + revoked + ", " + seen + ", " + source +
 			" FROM " + c.table + " t LEFT JOIN users u ON u.id = t.user_id" + join + " WHERE " + cond +
 			" ORDER BY " + c.created + " DESC, " + c.id + " DESC LIMIT ? OFFSET ?"
 		rows, err := s.db.QueryContext(ctx, s.q(q), append(args, limit, max(0, f.Offset))...)
@@ -121,15 +144,16 @@ func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilte
 		}
 		for rows.Next() {
 			var in gatehouse.CredentialInfo
-			var uid, exp, rev sql.NullInt64
-			var username, clientID, label sql.NullString
+			var uid, exp, rev, seen sql.NullInt64
+			var username, clientID, label, source sql.NullString
 			var created int64
-			if err := rows.Scan(&in.ID, &uid, &username, &clientID, &label, &created, &exp, &rev); err != nil {
+			if err := rows.Scan(&in.ID, &uid, &username, &clientID, &label, &created, &exp, &rev, &seen, &source); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			in.Kind, in.UserID, in.Username, in.ClientID, in.Label = c.kind, uid.Int64, username.String, clientID.String, strings.TrimSpace(label.String)
 			in.Created, in.Expires, in.Revoked = fromMicros(created), fromNullMicros(exp), fromNullMicros(rev)
+			in.LastSeen, in.Source = fromNullMicros(seen), source.String
 			out = append(out, in)
 		}
 		err = rows.Err()

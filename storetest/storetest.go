@@ -106,6 +106,7 @@ var (
 		{"OAuthCleanup", testOAuthCleanup},
 		{"OAuthCleanupKeepsRedeemedCodes", testOAuthCleanupKeepsRedeemedCodes},
 		{"SessionEnd", testSessionEnd},
+		{"SessionRecords", testSessionRecords},
 		{"AuditRoundTrip", testAuditRoundTrip},
 		{"AuditLargeBatch", testAuditLargeBatch},
 		{"AuditFilters", testAuditFilters},

@@ -390,6 +390,29 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 		t.Fatalf("status page: %q", db)
 	}
 
+	// The admin's own browser session on the tokens page: this browser,
+	// from this address. Revoked there, it ends at once: the next page
+	// asks for a login, and a new login starts a new session.
+	if st := p.open("/admin/tokens/?kind=session"); st != http.StatusOK {
+		t.Fatalf("sessions on the tokens page: %d", st)
+	}
+	if rows, row := string(p.eval(`document.querySelectorAll("tbody tr").length`)), p.text("tbody tr"); rows != "1" ||
+		!strings.Contains(row, "Chrome") || !strings.Contains(row, "admin") || !strings.Contains(row, "from 127.0.0.1") || !strings.Contains(row, "last seen") {
+		t.Fatalf("the sessions page shows %s rows: %q", rows, row)
+	}
+	p.check("sessions")
+	p.do("check the session", chromedp.Click(chromedp.CSS(`tbody input[name="ids"]`)))
+	if st := p.submit("revoke the session", "#revoke-form button[type=submit]"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/?next=") {
+		t.Fatalf("after revoking the admin's own session: %d at %s", st, p.location())
+	}
+	if st := p.login("admin", "admin passphrase 1"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/tokens/") {
+		t.Fatalf("logging in again: %d at %s", st, p.location())
+	}
+	p.open("/admin/tokens/?kind=session&state=all")
+	if rows := string(p.eval(`document.querySelectorAll("tbody tr").length`)); rows != "2" || !strings.Contains(p.text("tbody"), "revoked") {
+		t.Fatalf("sessions after logging in again: %s rows: %q", rows, p.text("tbody"))
+	}
+
 	// Log out with the button in the header: back to the login page.
 	if st := p.submit("logout", ".logout button"); st != http.StatusOK || !strings.HasPrefix(p.location(), "/admin/login/") {
 		t.Fatalf("logout: %d at %s", st, p.location())

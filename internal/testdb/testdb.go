@@ -13,10 +13,31 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/store"
 )
+
+var trgmOnce sync.Once
+
+// PgTrgmInPublic installs pg_trgm, the user search's extension (migration
+// 00019), in the schema public, or moves it there from the schema it is
+// in. Installed by a test's migration, it would land in that test's
+// schema, and dropping the schema would drop it with the indexes other
+// tests' schemas built on it ("referenced operator class was concurrently
+// dropped"). Errors are ignored: a role that may not install it leaves the
+// migrations to do without, and two processes racing leave it installed.
+func PgTrgmInPublic(db *sql.DB) {
+	db.Exec(`DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        CREATE EXTENSION pg_trgm SCHEMA public;
+    ELSIF (SELECT extnamespace FROM pg_extension WHERE extname = 'pg_trgm') <> 'public'::regnamespace THEN
+        ALTER EXTENSION pg_trgm SET SCHEMA public;
+    END IF;
+END $$`)
+}
 
 // EnvPostgres names the variable holding the PostgreSQL URL for tests.
 const EnvPostgres = "GATEHOUSE_TEST_POSTGRES_URL"
@@ -48,6 +69,7 @@ func URL(t testing.TB, backend string) string {
 			t.Fatalf("postgres: %v", err)
 		}
 		defer admin.Close()
+		trgmOnce.Do(func() { PgTrgmInPublic(admin) })
 		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 			t.Fatalf("postgres unreachable or unusable at %s: %v", EnvPostgres, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -55,5 +56,8 @@ func ping(url string) error {
 	if err != nil {
 		return err
 	}
+	// Before any test starts, the user search's pg_trgm goes into public
+	// (testdb.PgTrgmInPublic says why).
+	testdb.PgTrgmInPublic(st.DB())
 	return st.Close()
 }

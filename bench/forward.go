@@ -103,7 +103,7 @@ func (e *benchEnv) forwardAuth(work string, c creds) error {
 		return err
 	}
 	defer withAuth.Stop()
-	ys, gs := alternate(o, backend, rounds, get(plainBase+"/bare", c.jwt), contender{nginxAuthName, get(authBase+"/bare", c.jwt), nil})
+	ys, gs := alternate(o, backend, o.rounds, get(plainBase+"/bare", c.jwt), contender{nginxAuthName, get(authBase+"/bare", c.jwt), nil})
 	for i := range ys {
 		ys[i].server, ys[i].name = "nginx", "GET /bare through nginx without auth_request (JWT sent, not checked)"
 	}

@@ -45,6 +45,7 @@ type options struct {
 	resources        bool           // binary size, ready time, RSS
 	scale            int            // stored tokens of each kind for the scale cases (0: none)
 	cases            *regexp.Regexp // load cases to run (nil: all)
+	rounds           int            // rounds of a case measured with its yardstick
 	importRows       int            // -import: users and DRF tokens of the import benchmark (0: the load benchmark)
 	importRounds     int
 }
@@ -60,7 +61,8 @@ func main() {
 	flag.StringVar(&o.backends, "backends", "sqlite,postgres", "backends to measure")
 	flag.StringVar(&o.pgURL, "postgres", envOr("GATEHOUSE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (a schema is created for the run)")
 	flag.StringVar(&o.reference, "reference", "../shared", "the shared/ folder with reference/ and perf/")
-	flag.BoolVar(&o.smoke, "smoke", false, "exit non-zero on any request error (for CI); turns -django, -resources and -scale off")
+	flag.BoolVar(&o.smoke, "smoke", false, "exit non-zero on any request error (for CI); turns -django, -resources and -scale off and measures in 1 round unless -rounds says otherwise")
+	flag.IntVar(&o.rounds, "rounds", 0, "rounds of each case measured with its yardstick (0: 5, with -smoke 1)")
 	flag.BoolVar(&o.logins, "logins", true, "measure the three password logins against the hash-bound limit")
 	flag.BoolVar(&o.django, "django", true, "measure the Django reference too (../shared/reference/start-django.sh)")
 	flag.BoolVar(&o.resources, "resources", true, "measure binary size, ready time and RSS")
@@ -79,6 +81,15 @@ func main() {
 	}
 	if o.smoke {
 		o.django, o.resources, o.scale = false, false, 0
+	}
+	switch {
+	case o.rounds < 0:
+		fmt.Fprintln(os.Stderr, "bench: -rounds: want 1 or more")
+		os.Exit(2)
+	case o.rounds == 0 && o.smoke:
+		o.rounds = 1
+	case o.rounds == 0:
+		o.rounds = 5
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -244,9 +255,19 @@ type benchEnv struct {
 	pid     int    // the server whose peak RSS is followed (0: none)
 	hwm     int64  // its VmHWM after the last case
 	hwmCase string // the case during which VmHWM last rose
+
+	last time.Time // when the last case ended, for the progress lines
 }
 
+// add keeps the results of one case and says on standard error how long
+// the case took (the table goes to standard output at the end).
 func (e *benchEnv) add(rs ...result) {
+	if now := time.Now(); len(rs) > 0 && !rs[len(rs)-1].skip {
+		if !e.last.IsZero() {
+			fmt.Fprintf(os.Stderr, "bench: %s %s: %.1f s\n", e.backend, rs[len(rs)-1].name, now.Sub(e.last).Seconds())
+		}
+		e.last = now
+	}
 	for _, r := range rs {
 		if !r.skip {
 			e.out = append(e.out, r)
@@ -261,13 +282,13 @@ func (e *benchEnv) add(rs ...result) {
 }
 
 func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, hashes []hashLimit) ([]result, error) {
-	e := &benchEnv{o: o, backend: backend, limitAddr: limitAddr, limitToken: limitToken, hashes: hashes}
+	e := &benchEnv{o: o, backend: backend, limitAddr: limitAddr, limitToken: limitToken, hashes: hashes, last: time.Now()}
 	fixture := filepath.Join(o.reference, "reference", "django-dumpdata.json")
 	if o.logins {
 		// Enough fresh users per login kind for the whole case at the
 		// hash-bound rate, twice over: its rounds' warm-ups, measured
 		// time, and the requests in flight at each round's end.
-		n := int(hashes[0].rps*(2*o.warmup+o.duration+rounds*time.Second).Seconds()*2) + 4*o.conns
+		n := int(hashes[0].rps*(2*o.warmup+o.duration+time.Duration(o.rounds)*time.Second).Seconds()*2) + 4*o.conns
 		merged := filepath.Join(work, "bench-users-"+backend+".json")
 		var err error
 		if e.users, err = benchUsers(fixture, merged, len(logins), n); err != nil {
@@ -387,7 +408,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	if o.logins && o.want("login flood") {
 		n := 200
 		if o.smoke {
-			n = 10
+			n = 5
 		}
 		rs, err := loginFlood(base, backend, n)
 		if err != nil {
@@ -398,7 +419,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	if o.logins && o.want("failed-login time") {
 		n := 200
 		if o.smoke {
-			n = 10
+			n = 5
 		}
 		rs, err := failedLoginTiming(base, backend, n, e.users[len(e.users)-1][len(e.users[len(e.users)-1])-1])
 		if err != nil {
@@ -556,7 +577,7 @@ func pairedSeen(o options, backend, name string, yard, mine request, seen observ
 	if !o.want(name) {
 		return result{skip: true}, result{skip: true}
 	}
-	ys, gs := alternate(o, backend, rounds, yard, contender{name, mine, seen})
+	ys, gs := alternate(o, backend, o.rounds, yard, contender{name, mine, seen})
 	return merge(ys), vsRounds(ys, gs[0])
 }
 
@@ -566,9 +587,6 @@ type contender struct {
 	mk   request
 	seen observer // nil: none
 }
-
-// rounds is the number of rounds of a case measured with the yardstick.
-const rounds = 5
 
 // alternate measures, n times, the yardstick and then each contender in
 // turn, and the yardstick once more at the end (yardstick, c1, c2,
@@ -581,7 +599,7 @@ const rounds = 5
 // every round.
 func alternate(o options, backend string, n int, yard request, cs ...contender) ([]result, [][]result) {
 	ro := o
-	ro.duration = o.duration / rounds
+	ro.duration = o.duration / time.Duration(o.rounds)
 	ys := make([]result, 0, n+1)
 	gs := make([][]result, len(cs))
 	for i := 0; i < n; i++ {
@@ -675,13 +693,13 @@ func hashPaired(o options, backend, name string, limit func(int) hashLimit, n in
 		return result{skip: true}, hashLimit{}
 	}
 	ro := o
-	ro.duration = o.duration / rounds
+	ro.duration = o.duration / time.Duration(o.rounds)
 	hl := limit(n)
 	sum := hl.perHash
 	// The timings as yardstick rounds, for vsRounds.
 	ys := []result{{rps: hl.rps}}
 	var rs []result
-	for i := 0; i < rounds; i++ {
+	for i := 0; i < o.rounds; i++ {
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
@@ -780,7 +798,7 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 }
 
 func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
-	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in %d rounds alternating with it, yardstick first and last; ratio = median of the %d rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).", o.conns, o.warmup, o.duration, rounds, rounds)
+	fmt.Fprintf(w, "\n%d connections, %s warm-up, %s measured per case (cases with a yardstick in %d rounds alternating with it, yardstick first and last; ratio = median of the %d rounds' ratios, each round against the mean of the yardstick rounds either side of it; p50/p99 of the median round).", o.conns, o.warmup, o.duration, o.rounds, o.rounds)
 	if o.scale > 0 {
 		fmt.Fprintf(w, " The scale cases run on two fresh servers side by side, one with the fixture only and one with %s stored tokens of each kind as well, in %d rounds of yardstick, fixture-only, stored tokens (the two in reverse order every other round); the latter's budget is the median of its rounds' rates over the fixture-only round of the same turn.", count(o.scale), scaleRounds)
 	}

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -20,6 +22,19 @@ func TestConformance(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			storetest.RunTests(t, func(t *testing.T) gatehouse.Store { return testdb.Open(t, backend) })
 		})
+	}
+}
+
+// TestConformanceRunsOnPostgres fails where PostgreSQL is required
+// (GATEHOUSE_TEST_POSTGRES_REQUIRED=1, as CI sets it) but the suites above
+// would run on SQLite only: the PostgreSQL conformance suite cannot be
+// skipped without a failure.
+func TestConformanceRunsOnPostgres(t *testing.T) {
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES_REQUIRED") != "1" {
+		t.Skip("PostgreSQL not required (GATEHOUSE_TEST_POSTGRES_REQUIRED)")
+	}
+	if !slices.Contains(testdb.Backends(), "postgres") {
+		t.Fatalf("PostgreSQL is required, and the conformance suites would not run on it: %s is empty", testdb.EnvPostgres)
 	}
 }
 

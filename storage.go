@@ -196,7 +196,8 @@ type OAuthTokenStore interface {
 	// RotateRefreshToken redeems a refresh token in one transaction:
 	// unknown, expired or another client's: ErrInvalidGrant; already used
 	// (outside grace): the family is revoked, committed, and a *TokenReuse
-	// (ErrTokenReused) naming its user and family returned; else it is
+	// (ErrTokenReused) naming its user and family returned; else issue is
+	// called (its error is returned and nothing changes), the token
 	// revoked and issue's pair stored in its family.
 	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(RefreshRotation) (*AccessToken, *RefreshToken, error)) (RevokedAccess, error)

@@ -688,3 +688,43 @@ func TestStartSession(t *testing.T) {
 		t.Fatalf("TouchSessions calls %v, want %v", seen, want)
 	}
 }
+
+// TestAccessTokenLookup: introspection's reads of access tokens go through
+// the cache (one store read for two lookups), come back as the store gave
+// them, and a ForgetAccess drops the token at once; an unknown one is
+// ErrNotFound and not cached.
+func TestAccessTokenLookup(t *testing.T) {
+	u := alice()
+	stored := gatehouse.AccessTokenInfo{ClientID: "web", User: &u,
+		Token: gatehouse.AccessToken{ID: 9, Scope: "read", ApplicationID: 3, UserID: &u.ID, Created: t0, Expires: t0.Add(time.Hour)}}
+	st := &fakeStore{accessTokenByHash: func(h []byte) (gatehouse.AccessTokenInfo, error) {
+		if string(h) == string(secret.Hash("known")) {
+			return stored, nil
+		}
+		return gatehouse.AccessTokenInfo{}, gatehouse.ErrNotFound
+	}}
+	a := authn.New(authn.Deps{Store: st, Now: (&clock{t0}).now, CacheTTL: time.Minute})
+	defer a.Close()
+	for i := 0; i < 2; i++ {
+		g, err := a.AccessToken(context.Background(), secret.Hash("known"))
+		if err != nil || g.ClientID != "web" || g.User == nil || g.User.Username != u.Username || g.Token.ID != 9 || g.Token.Scope != "read" ||
+			g.Token.ApplicationID != 3 || !g.Token.Created.Equal(t0) || !g.Token.Expires.Equal(t0.Add(time.Hour)) || *g.Token.UserID != u.ID {
+			t.Fatalf("lookup %d: %+v %v", i, g, err)
+		}
+	}
+	if n := st.calls["AccessTokenByHash"]; n != 1 {
+		t.Fatalf("%d store reads for two lookups, want 1", n)
+	}
+	a.ForgetAccess([][]byte{secret.Hash("known")})
+	if _, err := a.AccessToken(context.Background(), secret.Hash("known")); err != nil || st.calls["AccessTokenByHash"] != 2 {
+		t.Fatalf("after ForgetAccess: %v, %d reads", err, st.calls["AccessTokenByHash"])
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := a.AccessToken(context.Background(), secret.Hash("unknown")); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+	}
+	if n := st.calls["AccessTokenByHash"]; n != 4 {
+		t.Fatalf("%d store reads, want 4 (an unknown token is not cached)", n)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -194,4 +195,44 @@ func passwordRefresh(base string) func() (string, error) {
 		}
 		return m.Refresh, nil
 	}
+}
+
+// jwtRefreshChain is refreshChain for simplejwt: each worker logs alice in
+// at /access-token/ and then refreshes at /access-token/refresh/ with the
+// refresh token its last answer gave (rotation on: each is new, the one
+// before it blacklisted).
+func jwtRefreshChain(base string, conns int) (request, observer, error) {
+	toks := make([]string, conns)
+	for i := range toks {
+		res, err := http.Post(base+"/access-token/", "application/json", strings.NewReader(`{"username":"alice","password":"alicepass"}`))
+		if err != nil {
+			return nil, nil, err
+		}
+		var m struct {
+			Refresh string `json:"refresh"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&m)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || m.Refresh == "" {
+			return nil, nil, fmt.Errorf("simplejwt login for a refresh token: status %d %v", res.StatusCode, err)
+		}
+		toks[i] = m.Refresh
+	}
+	mk := func(w int) (*http.Request, error) {
+		body, _ := json.Marshal(map[string]string{"refresh": toks[w]})
+		req, err := http.NewRequest("POST", base+"/access-token/refresh/", bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	}
+	seen := func(w int, body []byte) {
+		var m struct {
+			Refresh string `json:"refresh"`
+		}
+		if json.Unmarshal(body, &m) == nil && m.Refresh != "" {
+			toks[w] = m.Refresh
+		}
+	}
+	return mk, seen, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -42,6 +43,9 @@ func newServer(o options, work, bin, backend, fixture string) (*server, error) {
 		"GATEHOUSE_ADDR="+addr,
 		"GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
 		"GATEHOUSE_LOG_LEVEL=error",
+		// simplejwt's refresh rotates and blacklists (the refresh case).
+		"GATEHOUSE_JWT_ROTATE_REFRESH_TOKENS=true",
+		"GATEHOUSE_JWT_BLACKLIST_AFTER_ROTATION=true",
 		// Cleanup every second, so that it starts as soon as the expired
 		// rows of the cleanup case are loaded (1m by default).
 		"GATEHOUSE_OAUTH_CLEANUP_INTERVAL=1s",
@@ -84,6 +88,19 @@ func (s *server) start() (time.Duration, error) {
 		return 0, fmt.Errorf("%v\n%s", err, s.logs.String())
 	}
 	return readyAt.Sub(t0), nil
+}
+
+// sibling starts a second serve on s's database, on an address of its
+// own, with env added to s's (a later value wins); its close stops it and
+// leaves the database to s.
+func (s *server) sibling(env ...string) (*server, error) {
+	addr := freeAddr()
+	t := &server{backend: s.backend, base: "http://" + addr, dbURL: s.dbURL, bin: s.bin}
+	t.env = append(append(slices.Clone(s.env), "GATEHOUSE_ADDR="+addr), env...)
+	if _, err := t.start(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // pid is the running server's process id (0: not started).

@@ -81,3 +81,54 @@ func TestIntrospectPermissions(t *testing.T) {
 		})
 	}
 }
+
+// lookupFunc is an AccessTokenLookup that calls itself.
+type lookupFunc func(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
+
+func (f lookupFunc) AccessToken(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+	return f(ctx, hash)
+}
+
+// With a Lookup (the authentication cache), introspection reads access
+// tokens from it and not from the store; what it answers (a token gone
+// from it is inactive) is what the introspection says.
+func TestIntrospectThroughLookup(t *testing.T) {
+	st := newStore(confidential())
+	st.accessTokenByHash = func([]byte) (gatehouse.AccessTokenInfo, error) {
+		t.Error("introspection read the store")
+		return gatehouse.AccessTokenInfo{}, gatehouse.ErrNotFound
+	}
+	live := gatehouse.AccessTokenInfo{Token: gatehouse.AccessToken{ID: 1, ApplicationID: 1, Scope: "read", Created: t0, Expires: t0.Add(time.Hour)}, User: &alice, ClientID: "conf"}
+	known := map[string]bool{string(secret.Hash("live-token")): true}
+	lookups := 0
+	p, err := oauth.New(oauth.Deps{Store: st, Secrets: hasher, Now: func() time.Time { return t0 },
+		Lookup: lookupFunc(func(_ context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+			lookups++
+			if known[string(hash)] {
+				return live, nil
+			}
+			return gatehouse.AccessTokenInfo{}, gatehouse.ErrNotFound
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	introspect := func(token string) *oauth.Introspection {
+		t.Helper()
+		res, err := p.Introspect(context.Background(), oauth.IntrospectRequest{Token: token,
+			Client: oauth.ClientCredentials{ClientID: "conf", ClientSecret: confSecret, SecretSent: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := introspect("live-token"); !res.Active || res.Scope != "read" || res.Username != alice.Username {
+		t.Fatalf("live token: %+v", res)
+	}
+	known = map[string]bool{} // revoked: gone from the lookup
+	if res := introspect("live-token"); res.Active {
+		t.Fatalf("a token the lookup no longer has: %+v", res)
+	}
+	if lookups != 2 {
+		t.Fatalf("%d lookups, want 2", lookups)
+	}
+}

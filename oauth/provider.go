@@ -67,6 +67,10 @@ type Deps struct {
 	// response whose scope holds openid for a user carries an id_token.
 	// nil: OAuth2 alone, as DOT without OIDC_ENABLED.
 	IDTokens IDTokenIssuer
+	// Lookup reads access tokens for introspection through a cache
+	// (authn.Authenticator.AccessToken), so that a revocation on another
+	// replica shows within its TTL; nil: from the store every time.
+	Lookup AccessTokenLookup
 	// AccessTokens signs the JWT access tokens (RFC 9068) of applications
 	// whose TokenFormat is jwt (keys.Manager); nil: every access token is
 	// opaque.
@@ -83,6 +87,19 @@ type Signer interface {
 // refused one is an EUNAUTHORIZED *gatehouse.Error.
 type CredentialChecker interface {
 	Identify(ctx context.Context, token string) (*gatehouse.Principal, error)
+}
+
+// AccessTokenLookup reads an access token by hash, as
+// gatehouse.OAuthStore's AccessTokenByHash.
+type AccessTokenLookup interface {
+	AccessToken(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
+}
+
+// storeLookup reads access tokens from the store.
+type storeLookup struct{ s Store }
+
+func (l storeLookup) AccessToken(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+	return l.s.AccessTokenByHash(ctx, hash)
 }
 
 // Provider is the OAuth2 authorization server: client authentication, the
@@ -105,6 +122,7 @@ type Provider struct {
 	creds    CredentialChecker
 	idTokens IDTokenIssuer
 	atSigner Signer
+	lookup   AccessTokenLookup // introspection's reads of access tokens
 	// allScopes is what a request naming no scope gets when neither the
 	// application nor DEFAULT_SCOPES say: the configured scopes, without
 	// OpenID Connect's unless they were configured.
@@ -115,7 +133,10 @@ type Provider struct {
 func New(d Deps) (*Provider, error) {
 	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
 		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials,
-		idTokens: d.IDTokens, atSigner: d.AccessTokens}
+		idTokens: d.IDTokens, atSigner: d.AccessTokens, lookup: d.Lookup}
+	if p.lookup == nil {
+		p.lookup = storeLookup{d.Store}
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}

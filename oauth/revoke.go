@@ -162,7 +162,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 		}
 		return inactive, nil
 	}
-	g, err := p.store.AccessTokenByHash(ctx, secret.Hash(req.Token))
+	g, err := p.lookup.AccessToken(ctx, secret.Hash(req.Token))
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		if seesAll {
 			return p.introspectOther(ctx, req.Token)

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -120,6 +123,35 @@ func TestAdminUserSessions(t *testing.T) {
 		}
 		if got := sessions(credsOf + "?state=ended"); len(got) != 3 {
 			t.Fatalf("ended after log out everywhere: %+v", got)
+		}
+	})
+}
+
+// The admin site's user page lists the user's browser sessions (browser,
+// address, last use) each with its Revoke button, which ends that one.
+func TestAdminSiteUserSessions(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		f := newAdminFixture(e)
+		plain := f.users["plain"]
+		b := e.browser()
+		b.login("plain", "plainpass")
+		root := e.browser()
+		root.login("root", "rootpass")
+		page := siteUserURL(plain.ID)
+		_, body := root.get(page)
+		m := regexp.MustCompile(`(?s)<tr><td>session</td><td class="mono">Go-http-client/1\.1<br><span class="help">from 127\.0\.0\.1, last seen [^<]+</span></td>.*?name="kind" value="session"><input type="hidden" name="id" value="(\d+)">`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no session row with its Revoke form on the user page:\n%s", body)
+		}
+		form := url.Values{"kind": {"session"}, "id": {m[1]}, "csrfmiddlewaretoken": {hidden(body).Get("csrfmiddlewaretoken")}}
+		if res, _ := root.post(page+"revoke/", form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", res.StatusCode)
+		}
+		if res, _ := b.get("/api/me/"); res.StatusCode == 200 {
+			t.Fatal("the revoked session still authenticates")
+		}
+		if res, _ := root.get("/api/me/"); res.StatusCode != 200 {
+			t.Fatalf("the administrator's own session: %d", res.StatusCode)
 		}
 	})
 }

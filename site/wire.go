@@ -198,7 +198,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	}
 	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: audited,
-		Permissions: a.Accounts, Credentials: a.Authn, IDTokens: idTokens, AccessTokens: atSigner})
+		Permissions: a.Accounts, Credentials: a.Authn, Lookup: a.Authn, IDTokens: idTokens, AccessTokens: atSigner})
 	if err != nil {
 		closeAll()
 		return nil, err

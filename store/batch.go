@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -85,37 +84,6 @@ func (w *accessWriter) close() {
 	<-w.done
 }
 
-// gather adds to batch the requests that are waiting, then yields the
-// processor and looks again, until a look after a yield finds none: the
-// goroutines that were runnable (requests on their way to an insert) get
-// to send theirs, so that under load a group holds most of the concurrent
-// issuances rather than the one or two that happened to be waiting. A lone
-// request costs one yield, which returns at once when nothing else is
-// runnable.
-func (w *accessWriter) gather(batch *[]*accessReq) {
-	w.drain(batch)
-	for len(*batch) < maxBatch {
-		n := len(*batch)
-		runtime.Gosched()
-		w.drain(batch)
-		if len(*batch) == n {
-			return
-		}
-	}
-}
-
-// drain adds the requests waiting now, without blocking.
-func (w *accessWriter) drain(batch *[]*accessReq) {
-	for len(*batch) < maxBatch {
-		select {
-		case r := <-w.reqs:
-			*batch = append(*batch, r)
-		default:
-			return
-		}
-	}
-}
-
 func (w *accessWriter) loop() {
 	defer close(w.done)
 	defer w.release()
@@ -129,7 +97,7 @@ func (w *accessWriter) loop() {
 		case r := <-w.reqs:
 			batch = append(batch, r)
 		}
-		w.gather(&batch)
+		gather(w.reqs, &batch, maxBatch)
 		if err := w.insertGroup(ctx, batch); err == nil {
 			if len(batch) > 1 {
 				w.grouped.Add(int64(len(batch)))

@@ -96,3 +96,48 @@ func planOf(t *testing.T, s *store.Store, table, cond string) string {
 	}
 	return plan
 }
+
+// Concurrent refresh-token rotations share transactions, and each gets its
+// own new pair in its own family.
+func TestRotationsGrouped(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		app := newApp(t, s, "conf")
+		now := time.Now()
+		for round := 0; round < 20 && store.GroupedRotations(s) == 0; round++ {
+			const n = 32
+			for i := 0; i < n; i++ {
+				at := &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a", round, i)), ApplicationID: app.ID, Family: fmt.Sprint("f", round, i), Created: now, Expires: now.Add(time.Hour)}
+				rt := &gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("r", round, i)), ApplicationID: app.ID, Family: at.Family, Created: now}
+				if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(fmt.Sprint("r", round, i)), app.ID, now, 0,
+						func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+							return &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a2", round, i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
+								&gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("r2", round, i)), ApplicationID: app.ID, Created: now}, nil
+						})
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("rotation %d: %v", i, err)
+				}
+				rt, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r2", round, i)))
+				if err != nil || rt.Family != fmt.Sprint("f", round, i) || rt.Revoked != nil {
+					t.Fatalf("rotation %d's new token: %+v %v", i, rt, err)
+				}
+			}
+		}
+		if store.GroupedRotations(s) == 0 {
+			t.Fatal("no rotations were grouped in 20 rounds of 32 concurrent ones")
+		}
+	})
+}

@@ -381,70 +381,13 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 //   - otherwise it is marked revoked, its access token deleted, and issue is
 //     called to build the new pair, which is stored in the same family.
 //
-// An error from issue rolls everything back and is returned as is. The
-// hashes of deleted access tokens are returned in every case.
+// issue is called before anything is written: its error leaves the token
+// as it was and is returned as is. The hashes of deleted access tokens are
+// returned in every case. Concurrent rotations share a transaction
+// (store/rotate.go), each with the outcome it would have alone.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
-	var revoked gatehouse.RevokedAccess
-	var reused *gatehouse.TokenReuse
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var old gatehouse.RefreshToken
-		var fexp *time.Time
-		err := scanRefresh(tx.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"+s.forUpdate()), hash), &old, &fexp)
-		if errors.Is(err, sql.ErrNoRows) {
-			return gatehouse.ErrInvalidGrant
-		}
-		if err != nil {
-			return err
-		}
-		if old.ApplicationID != appID {
-			return gatehouse.ErrInvalidGrant
-		}
-		if (old.Expires != nil && !now.Before(*old.Expires)) || (fexp != nil && !now.Before(*fexp)) {
-			return gatehouse.ErrInvalidGrant
-		}
-		rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp}
-		if old.Revoked != nil {
-			if grace <= 0 || now.Sub(*old.Revoked) >= grace {
-				reused = &gatehouse.TokenReuse{Family: old.Family}
-				if old.UserID != nil {
-					reused.UserID = *old.UserID
-				}
-				revoked, err = s.revokeFamily(ctx, tx, old.Family, now)
-				return err
-			}
-			rot.InGrace = true
-		} else {
-			res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL"), micros(now), old.ID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
-			}
-			if old.AccessTokenID != nil {
-				if revoked, err = s.deleteAccessWhere(ctx, tx, "id = ?", *old.AccessTokenID); err != nil {
-					return err
-				}
-			}
-		}
-		if old.UserID != nil {
-			if rot.User, err = s.userTx(ctx, tx, *old.UserID); err != nil {
-				return err
-			}
-		}
-		at, rt, err := issue(rot)
-		if err != nil {
-			return err
-		}
-		at.Family, rt.Family = old.Family, old.Family
-		at.GrantID, rt.GrantID = old.GrantID, old.GrantID
-		return s.insertPair(ctx, tx, at, rt, fexp)
-	})
-	if err == nil && reused != nil {
-		err = reused
-	}
-	return revoked, err
+	return s.rotations.rotate(ctx, &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue})
 }
 
 // userTx reads a user inside tx, so that a transaction's callback needs

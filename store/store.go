@@ -165,6 +165,7 @@ type Store struct {
 	stmts     sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
 	preparing sync.Map      // queries a goroutine is preparing for stmts
 	access    *accessWriter // groups lone access-token inserts
+	rotations *rotator      // groups refresh-token rotations
 
 	walPath     string        // SQLite: the WAL file that checkpoints copies back
 	checkpoints *checkpointer // SQLite: the background checkpoint
@@ -236,6 +237,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	s.access = newAccessWriter(s)
+	s.rotations = newRotator(s)
 	if s.walPath != "" {
 		s.checkpoints = s.startCheckpointer(s.walPath)
 	}
@@ -251,6 +253,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.access != nil {
 			s.access.close()
+		}
+		if s.rotations != nil {
+			s.rotations.close()
 		}
 		if s.checkpoints != nil {
 			s.checkpoints.close()

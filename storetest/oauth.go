@@ -826,3 +826,106 @@ func testOAuthCleanupKeepsRedeemedCodes(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("the code outlived its tokens: %v", err)
 	}
 }
+
+// Rotations of different tokens at once (which a store may run in one
+// transaction) each have the outcome they would have alone: the good ones
+// succeed, one whose issue refuses leaves its token as it was, one whose
+// new pair cannot be stored (a hash already taken) fails alone and leaves
+// its token as it was, and a replayed token revokes only its own family.
+func testOAuthRotationsTogether(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	taken, _ := pair(a, u.ID, "other", "taken", "unused", now)
+	if err := s.CreateTokens(ctx, taken, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	for i := 0; i < n; i++ {
+		at, rt := pair(a, u.ID, fmt.Sprint("fam", i), fmt.Sprint("a", i), fmt.Sprint("r", i), now)
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := errors.New("issue refused")
+	rotate := func(i int, refresh string) error {
+		_, err := s.RotateRefreshToken(ctx, secret.Hash(refresh), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			switch i {
+			case 1:
+				return nil, nil, refused
+			case 2:
+				at, rt := pair(a, u.ID, "", "taken", fmt.Sprint("r", i, "-new"), now)
+				return at, rt, nil
+			}
+			at, rt := pair(a, u.ID, "", fmt.Sprint("a", i, "-new"), fmt.Sprint("r", i, "-new"), now)
+			return at, rt, nil
+		})
+		return err
+	}
+	for round := 0; round < 2; round++ {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				// The second round replays token 3, already rotated.
+				if round == 1 && i != 3 {
+					return
+				}
+				errs[i] = rotate(i, fmt.Sprint("r", i))
+			}(i)
+		}
+		wg.Wait()
+		if round == 1 {
+			if !errors.Is(errs[3], gatehouse.ErrTokenReused) {
+				t.Fatalf("replaying a rotated token: %v, want reuse", errs[3])
+			}
+			break
+		}
+		for i, err := range errs {
+			switch i {
+			case 1:
+				if !errors.Is(err, refused) {
+					t.Fatalf("rotation %d: %v, want issue's error", i, err)
+				}
+			case 2:
+				if err == nil {
+					t.Fatal("a rotation storing a taken hash succeeded")
+				}
+			default:
+				if err != nil {
+					t.Fatalf("rotation %d: %v", i, err)
+				}
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		old, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer, newErr := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r", i, "-new")))
+		switch i {
+		case 1, 2:
+			if old.Revoked != nil || newErr == nil {
+				t.Fatalf("refused rotation %d changed something: old revoked %v, new %v", i, old.Revoked, newErr)
+			}
+		case 3:
+			if old.Revoked == nil || newErr != nil || newer.Revoked == nil {
+				t.Fatalf("the replayed family: old %v, new %+v %v", old.Revoked, newer, newErr)
+			}
+		default:
+			if old.Revoked == nil || newErr != nil || newer.Revoked != nil || newer.Family != fmt.Sprint("fam", i) {
+				t.Fatalf("rotation %d: old revoked %v, new %+v %v", i, old.Revoked, newer, newErr)
+			}
+			if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", i))); !errors.Is(err, gatehouse.ErrNotFound) {
+				t.Fatalf("rotation %d left its old access token: %v", i, err)
+			}
+		}
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("taken")); err != nil {
+		t.Fatalf("the token whose hash was taken: %v", err)
+	}
+}

@@ -97,6 +97,7 @@ var (
 		{"OAuthRotateAndFamily", testOAuthRotateAndFamily},
 		{"OAuthRotateGraceAndExpiry", testOAuthRotateGraceAndExpiry},
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
+		{"OAuthRotationsTogether", testOAuthRotationsTogether},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"ApplicationUpdate", testApplicationUpdate},

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/buildinfo"
+	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/site"
 )
 
@@ -138,7 +140,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return usageError{err}
 	}
-	e.log = newLogger(e.cfg, stderr)
+	// The log is buffered (internal/logbuf): written every
+	// logFlushInterval, at once for warnings and errors, and when run
+	// returns.
+	lw := logbuf.New(stderr, logFlushInterval, 64<<10)
+	defer lw.Close()
+	e.log = newLogger(e.cfg, lw)
 	e.extra = extra
 	for _, w := range append(e.cfg.Warnings(), site.UnknownVariables(environ)...) {
 		e.log.Warn(w)
@@ -219,16 +226,19 @@ func usage(w io.Writer) {
 		"(each also a GATEHOUSE_* variable and a configuration file key) and 'gatehouse config' for their values.")
 }
 
-func newLogger(cfg site.Config, w io.Writer) *slog.Logger {
+// logFlushInterval is how long a log line may wait in the buffer.
+const logFlushInterval = 100 * time.Millisecond
+
+func newLogger(cfg site.Config, w *logbuf.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(logbuf.Handler(slog.NewTextHandler(w, opts), w))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(logbuf.Handler(slog.NewJSONHandler(w, opts), w))
 }
 
 // options are the site options of a command: its logger, and serve's

@@ -58,7 +58,21 @@ func TestTokensListAndRevoke(t *testing.T) {
 				r.Body.Close()
 				return r.StatusCode
 			}
-			if me("Bearer "+tok.AccessToken) != 200 || me("Token "+drfKey) != 200 {
+			// Introspection reads the token through the same cache: the
+			// CLI's revocation (another process) shows within the TTL.
+			active := func(token string) bool {
+				r, err := http.PostForm(base+"/o/introspect/", url.Values{"token": {token}, "client_id": {"conf"}, "client_secret": {sec}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Body.Close()
+				var m map[string]any
+				if err := json.NewDecoder(r.Body).Decode(&m); err != nil || r.StatusCode != 200 {
+					t.Fatalf("introspect: %d %v", r.StatusCode, err)
+				}
+				return m["active"] == true
+			}
+			if me("Bearer "+tok.AccessToken) != 200 || me("Token "+drfKey) != 200 || !active(tok.AccessToken) {
 				t.Fatalf("before: the credentials do not work (%q, %q)", tok.AccessToken, drfKey)
 			}
 
@@ -113,7 +127,7 @@ func TestTokensListAndRevoke(t *testing.T) {
 				t.Fatalf("%v %s", err, out)
 			}
 			deadline := time.Now().Add(5 * time.Second)
-			for me("Bearer "+tok.AccessToken) != 401 || me("Token "+drfKey) != 401 {
+			for me("Bearer "+tok.AccessToken) != 401 || me("Token "+drfKey) != 401 || active(tok.AccessToken) {
 				if time.Now().After(deadline) {
 					t.Fatal("revoked credentials still work")
 				}

@@ -134,3 +134,37 @@ func BenchmarkOAuthBearerMe(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOAuthRefresh: a refresh_token grant with rotation, each
+// goroutine following its own chain (the new refresh token is the next
+// request's): the read, the revocation, the access token's deletion and
+// the new pair, in one transaction shared with the concurrent rotations.
+func BenchmarkOAuthRefresh(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			o := newOAuthBench(b, backend)
+			login := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"},
+				"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				refresh := ""
+				for pb.Next() {
+					form := login
+					if refresh != "" {
+						form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+							"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
+					}
+					s, body, err := o.do("POST", "/o/token/", form)
+					var p tokenPair
+					if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
+						b.Errorf("status %d %s %v", s, body, err)
+						return
+					}
+					refresh = p.Refresh
+				}
+			})
+		})
+	}
+}

@@ -206,6 +206,10 @@ func (w *accessWriter) insertRows(ctx context.Context, batch []*accessReq, scan 
 		t := r.at
 		args = append(args, t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
 	}
+	if err := w.s.writes.enter(ctx); err != nil {
+		return err
+	}
+	defer w.s.writes.leave()
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return w.s.conflict(err)

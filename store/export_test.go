@@ -14,7 +14,7 @@ func GroupedAccessTokens(s *Store) int64 { return s.access.grouped.Load() }
 
 // GroupedRotations reports how many refresh-token rotations s ran in
 // transactions of more than one.
-func GroupedRotations(s *Store) int64 { return s.rotations.grouped.Load() }
+func GroupedRotations(s *Store) int64 { return s.groups.grouped.Load() }
 
 // Checkpoints reports how many checkpoints the SQLite store's goroutine ran.
 func Checkpoints(s *Store) int64 { return s.checkpoints.runs.Load() }

@@ -44,8 +44,12 @@ func (s *Store) Ready(ctx context.Context) error {
 		return err
 	}
 	s.health.mu.Unlock()
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO health_probe (id, at) VALUES (1, ?)
+	err := s.writes.enter(ctx)
+	if err == nil {
+		_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO health_probe (id, at) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET at = excluded.at`), micros(s.now()))
+		s.writes.leave()
+	}
 	if err != nil {
 		err = fmt.Errorf("store: cannot write: %w", err)
 	}

@@ -42,10 +42,12 @@ func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (bool, error
 // update); presenting a token that was already rotated revokes every
 // refresh token of its family (one update, whatever the family's size).
 // A token never seen before (issued before the records existed) is
-// recorded first, as its own family.
+// recorded first, as its own family. Concurrent rotations share a
+// transaction (txGroups).
 func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (gatehouse.RotateOutcome, error) {
 	var outcome gatehouse.RotateOutcome
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		outcome = 0
 		if old.Family == "" {
 			old.Family = old.JTI
 		}

@@ -387,7 +387,11 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 // (store/rotate.go), each with the outcome it would have alone.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
-	return s.rotations.rotate(ctx, &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue})
+	r := &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue}
+	if err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.applyRotation(ctx, tx, r) }); err != nil {
+		return nil, err
+	}
+	return r.revoked, r.outcome
 }
 
 // userTx reads a user inside tx, so that a transaction's callback needs

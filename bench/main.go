@@ -347,7 +347,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	// pipe, as under systemd or a container runtime), from a second serve
 	// on the same database. The server above logs errors only.
 	if creds.jwt != "" && o.want(meLoggedName) {
-		logged, err := srv.sibling("GATEHOUSE_LOG_LEVEL=info")
+		logged, err := srv.sibling("GATEHOUSE_LOG_LEVEL="+envOr("BENCH_SIBLING_LEVEL", "info"))
 		if err != nil {
 			return nil, fmt.Errorf("a server with the access log: %w", err)
 		}
@@ -864,7 +864,7 @@ func printTable(w io.Writer, o options, rs []result, dj map[string]result) {
 				ratio += fmt.Sprintf(" (rounds %.2f–%.2f)", r.qmin, r.qmax)
 			}
 			if budget == "" && r.min > 0 {
-				budget = fmt.Sprintf("≥ %.1f: %s", r.min, metStr(q >= r.min))
+				budget = fmt.Sprintf("≥ %g: %s", r.min, metStr(q >= r.min))
 			}
 		}
 		if d, ok := dj[r.django]; ok && d.rps > 0 && r.server == "gatehouse" {

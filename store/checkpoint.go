@@ -81,7 +81,18 @@ func (s *Store) startCheckpointer(wal string) *checkpointer {
 			// still used them wait for the next write, or for the backstop
 			// and the checkpoint SQLite runs when the store closes.
 			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_, err = s.db.ExecContext(cctx, "PRAGMA wal_checkpoint("+mode+")")
+			if mode == "TRUNCATE" {
+				// It keeps new writers out until it is done: they wait at
+				// the write gate, and go on the moment it ends, instead of
+				// in SQLite's busy handler's sleeps (a p99 of 60 ms).
+				err = s.writes.enter(cctx)
+				if err == nil {
+					_, err = s.db.ExecContext(cctx, "PRAGMA wal_checkpoint("+mode+")")
+					s.writes.leave()
+				}
+			} else {
+				_, err = s.db.ExecContext(cctx, "PRAGMA wal_checkpoint("+mode+")")
+			}
 			cancel()
 			if err == nil {
 				seen = fi.ModTime()

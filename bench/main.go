@@ -347,7 +347,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	// pipe, as under systemd or a container runtime), from a second serve
 	// on the same database. The server above logs errors only.
 	if creds.jwt != "" && o.want(meLoggedName) {
-		logged, err := srv.sibling("GATEHOUSE_LOG_LEVEL="+envOr("BENCH_SIBLING_LEVEL", "info"))
+		logged, err := srv.sibling("GATEHOUSE_LOG_LEVEL=info")
 		if err != nil {
 			return nil, fmt.Errorf("a server with the access log: %w", err)
 		}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -103,7 +104,7 @@ func TestRotationsGrouped(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *store.Store) {
 		app := newApp(t, s, "conf")
 		now := time.Now()
-		for round := 0; round < 20 && store.GroupedRotations(s) == 0; round++ {
+		for round := 0; round < 20 && (store.GroupedRotations(s) == 0 || s.Dialect() == "postgres" && store.RotationsTogether(s) == 0); round++ {
 			const n = 32
 			for i := 0; i < n; i++ {
 				at := &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a", round, i)), ApplicationID: app.ID, Family: fmt.Sprint("f", round, i), Created: now, Expires: now.Add(time.Hour)}
@@ -113,12 +114,13 @@ func TestRotationsGrouped(t *testing.T) {
 				}
 			}
 			errs := make([]error, n)
+			gone := make([]gatehouse.RevokedAccess, n)
 			var wg sync.WaitGroup
 			for i := 0; i < n; i++ {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(fmt.Sprint("r", round, i)), app.ID, now, 0,
+					gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(fmt.Sprint("r", round, i)), app.ID, now, 0,
 						func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 							return &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a2", round, i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
 								&gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("r2", round, i)), ApplicationID: app.ID, Created: now}, nil
@@ -131,13 +133,26 @@ func TestRotationsGrouped(t *testing.T) {
 					t.Fatalf("rotation %d: %v", i, err)
 				}
 				rt, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r2", round, i)))
-				if err != nil || rt.Family != fmt.Sprint("f", round, i) || rt.Revoked != nil {
+				if err != nil || rt.Family != fmt.Sprint("f", round, i) || rt.Revoked != nil || rt.AccessTokenID == nil {
 					t.Fatalf("rotation %d's new token: %+v %v", i, rt, err)
+				}
+				// The old access token is gone, and said so (the caches drop it).
+				if len(gone[i]) != 1 || string(gone[i][0]) != string(secret.Hash(fmt.Sprint("a", round, i))) {
+					t.Fatalf("rotation %d reports %d deleted access tokens", i, len(gone[i]))
+				}
+				if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", round, i))); !errors.Is(err, gatehouse.ErrNotFound) {
+					t.Fatalf("rotation %d's old access token: %v", i, err)
+				}
+				if g, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a2", round, i))); err != nil || g.Token.Family != fmt.Sprint("f", round, i) {
+					t.Fatalf("rotation %d's new access token: %+v %v", i, g.Token, err)
 				}
 			}
 		}
 		if store.GroupedRotations(s) == 0 {
 			t.Fatal("no rotations were grouped in 20 rounds of 32 concurrent ones")
+		}
+		if s.Dialect() == "postgres" && store.RotationsTogether(s) == 0 {
+			t.Fatal("no group of rotations ran with one statement per step on PostgreSQL")
 		}
 	})
 }

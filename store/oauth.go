@@ -388,7 +388,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
 	r := &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue}
-	if err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.applyRotation(ctx, tx, r) }); err != nil {
+	if err := s.groups.rotate(ctx, r); err != nil {
 		return nil, err
 	}
 	return r.revoked, r.outcome

@@ -54,7 +54,8 @@ type txGroups struct {
 	stop chan struct{}
 	done chan struct{}
 
-	grouped atomic.Int64 // requests committed in groups of more than one (for tests)
+	grouped  atomic.Int64 // requests committed in groups of more than one (for tests)
+	together atomic.Int64 // rotations applyRotationSet ran (for tests)
 }
 
 // groupedTx is one caller's part of a group: apply runs it inside the
@@ -64,6 +65,7 @@ type txGroups struct {
 // sets that answer afresh each time.
 type groupedTx struct {
 	apply func(context.Context, *sql.Tx) error
+	rot   *rotation // set for an OAuth rotation, which a group may run with others (applyRotationSet)
 	err   error
 	done  chan struct{} // closed when err and apply's answer are final
 }
@@ -100,10 +102,19 @@ func (g *txGroups) close() {
 // ends first (then apply's writes may still commit, like an answer lost on
 // its way; the caller must not read apply's answer).
 func (g *txGroups) run(ctx context.Context, apply func(context.Context, *sql.Tx) error) error {
+	return g.send(ctx, &groupedTx{apply: apply, done: make(chan struct{})})
+}
+
+// rotate runs the OAuth rotation r in a group.
+func (g *txGroups) rotate(ctx context.Context, r *rotation) error {
+	return g.send(ctx, &groupedTx{apply: func(ctx context.Context, tx *sql.Tx) error { return g.s.applyRotation(ctx, tx, r) },
+		rot: r, done: make(chan struct{})})
+}
+
+func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 	if err := g.s.faulted(); err != nil {
 		return err
 	}
-	r := &groupedTx{apply: apply, done: make(chan struct{})}
 	select {
 	case g.reqs <- r:
 	case <-ctx.Done():
@@ -131,14 +142,7 @@ func (g *txGroups) loop() {
 			batch = append(batch, r)
 		}
 		gather(g.reqs, &batch, maxGroup)
-		err := g.s.tx(ctx, func(tx *sql.Tx) error {
-			for _, r := range batch {
-				if err := r.apply(ctx, tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := g.s.tx(ctx, func(tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
 		if err != nil && len(batch) > 1 {
 			// Each on its own: the one that failed fails alone.
 			for _, r := range batch {
@@ -155,6 +159,39 @@ func (g *txGroups) loop() {
 			close(r.done)
 		}
 	}
+}
+
+// applyGroup runs batch in tx: on PostgreSQL its OAuth rotations
+// together when they are independent (applyRotationSet), the rest one
+// after the other.
+func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) error {
+	var rots []*rotation
+	if s.d.dollar {
+		for _, r := range batch {
+			if r.rot != nil {
+				rots = append(rots, r.rot)
+			}
+		}
+	}
+	together := false
+	if len(rots) > 1 {
+		var err error
+		if together, err = s.applyRotationSet(ctx, tx, rots); err != nil {
+			return err
+		}
+		if together {
+			s.groups.together.Add(int64(len(rots)))
+		}
+	}
+	for _, r := range batch {
+		if together && r.rot != nil {
+			continue
+		}
+		if err := r.apply(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyRotation rotates r's token inside tx (RotateRefreshToken's rules),

@@ -73,36 +73,14 @@ func loginFlood(base, backend string, n int) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var sent, refused atomic.Int64
-	for i := 0; i < floodClients; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			ip := fmt.Sprintf("10.66.%d.%d", i/200, i%200+1)
-			for j := 0; ; j++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				_, status, err := loginAs(c, base, fmt.Sprintf("nobody-%d-%d", i, j), "guess", ip)
-				sent.Add(1)
-				if err == nil && status != 400 {
-					refused.Add(1)
-				}
-			}
-		}(i)
-	}
+	f := startFlood(c, base, 0)
 	// The queue forms. Each flooding address's first logins come from a
 	// source without failures and are served first; from its first
 	// failure on, the address queues behind everyone else. The real user
 	// is measured once that is so.
 	time.Sleep(2 * time.Second)
 	flooded, err := real()
-	close(stop)
-	wg.Wait()
+	sent, refused := f.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +91,84 @@ func loginFlood(base, backend string, n int) ([]result, error) {
 		resource(backend, "idle login: the real user's p50 / p99 (POST /api-token-auth/, argon2id)",
 			fmt.Sprintf("%v / %v (%d logins)", quantile(idle, 0.5).Round(time.Microsecond), ip99.Round(time.Microsecond), n), ""),
 		resource(backend, name, fmt.Sprintf("%v / %v (p50 / p99, %d logins; flood: %d requests, %d answered other than 400)",
-			quantile(flooded, 0.5).Round(time.Microsecond), fp99.Round(time.Microsecond), n, sent.Load(), refused.Load()),
+			quantile(flooded, 0.5).Round(time.Microsecond), fp99.Round(time.Microsecond), n, sent, refused),
 			fmt.Sprintf("p99 %.1fx idle, ≤ 3x: %s", ratio, metStr(ratio <= 3))),
 	}, nil
+}
+
+// flood is floodClients anonymous clients sending unknown-user logins,
+// each from an address of its own, until stop.
+type flood struct {
+	done          chan struct{}
+	wg            sync.WaitGroup
+	sent, refused atomic.Int64
+}
+
+// startFlood starts a flood on base; round numbers the usernames and
+// addresses apart from an earlier flood's.
+func startFlood(c *http.Client, base string, round int) *flood {
+	f := &flood{done: make(chan struct{})}
+	for i := 0; i < floodClients; i++ {
+		f.wg.Add(1)
+		go func(i int) {
+			defer f.wg.Done()
+			ip := fmt.Sprintf("10.%d.%d.%d", 66+round, i/200, i%200+1)
+			for j := 0; ; j++ {
+				select {
+				case <-f.done:
+					return
+				default:
+				}
+				_, status, err := loginAs(c, base, fmt.Sprintf("nobody-%d-%d-%d", round, i, j), "guess", ip)
+				f.sent.Add(1)
+				if err == nil && status != 400 {
+					f.refused.Add(1)
+				}
+			}
+		}(i)
+	}
+	return f
+}
+
+// stop ends the flood and returns how many logins it sent and how many
+// were answered other than 400.
+func (f *flood) stop() (sent, refused int64) {
+	close(f.done)
+	f.wg.Wait()
+	return f.sent.Load(), f.refused.Load()
+}
+
+// meDuringFloodName is the /api/me/ case measured while logins flood.
+const meDuringFloodName = "GET /api/me/ (JWT) while 32 clients flood the logins with unknown users"
+
+// meDuringFlood measures /api/me/ with a JWT in rounds alternating without
+// and with a login flood (quiet, flooded, quiet, ...): the flood may cost
+// the other users' requests at most 10 % (issue 20), so the flooded
+// rounds' rate over the quiet rounds either side must be at least 0.9.
+func meDuringFlood(o options, base, backend, jwt string) result {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: floodClients + 4}}
+	defer c.CloseIdleConnections()
+	ro := o
+	ro.duration = o.duration / time.Duration(o.rounds)
+	mk := get(base+"/api/me/", jwt)
+	var quiet, flooded []result
+	var sent, refused int64
+	for i := 0; i < o.rounds; i++ {
+		if i > 0 {
+			ro.warmup = o.warmup / 4
+		}
+		quiet = append(quiet, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+		f := startFlood(c, base, i)
+		time.Sleep(time.Second) // the flood's queue forms
+		flooded = append(flooded, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+		s, r := f.stop()
+		sent, refused = sent+s, refused+r
+	}
+	quiet = append(quiet, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+	r := vsRounds(quiet, flooded)
+	q := merge(quiet)
+	r.yardstick, r.yardName, r.min = q.rps, fmt.Sprintf("the same case without the flood (%.1f req/s; flood: %d logins, %d answered other than 400)", q.rps, sent, refused), 0.9
+	return r
 }
 
 // failedLoginTiming times n failed logins of each class, one at a time,

@@ -360,6 +360,22 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		}
 		e.add(y, r)
 	}
+	// OpenID Connect: the signing keys every relying party fetches, and
+	// userinfo with an access token of scope openid.
+	if o.want(jwksName) {
+		y, r := paired(o, backend, jwksName, bare, get(base+"/.well-known/jwks.json", ""))
+		y.name = "GET /bare"
+		r.yardstick, r.yardName, r.min = y.rps, "limit /bare", 0.6
+		e.add(y, r)
+	}
+	if o.want(userinfoName) {
+		if creds.openid == "" {
+			return nil, fmt.Errorf("%s: no access token with the openid scope (is the server an OpenID provider?)", userinfoName)
+		}
+		y, r := paired(o, backend, userinfoName, jwtYard, get(base+"/o/userinfo/", creds.openid))
+		r.yardstick, r.yardName, r.min = y.rps, "limit /jwt", 0.6
+		e.add(y, r)
+	}
 	if ccSecret != "" {
 		y, r := paired(o, backend, "POST /o/token/ (client_credentials)", bare,
 			post(base+"/o/token/", "grant_type=client_credentials", "bench-cc", ccSecret))
@@ -444,6 +460,9 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		}
 		e.add(rs...)
 	}
+	if o.logins && creds.jwt != "" && o.want(meDuringFloodName) {
+		e.add(meDuringFlood(o, base, backend, creds.jwt))
+	}
 	if o.logins && o.want("failed-login time") {
 		n := 200
 		if o.smoke {
@@ -521,7 +540,10 @@ func post(u, form, user, pass string) request {
 	}
 }
 
-type creds struct{ token, jwt, oauth string }
+// creds are alice's credentials: a DRF key, a simplejwt access token, an
+// OAuth access token, and one with the openid scope for userinfo ("" when
+// the server is no OpenID provider).
+type creds struct{ token, jwt, oauth, openid string }
 
 // credentials logs alice in with each scheme the server offers.
 func credentials(base string) creds {
@@ -547,6 +569,9 @@ func credentials(base string) creds {
 	}
 	if m := post("/o/token/", "application/x-www-form-urlencoded", "grant_type=password&username=alice&password=alicepass&client_id=conf-client&client_secret=conf-secret"); m != nil {
 		c.oauth = fmt.Sprint("Bearer ", m["access_token"])
+	}
+	if m := post("/o/token/", "application/x-www-form-urlencoded", "grant_type=password&username=alice&password=alicepass&client_id=conf-client&client_secret=conf-secret&scope=openid+profile+email"); m != nil {
+		c.openid = fmt.Sprint("Bearer ", m["access_token"])
 	}
 	return c
 }
@@ -576,6 +601,14 @@ func refreshMin(backend string) float64 {
 	}
 	return 0.2
 }
+
+// The OpenID Connect cases: the JWKS (budget ≥ 0.6 of limit /bare: a
+// cached document) and userinfo (≥ 0.6 of limit /jwt, as /api/me/ with an
+// OAuth token).
+const (
+	jwksName     = "GET /.well-known/jwks.json"
+	userinfoName = "GET /o/userinfo/ (OAuth token, scope openid profile email)"
+)
 
 // meLoggedName is the /api/me/ JWT case against a server in the default
 // configuration, the access log on.

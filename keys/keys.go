@@ -116,6 +116,10 @@ type Manager struct {
 	refreshMu sync.Mutex // one Refresh at a time
 	missMu    sync.Mutex
 	lastMiss  time.Time // the last reread for an unknown kid
+
+	jwksMu   sync.Mutex // the last JWKS document, and the keys it holds
+	jwksDoc  []byte
+	jwksKeys []*key
 }
 
 // key is a stored key with its key material ready to use.
@@ -607,20 +611,34 @@ func (m *Manager) refreshOnMiss(ctx context.Context) bool {
 // JWKS returns the RFC 7517 key set {"keys":[...]} of every key published
 // now (public members only: kid, kty, alg, use "sig" and the key's
 // own), by schedule, and the max-age the HTTP layer should send with it.
+//
+// The document is built again only when the keys it holds change (every
+// relying party fetches it); the slice returned is shared: not to be
+// changed.
 func (m *Manager) JWKS(ctx context.Context) (doc []byte, maxAge time.Duration, err error) {
 	now := m.d.Now()
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	var published []*key
 	m.mu.RLock()
 	for _, k := range m.keys {
 		if k.meta.Published(now) {
-			set.Keys = append(set.Keys, k.jwk)
+			published = append(published, k)
 		}
 	}
 	m.mu.RUnlock()
+	m.jwksMu.Lock()
+	defer m.jwksMu.Unlock()
+	if m.jwksDoc != nil && slices.Equal(published, m.jwksKeys) {
+		return m.jwksDoc, JWKSMaxAge, nil
+	}
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(published))}
+	for _, k := range published {
+		set.Keys = append(set.Keys, k.jwk)
+	}
 	doc, err = json.Marshal(set)
 	if err != nil {
 		return nil, 0, fmt.Errorf("keys: JWKS: %w", err)
 	}
+	m.jwksDoc, m.jwksKeys = doc, published
 	return doc, JWKSMaxAge, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -193,14 +194,15 @@ type Server struct {
 	handler   http.Handler
 	inflight  chan struct{} // one token per request being served; nil: unbounded
 	proxies   []netip.Prefix
-	hosts     []string         // AllowedHosts as hostAllowed compares them
-	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
-	observer  RequestObserver  // nil: none
-	tracer    RequestTracer    // nil: none
-	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
-	routeErr  error            // a route routes could not add (the metrics path)
-	docs      *apiDocs         // the OpenAPI document and its page (api_schema.go)
-	admin     *admin.Service   // nil: no admin API
+	hosts     []string                // AllowedHosts as hostAllowed compares them
+	metadata  http.HandlerFunc        // the RFC 8414 document; nil without an issuer
+	observer  RequestObserver         // nil: none
+	tracer    RequestTracer           // nil: none
+	metrics   http.Handler            // served at cfg.MetricsPath; nil: not served
+	routeErr  error                   // a route routes could not add (the metrics path)
+	docs      *apiDocs                // the OpenAPI document and its page (api_schema.go)
+	jwksDoc   atomic.Pointer[jwksDoc] // the last JWKS document served (oauth_oidc.go)
+	admin     *admin.Service          // nil: no admin API
 
 	// The templates directory (html_pages.go).
 	brand       *branding.Set // its pages; nil: the built-in ones

@@ -13,11 +13,14 @@ import (
 )
 
 // Refresh-token rotations (RotateRefreshToken, and simplejwt's
-// RotateRefresh), grouped: concurrent rotations run one after the other
-// inside one transaction (txGroups), so that they share one commit. Before grouping, a rotation was a transaction of its
-// own: on SQLite each waited for the one write lock in the busy handler's
-// sleeps (a p99 of 58 ms at 16 connections) and wrote the WAL frames of
-// the same pages again; on PostgreSQL each waited for its own WAL flush.
+// RotateRefresh), grouped: concurrent rotations run inside one
+// transaction (txGroups), so that they share one commit; on PostgreSQL a
+// group of independent OAuth rotations also shares its statements
+// (applyRotationSet, rotate_set.go). Before grouping, a rotation was a
+// transaction of its own: on SQLite each waited for the one write lock in
+// the busy handler's sleeps (a p99 of 58 ms at 16 connections) and wrote
+// the WAL frames of the same pages again; on PostgreSQL each waited for
+// its own WAL flush.
 //
 // The outcome of each rotation is exactly that of a lone one: its reads
 // see the rotations before it in the group (two presentations of one
@@ -130,9 +133,21 @@ func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 	}
 }
 
+// groupTimeout bounds one attempt at a group's transaction, so that a
+// frozen database fails it (and its callers, long gone by then, are not
+// waited for) instead of holding the writer forever. One caller's
+// cancellation must not fail the others: no caller's context is used.
+const groupTimeout = 30 * time.Second
+
+// inTx runs fn in one transaction of at most groupTimeout.
+func (g *txGroups) inTx(fn func(context.Context, *sql.Tx) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	return g.s.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+}
+
 func (g *txGroups) loop() {
 	batch := make([]*groupedTx, 0, maxGroup)
-	ctx := context.Background() // one caller's cancellation must not fail the others
 	for {
 		batch = batch[:0]
 		select {
@@ -142,11 +157,11 @@ func (g *txGroups) loop() {
 			batch = append(batch, r)
 		}
 		gather(g.reqs, &batch, maxGroup)
-		err := g.s.tx(ctx, func(tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
+		err := g.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
 		if err != nil && len(batch) > 1 {
 			// Each on its own: the one that failed fails alone.
 			for _, r := range batch {
-				r.err = g.s.tx(ctx, func(tx *sql.Tx) error { return r.apply(ctx, tx) })
+				r.err = g.inTx(r.apply)
 				close(r.done)
 			}
 			continue

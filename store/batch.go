@@ -148,20 +148,13 @@ func (s *Store) matchIDs(batch []*accessReq, insert func(scan func(*sql.Rows) er
 	}
 	n := 0
 	scan := func(rows *sql.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var hash []byte
-			if err := rows.Scan(&id, &hash); err != nil {
-				return err
-			}
-			// RETURNING gives its rows in no promised order: match by hash.
+		// RETURNING gives its rows in no promised order: match by hash.
+		return s.conflict(scanIDs(rows, func(id int64, hash []byte) {
 			if t := byHash[string(hash)]; t != nil {
 				t.ID = id
 				n++
 			}
-		}
-		return s.conflict(rows.Err())
+		}))
 	}
 	if err := insert(scan); err != nil {
 		return err

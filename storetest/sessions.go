@@ -16,14 +16,7 @@ func testSessionEnd(t *testing.T, s gatehouse.Store) {
 	ctx := t.Context()
 	t0 := time.Now()
 	a, b, c := secret.Hash("session-a"), secret.Hash("session-b"), secret.Hash("session-c")
-	ended := func(h []byte) bool {
-		t.Helper()
-		ok, err := s.SessionEnded(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	ended := func(h []byte) bool { t.Helper(); return sessionEnded(t, s, h) }
 	if ended(a) {
 		t.Fatal("a session never ended is ended")
 	}
@@ -120,14 +113,7 @@ func testSessionRecords(t *testing.T, s gatehouse.Store) {
 	if err != nil || n != 1 {
 		t.Fatalf("revoke one session: %d %v", n, err)
 	}
-	ended := func(h []byte) bool {
-		t.Helper()
-		ok, err := s.SessionEnded(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	ended := func(h []byte) bool { t.Helper(); return sessionEnded(t, s, h) }
 	if !ended(older.IDHash) || ended(newer.IDHash) || ended(secret.Hash("s-bob")) {
 		t.Fatal("revoking one session ended another, or not that one")
 	}
@@ -180,4 +166,14 @@ func testSessionRecords(t *testing.T, s gatehouse.Store) {
 	if all, _ := s.ListCredentials(ctx, gatehouse.CredentialFilter{Kinds: []string{gatehouse.CredentialSession}, Ended: true}, late); len(all) != 0 {
 		t.Fatalf("a deleted user's sessions: %+v", all)
 	}
+}
+
+// sessionEnded is s.SessionEnded, failing t on an error.
+func sessionEnded(t *testing.T, s gatehouse.Store, h []byte) bool {
+	t.Helper()
+	ok, err := s.SessionEnded(t.Context(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }

@@ -53,7 +53,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // answered. Budget: the real user's p99 under the flood within 3x of the
 // idle p99. The flooders' answers (400, or 503 + Retry-After when the hash
 // queue is full) are counted, not judged.
-func loginFlood(base, backend string, n int) ([]result, error) {
+func loginFlood(base, backend string, n int, forming time.Duration) ([]result, error) {
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: floodClients + 4}}
 	real := func() ([]time.Duration, error) {
 		var ds []time.Duration
@@ -78,7 +78,7 @@ func loginFlood(base, backend string, n int) ([]result, error) {
 	// source without failures and are served first; from its first
 	// failure on, the address queues behind everyone else. The real user
 	// is measured once that is so.
-	time.Sleep(2 * time.Second)
+	time.Sleep(forming)
 	flooded, err := real()
 	sent, refused := f.stop()
 	if err != nil {
@@ -94,6 +94,15 @@ func loginFlood(base, backend string, n int) ([]result, error) {
 			quantile(flooded, 0.5).Round(time.Microsecond), fp99.Round(time.Microsecond), n, sent, refused),
 			fmt.Sprintf("p99 %.1fx idle, ≤ 3x: %s", ratio, metStr(ratio <= 3))),
 	}, nil
+}
+
+// floodForming is how long a flood runs before the case measures: its
+// queue forms (2 s; 400 ms in a smoke run, which checks errors only).
+func floodForming(o options) time.Duration {
+	if o.smoke {
+		return 400 * time.Millisecond
+	}
+	return 2 * time.Second
 }
 
 // flood is floodClients anonymous clients sending unknown-user logins,
@@ -159,7 +168,7 @@ func meDuringFlood(o options, base, backend, jwt string) result {
 		}
 		quiet = append(quiet, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
 		f := startFlood(c, base, i)
-		time.Sleep(time.Second) // the flood's queue forms
+		time.Sleep(floodForming(o) / 2) // the flood's queue forms
 		flooded = append(flooded, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
 		s, r := f.stop()
 		sent, refused = sent+s, refused+r

@@ -347,13 +347,25 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	// pipe, as under systemd or a container runtime), from a second serve
 	// on the same database. The server above logs errors only.
 	if creds.jwt != "" && o.want(meLoggedName) {
-		logged, err := srv.sibling("GATEHOUSE_LOG_LEVEL=info")
+		logPath := filepath.Join(work, "access-"+backend+".log")
+		logFile, err := os.Create(logPath)
 		if err != nil {
+			return nil, err
+		}
+		logged, err := srv.sibling(logFile, "GATEHOUSE_LOG_LEVEL=info")
+		if err != nil {
+			logFile.Close()
 			return nil, fmt.Errorf("a server with the access log: %w", err)
 		}
 		y, r := paired(o, backend, meLoggedName, jwtYard, get(logged.base+"/api/me/", creds.jwt))
 		logged.close() // it writes what its log buffer holds as it stops
-		lines := bytes.Count(logged.logs.Bytes(), []byte(`"msg":"request"`))
+		logFile.Close()
+		written, err := os.ReadFile(logPath)
+		if err != nil {
+			return nil, err
+		}
+		os.Remove(logPath)
+		lines := bytes.Count(written, []byte(`"msg":"request"`))
 		r.yardstick, r.yardName, r.min, r.django = y.rps, "limit /jwt", 0.8, "GET /api/me/ (JWT)"
 		if lines < r.total {
 			return nil, fmt.Errorf("%s: %d requests answered, %d access log lines", meLoggedName, r.total, lines)

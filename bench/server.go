@@ -18,7 +18,8 @@ type server struct {
 	env                  []string // of every command run on its database
 	bin                  string
 	cmd                  *exec.Cmd    // serve, once started
-	logs                 bytes.Buffer // serve's stderr
+	logs                 bytes.Buffer // serve's stderr, unless logFile is set
+	logFile              *os.File     // serve's stderr, when set (a sibling's)
 	drop                 func()       // drops the database
 }
 
@@ -78,6 +79,9 @@ func (s *server) command(args ...string) *exec.Cmd {
 func (s *server) start() (time.Duration, error) {
 	s.cmd = s.command("serve")
 	s.cmd.Stderr = &s.logs
+	if s.logFile != nil {
+		s.cmd.Stderr = s.logFile
+	}
 	t0 := time.Now()
 	if err := s.cmd.Start(); err != nil {
 		s.cmd = nil
@@ -91,11 +95,13 @@ func (s *server) start() (time.Duration, error) {
 }
 
 // sibling starts a second serve on s's database, on an address of its
-// own, with env added to s's (a later value wins); its close stops it and
-// leaves the database to s.
-func (s *server) sibling(env ...string) (*server, error) {
+// own, with env added to s's (a later value wins), writing its log to the
+// file logFile (as a container runtime or journald takes it: not through
+// the load generator's memory); its close stops it and leaves the
+// database to s.
+func (s *server) sibling(logFile *os.File, env ...string) (*server, error) {
 	addr := freeAddr()
-	t := &server{backend: s.backend, base: "http://" + addr, dbURL: s.dbURL, bin: s.bin}
+	t := &server{backend: s.backend, base: "http://" + addr, dbURL: s.dbURL, bin: s.bin, logFile: logFile}
 	t.env = append(append(slices.Clone(s.env), "GATEHOUSE_ADDR="+addr), env...)
 	if _, err := t.start(); err != nil {
 		return nil, err

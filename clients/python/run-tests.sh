@@ -46,15 +46,21 @@ fi
 start() {
   local name="$1"
   shift
-  ( (cd "$HERE/tests" && "$PY" runtests.py "$@") >"$WORK/$name.log" 2>&1
-    echo $? >"$WORK/$name.rc") &
+  # errexit holds in the subshell too: the run's status is caught, not
+  # left to end the subshell before it is written.
+  (
+    rc=0
+    (cd "$HERE/tests" && "$PY" runtests.py "$@") >"$WORK/$name.log" 2>&1 || rc=$?
+    echo "$rc" >"$WORK/$name.rc"
+  ) &
 }
 
 passed=0
 failed=0
 tally() {
   local name="$1" out="$WORK/$1.log" rc ran fail skip
-  rc=$(cat "$WORK/$name.rc")
+  rc=$(cat "$WORK/$name.rc" 2>/dev/null || echo "no status")
+  case "$rc" in '' | *[!0-9]*) rc=1 ;; esac
   ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} .*/\1/p' "$out" | tail -n1)
   # Failed tests, each counted once however many of its subtests failed.
   fail=$(grep -E '^(FAIL|ERROR): ' "$out" | sed 's/ \[.*//; s/ (.*)$//' | sort -u | wc -l || true)

@@ -51,12 +51,14 @@ def make_jwt(key=HS_KEY, alg="HS256", kid=None, **claims):
     return jwt.encode(body, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
-def closed_port():
+def refusing_port():
+    """A socket bound to a port that never listens: connections to it are
+    refused for as long as it is held open, and no other process can take the
+    port meanwhile (a port merely closed again could be, by any server the
+    test suite starts at the same time)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return s
 
 
 ALICE = {
@@ -564,7 +566,10 @@ class NoCacheTest(ClockedCase):
 
 class UnavailableTest(FakeCase):
     def test_gatehouse_down(self):
-        with self.settings(GATEHOUSE_DRF={"URL": "http://127.0.0.1:%d" % closed_port(), "CLIENT_ID": "api", "CLIENT_SECRET": "s3cret", "TIMEOUT": 1}):
+        down = refusing_port()
+        self.addCleanup(down.close)
+        url = "http://127.0.0.1:%d" % down.getsockname()[1]
+        with self.settings(GATEHOUSE_DRF={"URL": url, "CLIENT_ID": "api", "CLIENT_SECRET": "s3cret", "TIMEOUT": 1}):
             for header in ("Token k1", "Bearer o1"):
                 with self.subTest(header):
                     r = self.get("/whoami/", header)

@@ -214,3 +214,124 @@ func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
 		t.Fatalf("free %d after all", h.freeNow())
 	}
 }
+
+// The second class hashes within its budget of time even with slots free;
+// a waiter held by the budget alone is woken when it refills, and the
+// first class is never held by it.
+func TestHashSlotsSecondClassBudget(t *testing.T) {
+	h := &hashSlots{slots: 4, free: 4, reserve: 1}
+	const rate = 0.1 // 100 ms of hashing a second
+	h.budget(rate, float64(20*time.Millisecond))
+	const hash = 10 * time.Millisecond
+	var mu sync.Mutex
+	var worked time.Duration
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < 6; i++ { // a flood: each caller hashes again as soon as it is served
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				h.doAs(context.Background(), hashLater, func() {
+					time.Sleep(hash)
+					mu.Lock()
+					worked += hash
+					mu.Unlock()
+				})
+			}
+		}()
+	}
+	// Meanwhile the first class finds a slot at once, every time.
+	for i := 0; i < 20; i++ {
+		t0 := time.Now()
+		if err := h.do(context.Background(), func() {}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); d > 50*time.Millisecond {
+			t.Fatalf("a first-class caller waited %v during the flood", d)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	elapsed := time.Since(start)
+	mu.Lock()
+	got := worked
+	mu.Unlock()
+	// What the budget allows: its burst, what it earned, and the hashes
+	// under way when it ran out (one per free slot beyond the reserve).
+	allowed := 20*time.Millisecond + time.Duration(rate*float64(elapsed)) + 3*hash
+	if got > allowed {
+		t.Fatalf("the second class hashed %v in %v; its budget allows %v", got, elapsed, allowed)
+	}
+	// It was served, not starved: at least half of what it earned.
+	if got < time.Duration(rate*float64(elapsed)/2) {
+		t.Fatalf("the second class hashed only %v in %v", got, elapsed)
+	}
+	if h.freeNow() != 4 || h.waiting.Load() != 0 {
+		t.Fatalf("free %d waiting %d after the flood", h.freeNow(), h.waiting.Load())
+	}
+}
+
+// A second-class caller held by the budget gives up when its context ends,
+// leaving the queue; the next one is still woken by the budget's refill.
+func TestHashSlotsBudgetWaitCancelled(t *testing.T) {
+	h := &hashSlots{slots: 2, free: 2, reserve: 1}
+	h.budget(0.5, 0)
+	h.laterCredit = -float64(100 * time.Millisecond) // 200 ms of debt
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := h.doAs(ctx, hashLater, func() { t.Error("ran in debt") }); err != context.DeadlineExceeded {
+		t.Fatalf("held by the budget: %v", err)
+	}
+	h.mu.Lock()
+	queued := len(h.queues[hashLater])
+	h.mu.Unlock()
+	if queued != 0 || h.waiting.Load() != 0 {
+		t.Fatal("a cancelled waiter stayed queued")
+	}
+	t0 := time.Now()
+	ran := false
+	if err := h.doAs(context.Background(), hashLater, func() { ran = true }); err != nil || !ran {
+		t.Fatalf("after the debt: %v", err)
+	}
+	if d := time.Since(t0); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("served after %v; the debt lasted about 180 ms more", d)
+	}
+}
+
+// A flood queued in the second class does not count against the first
+// class's queue: the first still waits where the second is refused.
+func TestHashSlotsQueuesLimitedPerClass(t *testing.T) {
+	h := &hashSlots{slots: 1, free: 1, maxWaiting: 2}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go h.do(context.Background(), func() { close(started); <-release })
+	<-started
+	done := make(chan error, 4)
+	for i := 0; i < 2; i++ {
+		go func() { done <- h.doAs(context.Background(), hashLater, func() {}) }()
+	}
+	for h.waiting.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.doAs(context.Background(), hashLater, func() {}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+		t.Fatalf("a third second-class waiter: %v", err)
+	}
+	go func() { done <- h.do(context.Background(), func() {}) }()
+	for h.waiting.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for i := 0; i < 3; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

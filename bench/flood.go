@@ -147,14 +147,18 @@ func (f *flood) stop() (sent, refused int64) {
 	return f.sent.Load(), f.refused.Load()
 }
 
-// meDuringFloodName is the /api/me/ case measured while logins flood.
-const meDuringFloodName = "GET /api/me/ (JWT) while 32 clients flood the logins with unknown users"
+// meDuringFloodName is the /api/me/ case measured while logins flood, and
+// meDuringThrottledFloodName the same with the default login throttles.
+const (
+	meDuringFloodName          = "GET /api/me/ (JWT) while 32 clients flood the logins with unknown users"
+	meDuringThrottledFloodName = meDuringFloodName + ", default throttles"
+)
 
 // meDuringFlood measures /api/me/ with a JWT in rounds alternating without
 // and with a login flood (quiet, flooded, quiet, ...): the flood may cost
 // the other users' requests at most 10 % (issue 20), so the flooded
 // rounds' rate over the quiet rounds either side must be at least 0.9.
-func meDuringFlood(o options, base, backend, jwt string) result {
+func meDuringFlood(o options, name, base, backend, jwt string) result {
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: floodClients + 4}}
 	defer c.CloseIdleConnections()
 	ro := o
@@ -166,14 +170,14 @@ func meDuringFlood(o options, base, backend, jwt string) result {
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
-		quiet = append(quiet, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+		quiet = append(quiet, measure(ro, "gatehouse", backend, name, mk, nil))
 		f := startFlood(c, base, i)
 		time.Sleep(floodForming(o) / 2) // the flood's queue forms
-		flooded = append(flooded, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+		flooded = append(flooded, measure(ro, "gatehouse", backend, name, mk, nil))
 		s, r := f.stop()
 		sent, refused = sent+s, refused+r
 	}
-	quiet = append(quiet, measure(ro, "gatehouse", backend, meDuringFloodName, mk, nil))
+	quiet = append(quiet, measure(ro, "gatehouse", backend, name, mk, nil))
 	r := vsRounds(quiet, flooded)
 	q := merge(quiet)
 	r.yardstick, r.yardName, r.min = q.rps, fmt.Sprintf("the same case without the flood (%.1f req/s; flood: %d logins, %d answered other than 400)", q.rps, sent, refused), 0.9

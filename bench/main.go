@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -312,6 +313,10 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			ccSecret = strings.TrimSpace(v)
 		}
 	}
+	oidcSecret, err := createOIDCClient(srv)
+	if err != nil {
+		return nil, err
+	}
 	// The database exists and is migrated: this start is what the
 	// "ready" figure measures.
 	ready, err := srv.start()
@@ -386,6 +391,20 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		}
 		y, r := paired(o, backend, userinfoName, jwtYard, get(base+"/o/userinfo/", creds.openid))
 		r.yardstick, r.yardName, r.min = y.rps, "limit /jwt", 0.6
+		e.add(y, r)
+	}
+	if o.want(oidcExchangeName) {
+		mk, err := oidcCodes(backend, srv.dbURL, base, oidcSecret, oidcPoolSize(o))
+		if err != nil {
+			return nil, err
+		}
+		var missing atomic.Int64
+		y, r := pairedSeen(o, backend, oidcExchangeName, bare, mk, checkIDToken(&missing))
+		if n := missing.Load(); n > 0 {
+			return nil, fmt.Errorf("%s: %d answers without an id_token", oidcExchangeName, n)
+		}
+		y.name = "GET /bare"
+		r.yardstick, r.yardName, r.min = y.rps, "limit /bare", oidcExchangeMin
 		e.add(y, r)
 	}
 	if ccSecret != "" {
@@ -477,7 +496,17 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 	// Not in a smoke run: its paths are the login flood's and /api/me/'s,
 	// checked there, and its rounds take seconds.
 	if o.logins && !o.smoke && creds.jwt != "" && o.want(meDuringFloodName) {
-		e.add(meDuringFlood(o, base, backend, creds.jwt))
+		e.add(meDuringFlood(o, meDuringFloodName, base, backend, creds.jwt))
+	}
+	// The same with the login throttles and lockout as shipped (the
+	// server above has them off), from a second serve on the database.
+	if o.logins && !o.smoke && creds.jwt != "" && o.want(meDuringThrottledFloodName) {
+		throttled, err := srv.sibling(nil, "GATEHOUSE_THROTTLE_RATES=", "GATEHOUSE_LOCKOUT_FAILURES=")
+		if err != nil {
+			return nil, fmt.Errorf("a server with the default throttles: %w", err)
+		}
+		e.add(meDuringFlood(o, meDuringThrottledFloodName, throttled.base, backend, creds.jwt))
+		throttled.close()
 	}
 	if o.logins && o.want("failed-login time") {
 		n := 200

@@ -399,13 +399,12 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			return nil, err
 		}
 		var missing atomic.Int64
-		y, r := pairedSeen(o, backend, oidcExchangeName, bare, mk, checkIDToken(&missing))
+		r, sl := hashPaired(o, backend, oidcExchangeName, rs256Limit, 21, mk, checkIDToken(&missing))
 		if n := missing.Load(); n > 0 {
 			return nil, fmt.Errorf("%s: %d answers without an id_token", oidcExchangeName, n)
 		}
-		y.name = "GET /bare"
-		r.yardstick, r.yardName, r.min = y.rps, "limit /bare", oidcExchangeMin
-		e.add(y, r)
+		r.yardstick, r.yardName, r.min = sl.rps, fmt.Sprintf("signature-bound %s (%.1f/s, timed between rounds)", sl.name, sl.rps), oidcExchangeMin
+		e.add(r)
 	}
 	if ccSecret != "" {
 		y, r := paired(o, backend, "POST /o/token/ (client_credentials)", bare,
@@ -456,7 +455,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 				continue
 			}
 			mk, used := pooled(base, k, e.users[i], "user00pass")
-			r, pb := hashPaired(o, backend, k.name+" first login (Django PBKDF2 hash)", pbkdf2Limit, hn, mk)
+			r, pb := hashPaired(o, backend, k.name+" first login (Django PBKDF2 hash)", pbkdf2Limit, hn, mk, nil)
 			par := measureParallel(max(hn/2, 1), pb.f)
 			r.yardstick, r.yardName, r.min, r.django = pb.rps, fmt.Sprintf("hash-bound %s (%.1f/s, timed between rounds; all cores hashing at once in-process: %.1f/s)", pb.name, pb.rps, par), 0.9, k.name
 			e.add(r)
@@ -477,7 +476,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			if !o.want(k.name+" later logins: argon2id") || o.smoke && i > 0 {
 				continue
 			}
-			r, ar := hashPaired(o, backend, k.name+" later logins: argon2id", argon2Limit, hn, repeated(base, k, "alice", "alicepass"))
+			r, ar := hashPaired(o, backend, k.name+" later logins: argon2id", argon2Limit, hn, repeated(base, k, "alice", "alicepass"), nil)
 			r.yardstick, r.yardName, r.min, r.django = ar.rps, fmt.Sprintf("hash-bound %s (%.1f/s, timed between rounds)", ar.name, ar.rps), 0.9, k.name
 			e.add(r)
 		}
@@ -812,7 +811,7 @@ func merge(rs []result) result {
 // that of the mean time over all timings. A round's requests all end
 // before the next timing (measure waits for the answers in flight), so the
 // timings run on an idle server.
-func hashPaired(o options, backend, name string, limit func(int) hashLimit, n int, mk request) (result, hashLimit) {
+func hashPaired(o options, backend, name string, limit func(int) hashLimit, n int, mk request, seen observer) (result, hashLimit) {
 	if !o.want(name) {
 		return result{skip: true}, hashLimit{}
 	}
@@ -827,7 +826,7 @@ func hashPaired(o options, backend, name string, limit func(int) hashLimit, n in
 		if i > 0 {
 			ro.warmup = o.warmup / 4
 		}
-		rs = append(rs, measure(ro, "gatehouse", backend, name, mk, nil))
+		rs = append(rs, measure(ro, "gatehouse", backend, name, mk, seen))
 		// Let the hashes of the requests the server still ran end.
 		time.Sleep(200 * time.Millisecond)
 		h := limit(n)

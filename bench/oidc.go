@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -29,14 +33,40 @@ const (
 	oidcClientID     = "bench-oidc"
 	oidcRedirect     = "http://127.0.0.1:9/cb"
 	oidcVerifier     = "bench-verifier-0123456789-0123456789-0123456789-abcdef"
-	// oidcExchangeMin is the least ratio to limit /bare: a write
-	// transaction as a refresh's, plus an RS256 signature.
-	oidcExchangeMin = 0.1
+	// oidcExchangeMin is the least ratio to the signature-bound limit
+	// (rs256Limit): the RS256 signature of the id_token costs about 1 ms
+	// of CPU here, more than the rest of the exchange (a write
+	// transaction, as a refresh's) together.
+	oidcExchangeMin = 0.5
+)
+
+// rs256Limit is the most id_tokens a second this machine can sign with a
+// 2048-bit RSA key (the size of gatehouse's RS256 signing keys, its
+// default algorithm): cores divided by the time of one signature of a
+// SHA-256 digest, timed in this process (the median of n).
+func rs256Limit(n int) hashLimit {
+	rsaOnce.Do(func() {
+		var err error
+		if rsaKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	digest := sha256.Sum256([]byte(oidcVerifier))
+	return measureHash("one RS256 signature (2048-bit key)", n, func() {
+		if _, err := rsa.SignPKCS1v15(rand.Reader, rsaKey, crypto.SHA256, digest[:]); err != nil {
+			panic(err)
+		}
+	})
+}
+
+var (
+	rsaOnce sync.Once
+	rsaKey  *rsa.PrivateKey
 )
 
 // oidcCodeRate is the exchanges a second the pool is sized for: more than
-// this machine answers (about 2,000 a second here), so that it does not
-// run dry within a case.
+// this machine answers (under 1,000 a second here with RS256), so that it
+// does not run dry within a case.
 const oidcCodeRate = 5000
 
 // oidcPoolSize is how many codes the case can spend: its rounds' time,

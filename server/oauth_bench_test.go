@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,15 +14,19 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/oidctest"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // oauthBench is a server on one backend with alice and two clients: svc
 // (client-credentials, resource server) and conf-client (password). Load
 // tests against a running server are in bench/ (docs/performance.md).
 type oauthBench struct {
+	env        *env
 	url        string
 	c          *http.Client
 	svcAuth    string
@@ -27,8 +34,14 @@ type oauthBench struct {
 }
 
 func newOAuthBench(b *testing.B, backend string) *oauthBench {
+	return newOAuthBenchWith(b, backend, nil, nil)
+}
+
+// newOAuthBenchWith is newOAuthBench with the server's configuration and
+// dependencies adjusted (buildWith).
+func newOAuthBenchWith(b *testing.B, backend string, mutate func(*config), deps func(*wiring)) *oauthBench {
 	b.Helper()
-	e := build(b, backend, nil)
+	e := buildWith(b, backend, mutate, deps)
 	hs := e.http
 	ctx := context.Background()
 	h, _ := password.New(fastParams, nil).Hash("alicepass")
@@ -45,7 +58,7 @@ func newOAuthBench(b *testing.B, backend string) *oauthBench {
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	b.Cleanup(tr.CloseIdleConnections)
-	return &oauthBench{url: hs.URL, c: &http.Client{Transport: tr}, svcAuth: basic("svc", svc), confSecret: conf}
+	return &oauthBench{env: e, url: hs.URL, c: &http.Client{Transport: tr}, svcAuth: basic("svc", svc), confSecret: conf}
 }
 
 // do sends a request and returns the status and body.
@@ -164,6 +177,67 @@ func BenchmarkOAuthRefresh(b *testing.B) {
 					}
 					refresh = p.Refresh
 				}
+			})
+		})
+	}
+}
+
+// BenchmarkOIDCCodeExchange: an authorization code issued with PKCE and
+// the scope openid redeemed by a confidential client: the grant's
+// transaction (the code marked used, the token pair stored) and an
+// id_token signed with the server's signing key. The codes are stored
+// ahead through the store, one per op.
+func BenchmarkOIDCCodeExchange(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			// An OpenID provider signing with one in-memory RSA key (RS256,
+			// the default algorithm of the database's signing keys).
+			signer := oidctest.New(b)
+			o := newOAuthBenchWith(b, backend, func(c *config) { c.Issuer, c.OAuth.Issuer = testIssuer, testIssuer }, func(w *wiring) {
+				p, err := oidc.New(oidc.Deps{Config: oidc.Config{Issuer: testIssuer}, Signer: signer, Now: w.Server.Now})
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.OAuth.IDTokens, w.Server.OIDC = p, p
+			})
+			e := o.env
+			ctx := context.Background()
+			const redirect = "https://rp.example/cb"
+			_, sec, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "rp", GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirect}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			app, err := e.store.Application(ctx, "rp")
+			if err != nil {
+				b.Fatal(err)
+			}
+			alice, err := e.store.UserByUsername(ctx, "alice")
+			if err != nil {
+				b.Fatal(err)
+			}
+			const verifier = "bench-verifier-0123456789-0123456789-0123456789"
+			sum := sha256.Sum256([]byte(verifier))
+			challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+			now := time.Now()
+			codes := make(chan string, b.N)
+			for i := 0; i < b.N; i++ {
+				code := fmt.Sprintf("code-%d", i)
+				g := gatehouse.Grant{CodeHash: secret.Hash(code), ApplicationID: app.ID, UserID: alice.ID, RedirectURI: redirect,
+					Scope: "openid profile email", CodeChallenge: challenge, CodeChallengeMethod: "S256", Created: now, Expires: now.Add(time.Hour), AuthTime: &now}
+				if err := e.store.CreateGrant(ctx, &g); err != nil {
+					b.Fatal(err)
+				}
+				codes <- code
+			}
+			close(codes)
+			auth := basic("rp", sec)
+			parallel(b, func() (int, []byte, error) {
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {<-codes}, "redirect_uri": {redirect}, "code_verifier": {verifier}}
+				s, body, err := o.do("POST", "/o/token/", form, "Authorization", auth)
+				if s == 200 && !strings.Contains(string(body), `"id_token"`) {
+					return 0, body, fmt.Errorf("no id_token")
+				}
+				return s, body, err
 			})
 		})
 	}

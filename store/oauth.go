@@ -455,70 +455,93 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 //     and nothing changes;
 //   - otherwise the code is marked used and issue's tokens are stored with
 //     the code's id.
+//
+// Concurrent redemptions share a transaction as rotations do (txGroups,
+// rotate.go), each with the outcome it would have alone: nothing is
+// written before every check has passed and issue has made the tokens.
 func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
 	check func(gatehouse.Grant, *gatehouse.User) error,
 	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
-	var revoked gatehouse.RevokedAccess
-	var reused *gatehouse.TokenReuse
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var g gatehouse.Grant
-		var created, expires int64
-		var used, authTime sql.NullInt64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
-			code_challenge_method, nonce, created, expires, used_at, auth_time FROM oauth_grants WHERE code_hash = ?`+s.forUpdate()), codeHash).Scan(
-			&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
-			&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
-		if errors.Is(err, sql.ErrNoRows) {
-			return gatehouse.ErrInvalidGrant
-		}
-		if err != nil {
-			return err
-		}
-		g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
-		if g.ApplicationID != appID {
-			return gatehouse.ErrInvalidGrant
-		}
-		if g.UsedAt != nil {
-			reused = &gatehouse.TokenReuse{UserID: g.UserID}
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
-				return err
-			}
-			revoked, err = s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID)
-			return err
-		}
-		if !now.Before(g.Expires) {
-			return gatehouse.ErrInvalidGrant
-		}
-		var user *gatehouse.User
-		if u, err := s.userTx(ctx, tx, g.UserID); err != nil {
-			return err
-		} else {
-			user = u
-		}
-		if err := check(g, user); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_grants SET used_at = ? WHERE id = ? AND used_at IS NULL"), micros(now), g.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gatehouse.ErrInvalidGrant
-		}
-		at, rt, fexp, err := issue(g)
-		if err != nil {
-			return err
-		}
-		at.GrantID = &g.ID
-		if rt != nil {
-			rt.GrantID = &g.ID
-		}
-		return s.insertPair(ctx, tx, at, rt, fexp)
+	var r redemption
+	err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error // set afresh: apply may run twice (txGroups)
+		r.revoked, r.outcome, err = s.redeemGrant(ctx, tx, codeHash, appID, now, check, issue)
+		return err
 	})
-	if err == nil && reused != nil {
-		err = reused
+	if err != nil {
+		return nil, err
 	}
-	return revoked, err
+	return r.revoked, r.outcome
+}
+
+// redemption is one RedeemGrant's answer: the access tokens a replay
+// revoked and the outcome (nil, ErrInvalidGrant, a *TokenReuse, check's
+// or issue's error).
+type redemption struct {
+	revoked gatehouse.RevokedAccess
+	outcome error
+}
+
+// redeemGrant is RedeemGrant inside tx: its answer (revoked, outcome),
+// then a database error after which tx must be rolled back.
+func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, appID int64, now time.Time,
+	check func(gatehouse.Grant, *gatehouse.User) error,
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error, error) {
+	var g gatehouse.Grant
+	var created, expires int64
+	var used, authTime sql.NullInt64
+	err := s.queryRow(ctx, tx, `SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
+		code_challenge_method, nonce, created, expires, used_at, auth_time FROM oauth_grants WHERE code_hash = ?`+s.forUpdate(), codeHash).Scan(
+		&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
+		&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.ErrInvalidGrant, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
+	if g.ApplicationID != appID {
+		return nil, gatehouse.ErrInvalidGrant, nil
+	}
+	if g.UsedAt != nil {
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
+			return nil, nil, err
+		}
+		revoked, err := s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return revoked, &gatehouse.TokenReuse{UserID: g.UserID}, nil
+	}
+	if !now.Before(g.Expires) {
+		return nil, gatehouse.ErrInvalidGrant, nil
+	}
+	user, err := s.userTx(ctx, tx, g.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check(g, user); err != nil {
+		return nil, err, nil
+	}
+	at, rt, fexp, err := issue(g)
+	if err != nil {
+		return nil, err, nil
+	}
+	// The row is locked (or, on SQLite, the database is) since the read:
+	// the update cannot miss.
+	res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_grants SET used_at = ? WHERE id = ? AND used_at IS NULL"), micros(now), g.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, gatehouse.ErrInvalidGrant, nil
+	}
+	at.GrantID = &g.ID
+	if rt != nil {
+		rt.GrantID = &g.ID
+	}
+	return nil, nil, s.insertPair(ctx, tx, at, rt, fexp)
 }
 
 // --- cleanup

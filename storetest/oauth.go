@@ -929,3 +929,101 @@ func testOAuthRotationsTogether(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("the token whose hash was taken: %v", err)
 	}
 }
+
+// Concurrent redemptions (which the SQL store runs in one transaction)
+// each have the outcome of a lone one: a refused check or issue writes
+// nothing (the code stays redeemable), one code redeemed twice at once
+// gives tokens once and a replay once, whose revocation takes the winner's
+// tokens, and the others succeed.
+func testOAuthGrantsRedeemedTogether(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	const n = 10
+	for i := 0; i < n; i++ {
+		g := gatehouse.Grant{CodeHash: secret.Hash(fmt.Sprint("code", i)), ApplicationID: a.ID, UserID: u.ID, Created: now, Expires: now.Add(time.Minute)}
+		if err := s.CreateGrant(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refusedCheck, refusedIssue := errors.New("check refused"), errors.New("issue refused")
+	redeem := func(i, attempt int, refuse bool) error {
+		_, err := s.RedeemGrant(ctx, secret.Hash(fmt.Sprint("code", i)), a.ID, now,
+			func(gatehouse.Grant, *gatehouse.User) error {
+				if refuse && i == 1 {
+					return refusedCheck
+				}
+				return nil
+			},
+			func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+				if refuse && i == 2 {
+					return nil, nil, nil, refusedIssue
+				}
+				at, rt := pair(a, u.ID, "", fmt.Sprint("a", i, "-", attempt), fmt.Sprint("r", i, "-", attempt), now)
+				return at, rt, nil, nil
+			})
+		return err
+	}
+	errs := make([]error, n+1) // errs[n]: the second redemption of code 3
+	var wg sync.WaitGroup
+	for i := 0; i <= n; i++ {
+		wg.Go(func() {
+			if i == n {
+				errs[i] = redeem(3, 1, true)
+				return
+			}
+			errs[i] = redeem(i, 0, true)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs[:n] {
+		switch i {
+		case 1:
+			if !errors.Is(err, refusedCheck) {
+				t.Fatalf("code 1: %v, want check's error", err)
+			}
+		case 2:
+			if !errors.Is(err, refusedIssue) {
+				t.Fatalf("code 2: %v, want issue's error", err)
+			}
+		case 3:
+		default:
+			if err != nil {
+				t.Fatalf("code %d: %v", i, err)
+			}
+		}
+	}
+	// Code 3: one redemption won, the other was a replay that revoked
+	// the winner's tokens.
+	winner := 0
+	if errs[3] != nil {
+		winner = 1
+	}
+	if errs[3] != nil && errs[n] != nil || !errors.Is(errs[3], gatehouse.ErrTokenReused) && !errors.Is(errs[n], gatehouse.ErrTokenReused) {
+		t.Fatalf("code 3 redeemed twice at once: %v and %v, want one success and one replay", errs[3], errs[n])
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a3-", winner))); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the access token of a replayed code: %v, want it deleted", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r3-", winner))); err != nil || r.Revoked == nil {
+		t.Fatalf("the refresh token of a replayed code: %+v %v, want it revoked", r, err)
+	}
+	for _, i := range []int{0, 4, n - 1} {
+		if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", i, "-0"))); err != nil {
+			t.Fatalf("code %d's access token: %v", i, err)
+		}
+	}
+	// The refused ones wrote nothing: their codes are still good, once.
+	for _, i := range []int{1, 2} {
+		if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", i, "-0"))); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("refused code %d stored a token: %v", i, err)
+		}
+		if err := redeem(i, 2, false); err != nil {
+			t.Fatalf("code %d after its refusal: %v", i, err)
+		}
+		if err := redeem(i, 3, false); !errors.Is(err, gatehouse.ErrTokenReused) {
+			t.Fatalf("code %d redeemed again: %v, want a replay", i, err)
+		}
+	}
+}

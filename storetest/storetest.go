@@ -99,6 +99,7 @@ var (
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
 		{"OAuthRotationsTogether", testOAuthRotationsTogether},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
+		{"OAuthGrantsRedeemedTogether", testOAuthGrantsRedeemedTogether},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"ApplicationUpdate", testApplicationUpdate},
 		{"CredentialsListAndRevoke", testCredentialsListAndRevoke},

@@ -54,22 +54,20 @@ func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRe
 		if err := s.recordRefresh(ctx, tx, old); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL"),
-			micros(now), true, old.JTI)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			var family string
-			if err := tx.QueryRowContext(ctx, s.q("SELECT family FROM jwt_tokens WHERE jti = ?"), old.JTI).Scan(&family); err != nil {
-				return err
-			}
+		// One statement blacklists the token if it was not and reads the
+		// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35).
+		var family string
+		err := s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
+			micros(now), true, old.JTI).Scan(&family)
+		if err == nil {
 			next.Family = family
 			outcome = gatehouse.Rotated
 			return s.recordRefresh(ctx, tx, next)
 		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		var rotated bool
-		var family string
 		if err := tx.QueryRowContext(ctx, s.q("SELECT rotated, family FROM jwt_tokens WHERE jti = ?"), old.JTI).Scan(&rotated, &family); err != nil {
 			return err
 		}

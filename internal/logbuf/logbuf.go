@@ -62,11 +62,13 @@ func New(out io.Writer, interval time.Duration, size int) *Writer {
 // met it, not here: a log line is not worth failing a request for.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	full := len(w.buf)+len(p) > w.size && len(w.buf) > 0
-	w.mu.Unlock()
-	if full {
-		w.Flush()
+	if len(w.buf)+len(p) <= w.size || len(w.buf) == 0 { // the common case: one lock
+		w.buf = append(w.buf, p...)
+		w.mu.Unlock()
+		return len(p), nil
 	}
+	w.mu.Unlock()
+	w.Flush()
 	w.mu.Lock()
 	w.buf = append(w.buf, p...)
 	w.mu.Unlock()

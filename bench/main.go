@@ -132,7 +132,9 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(work)
 	bin := filepath.Join(work, "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput(); err != nil {
+	// Built as it is shipped (the Dockerfile's and make build's flags:
+	// no file paths, no symbol table or DWARF), which the size row reports.
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/gatehouse").CombinedOutput(); err != nil {
 		return fmt.Errorf("build gatehouse: %v\n%s", err, out)
 	}
 	if o.importRows > 0 {
@@ -141,7 +143,7 @@ func run(o options) error {
 	var results []result
 	if o.resources {
 		if fi, err := os.Stat(bin); err == nil {
-			results = append(results, resource("-", "binary size (go build ./cmd/gatehouse)", mb(fi.Size()), budgetMax(float64(fi.Size()), 30<<20, "< 30 MB")))
+			results = append(results, resource("-", "binary size as shipped (go build -trimpath -ldflags '-s -w' ./cmd/gatehouse)", mb(fi.Size()), budgetMax(float64(fi.Size()), 30<<20, "< 30 MB")))
 		}
 	}
 	var hashes []hashLimit

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -194,13 +195,15 @@ type Server struct {
 	handler   http.Handler
 	inflight  chan struct{} // one token per request being served; nil: unbounded
 	proxies   []netip.Prefix
-	hosts     []string                // AllowedHosts as hostAllowed compares them
-	metadata  http.HandlerFunc        // the RFC 8414 document; nil without an issuer
-	observer  RequestObserver         // nil: none
-	tracer    RequestTracer           // nil: none
-	metrics   http.Handler            // served at cfg.MetricsPath; nil: not served
-	routeErr  error                   // a route routes could not add (the metrics path)
-	docs      *apiDocs                // the OpenAPI document and its page (api_schema.go)
+	hosts     []string         // AllowedHosts as hostAllowed compares them
+	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
+	observer  RequestObserver  // nil: none
+	tracer    RequestTracer    // nil: none
+	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
+	routeErr  error            // a route routes could not add (the metrics path)
+	docs      *apiDocs         // the OpenAPI document and its page, built at first use (apiDocs, api_schema.go)
+	docsOnce  sync.Once
+	docsErr   error
 	jwksDoc   atomic.Pointer[jwksDoc] // the last JWKS document served (oauth_oidc.go)
 	admin     *admin.Service          // nil: no admin API
 
@@ -264,9 +267,6 @@ func New(d Deps) (*Server, error) {
 	}
 	if err := s.loadBranding(); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
-	}
-	if s.docs, err = s.buildAPIDocs(); err != nil {
-		return nil, err
 	}
 	s.handler = s.middleware(s.routes())
 	if s.routeErr != nil {

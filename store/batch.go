@@ -87,33 +87,16 @@ func (w *accessWriter) close() {
 func (w *accessWriter) loop() {
 	defer close(w.done)
 	defer w.release()
-	batch := make([]*accessReq, 0, maxBatch)
 	ctx := context.Background() // one caller's cancellation must not fail the others
-	for {
-		batch = batch[:0]
-		select {
-		case <-w.stop:
-			return
-		case r := <-w.reqs:
-			batch = append(batch, r)
-		}
-		gather(w.reqs, &batch, maxBatch)
-		if err := w.insertGroup(ctx, batch); err == nil {
-			if len(batch) > 1 {
-				w.grouped.Add(int64(len(batch)))
-			}
-			for _, r := range batch {
-				r.err <- nil
-			}
-			continue
-		}
-		// One row failed (a conflict, say) and took the batch with it:
-		// each on its own, so that every caller gets its own answer.
-		for _, r := range batch {
+	// A failed group, even of one, is tried again row by row on the pool:
+	// one row failed (a conflict, say) and took the group with it.
+	serveGroups(w.reqs, w.stop, maxBatch, 1, &w.grouped,
+		func(batch []*accessReq) error { return w.insertGroup(ctx, batch) },
+		func(r *accessReq) error {
 			r.at.ID = 0
-			r.err <- w.s.insertAccess(ctx, nil, r.at)
-		}
-	}
+			return w.s.insertAccess(ctx, nil, r.at)
+		},
+		func(r *accessReq, err error) { r.err <- err })
 }
 
 // insertGroup stores the tokens of batch together, in one statement and so

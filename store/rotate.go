@@ -147,31 +147,44 @@ func (g *txGroups) inTx(fn func(context.Context, *sql.Tx) error) error {
 }
 
 func (g *txGroups) loop() {
-	batch := make([]*groupedTx, 0, maxGroup)
+	serveGroups(g.reqs, g.stop, maxGroup, 2, &g.grouped,
+		func(batch []*groupedTx) error {
+			return g.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
+		},
+		func(r *groupedTx) error { return g.inTx(r.apply) }, // its own transaction: the one that failed fails alone
+		func(r *groupedTx, err error) { r.err = err; close(r.done) })
+}
+
+// serveGroups serves the requests sent on reqs in groups until stop
+// closes: it takes the first request, gathers those on their way (gather,
+// up to limit) and runs them together; when that fails for a group of at
+// least retryFrom requests, each runs alone, so that every caller gets
+// its own answer. answer gives one caller its answer; grouped counts the
+// requests answered from groups of more than one.
+func serveGroups[T any](reqs chan T, stop <-chan struct{}, limit, retryFrom int, grouped *atomic.Int64,
+	together func([]T) error, alone func(T) error, answer func(T, error)) {
+	batch := make([]T, 0, limit)
 	for {
 		batch = batch[:0]
 		select {
-		case <-g.stop:
+		case <-stop:
 			return
-		case r := <-g.reqs:
+		case r := <-reqs:
 			batch = append(batch, r)
 		}
-		gather(g.reqs, &batch, maxGroup)
-		err := g.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
-		if err != nil && len(batch) > 1 {
-			// Each on its own: the one that failed fails alone.
+		gather(reqs, &batch, limit)
+		err := together(batch)
+		if err != nil && len(batch) >= retryFrom {
 			for _, r := range batch {
-				r.err = g.inTx(r.apply)
-				close(r.done)
+				answer(r, alone(r))
 			}
 			continue
 		}
 		if err == nil && len(batch) > 1 {
-			g.grouped.Add(int64(len(batch)))
+			grouped.Add(int64(len(batch)))
 		}
 		for _, r := range batch {
-			r.err = err
-			close(r.done)
+			answer(r, err)
 		}
 	}
 }

@@ -18,8 +18,8 @@ import (
 //
 // Callers are served in two classes, each first come first served: a
 // freed slot goes to the longest-waiting caller of the first class
-// (hashFirst) if any, else of the second. Logins from sources with
-// repeated recent failures are second (suspects), so that a flood of
+// (hashFirst) if any, else of the second. Logins from sources with a
+// recent failure are second (suspects, timing.go), so that a flood of
 // failing logins (unknown users from a botnet, a password sprayer) queues
 // behind itself and not in front of the users who are not part of it.
 // The second class is held back twice over:
@@ -77,8 +77,8 @@ const (
 
 // laterShare is the part of the hash slots' time the second class may
 // use, and laterBurst how long it may hash at once from a full budget,
-// per slot. On 2 CPUs and argon2id at Django's parameters (about 18 ms a
-// hash here) that is some 5 checks a second for every suspect source
+// per slot. On 2 CPUs and argon2id at Django's parameters (18-25 ms a
+// hash here) that is some 4-5 checks a second for every suspect source
 // together, with a burst of about 5: a flood is slowed to that, and a
 // person on a suspect source waits at most a few seconds.
 const (

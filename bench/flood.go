@@ -21,14 +21,9 @@ import (
 // floodClients is how many anonymous clients flood the logins.
 const floodClients = 32
 
-// loginAs is one DRF login of user from address ip; it returns how long
-// the answer took and its status.
-func loginAs(c *http.Client, base, user, pass, ip string) (time.Duration, int, error) {
-	return loginAsCtx(context.Background(), c, base, user, pass, ip)
-}
-
-// loginAsCtx is loginAs, given up when ctx ends.
-func loginAsCtx(ctx context.Context, c *http.Client, base, user, pass, ip string) (time.Duration, int, error) {
+// loginAs is one DRF login of user from address ip, given up when ctx
+// ends; it returns how long the answer took and its status.
+func loginAs(ctx context.Context, c *http.Client, base, user, pass, ip string) (time.Duration, int, error) {
 	req, err := jsonPost(base+"/api-token-auth/", user, pass)
 	if err != nil {
 		return 0, 0, err
@@ -65,7 +60,7 @@ func loginFlood(base, backend string, n int, forming time.Duration) ([]result, e
 	real := func() ([]time.Duration, error) {
 		var ds []time.Duration
 		for i := 0; i < n; i++ {
-			d, status, err := loginAs(c, base, "alice", "alicepass", "198.51.100.1")
+			d, status, err := loginAs(context.Background(), c, base, "alice", "alicepass", "198.51.100.1")
 			if err != nil {
 				return nil, err
 			}
@@ -138,7 +133,7 @@ func startFlood(c *http.Client, base string, round int) *flood {
 					return
 				default:
 				}
-				_, status, err := loginAsCtx(ctx, c, base, fmt.Sprintf("nobody-%d-%d-%d", round, i, j), "guess", ip)
+				_, status, err := loginAs(ctx, c, base, fmt.Sprintf("nobody-%d-%d-%d", round, i, j), "guess", ip)
 				if ctx.Err() != nil {
 					return // stopped: this login's answer is not counted
 				}
@@ -233,7 +228,7 @@ func failedLoginTiming(base, backend string, n int, pbkdf2User string) ([]result
 	// Interleaved, so that the machine's drift falls on every class alike.
 	for i := 0; i < n; i++ {
 		for k, cl := range classes {
-			d, status, err := loginAs(c, base, cl.user, "wrong-password", fmt.Sprintf("10.77.%d.%d", k*10+i/200, i%200+1))
+			d, status, err := loginAs(context.Background(), c, base, cl.user, "wrong-password", fmt.Sprintf("10.77.%d.%d", k*10+i/200, i%200+1))
 			if err != nil {
 				return nil, err
 			}

@@ -494,14 +494,17 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 		}
 		e.add(rs...)
 	}
-	// A JWT minted now: the one of the cases above is older than its
-	// lifetime (10 minutes) by this point of a full run, and an expired
-	// token made every request of the throttled flood case a 401.
-	if c := credentials(base); c.jwt != "" {
-		creds.jwt = c.jwt
-	}
 	// Not in a smoke run: its paths are the login flood's and /api/me/'s,
 	// checked there, and its rounds take seconds.
+	if o.logins && !o.smoke && creds.jwt != "" && (o.want(meDuringFloodName) || o.want(meDuringThrottledFloodName)) {
+		// A JWT minted now: the one of the cases above is older than its
+		// lifetime (10 minutes) by this point of a full run, and an
+		// expired token made every request of the throttled flood case a
+		// 401.
+		if c := credentials(base); c.jwt != "" {
+			creds.jwt = c.jwt
+		}
+	}
 	if o.logins && !o.smoke && creds.jwt != "" && o.want(meDuringFloodName) {
 		e.add(meDuringFlood(o, meDuringFloodName, base, backend, creds.jwt))
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -118,12 +117,8 @@ func oidcCodes(backend, dbURL, base, secret string, n int) (request, error) {
 	first := b.seq + 1
 	err = b.insert(n, "INSERT INTO oauth_grants (code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, auth_time) VALUES ",
 		func(i int) string {
-			h := sha256.Sum256([]byte(code(i)))
-			lit := "X'" + hex.EncodeToString(h[:]) + "'"
-			if b.postgres {
-				lit = `'\x` + hex.EncodeToString(h[:]) + `'::bytea`
-			}
-			return fmt.Sprintf("(%s,%d,%d,'%s','openid profile email','%s','S256','',%d,%d,%d)", lit, app, user, oidcRedirect, challenge, created, expires, created)
+			return fmt.Sprintf("(%s,%d,%d,'%s','openid profile email','%s','S256','',%d,%d,%d)",
+				b.hashLiteral(code(i)), app, user, oidcRedirect, challenge, created, expires, created)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("oauth_grants: %w", err)

@@ -40,7 +40,13 @@ func (b *bulk) close() { b.db.Close() }
 
 // blob is a 32-byte value unique to i, as a literal of the dialect.
 func (b *bulk) blob(i int) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("bench-row-%d", i)))
+	return b.hashLiteral(fmt.Sprintf("bench-row-%d", i))
+}
+
+// hashLiteral is the SHA-256 of s (how gatehouse stores its credentials'
+// hashes), as a literal of the dialect.
+func (b *bulk) hashLiteral(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	if b.postgres {
 		return `'\x` + hex.EncodeToString(sum[:]) + `'::bytea`
 	}

@@ -464,9 +464,8 @@ func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, n
 	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
 	var r redemption
 	err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error // set afresh: apply may run twice (txGroups)
-		r.revoked, r.outcome, err = s.redeemGrant(ctx, tx, codeHash, appID, now, check, issue)
-		return err
+		r = redemption{} // set afresh: apply may run twice (txGroups)
+		return s.redeemGrant(ctx, tx, codeHash, appID, now, check, issue, &r)
 	})
 	if err != nil {
 		return nil, err
@@ -482,11 +481,11 @@ type redemption struct {
 	outcome error
 }
 
-// redeemGrant is RedeemGrant inside tx: its answer (revoked, outcome),
-// then a database error after which tx must be rolled back.
+// redeemGrant is RedeemGrant inside tx, its answer set in out. It returns
+// only a database error, after which tx must be rolled back.
 func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, appID int64, now time.Time,
 	check func(gatehouse.Grant, *gatehouse.User) error,
-	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error, error) {
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error), out *redemption) error {
 	var g gatehouse.Grant
 	var created, expires int64
 	var used, authTime sql.NullInt64
@@ -495,53 +494,59 @@ func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, ap
 		&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
 		&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, gatehouse.ErrInvalidGrant, nil
+		out.outcome = gatehouse.ErrInvalidGrant
+		return nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
 	if g.ApplicationID != appID {
-		return nil, gatehouse.ErrInvalidGrant, nil
+		out.outcome = gatehouse.ErrInvalidGrant
+		return nil
 	}
 	if g.UsedAt != nil {
 		if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
-			return nil, nil, err
+			return err
 		}
-		revoked, err := s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID)
-		if err != nil {
-			return nil, nil, err
+		if out.revoked, err = s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID); err != nil {
+			return err
 		}
-		return revoked, &gatehouse.TokenReuse{UserID: g.UserID}, nil
+		out.outcome = &gatehouse.TokenReuse{UserID: g.UserID}
+		return nil
 	}
 	if !now.Before(g.Expires) {
-		return nil, gatehouse.ErrInvalidGrant, nil
+		out.outcome = gatehouse.ErrInvalidGrant
+		return nil
 	}
 	user, err := s.userTx(ctx, tx, g.UserID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if err := check(g, user); err != nil {
-		return nil, err, nil
+		out.outcome = err
+		return nil
 	}
 	at, rt, fexp, err := issue(g)
 	if err != nil {
-		return nil, err, nil
+		out.outcome = err
+		return nil
 	}
 	// The row is locked (or, on SQLite, the database is) since the read:
 	// the update cannot miss.
 	res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_grants SET used_at = ? WHERE id = ? AND used_at IS NULL"), micros(now), g.ID)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, gatehouse.ErrInvalidGrant, nil
+		out.outcome = gatehouse.ErrInvalidGrant
+		return nil
 	}
 	at.GrantID = &g.ID
 	if rt != nil {
 		rt.GrantID = &g.ID
 	}
-	return nil, nil, s.insertPair(ctx, tx, at, rt, fexp)
+	return s.insertPair(ctx, tx, at, rt, fexp)
 }
 
 // --- cleanup

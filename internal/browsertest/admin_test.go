@@ -194,6 +194,26 @@ func (p *page) open(path string) int64 {
 	return res.Status
 }
 
+// openUntil opens path until its page has an element sel, for pages that
+// show what is written behind the request (the audit log); it fails the
+// test after 10 s or on a status other than 200.
+func (p *page) openUntil(path, sel string) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st := p.open(path); st != http.StatusOK {
+			p.t.Fatalf("open %s: %d", path, st)
+		}
+		if string(p.eval(fmt.Sprintf("document.querySelector(%q) !== null", sel))) == "true" {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: no %s after 10 s", path, sel)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // text is the text of the first element sel selects.
 func (p *page) text(sel string) string {
 	p.t.Helper()
@@ -372,9 +392,9 @@ func adminBrowserScenario(t *testing.T, backend, chromium string, axe []byte, do
 
 	// The superuser's pages. The audit log shows the deletion just made,
 	// by the admin.
-	if st := p.open("/admin/audit/?event=application.deleted"); st != http.StatusOK {
-		t.Fatalf("audit log: %d", st)
-	}
+	// The audit log is written behind the request (batched for up to
+	// audit.Config.Linger), so the page is reloaded until the event shows.
+	p.openUntil("/admin/audit/?event=application.deleted", "tbody tr")
 	if row := p.text("tbody tr"); !strings.Contains(row, "application.deleted") {
 		t.Fatalf("audit log's row: %q", row)
 	}

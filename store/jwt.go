@@ -20,8 +20,8 @@ func (s *Store) recordRefresh(ctx context.Context, tx *sql.Tx, r gatehouse.Refre
 	if r.UserID != 0 {
 		uid = r.UserID
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`),
+	_, err := s.execTx(ctx, tx, `INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
 		r.JTI, uid, r.Family, micros(r.Created), micros(r.Expires), nullMicros(r.BlacklistedAt), r.Rotated)
 	return err
 }

@@ -311,6 +311,21 @@ func (s *Store) deleteAccessWhere(ctx context.Context, tx *sql.Tx, cond string, 
 	return out, err
 }
 
+// deleteAccess deletes the access token with that id, returning its hash
+// (none when it is gone already): one prepared statement, for the
+// rotations.
+func (s *Store) deleteAccess(ctx context.Context, tx *sql.Tx, id int64) (gatehouse.RevokedAccess, error) {
+	var h []byte
+	err := s.queryRow(ctx, tx, "DELETE FROM oauth_access_tokens WHERE id = ? RETURNING token_hash", id).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gatehouse.RevokedAccess{h}, nil
+}
+
 // revokeFamily revokes every refresh token of a family and deletes its
 // access tokens: two statements whatever the family's size.
 func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now time.Time) (gatehouse.RevokedAccess, error) {
@@ -365,7 +380,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 			}
 		}
 		if t.AccessTokenID != nil {
-			revoked, err = s.deleteAccessWhere(ctx, tx, "id = ?", *t.AccessTokenID)
+			revoked, err = s.deleteAccess(ctx, tx, *t.AccessTokenID)
 		}
 		return err
 	})
@@ -398,7 +413,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64
 // no second connection; nil when there is none.
 func (s *Store) userTx(ctx context.Context, tx *sql.Tx, id int64) (*gatehouse.User, error) {
 	var u gatehouse.User
-	err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
+	err := scanUser(s.queryRow(ctx, tx, "SELECT "+userCols+" FROM users WHERE id = ?", id), &u)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -164,12 +164,14 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 	if claims.TokenType != jwt.Refresh {
 		return claims, refused(gatehouse.ReasonWrongTokenType)
 	}
-	black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
-	if err != nil {
-		return claims, err
-	}
-	if black && !rotating {
-		return claims, refused(ReasonBlacklisted)
+	if !rotating { // a rotation reads the blacklist in its own transaction
+		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
+		if err != nil {
+			return claims, err
+		}
+		if black {
+			return claims, refused(ReasonBlacklisted)
+		}
 	}
 	if claims.HasUserID {
 		if err := s.checkUser(ctx, claims, false); err != nil {

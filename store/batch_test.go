@@ -156,3 +156,54 @@ func TestRotationsGrouped(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent simplejwt rotations share transactions too, and on
+// PostgreSQL run with one statement per step for the group; each rotates
+// its own token into its own family.
+func TestJWTRotationsGrouped(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		now := time.Now()
+		grouped, together := store.GroupedRotations(s), store.RotationsTogether(s)
+		for round := 0; round < 20 && (store.GroupedRotations(s) == grouped || s.Dialect() == "postgres" && store.RotationsTogether(s) == together); round++ {
+			const n = 32
+			rec := func(jti string) gatehouse.RefreshRecord {
+				return gatehouse.RefreshRecord{JTI: jti, Created: now, Expires: now.Add(time.Hour)}
+			}
+			for i := 0; i < n; i++ {
+				r := rec(fmt.Sprint("j", round, "-", i))
+				r.Family = fmt.Sprint("f", round, "-", i)
+				if err := s.RecordRefresh(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			outcomes := make([]gatehouse.RotateOutcome, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Go(func() {
+					outcomes[i], errs[i] = s.RotateRefresh(ctx, rec(fmt.Sprint("j", round, "-", i)), rec(fmt.Sprint("j2", round, "-", i)), now)
+				})
+			}
+			wg.Wait()
+			for i := range errs {
+				if errs[i] != nil || outcomes[i] != gatehouse.Rotated {
+					t.Fatalf("rotation %d: %v %v", i, outcomes[i], errs[i])
+				}
+				// Replaying the old token revokes the new one: it is in
+				// the old one's family.
+				if got, err := s.RotateRefresh(ctx, rec(fmt.Sprint("j", round, "-", i)), rec(fmt.Sprint("j3", round, "-", i)), now); err != nil || got != gatehouse.Reused {
+					t.Fatalf("replay %d: %v %v", i, got, err)
+				}
+				if b, err := s.RefreshBlacklisted(ctx, fmt.Sprint("j2", round, "-", i)); err != nil || !b {
+					t.Fatalf("rotation %d's new token outlived the replay: %v %v", i, b, err)
+				}
+			}
+		}
+		if store.GroupedRotations(s) == grouped {
+			t.Fatal("no simplejwt rotations were grouped in 20 rounds of 32 concurrent ones")
+		}
+		if s.Dialect() == "postgres" && store.RotationsTogether(s) == together {
+			t.Fatal("no group of simplejwt rotations ran with one statement per step on PostgreSQL")
+		}
+	})
+}

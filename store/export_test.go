@@ -85,6 +85,6 @@ func explain(ctx context.Context, s *Store, query string, args []any, off ...str
 	return plan.String(), rows.Err()
 }
 
-// RotationsTogether reports how many OAuth rotations s ran with one
+// RotationsTogether reports how many rotations (OAuth and simplejwt) s ran with one
 // statement per step for their group (PostgreSQL).
 func RotationsTogether(s *Store) int64 { return s.groups.together.Load() }

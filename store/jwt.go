@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -45,41 +48,148 @@ func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (bool, error
 // recorded first, as its own family. Concurrent rotations share a
 // transaction (txGroups).
 func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (gatehouse.RotateOutcome, error) {
-	var outcome gatehouse.RotateOutcome
-	err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		outcome = 0
-		if old.Family == "" {
-			old.Family = old.JTI
-		}
-		if err := s.recordRefresh(ctx, tx, old); err != nil {
-			return err
-		}
-		// One statement blacklists the token if it was not and reads the
-		// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35).
-		var family string
-		err := s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
-			micros(now), true, old.JTI).Scan(&family)
-		if err == nil {
-			next.Family = family
-			outcome = gatehouse.Rotated
-			return s.recordRefresh(ctx, tx, next)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var rotated bool
-		if err := tx.QueryRowContext(ctx, s.q("SELECT rotated, family FROM jwt_tokens WHERE jti = ?"), old.JTI).Scan(&rotated, &family); err != nil {
-			return err
-		}
-		if !rotated {
-			outcome = gatehouse.Blacklisted
-			return nil
-		}
-		outcome = gatehouse.Reused
-		_, err = tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ? WHERE family = ? AND blacklisted_at IS NULL"), micros(now), family)
+	r := &jwtRotation{old: old, next: next, now: now}
+	if err := s.groups.rotateJWT(ctx, r); err != nil {
+		return 0, err
+	}
+	return r.outcome, nil
+}
+
+// jwtRotation is one RotateRefresh call in a group (rotate.go).
+type jwtRotation struct {
+	old, next gatehouse.RefreshRecord
+	now       time.Time
+
+	outcome gatehouse.RotateOutcome
+	inSet   bool // applyJWTRotationSet rotated it with others
+}
+
+// applyJWTRotation runs r alone inside tx, setting r.outcome afresh; it
+// returns only a database error.
+func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation) error {
+	r.outcome = 0
+	old, next := r.old, r.next
+	if old.Family == "" {
+		old.Family = old.JTI
+	}
+	if err := s.recordRefresh(ctx, tx, old); err != nil {
 		return err
-	})
-	return outcome, err
+	}
+	// One statement blacklists the token if it was not and reads the
+	// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35).
+	var family string
+	err := s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
+		micros(r.now), true, old.JTI).Scan(&family)
+	if err == nil {
+		next.Family = family
+		r.outcome = gatehouse.Rotated
+		return s.recordRefresh(ctx, tx, next)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var rotated bool
+	if err := s.queryRow(ctx, tx, "SELECT rotated, family FROM jwt_tokens WHERE jti = ?", old.JTI).Scan(&rotated, &family); err != nil {
+		return err
+	}
+	if !rotated {
+		r.outcome = gatehouse.Blacklisted
+		return nil
+	}
+	r.outcome = gatehouse.Reused
+	_, err = s.execTx(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ? WHERE family = ? AND blacklisted_at IS NULL", micros(r.now), family)
+	return err
+}
+
+// applyJWTRotationSet rotates a group's simplejwt refresh tokens on
+// PostgreSQL with two statements for the whole group instead of three per
+// rotation: blacklist the old tokens not blacklisted yet, reading their
+// families back, and record the new ones. Only rotations of distinct
+// tokens run together; the ones whose token was not found so (blacklisted
+// already: a reuse, or a logout; or never recorded: issued before the
+// records) are left with inSet false, for applyJWTRotation to run after,
+// in the same transaction. That order (the clean rotations first) is one a lone
+// rotation per request could have had: a reuse of another token of a
+// rotated family then revokes the new token too, as it would alone.
+func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRotation) error {
+	seen := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		r.inSet, r.outcome = false, 0
+		if seen[r.old.JTI] {
+			return nil // the same token twice: one after the other
+		}
+		seen[r.old.JTI] = true
+	}
+	byJTI := make(map[string]*jwtRotation, len(rs))
+	sorted := make([]*jwtRotation, len(rs))
+	copy(sorted, rs)
+	slices.SortFunc(sorted, func(a, b *jwtRotation) int { return strings.Compare(a.old.JTI, b.old.JTI) }) // rows locked in one order
+	jtis, ats := make([]string, len(sorted)), make([]int64, len(sorted))
+	for i, r := range sorted {
+		jtis[i], ats[i] = r.old.JTI, micros(r.now)
+		byJTI[r.old.JTI] = r
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`UPDATE jwt_tokens t SET blacklisted_at = u.at, rotated = TRUE
+		FROM unnest(?::text[], ?::bigint[]) AS u(jti, at) WHERE t.jti = u.jti AND t.blacklisted_at IS NULL
+		RETURNING t.jti, t.family`), jtis, ats)
+	if err != nil {
+		return err
+	}
+	var nexts []gatehouse.RefreshRecord
+	var done []*jwtRotation
+	for rows.Next() {
+		var jti, family string
+		if err := rows.Scan(&jti, &family); err != nil {
+			rows.Close()
+			return err
+		}
+		r := byJTI[jti]
+		if r == nil {
+			rows.Close()
+			return fmt.Errorf("store: blacklisted an unasked refresh token")
+		}
+		n := r.next
+		n.Family = family
+		nexts, done = append(nexts, n), append(done, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := s.recordRefreshes(ctx, tx, nexts); err != nil {
+		return err
+	}
+	for _, r := range done {
+		r.inSet, r.outcome = true, gatehouse.Rotated
+	}
+	return nil
+}
+
+// recordRefreshes is recordRefresh for several records, in one statement
+// (PostgreSQL).
+func (s *Store) recordRefreshes(ctx context.Context, tx *sql.Tx, rs []gatehouse.RefreshRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	n := len(rs)
+	jtis, fams := make([]string, n), make([]string, n)
+	uids, black := make([]*int64, n), make([]*int64, n)
+	created, expires := make([]int64, n), make([]int64, n)
+	rotated := make([]bool, n)
+	for i, r := range rs {
+		jtis[i], fams[i], created[i], expires[i], rotated[i] = r.JTI, r.Family, micros(r.Created), micros(r.Expires), r.Rotated
+		if r.UserID != 0 {
+			uid := r.UserID
+			uids[i] = &uid
+		}
+		if r.BlacklistedAt != nil {
+			black[i] = microsPtr(r.BlacklistedAt)
+		}
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
+		SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
+		ON CONFLICT (jti) DO NOTHING`), jtis, uids, fams, created, expires, black, rotated)
+	return err
 }
 
 // BlacklistRefresh blacklists the refresh token r (recording it when

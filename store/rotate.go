@@ -58,7 +58,7 @@ type txGroups struct {
 	done chan struct{}
 
 	grouped  atomic.Int64 // requests committed in groups of more than one (for tests)
-	together atomic.Int64 // rotations applyRotationSet ran (for tests)
+	together atomic.Int64 // rotations the set paths ran, OAuth and simplejwt (for tests)
 }
 
 // groupedTx is one caller's part of a group: apply runs it inside the
@@ -68,7 +68,8 @@ type txGroups struct {
 // sets that answer afresh each time.
 type groupedTx struct {
 	apply func(context.Context, *sql.Tx) error
-	rot   *rotation // set for an OAuth rotation, which a group may run with others (applyRotationSet)
+	rot   *rotation    // set for an OAuth rotation, which a group may run with others (applyRotationSet)
+	jwt   *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
 	err   error
 	done  chan struct{} // closed when err and apply's answer are final
 }
@@ -112,6 +113,12 @@ func (g *txGroups) run(ctx context.Context, apply func(context.Context, *sql.Tx)
 func (g *txGroups) rotate(ctx context.Context, r *rotation) error {
 	return g.send(ctx, &groupedTx{apply: func(ctx context.Context, tx *sql.Tx) error { return g.s.applyRotation(ctx, tx, r) },
 		rot: r, done: make(chan struct{})})
+}
+
+// rotateJWT runs the simplejwt rotation r in a group.
+func (g *txGroups) rotateJWT(ctx context.Context, r *jwtRotation) error {
+	return g.send(ctx, &groupedTx{apply: func(ctx context.Context, tx *sql.Tx) error { return g.s.applyJWTRotation(ctx, tx, r) },
+		jwt: r, done: make(chan struct{})})
 }
 
 func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
@@ -190,20 +197,23 @@ func serveGroups[T any](reqs chan T, stop <-chan struct{}, limit, retryFrom int,
 }
 
 // applyGroup runs batch in tx: on PostgreSQL its OAuth rotations
-// together when they are independent (applyRotationSet), the rest one
-// after the other.
+// together when they are independent (applyRotationSet) and its simplejwt
+// rotations likewise (applyJWTRotationSet), the rest one after the other.
 func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) error {
 	var rots []*rotation
+	var jwts []*jwtRotation
 	if s.d.dollar {
 		for _, r := range batch {
 			if r.rot != nil {
 				rots = append(rots, r.rot)
 			}
+			if r.jwt != nil {
+				jwts = append(jwts, r.jwt)
+			}
 		}
 	}
-	together := false
-	if len(rots) > 1 {
-		// The set's statements take arrays, and a plan cached while the
+	if len(rots) > 1 || len(jwts) > 1 {
+		// The sets' statements take arrays, and a plan cached while the
 		// tables were small (a new database, or before autovacuum's next
 		// ANALYZE) scans them whole: measured in the benchmark's first
 		// seconds, 333 blocks and 1 ms per group for the revocation and
@@ -213,6 +223,9 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 		if _, err := tx.ExecContext(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
 			return err
 		}
+	}
+	together := false
+	if len(rots) > 1 {
 		var err error
 		if together, err = s.applyRotationSet(ctx, tx, rots); err != nil {
 			return err
@@ -221,8 +234,18 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 			s.groups.together.Add(int64(len(rots)))
 		}
 	}
+	if len(jwts) > 1 {
+		if err := s.applyJWTRotationSet(ctx, tx, jwts); err != nil {
+			return err
+		}
+		for _, r := range jwts {
+			if r.inSet {
+				s.groups.together.Add(1)
+			}
+		}
+	}
 	for _, r := range batch {
-		if together && r.rot != nil {
+		if (together && r.rot != nil) || (r.jwt != nil && r.jwt.inSet) {
 			continue
 		}
 		if err := r.apply(ctx, tx); err != nil {

@@ -189,3 +189,94 @@ func testRefreshRecordDeleteExpired(t *testing.T, s gatehouse.Store) {
 		t.Fatal("an unexpired blacklist entry was removed")
 	}
 }
+
+// Rotations of different tokens at once (which a store may run in one
+// transaction, with one statement per step for all of them) each have the
+// outcome they would have alone: current tokens rotate into their own
+// families, an unrecorded token into a family of its own, a token
+// blacklisted by a logout is refused and a rotated one presented again
+// revokes its family (the token it was rotated into too) and no other.
+func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "dora")
+	now := time.Now()
+	const n = 16
+	for i := 0; i < n; i++ {
+		r := refreshRecord(fmt.Sprint("t", i), u.ID, now)
+		r.Family = fmt.Sprint("fam", i)
+		if err := s.RecordRefresh(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "gone" was blacklisted by a logout; "old" was rotated into "cur",
+	// and "cur" is rotated in the round, so presenting "old" there is a
+	// reuse whatever the order: the family goes, whichever token "cur"
+	// was rotated into too.
+	if changed, err := s.BlacklistRefresh(ctx, refreshRecord("gone", u.ID, now), now); err != nil || !changed {
+		t.Fatalf("blacklisting: %v %v", changed, err)
+	}
+	old := refreshRecord("old", u.ID, now)
+	old.Family = "fam-old"
+	if err := s.RecordRefresh(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RotateRefresh(ctx, old, refreshRecord("cur", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+		t.Fatalf("first rotation: %v %v", got, err)
+	}
+	type call struct{ old, next string }
+	calls := []call{{"legacy", "legacy-2"}, {"gone", "gone-2"}, {"old", "old-2"}, {"cur", "cur-2"}}
+	for i := 0; i < n; i++ {
+		calls = append(calls, call{fmt.Sprint("t", i), fmt.Sprint("t", i, "-2")})
+	}
+	outcomes := make([]gatehouse.RotateOutcome, len(calls))
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			outcomes[i], errs[i] = s.RotateRefresh(ctx, refreshRecord(c.old, u.ID, now), refreshRecord(c.next, u.ID, now), now)
+		})
+	}
+	wg.Wait()
+	for i, c := range calls {
+		want := gatehouse.Rotated
+		switch c.old {
+		case "gone":
+			want = gatehouse.Blacklisted
+		case "old":
+			want = gatehouse.Reused
+		case "cur":
+			if outcomes[i] == gatehouse.Blacklisted { // after the reuse revoked its family
+				want = gatehouse.Blacklisted
+			}
+		}
+		if errs[i] != nil || outcomes[i] != want {
+			t.Errorf("rotating %s: %v %v, want %v", c.old, outcomes[i], errs[i], want)
+		}
+	}
+	for jti, want := range map[string]bool{"legacy": true, "legacy-2": false, "gone": true, "gone-2": false, "old": true, "cur": true, "old-2": false} {
+		if got := blacklisted(t, s, jti); got != want {
+			t.Errorf("%s blacklisted: %v, want %v", jti, got, want)
+		}
+	}
+	// "cur" rotated before the reuse: the token it gave is revoked with
+	// its family. (Refused after it: it gave none.)
+	if outcomes[3] == gatehouse.Rotated && !blacklisted(t, s, "cur-2") {
+		t.Error("the token cur was rotated into survived the reuse of its family")
+	}
+	for i := 0; i < n; i++ {
+		if !blacklisted(t, s, fmt.Sprint("t", i)) || blacklisted(t, s, fmt.Sprint("t", i, "-2")) {
+			t.Errorf("t%d: the old token is not blacklisted or the new one is", i)
+		}
+		// The new token carries its family: presenting the old one again
+		// revokes it.
+		if got, err := s.RotateRefresh(ctx, refreshRecord(fmt.Sprint("t", i), u.ID, now), refreshRecord(fmt.Sprint("t", i, "-3"), u.ID, now), now); err != nil || got != gatehouse.Reused {
+			t.Fatalf("replaying t%d: %v %v", i, got, err)
+		}
+		if !blacklisted(t, s, fmt.Sprint("t", i, "-2")) {
+			t.Errorf("t%d-2 survived the replay of its family", i)
+		}
+		if i+1 < n && blacklisted(t, s, fmt.Sprint("t", i+1, "-2")) {
+			t.Errorf("the replay of t%d revoked t%d's family", i, i+1)
+		}
+	}
+}

@@ -84,6 +84,7 @@ var (
 		{"UserDeleteCascades", testUserDeleteCascades},
 		{"UserListGroup", testUserListGroup},
 		{"RefreshRecordRotation", testRefreshRecordRotation},
+		{"RefreshRecordsRotatedTogether", testRefreshRecordsRotatedTogether},
 		{"RefreshRecordBlacklist", testRefreshRecordBlacklist},
 		{"RefreshRecordConcurrentRotation", testRefreshRecordConcurrentRotation},
 		{"RefreshRecordDeleteExpired", testRefreshRecordDeleteExpired},

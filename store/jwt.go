@@ -182,9 +182,7 @@ func (s *Store) recordRefreshes(ctx context.Context, tx *sql.Tx, rs []gatehouse.
 			uid := r.UserID
 			uids[i] = &uid
 		}
-		if r.BlacklistedAt != nil {
-			black[i] = microsPtr(r.BlacklistedAt)
-		}
+		black[i] = microsPtr(r.BlacklistedAt)
 	}
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
 		SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])

@@ -242,3 +242,50 @@ func BenchmarkOIDCCodeExchange(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJWTRefresh: simplejwt's refresh with rotation and blacklisting,
+// each goroutine following its own chain: the old token blacklisted, its
+// family read and the new one recorded, in a transaction shared with the
+// concurrent rotations.
+func BenchmarkJWTRefresh(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			o := newOAuthBenchWith(b, backend, nil, func(w *wiring) {
+				w.JWT.Options.RotateRefreshTokens, w.JWT.Options.BlacklistAfterRotation = true, true
+			})
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				refresh := ""
+				for pb.Next() {
+					var s int
+					var body []byte
+					var err error
+					if refresh == "" {
+						s, body, err = o.doJSON("/access-token/", `{"username":"alice","password":"alicepass"}`)
+					} else {
+						s, body, err = o.doJSON("/access-token/refresh/", `{"refresh":"`+refresh+`"}`)
+					}
+					var p struct{ Refresh string }
+					if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
+						b.Errorf("status %d %s %v", s, body, err)
+						return
+					}
+					refresh = p.Refresh
+				}
+			})
+		})
+	}
+}
+
+// doJSON posts a JSON body and returns the status and body.
+func (o *oauthBench) doJSON(path, body string) (int, []byte, error) {
+	res, err := o.c.Post(o.url+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}

@@ -72,14 +72,22 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 	if old.Family == "" {
 		old.Family = old.JTI
 	}
-	if err := s.recordRefresh(ctx, tx, old); err != nil {
-		return err
-	}
 	// One statement blacklists the token if it was not and reads the
-	// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35).
+	// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35). A
+	// token never recorded (issued before the records) is recorded and
+	// tried again: rarer than the statement it saves every other time.
 	var family string
-	err := s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
-		micros(r.now), true, old.JTI).Scan(&family)
+	blacklist := func() error {
+		return s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
+			micros(r.now), true, old.JTI).Scan(&family)
+	}
+	err := blacklist()
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := s.recordRefresh(ctx, tx, old); err != nil {
+			return err
+		}
+		err = blacklist()
+	}
 	if err == nil {
 		next.Family = family
 		r.outcome = gatehouse.Rotated

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/buildinfo"
+	"github.com/gatehouse-auth/gatehouse/internal/jsonlog"
 	"github.com/gatehouse-auth/gatehouse/internal/logbuf"
 	"github.com/gatehouse-auth/gatehouse/site"
 )
@@ -238,7 +239,7 @@ func newLogger(cfg site.Config, w *logbuf.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		return slog.New(logbuf.Handler(slog.NewTextHandler(w, opts), w))
 	}
-	return slog.New(logbuf.Handler(slog.NewJSONHandler(w, opts), w))
+	return slog.New(logbuf.Handler(jsonlog.New(w, opts), w))
 }
 
 // options are the site options of a command: its logger, and serve's

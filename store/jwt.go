@@ -110,9 +110,9 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 }
 
 // applyJWTRotationSet rotates a group's simplejwt refresh tokens on
-// PostgreSQL with two statements for the whole group instead of three per
-// rotation: blacklist the old tokens not blacklisted yet, reading their
-// families back, and record the new ones. Only rotations of distinct
+// PostgreSQL with one statement for the whole group instead of two or
+// three per rotation: blacklist the old tokens not blacklisted yet, and
+// record the new ones in their families. Only rotations of distinct
 // tokens run together; the ones whose token was not found so (blacklisted
 // already: a reuse, or a logout; or never recorded: issued before the
 // records) are left with inSet false, for applyJWTRotation to run after,
@@ -132,22 +132,42 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRo
 	sorted := make([]*jwtRotation, len(rs))
 	copy(sorted, rs)
 	slices.SortFunc(sorted, func(a, b *jwtRotation) int { return strings.Compare(a.old.JTI, b.old.JTI) }) // rows locked in one order
-	jtis, ats := make([]string, len(sorted)), make([]int64, len(sorted))
+	n := len(sorted)
+	jtis, ats := make([]string, n), make([]int64, n)
+	nexts, uids, black := make([]string, n), make([]*int64, n), make([]*int64, n)
+	created, expires := make([]int64, n), make([]int64, n)
+	rotated := make([]bool, n)
 	for i, r := range sorted {
 		jtis[i], ats[i] = r.old.JTI, micros(r.now)
 		byJTI[r.old.JTI] = r
+		x := r.next
+		nexts[i], created[i], expires[i], rotated[i], black[i] = x.JTI, micros(x.Created), micros(x.Expires), x.Rotated, microsPtr(x.BlacklistedAt)
+		if x.UserID != 0 {
+			uid := x.UserID
+			uids[i] = &uid
+		}
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`UPDATE jwt_tokens t SET blacklisted_at = u.at, rotated = TRUE
-		FROM unnest(?::text[], ?::bigint[]) AS u(jti, at) WHERE t.jti = u.jti AND t.blacklisted_at IS NULL
-		RETURNING t.jti, t.family`), jtis, ats)
+	// The UPDATE's rows (the tokens it blacklisted, with their families)
+	// feed the INSERT of the new records, and their ids are the answer.
+	rows, err := tx.QueryContext(ctx, s.q(`WITH b AS (
+			UPDATE jwt_tokens t SET blacklisted_at = u.at, rotated = TRUE
+			FROM unnest(?::text[], ?::bigint[]) AS u(jti, at) WHERE t.jti = u.jti AND t.blacklisted_at IS NULL
+			RETURNING t.jti, t.family),
+		n AS (
+			INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
+			SELECT x.jti, x.user_id, b.family, x.created, x.expires, x.black, x.rotated
+			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
+				AS x(old, jti, user_id, created, expires, black, rotated)
+			JOIN b ON b.jti = x.old
+			ON CONFLICT (jti) DO NOTHING)
+		SELECT jti FROM b`), jtis, ats, jtis, nexts, uids, created, expires, black, rotated)
 	if err != nil {
 		return err
 	}
-	var nexts []gatehouse.RefreshRecord
 	var done []*jwtRotation
 	for rows.Next() {
-		var jti, family string
-		if err := rows.Scan(&jti, &family); err != nil {
+		var jti string
+		if err := rows.Scan(&jti); err != nil {
 			rows.Close()
 			return err
 		}
@@ -156,46 +176,16 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRo
 			rows.Close()
 			return fmt.Errorf("store: blacklisted an unasked refresh token")
 		}
-		n := r.next
-		n.Family = family
-		nexts, done = append(nexts, n), append(done, r)
+		done = append(done, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := s.recordRefreshes(ctx, tx, nexts); err != nil {
 		return err
 	}
 	for _, r := range done {
 		r.inSet, r.outcome = true, gatehouse.Rotated
 	}
 	return nil
-}
-
-// recordRefreshes is recordRefresh for several records, in one statement
-// (PostgreSQL).
-func (s *Store) recordRefreshes(ctx context.Context, tx *sql.Tx, rs []gatehouse.RefreshRecord) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	n := len(rs)
-	jtis, fams := make([]string, n), make([]string, n)
-	uids, black := make([]*int64, n), make([]*int64, n)
-	created, expires := make([]int64, n), make([]int64, n)
-	rotated := make([]bool, n)
-	for i, r := range rs {
-		jtis[i], fams[i], created[i], expires[i], rotated[i] = r.JTI, r.Family, micros(r.Created), micros(r.Expires), r.Rotated
-		if r.UserID != 0 {
-			uid := r.UserID
-			uids[i] = &uid
-		}
-		black[i] = microsPtr(r.BlacklistedAt)
-	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
-		SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
-		ON CONFLICT (jti) DO NOTHING`), jtis, uids, fams, created, expires, black, rotated)
-	return err
 }
 
 // BlacklistRefresh blacklists the refresh token r (recording it when

@@ -9,11 +9,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// applyRotationSet runs a group of rotations on PostgreSQL with one
-// statement per step for the whole group instead of seven round trips per
-// rotation: read every token (locked, in id order), read their users,
-// then revoke the old tokens, delete their access tokens and insert the
-// new pairs, each step one statement over arrays. It does so only when the
+// applyRotationSet runs a group of rotations on PostgreSQL with three
+// statements over arrays for the whole group instead of seven round trips
+// per rotation: read every token (locked, in id order), read their users,
+// then one statement revokes the old tokens, deletes their access tokens
+// and inserts the new pairs. It does so only when the
 // rotations are independent of each other: distinct tokens of distinct
 // families, none already revoked (no reuse, no grace). Then the order they
 // run in changes nothing, and each has exactly its lone outcome. Otherwise
@@ -123,107 +123,104 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 		return true, nil
 	}
 
-	// Revoke the old tokens, each at its own request's time.
-	ids, nows := make([]int64, len(live)), make([]int64, len(live))
-	var accessIDs []int64
-	for i, p := range live {
-		ids[i], nows[i] = p.old.ID, micros(p.r.now)
-		if p.old.AccessTokenID != nil {
-			accessIDs = append(accessIDs, *p.old.AccessTokenID)
-		}
-	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE oauth_refresh_tokens t SET revoked = u.at
-		FROM unnest(?::bigint[], ?::bigint[]) AS u(id, at) WHERE t.id = u.id AND t.revoked IS NULL`), ids, nows)
-	if err != nil {
-		return false, err
-	}
-	if n, _ := res.RowsAffected(); n != int64(len(live)) {
-		return false, fmt.Errorf("store: %d of %d grouped refresh tokens revoked", n, len(live))
-	}
-	gone := map[int64][]byte{}
-	if len(accessIDs) > 0 {
-		rows, err := tx.QueryContext(ctx, s.q("DELETE FROM oauth_access_tokens WHERE id = ANY(?::bigint[]) RETURNING id, token_hash"), accessIDs)
-		if err != nil {
-			return false, err
-		}
-		for rows.Next() {
-			var id int64
-			var h []byte
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return false, err
-			}
-			gone[id] = h
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return false, err
-		}
-	}
-
-	// The new access tokens, then the refresh tokens pointing at them.
+	// One statement writes the group: the old tokens revoked (each at its
+	// own request's time), their access tokens deleted, the new access
+	// tokens inserted and the refresh tokens pointing at them (joined on
+	// the access token's hash). Its rows say what each part did: "u" per
+	// revoked token, "d" per deleted access token, "a" and "r" per new
+	// token, with their ids.
 	n := len(live)
 	var (
+		ids, nows          = make([]int64, n), make([]int64, n)
+		accessIDs          []int64
 		hs                 = make([][]byte, n)
 		uids, gids         = make([]*int64, n), make([]*int64, n)
 		apps               = make([]int64, n)
 		scopes, fams       = make([]string, n), make([]string, n)
 		created, expires   = make([]int64, n), make([]int64, n)
-		atByHash           = make(map[string]*gatehouse.AccessToken, n)
-		rtByHash           = make(map[string]*gatehouse.RefreshToken, n)
+		pairs              = make(map[string]*pair, 2*n)
 		rhs                = make([][]byte, n)
-		atIDs              = make([]int64, n)
 		ruids, rgids       = make([]*int64, n), make([]*int64, n)
 		rapps              = make([]int64, n)
 		rscopes, rfams     = make([]string, n), make([]string, n)
 		rcreated           = make([]int64, n)
 		rexp, rfexp, rauth = make([]*int64, n), make([]*int64, n), make([]*int64, n)
 	)
-	for i, p := range live {
+	for i := range live {
+		p := &live[i]
+		ids[i], nows[i] = p.old.ID, micros(p.r.now)
+		if p.old.AccessTokenID != nil {
+			accessIDs = append(accessIDs, *p.old.AccessTokenID)
+		}
 		t := p.at
 		hs[i], uids[i], gids[i], apps[i], scopes[i], fams[i] = t.Hash, t.UserID, t.GrantID, t.ApplicationID, t.Scope, t.Family
 		created[i], expires[i] = micros(t.Created), micros(t.Expires)
-		atByHash[string(t.Hash)] = t
+		rt := p.rt
+		rhs[i], ruids[i], rgids[i], rapps[i], rscopes[i], rfams[i] = rt.Hash, rt.UserID, rt.GrantID, rt.ApplicationID, rt.Scope, rt.Family
+		rcreated[i], rexp[i], rfexp[i], rauth[i] = micros(rt.Created), microsPtr(rt.Expires), microsPtr(p.fexp), microsPtr(rt.AuthTime)
+		pairs[string(t.Hash)], pairs[string(rt.Hash)] = p, p
 	}
-	rows, err = tx.QueryContext(ctx, s.q(accessInsert+`SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
-		RETURNING id, token_hash`), hs, uids, apps, scopes, fams, gids, created, expires)
+	rows, err = tx.QueryContext(ctx, s.q(`WITH u AS (
+			UPDATE oauth_refresh_tokens t SET revoked = v.at
+			FROM unnest(?::bigint[], ?::bigint[]) AS v(id, at) WHERE t.id = v.id AND t.revoked IS NULL
+			RETURNING t.id),
+		d AS (DELETE FROM oauth_access_tokens WHERE id = ANY(?::bigint[]) RETURNING id, token_hash),
+		a AS (`+accessInsert+`SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+			RETURNING id, token_hash),
+		r AS (INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time)
+			SELECT x.h, a.id, x.uid, x.app, x.scope, x.fam, x.gid, x.created, x.exp, x.fexp, x.auth
+			FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+				AS x(h, ah, uid, app, scope, fam, gid, created, exp, fexp, auth)
+			JOIN a ON a.token_hash = x.ah
+			RETURNING id, token_hash)
+		SELECT 'u', id, NULL::bytea FROM u UNION ALL SELECT 'd', id, token_hash FROM d
+		UNION ALL SELECT 'a', id, token_hash FROM a UNION ALL SELECT 'r', id, token_hash FROM r`),
+		ids, nows, accessIDs,
+		hs, uids, apps, scopes, fams, gids, created, expires,
+		rhs, hs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth)
 	if err != nil {
 		return false, s.conflict(err)
 	}
-	if err := scanIDs(rows, func(id int64, h []byte) {
-		if t := atByHash[string(h)]; t != nil {
-			t.ID = id
+	revokedN := 0
+	gone := map[int64][]byte{}
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			var kind string
+			var id int64
+			var h []byte
+			if err := rows.Scan(&kind, &id, &h); err != nil {
+				return err
+			}
+			switch kind {
+			case "u":
+				revokedN++
+			case "d":
+				gone[id] = h
+			case "a":
+				if p := pairs[string(h)]; p != nil {
+					p.at.ID = id
+				}
+			case "r":
+				if p := pairs[string(h)]; p != nil {
+					p.rt.ID = id
+				}
+			}
 		}
-	}); err != nil {
-		return false, s.conflict(err)
-	}
-	for i, p := range live {
-		if p.at.ID == 0 {
-			return false, fmt.Errorf("store: grouped access token %d not returned", i)
-		}
-		t := p.rt
-		t.AccessTokenID = &p.at.ID
-		rhs[i], atIDs[i], ruids[i], rgids[i], rapps[i], rscopes[i], rfams[i] = t.Hash, p.at.ID, t.UserID, t.GrantID, t.ApplicationID, t.Scope, t.Family
-		rcreated[i], rexp[i], rfexp[i], rauth[i] = micros(t.Created), microsPtr(t.Expires), microsPtr(p.fexp), microsPtr(t.AuthTime)
-		rtByHash[string(t.Hash)] = t
-	}
-	rows, err = tx.QueryContext(ctx, s.q(`INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time)
-		SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-		RETURNING id, token_hash`), rhs, atIDs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth)
+		return rows.Err()
+	}()
 	if err != nil {
 		return false, s.conflict(err)
 	}
-	if err := scanIDs(rows, func(id int64, h []byte) {
-		if t := rtByHash[string(h)]; t != nil {
-			t.ID = id
-		}
-	}); err != nil {
-		return false, s.conflict(err)
+	if revokedN != n {
+		return false, fmt.Errorf("store: %d of %d grouped refresh tokens revoked", revokedN, n)
 	}
-	for _, p := range live {
-		if p.rt.ID == 0 {
-			return false, fmt.Errorf("store: a grouped refresh token was not returned")
+	for i := range live {
+		p := &live[i]
+		if p.at.ID == 0 || p.rt.ID == 0 {
+			return false, fmt.Errorf("store: grouped token pair %d not returned", i)
 		}
+		p.rt.AccessTokenID = &p.at.ID
 		if p.old.AccessTokenID != nil {
 			if h, ok := gone[*p.old.AccessTokenID]; ok {
 				p.r.revoked = gatehouse.RevokedAccess{h}

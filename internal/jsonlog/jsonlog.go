@@ -144,7 +144,10 @@ const hex = "0123456789abcdef"
 
 // appendString appends s quoted as slog's JSON handler quotes it:
 // encoding/json's rules without HTML escaping (", \ and bytes below 0x20
-// escaped; invalid UTF-8 as \ufffd; U+2028 and U+2029 escaped).
+// escaped; invalid UTF-8 as \ufffd; U+2028 and U+2029 escaped), except
+// that \b and \f are written \u0008 and \u000c, as slog writes them
+// (the server's response encoder, server/drf_respond.go, follows
+// encoding/json and writes \b and \f: the two differ on purpose).
 func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0

@@ -39,7 +39,7 @@ func TestSameBytesAsSlog(t *testing.T) {
 	access := []slog.Attr{slog.String("request_id", "77cf82104251bbb2"), slog.String("method", "GET"), slog.String("path", "/api/me/"),
 		slog.Int("status", 200), slog.Float64("duration_ms", 0.045), slog.String("remote_addr", "127.0.0.1"),
 		slog.Int64("user_id", 42), slog.String("client_id", "")}
-	odd := "a\"b\\c\nd\re\tf\x00g\x1fh\x7fi<j>&k\u2028l\u2029m\xffn\xc3o€p😀"
+	odd := "a\"b\\c\nd\re\tf\x00g\x1fh\b\f\x7fi<j>&k\u2028l\u2029m\xffn\xc3o€p😀"
 	cases := map[string]slog.Record{
 		"access log":     record("request", access...),
 		"escaping":       record(odd, slog.String(odd, odd)),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/jsonstr"
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
@@ -23,13 +24,13 @@ func (m meOut) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, m.ID, 10)
 	b = append(b, `,"first_name":`...)
-	b = appendString(b, m.FirstName)
+	b = jsonstr.Append(b, m.FirstName)
 	b = append(b, `,"last_name":`...)
-	b = appendString(b, m.LastName)
+	b = jsonstr.Append(b, m.LastName)
 	b = append(b, `,"email":`...)
-	b = appendString(b, m.Email)
+	b = jsonstr.Append(b, m.Email)
 	b = append(b, `,"username":`...)
-	b = appendString(b, m.Username)
+	b = jsonstr.Append(b, m.Username)
 	return append(b, '}')
 }
 

@@ -158,28 +158,41 @@ func BenchmarkOAuthRefresh(b *testing.B) {
 			o := newOAuthBench(b, backend)
 			login := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"},
 				"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				refresh := ""
-				for pb.Next() {
-					form := login
-					if refresh != "" {
-						form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
-							"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
-					}
-					s, body, err := o.do("POST", "/o/token/", form)
-					var p tokenPair
-					if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
-						b.Errorf("status %d %s %v", s, body, err)
-						return
-					}
-					refresh = p.Refresh
+			chained(b, func(refresh string) (string, error) {
+				form := login
+				if refresh != "" {
+					form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+						"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
 				}
+				s, body, err := o.do("POST", "/o/token/", form)
+				var p tokenPair
+				if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
+					return "", fmt.Errorf("status %d %s %v", s, body, err)
+				}
+				return p.Refresh, nil
 			})
 		})
 	}
+}
+
+// chained runs step b.N times in parallel as parallel does, each goroutine
+// following its own chain of refresh tokens: step gets the chain's last
+// one ("" at first, for a login) and returns the next.
+func chained(b *testing.B, step func(refresh string) (string, error)) {
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		refresh := ""
+		for pb.Next() {
+			next, err := step(refresh)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			refresh = next
+		}
+	})
 }
 
 // BenchmarkOIDCCodeExchange: an authorization code issued with PKCE and
@@ -253,27 +266,17 @@ func BenchmarkJWTRefresh(b *testing.B) {
 			o := newOAuthBenchWith(b, backend, nil, func(w *wiring) {
 				w.JWT.Options.RotateRefreshTokens, w.JWT.Options.BlacklistAfterRotation = true, true
 			})
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				refresh := ""
-				for pb.Next() {
-					var s int
-					var body []byte
-					var err error
-					if refresh == "" {
-						s, body, err = o.doJSON("/access-token/", `{"username":"alice","password":"alicepass"}`)
-					} else {
-						s, body, err = o.doJSON("/access-token/refresh/", `{"refresh":"`+refresh+`"}`)
-					}
-					var p struct{ Refresh string }
-					if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
-						b.Errorf("status %d %s %v", s, body, err)
-						return
-					}
-					refresh = p.Refresh
+			chained(b, func(refresh string) (string, error) {
+				path, req := "/access-token/", `{"username":"alice","password":"alicepass"}`
+				if refresh != "" {
+					path, req = "/access-token/refresh/", `{"refresh":"`+refresh+`"}`
 				}
+				s, body, err := o.doJSON(path, req)
+				var p struct{ Refresh string }
+				if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
+					return "", fmt.Errorf("status %d %s %v", s, body, err)
+				}
+				return p.Refresh, nil
 			})
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/jsonstr"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
@@ -80,13 +81,13 @@ func dotJSON(members ...kv) []byte {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = appendString(b, m.k)
+		b = jsonstr.Append(b, m.k)
 		b = append(b, ": "...)
 		// Strings and integers, the members of every token response, are
 		// written directly; anything else through encoding/json.
 		switch v := m.v.(type) {
 		case string:
-			b = appendString(b, v)
+			b = jsonstr.Append(b, v)
 		case int:
 			b = strconv.AppendInt(b, int64(v), 10)
 		case int64:

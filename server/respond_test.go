@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/jsonstr"
 )
 
 // FuzzAppendString checks the hand-written encoder against encoding/json.
@@ -15,7 +17,7 @@ func FuzzAppendString(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonstr.Append(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("%q: %s, want %s", s, got, want)
 		}
 	})

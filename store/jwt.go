@@ -120,15 +120,14 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 // rotation per request could have had: a reuse of another token of a
 // rotated family then revokes the new token too, as it would alone.
 func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRotation) error {
-	seen := make(map[string]bool, len(rs))
+	byJTI := make(map[string]*jwtRotation, len(rs))
 	for _, r := range rs {
 		r.inSet, r.outcome = false, 0
-		if seen[r.old.JTI] {
+		if byJTI[r.old.JTI] != nil {
 			return nil // the same token twice: one after the other
 		}
-		seen[r.old.JTI] = true
+		byJTI[r.old.JTI] = r
 	}
-	byJTI := make(map[string]*jwtRotation, len(rs))
 	sorted := make([]*jwtRotation, len(rs))
 	copy(sorted, rs)
 	slices.SortFunc(sorted, func(a, b *jwtRotation) int { return strings.Compare(a.old.JTI, b.old.JTI) }) // rows locked in one order
@@ -139,7 +138,6 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRo
 	rotated := make([]bool, n)
 	for i, r := range sorted {
 		jtis[i], ats[i] = r.old.JTI, micros(r.now)
-		byJTI[r.old.JTI] = r
 		x := r.next
 		nexts[i], created[i], expires[i], rotated[i], black[i] = x.JTI, micros(x.Created), micros(x.Expires), x.Rotated, microsPtr(x.BlacklistedAt)
 		if x.UserID != 0 {

@@ -451,7 +451,7 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // on the same connection, if needed).
 func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	if tx != nil {
-		if st := s.inTx(ctx, tx, query); st != nil {
+		if st := s.stmtIn(ctx, tx, query); st != nil {
 			return st.QueryRowContext(ctx, args...)
 		}
 		return tx.QueryRowContext(ctx, s.q(query), args...)
@@ -469,16 +469,16 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...
 // rotations), where parsing each statement anew was a quarter of the
 // writer's time on SQLite.
 func (s *Store) execTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st := s.inTx(ctx, tx, query); st != nil {
+	if st := s.stmtIn(ctx, tx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, s.q(query), args...)
 }
 
-// inTx is query's prepared statement rebound to tx, or nil when it is not
+// stmtIn is query's prepared statement rebound to tx, or nil when it is not
 // prepared yet; then a goroutine prepares it for the pool, outside the
 // transaction (queryRow says why), and the caller runs it unprepared.
-func (s *Store) inTx(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+func (s *Store) stmtIn(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 	if v, ok := s.stmts.Load(query); ok {
 		return tx.StmtContext(ctx, v.(*sql.Stmt))
 	}

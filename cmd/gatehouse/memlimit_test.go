@@ -74,7 +74,7 @@ func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 	f := &fakeLimit{}
 	m := newMemoryLimit(19<<20, f.set)
 	slots := int64(accounts.HashConcurrency())
-	if want := int64(64<<20) + (slots+1)*(19<<20); m.bytes() != want {
+	if want := int64(64<<20) + slots*(19<<20); m.bytes() != want {
 		t.Fatalf("limit %d, want %d", m.bytes(), want)
 	}
 	m.fit(1 << 20) // smaller than new hashes: no change
@@ -83,7 +83,7 @@ func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 		t.Fatalf("a hash no larger than the largest changed the limit: %v", f.sets)
 	}
 	m.fit(100 << 20) // a Django argon2 hash
-	if want := int64(64<<20) + (slots+1)*(100<<20); len(f.sets) != 1 || f.sets[0] != want {
+	if want := int64(64<<20) + slots*(100<<20); len(f.sets) != 1 || f.sets[0] != want {
 		t.Fatalf("after a 100 MiB hash: sets %v, want [%d]", f.sets, want)
 	}
 	m.fit(19 << 20)
@@ -99,7 +99,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		want                int64 // limit while serving
 		follows             bool  // hashMemory set
 	}{
-		{"auto", "", 64<<20 + (int64(accounts.HashConcurrency())+1)*(19456<<10), true},
+		{"auto", "", 64<<20 + int64(accounts.HashConcurrency())*(19456<<10), true},
 		{"auto", "300MiB", before, false}, // GOMEMLIMIT, applied by the runtime, stays
 		{"off", "", math.MaxInt64, false},
 		{"0", "300MiB", math.MaxInt64, false},

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -46,6 +47,18 @@ func serve(t *testing.T, env map[string]string) (string, func()) {
 func serveWith(t *testing.T, env map[string]string, scheme string, client *http.Client) (string, func()) {
 	t.Helper()
 	addr := freeAddr(t)
+	if _, set := env["GATEHOUSE_MEMORY_LIMIT"]; !set {
+		// The servers of a test binary share its one soft memory limit,
+		// each setting it for its hashes and undoing it on exit: one
+		// server's undo could leave another verifying 100 MiB Django
+		// argon2 hashes under a limit sized for 19 MiB ones, the collector
+		// then running without pause. TestApplyMemoryLimit tests the limit.
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["GATEHOUSE_MEMORY_LIMIT"] = "off"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan error, 1)

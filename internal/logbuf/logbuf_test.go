@@ -146,3 +146,102 @@ func TestWriteErrorsComeFromFlush(t *testing.T) {
 		t.Fatalf("flush: %v, want the output's error", err)
 	}
 }
+
+// gate is an output whose writes wait until it is opened.
+type gate struct {
+	syncBuffer
+	open    chan struct{}
+	entered chan struct{}
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.open
+	return g.syncBuffer.Write(p)
+}
+
+// With an interval, a full buffer goes to the writer's goroutine: the
+// caller does not wait for the output, until maxFull (2) buffers wait
+// for it besides the one being written; then it writes them itself.
+// Nothing is lost or reordered.
+func TestFullBufferLeavesTheCaller(t *testing.T) {
+	out := &gate{open: make(chan struct{}), entered: make(chan struct{}, 1)}
+	w := logbuf.New(out, time.Hour, 64)
+	line := func(i int) []byte { return fmt.Appendf(nil, "%038d\n", i) } // 39 bytes: one per buffer
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		w.Write(line(0))
+		w.Write(line(1)) // fills: buffer 0 goes to the goroutine, which blocks in out
+		<-out.entered
+		for i := 2; i <= 3; i++ { // buffers 1 and 2 wait: still no waiting
+			w.Write(line(i))
+		}
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Write waited for the output with fewer than maxFull buffers waiting")
+	}
+	blocked := make(chan struct{})
+	go func() {
+		defer close(blocked)
+		w.Write(line(4)) // a third waiting buffer: this caller writes them
+	}()
+	select {
+	case <-blocked:
+		t.Fatal("Write returned with more than maxFull buffers waiting for a blocked output")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(out.open)
+	<-blocked
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := out.read()
+	var want strings.Builder
+	for i := 0; i <= 4; i++ {
+		want.Write(line(i))
+	}
+	if got != want.String() {
+		t.Fatalf("written:\n%s\nwant:\n%s", got, want.String())
+	}
+}
+
+// Many writers through small buffers with the goroutine: every line once,
+// each writer's lines in its order.
+func TestConcurrentWritersThroughTheGoroutine(t *testing.T) {
+	out := &syncBuffer{}
+	w := logbuf.New(out, time.Millisecond, 256)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				fmt.Fprintf(w, "line %d %d\n", g, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := out.read()
+	next := map[int]int{}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		var g, i int
+		if k, err := fmt.Sscanf(l, "line %d %d", &g, &i); k != 2 || err != nil || i != next[g] {
+			t.Fatalf("line %q: want line %d %d", l, g, next[g])
+		}
+		next[g]++
+		n++
+	}
+	if n != 8*500 {
+		t.Fatalf("%d lines, want %d", n, 8*500)
+	}
+}

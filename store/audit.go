@@ -145,7 +145,7 @@ func (s *Store) AuditEvents(ctx context.Context, f gatehouse.AuditFilter) ([]gat
 
 // DeleteAuditBefore removes up to limit events older than t.
 func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
-	res, err := s.exec(ctx, "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? LIMIT ?)", micros(t), limit)
+	res, err := s.exec(ctx, "DELETE FROM audit_events WHERE id IN ("+expiredAuditSQL+")", micros(t), limit)
 	if err != nil {
 		return 0, err
 	}

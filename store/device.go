@@ -141,7 +141,7 @@ func (s *Store) PollDeviceGrant(ctx context.Context, deviceCodeHash []byte, appI
 // DeleteExpiredDeviceGrants deletes up to batch device grants expired
 // before now (a redeemed one included: its tokens live on their own).
 func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, now time.Time, batch int) (int64, error) {
-	res, err := s.exec(ctx, "DELETE FROM oauth_device_grants WHERE id IN (SELECT id FROM oauth_device_grants WHERE expires < ? LIMIT ?)",
+	res, err := s.exec(ctx, "DELETE FROM oauth_device_grants WHERE id IN ("+expiredDeviceGrantsSQL+")",
 		micros(now), batch)
 	if err != nil {
 		return 0, err

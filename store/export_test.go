@@ -88,3 +88,60 @@ func explain(ctx context.Context, s *Store, query string, args []any, off ...str
 // RotationsTogether reports how many rotations (OAuth and simplejwt) s ran with one
 // statement per step for their group (PostgreSQL).
 func RotationsTogether(s *Store) int64 { return s.groups.together.Load() }
+
+// CleanupStatements names the background cleanup's selections (cleanup.go),
+// each with the table it reads; each takes a time bound and a limit.
+var CleanupStatements = map[string]struct{ Table, Query string }{
+	"access":          {"oauth_access_tokens", expiredAccessSQL},
+	"grants":          {"oauth_grants", expiredGrantsSQL},
+	"refresh":         {"oauth_refresh_tokens", expiredRefreshSQL},
+	"refresh family":  {"oauth_refresh_tokens", expiredRefreshFamilySQL},
+	"refresh revoked": {"oauth_refresh_tokens", revokedRefreshSQL},
+	"jwt":             {"jwt_tokens", expiredJWTSQL},
+	"audit":           {"audit_events", expiredAuditSQL},
+	"sessions":        {"sessions", expiredSessionsSQL},
+	"ended sessions":  {"ended_sessions", expiredEndedSessionsSQL},
+	"device grants":   {"oauth_device_grants", expiredDeviceGrantsSQL},
+	"throttle":        {"throttle_counters", expiredThrottleSQL},
+}
+
+// CleanupPlan returns query's plan with args, as PostgreSQL plans it
+// without a setting changed: generic (for any bound, as a prepared
+// statement run often is) when generic, else for args' values. On
+// SQLite it is EXPLAIN QUERY PLAN's.
+func CleanupPlan(ctx context.Context, s *Store, query string, args []any, generic bool) (string, error) {
+	if !s.d.dollar || !generic {
+		return explain(ctx, s, s.q(query), args)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	defer conn.ExecContext(ctx, "DEALLOCATE cleanup_plan")
+	defer conn.ExecContext(ctx, "RESET plan_cache_mode")
+	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		return "", err
+	}
+	if _, err := conn.ExecContext(ctx, "PREPARE cleanup_plan AS "+s.q(query)); err != nil {
+		return "", err
+	}
+	vals := make([]string, len(args))
+	for i, a := range args {
+		vals[i] = fmt.Sprint(a)
+	}
+	rows, err := conn.QueryContext(ctx, "EXPLAIN EXECUTE cleanup_plan("+strings.Join(vals, ", ")+")")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan.WriteString(line + "\n")
+	}
+	return plan.String(), rows.Err()
+}

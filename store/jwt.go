@@ -211,7 +211,7 @@ func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord,
 // DeleteExpiredRefresh removes up to limit refresh records that expired
 // before now and returns how many it removed.
 func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error) {
-	res, err := s.exec(ctx, "DELETE FROM jwt_tokens WHERE id IN (SELECT id FROM jwt_tokens WHERE expires < ? LIMIT ?)", micros(now), limit)
+	res, err := s.exec(ctx, "DELETE FROM jwt_tokens WHERE id IN ("+expiredJWTSQL+")", micros(now), limit)
 	if err != nil {
 		return 0, err
 	}

@@ -577,18 +577,12 @@ func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil ti
 		q    string
 		args []any
 	}{
-		{"DELETE FROM oauth_access_tokens WHERE id IN (SELECT id FROM oauth_access_tokens WHERE expires < ? LIMIT ?)",
-			[]any{micros(now), batch}},
-		// A redeemed code stays while a token issued from it exists: a
-		// replay of the code must still revoke them (RFC 6749 4.1.2). It
-		// used to go with the code's own expiry, a minute after issue.
-		{`DELETE FROM oauth_grants WHERE id IN (SELECT g.id FROM oauth_grants g WHERE g.expires < ? AND (g.used_at IS NULL OR (
-			NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = g.id) AND
-			NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = g.id))) LIMIT ?)`,
-			[]any{micros(now), batch}},
-		{`DELETE FROM oauth_refresh_tokens WHERE id IN (SELECT id FROM oauth_refresh_tokens
-			WHERE (expires IS NOT NULL AND expires < ?) OR (family_expires IS NOT NULL AND family_expires < ?) OR revoked < ? LIMIT ?)`,
-			[]any{micros(now), micros(now), micros(keepRevokedUntil), batch}},
+		{"DELETE FROM oauth_access_tokens WHERE id IN (" + expiredAccessSQL + ")", []any{micros(now), batch}},
+		{"DELETE FROM oauth_grants WHERE id IN (" + expiredGrantsSQL + ")", []any{micros(now), batch}},
+		// One statement per reason, each in the order of its own index.
+		{"DELETE FROM oauth_refresh_tokens WHERE id IN (" + expiredRefreshSQL + ")", []any{micros(now), batch}},
+		{"DELETE FROM oauth_refresh_tokens WHERE id IN (" + expiredRefreshFamilySQL + ")", []any{micros(now), batch}},
+		{"DELETE FROM oauth_refresh_tokens WHERE id IN (" + revokedRefreshSQL + ")", []any{micros(keepRevokedUntil), batch}},
 	} {
 		res, err := s.exec(ctx, st.q, st.args...)
 		if err != nil {

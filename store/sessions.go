@@ -25,7 +25,7 @@ func (s *Store) StartSession(ctx context.Context, bs *gatehouse.BrowserSession, 
 		if err != nil {
 			return s.notFound(err)
 		}
-		_, err = tx.ExecContext(ctx, s.q("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires < ? LIMIT ?)"),
+		_, err = tx.ExecContext(ctx, s.q("DELETE FROM sessions WHERE id IN ("+expiredSessionsSQL+")"),
 			micros(now), expiredSessionsBatch)
 		return err
 	})
@@ -60,7 +60,7 @@ func (s *Store) EndSession(ctx context.Context, idHash []byte, expires, now time
 			micros(now), idHash); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q("DELETE FROM ended_sessions WHERE id_hash IN (SELECT id_hash FROM ended_sessions WHERE expires < ? LIMIT ?)"),
+		_, err := tx.ExecContext(ctx, s.q("DELETE FROM ended_sessions WHERE id_hash IN ("+expiredEndedSessionsSQL+")"),
 			micros(now), expiredSessionsBatch)
 		return err
 	})

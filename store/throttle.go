@@ -118,8 +118,7 @@ func (s *Store) ThrottleDelete(ctx context.Context, key string) error {
 
 // DeleteExpiredThrottle deletes up to batch expired counters.
 func (s *Store) DeleteExpiredThrottle(ctx context.Context, now time.Time, batch int) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM throttle_counters WHERE key IN
-		(SELECT key FROM throttle_counters WHERE expires <= ? LIMIT ?)`, now.UnixMicro(), batch)
+	res, err := s.exec(ctx, "DELETE FROM throttle_counters WHERE key IN ("+expiredThrottleSQL+")", now.UnixMicro(), batch)
 	if err != nil {
 		return 0, s.classify(err)
 	}

@@ -69,25 +69,6 @@ func TestAccessTokenPartialIndexes(t *testing.T) {
 	})
 }
 
-// Every query of the background cleanup finds its rows through an index,
-// so that a pass costs what it deletes, not the size of the table.
-func TestCleanupQueriesUseIndexes(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, s *store.Store) {
-		for table, cond := range map[string]string{
-			"oauth_access_tokens":  "expires < 5",
-			"oauth_grants":         "expires < 5",
-			"jwt_tokens":           "expires < 5",
-			"oauth_refresh_tokens": "(expires IS NOT NULL AND expires < 5) OR (family_expires IS NOT NULL AND family_expires < 5) OR revoked < 5",
-		} {
-			// SQLite says "SCAN table" for a full scan ("SEARCH … USING
-			// INDEX" otherwise); PostgreSQL says "Seq Scan".
-			if plan := planOf(t, s, table, cond); strings.Contains(plan, "SCAN "+table) || strings.Contains(plan, "Seq Scan") {
-				t.Errorf("%s WHERE %s: the plan reads the whole table:\n%s", table, cond, plan)
-			}
-		}
-	})
-}
-
 // planOf is the query plan of selecting the rows of table that cond selects.
 func planOf(t *testing.T, s *store.Store, table, cond string) string {
 	t.Helper()

@@ -25,4 +25,7 @@ const (
 	expiredEndedSessionsSQL = "SELECT id_hash FROM ended_sessions WHERE expires < ? ORDER BY expires LIMIT ?"
 	expiredDeviceGrantsSQL  = "SELECT id FROM oauth_device_grants WHERE expires < ? ORDER BY expires LIMIT ?"
 	expiredThrottleSQL      = "SELECT key FROM throttle_counters WHERE expires <= ? ORDER BY expires LIMIT ?"
+	expiredKnoxSQL          = "SELECT digest FROM knox_tokens WHERE expiry IS NOT NULL AND expiry < ? ORDER BY expiry LIMIT ?"
+	// The signing keys' cleanup (signingkeys.go) reads a table of a few
+	// rows and has no index to use.
 )

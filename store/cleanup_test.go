@@ -45,42 +45,38 @@ func fillLive(t *testing.T, s *store.Store, n int) {
 	u := newUser(t, s, "filler")
 	app := newApp(t, s, "filler")
 	const future = "4102444800000000" // 2100, in microseconds
-	for _, q := range []string{
-		`INSERT INTO oauth_access_tokens (token_hash, scope, family, created, expires)
-			SELECT convert_to('a' || g, 'UTF8'), '', 'f' || g, 0, ` + future + ` FROM generate_series(1, $1) g`,
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO oauth_access_tokens (token_hash, scope, family, created, expires)
+			SELECT convert_to('a' || g, 'UTF8'), '', 'f' || g, 0, ` + future + ` FROM generate_series(1, $1) g`, []any{n}},
 		// A twentieth revoked, expiring or in a family that expires, so
 		// that the partial indexes hold rows too.
-		`INSERT INTO oauth_refresh_tokens (token_hash, application_id, scope, family, created, revoked, expires, family_expires)
+		{`INSERT INTO oauth_refresh_tokens (token_hash, application_id, scope, family, created, revoked, expires, family_expires)
 			SELECT convert_to('r' || g, 'UTF8'), $2, '', 'f' || g, 0,
 				CASE WHEN g % 20 = 0 THEN ` + future + ` END, CASE WHEN g % 20 = 1 THEN ` + future + ` END,
 				CASE WHEN g % 20 = 2 THEN ` + future + ` END
-			FROM generate_series(1, $1) g`,
-		`INSERT INTO oauth_grants (code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires)
-			SELECT convert_to('c' || g, 'UTF8'), $2, $3, 'https://x.example/cb', '', '', '', '', 0, ` + future + ` FROM generate_series(1, $1) g`,
-		`INSERT INTO jwt_tokens (jti, family, created, expires, rotated)
-			SELECT 'j' || g, 'f' || g, 0, ` + future + `, false FROM generate_series(1, $1) g`,
-		`INSERT INTO audit_events (at, event, user_id, actor_id, client_id, source, request_id, detail)
-			SELECT ` + future + ` + g, 'login.succeeded', 0, 0, '', '', '', '{}' FROM generate_series(1, $1) g`,
-		`INSERT INTO sessions (id_hash, user_id, created, expires, last_seen, user_agent, source)
-			SELECT convert_to('s' || g, 'UTF8'), $2, 0, ` + future + `, 0, '', '' FROM generate_series(1, $1) g`,
-		`INSERT INTO ended_sessions (id_hash, expires)
-			SELECT convert_to('e' || g, 'UTF8'), ` + future + ` FROM generate_series(1, $1) g`,
-		`INSERT INTO oauth_device_grants (device_code_hash, user_code_hash, application_id, scope, created, expires, poll_interval)
-			SELECT convert_to('d' || g, 'UTF8'), convert_to('u' || g, 'UTF8'), $2, '', 0, ` + future + `, 5 FROM generate_series(1, $1) g`,
-		`INSERT INTO throttle_counters (key, n, at, expires)
-			SELECT 'k' || g, 1, 0, ` + future + ` FROM generate_series(1, $1) g`,
+			FROM generate_series(1, $1) g`, []any{n, app.ID}},
+		{`INSERT INTO oauth_grants (code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires)
+			SELECT convert_to('c' || g, 'UTF8'), $2, $3, 'https://x.example/cb', '', '', '', '', 0, ` + future + ` FROM generate_series(1, $1) g`, []any{n, app.ID, u.ID}},
+		{`INSERT INTO jwt_tokens (jti, family, created, expires, rotated)
+			SELECT 'j' || g, 'f' || g, 0, ` + future + `, false FROM generate_series(1, $1) g`, []any{n}},
+		{`INSERT INTO audit_events (at, event, user_id, actor_id, client_id, source, request_id, detail)
+			SELECT ` + future + ` + g, 'login.succeeded', 0, 0, '', '', '', '{}' FROM generate_series(1, $1) g`, []any{n}},
+		{`INSERT INTO sessions (id_hash, user_id, created, expires, last_seen, user_agent, source)
+			SELECT convert_to('s' || g, 'UTF8'), $2, 0, ` + future + `, 0, '', '' FROM generate_series(1, $1) g`, []any{n, u.ID}},
+		{`INSERT INTO ended_sessions (id_hash, expires)
+			SELECT convert_to('e' || g, 'UTF8'), ` + future + ` FROM generate_series(1, $1) g`, []any{n}},
+		{`INSERT INTO oauth_device_grants (device_code_hash, user_code_hash, application_id, scope, created, expires, poll_interval)
+			SELECT convert_to('d' || g, 'UTF8'), convert_to('u' || g, 'UTF8'), $2, '', 0, ` + future + `, 5 FROM generate_series(1, $1) g`, []any{n, app.ID}},
+		{`INSERT INTO throttle_counters (key, n, at, expires)
+			SELECT 'k' || g, 1, 0, ` + future + ` FROM generate_series(1, $1) g`, []any{n}},
+		{`INSERT INTO knox_tokens (digest, token_key, salt, user_id, created, expiry)
+			SELECT 'k' || g, 'k' || g, '', $2, 0, ` + future + ` FROM generate_series(1, $1) g`, []any{n, u.ID}},
 	} {
-		args := []any{n}
-		switch {
-		case strings.Contains(q, "$3"):
-			args = append(args, app.ID, u.ID)
-		case strings.Contains(q, "INTO sessions"):
-			args = append(args, u.ID)
-		case strings.Contains(q, "$2"):
-			args = append(args, app.ID)
-		}
-		if _, err := s.DB().ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%v\n%s", err, q)
+		if _, err := s.DB().ExecContext(ctx, st.q, st.args...); err != nil {
+			t.Fatalf("%v\n%s", err, st.q)
 		}
 	}
 }

@@ -103,6 +103,7 @@ var CleanupStatements = map[string]struct{ Table, Query string }{
 	"ended sessions":  {"ended_sessions", expiredEndedSessionsSQL},
 	"device grants":   {"oauth_device_grants", expiredDeviceGrantsSQL},
 	"throttle":        {"throttle_counters", expiredThrottleSQL},
+	"knox":            {"knox_tokens", expiredKnoxSQL},
 }
 
 // CleanupPlan returns query's plan with args, as PostgreSQL plans it

@@ -132,8 +132,7 @@ func (s *Store) RenewKnoxToken(ctx context.Context, digest string, expiry time.T
 
 // DeleteExpiredKnox deletes up to batch knox tokens expired before now.
 func (s *Store) DeleteExpiredKnox(ctx context.Context, now time.Time, batch int) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM knox_tokens WHERE digest IN
-		(SELECT digest FROM knox_tokens WHERE expiry IS NOT NULL AND expiry < ? ORDER BY expiry LIMIT ?)`, micros(now), batch)
+	res, err := s.exec(ctx, "DELETE FROM knox_tokens WHERE digest IN ("+expiredKnoxSQL+")", micros(now), batch)
 	if err != nil {
 		return 0, err
 	}

@@ -277,15 +277,13 @@ func checkCorpus(t *testing.T, base string, c corpusCredentials, dbURL string, f
 			// a loaded machine's slow legacy hashes made that wait
 			// outlast the request timeout: a 503 in CI. What is checked
 			// here is the import, not flood control.
-			from := func(k int) func(*testing.T, string, string, string, *reqBody) (int, map[string]any) {
-				return callFrom(loopbackClient(t, 2+3*i+k))
-			}
+			from := func(k int) *http.Client { return loopbackClient(t, 2+3*i+k) }
 			password := "any password at all" // for a user without a usable one
 			if u.Password != nil {
 				password = *u.Password
 			}
 			// DRF's obtain_auth_token answers the key the user had.
-			st, body := from(0)(t, "POST", base+"/api-token-auth/", "", jsonBody(map[string]string{"username": u.Username, "password": password}))
+			st, body := callFrom(t, from(0), "POST", base+"/api-token-auth/", "", jsonBody(map[string]string{"username": u.Username, "password": password}))
 			if u.CanLogIn {
 				if st != 200 || (u.DRFKey != nil && body["token"] != *u.DRFKey) || len(str(body["token"])) != 40 {
 					t.Errorf("%s (%s) /api-token-auth/: %d %v", u.Username, u.Hasher, st, body)
@@ -294,7 +292,7 @@ func checkCorpus(t *testing.T, base string, c corpusCredentials, dbURL string, f
 				t.Errorf("%s (%s) /api-token-auth/: %d, want 400", u.Username, u.Hasher, st)
 			}
 			// simplejwt's obtain pair, and its access token on /api/me/.
-			st, body = from(1)(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Username, "password": password}))
+			st, body = callFrom(t, from(1), "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Username, "password": password}))
 			if u.CanLogIn {
 				if st != 200 || body["refresh"] == nil {
 					t.Errorf("%s (%s) /access-token/: %d %v", u.Username, u.Hasher, st, body)
@@ -306,7 +304,7 @@ func checkCorpus(t *testing.T, base string, c corpusCredentials, dbURL string, f
 			}
 			// DOT's password grant, and its access token on /api/me/.
 			form := url.Values{"grant_type": {"password"}, "username": {u.Username}, "password": {password}}
-			st, body = from(2)(t, "POST", base+"/o/token/", basicAuth(pw.id, pw.secret), formBody(form))
+			st, body = callFrom(t, from(2), "POST", base+"/o/token/", basicAuth(pw.id, pw.secret), formBody(form))
 			if u.CanLogIn {
 				if st != 200 || body["access_token"] == nil {
 					t.Errorf("%s (%s) /o/token/ password grant: %d %v", u.Username, u.Hasher, st, body)
@@ -654,7 +652,7 @@ func basicAuth(id, secret string) string {
 // call sends one request and decodes a JSON object answer (nil otherwise).
 func call(t *testing.T, method, u, authorization string, body *reqBody) (int, map[string]any) {
 	t.Helper()
-	return callFrom(http.DefaultClient)(t, method, u, authorization, body)
+	return callFrom(t, http.DefaultClient, method, u, authorization, body)
 }
 
 // loopbackClient is a client whose connections come from 127.0.0.n.
@@ -670,14 +668,7 @@ func loopbackClient(t *testing.T, n int) *http.Client {
 }
 
 // callFrom is call through client.
-func callFrom(client *http.Client) func(t *testing.T, method, u, authorization string, body *reqBody) (int, map[string]any) {
-	return func(t *testing.T, method, u, authorization string, body *reqBody) (int, map[string]any) {
-		t.Helper()
-		return doCall(t, client, method, u, authorization, body)
-	}
-}
-
-func doCall(t *testing.T, client *http.Client, method, u, authorization string, body *reqBody) (int, map[string]any) {
+func callFrom(t *testing.T, client *http.Client, method, u, authorization string, body *reqBody) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {

@@ -178,7 +178,9 @@ type ApplicationStore interface {
 }
 
 // OAuthTokenStore keeps OAuth2 access tokens, refresh tokens and
-// authorization codes, all by hash.
+// authorization codes, all by hash. The hash of an access or refresh token
+// is its key (secret.TokenKey); a token stored under the key's SHA-256
+// part alone (secret.KeyDigest, the form before) is found by its key too.
 type OAuthTokenStore interface {
 	// CreateTokens stores an access token and, when rt is not nil, its
 	// refresh token (familyExpires: the family's absolute deadline, or nil).

@@ -348,8 +348,8 @@ func (a *Authenticator) oauth(ctx context.Context, token string) (*gatehouse.Pri
 	if !gatehouse.MayBeOAuthAccessToken(token) {
 		return nil, errNotOAuth
 	}
-	hash := secret.Hash(token)
-	ck := "o:" + string(hash)
+	hash := secret.TokenKey(token)
+	ck := accessCacheKey(hash)
 	e, ok := a.cache.get(ck)
 	if !ok {
 		g, err := a.store.AccessTokenByHash(ctx, hash)
@@ -396,7 +396,7 @@ func accessEntry(g gatehouse.AccessTokenInfo) entry {
 // ID, scope, client, times and user are set (not its family or grant);
 // expiry is the caller's to check.
 func (a *Authenticator) AccessToken(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
-	ck := "o:" + string(hash)
+	ck := accessCacheKey(hash)
 	e, ok := a.cache.get(ck)
 	if !ok {
 		g, err := a.store.AccessTokenByHash(ctx, hash)
@@ -516,9 +516,15 @@ func (a *Authenticator) ForgetUser(id int64) { a.cache.dropUser(id) }
 // ForgetAccess drops revoked OAuth access tokens, by hash.
 func (a *Authenticator) ForgetAccess(hashes [][]byte) {
 	for _, h := range hashes {
-		a.cache.drop("o:" + string(h))
+		a.cache.drop(accessCacheKey(h))
 	}
 }
+
+// accessCacheKey is the cache key of the OAuth access token with that key
+// (secret.TokenKey): its SHA-256 part, which a store's legacy row holds
+// alone (the store finds such a row under the token's key too), so that a
+// revocation that returns the stored key drops the entry either way.
+func accessCacheKey(hash []byte) string { return "o:" + string(secret.KeyDigest(hash)) }
 
 func (a *Authenticator) touch(id int64, at time.Time) {
 	a.touchMu.Lock()

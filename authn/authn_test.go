@@ -513,7 +513,7 @@ func TestOAuth(t *testing.T) {
 			st := &fakeStore{}
 			if tc.lookup != nil {
 				st.accessTokenByHash = func(hash []byte) (gatehouse.AccessTokenInfo, error) {
-					if !reflect.DeepEqual(hash, secret.Hash(tc.value)) {
+					if !reflect.DeepEqual(hash, secret.TokenKey(tc.value)) {
 						t.Errorf("AccessTokenByHash(%x), want the hash of the value", hash)
 					}
 					return tc.lookup(hash)
@@ -697,8 +697,9 @@ func TestAccessTokenLookup(t *testing.T) {
 	u := alice()
 	stored := gatehouse.AccessTokenInfo{ClientID: "web", User: &u,
 		Token: gatehouse.AccessToken{ID: 9, Scope: "read", ApplicationID: 3, UserID: &u.ID, Created: t0, Expires: t0.Add(time.Hour)}}
+	key := secret.TokenKey("known")
 	st := &fakeStore{accessTokenByHash: func(h []byte) (gatehouse.AccessTokenInfo, error) {
-		if string(h) == string(secret.Hash("known")) {
+		if string(h) == string(key) {
 			return stored, nil
 		}
 		return gatehouse.AccessTokenInfo{}, gatehouse.ErrNotFound
@@ -706,7 +707,7 @@ func TestAccessTokenLookup(t *testing.T) {
 	a := authn.New(authn.Deps{Store: st, Now: (&clock{t0}).now, CacheTTL: time.Minute})
 	defer a.Close()
 	for i := 0; i < 2; i++ {
-		g, err := a.AccessToken(context.Background(), secret.Hash("known"))
+		g, err := a.AccessToken(context.Background(), key)
 		if err != nil || g.ClientID != "web" || g.User == nil || g.User.Username != u.Username || g.Token.ID != 9 || g.Token.Scope != "read" ||
 			g.Token.ApplicationID != 3 || !g.Token.Created.Equal(t0) || !g.Token.Expires.Equal(t0.Add(time.Hour)) || *g.Token.UserID != u.ID {
 			t.Fatalf("lookup %d: %+v %v", i, g, err)
@@ -715,16 +716,22 @@ func TestAccessTokenLookup(t *testing.T) {
 	if n := st.calls["AccessTokenByHash"]; n != 1 {
 		t.Fatalf("%d store reads for two lookups, want 1", n)
 	}
-	a.ForgetAccess([][]byte{secret.Hash("known")})
-	if _, err := a.AccessToken(context.Background(), secret.Hash("known")); err != nil || st.calls["AccessTokenByHash"] != 2 {
+	a.ForgetAccess([][]byte{key})
+	if _, err := a.AccessToken(context.Background(), key); err != nil || st.calls["AccessTokenByHash"] != 2 {
 		t.Fatalf("after ForgetAccess: %v, %d reads", err, st.calls["AccessTokenByHash"])
 	}
+	// A revocation of a row stored under the legacy key (the SHA-256
+	// alone) returns that key: it drops the entry of the token's key too.
+	a.ForgetAccess([][]byte{secret.KeyDigest(key)})
+	if _, err := a.AccessToken(context.Background(), key); err != nil || st.calls["AccessTokenByHash"] != 3 {
+		t.Fatalf("after ForgetAccess of the legacy key: %v, %d reads", err, st.calls["AccessTokenByHash"])
+	}
 	for i := 0; i < 2; i++ {
-		if _, err := a.AccessToken(context.Background(), secret.Hash("unknown")); !errors.Is(err, gatehouse.ErrNotFound) {
+		if _, err := a.AccessToken(context.Background(), secret.TokenKey("unknown")); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("unknown: %v", err)
 		}
 	}
-	if n := st.calls["AccessTokenByHash"]; n != 4 {
-		t.Fatalf("%d store reads, want 4 (an unknown token is not cached)", n)
+	if n := st.calls["AccessTokenByHash"]; n != 5 {
+		t.Fatalf("%d store reads, want 5 (an unknown token is not cached)", n)
 	}
 }

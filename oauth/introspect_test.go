@@ -45,7 +45,7 @@ func TestIntrospectPermissions(t *testing.T) {
 			st := newStore(confidential())
 			st.accessTokenByHash = func(hash []byte) (gatehouse.AccessTokenInfo, error) {
 				for raw, info := range tokens {
-					if string(secret.Hash(raw)) == string(hash) {
+					if string(secret.TokenKey(raw)) == string(hash) {
 						return info, nil
 					}
 				}
@@ -99,7 +99,7 @@ func TestIntrospectThroughLookup(t *testing.T) {
 		return gatehouse.AccessTokenInfo{}, gatehouse.ErrNotFound
 	}
 	live := gatehouse.AccessTokenInfo{Token: gatehouse.AccessToken{ID: 1, ApplicationID: 1, Scope: "read", Created: t0, Expires: t0.Add(time.Hour)}, User: &alice, ClientID: "conf"}
-	known := map[string]bool{string(secret.Hash("live-token")): true}
+	known := map[string]bool{string(secret.TokenKey("live-token")): true}
 	lookups := 0
 	p, err := oauth.New(oauth.Deps{Store: st, Secrets: hasher, Now: func() time.Time { return t0 },
 		Lookup: lookupFunc(func(_ context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {

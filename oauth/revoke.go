@@ -33,7 +33,7 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 	if len(req.Token) > gatehouse.MaxJWTAccessToken {
 		return nil
 	}
-	hash := secret.Hash(req.Token)
+	hash := secret.TokenKey(req.Token)
 	audit := func(tokenType string, userID *int64, family string) {
 		e := gatehouse.AuditEvent{Event: gatehouse.AuditTokenRevoked, ClientID: app.ClientID,
 			Detail: map[string]string{"kind": gatehouse.AuditKindOAuth, "token_type": tokenType, "family": family}}
@@ -138,7 +138,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	if oe != nil || app.IsPublic() {
 		app = nil
 		if b := req.Bearer; b != "" && gatehouse.MayBeOAuthAccessToken(b) {
-			g, err := p.store.AccessTokenByHash(ctx, secret.Hash(b))
+			g, err := p.store.AccessTokenByHash(ctx, secret.TokenKey(b))
 			if err != nil && !errors.Is(err, gatehouse.ErrNotFound) {
 				return nil, err
 			}
@@ -162,7 +162,7 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 		}
 		return inactive, nil
 	}
-	g, err := p.lookup.AccessToken(ctx, secret.Hash(req.Token))
+	g, err := p.lookup.AccessToken(ctx, secret.TokenKey(req.Token))
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		if seesAll {
 			return p.introspectOther(ctx, req.Token)

@@ -206,7 +206,7 @@ func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, user
 		return nil, nil, nil, err
 	}
 	o := &p.cfg
-	at := &gatehouse.AccessToken{Hash: secret.Hash(access), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family,
+	at := &gatehouse.AccessToken{Hash: secret.TokenKey(access), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family,
 		Created: now, Expires: now.Add(o.AccessTokenLifetime)}
 	out := &TokenResponse{AccessToken: access, Scope: scope, ExpiresIn: o.AccessTokenLifetime, Family: family}
 	if userID != nil {
@@ -215,11 +215,11 @@ func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, user
 	if !withRefresh {
 		return at, nil, out, nil
 	}
-	refresh, err := secret.Alnum(p.random, 30)
+	refresh, err := secret.OrderedAlnum(p.random, 30, now)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt := &gatehouse.RefreshToken{Hash: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family, Created: now}
+	rt := &gatehouse.RefreshToken{Hash: secret.TokenKey(refresh), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family, Created: now}
 	if o.RefreshTokenLifetime > 0 {
 		e := now.Add(o.RefreshTokenLifetime)
 		rt.Expires = &e
@@ -247,7 +247,7 @@ type jwtAccessClaims struct {
 // introspection treat both alike.
 func (p *Provider) accessToken(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time) (string, error) {
 	if app.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
-		return secret.Alnum(p.random, 30)
+		return secret.OrderedAlnum(p.random, 30, now)
 	}
 	jti, err := secret.Hex(p.random, 16)
 	if err != nil {
@@ -546,7 +546,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		out = o
 		return at, rt, nil
 	}
-	revoked, err := p.store.RotateRefreshToken(ctx, secret.Hash(g.token), t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
+	revoked, err := p.store.RotateRefreshToken(ctx, secret.TokenKey(g.token), t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
 	p.forget(revoked)
 	if err := exchangeError(err); err != nil {
 		return nil, err

@@ -150,15 +150,22 @@ func TestPasswordGrant(t *testing.T) {
 				t.Fatalf("stored %+v", c)
 			}
 			// Only hashes are stored, and both tokens share one family.
-			wantAT := gatehouse.AccessToken{Hash: secret.Hash(resp.AccessToken), UserID: ptr(int64(42)), ApplicationID: 1,
+			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: t0.Add(lifetime)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.Hash(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: secret.TokenKey(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: tc.wantRefreshExp, AuthTime: &t0}
 			if !reflect.DeepEqual(*c.at, wantAT) || !reflect.DeepEqual(*c.rt, wantRT) || !reflect.DeepEqual(c.familyExpires, tc.wantFamilyExp) {
 				t.Fatalf("stored\n%+v\n%+v\n%v\nwant\n%+v\n%+v\n%v", *c.at, *c.rt, c.familyExpires, wantAT, wantRT, tc.wantFamilyExp)
 			}
 			if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(c.at.Family) {
 				t.Fatalf("family %q, want 24 hex digits", c.at.Family)
+			}
+			// Both tokens begin with the issue time (secret.OrderedAlnum),
+			// so that their keys are stored at the end of the index.
+			same, _ := secret.OrderedAlnum(nil, 30, t0)
+			if p := same[:secret.KeyPrefix]; resp.AccessToken[:secret.KeyPrefix] != p || resp.RefreshToken[:secret.KeyPrefix] != p ||
+				resp.AccessToken[secret.KeyPrefix:] == resp.RefreshToken[secret.KeyPrefix:] {
+				t.Fatalf("tokens %q and %q, want both to begin with %q, then differ", resp.AccessToken, resp.RefreshToken, p)
 			}
 			if want := []string{"alice:correct horse"}; !reflect.DeepEqual(e.pw.calls, want) {
 				t.Fatalf("CheckPassword calls %v, want %v", e.pw.calls, want)
@@ -196,7 +203,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		t.Fatalf("CreateTokens called %d times", len(e.store.tokens))
 	}
 	c := e.store.tokens[0]
-	wantAT := gatehouse.AccessToken{Hash: secret.Hash(resp.AccessToken), ApplicationID: 3, Scope: "read",
+	wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), ApplicationID: 3, Scope: "read",
 		Family: c.at.Family, Created: t0, Expires: t0.Add(36000 * time.Second)}
 	if !reflect.DeepEqual(*c.at, wantAT) || c.rt != nil || c.familyExpires != nil {
 		t.Fatalf("stored %+v, %+v, %v; want %+v, nil, nil", *c.at, c.rt, c.familyExpires, wantAT)
@@ -276,7 +283,7 @@ func TestRefreshGrant(t *testing.T) {
 			}
 			resp, err := e.p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
 
-			if !reflect.DeepEqual(gotHash, secret.Hash(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
+			if !reflect.DeepEqual(gotHash, secret.TokenKey(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
 				t.Fatalf("RotateRefreshToken(%x, %d, %v, %v)", gotHash, gotApp, gotNow, gotGrace)
 			}
 			var wantForgotten [][]byte
@@ -308,9 +315,9 @@ func TestRefreshGrant(t *testing.T) {
 			}
 			// The new pair keeps the old token's user; the store moves
 			// it into the old family, so Family is not compared.
-			wantAT := gatehouse.AccessToken{Hash: secret.Hash(resp.AccessToken), UserID: &uid, ApplicationID: 1,
+			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0, Expires: t0.Add(36000 * time.Second)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.Hash(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: secret.TokenKey(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0}
 			if !reflect.DeepEqual(*issued.at, wantAT) || !reflect.DeepEqual(*issued.rt, wantRT) {
 				t.Fatalf("issued\n%+v\n%+v\nwant\n%+v\n%+v", *issued.at, *issued.rt, wantAT, wantRT)

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"time"
 )
 
 // Hash returns the lookup hash of a bearer credential (SHA-256). Credentials
@@ -21,6 +22,74 @@ import (
 func Hash(credential string) []byte {
 	sum := sha256.Sum256([]byte(credential))
 	return sum[:]
+}
+
+// OAuth access and refresh tokens are stored under a key that begins with
+// the token's first KeyPrefix characters in clear, followed by the
+// token's SHA-256 (TokenKey), and gatehouse makes those first characters
+// the issue time (OrderedAlnum). Every new token's key then lands at the
+// end of the token tables' unique index instead of on a random page: a
+// group of new tokens dirties one or two index pages instead of one page
+// each, which on SQLite was most of the WAL written per token
+// (docs/performance.md, ninth round). The same reason gave simplejwt's
+// jti its time-ordered UUID version 7.
+//
+// What the prefix gives away: for a token gatehouse issued, its issue time
+// to the millisecond, which the row stores anyway; for a token imported
+// from Django (30 random characters), 6 of them, leaving 24 unknown
+// characters (143 bits) behind a SHA-256 of the whole token.
+const KeyPrefix = 6
+
+// prefixSpan is how many milliseconds the prefix counts before it wraps
+// (62^6, about 657 days): after a wrap new keys land at the index's start,
+// as local as at its end.
+const prefixSpan = 62 * 62 * 62 * 62 * 62 * 62
+
+// ordered is the alphanumeric alphabet in byte order, so that prefixes
+// sort as the times they encode.
+const ordered = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// OrderedAlnum returns n characters from [A-Za-z0-9]: KeyPrefix characters
+// that encode t's Unix millisecond (modulo prefixSpan) so that tokens
+// issued later sort after, then n-KeyPrefix random ones. n must leave at
+// least 22 random characters (128 bits); a DOT-shaped token of 30 keeps 24
+// (143 bits).
+func OrderedAlnum(r io.Reader, n int, t time.Time) (string, error) {
+	if n-KeyPrefix < 22 {
+		return "", errors.New("secret: an ordered token needs at least 28 characters")
+	}
+	rest, err := Alnum(r, n-KeyPrefix)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, KeyPrefix, n)
+	v := uint64(t.UnixMilli()) % prefixSpan // before 1970 too: a uint64 conversion wraps like the span
+	for i := KeyPrefix - 1; i >= 0; i-- {
+		b[i] = ordered[v%62]
+		v /= 62
+	}
+	return string(append(b, rest...)), nil
+}
+
+// TokenKey returns the lookup key of an OAuth access or refresh token:
+// its first KeyPrefix characters (all of a shorter one), then its
+// SHA-256.
+func TokenKey(token string) []byte {
+	p := min(KeyPrefix, len(token))
+	sum := sha256.Sum256([]byte(token))
+	key := make([]byte, 0, p+sha256.Size)
+	return append(append(key, token[:p]...), sum[:]...)
+}
+
+// KeyDigest returns the SHA-256 part of a TokenKey, which is also the key
+// under which gatehouse stored tokens before TokenKey (a store looks a key
+// up under it when the key itself is not found). A 32-byte key is
+// returned as it is.
+func KeyDigest(key []byte) []byte {
+	if len(key) <= sha256.Size {
+		return key
+	}
+	return key[len(key)-sha256.Size:]
 }
 
 // Equal compares two byte strings in constant time.

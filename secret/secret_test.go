@@ -2,8 +2,10 @@ package secret
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBoxRoundTripAndKeySeparation(t *testing.T) {
@@ -66,5 +68,76 @@ func TestRandomTokens(t *testing.T) {
 	}
 	if len(Fingerprint("abc")) != 8 {
 		t.Fatal("Fingerprint length")
+	}
+}
+
+func TestOrderedTokensSortByIssueTime(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var prev string
+	seen := map[string]bool{}
+	for i := range 3000 {
+		at := start.Add(time.Duration(i) * 7 * time.Millisecond / 3) // several tokens in some milliseconds
+		tok, err := OrderedAlnum(nil, 30, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tok) != 30 || strings.Trim(tok, alnum) != "" {
+			t.Fatalf("token %q: not 30 characters of [A-Za-z0-9]", tok)
+		}
+		if seen[tok] {
+			t.Fatalf("token %q issued twice", tok)
+		}
+		seen[tok] = true
+		if p := tok[:KeyPrefix]; prev != "" && p < prev[:KeyPrefix] {
+			t.Fatalf("token at %v has prefix %q, before the previous one's %q", at, p, prev[:KeyPrefix])
+		}
+		prev = tok
+	}
+	// The same millisecond gives the same prefix; the next one a greater
+	// one; the rest stays random.
+	a, _ := OrderedAlnum(nil, 30, start)
+	b, _ := OrderedAlnum(nil, 30, start.Add(999*time.Microsecond))
+	c, _ := OrderedAlnum(nil, 30, start.Add(time.Millisecond))
+	if a[:KeyPrefix] != b[:KeyPrefix] || c[:KeyPrefix] <= a[:KeyPrefix] || a[KeyPrefix:] == b[KeyPrefix:] {
+		t.Fatalf("prefixes %q %q %q", a, b, c)
+	}
+	// The keys sort as the tokens: the index's new entries are at its end.
+	if bytes.Compare(TokenKey(a), TokenKey(c)) >= 0 {
+		t.Fatal("a later token's key sorts first")
+	}
+	// The span wraps after 62^6 ms and starts again at 000000.
+	w, _ := OrderedAlnum(nil, 30, time.UnixMilli(prefixSpan))
+	if w[:KeyPrefix] != "000000" {
+		t.Fatalf("wrapped prefix %q", w[:KeyPrefix])
+	}
+	last, _ := OrderedAlnum(nil, 30, time.UnixMilli(prefixSpan-1))
+	if last[:KeyPrefix] != "zzzzzz" {
+		t.Fatalf("last prefix %q", last[:KeyPrefix])
+	}
+	if _, err := OrderedAlnum(nil, 27, start); err == nil {
+		t.Fatal("a token with 21 random characters was made")
+	}
+	if _, err := OrderedAlnum(strings.NewReader("short"), 30, start); err == nil {
+		t.Fatal("a failing random source gave a token")
+	}
+}
+
+func TestTokenKey(t *testing.T) {
+	tok := "Abc123" + strings.Repeat("x", 24)
+	k := TokenKey(tok)
+	sum := sha256.Sum256([]byte(tok))
+	if string(k[:KeyPrefix]) != "Abc123" || !bytes.Equal(k[KeyPrefix:], sum[:]) || len(k) != KeyPrefix+32 {
+		t.Fatalf("key %x", k)
+	}
+	if !bytes.Equal(KeyDigest(k), sum[:]) || !bytes.Equal(KeyDigest(sum[:]), sum[:]) || !bytes.Equal(KeyDigest(Hash(tok)), Hash(tok)) {
+		t.Fatal("KeyDigest is not the SHA-256 part")
+	}
+	// A token shorter than the prefix is all prefix, and keys of
+	// different tokens never meet.
+	if s := TokenKey("ab"); string(s[:2]) != "ab" || len(s) != 34 {
+		t.Fatalf("short key %x", s)
+	}
+	if bytes.Equal(TokenKey("abcdef1"), TokenKey("abcdef2")) {
+		t.Fatal("two tokens share a key")
 	}
 }

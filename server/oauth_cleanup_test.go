@@ -26,7 +26,7 @@ func TestOAuthBackgroundCleanup(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for _, p := range tokens {
 			for {
-				_, err := e.store.AccessTokenByHash(context.Background(), secret.Hash(p.Access))
+				_, err := e.store.AccessTokenByHash(context.Background(), secret.TokenKey(p.Access))
 				if errors.Is(err, gatehouse.ErrNotFound) {
 					break
 				}
@@ -37,7 +37,7 @@ func TestOAuthBackgroundCleanup(t *testing.T) {
 			}
 		}
 		// Refresh tokens never expire by default: they stay.
-		if _, err := e.store.RefreshTokenByHash(context.Background(), secret.Hash(tokens[0].Refresh)); err != nil {
+		if _, err := e.store.RefreshTokenByHash(context.Background(), secret.TokenKey(tokens[0].Refresh)); err != nil {
 			t.Fatalf("refresh token removed: %v", err)
 		}
 	})

@@ -131,11 +131,11 @@ func TestOAuthLoadTokens(t *testing.T) {
 		if err := s.Load(ctx, set); err != nil {
 			t.Fatal(err)
 		}
-		g, err := s.AccessTokenByHash(ctx, secret.Hash("acctok"))
+		g, err := s.AccessTokenByHash(ctx, secret.TokenKey("acctok"))
 		if err != nil || g.Token.Scope != "read write" || g.User.Username != "u" {
 			t.Fatalf("access: %+v %v", g, err)
 		}
-		r, err := s.RefreshTokenByHash(ctx, secret.Hash("reftok"))
+		r, err := s.RefreshTokenByHash(ctx, secret.TokenKey("reftok"))
 		if err != nil || r.AccessTokenID == nil || *r.AccessTokenID != 7 || r.Scope != "read write" || r.Family != g.Token.Family {
 			t.Fatalf("refresh: %+v %v", r, err)
 		}
@@ -204,7 +204,7 @@ func TestLoadNaturalKeys(t *testing.T) {
 		if err != nil || app.UserID == nil || *app.UserID != bob.ID {
 			t.Fatalf("application: %+v %v", app, err)
 		}
-		g, err := s.AccessTokenByHash(ctx, secret.Hash("acctok"))
+		g, err := s.AccessTokenByHash(ctx, secret.TokenKey("acctok"))
 		if err != nil || g.User.ID != bob.ID || g.Token.ApplicationID != app.ID {
 			t.Fatalf("access token: %+v %v", g, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // OAuth2 storage: applications, authorization codes, access and refresh
@@ -217,7 +218,29 @@ func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt 
 
 // AccessTokenByHash returns the access token with that hash, its user and
 // client in one query, or gatehouse.ErrNotFound. Expiry is the caller's to check.
+//
+// hash is the token's key (secret.TokenKey); a key not found is looked up
+// again under its SHA-256 part (legacyKey).
 func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
+	g, err := s.accessTokenByKey(ctx, hash)
+	if d, ok := legacyKey(hash); ok && errors.Is(err, gatehouse.ErrNotFound) {
+		return s.accessTokenByKey(ctx, d)
+	}
+	return g, err
+}
+
+// legacyKey returns the key under which a token with the key hash
+// (secret.TokenKey) was stored before keys began with the token's first
+// characters: its SHA-256 part (secret.KeyDigest). ok is false when hash
+// is that form already. The lookups of OAuth access and refresh tokens
+// that miss under a key try this one, so that tokens issued before keep
+// working (refresh tokens need not expire).
+func legacyKey(hash []byte) (digest []byte, ok bool) {
+	d := secret.KeyDigest(hash)
+	return d, len(d) < len(hash)
+}
+
+func (s *Store) accessTokenByKey(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
 	var g gatehouse.AccessTokenInfo
 	t := &g.Token
 	var uid, gid sql.NullInt64
@@ -270,10 +293,26 @@ func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.T
 }
 
 // RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound.
+// (hash: as for AccessTokenByHash).
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (gatehouse.RefreshToken, error) {
 	var t gatehouse.RefreshToken
 	err := scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), hash), &t, nil)
+	if d, ok := legacyKey(hash); ok && errors.Is(err, sql.ErrNoRows) {
+		err = scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), d), &t, nil)
+	}
 	return t, s.notFound(err)
+}
+
+// lockRefresh reads the refresh token with that key inside tx, locked
+// until tx ends, falling back to its legacy key (legacyKey); sql.ErrNoRows
+// when there is none.
+func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time) error {
+	const q = "SELECT " + refreshCols + " FROM oauth_refresh_tokens WHERE token_hash = ?"
+	err := scanRefresh(s.queryRow(ctx, tx, q+s.forUpdate(), hash), t, familyExpires)
+	if d, ok := legacyKey(hash); ok && errors.Is(err, sql.ErrNoRows) {
+		err = scanRefresh(s.queryRow(ctx, tx, q+s.forUpdate(), d), t, familyExpires)
+	}
+	return err
 }
 
 // forUpdate locks the selected row until the transaction ends (PostgreSQL;
@@ -340,8 +379,16 @@ func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now
 
 // RevokeAccessToken deletes the access token with that hash if it was
 // issued to appID (any application when appID is 0). It reports whether
-// one was deleted.
+// one was deleted (hash: as for AccessTokenByHash).
 func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (bool, error) {
+	done, err := s.revokeAccessByKey(ctx, hash, appID)
+	if d, ok := legacyKey(hash); ok && err == nil && !done {
+		return s.revokeAccessByKey(ctx, d, appID)
+	}
+	return done, err
+}
+
+func (s *Store) revokeAccessByKey(ctx context.Context, hash []byte, appID int64) (bool, error) {
 	q, args := "DELETE FROM oauth_access_tokens WHERE token_hash = ?", []any{hash}
 	if appID != 0 {
 		q += " AND application_id = ?"
@@ -357,13 +404,14 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64)
 
 // RevokeRefreshToken marks the refresh token with that hash revoked and
 // deletes its access token, if it was issued to appID (any when 0). It
-// reports whether a refresh token was found.
+// reports whether a refresh token was found (hash: as for
+// AccessTokenByHash).
 func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (gatehouse.RevokedAccess, bool, error) {
 	var revoked gatehouse.RevokedAccess
 	found := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
-		err := scanRefresh(tx.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"+s.forUpdate()), hash), &t, nil)
+		err := s.lockRefresh(ctx, tx, hash, &t, nil)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -42,6 +42,7 @@ type rotation struct {
 
 	revoked gatehouse.RevokedAccess
 	outcome error // the rotation's answer: nil, ErrInvalidGrant, *TokenReuse, issue's error
+	alone   bool  // applyRotationSet left it to run alone
 }
 
 // maxGroup bounds a group: its transaction holds the row locks of every
@@ -234,8 +235,10 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 		if together, err = s.applyRotationSet(ctx, tx, rots); err != nil {
 			return err
 		}
-		if together {
-			s.groups.together.Add(int64(len(rots)))
+		for _, r := range rots {
+			if together && !r.alone {
+				s.groups.together.Add(1)
+			}
 		}
 	}
 	if len(jwts) > 1 {
@@ -249,7 +252,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 		}
 	}
 	for _, r := range batch {
-		if (together && r.rot != nil) || (r.jwt != nil && r.jwt.inSet) {
+		if (together && r.rot != nil && !r.rot.alone) || (r.jwt != nil && r.jwt.inSet) {
 			continue
 		}
 		if err := r.apply(ctx, tx); err != nil {
@@ -267,7 +270,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	r.revoked, r.outcome = nil, nil
 	var old gatehouse.RefreshToken
 	var fexp *time.Time
-	err := scanRefresh(s.queryRow(ctx, tx, "SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"+s.forUpdate(), r.hash), &old, &fexp)
+	err := s.lockRefresh(ctx, tx, r.hash, &old, &fexp)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.outcome = gatehouse.ErrInvalidGrant
 		return nil

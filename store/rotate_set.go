@@ -19,7 +19,9 @@ import (
 // run in changes nothing, and each has exactly its lone outcome. Otherwise
 // it returns false having written nothing, and the caller applies them
 // one by one in the same transaction. Refusals (unknown, expired, another
-// client's, issue's error) write nothing, as alone.
+// client's, issue's error) write nothing, as alone. A token not found
+// under its key is left to the caller to run alone (r.alone), which looks
+// it up under its legacy key too (legacyKey).
 func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation) (bool, error) {
 	hashes := make([][]byte, len(rs))
 	for i, r := range rs {
@@ -90,8 +92,14 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 	}
 	var live []pair
 	for _, r := range rs {
-		r.revoked, r.outcome = nil, nil
+		r.revoked, r.outcome, r.alone = nil, nil, false
 		f := byHash[string(r.hash)]
+		if _, legacy := legacyKey(r.hash); f == nil && legacy {
+			// Perhaps stored under its legacy key: the caller runs it
+			// alone, after the set (an order lone rotations could have had).
+			r.alone = true
+			continue
+		}
 		if f == nil || f.t.ApplicationID != r.appID ||
 			(f.t.Expires != nil && !r.now.Before(*f.t.Expires)) || (f.fexp != nil && !r.now.Before(*f.fexp)) {
 			r.outcome = gatehouse.ErrInvalidGrant

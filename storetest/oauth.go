@@ -1027,3 +1027,106 @@ func testOAuthGrantsRedeemedTogether(t *testing.T, s gatehouse.Store) {
 		}
 	}
 }
+
+// Tokens stored under their legacy key (the SHA-256 alone, before keys
+// began with the token's first characters: secret.TokenKey) are found by
+// their key everywhere: lookups, revocations, and rotations, alone and in
+// a group with tokens stored under their key (concurrent rotations share a
+// transaction, and on PostgreSQL a set; the legacy ones run alone).
+func testOAuthLegacyKeys(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	tok := func(kind string, i int) string { return fmt.Sprintf("%s%05d%s", kind, i, "abcdefghijklmnopqrstuvw") }
+	store := func(i int, legacy bool) {
+		at, rt := pair(a, u.ID, fmt.Sprint("fam", i), "", "", now)
+		at.Hash, rt.Hash = secret.TokenKey(tok("A", i)), secret.TokenKey(tok("R", i))
+		if legacy {
+			at.Hash, rt.Hash = secret.Hash(tok("A", i)), secret.Hash(tok("R", i))
+		}
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 10 // even: legacy, odd: current
+	for i := range n {
+		store(i, i%2 == 0)
+	}
+	for i := range n {
+		if g, err := s.AccessTokenByHash(ctx, secret.TokenKey(tok("A", i))); err != nil || g.Token.Family != fmt.Sprint("fam", i) {
+			t.Fatalf("access token %d by its key: %+v %v", i, g.Token, err)
+		}
+		if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("R", i))); err != nil || r.Family != fmt.Sprint("fam", i) {
+			t.Fatalf("refresh token %d by its key: %+v %v", i, r, err)
+		}
+	}
+	// A key whose legacy form is stored under another token's key is not
+	// that token: only the SHA-256 part is tried.
+	if _, err := s.AccessTokenByHash(ctx, secret.TokenKey("A00000zzzzzzzzzzzzzzzzzzzzzzzz")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash(tok("A", 1))); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("a current token by its SHA-256 alone: %v, want not found", err)
+	}
+
+	// Rotations of every token at once: each succeeds and each old token,
+	// legacy or not, is revoked and its access token deleted.
+	errs := make([]error, n)
+	revoked := make([]gatehouse.RevokedAccess, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			revoked[i], errs[i] = s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", i)), a.ID, now, 0,
+				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+					at, rt := pair(a, u.ID, "", "", "", now)
+					at.Hash, rt.Hash = secret.TokenKey(tok("a", i)), secret.TokenKey(tok("r", i))
+					return at, rt, nil
+				})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		stored := secret.TokenKey(tok("A", i))
+		if i%2 == 0 {
+			stored = secret.Hash(tok("A", i))
+		}
+		if errs[i] != nil || len(revoked[i]) != 1 || !bytes.Equal(revoked[i][0], stored) {
+			t.Fatalf("rotation %d: %v, revoked %v, want %x", i, errs[i], hashes(revoked[i]), stored)
+		}
+		if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("R", i))); err != nil || r.Revoked == nil {
+			t.Fatalf("old refresh token %d: %+v %v", i, r, err)
+		}
+		if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("r", i))); err != nil || r.Revoked != nil || r.Family != fmt.Sprint("fam", i) {
+			t.Fatalf("new refresh token %d: %+v %v", i, r, err)
+		}
+	}
+	// A legacy token presented again is a reuse: its family is revoked.
+	if _, err := s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", 0)), a.ID, now, 0,
+		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			t.Fatal("issue called for a reused token")
+			return nil, nil, nil
+		}); !errors.Is(err, gatehouse.ErrTokenReused) {
+		t.Fatalf("replayed legacy token: %v, want reuse", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("r", 0))); err != nil || r.Revoked == nil {
+		t.Fatalf("its family's newer token: %+v %v, want revoked", r, err)
+	}
+
+	// Revocations by key reach legacy rows and name the stored key.
+	store(100, true)
+	if done, err := s.RevokeAccessToken(ctx, secret.TokenKey(tok("A", 100)), a.ID); err != nil || !done {
+		t.Fatalf("revoking a legacy access token: %v %v", done, err)
+	}
+	if done, err := s.RevokeAccessToken(ctx, secret.TokenKey(tok("A", 100)), a.ID); err != nil || done {
+		t.Fatalf("again: %v %v", done, err)
+	}
+	store(101, true)
+	rv, found, err := s.RevokeRefreshToken(ctx, secret.TokenKey(tok("R", 101)), a.ID, now)
+	if err != nil || !found || len(rv) != 1 || !bytes.Equal(rv[0], secret.Hash(tok("A", 101))) {
+		t.Fatalf("revoking a legacy refresh token: %v %v %v", hashes(rv), found, err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("R", 101))); err != nil || r.Revoked == nil {
+		t.Fatalf("after: %+v %v", r, err)
+	}
+}

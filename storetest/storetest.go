@@ -99,6 +99,7 @@ var (
 		{"OAuthRotateGraceAndExpiry", testOAuthRotateGraceAndExpiry},
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
 		{"OAuthRotationsTogether", testOAuthRotationsTogether},
+		{"OAuthLegacyKeys", testOAuthLegacyKeys},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OAuthGrantsRedeemedTogether", testOAuthGrantsRedeemedTogether},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},

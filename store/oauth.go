@@ -305,15 +305,36 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (gatehouse.
 
 // lockRefresh reads the refresh token with that key inside tx, locked
 // until tx ends, falling back to its legacy key (legacyKey); sql.ErrNoRows
-// when there is none.
-func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time) error {
-	const q = "SELECT " + refreshCols + " FROM oauth_refresh_tokens WHERE token_hash = ?"
-	err := scanRefresh(s.queryRow(ctx, tx, q+s.forUpdate(), hash), t, familyExpires)
+// when there is none. When access is not nil it is set to the key of the
+// token's access token (nil when it has none), read in the same statement.
+func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) error {
+	cols := refreshCols
+	if access != nil {
+		cols += ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = oauth_refresh_tokens.access_token_id)"
+	}
+	q := "SELECT " + cols + " FROM oauth_refresh_tokens WHERE token_hash = ?" + s.forUpdate()
+	read := func(key []byte) error {
+		var row rowScanner = s.queryRow(ctx, tx, q, key)
+		if access != nil {
+			row = scanWith{row, []any{access}}
+		}
+		return scanRefresh(row, t, familyExpires)
+	}
+	err := read(hash)
 	if d, ok := legacyKey(hash); ok && errors.Is(err, sql.ErrNoRows) {
-		err = scanRefresh(s.queryRow(ctx, tx, q+s.forUpdate(), d), t, familyExpires)
+		err = read(d)
 	}
 	return err
 }
+
+// scanWith scans a row into the destinations its caller names, then into
+// more.
+type scanWith struct {
+	r    rowScanner
+	more []any
+}
+
+func (w scanWith) Scan(dest ...any) error { return w.r.Scan(append(dest, w.more...)...) }
 
 // forUpdate locks the selected row until the transaction ends (PostgreSQL;
 // SQLite transactions here are immediate and so already exclusive).
@@ -411,7 +432,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 	found := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
-		err := s.lockRefresh(ctx, tx, hash, &t, nil)
+		err := s.lockRefresh(ctx, tx, hash, &t, nil, nil)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -270,7 +270,8 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	r.revoked, r.outcome = nil, nil
 	var old gatehouse.RefreshToken
 	var fexp *time.Time
-	err := s.lockRefresh(ctx, tx, r.hash, &old, &fexp)
+	var oldAccess []byte // the key of old's access token; nil when it has none
+	err := s.lockRefresh(ctx, tx, r.hash, &old, &fexp, &oldAccess)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.outcome = gatehouse.ErrInvalidGrant
 		return nil
@@ -308,27 +309,76 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		r.outcome = err
 		return nil
 	}
-	if !rot.InGrace {
-		res, err := s.execTx(ctx, tx, "UPDATE oauth_refresh_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", micros(r.now), old.ID)
-		if err != nil {
+	at.Family, rt.Family = old.Family, old.Family
+	at.GrantID, rt.GrantID = old.GrantID, old.GrantID
+	if rot.InGrace {
+		return s.insertPair(ctx, tx, at, rt, fexp)
+	}
+	// The old token no longer names an access token (DOT's revoke() sets
+	// it to None): its access token becomes the new one.
+	res, err := s.execTx(ctx, tx, "UPDATE oauth_refresh_tokens SET revoked = ?, access_token_id = NULL WHERE id = ? AND revoked IS NULL", micros(r.now), old.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		r.outcome = gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
+		return nil
+	}
+	replaced := false
+	if old.AccessTokenID != nil && oldAccess != nil {
+		if replaced, err = s.replaceAccess(ctx, tx, *old.AccessTokenID, at); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			r.outcome = gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
-			return nil
+		if replaced {
+			r.revoked = gatehouse.RevokedAccess{oldAccess}
 		}
+	}
+	if !replaced {
 		if old.AccessTokenID != nil {
 			if r.revoked, err = s.deleteAccess(ctx, tx, *old.AccessTokenID); err != nil {
 				return err
 			}
 		}
+		if err := s.insertAccess(ctx, tx, at); err != nil {
+			return err
+		}
 	}
-	at.Family, rt.Family = old.Family, old.Family
-	at.GrantID, rt.GrantID = old.GrantID, old.GrantID
-	if err := s.insertPair(ctx, tx, at, rt, fexp); err != nil {
-		return err
+	rt.AccessTokenID = &at.ID
+	return s.insertRefresh(ctx, tx, rt, fexp)
+}
+
+// replaceAccess makes the access token with that id the new one, at, in
+// place, when the row already has at's user, application, family and
+// grant: a rotation's old access token ends as it would deleted (its key
+// is gone), and the row keeps its id, so that of its seven index entries
+// only the key's and the expiry's change; deleting it and inserting at
+// wrote all fourteen (docs/performance.md, ninth round). at.ID is set;
+// false when there is no such row: gone (expired and cleaned up, or
+// revoked alone), or of another family (an access token imported from
+// Django has one of its own), which the caller deletes, so that a
+// family's revocation always reaches its access tokens.
+func (s *Store) replaceAccess(ctx context.Context, tx *sql.Tx, id int64, at *gatehouse.AccessToken) (bool, error) {
+	if at.Created.IsZero() {
+		at.Created = s.now()
 	}
-	return nil
+	var uid, gid int64 // ids are positive: 0 stands for none
+	if at.UserID != nil {
+		uid = *at.UserID
+	}
+	if at.GrantID != nil {
+		gid = *at.GrantID
+	}
+	res, err := s.execTx(ctx, tx, `UPDATE oauth_access_tokens SET token_hash = ?, scope = ?, created = ?, expires = ?
+		WHERE id = ? AND family = ? AND application_id = ? AND COALESCE(user_id, 0) = ? AND COALESCE(grant_id, 0) = ?`,
+		at.Hash, at.Scope, micros(at.Created), micros(at.Expires), id, at.Family, at.ApplicationID, uid, gid)
+	if err != nil {
+		return false, s.conflict(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	at.ID = id
+	return true, nil
 }
 
 // gather adds to batch the requests waiting on reqs, then yields the

@@ -169,7 +169,7 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 		pairs[string(t.Hash)], pairs[string(rt.Hash)] = p, p
 	}
 	rows, err = tx.QueryContext(ctx, s.q(`WITH u AS (
-			UPDATE oauth_refresh_tokens t SET revoked = v.at
+			UPDATE oauth_refresh_tokens t SET revoked = v.at, access_token_id = NULL
 			FROM unnest(?::bigint[], ?::bigint[]) AS v(id, at) WHERE t.id = v.id AND t.revoked IS NULL
 			RETURNING t.id),
 		d AS (DELETE FROM oauth_access_tokens WHERE id = ANY(?::bigint[]) RETURNING id, token_hash),

@@ -469,8 +469,20 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 	if err != nil || g.Token.Family != "fam" || g.User == nil || g.User.Username != "alice" || g.ClientID != "c1" {
 		t.Fatalf("new token: %+v %v", g, err)
 	}
-	if r2, err := s.RefreshTokenByHash(ctx, secret.Hash("r2")); err != nil || r2.Family != "fam" || r2.Revoked != nil {
-		t.Fatalf("new refresh token: %+v, %v", r2, err)
+	if r2, err := s.RefreshTokenByHash(ctx, secret.Hash("r2")); err != nil || r2.Family != "fam" || r2.Revoked != nil ||
+		r2.AccessTokenID == nil || *r2.AccessTokenID != g.Token.ID {
+		t.Fatalf("new refresh token: %+v, %v; want it to name access token %d", r2, err, g.Token.ID)
+	}
+	// The rotated token names no access token any more (DOT's revoke()):
+	// revoking it again leaves the new access token alone.
+	if r1, err := s.RefreshTokenByHash(ctx, secret.Hash("r1")); err != nil || r1.Revoked == nil || r1.AccessTokenID != nil {
+		t.Fatalf("rotated refresh token: %+v, %v", r1, err)
+	}
+	if revoked, found, err := s.RevokeRefreshToken(ctx, secret.Hash("r1"), a.ID, now); err != nil || !found || len(revoked) != 0 {
+		t.Fatalf("revoking the rotated token: %v %v %v", hashes(revoked), found, err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a2")); err != nil {
+		t.Fatalf("revoking the rotated token ended the new access token: %v", err)
 	}
 	// Reuse of r1 revokes the family: a2 gone, r2 revoked.
 	revoked, err = s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, issue("a3", "r3"))
@@ -1128,5 +1140,43 @@ func testOAuthLegacyKeys(t *testing.T, s gatehouse.Store) {
 	}
 	if r, err := s.RefreshTokenByHash(ctx, secret.TokenKey(tok("R", 101))); err != nil || r.Revoked == nil {
 		t.Fatalf("after: %+v %v", r, err)
+	}
+}
+
+// A rotation keeps the refresh token's family on the new access token even
+// when the old access token had a family of its own (imported from
+// Django, where each gets one): a reuse's family revocation then ends the
+// new access token too.
+func testOAuthRotateImportedPair(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := time.Now()
+	at, rt := pair(a, u.ID, "dot-rt-1", "ia1", "ir1", now)
+	at.Family = "dot-at-1"
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(access, refresh string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			at, rt := pair(a, u.ID, "", access, refresh, now)
+			return at, rt, nil
+		}
+	}
+	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, issue("ia2", "ir2"))
+	if err != nil || len(revoked) != 1 || !bytes.Equal(revoked[0], secret.Hash("ia1")) {
+		t.Fatalf("rotation: %v %v", hashes(revoked), err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("ia1")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the old access token: %v, want gone", err)
+	}
+	if g, err := s.AccessTokenByHash(ctx, secret.Hash("ia2")); err != nil || g.Token.Family != "dot-rt-1" {
+		t.Fatalf("the new access token: %+v %v, want family dot-rt-1", g.Token, err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, issue("ia3", "ir3")); !errors.Is(err, gatehouse.ErrTokenReused) {
+		t.Fatalf("reuse: %v", err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("ia2")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the family's access token survived its reuse: %v", err)
 	}
 }

@@ -100,6 +100,7 @@ var (
 		{"OAuthConcurrentRotation", testOAuthConcurrentRotation},
 		{"OAuthRotationsTogether", testOAuthRotationsTogether},
 		{"OAuthLegacyKeys", testOAuthLegacyKeys},
+		{"OAuthRotateImportedPair", testOAuthRotateImportedPair},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OAuthGrantsRedeemedTogether", testOAuthGrantsRedeemedTogether},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},

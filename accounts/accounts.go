@@ -237,7 +237,13 @@ func (s *Service) Insert(ctx context.Context, u *gatehouse.User) error {
 func (s *Service) Hash(ctx context.Context, pw string) (string, error) {
 	var hash string
 	var err error
-	if werr := s.hashing.do(ctx, func() { hash, err = s.hasher.Hash(pw) }); werr != nil {
+	kind := s.hasher.Algorithm()
+	if werr := s.hashing.do(ctx, kind, func() {
+		start := time.Now()
+		if hash, err = s.hasher.Hash(pw); err == nil {
+			s.hashing.learn(kind, time.Since(start))
+		}
+	}); werr != nil {
 		return "", werr
 	}
 	return hash, err
@@ -389,9 +395,11 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	}
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		reason = gatehouse.AuditReasonUnknownUser
-		if err := s.hashing.doAs(ctx, class, timed(s.hasher.Algorithm(), func() { s.hasher.Dummy(pw) })); err != nil {
+		kind := s.hasher.Algorithm()
+		if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() { s.hasher.Dummy(pw) })); err != nil {
 			return u, false, err
 		}
+		s.hashing.learn(kind, work) // the dummy is a whole hash
 		failed()
 		return u, false, nil
 	}
@@ -400,8 +408,12 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	}
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
-	if err := s.hashing.doAs(ctx, class, timed(password.Algorithm(u.Password), func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
+	kind := password.Algorithm(u.Password)
+	if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
 		return u, false, err
+	}
+	if ok {
+		s.hashing.learn(kind, work) // a match computed the whole hash
 	}
 	if !ok || !u.IsActive {
 		reason = gatehouse.AuditReasonBadPassword

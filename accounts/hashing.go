@@ -34,7 +34,13 @@ import (
 //     flood kept one slot of two hashing without pause, and the other
 //     users' requests (not hashes, so never queued here) ran 40 % slower
 //     (issue 20). The budget is charged the hash's wall time, which is
-//     at least its CPU time.
+//     at least its CPU time, but at most chargeCap times the shortest
+//     full computation of its kind (algorithm) in this process: on
+//     a loaded machine wall time stretches far past the CPU's, and one
+//     slow legacy hash (a Django bcrypt_sha256 check, 250 ms alone) put
+//     the budget so deep in debt that the next check from a suspect
+//     source waited past the request timeout. (Thread CPU time cannot be
+//     charged instead: x/crypto's argon2 hashes on goroutines of its own.)
 type hashSlots struct {
 	mu      sync.Mutex
 	slots   int          // slots in all
@@ -53,6 +59,11 @@ type hashSlots struct {
 	laterAt     time.Time
 	laterEst    time.Duration
 	laterTimer  bool
+
+	// fastest is, by kind of hash, the shortest time a full computation of
+	// one took (learn): what bounds a hash's charge (chargeCap). At most
+	// maxKinds kinds are kept; a hash of another kind is charged its time.
+	fastest map[string]time.Duration
 
 	waiting    atomic.Int32 // callers of do blocked for a slot
 	maxWaiting int          // callers of each class allowed to wait (0: any); more are refused
@@ -84,6 +95,14 @@ const (
 const (
 	laterShare = 0.05
 	laterBurst = 50 * time.Millisecond
+)
+
+// chargeCap bounds a hash's charge to the second class's budget, in
+// multiples of the shortest time a hash of its kind took; maxKinds bounds
+// the kinds remembered (algorithms: a handful).
+const (
+	chargeCap = 2
+	maxKinds  = 32
 )
 
 // waiter is a caller of do blocked for a slot; ready receives the slot,
@@ -140,20 +159,22 @@ func (h *hashSlots) need(bytes int64) {
 	}
 }
 
-// do runs f in a slot of class hashFirst; see doAs.
-func (h *hashSlots) do(ctx context.Context, f func()) error { return h.doAs(ctx, hashFirst, f) }
+// do runs f, a hash of kind, in a slot of class hashFirst; see doAs.
+func (h *hashSlots) do(ctx context.Context, kind string, f func()) error {
+	return h.doAs(ctx, hashFirst, kind, f)
+}
 
-// doAs runs f in a slot, waiting in class for one if all are taken. It
-// gives up and returns ctx's error, without running f, when ctx ends
-// first: a request whose client has gone does not spend a hash that
-// nobody will read.
-func (h *hashSlots) doAs(ctx context.Context, class int, f func()) error {
+// doAs runs f, a hash of kind (its algorithm), in a slot, waiting in class
+// for one if all are taken. It gives up and returns ctx's error, without
+// running f, when ctx ends first: a request whose client has gone does not
+// spend a hash that nobody will read.
+func (h *hashSlots) doAs(ctx context.Context, class int, kind string, f func()) error {
 	charged, err := h.acquire(ctx, class)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	defer func() { h.release(class, charged, time.Since(start)) }()
+	defer func() { h.release(class, kind, charged, time.Since(start)) }()
 	f()
 	return nil
 }
@@ -205,25 +226,59 @@ func (h *hashSlots) acquire(ctx context.Context, class int) (time.Duration, erro
 	// Handed a slot as ctx ended: pass it on, and the budget back.
 	<-w.ready
 	h.waiting.Add(-1)
-	h.release(class, w.charged, 0)
+	h.release(class, "", w.charged, 0)
 	return 0, ctx.Err()
 }
 
 // release frees a slot of class that was charged charged and hashed for
-// worked, and hands free slots to the waiters that may have them.
-func (h *hashSlots) release(class int, charged, worked time.Duration) {
+// worked (a hash of kind; 0 when none ran), and hands free slots to the
+// waiters that may have them.
+func (h *hashSlots) release(class int, kind string, charged, worked time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
+	cost := h.cost(kind, worked)
 	if class == hashLater && h.laterRate > 0 {
 		h.refill(now)
-		h.laterCredit += float64(charged - worked)
-		if worked > 0 {
-			h.laterEst = worked
+		h.laterCredit += float64(charged - cost)
+		if cost > 0 {
+			h.laterEst = cost
 		}
 	}
 	h.free++
 	h.dispatch(now)
+}
+
+// cost is what a hash of kind that took worked is charged: worked, at most
+// chargeCap times the shortest full computation of kind learnt. h.mu is
+// held.
+func (h *hashSlots) cost(kind string, worked time.Duration) time.Duration {
+	if f, ok := h.fastest[kind]; ok && worked > chargeCap*f {
+		return chargeCap * f
+	}
+	return max(worked, 0)
+}
+
+// learn records that a full computation of a hash of kind took d: a new
+// hash, the dummy hash, a verification that succeeded. A verification that
+// failed is not learnt from: a malformed stored hash fails at once, and
+// would make its kind's checks look free.
+func (h *hashSlots) learn(kind string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.fastest[kind]
+	switch {
+	case ok && d >= f:
+	case !ok && len(h.fastest) >= maxKinds:
+	default:
+		if h.fastest == nil {
+			h.fastest = map[string]time.Duration{}
+		}
+		h.fastest[kind] = d
+	}
 }
 
 // dispatch hands free slots to waiters: the first class's, then the
@@ -310,7 +365,7 @@ func (h *hashSlots) idle(f func()) bool {
 	}
 	h.free--
 	h.mu.Unlock()
-	defer h.release(hashFirst, 0, 0)
+	defer h.release(hashFirst, "", 0, 0)
 	f()
 	return true
 }

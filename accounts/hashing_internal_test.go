@@ -2,12 +2,15 @@ package accounts
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/memstore"
+	"github.com/gatehouse-auth/gatehouse/password"
 )
 
 // idle runs only with a free slot and nobody queued; do always runs.
@@ -21,7 +24,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 3)
 	for i := 0; i < 2; i++ {
-		go h.do(context.Background(), func() { started <- struct{}{}; <-release })
+		go h.do(context.Background(), "", func() { started <- struct{}{}; <-release })
 	}
 	<-started
 	<-started
@@ -32,7 +35,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	// A caller whose context ends while it waits gives up without running.
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error)
-	go func() { gaveUp <- h.do(ctx, func() { ran += 100 }) }()
+	go func() { gaveUp <- h.do(ctx, "", func() { ran += 100 }) }()
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -44,7 +47,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	// A third caller queues; once a slot frees it takes it, and while it
 	// waited idle must not have jumped ahead of it.
 	queued := make(chan struct{})
-	go h.do(context.Background(), func() { close(queued); <-release })
+	go h.do(context.Background(), "", func() { close(queued); <-release })
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -68,17 +71,17 @@ func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
 	h.free = 1
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), func() { close(started); <-release })
+	go h.do(context.Background(), "", func() { close(started); <-release })
 	<-started
 	done := make(chan error, 2)
 	for i := 0; i < 2; i++ {
-		go func() { done <- h.do(context.Background(), func() {}) }()
+		go func() { done <- h.do(context.Background(), "", func() {}) }()
 	}
 	for h.waiting.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
-	err := h.do(context.Background(), func() { t.Error("ran past a full queue") })
+	err := h.do(context.Background(), "", func() { t.Error("ran past a full queue") })
 	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || time.Since(start) > 100*time.Millisecond {
 		t.Fatalf("third waiter: %v after %v", err, time.Since(start))
 	}
@@ -108,7 +111,7 @@ func TestHashSlotsServeTheFirstClassFirst(t *testing.T) {
 	h := &hashSlots{free: 1}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), func() { close(started); <-release })
+	go h.do(context.Background(), "", func() { close(started); <-release })
 	<-started
 	var mu sync.Mutex
 	var order []string
@@ -116,7 +119,7 @@ func TestHashSlotsServeTheFirstClassFirst(t *testing.T) {
 	enqueue := func(name string, class int) {
 		n := h.waiting.Load()
 		go func() {
-			h.doAs(context.Background(), class, func() { mu.Lock(); order = append(order, name); mu.Unlock() })
+			h.doAs(context.Background(), class, "", func() { mu.Lock(); order = append(order, name); mu.Unlock() })
 			done <- struct{}{}
 		}()
 		for h.waiting.Load() == n {
@@ -145,12 +148,12 @@ func TestHashSlotsCancelWhileQueued(t *testing.T) {
 	h := &hashSlots{free: 1}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), func() { close(started); <-release })
+	go h.do(context.Background(), "", func() { close(started); <-release })
 	<-started
 	for i := 0; i < 50; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error)
-		go func() { errc <- h.doAs(ctx, i%2, func() {}) }()
+		go func() { errc <- h.doAs(ctx, i%2, "", func() {}) }()
 		for h.waiting.Load() == 0 {
 			time.Sleep(time.Microsecond)
 		}
@@ -164,7 +167,7 @@ func TestHashSlotsCancelWhileQueued(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	ran := false
-	if err := h.do(context.Background(), func() { ran = true }); err != nil || !ran {
+	if err := h.do(context.Background(), "", func() { ran = true }); err != nil || !ran {
 		t.Fatalf("after the cancellations: %v", err)
 	}
 	h.mu.Lock()
@@ -182,11 +185,11 @@ func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
 	h := &hashSlots{free: 2, reserve: 1}
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
-	go h.doAs(context.Background(), hashLater, func() { started <- struct{}{}; <-release })
+	go h.doAs(context.Background(), hashLater, "", func() { started <- struct{}{}; <-release })
 	<-started
 	queued := make(chan struct{})
 	go func() {
-		h.doAs(context.Background(), hashLater, func() {})
+		h.doAs(context.Background(), hashLater, "", func() {})
 		close(queued)
 	}()
 	for h.waiting.Load() == 0 {
@@ -194,7 +197,7 @@ func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
 	}
 	ran := false
 	done := make(chan struct{})
-	go func() { h.do(context.Background(), func() { ran = true }); close(done) }()
+	go func() { h.do(context.Background(), "", func() { ran = true }); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -238,7 +241,7 @@ func TestHashSlotsSecondClassBudget(t *testing.T) {
 					return
 				default:
 				}
-				h.doAs(context.Background(), hashLater, func() {
+				h.doAs(context.Background(), hashLater, "sleep", func() {
 					time.Sleep(hash)
 					mu.Lock()
 					worked += hash
@@ -250,7 +253,7 @@ func TestHashSlotsSecondClassBudget(t *testing.T) {
 	// Meanwhile the first class finds a slot at once, every time.
 	for i := 0; i < 20; i++ {
 		t0 := time.Now()
-		if err := h.do(context.Background(), func() {}); err != nil {
+		if err := h.do(context.Background(), "", func() {}); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(t0); d > 50*time.Millisecond {
@@ -287,7 +290,7 @@ func TestHashSlotsBudgetWaitCancelled(t *testing.T) {
 	h.laterCredit = -float64(100 * time.Millisecond) // 200 ms of debt
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := h.doAs(ctx, hashLater, func() { t.Error("ran in debt") }); err != context.DeadlineExceeded {
+	if err := h.doAs(ctx, hashLater, "", func() { t.Error("ran in debt") }); err != context.DeadlineExceeded {
 		t.Fatalf("held by the budget: %v", err)
 	}
 	h.mu.Lock()
@@ -298,7 +301,7 @@ func TestHashSlotsBudgetWaitCancelled(t *testing.T) {
 	}
 	t0 := time.Now()
 	ran := false
-	if err := h.doAs(context.Background(), hashLater, func() { ran = true }); err != nil || !ran {
+	if err := h.doAs(context.Background(), hashLater, "", func() { ran = true }); err != nil || !ran {
 		t.Fatalf("after the debt: %v", err)
 	}
 	if d := time.Since(t0); d < 100*time.Millisecond || d > 5*time.Second {
@@ -312,19 +315,19 @@ func TestHashSlotsQueuesLimitedPerClass(t *testing.T) {
 	h := &hashSlots{slots: 1, free: 1, maxWaiting: 2}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), func() { close(started); <-release })
+	go h.do(context.Background(), "", func() { close(started); <-release })
 	<-started
 	done := make(chan error, 4)
 	for i := 0; i < 2; i++ {
-		go func() { done <- h.doAs(context.Background(), hashLater, func() {}) }()
+		go func() { done <- h.doAs(context.Background(), hashLater, "", func() {}) }()
 	}
 	for h.waiting.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	if err := h.doAs(context.Background(), hashLater, func() {}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+	if err := h.doAs(context.Background(), hashLater, "", func() {}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 		t.Fatalf("a third second-class waiter: %v", err)
 	}
-	go func() { done <- h.do(context.Background(), func() {}) }()
+	go func() { done <- h.do(context.Background(), "", func() {}) }()
 	for h.waiting.Load() < 3 {
 		time.Sleep(time.Millisecond)
 	}
@@ -333,5 +336,107 @@ func TestHashSlotsQueuesLimitedPerClass(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A hash is charged at most chargeCap times the shortest full computation
+// of its kind learnt: a check that a loaded machine stretched does not put
+// the second class's budget in debt by its wall time.
+func TestHashSlotsChargeCappedByKind(t *testing.T) {
+	h := &hashSlots{slots: 2, free: 2}
+	ms := time.Millisecond
+	if got := h.cost("argon2", 100*ms); got != 100*ms {
+		t.Fatalf("before any is learnt: charged %v, want its time", got)
+	}
+	h.learn("argon2", 5*ms)
+	for _, c := range []struct {
+		learn        time.Duration // learnt first (0: nothing)
+		kind         string
+		worked, want time.Duration
+	}{
+		{0, "argon2", 4 * ms, 4 * ms},        // under the cap: its time
+		{0, "argon2", 100 * ms, 10 * ms},     // stretched: twice the shortest
+		{3 * ms, "argon2", 100 * ms, 6 * ms}, // a new shortest moves the cap
+		{9 * ms, "argon2", 100 * ms, 6 * ms}, // a longer one does not
+		{0, "bcrypt", 100 * ms, 100 * ms},    // another kind, its own
+		{0, "argon2", 0, 0},                  // no hash ran
+	} {
+		h.learn("argon2", c.learn)
+		if got := h.cost(c.kind, c.worked); got != c.want {
+			t.Fatalf("cost(%s, %v) = %v, want %v", c.kind, c.worked, got, c.want)
+		}
+	}
+	for i := len(h.fastest); i < maxKinds; i++ {
+		h.learn(fmt.Sprint("kind", i), ms)
+	}
+	h.learn("one too many", ms)
+	if got := h.cost("one too many", 100*ms); got != 100*ms || len(h.fastest) != maxKinds {
+		t.Fatalf("a kind past maxKinds: cost %v, %d kinds kept", got, len(h.fastest))
+	}
+
+	// Through the slots: a second-class hash that took 50 ms, of a kind
+	// whose shortest took 1 ms, costs the budget 2 ms, not 50.
+	h = &hashSlots{slots: 2, free: 2, reserve: 1}
+	h.budget(1e-9, float64(100*ms)) // starts full; refills too slowly to matter
+	h.learn("argon2", ms)
+	if err := h.doAs(context.Background(), hashLater, "argon2", func() { time.Sleep(50 * ms) }); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	credit := time.Duration(h.laterCredit)
+	h.mu.Unlock()
+	if credit < 97*ms {
+		t.Fatalf("budget left %v of 100 ms after a 50 ms hash charged 2 ms", credit)
+	}
+}
+
+// Logins teach the hash slots what a whole hash of a kind costs from the
+// dummy hash and from checks that matched, never from a check that failed:
+// a malformed stored hash fails at once and would make its kind's checks
+// (a flood's among them) look free to the second class's budget.
+func TestLoginsLearnWholeHashesOnly(t *testing.T) {
+	mem := memstore.New()
+	hasher := password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, nil)
+	s := New(Deps{Store: mem, Hasher: hasher})
+	ctx := context.Background()
+	good, err := hasher.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := password.Algorithm(good)
+	for _, u := range []gatehouse.User{
+		{Username: "broken", Password: kind + "$argon2id$v=19$m=64,t=1,p=1$bm90$bm90", IsActive: true},
+		{Username: "alice", Password: good, IsActive: true},
+	} {
+		if err := mem.CreateUser(ctx, &u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	learnt := func() (time.Duration, bool) {
+		s.hashing.mu.Lock()
+		defer s.hashing.mu.Unlock()
+		d, ok := s.hashing.fastest[kind]
+		return d, ok
+	}
+	if _, ok, err := s.CheckPassword(ctx, gatehouse.LoginDRFToken, "broken", "anything"); ok || err != nil {
+		t.Fatalf("a malformed hash: %v %v", ok, err)
+	}
+	if d, ok := learnt(); ok {
+		t.Fatalf("a failed check was learnt from: %v", d)
+	}
+	if _, ok, err := s.CheckPassword(ctx, gatehouse.LoginDRFToken, "alice", "correct horse"); !ok || err != nil {
+		t.Fatalf("a match: %v %v", ok, err)
+	}
+	if d, ok := learnt(); !ok || d <= 0 {
+		t.Fatal("a matching check was not learnt from")
+	}
+	s.hashing.mu.Lock()
+	delete(s.hashing.fastest, kind)
+	s.hashing.mu.Unlock()
+	if _, ok, err := s.CheckPassword(ctx, gatehouse.LoginDRFToken, "nobody", "anything"); ok || err != nil {
+		t.Fatalf("an unknown user: %v %v", ok, err)
+	}
+	if d, ok := learnt(); !ok || d <= 0 {
+		t.Fatal("the dummy hash was not learnt from")
 	}
 }

@@ -237,12 +237,9 @@ func (s *Service) Insert(ctx context.Context, u *gatehouse.User) error {
 func (s *Service) Hash(ctx context.Context, pw string) (string, error) {
 	var hash string
 	var err error
-	kind := s.hasher.Algorithm()
-	if werr := s.hashing.do(ctx, kind, func() {
-		start := time.Now()
-		if hash, err = s.hasher.Hash(pw); err == nil {
-			s.hashing.learn(kind, time.Since(start))
-		}
+	if werr := s.hashing.do(ctx, s.hasher.Algorithm(), func() bool {
+		hash, err = s.hasher.Hash(pw)
+		return err == nil
 	}); werr != nil {
 		return "", werr
 	}
@@ -367,14 +364,15 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 		return u, false, err // ETHROTTLED: no lookup, no hash
 	}
 	var work time.Duration
-	timed := func(kind string, f func()) func() {
-		return func() {
+	timed := func(kind string, f func() bool) func() bool {
+		return func() bool {
 			start := time.Now()
-			f()
+			whole := f()
 			work = time.Since(start)
 			if kind != "" { // an unusable or unknown value costs nothing to refuse
 				s.floor.observe(kind, work)
 			}
+			return whole
 		}
 	}
 	failed := func() {
@@ -396,10 +394,9 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		reason = gatehouse.AuditReasonUnknownUser
 		kind := s.hasher.Algorithm()
-		if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() { s.hasher.Dummy(pw) })); err != nil {
+		if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() bool { s.hasher.Dummy(pw); return true })); err != nil {
 			return u, false, err
 		}
-		s.hashing.learn(kind, work) // the dummy is a whole hash
 		failed()
 		return u, false, nil
 	}
@@ -409,11 +406,8 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
 	kind := password.Algorithm(u.Password)
-	if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() { ok, rehash = s.hasher.Verify(pw, u.Password) })); err != nil {
+	if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() bool { ok, rehash = s.hasher.Verify(pw, u.Password); return ok })); err != nil {
 		return u, false, err
-	}
-	if ok {
-		s.hashing.learn(kind, work) // a match computed the whole hash
 	}
 	if !ok || !u.IsActive {
 		reason = gatehouse.AuditReasonBadPassword

@@ -60,8 +60,8 @@ type hashSlots struct {
 	laterEst    time.Duration
 	laterTimer  bool
 
-	// fastest is, by kind of hash, the shortest time a full computation of
-	// one took (learn): what bounds a hash's charge (chargeCap). At most
+	// fastest is, by kind of hash, the shortest time a whole hash of that
+	// kind took (learn): what bounds a hash's charge (chargeCap). At most
 	// maxKinds kinds are kept; a hash of another kind is charged its time.
 	fastest map[string]time.Duration
 
@@ -160,22 +160,27 @@ func (h *hashSlots) need(bytes int64) {
 }
 
 // do runs f, a hash of kind, in a slot of class hashFirst; see doAs.
-func (h *hashSlots) do(ctx context.Context, kind string, f func()) error {
+func (h *hashSlots) do(ctx context.Context, kind string, f func() (whole bool)) error {
 	return h.doAs(ctx, hashFirst, kind, f)
 }
 
 // doAs runs f, a hash of kind (its algorithm), in a slot, waiting in class
 // for one if all are taken. It gives up and returns ctx's error, without
 // running f, when ctx ends first: a request whose client has gone does not
-// spend a hash that nobody will read.
-func (h *hashSlots) doAs(ctx context.Context, class int, kind string, f func()) error {
+// spend a hash that nobody will read. f reports whether it computed a
+// whole hash (a new hash, the dummy hash, a check that matched), whose
+// time the slots learn from (chargeCap); a check that failed did not: a
+// malformed stored hash fails at once, and would make its kind's checks
+// look free.
+func (h *hashSlots) doAs(ctx context.Context, class int, kind string, f func() (whole bool)) error {
 	charged, err := h.acquire(ctx, class)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	defer func() { h.release(class, kind, charged, time.Since(start)) }()
-	f()
+	whole := false
+	defer func() { h.release(class, kind, whole, charged, time.Since(start)) }()
+	whole = f()
 	return nil
 }
 
@@ -226,17 +231,20 @@ func (h *hashSlots) acquire(ctx context.Context, class int) (time.Duration, erro
 	// Handed a slot as ctx ended: pass it on, and the budget back.
 	<-w.ready
 	h.waiting.Add(-1)
-	h.release(class, "", w.charged, 0)
+	h.release(class, "", false, w.charged, 0)
 	return 0, ctx.Err()
 }
 
 // release frees a slot of class that was charged charged and hashed for
-// worked (a hash of kind; 0 when none ran), and hands free slots to the
-// waiters that may have them.
-func (h *hashSlots) release(class int, kind string, charged, worked time.Duration) {
+// worked (a hash of kind, whole or not; 0 when none ran), and hands free
+// slots to the waiters that may have them.
+func (h *hashSlots) release(class int, kind string, whole bool, charged, worked time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
+	if whole {
+		h.learn(kind, worked)
+	}
 	cost := h.cost(kind, worked)
 	if class == hashLater && h.laterRate > 0 {
 		h.refill(now)
@@ -259,16 +267,11 @@ func (h *hashSlots) cost(kind string, worked time.Duration) time.Duration {
 	return max(worked, 0)
 }
 
-// learn records that a full computation of a hash of kind took d: a new
-// hash, the dummy hash, a verification that succeeded. A verification that
-// failed is not learnt from: a malformed stored hash fails at once, and
-// would make its kind's checks look free.
+// learn records that a whole hash of kind took d. h.mu is held.
 func (h *hashSlots) learn(kind string, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	f, ok := h.fastest[kind]
 	switch {
 	case ok && d >= f:
@@ -365,7 +368,7 @@ func (h *hashSlots) idle(f func()) bool {
 	}
 	h.free--
 	h.mu.Unlock()
-	defer h.release(hashFirst, "", 0, 0)
+	defer h.release(hashFirst, "", false, 0, 0)
 	f()
 	return true
 }

@@ -24,7 +24,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 3)
 	for i := 0; i < 2; i++ {
-		go h.do(context.Background(), "", func() { started <- struct{}{}; <-release })
+		go h.do(context.Background(), "", plain(func() { started <- struct{}{}; <-release }))
 	}
 	<-started
 	<-started
@@ -35,7 +35,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	// A caller whose context ends while it waits gives up without running.
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error)
-	go func() { gaveUp <- h.do(ctx, "", func() { ran += 100 }) }()
+	go func() { gaveUp <- h.do(ctx, "", plain(func() { ran += 100 })) }()
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -47,7 +47,7 @@ func TestHashSlotsIdle(t *testing.T) {
 	// A third caller queues; once a slot frees it takes it, and while it
 	// waited idle must not have jumped ahead of it.
 	queued := make(chan struct{})
-	go h.do(context.Background(), "", func() { close(queued); <-release })
+	go h.do(context.Background(), "", plain(func() { close(queued); <-release }))
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -71,17 +71,17 @@ func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
 	h.free = 1
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), "", func() { close(started); <-release })
+	go h.do(context.Background(), "", plain(func() { close(started); <-release }))
 	<-started
 	done := make(chan error, 2)
 	for i := 0; i < 2; i++ {
-		go func() { done <- h.do(context.Background(), "", func() {}) }()
+		go func() { done <- h.do(context.Background(), "", plain(func() {})) }()
 	}
 	for h.waiting.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
-	err := h.do(context.Background(), "", func() { t.Error("ran past a full queue") })
+	err := h.do(context.Background(), "", plain(func() { t.Error("ran past a full queue") }))
 	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || time.Since(start) > 100*time.Millisecond {
 		t.Fatalf("third waiter: %v after %v", err, time.Since(start))
 	}
@@ -111,7 +111,7 @@ func TestHashSlotsServeTheFirstClassFirst(t *testing.T) {
 	h := &hashSlots{free: 1}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), "", func() { close(started); <-release })
+	go h.do(context.Background(), "", plain(func() { close(started); <-release }))
 	<-started
 	var mu sync.Mutex
 	var order []string
@@ -119,7 +119,7 @@ func TestHashSlotsServeTheFirstClassFirst(t *testing.T) {
 	enqueue := func(name string, class int) {
 		n := h.waiting.Load()
 		go func() {
-			h.doAs(context.Background(), class, "", func() { mu.Lock(); order = append(order, name); mu.Unlock() })
+			h.doAs(context.Background(), class, "", plain(func() { mu.Lock(); order = append(order, name); mu.Unlock() }))
 			done <- struct{}{}
 		}()
 		for h.waiting.Load() == n {
@@ -148,12 +148,12 @@ func TestHashSlotsCancelWhileQueued(t *testing.T) {
 	h := &hashSlots{free: 1}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), "", func() { close(started); <-release })
+	go h.do(context.Background(), "", plain(func() { close(started); <-release }))
 	<-started
 	for i := 0; i < 50; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error)
-		go func() { errc <- h.doAs(ctx, i%2, "", func() {}) }()
+		go func() { errc <- h.doAs(ctx, i%2, "", plain(func() {})) }()
 		for h.waiting.Load() == 0 {
 			time.Sleep(time.Microsecond)
 		}
@@ -167,7 +167,7 @@ func TestHashSlotsCancelWhileQueued(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	ran := false
-	if err := h.do(context.Background(), "", func() { ran = true }); err != nil || !ran {
+	if err := h.do(context.Background(), "", plain(func() { ran = true })); err != nil || !ran {
 		t.Fatalf("after the cancellations: %v", err)
 	}
 	h.mu.Lock()
@@ -185,11 +185,11 @@ func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
 	h := &hashSlots{free: 2, reserve: 1}
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
-	go h.doAs(context.Background(), hashLater, "", func() { started <- struct{}{}; <-release })
+	go h.doAs(context.Background(), hashLater, "", plain(func() { started <- struct{}{}; <-release }))
 	<-started
 	queued := make(chan struct{})
 	go func() {
-		h.doAs(context.Background(), hashLater, "", func() {})
+		h.doAs(context.Background(), hashLater, "", plain(func() {}))
 		close(queued)
 	}()
 	for h.waiting.Load() == 0 {
@@ -197,7 +197,7 @@ func TestHashSlotsKeepASlotForTheFirstClass(t *testing.T) {
 	}
 	ran := false
 	done := make(chan struct{})
-	go func() { h.do(context.Background(), "", func() { ran = true }); close(done) }()
+	go func() { h.do(context.Background(), "", plain(func() { ran = true })); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -241,19 +241,19 @@ func TestHashSlotsSecondClassBudget(t *testing.T) {
 					return
 				default:
 				}
-				h.doAs(context.Background(), hashLater, "sleep", func() {
+				h.doAs(context.Background(), hashLater, "sleep", plain(func() {
 					time.Sleep(hash)
 					mu.Lock()
 					worked += hash
 					mu.Unlock()
-				})
+				}))
 			}
 		}()
 	}
 	// Meanwhile the first class finds a slot at once, every time.
 	for i := 0; i < 20; i++ {
 		t0 := time.Now()
-		if err := h.do(context.Background(), "", func() {}); err != nil {
+		if err := h.do(context.Background(), "", plain(func() {})); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(t0); d > 50*time.Millisecond {
@@ -290,7 +290,7 @@ func TestHashSlotsBudgetWaitCancelled(t *testing.T) {
 	h.laterCredit = -float64(100 * time.Millisecond) // 200 ms of debt
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := h.doAs(ctx, hashLater, "", func() { t.Error("ran in debt") }); err != context.DeadlineExceeded {
+	if err := h.doAs(ctx, hashLater, "", plain(func() { t.Error("ran in debt") })); err != context.DeadlineExceeded {
 		t.Fatalf("held by the budget: %v", err)
 	}
 	h.mu.Lock()
@@ -301,7 +301,7 @@ func TestHashSlotsBudgetWaitCancelled(t *testing.T) {
 	}
 	t0 := time.Now()
 	ran := false
-	if err := h.doAs(context.Background(), hashLater, "", func() { ran = true }); err != nil || !ran {
+	if err := h.doAs(context.Background(), hashLater, "", plain(func() { ran = true })); err != nil || !ran {
 		t.Fatalf("after the debt: %v", err)
 	}
 	if d := time.Since(t0); d < 100*time.Millisecond || d > 5*time.Second {
@@ -315,19 +315,19 @@ func TestHashSlotsQueuesLimitedPerClass(t *testing.T) {
 	h := &hashSlots{slots: 1, free: 1, maxWaiting: 2}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go h.do(context.Background(), "", func() { close(started); <-release })
+	go h.do(context.Background(), "", plain(func() { close(started); <-release }))
 	<-started
 	done := make(chan error, 4)
 	for i := 0; i < 2; i++ {
-		go func() { done <- h.doAs(context.Background(), hashLater, "", func() {}) }()
+		go func() { done <- h.doAs(context.Background(), hashLater, "", plain(func() {})) }()
 	}
 	for h.waiting.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	if err := h.doAs(context.Background(), hashLater, "", func() {}); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
+	if err := h.doAs(context.Background(), hashLater, "", plain(func() {})); gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 		t.Fatalf("a third second-class waiter: %v", err)
 	}
-	go func() { done <- h.do(context.Background(), "", func() {}) }()
+	go func() { done <- h.do(context.Background(), "", plain(func() {})) }()
 	for h.waiting.Load() < 3 {
 		time.Sleep(time.Millisecond)
 	}
@@ -374,19 +374,27 @@ func TestHashSlotsChargeCappedByKind(t *testing.T) {
 		t.Fatalf("a kind past maxKinds: cost %v, %d kinds kept", got, len(h.fastest))
 	}
 
-	// Through the slots: a second-class hash that took 50 ms, of a kind
-	// whose shortest took 1 ms, costs the budget 2 ms, not 50.
+	// Through the slots: a whole hash of 1 ms teaches the kind; a
+	// second-class hash of it that took 50 ms then costs the budget about
+	// 2 ms, not 50, and teaches nothing (it reported no whole hash).
 	h = &hashSlots{slots: 2, free: 2, reserve: 1}
 	h.budget(1e-9, float64(100*ms)) // starts full; refills too slowly to matter
-	h.learn("argon2", ms)
-	if err := h.doAs(context.Background(), hashLater, "argon2", func() { time.Sleep(50 * ms) }); err != nil {
-		t.Fatal(err)
+	for _, f := range []func() bool{
+		func() bool { time.Sleep(ms); return true },
+		plain(func() { time.Sleep(50 * ms) }),
+	} {
+		if err := h.doAs(context.Background(), hashLater, "argon2", f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.mu.Lock()
-	credit := time.Duration(h.laterCredit)
+	credit, fastest := time.Duration(h.laterCredit), h.fastest["argon2"]
 	h.mu.Unlock()
-	if credit < 97*ms {
-		t.Fatalf("budget left %v of 100 ms after a 50 ms hash charged 2 ms", credit)
+	if fastest < ms || fastest > 20*ms {
+		t.Fatalf("learnt %v from a whole hash of 1 ms", fastest)
+	}
+	if credit < 100*ms-3*fastest-ms {
+		t.Fatalf("budget left %v of 100 ms after a %v hash and a 50 ms one charged twice that", credit, fastest)
 	}
 }
 
@@ -440,3 +448,6 @@ func TestLoginsLearnWholeHashesOnly(t *testing.T) {
 		t.Fatal("the dummy hash was not learnt from")
 	}
 }
+
+// plain is f as a hash that reports no whole computation (nothing learnt).
+func plain(f func()) func() bool { return func() bool { f(); return false } }

@@ -15,14 +15,14 @@ func TestHashStats(t *testing.T) {
 		t.Fatalf("idle: %+v", st)
 	}
 	release, started := make(chan struct{}), make(chan struct{})
-	go h.do(context.Background(), "", func() { close(started); <-release })
+	go h.do(context.Background(), "", plain(func() { close(started); <-release }))
 	<-started
 	second := make(chan error)
-	go func() { second <- h.do(context.Background(), "", func() {}) }()
+	go func() { second <- h.do(context.Background(), "", plain(func() {})) }()
 	for h.waiting.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if err := h.do(context.Background(), "", func() {}); err != errHashQueueFull {
+	if err := h.do(context.Background(), "", plain(func() {})); err != errHashQueueFull {
 		t.Fatalf("a third caller past maxWaiting: %v", err)
 	}
 	if st := s.HashStats(); st.InUse != 1 || st.Waiting != 1 || st.Hashes != 1 || st.Refused != 1 || st.Waited != 0 {

@@ -220,24 +220,28 @@ func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt 
 // client in one query, or gatehouse.ErrNotFound. Expiry is the caller's to check.
 //
 // hash is the token's key (secret.TokenKey); a key not found is looked up
-// again under its SHA-256 part (legacyKey).
-func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
-	g, err := s.accessTokenByKey(ctx, hash)
-	if d, ok := legacyKey(hash); ok && errors.Is(err, gatehouse.ErrNotFound) {
-		return s.accessTokenByKey(ctx, d)
+// again under its SHA-256 part (tokenKeys).
+func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (g gatehouse.AccessTokenInfo, err error) {
+	for _, k := range tokenKeys(hash) {
+		if g, err = s.accessTokenByKey(ctx, k); !errors.Is(err, gatehouse.ErrNotFound) {
+			break
+		}
 	}
 	return g, err
 }
 
-// legacyKey returns the key under which a token with the key hash
-// (secret.TokenKey) was stored before keys began with the token's first
-// characters: its SHA-256 part (secret.KeyDigest). ok is false when hash
-// is that form already. The lookups of OAuth access and refresh tokens
-// that miss under a key try this one, so that tokens issued before keep
-// working (refresh tokens need not expire).
-func legacyKey(hash []byte) (digest []byte, ok bool) {
-	d := secret.KeyDigest(hash)
-	return d, len(d) < len(hash)
+// tokenKeys lists the keys an OAuth access or refresh token with the key
+// hash (secret.TokenKey) may be stored under, in the order to try them:
+// hash, then, unless hash is that form already, its SHA-256 part
+// (secret.KeyDigest), the key of the tokens stored before keys began with
+// the token's first characters. Every lookup of those tokens that misses
+// under one tries the next, so that tokens issued before keep working
+// (refresh tokens need not expire).
+func tokenKeys(hash []byte) [][]byte {
+	if d := secret.KeyDigest(hash); len(d) < len(hash) {
+		return [][]byte{hash, d}
+	}
+	return [][]byte{hash}
 }
 
 func (s *Store) accessTokenByKey(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
@@ -294,35 +298,25 @@ func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.T
 
 // RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound.
 // (hash: as for AccessTokenByHash).
-func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (gatehouse.RefreshToken, error) {
-	var t gatehouse.RefreshToken
-	err := scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), hash), &t, nil)
-	if d, ok := legacyKey(hash); ok && errors.Is(err, sql.ErrNoRows) {
-		err = scanRefresh(s.db.QueryRowContext(ctx, s.q("SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?"), d), &t, nil)
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (t gatehouse.RefreshToken, err error) {
+	for _, k := range tokenKeys(hash) {
+		if err = scanRefresh(s.queryRow(ctx, nil, "SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?", k), &t, nil); !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
 	}
 	return t, s.notFound(err)
 }
 
-// lockRefresh reads the refresh token with that key inside tx, locked
-// until tx ends, falling back to its legacy key (legacyKey); sql.ErrNoRows
-// when there is none. When access is not nil it is set to the key of the
-// token's access token (nil when it has none), read in the same statement.
-func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) error {
-	cols := refreshCols
-	if access != nil {
-		cols += ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = oauth_refresh_tokens.access_token_id)"
-	}
-	q := "SELECT " + cols + " FROM oauth_refresh_tokens WHERE token_hash = ?" + s.forUpdate()
-	read := func(key []byte) error {
-		var row rowScanner = s.queryRow(ctx, tx, q, key)
-		if access != nil {
-			row = scanWith{row, []any{access}}
+// lockRefresh reads the refresh token with that key inside tx (tokenKeys),
+// locked until tx ends, and sets access to the key of its access token
+// (nil when it has none); sql.ErrNoRows when there is none.
+func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) (err error) {
+	q := "SELECT " + refreshCols + ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = oauth_refresh_tokens.access_token_id)" +
+		" FROM oauth_refresh_tokens WHERE token_hash = ?" + s.forUpdate()
+	for _, k := range tokenKeys(hash) {
+		if err = scanRefresh(scanWith{s.queryRow(ctx, tx, q, k), []any{access}}, t, familyExpires); !errors.Is(err, sql.ErrNoRows) {
+			break
 		}
-		return scanRefresh(row, t, familyExpires)
-	}
-	err := read(hash)
-	if d, ok := legacyKey(hash); ok && errors.Is(err, sql.ErrNoRows) {
-		err = read(d)
 	}
 	return err
 }
@@ -402,25 +396,17 @@ func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now
 // issued to appID (any application when appID is 0). It reports whether
 // one was deleted (hash: as for AccessTokenByHash).
 func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (bool, error) {
-	done, err := s.revokeAccessByKey(ctx, hash, appID)
-	if d, ok := legacyKey(hash); ok && err == nil && !done {
-		return s.revokeAccessByKey(ctx, d, appID)
+	q := "DELETE FROM oauth_access_tokens WHERE token_hash = ? AND (application_id = ? OR ? = 0)"
+	for _, k := range tokenKeys(hash) {
+		res, err := s.exec(ctx, q, k, appID, appID)
+		if err != nil {
+			return false, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return true, nil
+		}
 	}
-	return done, err
-}
-
-func (s *Store) revokeAccessByKey(ctx context.Context, hash []byte, appID int64) (bool, error) {
-	q, args := "DELETE FROM oauth_access_tokens WHERE token_hash = ?", []any{hash}
-	if appID != 0 {
-		q += " AND application_id = ?"
-		args = append(args, appID)
-	}
-	res, err := s.exec(ctx, q, args...)
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return false, nil
 }
 
 // RevokeRefreshToken marks the refresh token with that hash revoked and
@@ -432,7 +418,8 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 	found := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
-		err := s.lockRefresh(ctx, tx, hash, &t, nil, nil)
+		var access []byte // deleteAccess below returns it
+		err := s.lockRefresh(ctx, tx, hash, &t, nil, &access)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

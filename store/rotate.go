@@ -235,9 +235,11 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 		if together, err = s.applyRotationSet(ctx, tx, rots); err != nil {
 			return err
 		}
-		for _, r := range rots {
-			if together && !r.alone {
-				s.groups.together.Add(1)
+		if together {
+			for _, r := range rots {
+				if !r.alone {
+					s.groups.together.Add(1)
+				}
 			}
 		}
 	}

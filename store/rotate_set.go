@@ -21,7 +21,7 @@ import (
 // one by one in the same transaction. Refusals (unknown, expired, another
 // client's, issue's error) write nothing, as alone. A token not found
 // under its key is left to the caller to run alone (r.alone), which looks
-// it up under its legacy key too (legacyKey).
+// it up under its legacy key too (tokenKeys).
 func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation) (bool, error) {
 	hashes := make([][]byte, len(rs))
 	for i, r := range rs {
@@ -94,7 +94,7 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 	for _, r := range rs {
 		r.revoked, r.outcome, r.alone = nil, nil, false
 		f := byHash[string(r.hash)]
-		if _, legacy := legacyKey(r.hash); f == nil && legacy {
+		if f == nil && len(tokenKeys(r.hash)) > 1 {
 			// Perhaps stored under its legacy key: the caller runs it
 			// alone, after the set (an order lone rotations could have had).
 			r.alone = true

@@ -45,6 +45,10 @@ type Deps struct {
 	// HashMemory, when set, is called with the memory one password hash
 	// needs each time a stored hash needs more than any before it.
 	HashMemory func(bytes int64)
+	// HashesRunning, when set, is called with true when a password hash
+	// starts while none runs and with false when the last one running
+	// ends; the calls alternate.
+	HashesRunning func(running bool)
 	// MaxHashWaiting bounds the callers waiting for a password-hash slot;
 	// more are refused at once with EUNAVAILABLE. 0 means 32 per CPU.
 	MaxHashWaiting int
@@ -82,7 +86,7 @@ type Service struct {
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
-		random: d.Random, hashing: newHashSlots(d.HashMemory, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard,
+		random: d.Random, hashing: newHashSlots(d.HashMemory, d.HashesRunning, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard,
 		audit: d.Audit, perms: d.Permissions}
 	if s.now == nil {
 		s.now = time.Now

@@ -73,6 +73,13 @@ type hashSlots struct {
 	largest atomic.Int64
 	grew    func(bytes int64)
 
+	// running, when set, is told when the first hash starts while none
+	// runs (true) and when the last running one ends (false); busy is
+	// what it was last told. Called with h.mu held, so the calls
+	// alternate.
+	running func(bool)
+	busy    bool
+
 	// For HashStats: slots handed out by acquire, the nanoseconds their
 	// callers waited for them, and callers refused with errHashQueueFull.
 	acquired  atomic.Uint64
@@ -115,12 +122,12 @@ type waiter struct {
 // HashConcurrency is how many password hashes a Service computes at once.
 func HashConcurrency() int { return runtime.GOMAXPROCS(0) }
 
-func newHashSlots(grew func(int64), maxWaiting int) *hashSlots {
+func newHashSlots(grew func(int64), running func(bool), maxWaiting int) *hashSlots {
 	n := HashConcurrency()
 	if maxWaiting <= 0 {
 		maxWaiting = n * 32
 	}
-	h := &hashSlots{slots: n, free: n, grew: grew, maxWaiting: maxWaiting}
+	h := &hashSlots{slots: n, free: n, grew: grew, running: running, maxWaiting: maxWaiting}
 	if h.free > 1 {
 		h.reserve = 1
 	}
@@ -192,6 +199,7 @@ func (h *hashSlots) acquire(ctx context.Context, class int) (time.Duration, erro
 		(class == hashLater && h.free > h.reserve && len(h.queues[0])+len(h.queues[1]) == 0 && h.laterMayRun(time.Now())) {
 		h.free--
 		charged := h.charge(class)
+		h.tell()
 		h.mu.Unlock()
 		h.acquired.Add(1)
 		return charged, nil
@@ -289,6 +297,7 @@ func (h *hashSlots) learn(kind string, d time.Duration) {
 // when only the budget holds the second class back, a timer dispatches
 // again once it has refilled. h.mu is held.
 func (h *hashSlots) dispatch(now time.Time) {
+	defer h.tell()
 	for h.free > 0 {
 		class := hashFirst
 		if len(h.queues[hashFirst]) == 0 {
@@ -308,6 +317,17 @@ func (h *hashSlots) dispatch(now time.Time) {
 		h.free--
 		w.charged = h.charge(class)
 		w.ready <- struct{}{}
+	}
+}
+
+// tell passes on to running whether any slot is taken, if that changed
+// since it was last told. h.mu is held.
+func (h *hashSlots) tell() {
+	if busy := h.free < h.slots; busy != h.busy {
+		h.busy = busy
+		if h.running != nil {
+			h.running(busy)
+		}
 	}
 }
 
@@ -367,6 +387,7 @@ func (h *hashSlots) idle(f func()) bool {
 		return false
 	}
 	h.free--
+	h.tell()
 	h.mu.Unlock()
 	defer h.release(hashFirst, "", false, 0, 0)
 	f()

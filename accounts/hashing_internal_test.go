@@ -67,7 +67,7 @@ func TestHashSlotsIdle(t *testing.T) {
 // Past maxWaiting callers waiting, do refuses at once with EUNAVAILABLE
 // instead of queueing a caller who would time out first.
 func TestHashSlotsRefuseWhenTheQueueIsFull(t *testing.T) {
-	h := newHashSlots(nil, 2)
+	h := newHashSlots(nil, nil, 2)
 	h.free = 1
 	release := make(chan struct{})
 	started := make(chan struct{})
@@ -451,3 +451,67 @@ func TestLoginsLearnWholeHashesOnly(t *testing.T) {
 
 // plain is f as a hash that reports no whole computation (nothing learnt).
 func plain(f func()) func() bool { return func() bool { f(); return false } }
+
+// running hears when hashing starts and stops, whichever way a slot is
+// taken (at once, from the queue, idle) or given back (release, a waiter
+// whose context ended), and only then: a slot handed from one hash to
+// the next is no change.
+func TestHashSlotsTellWhetherHashesRun(t *testing.T) {
+	var mu sync.Mutex
+	var told []bool
+	h := newHashSlots(nil, func(b bool) { mu.Lock(); told = append(told, b); mu.Unlock() }, 0)
+	h.slots, h.free = 2, 2
+	want := func(step string, w ...bool) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(told) != fmt.Sprint(w) {
+			t.Fatalf("%s: told %v, want %v", step, told, w)
+		}
+		told = nil
+	}
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	done := make(chan error, 4)
+	hold := func() { started <- struct{}{}; <-release }
+	for i := 0; i < 2; i++ {
+		go func() { done <- h.do(context.Background(), "", plain(hold)) }()
+		<-started
+	}
+	want("two hashes started", true)
+	go func() { done <- h.do(context.Background(), "", plain(hold)) }()
+	for h.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	release <- struct{}{} // the first ends: its slot goes to the waiter
+	<-started
+	<-done
+	want("a slot handed on")
+	release <- struct{}{}
+	release <- struct{}{}
+	<-done
+	<-done
+	want("the last hash ended", false)
+
+	if !h.idle(func() {}) {
+		t.Fatal("idle did not run")
+	}
+	want("idle", true, false)
+
+	// A waiter whose context ends as it is handed a slot passes it on.
+	h.slots, h.free = 1, 1
+	go func() { done <- h.do(context.Background(), "", plain(hold)) }()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- h.do(ctx, "", plain(hold)) }()
+	for h.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled waiter ran")
+	}
+	release <- struct{}{}
+	<-done
+	want("one hash, one waiter gone", true, false)
+}

@@ -63,13 +63,18 @@ type Options struct {
 	// (the binary's serve raises its soft memory limit with it); nil: no
 	// one is told.
 	HashMemory func(bytes int64)
+	// HashesRunning is told when password hashing starts while none runs
+	// (true) and when the last hash running ends (false) (the binary's
+	// serve lowers the collector's target meanwhile); nil: no one is told.
+	HashesRunning func(running bool)
 }
 
 // env is what the wiring reads: the settings and the options.
 type env struct {
-	cfg        Config
-	log        *slog.Logger
-	hashMemory func(bytes int64)
+	cfg           Config
+	log           *slog.Logger
+	hashMemory    func(bytes int64)
+	hashesRunning func(running bool)
 	// generatedSecret is the secret file this start generated, if any.
 	generatedSecret string
 	// metrics are the Prometheus metrics; nil when off (Open only).
@@ -83,7 +88,7 @@ func newEnv(cfg Config, opts Options) *env {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &env{cfg: cfg, log: log, hashMemory: opts.HashMemory}
+	return &env{cfg: cfg, log: log, hashMemory: opts.HashMemory, hashesRunning: opts.HashesRunning}
 }
 
 // OpenServices opens the database of cfg, applies its migrations and

@@ -52,13 +52,47 @@ type memoryLimit struct {
 	base  int64
 	slots int64
 	set   func(int64) int64 // debug.SetMemoryLimit
+	gc    func(int) int     // debug.SetGCPercent; nil: the target is left alone (GOGC is set)
 
 	mu      sync.Mutex
 	perHash int64
+	lowered bool // the collector's target is gcPercentHashing
+	prevGC  int  // the target before it was lowered
 }
 
-func newMemoryLimit(perHash int64, set func(int64) int64) *memoryLimit {
-	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, perHash: perHash}
+// gcPercentHashing is the collector's target (GOGC) while password hashes
+// run. At the default of 100 the heap goal with two argon2id hashes live
+// (40 MB) reached the memory limit (98 MB goal, 102 MiB limit): the
+// runtime then gave freed hashes' pages back to the kernel to stay under
+// the limit, and each new hash faulted its 19 MiB in again (perf of the
+// benchmark's later-login case: page faults 9 % and clearing memory 10 %
+// of the server's CPU, 55-60 logins/s against 85 hash-bound). At 50 the
+// goal (79 MB) stays below the limit: 67-71 logins/s, and the login
+// wave's peak RSS no higher (docs/performance.md, tenth round). Between
+// hashes the default target comes back: collecting twice as often cost
+// the /api/me/ handler in-process 10-30 %.
+const gcPercentHashing = 50
+
+func newMemoryLimit(perHash int64, set func(int64) int64, gc func(int) int) *memoryLimit {
+	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, gc: gc, perHash: perHash}
+}
+
+// hashing lowers the collector's target while password hashes run and
+// restores it when none does (accounts.Deps.HashesRunning, whose calls
+// alternate).
+func (m *memoryLimit) hashing(running bool) {
+	if m.gc == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case running && !m.lowered:
+		m.prevGC, m.lowered = m.gc(gcPercentHashing), true
+	case !running && m.lowered:
+		m.gc(m.prevGC)
+		m.lowered = false
+	}
 }
 
 func (m *memoryLimit) bytes() int64 { return m.base + m.slots*m.perHash }
@@ -77,8 +111,10 @@ func (m *memoryLimit) fit(n int64) {
 // applyMemoryLimit sets the process's soft memory limit for serve from the
 // memory-limit setting and returns what undoes it. "auto" (the default)
 // leaves a limit given in GOMEMLIMIT alone and otherwise keeps
-// memoryLimit's; "off" sets none; a size sets exactly that.
-func (e *env) applyMemoryLimit(set func(int64) int64) (undo func(), err error) {
+// memoryLimit's, with the collector's target lowered while hashes run
+// unless GOGC is set; "off" sets none; a size sets exactly that. set is
+// debug.SetMemoryLimit and gc debug.SetGCPercent.
+func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int) (undo func(), err error) {
 	auto, n, err := parseMemoryLimit(e.cfg.MemoryLimit)
 	if err != nil {
 		return nil, fmt.Errorf("memory-limit: %w", err)
@@ -89,9 +125,13 @@ func (e *env) applyMemoryLimit(set func(int64) int64) (undo func(), err error) {
 	case auto && e.getenv("GOMEMLIMIT") != "":
 		e.log.Info("memory limit", "bytes", prev, "from", "GOMEMLIMIT")
 	case auto:
-		m := newMemoryLimit(int64(e.cfg.Argon2Memory)<<10, set)
+		if e.getenv("GOGC") != "" {
+			gc = nil
+		}
+		m := newMemoryLimit(int64(e.cfg.Argon2Memory)<<10, set, gc)
 		set(m.bytes())
-		e.hashMemory = m.fit
+		e.hashMemory, e.hashesRunning = m.fit, m.hashing
+		undo = func() { m.hashing(false); set(prev) }
 		e.log.Info("memory limit", "bytes", m.bytes(), "from", "auto")
 	case n == 0:
 		set(math.MaxInt64)

@@ -72,7 +72,7 @@ func (f *fakeLimit) set(n int64) int64 {
 
 func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 	f := &fakeLimit{}
-	m := newMemoryLimit(19<<20, f.set)
+	m := newMemoryLimit(19<<20, f.set, nil)
 	slots := int64(accounts.HashConcurrency())
 	if want := int64(64<<20) + slots*(19<<20); m.bytes() != want {
 		t.Fatalf("limit %d, want %d", m.bytes(), want)
@@ -92,39 +92,70 @@ func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 	}
 }
 
+// fakeGC stands in for debug.SetGCPercent.
+type fakeGC struct {
+	cur  int
+	sets []int
+}
+
+func (f *fakeGC) set(n int) int {
+	prev := f.cur
+	f.cur = n
+	f.sets = append(f.sets, n)
+	return prev
+}
+
 func TestApplyMemoryLimit(t *testing.T) {
-	const before = 7 << 30
+	const before, gcBefore = 7 << 30, 80
 	cases := []struct {
-		setting, gomemlimit string
-		want                int64 // limit while serving
-		follows             bool  // hashMemory set
+		setting, gomemlimit, gogc string
+		want                      int64 // limit while serving
+		follows                   bool  // hashMemory set
+		lowers                    bool  // the collector's target lowered while hashing
 	}{
-		{"auto", "", 64<<20 + int64(accounts.HashConcurrency())*(19456<<10), true},
-		{"auto", "300MiB", before, false}, // GOMEMLIMIT, applied by the runtime, stays
-		{"off", "", math.MaxInt64, false},
-		{"0", "300MiB", math.MaxInt64, false},
-		{"200MiB", "300MiB", 200 << 20, false},
+		{"auto", "", "", 64<<20 + int64(accounts.HashConcurrency())*(19456<<10), true, true},
+		{"auto", "", "200", 64<<20 + int64(accounts.HashConcurrency())*(19456<<10), true, false}, // GOGC, applied by the runtime, stays
+		{"auto", "300MiB", "", before, false, false},                                             // GOMEMLIMIT, likewise
+		{"off", "", "", math.MaxInt64, false, false},
+		{"0", "300MiB", "", math.MaxInt64, false, false},
+		{"200MiB", "300MiB", "", 200 << 20, false, false},
 	}
 	for _, c := range cases {
-		f := &fakeLimit{cur: before}
-		e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(map[string]string{"GOMEMLIMIT": c.gomemlimit})}
+		f, g := &fakeLimit{cur: before}, &fakeGC{cur: gcBefore}
+		e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(map[string]string{"GOMEMLIMIT": c.gomemlimit, "GOGC": c.gogc})}
 		e.cfg.MemoryLimit, e.cfg.Argon2Memory = c.setting, 19456
-		undo, err := e.applyMemoryLimit(f.set)
+		undo, err := e.applyMemoryLimit(f.set, g.set)
 		if err != nil {
 			t.Fatalf("%s: %v", c.setting, err)
 		}
 		if f.cur != c.want || (e.hashMemory != nil) != c.follows {
 			t.Errorf("%s (GOMEMLIMIT %q): limit %d, follows hashes %v; want %d, %v", c.setting, c.gomemlimit, f.cur, e.hashMemory != nil, c.want, c.follows)
 		}
+		if len(g.sets) != 0 {
+			t.Errorf("%s: the collector's target set before any hash: %v", c.setting, g.sets)
+		}
+		if e.hashesRunning != nil {
+			e.hashesRunning(true)
+			if lowered := g.cur == gcPercentHashing; lowered != c.lowers {
+				t.Errorf("%s (GOGC %q): target %d while hashing; lowered %v, want %v", c.setting, c.gogc, g.cur, lowered, c.lowers)
+			}
+			e.hashesRunning(false)
+			if g.cur != gcBefore {
+				t.Errorf("%s: target %d after hashing, want %d back", c.setting, g.cur, gcBefore)
+			}
+			e.hashesRunning(true) // undo while hashing restores the target too
+		} else if c.lowers {
+			t.Errorf("%s: no hashing hook", c.setting)
+		}
 		undo()
-		if f.cur != before {
-			t.Errorf("%s: undo left %d, want %d", c.setting, f.cur, before)
+		if f.cur != before || g.cur != gcBefore {
+			t.Errorf("%s: undo left limit %d, target %d; want %d, %d", c.setting, f.cur, g.cur, before, gcBefore)
 		}
 	}
 	e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(nil)}
 	e.cfg.MemoryLimit = "lots"
-	f := &fakeLimit{cur: before}
-	if _, err := e.applyMemoryLimit(f.set); err == nil || len(f.sets) != 0 {
-		t.Errorf("a bad setting: err %v, sets %v", err, f.sets)
+	f, g := &fakeLimit{cur: before}, &fakeGC{cur: gcBefore}
+	if _, err := e.applyMemoryLimit(f.set, g.set); err == nil || len(f.sets) != 0 || len(g.sets) != 0 {
+		t.Errorf("a bad setting: err %v, sets %v %v", err, f.sets, g.sets)
 	}
 }

@@ -38,8 +38,10 @@ type env struct {
 	stderr io.Writer
 	log    *slog.Logger
 	extra  *cmdFlags
-	// hashMemory, set by serve's memory limit, is site.Options.HashMemory.
-	hashMemory func(bytes int64)
+	// hashMemory and hashesRunning, set by serve's memory limit, are
+	// site.Options.HashMemory and HashesRunning.
+	hashMemory    func(bytes int64)
+	hashesRunning func(running bool)
 }
 
 var (
@@ -245,5 +247,5 @@ func newLogger(cfg site.Config, w *logbuf.Writer) *slog.Logger {
 // options are the site options of a command: its logger, and serve's
 // memory limit hook.
 func (e *env) options() site.Options {
-	return site.Options{Log: e.log, HashMemory: e.hashMemory}
+	return site.Options{Log: e.log, HashMemory: e.hashMemory, HashesRunning: e.hashesRunning}
 }

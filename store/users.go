@@ -16,6 +16,25 @@ const userCols = "id, username, email, first_name, last_name, password, is_activ
 
 type rowScanner interface{ Scan(...any) error }
 
+// prefixed scans a row whose first columns go to dest and the rest to
+// what its Scan is given: another table's columns ahead of a scanner's.
+type prefixed struct {
+	r    rowScanner
+	dest []any
+}
+
+func (p prefixed) Scan(d ...any) error { return p.r.Scan(append(p.dest, d...)...) }
+
+// qualified prefixes each column of cols (a comma-separated list) with
+// table and a dot.
+func qualified(table, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = table + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
 func scanUser(r rowScanner, u *gatehouse.User) error {
 	var joined, epoch int64
 	var last sql.NullInt64

@@ -630,9 +630,13 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 	var checked gatehouse.Grant
 	var checkedUser *gatehouse.User
 	ok := func(g gatehouse.Grant, u *gatehouse.User) error { checked, checkedUser = g, u; return nil }
+	// Every field of the pair differs from its neighbours', so that a
+	// value stored in the wrong column shows.
+	rtExp, authTime, fexp := now.Add(4*time.Hour), now.Add(-time.Minute), now.Add(3*time.Hour)
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		at, rt := pair(a, u.ID, "fg", "ga", "gr", now)
-		return at, rt, nil, nil
+		rt.Scope, rt.Expires, rt.AuthTime, rt.Created = "read openid", &rtExp, &authTime, now.Add(time.Second)
+		return at, rt, &fexp, nil
 	}
 	refuse := errors.New("pkce")
 	if _, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, func(gatehouse.Grant, *gatehouse.User) error { return refuse }, issue); !errors.Is(err, refuse) {
@@ -646,11 +650,26 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("check was given %+v, %+v", checked, checkedUser)
 	}
 	gt, err := s.AccessTokenByHash(ctx, secret.Hash("ga"))
-	if err != nil || gt.Token.GrantID == nil || *gt.Token.GrantID != g.ID {
+	if at := gt.Token; err != nil || at.GrantID == nil || *at.GrantID != g.ID || at.UserID == nil || *at.UserID != u.ID ||
+		at.ApplicationID != a.ID || at.Scope != "read write" || at.Family != "fg" ||
+		!at.Created.Equal(micro(now)) || !at.Expires.Equal(micro(now.Add(time.Hour))) || gt.User == nil || gt.User.ID != u.ID {
 		t.Fatalf("token from code: %+v %v", gt, err)
 	}
-	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("gr")); err != nil || r.GrantID == nil || *r.GrantID != g.ID {
+	r, err := s.RefreshTokenByHash(ctx, secret.Hash("gr"))
+	if err != nil || r.GrantID == nil || *r.GrantID != g.ID || r.AccessTokenID == nil || *r.AccessTokenID != gt.Token.ID ||
+		r.UserID == nil || *r.UserID != u.ID || r.ApplicationID != a.ID || r.Scope != "read openid" || r.Family != "fg" ||
+		!r.Created.Equal(micro(now.Add(time.Second))) || r.Expires == nil || !r.Expires.Equal(micro(rtExp)) ||
+		r.AuthTime == nil || !r.AuthTime.Equal(micro(authTime)) || r.Revoked != nil {
 		t.Fatalf("refresh token from code: %+v %v", r, err)
+	}
+	// The family's deadline was stored: past it (the token itself still
+	// valid) a rotation is refused, and nothing is revoked.
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr"), a.ID, fexp.Add(time.Minute), 0,
+		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			at, rt := pair(a, u.ID, "", "ga-next", "gr-next", now)
+			return at, rt, nil
+		}); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("rotation past the family deadline given at redemption: %v", err)
 	}
 	revoked, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue)
 	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {

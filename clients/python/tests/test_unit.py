@@ -650,17 +650,41 @@ class JWKSTest(FakeCase):
         self.assertEqual(self.fake.count("/.well-known/jwks.json"), 2)
 
 
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def p256_jwk(public_key):
+    """The JWK of a P-256 public key with its coordinates at their full 32
+    bytes, as RFC 7518 section 6.2.1.2 requires and gatehouse writes them.
+    (Debian's PyJWT 2.6 drops leading zero bytes in to_jwk, about one key in
+    128, and then refuses its own output.)"""
+    n = public_key.public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": b64url(n.x.to_bytes(32, "big")), "y": b64url(n.y.to_bytes(32, "big"))}
+
+
+def p256_key_with_short_x():
+    """A P-256 key whose x coordinate begins with a zero byte (one key in
+    256), the case a JWK writer that drops leading zeros gets wrong."""
+    for _ in range(10000):
+        key = ec.generate_private_key(ec.SECP256R1())
+        if key.public_key().public_numbers().x < 1 << 248:
+            return key
+    raise AssertionError("no P-256 key with a leading zero byte in 10000")
+
+
 class OtherAlgorithmsTest(FakeCase):
     """ES256 and EdDSA keys from the JWKS, as gatehouse serves them."""
 
     def test_es256_and_eddsa(self):
         cases = [
-            ("ES256", ec.generate_private_key(ec.SECP256R1()), jwt.algorithms.ECAlgorithm),
-            ("EdDSA", ed25519.Ed25519PrivateKey.generate(), jwt.algorithms.OKPAlgorithm),
+            ("ES256", ec.generate_private_key(ec.SECP256R1()), p256_jwk),
+            ("ES256", p256_key_with_short_x(), p256_jwk),
+            ("EdDSA", ed25519.Ed25519PrivateKey.generate(), lambda k: json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(k))),
         ]
-        for alg, key, algorithm in cases:
+        for alg, key, to_jwk in cases:
             with self.subTest(alg), self.settings(GATEHOUSE_DRF={"URL": self.fake.url, "CLIENT_ID": "api", "CLIENT_SECRET": "s3cret", "JWT_ALGORITHM": alg}):
-                jwk = json.loads(algorithm.to_jwk(key.public_key()))
+                jwk = to_jwk(key.public_key())
                 jwk.update({"kid": "k-" + alg, "use": "sig"})
                 self.fake.jwks = {"keys": [jwk]}
                 good = make_jwt(key=key, alg=alg, kid="k-" + alg)

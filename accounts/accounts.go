@@ -373,7 +373,7 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 			start := time.Now()
 			whole := f()
 			work = time.Since(start)
-			if kind != "" { // an unusable or unknown value costs nothing to refuse
+			if kind != "" { // a value refused unread costs nothing to refuse
 				s.floor.observe(kind, work)
 			}
 			return whole
@@ -410,7 +410,13 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
 	kind := password.Algorithm(u.Password)
-	if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() bool { ok, rehash = s.hasher.Verify(pw, u.Password); return ok })); err != nil {
+	timedAs := kind
+	if !s.hasher.Verifiable(u.Password) {
+		// Refused at once (malformed, over the limits, a format not
+		// accepted): its time would pull the floor of its kind down.
+		timedAs = ""
+	}
+	if err := s.hashing.doAs(ctx, class, kind, timed(timedAs, func() bool { ok, rehash = s.hasher.Verify(pw, u.Password); return ok })); err != nil {
 		return u, false, err
 	}
 	if !ok || !u.IsActive {

@@ -449,6 +449,58 @@ func TestLoginsLearnWholeHashesOnly(t *testing.T) {
 	}
 }
 
+// The failed-login floor learns a kind's time from checks that compute a
+// hash, a wrong password's included, never from a stored value refused
+// unread: failing logins of a user whose hash of the slowest kind is
+// malformed would otherwise pull the floor down to the faster kinds', and
+// a wrong password for a well-formed one would show through.
+func TestFloorLearnsComputedChecksOnly(t *testing.T) {
+	mem := memstore.New()
+	hasher := password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, nil)
+	s := New(Deps{Store: mem, Hasher: hasher})
+	ctx := context.Background()
+	// Django's PBKDF2 at 260,000 iterations: the slowest kind here.
+	const slow = "pbkdf2_sha256$260000$pc41zxZhbaGbksjZDvLtj3$1UCj9gFcVWx0yA62BBUHvfcXj+KShmMPseAyMxvJljk="
+	for _, u := range []gatehouse.User{
+		{Username: "legacy", Password: slow, IsActive: true},
+		{Username: "broken", Password: "pbkdf2_sha256$260000$salt$bm90", IsActive: true},
+	} {
+		if err := mem.CreateUser(ctx, &u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail := func(username string) {
+		t.Helper()
+		if _, ok, err := s.CheckPassword(ctx, gatehouse.LoginDRFToken, username, "wrong"); ok || err != nil {
+			t.Fatalf("%s: %v %v", username, ok, err)
+		}
+	}
+	learnt := func() (timing, bool) {
+		s.floor.mu.Lock()
+		defer s.floor.mu.Unlock()
+		k, ok := s.floor.kinds[password.AlgPBKDF2SHA256]
+		if !ok {
+			return timing{}, false
+		}
+		return *k, true
+	}
+	fail("broken")
+	if k, ok := learnt(); ok {
+		t.Fatalf("a hash refused unread was learnt from: %+v", k)
+	}
+	fail("legacy")
+	before, ok := learnt()
+	if !ok || before.mean <= 0 {
+		t.Fatal("a wrong password against a PBKDF2 hash was not learnt from")
+	}
+	for range 20 {
+		fail("broken")
+	}
+	if after, _ := learnt(); after != before {
+		t.Fatalf("malformed hashes moved the PBKDF2 floor from %+v to %+v", before, after)
+	}
+}
+
 // plain is f as a hash that reports no whole computation (nothing learnt).
 func plain(f func()) func() bool { return func() bool { f(); return false } }
 

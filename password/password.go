@@ -146,6 +146,15 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool) {
 	return true, s.algorithm() != h.algorithm || s.mustUpdate(h)
 }
 
+// Verifiable reports whether Verify computes a hash to check a password
+// against encoded: a well-formed hash, within this package's limits, of an
+// algorithm h accepts. Verify refuses every other value at once, so the time
+// it takes on them says nothing about what checking that algorithm costs.
+func (h *Hasher) Verifiable(encoded string) bool {
+	s, err := parse(encoded)
+	return err == nil && h.accepts(s.algorithm())
+}
+
 // Memory is the memory, in bytes, that verifying a password against encoded
 // allocates: the argon2 or scrypt memory cost, 0 for the other algorithms
 // and for hashes Verify would reject unread.

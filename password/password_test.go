@@ -316,6 +316,32 @@ func TestVerifyMalformed(t *testing.T) {
 	}
 }
 
+// Verifiable is true exactly for the hashes Verify computes: known
+// answers of every format, not malformed, unusable or over-limit values,
+// nor a format the hasher's configuration does not accept.
+func TestVerifiable(t *testing.T) {
+	h := New(testParams, nil)
+	for _, c := range knownAnswers {
+		if !h.Verifiable(c.encoded) {
+			t.Errorf("Verifiable(%.40q) = false", c.encoded)
+		}
+	}
+	for _, enc := range append(malformed, "!unusable", "",
+		"argon2$argon2id$v=19$m=1048577,t=1,p=1$VXJwYkpmZ3V1UU9aOHNJN29pNENsNQ$1bA+tK0bhBbRQ0QojXZt/w") {
+		if h.Verifiable(enc) {
+			t.Errorf("Verifiable(%.40q) = true", enc)
+		}
+	}
+	only, err := NewHasher(Config{Algorithms: []string{AlgArgon2}, Argon2: testParams}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbkdf2 := knownAnswers[0].encoded
+	if Algorithm(pbkdf2) != AlgPBKDF2SHA256 || only.Verifiable(pbkdf2) || !h.Verifiable(pbkdf2) {
+		t.Errorf("a pbkdf2_sha256 hash: Verifiable %v with argon2 alone accepted, %v with every format", only.Verifiable(pbkdf2), h.Verifiable(pbkdf2))
+	}
+}
+
 func TestAlgorithm(t *testing.T) {
 	tests := []struct{ encoded, want string }{
 		{"pbkdf2_sha256$260000$s$h", "pbkdf2_sha256"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/secret"
 
 	_ "modernc.org/sqlite" // the bench's own connection to the SQLite file
 )
@@ -47,10 +50,26 @@ func (b *bulk) blob(i int) string {
 // hashes), as a literal of the dialect.
 func (b *bulk) hashLiteral(s string) string {
 	sum := sha256.Sum256([]byte(s))
-	if b.postgres {
-		return `'\x` + hex.EncodeToString(sum[:]) + `'::bytea`
+	return b.bytesLiteral(sum[:])
+}
+
+// oauthKey is the key under which gatehouse stores an OAuth token it
+// issued at t (secret.TokenKey of a time-ordered token), as a literal of
+// the dialect: the filler rows sit in the token index where the tokens of
+// a server that issued them would.
+func (b *bulk) oauthKey(t time.Time) string {
+	tok, err := secret.OrderedAlnum(rand.Reader, 30, t)
+	if err != nil {
+		panic(err)
 	}
-	return "X'" + hex.EncodeToString(sum[:]) + "'"
+	return b.bytesLiteral(secret.TokenKey(tok))
+}
+
+func (b *bulk) bytesLiteral(v []byte) string {
+	if b.postgres {
+		return `'\x` + hex.EncodeToString(v) + `'::bytea`
+	}
+	return "X'" + hex.EncodeToString(v) + "'"
 }
 
 // insert writes n rows: head is "INSERT INTO t (cols) VALUES ", row(i)
@@ -122,7 +141,8 @@ func (b *bulk) tokens(n int, expired bool, drf, jwt, oauth bool) error {
 	if oauth {
 		if err := b.insert(n, "INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, created, expires) VALUES ",
 			func(i int) string {
-				return fmt.Sprintf("(%s,NULL,%d,'read write','',%d,%d)", b.blob(i), app, created, exp)
+				// Issued a microsecond apart, from two hours ago on.
+				return fmt.Sprintf("(%s,NULL,%d,'read write','',%d,%d)", b.oauthKey(time.UnixMicro(created+int64(i))), app, created, exp)
 			}); err != nil {
 			return fmt.Errorf("oauth_access_tokens: %w", err)
 		}

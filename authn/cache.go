@@ -18,6 +18,15 @@ type cache struct {
 
 	mu      sync.RWMutex
 	entries map[string]entry
+	// peak is the most entries the map has held since it was made: a Go
+	// map keeps the memory of its largest size after its entries are
+	// deleted, so sweep makes a new one when far fewer are left.
+	peak int
+	// sweeping: a sweep is scheduled (at most one at a time; none while
+	// the cache is empty).
+	sweeping bool
+	// afterFunc schedules sweep (time.AfterFunc; tests replace it).
+	afterFunc func(time.Duration, func())
 
 	hits, misses atomic.Uint64 // lookups answered from the cache or not (CacheStats)
 }
@@ -39,7 +48,8 @@ type entry struct {
 }
 
 func newCache(ttl time.Duration, now func() time.Time) *cache {
-	return &cache{ttl: ttl, now: now, entries: map[string]entry{}}
+	return &cache{ttl: ttl, now: now, entries: map[string]entry{},
+		afterFunc: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
 }
 
 const maxCacheEntries = 100_000
@@ -73,11 +83,52 @@ func (c *cache) put(key string, e entry) {
 			}
 		}
 		if len(c.entries) >= maxCacheEntries {
-			c.entries = map[string]entry{}
+			c.entries, c.peak = map[string]entry{}, 0
 		}
 	}
 	c.entries[key] = e
+	c.peak = max(c.peak, len(c.entries))
+	if !c.sweeping {
+		c.sweeping = true
+		c.afterFunc(c.sweepEvery(), c.sweep)
+	}
 	c.mu.Unlock()
+}
+
+// sweepEvery is how often expired entries are dropped while there are
+// entries: each TTL, at least a second apart.
+func (c *cache) sweepEvery() time.Duration { return max(c.ttl, time.Second) }
+
+// sweep drops the expired entries, and gives the map's memory back when
+// at most a quarter of its peak is left (a new map with the live entries).
+// Without it, expired entries stayed until the cache next filled up: after
+// a burst of distinct tokens a replica kept up to maxCacheEntries of them
+// (about 45 MiB) for as long as its load went elsewhere, and with password
+// hashes running that heap left too little room under the soft memory
+// limit, so the runtime returned the hashes' pages to the kernel and each
+// hash faulted its memory in again (docs/performance.md, run 11). It runs
+// again each sweepEvery while entries remain.
+func (c *cache) sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for k, v := range c.entries {
+		if !now.Before(v.expires) {
+			delete(c.entries, k)
+		}
+	}
+	if n := len(c.entries); n <= c.peak/4 {
+		m := make(map[string]entry, n)
+		for k, v := range c.entries {
+			m[k] = v
+		}
+		c.entries, c.peak = m, n
+	}
+	if len(c.entries) == 0 {
+		c.sweeping = false
+		return
+	}
+	c.afterFunc(c.sweepEvery(), c.sweep)
 }
 
 // dropUser forgets every entry of the user.

@@ -409,14 +409,14 @@ func (s *Service) CheckPassword(ctx context.Context, via gatehouse.LoginVia, use
 	}
 	var rehash bool
 	s.hashing.need(password.Memory(u.Password))
-	kind := password.Algorithm(u.Password)
-	timedAs := kind
-	if !s.hasher.Verifiable(u.Password) {
-		// Refused at once (malformed, over the limits, a format not
-		// accepted): its time would pull the floor of its kind down.
-		timedAs = ""
+	// A value refused unread (malformed, over the limits, an algorithm not
+	// accepted) is of no kind: its time would pull its algorithm's floor
+	// down, and it computes no whole hash for the slots to learn from.
+	kind := ""
+	if s.hasher.Verifiable(u.Password) {
+		kind = password.Algorithm(u.Password)
 	}
-	if err := s.hashing.doAs(ctx, class, kind, timed(timedAs, func() bool { ok, rehash = s.hasher.Verify(pw, u.Password); return ok })); err != nil {
+	if err := s.hashing.doAs(ctx, class, kind, timed(kind, func() bool { ok, rehash = s.hasher.Verify(pw, u.Password); return ok })); err != nil {
 		return u, false, err
 	}
 	if !ok || !u.IsActive {

@@ -103,11 +103,10 @@ func (c *cache) sweepEvery() time.Duration { return max(c.ttl, time.Second) }
 // at most a quarter of its peak is left (a new map with the live entries).
 // Without it, expired entries stayed until the cache next filled up: after
 // a burst of distinct tokens a replica kept up to maxCacheEntries of them
-// (about 45 MiB) for as long as its load went elsewhere, and with password
-// hashes running that heap left too little room under the soft memory
-// limit, so the runtime returned the hashes' pages to the kernel and each
-// hash faulted its memory in again (docs/performance.md, run 11). It runs
-// again each sweepEvery while entries remain.
+// (about 45 MiB) for as long as its load went elsewhere, heap that counts
+// against the soft memory limit the password hashes need
+// (cmd/gatehouse/memlimit.go). It runs again each sweepEvery while entries
+// remain.
 func (c *cache) sweep() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -51,6 +52,15 @@ func measureParallel(n int, f func()) float64 {
 	close(start)
 	wg.Wait()
 	return float64(cores*n) / time.Since(t0).Seconds()
+}
+
+// yardName names a login case's yardstick, h as hashPaired returns it,
+// with what every core hashing at once reaches in this process (n/2
+// hashes each), which the limit (cores ÷ one hash alone) assumes is
+// linear: the row shows both, in case a machine's cores do not scale.
+func (h hashLimit) yardName(n int) string {
+	return fmt.Sprintf("hash-bound %s (%.1f/s, timed between rounds; all cores hashing at once in-process: %.1f/s)",
+		h.name, h.rps, measureParallel(max(n/2, 1), h.f))
 }
 
 // measureHash times n sequential runs of f and returns the median.

@@ -471,8 +471,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 			}
 			mk, used := pooled(base, k, e.users[i], "user00pass")
 			r, pb := hashPaired(o, backend, k.name+" first login (Django PBKDF2 hash)", pbkdf2Limit, hn, mk, nil)
-			par := measureParallel(max(hn/2, 1), pb.f)
-			r.yardstick, r.yardName, r.min, r.django = pb.rps, fmt.Sprintf("hash-bound %s (%.1f/s, timed between rounds; all cores hashing at once in-process: %.1f/s)", pb.name, pb.rps, par), 0.9, k.name
+			r.yardstick, r.yardName, r.min, r.django = pb.rps, pb.yardName(hn), 0.9, k.name
 			e.add(r)
 			if !r.skip {
 				// The rehash to argon2id waits while logins queue for the
@@ -492,11 +491,7 @@ func benchBackend(o options, work, bin, backend, limitAddr, limitToken string, h
 				continue
 			}
 			r, ar := hashPaired(o, backend, k.name+" later logins: argon2id", argon2Limit, hn, repeated(base, k, "alice", "alicepass"), nil)
-			// As for the first logins, what the process reaches hashing on
-			// every core at once: two argon2id hashes share the memory
-			// bandwidth, which one hash timed alone does not show.
-			par := measureParallel(max(hn/2, 1), ar.f)
-			r.yardstick, r.yardName, r.min, r.django = ar.rps, fmt.Sprintf("hash-bound %s (%.1f/s, timed between rounds; all cores hashing at once in-process: %.1f/s)", ar.name, ar.rps, par), 0.9, k.name
+			r.yardstick, r.yardName, r.min, r.django = ar.rps, ar.yardName(hn), 0.9, k.name
 			e.add(r)
 		}
 	}

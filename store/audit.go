@@ -12,18 +12,30 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// auditChunk bounds the rows of one INSERT: at 8 parameters a row, 8,000
-// parameters stay well below both backends' limits per statement (SQLite
-// 32,766, PostgreSQL 65,535).
+// auditChunk bounds the rows of one INSERT on SQLite: at 8 parameters a
+// row, 8,000 parameters stay well below its limit per statement (32,766).
 const auditChunk = 1000
 
-// AppendAudit stores events in one transaction. A batch of at most
-// auditChunk rows (what audit.Recorder writes) is one statement, so one
-// implicit transaction and one commit.
+// AppendAudit stores events in one transaction.
+//
+// On PostgreSQL that is one INSERT over unnest of one array per column:
+// one statement text whatever the batch's size. A multi-row VALUES list
+// there was a new text for each size, and each text stayed in memory for
+// the life of the process: rewritten for PostgreSQL's placeholders (Store.q)
+// and prepared and kept by pgx on each pooled connection. Under steady
+// traffic the audit batches took every size up to 1,000, about 20 MB of
+// live heap in the benchmark, so that the soft memory limit left the
+// password hashes too little room (docs/performance.md, twelfth round).
+//
+// On SQLite, which has no arrays and keeps no statement it is not asked to
+// prepare, a batch of at most auditChunk rows is one multi-row statement,
+// so one implicit transaction and one commit.
 func (s *Store) AppendAudit(ctx context.Context, events []gatehouse.AuditEvent) error {
 	switch {
 	case len(events) == 0:
 		return nil
+	case s.d.dollar:
+		return s.appendAuditArrays(ctx, events)
 	case len(events) <= auditChunk:
 		q, args, err := auditInsert(events)
 		if err != nil {
@@ -48,10 +60,44 @@ func (s *Store) AppendAudit(ctx context.Context, events []gatehouse.AuditEvent) 
 	})
 }
 
+const auditColumns = "INSERT INTO audit_events (at, event, user_id, actor_id, client_id, source, request_id, detail) "
+
+// appendAuditArrays is AppendAudit on PostgreSQL. unnest gives the rows
+// in the arrays' order, so their ids ascend as the events came, as with
+// VALUES.
+func (s *Store) appendAuditArrays(ctx context.Context, events []gatehouse.AuditEvent) error {
+	var (
+		n                 = len(events)
+		at, users, actors = make([]int64, n), make([]int64, n), make([]int64, n)
+		names, clients    = make([]string, n), make([]string, n)
+		sources, requests = make([]string, n), make([]string, n)
+		details           = make([]string, n)
+	)
+	for i, e := range events {
+		d, err := encodeDetail(e.Detail)
+		if err != nil {
+			return err
+		}
+		at[i], names[i], users[i], actors[i], clients[i], requests[i], details[i] = micros(e.At), e.Event, e.UserID, e.ActorID, e.ClientID, e.RequestID, d
+		if e.Source.IsValid() {
+			sources[i] = e.Source.String()
+		}
+	}
+	if err := s.faulted(); err != nil {
+		return err
+	}
+	st, err := s.prepared(ctx, auditColumns+"SELECT * FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[])")
+	if err != nil {
+		return s.classify(err)
+	}
+	_, err = st.ExecContext(ctx, at, names, users, actors, clients, sources, requests, details)
+	return s.classify(err)
+}
+
 // auditInsert is the INSERT of events, written with ?.
 func auditInsert(events []gatehouse.AuditEvent) (string, []any, error) {
 	var b strings.Builder
-	b.WriteString("INSERT INTO audit_events (at, event, user_id, actor_id, client_id, source, request_id, detail) VALUES ")
+	b.WriteString(auditColumns + "VALUES ")
 	args := make([]any, 0, 8*len(events))
 	for i, e := range events {
 		if i > 0 {

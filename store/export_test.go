@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -145,4 +146,14 @@ func CleanupPlan(ctx context.Context, s *Store, query string, args []any, generi
 		plan.WriteString(line + "\n")
 	}
 	return plan.String(), rows.Err()
+}
+
+// KeptStatements counts the statement texts s keeps for the life of the
+// process: rewritten for its placeholders and prepared.
+func KeptStatements(s *Store) int {
+	n := 0
+	for _, m := range []*sync.Map{&s.queries, &s.stmts} {
+		m.Range(func(any, any) bool { n++; return true })
+	}
+	return n
 }

@@ -247,7 +247,7 @@ func (s *Store) replaceLinks(ctx context.Context, tx *sql.Tx, l link, owner int6
 		}
 		var n int
 		q := "SELECT COUNT(*) FROM " + l.targets + " WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
-		if err := tx.QueryRowContext(ctx, s.q(q), args...).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, s.qVarying(q), args...).Scan(&n); err != nil {
 			return err
 		}
 		if n != len(ids) {
@@ -269,7 +269,7 @@ func (s *Store) insertLinks(ctx context.Context, tx *sql.Tx, l link, owner int64
 			args = append(args, owner, id)
 		}
 		q := "INSERT INTO " + l.table + " (" + l.owner + ", " + l.target + ") VALUES (?, ?)" + strings.Repeat(", (?, ?)", n-1)
-		if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.qVarying(q), args...); err != nil {
 			return err
 		}
 		ids = ids[n:]

@@ -300,7 +300,7 @@ func (s *Store) existing(ctx context.Context, tx *sql.Tx, table string, ids []in
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		rows, err := tx.QueryContext(ctx, s.q("SELECT id FROM "+table+" WHERE id IN (?"+strings.Repeat(", ?", n-1)+")"), args...)
+		rows, err := tx.QueryContext(ctx, s.qVarying("SELECT id FROM "+table+" WHERE id IN (?"+strings.Repeat(", ?", n-1)+")"), args...)
 		if err != nil {
 			return nil, err
 		}

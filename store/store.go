@@ -394,13 +394,26 @@ type sizedInfo struct {
 
 func (i sizedInfo) Size() int64 { return i.size }
 
-// q returns query rewritten for the dialect's placeholders.
+// q returns query rewritten for the dialect's placeholders, kept for the
+// next call: for statement texts of a fixed set. A text that varies with
+// its input (an IN list, a multi-row VALUES) goes through qVarying.
 func (s *Store) q(query string) string {
 	if !s.d.dollar {
 		return query
 	}
 	if v, ok := s.queries.Load(query); ok {
 		return v.(string)
+	}
+	out := s.qVarying(query)
+	s.queries.Store(query, out)
+	return out
+}
+
+// qVarying returns query rewritten for the dialect's placeholders without
+// keeping it: q's texts stay for the life of the process.
+func (s *Store) qVarying(query string) string {
+	if !s.d.dollar {
+		return query
 	}
 	var b strings.Builder
 	n := 0
@@ -413,9 +426,7 @@ func (s *Store) q(query string) string {
 		}
 		b.WriteByte(query[i])
 	}
-	out := b.String()
-	s.queries.Store(query, out)
-	return out
+	return b.String()
 }
 
 // prepared returns query (written with ?) prepared once for this Store.

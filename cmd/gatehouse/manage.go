@@ -86,7 +86,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	undo, err := e.applyMemoryLimit(debug.SetMemoryLimit, debug.SetGCPercent)
+	undo, err := e.applyMemoryLimit(debug.SetMemoryLimit, debug.SetGCPercent, liveHeap)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,15 +13,20 @@ import (
 )
 
 // memoryLimitBase is the room the server's soft memory limit leaves for
-// everything but password hashes: connections, request buffers and the auth
-// cache, which holds about 45 MiB at its bound of 100,000 entries (measured
-// with users of typical field lengths). In the argon2id login cases of the
-// benchmark the heap left after a collection was the running hashes and
-// under 1 MiB more.
+// everything but the password hashes running: the runtime's own memory,
+// a hash finished but not yet collected, and up to baseLive of live heap
+// besides the hashes. In the argon2id login cases of the benchmark that
+// heap was 2-6 MiB after a collection (heap profiles of the server).
 const memoryLimitBase = 64 << 20
 
+// baseLive is the live heap besides running hashes that memoryLimitBase
+// has room for; room for what is live beyond it is added to the limit
+// (memoryLimit.hashing).
+const baseLive = 8 << 20
+
 // memoryLimit keeps the Go runtime's soft memory limit at memoryLimitBase
-// plus room for the password hashes that run at once.
+// plus room for the password hashes that run at once, plus the live heap
+// besides them beyond baseLive.
 //
 // Without a limit the collector lets the heap grow to twice what was live
 // at the last collection. During argon2id logins what is live is mostly
@@ -36,6 +42,23 @@ const memoryLimitBase = 64 << 20
 // so a limit sized for new hashes never makes the collector run
 // continuously under hashes it did not foresee.
 //
+// It follows the rest of the live heap too. A fixed limit that leaves
+// little room beyond the hashes fails as soon as something else holds
+// memory: with 20 MB more live (statement texts the store kept, fixed
+// since; an authentication cache near its bound of 100,000 entries holds
+// about 45 MiB) the heap sat at the limit, the runtime gave the freed
+// hashes' pages back to the kernel and each new hash faulted its 19 MiB
+// in again: page faults and clearing memory took 40 % of the server's CPU
+// and the PostgreSQL later logins ran at 0.37-0.43 of hash-bound
+// (docs/performance.md, run 11). So when hashes start, the limit is set
+// from the heap live at the last collection, if no hash ran during it:
+// room for what was live beyond baseLive, times the heap's growth under
+// the collector's target (growth). A collection while hashes run cannot
+// tell their memory from the rest, and raising the limit from it
+// (assuming every slot's hash was live) let the queued requests of the
+// benchmark's login wave raise it too: peak RSS 148-152 MB where it had
+// been 125-137 MB.
+//
 // The limit is soft: while a collection runs, the hashes that start
 // allocate on top of it, and the process's RSS adds what is not Go's heap
 // (the binary, SQLite's page caches). With room for one hash more than
@@ -45,20 +68,27 @@ const memoryLimitBase = 64 << 20
 // runs, at login rates within the runs' noise. Lower still costs logins:
 // at 96 MiB the runtime gave the freed hashes' pages back to the kernel
 // and the next hash faulted them in again, 8-18 % fewer logins a second.
-// Where the auth cache is near its bound the collector runs about once a
-// hash during logins; argon2's memory holds no pointers, so a collection
-// marks only the rest of the heap.
 type memoryLimit struct {
 	base  int64
 	slots int64
 	set   func(int64) int64 // debug.SetMemoryLimit
 	gc    func(int) int     // debug.SetGCPercent; nil: the target is left alone (GOGC is set)
+	// heap reads the heap live at the last collection and the number of
+	// collections so far (liveHeap); nil: the limit does not follow it.
+	heap func() (live int64, cycles uint64)
 
-	mu      sync.Mutex
-	perHash int64
-	lowered bool // the collector's target is gcPercentHashing
-	prevGC  int  // the target before it was lowered
+	mu       sync.Mutex
+	perHash  int64
+	extra    int64  // room for live heap beyond baseLive, a multiple of extraStep
+	running  bool   // hashes run (hashing)
+	idleFrom uint64 // collections when the last hash ended
+	lowered  bool   // the collector's target is gcPercentHashing
+	prevGC   int    // the target before it was lowered
 }
+
+// extraStep rounds memoryLimit.extra up, so that the limit is not set
+// again for every small change of the live heap.
+const extraStep = 4 << 20
 
 // gcPercentHashing is the collector's target (GOGC) while password hashes
 // run. At the default of 100 the heap goal with two argon2id hashes live
@@ -73,29 +103,82 @@ type memoryLimit struct {
 // the /api/me/ handler in-process 10-30 %.
 const gcPercentHashing = 50
 
-func newMemoryLimit(perHash int64, set func(int64) int64, gc func(int) int) *memoryLimit {
-	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, gc: gc, perHash: perHash}
+func newMemoryLimit(perHash int64, set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) *memoryLimit {
+	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, gc: gc, heap: heap, perHash: perHash}
+}
+
+// liveHeap reads the runtime's live heap after the last collection and
+// its count of collections.
+func liveHeap() (live int64, cycles uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		live = int64(s[0].Value.Uint64())
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		cycles = s[1].Value.Uint64()
+	}
+	return live, cycles
 }
 
 // hashing lowers the collector's target while password hashes run and
 // restores it when none does (accounts.Deps.HashesRunning, whose calls
-// alternate).
+// alternate), and sets the limit's room for the rest of the live heap
+// when hashes start.
 func (m *memoryLimit) hashing(running bool) {
-	if m.gc == nil {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if running == m.running {
+		return
+	}
+	m.running = running
 	switch {
+	case m.gc == nil:
 	case running && !m.lowered:
 		m.prevGC, m.lowered = m.gc(gcPercentHashing), true
 	case !running && m.lowered:
 		m.gc(m.prevGC)
 		m.lowered = false
 	}
+	if m.heap == nil {
+		return
+	}
+	live, cycles := m.heap()
+	if !running {
+		m.idleFrom = cycles
+		return
+	}
+	if cycles > m.idleFrom { // the last collection saw no hash running
+		m.setExtra(m.growth(live - baseLive))
+	}
 }
 
-func (m *memoryLimit) bytes() int64 { return m.base + m.slots*m.perHash }
+// growth is the room n bytes live take under the collector's target while
+// hashing: the heap goal is that much above what was live, and the limit
+// has to stay above the goal, or the runtime gives the freed hashes' pages
+// back to the kernel (BenchmarkHashesBesideLiveHeap, 40 MiB live besides
+// the hashes: 37-42 hashes/s and 1,470-1,710 page faults a hash with
+// room for the 40 MiB alone, 64-78/s and 108-124 with room for 1.5 times
+// it, 62-86/s and 170-220 with no limit). With GOGC set, which is not
+// read back, the default target of 100 is assumed.
+func (m *memoryLimit) growth(n int64) int64 {
+	if m.gc == nil {
+		return 2 * n
+	}
+	return n * (100 + gcPercentHashing) / 100
+}
+
+// setExtra sets extra from n bytes, rounded up to extraStep, and the limit
+// with it when that changes it. m.mu is held.
+func (m *memoryLimit) setExtra(n int64) {
+	n = (max(n, 0) + extraStep - 1) / extraStep * extraStep
+	if n != m.extra {
+		m.extra = n
+		m.set(m.bytes())
+	}
+}
+
+func (m *memoryLimit) bytes() int64 { return m.base + m.slots*m.perHash + m.extra }
 
 // fit raises the limit so that one hash of n bytes more than run at once
 // fits; it never lowers it.
@@ -113,8 +196,8 @@ func (m *memoryLimit) fit(n int64) {
 // leaves a limit given in GOMEMLIMIT alone and otherwise keeps
 // memoryLimit's, with the collector's target lowered while hashes run
 // unless GOGC is set; "off" sets none; a size sets exactly that. set is
-// debug.SetMemoryLimit and gc debug.SetGCPercent.
-func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int) (undo func(), err error) {
+// debug.SetMemoryLimit, gc debug.SetGCPercent and heap liveHeap.
+func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) (undo func(), err error) {
 	auto, n, err := parseMemoryLimit(e.cfg.MemoryLimit)
 	if err != nil {
 		return nil, fmt.Errorf("memory-limit: %w", err)
@@ -128,7 +211,7 @@ func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int) (undo fu
 		if e.getenv("GOGC") != "" {
 			gc = nil
 		}
-		m := newMemoryLimit(int64(e.cfg.Argon2Memory)<<10, set, gc)
+		m := newMemoryLimit(int64(e.cfg.Argon2Memory)<<10, set, gc, heap)
 		set(m.bytes())
 		e.hashMemory, e.hashesRunning = m.fit, m.hashing
 		undo = func() { m.hashing(false); set(prev) }

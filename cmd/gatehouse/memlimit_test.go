@@ -72,7 +72,7 @@ func (f *fakeLimit) set(n int64) int64 {
 
 func TestMemoryLimitFollowsLargestHash(t *testing.T) {
 	f := &fakeLimit{}
-	m := newMemoryLimit(19<<20, f.set, nil)
+	m := newMemoryLimit(19<<20, f.set, nil, nil)
 	slots := int64(accounts.HashConcurrency())
 	if want := int64(64<<20) + slots*(19<<20); m.bytes() != want {
 		t.Fatalf("limit %d, want %d", m.bytes(), want)
@@ -124,7 +124,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		f, g := &fakeLimit{cur: before}, &fakeGC{cur: gcBefore}
 		e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(map[string]string{"GOMEMLIMIT": c.gomemlimit, "GOGC": c.gogc})}
 		e.cfg.MemoryLimit, e.cfg.Argon2Memory = c.setting, 19456
-		undo, err := e.applyMemoryLimit(f.set, g.set)
+		undo, err := e.applyMemoryLimit(f.set, g.set, (&fakeHeap{}).read)
 		if err != nil {
 			t.Fatalf("%s: %v", c.setting, err)
 		}
@@ -155,7 +155,62 @@ func TestApplyMemoryLimit(t *testing.T) {
 	e := &env{log: slog.New(slog.DiscardHandler), getenv: getenvFrom(nil)}
 	e.cfg.MemoryLimit = "lots"
 	f, g := &fakeLimit{cur: before}, &fakeGC{cur: gcBefore}
-	if _, err := e.applyMemoryLimit(f.set, g.set); err == nil || len(f.sets) != 0 || len(g.sets) != 0 {
+	if _, err := e.applyMemoryLimit(f.set, g.set, (&fakeHeap{}).read); err == nil || len(f.sets) != 0 || len(g.sets) != 0 {
 		t.Errorf("a bad setting: err %v, sets %v %v", err, f.sets, g.sets)
+	}
+}
+
+// fakeHeap stands in for liveHeap.
+type fakeHeap struct {
+	live   int64
+	cycles uint64
+}
+
+func (h *fakeHeap) read() (int64, uint64) { return h.live, h.cycles }
+
+// The limit makes room for what is live besides the hashes, times the
+// heap's growth under the collector's target while hashing (1.5 at GOGC
+// 50), measured when hashes start from the last collection if it saw no
+// hash running, up or down; a collection while hashes ran changes nothing.
+func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	h := &fakeHeap{}
+	m := newMemoryLimit(19*mib, nil, (&fakeGC{cur: 100}).set, h.read)
+	f := &fakeLimit{cur: m.bytes()}
+	m.set = f.set
+	fixed := m.bytes()
+	for _, c := range []struct {
+		running bool
+		live    int64
+		cycles  uint64
+		why     string
+		room    int64 // MiB above fixed
+	}{
+		{true, 30 * mib, 0, "no collection since start: nothing measured", 0},
+		{false, 90 * mib, 3, "hashes end: the limit stays", 0},
+		{true, 30 * mib, 4, "a collection while none ran, 30 MiB live: 22 beyond baseLive, times 1.5, rounded up", 36},
+		{false, 80 * mib, 9, "hashes end", 36},
+		{true, 80 * mib, 9, "no collection between the hashes: kept", 36},
+		{false, 50 * mib, 12, "hashes end", 36},
+		{true, 5 * mib, 13, "5 MiB live with none running: within baseLive", 0},
+		{false, 70 * mib, 13, "hashes end", 0},
+		{true, 70 * mib, 14, "62 MiB beyond baseLive: 93, rounded up", 96},
+	} {
+		h.live, h.cycles = c.live, c.cycles
+		m.hashing(c.running)
+		if want := fixed + c.room*mib; f.cur != want {
+			t.Fatalf("hashing(%v), %d MiB live at collection %d (%s): limit %d MiB, want %d", c.running, c.live/mib, c.cycles, c.why, f.cur/mib, want/mib)
+		}
+	}
+	if len(f.sets) != 3 {
+		t.Errorf("the limit was set %d times (%v), want 3", len(f.sets), f.sets)
+	}
+
+	// With GOGC set (the target left alone), the default of 100 is assumed.
+	f, h = &fakeLimit{}, &fakeHeap{live: 30 * mib, cycles: 1}
+	m = newMemoryLimit(19*mib, f.set, nil, h.read)
+	m.hashing(true)
+	if want := fixed + 44*mib; f.cur != want {
+		t.Fatalf("30 MiB live, GOGC set: limit %d MiB, want %d", f.cur/mib, want/mib)
 	}
 }

@@ -74,14 +74,11 @@ func (s *Store) appendAuditArrays(ctx context.Context, events []gatehouse.AuditE
 		details           = make([]string, n)
 	)
 	for i, e := range events {
-		d, err := encodeDetail(e.Detail)
+		src, detail, err := auditText(e)
 		if err != nil {
 			return err
 		}
-		at[i], names[i], users[i], actors[i], clients[i], requests[i], details[i] = micros(e.At), e.Event, e.UserID, e.ActorID, e.ClientID, e.RequestID, d
-		if e.Source.IsValid() {
-			sources[i] = e.Source.String()
-		}
+		at[i], names[i], users[i], actors[i], clients[i], sources[i], requests[i], details[i] = micros(e.At), e.Event, e.UserID, e.ActorID, e.ClientID, src, e.RequestID, detail
 	}
 	if err := s.faulted(); err != nil {
 		return err
@@ -104,17 +101,23 @@ func auditInsert(events []gatehouse.AuditEvent) (string, []any, error) {
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		detail, err := encodeDetail(e.Detail)
+		src, detail, err := auditText(e)
 		if err != nil {
 			return "", nil, err
-		}
-		src := ""
-		if e.Source.IsValid() {
-			src = e.Source.String()
 		}
 		args = append(args, micros(e.At), e.Event, e.UserID, e.ActorID, e.ClientID, src, e.RequestID, detail)
 	}
 	return b.String(), args, nil
+}
+
+// auditText is e's source and detail as stored: the address as text ("" for
+// none) and the detail as a JSON object.
+func auditText(e gatehouse.AuditEvent) (src, detail string, err error) {
+	if e.Source.IsValid() {
+		src = e.Source.String()
+	}
+	detail, err = encodeDetail(e.Detail)
+	return src, detail, err
 }
 
 func encodeDetail(d map[string]string) (string, error) {

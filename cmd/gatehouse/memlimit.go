@@ -80,9 +80,8 @@ type memoryLimit struct {
 	mu       sync.Mutex
 	perHash  int64
 	extra    int64  // room for live heap beyond baseLive, a multiple of extraStep
-	running  bool   // hashes run (hashing)
+	running  bool   // hashes run (hashing); then the collector's target is gcPercentHashing unless gc is nil
 	idleFrom uint64 // collections when the last hash ended
-	lowered  bool   // the collector's target is gcPercentHashing
 	prevGC   int    // the target before it was lowered
 }
 
@@ -134,11 +133,10 @@ func (m *memoryLimit) hashing(running bool) {
 	m.running = running
 	switch {
 	case m.gc == nil:
-	case running && !m.lowered:
-		m.prevGC, m.lowered = m.gc(gcPercentHashing), true
-	case !running && m.lowered:
+	case running:
+		m.prevGC = m.gc(gcPercentHashing)
+	default:
 		m.gc(m.prevGC)
-		m.lowered = false
 	}
 	if m.heap == nil {
 		return

@@ -26,32 +26,28 @@ import (
 func BenchmarkHashesBesideLiveHeap(b *testing.B) {
 	const memory = 19456 // KiB
 	for _, c := range []struct {
-		name string
-		heap func() (int64, uint64)
-		off  bool
-		gc   bool
-	}{{"none", nil, true, false}, {"fixed", nil, false, true}, {"following", liveHeap, false, true}} {
+		name    string
+		limited bool                   // serve's automatic limit; else none, and the collector's default target
+		heap    func() (int64, uint64) // the limit follows the live heap
+	}{{"none", false, nil}, {"fixed", true, nil}, {"following", true, liveHeap}} {
 		b.Run(c.name, func(b *testing.B) {
 			ballast := make([][]byte, 40)
 			for i := range ballast {
 				ballast[i] = make([]byte, 1<<20)
 				ballast[i][0] = byte(i)
 			}
-			prevLimit := debug.SetMemoryLimit(-1)
+			prevLimit := debug.SetMemoryLimit(math.MaxInt64)
 			defer debug.SetMemoryLimit(prevLimit)
-			gcf := debug.SetGCPercent
-			if !c.gc {
-				gcf = nil
-			}
-			m := newMemoryLimit(memory<<10, debug.SetMemoryLimit, gcf, c.heap)
-			debug.SetMemoryLimit(m.bytes())
-			if c.off {
-				debug.SetMemoryLimit(math.MaxInt64)
-				m = newMemoryLimit(memory<<10, func(int64) int64 { return 0 }, nil, nil)
+			var m *memoryLimit
+			if c.limited {
+				m = newMemoryLimit(memory<<10, debug.SetMemoryLimit, debug.SetGCPercent, c.heap)
+				debug.SetMemoryLimit(m.bytes())
 			}
 			runtime.GC() // a collection with no hash running: what following measures
-			m.hashing(true)
-			defer m.hashing(false)
+			if m != nil {
+				m.hashing(true)
+				defer m.hashing(false)
+			}
 			slots := accounts.HashConcurrency()
 			var wg sync.WaitGroup
 			var faults0, faults1 syscall.Rusage
@@ -71,7 +67,7 @@ func BenchmarkHashesBesideLiveHeap(b *testing.B) {
 			syscall.Getrusage(syscall.RUSAGE_SELF, &faults1)
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "hashes/s")
 			b.ReportMetric(float64(faults1.Minflt-faults0.Minflt)/float64(b.N), "faults/hash")
-			if !c.off {
+			if m != nil {
 				b.ReportMetric(float64(m.bytes())/(1<<20), "limit-MiB")
 			}
 			runtime.KeepAlive(ballast)

@@ -249,33 +249,45 @@ func (s *Store) accessTokenByKey(ctx context.Context, hash []byte) (gatehouse.Ac
 	t := &g.Token
 	var uid, gid sql.NullInt64
 	var created, expires int64
-	var u struct {
-		id                            sql.NullInt64
-		username, email, first, lastN sql.NullString
-		pw                            sql.NullString
-		active, staff, super          sql.NullBool
-		joined, epoch                 sql.NullInt64
-		last                          sql.NullInt64
-	}
-	err := s.queryRow(ctx, nil, `SELECT t.id, t.token_hash, t.user_id, t.application_id, t.scope, t.family, t.grant_id, t.created, t.expires,
-		a.client_id, u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser,
-		u.date_joined, u.last_login, u.auth_epoch
-		FROM oauth_access_tokens t JOIN oauth_applications a ON a.id = t.application_id
-		LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).Scan(
-		&t.ID, &t.Hash, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &expires,
-		&g.ClientID, &u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super,
-		&u.joined, &u.last, &u.epoch)
+	var u joinedUser
+	err := s.queryRow(ctx, nil, accessByKeyQuery, hash).Scan(append([]any{
+		&t.ID, &t.Hash, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &expires, &g.ClientID}, u.dest()...)...)
 	if err != nil {
 		return g, s.notFound(err)
 	}
 	t.UserID, t.GrantID = fromNullID(uid), fromNullID(gid)
 	t.Created, t.Expires = fromMicros(created), fromMicros(expires)
-	if u.id.Valid {
-		g.User = &gatehouse.User{ID: u.id.Int64, Username: u.username.String, Email: u.email.String, FirstName: u.first.String,
-			LastName: u.lastN.String, Password: u.pw.String, IsActive: u.active.Bool, IsStaff: u.staff.Bool, IsSuperuser: u.super.Bool,
-			DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: fromEpoch(u.epoch.Int64)}
-	}
+	g.User = u.user()
 	return g, nil
+}
+
+var accessByKeyQuery = `SELECT t.id, t.token_hash, t.user_id, t.application_id, t.scope, t.family, t.grant_id, t.created, t.expires,
+	a.client_id, ` + qualified("u", userCols) + `
+	FROM oauth_access_tokens t JOIN oauth_applications a ON a.id = t.application_id
+	LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`
+
+// joinedUser receives userCols from the nullable side of a LEFT JOIN.
+type joinedUser struct {
+	id                            sql.NullInt64
+	username, email, first, lastN sql.NullString
+	pw                            sql.NullString
+	active, staff, super          sql.NullBool
+	joined, last, epoch           sql.NullInt64
+}
+
+// dest is the scan destinations of userCols, in their order.
+func (u *joinedUser) dest() []any {
+	return []any{&u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super, &u.joined, &u.last, &u.epoch}
+}
+
+// user is the user scanned, nil when the join found none.
+func (u *joinedUser) user() *gatehouse.User {
+	if !u.id.Valid {
+		return nil
+	}
+	return &gatehouse.User{ID: u.id.Int64, Username: u.username.String, Email: u.email.String, FirstName: u.first.String,
+		LastName: u.lastN.String, Password: u.pw.String, IsActive: u.active.Bool, IsStaff: u.staff.Bool, IsSuperuser: u.super.Bool,
+		DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: fromEpoch(u.epoch.Int64)}
 }
 
 const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time"
@@ -319,6 +331,36 @@ func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gat
 		}
 	}
 	return err
+}
+
+// lockRefreshUserQuery is lockRefreshUser's statement on SQLite and on
+// PostgreSQL (which locks the token's row only: FOR UPDATE cannot lock the
+// nullable side of an outer join).
+var lockRefreshUserQuery = func() [2]string {
+	q := "SELECT " + qualified("r", refreshCols) + ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = r.access_token_id), " +
+		qualified("u", userCols) + " FROM oauth_refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?"
+	return [2]string{q, q + " FOR UPDATE OF r"}
+}()
+
+// lockRefreshUser is lockRefresh reading the token's user in the same
+// statement (nil when it has none, or none is stored): a rotation's
+// reads, one statement instead of two in the one writer's transaction.
+func (s *Store) lockRefreshUser(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) (*gatehouse.User, error) {
+	q := lockRefreshUserQuery[0]
+	if s.d.name == "postgres" {
+		q = lockRefreshUserQuery[1]
+	}
+	var u joinedUser
+	var err error
+	for _, k := range tokenKeys(hash) {
+		if err = scanRefresh(scanWith{s.queryRow(ctx, tx, q, k), append([]any{access}, u.dest()...)}, t, familyExpires); !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.user(), nil
 }
 
 // scanWith scans a row into the destinations its caller names, then into

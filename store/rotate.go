@@ -147,11 +147,13 @@ func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 // cancellation must not fail the others: no caller's context is used.
 const groupTimeout = 30 * time.Second
 
-// inTx runs fn in one transaction of at most groupTimeout.
+// inTx runs fn in one transaction of at most groupTimeout (on SQLite,
+// the wait for the write gate; detached says why not its statements).
 func (g *txGroups) inTx(fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	return g.s.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	txCtx := g.s.detached(ctx)
+	return g.s.txIn(ctx, txCtx, func(tx *sql.Tx) error { return fn(txCtx, tx) })
 }
 
 func (g *txGroups) loop() {
@@ -273,7 +275,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	var old gatehouse.RefreshToken
 	var fexp *time.Time
 	var oldAccess []byte // the key of old's access token; nil when it has none
-	err := s.lockRefresh(ctx, tx, r.hash, &old, &fexp, &oldAccess)
+	user, err := s.lockRefreshUser(ctx, tx, r.hash, &old, &fexp, &oldAccess)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.outcome = gatehouse.ErrInvalidGrant
 		return nil
@@ -286,7 +288,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		r.outcome = gatehouse.ErrInvalidGrant
 		return nil
 	}
-	rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp}
+	rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp, User: user}
 	if old.Revoked != nil {
 		if r.grace <= 0 || r.now.Sub(*old.Revoked) >= r.grace {
 			reused := &gatehouse.TokenReuse{Family: old.Family}
@@ -300,11 +302,6 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 			return nil
 		}
 		rot.InGrace = true
-	}
-	if old.UserID != nil {
-		if rot.User, err = s.userTx(ctx, tx, *old.UserID); err != nil {
-			return err
-		}
 	}
 	at, rt, err := r.issue(rot)
 	if err != nil {

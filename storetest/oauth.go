@@ -465,6 +465,12 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 	if seen.InGrace || !bytes.Equal(seen.Old.Hash, secret.Hash("r1")) || seen.User == nil || seen.User.ID != u.ID || seen.FamilyExpires != nil {
 		t.Fatalf("issue was given %+v", seen)
 	}
+	// The user is read whole with the token (one statement).
+	if want, err := s.UserByUsername(ctx, "alice"); err != nil || seen.User.Username != want.Username || seen.User.Email != want.Email ||
+		seen.User.Password != want.Password || seen.User.IsActive != want.IsActive || seen.User.IsStaff != want.IsStaff ||
+		!seen.User.DateJoined.Equal(want.DateJoined) || !seen.User.AuthEpoch.Equal(want.AuthEpoch) || (seen.User.LastLogin == nil) != (want.LastLogin == nil) {
+		t.Fatalf("issue was given the user %+v, stored %+v (%v)", *seen.User, want, err)
+	}
 	g, err := s.AccessTokenByHash(ctx, secret.Hash("a2"))
 	if err != nil || g.Token.Family != "fam" || g.User == nil || g.User.Username != "alice" || g.ClientID != "c1" {
 		t.Fatalf("new token: %+v %v", g, err)

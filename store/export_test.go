@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -157,3 +158,22 @@ func KeptStatements(s *Store) int {
 	}
 	return n
 }
+
+// DropWriterSession opens a group writer's PostgreSQL session as a group
+// would, then drops it as a failed group does; it returns the session's
+// enable_seqscan setting as the writer saw it.
+func DropWriterSession(ctx context.Context, s *Store) (string, error) {
+	w := &groupWriter{g: s.groups}
+	tx, err := w.begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	var v string
+	err = tx.QueryRowContext(ctx, "SHOW enable_seqscan").Scan(&v)
+	tx.Rollback()
+	w.drop()
+	return v, err
+}
+
+// DB is the store's pool.
+func DB(s *Store) *sql.DB { return s.db }

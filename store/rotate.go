@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"runtime"
 	"sync"
@@ -147,21 +148,96 @@ func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 // cancellation must not fail the others: no caller's context is used.
 const groupTimeout = 30 * time.Second
 
+// groupWriter is one of txGroups' writers. On PostgreSQL it keeps a
+// session of its own (conn) whose sequential scans are off: every
+// statement of a group finds its rows by an index at any table size (ids,
+// hashes, families, grants), and the plans of statements over arrays that
+// were cached while the tables were small (a new database, or before
+// autovacuum's next ANALYZE) scanned them whole: measured in the
+// benchmark's first seconds, 333 blocks and 1 ms per group for the
+// revocation and 0.8 ms for the locking read, against 0.14 and 0.05 ms
+// with their indexes. (Planning each run instead, plan_cache_mode =
+// force_custom_plan, was a quarter of PostgreSQL's CPU in the OAuth
+// refresh case; SET LOCAL in each group's transaction was one round trip
+// more per group, docs/performance.md, thirteenth round.)
+type groupWriter struct {
+	g    *txGroups
+	conn *sql.Conn // PostgreSQL: the session, nil until the first group and after a failed one
+}
+
 // inTx runs fn in one transaction of at most groupTimeout (on SQLite,
 // the wait for the write gate; detached says why not its statements).
-func (g *txGroups) inTx(fn func(context.Context, *sql.Tx) error) error {
+func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	txCtx := g.s.detached(ctx)
-	return g.s.txIn(ctx, txCtx, func(tx *sql.Tx) error { return fn(txCtx, tx) })
+	s := w.g.s
+	if !s.d.dollar {
+		txCtx := s.detached(ctx)
+		return s.txIn(ctx, txCtx, func(tx *sql.Tx) error { return fn(txCtx, tx) })
+	}
+	if err := s.faulted(); err != nil {
+		return err
+	}
+	tx, err := w.begin(ctx)
+	if err != nil {
+		return s.classify(err)
+	}
+	if err = fn(ctx, tx); err != nil {
+		tx.Rollback()
+	} else {
+		err = tx.Commit()
+	}
+	if err != nil {
+		// The session may be broken (the database restarted, a timeout
+		// cut a statement off): the next group starts a new one.
+		w.drop()
+	}
+	return s.classify(err)
+}
+
+// begin starts a transaction in the writer's session, opening the session
+// first if there is none; a session found broken is replaced once.
+func (w *groupWriter) begin(ctx context.Context) (*sql.Tx, error) {
+	for try := 0; ; try++ {
+		if w.conn == nil {
+			c, err := w.g.s.db.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+				w.conn = c
+				w.drop()
+				return nil, err
+			}
+			w.conn = c
+		}
+		tx, err := w.conn.BeginTx(ctx, nil)
+		if err == nil || try > 0 {
+			return tx, err
+		}
+		w.drop()
+	}
+}
+
+// drop ends the writer's session: its connection is closed, not returned
+// to the pool, which must not hand its setting to other statements.
+func (w *groupWriter) drop() {
+	if w.conn == nil {
+		return
+	}
+	w.conn.Raw(func(any) error { return driver.ErrBadConn })
+	w.conn.Close()
+	w.conn = nil
 }
 
 func (g *txGroups) loop() {
+	w := &groupWriter{g: g}
+	defer w.drop()
 	serveGroups(g.reqs, g.stop, maxGroup, 2, &g.grouped,
 		func(batch []*groupedTx) error {
-			return g.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
+			return w.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
 		},
-		func(r *groupedTx) error { return g.inTx(r.apply) }, // its own transaction: the one that failed fails alone
+		func(r *groupedTx) error { return w.inTx(r.apply) }, // its own transaction: the one that failed fails alone
 		func(r *groupedTx, err error) { r.err = err; close(r.done) })
 }
 
@@ -213,22 +289,6 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) 
 			if r.jwt != nil {
 				jwts = append(jwts, r.jwt)
 			}
-		}
-	}
-	if len(rots) > 1 || len(jwts) > 1 {
-		// The sets' statements take arrays, and a plan cached while the
-		// tables were small (a new database, or before autovacuum's next
-		// ANALYZE) scans them whole: measured in the benchmark's first
-		// seconds, 333 blocks and 1 ms per group for the revocation and
-		// 0.8 ms for the locking read, against 0.14 and 0.05 ms with
-		// their indexes. Every statement of a group finds its rows by an
-		// index at any table size (ids, hashes, families, grants), so the
-		// group's transaction turns sequential scans off: the plans stay
-		// cached and use the indexes. (Planning each run instead,
-		// plan_cache_mode = force_custom_plan, was a quarter of
-		// PostgreSQL's CPU in the OAuth refresh case.)
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return err
 		}
 	}
 	together := false

@@ -49,6 +49,8 @@ type options struct {
 	rounds           int            // rounds of a case measured with its yardstick
 	importRows       int            // -import: users and DRF tokens of the import benchmark (0: the load benchmark)
 	importRounds     int
+	budgetsDoc       string // -budgets-doc: the document whose budgets table gets this run's figures
+	budgetsRun       string // -budgets-run: the run's name there
 }
 
 // want reports whether the load case name is selected by -cases.
@@ -71,6 +73,8 @@ func main() {
 	cases := flag.String("cases", "", "run only the load cases whose name matches this regular expression")
 	flag.IntVar(&o.importRows, "import", 0, "measure gatehouse import from a Django database with this many users and as many DRF tokens, instead of the load benchmark")
 	flag.IntVar(&o.importRounds, "import-rounds", 3, "imports measured per backend with -import")
+	flag.StringVar(&o.budgetsDoc, "budgets-doc", "", "add this run's figures to the budgets table of this document (docs/performance.md); needs -budgets-run")
+	flag.StringVar(&o.budgetsRun, "budgets-run", "", "the run's name in the budgets table (\"run 14\")")
 	flag.Parse()
 	if *cases != "" {
 		re, err := regexp.Compile(*cases)
@@ -82,6 +86,17 @@ func main() {
 	}
 	if o.smoke {
 		o.django, o.resources, o.scale = false, false, 0
+	}
+	if (o.budgetsDoc == "") != (o.budgetsRun == "") {
+		fmt.Fprintln(os.Stderr, "bench: -budgets-doc and -budgets-run go together")
+		os.Exit(2)
+	}
+	if o.budgetsDoc != "" {
+		// Found wanting before the run rather than after it.
+		if _, _, err := budgetsSection(o.budgetsDoc); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -budgets-doc:", err)
+			os.Exit(2)
+		}
 	}
 	switch {
 	case o.rounds < 0:
@@ -200,6 +215,17 @@ func run(o options) error {
 		}
 	}
 	printTable(os.Stdout, o, results, dj)
+	if o.budgetsDoc != "" {
+		var table strings.Builder
+		printTable(&table, o, results, dj)
+		missing, err := appendBudgets(o.budgetsDoc, o.budgetsRun, table.String())
+		if err != nil {
+			return err
+		}
+		for _, m := range missing {
+			fmt.Fprintln(os.Stderr, "bench: budgets table: no figure in this run for", m)
+		}
+	}
 	for _, r := range results {
 		if r.value != "" || (r.errors == 0 && r.total > 0) {
 			continue

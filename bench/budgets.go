@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -106,6 +107,22 @@ func findRow(rows []budgetRow, backend, key string) *budgetRow {
 
 var budgetsHeading = regexp.MustCompile(`## Budgets, issue 20 \(runs (\d+)-(\d+)\)`)
 
+// checkBudgetsFlags checks -budgets-doc and -budgets-run before the run,
+// so that a document without the table is found wanting before the run
+// rather than after it.
+func checkBudgetsFlags(doc, run string) error {
+	if (doc == "") != (strings.TrimSpace(run) == "") {
+		return fmt.Errorf("-budgets-doc and -budgets-run go together")
+	}
+	if doc == "" {
+		return nil
+	}
+	if _, _, err := budgetsSection(doc); err != nil {
+		return fmt.Errorf("-budgets-doc: %w", err)
+	}
+	return nil
+}
+
 // budgetsSection reads the document at path and finds its budgets
 // section: from its heading to the next heading of its level.
 func budgetsSection(path string) (string, [2]int, error) {
@@ -185,10 +202,8 @@ func appendBudgets(path, label, table string) ([]string, error) {
 	}
 	section = strings.Join(lines, "\n")
 	m := budgetsHeading.FindStringSubmatch(section)
-	var first, last int
-	fmt.Sscan(m[1], &first)
-	fmt.Sscan(m[2], &last)
-	section = strings.Replace(section, m[0], fmt.Sprintf("## Budgets, issue 20 (runs %d-%d)", first, last+1), 1)
+	last, _ := strconv.Atoi(m[2]) // digits: the heading matched
+	section = strings.Replace(section, m[0], fmt.Sprintf("## Budgets, issue 20 (runs %s-%d)", m[1], last+1), 1)
 	section = strings.Replace(section, fmt.Sprintf("run %d (– where", last), fmt.Sprintf("run %d, %s (– where", last, label), 1)
 	out := text[:loc[0]] + section + text[loc[1]:]
 	return missing, os.WriteFile(path, []byte(out), 0o644)

@@ -116,3 +116,28 @@ func TestAppendBudgetsNoTable(t *testing.T) {
 		t.Fatal("a missing document was accepted")
 	}
 }
+
+// The flags are checked before a run: both or neither, a run name that is
+// not blank, a document that has the table.
+func TestCheckBudgetsFlags(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "performance.md")
+	os.WriteFile(good, []byte(budgetsDoc), 0o644)
+	other := filepath.Join(t.TempDir(), "other.md")
+	os.WriteFile(other, []byte("# Notes\n"), 0o644)
+	for _, c := range []struct {
+		doc, run string
+		ok       bool
+	}{
+		{"", "", true},
+		{good, "run 7", true},
+		{good, "", false},
+		{good, "  ", false},
+		{"", "run 7", false},
+		{other, "run 7", false},
+		{filepath.Join(t.TempDir(), "absent.md"), "run 7", false},
+	} {
+		if err := checkBudgetsFlags(c.doc, c.run); (err == nil) != c.ok {
+			t.Errorf("-budgets-doc %q -budgets-run %q: %v, want ok %v", c.doc, c.run, err, c.ok)
+		}
+	}
+}

@@ -87,16 +87,9 @@ func main() {
 	if o.smoke {
 		o.django, o.resources, o.scale = false, false, 0
 	}
-	if (o.budgetsDoc == "") != (o.budgetsRun == "") {
-		fmt.Fprintln(os.Stderr, "bench: -budgets-doc and -budgets-run go together")
+	if err := checkBudgetsFlags(o.budgetsDoc, o.budgetsRun); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
-	}
-	if o.budgetsDoc != "" {
-		// Found wanting before the run rather than after it.
-		if _, _, err := budgetsSection(o.budgetsDoc); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: -budgets-doc:", err)
-			os.Exit(2)
-		}
 	}
 	switch {
 	case o.rounds < 0:

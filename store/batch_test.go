@@ -86,48 +86,7 @@ func TestRotationsGrouped(t *testing.T) {
 		app := newApp(t, s, "conf")
 		now := time.Now()
 		for round := 0; round < 20 && (store.GroupedRotations(s) == 0 || s.Dialect() == "postgres" && store.RotationsTogether(s) == 0); round++ {
-			const n = 32
-			for i := 0; i < n; i++ {
-				at := &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a", round, i)), ApplicationID: app.ID, Family: fmt.Sprint("f", round, i), Created: now, Expires: now.Add(time.Hour)}
-				rt := &gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("r", round, i)), ApplicationID: app.ID, Family: at.Family, Created: now}
-				if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-					t.Fatal(err)
-				}
-			}
-			errs := make([]error, n)
-			gone := make([]gatehouse.RevokedAccess, n)
-			var wg sync.WaitGroup
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(fmt.Sprint("r", round, i)), app.ID, now, 0,
-						func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-							return &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("a2", round, i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
-								&gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("r2", round, i)), ApplicationID: app.ID, Created: now}, nil
-						})
-				}()
-			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("rotation %d: %v", i, err)
-				}
-				rt, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r2", round, i)))
-				if err != nil || rt.Family != fmt.Sprint("f", round, i) || rt.Revoked != nil || rt.AccessTokenID == nil {
-					t.Fatalf("rotation %d's new token: %+v %v", i, rt, err)
-				}
-				// The old access token is gone, and said so (the caches drop it).
-				if len(gone[i]) != 1 || string(gone[i][0]) != string(secret.Hash(fmt.Sprint("a", round, i))) {
-					t.Fatalf("rotation %d reports %d deleted access tokens", i, len(gone[i]))
-				}
-				if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", round, i))); !errors.Is(err, gatehouse.ErrNotFound) {
-					t.Fatalf("rotation %d's old access token: %v", i, err)
-				}
-				if g, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a2", round, i))); err != nil || g.Token.Family != fmt.Sprint("f", round, i) {
-					t.Fatalf("rotation %d's new access token: %+v %v", i, g.Token, err)
-				}
-			}
+			rotateRound(t, s, app, round, 32, now)
 		}
 		if store.GroupedRotations(s) == 0 {
 			t.Fatal("no rotations were grouped in 20 rounds of 32 concurrent ones")
@@ -136,6 +95,54 @@ func TestRotationsGrouped(t *testing.T) {
 			t.Fatal("no group of rotations ran with one statement per step on PostgreSQL")
 		}
 	})
+}
+
+// rotateRound stores n token pairs of the round, each of its own family,
+// rotates their refresh tokens all at once, and checks each rotation's
+// outcome: the new pair stored in the old token's family, the old access
+// token deleted and reported so (the caches drop it).
+func rotateRound(t *testing.T, s *store.Store, app gatehouse.Application, round, n int, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	name := func(kind string, i int) string { return fmt.Sprint(kind, round, " ", i) }
+	for i := range n {
+		at := &gatehouse.AccessToken{Hash: secret.Hash(name("a", i)), ApplicationID: app.ID, Family: name("f", i), Created: now, Expires: now.Add(time.Hour)}
+		rt := &gatehouse.RefreshToken{Hash: secret.Hash(name("r", i)), ApplicationID: app.ID, Family: at.Family, Created: now}
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make([]error, n)
+	gone := make([]gatehouse.RevokedAccess, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+					return &gatehouse.AccessToken{Hash: secret.Hash(name("a2", i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
+						&gatehouse.RefreshToken{Hash: secret.Hash(name("r2", i)), ApplicationID: app.ID, Created: now}, nil
+				})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("round %d, rotation %d: %v", round, i, err)
+		}
+		rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2", i)))
+		if err != nil || rt.Family != name("f", i) || rt.Revoked != nil || rt.AccessTokenID == nil {
+			t.Fatalf("round %d, rotation %d's new token: %+v %v", round, i, rt, err)
+		}
+		if len(gone[i]) != 1 || string(gone[i][0]) != string(secret.Hash(name("a", i))) {
+			t.Fatalf("round %d, rotation %d reports %d deleted access tokens", round, i, len(gone[i]))
+		}
+		if _, err := s.AccessTokenByHash(ctx, secret.Hash(name("a", i))); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("round %d, rotation %d's old access token: %v", round, i, err)
+		}
+		if g, err := s.AccessTokenByHash(ctx, secret.Hash(name("a2", i))); err != nil || g.Token.Family != name("f", i) {
+			t.Fatalf("round %d, rotation %d's new access token: %+v %v", round, i, g.Token, err)
+		}
+	}
 }
 
 // Concurrent simplejwt rotations share transactions too, and on

@@ -319,36 +319,24 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (t gatehous
 	return t, s.notFound(err)
 }
 
-// lockRefresh reads the refresh token with that key inside tx (tokenKeys),
-// locked until tx ends, and sets access to the key of its access token
-// (nil when it has none); sql.ErrNoRows when there is none.
-func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) (err error) {
-	q := "SELECT " + refreshCols + ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = oauth_refresh_tokens.access_token_id)" +
-		" FROM oauth_refresh_tokens WHERE token_hash = ?" + s.forUpdate()
-	for _, k := range tokenKeys(hash) {
-		if err = scanRefresh(scanWith{s.queryRow(ctx, tx, q, k), []any{access}}, t, familyExpires); !errors.Is(err, sql.ErrNoRows) {
-			break
-		}
-	}
-	return err
-}
-
-// lockRefreshUserQuery is lockRefreshUser's statement on SQLite and on
-// PostgreSQL (which locks the token's row only: FOR UPDATE cannot lock the
-// nullable side of an outer join).
-var lockRefreshUserQuery = func() [2]string {
+// lockRefreshQuery is lockRefresh's statement on SQLite and on PostgreSQL
+// (which locks the token's row only: FOR UPDATE cannot lock the nullable
+// side of an outer join).
+var lockRefreshQuery = func() [2]string {
 	q := "SELECT " + qualified("r", refreshCols) + ", (SELECT a.token_hash FROM oauth_access_tokens a WHERE a.id = r.access_token_id), " +
 		qualified("u", userCols) + " FROM oauth_refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?"
 	return [2]string{q, q + " FOR UPDATE OF r"}
 }()
 
-// lockRefreshUser is lockRefresh reading the token's user in the same
-// statement (nil when it has none, or none is stored): a rotation's
-// reads, one statement instead of two in the one writer's transaction.
-func (s *Store) lockRefreshUser(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) (*gatehouse.User, error) {
-	q := lockRefreshUserQuery[0]
+// lockRefresh reads the refresh token with that key inside tx (tokenKeys),
+// locked until tx ends, with its user in the same statement (nil when it
+// has none, or none is stored: a rotation's reads are one statement in the
+// writer's transaction), and sets access to the key of its access token
+// (nil when it has none); sql.ErrNoRows when there is none.
+func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gatehouse.RefreshToken, familyExpires **time.Time, access *[]byte) (*gatehouse.User, error) {
+	q := lockRefreshQuery[0]
 	if s.d.name == "postgres" {
-		q = lockRefreshUserQuery[1]
+		q = lockRefreshQuery[1]
 	}
 	var u joinedUser
 	var err error
@@ -470,7 +458,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
 		var access []byte // deleteAccess below returns it
-		err := s.lockRefresh(ctx, tx, hash, &t, nil, &access)
+		_, err := s.lockRefresh(ctx, tx, hash, &t, nil, &access)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -165,34 +165,33 @@ type groupWriter struct {
 	conn *sql.Conn // PostgreSQL: the session, nil until the first group and after a failed one
 }
 
-// inTx runs fn in one transaction of at most groupTimeout (on SQLite,
-// the wait for the write gate; detached says why not its statements).
+// inTx runs fn in one transaction of at most groupTimeout.
+//
+// On SQLite the transaction's statements run under a context that cannot
+// end: for one that can, modernc.org/sqlite starts a goroutine per
+// statement to interrupt it (38,500 in 2 s of the OAuth refresh case, about
+// a tenth of the writer's CPU; docs/performance.md, thirteenth round).
+// SQLite's statements here are point reads and writes by index and its
+// lock is waited for up to the busy timeout; the write gate is still
+// waited for under the timeout. On PostgreSQL the timeout stays on the
+// statements: it is what ends a round trip to a server that stopped
+// answering.
 func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	s := w.g.s
 	if !s.d.dollar {
-		txCtx := s.detached(ctx)
-		return s.txIn(ctx, txCtx, func(tx *sql.Tx) error { return fn(txCtx, tx) })
+		txCtx := context.WithoutCancel(ctx)
+		return s.txWith(ctx, func() (*sql.Tx, error) { return s.db.BeginTx(txCtx, nil) },
+			func(tx *sql.Tx) error { return fn(txCtx, tx) })
 	}
-	if err := s.faulted(); err != nil {
-		return err
-	}
-	tx, err := w.begin(ctx)
-	if err != nil {
-		return s.classify(err)
-	}
-	if err = fn(ctx, tx); err != nil {
-		tx.Rollback()
-	} else {
-		err = tx.Commit()
-	}
+	err := s.txWith(ctx, func() (*sql.Tx, error) { return w.begin(ctx) }, func(tx *sql.Tx) error { return fn(ctx, tx) })
 	if err != nil {
 		// The session may be broken (the database restarted, a timeout
 		// cut a statement off): the next group starts a new one.
 		w.drop()
 	}
-	return s.classify(err)
+	return err
 }
 
 // begin starts a transaction in the writer's session, opening the session
@@ -335,7 +334,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	var old gatehouse.RefreshToken
 	var fexp *time.Time
 	var oldAccess []byte // the key of old's access token; nil when it has none
-	user, err := s.lockRefreshUser(ctx, tx, r.hash, &old, &fexp, &oldAccess)
+	user, err := s.lockRefresh(ctx, tx, r.hash, &old, &fexp, &oldAccess)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.outcome = gatehouse.ErrInvalidGrant
 		return nil

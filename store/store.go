@@ -508,12 +508,13 @@ func (s *Store) stmtIn(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt 
 // tx runs fn in one transaction, committed when fn returns nil. A store
 // with a fault refuses it.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.txIn(ctx, ctx, fn)
+	return s.txWith(ctx, func() (*sql.Tx, error) { return s.db.BeginTx(ctx, nil) }, fn)
 }
 
-// txIn is tx waiting for the write gate under ctx and running the
-// transaction under txCtx.
-func (s *Store) txIn(ctx, txCtx context.Context, fn func(*sql.Tx) error) error {
+// txWith is tx with the transaction begun by begin (on a connection of
+// the caller's, under a context of its own), after the write gate, which
+// is waited for under ctx.
+func (s *Store) txWith(ctx context.Context, begin func() (*sql.Tx, error), fn func(*sql.Tx) error) error {
 	if err := s.faulted(); err != nil {
 		return err
 	}
@@ -521,7 +522,7 @@ func (s *Store) txIn(ctx, txCtx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	defer s.writes.leave()
-	tx, err := s.db.BeginTx(txCtx, nil)
+	tx, err := begin()
 	if err != nil {
 		return s.classify(err)
 	}
@@ -543,25 +544,6 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	defer s.writes.leave()
 	res, err := s.db.ExecContext(ctx, s.q(query), args...)
 	return res, s.classify(err)
-}
-
-// detached is ctx for the transactions of the store's own writers (the
-// grouped rotations), which no caller can cancel: on SQLite without its
-// end, so that the driver runs their statements without watching it. For
-// a context that can end, modernc.org/sqlite starts a goroutine per
-// statement to interrupt it, and database/sql one per result set to close
-// it: in the one writer of the OAuth refresh case that was 38,500 and
-// 21,700 goroutines in 2 s, a tenth of the writer's CPU
-// (docs/performance.md, thirteenth round). SQLite's statements here are
-// point reads and writes by index, and the wait for its lock is bounded by
-// the busy timeout; the write gate is still waited for under ctx. On
-// PostgreSQL the context stays: it is what ends a round trip to a server
-// that stopped answering.
-func (s *Store) detached(ctx context.Context) context.Context {
-	if s.d.dollar {
-		return ctx
-	}
-	return context.WithoutCancel(ctx)
 }
 
 // writeGate lets one write of this process at a time into SQLite, queued

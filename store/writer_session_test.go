@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
-	"github.com/gatehouse-auth/gatehouse/secret"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -29,38 +26,7 @@ func TestGroupWriterSessions(t *testing.T) {
 	s := testdb.OpenURL(t, testdb.URL(t, "postgres")+"&application_name="+name)
 	app := newApp(t, s, "conf")
 	now := time.Now()
-	rotate := func(round int) {
-		t.Helper()
-		const n = 8
-		for i := 0; i < n; i++ {
-			at := &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("wa", round, i)), ApplicationID: app.ID, Family: fmt.Sprint("wf", round, i), Created: now, Expires: now.Add(time.Hour)}
-			rt := &gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("wr", round, i)), ApplicationID: app.ID, Family: at.Family, Created: now}
-			if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(fmt.Sprint("wr", round, i)), app.ID, now, 0,
-					func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-						return &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("wa2", round, i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
-							&gatehouse.RefreshToken{Hash: secret.Hash(fmt.Sprint("wr2", round, i)), ApplicationID: app.ID, Created: now}, nil
-					})
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d, rotation %d: %v", round, i, err)
-			}
-			if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("wr2", round, i))); err != nil || rt.Revoked != nil {
-				t.Fatalf("round %d, rotation %d's new token: %+v %v", round, i, rt, err)
-			}
-		}
-	}
-	rotate(0)
+	rotateRound(t, s, app, 0, 8, now)
 
 	// The pool's idle connections closed, the store's backends left are
 	// the writers' sessions.
@@ -81,7 +47,7 @@ func TestGroupWriterSessions(t *testing.T) {
 	}
 	// The writers' sessions are gone: the next rotations run in new ones.
 	for round := 1; round <= 3; round++ {
-		rotate(round)
+		rotateRound(t, s, app, round, 8, now)
 	}
 
 	if v, err := store.DropWriterSession(ctx, s); err != nil || v != "off" {

@@ -161,19 +161,23 @@ func KeptStatements(s *Store) int {
 
 // DropWriterSession opens a group writer's PostgreSQL session as a group
 // would, then drops it as a failed group does; it returns the session's
-// enable_seqscan setting as the writer saw it.
+// enable_seqscan and plan_cache_mode settings as the writer saw them.
 func DropWriterSession(ctx context.Context, s *Store) (string, error) {
 	w := &groupWriter{g: s.groups}
 	tx, err := w.begin(ctx)
 	if err != nil {
 		return "", err
 	}
-	var v string
-	err = tx.QueryRowContext(ctx, "SHOW enable_seqscan").Scan(&v)
+	var seq, plans string
+	err = tx.QueryRowContext(ctx, "SELECT current_setting('enable_seqscan'), current_setting('plan_cache_mode')").Scan(&seq, &plans)
 	tx.Rollback()
 	w.drop()
-	return v, err
+	return seq + " " + plans, err
 }
 
 // DB is the store's pool.
 func DB(s *Store) *sql.DB { return s.db }
+
+// SetSetWrite has every rotation set's write statement run through f
+// (nil: directly).
+func SetSetWrite(s *Store, f func(write func() error) error) { s.setWrite = f }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -116,10 +115,16 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 // tokens run together; the ones whose token was not found so (blacklisted
 // already: a reuse, or a logout; or never recorded: issued before the
 // records) are left with inSet false, for applyJWTRotation to run after,
-// in the same transaction. That order (the clean rotations first) is one a lone
+// in the group's transaction. The statement runs outside a transaction,
+// as one of its own (groupWriter.sets): the rotations it returns are
+// committed. That order (the clean rotations first) is one a lone
 // rotation per request could have had: a reuse of another token of a
 // rotated family then revokes the new token too, as it would alone.
-func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRotation) error {
+//
+// again gives a new session after an error: when the statement fails, a
+// read there of which new records are stored says which rotations it
+// committed all the same (rotatedJWTs); the others run after.
+func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*jwtRotation) error {
 	byJTI := make(map[string]*jwtRotation, len(rs))
 	for _, r := range rs {
 		r.inSet, r.outcome = false, 0
@@ -147,7 +152,9 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRo
 	}
 	// The UPDATE's rows (the tokens it blacklisted, with their families)
 	// feed the INSERT of the new records, and their ids are the answer.
-	rows, err := tx.QueryContext(ctx, s.q(`WITH b AS (
+	var done []string
+	err := s.runSetWrite(func() error {
+		rows, err := q.QueryContext(ctx, s.q(`WITH b AS (
 			UPDATE jwt_tokens t SET blacklisted_at = u.at, rotated = TRUE
 			FROM unnest(?::text[], ?::bigint[]) AS u(jti, at) WHERE t.jti = u.jti AND t.blacklisted_at IS NULL
 			RETURNING t.jti, t.family),
@@ -159,31 +166,65 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, tx *sql.Tx, rs []*jwtRo
 			JOIN b ON b.jti = x.old
 			ON CONFLICT (jti) DO NOTHING)
 		SELECT jti FROM b`), jtis, ats, jtis, nexts, uids, created, expires, black, rotated)
-	if err != nil {
+		if err == nil {
+			done, err = scanStrings(rows)
+		}
 		return err
-	}
-	var done []*jwtRotation
-	for rows.Next() {
-		var jti string
-		if err := rows.Scan(&jti); err != nil {
-			rows.Close()
+	})
+	if err != nil {
+		if q, err2 := again(); err2 == nil {
+			if done, err2 = s.rotatedJWTs(ctx, q, sorted); err2 == nil {
+				err = nil
+			}
+		}
+		if err != nil {
 			return err
 		}
-		r := byJTI[jti]
-		if r == nil {
-			rows.Close()
-			return fmt.Errorf("store: blacklisted an unasked refresh token")
+	}
+	for _, jti := range done {
+		if r := byJTI[jti]; r != nil {
+			r.inSet, r.outcome = true, gatehouse.Rotated
 		}
-		done = append(done, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, r := range done {
-		r.inSet, r.outcome = true, gatehouse.Rotated
 	}
 	return nil
+}
+
+// rotatedJWTs reads which of rs a failed set statement committed all the
+// same: those whose new record is stored (each new jti is fresh, and the
+// statement stored it only with the old token's blacklisting). It returns
+// their old jtis.
+func (s *Store) rotatedJWTs(ctx context.Context, q querier, rs []*jwtRotation) ([]string, error) {
+	old := make(map[string]string, len(rs))
+	nexts := make([]string, len(rs))
+	for i, r := range rs {
+		nexts[i], old[r.next.JTI] = r.next.JTI, r.old.JTI
+	}
+	rows, err := q.QueryContext(ctx, s.q("SELECT jti FROM jwt_tokens WHERE jti = ANY(?::text[])"), nexts)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
+	}
+	for i, jti := range stored {
+		stored[i] = old[jti]
+	}
+	return stored, nil
+}
+
+// scanStrings reads rows of one text column, and closes them.
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // BlacklistRefresh blacklists the refresh token r (recording it when

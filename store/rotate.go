@@ -31,7 +31,17 @@ import (
 // client's, issue's error) wrote nothing; a reuse's family revocation
 // commits with the group. A database error aborts the group, whose
 // rotations then run again one transaction each, so that each caller gets
-// its own answer.
+// its own answer; a rotation a set statement already committed is settled
+// and never runs again.
+//
+// On PostgreSQL the set paths run before the group's transaction, each
+// as one statement that is its own transaction (groupWriter.sets): the
+// OAuth set is a read and a guarded write, two round trips, and
+// simplejwt's one, instead of the same inside BEGIN and COMMIT (four and
+// three round trips: docs/performance.md, fourteenth round). What they
+// leave (a reuse, a token presented twice, one never recorded, a set
+// whose tokens changed between its read and its write) runs one rotation
+// after the other in the group's transaction, as before.
 
 // rotation is one RotateRefreshToken call.
 type rotation struct {
@@ -43,7 +53,7 @@ type rotation struct {
 
 	revoked gatehouse.RevokedAccess
 	outcome error // the rotation's answer: nil, ErrInvalidGrant, *TokenReuse, issue's error
-	alone   bool  // applyRotationSet left it to run alone
+	inSet   bool  // applyRotationSet settled it: outcome and revoked are final
 }
 
 // maxGroup bounds a group: its transaction holds the row locks of every
@@ -74,6 +84,9 @@ type groupedTx struct {
 	jwt   *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
 	err   error
 	done  chan struct{} // closed when err and apply's answer are final
+	// settled: a set statement committed the rotation (or refused it
+	// without writing); its answer is final and apply never runs.
+	settled bool
 }
 
 // groupWriters is how many groups run at once: on SQLite one (it has
@@ -198,24 +211,107 @@ func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
 // first if there is none; a session found broken is replaced once.
 func (w *groupWriter) begin(ctx context.Context) (*sql.Tx, error) {
 	for try := 0; ; try++ {
-		if w.conn == nil {
-			c, err := w.g.s.db.Conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := c.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
-				w.conn = c
-				w.drop()
-				return nil, err
-			}
-			w.conn = c
+		c, err := w.session(ctx)
+		if err != nil {
+			return nil, err
 		}
-		tx, err := w.conn.BeginTx(ctx, nil)
+		tx, err := c.BeginTx(ctx, nil)
 		if err == nil || try > 0 {
 			return tx, err
 		}
 		w.drop()
 	}
+}
+
+// session is the writer's session, opened when there is none. Besides
+// sequential scans, the plans made for one run's particular values are
+// off in it (plan_cache_mode): its statements are the same few, prepared
+// once per session, and their values never change the best plan (point
+// reads and writes by index), while the planner kept planning the OAuth
+// set's read anew for its values in 1,530 of 5,442 runs, as much of
+// PostgreSQL's time as running it (docs/performance.md, fourteenth round).
+func (w *groupWriter) session(ctx context.Context) (*sql.Conn, error) {
+	if w.conn != nil {
+		return w.conn, nil
+	}
+	c, err := w.g.s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.conn = c
+	if _, err := c.ExecContext(ctx, "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan"); err != nil {
+		w.drop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// again replaces the writer's session with a new one: after an error the
+// session may be broken (its backend ended, a timeout cut a statement off).
+func (w *groupWriter) again(ctx context.Context) (querier, error) {
+	w.drop()
+	return w.session(ctx)
+}
+
+// sets runs, on PostgreSQL, the group's OAuth rotations and its simplejwt
+// rotations through their set statements in the writer's session, outside
+// a transaction, settling those they commit or refuse, and returns the
+// requests left for the group's transaction. A set statement that fails
+// is followed by a read in a new session of whether it committed all the
+// same (its reply lost, the session's backend gone): only a rotation
+// known not to have committed runs again, so that an answer lost on its
+// way is never mistaken for a reuse. A database error it cannot resolve
+// so drops the session; the requests not settled by then are the group's
+// to retry.
+func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
+	var rots []*rotation
+	var jwts []*jwtRotation
+	for _, r := range batch {
+		if r.rot != nil {
+			rots = append(rots, r.rot)
+		}
+		if r.jwt != nil {
+			jwts = append(jwts, r.jwt)
+		}
+	}
+	if len(rots) == 0 && len(jwts) == 0 {
+		return batch, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	s := w.g.s
+	err := func() error {
+		c, err := w.session(ctx)
+		if err != nil {
+			return err
+		}
+		again := func() (querier, error) { return w.again(ctx) }
+		if len(rots) > 0 {
+			if err := s.applyRotationSet(ctx, c, again, rots); err != nil {
+				return err
+			}
+		}
+		if len(jwts) > 0 {
+			if c, err = w.session(ctx); err != nil {
+				return err
+			}
+			return s.applyJWTRotationSet(ctx, c, again, jwts)
+		}
+		return nil
+	}()
+	rest := batch[:0:0]
+	for _, r := range batch {
+		if (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet) {
+			r.settled = true
+			s.groups.together.Add(1)
+			continue
+		}
+		rest = append(rest, r)
+	}
+	if err != nil {
+		w.drop()
+	}
+	return rest, err
 }
 
 // drop ends the writer's session: its connection is closed, not returned
@@ -234,10 +330,33 @@ func (g *txGroups) loop() {
 	defer w.drop()
 	serveGroups(g.reqs, g.stop, maxGroup, 2, &g.grouped,
 		func(batch []*groupedTx) error {
-			return w.inTx(func(ctx context.Context, tx *sql.Tx) error { return g.s.applyGroup(ctx, tx, batch) })
+			if g.s.d.dollar {
+				var err error
+				if batch, err = w.sets(batch); err != nil || len(batch) == 0 {
+					return err
+				}
+			}
+			return w.inTx(func(ctx context.Context, tx *sql.Tx) error {
+				for _, r := range batch {
+					if err := r.apply(ctx, tx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		},
-		func(r *groupedTx) error { return w.inTx(r.apply) }, // its own transaction: the one that failed fails alone
-		func(r *groupedTx, err error) { r.err = err; close(r.done) })
+		func(r *groupedTx) error { // its own transaction: the one that failed fails alone
+			if r.settled {
+				return nil
+			}
+			return w.inTx(r.apply)
+		},
+		func(r *groupedTx, err error) {
+			if !r.settled {
+				r.err = err
+			}
+			close(r.done)
+		})
 }
 
 // serveGroups serves the requests sent on reqs in groups until stop
@@ -272,57 +391,6 @@ func serveGroups[T any](reqs chan T, stop <-chan struct{}, limit, retryFrom int,
 			answer(r, err)
 		}
 	}
-}
-
-// applyGroup runs batch in tx: on PostgreSQL its OAuth rotations
-// together when they are independent (applyRotationSet) and its simplejwt
-// rotations likewise (applyJWTRotationSet), the rest one after the other.
-func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, batch []*groupedTx) error {
-	var rots []*rotation
-	var jwts []*jwtRotation
-	if s.d.dollar {
-		for _, r := range batch {
-			if r.rot != nil {
-				rots = append(rots, r.rot)
-			}
-			if r.jwt != nil {
-				jwts = append(jwts, r.jwt)
-			}
-		}
-	}
-	together := false
-	if len(rots) > 1 {
-		var err error
-		if together, err = s.applyRotationSet(ctx, tx, rots); err != nil {
-			return err
-		}
-		if together {
-			for _, r := range rots {
-				if !r.alone {
-					s.groups.together.Add(1)
-				}
-			}
-		}
-	}
-	if len(jwts) > 1 {
-		if err := s.applyJWTRotationSet(ctx, tx, jwts); err != nil {
-			return err
-		}
-		for _, r := range jwts {
-			if r.inSet {
-				s.groups.together.Add(1)
-			}
-		}
-	}
-	for _, r := range batch {
-		if (together && r.rot != nil && !r.rot.alone) || (r.jwt != nil && r.jwt.inSet) {
-			continue
-		}
-		if err := r.apply(ctx, tx); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // applyRotation rotates r's token inside tx (RotateRefreshToken's rules),

@@ -1,94 +1,119 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-// applyRotationSet runs a group of rotations on PostgreSQL with two
-// statements over arrays for the whole group instead of six round trips
-// per rotation: read every token with its user (locked, in id order),
-// then one statement revokes the old tokens, deletes their access tokens
-// and inserts the new pairs. It does so only when the
-// rotations are independent of each other: distinct tokens of distinct
-// families, none already revoked (no reuse, no grace). Then the order they
-// run in changes nothing, and each has exactly its lone outcome. Otherwise
-// it returns false having written nothing, and the caller applies them
-// one by one in the same transaction. Refusals (unknown, expired, another
-// client's, issue's error) write nothing, as alone. A token not found
-// under its key is left to the caller to run alone (r.alone), which looks
-// it up under its legacy key too (tokenKeys).
-func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation) (bool, error) {
+// applyRotationSet runs a group's OAuth rotations on PostgreSQL outside a
+// transaction, in two statements over arrays for the whole group: one
+// reads every token with its access token and its user, and one (a
+// transaction of its own) revokes the old tokens, gives their access
+// tokens the new keys in place (or deletes them and inserts new ones),
+// and inserts the new refresh tokens. It does so only when the rotations
+// are independent of each other: distinct tokens of distinct families,
+// none already revoked (no reuse, no grace), distinct access tokens. Then
+// the order they run in changes nothing, and each has exactly its lone
+// outcome; those it settles get inSet. Refusals (unknown, expired,
+// another client's, issue's error) write nothing, as alone, and are
+// settled too. Otherwise it writes nothing and settles none: the caller
+// applies them one by one in a transaction. A token not found under its
+// key is left to the caller (it looks under the legacy key too,
+// tokenKeys).
+//
+// The read takes no lock: the write is guarded instead. Its statement
+// fails, writing nothing, unless it revoked every old token (none was
+// revoked or rotated since the read) and found every access token it
+// replaces under its old key (none was revoked or cleaned up since), and
+// the rotations then go to the caller's transaction, whose locking reads
+// see what changed (a concurrent rotation of the same token makes this
+// one a reuse, as alone). A lone rotation reads the user without a lock
+// as well.
+//
+// again gives a new session after an error. The read that fails is tried
+// once more in one; a write that fails is followed there by a read of
+// whether it committed (rotationSetCommitted).
+func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*rotation) error {
 	hashes := make([][]byte, len(rs))
 	for i, r := range rs {
+		r.inSet, r.revoked, r.outcome = false, nil, nil
 		hashes[i] = r.hash
 	}
-	rows, err := tx.QueryContext(ctx, s.q(lockRefreshSetSQL), hashes)
+	rows, err := q.QueryContext(ctx, s.q(readRefreshSetSQL), hashes)
 	if err != nil {
-		return false, err
+		if q, err = again(); err != nil {
+			return err
+		}
+		if rows, err = q.QueryContext(ctx, s.q(readRefreshSetSQL), hashes); err != nil {
+			return err
+		}
 	}
 	type found struct {
-		t    gatehouse.RefreshToken
-		fexp *time.Time
-		user *gatehouse.User
+		t      gatehouse.RefreshToken
+		fexp   *time.Time
+		user   *gatehouse.User
+		access accessRow
 	}
 	byHash := map[string]*found{}
 	for rows.Next() {
 		f := &found{}
 		var u joinedUser
-		if err := scanRefresh(scanWith{rows, u.dest()}, &f.t, &f.fexp); err != nil {
+		if err := scanRefresh(scanWith{rows, append(f.access.dest(), u.dest()...)}, &f.t, &f.fexp); err != nil {
 			rows.Close()
-			return false, err
+			return err
 		}
 		f.user = u.user()
 		byHash[string(f.t.Hash)] = f
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, err
+		return err
 	}
-	seenHash, seenFamily := map[string]bool{}, map[string]bool{}
+	seenHash, seenFamily, seenAccess := map[string]bool{}, map[string]bool{}, map[int64]bool{}
 	for _, r := range rs {
 		f := byHash[string(r.hash)]
 		if f == nil {
 			continue
 		}
 		if f.t.Revoked != nil || seenHash[string(r.hash)] || seenFamily[f.t.Family] {
-			return false, nil
+			return nil
 		}
 		seenHash[string(r.hash)], seenFamily[f.t.Family] = true, true
+		if f.t.AccessTokenID != nil {
+			if seenAccess[*f.t.AccessTokenID] {
+				return nil
+			}
+			seenAccess[*f.t.AccessTokenID] = true
+		}
 	}
 
-	type pair struct {
-		r    *rotation
-		old  gatehouse.RefreshToken
-		at   *gatehouse.AccessToken
-		rt   *gatehouse.RefreshToken
-		fexp *time.Time
-	}
-	var live []pair
+	var live []*setRotation
+	var refused []*rotation
 	for _, r := range rs {
-		r.revoked, r.outcome, r.alone = nil, nil, false
 		f := byHash[string(r.hash)]
 		if f == nil && len(tokenKeys(r.hash)) > 1 {
-			// Perhaps stored under its legacy key: the caller runs it
-			// alone, after the set (an order lone rotations could have had).
-			r.alone = true
-			continue
+			continue // perhaps stored under its legacy key: the caller's
 		}
 		if f == nil || f.t.ApplicationID != r.appID ||
 			(f.t.Expires != nil && !r.now.Before(*f.t.Expires)) || (f.fexp != nil && !r.now.Before(*f.fexp)) {
 			r.outcome = gatehouse.ErrInvalidGrant
+			refused = append(refused, r)
 			continue
 		}
 		rot := gatehouse.RefreshRotation{Old: f.t, FamilyExpires: f.fexp, User: f.user}
 		at, rt, err := r.issue(rot)
 		if err != nil {
 			r.outcome = err
+			refused = append(refused, r)
 			continue
 		}
 		at.Family, rt.Family = f.t.Family, f.t.Family
@@ -99,112 +124,206 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 		if rt.Created.IsZero() {
 			rt.Created = s.now()
 		}
-		live = append(live, pair{r: r, old: f.t, at: at, rt: rt, fexp: f.fexp})
+		p := &setRotation{r: r, old: f.t, access: f.access, at: at, rt: rt, fexp: f.fexp}
+		p.replace = f.t.AccessTokenID != nil && f.access.holds(at)
+		live = append(live, p)
 	}
-	if len(live) == 0 {
-		return true, nil
+	if len(live) > 0 {
+		// Rows in id order: two sets' statements that share a token lock
+		// it in one order, rather than deadlock until PostgreSQL ends one.
+		slices.SortFunc(live, func(a, b *setRotation) int { return cmp.Compare(a.old.ID, b.old.ID) })
+		ok, err := s.writeRotationSet(ctx, q, live)
+		if err != nil {
+			if q, err2 := again(); err2 == nil {
+				ok, err2 = s.rotationSetCommitted(ctx, q, live)
+				if err2 == nil {
+					err = nil
+				}
+			}
+		}
+		if err != nil || !ok {
+			for _, r := range rs {
+				r.revoked, r.outcome = nil, nil
+			}
+			return err
+		}
 	}
+	for _, p := range live {
+		p.r.inSet = true
+	}
+	for _, r := range refused {
+		r.inSet = true
+	}
+	return nil
+}
 
-	// One statement writes the group: the old tokens revoked (each at its
-	// own request's time), their access tokens deleted, the new access
-	// tokens inserted and the refresh tokens pointing at them (joined on
-	// the access token's hash). Its rows say what each part did: "u" per
-	// revoked token, "d" per deleted access token, "a" and "r" per new
-	// token, with their ids.
+// setRotation is one rotation of a set being written.
+type setRotation struct {
+	r       *rotation
+	old     gatehouse.RefreshToken
+	access  accessRow // old's access token as read
+	replace bool      // old's access token becomes the new one in place
+	at      *gatehouse.AccessToken
+	rt      *gatehouse.RefreshToken
+	fexp    *time.Time
+}
+
+// accessRow is a refresh token's access token read with it (a LEFT JOIN:
+// id is not valid when there is none).
+type accessRow struct {
+	id, app, user, grant sql.NullInt64
+	hash                 []byte
+	family               sql.NullString
+}
+
+func (a *accessRow) dest() []any {
+	return []any{&a.id, &a.hash, &a.family, &a.app, &a.user, &a.grant}
+}
+
+// holds reports whether the row can become at in place (as replaceAccess
+// decides alone): the same user, application, family and grant, so that
+// a family's revocation still finds it (an access token imported from
+// Django has a family of its own).
+func (a *accessRow) holds(at *gatehouse.AccessToken) bool {
+	same := func(n sql.NullInt64, id *int64) bool { return n.Valid == (id != nil) && (id == nil || n.Int64 == *id) }
+	return a.id.Valid && a.app.Valid && a.app.Int64 == at.ApplicationID && a.family.String == at.Family &&
+		same(a.user, at.UserID) && same(a.grant, at.GrantID)
+}
+
+// readRefreshSetSQL reads the refresh tokens with the keys given, each
+// with its access token and its user.
+var readRefreshSetSQL = "SELECT " + qualified("r", refreshCols) +
+	", a.id, a.token_hash, a.family, a.application_id, a.user_id, a.grant_id, " + qualified("u", userCols) +
+	" FROM oauth_refresh_tokens r LEFT JOIN oauth_access_tokens a ON a.id = r.access_token_id" +
+	" LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = ANY(?::bytea[])"
+
+// writeRotationSetSQL writes a set in one statement, a transaction of its
+// own: the old tokens revoked (each at its own request's time), their
+// access tokens given the new keys in place (ra) or deleted (d) and new
+// ones inserted (ia), and the new refresh tokens inserted pointing at
+// them (joined on the access token's key). Its rows say what each part
+// did: 'd' per deleted access token, 'a' and 'r' per new token, with
+// their ids and keys. Its last row is the guard: a division by zero, which
+// fails the statement and so undoes everything it wrote, unless it
+// revoked every old token, replaced every access token it was to and
+// inserted every new refresh token.
+var writeRotationSetSQL = `WITH u AS (
+		UPDATE oauth_refresh_tokens t SET revoked = v.at, access_token_id = NULL
+		FROM unnest(?::bigint[], ?::bigint[]) AS v(id, at) WHERE t.id = v.id AND t.revoked IS NULL
+		RETURNING t.id),
+	ra AS (
+		UPDATE oauth_access_tokens t SET token_hash = v.h, scope = v.scope, created = v.created, expires = v.exp
+		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::text[], ?::bigint[], ?::bigint[]) AS v(id, old, h, scope, created, exp)
+		WHERE t.id = v.id AND t.token_hash = v.old
+		RETURNING t.id, t.token_hash),
+	d AS (DELETE FROM oauth_access_tokens WHERE id = ANY(?::bigint[]) RETURNING id, token_hash),
+	ia AS (` + accessInsert + `SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+		RETURNING id, token_hash),
+	a AS (SELECT id, token_hash FROM ra UNION ALL SELECT id, token_hash FROM ia),
+	r AS (INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time)
+		SELECT x.h, a.id, x.uid, x.app, x.scope, x.fam, x.gid, x.created, x.exp, x.fexp, x.auth
+		FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+			AS x(h, ah, uid, app, scope, fam, gid, created, exp, fexp, auth)
+		JOIN a ON a.token_hash = x.ah
+		RETURNING id, token_hash)
+	SELECT 'd', id, token_hash FROM d UNION ALL SELECT 'a', id, token_hash FROM a UNION ALL SELECT 'r', id, token_hash FROM r
+	UNION ALL SELECT 'g', (1 / ((SELECT count(*) FROM u) = ?::bigint AND (SELECT count(*) FROM ra) = ?::bigint
+		AND (SELECT count(*) FROM r) = ?::bigint)::int)::bigint, NULL::bytea`
+
+// writeRotationSet writes live (writeRotationSetSQL) and sets each
+// rotation's revoked and its tokens' ids; false when the guard failed
+// (the statement wrote nothing).
+func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRotation) (bool, error) {
 	n := len(live)
 	var (
-		ids, nows          = make([]int64, n), make([]int64, n)
-		accessIDs          []int64
-		hs                 = make([][]byte, n)
-		uids, gids         = make([]*int64, n), make([]*int64, n)
-		apps               = make([]int64, n)
-		scopes, fams       = make([]string, n), make([]string, n)
-		created, expires   = make([]int64, n), make([]int64, n)
-		pairs              = make(map[string]*pair, 2*n)
-		rhs                = make([][]byte, n)
-		ruids, rgids       = make([]*int64, n), make([]*int64, n)
-		rapps              = make([]int64, n)
-		rscopes, rfams     = make([]string, n), make([]string, n)
-		rcreated           = make([]int64, n)
-		rexp, rfexp, rauth = make([]*int64, n), make([]*int64, n), make([]*int64, n)
+		ids, nows              = make([]int64, n), make([]int64, n)
+		repIDs, deleteIDs      []int64
+		repOld, repHash        [][]byte
+		repScope               []string
+		repCreated, repExpires []int64
+		hs                     [][]byte
+		uids, gids             []*int64
+		apps                   []int64
+		scopes, fams           []string
+		created, expires       []int64
+		byHash                 = make(map[string]*setRotation, 2*n)
+		rhs, rahs              = make([][]byte, n), make([][]byte, n)
+		ruids, rgids           = make([]*int64, n), make([]*int64, n)
+		rapps                  = make([]int64, n)
+		rscopes, rfams         = make([]string, n), make([]string, n)
+		rcreated               = make([]int64, n)
+		rexp, rfexp, rauth     = make([]*int64, n), make([]*int64, n), make([]*int64, n)
 	)
-	for i := range live {
-		p := &live[i]
+	for i, p := range live {
 		ids[i], nows[i] = p.old.ID, micros(p.r.now)
-		if p.old.AccessTokenID != nil {
-			accessIDs = append(accessIDs, *p.old.AccessTokenID)
-		}
 		t := p.at
-		hs[i], uids[i], gids[i], apps[i], scopes[i], fams[i] = t.Hash, t.UserID, t.GrantID, t.ApplicationID, t.Scope, t.Family
-		created[i], expires[i] = micros(t.Created), micros(t.Expires)
+		if p.replace {
+			repIDs, repOld, repHash = append(repIDs, p.access.id.Int64), append(repOld, p.access.hash), append(repHash, t.Hash)
+			repScope, repCreated, repExpires = append(repScope, t.Scope), append(repCreated, micros(t.Created)), append(repExpires, micros(t.Expires))
+		} else {
+			if p.access.id.Valid {
+				deleteIDs = append(deleteIDs, p.access.id.Int64)
+			}
+			hs, uids, gids, apps = append(hs, t.Hash), append(uids, t.UserID), append(gids, t.GrantID), append(apps, t.ApplicationID)
+			scopes, fams = append(scopes, t.Scope), append(fams, t.Family)
+			created, expires = append(created, micros(t.Created)), append(expires, micros(t.Expires))
+		}
 		rt := p.rt
-		rhs[i], ruids[i], rgids[i], rapps[i], rscopes[i], rfams[i] = rt.Hash, rt.UserID, rt.GrantID, rt.ApplicationID, rt.Scope, rt.Family
+		rhs[i], rahs[i], ruids[i], rgids[i], rapps[i], rscopes[i], rfams[i] = rt.Hash, t.Hash, rt.UserID, rt.GrantID, rt.ApplicationID, rt.Scope, rt.Family
 		rcreated[i], rexp[i], rfexp[i], rauth[i] = micros(rt.Created), microsPtr(rt.Expires), microsPtr(p.fexp), microsPtr(rt.AuthTime)
-		pairs[string(t.Hash)], pairs[string(rt.Hash)] = p, p
+		byHash[string(t.Hash)], byHash[string(rt.Hash)] = p, p
 	}
-	rows, err = tx.QueryContext(ctx, s.q(`WITH u AS (
-			UPDATE oauth_refresh_tokens t SET revoked = v.at, access_token_id = NULL
-			FROM unnest(?::bigint[], ?::bigint[]) AS v(id, at) WHERE t.id = v.id AND t.revoked IS NULL
-			RETURNING t.id),
-		d AS (DELETE FROM oauth_access_tokens WHERE id = ANY(?::bigint[]) RETURNING id, token_hash),
-		a AS (`+accessInsert+`SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
-			RETURNING id, token_hash),
-		r AS (INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time)
-			SELECT x.h, a.id, x.uid, x.app, x.scope, x.fam, x.gid, x.created, x.exp, x.fexp, x.auth
-			FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-				AS x(h, ah, uid, app, scope, fam, gid, created, exp, fexp, auth)
-			JOIN a ON a.token_hash = x.ah
-			RETURNING id, token_hash)
-		SELECT 'u', id, NULL::bytea FROM u UNION ALL SELECT 'd', id, token_hash FROM d
-		UNION ALL SELECT 'a', id, token_hash FROM a UNION ALL SELECT 'r', id, token_hash FROM r`),
-		ids, nows, accessIDs,
-		hs, uids, apps, scopes, fams, gids, created, expires,
-		rhs, hs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth)
-	if err != nil {
-		return false, s.conflict(err)
-	}
-	revokedN := 0
 	gone := map[int64][]byte{}
-	err = func() error {
+	err := s.runSetWrite(func() error {
+		rows, err := q.QueryContext(ctx, s.q(writeRotationSetSQL),
+			ids, nows,
+			repIDs, repOld, repHash, repScope, repCreated, repExpires,
+			deleteIDs,
+			hs, uids, apps, scopes, fams, gids, created, expires,
+			rhs, rahs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth,
+			n, len(repIDs), n)
+		if err != nil {
+			return err
+		}
 		defer rows.Close()
 		for rows.Next() {
 			var kind string
-			var id int64
+			var id sql.NullInt64
 			var h []byte
 			if err := rows.Scan(&kind, &id, &h); err != nil {
 				return err
 			}
 			switch kind {
-			case "u":
-				revokedN++
 			case "d":
-				gone[id] = h
+				gone[id.Int64] = h
 			case "a":
-				if p := pairs[string(h)]; p != nil {
-					p.at.ID = id
+				if p := byHash[string(h)]; p != nil {
+					p.at.ID = id.Int64
 				}
 			case "r":
-				if p := pairs[string(h)]; p != nil {
-					p.rt.ID = id
+				if p := byHash[string(h)]; p != nil {
+					p.rt.ID = id.Int64
 				}
 			}
 		}
 		return rows.Err()
-	}()
+	})
+	if isGuardFailure(err) {
+		return false, nil
+	}
 	if err != nil {
 		return false, s.conflict(err)
 	}
-	if revokedN != n {
-		return false, fmt.Errorf("store: %d of %d grouped refresh tokens revoked", revokedN, n)
-	}
-	for i := range live {
-		p := &live[i]
+	for i, p := range live {
 		if p.at.ID == 0 || p.rt.ID == 0 {
 			return false, fmt.Errorf("store: grouped token pair %d not returned", i)
 		}
 		p.rt.AccessTokenID = &p.at.ID
-		if p.old.AccessTokenID != nil {
-			if h, ok := gone[*p.old.AccessTokenID]; ok {
+		switch {
+		case p.replace:
+			p.r.revoked = gatehouse.RevokedAccess{p.access.hash}
+		case p.access.id.Valid:
+			if h, ok := gone[p.access.id.Int64]; ok {
 				p.r.revoked = gatehouse.RevokedAccess{h}
 			}
 		}
@@ -212,11 +331,61 @@ func (s *Store) applyRotationSet(ctx context.Context, tx *sql.Tx, rs []*rotation
 	return true, nil
 }
 
-// lockRefreshSetSQL reads and locks the refresh tokens with the keys
-// given, with their users, in id order (so that two groups lock rows in
-// one order).
-var lockRefreshSetSQL = "SELECT " + qualified("r", refreshCols) + ", " + qualified("u", userCols) +
-	" FROM oauth_refresh_tokens r LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = ANY(?::bytea[]) ORDER BY r.id FOR UPDATE OF r"
+// rotationSetCommitted reads whether the write of live committed after
+// all, its statement having failed: whether its new refresh tokens are
+// stored (a statement commits all of them or none). When they are, it
+// sets what writeRotationSet would have: the tokens' ids and each
+// rotation's revoked access token (the one read with the old token: the
+// statement gave it the new key or deleted it).
+func (s *Store) rotationSetCommitted(ctx context.Context, q querier, live []*setRotation) (bool, error) {
+	hashes := make([][]byte, len(live))
+	byHash := make(map[string]*setRotation, len(live))
+	for i, p := range live {
+		hashes[i] = p.rt.Hash
+		byHash[string(p.rt.Hash)] = p
+	}
+	rows, err := q.QueryContext(ctx, s.q("SELECT id, token_hash, access_token_id FROM oauth_refresh_tokens WHERE token_hash = ANY(?::bytea[])"), hashes)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	found := 0
+	for rows.Next() {
+		var id int64
+		var h []byte
+		var access sql.NullInt64
+		if err := rows.Scan(&id, &h, &access); err != nil {
+			return false, err
+		}
+		if p := byHash[string(h)]; p != nil && access.Valid {
+			p.rt.ID, p.at.ID = id, access.Int64
+			found++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	switch found {
+	case 0:
+		return false, nil
+	case len(live):
+	default:
+		return false, fmt.Errorf("store: %d of %d refresh tokens of one statement stored", found, len(live))
+	}
+	for _, p := range live {
+		p.rt.AccessTokenID = &p.at.ID
+		if p.access.id.Valid {
+			p.r.revoked = gatehouse.RevokedAccess{p.access.hash}
+		}
+	}
+	return true, nil
+}
+
+// isGuardFailure reports the failure of writeRotationSetSQL's guard.
+func isGuardFailure(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "22012" // division_by_zero
+}
 
 // scanIDs reads (id, token_hash) rows into each, and closes them.
 func scanIDs(rows *sql.Rows, each func(id int64, hash []byte)) error {

@@ -170,6 +170,19 @@ type Store struct {
 
 	walPath     string        // SQLite: the WAL file that checkpoints copies back
 	checkpoints *checkpointer // SQLite: the background checkpoint
+
+	// setWrite, for tests, runs a rotation set's write (write) and
+	// returns its error: it may act between the set's read and its write,
+	// or stand for a reply lost after the write committed.
+	setWrite func(write func() error) error
+}
+
+// runSetWrite runs a rotation set's write statement (write).
+func (s *Store) runSetWrite(write func() error) error {
+	if s.setWrite != nil {
+		return s.setWrite(write)
+	}
+	return write()
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.

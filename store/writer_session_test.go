@@ -13,10 +13,10 @@ import (
 )
 
 // On PostgreSQL each rotation writer keeps a session of its own with
-// sequential scans off. A session whose backend ends (a restart, an
-// administrator's pg_terminate_backend) is replaced at the next group
-// without failing it, and a session the writer drops is closed, never
-// handed back to the pool with its setting.
+// sequential scans and custom plans off. A session whose backend ends (a
+// restart, an administrator's pg_terminate_backend) is replaced at the
+// next group without failing it, and a session the writer drops is
+// closed, never handed back to the pool with its settings.
 func TestGroupWriterSessions(t *testing.T) {
 	if !slices.Contains(testdb.Backends(), "postgres") {
 		t.Skip("PostgreSQL not configured")
@@ -50,8 +50,8 @@ func TestGroupWriterSessions(t *testing.T) {
 		rotateRound(t, s, app, round, 8, now)
 	}
 
-	if v, err := store.DropWriterSession(ctx, s); err != nil || v != "off" {
-		t.Fatalf("the writer's session: enable_seqscan %q, %v; want off", v, err)
+	if v, err := store.DropWriterSession(ctx, s); err != nil || v != "off force_generic_plan" {
+		t.Fatalf("the writer's session: enable_seqscan and plan_cache_mode %q, %v; want off, force_generic_plan", v, err)
 	}
 	// The pool's connections have the server's default, the dropped
 	// session's among them if it had been returned.
@@ -67,9 +67,9 @@ func TestGroupWriterSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		var v string
-		if err := c.QueryRowContext(ctx, "SHOW enable_seqscan").Scan(&v); err != nil || v != "on" {
-			t.Fatalf("a pool connection: enable_seqscan %q, %v; want on", v, err)
+		var seq, plans string
+		if err := c.QueryRowContext(ctx, "SELECT current_setting('enable_seqscan'), current_setting('plan_cache_mode')").Scan(&seq, &plans); err != nil || seq != "on" || plans != "auto" {
+			t.Fatalf("a pool connection: enable_seqscan %q, plan_cache_mode %q, %v; want on, auto", seq, plans, err)
 		}
 	}
 }

@@ -181,3 +181,7 @@ func DB(s *Store) *sql.DB { return s.db }
 // SetSetWrite has every rotation set's write statement run through f
 // (nil: directly).
 func SetSetWrite(s *Store, f func(write func() error) error) { s.setWrite = f }
+
+// SetPrepareHook has f run first in every background preparation of a
+// statement for the pool (stmtIn).
+func SetPrepareHook(s *Store, f func()) { s.prepareHook = f }

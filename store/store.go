@@ -164,6 +164,13 @@ type Store struct {
 	queries   sync.Map      // query text with ? -> text for this dialect
 	stmts     sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
 	preparing sync.Map      // queries a goroutine is preparing for stmts
+	// prep tracks those goroutines, which Close waits for: one still
+	// preparing holds a connection, whose SQLite files it would open or
+	// delete after Close returned. prepClosed (under prepMu) starts no
+	// more once Close began.
+	prep       sync.WaitGroup
+	prepMu     sync.Mutex
+	prepClosed bool
 	access    *accessWriter // groups lone access-token inserts
 	groups    *txGroups     // groups refresh-token rotations
 	writes    writeGate     // SQLite: one write at a time, queued in Go
@@ -175,6 +182,8 @@ type Store struct {
 	// returns its error: it may act between the set's read and its write,
 	// or stand for a reply lost after the write committed.
 	setWrite func(write func() error) error
+	// prepareHook, for tests, runs first in each background preparation.
+	prepareHook func()
 }
 
 // runSetWrite runs a rotation set's write statement (write).
@@ -274,6 +283,10 @@ func (s *Store) Close() error {
 		if s.checkpoints != nil {
 			s.checkpoints.close()
 		}
+		s.prepMu.Lock()
+		s.prepClosed = true
+		s.prepMu.Unlock()
+		s.prep.Wait()
 		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 		s.closeErr = s.db.Close()
 	})
@@ -507,13 +520,21 @@ func (s *Store) stmtIn(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt 
 		return tx.StmtContext(ctx, v.(*sql.Stmt))
 	}
 	if _, started := s.preparing.LoadOrStore(query, true); !started {
-		go func() {
+		s.prepMu.Lock()
+		defer s.prepMu.Unlock()
+		if s.prepClosed {
+			return nil
+		}
+		s.prep.Go(func() {
+			if s.prepareHook != nil {
+				s.prepareHook()
+			}
 			pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if _, err := s.prepared(pctx, query); err != nil {
 				s.preparing.Delete(query) // try again at the next use
 			}
-		}()
+		})
 	}
 	return nil
 }

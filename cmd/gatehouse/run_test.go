@@ -26,14 +26,26 @@ func getenvFrom(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// handedOut is every address freeAddr returned in this test binary.
+var handedOut sync.Map
+
+// freeAddr returns a local address free a moment ago, never one it
+// returned before: the kernel may give a port just closed again, and a
+// test that asks for two (TestServeTLS: HTTPS and its redirect) got the
+// same one twice.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, again := handedOut.LoadOrStore(addr, true); !again {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // serve starts `gatehouse serve` through run and waits for /readyz; the

@@ -156,23 +156,48 @@ func BenchmarkOAuthRefresh(b *testing.B) {
 	for _, backend := range testdb.Backends() {
 		b.Run(backend, func(b *testing.B) {
 			o := newOAuthBench(b, backend)
-			login := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"},
-				"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
-			chained(b, func(refresh string) (string, error) {
-				form := login
-				if refresh != "" {
-					form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
-						"client_id": {"conf-client"}, "client_secret": {o.confSecret}}
-				}
-				s, body, err := o.do("POST", "/o/token/", form)
-				var p tokenPair
-				if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
-					return "", fmt.Errorf("status %d %s %v", s, body, err)
-				}
-				return p.Refresh, nil
-			})
+			refreshChains(b, o, "conf-client", o.confSecret)
 		})
 	}
+}
+
+// BenchmarkOAuthRefreshJWT: BenchmarkOAuthRefresh for a client whose
+// access tokens are RFC 9068 JWTs, signed (RS256) by the rotation's issue
+// callback, which runs in the rotation writer's transaction.
+func BenchmarkOAuthRefreshJWT(b *testing.B) {
+	for _, backend := range testdb.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			signer := oidctest.New(b)
+			o := newOAuthBenchWith(b, backend, func(c *config) { c.Issuer, c.OAuth.Issuer = testIssuer, testIssuer },
+				func(w *wiring) { w.OAuth.AccessTokens = signer })
+			_, sec, err := o.env.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "jwt-client",
+				GrantTypes: []string{"password"}, TokenFormat: gatehouse.TokenFormatJWT})
+			if err != nil {
+				b.Fatal(err)
+			}
+			refreshChains(b, o, "jwt-client", sec)
+		})
+	}
+}
+
+// refreshChains logs in and rotates refresh tokens, one chain per
+// goroutine, as the client with that secret.
+func refreshChains(b *testing.B, o *oauthBench, clientID, secret string) {
+	login := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"},
+		"client_id": {clientID}, "client_secret": {secret}}
+	chained(b, func(refresh string) (string, error) {
+		form := login
+		if refresh != "" {
+			form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+				"client_id": {clientID}, "client_secret": {secret}}
+		}
+		s, body, err := o.do("POST", "/o/token/", form)
+		var p tokenPair
+		if err != nil || s != 200 || json.Unmarshal(body, &p) != nil || p.Refresh == "" {
+			return "", fmt.Errorf("status %d %s %v", s, body, err)
+		}
+		return p.Refresh, nil
+	})
 }
 
 // chained runs step b.N times in parallel as parallel does, each goroutine

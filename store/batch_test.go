@@ -92,7 +92,7 @@ func TestRotationsGrouped(t *testing.T) {
 			t.Fatal("no rotations were grouped in 20 rounds of 32 concurrent ones")
 		}
 		if s.Dialect() == "postgres" && store.RotationsTogether(s) == 0 {
-			t.Fatal("no group of rotations ran with one statement per step on PostgreSQL")
+			t.Fatal("no rotations ran through the set statements on PostgreSQL")
 		}
 	})
 }
@@ -139,8 +139,8 @@ func rotateRound(t *testing.T, s *store.Store, app gatehouse.Application, round,
 		if _, err := s.AccessTokenByHash(ctx, secret.Hash(name("a", i))); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("round %d, rotation %d's old access token: %v", round, i, err)
 		}
-		if g, err := s.AccessTokenByHash(ctx, secret.Hash(name("a2", i))); err != nil || g.Token.Family != name("f", i) {
-			t.Fatalf("round %d, rotation %d's new access token: %+v %v", round, i, g.Token, err)
+		if g, err := s.AccessTokenByHash(ctx, secret.Hash(name("a2", i))); err != nil || g.Token.Family != name("f", i) || g.Token.ID != *rt.AccessTokenID {
+			t.Fatalf("round %d, rotation %d's new access token: %+v %v, want id %d", round, i, g.Token, err, *rt.AccessTokenID)
 		}
 	}
 }
@@ -150,48 +150,57 @@ func rotateRound(t *testing.T, s *store.Store, app gatehouse.Application, round,
 // its own token into its own family.
 func TestJWTRotationsGrouped(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *store.Store) {
-		now := time.Now()
 		grouped, together := store.GroupedRotations(s), store.RotationsTogether(s)
 		for round := 0; round < 20 && (store.GroupedRotations(s) == grouped || s.Dialect() == "postgres" && store.RotationsTogether(s) == together); round++ {
-			const n = 32
-			rec := func(jti string) gatehouse.RefreshRecord {
-				return gatehouse.RefreshRecord{JTI: jti, Created: now, Expires: now.Add(time.Hour)}
-			}
-			for i := 0; i < n; i++ {
-				r := rec(fmt.Sprint("j", round, "-", i))
-				r.Family = fmt.Sprint("f", round, "-", i)
-				if err := s.RecordRefresh(ctx, r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			outcomes := make([]gatehouse.RotateOutcome, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := 0; i < n; i++ {
-				wg.Go(func() {
-					outcomes[i], errs[i] = s.RotateRefresh(ctx, rec(fmt.Sprint("j", round, "-", i)), rec(fmt.Sprint("j2", round, "-", i)), now)
-				})
-			}
-			wg.Wait()
-			for i := range errs {
-				if errs[i] != nil || outcomes[i] != gatehouse.Rotated {
-					t.Fatalf("rotation %d: %v %v", i, outcomes[i], errs[i])
-				}
-				// Replaying the old token revokes the new one: it is in
-				// the old one's family.
-				if got, err := s.RotateRefresh(ctx, rec(fmt.Sprint("j", round, "-", i)), rec(fmt.Sprint("j3", round, "-", i)), now); err != nil || got != gatehouse.Reused {
-					t.Fatalf("replay %d: %v %v", i, got, err)
-				}
-				if b, err := s.RefreshBlacklisted(ctx, fmt.Sprint("j2", round, "-", i)); err != nil || !b {
-					t.Fatalf("rotation %d's new token outlived the replay: %v %v", i, b, err)
-				}
-			}
+			rotateJWTRound(t, s, round, 32, time.Now())
 		}
 		if store.GroupedRotations(s) == grouped {
 			t.Fatal("no simplejwt rotations were grouped in 20 rounds of 32 concurrent ones")
 		}
 		if s.Dialect() == "postgres" && store.RotationsTogether(s) == together {
-			t.Fatal("no group of simplejwt rotations ran with one statement per step on PostgreSQL")
+			t.Fatal("no simplejwt rotations ran through the set statement on PostgreSQL")
 		}
 	})
+}
+
+// rotateJWTRound records n simplejwt refresh tokens of the round, each of
+// its own family, rotates them all at once, and checks each rotation's
+// outcome: rotated, and the new token in the old one's family (replaying
+// the old token blacklists it).
+func rotateJWTRound(t *testing.T, s *store.Store, round, n int, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	rec := func(kind string, i int) gatehouse.RefreshRecord {
+		return gatehouse.RefreshRecord{JTI: fmt.Sprint(kind, round, "-", i), Created: now, Expires: now.Add(time.Hour)}
+	}
+	for i := range n {
+		r := rec("j", i)
+		r.Family = fmt.Sprint("f", round, "-", i)
+		if err := s.RecordRefresh(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outcomes := make([]gatehouse.RotateOutcome, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { outcomes[i], errs[i] = s.RotateRefresh(ctx, rec("j", i), rec("j2", i), now) })
+	}
+	wg.Wait()
+	for i := range errs {
+		if errs[i] != nil || outcomes[i] != gatehouse.Rotated {
+			t.Fatalf("round %d, rotation %d: %v %v", round, i, outcomes[i], errs[i])
+		}
+		if b, err := s.RefreshBlacklisted(ctx, rec("j2", i).JTI); err != nil || b {
+			t.Fatalf("round %d, rotation %d's new token blacklisted: %v %v", round, i, b, err)
+		}
+		// Replaying the old token revokes the new one: it is in the old
+		// one's family.
+		if got, err := s.RotateRefresh(ctx, rec("j", i), rec("j3", i), now); err != nil || got != gatehouse.Reused {
+			t.Fatalf("round %d, replay %d: %v %v", round, i, got, err)
+		}
+		if b, err := s.RefreshBlacklisted(ctx, rec("j2", i).JTI); err != nil || !b {
+			t.Fatalf("round %d, rotation %d's new token outlived the replay: %v %v", round, i, b, err)
+		}
+	}
 }

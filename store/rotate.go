@@ -84,9 +84,12 @@ type groupedTx struct {
 	jwt   *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
 	err   error
 	done  chan struct{} // closed when err and apply's answer are final
-	// settled: a set statement committed the rotation (or refused it
-	// without writing); its answer is final and apply never runs.
-	settled bool
+}
+
+// settled reports whether a set statement committed r's rotation (or
+// refused it without writing): its answer is final and apply never runs.
+func (r *groupedTx) settled() bool {
+	return (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet)
 }
 
 // groupWriters is how many groups run at once: on SQLite one (it has
@@ -301,8 +304,7 @@ func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
 	}()
 	rest := batch[:0:0]
 	for _, r := range batch {
-		if (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet) {
-			r.settled = true
+		if r.settled() {
 			s.groups.together.Add(1)
 			continue
 		}
@@ -346,13 +348,13 @@ func (g *txGroups) loop() {
 			})
 		},
 		func(r *groupedTx) error { // its own transaction: the one that failed fails alone
-			if r.settled {
+			if r.settled() {
 				return nil
 			}
 			return w.inTx(r.apply)
 		},
 		func(r *groupedTx, err error) {
-			if !r.settled {
+			if !r.settled() {
 				r.err = err
 			}
 			close(r.done)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,14 +13,15 @@ import (
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
-// postgresStore opens a PostgreSQL store, where rotations run through the
-// set statements outside a transaction, or skips.
-func postgresStore(t *testing.T) *store.Store {
+// postgresURL is a new PostgreSQL test database, where rotations run
+// through the set statements outside a transaction; without one the test
+// is skipped.
+func postgresURL(t *testing.T) string {
 	t.Helper()
 	if !slices.Contains(testdb.Backends(), "postgres") {
 		t.Skip("PostgreSQL not configured")
 	}
-	return testdb.OpenURL(t, testdb.URL(t, "postgres"))
+	return testdb.URL(t, "postgres")
 }
 
 // The OAuth set's write is guarded: when a token it read changed before
@@ -29,7 +29,7 @@ func postgresStore(t *testing.T) *store.Store {
 // writes nothing and the rotation runs in a transaction that sees the
 // change, with a lone rotation's outcome.
 func TestRotationSetGuard(t *testing.T) {
-	s := postgresStore(t)
+	s := testdb.OpenURL(t, postgresURL(t))
 	ctx := t.Context()
 	app := newApp(t, s, "conf")
 	now := time.Now()
@@ -102,13 +102,10 @@ func TestRotationSetGuard(t *testing.T) {
 // running again and being taken for reuses that revoke their families. One
 // that failed without committing runs again.
 func TestRotationSetLostReply(t *testing.T) {
-	s := postgresStore(t)
-	ctx := t.Context()
+	s := testdb.OpenURL(t, postgresURL(t))
 	app := newApp(t, s, "conf")
-	uid := newUser(t, s, "lost").ID
-	now := time.Now()
 	errLost := errors.New("connection reset (a test's)")
-	for _, committed := range []bool{true, false} {
+	for round, committed := range []bool{true, false} {
 		t.Run(fmt.Sprint("committed=", committed), func(t *testing.T) {
 			store.SetSetWrite(s, func(write func() error) error {
 				if committed {
@@ -119,55 +116,8 @@ func TestRotationSetLostReply(t *testing.T) {
 				return errLost
 			})
 			t.Cleanup(func() { store.SetSetWrite(s, nil) })
-			const n = 6
-			name := func(kind string, i int) string { return fmt.Sprint(kind, committed, i) }
-			for i := range n {
-				at, rt := pair(app, uid, name("f", i), name("a", i), name("r", i), now)
-				if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: name("j", i), UserID: uid, Created: now, Expires: now.Add(time.Hour)}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			errs, gone := make([]error, n), make([]gatehouse.RevokedAccess, n)
-			outcomes, jwtErrs := make([]gatehouse.RotateOutcome, n), make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
-						func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-							at, rt := pair(app, uid, "", name("a2-", i), name("r2-", i), now)
-							return at, rt, nil
-						})
-				})
-				wg.Go(func() {
-					outcomes[i], jwtErrs[i] = s.RotateRefresh(ctx, gatehouse.RefreshRecord{JTI: name("j", i)},
-						gatehouse.RefreshRecord{JTI: name("j2-", i), UserID: uid, Created: now, Expires: now.Add(time.Hour)}, now)
-				})
-			}
-			wg.Wait()
-			for i := range n {
-				if errs[i] != nil {
-					t.Fatalf("OAuth rotation %d: %v", i, errs[i])
-				}
-				if len(gone[i]) != 1 || string(gone[i][0]) != string(secret.Hash(name("a", i))) {
-					t.Fatalf("OAuth rotation %d reports %d revoked access tokens", i, len(gone[i]))
-				}
-				rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2-", i)))
-				if err != nil || rt.Revoked != nil || rt.AccessTokenID == nil {
-					t.Fatalf("OAuth rotation %d's new refresh token: %+v %v", i, rt, err)
-				}
-				if g, err := s.AccessTokenByHash(ctx, secret.Hash(name("a2-", i))); err != nil || g.Token.ID != *rt.AccessTokenID {
-					t.Fatalf("OAuth rotation %d's new access token: %+v %v", i, g.Token, err)
-				}
-				if jwtErrs[i] != nil || outcomes[i] != gatehouse.Rotated {
-					t.Fatalf("simplejwt rotation %d: %v %v", i, outcomes[i], jwtErrs[i])
-				}
-				if b, err := s.RefreshBlacklisted(ctx, name("j2-", i)); err != nil || b {
-					t.Fatalf("simplejwt rotation %d's new token blacklisted: %v %v", i, b, err)
-				}
-			}
+			rotateRound(t, s, app, round, 6, time.Now())
+			rotateJWTRound(t, s, round, 6, time.Now())
 		})
 	}
 }

@@ -161,9 +161,9 @@ type Store struct {
 	now       func() time.Time
 	db        *sql.DB
 	d         dialect
-	queries   sync.Map      // query text with ? -> text for this dialect
-	stmts     sync.Map      // query text with ? -> *sql.Stmt (hot paths only)
-	preparing sync.Map      // queries a goroutine is preparing for stmts
+	queries   sync.Map // query text with ? -> text for this dialect
+	stmts     sync.Map // query text with ? -> *sql.Stmt (hot paths only)
+	preparing sync.Map // queries a goroutine is preparing for stmts
 	// prep tracks those goroutines, which Close waits for: one still
 	// preparing holds a connection, whose SQLite files it would open or
 	// delete after Close returned. prepClosed (under prepMu) starts no
@@ -171,9 +171,9 @@ type Store struct {
 	prep       sync.WaitGroup
 	prepMu     sync.Mutex
 	prepClosed bool
-	access    *accessWriter // groups lone access-token inserts
-	groups    *txGroups     // groups refresh-token rotations
-	writes    writeGate     // SQLite: one write at a time, queued in Go
+	access     *accessWriter // groups lone access-token inserts
+	groups     *txGroups     // groups refresh-token rotations
+	writes     writeGate     // SQLite: one write at a time, queued in Go
 
 	walPath     string        // SQLite: the WAL file that checkpoints copies back
 	checkpoints *checkpointer // SQLite: the background checkpoint

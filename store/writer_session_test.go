@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -18,12 +17,10 @@ import (
 // next group without failing it, and a session the writer drops is
 // closed, never handed back to the pool with its settings.
 func TestGroupWriterSessions(t *testing.T) {
-	if !slices.Contains(testdb.Backends(), "postgres") {
-		t.Skip("PostgreSQL not configured")
-	}
+	url := postgresURL(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("gh_writer_%d", time.Now().UnixNano())
-	s := testdb.OpenURL(t, testdb.URL(t, "postgres")+"&application_name="+name)
+	s := testdb.OpenURL(t, url+"&application_name="+name)
 	app := newApp(t, s, "conf")
 	now := time.Now()
 	rotateRound(t, s, app, 0, 8, now)

@@ -40,6 +40,7 @@ type fakeStore struct {
 
 	appErr             error // returned by Application when set
 	accessTokenByHash  func(hash []byte) (gatehouse.AccessTokenInfo, error)
+	refreshTokenByHash func(hash []byte) (gatehouse.RefreshToken, error)
 	createApplication  func(a *gatehouse.Application) error
 	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
@@ -126,8 +127,11 @@ func (f *fakeStore) AccessTokenByHash(_ context.Context, hash []byte) (gatehouse
 	}
 	return f.accessTokenByHash(hash)
 }
-func (f *fakeStore) RefreshTokenByHash(context.Context, []byte) (gatehouse.RefreshToken, error) {
-	return gatehouse.RefreshToken{}, errUnexpected
+func (f *fakeStore) RefreshTokenByHash(_ context.Context, hash []byte) (gatehouse.RefreshToken, error) {
+	if f.refreshTokenByHash == nil {
+		return gatehouse.RefreshToken{}, errUnexpected
+	}
+	return f.refreshTokenByHash(hash)
 }
 func (f *fakeStore) RevokeAccessToken(context.Context, []byte, int64) (bool, error) {
 	return false, errUnexpected

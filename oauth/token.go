@@ -197,9 +197,19 @@ func withoutAdmin(scopes []string) []string {
 // for app and user, returning the values to hand out.
 func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
 	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
-	access, err := p.accessToken(ctx, app, userID, scope, now)
-	if err != nil {
-		return nil, nil, nil, err
+	return p.pairWith(ctx, "", app, userID, scope, now, withRefresh)
+}
+
+// pairWith is newPair with the access token already made when access is
+// not empty (presign's, made by accessToken for the same app, user, scope
+// and now).
+func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.Application, userID *int64, scope string, now time.Time,
+	withRefresh bool) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
+	if access == "" {
+		var err error
+		if access, err = p.accessToken(ctx, app, userID, scope, now); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	family, err := secret.Hex(p.random, 12)
 	if err != nil {
@@ -519,6 +529,11 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 	if g.scopeSent && strings.TrimSpace(g.scope) != "" {
 		req = gatehouse.ParseScopes(g.scope)
 	}
+	key := secret.TokenKey(g.token)
+	pre, err := p.presign(ctx, t, key, req)
+	if err != nil {
+		return nil, err
+	}
 	var out *TokenResponse
 	issue := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
@@ -527,14 +542,11 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if old.UserID != nil && (rot.User == nil || !rot.User.IsActive || !rot.User.Accepts(old.Created)) {
 			return nil, nil, ErrInvalidGrant
 		}
-		scope := old.Scope
-		if req != nil {
-			if !gatehouse.ScopeSubset(req, strings.Fields(old.Scope)) {
-				return nil, nil, ErrInvalidScope
-			}
-			scope = strings.Join(req, " ")
+		scope, ok := refreshScope(req, old.Scope)
+		if !ok {
+			return nil, nil, ErrInvalidScope
 		}
-		at, rt, o, err := p.newPair(ctx, t.client, old.UserID, scope, t.now, true)
+		at, rt, o, err := p.pairWith(ctx, pre.For(old.UserID, scope), t.client, old.UserID, scope, t.now, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -546,10 +558,77 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		out = o
 		return at, rt, nil
 	}
-	revoked, err := p.store.RotateRefreshToken(ctx, secret.TokenKey(g.token), t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
+	revoked, err := p.store.RotateRefreshToken(ctx, key, t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
 	p.forget(revoked)
 	if err := exchangeError(err); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// refreshScope is the scope a refresh gives: the old token's, or the
+// requested one (req, not nil) when it is within the old token's; false
+// when it is not.
+func refreshScope(req []string, old string) (string, bool) {
+	if req == nil {
+		return old, true
+	}
+	if !gatehouse.ScopeSubset(req, strings.Fields(old)) {
+		return "", false
+	}
+	return strings.Join(req, " "), true
+}
+
+// presigned is a JWT access token signed before a refresh's rotation, for
+// the user and scope its refresh token had when read without a lock.
+type presigned struct {
+	access string
+	userID *int64
+	scope  string
+}
+
+// For is the presigned access token when the rotation found the same user
+// and gives the same scope (then it is the token accessToken would sign
+// now); "" otherwise, or for no presigned token, and the caller signs one.
+func (s *presigned) For(userID *int64, scope string) string {
+	if s == nil || scope != s.scope || (userID == nil) != (s.userID == nil) || (userID != nil && *userID != *s.userID) {
+		return ""
+	}
+	return s.access
+}
+
+// presign signs, before the rotation, the JWT access token that a refresh
+// by a client whose access tokens are JWTs is expected to issue: it reads
+// the refresh token with that key (no lock) and signs for its user and
+// scope. The rotation's issue callback runs inside the store's write
+// transaction, which on SQLite is the one writer every rotation of every
+// client waits for; an RS256 signature there cost about a millisecond of
+// it per rotation (docs/performance.md, fifteenth round). The callback
+// still checks the locked token and uses this one only when user and
+// scope are the same; anything else signs there as before. nil (and no
+// read) for an opaque client, and nil when the read finds no token of
+// this client that a rotation would accept without a reuse.
+func (p *Provider) presign(ctx context.Context, t *tokenRequest, key []byte, req []string) (*presigned, error) {
+	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
+		return nil, nil
+	}
+	old, err := p.store.RefreshTokenByHash(ctx, key)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if old.ApplicationID != t.client.ID || old.Revoked != nil || (old.Expires != nil && !t.now.Before(*old.Expires)) {
+		return nil, nil
+	}
+	scope, ok := refreshScope(req, old.Scope)
+	if !ok {
+		return nil, nil
+	}
+	access, err := p.accessToken(ctx, t.client, old.UserID, scope, t.now)
+	if err != nil {
+		return nil, err
+	}
+	return &presigned{access: access, userID: old.UserID, scope: scope}, nil
 }

@@ -635,6 +635,18 @@ func TestJWTAccessTokens(t *testing.T) {
 		if strings.Count(next.Access, ".") != 2 || e.meStatus(next.Access) != 200 {
 			t.Fatalf("refreshed access token %q", next.Access)
 		}
+		// Signed before the rotation (oauth's presign), for the same user
+		// and scope; a narrower scope asked for is the new token's.
+		wantSub := `"sub":"` + strconv.FormatInt(u.ID, 10) + `"`
+		if _, b, err := signer.Verify(context.Background(), next.Access); err != nil || !strings.Contains(string(b), wantSub) ||
+			!strings.Contains(string(b), `"scope":"read write"`) {
+			t.Fatalf("refreshed access token: %s %v", b, err)
+		}
+		narrow := e.tokens(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {next.Refresh}, "scope": {"read"}}, auth...)
+		if _, b, err := signer.Verify(context.Background(), narrow.Access); err != nil || !strings.Contains(string(b), wantSub) ||
+			!strings.Contains(string(b), `"scope":"read"`) || e.meStatus(narrow.Access) != 200 {
+			t.Fatalf("access token refreshed for a narrower scope: %s %v", b, err)
+		}
 		own := e.tokens(url.Values{"grant_type": {"client_credentials"}}, auth...)
 		if _, b, err := signer.Verify(context.Background(), own.Access); err != nil || !strings.Contains(string(b), `"sub":"api-client"`) {
 			t.Fatalf("client_credentials token: %s %v", b, err)

@@ -53,7 +53,7 @@ func TestMigrateRejectsUnknownPlaceholder(t *testing.T) {
 		"00002_bad.sql":  {Data: []byte("-- +goose Up\nCREATE TABLE bad (id {{id}}, b {{blob}});\n")},
 	}
 	err = s.migrate(ctx, src)
-	want := "store: migration 00002_bad.sql for sqlite: line 2: unknown placeholder {{blob}} (the dialect defines bytes, id, users_search_down, users_search_up)"
+	want := "store: migration 00002_bad.sql for sqlite: line 2: unknown placeholder {{blob}} (the dialect defines bytes, id, refresh_family_down, refresh_family_up, users_search_down, users_search_up)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("migrate: %v\nwant: %s", err, want)
 	}

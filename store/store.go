@@ -85,10 +85,12 @@ var sqliteDialect = dialect{
 	schema: map[string]string{
 		// AUTOINCREMENT: ids of deleted rows are never handed out again,
 		// as with PostgreSQL's sequences.
-		"id":                "INTEGER PRIMARY KEY AUTOINCREMENT",
-		"bytes":             "BLOB",
-		"users_search_up":   sqliteUserSearchUp,
-		"users_search_down": sqliteUserSearchDown,
+		"id":                  "INTEGER PRIMARY KEY AUTOINCREMENT",
+		"bytes":               "BLOB",
+		"users_search_up":     sqliteUserSearchUp,
+		"users_search_down":   sqliteUserSearchDown,
+		"refresh_family_up":   sqliteRefreshFamilyUp,
+		"refresh_family_down": sqliteRefreshFamilyDown,
 	},
 }
 
@@ -118,10 +120,12 @@ var postgresDialect = dialect{
 	},
 	likeCol: func(col string) string { return "LOWER(" + col + ")" },
 	schema: map[string]string{
-		"id":                "BIGSERIAL PRIMARY KEY",
-		"bytes":             "BYTEA",
-		"users_search_up":   postgresUserSearchUp,
-		"users_search_down": postgresUserSearchDown,
+		"id":                  "BIGSERIAL PRIMARY KEY",
+		"bytes":               "BYTEA",
+		"users_search_up":     postgresUserSearchUp,
+		"users_search_down":   postgresUserSearchDown,
+		"refresh_family_up":   postgresRefreshFamily,
+		"refresh_family_down": postgresRefreshFamily,
 	},
 }
 

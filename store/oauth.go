@@ -186,12 +186,25 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.Refr
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	err := s.queryRow(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
-		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime)).Scan(&t.ID)
-	return s.conflict(err)
+	args := []any{t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
+		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime)}
+	if s.d.dollar {
+		return s.conflict(s.queryRow(ctx, tx, insertRefreshSQL+" RETURNING id", args...).Scan(&t.ID))
+	}
+	// SQLite gives the new row's id without RETURNING, which it runs by
+	// collecting the rows in a temporary table and the driver reads as a
+	// result set (its columns' names and types looked up anew each time):
+	// the rotation writer runs this once a rotation.
+	res, err := s.execTx(ctx, tx, insertRefreshSQL, args...)
+	if err != nil {
+		return s.conflict(err)
+	}
+	t.ID, err = res.LastInsertId()
+	return err
 }
+
+const insertRefreshSQL = `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertPair stores an access token and, when rt is not nil, its refresh
 // token pointing at it.

@@ -546,7 +546,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if !ok {
 			return nil, nil, ErrInvalidScope
 		}
-		at, rt, o, err := p.pairWith(ctx, pre.For(old.UserID, scope), t.client, old.UserID, scope, t.now, true)
+		at, rt, o, err := p.pairWith(ctx, pre.token(old.UserID, scope), t.client, old.UserID, scope, t.now, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -587,10 +587,10 @@ type presigned struct {
 	scope  string
 }
 
-// For is the presigned access token when the rotation found the same user
+// token is the presigned access token when the rotation found the same user
 // and gives the same scope (then it is the token accessToken would sign
 // now); "" otherwise, or for no presigned token, and the caller signs one.
-func (s *presigned) For(userID *int64, scope string) string {
+func (s *presigned) token(userID *int64, scope string) string {
 	if s == nil || scope != s.scope || (userID == nil) != (s.userID == nil) || (userID != nil && *userID != *s.userID) {
 		return ""
 	}

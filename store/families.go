@@ -14,9 +14,9 @@ package store
 // of that small index rather than one page of a large one each, every
 // page one WAL frame more at the group's commit (docs/performance.md,
 // fifteenth round). SQLite's planner takes a partial index only where a
-// query's WHERE implies its condition and another index does not serve an
-// equality better, which for every query on the table leaves the plans as
-// they were (TestFamilyRevocationUsesIndex).
+// query's WHERE implies its condition; the other statements that name
+// revoked IS NULL (the revocations of a user's and of a grant's tokens)
+// keep reading their own indexes (TestFamilyRevocationUsesIndex).
 //
 // PostgreSQL keeps the full index. With the partial one its planner chose,
 // for the rotation set's generic plan (writeRotationSetSQL), to read the

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,7 +168,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytesEqual(issued.Hash, secret.TokenKey(resp.AccessToken)) {
+			if !bytes.Equal(issued.Hash, secret.TokenKey(resp.AccessToken)) {
 				t.Fatalf("stored access token %x is not the response's %q", issued.Hash, resp.AccessToken)
 			}
 			if tc.opaque {
@@ -190,5 +191,3 @@ func TestRefreshGrantPresigned(t *testing.T) {
 		})
 	}
 }
-
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -22,20 +22,29 @@ func TestCleanupStatementsUseIndexes(t *testing.T) {
 		}
 		args := []any{time.Now().UnixMicro(), 1000}
 		for name, st := range store.CleanupStatements {
-			for _, generic := range []bool{false, true} {
-				plan, err := store.CleanupPlan(ctx, s, st.Query, args, generic)
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
+			eachPlan(t, s, st.Query, args, func(plan string, generic bool) {
 				// SQLite: "SCAN table" reads it whole ("SEARCH … USING INDEX"
 				// otherwise); PostgreSQL: "Seq Scan on table".
 				if strings.Contains(plan, "SCAN "+st.Table+"\n") || strings.HasSuffix(plan, "SCAN "+st.Table) ||
 					strings.Contains(plan, "Seq Scan on "+st.Table) {
 					t.Errorf("%s (generic %v): the plan reads all of %s:\n%s", name, generic, st.Table, plan)
 				}
-			}
+			})
 		}
 	})
+}
+
+// eachPlan calls check with query's plan for args and with its generic
+// plan (store.CleanupPlan; on SQLite the same plan twice).
+func eachPlan(t *testing.T, s *store.Store, query string, args []any, check func(plan string, generic bool)) {
+	t.Helper()
+	for _, generic := range []bool{false, true} {
+		plan, err := store.CleanupPlan(ctx, s, query, args, generic)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		check(plan, generic)
+	}
 }
 
 // fillLive writes n rows that have not expired into every table the

@@ -31,15 +31,11 @@ func TestFamilyRevocationUsesIndex(t *testing.T) {
 			{"UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL", []any{now, 7},
 				"oauth_refresh_tokens_grant"},
 		} {
-			for _, generic := range []bool{false, true} {
-				plan, err := store.CleanupPlan(ctx, s, c.query, c.args, generic)
-				if err != nil {
-					t.Fatalf("%s: %v", c.query, err)
-				}
+			eachPlan(t, s, c.query, c.args, func(plan string, generic bool) {
 				if !strings.Contains(plan, c.index) {
 					t.Errorf("%s (generic %v): the plan does not read %s:\n%s", c.query, generic, c.index, plan)
 				}
-			}
+			})
 		}
 	})
 }

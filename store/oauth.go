@@ -176,35 +176,52 @@ func (s *Store) insertAccess(ctx context.Context, tx *sql.Tx, t *gatehouse.Acces
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	err := s.queryRow(ctx, tx, `INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires)).Scan(&t.ID)
-	return s.conflict(err)
+	id, err := s.insertID(ctx, tx, `INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID), micros(t.Created), micros(t.Expires))
+	if err != nil {
+		return s.conflict(err)
+	}
+	t.ID = id
+	return nil
+}
+
+// insertID runs query, an INSERT of one row without RETURNING, inside tx
+// when tx is not nil, and returns the row's id. Inside a SQLite
+// transaction (a rotation's, a code's redemption) it takes the id from the
+// statement's result: SQLite runs RETURNING by collecting the rows in a
+// temporary table, and the driver reads them as a result set, looking up
+// its columns' names and types anew each time (docs/performance.md,
+// fifteenth round). Otherwise RETURNING id: PostgreSQL's driver has no
+// last insert id, and a lone SQLite insert outside a transaction (an
+// access token retried alone after its group failed) is rare.
+func (s *Store) insertID(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	var id int64
+	if s.d.name == "postgres" || tx == nil {
+		err := s.queryRow(ctx, tx, query+" RETURNING id", args...).Scan(&id)
+		return id, err
+	}
+	res, err := s.execTx(ctx, tx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.RefreshToken, familyExpires *time.Time) error {
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	args := []any{t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
-		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime)}
-	if s.d.dollar {
-		return s.conflict(s.queryRow(ctx, tx, insertRefreshSQL+" RETURNING id", args...).Scan(&t.ID))
-	}
-	// SQLite gives the new row's id without RETURNING, which it runs by
-	// collecting the rows in a temporary table and the driver reads as a
-	// result set (its columns' names and types looked up anew each time):
-	// the rotation writer runs this once a rotation.
-	res, err := s.execTx(ctx, tx, insertRefreshSQL, args...)
+	id, err := s.insertID(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
+		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime))
 	if err != nil {
 		return s.conflict(err)
 	}
-	t.ID, err = res.LastInsertId()
-	return err
+	t.ID = id
+	return nil
 }
-
-const insertRefreshSQL = `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertPair stores an access token and, when rt is not nil, its refresh
 // token pointing at it.

@@ -208,7 +208,7 @@ func IsPostgres(url string) bool {
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	var s *Store
 	if IsPostgres(url) {
-		db, err := sql.Open(postgresDialect.driver, url)
+		db, err := openPostgres(url)
 		if err != nil {
 			return nil, err
 		}

@@ -207,7 +207,7 @@ func (c *Config) Settings() []Setting {
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel), "info"},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat), "json"},
 		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGINT/SIGTERM", (*durationValue)(&c.ShutdownTimeout), "15s"},
-		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash per CPU plus the live heap beyond 8 MiB besides the hashes, raised for larger stored hashes, and GOGC 50 while password hashes run unless GOGC is set; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
+		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash per CPU plus the live heap beyond 8 MiB besides the hashes, raised for larger stored hashes, and GOGC 400 while serving, 50 while password hashes run, unless GOGC is set; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
 
 		{"password-validation", "apply the password validators (length, common, numeric, similarity) when a password is set", (*boolValue)(&c.PasswordValidation), "true"},
 		{"password-validators", "AUTH_PASSWORD_VALIDATORS: the validators that apply, in the order of their messages: similarity (UserAttributeSimilarityValidator), length (MinimumLengthValidator), common (CommonPasswordValidator), numeric (NumericPasswordValidator); none for none", (*stringValue)(&c.PasswordValidators), strings.Join(password.Validators(), ",")},

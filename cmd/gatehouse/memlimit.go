@@ -102,6 +102,17 @@ const extraStep = 4 << 20
 // the /api/me/ handler in-process 10-30 %.
 const gcPercentHashing = 50
 
+// gcPercentServing is the collector's target (GOGC) while no password
+// hash runs. The live heap of a serving process is small (a few MiB
+// besides the caches), so at the runtime's default of 100 the collector
+// ran every few MiB allocated: a tenth of the server's CPU in the OAuth
+// refresh case on PostgreSQL, and in-process the /api/me/ handler with a
+// JWT took 10.5-12.5 µs at 100, 8.4-10.1 at 200 and 7.3-7.5 at 400
+// (docs/performance.md, sixteenth round). The soft memory limit bounds
+// the heap whatever the target: with much live, the collector runs as the
+// heap nears the limit instead.
+const gcPercentServing = 400
+
 func newMemoryLimit(perHash int64, set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) *memoryLimit {
 	return &memoryLimit{base: memoryLimitBase, slots: int64(accounts.HashConcurrency()), set: set, gc: gc, heap: heap, perHash: perHash}
 }
@@ -192,8 +203,8 @@ func (m *memoryLimit) fit(n int64) {
 // applyMemoryLimit sets the process's soft memory limit for serve from the
 // memory-limit setting and returns what undoes it. "auto" (the default)
 // leaves a limit given in GOMEMLIMIT alone and otherwise keeps
-// memoryLimit's, with the collector's target lowered while hashes run
-// unless GOGC is set; "off" sets none; a size sets exactly that. set is
+// memoryLimit's, with the collector's target at gcPercentServing and
+// lowered to gcPercentHashing while hashes run, unless GOGC is set; "off" sets none; a size sets exactly that. set is
 // debug.SetMemoryLimit, gc debug.SetGCPercent and heap liveHeap.
 func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) (undo func(), err error) {
 	auto, n, err := parseMemoryLimit(e.cfg.MemoryLimit)
@@ -211,8 +222,18 @@ func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int, heap fun
 		}
 		m := newMemoryLimit(int64(e.cfg.Argon2Memory)<<10, set, gc, heap)
 		set(m.bytes())
+		prevGC := 0
+		if gc != nil {
+			prevGC = gc(gcPercentServing)
+		}
 		e.hashMemory, e.hashesRunning = m.fit, m.hashing
-		undo = func() { m.hashing(false); set(prev) }
+		undo = func() {
+			m.hashing(false)
+			set(prev)
+			if gc != nil {
+				gc(prevGC)
+			}
+		}
 		e.log.Info("memory limit", "bytes", m.bytes(), "from", "auto")
 	case n == 0:
 		set(math.MaxInt64)

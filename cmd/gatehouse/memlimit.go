@@ -204,8 +204,9 @@ func (m *memoryLimit) fit(n int64) {
 // memory-limit setting and returns what undoes it. "auto" (the default)
 // leaves a limit given in GOMEMLIMIT alone and otherwise keeps
 // memoryLimit's, with the collector's target at gcPercentServing and
-// lowered to gcPercentHashing while hashes run, unless GOGC is set; "off" sets none; a size sets exactly that. set is
-// debug.SetMemoryLimit, gc debug.SetGCPercent and heap liveHeap.
+// lowered to gcPercentHashing while hashes run, unless GOGC is set; "off"
+// sets none; a size sets exactly that. set is debug.SetMemoryLimit, gc
+// debug.SetGCPercent and heap liveHeap.
 func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) (undo func(), err error) {
 	auto, n, err := parseMemoryLimit(e.cfg.MemoryLimit)
 	if err != nil {

@@ -224,8 +224,11 @@ func splitFields(h string, buf *[3]string) []string {
 	return buf[:n]
 }
 
+// isSpace reports whether c is one of the ASCII spaces Python's split()
+// splits on. The first comparison settles the bytes of a token, which is
+// all but one or two of a header's (splitFields runs on every request).
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+	return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
 }
 
 // checkJWTHeader fills in and checks the simplejwt header settings.

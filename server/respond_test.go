@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/jsonstr"
@@ -50,6 +51,21 @@ func TestSplitFields(t *testing.T) {
 				t.Fatalf("%q: %q, want %q", in, got, want)
 			}
 		}
+	}
+}
+
+// isSpace agrees with Python's bytes.split(), which DRF splits the
+// Authorization header with, on every byte.
+func TestIsSpace(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := strings.IndexByte(" \t\n\r\v\f", byte(c)) >= 0
+		if got := isSpace(byte(c)); got != want {
+			t.Errorf("isSpace(%#x) = %v, want %v", c, got, want)
+		}
+	}
+	var buf [3]string
+	if got := splitFields("Bearer\va\x1cb\x00c\fd", &buf); len(got) != 3 || got[1] != "a\x1cb\x00c" {
+		t.Fatalf("%q", got)
 	}
 }
 

@@ -204,6 +204,9 @@ type OAuthTokenStore interface {
 	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(RefreshRotation) (*AccessToken, *RefreshToken, error)) (RevokedAccess, error)
 	CreateGrant(ctx context.Context, g *Grant) error
+	// GrantByHash returns the code with that hash, read without a lock
+	// (RedeemGrant's answer may differ), or ErrNotFound.
+	GrantByHash(ctx context.Context, codeHash []byte) (Grant, error)
 	// RedeemGrant exchanges a code in one transaction: unknown, expired or
 	// another client's: ErrInvalidGrant; already redeemed: its tokens are
 	// revoked, committed, and a *TokenReuse (ErrTokenReused) naming the

@@ -44,6 +44,9 @@ type fakeStore struct {
 	createApplication  func(a *gatehouse.Application) error
 	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
+	grantByHash func(hash []byte) (gatehouse.Grant, error)
+	redeemGrant func(hash []byte, appID int64, now time.Time, check func(gatehouse.Grant, *gatehouse.User) error,
+		issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error)
 
 	devices []*gatehouse.DeviceGrant // the device grants, kept as the store keeps them
 	// deviceErrs are returned by the next CreateDeviceGrant calls, in order.
@@ -140,9 +143,18 @@ func (f *fakeStore) RevokeRefreshToken(context.Context, []byte, int64, time.Time
 	return nil, false, errUnexpected
 }
 func (f *fakeStore) CreateGrant(context.Context, *gatehouse.Grant) error { return errUnexpected }
-func (f *fakeStore) RedeemGrant(context.Context, []byte, int64, time.Time, func(gatehouse.Grant, *gatehouse.User) error,
-	func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
-	return nil, errUnexpected
+func (f *fakeStore) GrantByHash(_ context.Context, hash []byte) (gatehouse.Grant, error) {
+	if f.grantByHash == nil {
+		return gatehouse.Grant{}, errUnexpected
+	}
+	return f.grantByHash(hash)
+}
+func (f *fakeStore) RedeemGrant(_ context.Context, hash []byte, appID int64, now time.Time, check func(gatehouse.Grant, *gatehouse.User) error,
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
+	if f.redeemGrant == nil {
+		return nil, errUnexpected
+	}
+	return f.redeemGrant(hash, appID, now, check, issue)
 }
 func (f *fakeStore) DeleteExpiredOAuth(context.Context, time.Time, time.Time, int) (int64, error) {
 	return 0, errUnexpected

@@ -53,6 +53,82 @@ func claimsOf(t *testing.T, token string) map[string]any {
 	return c
 }
 
+// presignStore is the store double with the confidential client "conf",
+// whose access tokens are JWTs unless opaque, and the signer double.
+func presignStore(opaque bool) (*fakeStore, *recordingSigner) {
+	store := newStore(confidential(), public(), machine())
+	if !opaque {
+		app := store.apps["conf"]
+		app.TokenFormat = gatehouse.TokenFormatJWT
+		store.apps["conf"] = app
+	}
+	return store, &recordingSigner{}
+}
+
+// presignProvider is a Provider on store and signer, at t0.
+func presignProvider(t *testing.T, store *fakeStore, signer *recordingSigner) *oauth.Provider {
+	t.Helper()
+	p, err := oauth.New(oauth.Deps{Store: store, Accounts: &passwords{}, Secrets: hasher, AccessTokens: signer,
+		Config: oauth.Config{Issuer: "https://auth.example"}, Now: func() time.Time { return t0 }, Forget: func([][]byte) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// presignOutcome is what a presign test expects of one token request: the
+// store's unlocked reads (read), where the signatures were made, and the
+// answer: an error before any rotation or redemption (err), an
+// *oauth.Error with that code, or a pair, opaque or signed.
+type presignOutcome struct {
+	read            [][]byte
+	inside, outside int
+	code            string
+	err             error
+	opaque          bool
+}
+
+// check compares the request's reads, signatures and answer with w, after
+// calls rotations or redemptions that stored issued; true when the answer
+// is a signed pair whose claims the caller is to check.
+func (w presignOutcome) check(t *testing.T, readName string, read [][]byte, signer *recordingSigner, calls int,
+	issued *gatehouse.AccessToken, resp *oauth.TokenResponse, err error) bool {
+	t.Helper()
+	if !reflect.DeepEqual(read, w.read) {
+		t.Fatalf("%s calls %x, want %x", readName, read, w.read)
+	}
+	if signer.inside != w.inside || signer.outside != w.outside {
+		t.Fatalf("signed %d times inside the store's transaction and %d outside, want %d and %d",
+			signer.inside, signer.outside, w.inside, w.outside)
+	}
+	if w.err != nil {
+		if resp != nil || !errors.Is(err, w.err) || calls != 0 {
+			t.Fatalf("got %+v, %v after %d store calls; want %v before any", resp, err, calls, w.err)
+		}
+		return false
+	}
+	if w.code != "" {
+		var oe *oauth.Error
+		if resp != nil || !errors.As(err, &oe) || oe.Code != w.code {
+			t.Fatalf("got %+v, %v; want %s", resp, err, w.code)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(issued.Hash, secret.TokenKey(resp.AccessToken)) {
+		t.Fatalf("stored access token %x is not the response's %q", issued.Hash, resp.AccessToken)
+	}
+	if w.opaque {
+		if !tokenValue.MatchString(resp.AccessToken) {
+			t.Fatalf("opaque client got %q", resp.AccessToken)
+		}
+		return false
+	}
+	return true
+}
+
 // TestRefreshGrantPresigned: a refresh by a client whose access tokens
 // are JWTs signs its access token before the rotation, from an unlocked
 // read of the refresh token, and the rotation's issue callback uses that
@@ -104,13 +180,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			signer := &recordingSigner{}
-			store := newStore(confidential(), public(), machine())
-			if !tc.opaque {
-				app := store.apps["conf"]
-				app.TokenFormat = gatehouse.TokenFormatJWT
-				store.apps["conf"] = app
-			}
+			store, signer := presignStore(tc.opaque)
 			var read [][]byte
 			store.refreshTokenByHash = func(h []byte) (gatehouse.RefreshToken, error) {
 				read = append(read, h)
@@ -130,11 +200,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 				issued = at
 				return nil, err
 			}
-			p, err := oauth.New(oauth.Deps{Store: store, Accounts: &passwords{}, Secrets: hasher, AccessTokens: signer,
-				Config: oauth.Config{Issuer: "https://auth.example"}, Now: func() time.Time { return t0 }, Forget: func([][]byte) {}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := presignProvider(t, store, signer)
 			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
 			if tc.scope != "" {
 				params.Set("scope", tc.scope)
@@ -145,36 +211,8 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			if tc.read == nil {
 				wantRead = nil
 			}
-			if !reflect.DeepEqual(read, wantRead) {
-				t.Fatalf("RefreshTokenByHash calls %x, want %x", read, wantRead)
-			}
-			if signer.inside != tc.inside || signer.outside != tc.outside {
-				t.Fatalf("signed %d times inside the rotation and %d outside, want %d and %d",
-					signer.inside, signer.outside, tc.inside, tc.outside)
-			}
-			if tc.err != nil {
-				if resp != nil || !errors.Is(err, tc.err) || rotations != 0 {
-					t.Fatalf("got %+v, %v after %d rotations; want %v before any", resp, err, rotations, tc.err)
-				}
-				return
-			}
-			if tc.code != "" {
-				var oe *oauth.Error
-				if resp != nil || !errors.As(err, &oe) || oe.Code != tc.code {
-					t.Fatalf("got %+v, %v; want %s", resp, err, tc.code)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(issued.Hash, secret.TokenKey(resp.AccessToken)) {
-				t.Fatalf("stored access token %x is not the response's %q", issued.Hash, resp.AccessToken)
-			}
-			if tc.opaque {
-				if !tokenValue.MatchString(resp.AccessToken) {
-					t.Fatalf("opaque client got %q", resp.AccessToken)
-				}
+			want := presignOutcome{read: wantRead, inside: tc.inside, outside: tc.outside, code: tc.code, err: tc.err, opaque: tc.opaque}
+			if !want.check(t, "RefreshTokenByHash", read, signer, rotations, issued, resp, err) {
 				return
 			}
 			// The token answered is signed for what the rotation locked:
@@ -187,6 +225,111 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			if c["sub"] != "42" || c["scope"] != scope || c["client_id"] != "conf" || c["iat"] != float64(t0.Unix()) ||
 				c["exp"] != float64(t0.Add(36000*time.Second).Unix()) || resp.Scope != scope || issued.Scope != scope {
 				t.Fatalf("claims %v, response scope %q, stored scope %q; want alice's %q", c, resp.Scope, issued.Scope, scope)
+			}
+		})
+	}
+}
+
+// TestCodeGrantPresigned: a code exchange by a client whose access tokens
+// are JWTs signs its access token before the redemption, from an unlocked
+// read of the code, when the code as read would be accepted (this
+// client's, not redeemed, not expired, redirect URI and verifier right);
+// the redemption's issue callback uses it only when the locked code has
+// the same user and scope, and signs there otherwise.
+func TestCodeGrantPresigned(t *testing.T) {
+	const code = "CodeValue0123456789abcdefghijk"
+	verifier := strings.Repeat("v", 43)
+	bob := int64(43)
+	locked := gatehouse.Grant{ID: 9, ApplicationID: 1, UserID: alice.ID, RedirectURI: "https://client.example/cb",
+		Scope: "read write", CodeChallenge: oauth.S256(verifier), CodeChallengeMethod: "S256",
+		Created: t0.Add(-time.Minute), Expires: t0.Add(time.Minute)}
+	with := func(change func(*gatehouse.Grant)) func([]byte) (gatehouse.Grant, error) {
+		return func([]byte) (gatehouse.Grant, error) {
+			g := locked
+			change(&g)
+			return g, nil
+		}
+	}
+	same := with(func(*gatehouse.Grant) {})
+	tests := []struct {
+		name     string
+		opaque   bool
+		verifier string                                // sent instead of the right one
+		redirect string                                // sent instead of the right one
+		read     func([]byte) (gatehouse.Grant, error) // nil: the store must not be read
+		inside   int
+		outside  int
+		code     string // the error's code, "" for a pair
+		err      error
+	}{
+		{name: "read as locked", read: same, outside: 1},
+		{name: "opaque client", opaque: true},
+		{name: "unknown code when read", read: func([]byte) (gatehouse.Grant, error) { return gatehouse.Grant{}, gatehouse.ErrNotFound },
+			inside: 1},
+		{name: "another user when read", read: with(func(g *gatehouse.Grant) { g.UserID = bob }), outside: 1, inside: 1},
+		{name: "another scope when read", read: with(func(g *gatehouse.Grant) { g.Scope = "read" }), outside: 1, inside: 1},
+		// A code the redemption would refuse as read gets no signature
+		// before it.
+		{name: "another client's when read", read: with(func(g *gatehouse.Grant) { g.ApplicationID = 2 }), inside: 1},
+		{name: "redeemed when read", read: with(func(g *gatehouse.Grant) { g.UsedAt = &t0 }), inside: 1},
+		{name: "expired when read", read: with(func(g *gatehouse.Grant) { g.Expires = t0 }), inside: 1},
+		{name: "wrong verifier", verifier: strings.Repeat("w", 43), read: same, code: "invalid_grant"},
+		{name: "wrong redirect URI", redirect: "https://client.example/cb?tenant=1", read: same, code: "invalid_request"},
+		{name: "read fails", read: func([]byte) (gatehouse.Grant, error) { return gatehouse.Grant{}, errUnexpected }, err: errUnexpected},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, signer := presignStore(tc.opaque)
+			var read [][]byte
+			store.grantByHash = func(h []byte) (gatehouse.Grant, error) {
+				read = append(read, h)
+				if tc.read == nil {
+					return gatehouse.Grant{}, errUnexpected
+				}
+				return tc.read(h)
+			}
+			var issued *gatehouse.AccessToken
+			redemptions := 0
+			store.redeemGrant = func(h []byte, appID int64, _ time.Time, check func(gatehouse.Grant, *gatehouse.User) error,
+				issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
+				redemptions++
+				if !bytes.Equal(h, secret.Hash(code)) || appID != 1 {
+					t.Fatalf("RedeemGrant(%x, %d)", h, appID)
+				}
+				u := alice
+				if err := check(locked, &u); err != nil {
+					return nil, err
+				}
+				signer.inRotation = true
+				at, _, _, err := issue(locked)
+				signer.inRotation = false
+				issued = at
+				return nil, err
+			}
+			p := presignProvider(t, store, signer)
+			params := url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {"https://client.example/cb"}, "code_verifier": {verifier}}
+			if tc.verifier != "" {
+				params.Set("code_verifier", tc.verifier)
+			}
+			if tc.redirect != "" {
+				params.Set("redirect_uri", tc.redirect)
+			}
+			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
+
+			wantRead := [][]byte{secret.Hash(code)}
+			if tc.read == nil {
+				wantRead = nil
+			}
+			want := presignOutcome{read: wantRead, inside: tc.inside, outside: tc.outside, code: tc.code, err: tc.err, opaque: tc.opaque}
+			if !want.check(t, "GrantByHash", read, signer, redemptions, issued, resp, err) {
+				return
+			}
+			// Signed for what the redemption locked: alice and its scope.
+			c := claimsOf(t, resp.AccessToken)
+			if c["sub"] != "42" || c["scope"] != locked.Scope || c["client_id"] != "conf" || c["iat"] != float64(t0.Unix()) ||
+				resp.Scope != locked.Scope || issued.Scope != locked.Scope || *issued.UserID != alice.ID {
+				t.Fatalf("claims %v, response scope %q, stored %+v; want alice's %q", c, resp.Scope, issued, locked.Scope)
 			}
 		})
 	}

@@ -417,26 +417,15 @@ func S256(verifier string) string {
 func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	var out *TokenResponse
 	var user *gatehouse.User
+	hash := secret.Hash(g.code)
+	pre, err := p.presignCode(ctx, t, g, hash)
+	if err != nil {
+		return nil, err
+	}
 	check := func(gr gatehouse.Grant, u *gatehouse.User) error {
 		user = u
-		if !g.redirectMatches(gr, t.client) {
-			return ErrInvalidRequest("Mismatching redirect URI.")
-		}
-		switch {
-		case gr.CodeChallenge != "":
-			if !g.verifierSent || g.verifier == "" {
-				return ErrInvalidRequest("Code verifier required.")
-			}
-			if gr.CodeChallengeMethod != "S256" || !validVerifier(g.verifier) ||
-				subtle.ConstantTimeCompare([]byte(S256(g.verifier)), []byte(gr.CodeChallenge)) != 1 {
-				return ErrInvalidGrant
-			}
-		case g.verifierSent:
-			// A verifier for a code issued without a challenge: a PKCE
-			// downgrade (RFC 9700 2.1.1).
-			return ErrInvalidGrant
-		case t.client.IsPublic() || p.cfg.RequirePKCE:
-			return ErrInvalidGrant
+		if err := g.verify(gr, t.client, p.cfg.RequirePKCE); err != nil {
+			return err
 		}
 		// A code issued before the user's password change is void.
 		if u == nil || !u.IsActive || !u.Accepts(gr.Created) {
@@ -446,7 +435,7 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		uid := gr.UserID
-		at, rt, o, err := p.newPair(ctx, t.client, &uid, gr.Scope, t.now, true)
+		at, rt, o, err := p.pairWith(ctx, pre.token(&uid, gr.Scope), t.client, &uid, gr.Scope, t.now, true)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -455,12 +444,69 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 		out = o
 		return at, rt, p.familyDeadline(t.now), nil
 	}
-	revoked, err := p.store.RedeemGrant(ctx, secret.Hash(g.code), t.client.ID, t.now, check, issue)
+	revoked, err := p.store.RedeemGrant(ctx, hash, t.client.ID, t.now, check, issue)
 	p.forget(revoked)
 	if err := exchangeError(err); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// verify checks the token request against the code gr: the redirect URI
+// and the PKCE verifier (requirePKCE: every client must have sent a
+// challenge).
+func (g *authorizationCodeGrant) verify(gr gatehouse.Grant, client *gatehouse.Application, requirePKCE bool) error {
+	if !g.redirectMatches(gr, client) {
+		return ErrInvalidRequest("Mismatching redirect URI.")
+	}
+	switch {
+	case gr.CodeChallenge != "":
+		if !g.verifierSent || g.verifier == "" {
+			return ErrInvalidRequest("Code verifier required.")
+		}
+		if gr.CodeChallengeMethod != "S256" || !validVerifier(g.verifier) ||
+			subtle.ConstantTimeCompare([]byte(S256(g.verifier)), []byte(gr.CodeChallenge)) != 1 {
+			return ErrInvalidGrant
+		}
+	case g.verifierSent:
+		// A verifier for a code issued without a challenge: a PKCE
+		// downgrade (RFC 9700 2.1.1).
+		return ErrInvalidGrant
+	case client.IsPublic() || requirePKCE:
+		return ErrInvalidGrant
+	}
+	return nil
+}
+
+// presignCode is presign for a code exchange: it reads the code with that
+// hash (no lock) and, when the redemption would accept it as read (this
+// client's, not redeemed, not expired, the request's redirect URI and
+// verifier right), signs the JWT access token for its user and scope, so
+// that the redemption's transaction (the one writer, on SQLite) holds no
+// signature; a request that the code as read refuses costs none. The
+// issue callback uses it only when the locked code has the same user and
+// scope. nil (and no read) for an opaque client, and nil for a code the
+// redemption would refuse as read.
+func (p *Provider) presignCode(ctx context.Context, t *tokenRequest, g *authorizationCodeGrant, hash []byte) (*presigned, error) {
+	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
+		return nil, nil
+	}
+	gr, err := p.store.GrantByHash(ctx, hash)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if gr.ApplicationID != t.client.ID || gr.UsedAt != nil || !t.now.Before(gr.Expires) || g.verify(gr, t.client, p.cfg.RequirePKCE) != nil {
+		return nil, nil
+	}
+	uid := gr.UserID
+	access, err := p.accessToken(ctx, t.client, &uid, gr.Scope, t.now)
+	if err != nil {
+		return nil, err
+	}
+	return &presigned{access: access, userID: &uid, scope: gr.Scope}, nil
 }
 
 // redirectMatches applies RFC 6749 4.1.3 to the token request's
@@ -579,15 +625,17 @@ func refreshScope(req []string, old string) (string, bool) {
 	return strings.Join(req, " "), true
 }
 
-// presigned is a JWT access token signed before a refresh's rotation, for
-// the user and scope its refresh token had when read without a lock.
+// presigned is a JWT access token signed before a refresh's rotation or a
+// code's redemption, for the user and scope its refresh token or code had
+// when read without a lock.
 type presigned struct {
 	access string
 	userID *int64
 	scope  string
 }
 
-// token is the presigned access token when the rotation found the same user
+// token is the presigned access token when the rotation (or redemption)
+// found the same user
 // and gives the same scope (then it is the token accessToken would sign
 // now); "" otherwise, or for no presigned token, and the caller signs one.
 func (s *presigned) token(userID *int64, scope string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/oidc"
 	"github.com/gatehouse-auth/gatehouse/password"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 const testIssuer = "https://id.example"
@@ -671,6 +672,38 @@ func TestJWTAccessTokens(t *testing.T) {
 		p := e.tokens(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"alicepass"}}, "Authorization", basic("opaque", osec))
 		if strings.Contains(p.Access, ".") || len(p.Access) != 30 {
 			t.Fatalf("an opaque client got %q", p.Access)
+		}
+		// A code exchange signs the access token before the redemption
+		// (oauth's presignCode) for the code's user and scope; the code is
+		// redeemed once, and its replay revokes that token.
+		const redirect = "https://rp.example/cb"
+		_, csec, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "code-client",
+			GrantTypes: []string{"authorization-code"}, RedirectURIs: []string{redirect}, TokenFormat: gatehouse.TokenFormatJWT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := e.store.Application(context.Background(), "code-client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifier := strings.Repeat("v", 43)
+		sum := sha256.Sum256([]byte(verifier))
+		now := time.Now()
+		g := gatehouse.Grant{CodeHash: secret.Hash("the-code"), ApplicationID: app.ID, UserID: u.ID, RedirectURI: redirect, Scope: "read",
+			CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), CodeChallengeMethod: "S256", Created: now, Expires: now.Add(time.Minute)}
+		if err := e.store.CreateGrant(context.Background(), &g); err != nil {
+			t.Fatal(err)
+		}
+		exchange := url.Values{"grant_type": {"authorization_code"}, "code": {"the-code"}, "redirect_uri": {redirect}, "code_verifier": {verifier}}
+		cauth := []string{"Authorization", basic("code-client", csec)}
+		ct := e.tokens(exchange, cauth...)
+		if _, b, err := signer.Verify(context.Background(), ct.Access); err != nil || !strings.Contains(string(b), wantSub) ||
+			!strings.Contains(string(b), `"scope":"read"`) || !strings.Contains(string(b), `"client_id":"code-client"`) || e.meStatus(ct.Access) != 200 {
+			t.Fatalf("access token from a code: %s %v", b, err)
+		}
+		expect(t, e.do("POST", "/o/token/", exchange, cauth...), 400, "")
+		if st := e.meStatus(ct.Access); st != 401 {
+			t.Fatalf("/api/me/ with the access token of a replayed code: %d", st)
 		}
 	})
 }

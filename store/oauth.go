@@ -570,6 +570,23 @@ func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
 	})
 }
 
+// GrantByHash returns the code with that hash, or gatehouse.ErrNotFound,
+// read without a lock.
+func (s *Store) GrantByHash(ctx context.Context, codeHash []byte) (gatehouse.Grant, error) {
+	var g gatehouse.Grant
+	var created, expires int64
+	var used, authTime sql.NullInt64
+	err := s.queryRow(ctx, nil, `SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
+		code_challenge_method, nonce, created, expires, used_at, auth_time FROM oauth_grants WHERE code_hash = ?`, codeHash).Scan(
+		&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
+		&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
+	if err != nil {
+		return gatehouse.Grant{}, s.notFound(err)
+	}
+	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
+	return g, nil
+}
+
 func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant, keepID bool) error {
 	if g.Created.IsZero() {
 		g.Created = s.now()

@@ -633,6 +633,16 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 	if g.ID == 0 {
 		t.Fatal("no grant id")
 	}
+	// GrantByHash reads it back as stored (every field), or ErrNotFound.
+	if read, err := s.GrantByHash(ctx, secret.Hash("code")); err != nil || read.ID != g.ID || !bytes.Equal(read.CodeHash, g.CodeHash) ||
+		read.ApplicationID != a.ID || read.UserID != u.ID || read.RedirectURI != g.RedirectURI || read.Scope != "read" ||
+		read.CodeChallenge != "chal" || read.CodeChallengeMethod != "S256" || read.Nonce != "n" || !read.Created.Equal(micro(now)) ||
+		!read.Expires.Equal(micro(now.Add(time.Minute))) || read.UsedAt != nil || read.AuthTime != nil {
+		t.Fatalf("GrantByHash: %+v %v", read, err)
+	}
+	if _, err := s.GrantByHash(ctx, secret.Hash("nope")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("GrantByHash of an unknown code: %v", err)
+	}
 	var checked gatehouse.Grant
 	var checkedUser *gatehouse.User
 	ok := func(g gatehouse.Grant, u *gatehouse.User) error { checked, checkedUser = g, u; return nil }
@@ -676,6 +686,9 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 			return at, rt, nil
 		}); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("rotation past the family deadline given at redemption: %v", err)
+	}
+	if read, err := s.GrantByHash(ctx, secret.Hash("code")); err != nil || read.UsedAt == nil || !read.UsedAt.Equal(micro(now)) {
+		t.Fatalf("GrantByHash of the redeemed code: %+v %v", read, err)
 	}
 	revoked, err := s.RedeemGrant(ctx, secret.Hash("code"), a.ID, now, ok, issue)
 	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {

@@ -228,6 +228,10 @@ type DeviceGrantStore interface {
 	// DeviceGrantByUserCode returns the grant with that user code hash, or
 	// ErrNotFound.
 	DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) (DeviceGrant, error)
+	// DeviceGrantByDeviceCode returns the grant with that device code
+	// hash, read without a lock (PollDeviceGrant's may differ), or
+	// ErrNotFound.
+	DeviceGrantByDeviceCode(ctx context.Context, deviceCodeHash []byte) (DeviceGrant, error)
 	// DecideDeviceGrant reads the grant with that user code hash
 	// (ErrNotFound when none), calls decide with it and, when decide
 	// returns nil, writes its Status, UserID and DecidedAt, all in one

@@ -299,6 +299,37 @@ func (g *deviceCodeGrant) parse(t *tokenRequest) *Error {
 	return nil
 }
 
+// presignDevice is presign for a device's poll: it reads the grant with
+// that device code hash (no lock) and, when the poll would issue tokens
+// for it as read (this client's, approved for a user, not redeemed, not
+// expired, not polled too soon), signs the JWT access token for its user
+// and scope before the poll's transaction. The poll's callback uses it
+// only when the locked grant has the same user and scope. A poll that
+// the grant as read answers otherwise (pending, slow_down, denied) costs
+// no signature; nil (and no read) for an opaque client.
+func (p *Provider) presignDevice(ctx context.Context, t *tokenRequest, hash []byte) (*presigned, error) {
+	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
+		return nil, nil
+	}
+	dg, err := p.store.DeviceGrantByDeviceCode(ctx, hash)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := t.now
+	if dg.ApplicationID != t.client.ID || dg.RedeemedAt != nil || dg.Expired(now) || dg.Status != gatehouse.DeviceApproved ||
+		dg.UserID == nil || (dg.LastPoll != nil && now.Sub(*dg.LastPoll) < dg.Interval) {
+		return nil, nil
+	}
+	access, err := p.accessToken(ctx, t.client, dg.UserID, dg.Scope, now)
+	if err != nil {
+		return nil, err
+	}
+	return &presigned{access: access, userID: dg.UserID, scope: dg.Scope}, nil
+}
+
 // issue answers a poll (RFC 8628 3.5): expired_token past the code's
 // expiry; slow_down when it comes sooner than the interval after the last
 // one (and the interval grows by slowDownStep); access_denied after a
@@ -310,8 +341,13 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 		return nil, ErrInvalidGrant
 	}
 	now := t.now
+	hash := secret.Hash(g.code)
+	pre, err := p.presignDevice(ctx, t, hash)
+	if err != nil {
+		return nil, err
+	}
 	var out *TokenResponse
-	err := p.store.PollDeviceGrant(ctx, secret.Hash(g.code), t.client.ID, now,
+	err = p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
 		func(dg *gatehouse.DeviceGrant, u *gatehouse.User) (gatehouse.DeviceTokens, error) {
 			if dg.Expired(now) {
 				return gatehouse.DeviceTokens{}, ErrExpiredToken
@@ -333,7 +369,7 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 				return gatehouse.DeviceTokens{}, ErrInvalidGrant
 			}
 			uid := u.ID
-			at, rt, o, err := p.newPair(ctx, t.client, &uid, dg.Scope, now, true)
+			at, rt, o, err := p.pairWith(ctx, pre.token(&uid, dg.Scope), t.client, &uid, dg.Scope, now, true)
 			if err != nil {
 				return gatehouse.DeviceTokens{}, err
 			}

@@ -49,6 +49,14 @@ type fakeStore struct {
 		issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error)
 
 	devices []*gatehouse.DeviceGrant // the device grants, kept as the store keeps them
+	// deviceReads are the hashes DeviceGrantByDeviceCode was asked for; deviceRead, when
+	// set, changes the copy each returns (as a change made after the read
+	// and undone before the poll's lock would).
+	deviceReads [][]byte
+	deviceRead  func(*gatehouse.DeviceGrant)
+	// signer, when set, is told when a poll's callback runs (inside the
+	// store's transaction).
+	signer *recordingSigner
 	// deviceErrs are returned by the next CreateDeviceGrant calls, in order.
 	deviceErrs []error
 }
@@ -262,6 +270,19 @@ func (f *fakeStore) DeviceGrantByUserCode(_ context.Context, h []byte) (gatehous
 	return *d, nil
 }
 
+func (f *fakeStore) DeviceGrantByDeviceCode(_ context.Context, h []byte) (gatehouse.DeviceGrant, error) {
+	f.deviceReads = append(f.deviceReads, h)
+	d := f.deviceBy(func(d *gatehouse.DeviceGrant) bool { return bytes.Equal(d.DeviceCodeHash, h) })
+	if d == nil {
+		return gatehouse.DeviceGrant{}, gatehouse.ErrNotFound
+	}
+	g := *d
+	if f.deviceRead != nil {
+		f.deviceRead(&g)
+	}
+	return g, nil
+}
+
 func (f *fakeStore) DecideDeviceGrant(_ context.Context, h []byte, decide func(*gatehouse.DeviceGrant) error) (gatehouse.DeviceGrant, error) {
 	d := f.deviceBy(func(d *gatehouse.DeviceGrant) bool { return bytes.Equal(d.UserCodeHash, h) })
 	if d == nil {
@@ -288,6 +309,10 @@ func (f *fakeStore) PollDeviceGrant(_ context.Context, h []byte, appID int64, no
 		}
 	}
 	c := *d
+	if f.signer != nil {
+		f.signer.inRotation = true
+		defer func() { f.signer.inRotation = false }()
+	}
 	out, err := poll(&c, user)
 	d.LastPoll, d.Interval = c.LastPoll, c.Interval
 	if err == nil && out.Access != nil {

@@ -334,3 +334,84 @@ func TestCodeGrantPresigned(t *testing.T) {
 		})
 	}
 }
+
+// TestDevicePollPresigned: a device's poll by a client whose access tokens
+// are JWTs signs its access token before the poll's transaction, from an
+// unlocked read of the grant, when the poll would issue tokens for the
+// grant as read (approved for a user, this client's, not redeemed, not
+// expired, not polled too soon); the poll's callback uses it only for the
+// locked grant's user and scope, and signs there otherwise.
+func TestDevicePollPresigned(t *testing.T) {
+	const deviceCode = "device-code-0123456789"
+	bob := int64(43)
+	last := t0.Add(-time.Second)
+	tests := []struct {
+		name    string
+		opaque  bool
+		locked  func(*gatehouse.DeviceGrant) // the grant as stored, from an approved one
+		read    func(*gatehouse.DeviceGrant) // what the read sees besides
+		unknown bool                         // no grant with the device code
+		inside  int
+		outside int
+		code    string
+	}{
+		{name: "approved as read", outside: 1},
+		{name: "opaque client", opaque: true},
+		{name: "another user when read", read: func(g *gatehouse.DeviceGrant) { g.UserID = &bob }, outside: 1, inside: 1},
+		{name: "another scope when read", read: func(g *gatehouse.DeviceGrant) { g.Scope = "write" }, outside: 1, inside: 1},
+		{name: "pending when read", read: func(g *gatehouse.DeviceGrant) { g.Status = gatehouse.DevicePending; g.UserID = nil }, inside: 1},
+		// A poll the grant as read answers without tokens gets no
+		// signature.
+		{name: "pending", locked: func(g *gatehouse.DeviceGrant) { g.Status = gatehouse.DevicePending; g.UserID = nil },
+			code: "authorization_pending"},
+		{name: "denied", locked: func(g *gatehouse.DeviceGrant) { g.Status = gatehouse.DeviceDenied }, code: "access_denied"},
+		{name: "polled too soon", locked: func(g *gatehouse.DeviceGrant) { g.LastPoll = &last }, code: "slow_down"},
+		{name: "expired", locked: func(g *gatehouse.DeviceGrant) { g.Expires = t0 }, code: "expired_token"},
+		{name: "redeemed", locked: func(g *gatehouse.DeviceGrant) { g.RedeemedAt = &last }, code: "invalid_grant"},
+		{name: "another client's", locked: func(g *gatehouse.DeviceGrant) { g.ApplicationID = 1 }, code: "invalid_grant"},
+		{name: "unknown device code", unknown: true, code: "invalid_grant"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, signer := presignStore(true)
+			app := tv()
+			if !tc.opaque {
+				app.TokenFormat = gatehouse.TokenFormatJWT
+			}
+			store.apps["tv"] = app
+			store.users["alice"] = alice
+			store.signer = signer
+			decided := t0.Add(-time.Minute)
+			g := gatehouse.DeviceGrant{ID: 1, DeviceCodeHash: secret.Hash(deviceCode), UserCodeHash: secret.Hash("BCDFGHJK"),
+				ApplicationID: app.ID, Scope: "read", Status: gatehouse.DeviceApproved, UserID: &alice.ID, DecidedAt: &decided,
+				Created: t0.Add(-2 * time.Minute), Expires: t0.Add(8 * time.Minute), Interval: 5 * time.Second}
+			if tc.locked != nil {
+				tc.locked(&g)
+			}
+			if !tc.unknown {
+				store.devices = append(store.devices, &g)
+			}
+			store.deviceRead = tc.read
+			p := presignProvider(t, store, signer)
+			resp, err := p.Token(context.Background(), oauth.TokenRequest{Client: tvForm,
+				Params: url.Values{"grant_type": {gatehouse.GrantDeviceCode}, "device_code": {deviceCode}}})
+
+			var issued *gatehouse.AccessToken
+			polls := 0
+			if len(store.tokens) == 1 {
+				issued, polls = store.tokens[0].at, 1
+			}
+			want := presignOutcome{read: [][]byte{secret.Hash(deviceCode)}, inside: tc.inside, outside: tc.outside, code: tc.code, opaque: tc.opaque}
+			if tc.opaque {
+				want.read = nil
+			}
+			if !want.check(t, "DeviceGrantByDeviceCode", store.deviceReads, signer, polls, issued, resp, err) {
+				return
+			}
+			c := claimsOf(t, resp.AccessToken)
+			if c["sub"] != "42" || c["scope"] != "read" || c["client_id"] != "tv" || resp.Scope != "read" || issued.Scope != "read" {
+				t.Fatalf("claims %v, response scope %q, stored %+v; want alice's read", c, resp.Scope, issued)
+			}
+		})
+	}
+}

@@ -705,5 +705,27 @@ func TestJWTAccessTokens(t *testing.T) {
 		if st := e.meStatus(ct.Access); st != 401 {
 			t.Fatalf("/api/me/ with the access token of a replayed code: %d", st)
 		}
+		// So does a device's poll once the user approved (oauth's
+		// presignDevice), for the approving user and the grant's scope.
+		if _, _, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "tv-client", Name: "Living room TV",
+			ClientType: "public", GrantTypes: []string{gatehouse.GrantDeviceCode}, TokenFormat: gatehouse.TokenFormatJWT}); err != nil {
+			t.Fatal(err)
+		}
+		d := e.deviceAuthorize(url.Values{"client_id": {"tv-client"}, "scope": {"read"}})
+		b := e.browser()
+		b.login("alice", "alicepass")
+		if status, page := b.decide(d.UserCode, "allow"); status != 200 || !strings.Contains(page, "Device connected") {
+			t.Fatalf("approve: %d %s", status, page)
+		}
+		r = e.devicePoll(d.DeviceCode)
+		expect(t, r, 200, "")
+		var dt struct {
+			Access string `json:"access_token"`
+		}
+		json.Unmarshal(r.body, &dt)
+		if _, b, err := signer.Verify(context.Background(), dt.Access); err != nil || !strings.Contains(string(b), wantSub) ||
+			!strings.Contains(string(b), `"scope":"read"`) || !strings.Contains(string(b), `"client_id":"tv-client"`) || e.meStatus(dt.Access) != 200 {
+			t.Fatalf("access token from a device poll: %s %v", b, err)
+		}
 	})
 }

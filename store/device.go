@@ -66,6 +66,14 @@ func (s *Store) DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) 
 	return g, s.notFound(err)
 }
 
+// DeviceGrantByDeviceCode returns the grant with that device code hash,
+// or gatehouse.ErrNotFound, read without a lock.
+func (s *Store) DeviceGrantByDeviceCode(ctx context.Context, deviceCodeHash []byte) (gatehouse.DeviceGrant, error) {
+	var g gatehouse.DeviceGrant
+	err := scanDevice(s.db.QueryRowContext(ctx, s.q("SELECT "+deviceCols+" FROM oauth_device_grants WHERE device_code_hash = ?"), deviceCodeHash), &g)
+	return g, s.notFound(err)
+}
+
 // DecideDeviceGrant runs decide on the grant with that user code hash and
 // writes its decision, in one transaction (see gatehouse.DeviceGrantStore).
 func (s *Store) DecideDeviceGrant(ctx context.Context, userCodeHash []byte, decide func(*gatehouse.DeviceGrant) error) (gatehouse.DeviceGrant, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func approve(t *testing.T, s gatehouse.Store, user string, uid int64, now time.T
 	}
 }
 
-// A device grant round-trips, is found by its user code hash only, and
+// A device grant round-trips, is found by each of its code hashes, and
 // its codes are unique.
 func testDeviceGrantCreateAndLookup(t *testing.T, s gatehouse.Store) {
 	ctx := t.Context()
@@ -56,6 +57,13 @@ func testDeviceGrantCreateAndLookup(t *testing.T, s gatehouse.Store) {
 	}
 	if _, err := s.DeviceGrantByUserCode(ctx, secret.Hash("dev-1")); !errors.Is(err, gatehouse.ErrNotFound) {
 		t.Errorf("found by the device code's hash: %v", err)
+	}
+	// By the device code's hash: the same grant; the user code's is not it.
+	if byDevice, err := s.DeviceGrantByDeviceCode(ctx, secret.Hash("dev-1")); err != nil || !reflect.DeepEqual(byDevice, got) {
+		t.Errorf("by the device code: %+v %v, want %+v", byDevice, err, got)
+	}
+	if _, err := s.DeviceGrantByDeviceCode(ctx, secret.Hash("BCDFGHJK")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("found by the user code's hash: %v", err)
 	}
 	for _, dup := range []gatehouse.DeviceGrant{
 		{DeviceCodeHash: secret.Hash("dev-1"), UserCodeHash: secret.Hash("OTHER"), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Minute), Interval: time.Second},

@@ -308,26 +308,16 @@ func (g *deviceCodeGrant) parse(t *tokenRequest) *Error {
 // the grant as read answers otherwise (pending, slow_down, denied) costs
 // no signature; nil (and no read) for an opaque client.
 func (p *Provider) presignDevice(ctx context.Context, t *tokenRequest, hash []byte) (*presigned, error) {
-	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
-		return nil, nil
-	}
-	dg, err := p.store.DeviceGrantByDeviceCode(ctx, hash)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	now := t.now
-	if dg.ApplicationID != t.client.ID || dg.RedeemedAt != nil || dg.Expired(now) || dg.Status != gatehouse.DeviceApproved ||
-		dg.UserID == nil || (dg.LastPoll != nil && now.Sub(*dg.LastPoll) < dg.Interval) {
-		return nil, nil
-	}
-	access, err := p.accessToken(ctx, t.client, dg.UserID, dg.Scope, now)
-	if err != nil {
-		return nil, err
-	}
-	return &presigned{access: access, userID: dg.UserID, scope: dg.Scope}, nil
+	return p.presignAs(ctx, t, func() (*int64, string, bool, error) {
+		dg, err := p.store.DeviceGrantByDeviceCode(ctx, hash)
+		if err != nil {
+			return nil, "", false, err
+		}
+		now := t.now
+		accepted := dg.ApplicationID == t.client.ID && dg.RedeemedAt == nil && !dg.Expired(now) && dg.Status == gatehouse.DeviceApproved &&
+			dg.UserID != nil && (dg.LastPoll == nil || now.Sub(*dg.LastPoll) >= dg.Interval)
+		return dg.UserID, dg.Scope, accepted, nil
+	})
 }
 
 // issue answers a poll (RFC 8628 3.5): expired_token past the code's

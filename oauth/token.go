@@ -488,25 +488,15 @@ func (g *authorizationCodeGrant) verify(gr gatehouse.Grant, client *gatehouse.Ap
 // scope. nil (and no read) for an opaque client, and nil for a code the
 // redemption would refuse as read.
 func (p *Provider) presignCode(ctx context.Context, t *tokenRequest, g *authorizationCodeGrant, hash []byte) (*presigned, error) {
-	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
-		return nil, nil
-	}
-	gr, err := p.store.GrantByHash(ctx, hash)
-	if errors.Is(err, gatehouse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if gr.ApplicationID != t.client.ID || gr.UsedAt != nil || !t.now.Before(gr.Expires) || g.verify(gr, t.client, p.cfg.RequirePKCE) != nil {
-		return nil, nil
-	}
-	uid := gr.UserID
-	access, err := p.accessToken(ctx, t.client, &uid, gr.Scope, t.now)
-	if err != nil {
-		return nil, err
-	}
-	return &presigned{access: access, userID: &uid, scope: gr.Scope}, nil
+	return p.presignAs(ctx, t, func() (*int64, string, bool, error) {
+		gr, err := p.store.GrantByHash(ctx, hash)
+		if err != nil {
+			return nil, "", false, err
+		}
+		accepted := gr.ApplicationID == t.client.ID && gr.UsedAt == nil && t.now.Before(gr.Expires) &&
+			g.verify(gr, t.client, p.cfg.RequirePKCE) == nil
+		return &gr.UserID, gr.Scope, accepted, nil
+	})
 }
 
 // redirectMatches applies RFC 6749 4.1.3 to the token request's
@@ -657,26 +647,38 @@ func (s *presigned) token(userID *int64, scope string) string {
 // read) for an opaque client, and nil when the read finds no token of
 // this client that a rotation would accept without a reuse.
 func (p *Provider) presign(ctx context.Context, t *tokenRequest, key []byte, req []string) (*presigned, error) {
+	return p.presignAs(ctx, t, func() (*int64, string, bool, error) {
+		old, err := p.store.RefreshTokenByHash(ctx, key)
+		if err != nil {
+			return nil, "", false, err
+		}
+		scope, ok := refreshScope(req, old.Scope)
+		accepted := ok && old.ApplicationID == t.client.ID && old.Revoked == nil && (old.Expires == nil || t.now.Before(*old.Expires))
+		return old.UserID, scope, accepted, nil
+	})
+}
+
+// presignAs is what presign, presignCode and presignDevice share: for a
+// client whose access tokens are JWTs, read (an unlocked read of the row
+// the store's transaction will lock) gives the user and scope the row as
+// read would be issued for, and whether the transaction would accept it
+// as read; only then is the access token signed. nil, and no read, for
+// an opaque client; nil for a row not found or not accepted; read's other
+// errors are returned.
+func (p *Provider) presignAs(ctx context.Context, t *tokenRequest, read func() (userID *int64, scope string, accepted bool, err error)) (*presigned, error) {
 	if t.client.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
 		return nil, nil
 	}
-	old, err := p.store.RefreshTokenByHash(ctx, key)
+	userID, scope, accepted, err := read()
 	if errors.Is(err, gatehouse.ErrNotFound) {
 		return nil, nil
 	}
+	if err != nil || !accepted {
+		return nil, err
+	}
+	access, err := p.accessToken(ctx, t.client, userID, scope, t.now)
 	if err != nil {
 		return nil, err
 	}
-	if old.ApplicationID != t.client.ID || old.Revoked != nil || (old.Expires != nil && !t.now.Before(*old.Expires)) {
-		return nil, nil
-	}
-	scope, ok := refreshScope(req, old.Scope)
-	if !ok {
-		return nil, nil
-	}
-	access, err := p.accessToken(ctx, t.client, old.UserID, scope, t.now)
-	if err != nil {
-		return nil, err
-	}
-	return &presigned{access: access, userID: old.UserID, scope: scope}, nil
+	return &presigned{access: access, userID: userID, scope: scope}, nil
 }

@@ -570,21 +570,36 @@ func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
 	})
 }
 
+// grantCols are a code's columns, in the order grantRow scans them.
+const grantCols = "id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method, nonce, created, expires, used_at, auth_time"
+
+// grantRow is a code scanned from grantCols (dest); grant converts its times.
+type grantRow struct {
+	g                gatehouse.Grant
+	created, expires int64
+	used, authTime   sql.NullInt64
+}
+
+func (r *grantRow) dest() []any {
+	g := &r.g
+	return []any{&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
+		&g.CodeChallengeMethod, &g.Nonce, &r.created, &r.expires, &r.used, &r.authTime}
+}
+
+func (r *grantRow) grant() gatehouse.Grant {
+	g := r.g
+	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(r.created), fromMicros(r.expires), fromNullMicros(r.used), fromNullMicros(r.authTime)
+	return g
+}
+
 // GrantByHash returns the code with that hash, or gatehouse.ErrNotFound,
 // read without a lock.
 func (s *Store) GrantByHash(ctx context.Context, codeHash []byte) (gatehouse.Grant, error) {
-	var g gatehouse.Grant
-	var created, expires int64
-	var used, authTime sql.NullInt64
-	err := s.queryRow(ctx, nil, `SELECT id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge,
-		code_challenge_method, nonce, created, expires, used_at, auth_time FROM oauth_grants WHERE code_hash = ?`, codeHash).Scan(
-		&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
-		&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime)
-	if err != nil {
+	var r grantRow
+	if err := s.queryRow(ctx, nil, "SELECT "+grantCols+" FROM oauth_grants WHERE code_hash = ?", codeHash).Scan(r.dest()...); err != nil {
 		return gatehouse.Grant{}, s.notFound(err)
 	}
-	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
-	return g, nil
+	return r.grant(), nil
 }
 
 func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant, keepID bool) error {
@@ -643,16 +658,12 @@ type redemption struct {
 func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, appID int64, now time.Time,
 	check func(gatehouse.Grant, *gatehouse.User) error,
 	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error), out *redemption) error {
-	var g gatehouse.Grant
-	var created, expires int64
-	var used, authTime sql.NullInt64
+	var r grantRow
 	// The code and its user in one read (a code goes with its user:
 	// ON DELETE CASCADE), the code's row locked on PostgreSQL, the user's
 	// not (a login may be updating it).
 	user := new(gatehouse.User)
-	err := scanUser(prefixed{s.queryRow(ctx, tx, redeemReadSQL+s.forUpdateOf("g"), codeHash), []any{
-		&g.ID, &g.CodeHash, &g.ApplicationID, &g.UserID, &g.RedirectURI, &g.Scope, &g.CodeChallenge,
-		&g.CodeChallengeMethod, &g.Nonce, &created, &expires, &used, &authTime}}, user)
+	err := scanUser(prefixed{s.queryRow(ctx, tx, redeemReadSQL+s.forUpdateOf("g"), codeHash), r.dest()}, user)
 	if errors.Is(err, sql.ErrNoRows) {
 		out.outcome = gatehouse.ErrInvalidGrant
 		return nil
@@ -660,7 +671,7 @@ func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, ap
 	if err != nil {
 		return err
 	}
-	g.Created, g.Expires, g.UsedAt, g.AuthTime = fromMicros(created), fromMicros(expires), fromNullMicros(used), fromNullMicros(authTime)
+	g := r.grant()
 	if g.ApplicationID != appID {
 		out.outcome = gatehouse.ErrInvalidGrant
 		return nil
@@ -709,9 +720,8 @@ func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, ap
 }
 
 // redeemReadSQL reads a code (by its hash) and its user, for redeemGrant.
-var redeemReadSQL = `SELECT g.id, g.code_hash, g.application_id, g.user_id, g.redirect_uri, g.scope, g.code_challenge,
-	g.code_challenge_method, g.nonce, g.created, g.expires, g.used_at, g.auth_time, ` + qualified("u", userCols) + `
-	FROM oauth_grants g JOIN users u ON u.id = g.user_id WHERE g.code_hash = ?`
+var redeemReadSQL = "SELECT " + qualified("g", grantCols) + ", " + qualified("u", userCols) +
+	" FROM oauth_grants g JOIN users u ON u.id = g.user_id WHERE g.code_hash = ?"
 
 // redeemWriteSQL marks a code used and stores the access and refresh
 // tokens made from it, in one statement (PostgreSQL): a redemption was

@@ -504,30 +504,39 @@ func TestProxyRevocationWithinCacheBound(t *testing.T) {
 // startProxy starts the named proxy for the test and returns its base URL.
 func startProxy(t *testing.T, name, gatehouseAddr, upstreamAddr string) string {
 	t.Helper()
-	listen, err := proxytest.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := proxytest.Config{Dir: t.TempDir(), Listen: listen, Gatehouse: gatehouseAddr, Upstream: upstreamAddr}
-	lang := map[string]string{"nginx": "nginx", "caddy": "caddyfile"}[name]
-	if c.Site, err = proxytest.Documented("../../docs/protect-your-api.md", lang, c); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var p *proxytest.Proxy
-	if name == "nginx" {
-		p, err = proxytest.StartNginx(ctx, c)
-	} else {
-		p, err = proxytest.StartCaddy(ctx, c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, p.Log())
+	// The listen address is a port found free and released, which another
+	// process may take before the proxy binds it: a proxy that could not
+	// bind is started again on another, up to three times.
+	for try := 1; ; try++ {
+		listen, err := proxytest.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
 		}
-		p.Stop()
-	})
-	return "http://" + listen
+		c := proxytest.Config{Dir: t.TempDir(), Listen: listen, Gatehouse: gatehouseAddr, Upstream: upstreamAddr}
+		lang := map[string]string{"nginx": "nginx", "caddy": "caddyfile"}[name]
+		if c.Site, err = proxytest.Documented("../../docs/protect-your-api.md", lang, c); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var p *proxytest.Proxy
+		if name == "nginx" {
+			p, err = proxytest.StartNginx(ctx, c)
+		} else {
+			p, err = proxytest.StartCaddy(ctx, c)
+		}
+		if err != nil && try < 3 && strings.Contains(strings.ToLower(err.Error()), "address already in use") {
+			t.Logf("%s could not bind %s, again on another port: %v", name, listen, err)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log:\n%s", name, p.Log())
+			}
+			p.Stop()
+		})
+		return "http://" + listen
+	}
 }

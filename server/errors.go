@@ -70,7 +70,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 	code := gatehouse.ErrorCode(err)
 	if !isOAuth && unavailable(r, err) {
 		why := "the request timed out"
-		if context.Cause(r.Context()) != errRequestTimeout {
+		if !timedOut(r.Context()) {
 			why = gatehouse.ErrorMessage(err)
 		}
 		s.log.WarnContext(r.Context(), "answered 503", "why", why, "err", err, "request_id", requestID(r))
@@ -422,7 +422,7 @@ var errRequestTimeout = errors.New("request timeout")
 // later": the request's own deadline passed (not the client's), or a
 // service said so.
 func unavailable(r *http.Request, err error) bool {
-	return context.Cause(r.Context()) == errRequestTimeout || gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE
+	return timedOut(r.Context()) || gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE
 }
 
 // retryAfter is the Retry-After of a 503: the request timeout, at least a second.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -30,12 +29,13 @@ func setLogUser(r *http.Request, id int64) {
 }
 
 // requestState is what the middleware keeps for one request, in one
-// allocation: the request's information, the X-Request-Id header's value
-// and the status-recording writer.
+// allocation: the request's information, the X-Request-Id header's value,
+// the status-recording writer and the request timeout's context.
 type requestState struct {
 	info     gatehouse.RequestInfo
 	idHeader [1]string
 	w        statusWriter
+	deadline requestDeadline
 }
 
 type statusWriter struct {
@@ -76,9 +76,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		ctx := gatehouse.WithRequest(r.Context(), li)
 		if s.cfg.RequestTimeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errRequestTimeout)
-			defer cancel()
+			ctx = st.deadline.init(ctx, start.Add(s.cfg.RequestTimeout))
+			defer st.deadline.release()
 		}
 		var endSpan func(route string, status int, userID int64, clientID string)
 		if s.tracer != nil {

@@ -313,11 +313,28 @@ func (p *Provider) presignDevice(ctx context.Context, t *tokenRequest, hash []by
 		if err != nil {
 			return nil, "", false, err
 		}
-		now := t.now
-		accepted := dg.ApplicationID == t.client.ID && dg.RedeemedAt == nil && !dg.Expired(now) && dg.Status == gatehouse.DeviceApproved &&
-			dg.UserID != nil && (dg.LastPoll == nil || now.Sub(*dg.LastPoll) >= dg.Interval)
+		accepted := dg.ApplicationID == t.client.ID && dg.RedeemedAt == nil && dg.UserID != nil && pollRefusal(&dg, t.now) == nil
 		return dg.UserID, dg.Scope, accepted, nil
 	})
+}
+
+// pollRefusal is what a poll of dg at now is answered instead of tokens,
+// in RFC 8628 3.5's order (expired_token, slow_down, access_denied,
+// authorization_pending); nil for an approved grant, whose user the
+// poll's transaction still checks. It changes nothing: the poll records
+// its time and a slow_down's longer interval.
+func pollRefusal(dg *gatehouse.DeviceGrant, now time.Time) *Error {
+	switch {
+	case dg.Expired(now):
+		return ErrExpiredToken
+	case dg.LastPoll != nil && now.Sub(*dg.LastPoll) < dg.Interval:
+		return ErrSlowDown
+	case dg.Status == gatehouse.DeviceDenied:
+		return ErrAccessDenied
+	case dg.Status != gatehouse.DeviceApproved:
+		return ErrAuthorizationPending
+	}
+	return nil
 }
 
 // issue answers a poll (RFC 8628 3.5): expired_token past the code's
@@ -339,21 +356,15 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 	var out *TokenResponse
 	err = p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
 		func(dg *gatehouse.DeviceGrant, u *gatehouse.User) (gatehouse.DeviceTokens, error) {
-			if dg.Expired(now) {
-				return gatehouse.DeviceTokens{}, ErrExpiredToken
+			refusal := pollRefusal(dg, now)
+			if refusal != ErrExpiredToken {
+				dg.LastPoll = &now
 			}
-			early := dg.LastPoll != nil && now.Sub(*dg.LastPoll) < dg.Interval
-			dg.LastPoll = &now
-			if early {
+			if refusal == ErrSlowDown {
 				dg.Interval += slowDownStep
-				return gatehouse.DeviceTokens{}, ErrSlowDown
 			}
-			switch dg.Status {
-			case gatehouse.DeviceDenied:
-				return gatehouse.DeviceTokens{}, ErrAccessDenied
-			case gatehouse.DeviceApproved:
-			default:
-				return gatehouse.DeviceTokens{}, ErrAuthorizationPending
+			if refusal != nil {
+				return gatehouse.DeviceTokens{}, refusal
 			}
 			if u == nil || !u.IsActive || dg.DecidedAt == nil || !u.Accepts(*dg.DecidedAt) {
 				return gatehouse.DeviceTokens{}, ErrInvalidGrant

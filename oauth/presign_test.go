@@ -182,13 +182,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			store, signer := presignStore(tc.opaque)
 			var read [][]byte
-			store.refreshTokenByHash = func(h []byte) (gatehouse.RefreshToken, error) {
-				read = append(read, h)
-				if tc.read == nil {
-					return gatehouse.RefreshToken{}, errUnexpected
-				}
-				return tc.read(h)
-			}
+			store.refreshTokenByHash = recorded(&read, tc.read)
 			var issued *gatehouse.AccessToken
 			rotations := 0
 			store.rotateRefreshToken = func(_ []byte, _ int64, _ time.Time, _ time.Duration,
@@ -281,13 +275,7 @@ func TestCodeGrantPresigned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			store, signer := presignStore(tc.opaque)
 			var read [][]byte
-			store.grantByHash = func(h []byte) (gatehouse.Grant, error) {
-				read = append(read, h)
-				if tc.read == nil {
-					return gatehouse.Grant{}, errUnexpected
-				}
-				return tc.read(h)
-			}
+			store.grantByHash = recorded(&read, tc.read)
 			var issued *gatehouse.AccessToken
 			redemptions := 0
 			store.redeemGrant = func(h []byte, appID int64, _ time.Time, check func(gatehouse.Grant, *gatehouse.User) error,
@@ -413,5 +401,19 @@ func TestDevicePollPresigned(t *testing.T) {
 				t.Fatalf("claims %v, response scope %q, stored %+v; want alice's read", c, resp.Scope, issued)
 			}
 		})
+	}
+}
+
+// recorded is a store read for a presign test: it keeps the keys it is
+// asked for in *seen and answers with read, or with errUnexpected when
+// the case expects no read (read nil).
+func recorded[T any](seen *[][]byte, read func([]byte) (T, error)) func([]byte) (T, error) {
+	return func(h []byte) (T, error) {
+		*seen = append(*seen, h)
+		if read == nil {
+			var zero T
+			return zero, errUnexpected
+		}
+		return read(h)
 	}
 }

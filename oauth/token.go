@@ -625,9 +625,9 @@ type presigned struct {
 }
 
 // token is the presigned access token when the rotation (or redemption)
-// found the same user
-// and gives the same scope (then it is the token accessToken would sign
-// now); "" otherwise, or for no presigned token, and the caller signs one.
+// found the same user and gives the same scope (then it is the token
+// accessToken would sign now); "" otherwise, or for no presigned token,
+// and the caller signs one.
 func (s *presigned) token(userID *int64, scope string) string {
 	if s == nil || scope != s.scope || (userID == nil) != (s.userID == nil) || (userID != nil && *userID != *s.userID) {
 		return ""

@@ -507,22 +507,21 @@ func startProxy(t *testing.T, name, gatehouseAddr, upstreamAddr string) string {
 	// The listen address is a port found free and released, which another
 	// process may take before the proxy binds it: a proxy that could not
 	// bind is started again on another, up to three times.
+	lang := map[string]string{"nginx": "nginx", "caddy": "caddyfile"}[name]
 	for try := 1; ; try++ {
 		listen, err := proxytest.FreeAddr()
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := proxytest.Config{Dir: t.TempDir(), Listen: listen, Gatehouse: gatehouseAddr, Upstream: upstreamAddr}
-		lang := map[string]string{"nginx": "nginx", "caddy": "caddyfile"}[name]
 		if c.Site, err = proxytest.Documented("../../docs/protect-your-api.md", lang, c); err != nil {
 			t.Fatal(err)
 		}
-		ctx := context.Background()
 		var p *proxytest.Proxy
 		if name == "nginx" {
-			p, err = proxytest.StartNginx(ctx, c)
+			p, err = proxytest.StartNginx(context.Background(), c)
 		} else {
-			p, err = proxytest.StartCaddy(ctx, c)
+			p, err = proxytest.StartCaddy(context.Background(), c)
 		}
 		if err != nil && try < 3 && strings.Contains(strings.ToLower(err.Error()), "address already in use") {
 			t.Logf("%s could not bind %s, again on another port: %v", name, listen, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -177,6 +178,27 @@ func DropWriterSession(ctx context.Context, s *Store) (string, error) {
 
 // DB is the store's pool.
 func DB(s *Store) *sql.DB { return s.db }
+
+// ApplyRotationSet runs one OAuth rotation per key in hashes (for the
+// application appID, at now) as one set, as a PostgreSQL group writer
+// does, issue(i, …) giving rotation i its new pair. It returns each
+// rotation's outcome and whether the set settled it (false: left to the
+// group's transaction).
+func ApplyRotationSet(ctx context.Context, s *Store, hashes [][]byte, appID int64, now time.Time,
+	issue func(i int, rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) ([]error, []bool, error) {
+	rs := make([]*rotation, len(hashes))
+	for i, h := range hashes {
+		rs[i] = &rotation{hash: h, appID: appID, now: now, issue: func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			return issue(i, rot)
+		}}
+	}
+	err := s.applyRotationSet(ctx, s.db, func() (querier, error) { return s.db, nil }, rs)
+	outcomes, settled := make([]error, len(rs)), make([]bool, len(rs))
+	for i, r := range rs {
+		outcomes[i], settled[i] = r.outcome, r.inSet
+	}
+	return outcomes, settled, err
+}
 
 // SetSetWrite has every rotation set's write statement run through f
 // (nil: directly).

@@ -121,3 +121,92 @@ func TestRotationSetLostReply(t *testing.T) {
 		})
 	}
 }
+
+// A set settles rotations whose access tokens take the new keys in place
+// beside ones whose access token was revoked alone before (a new one is
+// inserted), does not match the new one (deleted, a new one inserted) or
+// whose refresh token is unknown (refused), and each rotation's new
+// tokens are stored as a lone rotation stores them.
+func TestRotationSetMixed(t *testing.T) {
+	s := testdb.OpenURL(t, postgresURL(t))
+	ctx := t.Context()
+	app := newApp(t, s, "conf")
+	now := time.Now()
+	users := make([]int64, 5)
+	for i := range users {
+		users[i] = newUser(t, s, fmt.Sprint("set", i)).ID
+		at, rt := pair(app, users[i], fmt.Sprint("f", i), fmt.Sprint("a", i), fmt.Sprint("r", i), now)
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accessID := func(name string) int64 {
+		t.Helper()
+		g, err := s.AccessTokenByHash(ctx, secret.Hash(name))
+		if err != nil {
+			t.Fatalf("access token %s: %v", name, err)
+		}
+		return g.Token.ID
+	}
+	before := make([]int64, len(users))
+	for i := range users {
+		before[i] = accessID(fmt.Sprint("a", i))
+	}
+	// Token 2's access token is revoked alone; token 3's new access token
+	// is for another user, so its old one cannot take the new key.
+	if ok, err := s.RevokeAccessToken(ctx, secret.Hash("a2"), app.ID); err != nil || !ok {
+		t.Fatalf("revoking a2: %v %v", ok, err)
+	}
+	rotate := func(idx ...int) {
+		t.Helper()
+		hashes := make([][]byte, len(idx))
+		for j, i := range idx {
+			hashes[j] = secret.Hash(fmt.Sprint("r", i))
+		}
+		outcomes, settled, err := store.ApplyRotationSet(ctx, s, hashes, app.ID, now,
+			func(j int, rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+				i, uid := idx[j], *rot.Old.UserID
+				if i == 3 {
+					uid = users[4]
+				}
+				at, rt := pair(app, uid, "", fmt.Sprint("a2-", i), fmt.Sprint("r2-", i), now)
+				return at, rt, nil
+			})
+		if err != nil {
+			t.Fatalf("set %v: %v", idx, err)
+		}
+		for j, i := range idx {
+			var want error
+			if i == 5 {
+				want = gatehouse.ErrInvalidGrant
+			}
+			if !errors.Is(outcomes[j], want) || !settled[j] {
+				t.Fatalf("rotation of r%d: outcome %v, settled %v; want %v settled by the set", i, outcomes[j], settled[j], want)
+			}
+		}
+	}
+	rotate(0, 1)       // every access token replaced in place
+	rotate(2, 3, 4, 5) // one revoked before (2), one not matching (3), 5 unknown
+
+	for i := range 5 {
+		old, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r", i)))
+		if err != nil || old.Revoked == nil {
+			t.Fatalf("old refresh token r%d: revoked %v, %v; want revoked", i, old.Revoked, err)
+		}
+		rt, err := s.RefreshTokenByHash(ctx, secret.Hash(fmt.Sprint("r2-", i)))
+		if err != nil || rt.AccessTokenID == nil || rt.Family != fmt.Sprint("f", i) || rt.Revoked != nil {
+			t.Fatalf("new refresh token of r%d: %+v %v", i, rt, err)
+		}
+		id := accessID(fmt.Sprint("a2-", i))
+		if id != *rt.AccessTokenID {
+			t.Fatalf("new refresh token of r%d points at access token %d, its new access token is %d", i, *rt.AccessTokenID, id)
+		}
+		inPlace := i != 2 && i != 3
+		if (id == before[i]) != inPlace {
+			t.Fatalf("r%d's new access token has id %d, the old one had %d; want in place: %v", i, id, before[i], inPlace)
+		}
+		if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", i))); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("old access token a%d: %v, want not found", i, err)
+		}
+	}
+}

@@ -61,20 +61,20 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *gatehouse.DeviceGrant)
 // DeviceGrantByUserCode returns the grant with that user code hash, or
 // gatehouse.ErrNotFound.
 func (s *Store) DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) (gatehouse.DeviceGrant, error) {
-	return s.deviceGrantBy(ctx, "user_code_hash", userCodeHash)
+	return s.deviceGrantBy(ctx, "SELECT "+deviceCols+" FROM oauth_device_grants WHERE user_code_hash = ?", userCodeHash)
 }
 
 // DeviceGrantByDeviceCode returns the grant with that device code hash,
 // or gatehouse.ErrNotFound, read without a lock.
 func (s *Store) DeviceGrantByDeviceCode(ctx context.Context, deviceCodeHash []byte) (gatehouse.DeviceGrant, error) {
-	return s.deviceGrantBy(ctx, "device_code_hash", deviceCodeHash)
+	return s.deviceGrantBy(ctx, "SELECT "+deviceCols+" FROM oauth_device_grants WHERE device_code_hash = ?", deviceCodeHash)
 }
 
-// deviceGrantBy reads the grant whose column (one of the two code
-// hashes, both unique) holds hash.
-func (s *Store) deviceGrantBy(ctx context.Context, column string, hash []byte) (gatehouse.DeviceGrant, error) {
+// deviceGrantBy reads the grant that query (by one of the two code
+// hashes, both unique; a constant, not built per call) finds for hash.
+func (s *Store) deviceGrantBy(ctx context.Context, query string, hash []byte) (gatehouse.DeviceGrant, error) {
 	var g gatehouse.DeviceGrant
-	err := scanDevice(s.db.QueryRowContext(ctx, s.q("SELECT "+deviceCols+" FROM oauth_device_grants WHERE "+column+" = ?"), hash), &g)
+	err := scanDevice(s.db.QueryRowContext(ctx, s.q(query), hash), &g)
 	return g, s.notFound(err)
 }
 

@@ -30,7 +30,8 @@ const auditChunk = 1000
 // On SQLite, which has no arrays and keeps no statement it is not asked to
 // prepare, a batch of at most auditChunk rows is one multi-row statement,
 // so one implicit transaction and one commit.
-func (s *Store) AppendAudit(ctx context.Context, events []gatehouse.AuditEvent) error {
+func (s *Store) AppendAudit(ctx context.Context, events []gatehouse.AuditEvent) (err error) {
+	defer s.classified(&err)
 	switch {
 	case len(events) == 0:
 		return nil
@@ -132,7 +133,8 @@ func encodeDetail(d map[string]string) (string, error) {
 }
 
 // AuditEvents lists the events f selects, newest first.
-func (s *Store) AuditEvents(ctx context.Context, f gatehouse.AuditFilter) ([]gatehouse.AuditEvent, error) {
+func (s *Store) AuditEvents(ctx context.Context, f gatehouse.AuditFilter) (_ []gatehouse.AuditEvent, err error) {
+	defer s.classified(&err)
 	if f.Limit <= 0 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "an audit listing needs a positive limit")
 	}
@@ -193,7 +195,8 @@ func (s *Store) AuditEvents(ctx context.Context, f gatehouse.AuditFilter) ([]gat
 }
 
 // DeleteAuditBefore removes up to limit events older than t.
-func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
+func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM audit_events WHERE id IN ("+expiredAuditSQL+")", micros(t), limit)
 	if err != nil {
 		return 0, err

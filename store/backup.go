@@ -16,7 +16,8 @@ var ErrBackupPostgres = errors.New("store: gatehouse backs up SQLite databases o
 // is the database as of one transaction, compacted, with no WAL to carry.
 // path must not exist (an error otherwise, and nothing is written); the
 // copy is made readable by its owner alone, as the database is.
-func (s *Store) Backup(ctx context.Context, path string) error {
+func (s *Store) Backup(ctx context.Context, path string) (err error) {
+	defer s.classified(&err)
 	if s.d.name != "sqlite" {
 		return ErrBackupPostgres
 	}

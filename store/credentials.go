@@ -102,7 +102,8 @@ func (c credentialTable) where(f gatehouse.CredentialFilter, now time.Time, live
 }
 
 // ListCredentials lists what f selects, newest first within each kind.
-func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) ([]gatehouse.CredentialInfo, error) {
+func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (_ []gatehouse.CredentialInfo, err error) {
+	defer s.classified(&err)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -167,13 +168,14 @@ func (s *Store) ListCredentials(ctx context.Context, f gatehouse.CredentialFilte
 
 // RevokeCredentials ends every live credential f selects, in one
 // transaction.
-func (s *Store) RevokeCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (int64, gatehouse.RevokedAccess, error) {
+func (s *Store) RevokeCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (_ int64, _ gatehouse.RevokedAccess, err error) {
+	defer s.classified(&err)
 	if f.ID != "" && len(f.Kinds) != 1 {
 		return 0, nil, errors.New("store: revoking by id needs exactly one kind")
 	}
 	var total int64
 	var revoked gatehouse.RevokedAccess
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		total, revoked = 0, nil
 		for _, c := range credentialTables {
 			cond, args, ok := c.where(f, now, true)
@@ -231,7 +233,8 @@ func (s *Store) RevokeCredentials(ctx context.Context, f gatehouse.CredentialFil
 }
 
 // CountCredentials counts what f selects, by kind.
-func (s *Store) CountCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (map[string]int64, error) {
+func (s *Store) CountCredentials(ctx context.Context, f gatehouse.CredentialFilter, now time.Time) (_ map[string]int64, err error) {
+	defer s.classified(&err)
 	out := map[string]int64{}
 	for _, c := range credentialTables {
 		cond, args, ok := c.where(f, now, !f.Ended)
@@ -249,9 +252,10 @@ func (s *Store) CountCredentials(ctx context.Context, f gatehouse.CredentialFilt
 
 // CountGrants counts the application's unused, unexpired authorization
 // codes and device grants.
-func (s *Store) CountGrants(ctx context.Context, applicationID int64, now time.Time) (int64, error) {
+func (s *Store) CountGrants(ctx context.Context, applicationID int64, now time.Time) (_ int64, err error) {
+	defer s.classified(&err)
 	var n int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT
 		(SELECT COUNT(*) FROM oauth_grants WHERE application_id = ? AND used_at IS NULL AND expires > ?) +
 		(SELECT COUNT(*) FROM oauth_device_grants WHERE application_id = ? AND redeemed_at IS NULL AND expires > ?)`),
 		applicationID, micros(now), applicationID, micros(now)).Scan(&n)

@@ -40,7 +40,8 @@ func intervalSeconds(d time.Duration) int64 {
 
 // CreateDeviceGrant stores g (pending unless it says otherwise) and sets
 // g.ID; gatehouse.ErrConflict when either code hash is taken.
-func (s *Store) CreateDeviceGrant(ctx context.Context, g *gatehouse.DeviceGrant) error {
+func (s *Store) CreateDeviceGrant(ctx context.Context, g *gatehouse.DeviceGrant) (err error) {
+	defer s.classified(&err)
 	if g.Created.IsZero() {
 		g.Created = s.now()
 	}
@@ -60,13 +61,15 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *gatehouse.DeviceGrant)
 
 // DeviceGrantByUserCode returns the grant with that user code hash, or
 // gatehouse.ErrNotFound.
-func (s *Store) DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) (gatehouse.DeviceGrant, error) {
+func (s *Store) DeviceGrantByUserCode(ctx context.Context, userCodeHash []byte) (_ gatehouse.DeviceGrant, err error) {
+	defer s.classified(&err)
 	return s.deviceGrantBy(ctx, "SELECT "+deviceCols+" FROM oauth_device_grants WHERE user_code_hash = ?", userCodeHash)
 }
 
 // DeviceGrantByDeviceCode returns the grant with that device code hash,
 // or gatehouse.ErrNotFound, read without a lock.
-func (s *Store) DeviceGrantByDeviceCode(ctx context.Context, deviceCodeHash []byte) (gatehouse.DeviceGrant, error) {
+func (s *Store) DeviceGrantByDeviceCode(ctx context.Context, deviceCodeHash []byte) (_ gatehouse.DeviceGrant, err error) {
+	defer s.classified(&err)
 	return s.deviceGrantBy(ctx, "SELECT "+deviceCols+" FROM oauth_device_grants WHERE device_code_hash = ?", deviceCodeHash)
 }
 
@@ -80,9 +83,10 @@ func (s *Store) deviceGrantBy(ctx context.Context, query string, hash []byte) (g
 
 // DecideDeviceGrant runs decide on the grant with that user code hash and
 // writes its decision, in one transaction (see gatehouse.DeviceGrantStore).
-func (s *Store) DecideDeviceGrant(ctx context.Context, userCodeHash []byte, decide func(*gatehouse.DeviceGrant) error) (gatehouse.DeviceGrant, error) {
+func (s *Store) DecideDeviceGrant(ctx context.Context, userCodeHash []byte, decide func(*gatehouse.DeviceGrant) error) (_ gatehouse.DeviceGrant, err error) {
+	defer s.classified(&err)
 	var g gatehouse.DeviceGrant
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		err := scanDevice(tx.QueryRowContext(ctx, s.q("SELECT "+deviceCols+" FROM oauth_device_grants WHERE user_code_hash = ?"+s.forUpdate()), userCodeHash), &g)
 		if errors.Is(err, sql.ErrNoRows) {
 			return gatehouse.ErrNotFound
@@ -103,9 +107,10 @@ func (s *Store) DecideDeviceGrant(ctx context.Context, userCodeHash []byte, deci
 // PollDeviceGrant is a device's token request, in one transaction (see
 // gatehouse.DeviceGrantStore).
 func (s *Store) PollDeviceGrant(ctx context.Context, deviceCodeHash []byte, appID int64, now time.Time,
-	poll func(*gatehouse.DeviceGrant, *gatehouse.User) (gatehouse.DeviceTokens, error)) error {
+	poll func(*gatehouse.DeviceGrant, *gatehouse.User) (gatehouse.DeviceTokens, error)) (err error) {
+	defer s.classified(&err)
 	var refusal error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var g gatehouse.DeviceGrant
 		err := scanDevice(tx.QueryRowContext(ctx, s.q("SELECT "+deviceCols+" FROM oauth_device_grants WHERE device_code_hash = ?"+s.forUpdate()), deviceCodeHash), &g)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -152,7 +157,8 @@ func (s *Store) PollDeviceGrant(ctx context.Context, deviceCodeHash []byte, appI
 
 // DeleteExpiredDeviceGrants deletes up to batch device grants expired
 // before now (a redeemed one included: its tokens live on their own).
-func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, now time.Time, batch int) (int64, error) {
+func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, now time.Time, batch int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM oauth_device_grants WHERE id IN ("+expiredDeviceGrantsSQL+")",
 		micros(now), batch)
 	if err != nil {

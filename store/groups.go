@@ -18,7 +18,8 @@ import (
 const permissionCols = "id, name, codename, app_label, model"
 
 // CreatePermission inserts p and sets p.ID.
-func (s *Store) CreatePermission(ctx context.Context, p *gatehouse.Permission) error {
+func (s *Store) CreatePermission(ctx context.Context, p *gatehouse.Permission) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q("INSERT INTO auth_permissions (name, codename, app_label, model) VALUES (?, ?, ?, ?) RETURNING id"),
 			p.Name, p.Codename, p.AppLabel, p.Model).Scan(&p.ID)
@@ -27,7 +28,8 @@ func (s *Store) CreatePermission(ctx context.Context, p *gatehouse.Permission) e
 }
 
 // Permissions lists every permission by id.
-func (s *Store) Permissions(ctx context.Context) ([]gatehouse.Permission, error) {
+func (s *Store) Permissions(ctx context.Context) (_ []gatehouse.Permission, err error) {
+	defer s.classified(&err)
 	return s.permissions(ctx, s.db)
 }
 
@@ -54,12 +56,14 @@ func (s *Store) permissions(ctx context.Context, q querier) ([]gatehouse.Permiss
 
 // DeletePermission removes a permission from the groups and users holding
 // it, and then itself.
-func (s *Store) DeletePermission(ctx context.Context, id int64) error {
+func (s *Store) DeletePermission(ctx context.Context, id int64) (err error) {
+	defer s.classified(&err)
 	return s.deleteByID(ctx, "auth_permissions", id)
 }
 
 // DeleteGroup removes a group; its users leave it.
-func (s *Store) DeleteGroup(ctx context.Context, id int64) error {
+func (s *Store) DeleteGroup(ctx context.Context, id int64) (err error) {
+	defer s.classified(&err)
 	return s.deleteByID(ctx, "auth_groups", id)
 }
 
@@ -75,7 +79,8 @@ func (s *Store) deleteByID(ctx context.Context, table string, id int64) error {
 }
 
 // CreateGroup inserts g with its permissions and sets g.ID.
-func (s *Store) CreateGroup(ctx context.Context, g *gatehouse.Group) error {
+func (s *Store) CreateGroup(ctx context.Context, g *gatehouse.Group) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, s.q("INSERT INTO auth_groups (name) VALUES (?) RETURNING id"), g.Name).Scan(&id); err != nil {
@@ -90,7 +95,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *gatehouse.Group) error {
 }
 
 // UpdateGroup replaces a group's name and permissions.
-func (s *Store) UpdateGroup(ctx context.Context, g gatehouse.Group) error {
+func (s *Store) UpdateGroup(ctx context.Context, g gatehouse.Group) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q("UPDATE auth_groups SET name = ? WHERE id = ?"), g.Name, g.ID)
 		if err != nil {
@@ -104,7 +110,8 @@ func (s *Store) UpdateGroup(ctx context.Context, g gatehouse.Group) error {
 }
 
 // Groups lists every group by id with its permissions, in one query.
-func (s *Store) Groups(ctx context.Context) ([]gatehouse.Group, error) {
+func (s *Store) Groups(ctx context.Context) (_ []gatehouse.Group, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, gp.permission_id FROM auth_groups g
 		LEFT JOIN auth_group_permissions gp ON gp.group_id = g.id ORDER BY g.id, gp.permission_id`)
 	if err != nil {
@@ -130,12 +137,14 @@ func (s *Store) Groups(ctx context.Context) ([]gatehouse.Group, error) {
 }
 
 // SetUserGroups replaces the user's groups.
-func (s *Store) SetUserGroups(ctx context.Context, userID int64, groupIDs []int64) error {
+func (s *Store) SetUserGroups(ctx context.Context, userID int64, groupIDs []int64) (err error) {
+	defer s.classified(&err)
 	return s.setUserLinks(ctx, userGroups, userID, groupIDs)
 }
 
 // SetUserPermissions replaces the user's direct permissions.
-func (s *Store) SetUserPermissions(ctx context.Context, userID int64, permissionIDs []int64) error {
+func (s *Store) SetUserPermissions(ctx context.Context, userID int64, permissionIDs []int64) (err error) {
+	defer s.classified(&err)
 	return s.setUserLinks(ctx, userPermissions, userID, permissionIDs)
 }
 
@@ -152,6 +161,7 @@ func (s *Store) setUserLinks(ctx context.Context, l link, userID int64, ids []in
 // UserLinks returns the ids of the user's groups and direct permissions,
 // each ascending, in one query.
 func (s *Store) UserLinks(ctx context.Context, userID int64) (groupIDs, permissionIDs []int64, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT 0, group_id FROM user_groups WHERE user_id = ?
 		UNION ALL SELECT 1, permission_id FROM user_permissions WHERE user_id = ?`), userID, userID)
 	if err != nil {
@@ -189,7 +199,8 @@ const userPermissionsQuery = `
 // UserPermissions returns the user's groups and the permissions they hold
 // directly or through a group, in one query (prepared: with the settings
 // that carry them, introspection and token issuance run it).
-func (s *Store) UserPermissions(ctx context.Context, userID int64) (gatehouse.UserPermissions, error) {
+func (s *Store) UserPermissions(ctx context.Context, userID int64) (_ gatehouse.UserPermissions, err error) {
+	defer s.classified(&err)
 	var out gatehouse.UserPermissions
 	var rows *sql.Rows
 	st, err := s.prepared(ctx, userPermissionsQuery)

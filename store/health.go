@@ -31,7 +31,8 @@ type health struct {
 // in between), so a database that answers but cannot take a write (a full
 // disk, a read-only file or filesystem) is not ready, and neither is a
 // store that found a fault it cannot repair while running.
-func (s *Store) Ready(ctx context.Context) error {
+func (s *Store) Ready(ctx context.Context) (err error) {
+	defer s.classified(&err)
 	if err := s.faulted(); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return err
 	}
 	s.health.mu.Unlock()
-	err := s.writes.enter(ctx)
+	err = s.writes.enter(ctx)
 	if err == nil {
 		_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO health_probe (id, at) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET at = excluded.at`), micros(s.now()))

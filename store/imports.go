@@ -19,7 +19,8 @@ type ImportMark struct {
 // LoadBatch loads set as Load does and records mark in the same
 // transaction: either both are stored or neither, so that an import
 // stopped at any point continues after the last batch stored.
-func (s *Store) LoadBatch(ctx context.Context, set fixture.Set, mark ImportMark) error {
+func (s *Store) LoadBatch(ctx context.Context, set fixture.Set, mark ImportMark) (err error) {
+	defer s.classified(&err)
 	load := s.loader(ctx, set)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := load(tx); err != nil {
@@ -34,7 +35,8 @@ func (s *Store) LoadBatch(ctx context.Context, set fixture.Set, mark ImportMark)
 
 // ImportMarks returns the marks recorded for source, by table; none when
 // no import from it is under way.
-func (s *Store) ImportMarks(ctx context.Context, source string) (map[string]ImportMark, error) {
+func (s *Store) ImportMarks(ctx context.Context, source string) (_ map[string]ImportMark, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT source_table, last_key, row_count FROM import_progress WHERE source = ?"), source)
 	if err != nil {
 		return nil, s.classify(err)
@@ -53,7 +55,8 @@ func (s *Store) ImportMarks(ctx context.Context, source string) (map[string]Impo
 
 // ForgetImport deletes source's marks: the next import from it starts
 // from the first row.
-func (s *Store) ForgetImport(ctx context.Context, source string) error {
-	_, err := s.exec(ctx, "DELETE FROM import_progress WHERE source = ?", source)
+func (s *Store) ForgetImport(ctx context.Context, source string) (err error) {
+	defer s.classified(&err)
+	_, err = s.exec(ctx, "DELETE FROM import_progress WHERE source = ?", source)
 	return err
 }

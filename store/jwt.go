@@ -13,7 +13,8 @@ import (
 
 // RecordRefresh stores an outstanding refresh token; recording the same
 // jti twice is not an error.
-func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) error {
+func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.recordRefresh(ctx, tx, r) })
 }
 
@@ -30,9 +31,10 @@ func (s *Store) recordRefresh(ctx context.Context, tx *sql.Tx, r gatehouse.Refre
 
 // RefreshBlacklisted reports whether the refresh token with jti is
 // blacklisted; an unknown jti is not.
-func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (bool, error) {
+func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (_ bool, err error) {
+	defer s.classified(&err)
 	var at sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at FROM jwt_tokens WHERE jti = ?"), jti).Scan(&at)
+	err = s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at FROM jwt_tokens WHERE jti = ?"), jti).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -46,7 +48,8 @@ func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (bool, error
 // A token never seen before (issued before the records existed) is
 // recorded first, as its own family. Concurrent rotations share a
 // transaction (txGroups).
-func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (gatehouse.RotateOutcome, error) {
+func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (_ gatehouse.RotateOutcome, err error) {
+	defer s.classified(&err)
 	r := &jwtRotation{old: old, next: next, now: now}
 	if err := s.groups.rotateJWT(ctx, r); err != nil {
 		return 0, err
@@ -229,9 +232,10 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 
 // BlacklistRefresh blacklists the refresh token r (recording it when
 // unknown). It reports false when it was blacklisted already.
-func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord, now time.Time) (bool, error) {
+func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord, now time.Time) (_ bool, err error) {
+	defer s.classified(&err)
 	var changed bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if r.Family == "" {
 			r.Family = r.JTI
 		}
@@ -251,7 +255,8 @@ func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord,
 
 // DeleteExpiredRefresh removes up to limit refresh records that expired
 // before now and returns how many it removed.
-func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int64, error) {
+func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM jwt_tokens WHERE id IN ("+expiredJWTSQL+")", micros(now), limit)
 	if err != nil {
 		return 0, err

@@ -63,13 +63,15 @@ func knoxLabel(t gatehouse.KnoxToken) string {
 }
 
 // PutKnoxToken stores t, replacing the token with the same digest.
-func (s *Store) PutKnoxToken(ctx context.Context, t gatehouse.KnoxToken) error {
+func (s *Store) PutKnoxToken(ctx context.Context, t gatehouse.KnoxToken) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.putKnox(ctx, tx, t) })
 }
 
 // KnoxTokensByKey returns the tokens stored under token_key key with their
 // users, in one query.
-func (s *Store) KnoxTokensByKey(ctx context.Context, key string) ([]gatehouse.KnoxTokenUser, error) {
+func (s *Store) KnoxTokensByKey(ctx context.Context, key string) (_ []gatehouse.KnoxTokenUser, err error) {
+	defer s.classified(&err)
 	if err := s.faulted(); err != nil {
 		return nil, err
 	}
@@ -99,7 +101,8 @@ func (s *Store) KnoxTokensByKey(ctx context.Context, key string) ([]gatehouse.Kn
 }
 
 // KnoxTokens lists a user's knox tokens by digest.
-func (s *Store) KnoxTokens(ctx context.Context, userID int64) ([]gatehouse.KnoxToken, error) {
+func (s *Store) KnoxTokens(ctx context.Context, userID int64) (_ []gatehouse.KnoxToken, err error) {
+	defer s.classified(&err)
 	if err := s.faulted(); err != nil {
 		return nil, err
 	}
@@ -120,7 +123,8 @@ func (s *Store) KnoxTokens(ctx context.Context, userID int64) ([]gatehouse.KnoxT
 }
 
 // RenewKnoxToken moves a token's expiry later (knox's AUTO_REFRESH).
-func (s *Store) RenewKnoxToken(ctx context.Context, digest string, expiry time.Time) (bool, error) {
+func (s *Store) RenewKnoxToken(ctx context.Context, digest string, expiry time.Time) (_ bool, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "UPDATE knox_tokens SET expiry = ? WHERE digest = ? AND expiry IS NOT NULL AND expiry < ?",
 		micros(expiry), digest, micros(expiry))
 	if err != nil {
@@ -131,7 +135,8 @@ func (s *Store) RenewKnoxToken(ctx context.Context, digest string, expiry time.T
 }
 
 // DeleteExpiredKnox deletes up to batch knox tokens expired before now.
-func (s *Store) DeleteExpiredKnox(ctx context.Context, now time.Time, batch int) (int64, error) {
+func (s *Store) DeleteExpiredKnox(ctx context.Context, now time.Time, batch int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM knox_tokens WHERE digest IN ("+expiredKnoxSQL+")", micros(now), batch)
 	if err != nil {
 		return 0, err

@@ -19,7 +19,8 @@ import (
 // natural key (a username, a client_id). Users keep their primary keys and
 // hashes. A reference to a parent that is neither in the set nor in the
 // database fails, naming both.
-func (s *Store) Load(ctx context.Context, set fixture.Set) error {
+func (s *Store) Load(ctx context.Context, set fixture.Set) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, s.loader(ctx, set))
 }
 

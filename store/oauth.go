@@ -87,26 +87,30 @@ func (s *Store) insertApplication(ctx context.Context, tx *sql.Tx, a *gatehouse.
 
 // CreateApplication stores a and sets a.ID. A client_id already taken
 // gives gatehouse.ErrConflict.
-func (s *Store) CreateApplication(ctx context.Context, a *gatehouse.Application) error {
+func (s *Store) CreateApplication(ctx context.Context, a *gatehouse.Application) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertApplication(ctx, tx, a, false) })
 }
 
 // Application returns the application with that client_id, or gatehouse.ErrNotFound.
-func (s *Store) Application(ctx context.Context, clientID string) (gatehouse.Application, error) {
+func (s *Store) Application(ctx context.Context, clientID string) (_ gatehouse.Application, err error) {
+	defer s.classified(&err)
 	var a gatehouse.Application
-	err := scanApp(s.queryRow(ctx, nil, "SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?", clientID), &a)
+	err = scanApp(s.queryRow(ctx, nil, "SELECT "+appCols+" FROM oauth_applications WHERE client_id = ?", clientID), &a)
 	return a, s.notFound(err)
 }
 
 // ApplicationByID returns the application with that id, or gatehouse.ErrNotFound.
-func (s *Store) ApplicationByID(ctx context.Context, id int64) (gatehouse.Application, error) {
+func (s *Store) ApplicationByID(ctx context.Context, id int64) (_ gatehouse.Application, err error) {
+	defer s.classified(&err)
 	var a gatehouse.Application
-	err := scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE id = ?"), id), &a)
+	err = scanApp(s.db.QueryRowContext(ctx, s.q("SELECT "+appCols+" FROM oauth_applications WHERE id = ?"), id), &a)
 	return a, s.notFound(err)
 }
 
 // Applications lists every application by id.
-func (s *Store) Applications(ctx context.Context) ([]gatehouse.Application, error) {
+func (s *Store) Applications(ctx context.Context) (_ []gatehouse.Application, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+appCols+" FROM oauth_applications ORDER BY id")
 	if err != nil {
 		return nil, err
@@ -126,7 +130,8 @@ func (s *Store) Applications(ctx context.Context) ([]gatehouse.Application, erro
 // SetAllowedOrigins replaces the allowed origins of the application with
 // that client_id and sets its Updated time to updated; gatehouse.ErrNotFound
 // when there is none.
-func (s *Store) SetAllowedOrigins(ctx context.Context, clientID string, origins []string, updated time.Time) error {
+func (s *Store) SetAllowedOrigins(ctx context.Context, clientID string, origins []string, updated time.Time) (err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "UPDATE oauth_applications SET allowed_origins = ?, updated = ? WHERE client_id = ?",
 		strings.Join(origins, " "), micros(updated), clientID)
 	if err != nil {
@@ -140,7 +145,8 @@ func (s *Store) SetAllowedOrigins(ctx context.Context, clientID string, origins 
 
 // UpdateApplication writes a's changeable fields to the application with
 // its client id; gatehouse.ErrNotFound when there is none.
-func (s *Store) UpdateApplication(ctx context.Context, a *gatehouse.Application) error {
+func (s *Store) UpdateApplication(ctx context.Context, a *gatehouse.Application) (err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, `UPDATE oauth_applications SET name = ?, secret_hash = ?, client_type = ?, grant_types = ?, redirect_uris = ?,
 		post_logout_redirect_uris = ?, skip_authorization = ?, default_scopes = ?, resource_server = ?, allowed_origins = ?, token_format = ?,
 		updated = ? WHERE client_id = ?`,
@@ -158,7 +164,8 @@ func (s *Store) UpdateApplication(ctx context.Context, a *gatehouse.Application)
 
 // DeleteApplication removes an application and, by cascade, its codes and
 // tokens; gatehouse.ErrNotFound when there is none.
-func (s *Store) DeleteApplication(ctx context.Context, clientID string) error {
+func (s *Store) DeleteApplication(ctx context.Context, clientID string) (err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM oauth_applications WHERE client_id = ?", clientID)
 	if err != nil {
 		return err
@@ -239,7 +246,8 @@ func (s *Store) insertPair(ctx context.Context, tx *sql.Tx, at *gatehouse.Access
 // CreateTokens stores a new access token and, unless rt is nil, its refresh
 // token, in one transaction. familyExpires is the absolute deadline of the
 // refresh family (nil: none).
-func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
+func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) (err error) {
+	defer s.classified(&err)
 	if rt == nil {
 		return s.access.insert(ctx, at)
 	}
@@ -252,6 +260,7 @@ func (s *Store) CreateTokens(ctx context.Context, at *gatehouse.AccessToken, rt 
 // hash is the token's key (secret.TokenKey); a key not found is looked up
 // again under its SHA-256 part (tokenKeys).
 func (s *Store) AccessTokenByHash(ctx context.Context, hash []byte) (g gatehouse.AccessTokenInfo, err error) {
+	defer s.classified(&err)
 	for _, k := range tokenKeys(hash) {
 		if g, err = s.accessTokenByKey(ctx, k); !errors.Is(err, gatehouse.ErrNotFound) {
 			break
@@ -341,6 +350,7 @@ func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.T
 // RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound.
 // (hash: as for AccessTokenByHash).
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (t gatehouse.RefreshToken, err error) {
+	defer s.classified(&err)
 	for _, k := range tokenKeys(hash) {
 		if err = scanRefresh(s.queryRow(ctx, nil, "SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?", k), &t, nil); !errors.Is(err, sql.ErrNoRows) {
 			break
@@ -464,7 +474,8 @@ func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now
 // RevokeAccessToken deletes the access token with that hash if it was
 // issued to appID (any application when appID is 0). It reports whether
 // one was deleted (hash: as for AccessTokenByHash).
-func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (bool, error) {
+func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64) (_ bool, err error) {
+	defer s.classified(&err)
 	q := "DELETE FROM oauth_access_tokens WHERE token_hash = ? AND (application_id = ? OR ? = 0)"
 	for _, k := range tokenKeys(hash) {
 		res, err := s.exec(ctx, q, k, appID, appID)
@@ -482,10 +493,11 @@ func (s *Store) RevokeAccessToken(ctx context.Context, hash []byte, appID int64)
 // deletes its access token, if it was issued to appID (any when 0). It
 // reports whether a refresh token was found (hash: as for
 // AccessTokenByHash).
-func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (gatehouse.RevokedAccess, bool, error) {
+func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time) (_ gatehouse.RevokedAccess, _ bool, err error) {
+	defer s.classified(&err)
 	var revoked gatehouse.RevokedAccess
 	found := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var t gatehouse.RefreshToken
 		var access []byte // deleteAccess below returns it
 		_, err := s.lockRefresh(ctx, tx, hash, &t, nil, &access)
@@ -526,7 +538,8 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 // returned in every case. Concurrent rotations share a transaction
 // (store/rotate.go), each with the outcome it would have alone.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
-	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (_ gatehouse.RevokedAccess, err error) {
+	defer s.classified(&err)
 	r := &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue}
 	if err := s.groups.rotate(ctx, r); err != nil {
 		return nil, err
@@ -553,7 +566,8 @@ func (s *Store) userTx(ctx context.Context, tx *sql.Tx, id int64) (*gatehouse.Us
 // CreateGrant stores an authorization code. A nonce its client already
 // used in a code still stored gives gatehouse.ErrConflict: an OpenID
 // Connect nonce is used once.
-func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) error {
+func (s *Store) CreateGrant(ctx context.Context, g *gatehouse.Grant) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if g.Nonce != "" {
 			var one int
@@ -594,7 +608,8 @@ func (r *grantRow) grant() gatehouse.Grant {
 
 // GrantByHash returns the code with that hash, or gatehouse.ErrNotFound,
 // read without a lock.
-func (s *Store) GrantByHash(ctx context.Context, codeHash []byte) (gatehouse.Grant, error) {
+func (s *Store) GrantByHash(ctx context.Context, codeHash []byte) (_ gatehouse.Grant, err error) {
+	defer s.classified(&err)
 	var r grantRow
 	if err := s.queryRow(ctx, nil, "SELECT "+grantCols+" FROM oauth_grants WHERE code_hash = ?", codeHash).Scan(r.dest()...); err != nil {
 		return gatehouse.Grant{}, s.notFound(err)
@@ -633,9 +648,10 @@ func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g *gatehouse.Grant,
 // written before every check has passed and issue has made the tokens.
 func (s *Store) RedeemGrant(ctx context.Context, codeHash []byte, appID int64, now time.Time,
 	check func(gatehouse.Grant, *gatehouse.User) error,
-	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (gatehouse.RevokedAccess, error) {
+	issue func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error)) (_ gatehouse.RevokedAccess, err error) {
+	defer s.classified(&err)
 	var r redemption
-	err := s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.groups.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r = redemption{} // set afresh: apply may run twice (txGroups)
 		return s.redeemGrant(ctx, tx, codeHash, appID, now, check, issue, &r)
 	})
@@ -769,7 +785,8 @@ func (s *Store) redeemWrite(ctx context.Context, tx *sql.Tx, grantID int64, now 
 // theirs, and refresh tokens expired or revoked before keepRevokedUntil
 // (revoked ones are kept a while to recognise replays). Each statement is
 // short, so no lock is held for long; call it again until it returns 0.
-func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (int64, error) {
+func (s *Store) DeleteExpiredOAuth(ctx context.Context, now, keepRevokedUntil time.Time, batch int) (_ int64, err error) {
+	defer s.classified(&err)
 	var total int64
 	for _, st := range []struct {
 		q    string

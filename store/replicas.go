@@ -8,18 +8,20 @@ import (
 )
 
 // SeeReplica records r and deletes the replicas last seen before expired.
-func (s *Store) SeeReplica(ctx context.Context, r gatehouse.Replica, expired time.Time) error {
+func (s *Store) SeeReplica(ctx context.Context, r gatehouse.Replica, expired time.Time) (err error) {
+	defer s.classified(&err)
 	if _, err := s.exec(ctx, `INSERT INTO replicas (id, host, version, started, last_seen) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, last_seen = excluded.last_seen`,
 		r.ID, r.Host, r.Version, micros(r.Started), micros(r.LastSeen)); err != nil {
 		return s.classify(err)
 	}
-	_, err := s.exec(ctx, `DELETE FROM replicas WHERE last_seen < ?`, micros(expired))
+	_, err = s.exec(ctx, `DELETE FROM replicas WHERE last_seen < ?`, micros(expired))
 	return s.classify(err)
 }
 
 // Replicas lists the replicas last seen at or after since.
-func (s *Store) Replicas(ctx context.Context, since time.Time) ([]gatehouse.Replica, error) {
+func (s *Store) Replicas(ctx context.Context, since time.Time) (_ []gatehouse.Replica, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, host, version, started, last_seen FROM replicas
 		WHERE last_seen >= ? ORDER BY started, id`), micros(since))
 	if err != nil {

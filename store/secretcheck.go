@@ -14,7 +14,8 @@ var ErrSecretMismatch = errors.New("the database was set up with a different ser
 // CheckSecret compares value, the check value of the server secret in use,
 // with the one stored at the first start; the first caller stores it (of
 // replicas starting together, one wins and the others compare with it).
-func (s *Store) CheckSecret(ctx context.Context, value []byte) error {
+func (s *Store) CheckSecret(ctx context.Context, value []byte) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO secret_check (id, value, created) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING"),
 			value, micros(s.now())); err != nil {

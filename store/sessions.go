@@ -17,7 +17,8 @@ const expiredSessionsBatch = 100
 // StartSession records s for its user (ErrNotFound when the user does not
 // exist) and deletes up to expiredSessionsBatch records that expired
 // before now, in one transaction.
-func (s *Store) StartSession(ctx context.Context, bs *gatehouse.BrowserSession, now time.Time) error {
+func (s *Store) StartSession(ctx context.Context, bs *gatehouse.BrowserSession, now time.Time) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO sessions (id_hash, user_id, created, expires, last_seen, user_agent, source)
 			SELECT ?, id, ?, ?, ?, ?, ? FROM users WHERE id = ? RETURNING id`),
@@ -32,7 +33,8 @@ func (s *Store) StartSession(ctx context.Context, bs *gatehouse.BrowserSession, 
 }
 
 // TouchSessions moves the sessions' last_seen forward, in one transaction.
-func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) (err error) {
+	defer s.classified(&err)
 	if len(seen) == 0 {
 		return nil
 	}
@@ -50,7 +52,8 @@ func (s *Store) TouchSessions(ctx context.Context, seen map[string]time.Time) er
 // EndSession records the session with idHash as ended until expires,
 // marks its record revoked, and deletes up to expiredSessionsBatch ended
 // records that expired before now, in one transaction.
-func (s *Store) EndSession(ctx context.Context, idHash []byte, expires, now time.Time) error {
+func (s *Store) EndSession(ctx context.Context, idHash []byte, expires, now time.Time) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO ended_sessions (id_hash, expires) VALUES (?, ?) ON CONFLICT (id_hash) DO NOTHING"),
 			idHash, micros(expires)); err != nil {
@@ -68,9 +71,10 @@ func (s *Store) EndSession(ctx context.Context, idHash []byte, expires, now time
 
 // SessionEnded reports whether the session with idHash was ended: logged
 // out (ended_sessions) or revoked (sessions.revoked).
-func (s *Store) SessionEnded(ctx context.Context, idHash []byte) (bool, error) {
+func (s *Store) SessionEnded(ctx context.Context, idHash []byte) (_ bool, err error) {
+	defer s.classified(&err)
 	var one int
-	err := s.queryRow(ctx, nil, `SELECT 1 FROM ended_sessions WHERE id_hash = ?
+	err = s.queryRow(ctx, nil, `SELECT 1 FROM ended_sessions WHERE id_hash = ?
 		UNION ALL SELECT 1 FROM sessions WHERE id_hash = ? AND revoked IS NOT NULL`, idHash, idHash).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil

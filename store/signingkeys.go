@@ -17,7 +17,8 @@ const signingKeysLock int64 = 0x67682d6b65797321
 const signingKeyColumns = "kid, algorithm, public_key, private_sealed, created, signs_from, signs_until, published_until"
 
 // SigningKeys lists every key, by schedule.
-func (s *Store) SigningKeys(ctx context.Context) ([]gatehouse.SigningKey, error) {
+func (s *Store) SigningKeys(ctx context.Context) (_ []gatehouse.SigningKey, err error) {
+	defer s.classified(&err)
 	keys, err := s.signingKeys(ctx, s.db)
 	return keys, s.classify(err)
 }
@@ -51,9 +52,10 @@ func (s *Store) signingKeys(ctx context.Context, q querier) ([]gatehouse.Signing
 // PostgreSQL under a transaction-scoped advisory lock that every replica's
 // UpdateSigningKeys takes first, on SQLite under the write lock the
 // transaction takes when it begins (_txlock=immediate).
-func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]gatehouse.SigningKey) (gatehouse.SigningKeyChange, error)) error {
+func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]gatehouse.SigningKey) (gatehouse.SigningKeyChange, error)) (err error) {
+	defer s.classified(&err)
 	var fnErr error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if s.d.dollar {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", signingKeysLock); err != nil {
 				return err
@@ -97,7 +99,8 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]gatehouse.Signi
 
 // DeleteExpiredSigningKeys deletes up to batch keys published until now
 // or earlier.
-func (s *Store) DeleteExpiredSigningKeys(ctx context.Context, now time.Time, batch int) (int64, error) {
+func (s *Store) DeleteExpiredSigningKeys(ctx context.Context, now time.Time, batch int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, `DELETE FROM signing_keys WHERE kid IN
 		(SELECT kid FROM signing_keys WHERE published_until IS NOT NULL AND published_until <= ? ORDER BY published_until LIMIT ?)`, micros(now), batch)
 	if err != nil {

@@ -276,7 +276,8 @@ func (s *Store) Dialect() string { return s.d.name }
 
 // Close stops the background work and releases the prepared statements
 // and the connections; later calls do nothing and return the first result.
-func (s *Store) Close() error {
+func (s *Store) Close() (err error) {
+	defer s.classified(&err)
 	s.closeOnce.Do(func() {
 		if s.access != nil {
 			s.access.close()
@@ -298,13 +299,17 @@ func (s *Store) Close() error {
 }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.classified(&err)
+	return s.db.PingContext(ctx)
+}
 
 // Migrate applies the embedded migrations with the dialect's placeholders
 // filled in. A placeholder the dialect does not define is an error, and then
 // no migration is applied. On PostgreSQL it holds an advisory lock, so
 // replicas starting together do not race.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	defer s.classified(&err)
 	src, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -679,6 +684,14 @@ func (s *Store) classify(err error) error {
 	}
 	return err
 }
+
+// classified is classify for the error result of an exported method,
+// which each defers as its first statement (TestExportedErrorsClassified):
+// a statement cut off by a lost connection, a locked or full database,
+// whatever the path it took, reaches the caller as EUNAVAILABLE (a 503
+// with Retry-After), never as an internal error. Errors already
+// classified, and sql.ErrNoRows, pass unchanged.
+func (s *Store) classified(err *error) { *err = s.classify(*err) }
 
 // DB exposes the connection pool for tests and tools that inspect the data
 // as stored.

@@ -17,7 +17,8 @@ var _ gatehouse.ThrottleStore = (*Store)(nil)
 // interval from the later of itself and now, unless that puts it more than
 // burst intervals ahead of now; then no row is written or returned, and
 // the wait is read back.
-func (s *Store) ThrottleTake(ctx context.Context, key string, now time.Time, interval time.Duration, burst int) (time.Duration, error) {
+func (s *Store) ThrottleTake(ctx context.Context, key string, now time.Time, interval time.Duration, burst int) (_ time.Duration, err error) {
+	defer s.classified(&err)
 	if err := s.faulted(); err != nil {
 		return 0, err
 	}
@@ -27,7 +28,7 @@ func (s *Store) ThrottleTake(ctx context.Context, key string, now time.Time, int
 	}
 	limit := iv * int64(burst)
 	var tat int64
-	err := s.queryRow(ctx, nil, `INSERT INTO throttle_counters (key, n, at, expires) VALUES (?, 0, ?, ?)
+	err = s.queryRow(ctx, nil, `INSERT INTO throttle_counters (key, n, at, expires) VALUES (?, 0, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
 			at = CASE WHEN throttle_counters.at > ? THEN throttle_counters.at ELSE ? END + ?,
 			expires = CASE WHEN throttle_counters.at > ? THEN throttle_counters.at ELSE ? END + ?
@@ -57,13 +58,14 @@ func (s *Store) ThrottleTake(ctx context.Context, key string, now time.Time, int
 }
 
 // ThrottleAdd counts one more in key, starting again at 1 past its expiry.
-func (s *Store) ThrottleAdd(ctx context.Context, key string, now time.Time, ttl time.Duration) (int64, error) {
+func (s *Store) ThrottleAdd(ctx context.Context, key string, now time.Time, ttl time.Duration) (_ int64, err error) {
+	defer s.classified(&err)
 	if err := s.faulted(); err != nil {
 		return 0, err
 	}
 	t := now.UnixMicro()
 	var n int64
-	err := s.queryRow(ctx, nil, `INSERT INTO throttle_counters (key, n, at, expires) VALUES (?, 1, ?, ?)
+	err = s.queryRow(ctx, nil, `INSERT INTO throttle_counters (key, n, at, expires) VALUES (?, 1, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
 			n = CASE WHEN throttle_counters.expires <= ? THEN 1 ELSE throttle_counters.n + 1 END,
 			at = ?, expires = ?
@@ -72,7 +74,8 @@ func (s *Store) ThrottleAdd(ctx context.Context, key string, now time.Time, ttl 
 }
 
 // ThrottleGet reads keys in one query.
-func (s *Store) ThrottleGet(ctx context.Context, now time.Time, keys ...string) ([]gatehouse.Counter, error) {
+func (s *Store) ThrottleGet(ctx context.Context, now time.Time, keys ...string) (_ []gatehouse.Counter, err error) {
+	defer s.classified(&err)
 	out := make([]gatehouse.Counter, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -111,13 +114,15 @@ func (s *Store) ThrottleGet(ctx context.Context, now time.Time, keys ...string) 
 }
 
 // ThrottleDelete removes key.
-func (s *Store) ThrottleDelete(ctx context.Context, key string) error {
-	_, err := s.exec(ctx, `DELETE FROM throttle_counters WHERE key = ?`, key)
+func (s *Store) ThrottleDelete(ctx context.Context, key string) (err error) {
+	defer s.classified(&err)
+	_, err = s.exec(ctx, `DELETE FROM throttle_counters WHERE key = ?`, key)
 	return s.classify(err)
 }
 
 // DeleteExpiredThrottle deletes up to batch expired counters.
-func (s *Store) DeleteExpiredThrottle(ctx context.Context, now time.Time, batch int) (int64, error) {
+func (s *Store) DeleteExpiredThrottle(ctx context.Context, now time.Time, batch int) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM throttle_counters WHERE key IN ("+expiredThrottleSQL+")", now.UnixMicro(), batch)
 	if err != nil {
 		return 0, s.classify(err)
@@ -128,7 +133,8 @@ func (s *Store) DeleteExpiredThrottle(ctx context.Context, now time.Time, batch 
 
 // ThrottleScan counts the live counters under prefix and reads up to
 // limit of them.
-func (s *Store) ThrottleScan(ctx context.Context, now time.Time, prefix string, limit int) (int64, map[string]int64, error) {
+func (s *Store) ThrottleScan(ctx context.Context, now time.Time, prefix string, limit int) (_ int64, _ map[string]int64, err error) {
+	defer s.classified(&err)
 	// substr, not LIKE (whose wildcards a prefix may hold) nor a range
 	// (PostgreSQL compares text by its collation).
 	cond, args := "expires > ?", []any{now.UnixMicro()}

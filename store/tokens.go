@@ -35,17 +35,19 @@ func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t *gatehouse.Token)
 
 // CreateToken stores t. A second default token for one user, or a key hash
 // already stored, gives gatehouse.ErrConflict.
-func (s *Store) CreateToken(ctx context.Context, t *gatehouse.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *gatehouse.Token) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertToken(ctx, tx, t) })
 }
 
 // TokenByHash returns the token with that key hash and its user in one query.
-func (s *Store) TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error) {
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (_ gatehouse.Token, _ gatehouse.User, err error) {
+	defer s.classified(&err)
 	var t gatehouse.Token
 	var u gatehouse.User
 	var joined, epoch int64
 	var last sql.NullInt64
-	err := scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+`,
+	err = scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+`,
 		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch
 		FROM drf_tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`), hash), &t,
 		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch)
@@ -59,14 +61,16 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, 
 }
 
 // DefaultToken returns the user's default (login) token, or gatehouse.ErrNotFound.
-func (s *Store) DefaultToken(ctx context.Context, userID int64) (gatehouse.Token, error) {
+func (s *Store) DefaultToken(ctx context.Context, userID int64) (_ gatehouse.Token, err error) {
+	defer s.classified(&err)
 	var t gatehouse.Token
-	err := scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+" FROM drf_tokens t WHERE t.user_id = ? AND t.is_default"), userID), &t)
+	err = scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+" FROM drf_tokens t WHERE t.user_id = ? AND t.is_default"), userID), &t)
 	return t, s.notFound(err)
 }
 
 // Tokens lists a user's tokens, oldest first.
-func (s *Store) Tokens(ctx context.Context, userID int64) ([]gatehouse.Token, error) {
+func (s *Store) Tokens(ctx context.Context, userID int64) (_ []gatehouse.Token, err error) {
+	defer s.classified(&err)
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+tokenCols+" FROM drf_tokens t WHERE t.user_id = ? ORDER BY t.id"), userID)
 	if err != nil {
 		return nil, err
@@ -84,7 +88,8 @@ func (s *Store) Tokens(ctx context.Context, userID int64) ([]gatehouse.Token, er
 }
 
 // DeleteToken removes token id if it belongs to userID; otherwise gatehouse.ErrNotFound.
-func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
+func (s *Store) DeleteToken(ctx context.Context, userID, id int64) (err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM drf_tokens WHERE id = ? AND user_id = ?", id, userID)
 	if err != nil {
 		return err
@@ -96,7 +101,8 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id int64) error {
 }
 
 // DeleteUserTokens removes every token of the user and returns how many.
-func (s *Store) DeleteUserTokens(ctx context.Context, userID int64) (int64, error) {
+func (s *Store) DeleteUserTokens(ctx context.Context, userID int64) (_ int64, err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM drf_tokens WHERE user_id = ?", userID)
 	if err != nil {
 		return 0, err
@@ -106,7 +112,8 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID int64) (int64, erro
 
 // TouchTokens records last-used times for many tokens in one transaction
 // (the server batches them instead of writing on every request).
-func (s *Store) TouchTokens(ctx context.Context, used map[int64]time.Time) error {
+func (s *Store) TouchTokens(ctx context.Context, used map[int64]time.Time) (err error) {
+	defer s.classified(&err)
 	if len(used) == 0 {
 		return nil
 	}

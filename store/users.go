@@ -51,7 +51,8 @@ func scanUser(r rowScanner, u *gatehouse.User) error {
 // CreateUser inserts u (ignoring u.ID unless keepID) and, when tok is not
 // nil, its token, in one transaction. It sets u.ID and tok.UserID/ID.
 // A taken username gives gatehouse.ErrConflict.
-func (s *Store) CreateUser(ctx context.Context, u *gatehouse.User, tok *gatehouse.Token) error {
+func (s *Store) CreateUser(ctx context.Context, u *gatehouse.User, tok *gatehouse.Token) (err error) {
+	defer s.classified(&err)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertUser(ctx, tx, u, false); err != nil {
 			return err
@@ -82,16 +83,18 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, k
 }
 
 // User returns the user with id, or gatehouse.ErrNotFound.
-func (s *Store) User(ctx context.Context, id int64) (gatehouse.User, error) {
+func (s *Store) User(ctx context.Context, id int64) (_ gatehouse.User, err error) {
+	defer s.classified(&err)
 	var u gatehouse.User
-	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
+	err = scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
 	return u, s.notFound(err)
 }
 
 // UserByUsername returns the user with exactly that username (case-sensitive).
-func (s *Store) UserByUsername(ctx context.Context, username string) (gatehouse.User, error) {
+func (s *Store) UserByUsername(ctx context.Context, username string) (_ gatehouse.User, err error) {
+	defer s.classified(&err)
 	var u gatehouse.User
-	err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE username = ?"), username), &u)
+	err = scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE username = ?"), username), &u)
 	return u, s.notFound(err)
 }
 
@@ -262,20 +265,22 @@ func userOrderBy(order string) (string, error) {
 }
 
 // CountUsers counts the users f selects.
-func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (int, error) {
+func (s *Store) CountUsers(ctx context.Context, f gatehouse.UserFilter) (_ int, err error) {
+	defer s.classified(&err)
 	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
 		return 0, err
 	}
 	from, args := s.userFrom(f, searchFilter)
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*)"+from), args...).Scan(&n)
+	err = s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*)"+from), args...).Scan(&n)
 	return n, err
 }
 
 // CountUsersUpTo counts the users f selects, stopping at limit: the
 // subquery's LIMIT ends the scan there (searchFor says how a search reads
 // on SQLite).
-func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (int, error) {
+func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limit int) (_ int, err error) {
+	defer s.classified(&err)
 	if err := gatehouse.ValidUserOrder(f.Order); err != nil {
 		return 0, err
 	}
@@ -294,7 +299,8 @@ func (s *Store) CountUsersUpTo(ctx context.Context, f gatehouse.UserFilter, limi
 
 // ListUsers returns up to limit users f selects, in f.Order, skipping
 // offset.
-func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) ([]gatehouse.User, error) {
+func (s *Store) ListUsers(ctx context.Context, f gatehouse.UserFilter, offset, limit int) (_ []gatehouse.User, err error) {
+	defer s.classified(&err)
 	order, err := userOrderBy(f.Order)
 	if err != nil {
 		return nil, err
@@ -328,9 +334,10 @@ func userColsOf(table string) string {
 
 // UpdateUser reads the user, applies fn and writes it back in one
 // transaction. fn returns what else must happen.
-func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (gatehouse.UserChange, error)) (gatehouse.User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.User) (gatehouse.UserChange, error)) (_ gatehouse.User, err error) {
+	defer s.classified(&err)
 	var u gatehouse.User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := scanUser(tx.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"+s.forUpdate()), id), &u); err != nil {
 			return s.notFound(err)
 		}
@@ -385,19 +392,22 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*gatehouse.Use
 // SetPasswordHash replaces a user's stored hash without revoking anything
 // (the upgrade of an old hash after a successful login). It only writes when
 // the stored hash is still old, so a concurrent password change wins.
-func (s *Store) SetPasswordHash(ctx context.Context, id int64, old, new string) error {
-	_, err := s.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", new, id, old)
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, old, new string) (err error) {
+	defer s.classified(&err)
+	_, err = s.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", new, id, old)
 	return err
 }
 
 // TouchLogin sets last_login.
-func (s *Store) TouchLogin(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.exec(ctx, "UPDATE users SET last_login = ? WHERE id = ?", micros(at), id)
+func (s *Store) TouchLogin(ctx context.Context, id int64, at time.Time) (err error) {
+	defer s.classified(&err)
+	_, err = s.exec(ctx, "UPDATE users SET last_login = ? WHERE id = ?", micros(at), id)
 	return err
 }
 
 // DeleteUser removes a user and, by cascade, everything they own.
-func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+func (s *Store) DeleteUser(ctx context.Context, id int64) (err error) {
+	defer s.classified(&err)
 	res, err := s.exec(ctx, "DELETE FROM users WHERE id = ?", id)
 	if err != nil {
 		return err

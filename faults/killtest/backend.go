@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -19,10 +20,19 @@ type killReport struct {
 	ready     time.Duration // from SIGKILL to the first 200 from /readyz
 }
 
+// cutReport is how one end of the database sessions went.
+type cutReport struct {
+	at    time.Duration // into the load
+	ended int           // sessions ended
+}
+
 // result is everything a backend's run found.
 type result struct {
 	backend     string
 	kills       []killReport
+	cutsWanted  int
+	cuts        []cutReport
+	unavailable int64 // answers 503 with Retry-After during a cut
 	answers     [nKinds]int
 	tallies     [nKinds]tally
 	requests    int64 // sent during the load
@@ -52,7 +62,11 @@ type tally struct {
 }
 
 func (r *result) ok() bool {
-	return r.errs.count() == 0 && r.lost.count() == 0 && r.revived.count() == 0 && len(r.logErrors) == 0 &&
+	ended := 0
+	for _, c := range r.cuts {
+		ended += c.ended
+	}
+	return (r.cutsWanted == 0 || ended > 0) && r.errs.count() == 0 && r.lost.count() == 0 && r.revived.count() == 0 && len(r.logErrors) == 0 &&
 		(r.backend != "sqlite" || r.integrity == "ok")
 }
 
@@ -93,7 +107,7 @@ func runBackend(ctx context.Context, o options, backend, bin string, stdout io.W
 		}
 	}()
 
-	l := &load{c: newClient(addr, o.workers+16), led: &ledger{drfKeys: map[string]bool{}}, down: &outages{}}
+	l := &load{c: newClient(addr, o.workers+16), led: &ledger{drfKeys: map[string]bool{}}, down: &outages{}, cuts: &outages{}}
 	if err := setup(ctx, o, srv, l); err != nil {
 		return nil, err
 	}
@@ -105,8 +119,12 @@ func runBackend(ctx context.Context, o options, backend, bin string, stdout io.W
 	}
 
 	r = &result{backend: backend}
+	if db.cut == nil {
+		o.cuts = 0
+	}
+	r.cutsWanted = o.cuts
 	l.errs = &r.errs
-	if !loadAndKill(ctx, o, srv, l, r) {
+	if !loadAndKill(ctx, o, srv, l, r, db.cut) {
 		return r, nil
 	}
 	verifyAll(ctx, o, srv, l, r)
@@ -160,10 +178,11 @@ func setup(ctx context.Context, o options, srv *server, l *load) error {
 }
 
 // loadAndKill runs the workers for the load's duration and kills the
-// server o.kills times, evenly spread, restarting it at once. It returns
-// false when a restarted server never became ready (then there is nothing
-// left to verify against).
-func loadAndKill(ctx context.Context, o options, srv *server, l *load, r *result) bool {
+// server o.kills times, evenly spread, restarting it at once; on
+// PostgreSQL it also ends every database session of the server o.cuts
+// times (cutSessions). It returns false when a restarted server never
+// became ready (then there is nothing left to verify against).
+func loadAndKill(ctx context.Context, o options, srv *server, l *load, r *result, cut func(context.Context) (int, error)) bool {
 	lctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	start := time.Now()
@@ -172,6 +191,9 @@ func loadAndKill(ctx context.Context, o options, srv *server, l *load, r *result
 	for i := 0; i < o.workers; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.run(lctx, i) }()
+	}
+	if o.cuts > 0 {
+		wg.Go(func() { cutSessions(lctx, o, start, cut, l, r) })
 	}
 	alive := true
 	for k := 1; k <= o.kills && alive; k++ {
@@ -213,7 +235,7 @@ func loadAndKill(ctx context.Context, o options, srv *server, l *load, r *result
 	}
 	wg.Wait()
 	r.requests = l.c.sent.Load() - sent0
-	r.inFlight, r.refusedConn = l.inFlight.Load(), l.refusedConn.Load()
+	r.inFlight, r.refusedConn, r.unavailable = l.inFlight.Load(), l.refusedConn.Load(), l.unavailable.Load()
 	r.slowestLoad = l.c.slowest(true)
 	l.led.mu.Lock()
 	r.answers = l.led.answers
@@ -221,10 +243,47 @@ func loadAndKill(ctx context.Context, o options, srv *server, l *load, r *result
 	return alive && ctx.Err() == nil
 }
 
+// cutSessions ends every database session of the server o.cuts times,
+// evenly spread and halfway between the kills' places when there are as
+// many: what a database restart, a failover or an operator's
+// pg_terminate_backend does to a running server. The statements in
+// flight are cut off and the pool's idle connections are ended, so a
+// request that overlaps the span from just before the cut to a second
+// after may be answered 503 with Retry-After, and nothing else: no 500,
+// no credential answered and then lost, no rotation undone.
+func cutSessions(ctx context.Context, o options, start time.Time, cut func(context.Context) (int, error), l *load, r *result) {
+	for k := 0; k < o.cuts; k++ {
+		at := start.Add(o.duration * time.Duration(2*k+1) / time.Duration(2*o.cuts))
+		select {
+		case <-time.After(time.Until(at)):
+		case <-ctx.Done():
+			return
+		}
+		began := time.Now()
+		l.cuts.begin(began)
+		n, err := cut(ctx)
+		l.cuts.end(time.Now().Add(time.Second))
+		if err != nil {
+			r.errs.add("cut %d: %v", k+1, err)
+			continue
+		}
+		r.cuts = append(r.cuts, cutReport{at: began.Sub(start), ended: n})
+	}
+}
+
 func (r *result) print(w io.Writer) {
 	for i, k := range r.kills {
 		fmt.Fprintf(w, "kill %d at %.2fs: new process %s after SIGKILL, ready %s after SIGKILL\n",
 			i+1, k.at.Seconds(), k.restarted.Round(time.Millisecond), k.ready.Round(time.Millisecond))
+	}
+	for i, c := range r.cuts {
+		fmt.Fprintf(w, "cut %d at %.2fs: %d database sessions ended\n", i+1, c.at.Seconds(), c.ended)
+	}
+	if r.cutsWanted > 0 {
+		fmt.Fprintf(w, "answered 503 with Retry-After at a cut: %d requests\n", r.unavailable)
+		if len(r.cuts) > 0 && slices.IndexFunc(r.cuts, func(c cutReport) bool { return c.ended > 0 }) < 0 {
+			fmt.Fprintln(w, "no cut found a session to end: the cuts tested nothing")
+		}
 	}
 	fmt.Fprintf(w, "load: %d requests; unanswered: %d in flight at a kill, %d refused a connection while the server was down\n",
 		r.requests, r.inFlight, r.refusedConn)

@@ -171,6 +171,7 @@ func newClient(addr string, conns int) *client {
 // err when there was no complete answer.
 type answer struct {
 	status     int
+	retryAfter string // the Retry-After header
 	body       []byte
 	err        error
 	start, end time.Time
@@ -197,7 +198,7 @@ func (c *client) do(method, path, auth string, form url.Values) answer {
 	c.sent.Add(1)
 	res, err := c.hc.Do(req)
 	if err == nil {
-		a.status = res.StatusCode
+		a.status, a.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
 		a.body, err = io.ReadAll(res.Body)
 		res.Body.Close()
 	}
@@ -225,10 +226,14 @@ type load struct {
 	web, svc string // Basic headers of the password+code client and the client_credentials client
 	led      *ledger
 	down     *outages
+	cuts     *outages // the database sessions' ends (PostgreSQL, -cuts): kill is when, ready a second after
 	errs     *problems
 	// Requests without an answer at a kill: sent, so their effect is
 	// unknown, or refused a connection, so certainly without effect.
 	inFlight, refusedConn atomic.Int64
+	// Answers 503 with Retry-After to a request that overlapped the end of
+	// the database sessions: its statement was cut off.
+	unavailable atomic.Int64
 }
 
 // worker is one client's state: its user, its DRF key, its simplejwt
@@ -276,6 +281,10 @@ func (l *load) issue(what, path, auth string, form url.Values, want int) (m map[
 			l.inFlight.Add(1)
 		}
 		return nil, false, unsent
+	}
+	if a.status == http.StatusServiceUnavailable && a.retryAfter != "" && l.cuts.covers(a.start, a.end) {
+		l.unavailable.Add(1)
+		return nil, false, false
 	}
 	if a.status != want {
 		l.errs.add("%s: status %d, want %d: %s", what, a.status, want, clip(a.body))

@@ -2,7 +2,7 @@
 // proves that every credential gatehouse answered for survives the server
 // being killed mid-write, and that a restarted server is ready at once.
 //
-//	go run ./faults/killtest [-backends sqlite,postgres] [-duration 8s] [-kills 2]
+//	go run ./faults/killtest [-backends sqlite,postgres] [-duration 8s] [-kills 2] [-cuts 0]
 //
 // For each backend it builds cmd/gatehouse, prepares a fresh database (a
 // SQLite file in a temporary directory, or a PostgreSQL schema of its own
@@ -27,6 +27,14 @@
 // token and access token it replaced are refused. A rotation whose answer
 // was lost at a kill leaves its old tokens in an unknown state; they are
 // counted as uncertain and not checked.
+//
+// On PostgreSQL, -cuts N also ends every database session of the server N
+// times during the load (pg_terminate_backend on the sessions named by
+// the schema's application_name), as a database restart or failover
+// would. A request that overlaps a cut may be answered 503 with
+// Retry-After (counted, not an error; a rotation so answered is uncertain,
+// as at a kill); every other check stays, a 500 among them, and the run
+// fails when no cut found a session to end.
 //
 // Any 5xx, any unexpected status, any request without an answer outside
 // a kill (a request in flight at a kill may go unanswered; it records
@@ -61,6 +69,7 @@ type options struct {
 	backends     []string
 	duration     time.Duration // of the load
 	kills        int           // SIGKILLs spread evenly over the load
+	cuts         int           // PostgreSQL: times every session of the server is ended, spread between the kills
 	workers      int
 	users        int
 	readyTimeout time.Duration
@@ -104,7 +113,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	failed := false
 	for _, b := range o.backends {
 		start := time.Now()
-		fmt.Fprintf(stdout, "== %s: %d workers, %s of load, %d × kill -9\n", b, o.workers, o.duration, o.kills)
+		cuts := ""
+		if b == "postgres" && o.cuts > 0 {
+			cuts = fmt.Sprintf(", %d × every database session ended", o.cuts)
+		}
+		fmt.Fprintf(stdout, "== %s: %d workers, %s of load, %d × kill -9%s\n", b, o.workers, o.duration, o.kills, cuts)
 		res, err := runBackend(ctx, o, b, bin, stdout)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: SETUP FAILED after %.1fs: %v\n", b, time.Since(start).Seconds(), err)
@@ -135,6 +148,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	backends := fs.String("backends", "sqlite,postgres", "comma-separated backends: sqlite, postgres")
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "how long the load runs (the kills are spread over it)")
 	fs.IntVar(&o.kills, "kills", 2, "how many times the server is killed with SIGKILL during the load")
+	fs.IntVar(&o.cuts, "cuts", 0, "PostgreSQL only: how many times every database session of the server is ended (pg_terminate_backend) during the load")
 	fs.IntVar(&o.workers, "workers", 24, "concurrent clients issuing credentials")
 	fs.IntVar(&o.users, "users", 4, "users the workers log in as")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 15*time.Second, "how long a restarted server may take to answer /readyz")
@@ -156,8 +170,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("unknown backend %q (sqlite or postgres)", b)
 		}
 	}
-	if len(o.backends) == 0 || o.duration <= 0 || o.kills < 1 || o.workers < 1 || o.users < 1 {
-		return o, errors.New("need a backend, a positive -duration, and at least one kill, worker and user")
+	if len(o.backends) == 0 || o.duration <= 0 || o.kills < 1 || o.cuts < 0 || o.workers < 1 || o.users < 1 {
+		return o, errors.New("need a backend, a positive -duration, at least one kill, worker and user, and no negative -cuts")
 	}
 	return o, nil
 }

@@ -30,6 +30,10 @@ type database struct {
 	url     string
 	sqlite  string // the file, on SQLite
 	cleanup func() error
+	// cut ends every session gatehouse has open (PostgreSQL: its
+	// connections carry the schema's name as application_name) and says
+	// how many it ended; nil on SQLite.
+	cut func(context.Context) (int, error)
 }
 
 // newDatabase makes an empty database of backend: a file in dir on SQLite,
@@ -70,8 +74,19 @@ func newDatabase(ctx context.Context, o options, backend, dir string) (*database
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
-	return &database{url: u.String(), cleanup: drop}, nil
+	cut := func(ctx context.Context) (int, error) {
+		db, err := sql.Open("pgx", o.postgresURL)
+		if err != nil {
+			return 0, err
+		}
+		defer db.Close()
+		var n int
+		err = db.QueryRowContext(ctx, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", schema).Scan(&n)
+		return n, err
+	}
+	return &database{url: u.String(), cleanup: drop, cut: cut}, nil
 }
 
 // integrityCheck runs PRAGMA integrity_check on a SQLite file opened

@@ -190,3 +190,53 @@ func defersClassified(body *ast.BlockStmt) bool {
 	id, ok := u.X.(*ast.Ident)
 	return ok && id.Name == "err"
 }
+
+// A statement that PostgreSQL ends for a timeout the operator set on the
+// role or database (statement_timeout, lock_timeout: a common guard in
+// production) is a 503 too, not a 500: it says "not now", as the lock it
+// waited for will be released.
+func TestDatabaseTimeoutsAreUnavailable(t *testing.T) {
+	base := postgresURL(t)
+	for _, setting := range []string{"statement_timeout", "lock_timeout"} {
+		t.Run(setting, func(t *testing.T) {
+			s := testdb.OpenURL(t, base+"&"+setting+"=100")
+			ctx := t.Context()
+			uid := newUser(t, s, strings.ReplaceAll(setting, "_", "")).ID
+			now := time.Now()
+			rec := func(jti string) gatehouse.RefreshRecord {
+				jti = setting + "-" + jti // the subtests share a schema
+				return gatehouse.RefreshRecord{JTI: jti, UserID: uid, Family: jti, Created: now, Expires: now.Add(time.Hour)}
+			}
+			if err := s.RecordRefresh(ctx, rec("old")); err != nil {
+				t.Fatal(err)
+			}
+			admin, err := sql.Open("pgx", base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			tx, err := admin.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE users, jwt_tokens IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.User(ctx, uid)
+			if code := gatehouse.ErrorCode(err); code != gatehouse.EUNAVAILABLE {
+				t.Errorf("User: %v (code %q), want %q", err, code, gatehouse.EUNAVAILABLE)
+			}
+			_, err = s.RotateRefresh(ctx, rec("old"), rec("new"), now)
+			if code := gatehouse.ErrorCode(err); code != gatehouse.EUNAVAILABLE {
+				t.Errorf("RotateRefresh: %v (code %q), want %q", err, code, gatehouse.EUNAVAILABLE)
+			}
+			tx.Rollback()
+			// Nothing was rotated: the old token rotates once the lock is gone.
+			out, err := s.RotateRefresh(ctx, rec("old"), rec("new"), now)
+			if err != nil || out != gatehouse.Rotated {
+				t.Fatalf("after the lock: %v, %v; want Rotated", out, err)
+			}
+		})
+	}
+}

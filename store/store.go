@@ -107,10 +107,18 @@ var postgresDialect = dialect{
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) {
 			// Connection exceptions, insufficient resources (disk full, too
-			// many connections), operator intervention (shutdown), and a
-			// read-only transaction (a standby).
+			// many connections), operator intervention (shutdown, a
+			// statement cancelled or past the statement_timeout an operator
+			// set), a lock not had within lock_timeout, a read-only
+			// transaction (a standby), and the transaction rollbacks that
+			// a retry resolves (serialization failure, deadlock, completion
+			// unknown).
+			switch pe.Code {
+			case "57014", "55P03", "25006", "40001", "40P01", "40003":
+				return true
+			}
 			return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") ||
-				strings.HasPrefix(pe.Code, "57P") || pe.Code == "25006"
+				strings.HasPrefix(pe.Code, "57P")
 		}
 		var ce *pgconn.ConnectError
 		return errors.As(err, &ce) || pgconn.SafeToRetry(err)

@@ -204,6 +204,10 @@ func ApplyRotationSet(ctx context.Context, s *Store, hashes [][]byte, appID int6
 // (nil: directly).
 func SetSetWrite(s *Store, f func(write func() error) error) { s.setWrite = f }
 
+// SetSetCheck has every read of whether a failed set write committed run
+// through f (nil: directly).
+func SetSetCheck(s *Store, f func(check func() error) error) { s.setCheck = f }
+
 // SetPrepareHook has f run first in every background preparation of a
 // statement for the pool (stmtIn).
 func SetPrepareHook(s *Store, f func()) { s.prepareHook = f }

@@ -63,7 +63,8 @@ type jwtRotation struct {
 	now       time.Time
 
 	outcome gatehouse.RotateOutcome
-	inSet   bool // applyJWTRotationSet rotated it with others
+	inSet   bool  // applyJWTRotationSet rotated it with others
+	unknown error // as rotation.unknown
 }
 
 // applyJWTRotation runs r alone inside tx, setting r.outcome afresh; it
@@ -130,7 +131,7 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*jwtRotation) error {
 	byJTI := make(map[string]*jwtRotation, len(rs))
 	for _, r := range rs {
-		r.inSet, r.outcome = false, 0
+		r.inSet, r.outcome, r.unknown = false, 0, nil
 		if byJTI[r.old.JTI] != nil {
 			return nil // the same token twice: one after the other
 		}
@@ -175,12 +176,20 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 		return err
 	})
 	if err != nil {
-		if q, err2 := again(); err2 == nil {
-			if done, err2 = s.rotatedJWTs(ctx, q, sorted); err2 == nil {
-				err = nil
+		err2 := s.runSetCheck(func() error {
+			q, err := again()
+			if err == nil {
+				done, err = s.rotatedJWTs(ctx, q, sorted)
 			}
+			return err
+		})
+		if err2 == nil {
+			err = nil
 		}
 		if err != nil {
+			for _, r := range sorted {
+				r.unknown = err // never run again: its own commit would look like a reuse
+			}
 			return err
 		}
 	}

@@ -54,6 +54,11 @@ type rotation struct {
 	revoked gatehouse.RevokedAccess
 	outcome error // the rotation's answer: nil, ErrInvalidGrant, *TokenReuse, issue's error
 	inSet   bool  // applyRotationSet settled it: outcome and revoked are final
+	// unknown is the error of a set write that failed when whether it
+	// committed could not be read either: the rotation is answered with
+	// it and never run again, which would take the set's own commit for a
+	// reuse and revoke the family.
+	unknown error
 }
 
 // maxGroup bounds a group: its transaction holds the row locks of every
@@ -87,9 +92,22 @@ type groupedTx struct {
 }
 
 // settled reports whether a set statement committed r's rotation (or
-// refused it without writing): its answer is final and apply never runs.
+// refused it without writing), or left it unknown whether it did: its
+// answer is final and apply never runs.
 func (r *groupedTx) settled() bool {
-	return (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet)
+	return r.unknown() != nil || (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet)
+}
+
+// unknown is the error of the set write that left it unknown whether r's
+// rotation committed; nil otherwise.
+func (r *groupedTx) unknown() error {
+	switch {
+	case r.rot != nil:
+		return r.rot.unknown
+	case r.jwt != nil:
+		return r.jwt.unknown
+	}
+	return nil
 }
 
 // groupWriters is how many groups run at once: on SQLite one (it has
@@ -305,7 +323,9 @@ func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
 	rest := batch[:0:0]
 	for _, r := range batch {
 		if r.settled() {
-			s.groups.together.Add(1)
+			if r.unknown() == nil {
+				s.groups.together.Add(1)
+			}
 			continue
 		}
 		rest = append(rest, r)
@@ -354,7 +374,9 @@ func (g *txGroups) loop() {
 			return w.inTx(r.apply)
 		},
 		func(r *groupedTx, err error) {
-			if !r.settled() {
+			if u := r.unknown(); u != nil {
+				r.err = u
+			} else if !r.settled() {
 				r.err = err
 			}
 			close(r.done)

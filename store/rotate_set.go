@@ -45,7 +45,7 @@ import (
 func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*rotation) error {
 	hashes := make([][]byte, len(rs))
 	for i, r := range rs {
-		r.inSet, r.revoked, r.outcome = false, nil, nil
+		r.inSet, r.revoked, r.outcome, r.unknown = false, nil, nil, nil
 		hashes[i] = r.hash
 	}
 	rows, err := q.QueryContext(ctx, s.q(readRefreshSetSQL), hashes)
@@ -134,16 +134,23 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 		slices.SortFunc(live, func(a, b *setRotation) int { return cmp.Compare(a.old.ID, b.old.ID) })
 		ok, err := s.writeRotationSet(ctx, q, live)
 		if err != nil {
-			if q, err2 := again(); err2 == nil {
-				ok, err2 = s.rotationSetCommitted(ctx, q, live)
-				if err2 == nil {
-					err = nil
+			err2 := s.runSetCheck(func() error {
+				q, err := again()
+				if err == nil {
+					ok, err = s.rotationSetCommitted(ctx, q, live)
 				}
+				return err
+			})
+			if err2 == nil {
+				err = nil
 			}
 		}
 		if err != nil || !ok {
 			for _, r := range rs {
 				r.revoked, r.outcome = nil, nil
+			}
+			for _, p := range live {
+				p.r.unknown = err // nil when the write is known not to have committed
 			}
 			return err
 		}

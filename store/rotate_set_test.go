@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +208,73 @@ func TestRotationSetMixed(t *testing.T) {
 		}
 		if _, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a", i))); !errors.Is(err, gatehouse.ErrNotFound) {
 			t.Fatalf("old access token a%d: %v, want not found", i, err)
+		}
+	}
+}
+
+// A set write that failed when the read of whether it committed fails
+// too leaves its rotations unknown: each is answered with the error (a
+// 503 when it says "not now"), and none runs again, which would find the
+// set's own commit, take it for a reuse and revoke the family. Here the
+// write did commit: the new tokens stay live.
+func TestRotationSetCommitUnknown(t *testing.T) {
+	s := testdb.OpenURL(t, postgresURL(t))
+	ctx := t.Context()
+	app := newApp(t, s, "conf")
+	errLost := &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"}
+	store.SetSetWrite(s, func(write func() error) error {
+		if err := write(); err != nil {
+			return err
+		}
+		return errLost
+	})
+	store.SetSetCheck(s, func(func() error) error { return errLost })
+	now := time.Now()
+	const n = 8
+	name := func(kind string, i int) string { return fmt.Sprint(kind, " ", i) }
+	for i := range n {
+		at := &gatehouse.AccessToken{Hash: secret.Hash(name("a", i)), ApplicationID: app.ID, Family: name("f", i), Created: now, Expires: now.Add(time.Hour)}
+		rt := &gatehouse.RefreshToken{Hash: secret.Hash(name("r", i)), ApplicationID: app.ID, Family: at.Family, Created: now}
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordRefresh(ctx, gatehouse.RefreshRecord{JTI: name("j", i), Family: name("f", i), Created: now, Expires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs, jwtErrs := make([]error, n), make([]error, n)
+	jwtOut := make([]gatehouse.RotateOutcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+					return &gatehouse.AccessToken{Hash: secret.Hash(name("a2", i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
+						&gatehouse.RefreshToken{Hash: secret.Hash(name("r2", i)), ApplicationID: app.ID, Created: now}, nil
+				})
+		})
+		wg.Go(func() {
+			jwtOut[i], jwtErrs[i] = s.RotateRefresh(ctx, gatehouse.RefreshRecord{JTI: name("j", i), Created: now, Expires: now.Add(time.Hour)},
+				gatehouse.RefreshRecord{JTI: name("j2", i), Created: now, Expires: now.Add(time.Hour)}, now)
+		})
+	}
+	wg.Wait()
+	store.SetSetWrite(s, nil)
+	store.SetSetCheck(s, nil)
+	for i := range n {
+		if gatehouse.ErrorCode(errs[i]) != gatehouse.EUNAVAILABLE {
+			t.Errorf("OAuth rotation %d: %v, want the set's error", i, errs[i])
+		}
+		// A simplejwt rotation grouped behind an OAuth set that failed so
+		// never reached its own set: it runs in the group's transaction.
+		if !(jwtErrs[i] == nil && jwtOut[i] == gatehouse.Rotated) && gatehouse.ErrorCode(jwtErrs[i]) != gatehouse.EUNAVAILABLE {
+			t.Errorf("simplejwt rotation %d: %v %v, want rotated or the set's error", i, jwtOut[i], jwtErrs[i])
+		}
+		if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2", i))); err != nil || rt.Revoked != nil {
+			t.Errorf("OAuth rotation %d's new refresh token, committed by the set: %+v %v; want it live", i, rt, err)
+		}
+		if b, err := s.RefreshBlacklisted(ctx, name("j2", i)); err != nil || b {
+			t.Errorf("simplejwt rotation %d's new token, committed by the set: blacklisted %v %v; want it live", i, b, err)
 		}
 	}
 }

@@ -194,6 +194,9 @@ type Store struct {
 	// returns its error: it may act between the set's read and its write,
 	// or stand for a reply lost after the write committed.
 	setWrite func(write func() error) error
+	// setCheck, for tests, runs the read after a failed set write of
+	// whether it committed all the same (check), and returns its error.
+	setCheck func(check func() error) error
 	// prepareHook, for tests, runs first in each background preparation.
 	prepareHook func()
 }
@@ -204,6 +207,14 @@ func (s *Store) runSetWrite(write func() error) error {
 		return s.setWrite(write)
 	}
 	return write()
+}
+
+// runSetCheck runs the read of whether a failed set write committed (check).
+func (s *Store) runSetCheck(check func() error) error {
+	if s.setCheck != nil {
+		return s.setCheck(check)
+	}
+	return check()
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.

@@ -208,6 +208,10 @@ func SetSetWrite(s *Store, f func(write func() error) error) { s.setWrite = f }
 // through f (nil: directly).
 func SetSetCheck(s *Store, f func(check func() error) error) { s.setCheck = f }
 
+// SetGroupCommitted has f run after each committed group transaction of
+// the rotation writers, its error taken as the COMMIT's (nil: nothing).
+func SetGroupCommitted(s *Store, f func() error) { s.groupCommitted = f }
+
 // SetPrepareHook has f run first in every background preparation of a
 // statement for the pool (stmtIn).
 func SetPrepareHook(s *Store, f func()) { s.prepareHook = f }

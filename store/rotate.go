@@ -85,10 +85,14 @@ type txGroups struct {
 // sets that answer afresh each time.
 type groupedTx struct {
 	apply func(context.Context, *sql.Tx) error
-	rot   *rotation    // set for an OAuth rotation, which a group may run with others (applyRotationSet)
-	jwt   *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
-	err   error
-	done  chan struct{} // closed when err and apply's answer are final
+	// lost is the error of a group transaction's COMMIT: the commit may
+	// have happened, so the request is answered with it and never run
+	// again (a run would find its own write and take it for a replay).
+	lost error
+	rot  *rotation    // set for an OAuth rotation, which a group may run with others (applyRotationSet)
+	jwt  *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
+	err  error
+	done chan struct{} // closed when err and apply's answer are final
 }
 
 // settled reports whether a set statement committed r's rotation (or
@@ -98,10 +102,12 @@ func (r *groupedTx) settled() bool {
 	return r.unknown() != nil || (r.rot != nil && r.rot.inSet) || (r.jwt != nil && r.jwt.inSet)
 }
 
-// unknown is the error of the set write that left it unknown whether r's
-// rotation committed; nil otherwise.
+// unknown is the error of the set write or the COMMIT that left it unknown
+// whether r's write committed; nil otherwise.
 func (r *groupedTx) unknown() error {
 	switch {
+	case r.lost != nil:
+		return r.lost
 	case r.rot != nil:
 		return r.rot.unknown
 	case r.jwt != nil:
@@ -210,23 +216,43 @@ type groupWriter struct {
 // waited for under the timeout. On PostgreSQL the timeout stays on the
 // statements: it is what ends a round trip to a server that stopped
 // answering.
+//
+// An error of the COMMIT itself (fn returned nil) leaves it unknown
+// whether the transaction committed: a reply lost after the commit looks
+// the same as a commit refused. It comes back as *commitUnknown.
 func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	s := w.g.s
+	applied := false
+	var err error
 	if !s.d.dollar {
 		txCtx := context.WithoutCancel(ctx)
-		return s.txWith(ctx, func() (*sql.Tx, error) { return s.db.BeginTx(txCtx, nil) },
-			func(tx *sql.Tx) error { return fn(txCtx, tx) })
+		err = s.txWith(ctx, func() (*sql.Tx, error) { return s.db.BeginTx(txCtx, nil) },
+			func(tx *sql.Tx) error { err := fn(txCtx, tx); applied = err == nil; return err })
+	} else {
+		err = s.txWith(ctx, func() (*sql.Tx, error) { return w.begin(ctx) },
+			func(tx *sql.Tx) error { err := fn(ctx, tx); applied = err == nil; return err })
+		if err != nil {
+			// The session may be broken (the database restarted, a timeout
+			// cut a statement off): the next group starts a new one.
+			w.drop()
+		}
 	}
-	err := s.txWith(ctx, func() (*sql.Tx, error) { return w.begin(ctx) }, func(tx *sql.Tx) error { return fn(ctx, tx) })
-	if err != nil {
-		// The session may be broken (the database restarted, a timeout
-		// cut a statement off): the next group starts a new one.
-		w.drop()
+	if err == nil && applied && s.groupCommitted != nil {
+		err = s.groupCommitted()
+	}
+	if err != nil && applied {
+		return &commitUnknown{err}
 	}
 	return err
 }
+
+// commitUnknown is the error of a group transaction's COMMIT.
+type commitUnknown struct{ err error }
+
+func (e *commitUnknown) Error() string { return e.err.Error() }
+func (e *commitUnknown) Unwrap() error { return e.err }
 
 // begin starts a transaction in the writer's session, opening the session
 // first if there is none; a session found broken is replaced once.
@@ -358,7 +384,7 @@ func (g *txGroups) loop() {
 					return err
 				}
 			}
-			return w.inTx(func(ctx context.Context, tx *sql.Tx) error {
+			err := w.inTx(func(ctx context.Context, tx *sql.Tx) error {
 				for _, r := range batch {
 					if err := r.apply(ctx, tx); err != nil {
 						return err
@@ -366,12 +392,24 @@ func (g *txGroups) loop() {
 				}
 				return nil
 			})
+			if cu, ok := errors.AsType[*commitUnknown](err); ok {
+				// Not run again one by one: each would find the group's
+				// writes, if they committed, and take them for replays.
+				for _, r := range batch {
+					r.lost = cu.err
+				}
+			}
+			return err
 		},
 		func(r *groupedTx) error { // its own transaction: the one that failed fails alone
 			if r.settled() {
 				return nil
 			}
-			return w.inTx(r.apply)
+			err := w.inTx(r.apply)
+			if cu, ok := errors.AsType[*commitUnknown](err); ok {
+				return cu.err
+			}
+			return err
 		},
 		func(r *groupedTx, err error) {
 			if u := r.unknown(); u != nil {

@@ -194,6 +194,10 @@ type Store struct {
 	// returns its error: it may act between the set's read and its write,
 	// or stand for a reply lost after the write committed.
 	setWrite func(write func() error) error
+	// groupCommitted, for tests, runs after a rotation writer's group
+	// transaction committed; its error stands for a reply to the COMMIT
+	// lost after the commit.
+	groupCommitted func() error
 	// setCheck, for tests, runs the read after a failed set write of
 	// whether it committed all the same (check), and returns its error.
 	setCheck func(check func() error) error

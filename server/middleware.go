@@ -105,11 +105,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			end := time.Now()
 			elapsed := end.Sub(start)
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing (a HEAD)
+			}
 			level := slog.LevelInfo
 			switch {
-			case sw.status == http.StatusServiceUnavailable:
+			case status == http.StatusServiceUnavailable:
 				level = slog.LevelWarn // an overload or outage answered as such, not a bug
-			case sw.status >= 500:
+			case status >= 500:
 				level = slog.LevelError
 			}
 			// Checked first so that a level that is off costs nothing: the
@@ -125,15 +129,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				rec := slog.NewRecord(end, level, "request", 0)
 				rec.AddAttrs(slog.String("request_id", li.ID), slog.String("method", r.Method), slog.String("path", s.url(r.URL.Path)),
-					slog.Int("status", sw.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+					slog.Int("status", status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 					slog.String("remote_addr", addr), slog.Int64("user_id", li.UserID), slog.String("client_id", li.ClientID))
 				h.Handle(r.Context(), rec)
 			}
 			if s.observer != nil || endSpan != nil {
-				status, route := sw.status, r.Pattern
-				if status == 0 {
-					status = http.StatusOK // what net/http sent
-				}
+				route := r.Pattern
 				switch {
 				case fwd:
 					route = fwdVerifyPath // served before the mux (routes.go)

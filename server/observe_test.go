@@ -102,4 +102,17 @@ func TestRequestObserverAndAccessLog(t *testing.T) {
 			t.Errorf("GET %s observed %+v, want route %q status %d", c.path, o, c.route, c.status)
 		}
 	}
+
+	// A HEAD whose handler writes nothing is answered 200 by net/http, and
+	// its log line says so (it said 0).
+	if r := e.do("HEAD", "/api/schema/", nil); r.status != 200 {
+		t.Fatalf("HEAD /api/schema/: %d", r.status)
+	}
+	lines = e.accessLines()
+	if l := lines[len(lines)-1]; l["method"] != "HEAD" || l["status"] != float64(200) {
+		t.Errorf("log line of a HEAD answered without a body: %v", l)
+	}
+	if o := obs.last(); o.status != 200 {
+		t.Errorf("HEAD observed %+v, want status 200", o)
+	}
 }

@@ -37,8 +37,9 @@ type accessWriter struct {
 }
 
 type accessReq struct {
-	at  *gatehouse.AccessToken
-	err chan error // buffered: the writer never blocks on a caller gone
+	at          *gatehouse.AccessToken
+	err         chan error // buffered: the writer never blocks on a caller gone
+	mayBeStored bool       // its group failed after its statement may have committed
 }
 
 // maxBatch bounds one transaction, so that its write lock is short.
@@ -89,14 +90,50 @@ func (w *accessWriter) loop() {
 	defer w.release()
 	ctx := context.Background() // one caller's cancellation must not fail the others
 	// A failed group, even of one, is tried again row by row on the pool:
-	// one row failed (a conflict, say) and took the group with it.
+	// one row failed (a conflict, say) and took the group with it. When
+	// the group failed otherwise (a lost connection), its statement may
+	// have committed with its reply lost: a row then found stored already
+	// is the group's (a token's key is its own 256 random bits).
 	serveGroups(w.reqs, w.stop, maxBatch, 1, &w.grouped,
-		func(batch []*accessReq) error { return w.insertGroup(ctx, batch) },
+		func(batch []*accessReq) error {
+			err := w.insertGroup(ctx, batch)
+			if err == nil && w.s.accessGroupDone != nil {
+				err = w.s.accessGroupDone()
+			}
+			if err != nil && !w.s.d.isConflict(err) && !errors.Is(err, gatehouse.ErrConflict) {
+				for _, r := range batch {
+					r.mayBeStored = true
+				}
+			}
+			return err
+		},
 		func(r *accessReq) error {
 			r.at.ID = 0
-			return w.s.insertAccess(ctx, nil, r.at)
+			err := w.s.insertAccess(ctx, nil, r.at)
+			if r.mayBeStored && errors.Is(err, gatehouse.ErrConflict) {
+				return w.s.storedAccess(ctx, r.at)
+			}
+			return err
 		},
 		func(r *accessReq, err error) { r.err <- err })
+}
+
+// storedAccess sets at's id from the row stored under its key, the one a
+// group's statement stored when its reply was lost; gatehouse.ErrConflict
+// when that row is not at's (another application's or time's).
+func (s *Store) storedAccess(ctx context.Context, at *gatehouse.AccessToken) error {
+	var id, app, created int64
+	err := s.queryRow(ctx, nil, "SELECT id, application_id, created FROM oauth_access_tokens WHERE token_hash = ?", at.Hash).Scan(&id, &app, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return gatehouse.ErrConflict
+	case err != nil:
+		return err
+	case app != at.ApplicationID || created != micros(at.Created):
+		return gatehouse.ErrConflict
+	}
+	at.ID = id
+	return nil
 }
 
 // insertGroup stores the tokens of batch together, in one statement and so

@@ -212,6 +212,10 @@ func SetSetCheck(s *Store, f func(check func() error) error) { s.setCheck = f }
 // the rotation writers, its error taken as the COMMIT's (nil: nothing).
 func SetGroupCommitted(s *Store, f func() error) { s.groupCommitted = f }
 
+// SetAccessGroupDone has f run after each stored group of lone access
+// tokens, its error taken as the statement's (nil: nothing).
+func SetAccessGroupDone(s *Store, f func() error) { s.accessGroupDone = f }
+
 // SetPrepareHook has f run first in every background preparation of a
 // statement for the pool (stmtIn).
 func SetPrepareHook(s *Store, f func()) { s.prepareHook = f }

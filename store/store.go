@@ -198,6 +198,10 @@ type Store struct {
 	// transaction committed; its error stands for a reply to the COMMIT
 	// lost after the commit.
 	groupCommitted func() error
+	// accessGroupDone, for tests, runs after a group of lone access tokens
+	// was stored; its error stands for the statement's reply lost after
+	// it committed.
+	accessGroupDone func() error
 	// setCheck, for tests, runs the read after a failed set write of
 	// whether it committed all the same (check), and returns its error.
 	setCheck func(check func() error) error

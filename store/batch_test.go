@@ -210,35 +210,32 @@ func rotateJWTRound(t *testing.T, s *store.Store, round, n int, now time.Time) {
 // is then found stored, and its caller gets its token with the stored id
 // instead of a conflict with its own row.
 func TestAccessGroupReplyLost(t *testing.T) {
-	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			s := testdb.Open(t, backend)
-			ctx := t.Context()
-			app := newApp(t, s, "conf")
-			var once sync.Once
-			store.SetAccessGroupDone(s, func() (err error) {
-				once.Do(func() { err = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"} })
-				return err
-			})
-			now := time.Now()
-			const n = 8
-			tokens, errs := make([]*gatehouse.AccessToken, n), make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				tokens[i] = &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("cc ", i)), ApplicationID: app.ID, Scope: "read", Created: now, Expires: now.Add(time.Hour)}
-				wg.Go(func() { errs[i] = s.CreateTokens(ctx, tokens[i], nil, nil) })
-			}
-			wg.Wait()
-			store.SetAccessGroupDone(s, nil)
-			for i, at := range tokens {
-				if errs[i] != nil {
-					t.Errorf("token %d: %v", i, errs[i])
-					continue
-				}
-				if g, err := s.AccessTokenByHash(ctx, at.Hash); err != nil || g.Token.ID != at.ID || at.ID == 0 {
-					t.Errorf("token %d: id %d, stored %+v %v", i, at.ID, g.Token, err)
-				}
-			}
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		app := newApp(t, s, "conf")
+		var once sync.Once
+		store.SetAccessGroupDone(s, func() (err error) {
+			once.Do(func() { err = &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"} })
+			return err
 		})
-	}
+		now := time.Now()
+		const n = 8
+		tokens, errs := make([]*gatehouse.AccessToken, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			tokens[i] = &gatehouse.AccessToken{Hash: secret.Hash(fmt.Sprint("cc ", i)), ApplicationID: app.ID, Scope: "read", Created: now, Expires: now.Add(time.Hour)}
+			wg.Go(func() { errs[i] = s.CreateTokens(ctx, tokens[i], nil, nil) })
+		}
+		wg.Wait()
+		store.SetAccessGroupDone(s, nil)
+		for i, at := range tokens {
+			if errs[i] != nil {
+				t.Errorf("token %d: %v", i, errs[i])
+				continue
+			}
+			if g, err := s.AccessTokenByHash(ctx, at.Hash); err != nil || g.Token.ID != at.ID || at.ID == 0 {
+				t.Errorf("token %d: id %d, stored %+v %v", i, at.ID, g.Token, err)
+			}
+		}
+	})
 }

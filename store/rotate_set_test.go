@@ -286,66 +286,63 @@ func TestRotationSetCommitUnknown(t *testing.T) {
 // go through the group's transaction on both backends, as rotations do
 // on SQLite.
 func TestGroupCommitLost(t *testing.T) {
-	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			s := testdb.Open(t, backend)
-			ctx := t.Context()
-			app := newApp(t, s, "conf")
-			u := newUser(t, s, "lost")
-			now := time.Now()
-			const n = 8
-			name := func(kind string, i int) string { return fmt.Sprint(kind, " ", i) }
-			for i := range n {
-				g := gatehouse.Grant{CodeHash: secret.Hash(name("code", i)), ApplicationID: app.ID, UserID: u.ID, RedirectURI: "https://a.example/cb",
-					Scope: "read", Created: now, Expires: now.Add(time.Minute)}
-				if err := s.CreateGrant(ctx, &g); err != nil {
-					t.Fatal(err)
-				}
-				at, rt := pair(app, u.ID, name("f", i), name("a", i), name("r", i), now)
-				if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-					t.Fatal(err)
-				}
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		app := newApp(t, s, "conf")
+		u := newUser(t, s, "lost")
+		now := time.Now()
+		const n = 8
+		name := func(kind string, i int) string { return fmt.Sprint(kind, " ", i) }
+		for i := range n {
+			g := gatehouse.Grant{CodeHash: secret.Hash(name("code", i)), ApplicationID: app.ID, UserID: u.ID, RedirectURI: "https://a.example/cb",
+				Scope: "read", Created: now, Expires: now.Add(time.Minute)}
+			if err := s.CreateGrant(ctx, &g); err != nil {
+				t.Fatal(err)
 			}
-			errLost := &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"}
-			store.SetGroupCommitted(s, func() error { return errLost })
-			codeErrs, rotErrs := make([]error, n), make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					_, codeErrs[i] = s.RedeemGrant(ctx, secret.Hash(name("code", i)), app.ID, now,
-						func(gatehouse.Grant, *gatehouse.User) error { return nil },
-						func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
-							at, rt := pair(app, u.ID, name("cf", i), name("ca", i), name("cr", i), now)
-							return at, rt, nil, nil
-						})
-				})
-				wg.Go(func() {
-					_, rotErrs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
-						func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-							at, rt := pair(app, u.ID, "", name("a2", i), name("r2", i), now)
-							return at, rt, nil
-						})
-				})
+			at, rt := pair(app, u.ID, name("f", i), name("a", i), name("r", i), now)
+			if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+				t.Fatal(err)
 			}
-			wg.Wait()
-			store.SetGroupCommitted(s, nil)
-			for i := range n {
-				if gatehouse.ErrorCode(codeErrs[i]) != gatehouse.EUNAVAILABLE {
-					t.Errorf("code %d: %v, want the COMMIT's error", i, codeErrs[i])
-				}
-				// PostgreSQL rotates through set statements, outside the
-				// group's transaction.
-				if !(backend == "postgres" && rotErrs[i] == nil) && gatehouse.ErrorCode(rotErrs[i]) != gatehouse.EUNAVAILABLE {
-					t.Errorf("rotation %d: %v, want the COMMIT's error", i, rotErrs[i])
-				}
-				// What the group committed stands.
-				if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("cr", i))); err != nil || rt.Revoked != nil {
-					t.Errorf("code %d's refresh token: %+v %v; want it live", i, rt, err)
-				}
-				if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2", i))); err != nil || rt.Revoked != nil {
-					t.Errorf("rotation %d's new refresh token: %+v %v; want it live", i, rt, err)
-				}
+		}
+		errLost := &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"}
+		store.SetGroupCommitted(s, func() error { return errLost })
+		codeErrs, rotErrs := make([]error, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, codeErrs[i] = s.RedeemGrant(ctx, secret.Hash(name("code", i)), app.ID, now,
+					func(gatehouse.Grant, *gatehouse.User) error { return nil },
+					func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+						at, rt := pair(app, u.ID, name("cf", i), name("ca", i), name("cr", i), now)
+						return at, rt, nil, nil
+					})
+			})
+			wg.Go(func() {
+				_, rotErrs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+					func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+						at, rt := pair(app, u.ID, "", name("a2", i), name("r2", i), now)
+						return at, rt, nil
+					})
+			})
+		}
+		wg.Wait()
+		store.SetGroupCommitted(s, nil)
+		for i := range n {
+			if gatehouse.ErrorCode(codeErrs[i]) != gatehouse.EUNAVAILABLE {
+				t.Errorf("code %d: %v, want the COMMIT's error", i, codeErrs[i])
 			}
-		})
-	}
+			// PostgreSQL rotates through set statements, outside the
+			// group's transaction.
+			if !(s.Dialect() == "postgres" && rotErrs[i] == nil) && gatehouse.ErrorCode(rotErrs[i]) != gatehouse.EUNAVAILABLE {
+				t.Errorf("rotation %d: %v, want the COMMIT's error", i, rotErrs[i])
+			}
+			// What the group committed stands.
+			if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("cr", i))); err != nil || rt.Revoked != nil {
+				t.Errorf("code %d's refresh token: %+v %v; want it live", i, rt, err)
+			}
+			if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2", i))); err != nil || rt.Revoked != nil {
+				t.Errorf("rotation %d's new refresh token: %+v %v; want it live", i, rt, err)
+			}
+		}
+	})
 }

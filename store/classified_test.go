@@ -197,17 +197,18 @@ func defersClassified(body *ast.BlockStmt) bool {
 // waited for will be released.
 func TestDatabaseTimeoutsAreUnavailable(t *testing.T) {
 	base := postgresURL(t)
+	setup := testdb.OpenURL(t, base) // migrated here, without the timeout: a loaded machine's migration may take longer
 	for _, setting := range []string{"statement_timeout", "lock_timeout"} {
 		t.Run(setting, func(t *testing.T) {
-			s := testdb.OpenURL(t, base+"&"+setting+"=100")
+			s := testdb.OpenURL(t, base+"&"+setting+"=300")
 			ctx := t.Context()
-			uid := newUser(t, s, strings.ReplaceAll(setting, "_", "")).ID
+			uid := newUser(t, setup, strings.ReplaceAll(setting, "_", "")).ID
 			now := time.Now()
 			rec := func(jti string) gatehouse.RefreshRecord {
 				jti = setting + "-" + jti // the subtests share a schema
 				return gatehouse.RefreshRecord{JTI: jti, UserID: uid, Family: jti, Created: now, Expires: now.Add(time.Hour)}
 			}
-			if err := s.RecordRefresh(ctx, rec("old")); err != nil {
+			if err := setup.RecordRefresh(ctx, rec("old")); err != nil {
 				t.Fatal(err)
 			}
 			admin, err := sql.Open("pgx", base)

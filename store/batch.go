@@ -100,7 +100,7 @@ func (w *accessWriter) loop() {
 			if err == nil && w.s.accessGroupDone != nil {
 				err = w.s.accessGroupDone()
 			}
-			if err != nil && !w.s.d.isConflict(err) && !errors.Is(err, gatehouse.ErrConflict) {
+			if err != nil && !errors.Is(w.s.conflict(err), gatehouse.ErrConflict) {
 				for _, r := range batch {
 					r.mayBeStored = true
 				}

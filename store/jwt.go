@@ -176,14 +176,10 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 		return err
 	})
 	if err != nil {
-		err2 := s.runSetCheck(func() error {
-			q, err := again()
-			if err == nil {
-				done, err = s.rotatedJWTs(ctx, q, sorted)
-			}
+		if s.checkSetWrite(again, func(q querier) (err error) {
+			done, err = s.rotatedJWTs(ctx, q, sorted)
 			return err
-		})
-		if err2 == nil {
+		}) == nil {
 			err = nil
 		}
 		if err != nil {

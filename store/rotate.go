@@ -224,20 +224,17 @@ func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	s := w.g.s
-	applied := false
-	var err error
+	fnCtx, begin := ctx, func() (*sql.Tx, error) { return w.begin(ctx) }
 	if !s.d.dollar {
-		txCtx := context.WithoutCancel(ctx)
-		err = s.txWith(ctx, func() (*sql.Tx, error) { return s.db.BeginTx(txCtx, nil) },
-			func(tx *sql.Tx) error { err := fn(txCtx, tx); applied = err == nil; return err })
-	} else {
-		err = s.txWith(ctx, func() (*sql.Tx, error) { return w.begin(ctx) },
-			func(tx *sql.Tx) error { err := fn(ctx, tx); applied = err == nil; return err })
-		if err != nil {
-			// The session may be broken (the database restarted, a timeout
-			// cut a statement off): the next group starts a new one.
-			w.drop()
-		}
+		fnCtx = context.WithoutCancel(ctx)
+		begin = func() (*sql.Tx, error) { return s.db.BeginTx(fnCtx, nil) }
+	}
+	applied := false
+	err := s.txWith(ctx, begin, func(tx *sql.Tx) error { err := fn(fnCtx, tx); applied = err == nil; return err })
+	if err != nil && s.d.dollar {
+		// The session may be broken (the database restarted, a timeout
+		// cut a statement off): the next group starts a new one.
+		w.drop()
 	}
 	if err == nil && applied && s.groupCommitted != nil {
 		err = s.groupCommitted()

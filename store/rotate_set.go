@@ -134,14 +134,10 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 		slices.SortFunc(live, func(a, b *setRotation) int { return cmp.Compare(a.old.ID, b.old.ID) })
 		ok, err := s.writeRotationSet(ctx, q, live)
 		if err != nil {
-			err2 := s.runSetCheck(func() error {
-				q, err := again()
-				if err == nil {
-					ok, err = s.rotationSetCommitted(ctx, q, live)
-				}
+			if s.checkSetWrite(again, func(q querier) (err error) {
+				ok, err = s.rotationSetCommitted(ctx, q, live)
 				return err
-			})
-			if err2 == nil {
+			}) == nil {
 				err = nil
 			}
 		}

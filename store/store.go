@@ -217,8 +217,17 @@ func (s *Store) runSetWrite(write func() error) error {
 	return write()
 }
 
-// runSetCheck runs the read of whether a failed set write committed (check).
-func (s *Store) runSetCheck(check func() error) error {
+// checkSetWrite reads, in a new session (again), whether a set write that
+// failed committed all the same (read); the test hook setCheck may stand
+// in for it.
+func (s *Store) checkSetWrite(again func() (querier, error), read func(querier) error) error {
+	check := func() error {
+		q, err := again()
+		if err != nil {
+			return err
+		}
+		return read(q)
+	}
 	if s.setCheck != nil {
 		return s.setCheck(check)
 	}

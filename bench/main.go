@@ -119,14 +119,19 @@ type result struct {
 	rps                   float64
 	p50, p99              time.Duration
 	errors, total         int
-	yardstick             float64 // req/s of the yardstick case it is compared with
-	ratio                 float64 // median of the per-round ratios to the yardstick (0: rps/yardstick)
-	yardName              string
-	min                   float64 // budget: least ratio to the yardstick (0: none)
-	django                string  // the Django case it is compared with
-	value                 string  // a figure that is not a load case (resources)
-	budget                string  // budget verdict, when not the yardstick ratio
-	skip                  bool    // not selected by -cases: not measured, not reported
+	// answered counts the 200s whenever they came, warm-up and answers
+	// after the window included: a smoke run's window (200 ms) can be
+	// shorter than one hash-bound login on a loaded machine, so that a
+	// case that worked answered nothing inside it.
+	answered  int
+	yardstick float64 // req/s of the yardstick case it is compared with
+	ratio     float64 // median of the per-round ratios to the yardstick (0: rps/yardstick)
+	yardName  string
+	min       float64 // budget: least ratio to the yardstick (0: none)
+	django    string  // the Django case it is compared with
+	value     string  // a figure that is not a load case (resources)
+	budget    string  // budget verdict, when not the yardstick ratio
+	skip      bool    // not selected by -cases: not measured, not reported
 	// qmin and qmax are the least and greatest of the rounds' ratios
 	// (vsRounds); spread shows them beside the ratio.
 	qmin, qmax float64
@@ -220,7 +225,7 @@ func run(o options) error {
 		}
 	}
 	for _, r := range results {
-		if r.value != "" || (r.errors == 0 && r.total > 0) {
+		if !r.failed() {
 			continue
 		}
 		if o.smoke {
@@ -824,16 +829,23 @@ func (r result) vsYard() float64 {
 	return r.rps / r.yardstick
 }
 
+// failed reports a measured case that had request errors in its window, or
+// that no request answered at all, in the window or out of it.
+func (r result) failed() bool {
+	return r.value == "" && (r.errors > 0 || r.total == 0 && r.answered == 0)
+}
+
 // merge combines rounds of one case: total rate, and the latency
 // percentiles of the round with the median rate (a fair summary without
 // keeping every sample).
 func merge(rs []result) result {
 	out := rs[0]
-	out.rps, out.errors, out.total = 0, 0, 0
+	out.rps, out.errors, out.total, out.answered = 0, 0, 0, 0
 	for _, r := range rs {
 		out.rps += r.rps / float64(len(rs))
 		out.errors += r.errors
 		out.total += r.total
+		out.answered += r.answered
 	}
 	sorted := append([]result(nil), rs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rps < sorted[j].rps })
@@ -894,14 +906,14 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 	measureTo := measureFrom.Add(o.duration)
 	var mu sync.Mutex
 	var lat []time.Duration
-	errs := 0
+	errs, answered := 0, 0
 	var wg sync.WaitGroup
 	for i := 0; i < o.conns; i++ {
 		wg.Add(1)
 		go func(worker int) {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
-			localErrs := 0
+			localErrs, localAnswered := 0, 0
 			var body bytes.Buffer
 			for ctx.Err() == nil {
 				req, err := mk(worker)
@@ -934,6 +946,9 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 				// requests in flight at its start, and so undercount by one
 				// latency per connection (3.6 % of a 10 s case whose
 				// requests take 360 ms, as a login under load does).
+				if ok {
+					localAnswered++
+				}
 				if done := time.Now(); done.After(measureFrom) && !done.After(measureTo) {
 					if ok {
 						local = append(local, done.Sub(t0))
@@ -948,12 +963,13 @@ func measure(o options, server, backend, name string, mk request, seen observer)
 			mu.Lock()
 			lat = append(lat, local...)
 			errs += localErrs
+			answered += localAnswered
 			mu.Unlock()
 		}(i)
 	}
 	wg.Wait()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := result{server: server, backend: backend, name: name, errors: errs, total: len(lat) + errs}
+	r := result{server: server, backend: backend, name: name, errors: errs, total: len(lat) + errs, answered: answered}
 	r.rps = float64(len(lat)) / o.duration.Seconds()
 	if len(lat) > 0 {
 		r.p50 = lat[len(lat)/2]

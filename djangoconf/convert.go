@@ -56,7 +56,13 @@ func Convert(in Input) Result {
 	c.hashers()
 	c.validators()
 	if in.AuthUserModel != "" && in.AuthUserModel != "auth.User" {
-		c.refuse("AUTH_USER_MODEL", "%q is a custom user model: gatehouse's users have the fields of auth.User (its id, username, e-mail, names, flags, password, dates); other fields are not carried", in.AuthUserModel)
+		c.refuse("AUTH_USER_MODEL", "%q is a custom user model: gatehouse's users have the fields of auth.User (its id, username, e-mail, names, flags, password, dates); other fields are not carried. "+
+			"gatehouse loaddata loads its users from a dump (--user-model %s names the model, --username-field its USERNAME_FIELD)", in.AuthUserModel, in.AuthUserModel)
+	}
+	if f := in.UsernameField; f != "" && f != "username" {
+		// simplejwt's obtain view reads the login name from the field
+		// named after USERNAME_FIELD.
+		c.set("GATEHOUSE_USERNAME_FIELD", f, "USERNAME_FIELD")
 	}
 	return c.res
 }

@@ -91,6 +91,7 @@ func TestReadRefuses(t *testing.T) {
 		{"DEBUG = False\nTIME_ZONE = 'UTC'\n", "none of INSTALLED_APPS"},
 		{"DEBUG = False\nSIMPLE_JWT = {'A': \n", "line 2: SIMPLE_JWT:"},
 		{"SECRET_KEY = 5\n", "line 1: SECRET_KEY is not a string"},
+		{`{"USERNAME_FIELD": ["email"]}`, "USERNAME_FIELD is not a string"},
 		{`{"SIMPLE_JWT": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "}", "nested too deeply"},
 	} {
 		if _, err := Read(strings.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -261,7 +262,11 @@ func TestConvertRules(t *testing.T) {
 				"GATEHOUSE_PASSWORD_SIMILARITY_ATTRIBUTES": "email", "GATEHOUSE_PASSWORD_MAX_SIMILARITY": "0.1",
 				"GATEHOUSE_PASSWORD_COMMON_FILE": "/srv/app/common.txt"},
 			"AUTH_PASSWORD_VALIDATORS[4]", "'myproject.validators.NoEmoji': a validator gatehouse does not have", false},
-		{"custom user model", `{"AUTH_USER_MODEL": "accounts.User"}`, nil, "AUTH_USER_MODEL", "custom user model", false},
+		{"custom user model", `{"AUTH_USER_MODEL": "accounts.User"}`, map[string]string{"GATEHOUSE_USERNAME_FIELD": ""}, "AUTH_USER_MODEL", "--user-model accounts.User", false},
+		{"custom user model by e-mail", `{"AUTH_USER_MODEL": "accounts.User", "USERNAME_FIELD": "email"}`,
+			map[string]string{"GATEHOUSE_USERNAME_FIELD": "email"}, "AUTH_USER_MODEL", "custom user model", false},
+		{"username field of auth.User", `{"AUTH_USER_MODEL": "auth.User", "USERNAME_FIELD": "username"}`,
+			map[string]string{"GATEHOUSE_USERNAME_FIELD": ""}, "", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := convert(t, tc.js)

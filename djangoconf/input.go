@@ -33,6 +33,9 @@ type Input struct {
 	HasInstalledApps bool
 	// AuthUserModel is AUTH_USER_MODEL ("" when not given).
 	AuthUserModel string
+	// UsernameField is the user model's USERNAME_FIELD, which the shell
+	// lines print ("" when not given).
+	UsernameField string
 	// SecretKey is Django's SECRET_KEY, present only when the input holds
 	// it (the shell lines with SECRETS = True, or diffsettings).
 	SecretKey    string
@@ -87,7 +90,7 @@ func Read(r io.Reader) (Input, error) {
 }
 
 // The settings gatehouse reads, by their Django names.
-var topLevel = []string{"INSTALLED_APPS", "AUTH_USER_MODEL", "SECRET_KEY", "SIMPLE_JWT", "OAUTH2_PROVIDER",
+var topLevel = []string{"INSTALLED_APPS", "AUTH_USER_MODEL", "USERNAME_FIELD", "SECRET_KEY", "SIMPLE_JWT", "OAUTH2_PROVIDER",
 	"REST_FRAMEWORK", "PASSWORD_HASHERS", "AUTH_PASSWORD_VALIDATORS"}
 
 func readJSON(b []byte) (Input, error) {
@@ -199,6 +202,12 @@ func (in *Input) take(name string, v any) error {
 			return bad("a string")
 		}
 		in.AuthUserModel = s
+	case "USERNAME_FIELD":
+		s, ok := v.(string)
+		if !ok {
+			return bad("a string")
+		}
+		in.UsernameField = s
 	case "SECRET_KEY":
 		s, ok := v.(string)
 		if !ok {

@@ -13,6 +13,7 @@ package djangoconf
 // DOT's private keys and resource-server credentials never.
 const ShellScript = `import datetime, json, os, importlib.metadata as md
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import get_hashers
 SECRETS = False  # True adds SECRET_KEY and SIMPLE_JWT's SIGNING_KEY (keep the output private)
 def plain(v):
@@ -29,7 +30,7 @@ if "SIGNING_KEY" in jwt and not SECRETS: jwt["SIGNING_KEY"] = "<hidden>"
 dot = {k: v for k, v in (getattr(settings, "OAUTH2_PROVIDER", None) or {}).items() if k not in ("OIDC_RSA_PRIVATE_KEY", "OIDC_RSA_PRIVATE_KEYS_INACTIVE", "RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS")}
 costs = ("iterations", "rounds", "time_cost", "memory_cost", "parallelism", "work_factor", "block_size")
 out = {"gatehouse": "django-settings/1", "versions": {d: version(d) for d in ("django", "djangorestframework", "djangorestframework-simplejwt", "django-oauth-toolkit")},
-    "INSTALLED_APPS": list(settings.INSTALLED_APPS), "AUTH_USER_MODEL": settings.AUTH_USER_MODEL, "SIMPLE_JWT": jwt, "OAUTH2_PROVIDER": dot,
+    "INSTALLED_APPS": list(settings.INSTALLED_APPS), "AUTH_USER_MODEL": settings.AUTH_USER_MODEL, "USERNAME_FIELD": get_user_model().USERNAME_FIELD, "SIMPLE_JWT": jwt, "OAUTH2_PROVIDER": dot,
     "REST_FRAMEWORK": getattr(settings, "REST_FRAMEWORK", None) or {}, "AUTH_PASSWORD_VALIDATORS": settings.AUTH_PASSWORD_VALIDATORS,
     "PASSWORD_HASHERS": [dict(path=p, algorithm=h.algorithm, **{a: getattr(h, a) for a in costs if hasattr(h, a)}) for p, h in zip(settings.PASSWORD_HASHERS, get_hashers())]}
 if SECRETS: out["SECRET_KEY"] = settings.SECRET_KEY

@@ -23,6 +23,7 @@ type apiDocs struct {
 // openAPISettings are the settings that shape the served document.
 func (s *Server) openAPISettings() openapi.Settings {
 	st := openapi.Settings{
+		UsernameField: s.cfg.UsernameField,
 		Features: map[string]bool{
 			openapi.FeatureSimpleJWT:   s.pairs != nil,
 			openapi.FeatureOIDC:        s.oidc != nil,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -231,8 +232,19 @@ func isSpace(c byte) bool {
 	return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
 }
 
-// checkJWTHeader fills in and checks the simplejwt header settings.
+// usernameFieldName is what a USERNAME_FIELD can be: a Python identifier
+// in ASCII, as a Django model field's name is.
+var usernameFieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// checkJWTHeader fills in and checks the simplejwt header settings, and
+// the login field of simplejwt's obtain view.
 func (s *Server) checkJWTHeader() error {
+	if s.cfg.UsernameField == "" {
+		s.cfg.UsernameField = "username"
+	}
+	if !usernameFieldName.MatchString(s.cfg.UsernameField) || s.cfg.UsernameField == "password" {
+		return fmt.Errorf("GATEHOUSE_USERNAME_FIELD: %q is not a field name other than password (a Python identifier, as USERNAME_FIELD is)", s.cfg.UsernameField)
+	}
 	if s.cfg.JWTHeaderName == "" {
 		s.cfg.JWTHeaderName = "Authorization"
 	}

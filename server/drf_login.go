@@ -10,9 +10,9 @@ import (
 // credentials reads username and password as DRF's AuthTokenSerializer
 // and simplejwt's serializer do: the username is trimmed; the password is
 // trimmed only when trimPassword.
-func credentials(p *payload, trimPassword bool) (string, string, *apiError) {
+func credentials(p *payload, usernameField string, trimPassword bool) (string, string, *apiError) {
 	errs := &fieldErrors{}
-	username, _ := charField(p, errs, "username", true, false, 0)
+	username, _ := charField(p, errs, usernameField, true, false, 0)
 	var pw string
 	if trimPassword {
 		pw, _ = charField(p, errs, "password", true, false, 0)
@@ -38,15 +38,15 @@ func credentials(p *payload, trimPassword bool) (string, string, *apiError) {
 	return username, pw, nil
 }
 
-// login reads username and password from the body and checks them (via
-// names the endpoint in the audit log); a failure answers refused(), the
-// endpoint's own error.
-func (s *Server) login(c *call, via gatehouse.LoginVia, trimPassword bool, refused func() *apiError) (gatehouse.User, *apiError) {
+// login reads the username (from the field usernameField) and password
+// from the body and checks them (via names the endpoint in the audit log);
+// a failure answers refused(), the endpoint's own error.
+func (s *Server) login(c *call, via gatehouse.LoginVia, usernameField string, trimPassword bool, refused func() *apiError) (gatehouse.User, *apiError) {
 	p, e := c.data()
 	if e != nil {
 		return gatehouse.User{}, e
 	}
-	username, pw, e := credentials(p, trimPassword)
+	username, pw, e := credentials(p, usernameField, trimPassword)
 	if e != nil {
 		return gatehouse.User{}, e
 	}
@@ -86,7 +86,7 @@ func (s *Server) obtainTokenView(custom bool) http.Handler {
 // obtainToken is DRF's obtain_auth_token: the user's one default key, the
 // same on every login.
 func (s *Server) obtainToken(c *call, custom bool) *apiError {
-	u, e := s.login(c, gatehouse.LoginDRFToken, false, func() *apiError { return nonField("Unable to log in with provided credentials.") })
+	u, e := s.login(c, gatehouse.LoginDRFToken, "username", false, func() *apiError { return nonField("Unable to log in with provided credentials.") })
 	if e != nil {
 		return e
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/throttle"
@@ -19,10 +20,20 @@ func (s *Server) jwtObtainView() http.Handler {
 		scope:       throttle.ScopeLogin,
 		methods:     map[string]handlerFunc{"POST": (*Server).jwtObtain},
 		actions: fields(
-			"username", fieldMeta{Type: "string", Required: true, Label: "Username"},
+			s.cfg.UsernameField, fieldMeta{Type: "string", Required: true, Label: fieldLabel(s.cfg.UsernameField)},
 			"password", fieldMeta{Type: "string", Required: true, Label: "Password"},
 		),
 	})
+}
+
+// fieldLabel is a field's label as DRF derives one from a model field's
+// name: underscores as spaces, the first letter capitalised.
+func fieldLabel(name string) string {
+	l := strings.ReplaceAll(name, "_", " ")
+	if l == "" {
+		return l
+	}
+	return strings.ToUpper(l[:1]) + l[1:]
 }
 
 // jwtRefreshView is /access-token/refresh/{$}.
@@ -62,7 +73,7 @@ func (s *Server) jwtBlacklistView() http.Handler {
 }
 
 func (s *Server) jwtObtain(c *call) *apiError {
-	u, e := s.login(c, gatehouse.LoginSimpleJWT, true, func() *apiError {
+	u, e := s.login(c, gatehouse.LoginSimpleJWT, s.cfg.UsernameField, true, func() *apiError {
 		c.w.Header().Set("WWW-Authenticate", bearerRealm)
 		return unauthorized("No active account found with the given credentials")
 	})

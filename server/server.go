@@ -68,6 +68,12 @@ type Config struct {
 	// token, compared exactly (simplejwt's AUTH_HEADER_TYPES); nil means
 	// Bearer.
 	JWTHeaderTypes []string
+	// UsernameField is the field simplejwt's obtain view reads the login
+	// name from: its serializer names it after the user model's
+	// USERNAME_FIELD ("email" for a custom user model that logs in by
+	// e-mail). DRF's obtain_auth_token and DOT's password grant always
+	// read username. "" means username.
+	UsernameField string
 	// JWTHeaderName is the request header the simplejwt scheme reads
 	// (AUTH_HEADER_NAME, HTTP_AUTHORIZATION, as a header name); "" means
 	// Authorization. The other schemes always read Authorization.

@@ -93,6 +93,7 @@ type Config struct {
 	JWTJTIClaim        string
 	JWTHeaderTypes     string
 	JWTHeaderName      string
+	UsernameField      string
 
 	OAuthScopes                string
 	OAuthDefaultScopes         string
@@ -253,6 +254,7 @@ func (c *Config) Settings() []Setting {
 		{"jwt-rotate-refresh-tokens", "ROTATE_REFRESH_TOKENS: refresh also answers a new refresh token", (*boolValue)(&c.JWTRotateRefresh), "false"},
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
+		{"username-field", "the user model's USERNAME_FIELD: the field simplejwt's /access-token/ reads the login name from (e.g. email for a custom user model; /api-token-auth/ and the OAuth password grant read username, as DRF's and DOT's do)", (*stringValue)(&c.UsernameField), "username"},
 		{"jwt-user-id-claim", "USER_ID_CLAIM: the claim holding the user's id", (*stringValue)(&c.JWTUserIDClaim), "user_id"},
 		{"jwt-token-type-claim", "TOKEN_TYPE_CLAIM: the claim holding access or refresh", (*stringValue)(&c.JWTTokenTypeClaim), "token_type"},
 		{"jwt-jti-claim", "JTI_CLAIM: the claim holding the token's id", (*stringValue)(&c.JWTJTIClaim), "jti"},

@@ -310,6 +310,8 @@ func TestOpenRefused(t *testing.T) {
 		{"scopes", func(c *site.Config) { c.OAuthScopes = "" }, "GATEHOUSE_OAUTH_SCOPES: at least one scope is required"},
 		{"sub twice", func(c *site.Config) { c.JWTSubjectClaim, c.JWTUserIDClaim = true, "sub" },
 			"GATEHOUSE_JWT_SUBJECT_CLAIM writes a sub claim, and GATEHOUSE_JWT_USER_ID_CLAIM already names a claim sub"},
+		{"username field password", func(c *site.Config) { c.UsernameField = "password" }, "GATEHOUSE_USERNAME_FIELD: \"password\" is not a field name other than password"},
+		{"username field not a name", func(c *site.Config) { c.UsernameField = "e-mail" }, "GATEHOUSE_USERNAME_FIELD: \"e-mail\" is not a field name"},
 		{"sub twice, groups", func(c *site.Config) { c.JWTSubjectClaim, c.JWTGroupsClaim = true, "sub" },
 			"GATEHOUSE_JWT_SUBJECT_CLAIM writes a sub claim, and GATEHOUSE_JWT_GROUPS_CLAIM already names a claim sub"},
 	} {

@@ -283,6 +283,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.PageSize = e.cfg.PageSize
 	scfg.JWTHeaderTypes = SplitList(e.cfg.JWTHeaderTypes)
 	scfg.JWTHeaderName = headerName(e.cfg.JWTHeaderName)
+	scfg.UsernameField = e.cfg.UsernameField
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.Store, Codec: a.JWT, Users: a.Authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},

@@ -77,21 +77,27 @@ func (s *Store) loader(ctx context.Context, set fixture.Set) func(*sql.Tx) error
 func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, users []gatehouse.User) error {
 	const set = `username = excluded.username, email = excluded.email, first_name = excluded.first_name,
 		last_name = excluded.last_name, password = excluded.password, is_active = excluded.is_active, is_staff = excluded.is_staff,
-		is_superuser = excluded.is_superuser, date_joined = excluded.date_joined, last_login = excluded.last_login`
+		is_superuser = excluded.is_superuser, last_login = excluded.last_login`
 	for _, withPK := range []bool{true, false} {
 		for i := range users {
 			u := &users[i]
 			if (u.ID != 0) != withPK {
 				continue
 			}
+			// A user without a date_joined (a custom user model without
+			// one, fixture.Converter) joins now, or keeps the stored one.
+			joined, update := u.DateJoined, set+", date_joined = excluded.date_joined"
+			if joined.IsZero() {
+				joined, update = s.now(), set
+			}
 			args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
-				u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}
+				u.IsSuperuser, micros(joined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}
 			q := `INSERT INTO users (username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET ` + set + ` RETURNING id`
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET ` + update + ` RETURNING id`
 			if withPK {
 				args = append([]any{u.ID}, args...)
 				q = `INSERT INTO users (id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` + set + ` RETURNING id`
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` + update + ` RETURNING id`
 			}
 			if err := tx.QueryRowContext(ctx, s.q(q), args...).Scan(&u.ID); err != nil {
 				if s.d.isConflict(err) {

@@ -37,6 +37,7 @@ type cmdFlags struct {
 	users                                usersFlags  // users (users_command.go)
 	tokens                               tokensFlags // tokens (tokens_command.go)
 	markdown                             bool        // config --markdown
+	userModel                            string      // loaddata: a custom user model
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -67,6 +68,9 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.audit.register(fs)
 	case "django-settings":
 		f.django.register(fs)
+	case "loaddata":
+		fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User; "+
+			"default: auth.User, or the one model in the files with AbstractBaseUser's password and last_login")
 	case "import":
 		f.imp.register(fs)
 	case "healthcheck":
@@ -304,6 +308,16 @@ func (h unusableHashes) messages() []string {
 	return out
 }
 
+// loginField is the username-field setting as fixture.Converter takes
+// it: its default, username, left for the converter to choose (a custom
+// user model without a username field logs in by e-mail).
+func loginField(setting string) string {
+	if setting == "username" {
+		return ""
+	}
+	return setting
+}
+
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
@@ -325,7 +339,8 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %d objects\n", path, len(more))
 		objs = append(objs, more...)
 	}
-	set, err := fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets, Knox: a.KnoxConfig}.Convert(objs)
+	set, err := fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets, Knox: a.KnoxConfig,
+		UserModel: e.extra.userModel, UsernameField: loginField(e.cfg.UsernameField)}.Convert(objs)
 	if err != nil {
 		return fmt.Errorf("nothing loaded: %w", err)
 	}

@@ -39,6 +39,9 @@ type Settings struct {
 	// Version is the server's version, the document's info.version ("":
 	// the written one).
 	Version string
+	// UsernameField is the field simplejwt's /access-token/ reads the
+	// login name from ("" or "username": the written one).
+	UsernameField string
 }
 
 // Scope is an OAuth scope and its description.
@@ -108,10 +111,71 @@ func New(s Settings) (*Document, error) {
 			}
 		}
 	}
+	if f := s.UsernameField; f != "" && f != "username" {
+		renameJWTLoginField(root, f)
+	}
 	d := &Document{root: root}
 	d.json = append(root.appendJSON(nil, 0), '\n')
 	d.yaml = root.appendYAML(nil, 0)
 	return d, nil
+}
+
+// renameJWTLoginField makes /access-token/ read its login name from field:
+// its request body and its field errors get schemas of their own
+// (JWTCredentials, JWTLoginFieldErrors) naming field where the shared ones
+// name username, which DRF's token login and the OAuth password grant
+// still read.
+func renameJWTLoginField(root *node, field string) {
+	post := root.get("paths").get("/access-token/").get("post")
+	components := root.get("components")
+	schemas := components.get("schemas")
+	body, errs := components.get("requestBodies").get("Credentials"), components.get("responses").get("LoginErrors")
+	if post == nil || schemas == nil || body == nil || errs == nil {
+		return
+	}
+	rename := func(schema, as string) {
+		s := schemas.get(schema)
+		if s == nil {
+			return
+		}
+		s = s.clone()
+		if props := s.get("properties"); props != nil {
+			for i, k := range props.keys {
+				if k == "username" {
+					props.keys[i] = field
+				}
+			}
+		}
+		for _, r := range s.get("required").list() {
+			if r.kind == kindString && r.value == "username" {
+				r.value = field
+			}
+		}
+		schemas.set(as, s)
+	}
+	ref := func(to string) *node {
+		n := &node{kind: kindObject}
+		n.set("$ref", str("#/components/schemas/"+to))
+		return n
+	}
+	rename("Credentials", "JWTCredentials")
+	rename("LoginFieldErrors", "JWTLoginFieldErrors")
+	body = body.clone()
+	for _, media := range body.get("content").list() {
+		media.set("schema", ref("JWTCredentials"))
+	}
+	post.set("requestBody", body)
+	errs = errs.clone()
+	errs.set("description", str(fmt.Sprintf("Missing or blank fields (`{\"%s\": [\"This field is required.\"]}`), or a body DRF could not parse.", field)))
+	if json := errs.get("content").get("application/json"); json != nil {
+		oneOf := &node{kind: kindArray, vals: []*node{ref("Detail"), ref("JWTLoginFieldErrors")}}
+		schema := &node{kind: kindObject}
+		schema.set("oneOf", oneOf)
+		json.set("schema", schema)
+	}
+	if responses := post.get("responses"); responses != nil {
+		responses.set("400", errs)
+	}
 }
 
 // filterPaths keeps the path items s serves, at their configured paths.

@@ -212,3 +212,50 @@ func TestInlineCode(t *testing.T) {
 		}
 	}
 }
+
+// A username field other than username renames the field in
+// /access-token/'s request body and field errors only: DRF's token login
+// keeps reading username.
+func TestUsernameFieldShapesTheJWTLogin(t *testing.T) {
+	d, err := New(Settings{Features: map[string]bool{FeatureSimpleJWT: true}, UsernameField: "email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage
+				Required   []string
+			}
+		}
+	}
+	if err := json.Unmarshal(d.JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	jwtLogin := string(doc.Paths["/access-token/"]["post"])
+	drfLogin := string(doc.Paths["/api-token-auth/"]["post"])
+	if !strings.Contains(jwtLogin, "#/components/schemas/JWTCredentials") || !strings.Contains(jwtLogin, "#/components/schemas/JWTLoginFieldErrors") {
+		t.Errorf("/access-token/ does not use the renamed schemas: %.300s", jwtLogin)
+	}
+	if strings.Contains(drfLogin, "JWTCredentials") {
+		t.Errorf("/api-token-auth/ uses the renamed schemas")
+	}
+	cred, errs := doc.Components.Schemas["JWTCredentials"], doc.Components.Schemas["JWTLoginFieldErrors"]
+	if cred.Properties["email"] == nil || cred.Properties["username"] != nil || !slices.Equal(cred.Required, []string{"email", "password"}) {
+		t.Errorf("JWTCredentials: %+v", cred)
+	}
+	if errs.Properties["email"] == nil || errs.Properties["username"] != nil {
+		t.Errorf("JWTLoginFieldErrors: %+v", errs)
+	}
+	if shared := doc.Components.Schemas["Credentials"]; shared.Properties["username"] == nil || shared.Properties["email"] != nil {
+		t.Errorf("the shared Credentials changed: %+v", shared)
+	}
+	plain, err := New(Settings{Features: map[string]bool{FeatureSimpleJWT: true}, UsernameField: "username"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain.JSON()), "JWTCredentials") {
+		t.Error("the default username field renamed something")
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// The custom-user corpus: testdata/django/customuser, written by a real
+// Django 3.2 project whose AUTH_USER_MODEL is accounts.User, logging in by
+// e-mail (USERNAME_FIELD = "email"), with no username, names or
+// date_joined (its generate.py; THROWAWAY TEST CREDENTIALS).
+const customUserDir = "../../testdata/django/customuser"
+
+type customUserCredentials struct {
+	SecretKey    string `json:"secret_key"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	Users        []struct {
+		Email        string `json:"email"`
+		Password     string `json:"password"`
+		IsActive     bool   `json:"is_active"`
+		DRFToken     string `json:"drf_token"`
+		JWTRefresh   string `json:"jwt_refresh"`
+		JWTAccess    string `json:"jwt_access"`
+		OAuthAccess  string `json:"oauth_access"`
+		OAuthRefresh string `json:"oauth_refresh"`
+	} `json:"users"`
+}
+
+func customUserEnv(t *testing.T, dbURL string) (map[string]string, customUserCredentials) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(customUserDir, "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c customUserCredentials
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	env := baseEnv(dbURL)
+	env["GATEHOUSE_JWT_SIGNING_KEY"] = c.SecretKey
+	env["GATEHOUSE_JWT_ROTATE_REFRESH_TOKENS"] = "true"
+	env["GATEHOUSE_USERNAME_FIELD"] = "email"
+	env["GATEHOUSE_OAUTH_SCOPES"] = "read:Read scope,write:Write scope"
+	return env, c
+}
+
+// A project with a custom user model moves over: loaddata finds the model
+// in the dump (by primary key or by natural key), its e-mail becomes the
+// username, and every credential Django issued keeps working; the users
+// log in with what their clients already send.
+func TestDjangoCustomUserModel(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		for _, dump := range []string{"dump.json", "dump-natural.json"} {
+			t.Run(backend+"/"+dump, func(t *testing.T) {
+				env, c := customUserEnv(t, testdb.URL(t, backend))
+				out, errOut, err := runIn(t, env, "", "loaddata", filepath.Join(customUserDir, dump))
+				if err != nil {
+					t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
+				}
+				for _, want := range []string{"loaded 4 users, 3 tokens", "loaded 1 OAuth applications, 0 codes, 3 access tokens, 3 refresh tokens",
+					"loaded 3 simplejwt outstanding tokens", "loaded 1 groups"} {
+					if !strings.Contains(out, want) {
+						t.Errorf("loaddata did not report %q:\n%s", want, out)
+					}
+				}
+				for _, want := range []string{"custom user model accounts.user", "their email is their username", "4 users have no date_joined"} {
+					if !strings.Contains(errOut, want) {
+						t.Errorf("loaddata did not warn %q:\n%s", want, errOut)
+					}
+				}
+				if strings.Contains(errOut, "unknown model accounts.user") {
+					t.Errorf("the user model was skipped:\n%s", errOut)
+				}
+				show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+				if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
+					t.Errorf("users show bob@example.com: %v\n%s", err, show)
+				}
+				// The model has no date_joined: the first load's time stays
+				// through a second load of the same dump.
+				time.Sleep(1100 * time.Millisecond) // users show prints seconds
+				if out, errOut, err := runIn(t, env, "", "loaddata", filepath.Join(customUserDir, dump)); err != nil {
+					t.Fatalf("loaddata again: %v\n%s%s", err, out, errOut)
+				}
+				again, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+				if joined := dateJoined(show); err != nil || joined == "" || dateJoined(again) != joined {
+					t.Errorf("date_joined %q, then %q after a second load (%v)", joined, dateJoined(again), err)
+				}
+
+				base, stop := serve(t, env)
+				defer stop()
+				client := basicAuth(c.ClientID, c.ClientSecret)
+				for _, u := range c.Users {
+					login := url.Values{"username": {u.Email}, "password": {u.Password}}
+					if !u.IsActive {
+						if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 400 {
+							t.Errorf("inactive %s logged in: %d %v", u.Email, st, body)
+						}
+						continue
+					}
+					// Django's credentials, as issued.
+					expectMe(t, base, "Token "+u.DRFToken, u.Email)
+					expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
+					expectMe(t, base, "Bearer "+u.OAuthAccess, u.Email)
+					// DRF's login reads username (the e-mail) and answers the
+					// same key.
+					if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 200 || body["token"] != u.DRFToken {
+						t.Errorf("/api-token-auth/ as %s: %d %v", u.Email, st, body)
+					}
+					// simplejwt's reads the USERNAME_FIELD, as its serializer does.
+					st, body := call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"email": u.Email, "password": u.Password}))
+					if st != 200 {
+						t.Errorf("/access-token/ as %s: %d %v", u.Email, st, body)
+					} else {
+						expectMe(t, base, "Bearer "+str(body["access"]), u.Email)
+					}
+					st, body = call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Email, "password": u.Password}))
+					if errs, _ := body["email"].([]any); st != 400 || len(errs) != 1 || errs[0] != "This field is required." {
+						t.Errorf("/access-token/ without email: %d %v", st, body)
+					}
+					if st, body := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": u.JWTRefresh})); st != 200 || str(body["refresh"]) == "" {
+						t.Errorf("Django's simplejwt refresh token of %s: %d %v", u.Email, st, body)
+					}
+					refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.OAuthRefresh}}
+					if st, body := call(t, "POST", base+"/o/token/", client, formBody(refresh)); st != 200 {
+						t.Errorf("DOT's refresh token of %s: %d %v", u.Email, st, body)
+					}
+					password := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}
+					if st, body := call(t, "POST", base+"/o/token/", client, formBody(password)); st != 200 {
+						t.Errorf("password grant as %s: %d %v", u.Email, st, body)
+					} else {
+						expectMe(t, base, "Bearer "+str(body["access_token"]), u.Email)
+					}
+				}
+			})
+		}
+	}
+}
+
+// dateJoined is the date_joined line of users show.
+func dateJoined(show string) string {
+	for _, line := range strings.Split(show, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "date_joined" {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+// The user model's flags: each bad one is refused and nothing is loaded.
+func TestLoaddataUserModelRefusals(t *testing.T) {
+	dump, err := os.ReadFile(filepath.Join(customUserDir, "dump.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authUser := `[{"model": "auth.user", "pk": 7, "fields": {"username": "ann", "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}}]`
+	twoModels := `[{"model": "a.user", "pk": 1, "fields": {"email": "x@example.com", "password": "!", "last_login": null}},
+		{"model": "b.member", "pk": 2, "fields": {"email": "y@example.com", "password": "!", "last_login": null}}]`
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"model without app label", string(dump), []string{"--user-model", "user"}, "give it as app_label.model"},
+		{"field the model lacks", string(dump), []string{"--username-field", "phone"}, "no phone to take as the username"},
+		{"field of auth.user", authUser, []string{"--username-field", "email"}, "the setting is for a custom user model"},
+		{"auth.user beside the model", authUser, []string{"--user-model", "accounts.User"}, "the files hold auth.user objects, but the user model is accounts.user"},
+		{"two candidate models", twoModels, nil, "several models (a.user, b.member)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := baseEnv(filepath.Join(t.TempDir(), "gatehouse.db"))
+			out, errOut, err := runIn(t, env, tc.stdin, append(append([]string{"loaddata"}, tc.args...), "-")...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing loaded") {
+				t.Fatalf("err %v, want %q\n%s%s", err, tc.want, out, errOut)
+			}
+			list, _, err := runIn(t, env, "", "users", "list")
+			if err != nil || strings.Contains(list, "@example.com") || strings.Contains(list, "ann") {
+				t.Errorf("users stored after a refused load: %v\n%s", err, list)
+			}
+		})
+	}
+	// Named, the second model loads; the first is skipped as unknown.
+	env := baseEnv(filepath.Join(t.TempDir(), "gatehouse.db"))
+	out, errOut, err := runIn(t, env, twoModels, "loaddata", "--user-model", "b.Member", "-")
+	if err != nil || !strings.Contains(out, "loaded 1 users") || !strings.Contains(errOut, "skipped 1 objects of unknown model a.user") {
+		t.Fatalf("--user-model b.Member: %v\n%s%s", err, out, errOut)
+	}
+	if show, _, err := runIn(t, env, "", "users", "show", "y@example.com"); err != nil || !bytes.Contains([]byte(show), []byte("y@example.com")) {
+		t.Errorf("users show y@example.com: %v\n%s", err, show)
+	}
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""Writes dump.json, dump-natural.json and credentials.json: the data of a
+Django 3.2 project whose users are a custom user model (accounts.User, the
+e-mail as USERNAME_FIELD), made through Django's, DRF's, simplejwt's and
+Django OAuth Toolkit's own APIs and views on Debian 12's packages.
+
+    /usr/bin/python3 generate.py      (from this folder; rewrites the files)
+
+THROWAWAY TEST CREDENTIALS ONLY: every password, key, token and secret
+written here is published on purpose and protects nothing. Unlike the main
+corpus (../regen.sh), a rerun writes other salts, keys and tokens.
+"""
+import base64
+import datetime
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = tempfile.mkdtemp()
+# The app is copied so that makemigrations writes into the copy.
+shutil.copytree(os.path.join(HERE, "accounts"), os.path.join(WORK, "accounts"))
+sys.path.insert(0, WORK)
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+FAR = datetime.timedelta(days=36500)
+settings.configure(
+    SECRET_KEY="customuser-throwaway-secret-key-do-not-reuse-4b1d",
+    DEBUG=False,
+    ALLOWED_HOSTS=["testserver"],
+    INSTALLED_APPS=[
+        "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+        "rest_framework", "rest_framework.authtoken", "rest_framework_simplejwt.token_blacklist",
+        "oauth2_provider", "accounts",
+    ],
+    MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
+                "django.contrib.auth.middleware.AuthenticationMiddleware"],
+    AUTH_USER_MODEL="accounts.User",
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(WORK, "db.sqlite3")}},
+    ROOT_URLCONF=__name__,
+    USE_TZ=True,
+    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+    PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher",
+                      "django.contrib.auth.hashers.Argon2PasswordHasher"],
+    REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication"]},
+    SIMPLE_JWT={"ACCESS_TOKEN_LIFETIME": FAR, "REFRESH_TOKEN_LIFETIME": FAR,
+                "ROTATE_REFRESH_TOKENS": True, "BLACKLIST_AFTER_ROTATION": True},
+    OAUTH2_PROVIDER={"SCOPES": {"read": "Read scope", "write": "Write scope"},
+                     "ACCESS_TOKEN_EXPIRE_SECONDS": int(FAR.total_seconds())},
+)
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.auth.models import Group, Permission  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import path  # noqa: E402
+from oauth2_provider.models import Application  # noqa: E402
+from oauth2_provider.views import TokenView  # noqa: E402
+from rest_framework.authtoken import views as authtoken_views  # noqa: E402
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView  # noqa: E402
+
+urlpatterns = [
+    path("o/token/", TokenView.as_view()),
+    path("api-token-auth/", authtoken_views.obtain_auth_token),
+    path("access-token/", TokenObtainPairView.as_view()),
+    path("access-token/refresh/", TokenRefreshView.as_view()),
+]
+
+call_command("makemigrations", "accounts", verbosity=0)
+call_command("migrate", verbosity=0)
+User = get_user_model()
+
+# e-mail, password, hasher, attributes. Throwaway test passwords.
+USERS = [
+    ("ada@example.com", "ada-Custom#2026", "pbkdf2_sha256", dict(display_name="Ada", is_staff=True, is_superuser=True)),
+    ("bob@example.com", "bob-Custom#2026", "argon2", dict(display_name="Bob")),
+    ("zoë@example.org", "zoë-Custom#2026", "pbkdf2_sha256", dict()),
+    ("gone@example.com", "gone-Custom#2026", "pbkdf2_sha256", dict(is_active=False)),
+]
+editors = Group.objects.create(name="editors")
+editors.permissions.add(Permission.objects.get(codename="view_user", content_type__app_label="accounts"))
+for email, password, hasher, extra in USERS:
+    u = User(email=email, **extra)
+    u.password = make_password(password, hasher=hasher)
+    u.save()
+User.objects.get(email="bob@example.com").groups.add(editors)
+
+app = Application(name="mobile", client_id="custom-mobile", client_type=Application.CLIENT_CONFIDENTIAL,
+                  authorization_grant_type=Application.GRANT_PASSWORD, client_secret="custom-mobile-secret-throwaway")
+app.save()
+
+client = Client()
+creds = {"secret_key": settings.SECRET_KEY, "client_id": app.client_id,
+         "client_secret": "custom-mobile-secret-throwaway", "users": []}
+basic = "Basic " + base64.b64encode(b"custom-mobile:custom-mobile-secret-throwaway").decode()
+for email, password, hasher, extra in USERS:
+    entry = {"email": email, "password": password, "is_active": extra.get("is_active", True)}
+    if entry["is_active"]:
+        r = client.post("/api-token-auth/", {"username": email, "password": password})
+        assert r.status_code == 200, r.content
+        entry["drf_token"] = r.json()["token"]
+        r = client.post("/access-token/", {"email": email, "password": password})
+        assert r.status_code == 200, r.content
+        entry["jwt_refresh"] = r.json()["refresh"]
+        entry["jwt_access"] = r.json()["access"]
+        r = client.post("/o/token/", {"grant_type": "password", "username": email, "password": password, "scope": "read"},
+                        HTTP_AUTHORIZATION=basic)
+        assert r.status_code == 200, r.content
+        entry["oauth_access"] = r.json()["access_token"]
+        entry["oauth_refresh"] = r.json()["refresh_token"]
+    creds["users"].append(entry)
+
+models = ["contenttypes", "auth.permission", "accounts", "auth.group", "authtoken", "token_blacklist", "oauth2_provider"]
+for name, extra in [("dump.json", {}), ("dump-natural.json", {"use_natural_foreign_keys": True})]:
+    out = io.StringIO()
+    call_command("dumpdata", *models, indent=1, stdout=out, **extra)
+    with open(os.path.join(HERE, name), "w") as f:
+        f.write(out.getvalue())
+with open(os.path.join(HERE, "credentials.json"), "w") as f:
+    json.dump(creds, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+shutil.rmtree(WORK)
+print("generate: wrote dump.json, dump-natural.json, credentials.json")

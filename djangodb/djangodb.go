@@ -35,6 +35,8 @@ type Source struct {
 	name    string
 	steps   []Step
 	notes   []string
+	users   *table   // auth_user, or the table of a custom user model
+	plan    []*table // the passes, plan with users in its place
 	// columns present, by table; a table absent has no entry.
 	columns map[string]map[string]bool
 }
@@ -58,14 +60,33 @@ type Step struct {
 	acols  []column
 }
 
+// Options are how a project's tables differ from Django's own.
+type Options struct {
+	// UserModel is the project's AUTH_USER_MODEL ("accounts.User"); ""
+	// or "auth.User" means Django's auth_user.
+	UserModel string
+	// UserTable is that model's table when its Meta.db_table names one;
+	// "" means Django's name for it (app_label_model).
+	UserTable string
+}
+
 // Open opens the Django database at source: a postgres:// (or
 // postgresql://) URL, or the path of a SQLite file (optionally prefixed
-// "sqlite:"), read-only, and checks that it holds Django's auth_user
-// table and that each table it reads has the columns gatehouse needs.
-// Errors say what is wrong and never show a password.
-func Open(ctx context.Context, source string) (*Source, error) {
+// "sqlite:"), read-only, and checks that it holds the users' table
+// (auth_user, or o's) and that each table it reads has the columns
+// gatehouse needs. Errors say what is wrong and never show a password.
+func Open(ctx context.Context, source string, o Options) (*Source, error) {
 	s := &Source{columns: map[string]map[string]bool{}}
 	var err error
+	if s.users, err = userTable(o); err != nil {
+		return nil, err
+	}
+	for _, t := range plan {
+		if t == users {
+			t = s.users
+		}
+		s.plan = append(s.plan, t)
+	}
 	switch {
 	case strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://"):
 		err = s.openPostgres(ctx, source)
@@ -151,6 +172,10 @@ func (s *Source) openSQLite(ctx context.Context, path string) error {
 	return nil
 }
 
+// UserModel is the model the users' objects are given as: "auth.user",
+// or the custom user model's label, lower-cased as dumpdata writes it.
+func (s *Source) UserModel() string { return s.users.model }
+
 // Name is the source as messages show it and an import's progress is
 // recorded under: the URL without its password, or the file's absolute
 // path.
@@ -180,7 +205,7 @@ func (s *Source) Close() error {
 // steps.
 func (s *Source) inspect(ctx context.Context) error {
 	names := map[string]bool{}
-	for _, t := range plan {
+	for _, t := range s.plan {
 		names[t.name] = true
 		for _, m := range t.m2m {
 			names[m.table] = true
@@ -198,12 +223,16 @@ func (s *Source) inspect(ctx context.Context) error {
 			s.columns[name] = cols
 		}
 	}
-	if s.columns[users.name] == nil {
+	if s.columns[s.users.name] == nil {
+		if s.users != users {
+			return fmt.Errorf("djangodb: %s has no table %s for the user model %s (--user-table names the table its Meta.db_table sets)%s",
+				s.name, s.users.name, s.users.model, s.schemaHint())
+		}
 		return fmt.Errorf("djangodb: %s has no auth_user table: it is not a Django database, or the project keeps its users in a custom "+
-			"user model (AUTH_USER_MODEL), whose table gatehouse does not read (dump it with python manage.py dumpdata and use gatehouse loaddata)%s",
+			"user model (AUTH_USER_MODEL): name it with --user-model app_label.Model%s",
 			s.name, s.schemaHint())
 	}
-	for _, t := range plan {
+	for _, t := range s.plan {
 		st, err := s.step(t)
 		if err != nil {
 			return err

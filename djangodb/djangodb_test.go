@@ -61,7 +61,7 @@ func TestReadsDjangoTablesAsDumpdata(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			d := djangotest.New(t, backend)
 			p := djangotest.Populate(t, d, 6)
-			s, err := Open(context.Background(), d.URL)
+			s, err := Open(context.Background(), d.URL, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func TestMissingTablesAreNoted(t *testing.T) {
 			for _, table := range []string{"knox_authtoken", "token_blacklist_blacklistedtoken", "auth_user_groups"} {
 				d.Exec(t, "DROP TABLE "+table)
 			}
-			s, err := Open(context.Background(), d.URL)
+			s, err := Open(context.Background(), d.URL, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +227,7 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Open(context.Background(), c.source)
+			s, err := Open(context.Background(), c.source, Options{})
 			if err == nil {
 				s.Close()
 				t.Fatal("opened")
@@ -245,7 +245,7 @@ func TestOpenRefuses(t *testing.T) {
 			"bad url":     {"postgres://django:hunter2pass@[::1/app", "not a valid URL"},
 		} {
 			t.Run(name, func(t *testing.T) {
-				_, err := Open(context.Background(), c.source)
+				_, err := Open(context.Background(), c.source, Options{})
 				if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "hunter2pass") {
 					t.Fatalf("error %v, want %q", err, c.want)
 				}
@@ -267,7 +267,7 @@ func TestSourceIsAReadOnlySnapshot(t *testing.T) {
 				b, _ := os.ReadFile(d.URL)
 				before = sha256.Sum256(b)
 			}
-			s, err := Open(context.Background(), d.URL)
+			s, err := Open(context.Background(), d.URL, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,5 +309,42 @@ func TestTimesAsDjangoJSONEncoder(t *testing.T) {
 		if got := string(appendTime(nil, tm)); got != want {
 			t.Errorf("%d µs: %s, want %s", us, got, want)
 		}
+	}
+}
+
+// The user model's options: each bad one is refused before anything is
+// read, and a model whose table is absent is named.
+func TestOpenUserModelRefused(t *testing.T) {
+	d := djangotest.New(t, "sqlite") // Django's tables: auth_user, no accounts_user
+	for _, c := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"no app label", Options{UserModel: "User"}, `user model "User": give it as app_label.Model`},
+		{"not a name", Options{UserModel: "accounts.User; DROP"}, "give it as app_label.Model"},
+		{"table without model", Options{UserTable: "members"}, "--user-table names the table of a custom user model"},
+		{"bad table", Options{UserModel: "accounts.User", UserTable: "members x"}, `user table "members x" is not a table name`},
+		{"absent table", Options{UserModel: "accounts.User"}, "has no table accounts_user for the user model accounts.user"},
+		{"absent db_table", Options{UserModel: "accounts.User", UserTable: "members"}, "has no table members for the user model accounts.user"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Open(context.Background(), d.URL, c.o)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q, want %q", err, c.want)
+			}
+		})
+	}
+	s, err := Open(context.Background(), d.URL, Options{UserModel: "auth.User"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.UserModel() != "auth.user" {
+		t.Errorf("UserModel %q", s.UserModel())
 	}
 }

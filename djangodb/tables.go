@@ -7,6 +7,13 @@ package djangodb
 // token_blacklist and Django OAuth Toolkit 1.7 (djangodb/testdata holds
 // the DDL Django writes for them).
 
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
 // kind is how a column's value is written in a dumpdata object.
 type kind int
 
@@ -142,6 +149,43 @@ var (
 	loneRefresh = &table{name: "oauth2_provider_refreshtoken", model: "oauth2_provider.refreshtoken", pk: idPK, cols: refreshCols,
 		where: "access_token_id IS NULL"}
 )
+
+// userTable is the users' table for o: Django's auth_user, or the table
+// of a custom user model. Such a model extends AbstractBaseUser
+// (password, last_login, required) and has whichever of auth.User's other
+// fields it declares; PermissionsMixin's many-to-many tables are named
+// after its table, their owner column after the model.
+func userTable(o Options) (*table, error) {
+	label := strings.ToLower(strings.TrimSpace(o.UserModel))
+	if label == "" || label == users.model {
+		if o.UserTable != "" {
+			return nil, errors.New("djangodb: --user-table names the table of a custom user model, given with --user-model")
+		}
+		return users, nil
+	}
+	app, model, ok := strings.Cut(label, ".")
+	if !ok || !identifier.MatchString(app) || !identifier.MatchString(model) {
+		return nil, fmt.Errorf("djangodb: user model %q: give it as app_label.Model, as AUTH_USER_MODEL names it (e.g. accounts.User)", o.UserModel)
+	}
+	name := app + "_" + model
+	if o.UserTable != "" {
+		if !identifier.MatchString(o.UserTable) {
+			return nil, fmt.Errorf("djangodb: user table %q is not a table name gatehouse reads (lower-case letters, digits and underscores)", o.UserTable)
+		}
+		name = o.UserTable
+	}
+	t := &table{name: name, model: label, pk: idPK,
+		cols: []column{req("password", "password", kStr), req("last_login", "last_login", kTime), opt("is_superuser", "is_superuser", kBool)}}
+	for _, c := range users.cols[3:] {
+		t.cols = append(t.cols, opt(c.field, c.col, c.kind))
+	}
+	owner := model + "_id"
+	t.m2m = []m2m{{"groups", name + "_groups", owner, "group_id"}, {"user_permissions", name + "_user_permissions", owner, "permission_id"}}
+	return t, nil
+}
+
+// identifier is a name Django's models and tables take.
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // plan is every pass of an import, in load order.
 var plan = []*table{contentTypes, permissions, groups, users, drfTokens, knoxTokens, outstanding,

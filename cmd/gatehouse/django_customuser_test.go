@@ -95,53 +95,93 @@ func TestDjangoCustomUserModel(t *testing.T) {
 					t.Errorf("date_joined %q, then %q after a second load (%v)", joined, dateJoined(again), err)
 				}
 
-				base, stop := serve(t, env)
-				defer stop()
-				client := basicAuth(c.ClientID, c.ClientSecret)
-				for _, u := range c.Users {
-					login := url.Values{"username": {u.Email}, "password": {u.Password}}
-					if !u.IsActive {
-						if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 400 {
-							t.Errorf("inactive %s logged in: %d %v", u.Email, st, body)
-						}
-						continue
-					}
-					// Django's credentials, as issued.
-					expectMe(t, base, "Token "+u.DRFToken, u.Email)
-					expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
-					expectMe(t, base, "Bearer "+u.OAuthAccess, u.Email)
-					// DRF's login reads username (the e-mail) and answers the
-					// same key.
-					if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 200 || body["token"] != u.DRFToken {
-						t.Errorf("/api-token-auth/ as %s: %d %v", u.Email, st, body)
-					}
-					// simplejwt's reads the USERNAME_FIELD, as its serializer does.
-					st, body := call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"email": u.Email, "password": u.Password}))
-					if st != 200 {
-						t.Errorf("/access-token/ as %s: %d %v", u.Email, st, body)
-					} else {
-						expectMe(t, base, "Bearer "+str(body["access"]), u.Email)
-					}
-					st, body = call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Email, "password": u.Password}))
-					if errs, _ := body["email"].([]any); st != 400 || len(errs) != 1 || errs[0] != "This field is required." {
-						t.Errorf("/access-token/ without email: %d %v", st, body)
-					}
-					if st, body := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": u.JWTRefresh})); st != 200 || str(body["refresh"]) == "" {
-						t.Errorf("Django's simplejwt refresh token of %s: %d %v", u.Email, st, body)
-					}
-					refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.OAuthRefresh}}
-					if st, body := call(t, "POST", base+"/o/token/", client, formBody(refresh)); st != 200 {
-						t.Errorf("DOT's refresh token of %s: %d %v", u.Email, st, body)
-					}
-					password := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}
-					if st, body := call(t, "POST", base+"/o/token/", client, formBody(password)); st != 200 {
-						t.Errorf("password grant as %s: %d %v", u.Email, st, body)
-					} else {
-						expectMe(t, base, "Bearer "+str(body["access_token"]), u.Email)
-					}
-				}
+				checkCustomUsers(t, env, c)
 			})
 		}
+	}
+}
+
+// checkCustomUsers checks, against a server holding the custom-user
+// corpus, every credential Django issued and every login path.
+func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentials) {
+	t.Helper()
+	base, stop := serve(t, env)
+	defer stop()
+	client := basicAuth(c.ClientID, c.ClientSecret)
+	for _, u := range c.Users {
+		login := url.Values{"username": {u.Email}, "password": {u.Password}}
+		if !u.IsActive {
+			if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 400 {
+				t.Errorf("inactive %s logged in: %d %v", u.Email, st, body)
+			}
+			continue
+		}
+		// Django's credentials, as issued.
+		expectMe(t, base, "Token "+u.DRFToken, u.Email)
+		expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
+		expectMe(t, base, "Bearer "+u.OAuthAccess, u.Email)
+		// DRF's login reads username (the e-mail) and answers the
+		// same key.
+		if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 200 || body["token"] != u.DRFToken {
+			t.Errorf("/api-token-auth/ as %s: %d %v", u.Email, st, body)
+		}
+		// simplejwt's reads the USERNAME_FIELD, as its serializer does.
+		st, body := call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"email": u.Email, "password": u.Password}))
+		if st != 200 {
+			t.Errorf("/access-token/ as %s: %d %v", u.Email, st, body)
+		} else {
+			expectMe(t, base, "Bearer "+str(body["access"]), u.Email)
+		}
+		st, body = call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Email, "password": u.Password}))
+		if errs, _ := body["email"].([]any); st != 400 || len(errs) != 1 || errs[0] != "This field is required." {
+			t.Errorf("/access-token/ without email: %d %v", st, body)
+		}
+		if st, body := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": u.JWTRefresh})); st != 200 || str(body["refresh"]) == "" {
+			t.Errorf("Django's simplejwt refresh token of %s: %d %v", u.Email, st, body)
+		}
+		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.OAuthRefresh}}
+		if st, body := call(t, "POST", base+"/o/token/", client, formBody(refresh)); st != 200 {
+			t.Errorf("DOT's refresh token of %s: %d %v", u.Email, st, body)
+		}
+		password := url.Values{"grant_type": {"password"}, "username": {u.Email}, "password": {u.Password}}
+		if st, body := call(t, "POST", base+"/o/token/", client, formBody(password)); st != 200 {
+			t.Errorf("password grant as %s: %d %v", u.Email, st, body)
+		} else {
+			expectMe(t, base, "Bearer "+str(body["access_token"]), u.Email)
+		}
+	}
+}
+
+// import --from reads the custom user model's table when named, with its
+// groups, and every credential works as after loaddata.
+func TestDjangoCustomUserImportFrom(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env, c := customUserEnv(t, testdb.URL(t, backend))
+			src := filepath.Join(t.TempDir(), "django.sqlite3")
+			raw, err := os.ReadFile(filepath.Join(customUserDir, "db.sqlite3"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(src, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := runIn(t, env, "", "import", "--from", src); err == nil || !strings.Contains(err.Error(), "--user-model app_label.Model") {
+				t.Fatalf("import without --user-model: %v", err)
+			}
+			out, errOut, err := runIn(t, env, "", "import", "--from", src, "--user-model", "accounts.User")
+			if err != nil {
+				t.Fatalf("import: %v\n%s%s", err, out, errOut)
+			}
+			if !strings.Contains(errOut, "custom user model accounts.user") || strings.Contains(errOut, "accounts_user_groups does not exist") {
+				t.Errorf("import's notes:\n%s", errOut)
+			}
+			show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+			if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
+				t.Errorf("users show bob@example.com: %v\n%s", err, show)
+			}
+			checkCustomUsers(t, env, c)
+		})
 	}
 }
 

@@ -22,15 +22,19 @@ import (
 
 // importFlags are the flags of import.
 type importFlags struct {
-	from    string
-	restart bool
-	batch   int
+	from      string
+	restart   bool
+	batch     int
+	userModel string
+	userTable string
 }
 
 func (f *importFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.from, "from", "", "the Django database: a postgres:// URL or the path of a SQLite file (required; read-only)")
 	fs.BoolVar(&f.restart, "restart", false, "start over instead of continuing a stopped import from the same database")
 	fs.IntVar(&f.batch, "batch-size", 1000, "rows read and stored per transaction")
+	fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User: its table is read instead of auth_user")
+	fs.StringVar(&f.userTable, "user-table", "", "that model's table when its Meta.db_table names one (default: app_label_model)")
 }
 
 // groupBatches is how many batches make one progress line when standard
@@ -56,7 +60,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return usagef("--batch-size must be at least 1")
 	}
 	// The source first: a source that cannot be read changes nothing here.
-	src, err := djangodb.Open(ctx, f.from)
+	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable})
 	if err != nil {
 		return err
 	}
@@ -86,7 +90,8 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	for _, n := range src.Notes() {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
-	imp := &importer{src: src, store: a.Store, conv: fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets},
+	imp := &importer{src: src, store: a.Store, conv: fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets,
+		UserModel: src.UserModel(), UsernameField: loginField(e.cfg.UsernameField)},
 		batch: f.batch, marks: marks, progress: newProgress(e.stderr, time.Now), sum: newImportSummary()}
 	started := time.Now()
 	if err := imp.run(ctx); err != nil {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes dump.json, dump-natural.json and credentials.json: the data of a
+"""Writes dump.json, dump-natural.json, db.sqlite3 and credentials.json: the data of a
 Django 3.2 project whose users are a custom user model (accounts.User, the
 e-mail as USERNAME_FIELD), made through Django's, DRF's, simplejwt's and
 Django OAuth Toolkit's own APIs and views on Debian 12's packages.
@@ -128,5 +128,8 @@ for name, extra in [("dump.json", {}), ("dump-natural.json", {"use_natural_forei
 with open(os.path.join(HERE, "credentials.json"), "w") as f:
     json.dump(creds, f, indent=1, ensure_ascii=False)
     f.write("\n")
+from django.db import connection  # noqa: E402
+connection.close()
+shutil.copyfile(os.path.join(WORK, "db.sqlite3"), os.path.join(HERE, "db.sqlite3"))
 shutil.rmtree(WORK)
-print("generate: wrote dump.json, dump-natural.json, credentials.json")
+print("generate: wrote dump.json, dump-natural.json, db.sqlite3, credentials.json")

@@ -464,10 +464,33 @@ func (h *SecretHasher) Hash(secret string) []byte {
 }
 
 // Verify compares secret with a stored hash in constant time. An empty
-// stored hash (a public client) matches only the empty secret.
+// stored hash (a public client) matches only the empty secret; a Django
+// password hash (DjangoSecretHash) matches nothing here.
 func (h *SecretHasher) Verify(secret string, stored []byte) bool {
 	if len(stored) == 0 {
 		return secret == ""
 	}
+	if _, ok := DjangoSecretEncoded(stored); ok {
+		return false
+	}
 	return subtle.ConstantTimeCompare(h.Hash(secret), stored) == 1
+}
+
+// djangoSecret prefixes a stored client secret hash that is a Django
+// password hash: Django OAuth Toolkit 2 and later store client secrets
+// through make_password (hash_client_secret, on by default), which only
+// the project's password hashers verify. An application loaded with one
+// keeps it until its secret first verifies, when it is replaced by
+// SecretHasher's (oauth.Provider).
+const djangoSecret = "django:"
+
+// DjangoSecretHash is the stored form of a client secret that Django
+// OAuth Toolkit kept as the Django password hash encoded.
+func DjangoSecretHash(encoded string) []byte { return []byte(djangoSecret + encoded) }
+
+// DjangoSecretEncoded returns the Django password hash a stored client
+// secret hash holds, and whether it holds one (DjangoSecretHash).
+func DjangoSecretEncoded(stored []byte) (string, bool) {
+	s, ok := strings.CutPrefix(string(stored), djangoSecret)
+	return s, ok && len(stored) > len(djangoSecret)
 }

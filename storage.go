@@ -175,6 +175,11 @@ type ApplicationStore interface {
 	// token format, updated) to the stored application with a's client
 	// id; ErrNotFound when there is none.
 	UpdateApplication(ctx context.Context, a *Application) error
+	// ReplaceSecretHash sets the secret hash of the application with that
+	// client id to new if it is still old (a Django password hash being
+	// replaced after its first verification); ErrNotFound when there is no
+	// such application or its hash changed meanwhile.
+	ReplaceSecretHash(ctx context.Context, clientID string, old, new []byte) error
 }
 
 // OAuthTokenStore keeps OAuth2 access tokens, refresh tokens and

@@ -126,7 +126,7 @@ var (
 			req("client_type", "client_type", kStr), req("authorization_grant_type", "authorization_grant_type", kStr),
 			req("client_secret", "client_secret", kStr), req("name", "name", kStr), req("skip_authorization", "skip_authorization", kBool),
 			opt("created", "created", kTime), opt("updated", "updated", kTime), opt("algorithm", "algorithm", kStr),
-			opt("allowed_origins", "allowed_origins", kStr)}} // DOT 2 only
+			opt("allowed_origins", "allowed_origins", kStr), opt("hash_client_secret", "hash_client_secret", kBool)}} // DOT 2 only
 	idTokens = &table{name: "oauth2_provider_idtoken", model: "oauth2_provider.idtoken", pk: idPK,
 		cols: []column{opt("user", "user_id", kInt), opt("jti", "jti", kUUID), opt("application", "application_id", kInt),
 			opt("expires", "expires", kTime), opt("scope", "scope", kStr), opt("created", "created", kTime), opt("updated", "updated", kTime)}}

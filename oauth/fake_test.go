@@ -132,6 +132,9 @@ func (f *fakeStore) UpdateApplication(context.Context, *gatehouse.Application) e
 func (f *fakeStore) SetAllowedOrigins(context.Context, string, []string, time.Time) error {
 	return errUnexpected
 }
+func (f *fakeStore) ReplaceSecretHash(context.Context, string, []byte, []byte) error {
+	return errUnexpected
+}
 func (f *fakeStore) AccessTokenByHash(_ context.Context, hash []byte) (gatehouse.AccessTokenInfo, error) {
 	if f.accessTokenByHash == nil {
 		return gatehouse.AccessTokenInfo{}, errUnexpected

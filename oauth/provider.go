@@ -39,7 +39,12 @@ type Deps struct {
 	// Secrets hashes client secrets; nil means a key random to this
 	// process (tests), so stored secrets would not verify after a restart.
 	Secrets *gatehouse.SecretHasher
-	Config  Config
+	// DjangoSecrets verifies a client secret against a Django password
+	// hash (the project's password hashers), for applications loaded from
+	// Django OAuth Toolkit 2 or later with their secrets hashed
+	// (gatehouse.DjangoSecretHash); nil: such secrets never verify.
+	DjangoSecrets func(secret, encoded string) bool
+	Config        Config
 	// CacheTTL bounds how long applications are answered from a cache
 	// after another replica changed them; 0 disables the cache.
 	CacheTTL time.Duration
@@ -109,6 +114,7 @@ type Provider struct {
 	store    Store
 	accounts PasswordChecker
 	secrets  *gatehouse.SecretHasher
+	django   *djangoSecrets
 	cfg      Config
 	now      func() time.Time
 	random   io.Reader
@@ -169,6 +175,7 @@ func New(d Deps) (*Provider, error) {
 	if p.idTokens != nil {
 		p.cfg.Scopes = withOIDCScopes(p.cfg.Scopes)
 	}
+	p.django = newDjangoSecrets(d.DjangoSecrets)
 	p.apps = newAppCache(d.CacheTTL, p.now)
 	p.origins = &originCache{ttl: d.CacheTTL}
 	return p, nil
@@ -269,8 +276,14 @@ func (p *Provider) authenticateClient(ctx context.Context, c ClientCredentials) 
 		if err != nil {
 			return nil, err
 		}
-		if app != nil && p.secrets.Verify(c.BasicSecret, app.SecretHash) && (app.IsPublic() || c.BasicSecret != "") {
-			return app, nil
+		if app != nil {
+			ok, err := p.verifySecret(ctx, app, c.BasicSecret)
+			if err != nil {
+				return nil, err
+			}
+			if ok && (app.IsPublic() || c.BasicSecret != "") {
+				return app, nil
+			}
 		}
 	}
 	if c.ClientID == "" {
@@ -291,7 +304,14 @@ func (p *Provider) authenticateClient(ctx context.Context, c ClientCredentials) 
 	if !required {
 		return app, nil
 	}
-	if !c.SecretSent || !p.secrets.Verify(sec, app.SecretHash) || (!app.IsPublic() && sec == "") {
+	if !c.SecretSent || (!app.IsPublic() && sec == "") {
+		return nil, ErrInvalidClient
+	}
+	ok, err := p.verifySecret(ctx, app, sec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, ErrInvalidClient
 	}
 	return app, nil

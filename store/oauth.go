@@ -162,6 +162,20 @@ func (s *Store) UpdateApplication(ctx context.Context, a *gatehouse.Application)
 	return nil
 }
 
+// ReplaceSecretHash sets the application's secret hash to new where it is
+// still old; gatehouse.ErrNotFound when no row matched.
+func (s *Store) ReplaceSecretHash(ctx context.Context, clientID string, old, new []byte) (err error) {
+	defer s.classified(&err)
+	res, err := s.exec(ctx, "UPDATE oauth_applications SET secret_hash = ? WHERE client_id = ? AND secret_hash = ?", new, clientID, old)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return gatehouse.ErrNotFound
+	}
+	return nil
+}
+
 // DeleteApplication removes an application and, by cascade, its codes and
 // tokens; gatehouse.ErrNotFound when there is none.
 func (s *Store) DeleteApplication(ctx context.Context, clientID string) (err error) {

@@ -166,6 +166,26 @@ func testApplicationLifecycle(t *testing.T, s gatehouse.Store) {
 	}
 }
 
+// ReplaceSecretHash replaces only the hash it is told is there.
+func testReplaceSecretHash(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	newApp(t, s, "c1") // secret hash "h"
+	django := gatehouse.DjangoSecretHash("pbkdf2_sha256$1$salt$hash")
+	if err := s.ReplaceSecretHash(ctx, "c1", django, []byte("new")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("replaced a hash that was not there: %v", err)
+	}
+	if err := s.ReplaceSecretHash(ctx, "nope", []byte("h"), []byte("new")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("an unknown client: %v", err)
+	}
+	if err := s.ReplaceSecretHash(ctx, "c1", []byte("h"), []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Application(ctx, "c1")
+	if err != nil || string(got.SecretHash) != "new" || got.ClientType != gatehouse.ClientConfidential {
+		t.Fatalf("%+v %v", got, err)
+	}
+}
+
 // Every field of an application comes back as written; Applications lists
 // them all.
 func testApplicationFieldsAndList(t *testing.T, s gatehouse.Store) {

@@ -89,6 +89,7 @@ var (
 		{"RefreshRecordConcurrentRotation", testRefreshRecordConcurrentRotation},
 		{"RefreshRecordDeleteExpired", testRefreshRecordDeleteExpired},
 		{"ApplicationLifecycle", testApplicationLifecycle},
+		{"ReplaceSecretHash", testReplaceSecretHash},
 		{"ApplicationFieldsAndList", testApplicationFieldsAndList},
 		{"ApplicationAllowedOrigins", testApplicationAllowedOrigins},
 		{"OAuthTokenLookup", testOAuthTokenLookup},

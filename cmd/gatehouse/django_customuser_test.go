@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // The custom-user corpus: testdata/django/customuser, written by a real
@@ -23,6 +26,9 @@ type customUserCredentials struct {
 	SecretKey    string `json:"secret_key"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// The client whose secret DOT 2+ would keep as a Django password hash.
+	HashedClientID     string `json:"hashed_client_id"`
+	HashedClientSecret string `json:"hashed_client_secret"`
 	Users        []struct {
 		Email        string `json:"email"`
 		Password     string `json:"password"`
@@ -66,13 +72,13 @@ func TestDjangoCustomUserModel(t *testing.T) {
 				if err != nil {
 					t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
 				}
-				for _, want := range []string{"loaded 4 users, 3 tokens", "loaded 1 OAuth applications, 0 codes, 3 access tokens, 3 refresh tokens",
+				for _, want := range []string{"loaded 4 users, 3 tokens", "loaded 2 OAuth applications, 0 codes, 3 access tokens, 3 refresh tokens",
 					"loaded 3 simplejwt outstanding tokens", "loaded 1 groups"} {
 					if !strings.Contains(out, want) {
 						t.Errorf("loaddata did not report %q:\n%s", want, out)
 					}
 				}
-				for _, want := range []string{"custom user model accounts.user", "their email is their username", "4 users have no date_joined"} {
+				for _, want := range []string{"custom user model accounts.user", "their email is their username", "4 users have no date_joined", "1 applications have client secrets Django OAuth Toolkit stored hashed"} {
 					if !strings.Contains(errOut, want) {
 						t.Errorf("loaddata did not warn %q:\n%s", want, errOut)
 					}
@@ -108,6 +114,7 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 	base, stop := serve(t, env)
 	defer stop()
 	client := basicAuth(c.ClientID, c.ClientSecret)
+	checkHashedClient(t, base, env["GATEHOUSE_DATABASE_URL"], c)
 	for _, u := range c.Users {
 		login := url.Values{"username": {u.Email}, "password": {u.Password}}
 		if !u.IsActive {
@@ -182,6 +189,42 @@ func TestDjangoCustomUserImportFrom(t *testing.T) {
 			}
 			checkCustomUsers(t, env, c)
 		})
+	}
+}
+
+// checkHashedClient checks the client whose secret Django OAuth Toolkit
+// stored as a Django password hash: a wrong secret is refused, the right
+// one is accepted and its stored hash becomes gatehouse's own, after which
+// both answer the same.
+func checkHashedClient(t *testing.T, base, dbURL string, c customUserCredentials) {
+	t.Helper()
+	grant := formBody(url.Values{"grant_type": {"client_credentials"}})
+	stored := func() []byte {
+		st, err := store.Open(context.Background(), dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		a, err := st.Application(context.Background(), c.HashedClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.SecretHash
+	}
+	if _, django := gatehouse.DjangoSecretEncoded(stored()); !django {
+		t.Fatalf("the loaded secret hash is not Django's: %.20q", stored())
+	}
+	for round := range 2 {
+		if st, body := call(t, "POST", base+"/o/token/", basicAuth(c.HashedClientID, c.HashedClientSecret+"x"), grant); st != 401 || body["error"] != "invalid_client" {
+			t.Errorf("round %d: a wrong secret: %d %v", round, st, body)
+		}
+		if st, body := call(t, "POST", base+"/o/token/", basicAuth(c.HashedClientID, c.HashedClientSecret), grant); st != 200 || str(body["access_token"]) == "" {
+			t.Errorf("round %d: the client's secret: %d %v", round, st, body)
+		}
+		hash := stored()
+		if _, django := gatehouse.DjangoSecretEncoded(hash); django || len(hash) != 32 {
+			t.Errorf("round %d: the secret hash was not replaced: %.20q", round, hash)
+		}
 	}
 }
 

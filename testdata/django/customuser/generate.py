@@ -97,10 +97,20 @@ User.objects.get(email="bob@example.com").groups.add(editors)
 app = Application(name="mobile", client_id="custom-mobile", client_type=Application.CLIENT_CONFIDENTIAL,
                   authorization_grant_type=Application.GRANT_PASSWORD, client_secret="custom-mobile-secret-throwaway")
 app.save()
+# A client whose secret Django OAuth Toolkit 2+ would store hashed
+# (hash_client_secret, on by default since DOT 2.0): DOT 1.7, Debian's,
+# keeps it in clear, so the dumps and the database get what DOT 2's
+# ClientSecretField.pre_save writes, make_password(secret), below.
+HASHED_SECRET = "custom-service-secret-throwaway"
+service = Application(name="service", client_id="custom-service", client_type=Application.CLIENT_CONFIDENTIAL,
+                      authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS, client_secret=HASHED_SECRET)
+service.save()
+hashed_secret = make_password(HASHED_SECRET)
 
 client = Client()
 creds = {"secret_key": settings.SECRET_KEY, "client_id": app.client_id,
-         "client_secret": "custom-mobile-secret-throwaway", "users": []}
+         "client_secret": "custom-mobile-secret-throwaway",
+         "hashed_client_id": service.client_id, "hashed_client_secret": HASHED_SECRET, "users": []}
 basic = "Basic " + base64.b64encode(b"custom-mobile:custom-mobile-secret-throwaway").decode()
 for email, password, hasher, extra in USERS:
     entry = {"email": email, "password": password, "is_active": extra.get("is_active", True)}
@@ -123,12 +133,22 @@ models = ["contenttypes", "auth.permission", "accounts", "auth.group", "authtoke
 for name, extra in [("dump.json", {}), ("dump-natural.json", {"use_natural_foreign_keys": True})]:
     out = io.StringIO()
     call_command("dumpdata", *models, indent=1, stdout=out, **extra)
+    objs = json.loads(out.getvalue())
+    for o in objs:
+        if o["model"] == "oauth2_provider.application" and o["fields"]["client_id"] == service.client_id:
+            o["fields"]["client_secret"] = hashed_secret
+            o["fields"]["hash_client_secret"] = True
     with open(os.path.join(HERE, name), "w") as f:
-        f.write(out.getvalue())
+        json.dump(objs, f, indent=1, ensure_ascii=False)
+        f.write("\n")
 with open(os.path.join(HERE, "credentials.json"), "w") as f:
     json.dump(creds, f, indent=1, ensure_ascii=False)
     f.write("\n")
 from django.db import connection  # noqa: E402
+with connection.cursor() as c:
+    c.execute("ALTER TABLE oauth2_provider_application ADD COLUMN hash_client_secret bool NOT NULL DEFAULT 0")
+    c.execute("UPDATE oauth2_provider_application SET client_secret = %s, hash_client_secret = 1 WHERE client_id = %s",
+              [hashed_secret, service.client_id])
 connection.close()
 shutil.copyfile(os.path.join(WORK, "db.sqlite3"), os.path.join(HERE, "db.sqlite3"))
 shutil.rmtree(WORK)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-auth/gatehouse/internal/npmtest"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
 
@@ -286,6 +288,64 @@ func TestOIDCAuthlib(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			if err != nil || strings.TrimSpace(string(out)) != "ok" {
 				t.Fatalf("authlib_rp.py: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// openIDClientVersion is the openid-client release TestOIDCNodeClient
+// installs when GATEHOUSE_TEST_OPENID_CLIENT names no installation.
+const openIDClientVersion = "6.9.1"
+
+// A relying party written with openid-client, the Node.js library, runs
+// the code flow with PKCE against gatehouse and checks every answer
+// (testdata/openid_client_rp.mjs). Node.js is /usr/bin/node (or on PATH);
+// openid-client is the installation GATEHOUSE_TEST_OPENID_CLIENT names (a
+// directory holding node_modules/openid-client), else installed with npm
+// into the user's cache directory. Without them the test is skipped, unless
+// GATEHOUSE_TEST_NODE_REQUIRED=1 (CI), when it fails.
+func TestOIDCNodeClient(t *testing.T) {
+	missing := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("GATEHOUSE_TEST_NODE_REQUIRED") == "1" {
+			t.Fatalf("GATEHOUSE_TEST_NODE_REQUIRED=1 and "+format, args...)
+		}
+		t.Skipf("skipping the openid-client relying party: "+format, args...)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("Node.js is not installed (apt-get install nodejs npm)")
+	}
+	dir := os.Getenv("GATEHOUSE_TEST_OPENID_CLIENT")
+	if dir == "" {
+		if dir, err = npmtest.Install("openid-client", openIDClientVersion); err != nil {
+			missing("openid-client is not available (set GATEHOUSE_TEST_OPENID_CLIENT): %v", err)
+		}
+	}
+	// The script imports openid-client as a package: it runs from a
+	// directory beside that installation's node_modules.
+	run := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(run, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("testdata/openid_client_rp.mjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "rp.mjs"), script, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			secret := relyingParty(t, env, "node-rp")
+			issuer, stop := serve(t, env)
+			defer stop()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, node, filepath.Join(run, "rp.mjs"), issuer, "node-rp", secret, "alice", "correct horse battery", rpRedirect).CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "ok" {
+				t.Fatalf("openid_client_rp.mjs: %v\n%s", err, out)
 			}
 		})
 	}

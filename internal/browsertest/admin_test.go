@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/npmtest"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/site"
 )
@@ -81,30 +82,11 @@ func browserTools(t *testing.T) (chromium string, axe []byte) {
 // installAxe installs axe-core with npm into the user's cache directory
 // (once; later runs find it there) and returns the path of axe.min.js.
 func installAxe() (string, error) {
-	cache, err := os.UserCacheDir()
+	dir, err := npmtest.Install("axe-core", axeVersion)
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cache, "gatehouse-test", "axe-core-"+axeVersion)
-	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-	if _, err := os.Stat(file); err == nil {
-		return file, nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", fmt.Errorf("npm is not installed")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund",
-		"--no-package-lock", "axe-core@"+axeVersion).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("npm install axe-core@%s: %v: %s", axeVersion, err, out)
-	}
-	return file, nil
+	return filepath.Join(dir, "node_modules", "axe-core", "axe.min.js"), nil
 }
 
 // artifactsDir is where the screenshots and axe reports go.

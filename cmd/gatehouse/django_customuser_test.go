@@ -29,7 +29,7 @@ type customUserCredentials struct {
 	// The client whose secret DOT 2+ would keep as a Django password hash.
 	HashedClientID     string `json:"hashed_client_id"`
 	HashedClientSecret string `json:"hashed_client_secret"`
-	Users        []struct {
+	Users              []struct {
 		Email        string `json:"email"`
 		Password     string `json:"password"`
 		IsActive     bool   `json:"is_active"`

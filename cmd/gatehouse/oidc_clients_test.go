@@ -49,6 +49,21 @@ func relyingParty(t *testing.T, env map[string]string, clientID string) string {
 	return secretIn(t, out)
 }
 
+// eachRelyingParty runs rp against a server on each backend holding the
+// relying party clientID registers (relyingParty) and its secret.
+func eachRelyingParty(t *testing.T, clientID string, rp func(t *testing.T, env map[string]string, issuer, secret string)) {
+	t.Helper()
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			secret := relyingParty(t, env, clientID)
+			issuer, stop := serve(t, env)
+			defer stop()
+			rp(t, env, issuer, secret)
+		})
+	}
+}
+
 var csrfRE = regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`)
 
 // userAgent is a browser: it logs in on gatehouse's login page and
@@ -117,150 +132,144 @@ func randomString(t *testing.T) string {
 // with a new id_token, then two key rotations after which every token
 // still verifies.
 func TestOIDCGoClients(t *testing.T) {
-	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			env := baseEnv(testdb.URL(t, backend))
-			secret := relyingParty(t, env, "go-rp")
-			issuer, stop := serve(t, env)
-			defer stop()
-			ctx := context.Background()
+	eachRelyingParty(t, "go-rp", func(t *testing.T, env map[string]string, issuer, secret string) {
+		ctx := context.Background()
 
-			provider, err := oidc.NewProvider(ctx, issuer) // discovery; checks the issuer it names
-			if err != nil {
-				t.Fatal(err)
-			}
-			conf := oauth2.Config{ClientID: "go-rp", ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: rpRedirect,
-				Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
-			verifier := provider.Verifier(&oidc.Config{ClientID: "go-rp"})
+		provider, err := oidc.NewProvider(ctx, issuer) // discovery; checks the issuer it names
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := oauth2.Config{ClientID: "go-rp", ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: rpRedirect,
+			Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
+		verifier := provider.Verifier(&oidc.Config{ClientID: "go-rp"})
 
-			ua := newUserAgent(t)
-			ua.login(issuer, "alice", "correct horse battery")
-			state, nonce, pkce := randomString(t), randomString(t), oauth2.GenerateVerifier()
-			code := ua.code(conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkce)), state)
-			tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(pkce))
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := tok.Extra("id_token").(string)
-			idt, err := verifier.Verify(ctx, raw)
-			if err != nil {
-				t.Fatalf("id_token refused by go-oidc: %v", err)
-			}
-			if idt.Nonce != nonce {
-				t.Fatalf("nonce %q, want %q", idt.Nonce, nonce)
-			}
-			if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-				t.Fatalf("at_hash: %v", err)
-			}
-			var claims struct {
-				Email, Name       string
-				PreferredUsername string `json:"preferred_username"`
-				AuthTime          int64  `json:"auth_time"`
-			}
-			if err := idt.Claims(&claims); err != nil || claims.Email != "alice@example.com" || claims.Name != "Alice Liddell" ||
-				claims.PreferredUsername != "alice" || claims.AuthTime == 0 {
-				t.Fatalf("claims %+v %v", claims, err)
-			}
+		ua := newUserAgent(t)
+		ua.login(issuer, "alice", "correct horse battery")
+		state, nonce, pkce := randomString(t), randomString(t), oauth2.GenerateVerifier()
+		code := ua.code(conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkce)), state)
+		tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("id_token refused by go-oidc: %v", err)
+		}
+		if idt.Nonce != nonce {
+			t.Fatalf("nonce %q, want %q", idt.Nonce, nonce)
+		}
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			t.Fatalf("at_hash: %v", err)
+		}
+		var claims struct {
+			Email, Name       string
+			PreferredUsername string `json:"preferred_username"`
+			AuthTime          int64  `json:"auth_time"`
+		}
+		if err := idt.Claims(&claims); err != nil || claims.Email != "alice@example.com" || claims.Name != "Alice Liddell" ||
+			claims.PreferredUsername != "alice" || claims.AuthTime == 0 {
+			t.Fatalf("claims %+v %v", claims, err)
+		}
 
-			info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.Subject != idt.Subject || info.Email != "alice@example.com" {
-				t.Fatalf("userinfo %+v, id_token sub %s", info, idt.Subject)
-			}
+		info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Subject != idt.Subject || info.Email != "alice@example.com" {
+			t.Fatalf("userinfo %+v, id_token sub %s", info, idt.Subject)
+		}
 
-			// A refresh (the access token made to look expired) brings a new id_token.
-			old := *tok
-			old.Expiry = time.Now().Add(-time.Minute)
-			fresh, err := conf.TokenSource(ctx, &old).Token()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fresh.AccessToken == tok.AccessToken {
-				t.Fatal("the token source did not refresh")
-			}
-			idt2, err := verifier.Verify(ctx, fresh.Extra("id_token").(string))
-			if err != nil || idt2.Subject != idt.Subject || idt2.Nonce != "" {
-				t.Fatalf("refreshed id_token %+v %v", idt2, err)
-			}
+		// A refresh (the access token made to look expired) brings a new id_token.
+		old := *tok
+		old.Expiry = time.Now().Add(-time.Minute)
+		fresh, err := conf.TokenSource(ctx, &old).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh.AccessToken == tok.AccessToken {
+			t.Fatal("the token source did not refresh")
+		}
+		idt2, err := verifier.Verify(ctx, fresh.Extra("id_token").(string))
+		if err != nil || idt2.Subject != idt.Subject || idt2.Nonce != "" {
+			t.Fatalf("refreshed id_token %+v %v", idt2, err)
+		}
 
-			// Two rotations: what was signed before still verifies, with the
-			// keys go-oidc fetched before and after.
-			for i := 0; i < 2; i++ {
-				if out, err := runCmd(t, env, "keys", "rotate"); err != nil {
-					t.Fatalf("keys rotate: %v %s", err, out)
-				}
+		// Two rotations: what was signed before still verifies, with the
+		// keys go-oidc fetched before and after.
+		for i := 0; i < 2; i++ {
+			if out, err := runCmd(t, env, "keys", "rotate"); err != nil {
+				t.Fatalf("keys rotate: %v %s", err, out)
 			}
-			after := oidc.NewProvider
-			p2, err := after(ctx, issuer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range []*oidc.IDTokenVerifier{verifier, p2.Verifier(&oidc.Config{ClientID: "go-rp"})} {
-				for _, r := range []string{raw, fresh.Extra("id_token").(string)} {
-					if _, err := v.Verify(ctx, r); err != nil {
-						t.Fatalf("after rotating: %v", err)
-					}
-				}
-			}
-			// A second replica on the same database publishes the same keys:
-			// what the first signed before the rotations verifies there too.
-			replica, stopReplica := serve(t, env)
-			defer stopReplica()
-			onReplica := oidc.NewVerifier(issuer, oidc.NewRemoteKeySet(ctx, replica+"/.well-known/jwks.json"), &oidc.Config{ClientID: "go-rp"})
+		}
+		after := oidc.NewProvider
+		p2, err := after(ctx, issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []*oidc.IDTokenVerifier{verifier, p2.Verifier(&oidc.Config{ClientID: "go-rp"})} {
 			for _, r := range []string{raw, fresh.Extra("id_token").(string)} {
-				if _, err := onReplica.Verify(ctx, r); err != nil {
-					t.Fatalf("on the second replica after rotating: %v", err)
+				if _, err := v.Verify(ctx, r); err != nil {
+					t.Fatalf("after rotating: %v", err)
 				}
 			}
-			tok3, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
-			if err != nil {
-				t.Fatal(err)
+		}
+		// A second replica on the same database publishes the same keys:
+		// what the first signed before the rotations verifies there too.
+		replica, stopReplica := serve(t, env)
+		defer stopReplica()
+		onReplica := oidc.NewVerifier(issuer, oidc.NewRemoteKeySet(ctx, replica+"/.well-known/jwks.json"), &oidc.Config{ClientID: "go-rp"})
+		for _, r := range []string{raw, fresh.Extra("id_token").(string)} {
+			if _, err := onReplica.Verify(ctx, r); err != nil {
+				t.Fatalf("on the second replica after rotating: %v", err)
 			}
-			if _, err := verifier.Verify(ctx, tok3.Extra("id_token").(string)); err != nil {
-				t.Fatalf("an id_token issued after the rotations: %v", err)
-			}
-			// An RFC 9068 access token, verified by go-oidc's JWKS client
-			// alone (no introspection), for an application that asks for them.
-			out, err := runCmd(t, env, "createapplication", "--client-id", "jwt-api", "--grant-types", "client-credentials", "--access-token-format", "jwt")
-			if err != nil {
-				t.Fatalf("createapplication: %v %s", err, out)
-			}
-			jwtSecret := secretIn(t, out)
-			cc := clientcredentials.Config{ClientID: "jwt-api", ClientSecret: jwtSecret, TokenURL: provider.Endpoint().TokenURL}
-			at, err := cc.Token(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var doc struct {
-				JWKSURI string `json:"jwks_uri"`
-			}
-			if err := provider.Claims(&doc); err != nil || doc.JWKSURI == "" {
-				t.Fatalf("jwks_uri: %v", err)
-			}
-			payload, err := oidc.NewRemoteKeySet(ctx, doc.JWKSURI).VerifySignature(ctx, at.AccessToken)
-			if err != nil || !strings.Contains(string(payload), `"client_id":"jwt-api"`) {
-				t.Fatalf("JWT access token: %s %v", payload, err)
-			}
-			if out, err := runCmd(t, env, "createapplication", "--client-id", "x", "--grant-types", "client-credentials", "--access-token-format", "paseto"); err == nil ||
-				!strings.Contains(out+err.Error(), "token format") {
-				t.Fatalf("a bad token format: %v %s", err, out)
-			}
+		}
+		tok3, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := verifier.Verify(ctx, tok3.Extra("id_token").(string)); err != nil {
+			t.Fatalf("an id_token issued after the rotations: %v", err)
+		}
+		// An RFC 9068 access token, verified by go-oidc's JWKS client
+		// alone (no introspection), for an application that asks for them.
+		out, err := runCmd(t, env, "createapplication", "--client-id", "jwt-api", "--grant-types", "client-credentials", "--access-token-format", "jwt")
+		if err != nil {
+			t.Fatalf("createapplication: %v %s", err, out)
+		}
+		jwtSecret := secretIn(t, out)
+		cc := clientcredentials.Config{ClientID: "jwt-api", ClientSecret: jwtSecret, TokenURL: provider.Endpoint().TokenURL}
+		at, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := provider.Claims(&doc); err != nil || doc.JWKSURI == "" {
+			t.Fatalf("jwks_uri: %v", err)
+		}
+		payload, err := oidc.NewRemoteKeySet(ctx, doc.JWKSURI).VerifySignature(ctx, at.AccessToken)
+		if err != nil || !strings.Contains(string(payload), `"client_id":"jwt-api"`) {
+			t.Fatalf("JWT access token: %s %v", payload, err)
+		}
+		if out, err := runCmd(t, env, "createapplication", "--client-id", "x", "--grant-types", "client-credentials", "--access-token-format", "paseto"); err == nil ||
+			!strings.Contains(out+err.Error(), "token format") {
+			t.Fatalf("a bad token format: %v %s", err, out)
+		}
 
-			// An id_token is not an access token.
-			req, _ := http.NewRequest("GET", issuer+"/api/me/", nil)
-			req.Header.Set("Authorization", "Bearer "+raw)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != 401 {
-				t.Fatalf("/api/me/ with an id_token: %d", res.StatusCode)
-			}
-		})
-	}
+		// An id_token is not an access token.
+		req, _ := http.NewRequest("GET", issuer+"/api/me/", nil)
+		req.Header.Set("Authorization", "Bearer "+raw)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 401 {
+			t.Fatalf("/api/me/ with an id_token: %d", res.StatusCode)
+		}
+	})
 }
 
 // TestOIDCAuthlib runs testdata/authlib_rp.py, a relying party written
@@ -278,19 +287,13 @@ func TestOIDCAuthlib(t *testing.T) {
 		}
 		t.Skip("Authlib is not installed (apt-get install python3-authlib); TestOIDCAuthlib skipped")
 	}
-	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			env := baseEnv(testdb.URL(t, backend))
-			secret := relyingParty(t, env, "authlib-rp")
-			issuer, stop := serve(t, env)
-			defer stop()
-			cmd := exec.Command(python, "testdata/authlib_rp.py", issuer, "authlib-rp", secret, "alice", "correct horse battery", rpRedirect)
-			out, err := cmd.CombinedOutput()
-			if err != nil || strings.TrimSpace(string(out)) != "ok" {
-				t.Fatalf("authlib_rp.py: %v\n%s", err, out)
-			}
-		})
-	}
+	eachRelyingParty(t, "authlib-rp", func(t *testing.T, env map[string]string, issuer, secret string) {
+		cmd := exec.Command(python, "testdata/authlib_rp.py", issuer, "authlib-rp", secret, "alice", "correct horse battery", rpRedirect)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("authlib_rp.py: %v\n%s", err, out)
+		}
+	})
 }
 
 // openIDClientVersion is the openid-client release TestOIDCNodeClient
@@ -335,18 +338,12 @@ func TestOIDCNodeClient(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(run, "rp.mjs"), script, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			env := baseEnv(testdb.URL(t, backend))
-			secret := relyingParty(t, env, "node-rp")
-			issuer, stop := serve(t, env)
-			defer stop()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, node, filepath.Join(run, "rp.mjs"), issuer, "node-rp", secret, "alice", "correct horse battery", rpRedirect).CombinedOutput()
-			if err != nil || strings.TrimSpace(string(out)) != "ok" {
-				t.Fatalf("openid_client_rp.mjs: %v\n%s", err, out)
-			}
-		})
-	}
+	eachRelyingParty(t, "node-rp", func(t *testing.T, env map[string]string, issuer, secret string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, node, filepath.Join(run, "rp.mjs"), issuer, "node-rp", secret, "alice", "correct horse battery", rpRedirect).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("openid_client_rp.mjs: %v\n%s", err, out)
+		}
+	})
 }

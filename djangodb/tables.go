@@ -137,7 +137,7 @@ var (
 			opt("code_challenge_method", "code_challenge_method", kStr), opt("nonce", "nonce", kStr), opt("claims", "claims", kStr)}}
 	refreshCols = []column{req("user", "user_id", kInt), req("token", "token", kStr), req("application", "application_id", kInt),
 		req("access_token", "access_token_id", kInt), opt("created", "created", kTime), opt("updated", "updated", kTime),
-		opt("revoked", "revoked", kTime)}
+		opt("revoked", "revoked", kTime), opt("token_family", "token_family", kUUID)} // token_family: DOT 2.4+
 	linkedRefresh = &table{name: "oauth2_provider_refreshtoken", model: "oauth2_provider.refreshtoken", pk: idPK, cols: refreshCols}
 	accessTokens  = &table{name: "oauth2_provider_accesstoken", model: "oauth2_provider.accesstoken", pk: idPK,
 		cols: []column{req("user", "user_id", kInt), opt("source_refresh_token", "source_refresh_token_id", kInt), req("token", "token", kStr),

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// dot24Dump is a Django OAuth Toolkit 2.4+ dump: refresh tokens carry
+// token_family. Tokens 1 and 2 are one grant's rotations (1 revoked, 2
+// live with access token 1); tokens 3 and 4 are the same without
+// token_family (DOT before 2.4).
+const dot24Dump = `[
+{"model": "auth.user", "pk": 1, "fields": {"username": "ann", "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}},
+{"model": "oauth2_provider.application", "pk": 1, "fields": {"client_id": "mobile", "user": null, "redirect_uris": "", "client_type": "confidential",
+  "authorization_grant_type": "password", "client_secret": "mobile-secret-0123456789", "hash_client_secret": false, "name": "m", "skip_authorization": false}},
+{"model": "oauth2_provider.accesstoken", "pk": 1, "fields": {"user": 1, "token": "live-access-1-abcdefghijklmnopq", "application": 1,
+  "expires": "2099-01-01T00:00:00Z", "scope": "read"}},
+{"model": "oauth2_provider.accesstoken", "pk": 2, "fields": {"user": 1, "token": "live-access-2-abcdefghijklmnopq", "application": 1,
+  "expires": "2099-01-01T00:00:00Z", "scope": "read"}},
+{"model": "oauth2_provider.refreshtoken", "pk": 1, "fields": {"user": 1, "token": "old-refresh-1-abcdefghijklmnopq", "application": 1,
+  "access_token": null, "revoked": "2025-01-02T00:00:00Z", "token_family": "0f8fad5b-d9cb-469f-a165-70867728950e"}},
+{"model": "oauth2_provider.refreshtoken", "pk": 2, "fields": {"user": 1, "token": "live-refresh-1-abcdefghijklmno", "application": 1,
+  "access_token": 1, "revoked": null, "token_family": "0f8fad5b-d9cb-469f-a165-70867728950e"}},
+{"model": "oauth2_provider.refreshtoken", "pk": 3, "fields": {"user": 1, "token": "old-refresh-2-abcdefghijklmnopq", "application": 1,
+  "access_token": null, "revoked": "2025-01-02T00:00:00Z"}},
+{"model": "oauth2_provider.refreshtoken", "pk": 4, "fields": {"user": 1, "token": "live-refresh-2-abcdefghijklmno", "application": 1,
+  "access_token": 2, "revoked": null}}
+]`
+
+// A replayed refresh token revokes the live tokens of its DOT token_family
+// (as DOT does with REFRESH_TOKEN_REUSE_PROTECTION); a token without one
+// is a family of its own, as before.
+func TestLoaddataDOTTokenFamily(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			if out, errOut, err := runIn(t, env, dot24Dump, "loaddata", "-"); err != nil {
+				t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
+			}
+			base, stop := serve(t, env)
+			defer stop()
+			client := basicAuth("mobile", "mobile-secret-0123456789")
+			refresh := func(token string) (int, map[string]any) {
+				return call(t, "POST", base+"/o/token/", client, formBody(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}))
+			}
+			for _, replay := range []string{"old-refresh-1-abcdefghijklmnopq", "old-refresh-2-abcdefghijklmnopq"} {
+				if st, body := refresh(replay); st != 400 || body["error"] != "invalid_grant" {
+					t.Errorf("replay of %s: %d %v", replay, st, body)
+				}
+			}
+			// The family's live tokens went with the replay ...
+			if st, body := refresh("live-refresh-1-abcdefghijklmno"); st != 400 {
+				t.Errorf("the live refresh token of the replayed family: %d %v", st, body)
+			}
+			if st, _ := call(t, "GET", base+"/api/me/", "Bearer live-access-1-abcdefghijklmnopq", nil); st != 401 {
+				t.Errorf("the live access token of the replayed family: %d", st)
+			}
+			// ... the other grant's did not.
+			if st, body := refresh("live-refresh-2-abcdefghijklmno"); st != 200 {
+				t.Errorf("the live refresh token without token_family: %d %v", st, body)
+			}
+		})
+	}
+}
+

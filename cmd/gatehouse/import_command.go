@@ -247,6 +247,7 @@ type importSummary struct {
 	stored   map[string]int
 	skipped  map[string]int
 	warnings []string
+	tally    fixture.Tally // warned about once, after the last batch
 	hashes   unusableHashes
 }
 
@@ -267,6 +268,7 @@ func (s *importSummary) add(models map[string]int, set fixture.Set) {
 		}
 	}
 	s.warnings = append(s.warnings, set.Warnings...)
+	s.tally.Add(set.Tally)
 	s.hashes.add(set.Users)
 }
 
@@ -297,7 +299,7 @@ func (s *importSummary) print(stdout, stderr io.Writer, source string, took time
 	for _, m := range skipped {
 		fmt.Fprintf(stderr, "skipped %d objects of unknown model %s\n", s.skipped[m], m)
 	}
-	for _, w := range s.warnings {
+	for _, w := range append(s.warnings, s.tally.Warnings()...) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	for _, w := range s.hashes.messages() {

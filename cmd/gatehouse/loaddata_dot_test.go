@@ -64,4 +64,3 @@ func TestLoaddataDOTTokenFamily(t *testing.T) {
 		})
 	}
 }
-

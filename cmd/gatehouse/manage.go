@@ -382,7 +382,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	for _, model := range models {
 		fmt.Fprintf(e.stderr, "skipped %d objects of unknown model %s\n", set.Skipped[model], model)
 	}
-	for _, w := range set.Warnings {
+	for _, w := range append(set.Warnings, set.Tally.Warnings()...) {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	for _, w := range unverifiable(set.Users) {

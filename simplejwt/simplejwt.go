@@ -173,10 +173,15 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 			return claims, refused(ReasonBlacklisted)
 		}
 	}
-	if claims.HasUserID {
-		if err := s.checkUser(ctx, claims, false); err != nil {
-			return claims, err
-		}
+	if !claims.HasUserID {
+		// No user gatehouse can name (the claim absent, or a primary key
+		// that is no integer: a custom user model's UUID): what it would
+		// mint could name no user, so it is refused, as simplejwt refuses
+		// a refresh token whose user is gone.
+		return claims, refused(gatehouse.ReasonCredentialInvalid)
+	}
+	if err := s.checkUser(ctx, claims, false); err != nil {
+		return claims, err
 	}
 	return claims, nil
 }

@@ -2,6 +2,10 @@ package simplejwt_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"maps"
 	"reflect"
@@ -400,6 +404,17 @@ func TestRefreshRefused(t *testing.T) {
 		{name: "user inactive", check: func(jwt.Claims) error { return gatehouse.Unauthorized(gatehouse.ReasonUserInactive) },
 			reason: gatehouse.ReasonCredentialInvalid},
 		{name: "user check fails", check: func(jwt.Claims) error { return errDB }, err: errDB},
+		// A refresh token naming its user by a key that is no integer
+		// (Django's UUID primary key), or by none: nothing can be minted
+		// for it (it was minted for user 0 before).
+		{name: "user id a UUID", token: func(*env, string, string) string {
+			return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+				"jti": "0123456789abcdef0123456789abcdef", "user_id": "2252d63d-f78f-4c37-8265-3f8d2ec9414d"})
+		}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "no user id", token: func(*env, string, string) string {
+			return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+				"jti": "0123456789abcdef0123456789abcdef"})
+		}, reason: gatehouse.ReasonCredentialInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -509,4 +524,17 @@ func TestBlacklist(t *testing.T) {
 			t.Fatalf("BlacklistRefresh called: %+v", e.store.blacklists)
 		}
 	})
+}
+
+// signHS256 is a simplejwt token with these claims, signed with newEnv's
+// key as any HS256 signer would.
+func signHS256(claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(claims)
+	m := hmac.New(sha256.New, []byte("test-signing-key-0123456789abcdef"))
+	m.Write([]byte(head))
+	return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -110,6 +110,13 @@ func TestDjangoCustomUserModel(t *testing.T) {
 // checkCustomUsers checks, against a server holding the custom-user
 // corpus, every credential Django issued and every login path.
 func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentials) {
+	checkCustomUsersJWT(t, env, c, true)
+}
+
+// checkCustomUsersJWT is checkCustomUsers; with jwtKept false the
+// simplejwt tokens Django issued must be refused instead (they name a
+// primary key the users no longer have).
+func checkCustomUsersJWT(t *testing.T, env map[string]string, c customUserCredentials, jwtKept bool) {
 	t.Helper()
 	base, stop := serve(t, env)
 	defer stop()
@@ -125,7 +132,11 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 		}
 		// Django's credentials, as issued.
 		expectMe(t, base, "Token "+u.DRFToken, u.Email)
-		expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
+		if jwtKept {
+			expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
+		} else if st, body := call(t, "GET", base+"/api/me/", "Bearer "+u.JWTAccess, nil); st != 401 {
+			t.Errorf("Django's simplejwt access token of %s, whose user_id is the old UUID: %d %v", u.Email, st, body)
+		}
 		expectMe(t, base, "Bearer "+u.OAuthAccess, u.Email)
 		// DRF's login reads username (the e-mail) and answers the
 		// same key.
@@ -143,8 +154,10 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 		if errs, _ := body["email"].([]any); st != 400 || len(errs) != 1 || errs[0] != "This field is required." {
 			t.Errorf("/access-token/ without email: %d %v", st, body)
 		}
-		if st, body := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": u.JWTRefresh})); st != 200 || str(body["refresh"]) == "" {
+		if st, body := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": u.JWTRefresh})); jwtKept && (st != 200 || str(body["refresh"]) == "") {
 			t.Errorf("Django's simplejwt refresh token of %s: %d %v", u.Email, st, body)
+		} else if !jwtKept && st != 401 {
+			t.Errorf("Django's simplejwt refresh token of %s, whose user_id is the old UUID: %d %v", u.Email, st, body)
 		}
 		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {u.OAuthRefresh}}
 		if st, body := call(t, "POST", base+"/o/token/", client, formBody(refresh)); st != 200 {
@@ -201,6 +214,40 @@ func TestDjangoCustomUserImportFrom(t *testing.T) {
 			}
 			checkCustomUsers(t, env, c)
 		})
+	}
+}
+
+// A custom user model whose primary key is a UUID: its users get integer
+// ids, and everything the dump gives them follows them by username, but the
+// simplejwt tokens Django issued (user_id the UUID) are refused.
+func TestDjangoCustomUserUUIDKey(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		for _, dump := range []string{"dump.json", "dump-natural.json"} {
+			t.Run(backend+"/"+dump, func(t *testing.T) {
+				env, _ := customUserEnv(t, testdb.URL(t, backend))
+				raw, err := os.ReadFile(filepath.Join(customUserDir, "uuid", "credentials.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c customUserCredentials
+				if err := json.Unmarshal(raw, &c); err != nil {
+					t.Fatal(err)
+				}
+				out, errOut, err := runIn(t, env, "", "loaddata", filepath.Join(customUserDir, "uuid", dump))
+				if err != nil {
+					t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
+				}
+				if !strings.Contains(out, "loaded 4 users, 3 tokens") || !strings.Contains(errOut, "4 users have a primary key that is not an integer") ||
+					strings.Contains(errOut, "dumped without their primary key") {
+					t.Errorf("loaddata's report:\n%s%s", out, errOut)
+				}
+				show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+				if err != nil || !strings.Contains(show, "editors") {
+					t.Errorf("users show bob@example.com: %v\n%s", err, show)
+				}
+				checkCustomUsersJWT(t, env, c, false)
+			})
+		}
 	}
 }
 

@@ -4,7 +4,8 @@ Django 3.2 project whose users are a custom user model (accounts.User, the
 e-mail as USERNAME_FIELD), made through Django's, DRF's, simplejwt's and
 Django OAuth Toolkit's own APIs and views on Debian 12's packages.
 
-    /usr/bin/python3 generate.py      (from this folder; rewrites the files)
+    /usr/bin/python3 generate.py          (from this folder; rewrites the files)
+    /usr/bin/python3 generate.py --uuid   the same with a UUID primary key, into uuid/
 
 THROWAWAY TEST CREDENTIALS ONLY: every password, key, token and secret
 written here is published on purpose and protects nothing. Unlike the main
@@ -20,6 +21,11 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = HERE
+if sys.argv[1:] == ["--uuid"]:
+    os.environ["CUSTOMUSER_UUID"] = "1"
+    OUT = os.path.join(HERE, "uuid")
+    os.makedirs(OUT, exist_ok=True)
 WORK = tempfile.mkdtemp()
 # The app is copied so that makemigrations writes into the copy.
 shutil.copytree(os.path.join(HERE, "accounts"), os.path.join(WORK, "accounts"))
@@ -138,10 +144,10 @@ for name, extra in [("dump.json", {}), ("dump-natural.json", {"use_natural_forei
         if o["model"] == "oauth2_provider.application" and o["fields"]["client_id"] == service.client_id:
             o["fields"]["client_secret"] = hashed_secret
             o["fields"]["hash_client_secret"] = True
-    with open(os.path.join(HERE, name), "w") as f:
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump(objs, f, indent=1, ensure_ascii=False)
         f.write("\n")
-with open(os.path.join(HERE, "credentials.json"), "w") as f:
+with open(os.path.join(OUT, "credentials.json"), "w") as f:
     json.dump(creds, f, indent=1, ensure_ascii=False)
     f.write("\n")
 from django.db import connection  # noqa: E402
@@ -150,6 +156,7 @@ with connection.cursor() as c:
     c.execute("UPDATE oauth2_provider_application SET client_secret = %s, hash_client_secret = 1 WHERE client_id = %s",
               [hashed_secret, service.client_id])
 connection.close()
-shutil.copyfile(os.path.join(WORK, "db.sqlite3"), os.path.join(HERE, "db.sqlite3"))
+if OUT == HERE:  # import --from does not read a UUID primary key: no database for uuid/
+    shutil.copyfile(os.path.join(WORK, "db.sqlite3"), os.path.join(OUT, "db.sqlite3"))
 shutil.rmtree(WORK)
-print("generate: wrote dump.json, dump-natural.json, db.sqlite3, credentials.json")
+print("generate: wrote the dumps and credentials.json into " + OUT)

@@ -53,6 +53,11 @@ const (
 	MaxName     = 150
 	MaxEmail    = 254
 	MaxPassword = 128
+	// MaxLoginName bounds the name a login looks up: a username, or the
+	// e-mail the users of a custom user model log in with (USERNAME_FIELD
+	// email, whose EmailField allows 254 characters; fixture.Converter
+	// loads them with it as their username).
+	MaxLoginName = MaxEmail
 )
 
 // ValidUsername reports whether s has only Unicode letters, digits and

@@ -103,7 +103,7 @@ func (a *AuthorizeRequest) parseOIDC(params url.Values) *Error {
 		a.MaxAge = n
 	}
 	a.LoginHint = params.Get("login_hint")
-	if gatehouse.Length(a.LoginHint) > gatehouse.MaxUsername || !gatehouse.ValidText(a.LoginHint) {
+	if gatehouse.Length(a.LoginHint) > gatehouse.MaxLoginName || !gatehouse.ValidText(a.LoginHint) {
 		a.LoginHint = "" // only a hint: an unusable one is ignored
 	}
 	a.IDTokenHint = params.Get("id_token_hint")

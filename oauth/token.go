@@ -307,7 +307,7 @@ func (g *passwordGrant) parse(t *tokenRequest) *Error {
 }
 
 func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
-	if len(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxUsername {
+	if len(g.password) > 4096 || gatehouse.Length(g.username) > gatehouse.MaxLoginName {
 		return nil, errBadCredentials
 	}
 	u, ok, err := p.accounts.CheckPassword(ctx, gatehouse.LoginOAuthPassword, g.username, g.password)

@@ -208,7 +208,7 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="csrfmiddlewaretoken" value="{{.CSRF}}">
-<p><label for="id_username">Username:</label> <input type="text" name="username" id="id_username" value="{{.Username}}" autocomplete="username" autofocus required maxlength="150"></p>
+<p><label for="id_username">Username:</label> <input type="text" name="username" id="id_username" value="{{.Username}}" autocomplete="username" autofocus required maxlength="254"></p>
 <p><label for="id_password">Password:</label> <input type="password" name="password" id="id_password" autocomplete="current-password" required></p>
 <input type="hidden" name="next" value="{{.Next}}">
 <p><input type="submit" value="Log in"></p>
@@ -263,7 +263,7 @@ func (s *Server) loginHint(next string) string {
 		return ""
 	}
 	h := u.Query().Get("login_hint")
-	if gatehouse.Length(h) > gatehouse.MaxUsername || !gatehouse.ValidText(h) {
+	if gatehouse.Length(h) > gatehouse.MaxLoginName || !gatehouse.ValidText(h) {
 		return ""
 	}
 	return h
@@ -288,7 +288,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusOK, loginData{CSRF: ss.CSRF, Username: username, Next: next,
 			Error: "Please enter a correct username and password. Note that both fields may be case-sensitive."})
 	}
-	if username == "" || pw == "" || gatehouse.Length(username) > gatehouse.MaxUsername || gatehouse.Length(pw) > 4096 {
+	if username == "" || pw == "" || gatehouse.Length(username) > gatehouse.MaxLoginName || gatehouse.Length(pw) > 4096 {
 		fail()
 		return
 	}

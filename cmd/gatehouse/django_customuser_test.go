@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -337,5 +342,71 @@ func TestLoaddataUserModelRefusals(t *testing.T) {
 	}
 	if show, _, err := runIn(t, env, "", "users", "show", "y@example.com"); err != nil || !bytes.Contains([]byte(show), []byte("y@example.com")) {
 		t.Errorf("users show y@example.com: %v\n%s", err, show)
+	}
+}
+
+// The users of a custom user model log in with their e-mail, which an
+// EmailField allows up to 254 characters, past auth.User's 150 for a
+// username: such a user loads and logs in on every path; auth.user keeps
+// its 150.
+func TestCustomUserLongEmail(t *testing.T) {
+	email := strings.Repeat("a", 190) + "@example.com" // 202 characters
+	const pw = "long-Email#2026"
+	hash, err := password.New(password.DefaultParams(), nil).Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := fmt.Sprintf(`[{"model": "accounts.user", "pk": 1, "fields": {"password": %q, "last_login": null, "email": %q, "is_active": true}}]`, hash, email)
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			env["GATEHOUSE_USERNAME_FIELD"] = "email"
+			if out, errOut, err := runIn(t, env, dump, "loaddata", "-"); err != nil || !strings.Contains(out, "loaded 1 users") {
+				t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
+			}
+			if out, err := runCmd(t, env, "createapplication", "--client-id", "app", "--client-type", "public", "--grant-types", "password"); err != nil {
+				t.Fatalf("createapplication: %v %s", err, out)
+			}
+			base, stop := serve(t, env)
+			defer stop()
+			if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(url.Values{"username": {email}, "password": {pw}})); st != 200 {
+				t.Errorf("/api-token-auth/: %d %v", st, body)
+			}
+			if st, body := call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"email": email, "password": pw})); st != 200 {
+				t.Errorf("/access-token/: %d %v", st, body)
+			}
+			grant := url.Values{"grant_type": {"password"}, "client_id": {"app"}, "username": {email}, "password": {pw}}
+			if st, body := call(t, "POST", base+"/o/token/", "", formBody(grant)); st != 200 {
+				t.Errorf("password grant: %d %v", st, body)
+			}
+			// The login page: a redirect away from it is a session.
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := browser.Get(base + "/admin/login/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			m := csrfRE.FindSubmatch(page)
+			if m == nil || !strings.Contains(string(page), `maxlength="254"`) {
+				t.Fatalf("login page: %s", page)
+			}
+			res, err = browser.PostForm(base+"/admin/login/", url.Values{"csrfmiddlewaretoken": {string(m[1])}, "username": {email}, "password": {pw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusFound {
+				t.Errorf("the login page answered %d", res.StatusCode)
+			}
+		})
+	}
+	// auth.user keeps Django's 150 characters.
+	env := baseEnv(filepath.Join(t.TempDir(), "gatehouse.db"))
+	long := fmt.Sprintf(`[{"model": "auth.user", "pk": 1, "fields": {"username": %q, "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}}]`,
+		strings.Repeat("u", 151))
+	if _, _, err := runIn(t, env, long, "loaddata", "-"); err == nil || !strings.Contains(err.Error(), "invalid username") {
+		t.Errorf("an auth.user username of 151 characters: %v", err)
 	}
 }

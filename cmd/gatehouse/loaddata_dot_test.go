@@ -8,15 +8,18 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 )
 
+// dotDumpHead is the dumps' user ann and password-grant client mobile.
+const dotDumpHead = `{"model": "auth.user", "pk": 1, "fields": {"username": "ann", "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}},
+{"model": "oauth2_provider.application", "pk": 1, "fields": {"client_id": "mobile", "user": null, "redirect_uris": "", "client_type": "confidential",
+  "authorization_grant_type": "password", "client_secret": "mobile-secret-0123456789", "hash_client_secret": false, "name": "m", "skip_authorization": false}},
+`
+
 // dot24Dump is a Django OAuth Toolkit 2.4+ dump: refresh tokens carry
 // token_family. Tokens 1 and 2 are one grant's rotations (1 revoked, 2
 // live with access token 1); tokens 3 and 4 are the same without
 // token_family (DOT before 2.4).
 const dot24Dump = `[
-{"model": "auth.user", "pk": 1, "fields": {"username": "ann", "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}},
-{"model": "oauth2_provider.application", "pk": 1, "fields": {"client_id": "mobile", "user": null, "redirect_uris": "", "client_type": "confidential",
-  "authorization_grant_type": "password", "client_secret": "mobile-secret-0123456789", "hash_client_secret": false, "name": "m", "skip_authorization": false}},
-{"model": "oauth2_provider.accesstoken", "pk": 1, "fields": {"user": 1, "token": "live-access-1-abcdefghijklmnopq", "application": 1,
+` + dotDumpHead + `{"model": "oauth2_provider.accesstoken", "pk": 1, "fields": {"user": 1, "token": "live-access-1-abcdefghijklmnopq", "application": 1,
   "expires": "2099-01-01T00:00:00Z", "scope": "read"}},
 {"model": "oauth2_provider.accesstoken", "pk": 2, "fields": {"user": 1, "token": "live-access-2-abcdefghijklmnopq", "application": 1,
   "expires": "2099-01-01T00:00:00Z", "scope": "read"}},
@@ -70,10 +73,7 @@ func TestLoaddataDOTTokenFamily(t *testing.T) {
 // header of typ JWT, not RFC 9068's at+jwt), with an opaque refresh token,
 // as its REFRESH_TOKEN_GENERATOR may leave it, for the first access token.
 const dotJWTDump = `[
-{"model": "auth.user", "pk": 1, "fields": {"username": "ann", "password": "!", "last_login": null, "date_joined": "2025-01-01T00:00:00Z"}},
-{"model": "oauth2_provider.application", "pk": 1, "fields": {"client_id": "mobile", "user": null, "redirect_uris": "", "client_type": "confidential",
-  "authorization_grant_type": "password", "client_secret": "mobile-secret-0123456789", "hash_client_secret": false, "name": "m", "skip_authorization": false}},
-{"model": "oauth2_provider.accesstoken", "pk": 1, "fields": {"user": 1, "token": "` + dotJWTAccess + `", "application": 1,
+` + dotDumpHead + `{"model": "oauth2_provider.accesstoken", "pk": 1, "fields": {"user": 1, "token": "` + dotJWTAccess + `", "application": 1,
   "expires": "2099-01-01T00:00:00Z", "scope": "read write"}},
 {"model": "oauth2_provider.accesstoken", "pk": 2, "fields": {"user": 1, "token": "opaque-access-abcdefghijklmnop", "application": 1,
   "expires": "2099-01-01T00:00:00Z", "scope": "read"}},
@@ -81,8 +81,8 @@ const dotJWTDump = `[
   "access_token": 1, "revoked": null}}
 ]`
 
-// dotJWTAccess is {"alg":"HS256","typ":"JWT"}.{"sub":"1","scope":"read write"}.
-// with a signature gatehouse cannot (and need not) check.
+// dotJWTAccess is a JWT of header {"alg":"HS256","typ":"JWT"} and claims
+// {"sub":"1","scope":"read write"}, signed with a key gatehouse does not have.
 const dotJWTAccess = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2NvcGUiOiJyZWFkIHdyaXRlIn0.c2lnbmF0dXJlLW9mLXRoZS1vbGQtcHJvamVjdA"
 
 // Access tokens a project's own generator made as JWTs load, with a
@@ -97,7 +97,7 @@ func TestLoaddataDOTJWTAccessTokens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
 			}
-			if said := out + errOut; !strings.Contains(said, "1 OAuth access tokens are not in a form gatehouse takes as a bearer token") ||
+			if said := out + errOut; strings.Count(said, "1 OAuth access tokens are not in a form gatehouse takes as a bearer token") != 1 ||
 				strings.Contains(said, dotJWTAccess) {
 				t.Errorf("loaddata's warning (once, without the token):\n%s%s", out, errOut)
 			}

@@ -179,7 +179,7 @@ func (s *Server) siteHandler(methods string, h func(w http.ResponseWriter, r *ht
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				// A form posted after the session ended: nothing is done,
 				// and the login page brings the user back to the page.
-				s.redirectToLoginNext(w, r.URL.Path)
+				s.redirectToLoginNext(w, r, r.URL.Path)
 				return
 			}
 			s.redirectToLogin(w, r)

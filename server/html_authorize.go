@@ -100,7 +100,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		if r.Method == http.MethodPost && !consent {
 			// An authorization request sent as a form: back to it as a GET.
-			s.redirectToLoginNext(w, requestWith(r.URL.Path, params, false))
+			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params, false))
 		} else {
 			s.redirectToLogin(w, r) // the request as it was sent, as Django's login_required
 		}
@@ -128,7 +128,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if relogin {
-			s.redirectToLoginNext(w, requestWith(r.URL.Path, params, true))
+			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params, true))
 			return
 		}
 		if a.Prompt[oauth.PromptNone] && a.ConsentRequired() {

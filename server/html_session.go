@@ -173,13 +173,29 @@ func pythonQuote(s string) string {
 // redirectToLogin answers 302 to the login page with ?next= the request's
 // path and query, as Django's login_required (both under the mount prefix).
 func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request) {
-	s.redirectToLoginNext(w, r.URL.RequestURI())
+	s.redirectToLoginNext(w, r, r.URL.RequestURI())
 }
 
+// maxLoginRedirect bounds the login page's URL that redirectToLoginNext
+// sends. The server reads at most 64 KiB of request line and headers
+// (cmd/gatehouse), and the browser following the redirect adds its
+// cookies; next is quoted once more in it, so a request of a few tens of
+// KiB (a long query, or a POSTed authorization request of up to 64 KiB)
+// would otherwise be sent back to a URL the server itself refuses.
+const maxLoginRedirect = 32 << 10
+
 // redirectToLoginNext answers 302 to the login page, which sends the user
-// to next (a path under the mount prefix) after logging in.
-func (s *Server) redirectToLoginNext(w http.ResponseWriter, next string) {
-	w.Header().Set("Location", s.url(s.ocfg.LoginURL)+"?next="+pythonQuote(s.url(next)))
+// to next (a path under the mount prefix) after logging in. When that URL
+// would pass maxLoginRedirect, it answers 400 instead: the request cannot
+// be carried through the login.
+func (s *Server) redirectToLoginNext(w http.ResponseWriter, r *http.Request, next string) {
+	loc := s.url(s.ocfg.LoginURL) + "?next=" + pythonQuote(s.url(next))
+	if len(loc) > maxLoginRedirect {
+		s.errorPage(w, r, http.StatusBadRequest, "Bad Request",
+			"This request is too long to be carried through the login page. Send it with fewer or shorter parameters.")
+		return
+	}
+	w.Header().Set("Location", loc)
 	emptyHTML(w, http.StatusFound)
 }
 

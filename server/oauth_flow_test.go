@@ -245,6 +245,28 @@ func TestOAuthAuthorizeSecurity(t *testing.T) {
 		if res.StatusCode != 302 || !strings.HasPrefix(res.Header.Get("Location"), "/admin/login/?next=/o/authorize/%3F") {
 			t.Fatalf("anonymous: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
+		// A request too long to come back through the login page (the
+		// page's URL quotes it once more) is refused, GET or POSTed as a
+		// form, rather than sent to a URL the server would refuse; one
+		// of a few KiB still goes to the login page.
+		for _, n := range []int{4 << 10, 20 << 10} {
+			long := q("state", strings.Repeat("s&=", n/3))
+			want := 302
+			if n > 4<<10 {
+				want = 400
+			}
+			res, _ := anon.get("/o/authorize/?" + long.Encode())
+			res2, page := anon.post("/o/authorize/", long)
+			for _, r := range []*http.Response{res, res2} {
+				if r.StatusCode != want || want == 400 && r.Header.Get("Location") != "" ||
+					want == 302 && !strings.HasPrefix(r.Header.Get("Location"), "/admin/login/?next=/o/authorize/%3F") {
+					t.Fatalf("anonymous, %d-byte state: %d %.80s", n, r.StatusCode, r.Header.Get("Location"))
+				}
+			}
+			if want == 400 && !strings.Contains(page, "too long to be carried through the login page") {
+				t.Fatalf("anonymous, %d-byte state: the page does not say why: %.300s", n, page)
+			}
+		}
 		for _, p := range []string{"/o/applications/", "/o/authorized_tokens/"} {
 			if res, _ := anon.get(p); res.StatusCode != 302 || res.Header.Get("Location") != "/admin/login/?next="+p {
 				t.Fatalf("%s: %d %s", p, res.StatusCode, res.Header.Get("Location"))

@@ -211,6 +211,9 @@ func (fe *fuzzEnv) checkResponse(t *testing.T, what string, w *httptest.Response
 		if loc := res.Header.Get("Location"); loc == "" || !fe.allowedRedirect(loc) {
 			t.Fatalf("%s: %d to %q", what, res.StatusCode, loc)
 		}
+		if loc := res.Header.Get("Location"); strings.HasPrefix(loc, "/admin/login/?") && len(loc) > 32<<10 {
+			t.Fatalf("%s: %d to a login URL of %d bytes, longer than the server takes back", what, res.StatusCode, len(loc))
+		}
 	}
 }
 

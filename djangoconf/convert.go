@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/fixture"
 )
 
 // Setting is one gatehouse setting carried over: its variable, the value
@@ -58,6 +60,12 @@ func Convert(in Input) Result {
 	if in.AuthUserModel != "" && in.AuthUserModel != "auth.User" {
 		c.refuse("AUTH_USER_MODEL", "%q is a custom user model: gatehouse's users have the fields of auth.User (its id, username, e-mail, names, flags, password, dates); other fields are not carried. "+
 			"gatehouse loaddata loads its users from a dump (--user-model %s names the model, --username-field its USERNAME_FIELD)", in.AuthUserModel, in.AuthUserModel)
+	}
+	for _, m := range fixture.OAuthModelSettings {
+		if v := in.OAuthModels[m.Setting]; v != "" && !strings.EqualFold(strings.TrimSpace(v), m.Model) {
+			c.refuse(m.Setting, "%q is a model of the project's own: gatehouse keeps the fields of DOT's %s, the model's other fields are not carried. "+
+				"gatehouse loaddata finds it in a dump by those fields (--%s %s names it), and gatehouse import reads its table when named so", v, m.Model, fixture.OAuthModelFlag(m.Model), v)
+		}
 	}
 	if f := in.UsernameField; f != "" && f != "username" {
 		// simplejwt's obtain view reads the login name from the field

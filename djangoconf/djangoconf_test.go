@@ -265,6 +265,10 @@ func TestConvertRules(t *testing.T) {
 		{"custom user model", `{"AUTH_USER_MODEL": "accounts.User"}`, map[string]string{"GATEHOUSE_USERNAME_FIELD": ""}, "AUTH_USER_MODEL", "--user-model accounts.User", false},
 		{"custom user model by e-mail", `{"AUTH_USER_MODEL": "accounts.User", "USERNAME_FIELD": "email"}`,
 			map[string]string{"GATEHOUSE_USERNAME_FIELD": "email"}, "AUTH_USER_MODEL", "custom user model", false},
+		{"swapped DOT application", `{"OAUTH2_PROVIDER_APPLICATION_MODEL": "clients.Application", "OAUTH2_PROVIDER_GRANT_MODEL": "oauth2_provider.Grant"}`,
+			nil, "OAUTH2_PROVIDER_APPLICATION_MODEL", "--oauth-application-model clients.Application", false},
+		{"DOT's own models", `{"OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL": "oauth2_provider.AccessToken", "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL": "oauth2_provider.RefreshToken"}`,
+			nil, "", "", false},
 		{"username field of auth.User", `{"AUTH_USER_MODEL": "auth.User", "USERNAME_FIELD": "username"}`,
 			map[string]string{"GATEHOUSE_USERNAME_FIELD": ""}, "", "", false},
 	} {

@@ -33,6 +33,9 @@ type Input struct {
 	HasInstalledApps bool
 	// AuthUserModel is AUTH_USER_MODEL ("" when not given).
 	AuthUserModel string
+	// OAuthModels are DOT's OAUTH2_PROVIDER_*_MODEL settings given, by
+	// name ("OAUTH2_PROVIDER_APPLICATION_MODEL": "clients.Application").
+	OAuthModels map[string]string
 	// UsernameField is the user model's USERNAME_FIELD, which the shell
 	// lines print ("" when not given).
 	UsernameField string
@@ -91,7 +94,8 @@ func Read(r io.Reader) (Input, error) {
 
 // The settings gatehouse reads, by their Django names.
 var topLevel = []string{"INSTALLED_APPS", "AUTH_USER_MODEL", "USERNAME_FIELD", "SECRET_KEY", "SIMPLE_JWT", "OAUTH2_PROVIDER",
-	"REST_FRAMEWORK", "PASSWORD_HASHERS", "AUTH_PASSWORD_VALIDATORS"}
+	"REST_FRAMEWORK", "PASSWORD_HASHERS", "AUTH_PASSWORD_VALIDATORS", "OAUTH2_PROVIDER_APPLICATION_MODEL",
+	"OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL", "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL", "OAUTH2_PROVIDER_GRANT_MODEL"}
 
 func readJSON(b []byte) (Input, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -202,6 +206,15 @@ func (in *Input) take(name string, v any) error {
 			return bad("a string")
 		}
 		in.AuthUserModel = s
+	case "OAUTH2_PROVIDER_APPLICATION_MODEL", "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL", "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL", "OAUTH2_PROVIDER_GRANT_MODEL":
+		s, ok := v.(string)
+		if !ok {
+			return bad("a string")
+		}
+		if in.OAuthModels == nil {
+			in.OAuthModels = map[string]string{}
+		}
+		in.OAuthModels[name] = s
 	case "USERNAME_FIELD":
 		s, ok := v.(string)
 		if !ok {

@@ -33,6 +33,8 @@ out = {"gatehouse": "django-settings/1", "versions": {d: version(d) for d in ("d
     "INSTALLED_APPS": list(settings.INSTALLED_APPS), "AUTH_USER_MODEL": settings.AUTH_USER_MODEL, "USERNAME_FIELD": get_user_model().USERNAME_FIELD, "SIMPLE_JWT": jwt, "OAUTH2_PROVIDER": dot,
     "REST_FRAMEWORK": getattr(settings, "REST_FRAMEWORK", None) or {}, "AUTH_PASSWORD_VALIDATORS": settings.AUTH_PASSWORD_VALIDATORS,
     "PASSWORD_HASHERS": [dict(path=p, algorithm=h.algorithm, **{a: getattr(h, a) for a in costs if hasattr(h, a)}) for p, h in zip(settings.PASSWORD_HASHERS, get_hashers())]}
+out.update({k: getattr(settings, k) for k in ("OAUTH2_PROVIDER_APPLICATION_MODEL", "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL",
+    "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL", "OAUTH2_PROVIDER_GRANT_MODEL") if hasattr(settings, k)})
 if SECRETS: out["SECRET_KEY"] = settings.SECRET_KEY
 print(json.dumps(plain(out), indent=1))
 `

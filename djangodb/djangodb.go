@@ -68,6 +68,12 @@ type Options struct {
 	// UserTable is that model's table when its Meta.db_table names one;
 	// "" means Django's name for it (app_label_model).
 	UserTable string
+	// OAuthModels are the project's own models that stand for Django
+	// OAuth Toolkit's swappable ones, by DOT's label
+	// ("oauth2_provider.application": "clients.Application"): their tables
+	// (app_label_model) are read instead of DOT's, their objects given
+	// the project's label.
+	OAuthModels map[string]string
 }
 
 // Open opens the Django database at source: a postgres:// (or
@@ -81,9 +87,16 @@ func Open(ctx context.Context, source string, o Options) (*Source, error) {
 	if s.users, err = userTable(o); err != nil {
 		return nil, err
 	}
+	swapped, err := oauthTables(o)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range plan {
 		if t == users {
 			t = s.users
+		}
+		if sw := swapped[t]; sw != nil {
+			t = sw
 		}
 		s.plan = append(s.plan, t)
 	}
@@ -281,6 +294,9 @@ func (s *Source) step(t *table) (Step, error) {
 	have := s.columns[t.name]
 	if have == nil {
 		st.Absent = fmt.Sprintf("table %s does not exist in %s: no %s objects imported", t.name, s.name, t.model)
+		if t == applications {
+			st.Absent += " (a project whose OAUTH2_PROVIDER_APPLICATION_MODEL is a model of its own names it with --oauth-application-model)"
+		}
 		return st, nil
 	}
 	var err error

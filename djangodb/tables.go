@@ -184,6 +184,63 @@ func userTable(o Options) (*table, error) {
 	return t, nil
 }
 
+// dotTables are the passes over each of DOT's swappable models' table.
+var dotTables = map[string][]*table{
+	applications.model: {applications}, oauthGrants.model: {oauthGrants},
+	accessTokens.model: {accessTokens}, linkedRefresh.model: {linkedRefresh, loneRefresh},
+}
+
+// oauthTables returns, for each of DOT's tables whose model o swaps for a
+// model of the project's own, a copy of its pass that reads that model's
+// table (app_label_model, as Django names it) and gives its objects the
+// model's label. Such a model extends DOT's abstract one, so its table
+// has DOT's columns (foreign keys are named after the field, whatever
+// model they name).
+func oauthTables(o Options) (map[*table]*table, error) {
+	out := map[*table]*table{}
+	seen := map[string]string{}
+	for dot, name := range o.OAuthModels {
+		passes, ok := dotTables[dot]
+		if !ok {
+			return nil, fmt.Errorf("djangodb: %s is none of the Django OAuth Toolkit models gatehouse reads a project's own model for (application, access token, refresh token, grant)", dot)
+		}
+		label := strings.ToLower(strings.TrimSpace(name))
+		if label == "" || label == dot {
+			continue
+		}
+		app, model, ok := strings.Cut(label, ".")
+		if !ok || !identifier.MatchString(app) || !identifier.MatchString(model) {
+			return nil, fmt.Errorf("djangodb: %s model %q: give it as app_label.Model, as the Django setting names it (e.g. clients.Application)", dot, name)
+		}
+		if app+"_"+model == users.name || label == users.model {
+			return nil, fmt.Errorf("djangodb: %s cannot stand for %s", label, dot)
+		}
+		if other, ok := seen[label]; ok {
+			return nil, fmt.Errorf("djangodb: %s cannot stand for both %s and %s", label, other, dot)
+		}
+		seen[label] = dot
+		for _, t := range passes {
+			c := *t
+			c.name, c.model = app+"_"+model, label
+			out[t] = &c
+		}
+	}
+	// The access tokens' pass reads their refresh tokens with them: from
+	// the project's refresh token table when it has one.
+	if at, rt := out[accessTokens], out[linkedRefresh]; at != nil || rt != nil {
+		if at == nil {
+			c := *accessTokens
+			at, out[accessTokens] = &c, &c
+		}
+		attach := *accessTokens.attach
+		if rt != nil {
+			attach.t = rt
+		}
+		at.attach = &attach
+	}
+	return out, nil
+}
+
 // identifier is a name Django's models and tables take.
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 

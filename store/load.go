@@ -255,12 +255,13 @@ func (s *Store) checkParents(ctx context.Context, tx *sql.Tx, set *fixture.Set) 
 		apps = append(apps, ref{t.ApplicationID, from})
 	}
 	for _, c := range []struct {
-		table, model string
-		refs         []ref
-		inSet        map[int64]bool
+		table, model, hint string
+		refs               []ref
+		inSet              map[int64]bool
 	}{
-		{"users", "auth.user", users, userIDs(set.Users)},
-		{"oauth_applications", "oauth2_provider.application", apps, appIDs(set.Applications)},
+		{"users", "auth.user", "", users, userIDs(set.Users)},
+		{"oauth_applications", "oauth2_provider.application", "; a project whose OAUTH2_PROVIDER_APPLICATION_MODEL is a model of its own " +
+			"names it with --oauth-application-model (loaddata, import)", apps, appIDs(set.Applications)},
 	} {
 		var ask []int64
 		for _, r := range c.refs {
@@ -274,7 +275,7 @@ func (s *Store) checkParents(ctx context.Context, tx *sql.Tx, set *fixture.Set) 
 		}
 		for _, r := range c.refs {
 			if !c.inSet[r.id] && !found[r.id] {
-				return fmt.Errorf("%s refers to %s %d, which is neither in the files nor in the database", r.from(), c.model, r.id)
+				return fmt.Errorf("%s refers to %s %d, which is neither in the files nor in the database%s", r.from(), c.model, r.id, c.hint)
 			}
 		}
 	}

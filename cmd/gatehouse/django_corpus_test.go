@@ -439,16 +439,7 @@ func TestDjangoCorpusImportFrom(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		t.Run(backend+"/sqlite-file", func(t *testing.T) {
 			skipIfPending(t, "import-from-sqlite")
-			// A copy: the corpus file must not change.
-			raw, err := os.ReadFile(filepath.Join(corpusDir, "db.sqlite3"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			django := filepath.Join(t.TempDir(), "django.sqlite3")
-			if err := os.WriteFile(django, raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			importAndCheck(t, c, backend, django)
+			importAndCheck(t, c, backend, copyDjangoDB(t, corpusDir))
 		})
 		t.Run(backend+"/postgres", func(t *testing.T) {
 			skipIfPending(t, "import-from-postgres")
@@ -639,6 +630,22 @@ type reqBody struct {
 func jsonBody(v any) *reqBody {
 	b, _ := json.Marshal(v)
 	return &reqBody{"application/json", b}
+}
+
+// copyDjangoDB copies the db.sqlite3 of a corpus folder into the test's
+// temporary folder and returns the copy's path: an import must not change
+// the corpus.
+func copyDjangoDB(t *testing.T, dir string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "db.sqlite3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "django.sqlite3")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func formBody(v url.Values) *reqBody {

@@ -183,14 +183,7 @@ func TestDjangoCustomUserImportFrom(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			env, c := customUserEnv(t, testdb.URL(t, backend))
-			src := filepath.Join(t.TempDir(), "django.sqlite3")
-			raw, err := os.ReadFile(filepath.Join(customUserDir, "db.sqlite3"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(src, raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			src := copyDjangoDB(t, customUserDir)
 			if _, _, err := runIn(t, env, "", "import", "--from", src); err == nil || !strings.Contains(err.Error(), "--user-model app_label.Model") {
 				t.Fatalf("import without --user-model: %v", err)
 			}

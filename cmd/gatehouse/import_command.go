@@ -22,11 +22,12 @@ import (
 
 // importFlags are the flags of import.
 type importFlags struct {
-	from      string
-	restart   bool
-	batch     int
-	userModel string
-	userTable string
+	from        string
+	restart     bool
+	batch       int
+	userModel   string
+	userTable   string
+	oauthModels oauthModelFlags // a project's own DOT models (oauth_models.go)
 }
 
 func (f *importFlags) register(fs *flag.FlagSet) {
@@ -35,6 +36,7 @@ func (f *importFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batch, "batch-size", 1000, "rows read and stored per transaction")
 	fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User: its table is read instead of auth_user")
 	fs.StringVar(&f.userTable, "user-table", "", "that model's table when its Meta.db_table names one (default: app_label_model)")
+	f.oauthModels.register(fs, false)
 }
 
 // groupBatches is how many batches make one progress line when standard
@@ -60,7 +62,11 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return usagef("--batch-size must be at least 1")
 	}
 	// The source first: a source that cannot be read changes nothing here.
-	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable})
+	oauthModels, err := f.oauthModels.models()
+	if err != nil {
+		return err
+	}
+	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable, OAuthModels: oauthModels})
 	if err != nil {
 		return err
 	}
@@ -91,7 +97,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
 	imp := &importer{src: src, store: a.Store, conv: fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets,
-		UserModel: src.UserModel(), UsernameField: loginField(e.cfg.UsernameField)},
+		UserModel: src.UserModel(), UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels},
 		batch: f.batch, marks: marks, progress: newProgress(e.stderr, time.Now), sum: newImportSummary()}
 	started := time.Now()
 	if err := imp.run(ctx); err != nil {

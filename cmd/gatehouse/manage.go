@@ -29,15 +29,16 @@ type cmdFlags struct {
 	passwordStdin                        bool
 	name                                 string
 	expires                              time.Duration
-	app                                  appFlags    // createapplication (oauth_commands.go)
-	audit                                auditFlags  // audit (audit_command.go)
-	django                               djangoFlags // django-settings (django_settings.go)
-	imp                                  importFlags // import (import_command.go)
-	health                               healthFlags // healthcheck (ops_commands.go)
-	users                                usersFlags  // users (users_command.go)
-	tokens                               tokensFlags // tokens (tokens_command.go)
-	markdown                             bool        // config --markdown
-	userModel                            string      // loaddata: a custom user model
+	app                                  appFlags        // createapplication (oauth_commands.go)
+	audit                                auditFlags      // audit (audit_command.go)
+	django                               djangoFlags     // django-settings (django_settings.go)
+	imp                                  importFlags     // import (import_command.go)
+	health                               healthFlags     // healthcheck (ops_commands.go)
+	users                                usersFlags      // users (users_command.go)
+	tokens                               tokensFlags     // tokens (tokens_command.go)
+	markdown                             bool            // config --markdown
+	userModel                            string          // loaddata: a custom user model
+	oauthModels                          oauthModelFlags // loaddata: a project's own DOT models (oauth_models.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -71,6 +72,7 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 	case "loaddata":
 		fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User; "+
 			"default: auth.User, or the one model in the files with AbstractBaseUser's password and last_login")
+		f.oauthModels.register(fs, true)
 	case "import":
 		f.imp.register(fs)
 	case "healthcheck":
@@ -322,6 +324,10 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
 	}
+	oauthModels, err := e.extra.oauthModels.models()
+	if err != nil {
+		return err
+	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {
 		return err
@@ -340,7 +346,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 		objs = append(objs, more...)
 	}
 	set, err := fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets, Knox: a.KnoxConfig,
-		UserModel: e.extra.userModel, UsernameField: loginField(e.cfg.UsernameField)}.Convert(objs)
+		UserModel: e.extra.userModel, UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels}.Convert(objs)
 	if err != nil {
 		return fmt.Errorf("nothing loaded: %w", err)
 	}

@@ -69,6 +69,17 @@ if $py -c 'import requests_oauthlib' 2>/dev/null; then
 elif [ "${CI:-}" = "true" ]; then
   echo "compat: python3-requests-oauthlib is missing in CI"; status=1
 fi
+# A Django service checking tokens with DOT's own resource-server mode
+# (RESOURCE_SERVER_INTROSPECTION_URL) against the same server.
+if $py -c 'import oauth2_provider, rest_framework' 2>/dev/null; then
+  if $py "$root/compat/dot_resource_server.py" --base "http://127.0.0.1:$port" >"$out/dot-resource-server.log" 2>&1; then
+    echo "DOT resource server: $(tail -n 1 "$out/dot-resource-server.log")"
+  else
+    cat "$out/dot-resource-server.log"; echo "compat: DOT's resource-server mode failed"; status=1
+  fi
+elif [ "${CI:-}" = "true" ]; then
+  echo "compat: python3-django-oauth-toolkit is missing in CI"; status=1
+fi
 echo "compat: $(grep -c . "$root/compat/deviations.txt" | tr -d ' ') deviation lines, $(grep -vc '^\s*\(#\|$\)' "$root/compat/pending.txt" || true) pending lines"
 tail -n 1 "$out/diff.txt"
 exit $status

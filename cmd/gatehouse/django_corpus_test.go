@@ -48,7 +48,7 @@ func skipIfPending(t *testing.T, name string) {
 // dump.jsonl on standard input.
 var corpusDumps = []string{
 	"dump.json", "dump-indent.json", "dump.jsonl", "-", "dump-natural-foreign.json", "dump-natural.json",
-	"dump.json.gz", "dump.json.bz2", "dump.json.xz", "dump.zip", "dump-bom.json",
+	"dump.json.gz", "dump.json.bz2", "dump.json.xz", "dump.zip", "dump-bom.json", "dump.xml", "dump-natural.xml",
 }
 
 // corpusCredentials is corpus/credentials.json: the clear credentials the

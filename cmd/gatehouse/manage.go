@@ -322,7 +322,7 @@ func loginField(setting string) string {
 
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse loaddata FILE... (FILE.json or .jsonl, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
+		return errors.New("usage: gatehouse loaddata FILE... (FILE.json, .jsonl or .xml, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
 	}
 	oauthModels, err := e.extra.oauthModels.models()
 	if err != nil {

@@ -68,6 +68,20 @@ if $py -c 'import requests_oauthlib' 2>/dev/null; then
   fi
 elif [ "${CI:-}" = "true" ]; then
   echo "compat: python3-requests-oauthlib is missing in CI"; status=1
+else
+  echo "compat: requests-oauthlib client skipped (apt-get install python3-requests-oauthlib)"
+fi
+# A real OAuth client in Ruby (the oauth2 gem) against the same server.
+if command -v ruby >/dev/null && ruby -e 'require "oauth2"' 2>/dev/null; then
+  if ruby "$root/compat/ruby_oauth2_client.rb" "http://127.0.0.1:$port" >"$out/ruby-oauth2.log" 2>&1; then
+    echo "ruby oauth2: $(tail -n 1 "$out/ruby-oauth2.log")"
+  else
+    cat "$out/ruby-oauth2.log"; echo "compat: Ruby's oauth2 client failed"; status=1
+  fi
+elif [ "${CI:-}" = "true" ]; then
+  echo "compat: ruby-oauth2 is missing in CI"; status=1
+else
+  echo "compat: Ruby's oauth2 client skipped (apt-get install ruby-oauth2)"
 fi
 # A Django service checking tokens with DOT's own resource-server mode
 # (RESOURCE_SERVER_INTROSPECTION_URL) against the same server.
@@ -79,6 +93,8 @@ if $py -c 'import oauth2_provider, rest_framework' 2>/dev/null; then
   fi
 elif [ "${CI:-}" = "true" ]; then
   echo "compat: python3-django-oauth-toolkit is missing in CI"; status=1
+else
+  echo "compat: DOT's resource-server mode skipped (apt-get install python3-django-oauth-toolkit)"
 fi
 echo "compat: $(grep -c . "$root/compat/deviations.txt" | tr -d ' ') deviation lines, $(grep -vc '^\s*\(#\|$\)' "$root/compat/pending.txt" || true) pending lines"
 tail -n 1 "$out/diff.txt"

@@ -34,6 +34,7 @@ type Config struct {
 	MountPrefix     string
 	Issuer          string
 	DatabaseURL     string
+	DatabaseWait    time.Duration
 	SecretKey       string
 	LogLevel        string
 	LogFormat       string
@@ -204,6 +205,7 @@ func (c *Config) Settings() []Setting {
 		{"issuer", "gatehouse's public URL (https://auth.example.com, with the mount prefix if any), the issuer of the OAuth metadata at /.well-known/oauth-authorization-server; empty: http://ADDR when addr is a loopback address, else no metadata", (*stringValue)(&c.Issuer), ""},
 		{"mount-prefix", "the path gatehouse's routes are served under when a reverse proxy (or a Go program embedding gatehouse, with http.StripPrefix) strips it, such as /auth: redirects, form actions, links and cookie paths then carry it. Empty: the root", (*stringValue)(&c.MountPrefix), ""},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
+		{"database-wait", "how long serve and every command wait at start for a PostgreSQL server that does not accept connections yet (starting up, shutting down, too many connections, not reachable), trying again every 2 s at most and logging each try; a wrong password or database name fails at once (0: no wait)", (*durationValue)(&c.DatabaseWait), "30s"},
 		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel), "info"},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat), "json"},

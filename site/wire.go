@@ -81,7 +81,7 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log))
+	st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log), store.WithConnectWait(e.cfg.DatabaseWait))
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -164,18 +166,32 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithConnectWait sets how long Open waits for a PostgreSQL server that
+// does not accept connections yet (starting up, shutting down, too many
+// connections, not reachable), trying again with growing pauses; a refusal
+// that waiting does not cure (a wrong password, a database that does not
+// exist) fails at once. The default, 0, fails at the first refusal.
+func WithConnectWait(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.connectWait = d
+		}
+	}
+}
+
 // Store is a handle on the database; safe for concurrent use.
 type Store struct {
-	health    health
-	log       *slog.Logger
-	closeOnce sync.Once
-	closeErr  error
-	now       func() time.Time
-	db        *sql.DB
-	d         dialect
-	queries   sync.Map // query text with ? -> text for this dialect
-	stmts     sync.Map // query text with ? -> *sql.Stmt (hot paths only)
-	preparing sync.Map // queries a goroutine is preparing for stmts
+	health      health
+	connectWait time.Duration // Open's wait for PostgreSQL (WithConnectWait)
+	log         *slog.Logger
+	closeOnce   sync.Once
+	closeErr    error
+	now         func() time.Time
+	db          *sql.DB
+	d           dialect
+	queries     sync.Map // query text with ? -> text for this dialect
+	stmts       sync.Map // query text with ? -> *sql.Stmt (hot paths only)
+	preparing   sync.Map // queries a goroutine is preparing for stmts
 	// prep tracks those goroutines, which Close waits for: one still
 	// preparing holds a connection, whose SQLite files it would open or
 	// delete after Close returned. prepClosed (under prepMu) starts no
@@ -288,16 +304,14 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		}
 		s = &Store{db: db, d: sqliteDialect, walPath: path + "-wal", writes: make(writeGate, 1)}
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := s.db.PingContext(pctx); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("store: connect %s: %w", s.d.name, err)
-	}
 	s.now = time.Now
 	s.log = slog.New(slog.DiscardHandler)
 	for _, o := range opts {
 		o(s)
+	}
+	if err := s.connect(ctx); err != nil {
+		s.db.Close()
+		return nil, err
 	}
 	s.access = newAccessWriter(s)
 	s.groups = newTxGroups(s, groupWriters(s.d.name))
@@ -305,6 +319,53 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		s.checkpoints = s.startCheckpointer(s.walPath)
 	}
 	return s, nil
+}
+
+// connect checks that the database answers. On PostgreSQL a refusal that
+// a server coming up gives (startingUp) is tried again, after pauses from
+// a quarter of a second doubling to two seconds, until s.connectWait has
+// passed; each is logged as a warning.
+func (s *Store) connect(ctx context.Context) error {
+	deadline := time.Now().Add(s.connectWait)
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.db.PingContext(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if s.d.name != postgresDialect.name || !startingUp(err) || time.Now().Add(pause).After(deadline) {
+			return fmt.Errorf("store: connect %s: %w", s.d.name, err)
+		}
+		s.log.Warn("PostgreSQL does not accept connections yet; trying again", "attempt", attempt,
+			"retry_in", pause.String(), "gives_up_at", deadline.Format(time.RFC3339), "error", err.Error())
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("store: connect %s: %w", s.d.name, err)
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// startingUp reports whether a PostgreSQL connection failed as it does
+// while the server (or the network to it) is coming up: no answer, a
+// refused or cut connection, a name not resolved yet, or the server's
+// cannot_connect_now (starting up, shutting down, in recovery),
+// too_many_connections or a connection exception. An error the server
+// gives for the login itself (a wrong password, no such database or
+// role) is not.
+func startingUp(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P03" || pe.Code == "53300" || strings.HasPrefix(pe.Code, "08")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Dialect names the backend: "sqlite" or "postgres".

@@ -59,43 +59,34 @@ for n in bad:
 sys.exit(1 if bad else 0)
 PY
 ) || { echo "$errors"; echo "compat: gatehouse answered 5xx"; status=1; }
-# A real OAuth client (Python's requests-oauthlib) against the same server.
-if $py -c 'import requests_oauthlib' 2>/dev/null; then
-  if $py "$root/compat/oauthlib_client.py" --base "http://127.0.0.1:$port" >"$out/oauthlib.log" 2>&1; then
-    echo "requests-oauthlib: $(tail -n 1 "$out/oauthlib.log")"
+# client_check LABEL PACKAGE LOG PROBE -- COMMAND...: runs one real client
+# against the same server when PROBE (a command) succeeds, printing its last
+# line; a failed run fails the gate, and so does a missing PACKAGE in CI.
+client_check() {
+  local label=$1 pkg=$2 log="$out/$3.log" probe=$4
+  shift 5
+  if ! bash -c "$probe" >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "compat: $pkg is missing in CI"; status=1
+    else
+      echo "compat: $label skipped (apt-get install $pkg)"
+    fi
+  elif "$@" >"$log" 2>&1; then
+    echo "$label: $(tail -n 1 "$log")"
   else
-    cat "$out/oauthlib.log"; echo "compat: requests-oauthlib client failed"; status=1
+    cat "$log"; echo "compat: $label failed"; status=1
   fi
-elif [ "${CI:-}" = "true" ]; then
-  echo "compat: python3-requests-oauthlib is missing in CI"; status=1
-else
-  echo "compat: requests-oauthlib client skipped (apt-get install python3-requests-oauthlib)"
-fi
-# A real OAuth client in Ruby (the oauth2 gem) against the same server.
-if command -v ruby >/dev/null && ruby -e 'require "oauth2"' 2>/dev/null; then
-  if ruby "$root/compat/ruby_oauth2_client.rb" "http://127.0.0.1:$port" >"$out/ruby-oauth2.log" 2>&1; then
-    echo "ruby oauth2: $(tail -n 1 "$out/ruby-oauth2.log")"
-  else
-    cat "$out/ruby-oauth2.log"; echo "compat: Ruby's oauth2 client failed"; status=1
-  fi
-elif [ "${CI:-}" = "true" ]; then
-  echo "compat: ruby-oauth2 is missing in CI"; status=1
-else
-  echo "compat: Ruby's oauth2 client skipped (apt-get install ruby-oauth2)"
-fi
-# A Django service checking tokens with DOT's own resource-server mode
-# (RESOURCE_SERVER_INTROSPECTION_URL) against the same server.
-if $py -c 'import oauth2_provider, rest_framework' 2>/dev/null; then
-  if $py "$root/compat/dot_resource_server.py" --base "http://127.0.0.1:$port" >"$out/dot-resource-server.log" 2>&1; then
-    echo "DOT resource server: $(tail -n 1 "$out/dot-resource-server.log")"
-  else
-    cat "$out/dot-resource-server.log"; echo "compat: DOT's resource-server mode failed"; status=1
-  fi
-elif [ "${CI:-}" = "true" ]; then
-  echo "compat: python3-django-oauth-toolkit is missing in CI"; status=1
-else
-  echo "compat: DOT's resource-server mode skipped (apt-get install python3-django-oauth-toolkit)"
-fi
+}
+base="http://127.0.0.1:$port"
+# Python's requests-oauthlib and Ruby's oauth2 gem, and a Django service
+# checking tokens with DOT's own resource-server mode
+# (RESOURCE_SERVER_INTROSPECTION_URL).
+client_check requests-oauthlib python3-requests-oauthlib oauthlib "$py -c 'import requests_oauthlib'" -- \
+  $py "$root/compat/oauthlib_client.py" --base "$base"
+client_check "ruby oauth2" ruby-oauth2 ruby-oauth2 "ruby -e 'require \"oauth2\"'" -- \
+  ruby "$root/compat/ruby_oauth2_client.rb" "$base"
+client_check "DOT resource server" python3-django-oauth-toolkit dot-resource-server "$py -c 'import oauth2_provider, rest_framework'" -- \
+  $py "$root/compat/dot_resource_server.py" --base "$base"
 echo "compat: $(grep -c . "$root/compat/deviations.txt" | tr -d ' ') deviation lines, $(grep -vc '^\s*\(#\|$\)' "$root/compat/pending.txt" || true) pending lines"
 tail -n 1 "$out/diff.txt"
 exit $status

@@ -327,6 +327,11 @@ func TestOpenUserModelRefused(t *testing.T) {
 		{"bad table", Options{UserModel: "accounts.User", UserTable: "members x"}, `user table "members x" is not a table name`},
 		{"absent table", Options{UserModel: "accounts.User"}, "has no table accounts_user for the user model accounts.user"},
 		{"absent db_table", Options{UserModel: "accounts.User", UserTable: "members"}, "has no table members for the user model accounts.user"},
+		{"OAuth model without app label", Options{OAuthModels: map[string]string{"oauth2_provider.application": "Application"}}, "give it as app_label.Model"},
+		{"OAuth model not a name", Options{OAuthModels: map[string]string{"oauth2_provider.grant": "clients.Grant; DROP"}}, "give it as app_label.Model"},
+		{"OAuth model too long a table", Options{OAuthModels: map[string]string{"oauth2_provider.grant": "clients." + strings.Repeat("g", 60)}}, "is not a table name gatehouse reads"},
+		{"OAuth model not swappable here", Options{OAuthModels: map[string]string{"oauth2_provider.idtoken": "clients.IDToken"}}, "none of the Django OAuth Toolkit models"},
+		{"one model for two", Options{OAuthModels: map[string]string{"oauth2_provider.accesstoken": "c.T", "oauth2_provider.refreshtoken": "c.T"}}, "cannot stand for both"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Open(context.Background(), d.URL, c.o)

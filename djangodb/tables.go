@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/fixture"
 )
 
 // kind is how a column's value is written in a dumpdata object.
@@ -197,31 +199,20 @@ var dotTables = map[string][]*table{
 // has DOT's columns (foreign keys are named after the field, whatever
 // model they name).
 func oauthTables(o Options) (map[*table]*table, error) {
+	labels, err := fixture.OAuthModelLabels(o.OAuthModels)
+	if err != nil {
+		return nil, fmt.Errorf("djangodb: %w", err)
+	}
 	out := map[*table]*table{}
-	seen := map[string]string{}
-	for dot, name := range o.OAuthModels {
-		passes, ok := dotTables[dot]
-		if !ok {
-			return nil, fmt.Errorf("djangodb: %s is none of the Django OAuth Toolkit models gatehouse reads a project's own model for (application, access token, refresh token, grant)", dot)
+	for dot, label := range labels {
+		app, model, _ := strings.Cut(label, ".")
+		name := app + "_" + model
+		if !identifier.MatchString(name) {
+			return nil, fmt.Errorf("djangodb: %s's table %s is not a table name gatehouse reads (at most 63 characters)", label, name)
 		}
-		label := strings.ToLower(strings.TrimSpace(name))
-		if label == "" || label == dot {
-			continue
-		}
-		app, model, ok := strings.Cut(label, ".")
-		if !ok || !identifier.MatchString(app) || !identifier.MatchString(model) {
-			return nil, fmt.Errorf("djangodb: %s model %q: give it as app_label.Model, as the Django setting names it (e.g. clients.Application)", dot, name)
-		}
-		if app+"_"+model == users.name || label == users.model {
-			return nil, fmt.Errorf("djangodb: %s cannot stand for %s", label, dot)
-		}
-		if other, ok := seen[label]; ok {
-			return nil, fmt.Errorf("djangodb: %s cannot stand for both %s and %s", label, other, dot)
-		}
-		seen[label] = dot
-		for _, t := range passes {
+		for _, t := range dotTables[dot] {
 			c := *t
-			c.name, c.model = app+"_"+model, label
+			c.name, c.model = name, label
 			out[t] = &c
 		}
 	}

@@ -1,12 +1,14 @@
-// Package djangodb reads a Django project's database (PostgreSQL, or a
-// SQLite file) directly and gives its rows as the objects Django's dumpdata
+// Package djangodb reads a Django project's database (PostgreSQL, MySQL or
+// MariaDB, or a SQLite file) directly and gives its rows as the objects Django's dumpdata
 // would write for them (fixture.Object: the same model labels, field names,
 // datetimes and primary keys), so that the fixture package's converter,
 // and nothing else, turns them into gatehouse's records.
 //
 // A Source is opened read-only inside one read-only transaction: on
 // PostgreSQL REPEATABLE READ, a consistent snapshot while a live Django
-// keeps writing; on SQLite a read transaction (a snapshot in WAL mode; in
+// keeps writing; on MySQL and MariaDB a REPEATABLE READ transaction too
+// (InnoDB's consistent snapshot, taken at the first read); on SQLite a
+// read transaction (a snapshot in WAL mode; in
 // Django's default rollback-journal mode it holds a shared lock, and
 // Django's writes fail with "database is locked" until it ends). Tables
 // are read in batches in key order (keyset pagination), never whole.
@@ -31,7 +33,7 @@ import (
 type Source struct {
 	db      *sql.DB
 	tx      *sql.Tx
-	dialect string // "sqlite" or "postgres"
+	dialect string // "sqlite", "postgres" or "mysql"
 	name    string
 	steps   []Step
 	notes   []string
@@ -77,8 +79,8 @@ type Options struct {
 }
 
 // Open opens the Django database at source: a postgres:// (or
-// postgresql://) URL, or the path of a SQLite file (optionally prefixed
-// "sqlite:"), read-only, and checks that it holds the users' table
+// postgresql://) URL, a mysql:// URL (MySQL or MariaDB), or the path of a
+// SQLite file (optionally prefixed "sqlite:"), read-only, and checks that it holds the users' table
 // (auth_user, or o's) and that each table it reads has the columns
 // gatehouse needs. Errors say what is wrong and never show a password.
 func Open(ctx context.Context, source string, o Options) (*Source, error) {
@@ -103,9 +105,11 @@ func Open(ctx context.Context, source string, o Options) (*Source, error) {
 	switch {
 	case strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://"):
 		err = s.openPostgres(ctx, source)
+	case strings.HasPrefix(source, "mysql://") || strings.HasPrefix(source, "mariadb://"):
+		err = s.openMySQL(ctx, source)
 	case strings.Contains(source, "://") && !strings.HasPrefix(source, "sqlite://"):
 		scheme, _, _ := strings.Cut(source, "://")
-		return nil, fmt.Errorf("djangodb: %s:// databases are not read; give a postgres:// URL or the path of a SQLite file, "+
+		return nil, fmt.Errorf("djangodb: %s:// databases are not read; give a postgres:// or mysql:// URL or the path of a SQLite file, "+
 			"or dump the data with python manage.py dumpdata and use gatehouse loaddata", scheme)
 	default:
 		err = s.openSQLite(ctx, strings.TrimPrefix(strings.TrimPrefix(source, "sqlite://"), "sqlite:"))
@@ -155,7 +159,7 @@ func redact(u *url.URL) string {
 
 func (s *Source) openSQLite(ctx context.Context, path string) error {
 	if path == "" {
-		return errors.New("djangodb: give the Django database: a postgres:// URL or the path of a SQLite file")
+		return errors.New("djangodb: give the Django database: a postgres:// or mysql:// URL or the path of a SQLite file")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -194,7 +198,7 @@ func (s *Source) UserModel() string { return s.users.model }
 // path.
 func (s *Source) Name() string { return s.name }
 
-// Dialect is "postgres" or "sqlite".
+// Dialect is "postgres", "mysql" or "sqlite".
 func (s *Source) Dialect() string { return s.dialect }
 
 // Steps are the passes of an import in load order: parents first (content
@@ -256,8 +260,11 @@ func (s *Source) inspect(ctx context.Context) error {
 }
 
 func (s *Source) schemaHint() string {
-	if s.dialect == "postgres" {
+	switch s.dialect {
+	case "postgres":
 		return "; if Django's tables are in another schema, add ?search_path=SCHEMA to the URL"
+	case "mysql":
+		return "; the URL's path names the database (mysql://user@host/DATABASE)"
 	}
 	return ""
 }
@@ -266,8 +273,13 @@ func (s *Source) schemaHint() string {
 // not exist.
 func (s *Source) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
 	q := "SELECT name FROM pragma_table_info(?)"
-	if s.dialect == "postgres" {
+	switch s.dialect {
+	case "postgres":
 		q = "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped"
+	case "mysql":
+		// Django's table names are lower case; so is what MySQL reports on
+		// a server that folds them (lower_case_table_names).
+		q = "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
 	}
 	rows, err := s.tx.QueryContext(ctx, q, table)
 	if err != nil {

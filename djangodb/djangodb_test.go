@@ -218,7 +218,7 @@ func TestOpenRefuses(t *testing.T) {
 	noCol.Exec(t, "ALTER TABLE authtoken_token RENAME COLUMN created TO made")
 	cases := []struct{ name, source, want string }{
 		{"empty", "", "give the Django database"},
-		{"mysql", "mysql://u:hunter2pass@db/app", "mysql:// databases are not read"},
+		{"mssql", "mssql://u:hunter2pass@db/app", "mssql:// databases are not read"},
 		{"missing file", filepath.Join(dir, "nope.sqlite3"), "nope.sqlite3: no such file"},
 		{"directory", dir, "is a directory"},
 		{"not sqlite", text, "is not a SQLite database"},

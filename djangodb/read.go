@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -56,12 +57,12 @@ func (s *Source) Read(ctx context.Context, st Step, after string, limit int) (Ba
 	if err != nil {
 		return Batch{}, err
 	}
-	sel := []string{key.col, t.pk.col}
+	sel := []string{ident(key.col), ident(t.pk.col)}
 	for _, c := range st.cols {
 		sel = append(sel, c.expr())
 	}
 	rows, err := s.query(ctx, t.name, "SELECT "+strings.Join(sel, ", ")+" FROM "+t.name+" WHERE "+cond+
-		" ORDER BY "+key.col+" LIMIT ?", append(args, limit)...)
+		" ORDER BY "+ident(key.col)+" LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -105,7 +106,7 @@ func (s *Source) Read(ctx context.Context, st Step, after string, limit int) (Ba
 		b.Objects = append(b.Objects, o)
 	}
 	if a := st.attach; a != nil {
-		sel := []string{a.t.pk.col}
+		sel := []string{ident(a.t.pk.col)}
 		for _, c := range st.acols {
 			sel = append(sel, c.expr())
 		}
@@ -114,7 +115,7 @@ func (s *Source) Read(ctx context.Context, st Step, after string, limit int) (Ba
 			return Batch{}, err
 		}
 		arows, err := s.query(ctx, a.t.name, "SELECT "+strings.Join(sel, ", ")+" FROM "+a.t.name+
-			" WHERE "+cond+" AND "+a.link+" <= ? ORDER BY "+a.link, append(args, hi)...)
+			" WHERE "+cond+" AND "+ident(a.link)+" <= ? ORDER BY "+ident(a.link), append(args, hi)...)
 		if err != nil {
 			return Batch{}, err
 		}
@@ -133,9 +134,9 @@ func (s *Source) Read(ctx context.Context, st Step, after string, limit int) (Ba
 // selecting the rows after the key after, with its argument; "" selects
 // every row. t's extra condition applies to t's own rows.
 func afterKey(t *table, col, after string) (string, []any, error) {
-	cond, args := col+" IS NOT NULL", []any(nil)
+	cond, args := ident(col)+" IS NOT NULL", []any(nil)
 	if after != "" {
-		cond = col + " > ?"
+		cond = ident(col) + " > ?"
 		if t.keyCol().kind != kInt {
 			args = []any{after}
 		} else {
@@ -151,6 +152,11 @@ func afterKey(t *table, col, after string) (string, []any, error) {
 	}
 	return cond, args, nil
 }
+
+// ident is a column's name quoted as SQL's standard quotes identifiers,
+// which PostgreSQL, SQLite and MySQL in ANSI mode all read: DRF's token
+// table has a column named key, a reserved word in MySQL.
+func ident(col string) string { return `"` + col + `"` }
 
 func keyString(v any, k kind) (string, error) {
 	if k == kInt {
@@ -218,8 +224,8 @@ func (s *Source) m2mLists(ctx context.Context, t *table, m m2m, after string, hi
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, m.table, "SELECT "+m.owner+", "+m.target+" FROM "+m.table+
-		" WHERE "+cond+" AND "+m.owner+" <= ? ORDER BY "+m.owner+", "+m.target, append(args, hi)...)
+	rows, err := s.query(ctx, m.table, "SELECT "+ident(m.owner)+", "+ident(m.target)+" FROM "+m.table+
+		" WHERE "+cond+" AND "+ident(m.owner)+" <= ? ORDER BY "+ident(m.owner)+", "+ident(m.target), append(args, hi)...)
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +303,12 @@ func appendValue(b []byte, k kind, v any) ([]byte, error) {
 		switch x := v.(type) {
 		case bool:
 			return strconv.AppendBool(b, x), nil
-		case int64:
+		case int64: // SQLite's 0 or 1; MySQL's tinyint(1)
 			return strconv.AppendBool(b, x != 0), nil
+		case []byte: // MySQL's tinyint(1) read as text
+			if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+				return strconv.AppendBool(b, n != 0), nil
+			}
 		}
 		return b, fmt.Errorf("not a boolean (%T)", v)
 	case kTime:
@@ -361,6 +371,11 @@ func toInt(v any) (int64, error) {
 	case int64:
 		return x, nil
 	case int32:
+		return int64(x), nil
+	case uint64: // MySQL's bigint unsigned (Django's PositiveBigIntegerField)
+		if x > math.MaxInt64 {
+			return 0, fmt.Errorf("an integer out of range (%d)", x)
+		}
 		return int64(x), nil
 	case string:
 		return strconv.ParseInt(x, 10, 64)

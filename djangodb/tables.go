@@ -75,7 +75,7 @@ func (c column) expr() string {
 	if c.sel != "" {
 		return c.sel
 	}
-	return c.col
+	return ident(c.col)
 }
 
 func (t *table) keyCol() column {

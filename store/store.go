@@ -25,6 +25,9 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 
+	// registers the "mysql" database/sql driver, which only djangodb uses:
+	// gatehouse import reads a Django project's MySQL or MariaDB database.
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"

@@ -432,7 +432,7 @@ func checkCorpus(t *testing.T, base string, c corpusCredentials, dbURL string, f
 	})
 }
 
-// The Django database itself, SQLite file or PostgreSQL, imported with
+// The Django database itself, SQLite file, PostgreSQL or MySQL, imported with
 // `gatehouse import --from`, gives the same result as its dumps.
 func TestDjangoCorpusImportFrom(t *testing.T) {
 	c := readCorpus(t)
@@ -458,6 +458,19 @@ func TestDjangoCorpusImportFrom(t *testing.T) {
 			cmd := exec.Command("bash", filepath.Join(corpusDir, "..", "regen.sh"), "--postgres", django)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("regen.sh --postgres: %v\n%s", err, out)
+			}
+			importAndCheck(t, c, backend, django)
+		})
+		t.Run(backend+"/mysql", func(t *testing.T) {
+			// The same Django database made by Django on MySQL or MariaDB.
+			django := testdb.MySQLURL(t)
+			probe := exec.Command("/usr/bin/python3", "-c", "import django, rest_framework, oauth2_provider, rest_framework_simplejwt, MySQLdb")
+			if err := probe.Run(); err != nil && os.Geteuid() != 0 {
+				t.Skipf("MySQL not tested: Debian's Django packages and python3-mysqldb are not installed and installing them needs root (%v)", err)
+			}
+			cmd := exec.Command("bash", filepath.Join(corpusDir, "..", "regen.sh"), "--mysql", django)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("regen.sh --mysql: %v\n%s", err, out)
 			}
 			importAndCheck(t, c, backend, django)
 		})

@@ -31,7 +31,7 @@ type importFlags struct {
 }
 
 func (f *importFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.from, "from", "", "the Django database: a postgres:// URL or the path of a SQLite file (required; read-only)")
+	fs.StringVar(&f.from, "from", "", "the Django database: a postgres:// or mysql:// URL, or the path of a SQLite file (required; read-only)")
 	fs.BoolVar(&f.restart, "restart", false, "start over instead of continuing a stopped import from the same database")
 	fs.IntVar(&f.batch, "batch-size", 1000, "rows read and stored per transaction")
 	fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User: its table is read instead of auth_user")
@@ -56,7 +56,7 @@ const (
 func cmdImport(ctx context.Context, e *env, args []string) error {
 	f := e.extra.imp
 	if f.from == "" || len(args) > 0 {
-		return usagef("usage: gatehouse import --from DJANGO_DATABASE (a postgres:// URL or the path of a Django SQLite file)")
+		return usagef("usage: gatehouse import --from DJANGO_DATABASE (a postgres:// or mysql:// URL, or the path of a Django SQLite file)")
 	}
 	if f.batch < 1 {
 		return usagef("--batch-size must be at least 1")

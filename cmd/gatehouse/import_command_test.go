@@ -257,9 +257,12 @@ func TestImportRefusesBadSources(t *testing.T) {
 	gate := filepath.Join(dir, "gatehouse-as-source.db")
 	testdb.OpenURL(t, gate)
 	cases := map[string]struct{ from, want string }{
-		"scheme":    {"mysql://django:hunter2pass@db/app", "mysql:// databases are not read"},
-		"no file":   {filepath.Join(dir, "missing.sqlite3"), "missing.sqlite3: no such file"},
-		"no django": {gate, "has no auth_user table: it is not a Django database"},
+		"scheme":    {"mssql://django:hunter2pass@db/app", "mssql:// databases are not read"},
+		"mysql url": {"mysql://django:hunter2pass@db/app?charset=latin1", `parameter "charset" is not known`},
+		// Nothing listens on port 1: refused at once, the password not shown.
+		"mysql unreachable": {"mysql://django:hunter2pass@127.0.0.1:1/app", "cannot read the Django database at mysql://django@127.0.0.1:1/app"},
+		"no file":           {filepath.Join(dir, "missing.sqlite3"), "missing.sqlite3: no such file"},
+		"no django":         {gate, "has no auth_user table: it is not a Django database"},
 	}
 	if os.Getenv(testdb.EnvPostgres) != "" {
 		cases["unreachable"] = struct{ from, want string }{"postgres://django:hunter2pass@127.0.0.1:1/app?connect_timeout=2", "cannot read the Django database at postgres://django@127.0.0.1:1/app"}

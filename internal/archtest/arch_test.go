@@ -61,7 +61,8 @@ func goBinary(t *testing.T) string {
 
 // drivers are the database drivers and the migration tool; only the SQL
 // store may depend on them.
-var drivers = []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/pressly/goose"}
+var drivers = []string{"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/pressly/goose",
+	"github.com/go-sql-driver/mysql"}
 
 func isDriver(path string) bool {
 	for _, d := range drivers {

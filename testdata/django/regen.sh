@@ -9,6 +9,9 @@
 #                               ?search_path=SCHEMA); the database or schema must
 #                               be empty. Nothing in corpus/ changes, and the
 #                               credentials in corpus/credentials.json hold for it.
+#   ./regen.sh --mysql URL      the same in MySQL or MariaDB at URL
+#                               (mysql://user[:password]@host[:port]/db, an empty
+#                               database), through Debian's python3-mysqldb.
 #
 # Uses Debian 12's packages through /usr/bin/python3 (not a pyenv or venv
 # python), installing them with apt-get when missing (needs root).
@@ -23,7 +26,10 @@ case "${1:-}" in
   --postgres)
     [ $# -eq 2 ] || { echo "usage: $0 [--postgres URL]" >&2; exit 2; }
     MODE=postgres URL="$2" ;;
-  *) echo "usage: $0 [--postgres URL]" >&2; exit 2 ;;
+  --mysql)
+    [ $# -eq 2 ] || { echo "usage: $0 [--postgres URL | --mysql URL]" >&2; exit 2; }
+    MODE=mysql URL="$2" ;;
+  *) echo "usage: $0 [--postgres URL | --mysql URL]" >&2; exit 2 ;;
 esac
 
 PKGS="python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
@@ -36,7 +42,14 @@ if ! "$PY" -c 'import django, rest_framework, rest_framework_simplejwt, oauth2_p
   apt-get install -y -qq $PKGS >/dev/null
 fi
 
-if [ "$MODE" = postgres ]; then
+if [ "$MODE" = mysql ] && ! "$PY" -c 'import MySQLdb' 2>/dev/null; then
+  echo "regen: installing Debian package: python3-mysqldb" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq python3-mysqldb >/dev/null
+fi
+
+if [ "$MODE" != sqlite ]; then
   CORPUS_DATABASE="$URL" exec "$PY" -W ignore::DeprecationWarning "$HERE/generate.py" --database-only
 fi
 

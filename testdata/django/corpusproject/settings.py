@@ -7,8 +7,9 @@ corpus/credentials.json. It protects nothing and must never be used
 anywhere else.
 
 The database is CORPUS_DATABASE: a SQLite file path (default db.sqlite3
-beside this project), or a postgres:// URL (with an optional
-?search_path=SCHEMA) for `regen.sh --postgres URL`.
+beside this project), a postgres:// URL (with an optional
+?search_path=SCHEMA) for `regen.sh --postgres URL`, or a mysql:// URL (MySQL or
+MariaDB, through Debian's python3-mysqldb) for `regen.sh --mysql URL`.
 """
 import os
 from datetime import timedelta
@@ -73,11 +74,13 @@ TEMPLATES = [
 
 
 def _database(value):
-    if not value.startswith(("postgres://", "postgresql://")):
+    engines = {"mysql": "mysql", "postgres": "postgresql", "postgresql": "postgresql"}
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in engines:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": value}
     u = urlparse(value)
     db = {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "django.db.backends." + engines[scheme],
         "NAME": unquote(u.path.lstrip("/")),
         "USER": unquote(u.username or ""),
         "PASSWORD": unquote(u.password or ""),
@@ -85,6 +88,9 @@ def _database(value):
         "PORT": str(u.port or ""),
         "OPTIONS": {},
     }
+    if scheme == "mysql":
+        db["OPTIONS"]["charset"] = "utf8mb4"
+        return db
     q = parse_qs(u.query)
     if "search_path" in q:
         db["OPTIONS"]["options"] = "-c search_path=" + q["search_path"][0]

@@ -89,18 +89,9 @@ func Open(ctx context.Context, source string, o Options) (*Source, error) {
 	if s.users, err = userTable(o); err != nil {
 		return nil, err
 	}
-	swapped, err := oauthTables(o)
-	if err != nil {
+	// The flags are checked before anything is read.
+	if _, err := oauthTables(o); err != nil {
 		return nil, err
-	}
-	for _, t := range plan {
-		if t == users {
-			t = s.users
-		}
-		if sw := swapped[t]; sw != nil {
-			t = sw
-		}
-		s.plan = append(s.plan, t)
 	}
 	switch {
 	case strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://"):
@@ -117,11 +108,48 @@ func Open(ctx context.Context, source string, o Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.planFor(ctx, o); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.inspect(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// planFor sets the passes for o, with the project's own DOT models that
+// detectOAuthModels finds added to those o names.
+func (s *Source) planFor(ctx context.Context, o Options) error {
+	found, err := s.detectOAuthModels(ctx, o)
+	if err != nil {
+		return err
+	}
+	if len(found) > 0 {
+		named := map[string]string{}
+		for dot, label := range o.OAuthModels {
+			named[dot] = label
+		}
+		for dot, label := range found {
+			named[dot] = label
+		}
+		o.OAuthModels = named
+	}
+	swapped, err := oauthTables(o)
+	if err != nil {
+		return err
+	}
+	for _, t := range plan {
+		if t == users {
+			t = s.users
+		}
+		if sw := swapped[t]; sw != nil {
+			t = sw
+		}
+		s.plan = append(s.plan, t)
+	}
+	return nil
 }
 
 func (s *Source) openPostgres(ctx context.Context, source string) error {

@@ -147,14 +147,19 @@ const swappedDir = "../../testdata/django/swappeddot"
 // tokens and the client work after either.
 func TestDjangoSwappedDOTCorpus(t *testing.T) {
 	for _, backend := range testdb.Backends() {
-		for _, how := range []string{"loaddata", "import"} {
+		for _, how := range []string{"loaddata", "import", "import-detected"} {
 			t.Run(backend+"/"+how, func(t *testing.T) {
 				env := baseEnv(testdb.URL(t, backend))
 				args := []string{"loaddata", filepath.Join(swappedDir, "dump.json")}
-				if how == "import" {
+				switch how {
+				case "import":
 					args = []string{"import", "--from", copyDjangoDB(t, swappedDir), "--oauth-application-model", "clients.Application",
 						"--oauth-access-token-model", "clients.AccessToken", "--oauth-refresh-token-model", "clients.RefreshToken",
 						"--oauth-grant-model", "clients.Grant"}
+				case "import-detected":
+					// Without the flags: the tables found by their columns
+					// among the models django_content_type lists.
+					args = []string{"import", "--from", copyDjangoDB(t, swappedDir)}
 				}
 				out, errOut, err := runIn(t, env, "", args...)
 				if err != nil {
@@ -162,6 +167,15 @@ func TestDjangoSwappedDOTCorpus(t *testing.T) {
 				}
 				if !strings.Contains(errOut, "5 objects of the project's own OAuth models loaded as Django OAuth Toolkit's") {
 					t.Errorf("%s's warning:\n%s", how, errOut)
+				}
+				if how == "import-detected" {
+					for _, want := range []string{"clients.application read as oauth2_provider.application: its table clients_application has the columns",
+						"clients.accesstoken read as oauth2_provider.accesstoken", "clients.refreshtoken read as oauth2_provider.refreshtoken",
+						"clients.grant read as oauth2_provider.grant", "(--oauth-grant-model names another)"} {
+						if !strings.Contains(errOut, want) {
+							t.Errorf("the import's notes lack %q:\n%s", want, errOut)
+						}
+					}
 				}
 				base, stop := serve(t, env)
 				defer stop()

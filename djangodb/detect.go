@@ -59,19 +59,9 @@ func (s *Source) detectOAuthModels(ctx context.Context, o Options) (map[string]s
 				need = append(need, c.col)
 			}
 		}
-		var candidates []string
-		for _, label := range labels {
-			if taken[label] {
-				continue
-			}
-			app, model, _ := strings.Cut(label, ".")
-			cols, err := s.tableColumns(ctx, app+"_"+model)
-			if err != nil {
-				return nil, err
-			}
-			if hasAll(cols, append(need, "id")) {
-				candidates = append(candidates, label)
-			}
+		candidates, err := s.withColumns(ctx, labels, taken, append(need, "id"))
+		if err != nil {
+			return nil, err
 		}
 		switch len(candidates) {
 		case 0:
@@ -85,6 +75,50 @@ func (s *Source) detectOAuthModels(ctx context.Context, o Options) (map[string]s
 		}
 	}
 	return found, nil
+}
+
+// detectUserModel finds the project's custom user model when o names none
+// and the source has no auth_user table, as loaddata finds it in a dump:
+// the one model django_content_type lists, other than those gatehouse
+// reads, whose table has AbstractBaseUser's columns (id, password,
+// last_login). Several are an error that asks for --user-model; none
+// leaves auth_user, whose absence inspect reports.
+func (s *Source) detectUserModel(ctx context.Context, o Options) error {
+	if s.users != users {
+		return nil
+	}
+	if cols, err := s.tableColumns(ctx, users.name); err != nil || len(cols) > 0 {
+		return err
+	}
+	labels, err := s.contentTypes(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, t := range plan {
+		known[t.model] = true
+	}
+	for _, m := range fixture.OAuthModelSettings {
+		known[strings.ToLower(strings.TrimSpace(o.OAuthModels[m.Model]))] = true
+	}
+	candidates, err := s.withColumns(ctx, labels, known, []string{"id", "password", "last_login"})
+	if err != nil {
+		return err
+	}
+	switch len(candidates) {
+	case 0:
+		return nil
+	case 1:
+		if s.users, err = userTable(Options{UserModel: candidates[0]}); err != nil {
+			return err
+		}
+		s.userFound = true
+		s.notes = append(s.notes, fmt.Sprintf("%s read as the user model (AUTH_USER_MODEL): its table %s has AbstractBaseUser's "+
+			"password and last_login and there is no auth_user (--user-model names another)", candidates[0], s.users.name))
+		return nil
+	}
+	return fmt.Errorf("djangodb: %s has no auth_user table and several tables with AbstractBaseUser's password and last_login (%s): "+
+		"name the project's AUTH_USER_MODEL with --user-model app_label.Model", s.name, strings.Join(candidates, ", "))
 }
 
 // contentTypes are the models django_content_type lists, as app_label.model
@@ -110,6 +144,33 @@ func (s *Source) contentTypes(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(labels)
 	return labels, nil
+}
+
+// withColumns are the labels, but those skip holds, whose tables
+// (app_label_model) have every column of cols.
+func (s *Source) withColumns(ctx context.Context, labels []string, skip map[string]bool, cols []string) ([]string, error) {
+	var out []string
+	for _, label := range labels {
+		if skip[label] {
+			continue
+		}
+		name := strings.Replace(label, ".", "_", 1)
+		have, ok := s.candidates[name]
+		if !ok {
+			var err error
+			if have, err = s.tableColumns(ctx, name); err != nil {
+				return nil, err
+			}
+			if s.candidates == nil {
+				s.candidates = map[string]map[string]bool{}
+			}
+			s.candidates[name] = have
+		}
+		if hasAll(have, cols) {
+			out = append(out, label)
+		}
+	}
+	return out, nil
 }
 
 func hasAll(have map[string]bool, cols []string) bool {

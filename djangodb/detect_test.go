@@ -86,3 +86,51 @@ func TestDetectsOwnOAuthModels(t *testing.T) {
 		})
 	}
 }
+
+// A custom user model is found, without --user-model, when there is no
+// auth_user: the one model django_content_type lists whose table has
+// AbstractBaseUser's columns; two are refused naming the flag.
+func TestDetectsCustomUserModel(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			d := djangotest.New(t, backend)
+			djangotest.Populate(t, d, 4)
+			d.Exec(t, "ALTER TABLE auth_user RENAME TO accounts_user")
+			for _, m2m := range []string{"groups", "user_permissions"} {
+				d.Exec(t, "ALTER TABLE auth_user_"+m2m+" RENAME TO accounts_user_"+m2m)
+			}
+			_, err := Open(context.Background(), d.URL, Options{})
+			if err == nil || !strings.Contains(err.Error(), "has no auth_user table") {
+				t.Fatalf("no content type names it: %v", err)
+			}
+			d.Exec(t, "INSERT INTO django_content_type (id, app_label, model) VALUES (100, 'accounts', 'user')")
+			s, err := Open(context.Background(), d.URL, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.UserModel() != "accounts.user" || !s.UserModelFound() || s.Steps()[3].Table != "accounts_user" ||
+				!strings.Contains(strings.Join(s.Notes(), "\n"), "accounts.user read as the user model") {
+				t.Errorf("model %s found %v step %s notes %v", s.UserModel(), s.UserModelFound(), s.Steps()[3].Table, s.Notes())
+			}
+			objs, _ := readAll(t, s, 10)
+			if !strings.Contains(string(objs["accounts.user 1"].Fields), `"groups":[1]`) {
+				t.Errorf("user 1: %s", objs["accounts.user 1"].Fields)
+			}
+			s.Close()
+			// Named, it is not "found".
+			s, err = Open(context.Background(), d.URL, Options{UserModel: "accounts.User"})
+			if err != nil || s.UserModelFound() {
+				t.Fatalf("named: %v", err)
+			}
+			s.Close()
+
+			d.Exec(t, "CREATE TABLE staff_member AS SELECT * FROM accounts_user")
+			d.Exec(t, "INSERT INTO django_content_type (id, app_label, model) VALUES (101, 'staff', 'member')")
+			_, err = Open(context.Background(), d.URL, Options{})
+			if err == nil || !strings.Contains(err.Error(), "several tables with AbstractBaseUser's password and last_login (accounts.user, staff.member)") ||
+				!strings.Contains(err.Error(), "--user-model") {
+				t.Fatalf("two candidates: %v", err)
+			}
+		})
+	}
+}

@@ -37,10 +37,15 @@ type Source struct {
 	name    string
 	steps   []Step
 	notes   []string
-	users   *table   // auth_user, or the table of a custom user model
-	plan    []*table // the passes, plan with users in its place
+	users   *table // auth_user, or the table of a custom user model
+	// userFound: users is a custom user model found by its columns.
+	userFound bool
+	plan      []*table // the passes, plan with users in its place
 	// columns present, by table; a table absent has no entry.
 	columns map[string]map[string]bool
+	// candidates are the columns of the tables the detection of a
+	// project's own models looked at, by table (detect.go).
+	candidates map[string]map[string]bool
 }
 
 // Step is one pass of an import: the rows of one table in the order of
@@ -122,6 +127,9 @@ func Open(ctx context.Context, source string, o Options) (*Source, error) {
 // planFor sets the passes for o, with the project's own DOT models that
 // detectOAuthModels finds added to those o names.
 func (s *Source) planFor(ctx context.Context, o Options) error {
+	if err := s.detectUserModel(ctx, o); err != nil {
+		return err
+	}
 	found, err := s.detectOAuthModels(ctx, o)
 	if err != nil {
 		return err
@@ -220,6 +228,10 @@ func (s *Source) openSQLite(ctx context.Context, path string) error {
 // UserModel is the model the users' objects are given as: "auth.user",
 // or the custom user model's label, lower-cased as dumpdata writes it.
 func (s *Source) UserModel() string { return s.users.model }
+
+// UserModelFound says the custom user model was not named but found by
+// its table's columns (detectUserModel).
+func (s *Source) UserModelFound() bool { return s.userFound }
 
 // Name is the source as messages show it and an import's progress is
 // recorded under: the URL without its password, or the file's absolute

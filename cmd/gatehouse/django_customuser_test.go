@@ -177,42 +177,57 @@ func checkCustomUsersJWT(t *testing.T, env map[string]string, c customUserCreden
 	}
 }
 
-// import --from reads the custom user model's table when named, with its
-// groups, and every credential works as after loaddata.
+// import --from reads the custom user model's table when named, or found
+// without the flag (the one table with AbstractBaseUser's columns among
+// the models django_content_type lists), with its groups, and every
+// credential works as after loaddata.
 func TestDjangoCustomUserImportFrom(t *testing.T) {
 	for _, backend := range testdb.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			env, c := customUserEnv(t, testdb.URL(t, backend))
-			src := copyDjangoDB(t, customUserDir)
-			if _, _, err := runIn(t, env, "", "import", "--from", src); err == nil || !strings.Contains(err.Error(), "--user-model app_label.Model") {
-				t.Fatalf("import without --user-model: %v", err)
-			}
-			// Batches of one row: what is counted is warned about once.
-			out, errOut, err := runIn(t, env, "", "import", "--from", src, "--user-model", "accounts.User", "--batch-size", "1")
-			if err != nil {
-				t.Fatalf("import: %v\n%s%s", err, out, errOut)
-			}
-			for _, once := range []string{"4 users of the custom user model accounts.user, named", "4 users have no date_joined",
-				"1 applications have client secrets Django OAuth Toolkit stored hashed"} {
-				if !strings.Contains(errOut, once) {
-					t.Errorf("import did not warn %q:\n%s", once, errOut)
-				}
-			}
-			for _, part := range []string{"custom user model", "no date_joined", "stored hashed"} {
-				if n := strings.Count(errOut, part); n != 1 {
-					t.Errorf("%q warned %d times:\n%s", part, n, errOut)
-				}
-			}
-			if strings.Contains(errOut, "accounts_user_groups does not exist") {
-				t.Errorf("import's notes:\n%s", errOut)
-			}
-			show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
-			if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
-				t.Errorf("users show bob@example.com: %v\n%s", err, show)
-			}
-			checkCustomUsers(t, env, c)
-		})
+		for _, how := range []string{"named", "found"} {
+			t.Run(backend+"/"+how, func(t *testing.T) {
+				customUserImport(t, backend, how)
+			})
+		}
 	}
+}
+
+func customUserImport(t *testing.T, backend, how string) {
+	env, c := customUserEnv(t, testdb.URL(t, backend))
+	src := copyDjangoDB(t, customUserDir)
+	// Batches of one row: what is counted is warned about once.
+	args := []string{"import", "--from", src, "--batch-size", "1"}
+	want := "4 users of the custom user model accounts.user, named"
+	if how == "named" {
+		args = append(args, "--user-model", "accounts.User")
+	} else {
+		want = "4 users of the custom user model accounts.user, found (the one model with AbstractBaseUser's password and last_login; --user-model names another)"
+	}
+	out, errOut, err := runIn(t, env, "", args...)
+	if err != nil {
+		t.Fatalf("import: %v\n%s%s", err, out, errOut)
+	}
+	if note := "note: accounts.user read as the user model (AUTH_USER_MODEL): its table accounts_user has AbstractBaseUser's password and last_login"; strings.Contains(errOut, note) != (how == "found") {
+		t.Errorf("the import's note (%s):\n%s", how, errOut)
+	}
+	for _, once := range []string{want, "4 users have no date_joined",
+		"1 applications have client secrets Django OAuth Toolkit stored hashed"} {
+		if !strings.Contains(errOut, once) {
+			t.Errorf("import did not warn %q:\n%s", once, errOut)
+		}
+	}
+	for _, part := range []string{"custom user model", "no date_joined", "stored hashed"} {
+		if n := strings.Count(errOut, part); n != 1 {
+			t.Errorf("%q warned %d times:\n%s", part, n, errOut)
+		}
+	}
+	if strings.Contains(errOut, "accounts_user_groups does not exist") {
+		t.Errorf("import's notes:\n%s", errOut)
+	}
+	show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+	if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
+		t.Errorf("users show bob@example.com: %v\n%s", err, show)
+	}
+	checkCustomUsers(t, env, c)
 }
 
 // A custom user model whose primary key is a UUID: its users get integer

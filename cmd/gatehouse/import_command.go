@@ -97,7 +97,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
 	imp := &importer{src: src, store: a.Store, conv: fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets,
-		UserModel: src.UserModel(), UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels},
+		UserModel: src.UserModel(), UserModelFound: src.UserModelFound(), UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels},
 		batch: f.batch, marks: marks, progress: newProgress(e.stderr, time.Now), sum: newImportSummary()}
 	started := time.Now()
 	if err := imp.run(ctx); err != nil {

@@ -154,3 +154,33 @@ func TestReadsDjangoMySQL(t *testing.T) {
 		t.Fatal("the source accepted a write")
 	}
 }
+
+// On a real server: an empty database is not a Django database, a wrong
+// password and a missing database are refused, and no message shows the
+// password.
+func TestMySQLRefuses(t *testing.T) {
+	empty := testdb.MySQLURL(t)
+	u, _ := url.Parse(empty)
+	wrong := *u
+	wrong.User = url.UserPassword(u.User.Username(), "wrong-hunter2pass")
+	missing := *u
+	missing.User = url.UserPassword(u.User.Username(), "hunter2pass")
+	missing.Path = "/gh_test_no_such_database"
+	for name, c := range map[string]struct{ source, want string }{
+		"not django":     {empty, "has no auth_user table: it is not a Django database"},
+		"wrong password": {wrong.String(), "cannot read the Django database at " + u.Scheme + "://" + u.User.Username() + "@"},
+		"no database":    {missing.String(), "cannot read the Django database at"},
+		"bad port":       {"mysql://django:hunter2pass@127.0.0.1:port/app", "not a valid URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(context.Background(), c.source, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "hunter2pass") {
+				t.Fatalf("error %q, want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -49,6 +49,7 @@ func skipIfPending(t *testing.T, name string) {
 var corpusDumps = []string{
 	"dump.json", "dump-indent.json", "dump.jsonl", "-", "dump-natural-foreign.json", "dump-natural.json",
 	"dump.json.gz", "dump.json.bz2", "dump.json.xz", "dump.zip", "dump-bom.json", "dump.xml", "dump-natural.xml",
+	"dump.yaml", "dump-natural.yaml",
 }
 
 // corpusCredentials is corpus/credentials.json: the clear credentials the

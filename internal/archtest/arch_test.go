@@ -541,8 +541,10 @@ func TestBuildWithOpenTelemetry(t *testing.T) {
 }
 
 // The OpenAPI document is served with the standard library alone:
-// kin-openapi (the validator) and the YAML library (the document's
-// source) are test dependencies, linked into no program.
+// kin-openapi (the validator) is a test dependency, linked into no
+// program, and so is the YAML library for the document (its source):
+// the binary links that library for one job, reading Django's YAML dumps
+// (fixture/yaml.go), and only package fixture imports it.
 func TestOpenAPIValidatorOnlyInTests(t *testing.T) {
 	pkgs := list(t, "./server/openapi", "./cmd/gatehouse")
 	p, ok := pkgs[module+"/server/openapi"]
@@ -555,8 +557,18 @@ func TestOpenAPIValidatorOnlyInTests(t *testing.T) {
 		}
 	}
 	for _, dep := range pkgs[module+"/cmd/gatehouse"].Deps {
-		if strings.HasPrefix(dep, "github.com/getkin/") || strings.HasPrefix(dep, "go.yaml.in/") || strings.HasPrefix(dep, "github.com/gorilla/mux") {
+		if strings.HasPrefix(dep, "github.com/getkin/") || strings.HasPrefix(dep, "github.com/gorilla/mux") {
 			t.Errorf("the gatehouse binary links %s, a test dependency", dep)
+		}
+	}
+	for path, p := range list(t, "./...") {
+		if !strings.HasPrefix(path, module) || path == module+"/fixture" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "go.yaml.in/") {
+				t.Errorf("%s imports %s: only fixture reads YAML (Django's dumps)", path, imp)
+			}
 		}
 	}
 }

@@ -452,6 +452,8 @@ def write_dumps(out):
     dumpdata(j(out, "dump-natural.json"), use_natural_foreign_keys=True, use_natural_primary_keys=True)
     dumpdata(j(out, "dump.xml"), format="xml")
     dumpdata(j(out, "dump-natural.xml"), format="xml", use_natural_foreign_keys=True, use_natural_primary_keys=True)
+    dumpdata(j(out, "dump.yaml"), format="yaml")
+    dumpdata(j(out, "dump-natural.yaml"), format="yaml", use_natural_foreign_keys=True, use_natural_primary_keys=True)
     with open(j(out, "dump.json"), "rb") as f:
         raw = f.read()
     # Compressed copies, byte for byte repeatable (no time stamps, no names).

@@ -33,8 +33,8 @@ case "${1:-}" in
 esac
 
 PKGS="python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-python3-django-oauth-toolkit python3-argon2 python3-bcrypt python3-psycopg2"
-if ! "$PY" -c 'import django, rest_framework, rest_framework_simplejwt, oauth2_provider, argon2, bcrypt, psycopg2' 2>/dev/null; then
+python3-django-oauth-toolkit python3-argon2 python3-bcrypt python3-psycopg2 python3-yaml"
+if ! "$PY" -c 'import django, rest_framework, rest_framework_simplejwt, oauth2_provider, argon2, bcrypt, psycopg2, yaml' 2>/dev/null; then
   echo "regen: installing Debian packages: $PKGS" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

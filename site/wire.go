@@ -81,22 +81,58 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log), store.WithConnectWait(e.cfg.DatabaseWait))
-	if err != nil {
-		return nil, err
-	}
-	a, err := e.wire(ctx, st, key, migrate)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	if migrate {
-		if err := probeWrite(ctx, st); err != nil {
-			a.Close()
+	deadline := time.Now().Add(e.cfg.DatabaseWait)
+	once := func() (*Services, error) {
+		st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log), store.WithConnectWait(max(time.Until(deadline), 0)))
+		if err != nil {
 			return nil, err
 		}
+		a, err := e.wire(ctx, st, key, migrate)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if migrate {
+			if err := probeWrite(ctx, st); err != nil {
+				a.Close()
+				return nil, err
+			}
+		}
+		return a, nil
 	}
-	return a, nil
+	if !isPostgres(e.cfg.DatabaseURL) {
+		return once()
+	}
+	return startAgain(ctx, deadline, e.log, once)
+}
+
+// startAgain runs open, and runs it again while it fails as a PostgreSQL
+// server that is restarting, failing over or cutting sessions makes it fail
+// after connecting (an error the store classifies as unavailable: a
+// session ended by an administrator, a connection lost, too many
+// connections), after pauses from a quarter of a second doubling to two
+// seconds, until deadline (GATEHOUSE_DATABASE_WAIT from the start); each
+// try is logged as a warning. open leaves nothing open when it fails.
+// Other errors (a wrong secret, a refused setting, a failed migration
+// that is not a lost session) end the start at once.
+func startAgain(ctx context.Context, deadline time.Time, log *slog.Logger, open func() (*Services, error)) (*Services, error) {
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		a, err := open()
+		if err == nil || gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || time.Now().Add(pause).After(deadline) {
+			return a, err
+		}
+		log.Warn("the database failed during the start; trying again", "attempt", attempt,
+			"retry_in", pause.String(), "gives_up_at", deadline.Format(time.RFC3339), "error", err.Error())
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // wire builds the services on st.

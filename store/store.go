@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -126,7 +127,10 @@ var postgresDialect = dialect{
 				strings.HasPrefix(pe.Code, "57P")
 		}
 		var ce *pgconn.ConnectError
-		return errors.As(err, &ce) || pgconn.SafeToRetry(err)
+		// database/sql's own words for a session that ended under it (a
+		// terminated backend, a cut connection), as the migration tool
+		// passes them on.
+		return errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
 	},
 	afterExplicitIDs: func(table string) string {
 		return fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", table, table)

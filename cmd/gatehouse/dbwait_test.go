@@ -1,6 +1,10 @@
 package main
 
 import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,5 +46,50 @@ func TestServeWaitsForPostgres(t *testing.T) {
 	defer stop()
 	if st, _ := call(t, "GET", base+"/readyz", "", nil); st != 200 {
 		t.Errorf("/readyz after the wait: %d", st)
+	}
+}
+
+// PostgreSQL sessions ended while a command starts (an administrator's
+// pg_terminate_backend, a failover: what faults/killtest does under load)
+// do not end the start: it runs again within GATEHOUSE_DATABASE_WAIT, saying
+// so, and succeeds once the sessions are left alone.
+func TestStartSurvivesEndedSessions(t *testing.T) {
+	if !slices.Contains(testdb.Backends(), "postgres") {
+		t.Skip("PostgreSQL not configured (testdb)")
+	}
+	pg := testdb.URL(t, "postgres")
+	u, err := url.Parse(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	app := fmt.Sprintf("gh-startcut-%d", time.Now().UnixNano())
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	admin, err := sql.Open("pgx", os.Getenv(testdb.EnvPostgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// Every session of the command is ended as soon as it shows, for 1.5 s.
+	ended := make(chan int)
+	go func() {
+		n := 0
+		for stop := time.Now().Add(1500 * time.Millisecond); time.Now().Before(stop); time.Sleep(5 * time.Millisecond) {
+			var k int
+			admin.QueryRow("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&k)
+			n += k
+		}
+		ended <- n
+	}()
+	env := baseEnv(u.String())
+	env["GATEHOUSE_LOG_LEVEL"] = "warn"
+	out, errOut, err := runIn(t, env, "", "migrate")
+	n := <-ended
+	if err != nil {
+		t.Fatalf("migrate while its sessions were ended (%d ended): %v\n%s%s", n, err, out, errOut)
+	}
+	if n == 0 || !strings.Contains(errOut, "trying again") {
+		t.Errorf("no session was ended (%d), or the start did not say it tried again:\n%s", n, errOut)
 	}
 }

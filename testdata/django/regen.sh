@@ -33,13 +33,21 @@ case "${1:-}" in
 esac
 
 PKGS="python3-django python3-djangorestframework python3-djangorestframework-simplejwt \
-python3-django-oauth-toolkit python3-argon2 python3-bcrypt python3-psycopg2 python3-yaml"
-if ! "$PY" -c 'import django, rest_framework, rest_framework_simplejwt, oauth2_provider, argon2, bcrypt, psycopg2, yaml' 2>/dev/null; then
+python3-django-oauth-toolkit python3-argon2 python3-bcrypt python3-psycopg2"
+if ! "$PY" -c 'import django, rest_framework, rest_framework_simplejwt, oauth2_provider, argon2, bcrypt, psycopg2' 2>/dev/null; then
   echo "regen: installing Debian packages: $PKGS" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq $PKGS >/dev/null
+fi
+
+# PyYAML writes the corpus's YAML dumps (SQLite mode only).
+if [ "$MODE" = sqlite ] && ! "$PY" -c 'import yaml' 2>/dev/null; then
+  echo "regen: installing Debian package: python3-yaml" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq python3-yaml >/dev/null
 fi
 
 if [ "$MODE" = mysql ] && ! "$PY" -c 'import MySQLdb' 2>/dev/null; then

@@ -154,17 +154,9 @@ func (s *Source) withColumns(ctx context.Context, labels []string, skip map[stri
 		if skip[label] {
 			continue
 		}
-		name := strings.Replace(label, ".", "_", 1)
-		have, ok := s.candidates[name]
-		if !ok {
-			var err error
-			if have, err = s.tableColumns(ctx, name); err != nil {
-				return nil, err
-			}
-			if s.candidates == nil {
-				s.candidates = map[string]map[string]bool{}
-			}
-			s.candidates[name] = have
+		have, err := s.tableColumns(ctx, strings.Replace(label, ".", "_", 1))
+		if err != nil {
+			return nil, err
 		}
 		if hasAll(have, cols) {
 			out = append(out, label)

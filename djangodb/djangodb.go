@@ -43,9 +43,9 @@ type Source struct {
 	plan      []*table // the passes, plan with users in its place
 	// columns present, by table; a table absent has no entry.
 	columns map[string]map[string]bool
-	// candidates are the columns of the tables the detection of a
-	// project's own models looked at, by table (detect.go).
-	candidates map[string]map[string]bool
+	// read are the columns of every table looked at, by table (an
+	// absent table: an empty set), so that each is asked for once.
+	read map[string]map[string]bool
 }
 
 // Step is one pass of an import: the rows of one table in the order of
@@ -166,7 +166,15 @@ func (s *Source) openPostgres(ctx context.Context, source string) error {
 		return errors.New("djangodb: the PostgreSQL URL is not a valid URL")
 	}
 	s.dialect, s.name = "postgres", redact(u)
-	if s.db, err = sql.Open("pgx", source); err != nil {
+	return s.begin(ctx, "pgx", source)
+}
+
+// begin opens the server's database with driver and starts the read: one
+// connection, one REPEATABLE READ READ ONLY transaction (PostgreSQL's
+// snapshot; InnoDB's consistent read from the first statement).
+func (s *Source) begin(ctx context.Context, driver, dsn string) error {
+	var err error
+	if s.db, err = sql.Open(driver, dsn); err != nil {
 		return fmt.Errorf("djangodb: %s: %w", s.name, err)
 	}
 	s.db.SetMaxOpenConns(1)
@@ -310,8 +318,23 @@ func (s *Source) schemaHint() string {
 }
 
 // tableColumns lists the columns of table in the source; none when it does
-// not exist.
+// not exist. Each table is asked for once.
 func (s *Source) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
+	if cols, ok := s.read[table]; ok {
+		return cols, nil
+	}
+	cols, err := s.queryColumns(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	if s.read == nil {
+		s.read = map[string]map[string]bool{}
+	}
+	s.read[table] = cols
+	return cols, nil
+}
+
+func (s *Source) queryColumns(ctx context.Context, table string) (map[string]bool, error) {
 	q := "SELECT name FROM pragma_table_info(?)"
 	switch s.dialect {
 	case "postgres":

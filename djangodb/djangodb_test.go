@@ -227,14 +227,7 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Open(context.Background(), c.source, Options{})
-			if err == nil {
-				s.Close()
-				t.Fatal("opened")
-			}
-			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "hunter2pass") {
-				t.Fatalf("error %q, want %q", err, c.want)
-			}
+			expectRefused(t, c.source, c.want)
 		})
 	}
 	if os.Getenv(testdb.EnvPostgres) != "" {
@@ -351,5 +344,19 @@ func TestOpenUserModelRefused(t *testing.T) {
 	defer s.Close()
 	if s.UserModel() != "auth.user" {
 		t.Errorf("UserModel %q", s.UserModel())
+	}
+}
+
+// expectRefused opens source, which must be refused with an error saying
+// want and never the password hunter2pass.
+func expectRefused(t *testing.T, source, want string) {
+	t.Helper()
+	s, err := Open(context.Background(), source, Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("opened")
+	}
+	if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "hunter2pass") {
+		t.Fatalf("error %q, want %q", err, want)
 	}
 }

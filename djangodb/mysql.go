@@ -1,8 +1,8 @@
 package djangodb
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -41,7 +41,7 @@ func mysqlDSN(u *url.URL) (string, error) {
 		return "", errors.New("djangodb: a MySQL user name with ':' or '@' cannot be given in the URL")
 	}
 	q := u.Query()
-	addr := "tcp(" + net.JoinHostPort(cmpOr(u.Hostname(), "127.0.0.1"), cmpOr(u.Port(), "3306")) + ")"
+	addr := "tcp(" + net.JoinHostPort(cmp.Or(u.Hostname(), "127.0.0.1"), cmp.Or(u.Port(), "3306")) + ")"
 	params := url.Values{"parseTime": {"true"}, "loc": {"UTC"}, "timeout": {"10s"}, "sql_mode": {"'ANSI'"}}
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -77,13 +77,6 @@ func mysqlDSN(u *url.URL) (string, error) {
 	return creds + addr + "/" + db + "?" + params.Encode(), nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (s *Source) openMySQL(ctx context.Context, source string) error {
 	u, err := url.Parse(source)
 	if err != nil {
@@ -94,14 +87,8 @@ func (s *Source) openMySQL(ctx context.Context, source string) error {
 	if err != nil {
 		return err
 	}
-	if s.db, err = sql.Open("mysql", dsn); err != nil {
-		return fmt.Errorf("djangodb: %s: %s", s.name, withoutSecret(err, u))
-	}
-	s.db.SetMaxOpenConns(1)
-	s.tx, err = s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		s.db.Close()
-		return fmt.Errorf("djangodb: cannot read the Django database at %s: %s", s.name, withoutSecret(err, u))
+	if err := s.begin(ctx, "mysql", dsn); err != nil {
+		return errors.New(withoutSecret(err, u))
 	}
 	return nil
 }

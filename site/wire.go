@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/startwait"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/keys"
 	"github.com/gatehouse-auth/gatehouse/knox"
@@ -116,22 +117,17 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 // Other errors (a wrong secret, a refused setting, a failed migration
 // that is not a lost session) end the start at once.
 func startAgain(ctx context.Context, deadline time.Time, log *slog.Logger, open func() (*Services, error)) (*Services, error) {
-	pause := 250 * time.Millisecond
+	pauses := startwait.Until(deadline)
 	for attempt := 1; ; attempt++ {
 		a, err := open()
-		if err == nil || gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || time.Now().Add(pause).After(deadline) {
+		if err == nil || gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE || !pauses.Due() {
 			return a, err
 		}
 		log.Warn("the database failed during the start; trying again", "attempt", attempt,
-			"retry_in", pause.String(), "gives_up_at", deadline.Format(time.RFC3339), "error", err.Error())
-		t := time.NewTimer(pause)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+			"retry_in", pauses.Next().String(), "gives_up_at", deadline.Format(time.RFC3339), "error", err.Error())
+		if !pauses.Wait(ctx) {
 			return nil, err
 		}
-		pause = min(2*pause, 2*time.Second)
 	}
 }
 

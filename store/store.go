@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/startwait"
 
 	// registers the "mysql" database/sql driver, which only djangodb uses:
 	// gatehouse import reads a Django project's MySQL or MariaDB database.
@@ -333,8 +334,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // a quarter of a second doubling to two seconds, until s.connectWait has
 // passed; each is logged as a warning.
 func (s *Store) connect(ctx context.Context) error {
-	deadline := time.Now().Add(s.connectWait)
-	pause := 250 * time.Millisecond
+	pauses := startwait.Until(time.Now().Add(s.connectWait))
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := s.db.PingContext(pctx)
@@ -342,19 +342,14 @@ func (s *Store) connect(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		if s.d.name != postgresDialect.name || !startingUp(err) || time.Now().Add(pause).After(deadline) {
+		if s.d.name != postgresDialect.name || !startingUp(err) || !pauses.Due() {
 			return fmt.Errorf("store: connect %s: %w", s.d.name, err)
 		}
 		s.log.Warn("PostgreSQL does not accept connections yet; trying again", "attempt", attempt,
-			"retry_in", pause.String(), "gives_up_at", deadline.Format(time.RFC3339), "error", err.Error())
-		t := time.NewTimer(pause)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+			"retry_in", pauses.Next().String(), "gives_up_at", pauses.Deadline().Format(time.RFC3339), "error", err.Error())
+		if !pauses.Wait(ctx) {
 			return fmt.Errorf("store: connect %s: %w", s.d.name, err)
 		}
-		pause = min(2*pause, 2*time.Second)
 	}
 }
 

@@ -46,6 +46,8 @@ type Source struct {
 	// read are the columns of every table looked at, by table (an
 	// absent table: an empty set), so that each is asked for once.
 	read map[string]map[string]bool
+	// usernameField is Options.UsernameField.
+	usernameField string
 }
 
 // Step is one pass of an import: the rows of one table in the order of
@@ -81,6 +83,11 @@ type Options struct {
 	// (app_label_model) are read instead of DOT's, their objects given
 	// the project's label.
 	OAuthModels map[string]string
+	// UsernameField is the user model's USERNAME_FIELD (GATEHOUSE_USERNAME_FIELD);
+	// "" means username, or email for a model without one, as the
+	// converter chooses. A user model whose primary key is not an integer
+	// (a UUID) is referred to by it (userKeys).
+	UsernameField string
 }
 
 // Open opens the Django database at source: a postgres:// (or
@@ -89,7 +96,7 @@ type Options struct {
 // (auth_user, or o's) and that each table it reads has the columns
 // gatehouse needs. Errors say what is wrong and never show a password.
 func Open(ctx context.Context, source string, o Options) (*Source, error) {
-	s := &Source{columns: map[string]map[string]bool{}}
+	s := &Source{columns: map[string]map[string]bool{}, usernameField: strings.TrimSpace(o.UsernameField)}
 	var err error
 	if s.users, err = userTable(o); err != nil {
 		return nil, err
@@ -296,6 +303,9 @@ func (s *Source) inspect(ctx context.Context) error {
 		return fmt.Errorf("djangodb: %s has no auth_user table: it is not a Django database, or the project keeps its users in a custom "+
 			"user model (AUTH_USER_MODEL): name it with --user-model app_label.Model%s",
 			s.name, s.schemaHint())
+	}
+	if err := s.userKeys(ctx); err != nil {
+		return err
 	}
 	for _, t := range s.plan {
 		st, err := s.step(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -74,15 +75,15 @@ func (s *Source) Read(ctx context.Context, st Step, after string, limit int) (Ba
 		return Batch{}, fmt.Errorf("djangodb: %s: %w", t.name, err)
 	}
 	hi := rows[len(rows)-1][0]
-	lists := make([]map[int64][]int64, len(st.m2m))
+	lists := make([]map[string][]int64, len(st.m2m))
 	for i, m := range st.m2m {
 		if lists[i], err = s.m2mLists(ctx, t, m, after, hi); err != nil {
 			return Batch{}, err
 		}
 	}
-	var more func(b []byte, owner int64) []byte
+	var more func(b []byte, owner string) []byte
 	if len(st.m2m) > 0 {
-		more = func(b []byte, owner int64) []byte {
+		more = func(b []byte, owner string) []byte {
 			for i, m := range st.m2m {
 				b = append(b, ',')
 				b = appendString(b, m.field)
@@ -158,6 +159,9 @@ func afterKey(t *table, col, after string) (string, []any, error) {
 // table has a column named key, a reserved word in MySQL.
 func ident(col string) string { return `"` + col + `"` }
 
+// keyString is a key of kind k as the import's progress records it and as
+// m2mLists and object match an owner by: an integer in decimal, anything
+// else as the driver gives it.
 func keyString(v any, k kind) (string, error) {
 	if k == kInt {
 		n, err := toInt(v)
@@ -218,8 +222,9 @@ func (s *Source) query(ctx context.Context, table, query string, args ...any) ([
 }
 
 // m2mLists reads m's pairs for the owners (rows of t) after the key after
-// up to hi: the targets of each owner, in order.
-func (s *Source) m2mLists(ctx context.Context, t *table, m m2m, after string, hi any) (map[int64][]int64, error) {
+// up to hi: the targets of each owner, in order, by the owner's key
+// (keyString).
+func (s *Source) m2mLists(ctx context.Context, t *table, m m2m, after string, hi any) (map[string][]int64, error) {
 	cond, args, err := afterKey(t, m.owner, after)
 	if err != nil {
 		return nil, err
@@ -229,9 +234,9 @@ func (s *Source) m2mLists(ctx context.Context, t *table, m m2m, after string, hi
 	if err != nil {
 		return nil, err
 	}
-	lists := map[int64][]int64{}
+	lists := map[string][]int64{}
 	for _, r := range rows {
-		owner, err1 := toInt(r[0])
+		owner, err1 := keyString(r[0], t.pk.kind)
 		target, err2 := toInt(r[1])
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("djangodb: %s: a row that is not two ids", m.table)
@@ -242,22 +247,22 @@ func (s *Source) m2mLists(ctx context.Context, t *table, m m2m, after string, hi
 }
 
 // object writes one row as a dumpdata object; more, when not nil, appends
-// further fields given the row's (integer) primary key.
-func object(t *table, cols []column, pk any, vals []any, more func(b []byte, owner int64) []byte) (fixture.Object, error) {
+// further fields given the row's primary key (keyString).
+func object(t *table, cols []column, pk any, vals []any, more func(b []byte, owner string) []byte) (fixture.Object, error) {
 	o := fixture.Object{Model: t.model}
-	var owner int64
-	var err error
-	if t.pk.kind == kInt {
-		if owner, err = toInt(pk); err != nil {
-			return o, fmt.Errorf("djangodb: %s: a primary key of type %T", t.name, pk)
+	owner, err := keyString(pk, t.pk.kind)
+	if err != nil {
+		return o, fmt.Errorf("djangodb: %s: a primary key of type %T", t.name, pk)
+	}
+	switch t.pk.kind {
+	case kInt:
+		o.PK = []byte(owner)
+	case kUUID: // dashed, as dumpdata writes a UUIDField
+		if o.PK, err = appendValue(nil, kUUID, pk); err != nil {
+			return o, fmt.Errorf("djangodb: %s: %w", t.name, err)
 		}
-		o.PK = strconv.AppendInt(nil, owner, 10)
-	} else {
-		str, ok := toString(pk)
-		if !ok {
-			return o, fmt.Errorf("djangodb: %s: a primary key of type %T", t.name, pk)
-		}
-		o.PK = appendString(nil, str)
+	default:
+		o.PK = appendString(nil, owner)
 	}
 	f := make([]byte, 0, 256)
 	f = append(f, '{')
@@ -328,6 +333,17 @@ func appendValue(b []byte, k kind, v any) ([]byte, error) {
 		b = append(b, ',')
 		b = appendString(b, second)
 		return append(b, ']'), nil
+	case kUserRef:
+		str, ok := toString(v)
+		switch {
+		case ok && len(str) > 1 && str[0] == 'u':
+			b = append(b, '[')
+			b = appendString(b, str[1:])
+			return append(b, ']'), nil
+		case ok && str == "x":
+			return b, errors.New("names a user that is not in the users' table")
+		}
+		return b, fmt.Errorf("not a user's natural key (%T)", v)
 	case kUUID:
 		str, ok := toString(v)
 		if !ok {

@@ -26,6 +26,7 @@ const (
 	kTime                // a datetime, as DjangoJSONEncoder writes it
 	kUUID                // a UUID in its dashed form (SQLite stores 32 hex digits)
 	kNatural             // a natural key: "a.b" selected, ["a", "b"] written
+	kUserRef             // a user by natural key: "u" + the key selected, ["key"] written; "x" names no user (userKeys)
 )
 
 // column is one field of a model: the dumpdata field name and its column.
@@ -50,7 +51,7 @@ type m2m struct {
 // table is how one Django table becomes dumpdata objects.
 type table struct {
 	name, model string
-	pk          column // the primary key: kInt or kStr
+	pk          column // the primary key: kInt, kStr, or kUUID (a custom user model's)
 	// key is the column the rows are read in order of (keyset pagination),
 	// unique and indexed; empty means the primary key. DRF tokens are read
 	// in order of user_id: their primary key is the key itself, a

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -256,6 +257,75 @@ func TestDjangoCustomUserUUIDKey(t *testing.T) {
 				}
 				show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
 				if err != nil || !strings.Contains(show, "editors") {
+					t.Errorf("users show bob@example.com: %v\n%s", err, show)
+				}
+				checkCustomUsersJWT(t, env, c, false)
+			})
+		}
+	}
+}
+
+// import --from reads a custom user model whose primary key is a UUID,
+// from the database Django itself made on SQLite (char(32)), PostgreSQL
+// (uuid) and MySQL (char(32)): the users get integer ids and every row
+// naming one follows it by its e-mail (the USERNAME_FIELD), so every
+// credential but Django's simplejwt tokens (user_id the UUID) keeps
+// working; a second import (--restart) changes nothing.
+func TestDjangoCustomUserUUIDImportFrom(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		for _, from := range []string{"sqlite-file", "postgres", "mysql"} {
+			t.Run(backend+"/"+from, func(t *testing.T) {
+				dir, src := filepath.Join(customUserDir, "uuid"), ""
+				switch from {
+				case "sqlite-file":
+					src = copyDjangoDB(t, dir)
+				case "postgres":
+					if os.Getenv(testdb.EnvPostgres) == "" {
+						t.Skip("needs " + testdb.EnvPostgres)
+					}
+					src = testdb.URL(t, "postgres")
+				case "mysql":
+					src = testdb.MySQLURL(t)
+				}
+				if from != "sqlite-file" {
+					// Django makes the project's database there (generate.py
+					// --uuid --database), with credentials of its own.
+					probe := exec.Command("/usr/bin/python3", "-c", "import django, rest_framework, oauth2_provider, rest_framework_simplejwt, argon2")
+					if err := probe.Run(); err != nil {
+						t.Skipf("skipping: Debian's Django packages are not installed (%v); apt-get install python3-django python3-djangorestframework "+
+							"python3-django-oauth-toolkit python3-djangorestframework-simplejwt python3-argon2 python3-psycopg2 python3-mysqldb", err)
+					}
+					dir = t.TempDir()
+					cmd := exec.Command("/usr/bin/python3", "-W", "ignore::DeprecationWarning", filepath.Join(customUserDir, "generate.py"),
+						"--uuid", "--database", src, "--out", dir)
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("generate.py --uuid --database: %v\n%s", err, out)
+					}
+				}
+				env, _ := customUserEnv(t, testdb.URL(t, backend))
+				raw, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c customUserCredentials
+				if err := json.Unmarshal(raw, &c); err != nil {
+					t.Fatal(err)
+				}
+				for i, args := range [][]string{{"--batch-size", "1"}, {"--restart"}} {
+					out, errOut, err := runIn(t, env, "", append([]string{"import", "--from", src}, args...)...)
+					if err != nil {
+						t.Fatalf("import %v: %v\n%s%s", args, err, out, errOut)
+					}
+					if !strings.Contains(errOut, "4 users have a primary key that is not an integer") {
+						t.Errorf("import %v did not warn of the users' keys:\n%s", args, errOut)
+					}
+					list, _, err := runIn(t, env, "", "users", "list")
+					if err != nil || strings.Count(list, "\n")-1 != 4 || strings.Count(list, "@example.") != 8 {
+						t.Errorf("users list after import %d: %v\n%s", i+1, err, list)
+					}
+				}
+				show, _, err := runIn(t, env, "", "users", "show", "bob@example.com")
+				if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
 					t.Errorf("users show bob@example.com: %v\n%s", err, show)
 				}
 				checkCustomUsersJWT(t, env, c, false)

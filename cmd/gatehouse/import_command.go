@@ -66,7 +66,8 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable, OAuthModels: oauthModels})
+	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable, OAuthModels: oauthModels,
+		UsernameField: loginField(e.cfg.UsernameField)})
 	if err != nil {
 		return err
 	}

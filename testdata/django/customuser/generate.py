@@ -6,6 +6,10 @@ Django OAuth Toolkit's own APIs and views on Debian 12's packages.
 
     /usr/bin/python3 generate.py          (from this folder; rewrites the files)
     /usr/bin/python3 generate.py --uuid   the same with a UUID primary key, into uuid/
+    /usr/bin/python3 generate.py [--uuid] --database URL --out DIR
+                                          the database in PostgreSQL or MySQL at URL
+                                          (postgres://...?search_path=SCHEMA or mysql://..., empty),
+                                          the dumps and credentials.json into DIR
 
 THROWAWAY TEST CREDENTIALS ONLY: every password, key, token and secret
 written here is published on purpose and protects nothing. Unlike the main
@@ -22,11 +26,21 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = HERE
-if sys.argv[1:] == ["--uuid"]:
+args = sys.argv[1:]
+if args[:1] == ["--uuid"]:
     os.environ["CUSTOMUSER_UUID"] = "1"
     OUT = os.path.join(HERE, "uuid")
-    os.makedirs(OUT, exist_ok=True)
+    args = args[1:]
 WORK = tempfile.mkdtemp()
+DATABASE = {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(WORK, "db.sqlite3")}
+if args:
+    if len(args) != 4 or args[0] != "--database" or args[2] != "--out":
+        sys.exit("usage: generate.py [--uuid] [--database URL --out DIR]")
+    # The main corpus's settings read a database URL the same way.
+    sys.path.insert(0, os.path.dirname(HERE))
+    from corpusproject.settings import _database  # noqa: E402
+    DATABASE, OUT = _database(args[1]), args[3]
+os.makedirs(OUT, exist_ok=True)
 # The app is copied so that makemigrations writes into the copy.
 shutil.copytree(os.path.join(HERE, "accounts"), os.path.join(WORK, "accounts"))
 sys.path.insert(0, WORK)
@@ -47,7 +61,7 @@ settings.configure(
     MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
                 "django.contrib.auth.middleware.AuthenticationMiddleware"],
     AUTH_USER_MODEL="accounts.User",
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(WORK, "db.sqlite3")}},
+    DATABASES={"default": DATABASE},
     ROOT_URLCONF=__name__,
     USE_TZ=True,
     DEFAULT_AUTO_FIELD="django.db.models.AutoField",
@@ -152,11 +166,11 @@ with open(os.path.join(OUT, "credentials.json"), "w") as f:
     f.write("\n")
 from django.db import connection  # noqa: E402
 with connection.cursor() as c:
-    c.execute("ALTER TABLE oauth2_provider_application ADD COLUMN hash_client_secret bool NOT NULL DEFAULT 0")
-    c.execute("UPDATE oauth2_provider_application SET client_secret = %s, hash_client_secret = 1 WHERE client_id = %s",
-              [hashed_secret, service.client_id])
+    c.execute("ALTER TABLE oauth2_provider_application ADD COLUMN hash_client_secret boolean NOT NULL DEFAULT false")
+    c.execute("UPDATE oauth2_provider_application SET client_secret = %s, hash_client_secret = %s WHERE client_id = %s",
+              [hashed_secret, True, service.client_id])
 connection.close()
-if OUT == HERE:  # import --from does not read a UUID primary key: no database for uuid/
+if DATABASE["ENGINE"].endswith("sqlite3"):
     shutil.copyfile(os.path.join(WORK, "db.sqlite3"), os.path.join(OUT, "db.sqlite3"))
 shutil.rmtree(WORK)
 print("generate: wrote the dumps and credentials.json into " + OUT)

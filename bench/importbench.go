@@ -42,7 +42,7 @@ func benchImport(o options, work, bin string, n, rounds int, w io.Writer) error 
 			return err
 		}
 		start := time.Now()
-		if err := buildDjango(backend, src, n); err != nil {
+		if err := buildDjango(backend, src, n, o.importUUID); err != nil {
 			dropSrc()
 			return fmt.Errorf("%s: building the Django database: %w", backend, err)
 		}
@@ -54,7 +54,7 @@ func benchImport(o options, work, bin string, n, rounds int, w io.Writer) error 
 				dropSrc()
 				return err
 			}
-			run, err := runImportOnce(bin, src, target)
+			run, err := runImportOnce(bin, src, target, o.importUUID)
 			drop()
 			if err != nil {
 				dropSrc()
@@ -77,9 +77,14 @@ func benchImport(o options, work, bin string, n, rounds int, w io.Writer) error 
 	return nil
 }
 
-// runImportOnce runs `gatehouse import --from src` into target.
-func runImportOnce(bin, src, target string) (importRun, error) {
-	cmd := exec.Command(bin, "import", "--from", src)
+// runImportOnce runs `gatehouse import --from src` into target (naming
+// buildDjango's custom user model with uuid).
+func runImportOnce(bin, src, target string, uuid bool) (importRun, error) {
+	args := []string{"import", "--from", src}
+	if uuid {
+		args = append(args, "--user-model", "accounts.User")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "GATEHOUSE_DATABASE_URL="+target, "GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
 		"GATEHOUSE_LOG_LEVEL=error")
 	var out, errb strings.Builder
@@ -99,8 +104,11 @@ func runImportOnce(bin, src, target string) (importRun, error) {
 }
 
 // buildDjango creates the Django tables at url and writes n users and n
-// DRF tokens, one multi-row INSERT of chunk rows per transaction.
-func buildDjango(backend, url string, n int) error {
+// DRF tokens, one multi-row INSERT of chunk rows per transaction. With
+// uuid the users are a custom user model's, accounts_user, keyed by UUIDs
+// (uuid on PostgreSQL, 32 hex digits on SQLite, as Django stores a
+// UUIDField), and there is no auth_user.
+func buildDjango(backend, url string, n int, uuid bool) error {
 	schema, err := os.ReadFile(filepath.Join("internal", "djangotest", "testdata", "schema."+backend+".sql"))
 	if err != nil {
 		return fmt.Errorf("the Django schema (run from the repository root): %w", err)
@@ -117,17 +125,52 @@ func buildDjango(backend, url string, n int) error {
 	if b.postgres {
 		f, t, joined = "false", "true", "'2026-01-01 00:00:00.123456+00'"
 	}
-	err = insertRows(b.db, n, "INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES ",
+	users, userID := "auth_user", func(i int) string { return fmt.Sprint(i) }
+	if uuid {
+		users, userID = "accounts_user", func(i int) string { return fmt.Sprintf("'%08x000040008000000000%06x'", i, i%(1<<24)) }
+		for _, q := range uuidUserModel(b.postgres) {
+			if _, err := b.db.Exec(q); err != nil {
+				return err
+			}
+		}
+	}
+	err = insertRows(b.db, n, "INSERT INTO "+users+" (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES ",
 		func(i int) string {
-			return fmt.Sprintf("(%d, '%s', NULL, %s, 'user%07d', 'First', 'Last', 'user%07d@example.com', %s, %s, %s)", i, importHash, f, i, i, f, t, joined)
+			return fmt.Sprintf("(%s, '%s', NULL, %s, 'user%07d', 'First', 'Last', 'user%07d@example.com', %s, %s, %s)", userID(i), importHash, f, i, i, f, t, joined)
 		})
 	if err != nil {
 		return err
 	}
 	return insertRows(b.db, n, "INSERT INTO authtoken_token (key, created, user_id) VALUES ", func(i int) string {
 		sum := sha1.Sum([]byte(fmt.Sprint("bench-drf-key-", i)))
-		return fmt.Sprintf("('%s', %s, %d)", hex.EncodeToString(sum[:]), joined, i)
+		return fmt.Sprintf("('%s', %s, %s)", hex.EncodeToString(sum[:]), joined, userID(i))
 	})
+}
+
+// uuidUserModel turns the Django schema's auth_user into accounts_user, a
+// custom user model with auth.User's fields and a UUID primary key, and
+// every user_id into that key's type (the tables are empty).
+func uuidUserModel(postgres bool) []string {
+	if postgres {
+		qs := []string{"DROP TABLE auth_user CASCADE",
+			"CREATE TABLE accounts_user (id uuid PRIMARY KEY, password varchar(128) NOT NULL, last_login timestamptz NULL, is_superuser boolean NOT NULL, " +
+				"username varchar(150) NOT NULL UNIQUE, first_name varchar(150) NOT NULL, last_name varchar(150) NOT NULL, email varchar(254) NOT NULL, " +
+				"is_staff boolean NOT NULL, is_active boolean NOT NULL, date_joined timestamptz NOT NULL)",
+		}
+		for _, t := range []string{"auth_user_groups", "auth_user_user_permissions", "authtoken_token", "knox_authtoken", "token_blacklist_outstandingtoken",
+			"oauth2_provider_application", "oauth2_provider_grant", "oauth2_provider_idtoken", "oauth2_provider_accesstoken", "oauth2_provider_refreshtoken"} {
+			qs = append(qs, "ALTER TABLE "+t+" ALTER COLUMN user_id TYPE uuid USING NULL")
+		}
+		return qs
+	}
+	// SQLite: the tokens' user_id as Django declares a key to a
+	// UUIDField, char(32), so that a UUID of decimal digits alone stays
+	// text rather than becoming a number by the column's affinity.
+	return []string{"DROP TABLE auth_user", "DROP TABLE authtoken_token",
+		"CREATE TABLE accounts_user (id char(32) NOT NULL PRIMARY KEY, password varchar(128) NOT NULL, last_login datetime NULL, is_superuser bool NOT NULL, " +
+			"username varchar(150) NOT NULL UNIQUE, first_name varchar(150) NOT NULL, last_name varchar(150) NOT NULL, email varchar(254) NOT NULL, " +
+			"is_staff bool NOT NULL, is_active bool NOT NULL, date_joined datetime NOT NULL)",
+		`CREATE TABLE "authtoken_token" ("key" varchar(40) NOT NULL PRIMARY KEY, "created" datetime NOT NULL, "user_id" char(32) NOT NULL UNIQUE REFERENCES "accounts_user" ("id"))`}
 }
 
 // insertRows writes rows 1..n: head is "INSERT INTO t (cols) VALUES ",

@@ -49,6 +49,7 @@ type options struct {
 	rounds           int            // rounds of a case measured with its yardstick
 	importRows       int            // -import: users and DRF tokens of the import benchmark (0: the load benchmark)
 	importRounds     int
+	importUUID       bool   // -import-uuid: the users are a custom user model keyed by UUIDs
 	budgetsDoc       string // -budgets-doc: the document whose budgets table gets this run's figures
 	budgetsRun       string // -budgets-run: the run's name there
 }
@@ -73,6 +74,7 @@ func main() {
 	cases := flag.String("cases", "", "run only the load cases whose name matches this regular expression")
 	flag.IntVar(&o.importRows, "import", 0, "measure gatehouse import from a Django database with this many users and as many DRF tokens, instead of the load benchmark")
 	flag.IntVar(&o.importRounds, "import-rounds", 3, "imports measured per backend with -import")
+	flag.BoolVar(&o.importUUID, "import-uuid", false, "with -import: the users are those of a custom user model (accounts.User) whose primary key is a UUID")
 	flag.StringVar(&o.budgetsDoc, "budgets-doc", "", "add this run's figures to the budgets table of this document (docs/performance.md); needs -budgets-run")
 	flag.StringVar(&o.budgetsRun, "budgets-run", "", "the run's name in the budgets table (\"run 14\")")
 	flag.Parse()

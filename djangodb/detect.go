@@ -80,7 +80,7 @@ func (s *Source) detectOAuthModels(ctx context.Context, o Options) (map[string]s
 // detectUserModel finds the project's custom user model when o names none
 // and the source has no auth_user table, as loaddata finds it in a dump:
 // the one model django_content_type lists, other than those gatehouse
-// reads, whose table has AbstractBaseUser's columns (id, password,
+// reads, whose table has AbstractBaseUser's columns (password,
 // last_login). Several are an error that asks for --user-model; none
 // leaves auth_user, whose absence inspect reports.
 func (s *Source) detectUserModel(ctx context.Context, o Options) error {
@@ -101,7 +101,8 @@ func (s *Source) detectUserModel(ctx context.Context, o Options) error {
 	for _, m := range fixture.OAuthModelSettings {
 		known[strings.ToLower(strings.TrimSpace(o.OAuthModels[m.Model]))] = true
 	}
-	candidates, err := s.withColumns(ctx, labels, known, []string{"id", "password", "last_login"})
+	// The primary key may have any name (userKeys finds it).
+	candidates, err := s.withColumns(ctx, labels, known, []string{"password", "last_login"})
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User, tok *Token) error
 	User(ctx context.Context, id int64) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
+	// UserIDByDjangoKey returns the id of the user loaded with that
+	// Django primary key (User.DjangoKey); ErrNotFound when there is none.
+	UserIDByDjangoKey(ctx context.Context, key string) (int64, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
 	// CountUsersUpTo counts the users f selects, up to max: it returns
 	// min(count, max) and stops reading once it has max of them, so that

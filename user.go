@@ -28,6 +28,12 @@ type User struct {
 	DateJoined  time.Time
 	LastLogin   *time.Time
 	AuthEpoch   time.Time // zero: never moved; kept to the microsecond
+	// DjangoKey is, in a load only, the Django primary key of a user
+	// whose model's key is no integer (a UUID, as str(pk) writes it):
+	// the store keeps it so that Django's simplejwt tokens, whose
+	// user_id it is, find the user (UserIDByDjangoKey). A User read back
+	// does not carry it.
+	DjangoKey string
 }
 
 // Accepts reports whether a credential of u issued at issuedAt is still
@@ -140,3 +146,25 @@ func ValidText(s string) bool {
 
 // Length counts characters as Django does (code points, not bytes).
 func Length(s string) int { return utf8.RuneCountInString(s) }
+
+// DjangoUserKey is a Django primary key that is no integer as gatehouse
+// keeps and looks it up (User.DjangoKey): a UUID in the dashed lower-case
+// form str(uuid) gives, whether written so, as 32 hex digits (SQLite's
+// and MySQL's column) or in capitals; any other key as it is.
+func DjangoUserKey(s string) string {
+	if u, ok := CanonicalUUID(s); ok {
+		return u
+	}
+	return s
+}
+
+// CanonicalUUID is s, a UUID as Django serializes one (dashed) or a
+// database stores it (32 hex digits), in the dashed lower-case form;
+// false when s is neither.
+func CanonicalUUID(s string) (string, bool) {
+	h := strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	if len(h) != 32 || strings.Trim(h, "0123456789abcdef") != "" || (len(s) != 32 && len(s) != 36) {
+		return "", false
+	}
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], true
+}

@@ -30,6 +30,7 @@ import (
 // Store is what authentication reads, and the "last used" times it writes.
 type Store interface {
 	User(ctx context.Context, id int64) (gatehouse.User, error)
+	UserIDByDjangoKey(ctx context.Context, key string) (int64, error)
 	TokenByHash(ctx context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error)
 	TouchTokens(ctx context.Context, used map[int64]time.Time) error
 	AccessTokenByHash(ctx context.Context, hash []byte) (gatehouse.AccessTokenInfo, error)
@@ -280,6 +281,9 @@ func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.P
 	if c.TokenType != jwt.Access {
 		return nil, refused(gatehouse.ReasonWrongTokenType)
 	}
+	if err := a.ResolveJWTUser(ctx, &c); err != nil {
+		return nil, err
+	}
 	if !c.HasUserID {
 		return nil, refused(gatehouse.ReasonNoUserID)
 	}
@@ -507,6 +511,40 @@ func (a *Authenticator) User(ctx context.Context, id int64) (gatehouse.User, err
 	}
 	a.cache.put(ck, entry{user: u})
 	return u, nil
+}
+
+// ResolveJWTUser gives c the id of the user its user_id claim names when
+// that claim is a Django key (c.UserKey: a custom user model's UUID, in a
+// simplejwt token Django issued before the move): the user loaded with
+// that key (gatehouse.User.DjangoKey). A key no user has leaves c without
+// a user. The key's user is cached as a user looked up by id is.
+func (a *Authenticator) ResolveJWTUser(ctx context.Context, c *jwt.Claims) error {
+	if c.HasUserID || c.UserKey == "" {
+		return nil
+	}
+	key := gatehouse.DjangoUserKey(c.UserKey)
+	ck := "k:" + key
+	if e, ok := a.cache.get(ck); ok {
+		c.UserID, c.HasUserID = e.user.ID, true
+		return nil
+	}
+	id, err := a.store.UserIDByDjangoKey(ctx, key)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	u, err := a.User(ctx, id)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.cache.put(ck, entry{user: u})
+	c.UserID, c.HasUserID = id, true
+	return nil
 }
 
 // ForgetUser drops cached lookups of a user after this replica changed it

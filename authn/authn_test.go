@@ -34,6 +34,7 @@ func (c *clock) now() time.Time { return c.t }
 // field makes the method fail with errUnexpected.
 type fakeStore struct {
 	user              func(id int64) (gatehouse.User, error)
+	userByKey         func(key string) (int64, error)
 	tokenByHash       func(hash []byte) (gatehouse.Token, gatehouse.User, error)
 	touchTokens       func(used map[int64]time.Time) error
 	accessTokenByHash func(hash []byte) (gatehouse.AccessTokenInfo, error)
@@ -60,6 +61,14 @@ func (f *fakeStore) User(_ context.Context, id int64) (gatehouse.User, error) {
 		return gatehouse.User{}, errUnexpected
 	}
 	return f.user(id)
+}
+
+func (f *fakeStore) UserIDByDjangoKey(_ context.Context, key string) (int64, error) {
+	f.count("UserIDByDjangoKey")
+	if f.userByKey == nil {
+		return 0, gatehouse.ErrNotFound
+	}
+	return f.userByKey(key)
 }
 
 func (f *fakeStore) TokenByHash(_ context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error) {
@@ -364,6 +373,65 @@ func TestJWT(t *testing.T) {
 			// database read.
 			if tc.user == nil && st.calls["User"] != 0 {
 				t.Fatalf("User called %d times for a refused token", st.calls["User"])
+			}
+		})
+	}
+}
+
+// A simplejwt access token Django issued for a custom user model keyed by
+// UUIDs names its user by that key (jwt.Claims.UserKey): it is looked up,
+// in the form gatehouse keeps (dashed, lower case) whatever form the
+// token gives, among the loaded users' Django keys, once while cached; a
+// key no user has is refused as a token without a user, and a store
+// error is an error.
+func TestJWTDjangoKey(t *testing.T) {
+	const stored = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	errDB := errors.New("database is down")
+	claims := func(key string) claimsParser {
+		return func(string) (jwt.Claims, error) {
+			return jwt.Claims{TokenType: jwt.Access, Exp: t0.Add(time.Hour).Unix(), Iat: t0.Unix(), JTI: "e2ff709df1ca46bda6f997e5ef7d44ac", UserKey: key}, nil
+		}
+	}
+	for _, tc := range []struct {
+		name, key string
+		lookup    func(string) (int64, error)
+		reason    string
+		err       error
+	}{
+		{name: "dashed", key: stored},
+		{name: "32 hex digits in capitals", key: "3026D28EDBC04DEA8DA08AA9F5A3118D"},
+		{name: "no user has it", key: "00000000-0000-4000-8000-000000000000", reason: gatehouse.ReasonNoUserID},
+		{name: "store error", key: stored, lookup: func(string) (int64, error) { return 0, errDB }, err: errDB},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{user: func(id int64) (gatehouse.User, error) {
+				if id != 42 {
+					return gatehouse.User{}, gatehouse.ErrNotFound
+				}
+				return alice(), nil
+			}}
+			st.userByKey = tc.lookup
+			if st.userByKey == nil {
+				st.userByKey = func(key string) (int64, error) {
+					if key == stored {
+						return 42, nil
+					}
+					return 0, gatehouse.ErrNotFound
+				}
+			}
+			clk := &clock{t0.Add(time.Minute)}
+			a := authn.New(authn.Deps{Store: st, JWT: claims(tc.key), Now: clk.now, CacheTTL: time.Minute})
+			defer a.Close()
+			for range 2 {
+				p, err := a.Authenticate(context.Background(), authn.Credential{Scheme: gatehouse.SchemeJWT, Value: "x.y.z"})
+				var want *gatehouse.Principal
+				if tc.reason == "" && tc.err == nil {
+					want = &gatehouse.Principal{User: alice(), Scheme: gatehouse.SchemeJWT, Issued: time.Unix(t0.Unix(), 0), Expires: time.Unix(t0.Add(time.Hour).Unix(), 0)}
+				}
+				check(t, p, err, want, tc.reason, tc.err)
+			}
+			if tc.reason == "" && tc.err == nil && st.calls["UserIDByDjangoKey"] != 1 {
+				t.Errorf("UserIDByDjangoKey called %d times for two requests", st.calls["UserIDByDjangoKey"])
 			}
 		})
 	}

@@ -328,6 +328,11 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonWrongTokenType}
 	}
 	if !claims.HasUserID {
+		// A Django key (a custom user model's UUID, in a token Django
+		// issued before the move): only gatehouse knows whose it is.
+		if claims.UserKey != "" && r.intro != nil {
+			return r.intro.principal(ctx, kw, token, KindJWT)
+		}
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoUserID}
 	}
 	p := &Principal{UserID: claims.UserID, Kind: KindJWT}

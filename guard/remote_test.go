@@ -552,6 +552,28 @@ func TestJWTIdentity(t *testing.T) {
 	}
 }
 
+// A simplejwt token Django issued for a custom user model keyed by UUIDs
+// (user_id the UUID) names no user this service can know: with
+// introspection gatehouse says whose it is, without it the token is
+// refused as one without a user.
+func TestJWTDjangoKey(t *testing.T) {
+	clk := newClock()
+	now := clk.now().Unix()
+	tok := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
+		"jti": "abc", "user_id": "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"}, nil, []byte(testSecret))
+	intro := newIntro(t)
+	intro.answer(tok, activeAnswer("jwt", now+300, false))
+	r := newRemote(t, Config{IntrospectionURL: intro.URL, ClientID: testClientID, ClientSecret: testClientSecret,
+		HMACKey: []byte(testSecret), Now: clk.now})
+	got := serve(r, IsAuthenticated, "GET", "Bearer "+tok)
+	expectResult(t, got, 200, "", "ok")
+	if got.p.UserID != 42 || got.p.Kind != KindJWT || got.p.Username != "alice" || intro.count(tok) != 1 {
+		t.Fatalf("principal %+v after %d introspections", got.p, intro.count(tok))
+	}
+	local := newRemote(t, Config{HMACKey: []byte(testSecret), Now: clk.now})
+	expectResult(t, serve(local, IsAuthenticated, "GET", "Bearer "+tok), 401, ChallengeInvalid, bodyNoUserID)
+}
+
 // The groups and permissions claims gatehouse adds are read from the
 // token, so HasPermission needs no call.
 func TestPermissionClaims(t *testing.T) {

@@ -187,10 +187,19 @@ type Claims struct {
 	// coerces to an int).
 	UserID    int64
 	HasUserID bool
+	// UserKey is the user_id claim when it is a string that is not such
+	// an integer (simplejwt's str(pk) of a custom user model keyed by a
+	// UUID), of at most 255 bytes; "" otherwise. It names no user by
+	// itself: the services look it up among the keys of loaded users.
+	UserKey string
 	// Issuer is the iss claim when it is a string. Audience is the configured audience when
 	// one is configured (the token's aud contained it), else "".
 	Issuer, Audience string
 }
+
+// maxUserKey bounds Claims.UserKey: a Django primary key of a CharField
+// of max_length 255 at most.
+const maxUserKey = 255
 
 // Codec mints and parses tokens. It is safe for concurrent use.
 type Codec struct {

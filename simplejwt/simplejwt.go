@@ -27,6 +27,10 @@ type Store interface {
 // missing user is gatehouse.ErrNotFound.
 type Users interface {
 	CheckJWTUser(ctx context.Context, c jwt.Claims) error
+	// ResolveJWTUser gives c the id of the user its user_id names when
+	// that is a Django key (c.UserKey), and leaves it without one when no
+	// user has that key.
+	ResolveJWTUser(ctx context.Context, c *jwt.Claims) error
 }
 
 // PermissionLister tells what a user holds, as Django's ModelBackend
@@ -164,6 +168,9 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 	if claims.TokenType != jwt.Refresh {
 		return claims, refused(gatehouse.ReasonWrongTokenType)
 	}
+	if err := s.users.ResolveJWTUser(ctx, &claims); err != nil {
+		return claims, err
+	}
 	if !rotating { // a rotation reads the blacklist in its own transaction
 		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
 		if err != nil {
@@ -174,10 +181,10 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 		}
 	}
 	if !claims.HasUserID {
-		// No user gatehouse can name (the claim absent, or a primary key
-		// that is no integer: a custom user model's UUID): what it would
-		// mint could name no user, so it is refused, as simplejwt refuses
-		// a refresh token whose user is gone.
+		// No user gatehouse can name (the claim absent, or a key that is
+		// no integer and no loaded user's Django key): what it would mint
+		// could name no user, so it is refused, as simplejwt refuses a
+		// refresh token whose user is gone.
 		return claims, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	if err := s.checkUser(ctx, claims, false); err != nil {
@@ -285,6 +292,9 @@ func (s *Service) Verify(ctx context.Context, raw string) error {
 		if black {
 			return refused(ReasonBlacklisted)
 		}
+	}
+	if err := s.users.ResolveJWTUser(ctx, &claims); err != nil {
+		return err
 	}
 	if claims.HasUserID {
 		return s.checkUser(ctx, claims, true)

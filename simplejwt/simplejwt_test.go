@@ -123,6 +123,8 @@ func (f *fakeUsers) CheckJWTUser(_ context.Context, c jwt.Claims) error {
 	return f.check(c)
 }
 
+func (f *fakeUsers) ResolveJWTUser(context.Context, *jwt.Claims) error { return nil }
+
 // env is a Service with its doubles, clock and codec.
 type env struct {
 	svc   *simplejwt.Service

@@ -90,14 +90,17 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, users []gatehouse.Use
 			if joined.IsZero() {
 				joined, update = s.now(), set
 			}
+			// A Django key (a UUID primary key) is kept, and a load
+			// without one leaves the stored key as it is.
+			update += ", django_key = COALESCE(excluded.django_key, users.django_key)"
 			args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
-				u.IsSuperuser, micros(joined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}
-			q := `INSERT INTO users (username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET ` + update + ` RETURNING id`
+				u.IsSuperuser, micros(joined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), nullString(u.DjangoKey)}
+			q := `INSERT INTO users (username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch, django_key)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET ` + update + ` RETURNING id`
 			if withPK {
 				args = append([]any{u.ID}, args...)
-				q = `INSERT INTO users (id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` + update + ` RETURNING id`
+				q = `INSERT INTO users (id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch, django_key)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ` + update + ` RETURNING id`
 			}
 			if err := tx.QueryRowContext(ctx, s.q(q), args...).Scan(&u.ID); err != nil {
 				if s.d.isConflict(err) {

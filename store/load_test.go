@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,56 @@ func TestLoadReplacesAUsersKey(t *testing.T) {
 		}
 		if _, _, err := s.TokenByHash(ctx, secret.Hash(k2)); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// A user whose Django primary key is a UUID keeps it (User.DjangoKey, in
+// the dashed lower-case form whatever form the file gives), found by
+// UserIDByDjangoKey; loading it again keeps one user and the key, as does
+// a load of the same user without one; an unknown key is ErrNotFound.
+func TestLoadKeepsDjangoKey(t *testing.T) {
+	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	user := func(pk string) fixture.Object {
+		return obj("accounts.user", pk, `{"password":"!","last_login":null,"is_superuser":false,"email":"ada@example.com","is_staff":false,"is_active":true}`)
+	}
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		if _, err := s.UserIDByDjangoKey(ctx, key); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("before the load: %v", err)
+		}
+		for _, pk := range []string{`"3026D28EDBC04DEA8DA08AA9F5A3118D"`, `"` + key + `"`} {
+			set, err := fixture.Converter{UserModel: "accounts.User"}.Convert([]fixture.Object{user(pk)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Load(ctx, set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ada, err := s.UserByUsername(ctx, "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, err := s.UserIDByDjangoKey(ctx, key); err != nil || id != ada.ID {
+			t.Fatalf("UserIDByDjangoKey = %d, %v; want %d", id, err, ada.ID)
+		}
+		// The same user dumped with --natural-primary (no pk, so no key):
+		// the stored key stays.
+		set, err := fixture.Converter{UserModel: "accounts.User"}.Convert([]fixture.Object{obj("accounts.user", "", `{"password":"!","email":"ada@example.com"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Load(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := s.UserIDByDjangoKey(ctx, key); err != nil || id != ada.ID {
+			t.Fatalf("after another load: %d, %v", id, err)
+		}
+		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 1 {
+			t.Fatalf("users: %d", c)
+		}
+		if _, err := s.UserIDByDjangoKey(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Fatalf("an unknown key: %v", err)
 		}
 	})
 }

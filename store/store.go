@@ -748,6 +748,14 @@ func fromEpoch(v int64) time.Time {
 	return fromMicros(v)
 }
 
+// nullString is s, or NULL for "".
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func nullMicros(t *time.Time) any {
 	if t == nil {
 		return nil

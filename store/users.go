@@ -98,6 +98,15 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (_ gatehous
 	return u, s.notFound(err)
 }
 
+// UserIDByDjangoKey returns the id of the user loaded with that Django
+// primary key (gatehouse.User.DjangoKey).
+func (s *Store) UserIDByDjangoKey(ctx context.Context, key string) (_ int64, err error) {
+	defer s.classified(&err)
+	var id int64
+	err = s.db.QueryRowContext(ctx, s.q("SELECT id FROM users WHERE django_key = ?"), key).Scan(&id)
+	return id, s.notFound(err)
+}
+
 // How a search reads the trigram index on SQLite (store/usersearch.go);
 // PostgreSQL's planner makes that choice itself with its statistics.
 const (

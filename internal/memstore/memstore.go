@@ -156,6 +156,19 @@ func (s *Store) UserByUsername(_ context.Context, username string) (gatehouse.Us
 	return gatehouse.User{}, gatehouse.ErrNotFound
 }
 
+// UserIDByDjangoKey returns the id of the user created with that
+// DjangoKey, or gatehouse.ErrNotFound.
+func (s *Store) UserIDByDjangoKey(_ context.Context, key string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, u := range s.users {
+		if key != "" && u.DjangoKey == key {
+			return id, nil
+		}
+	}
+	return 0, gatehouse.ErrNotFound
+}
+
 // selected returns the users f selects, in f.Order, or
 // gatehouse.ValidUserOrder's error. The fake keeps no groups, so a GroupID
 // selects nobody.

@@ -279,6 +279,23 @@ class IntrospectedJWTTest(FakeCase):
             self.assertAnswer(self.get("/whoami/", "Bearer " + tok), 401, jwt_invalid(), CHALLENGE_INVALID)
 
 
+class DjangoKeyJWTTest(FakeCase):
+    """A simplejwt token Django issued for a custom user model keyed by
+    UUIDs names its user by that key: gatehouse says which user it is."""
+
+    def test_uuid_user_id_introspected(self):
+        tok = make_jwt(user_id="3026d28e-dbc0-4dea-8da0-8aa9f5a3118d")
+        self.fake.answers[tok] = dict(ALICE, token_type="Bearer", token_kind="jwt", exp=int(time.time()) + 300)
+        body = json.loads(self.get("/whoami/", "Bearer " + tok).content)
+        self.assertEqual((body["id"], body["username"], body["kind"]), (7, "alice", "jwt"))
+        self.assertEqual(self.fake.count("/o/introspect/"), 1)
+        # gatehouse knowing no user by that key: refused in its words.
+        unknown = make_jwt(user_id="00000000-0000-4000-8000-000000000000")
+        self.assertAnswer(self.get("/whoami/", "Bearer " + unknown), 401,
+                          {"detail": "Token contained no recognizable user identification", "code": "token_not_valid"}, CHALLENGE_INVALID)
+        self.assertEqual(self.fake.count("/o/introspect/"), 2)
+
+
 class PermissionTest(FakeCase):
     def setUp(self):
         super().setUp()

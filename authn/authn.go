@@ -514,12 +514,16 @@ func (a *Authenticator) User(ctx context.Context, id int64) (gatehouse.User, err
 }
 
 // ResolveJWTUser gives c the id of the user its user_id claim names when
-// that claim is a Django key (c.UserKey: a custom user model's UUID, in a
-// simplejwt token Django issued before the move): the user loaded with
-// that key (gatehouse.User.DjangoKey). A key no user has leaves c without
-// a user. The key's user is cached as a user looked up by id is.
+// that claim is a string (c.UserKey: simplejwt writes str(pk) for a key
+// that is no integer, a custom user model's UUID, in a token Django issued
+// before the move): the user loaded with that key
+// (gatehouse.User.DjangoKey). Such a key names its user even when it is
+// all digits, which c.UserID would take for a gatehouse id; a key no user
+// has leaves c as parsed (a digit string as that id, else no user).
+// gatehouse mints user_id as a JSON number, so its own tokens never come
+// here. The key's user is cached as a user looked up by id is.
 func (a *Authenticator) ResolveJWTUser(ctx context.Context, c *jwt.Claims) error {
-	if c.HasUserID || c.UserKey == "" {
+	if c.UserKey == "" {
 		return nil
 	}
 	key := gatehouse.DjangoUserKey(c.UserKey)

@@ -437,6 +437,44 @@ func TestJWTDjangoKey(t *testing.T) {
 	}
 }
 
+// A user_id that is a string of digits is a Django key first (a custom
+// user model's CharField key, which simplejwt writes as a string): the user
+// loaded with that key, not the gatehouse user whose id the digits spell;
+// no user having that key, the digits are the id, as before.
+func TestJWTDigitKey(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		keyed bool
+		want  int64
+	}{{"a user has the key", true, 42}, {"no user has it", false, 5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{
+				user: func(id int64) (gatehouse.User, error) {
+					u := alice()
+					u.ID = id
+					return u, nil
+				},
+				userByKey: func(key string) (int64, error) {
+					if tc.keyed && key == "5" {
+						return 42, nil
+					}
+					return 0, gatehouse.ErrNotFound
+				},
+			}
+			parser := claimsParser(func(string) (jwt.Claims, error) {
+				return jwt.Claims{TokenType: jwt.Access, Exp: t0.Add(time.Hour).Unix(), Iat: t0.Unix(), JTI: "e2ff709df1ca46bda6f997e5ef7d44ac",
+					UserID: 5, HasUserID: true, UserKey: "5"}, nil
+			})
+			a := authn.New(authn.Deps{Store: st, JWT: parser, Now: (&clock{t0.Add(time.Minute)}).now})
+			defer a.Close()
+			p, err := a.Authenticate(context.Background(), authn.Credential{Scheme: gatehouse.SchemeJWT, Value: "x.y.z"})
+			if err != nil || p.User.ID != tc.want {
+				t.Fatalf("principal %+v, %v; want user %d", p, err, tc.want)
+			}
+		})
+	}
+}
+
 // claimsParser is a JWTParser double for claims a real codec cannot mint.
 type claimsParser func(string) (jwt.Claims, error)
 

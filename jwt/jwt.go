@@ -187,10 +187,11 @@ type Claims struct {
 	// coerces to an int).
 	UserID    int64
 	HasUserID bool
-	// UserKey is the user_id claim when it is a string that is not such
-	// an integer (simplejwt's str(pk) of a custom user model keyed by a
-	// UUID), of at most 255 bytes; "" otherwise. It names no user by
-	// itself: the services look it up among the keys of loaded users.
+	// UserKey is the user_id claim when it is a JSON string of at most
+	// 255 bytes (simplejwt writes str(pk) for a key that is not an
+	// integer: a custom user model's UUID); "" otherwise. It names no
+	// user by itself: the services look it up among the keys of loaded
+	// users first, and use UserID, when it is set, only when none has it.
 	UserKey string
 	// Issuer is the iss claim when it is a string. Audience is the configured audience when
 	// one is configured (the token's aud contained it), else "".

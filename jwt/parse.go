@@ -370,7 +370,7 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 	p.JTI, _ = jsonString(m[c.names.JTI])
 	_, p.hasJTI = m[c.names.JTI]
 	p.UserID, p.HasUserID = userID(m[c.names.UserID])
-	if s, ok := jsonString(m[c.names.UserID]); ok && !p.HasUserID && s != "" && len(s) <= maxUserKey {
+	if s, ok := jsonString(m[c.names.UserID]); ok && s != "" && len(s) <= maxUserKey {
 		p.UserKey = s
 	}
 	if s, ok := jsonString(m["iss"]); ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/fixture"
 )
 
 // A custom user model may have a primary key that is not an integer (a
@@ -28,19 +30,14 @@ func (s *Source) userKeys(ctx context.Context) error {
 	}
 	u := *s.users
 	u.pk = req("", col, kInt)
-	if !integerType(typ) {
-		u.pk.kind = kUUID
-	}
-	if u.pk.kind == kInt {
+	if integerType(typ) { // an integer key of another name
 		s.replaceUsers(&u)
 		return nil
 	}
+	u.pk.kind = kUUID
 	field := s.usernameField
 	if field == "" {
-		field = "username"
-		if !s.columns[u.name]["username"] {
-			field = "email"
-		}
+		field = fixture.DefaultUsernameField(func(c string) bool { return s.columns[u.name][c] })
 	}
 	if !identifier.MatchString(field) || !s.columns[u.name][field] {
 		return fmt.Errorf("djangodb: the users' table %s of %s has no column %s to name its users by (its primary key %s is not an integer): "+

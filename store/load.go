@@ -77,7 +77,8 @@ func (s *Store) loader(ctx context.Context, set fixture.Set) func(*sql.Tx) error
 func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, users []gatehouse.User) error {
 	const set = `username = excluded.username, email = excluded.email, first_name = excluded.first_name,
 		last_name = excluded.last_name, password = excluded.password, is_active = excluded.is_active, is_staff = excluded.is_staff,
-		is_superuser = excluded.is_superuser, last_login = excluded.last_login`
+		is_superuser = excluded.is_superuser, last_login = excluded.last_login,
+		django_key = COALESCE(excluded.django_key, users.django_key)` // a load without the Django key keeps it
 	for _, withPK := range []bool{true, false} {
 		for i := range users {
 			u := &users[i]
@@ -90,9 +91,6 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, users []gatehouse.Use
 			if joined.IsZero() {
 				joined, update = s.now(), set
 			}
-			// A Django key (a UUID primary key) is kept, and a load
-			// without one leaves the stored key as it is.
-			update += ", django_key = COALESCE(excluded.django_key, users.django_key)"
 			args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
 				u.IsSuperuser, micros(joined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), nullString(u.DjangoKey)}
 			q := `INSERT INTO users (username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch, django_key)

@@ -47,9 +47,12 @@ type customUserCredentials struct {
 	} `json:"users"`
 }
 
-func customUserEnv(t *testing.T, dbURL string) (map[string]string, customUserCredentials) {
+// customUserEnv is the environment of a gatehouse on dbURL for the
+// custom-user corpus, and the credentials.json of dir (customUserDir, its
+// uuid/, or the output of generate.py --database).
+func customUserEnv(t *testing.T, dbURL, dir string) (map[string]string, customUserCredentials) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(customUserDir, "credentials.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestDjangoCustomUserModel(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		for _, dump := range []string{"dump.json", "dump-natural.json"} {
 			t.Run(backend+"/"+dump, func(t *testing.T) {
-				env, c := customUserEnv(t, testdb.URL(t, backend))
+				env, c := customUserEnv(t, testdb.URL(t, backend), customUserDir)
 				out, errOut, err := runIn(t, env, "", "loaddata", filepath.Join(customUserDir, dump))
 				if err != nil {
 					t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
@@ -183,7 +186,7 @@ func TestDjangoCustomUserImportFrom(t *testing.T) {
 }
 
 func customUserImport(t *testing.T, backend, how string) {
-	env, c := customUserEnv(t, testdb.URL(t, backend))
+	env, c := customUserEnv(t, testdb.URL(t, backend), customUserDir)
 	src := copyDjangoDB(t, customUserDir)
 	// Batches of one row: what is counted is warned about once.
 	args := []string{"import", "--from", src, "--batch-size", "1"}
@@ -229,15 +232,7 @@ func TestDjangoCustomUserUUIDKey(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		for _, dump := range []string{"dump.json", "dump-natural.json"} {
 			t.Run(backend+"/"+dump, func(t *testing.T) {
-				env, _ := customUserEnv(t, testdb.URL(t, backend))
-				raw, err := os.ReadFile(filepath.Join(customUserDir, "uuid", "credentials.json"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var c customUserCredentials
-				if err := json.Unmarshal(raw, &c); err != nil {
-					t.Fatal(err)
-				}
+				env, c := customUserEnv(t, testdb.URL(t, backend), filepath.Join(customUserDir, "uuid"))
 				out, errOut, err := runIn(t, env, "", "loaddata", filepath.Join(customUserDir, "uuid", dump))
 				if err != nil {
 					t.Fatalf("loaddata: %v\n%s%s", err, out, errOut)
@@ -293,15 +288,7 @@ func TestDjangoCustomUserUUIDImportFrom(t *testing.T) {
 						t.Fatalf("generate.py --uuid --database: %v\n%s", err, out)
 					}
 				}
-				env, _ := customUserEnv(t, testdb.URL(t, backend))
-				raw, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var c customUserCredentials
-				if err := json.Unmarshal(raw, &c); err != nil {
-					t.Fatal(err)
-				}
+				env, c := customUserEnv(t, testdb.URL(t, backend), dir)
 				for i, args := range [][]string{{"--batch-size", "1"}, {"--restart"}} {
 					out, errOut, err := runIn(t, env, "", append([]string{"import", "--from", src}, args...)...)
 					if err != nil {

@@ -159,10 +159,13 @@ func (s *Store) UserByUsername(_ context.Context, username string) (gatehouse.Us
 // UserIDByDjangoKey returns the id of the user created with that
 // DjangoKey, or gatehouse.ErrNotFound.
 func (s *Store) UserIDByDjangoKey(_ context.Context, key string) (int64, error) {
+	if key == "" {
+		return 0, gatehouse.ErrNotFound
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, u := range s.users {
-		if key != "" && u.DjangoKey == key {
+		if u.DjangoKey == key {
 			return id, nil
 		}
 	}

@@ -150,27 +150,46 @@ def application(*args):
 
 
 def serve(extra):
-    """Starts gatehouse serve with extra settings; wait_ready waits for it."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    p = subprocess.Popen([BIN, "serve"], env=gh_env(dict(extra, GATEHOUSE_ADDR="127.0.0.1:%d" % port)), stdout=log, stderr=subprocess.STDOUT)
-    # Stopped when the module ends, whatever happened to the tests.
-    unittest.addModuleCleanup(stop, p)
-    p.log = log
-    return p, "http://127.0.0.1:%d" % port
+    """Starts gatehouse serve with extra settings and returns it once it
+    answers, with its URL. A port found free can be taken by a server of
+    the concurrent run before this one binds it, and that server's answers
+    taken for this one's: a server is ready only once its own log says it
+    listens, and one that could not bind is started again on another port.
+    (Port 0 would give the issuer, http://ADDR, no port.)"""
+    for _ in range(5):
+        port = free_port()
+        log = tempfile.NamedTemporaryFile()
+        # The line saying it listens is logged at info.
+        env = gh_env(dict({"GATEHOUSE_LOG_LEVEL": "info"}, **extra, GATEHOUSE_ADDR="127.0.0.1:%d" % port))
+        p = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Stopped when the module ends, whatever happened to the tests.
+        unittest.addModuleCleanup(stop, p)
+        p.log = log
+        url = "http://127.0.0.1:%d" % port
+        if wait_ready(p, url):
+            return p, url
+    raise RuntimeError("gatehouse serve found no free port in five tries")
 
 
 def wait_ready(p, url):
+    """True once p, a gatehouse serve, listens (its log says so) and answers
+    at url; False when it exited without listening (its port was taken)."""
     deadline = time.time() + 30
     while True:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        # Read through a descriptor of its own: the child writes at the
+        # offset of the one it shares with p.log.
+        with open(p.log.name, "rb") as f:
+            out = f.read()
+        if b'"gatehouse listening"' in out:
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+        elif p.poll() is not None and b"address already in use" in out:
+            return False
         if p.poll() is not None or time.time() > deadline:
-            p.log.seek(0)
-            raise RuntimeError("gatehouse serve did not start: " + p.log.read().decode()[-2000:])
+            raise RuntimeError("gatehouse serve did not start: " + out.decode(errors="replace")[-2000:])
         time.sleep(0.05)
 
 
@@ -193,7 +212,6 @@ def setUpModule():
 
     p, S["hs"] = serve({})
     S["procs"] = [p]
-    urls = [S["hs"]]
     keys = {
         "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ES256": ec.generate_private_key(ec.SECP256R1()),
@@ -208,11 +226,8 @@ def setUpModule():
         os.chmod(pem, 0o600)
         p, url = serve({"GATEHOUSE_JWT_ALGORITHM": alg, "GATEHOUSE_JWT_PRIVATE_KEY_FILE": pem, "GATEHOUSE_JWT_KEY_ID": "k1"})
         S["procs"].append(p)
-        urls.append(url)
         S["asym"][alg] = url
     S["rs"] = S["asym"]["RS256"]
-    for p, url in zip(S["procs"], urls):
-        wait_ready(p, url)
 
     def login(url, who):
         r = requests.post(url + "/access-token/", json={"username": who, "password": PASSWORD[who]}, timeout=10)
@@ -603,7 +618,6 @@ class JWTRevocationTest(GatehouseCase):
 class UnavailableTest(GatehouseCase):
     def test_gatehouse_stopped(self):
         p, url = serve({})
-        wait_ready(p, url)
         header = "Token " + S["keys"]["alice"]
         with override_settings(GATEHOUSE_DRF=gd(URL=url, TIMEOUT=1)):
             self.assertEqual(self.ours("/whoami/", header)[0], 200)

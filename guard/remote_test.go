@@ -572,6 +572,32 @@ func TestJWTDjangoKey(t *testing.T) {
 	}
 	local := newRemote(t, Config{HMACKey: []byte(testSecret), Now: clk.now})
 	expectResult(t, serve(local, IsAuthenticated, "GET", "Bearer "+tok), 401, ChallengeInvalid, bodyNoUserID)
+
+	// A string of digits is a Django key too (a CharField key), whose user
+	// gatehouse knows, not the id it spells (7 here, 42 in gatehouse's
+	// answer); read as the id only when there is no introspection.
+	digits := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
+		"jti": "abd", "user_id": "7"}, nil, []byte(testSecret))
+	intro.answer(digits, activeAnswer("jwt", now+300, false))
+	got = serve(r, IsAuthenticated, "GET", "Bearer "+digits)
+	expectResult(t, got, 200, "", "ok")
+	if got.p.UserID != 42 || got.p.Username != "alice" || intro.count(digits) != 1 {
+		t.Fatalf("digits: principal %+v after %d introspections", got.p, intro.count(digits))
+	}
+	got = serve(local, IsAuthenticated, "GET", "Bearer "+digits)
+	expectResult(t, got, 200, "", "ok")
+	if got.p.UserID != 7 {
+		t.Fatalf("digits without introspection: principal %+v", got.p)
+	}
+	// An integer user_id is gatehouse's id, verified locally.
+	n := intro.count(tok) + intro.count(digits)
+	number := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
+		"jti": "abe", "user_id": 7}, nil, []byte(testSecret))
+	got = serve(r, IsAuthenticated, "GET", "Bearer "+number)
+	expectResult(t, got, 200, "", "ok")
+	if got.p.UserID != 7 || intro.count(number) != 0 || intro.count(tok)+intro.count(digits) != n {
+		t.Fatalf("integer: principal %+v, %d introspections", got.p, intro.count(number))
+	}
 }
 
 // The groups and permissions claims gatehouse adds are read from the

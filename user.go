@@ -28,11 +28,13 @@ type User struct {
 	DateJoined  time.Time
 	LastLogin   *time.Time
 	AuthEpoch   time.Time // zero: never moved; kept to the microsecond
-	// DjangoKey is, in a load only, the Django primary key of a user
-	// whose model's key is no integer (a UUID, as str(pk) writes it):
-	// the store keeps it so that Django's simplejwt tokens, whose
-	// user_id it is, find the user (UserIDByDjangoKey). A User read back
-	// does not carry it.
+	// DjangoKey is the Django primary key of a user loaded from a
+	// project whose model's key is no integer (a UUID, as str(pk) writes
+	// it; "" for every other user): the store keeps it so that Django's
+	// simplejwt tokens, whose user_id it is, find the user
+	// (UserIDByDjangoKey), and so that the project's own services, whose
+	// rows still name their users by it, are told it (introspection's
+	// django_pk). It is set by a load only; a User read back carries it.
 	DjangoKey string
 }
 

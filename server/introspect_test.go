@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // A resource server introspects every credential gatehouse accepts, and
@@ -123,5 +127,66 @@ func TestIntrospectStandardFields(t *testing.T) {
 		expect(t, r, 200, fmt.Sprintf(`{"active": true, "scope": "read write groups", "exp": %d, "client_id": "cc-client", `+
 			`"token_type": "Bearer", "iat": %d, "iss": "%s"}`, int64(m["exp"].(float64)), int64(m["iat"].(float64)), issuer))
 		expect(t, e.do("POST", "/o/introspect/", url.Values{"token": {"nope"}}, "Authorization", basic("cc-client", a.ccSecret)), 200, `{"active": false}`)
+	})
+}
+
+// A user loaded from a project whose user model is keyed by UUIDs: a
+// resource server's answer tells that key (django_pk) with the integer
+// user_id, for a DRF key and for Django's own simplejwt token naming the
+// user by the key; a user made in gatehouse has none, and a client that
+// is not a resource server is never told it.
+func TestIntrospectDjangoKey(t *testing.T) {
+	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	eachWith(t, noThrottles, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		ctx := context.Background()
+		_, rsSecret, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := basic("rs", rsSecret)
+		const drfKey = "0123456789abcdef0123456789abcdef01234567"
+		box, err := secret.NewBox("test-server-secret-0123456789") // the harness's
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := fixture.Converter{UserModel: "accounts.User", Box: box}.Convert([]fixture.Object{
+			{Model: "accounts.user", PK: json.RawMessage(`"` + strings.ToUpper(strings.ReplaceAll(key, "-", "")) + `"`),
+				Fields: json.RawMessage(`{"password":"!","last_login":null,"is_superuser":false,"email":"ada@example.com","is_staff":false,"is_active":true}`)},
+			{Model: "authtoken.token", PK: json.RawMessage(`"` + drfKey + `"`),
+				Fields: json.RawMessage(`{"user":["ada@example.com"],"created":"2026-01-01T00:00:00Z"}`)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Load(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+		ada, err := e.store.UserByUsername(ctx, "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := e.clock.now().Unix()
+		djangoJWT := forge(map[string]any{"token_type": "access", "exp": now + 300, "iat": now, "jti": "dj1", "user_id": key}, testJWTKey)
+		for name, cred := range map[string]string{"drf key": drfKey, "django's jwt": djangoJWT} {
+			r := e.do("POST", "/o/introspect/", url.Values{"token": {cred}}, "Authorization", rs)
+			m := r.json(t)
+			if r.status != 200 || m["active"] != true || m["user_id"] != float64(ada.ID) || m["django_pk"] != key || m["username"] != "ada@example.com" {
+				t.Errorf("%s: %d %s", name, r.status, r.body)
+			}
+		}
+		key2 := e.tokenOf("alice", "alicepass")
+		if m := e.do("POST", "/o/introspect/", url.Values{"token": {key2}}, "Authorization", rs).json(t); m["active"] != true {
+			t.Fatalf("alice's key: %v", m)
+		} else if _, has := m["django_pk"]; has {
+			t.Errorf("a user made in gatehouse has a django_pk: %v", m)
+		}
+		// DOT's answer to another client: no extension.
+		oauthTok := e.password(a, "scope", "read")
+		if m := e.do("POST", "/o/introspect/", url.Values{"token": {oauthTok.Access}}, "Authorization", basic("conf-client", a.confSecret)).json(t); m["active"] != true {
+			t.Fatalf("conf-client's token: %v", m)
+		} else if _, has := m["django_pk"]; has {
+			t.Errorf("DOT's answer has a django_pk: %v", m)
+		}
 	})
 }

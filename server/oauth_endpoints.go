@@ -62,7 +62,8 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 // the user id as a decimal string, as the OpenID provider's sub, absent
 // for a client's own token; aud for a JWT access token, not known for an
 // opaque one), and for a resource server gatehouse's extension
-// (docs/protect-your-api.md): the credential's kind and its user.
+// (docs/protect-your-api.md): the credential's kind and its user, with
+// the user's Django key when it was imported with one (User.DjangoKey).
 func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 	oauthToken := res.Scheme == gatehouse.SchemeOAuth || !res.Resource
 	body := []kv{{"active", true}}
@@ -98,7 +99,13 @@ func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 	if u := res.User; u != nil {
 		body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)})
 		if res.Resource {
-			body = append(body, kv{"user_id", u.ID}, kv{"email", u.Email}, kv{"is_staff", u.IsStaff}, kv{"is_superuser", u.IsSuperuser})
+			body = append(body, kv{"user_id", u.ID})
+			if u.DjangoKey != "" {
+				// The key the Django project's own rows name the
+				// user by, when it is no integer (a UUID).
+				body = append(body, kv{"django_pk", u.DjangoKey})
+			}
+			body = append(body, kv{"email", u.Email}, kv{"is_staff", u.IsStaff}, kv{"is_superuser", u.IsSuperuser})
 		}
 	}
 	if p := res.Permissions; p != nil {

@@ -76,7 +76,7 @@ func (s *Store) KnoxTokensByKey(ctx context.Context, key string) (_ []gatehouse.
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+knoxCols+`,
-		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch
+		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch, u.django_key
 		FROM knox_tokens k JOIN users u ON u.id = k.user_id WHERE k.token_key = ? ORDER BY k.digest`), key)
 	if err != nil {
 		return nil, s.classify(err)
@@ -88,13 +88,15 @@ func (s *Store) KnoxTokensByKey(ctx context.Context, key string) (_ []gatehouse.
 		u := &r.User
 		var joined, epoch int64
 		var last sql.NullInt64
+		var key sql.NullString
 		if err := scanKnox(rows, &r.Token, &u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password,
-			&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch); err != nil {
+			&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch, &key); err != nil {
 			return nil, s.classify(err)
 		}
 		u.DateJoined = fromMicros(joined)
 		u.LastLogin = fromNullMicros(last)
 		u.AuthEpoch = fromEpoch(epoch)
+		u.DjangoKey = key.String
 		out = append(out, r)
 	}
 	return out, s.classify(rows.Err())

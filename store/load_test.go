@@ -319,6 +319,49 @@ func TestLoadKeepsDjangoKey(t *testing.T) {
 		if id, err := s.UserIDByDjangoKey(ctx, key); err != nil || id != ada.ID {
 			t.Fatalf("UserIDByDjangoKey = %d, %v; want %d", id, err, ada.ID)
 		}
+		// Every read of the user carries the key: alone, in the list, and
+		// with each kind of credential.
+		byID, err := s.User(ctx, ada.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := s.ListUsers(ctx, gatehouse.UserFilter{}, 0, 10)
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("ListUsers: %v, %v", listed, err)
+		}
+		if err := s.CreateToken(ctx, &gatehouse.Token{UserID: ada.ID, Hash: secret.Hash("ada-key"), Prefix: "ada-"}); err != nil {
+			t.Fatal(err)
+		}
+		_, withDRF, err := s.TokenByHash(ctx, secret.Hash("ada-key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutKnoxToken(ctx, gatehouse.KnoxToken{Digest: strings.Repeat("ab", 64), TokenKey: "adaknox1", UserID: ada.ID, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		knox, err := s.KnoxTokensByKey(ctx, "adaknox1")
+		if err != nil || len(knox) != 1 {
+			t.Fatalf("KnoxTokensByKey: %v, %v", knox, err)
+		}
+		at, rt := pair(newApp(t, s, "ada-app"), ada.ID, "ada-family", "ada-access", "ada-refresh", time.Now())
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+		withAccess, err := s.AccessTokenByHash(ctx, at.Hash)
+		if err != nil || withAccess.User == nil {
+			t.Fatalf("AccessTokenByHash: %+v, %v", withAccess, err)
+		}
+		for name, u := range map[string]gatehouse.User{"UserByUsername": ada, "User": byID, "ListUsers": listed[0],
+			"TokenByHash": withDRF, "KnoxTokensByKey": knox[0].User, "AccessTokenByHash": *withAccess.User} {
+			if u.ID != ada.ID || u.DjangoKey != key {
+				t.Errorf("%s: user %d with Django key %q; want %d, %q", name, u.ID, u.DjangoKey, ada.ID, key)
+			}
+		}
+		if other := newUser(t, s, "bob"); other.DjangoKey != "" {
+			t.Fatal("a user created in gatehouse has a Django key")
+		} else if back, err := s.User(ctx, other.ID); err != nil || back.DjangoKey != "" {
+			t.Fatalf("a user created in gatehouse read back: %q, %v", back.DjangoKey, err)
+		}
 		// The same user dumped with --natural-primary (no pk, so no key):
 		// the stored key stays.
 		set, err := fixture.Converter{UserModel: "accounts.User"}.Convert([]fixture.Object{obj("accounts.user", "", `{"password":"!","email":"ada@example.com"}`)})
@@ -331,7 +374,7 @@ func TestLoadKeepsDjangoKey(t *testing.T) {
 		if id, err := s.UserIDByDjangoKey(ctx, key); err != nil || id != ada.ID {
 			t.Fatalf("after another load: %d, %v", id, err)
 		}
-		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 1 {
+		if c, _ := s.CountUsers(ctx, gatehouse.UserFilter{}); c != 2 {
 			t.Fatalf("users: %d", c)
 		}
 		if _, err := s.UserIDByDjangoKey(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, gatehouse.ErrNotFound) {

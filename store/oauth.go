@@ -326,11 +326,12 @@ type joinedUser struct {
 	pw                            sql.NullString
 	active, staff, super          sql.NullBool
 	joined, last, epoch           sql.NullInt64
+	djangoKey                     sql.NullString
 }
 
 // dest is the scan destinations of userCols, in their order.
 func (u *joinedUser) dest() []any {
-	return []any{&u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super, &u.joined, &u.last, &u.epoch}
+	return []any{&u.id, &u.username, &u.email, &u.first, &u.lastN, &u.pw, &u.active, &u.staff, &u.super, &u.joined, &u.last, &u.epoch, &u.djangoKey}
 }
 
 // user is the user scanned, nil when the join found none.
@@ -340,7 +341,8 @@ func (u *joinedUser) user() *gatehouse.User {
 	}
 	return &gatehouse.User{ID: u.id.Int64, Username: u.username.String, Email: u.email.String, FirstName: u.first.String,
 		LastName: u.lastN.String, Password: u.pw.String, IsActive: u.active.Bool, IsStaff: u.staff.Bool, IsSuperuser: u.super.Bool,
-		DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: fromEpoch(u.epoch.Int64)}
+		DateJoined: fromMicros(u.joined.Int64), LastLogin: fromNullMicros(u.last), AuthEpoch: fromEpoch(u.epoch.Int64),
+		DjangoKey: u.djangoKey.String}
 }
 
 const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time"

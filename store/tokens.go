@@ -47,16 +47,18 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (_ gatehouse.Token
 	var u gatehouse.User
 	var joined, epoch int64
 	var last sql.NullInt64
+	var key sql.NullString
 	err = scanToken(s.db.QueryRowContext(ctx, s.q("SELECT "+tokenCols+`,
-		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch
+		u.id, u.username, u.email, u.first_name, u.last_name, u.password, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login, u.auth_epoch, u.django_key
 		FROM drf_tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?`), hash), &t,
-		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch)
+		&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password, &u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch, &key)
 	if err != nil {
 		return t, u, s.notFound(err)
 	}
 	u.DateJoined = fromMicros(joined)
 	u.LastLogin = fromNullMicros(last)
 	u.AuthEpoch = fromEpoch(epoch)
+	u.DjangoKey = key.String
 	return t, u, nil
 }
 

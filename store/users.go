@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
-const userCols = "id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"
+const userCols = "id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch, django_key"
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -38,13 +38,15 @@ func qualified(table, cols string) string {
 func scanUser(r rowScanner, u *gatehouse.User) error {
 	var joined, epoch int64
 	var last sql.NullInt64
+	var key sql.NullString
 	if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Password,
-		&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch); err != nil {
+		&u.IsActive, &u.IsStaff, &u.IsSuperuser, &joined, &last, &epoch, &key); err != nil {
 		return err
 	}
 	u.DateJoined = fromMicros(joined)
 	u.LastLogin = fromNullMicros(last)
 	u.AuthEpoch = fromEpoch(epoch)
+	u.DjangoKey = key.String
 	return nil
 }
 

@@ -39,7 +39,7 @@ if [ -z "${GATEHOUSE_BIN:-}" ]; then # a prebuilt binary may be named instead
   export GATEHOUSE_BIN="$WORK/gatehouse"
 fi
 
-# The three runs are independent (their own databases and ports) and
+# The runs are independent (their own databases and ports) and
 # spend most of their time waiting, so they run at once.
 # start NAME LABEL... starts a run in the background; tally NAME reads its
 # log and adds its counts to the totals.
@@ -77,8 +77,11 @@ tally() {
   failed=$((failed + fail))
 }
 
-runs=(unit sqlite)
+runs=(unit uuid sqlite)
 start unit test_unit
+# A project whose user model is keyed by UUIDs: another user model, so
+# another process.
+TEST_SETTINGS=testproject.settings_uuid start uuid test_uuid_user
 GATEHOUSE_TEST_DATABASE_URL="$WORK/gatehouse.db" start sqlite test_gatehouse
 
 pg="${GATEHOUSE_TEST_POSTGRES_URL:-}"

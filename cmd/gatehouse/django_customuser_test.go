@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,27 @@ func TestDjangoCustomUserModel(t *testing.T) {
 // corpus, every credential Django issued and every login path.
 func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentials) {
 	t.Helper()
+	rsClient := "rs-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	out, errOut, err := runIn(t, env, "", "createapplication", "--client-id", rsClient, "--grant-types", "client-credentials", "--resource-server")
+	_, rsSecret, ok := strings.Cut(out, "client_secret: ")
+	rsSecret = strings.TrimSpace(rsSecret)
+	if err != nil || !ok || rsSecret == "" {
+		t.Fatalf("createapplication --resource-server: %v\n%s%s", err, out, errOut)
+	}
+	for _, u := range c.Users {
+		if u.JWTAccess == "" {
+			continue // an inactive user, whose key no token tells
+		}
+		// users show prints the Django key when it is no integer.
+		want := "-"
+		if pk, ok := jwtPayload(t, u.JWTAccess)["user_id"].(string); ok {
+			want = pk
+		}
+		show, _, err := runIn(t, env, "", "users", "show", u.Email)
+		if !regexp.MustCompile(`(?m)^django_pk\s+`+regexp.QuoteMeta(want)+`$`).MatchString(show) || err != nil {
+			t.Errorf("users show %s: %v, want django_pk %s\n%s", u.Email, err, want, show)
+		}
+	}
 	base, stop := serve(t, env)
 	defer stop()
 	client := basicAuth(c.ClientID, c.ClientSecret)
@@ -136,6 +158,16 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 		expectMe(t, base, "Token "+u.DRFToken, u.Email)
 		expectMe(t, base, "Bearer "+u.JWTAccess, u.Email)
 		expectMe(t, base, "Bearer "+u.OAuthAccess, u.Email)
+		// A resource server is told the key the project's own rows name
+		// the user by when it is no integer (the UUID, Django's simplejwt
+		// user_id), and nothing more when it is the user's id.
+		djangoPK, _ := jwtPayload(t, u.JWTAccess)["user_id"].(string)
+		for _, cred := range []string{u.DRFToken, u.JWTAccess, u.OAuthAccess} {
+			st, body := call(t, "POST", base+"/o/introspect/", basicAuth(rsClient, rsSecret), formBody(url.Values{"token": {cred}}))
+			if pk, has := body["django_pk"]; st != 200 || body["active"] != true || has != (djangoPK != "") || (has && pk != djangoPK) {
+				t.Errorf("introspection of %s's %.8s...: %d %v; want django_pk %q", u.Email, cred, st, body, djangoPK)
+			}
+		}
 		// DRF's login reads username (the e-mail) and answers the
 		// same key.
 		if st, body := call(t, "POST", base+"/api-token-auth/", "", formBody(login)); st != 200 || body["token"] != u.DRFToken {

@@ -127,7 +127,7 @@ func cmdUsersShow(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, row := range [][2]string{
-		{"id", fmt.Sprint(u.ID)}, {"username", u.Username}, {"email", orDash(u.Email)},
+		{"id", fmt.Sprint(u.ID)}, {"django_pk", orDash(u.DjangoKey)}, {"username", u.Username}, {"email", orDash(u.Email)},
 		{"first_name", orDash(u.FirstName)}, {"last_name", orDash(u.LastName)},
 		{"is_active", fmt.Sprint(u.IsActive)}, {"is_staff", fmt.Sprint(u.IsStaff)}, {"is_superuser", fmt.Sprint(u.IsSuperuser)},
 		{"date_joined", when(&u.DateJoined)}, {"last_login", when(u.LastLogin)},

@@ -5,6 +5,7 @@ import base64
 import re
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from rest_framework import authentication
 
 from .client import InvalidJWT, get_client
@@ -178,19 +179,25 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
         if user_id is None or isinstance(user_id, bool) or not isinstance(user_id, (int, str)):
             raise jwt_failed("no_user_id")
         if isinstance(user_id, str):
-            try:
-                user_id = int(user_id)
-            except ValueError:
-                if not user_id or len(user_id) > 255:
-                    raise jwt_failed("no_user_id")
-                # A Django key (a custom user model's UUID, in a token
-                # Django issued before the move to gatehouse): only
-                # gatehouse knows which user it names now, and refuses
-                # it, as its own views do, when no user has that key.
-                return self._introspected_jwt(request, client, value, inactive="no_user_id")
+            if not user_id or len(user_id) > 255:
+                raise jwt_failed("no_user_id")
+            # A Django key (a custom user model's UUID or CharField key,
+            # digits too, in a token Django issued before the move to
+            # gatehouse; gatehouse writes its ids as numbers): only
+            # gatehouse knows which user it names now, and refuses it, as
+            # its own views do, when no user has that key.
+            return self._introspected_jwt(request, client, value, inactive="no_user_id")
         auth = GatehouseToken("jwt", "Bearer", user_id=user_id, exp=claims.get("exp"), iat=claims.get("iat"), claims=claims, clock=client.clock)
         if s.user == "local":
-            return (self._local_user(user_id, "jwt"), auth)
+            if _integer_pk():
+                return (self._local_user(user_id, "jwt"), auth)
+            # The project's users are keyed by something else (a UUID):
+            # only gatehouse knows the key of user user_id (cached).
+            answer = client.introspect(value)
+            if not answer.get("active") or answer.get("user_id") != user_id:
+                client.profile(request.META.get("HTTP_AUTHORIZATION", ""))  # refused in gatehouse's words
+                raise jwt_failed("invalid")
+            return (self._local_user(_local_pk(user_id, answer), "jwt"), auth)
 
         fields = {}
         if s.groups_claim and isinstance(claims.get(s.groups_claim), list):
@@ -217,7 +224,7 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
 
     def _user(self, request, client, user_id, answer, scheme):
         if client.settings.user == "local":
-            return self._local_user(user_id, scheme)
+            return self._local_user(_local_pk(user_id, answer), scheme)
         return GatehouseUser(user_id, _identity_fields(answer), load_profile=self._profile_loader(request, client))
 
     @staticmethod
@@ -232,12 +239,14 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def _local_user(user_id, scheme):
-        """The project's own user row with primary key user_id, refused as
-        DRF or simplejwt refuse a missing or inactive user."""
+        """The project's own user row with primary key user_id (None: none),
+        refused as DRF or simplejwt refuse a missing or inactive user."""
         model = get_user_model()
         try:
+            if user_id is None:
+                raise model.DoesNotExist
             user = model._default_manager.get(pk=user_id)
-        except (model.DoesNotExist, ValueError, TypeError):
+        except (model.DoesNotExist, ValueError, TypeError, ValidationError):
             raise token_failed() if scheme == "token" else jwt_failed("user_not_found")
         if not getattr(user, "is_active", True):
             raise token_failed("User inactive or deleted.") if scheme == "token" else jwt_failed("user_inactive")
@@ -253,3 +262,31 @@ def _identity_fields(answer):
         "_groups": tuple(answer.get("groups") or ()),
         "_permissions": frozenset(answer.get("permissions") or ()),
     }
+
+
+_INTEGER_FIELDS = frozenset(
+    ("AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField",
+     "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField")
+)
+
+
+def _integer_pk():
+    """Whether the project's user model is keyed by integers (through a
+    one-to-one primary key, by its target's), so that gatehouse's user ids,
+    which an import keeps, are its keys."""
+    field = get_user_model()._meta.pk
+    while getattr(field, "remote_field", None) is not None and getattr(field, "target_field", None) is not None:
+        field = field.target_field
+    return field.get_internal_type() in _INTEGER_FIELDS
+
+
+def _local_pk(user_id, answer):
+    """The project's primary key of gatehouse's user user_id: the Django key
+    gatehouse kept when the user was imported with one that is no integer
+    (introspection's django_pk), else the id itself, for a model keyed by
+    integers; None (no row) for a user gatehouse made, on a model keyed by
+    anything else."""
+    pk = answer.get("django_pk") if answer else None
+    if pk is not None:
+        return pk
+    return user_id if _integer_pk() else None

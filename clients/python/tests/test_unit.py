@@ -295,6 +295,18 @@ class DjangoKeyJWTTest(FakeCase):
                           {"detail": "Token contained no recognizable user identification", "code": "token_not_valid"}, CHALLENGE_INVALID)
         self.assertEqual(self.fake.count("/o/introspect/"), 2)
 
+    def test_digit_string_user_id_introspected(self):
+        # A CharField key of digits names the user loaded with that key,
+        # not the gatehouse user whose id the digits spell.
+        tok = make_jwt(user_id="99")
+        self.fake.answers[tok] = dict(ALICE, token_type="Bearer", token_kind="jwt", exp=int(time.time()) + 300)
+        body = json.loads(self.get("/whoami/", "Bearer " + tok).content)
+        self.assertEqual((body["id"], body["username"], body["kind"]), (7, "alice", "jwt"))
+        self.assertEqual(self.fake.count("/o/introspect/"), 1)
+        # A number is gatehouse's id, verified here without a call.
+        self.assertAnswer(self.get("/either/", "Bearer " + make_jwt(user_id=99)), 200, {"ok": True})
+        self.assertEqual(self.fake.count("/o/introspect/"), 1)
+
 
 class PermissionTest(FakeCase):
     def setUp(self):

@@ -40,7 +40,13 @@ const (
 type Principal struct {
 	// UserID is the user's primary key; 0 for an OAuth token issued to a
 	// client alone (client_credentials), which DRF treats as no user.
-	UserID      int64
+	UserID int64
+	// DjangoPK is the user's primary key in the Django project gatehouse
+	// imported it from, when that model is keyed by anything but integers
+	// (a UUID, as str(pk) writes it), which the project's own rows still
+	// name the user by; "" for every other user. It is part of the
+	// identity (known with FieldUsername).
+	DjangoPK    string
 	Username    string
 	Email       string
 	IsStaff     bool
@@ -138,7 +144,7 @@ func (p *Principal) identity(ctx context.Context) error {
 			p.idErr = ErrUnknown
 			return
 		}
-		p.Username, p.Email, p.IsStaff, p.IsSuperuser = q.Username, q.Email, q.IsStaff, q.IsSuperuser
+		p.Username, p.Email, p.IsStaff, p.IsSuperuser, p.DjangoPK = q.Username, q.Email, q.IsStaff, q.IsSuperuser, q.DjangoPK
 		p.Known |= need
 		if q.Known&FieldPermissions != 0 && p.Known&FieldPermissions == 0 {
 			p.Groups, p.Permissions = q.Groups, q.Permissions

@@ -28,6 +28,7 @@ const maxIntrospection = 1 << 20
 type answer struct {
 	kind            Kind
 	userID          int64
+	djangoPK        string
 	username, email string
 	staff, super    bool
 	scopes          []string
@@ -37,7 +38,7 @@ type answer struct {
 }
 
 func (a *answer) principal() *Principal {
-	return &Principal{UserID: a.userID, Username: a.username, Email: a.email, IsStaff: a.staff, IsSuperuser: a.super,
+	return &Principal{UserID: a.userID, DjangoPK: a.djangoPK, Username: a.username, Email: a.email, IsStaff: a.staff, IsSuperuser: a.super,
 		Kind: a.kind, Scopes: a.scopes, ClientID: a.clientID, Known: FieldsAll, Groups: a.groups, Permissions: a.perms}
 }
 
@@ -182,6 +183,7 @@ type wire struct {
 	ClientID    string   `json:"client_id"`
 	Exp         *int64   `json:"exp"`
 	UserID      *int64   `json:"user_id"`
+	DjangoPK    string   `json:"django_pk"`
 	Username    string   `json:"username"`
 	Email       string   `json:"email"`
 	IsStaff     bool     `json:"is_staff"`
@@ -245,7 +247,7 @@ func (w *wire) answer() (*answer, error) {
 	if !w.Active {
 		return nil, nil
 	}
-	a := &answer{kind: Kind(w.TokenKind), username: w.Username, email: w.Email, staff: w.IsStaff, super: w.IsSuperuser,
+	a := &answer{kind: Kind(w.TokenKind), djangoPK: w.DjangoPK, username: w.Username, email: w.Email, staff: w.IsStaff, super: w.IsSuperuser,
 		clientID: w.ClientID, groups: w.Groups, perms: w.Permissions}
 	switch a.kind {
 	case KindOAuth, KindJWT, KindToken, KindKnox:

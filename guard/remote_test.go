@@ -562,13 +562,33 @@ func TestJWTDjangoKey(t *testing.T) {
 	tok := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
 		"jti": "abc", "user_id": "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"}, nil, []byte(testSecret))
 	intro := newIntro(t)
-	intro.answer(tok, activeAnswer("jwt", now+300, false))
+	const pk = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	withPK := func(answer string) string { return strings.Replace(answer, `"user_id":42,`, `"user_id":42,"django_pk":"`+pk+`",`, 1) }
+	intro.answer(tok, withPK(activeAnswer("jwt", now+300, false)))
 	r := newRemote(t, Config{IntrospectionURL: intro.URL, ClientID: testClientID, ClientSecret: testClientSecret,
 		HMACKey: []byte(testSecret), Now: clk.now})
 	got := serve(r, IsAuthenticated, "GET", "Bearer "+tok)
 	expectResult(t, got, 200, "", "ok")
-	if got.p.UserID != 42 || got.p.Kind != KindJWT || got.p.Username != "alice" || intro.count(tok) != 1 {
+	if got.p.UserID != 42 || got.p.DjangoPK != pk || got.p.Kind != KindJWT || got.p.Username != "alice" || intro.count(tok) != 1 {
 		t.Fatalf("principal %+v after %d introspections", got.p, intro.count(tok))
+	}
+	// A token gatehouse minted names the integer id and is verified
+	// locally; the Django key comes with the identity, fetched once.
+	own := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
+		"jti": "abf", "user_id": 42}, nil, []byte(testSecret))
+	intro.answer(own, withPK(activeAnswer("jwt", now+300, false)))
+	got = serve(r, IsAuthenticated, "GET", "Bearer "+own)
+	expectResult(t, got, 200, "", "ok")
+	if got.p.DjangoPK != "" || intro.count(own) != 0 {
+		t.Fatalf("locally verified: principal %+v after %d introspections", got.p, intro.count(own))
+	}
+	if err := got.p.Identity(context.Background()); err != nil || got.p.DjangoPK != pk || intro.count(own) != 1 {
+		t.Fatalf("identity: %v, principal %+v after %d introspections", err, got.p, intro.count(own))
+	}
+	// An opaque credential's answer carries it as well.
+	intro.answer("drf-key", withPK(activeAnswer("token", 0, false)))
+	if got = serve(r, IsAuthenticated, "GET", "Token drf-key"); got.p == nil || got.p.DjangoPK != pk {
+		t.Fatalf("a DRF key: %+v", got.p)
 	}
 	local := newRemote(t, Config{HMACKey: []byte(testSecret), Now: clk.now})
 	expectResult(t, serve(local, IsAuthenticated, "GET", "Bearer "+tok), 401, ChallengeInvalid, bodyNoUserID)

@@ -60,7 +60,7 @@ func (s *Server) Authenticate(r *http.Request) (*guard.Principal, error) {
 // identity, an OAuth token's scopes and client_id; the groups and
 // permissions are read on the first check that needs them.
 func (s *Server) GuardPrincipal(p *gatehouse.Principal) *guard.Principal {
-	g := &guard.Principal{UserID: p.User.ID, Username: p.User.Username, Email: p.User.Email,
+	g := &guard.Principal{UserID: p.User.ID, DjangoPK: p.User.DjangoKey, Username: p.User.Username, Email: p.User.Email,
 		IsStaff: p.User.IsStaff, IsSuperuser: p.User.IsSuperuser, Kind: guard.Kind(p.Scheme),
 		Known: guard.FieldUsername | guard.FieldEmail | guard.FieldStaff}
 	if p.Scheme == gatehouse.SchemeOAuth {

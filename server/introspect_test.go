@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -174,6 +175,12 @@ func TestIntrospectDjangoKey(t *testing.T) {
 			if r.status != 200 || m["active"] != true || m["user_id"] != float64(ada.ID) || m["django_pk"] != key || m["username"] != "ada@example.com" {
 				t.Errorf("%s: %d %s", name, r.status, r.body)
 			}
+		}
+		// A program embedding gatehouse is told it too (guard.Principal).
+		req := httptest.NewRequest("GET", "/orders/", nil)
+		req.Header.Set("Authorization", "Token "+drfKey)
+		if p, err := e.srv.Authenticate(req); err != nil || p == nil || p.UserID != ada.ID || p.DjangoPK != key {
+			t.Errorf("Authenticate: %+v, %v", p, err)
 		}
 		key2 := e.tokenOf("alice", "alicepass")
 		if m := e.do("POST", "/o/introspect/", url.Values{"token": {key2}}, "Authorization", rs).json(t); m["active"] != true {

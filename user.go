@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/mail"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -148,6 +149,31 @@ func ValidText(s string) bool {
 
 // Length counts characters as Django does (code points, not bytes).
 func Length(s string) int { return utf8.RuneCountInString(s) }
+
+// Subject is the user's public identifier where one is owed (OpenID
+// Connect's sub, introspection's sub): the Django key it was imported
+// with (DjangoKey), so that a relying party that knew the user under
+// Django OAuth Toolkit, whose sub is str(user.id), a UUID for a model
+// keyed by UUIDs, still does; else its id in decimal. A key of digits
+// alone is not used: it could spell another user's id.
+func (u *User) Subject() string {
+	if k := u.WireKey(); k != "" {
+		return k
+	}
+	return strconv.FormatInt(u.ID, 10)
+}
+
+// WireKey is the Django key that names the user on the wire in place of
+// its id (/api/me/'s and /api/users/' id, simplejwt's user_id, OpenID
+// Connect's sub), as the Django project it was imported from named it
+// there: its DjangoKey (a UUID, say), unless that is digits alone, which
+// could spell another user's id; "" for every other user, named by its id.
+func (u *User) WireKey() string {
+	if k := u.DjangoKey; k != "" && strings.Trim(k, "0123456789") != "" {
+		return k
+	}
+	return ""
+}
 
 // DjangoUserKey is a Django primary key that is no integer as gatehouse
 // keeps and looks it up (User.DjangoKey): a UUID in the dashed lower-case

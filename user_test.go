@@ -43,3 +43,24 @@ func TestValidEmail(t *testing.T) {
 		}
 	}
 }
+
+// A user's subject is its id, or the Django key it was imported with
+// when that key is no integer (DOT's sub was str(user.id)); a key of
+// digits alone could spell another user's id and is not used.
+func TestUserSubject(t *testing.T) {
+	for _, c := range []struct {
+		key, want string
+	}{
+		{"", "42"},
+		{"3026d28e-dbc0-4dea-8da0-8aa9f5a3118d", "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"},
+		{"ada-key", "ada-key"},
+		{"7", "42"},
+		{"0042", "42"},
+		{"-7", "-7"},
+	} {
+		u := User{ID: 42, DjangoKey: c.key}
+		if got := u.Subject(); got != c.want {
+			t.Errorf("key %q: subject %q, want %q", c.key, got, c.want)
+		}
+	}
+}

@@ -520,8 +520,10 @@ func (a *Authenticator) User(ctx context.Context, id int64) (gatehouse.User, err
 // (gatehouse.User.DjangoKey). Such a key names its user even when it is
 // all digits, which c.UserID would take for a gatehouse id; a key no user
 // has leaves c as parsed (a digit string as that id, else no user).
-// gatehouse mints user_id as a JSON number, so its own tokens never come
-// here. The key's user is cached as a user looked up by id is.
+// gatehouse mints user_id as a JSON number, but for a user loaded with a
+// key that is no integer, whom it names by that key as Django did (with
+// the id beside it, jwt.IDClaim). The key's user is cached as a user
+// looked up by id is.
 func (a *Authenticator) ResolveJWTUser(ctx context.Context, c *jwt.Claims) error {
 	if c.UserKey == "" {
 		return nil

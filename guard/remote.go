@@ -327,18 +327,24 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 	if claims.TokenType != jwt.Access {
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonWrongTokenType}
 	}
-	if claims.UserKey != "" && r.intro != nil {
-		// A user_id that is a JSON string is a Django key first (a
-		// custom user model's UUID or CharField key, in a token Django
-		// issued before the move), digits too, as gatehouse's own views
-		// read it: only gatehouse knows whose it is. Without
-		// introspection, a string of digits is read as the id it spells.
+	// A user_id that is a JSON string is a Django key first (a custom
+	// user model's UUID or CharField key), digits too, as gatehouse's own
+	// views read it. gatehouse names such a user by its key too, with the
+	// id beside it (jwt.IDClaim), which a key that is not digits alone
+	// cannot be mistaken for. Otherwise (a token Django issued before the
+	// move) only gatehouse knows whose it is; without introspection, a
+	// string of digits is read as the id it spells.
+	digits := strings.Trim(claims.UserKey, "0123456789") == ""
+	if claims.UserKey != "" && (digits || !claims.HasUserID) && r.intro != nil {
 		return r.intro.principal(ctx, kw, token, KindJWT)
 	}
 	if !claims.HasUserID {
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoUserID}
 	}
 	p := &Principal{UserID: claims.UserID, Kind: KindJWT}
+	if !digits {
+		p.DjangoPK = claims.UserKey
+	}
 	if r.cfg.GroupsClaim != "" || r.cfg.PermissionsClaim != "" {
 		r.permissionClaims(token, p)
 	}

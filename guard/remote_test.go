@@ -563,7 +563,9 @@ func TestJWTDjangoKey(t *testing.T) {
 		"jti": "abc", "user_id": "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"}, nil, []byte(testSecret))
 	intro := newIntro(t)
 	const pk = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
-	withPK := func(answer string) string { return strings.Replace(answer, `"user_id":42,`, `"user_id":42,"django_pk":"`+pk+`",`, 1) }
+	withPK := func(answer string) string {
+		return strings.Replace(answer, `"user_id":42,`, `"user_id":42,"django_pk":"`+pk+`",`, 1)
+	}
 	intro.answer(tok, withPK(activeAnswer("jwt", now+300, false)))
 	r := newRemote(t, Config{IntrospectionURL: intro.URL, ClientID: testClientID, ClientSecret: testClientSecret,
 		HMACKey: []byte(testSecret), Now: clk.now})
@@ -584,6 +586,17 @@ func TestJWTDjangoKey(t *testing.T) {
 	}
 	if err := got.p.Identity(context.Background()); err != nil || got.p.DjangoPK != pk || intro.count(own) != 1 {
 		t.Fatalf("identity: %v, principal %+v after %d introspections", err, got.p, intro.count(own))
+	}
+	// gatehouse's token for a user it names by key carries the id too
+	// (jwt.IDClaim): verified locally, with or without introspection.
+	keyed := handMade(t, map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"token_type": "access", "exp": now + 300, "iat": now,
+		"jti": "abg", "user_id": pk, jwt.IDClaim: 42}, nil, []byte(testSecret))
+	for name, remote := range map[string]*Remote{"with introspection": r, "without": newRemote(t, Config{HMACKey: []byte(testSecret), Now: clk.now})} {
+		got = serve(remote, IsAuthenticated, "GET", "Bearer "+keyed)
+		expectResult(t, got, 200, "", "ok")
+		if got.p.UserID != 42 || got.p.DjangoPK != pk || intro.count(keyed) != 0 {
+			t.Fatalf("gatehouse's keyed token, %s: principal %+v after %d introspections", name, got.p, intro.count(keyed))
+		}
 	}
 	// An opaque credential's answer carries it as well.
 	intro.answer("drf-key", withPK(activeAnswer("token", 0, false)))

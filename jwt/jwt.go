@@ -192,6 +192,8 @@ type Claims struct {
 	// integer: a custom user model's UUID); "" otherwise. It names no
 	// user by itself: the services look it up among the keys of loaded
 	// users first, and use UserID, when it is set, only when none has it.
+	// A token minted with a key (MintKey, PairKey) carries it here, with
+	// the id it was minted for in UserID.
 	UserKey string
 	// Issuer is the iss claim when it is a string. Audience is the configured audience when
 	// one is configured (the token's aud contained it), else "".

@@ -22,18 +22,32 @@ import (
 // random source or the signer, or from extra claims (see Claim) with a name CheckClaimName
 // refuses, repeated, or a value encoding/json cannot encode.
 func (c *Codec) Mint(tokenType string, userID int64, iat time.Time, extra ...Claim) (string, Claims, error) {
-	return c.mint(c.now(), tokenType, userID, iat, extra)
+	return c.mint(c.now(), tokenType, userID, "", iat, extra)
+}
+
+// MintKey is Mint for a user named by a key rather than its id: when key
+// is not empty, the user id claim (and sub, with Config.Subject) is key as
+// a JSON string, as simplejwt writes str(pk) for a user model whose key is
+// no integer (a UUID), userID (when above 0) follows in IDClaim, and the Claims returned
+// carry key as UserKey beside userID. An empty key is Mint.
+func (c *Codec) MintKey(tokenType string, userID int64, key string, iat time.Time, extra ...Claim) (string, Claims, error) {
+	return c.mint(c.now(), tokenType, userID, key, iat, extra)
 }
 
 // Pair mints the refresh and access tokens simplejwt's login returns, both with iat = now and
 // exp counted from the same now, with distinct jti values. The access token carries the
 // extra claims (see Mint), the refresh token none.
 func (c *Codec) Pair(userID int64, accessClaims ...Claim) (refresh, access string, rc, ac Claims, err error) {
+	return c.PairKey(userID, "", accessClaims...)
+}
+
+// PairKey is Pair for a user named by key (see MintKey).
+func (c *Codec) PairKey(userID int64, key string, accessClaims ...Claim) (refresh, access string, rc, ac Claims, err error) {
 	now := c.now()
-	if refresh, rc, err = c.mint(now, Refresh, userID, now, nil); err != nil {
+	if refresh, rc, err = c.mint(now, Refresh, userID, key, now, nil); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
-	if access, ac, err = c.mint(now, Access, userID, now, accessClaims); err != nil {
+	if access, ac, err = c.mint(now, Access, userID, key, now, accessClaims); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
 	if rc.JTI == ac.JTI {
@@ -42,7 +56,10 @@ func (c *Codec) Pair(userID int64, accessClaims ...Claim) (refresh, access strin
 	return refresh, access, rc, ac, nil
 }
 
-func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Time, extra []Claim) (string, Claims, error) {
+func (c *Codec) mint(now time.Time, tokenType string, userID int64, key string, iat time.Time, extra []Claim) (string, Claims, error) {
+	if len(key) > maxUserKey {
+		return "", Claims{}, fmt.Errorf("jwt: a user key of %d bytes (at most %d)", len(key), maxUserKey)
+	}
 	var lifetime time.Duration
 	switch tokenType {
 	case Access:
@@ -66,6 +83,7 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, iat time.Tim
 		JTI:       jti,
 		UserID:    userID,
 		HasUserID: true,
+		UserKey:   key,
 		Issuer:    c.issuer,
 		Audience:  c.audience,
 	}
@@ -103,11 +121,24 @@ func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
 	b = append(b, cl.JTI...)
 	b = append(b, '"')
 	b = append(b, c.litUserID...)
-	b = strconv.AppendInt(b, cl.UserID, 10)
-	if c.subject {
-		b = append(b, `,"sub":"`...)
+	if cl.UserKey != "" {
+		key, _ := jsonText(cl.UserKey) // a string always encodes
+		b = appendASCII(b, key)
+		if c.subject {
+			b = append(b, `,"sub":`...)
+			b = appendASCII(b, key)
+		}
+		if cl.UserID > 0 {
+			b = append(b, `,"`+IDClaim+`":`...)
+			b = strconv.AppendInt(b, cl.UserID, 10)
+		}
+	} else {
 		b = strconv.AppendInt(b, cl.UserID, 10)
-		b = append(b, '"')
+		if c.subject {
+			b = append(b, `,"sub":"`...)
+			b = strconv.AppendInt(b, cl.UserID, 10)
+			b = append(b, '"')
+		}
 	}
 	b = append(b, more...)
 	return append(b, c.claimsTail...)

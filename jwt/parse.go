@@ -372,6 +372,10 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 	p.UserID, p.HasUserID = userID(m[c.names.UserID])
 	if s, ok := jsonString(m[c.names.UserID]); ok && s != "" && len(s) <= maxUserKey {
 		p.UserKey = s
+		if id, ok := jsonInt(m[IDClaim]); ok && id > 0 && !p.HasUserID {
+			// gatehouse's own token for a user it names by key.
+			p.UserID, p.HasUserID = id, true
+		}
 	}
 	if s, ok := jsonString(m["iss"]); ok {
 		p.Issuer = s

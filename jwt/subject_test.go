@@ -109,3 +109,49 @@ func TestSubjectAllocations(t *testing.T) {
 		t.Errorf("Parse of a token with sub: %v allocations, want at most 1", allocs)
 	}
 }
+
+// A user named by a key (MintKey): user_id is the key as a JSON string
+// (non-ASCII escaped, as PyJWT writes it), sub is the key too with
+// Config.Subject, and IDClaim carries the id; Parse gives both back. An
+// id of 0 writes no IDClaim, a key over 255 bytes is refused, and no
+// project may add IDClaim itself.
+func TestMintKey(t *testing.T) {
+	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	for _, c := range []struct {
+		name    string
+		subject bool
+		key     string
+		id      int64
+		want    string
+	}{
+		{"uuid", false, key, 41, `"user_id":"` + key + `","gatehouse_user_id":41}`},
+		{"uuid with sub", true, key, 41, `"user_id":"` + key + `","sub":"` + key + `","gatehouse_user_id":41}`},
+		{"non-ASCII key", false, "zoë", 7, `"user_id":"zo\u00eb","gatehouse_user_id":7}`},
+		{"no id", false, key, 0, `"user_id":"` + key + `"}`},
+		{"no key", true, "", 41, `"user_id":41,"sub":"41"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			codec := newCodec(t, func(cfg *Config) { cfg.Subject = c.subject })
+			tok, cl, err := codec.MintKey(Access, c.id, c.key, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decodePayload(t, tok); !strings.HasSuffix(got, c.want) {
+				t.Fatalf("payload %s, want it to end with %s", got, c.want)
+			}
+			back, err := codec.Parse(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.UserKey != c.key || back.UserID != c.id || back.HasUserID != (c.id > 0) || cl.UserKey != c.key || cl.UserID != c.id {
+				t.Fatalf("minted %+v, parsed %+v", cl, back)
+			}
+		})
+	}
+	if _, _, err := newCodec(t).MintKey(Access, 1, strings.Repeat("k", 256), time.Time{}); err == nil {
+		t.Fatal("a key over 255 bytes was minted")
+	}
+	if err := CheckClaimName(IDClaim); err == nil {
+		t.Fatalf("%s accepted as an extra claim", IDClaim)
+	}
+}

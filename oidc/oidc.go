@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,9 +89,10 @@ func (p *Provider) JWKS(ctx context.Context) ([]byte, time.Duration, error) {
 	return p.signer.JWKS(ctx)
 }
 
-// Subject is the sub of a user: the user's id, which never changes (a
-// username can).
-func Subject(u *gatehouse.User) string { return strconv.FormatInt(u.ID, 10) }
+// Subject is the sub of a user (User.Subject): the user's id, which never
+// changes (a username can), or the Django key of a user imported with one
+// that is no integer, as Django OAuth Toolkit gave it.
+func Subject(u *gatehouse.User) string { return u.Subject() }
 
 // UserClaims are the standard claims of a user that the profile and email
 // scopes release (OpenID Connect Core 5.4).

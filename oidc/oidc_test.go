@@ -81,6 +81,16 @@ func TestIDTokenClaims(t *testing.T) {
 			t.Fatalf("%s present without reason: %v", k, m)
 		}
 	}
+	// A user imported from a project keyed by UUIDs keeps the sub Django
+	// OAuth Toolkit gave it, and its id_token is a hint for it.
+	u.DjangoKey = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	tok, _ = p.IDToken(context.Background(), oauth.IDTokenInput{User: u, ClientID: "rp", Scope: "openid"})
+	if m = payload(t, s, tok); m["sub"] != u.DjangoKey {
+		t.Fatalf("sub of a user with a Django key: %v", m["sub"])
+	}
+	if h, err := p.CheckHint(context.Background(), tok, "rp"); err != nil || h.Subject != oidc.Subject(&u) {
+		t.Fatalf("its id_token as a hint: %+v, %v", h, err)
+	}
 }
 
 // at_hash follows the signing algorithm: SHA-512's left half for EdDSA.
@@ -147,6 +157,10 @@ func TestUserInfo(t *testing.T) {
 	info, err := p.UserInfo(&gatehouse.Principal{User: u, Scheme: gatehouse.SchemeOAuth, Scope: "openid profile"})
 	if err != nil || info.Subject != "3" || info.Name != "Bob B" || info.PreferredUsername != "bob" || info.Email != "" {
 		t.Fatalf("%+v %v", info, err)
+	}
+	u.DjangoKey = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	if info, err := p.UserInfo(&gatehouse.Principal{User: u, Scheme: gatehouse.SchemeOAuth, Scope: "openid"}); err != nil || info.Subject != u.DjangoKey {
+		t.Fatalf("a user with a Django key: %+v %v", info, err)
 	}
 	if _, err := p.UserInfo(&gatehouse.Principal{User: u, Scheme: gatehouse.SchemeOAuth, Scope: "read"}); err != oidc.ErrNotOpenID {
 		t.Fatalf("without openid: %v", err)

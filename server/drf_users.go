@@ -11,9 +11,28 @@ import (
 	"github.com/gatehouse-auth/gatehouse/throttle"
 )
 
-// userOut is the user as /api/me/ shows it (that key order).
+// wireID is a user's id as DRF's views show it: the Django key the user
+// was imported with when that is no integer (User.WireKey: a UUID, as the
+// project's own views showed it), else the integer id.
+type wireID struct {
+	id  int64
+	key string
+}
+
+func wireIDOf(u *gatehouse.User) wireID { return wireID{u.ID, u.WireKey()} }
+
+func (w wireID) appendJSON(b []byte) []byte {
+	if w.key != "" {
+		return jsonstr.Append(b, w.key)
+	}
+	return strconv.AppendInt(b, w.id, 10)
+}
+
+func (w wireID) MarshalJSON() ([]byte, error) { return w.appendJSON(nil), nil }
+
+// meOut is the user as /api/me/ shows it (that key order).
 type meOut struct {
-	ID        int64  `json:"id"`
+	ID        wireID `json:"id"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 	Email     string `json:"email"`
@@ -22,7 +41,7 @@ type meOut struct {
 
 func (m meOut) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, m.ID, 10)
+	b = m.ID.appendJSON(b)
 	b = append(b, `,"first_name":`...)
 	b = jsonstr.Append(b, m.FirstName)
 	b = append(b, `,"last_name":`...)
@@ -36,7 +55,7 @@ func (m meOut) appendJSON(b []byte) []byte {
 
 // userOut is the user as /api/users/ shows it (that key order).
 type userOut struct {
-	ID        int64  `json:"id"`
+	ID        wireID `json:"id"`
 	Username  string `json:"username"`
 	Email     string `json:"email"`
 	FirstName string `json:"first_name"`
@@ -44,7 +63,7 @@ type userOut struct {
 }
 
 func toUserOut(u gatehouse.User) userOut {
-	return userOut{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
+	return userOut{ID: wireIDOf(&u), Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
 }
 
 var (
@@ -91,7 +110,7 @@ func (s *Server) usersView() http.Handler {
 
 func (s *Server) me(c *call) *apiError {
 	u := c.user.User
-	c.respond(http.StatusOK, meOut{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Username: u.Username})
+	c.respond(http.StatusOK, meOut{ID: wireIDOf(&u), FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Username: u.Username})
 	return nil
 }
 

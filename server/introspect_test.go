@@ -172,7 +172,8 @@ func TestIntrospectDjangoKey(t *testing.T) {
 		for name, cred := range map[string]string{"drf key": drfKey, "django's jwt": djangoJWT} {
 			r := e.do("POST", "/o/introspect/", url.Values{"token": {cred}}, "Authorization", rs)
 			m := r.json(t)
-			if r.status != 200 || m["active"] != true || m["user_id"] != float64(ada.ID) || m["django_pk"] != key || m["username"] != "ada@example.com" {
+			if r.status != 200 || m["active"] != true || m["user_id"] != float64(ada.ID) || m["django_pk"] != key || m["sub"] != key ||
+				m["username"] != "ada@example.com" {
 				t.Errorf("%s: %d %s", name, r.status, r.body)
 			}
 		}
@@ -181,6 +182,19 @@ func TestIntrospectDjangoKey(t *testing.T) {
 		req.Header.Set("Authorization", "Token "+drfKey)
 		if p, err := e.srv.Authenticate(req); err != nil || p == nil || p.UserID != ada.ID || p.DjangoPK != key {
 			t.Errorf("Authenticate: %+v, %v", p, err)
+		}
+		// DRF's views show the key as the user's id, as the project's
+		// did; a user made in gatehouse keeps its integer id.
+		if me := e.do("GET", "/api/me/", nil, "Authorization", "Token "+drfKey).json(t); me["id"] != key {
+			t.Errorf("/api/me/ of a user with a Django key: %v", me)
+		}
+		page := e.do("GET", "/api/users/", nil, "Authorization", "Token "+drfKey).json(t)
+		ids := map[string]any{}
+		for _, r := range page["results"].([]any) {
+			ids[r.(map[string]any)["username"].(string)] = r.(map[string]any)["id"]
+		}
+		if ids["ada@example.com"] != key || fmt.Sprint(ids["alice"]) == "" || fmt.Sprintf("%T", ids["alice"]) != "float64" {
+			t.Errorf("/api/users/ ids: %v", ids)
 		}
 		key2 := e.tokenOf("alice", "alicepass")
 		if m := e.do("POST", "/o/introspect/", url.Values{"token": {key2}}, "Authorization", rs).json(t); m["active"] != true {

@@ -80,7 +80,7 @@ func (s *Server) jwtObtain(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	refresh, access, err := s.pairs.Obtain(c.r.Context(), u.ID)
+	refresh, access, err := s.pairs.Obtain(c.r.Context(), &u)
 	if err != nil {
 		return s.internal(c, err)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,7 +96,7 @@ func introspectionBody(res *oauth.Introspection, issuer string) []kv {
 		body = append(body, kv{"aud", res.Audience})
 	}
 	if u := res.User; u != nil {
-		body = append(body, kv{"sub", strconv.FormatInt(u.ID, 10)})
+		body = append(body, kv{"sub", u.Subject()})
 		if res.Resource {
 			body = append(body, kv{"user_id", u.ID})
 			if u.DjangoKey != "" {

@@ -25,10 +25,12 @@ func FuzzAppendString(f *testing.F) {
 }
 
 func TestMeOutMatchesEncodingJSON(t *testing.T) {
-	m := meOut{ID: 42, FirstName: "Ål\"ice", LastName: "<L>", Email: "a@example.com", Username: "al\nice"}
-	want, _ := marshal(m)
-	if got := m.appendJSON(nil); !bytes.Equal(got, want) {
-		t.Fatalf("%s, want %s", got, want)
+	for _, id := range []wireID{{id: 42}, {id: 42, key: "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"}, {id: 7, key: "<ké\"y>"}} {
+		m := meOut{ID: id, FirstName: "Ål\"ice", LastName: "<L>", Email: "a@example.com", Username: "al\nice"}
+		want, _ := marshal(m)
+		if got := m.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("%s, want %s", got, want)
+		}
 	}
 }
 

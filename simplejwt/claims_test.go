@@ -73,7 +73,7 @@ func TestAccessTokenPermissionClaims(t *testing.T) {
 	}
 
 	listErr = errors.New("down")
-	if _, _, err := e.svc.Obtain(ctx, alice.ID); !errors.Is(err, listErr) {
+	if _, _, err := e.svc.Obtain(ctx, &alice); !errors.Is(err, listErr) {
 		t.Fatalf("a lister error: %v", err)
 	}
 

@@ -9,6 +9,7 @@ package simplejwt
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -107,14 +108,16 @@ func refused(reason string) *gatehouse.Error { return gatehouse.Unauthorized(rea
 
 // Obtain mints a pair for a user who just logged in, records the refresh
 // token so that it can be blacklisted and rotated, and records the login
-// when UpdateLastLogin is set.
-func (s *Service) Obtain(ctx context.Context, userID int64) (refresh, access string, err error) {
-	refresh, access, err = s.issue(ctx, userID)
+// when UpdateLastLogin is set. The tokens name the user as the Django
+// project it was imported from did (User.WireKey: a UUID, as str(pk)),
+// else by its id.
+func (s *Service) Obtain(ctx context.Context, u *gatehouse.User) (refresh, access string, err error) {
+	refresh, access, err = s.issue(ctx, u.ID, u.WireKey())
 	if err != nil {
 		return "", "", err
 	}
 	if s.opt.UpdateLastLogin {
-		if err := s.store.TouchLogin(ctx, userID, s.now()); err != nil {
+		if err := s.store.TouchLogin(ctx, u.ID, s.now()); err != nil {
 			return "", "", err
 		}
 	}
@@ -135,15 +138,17 @@ func (s *Service) PairFor(ctx context.Context, userID int64) (refresh, access st
 	if !u.IsActive {
 		return "", "", gatehouse.Errorf(gatehouse.EINVALID, "user is inactive")
 	}
-	return s.issue(ctx, u.ID)
+	return s.issue(ctx, u.ID, u.WireKey())
 }
 
-func (s *Service) issue(ctx context.Context, userID int64) (refresh, access string, err error) {
+// issue mints and records a pair for user userID, named in them by key
+// when it is not empty (see Obtain).
+func (s *Service) issue(ctx context.Context, userID int64, key string) (refresh, access string, err error) {
 	extra, err := s.accessClaims(ctx, userID)
 	if err != nil {
 		return "", "", err
 	}
-	refresh, access, rc, _, err := s.codec.Pair(userID, extra...)
+	refresh, access, rc, _, err := s.codec.PairKey(userID, key, extra...)
 	if err != nil {
 		return "", "", err
 	}
@@ -230,7 +235,11 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 			return "", "", err
 		}
 	}
-	access, _, err = s.codec.Mint(jwt.Access, claims.UserID, issuedAt(claims), extra...)
+	// The new tokens name the user as the refresh token did: by the key
+	// of a user imported with one (as Django did, or gatehouse since),
+	// else by its id.
+	key := mintedKey(claims)
+	access, _, err = s.codec.MintKey(jwt.Access, claims.UserID, key, issuedAt(claims), extra...)
 	if err != nil {
 		return "", "", err
 	}
@@ -239,7 +248,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return access, "", nil
 	}
 	now := s.now()
-	refresh, nc, err := s.codec.Mint(jwt.Refresh, claims.UserID, now)
+	refresh, nc, err := s.codec.MintKey(jwt.Refresh, claims.UserID, key, now)
 	if err != nil {
 		return "", "", err
 	}
@@ -362,4 +371,15 @@ func issuedAt(c jwt.Claims) time.Time {
 		return time.Time{} // Mint treats the zero time as now
 	}
 	return c.IssuedAt()
+}
+
+// mintedKey is the key the tokens minted from c (a verified refresh token
+// whose user was resolved) name their user by: c's Django key, as
+// gatehouse keeps it, unless it is digits alone (User.WireKey's rule: it
+// could be read as another user's id); "" (the id) otherwise.
+func mintedKey(c jwt.Claims) string {
+	if c.UserKey == "" || strings.Trim(c.UserKey, "0123456789") == "" {
+		return ""
+	}
+	return gatehouse.DjangoUserKey(c.UserKey)
 }

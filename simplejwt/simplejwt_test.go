@@ -9,6 +9,7 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,10 +110,12 @@ func (f *fakeStore) TouchLogin(_ context.Context, id int64, at time.Time) error 
 	return nil
 }
 
-// fakeUsers is the Users double; a nil check accepts every token.
+// fakeUsers is the Users double; a nil check accepts every token. keys
+// are the Django keys it resolves, to user ids.
 type fakeUsers struct {
 	check func(c jwt.Claims) error
 	calls int
+	keys  map[string]int64
 }
 
 func (f *fakeUsers) CheckJWTUser(_ context.Context, c jwt.Claims) error {
@@ -123,7 +126,12 @@ func (f *fakeUsers) CheckJWTUser(_ context.Context, c jwt.Claims) error {
 	return f.check(c)
 }
 
-func (f *fakeUsers) ResolveJWTUser(context.Context, *jwt.Claims) error { return nil }
+func (f *fakeUsers) ResolveJWTUser(_ context.Context, c *jwt.Claims) error {
+	if id, ok := f.keys[gatehouse.DjangoUserKey(c.UserKey)]; ok && c.UserKey != "" {
+		c.UserID, c.HasUserID = id, true
+	}
+	return nil
+}
 
 // env is a Service with its doubles, clock and codec.
 type env struct {
@@ -162,7 +170,7 @@ func (e *env) parse(t *testing.T, raw string) jwt.Claims {
 // obtain logs alice in and returns her pair.
 func (e *env) obtain(t *testing.T) (refresh, access string) {
 	t.Helper()
-	refresh, access, err := e.svc.Obtain(context.Background(), alice.ID)
+	refresh, access, err := e.svc.Obtain(context.Background(), &alice)
 	if err != nil {
 		t.Fatalf("Obtain: %v", err)
 	}
@@ -539,4 +547,80 @@ func signHS256(claims map[string]any) string {
 	m := hmac.New(sha256.New, []byte("test-signing-key-0123456789abcdef"))
 	m.Write([]byte(head))
 	return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// A user imported with a Django key that is no integer (a UUID) is named
+// by it in the tokens minted for it, as Django's simplejwt named it, and a
+// refresh keeps naming it so; a key of digits alone is not used (it could
+// be read as another user's id), nor a token's that names its user by id.
+func TestUserNamedByKey(t *testing.T) {
+	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	bob := gatehouse.User{ID: 43, Username: "bob", IsActive: true, DjangoKey: key}
+	carol := gatehouse.User{ID: 44, Username: "carol", IsActive: true, DjangoKey: "77"}
+	e := newEnv(t, simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true})
+	e.store.users[bob.ID], e.store.users[carol.ID] = bob, carol
+	e.users.keys = map[string]int64{key: bob.ID, "77": carol.ID}
+	ctx := context.Background()
+
+	named := func(what, raw, wantKey string) {
+		t.Helper()
+		c := e.parse(t, raw)
+		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+		if wantKey != "" {
+			// The key, and the id after it for verifiers that cannot look
+			// the key up.
+			if c.UserKey != wantKey || c.UserID != bob.ID ||
+				!strings.Contains(string(payload), `"user_id":"`+wantKey+`","gatehouse_user_id":43`) {
+				t.Errorf("%s: %s, claims %+v; want user_id %q", what, payload, c, wantKey)
+			}
+		} else if c.UserKey != "" || !c.HasUserID {
+			t.Errorf("%s: %s, claims %+v; want an integer user_id", what, payload, c)
+		}
+	}
+	refresh, access, err := e.svc.Obtain(ctx, &bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named("bob's access", access, key)
+	named("bob's refresh", refresh, key)
+	if r := e.store.records[e.parse(t, refresh).JTI]; r.UserID != bob.ID {
+		t.Errorf("bob's refresh recorded for user %d", r.UserID)
+	}
+	e.clk.t = e.clk.t.Add(time.Second)
+	access, refresh2, err := e.svc.Refresh(ctx, refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named("bob's refreshed access", access, key)
+	named("bob's rotated refresh", refresh2, key)
+	// Django's token naming the user by its key without dashes: the new
+	// ones name it as gatehouse keeps it.
+	django, _, err := e.codec.MintKey(jwt.Refresh, 0, "3026D28EDBC04DEA8DA08AA9F5A3118D", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if access, _, err = e.svc.Refresh(ctx, django); err != nil {
+		t.Fatal(err)
+	}
+	named("bob's access from Django's refresh token", access, key)
+
+	refresh, access, err = e.svc.Obtain(ctx, &carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named("carol's access", access, "")
+	e.clk.t = e.clk.t.Add(time.Second)
+	digits, _, err := e.codec.MintKey(jwt.Refresh, 0, "77", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if access, _, err = e.svc.Refresh(ctx, digits); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.parse(t, access); c.UserID != carol.ID || c.UserKey != "" {
+		t.Errorf("carol's access from a digits key: %+v", c)
+	}
+	if _, _, err := e.codec.MintKey(jwt.Access, 1, strings.Repeat("k", 256), time.Time{}); err == nil {
+		t.Error("a key over 255 bytes was minted")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,7 +112,7 @@ func TestDjangoCustomUserModel(t *testing.T) {
 					t.Errorf("date_joined %q, then %q after a second load (%v)", joined, dateJoined(again), err)
 				}
 
-				checkCustomUsers(t, env, c)
+				checkDjangoVerifies(t, customUserDir, false, c.SecretKey, checkCustomUsers(t, env, c))
 			})
 		}
 	}
@@ -119,8 +120,12 @@ func TestDjangoCustomUserModel(t *testing.T) {
 
 // checkCustomUsers checks, against a server holding the custom-user
 // corpus, every credential Django issued and every login path.
-func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentials) {
+//
+// It returns the simplejwt access tokens gatehouse minted at each active
+// user's login, by e-mail.
+func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentials) (minted map[string]string) {
 	t.Helper()
+	minted = map[string]string{}
 	rsClient := "rs-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	out, errOut, err := runIn(t, env, "", "createapplication", "--client-id", rsClient, "--grant-types", "client-credentials", "--resource-server")
 	_, rsSecret, ok := strings.Cut(out, "client_secret: ")
@@ -162,6 +167,11 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 		// the user by when it is no integer (the UUID, Django's simplejwt
 		// user_id), and nothing more when it is the user's id.
 		djangoPK, _ := jwtPayload(t, u.JWTAccess)["user_id"].(string)
+		// /api/me/'s id is what Django's was: the UUID, or the integer.
+		if st, me := call(t, "GET", base+"/api/me/", "Token "+u.DRFToken, nil); st != 200 ||
+			(djangoPK != "" && me["id"] != djangoPK) || (djangoPK == "" && fmt.Sprint(me["id"]) != fmt.Sprint(jwtPayload(t, u.JWTAccess)["user_id"])) {
+			t.Errorf("/api/me/ of %s: %d %v; Django's id was %v", u.Email, st, me, jwtPayload(t, u.JWTAccess)["user_id"])
+		}
 		for _, cred := range []string{u.DRFToken, u.JWTAccess, u.OAuthAccess} {
 			st, body := call(t, "POST", base+"/o/introspect/", basicAuth(rsClient, rsSecret), formBody(url.Values{"token": {cred}}))
 			if pk, has := body["django_pk"]; st != 200 || body["active"] != true || has != (djangoPK != "") || (has && pk != djangoPK) {
@@ -179,6 +189,12 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 			t.Errorf("/access-token/ as %s: %d %v", u.Email, st, body)
 		} else {
 			expectMe(t, base, "Bearer "+str(body["access"]), u.Email)
+			// It names the user as Django's did (the UUID, a string, or
+			// the integer id).
+			if got, want := jwtPayload(t, str(body["access"]))["user_id"], jwtPayload(t, u.JWTAccess)["user_id"]; got != want {
+				t.Errorf("gatehouse's access token of %s names user_id %v; Django's named %v", u.Email, got, want)
+			}
+			minted[u.Email] = str(body["access"])
 		}
 		st, body = call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.Email, "password": u.Password}))
 		if errs, _ := body["email"].([]any); st != 400 || len(errs) != 1 || errs[0] != "This field is required." {
@@ -200,6 +216,40 @@ func checkCustomUsers(t *testing.T, env map[string]string, c customUserCredentia
 		} else {
 			expectMe(t, base, "Bearer "+str(body["access_token"]), u.Email)
 		}
+	}
+	return minted
+}
+
+// checkDjangoVerifies has Django itself (simplejwt's JWTAuthentication,
+// testdata/django/customuser/verify_jwt.py) verify the access tokens
+// gatehouse minted against the project's own database, the corpus's
+// db.sqlite3 (a copy), with the shared signing key: a Django service that
+// still verifies tokens itself finds each token's user.
+func checkDjangoVerifies(t *testing.T, dir string, uuid bool, key string, minted map[string]string) {
+	t.Helper()
+	probe := exec.Command("/usr/bin/python3", "-c", "import django, rest_framework_simplejwt")
+	if err := probe.Run(); err != nil {
+		t.Skipf("skipping Django's verification: Debian's python3-django and python3-djangorestframework-simplejwt are not installed (%v)", err)
+	}
+	if len(minted) == 0 {
+		t.Fatal("no minted token to verify")
+	}
+	args := []string{"-W", "ignore", filepath.Join(customUserDir, "verify_jwt.py")}
+	if uuid {
+		args = append(args, "--uuid")
+	}
+	cmd := exec.Command("/usr/bin/python3", append(args, copyDjangoDB(t, dir), key)...)
+	var emails, in []string
+	for email, tok := range minted {
+		emails, in = append(emails, email), append(in, tok)
+	}
+	cmd.Stdin = strings.NewReader(strings.Join(in, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("verify_jwt.py: %v\n%s", err, out)
+	}
+	if got := strings.Split(strings.TrimSpace(string(out)), "\n"); !slices.Equal(got, emails) {
+		t.Errorf("Django found the users %q for gatehouse's tokens of %q", got, emails)
 	}
 }
 
@@ -253,7 +303,7 @@ func customUserImport(t *testing.T, backend, how string) {
 	if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
 		t.Errorf("users show bob@example.com: %v\n%s", err, show)
 	}
-	checkCustomUsers(t, env, c)
+	checkDjangoVerifies(t, customUserDir, false, c.SecretKey, checkCustomUsers(t, env, c))
 }
 
 // A custom user model whose primary key is a UUID: its users get integer
@@ -277,7 +327,7 @@ func TestDjangoCustomUserUUIDKey(t *testing.T) {
 				if err != nil || !strings.Contains(show, "editors") {
 					t.Errorf("users show bob@example.com: %v\n%s", err, show)
 				}
-				checkCustomUsers(t, env, c)
+				checkDjangoVerifies(t, filepath.Join(customUserDir, "uuid"), true, c.SecretKey, checkCustomUsers(t, env, c))
 			})
 		}
 	}
@@ -338,7 +388,10 @@ func TestDjangoCustomUserUUIDImportFrom(t *testing.T) {
 				if err != nil || !strings.Contains(show, "editors") || !strings.Contains(show, "accounts.view_user") {
 					t.Errorf("users show bob@example.com: %v\n%s", err, show)
 				}
-				checkCustomUsers(t, env, c)
+				minted := checkCustomUsers(t, env, c)
+				if from == "sqlite-file" { // the committed database, whose users these are
+					checkDjangoVerifies(t, dir, true, c.SecretKey, minted)
+				}
 			})
 		}
 	}

@@ -26,6 +26,10 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 _BEARER_REJECTED = "_gatehouse_bearer_rejected"
 
+# The claim in which gatehouse gives a user's id when its user_id claim
+# names the user by a Django key (jwt.IDClaim).
+GATEHOUSE_USER_ID_CLAIM = "gatehouse_user_id"
+
 
 def is_jwt_access_token(value):
     """True when value looks like an RFC 9068 JWT access token, as
@@ -178,17 +182,26 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
         user_id = claims.get(s.user_id_claim)
         if user_id is None or isinstance(user_id, bool) or not isinstance(user_id, (int, str)):
             raise jwt_failed("no_user_id")
+        django_pk = None
         if isinstance(user_id, str):
             if not user_id or len(user_id) > 255:
                 raise jwt_failed("no_user_id")
-            # A Django key (a custom user model's UUID or CharField key,
-            # digits too, in a token Django issued before the move to
-            # gatehouse; gatehouse writes its ids as numbers): only
-            # gatehouse knows which user it names now, and refuses it, as
-            # its own views do, when no user has that key.
-            return self._introspected_jwt(request, client, value, inactive="no_user_id")
+            gid = claims.get(GATEHOUSE_USER_ID_CLAIM)
+            if user_id.strip("0123456789") and type(gid) is int and gid > 0:
+                # gatehouse names a user imported with a Django key (a
+                # UUID) by that key, as Django did, and gives its id beside
+                # it: the key is the project's own primary key.
+                django_pk, user_id = user_id, gid
+            else:
+                # A Django key (a custom user model's UUID or CharField
+                # key, digits too) in a token Django issued before the
+                # move: only gatehouse knows which user it names now, and
+                # refuses it, as its own views do, when no user has it.
+                return self._introspected_jwt(request, client, value, inactive="no_user_id")
         auth = GatehouseToken("jwt", "Bearer", user_id=user_id, exp=claims.get("exp"), iat=claims.get("iat"), claims=claims, clock=client.clock)
         if s.user == "local":
+            if django_pk is not None:
+                return (self._local_user(django_pk, "jwt"), auth)
             if _integer_pk():
                 return (self._local_user(user_id, "jwt"), auth)
             # The project's users are keyed by something else (a UUID):

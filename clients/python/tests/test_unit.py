@@ -306,6 +306,15 @@ class DjangoKeyJWTTest(FakeCase):
         # A number is gatehouse's id, verified here without a call.
         self.assertAnswer(self.get("/either/", "Bearer " + make_jwt(user_id=99)), 200, {"ok": True})
         self.assertEqual(self.fake.count("/o/introspect/"), 1)
+        # So is gatehouse's token naming its user by a key with the id
+        # beside it; not when the key is digits alone.
+        keyed = make_jwt(user_id="3026d28e-dbc0-4dea-8da0-8aa9f5a3118d", gatehouse_user_id=99)
+        self.assertAnswer(self.get("/either/", "Bearer " + keyed), 200, {"ok": True})
+        self.assertEqual(self.fake.count("/o/introspect/"), 1)
+        digits = make_jwt(user_id="98", gatehouse_user_id=99)
+        self.fake.answers[digits] = dict(ALICE, token_type="Bearer", token_kind="jwt", exp=int(time.time()) + 300)
+        body = json.loads(self.get("/whoami/", "Bearer " + digits).content)
+        self.assertEqual((body["id"], self.fake.count("/o/introspect/")), (7, 2))
 
 
 class PermissionTest(FakeCase):

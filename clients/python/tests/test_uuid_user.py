@@ -43,6 +43,13 @@ class UUIDLocalUserTest(FakeCase, TestCase):
             self.assertAnswer(self.get("/api/me/", "Bearer " + tok), 200, self.me)
         self.assertEqual(self.fake.count("/o/introspect/"), 1)
 
+    def test_jwt_of_gatehouse_naming_the_key(self):
+        # gatehouse names such a user by its key, with its id beside it:
+        # no introspection is needed.
+        tok = make_jwt(user_id=str(KEY), gatehouse_user_id=7)
+        self.assertAnswer(self.get("/api/me/", "Bearer " + tok), 200, self.me)
+        self.assertEqual(self.fake.count("/o/introspect/"), 0)
+
     def test_jwt_django_issued_names_the_key(self):
         tok = make_jwt(user_id=str(KEY))
         self.fake.answers[tok] = dict(ALICE, token_type="Bearer", token_kind="jwt", django_pk=str(KEY))

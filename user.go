@@ -151,7 +151,8 @@ func ValidText(s string) bool {
 func Length(s string) int { return utf8.RuneCountInString(s) }
 
 // Subject is the user's public identifier where one is owed (OpenID
-// Connect's sub, introspection's sub): the Django key it was imported
+// Connect's sub, introspection's sub, forward auth's user id header): the
+// Django key it was imported
 // with (DjangoKey), so that a relying party that knew the user under
 // Django OAuth Toolkit, whose sub is str(user.id), a UUID for a model
 // keyed by UUIDs, still does; else its id in decimal. A key of digits

@@ -63,6 +63,11 @@ type Deps struct {
 	// Permissions keeps Django's groups and permissions, which
 	// Service.Permissions and HasPerm read; nil: nobody holds any.
 	Permissions gatehouse.PermissionStore
+	// NewUserKeys gives every user Insert stores a random UUID as its
+	// Django key (gatehouse.User.DjangoKey), which names it on the wire
+	// (User.WireKey) as a project whose user model is keyed by UUIDs
+	// named its users; false: new users are named by their integer id.
+	NewUserKeys bool
 }
 
 // Service is the accounts service. Safe for concurrent use.
@@ -81,13 +86,14 @@ type Service struct {
 	suspects suspects
 	audit    gatehouse.Auditor
 	perms    gatehouse.PermissionStore
+	userKeys bool
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
 	s := &Service{store: d.Store, hasher: d.Hasher, policy: d.Policy, box: d.Box, log: d.Log, now: d.Now,
 		random: d.Random, hashing: newHashSlots(d.HashMemory, d.HashesRunning, d.MaxHashWaiting), forget: d.Forget, guard: d.Guard,
-		audit: d.Audit, perms: d.Permissions}
+		audit: d.Audit, perms: d.Permissions, userKeys: d.NewUserKeys}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -225,10 +231,18 @@ func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error)
 }
 
 // Insert stores u, whose Password is already a hash (or unusable), with
-// its default DRF token, as DRF's post_save signal does.
+// its default DRF token, as DRF's post_save signal does, and with a new
+// Django key under Deps.NewUserKeys.
 func (s *Service) Insert(ctx context.Context, u *gatehouse.User) error {
 	if u.DateJoined.IsZero() {
 		u.DateJoined = s.now()
+	}
+	if s.userKeys && u.DjangoKey == "" {
+		key, err := secret.UUID4(s.random)
+		if err != nil {
+			return err
+		}
+		u.DjangoKey = key
 	}
 	tok, _, err := s.newToken("", true, nil)
 	if err != nil {

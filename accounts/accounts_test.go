@@ -501,3 +501,36 @@ func TestCreateNormalizesUsernames(t *testing.T) {
 		t.Fatalf("a decomposed twin: %v", err)
 	}
 }
+
+// With NewUserKeys every user Insert stores gets a UUID as its Django key,
+// distinct, found by it; a key already set is kept; without it, none.
+func TestNewUserKeys(t *testing.T) {
+	ctx := context.Background()
+	box, err := secret.NewBox("test-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memstore.New()
+	svc := accounts.New(accounts.Deps{Store: mem, Hasher: password.New(fastParams, nil), Policy: testPolicy, Box: box, NewUserKeys: true})
+	a, err := svc.Create(ctx, accounts.NewUser{Username: "ann", Password: "correct-horse-battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.Create(ctx, accounts.NewUser{Username: "ben", Password: "correct-horse-battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := gatehouse.CanonicalUUID(a.DjangoKey); !ok || a.DjangoKey == b.DjangoKey || a.WireKey() != a.DjangoKey {
+		t.Fatalf("keys %q and %q", a.DjangoKey, b.DjangoKey)
+	}
+	if id, err := mem.UserIDByDjangoKey(ctx, a.DjangoKey); err != nil || id != a.ID {
+		t.Fatalf("ann by her key: %d, %v", id, err)
+	}
+	kept := gatehouse.User{Username: "cy", Password: "!", IsActive: true, DjangoKey: "kept-key"}
+	if err := svc.Insert(ctx, &kept); err != nil || kept.DjangoKey != "kept-key" {
+		t.Fatalf("a key given: %q, %v", kept.DjangoKey, err)
+	}
+	if u := newEnv(t, nil).create(t, "dee", "correct-horse-battery"); u.DjangoKey != "" {
+		t.Fatalf("a key without NewUserKeys: %q", u.DjangoKey)
+	}
+}

@@ -174,6 +174,22 @@ func Hex(r io.Reader, n int) (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
+// UUID4 returns a random UUID (version 4, RFC 9562) from r (nil:
+// crypto/rand) in the dashed lower-case form Python's str(uuid4()) gives.
+func UUID4(r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // the RFC's variant
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
 // Fingerprint is a short, non-reversible label of a credential for logs and
 // listings: the first 8 hex characters of its hash.
 func Fingerprint(credential string) string {

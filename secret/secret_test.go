@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"crypto/sha256"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,25 @@ func TestTokenKey(t *testing.T) {
 	}
 	if bytes.Equal(TokenKey("abcdef1"), TokenKey("abcdef2")) {
 		t.Fatal("two tokens share a key")
+	}
+}
+
+// UUID4 gives version-4 UUIDs in Python's str(uuid4()) form, from the
+// reader given, and its error.
+func TestUUID4(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		u, err := UUID4(nil)
+		if err != nil || !re.MatchString(u) || seen[u] {
+			t.Fatalf("UUID4 = %q, %v", u, err)
+		}
+		seen[u] = true
+	}
+	if u, err := UUID4(bytes.NewReader(bytes.Repeat([]byte{0xff}, 16))); err != nil || u != "ffffffff-ffff-4fff-bfff-ffffffffffff" {
+		t.Fatalf("all ones: %q, %v", u, err)
+	}
+	if _, err := UUID4(bytes.NewReader(make([]byte, 15))); err == nil {
+		t.Fatal("a short reader gave a UUID")
 	}
 }

@@ -206,7 +206,7 @@ func oneHeader(r *http.Request, names []string) (string, bool) {
 func setIdentity(h http.Header, names policy.Headers, p *gatehouse.Principal, g *guard.Principal) {
 	var id, username, email, staff, scopes, client, kind string
 	if p.HasUser() {
-		id, username, email = strconv.FormatInt(p.User.ID, 10), p.User.Username, p.User.Email
+		id, username, email = p.User.Subject(), p.User.Username, p.User.Email
 		staff = strconv.FormatBool(p.User.IsStaff)
 	}
 	if g != nil {

@@ -222,6 +222,18 @@ func TestForwardAuthEachKind(t *testing.T) {
 	})
 }
 
+// A user imported from a project keyed by UUIDs is named by that key in
+// X-Auth-User-Id, as the upstream's own rows name it.
+func TestForwardAuthDjangoKey(t *testing.T) {
+	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
+	eachWith(t, withPolicy(fwdPolicy), func(t *testing.T, e *env) {
+		_, drfKey := e.loadKeyedUser(t, key)
+		r := e.verify("GET", "/orders/42/", "Authorization", "Token "+drfKey)
+		allowed(t, r, map[string]string{"X-Auth-User-Id": key, "X-Auth-Username": "ada@example.com", "X-Auth-Email": "ada@example.com",
+			"X-Auth-Is-Staff": "false", "X-Auth-Token-Kind": "token"})
+	})
+}
+
 // A refused credential is answered as /api/me/ answers it: the same
 // status, body and challenge (each scheme's words); the session cookie
 // and ?access_token= are not read.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/fixture"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/secret"
@@ -146,27 +147,7 @@ func TestIntrospectDjangoKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		rs := basic("rs", rsSecret)
-		const drfKey = "0123456789abcdef0123456789abcdef01234567"
-		box, err := secret.NewBox("test-server-secret-0123456789") // the harness's
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := fixture.Converter{UserModel: "accounts.User", Box: box}.Convert([]fixture.Object{
-			{Model: "accounts.user", PK: json.RawMessage(`"` + strings.ToUpper(strings.ReplaceAll(key, "-", "")) + `"`),
-				Fields: json.RawMessage(`{"password":"!","last_login":null,"is_superuser":false,"email":"ada@example.com","is_staff":false,"is_active":true}`)},
-			{Model: "authtoken.token", PK: json.RawMessage(`"` + drfKey + `"`),
-				Fields: json.RawMessage(`{"user":["ada@example.com"],"created":"2026-01-01T00:00:00Z"}`)},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.Load(ctx, set); err != nil {
-			t.Fatal(err)
-		}
-		ada, err := e.store.UserByUsername(ctx, "ada@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ada, drfKey := e.loadKeyedUser(t, key)
 		now := e.clock.now().Unix()
 		djangoJWT := forge(map[string]any{"token_type": "access", "exp": now + 300, "iat": now, "jti": "dj1", "user_id": key}, testJWTKey)
 		for name, cred := range map[string]string{"drf key": drfKey, "django's jwt": djangoJWT} {
@@ -210,4 +191,33 @@ func TestIntrospectDjangoKey(t *testing.T) {
 			t.Errorf("DOT's answer has a django_pk: %v", m)
 		}
 	})
+}
+
+// loadKeyedUser loads, as from a Django project whose user model is keyed
+// by UUIDs, ada@example.com with that key (given here as the database
+// stores it, 32 hex digits in capitals) and a DRF key, which it returns.
+func (e *env) loadKeyedUser(t *testing.T, key string) (gatehouse.User, string) {
+	t.Helper()
+	const drfKey = "0123456789abcdef0123456789abcdef01234567"
+	box, err := secret.NewBox("test-server-secret-0123456789") // the harness's
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := fixture.Converter{UserModel: "accounts.User", Box: box}.Convert([]fixture.Object{
+		{Model: "accounts.user", PK: json.RawMessage(`"` + strings.ToUpper(strings.ReplaceAll(key, "-", "")) + `"`),
+			Fields: json.RawMessage(`{"password":"!","last_login":null,"is_superuser":false,"email":"ada@example.com","is_staff":false,"is_active":true}`)},
+		{Model: "authtoken.token", PK: json.RawMessage(`"` + drfKey + `"`),
+			Fields: json.RawMessage(`{"user":["ada@example.com"],"created":"2026-01-01T00:00:00Z"}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Load(context.Background(), set); err != nil {
+		t.Fatal(err)
+	}
+	ada, err := e.store.UserByUsername(context.Background(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ada, drfKey
 }

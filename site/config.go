@@ -95,6 +95,9 @@ type Config struct {
 	JWTHeaderTypes     string
 	JWTHeaderName      string
 	UsernameField      string
+	// NewUserKeys gives every user gatehouse makes a random UUID as its
+	// Django key (new-user-key uuid; accounts.Deps.NewUserKeys).
+	NewUserKeys bool
 
 	OAuthScopes                string
 	OAuthDefaultScopes         string
@@ -257,6 +260,7 @@ func (c *Config) Settings() []Setting {
 		{"jwt-blacklist-after-rotation", "BLACKLIST_AFTER_ROTATION: a rotated refresh token stops working", (*boolValue)(&c.JWTBlacklistAfter), "true"},
 		{"jwt-update-last-login", "UPDATE_LAST_LOGIN: JWT logins set last_login", (*boolValue)(&c.JWTUpdateLastLogin), "false"},
 		{"username-field", "the user model's USERNAME_FIELD: the field simplejwt's /access-token/ reads the login name from (e.g. email for a custom user model; /api-token-auth/ and the OAuth password grant read username, as DRF's and DOT's do)", (*stringValue)(&c.UsernameField), "username"},
+		{"new-user-key", "none, or uuid: every user gatehouse makes gets a random UUID as its Django primary key, which names it on the wire (/api/me/'s and /api/users/' id, simplejwt's user_id, OpenID Connect's sub) as a project whose user model is keyed by UUIDs named its users, as the users imported from it are; none: new users are named by their integer id", (*userKeyValue)(&c.NewUserKeys), "none"},
 		{"jwt-user-id-claim", "USER_ID_CLAIM: the claim holding the user's id", (*stringValue)(&c.JWTUserIDClaim), "user_id"},
 		{"jwt-token-type-claim", "TOKEN_TYPE_CLAIM: the claim holding access or refresh", (*stringValue)(&c.JWTTokenTypeClaim), "token_type"},
 		{"jwt-jti-claim", "JTI_CLAIM: the claim holding the token's id", (*stringValue)(&c.JWTJTIClaim), "jti"},
@@ -551,6 +555,28 @@ func (v *userListValue) Set(s string) error {
 		return err
 	}
 	*v = userListValue(a)
+	return nil
+}
+
+// userKeyValue is new-user-key: none or uuid.
+type userKeyValue bool
+
+func (v *userKeyValue) String() string {
+	if *v {
+		return "uuid"
+	}
+	return "none"
+}
+
+func (v *userKeyValue) Set(s string) error {
+	switch s {
+	case "none":
+		*v = false
+	case "uuid":
+		*v = true
+	default:
+		return fmt.Errorf("want none or uuid, got %q", s)
+	}
 	return nil
 }
 

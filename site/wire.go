@@ -184,7 +184,8 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	audited := e.auditor(a) // the recorder, counted by the metrics when they are on
 	loginGuard := throttle.NewGuard(a.Counters, guard, nil)
 	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
-		Log: e.log, HashMemory: e.hashMemory, HashesRunning: e.hashesRunning, Forget: a.Authn.ForgetUser, Guard: loginGuard, Audit: audited, Permissions: st})
+		Log: e.log, HashMemory: e.hashMemory, HashesRunning: e.hashesRunning, Forget: a.Authn.ForgetUser, Guard: loginGuard, Audit: audited, Permissions: st,
+		NewUserKeys: e.cfg.NewUserKeys})
 	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, audited)
 	closeAll := func() {
 		a.Audit.Close()

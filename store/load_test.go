@@ -382,3 +382,25 @@ func TestLoadKeepsDjangoKey(t *testing.T) {
 		}
 	})
 }
+
+// CreateUser stores a user's Django key (accounts' new-user-key), found by
+// it and read back; a key another user has is a conflict, as a username.
+func TestCreateUserKeepsDjangoKey(t *testing.T) {
+	const key = "9b2c1e4a-6f0d-4c3b-8a7e-5d4c3b2a1f0e"
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		u := gatehouse.User{Username: "kay", Password: "!", IsActive: true, DjangoKey: key}
+		if err := s.CreateUser(ctx, &u, nil); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := s.UserIDByDjangoKey(ctx, key); err != nil || id != u.ID {
+			t.Fatalf("UserIDByDjangoKey = %d, %v; want %d", id, err, u.ID)
+		}
+		if back, err := s.User(ctx, u.ID); err != nil || back.DjangoKey != key {
+			t.Fatalf("read back: %q, %v", back.DjangoKey, err)
+		}
+		twin := gatehouse.User{Username: "kai", Password: "!", IsActive: true, DjangoKey: key}
+		if err := s.CreateUser(ctx, &twin, nil); !errors.Is(err, gatehouse.ErrConflict) {
+			t.Fatalf("a second user with the key: %v", err)
+		}
+	})
+}

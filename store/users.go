@@ -72,9 +72,9 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, k
 		u.DateJoined = s.now()
 	}
 	args := []any{u.Username, u.Email, u.FirstName, u.LastName, u.Password, u.IsActive, u.IsStaff,
-		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch)}
-	cols := "username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch"
-	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+		u.IsSuperuser, micros(u.DateJoined), nullMicros(u.LastLogin), epochMicros(u.AuthEpoch), nullString(u.DjangoKey)}
+	cols := "username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login, auth_epoch, django_key"
+	marks := "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	if keepID {
 		cols = "id, " + cols
 		marks = "?, " + marks

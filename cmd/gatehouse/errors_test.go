@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -200,5 +201,54 @@ func TestBadThrottleSettings(t *testing.T) {
 	env["GATEHOUSE_LOCKOUT_WINDOW"] = "30m"
 	if out, err := runCmd(t, env, "migrate"); err != nil {
 		t.Fatalf("good throttle settings: %v %s", err, out)
+	}
+}
+
+// GATEHOUSE_NEW_USER_KEY uuid gives every user gatehouse makes (the CLI's,
+// sign-up's) a random UUID that names it on the wire: /api/me/'s id, the
+// user_id of its simplejwt tokens (which work, refreshed too), users show;
+// a value it does not know stops every command at start. On both backends.
+func TestNewUserKeySetting(t *testing.T) {
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			env["GATEHOUSE_NEW_USER_KEY"] = "UUID"
+			if _, err := runCmd(t, env, "serve"); err == nil || err.Error() != `GATEHOUSE_NEW_USER_KEY: want none or uuid, got "UUID"` {
+				t.Fatalf("serve with a bad new-user-key: %v", err)
+			}
+			env["GATEHOUSE_NEW_USER_KEY"] = "uuid"
+			env["GATEHOUSE_PASSWORD"] = "a-long-passphrase-42"
+			if out, err := runCmd(t, env, "createuser", "--username", "alice", "--email", "alice@example.com"); err != nil {
+				t.Fatalf("createuser: %v %s", err, out)
+			}
+			base, stop := serve(t, env)
+			defer stop()
+			if st, body := call(t, "POST", base+"/sign_up/", "", jsonBody(map[string]string{"username": "bob", "password": "a-long-passphrase-43"})); st != 201 {
+				t.Fatalf("sign_up: %d %v", st, body)
+			}
+			keys := map[string]bool{}
+			for _, u := range []struct{ name, pw string }{{"alice", "a-long-passphrase-42"}, {"bob", "a-long-passphrase-43"}} {
+				st, pair := call(t, "POST", base+"/access-token/", "", jsonBody(map[string]string{"username": u.name, "password": u.pw}))
+				if st != 200 {
+					t.Fatalf("/access-token/ as %s: %d %v", u.name, st, pair)
+				}
+				key, _ := jwtPayload(t, str(pair["access"]))["user_id"].(string)
+				if !uuidRE.MatchString(key) || keys[key] {
+					t.Fatalf("%s's access token names user_id %q", u.name, key)
+				}
+				keys[key] = true
+				if st, me := call(t, "GET", base+"/api/me/", "Bearer "+str(pair["access"]), nil); st != 200 || me["id"] != key || me["username"] != u.name {
+					t.Errorf("/api/me/ of %s: %d %v", u.name, st, me)
+				}
+				st, next := call(t, "POST", base+"/access-token/refresh/", "", jsonBody(map[string]string{"refresh": str(pair["refresh"])}))
+				if st != 200 || jwtPayload(t, str(next["access"]))["user_id"] != key {
+					t.Errorf("refresh of %s: %d %v", u.name, st, next)
+				}
+				if show, _, err := runIn(t, env, "", "users", "show", u.name); err != nil || !strings.Contains(show, key) {
+					t.Errorf("users show %s: %v\n%s", u.name, err, show)
+				}
+			}
+		})
 	}
 }

@@ -170,11 +170,16 @@ func (u *User) Subject() string {
 // there: its DjangoKey (a UUID, say), unless that is digits alone, which
 // could spell another user's id; "" for every other user, named by its id.
 func (u *User) WireKey() string {
-	if k := u.DjangoKey; k != "" && strings.Trim(k, "0123456789") != "" {
-		return k
+	if NamesByKey(u.DjangoKey) {
+		return u.DjangoKey
 	}
 	return ""
 }
+
+// NamesByKey reports whether a Django key names its user on the wire in
+// place of the id (User.WireKey): it is not empty and not digits alone,
+// which a reader could take for another user's id.
+func NamesByKey(key string) bool { return strings.Trim(key, "0123456789") != "" }
 
 // DjangoUserKey is a Django primary key that is no integer as gatehouse
 // keeps and looks it up (User.DjangoKey): a UUID in the dashed lower-case

@@ -334,15 +334,15 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 	// cannot be mistaken for. Otherwise (a token Django issued before the
 	// move) only gatehouse knows whose it is; without introspection, a
 	// string of digits is read as the id it spells.
-	digits := strings.Trim(claims.UserKey, "0123456789") == ""
-	if claims.UserKey != "" && (digits || !claims.HasUserID) && r.intro != nil {
+	byKey := gatehouse.NamesByKey(claims.UserKey)
+	if claims.UserKey != "" && (!byKey || !claims.HasUserID) && r.intro != nil {
 		return r.intro.principal(ctx, kw, token, KindJWT)
 	}
 	if !claims.HasUserID {
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoUserID}
 	}
 	p := &Principal{UserID: claims.UserID, Kind: KindJWT}
-	if !digits {
+	if byKey {
 		p.DjangoPK = claims.UserKey
 	}
 	if r.cfg.GroupsClaim != "" || r.cfg.PermissionsClaim != "" {

@@ -23,11 +23,7 @@ func TestIntrospectEveryCredential(t *testing.T) {
 	eachWith(t, noThrottles, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
 		ctx := context.Background()
-		_, rsSecret, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs := basic("rs", rsSecret)
+		rs := e.resourceServer(t)
 		key := e.tokenOf("alice", "alicepass")
 		me := e.do("GET", "/api/me/", nil, "Authorization", "Token "+key).json(t)
 		id := int64(me["id"].(float64))
@@ -141,12 +137,7 @@ func TestIntrospectDjangoKey(t *testing.T) {
 	const key = "3026d28e-dbc0-4dea-8da0-8aa9f5a3118d"
 	eachWith(t, noThrottles, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
-		ctx := context.Background()
-		_, rsSecret, err := e.clients.Create(ctx, oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs := basic("rs", rsSecret)
+		rs := e.resourceServer(t)
 		ada, drfKey := e.loadKeyedUser(t, key)
 		now := e.clock.now().Unix()
 		djangoJWT := forge(map[string]any{"token_type": "access", "exp": now + 300, "iat": now, "jti": "dj1", "user_id": key}, testJWTKey)
@@ -220,4 +211,15 @@ func (e *env) loadKeyedUser(t *testing.T, key string) (gatehouse.User, string) {
 		t.Fatal(err)
 	}
 	return ada, drfKey
+}
+
+// resourceServer registers the client "rs" as a resource server and
+// returns its HTTP Basic Authorization value.
+func (e *env) resourceServer(t *testing.T) string {
+	t.Helper()
+	_, secret, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return basic("rs", secret)
 }

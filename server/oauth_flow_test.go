@@ -111,12 +111,9 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 func TestOAuthIntrospectResourceServer(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
-		_, rsSecret, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "rs", GrantTypes: []string{"client-credentials"}, ResourceServer: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := e.resourceServer(t)
 		p := e.password(a)
-		r := e.do("POST", "/o/introspect/", url.Values{"token": {p.Access}}, "Authorization", basic("rs", rsSecret))
+		r := e.do("POST", "/o/introspect/", url.Values{"token": {p.Access}}, "Authorization", rs)
 		expect(t, r, 200, "")
 		if r.json(t)["active"] != true {
 			t.Fatalf("resource server sees %s", r.body)

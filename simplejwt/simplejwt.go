@@ -9,7 +9,6 @@ package simplejwt
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -378,7 +377,7 @@ func issuedAt(c jwt.Claims) time.Time {
 // gatehouse keeps it, unless it is digits alone (User.WireKey's rule: it
 // could be read as another user's id); "" (the id) otherwise.
 func mintedKey(c jwt.Claims) string {
-	if c.UserKey == "" || strings.Trim(c.UserKey, "0123456789") == "" {
+	if !gatehouse.NamesByKey(c.UserKey) {
 		return ""
 	}
 	return gatehouse.DjangoUserKey(c.UserKey)

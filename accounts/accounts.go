@@ -251,6 +251,11 @@ func (s *Service) Insert(ctx context.Context, u *gatehouse.User) error {
 	return s.store.CreateUser(ctx, u, &tok)
 }
 
+// NewUsersKeyed tells whether users made here get a Django key
+// (Deps.NewUserKeys): the project's users are keyed by UUIDs, as the
+// user list's OPTIONS metadata then says of its id.
+func (s *Service) NewUsersKeyed() bool { return s.userKeys }
+
 // Hash hashes a password in a hash slot.
 func (s *Service) Hash(ctx context.Context, pw string) (string, error) {
 	var hash string

@@ -369,8 +369,7 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 			if u == nil || !u.IsActive || dg.DecidedAt == nil || !u.Accepts(*dg.DecidedAt) {
 				return gatehouse.DeviceTokens{}, ErrInvalidGrant
 			}
-			uid := u.ID
-			at, rt, o, err := p.pairWith(ctx, pre.token(&uid, dg.Scope), t.client, &uid, dg.Scope, now, true)
+			at, rt, o, err := p.pairWith(ctx, pre.token(u, dg.Scope), t.client, u, dg.Scope, now, true)
 			if err != nil {
 				return gatehouse.DeviceTokens{}, err
 			}

@@ -39,6 +39,7 @@ type fakeStore struct {
 	lookups int // Application calls
 
 	appErr             error // returned by Application when set
+	userErr            error // returned by User when set
 	accessTokenByHash  func(hash []byte) (gatehouse.AccessTokenInfo, error)
 	refreshTokenByHash func(hash []byte) (gatehouse.RefreshToken, error)
 	createApplication  func(a *gatehouse.Application) error
@@ -98,6 +99,22 @@ func (f *fakeStore) UserByUsername(_ context.Context, username string) (gatehous
 		return gatehouse.User{}, gatehouse.ErrNotFound
 	}
 	return u, nil
+}
+
+// User finds a user of f.users by id, or the active user of that id
+// with no Django key when f.users holds none: the store double's
+// rotations and redemptions give their callbacks users that tests make
+// up, and a presigned token is used only for the user the callback gets.
+func (f *fakeStore) User(_ context.Context, id int64) (gatehouse.User, error) {
+	if f.userErr != nil {
+		return gatehouse.User{}, f.userErr
+	}
+	for _, u := range f.users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return gatehouse.User{ID: id, IsActive: true}, nil
 }
 
 func (f *fakeStore) CreateTokens(_ context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {

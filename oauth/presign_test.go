@@ -417,3 +417,77 @@ func recorded[T any](seen *[][]byte, read func([]byte) (T, error)) func([]byte) 
 		return read(h)
 	}
 }
+
+// TestJWTAccessTokenSubject: an RFC 9068 access token names its user by
+// User.Subject, as the id_token does: the Django key of a user keyed by
+// a UUID, the id of any other (a key of digits alone too). The presigned
+// token is read with its user and used only when the locked user has the
+// same subject; a failed read of the user fails the request before any
+// rotation.
+func TestJWTAccessTokenSubject(t *testing.T) {
+	const value = "OldRefreshTokenValue0123456789"
+	const uuid = "3f1c8a52-6a0e-4d5b-9c1e-2b7f4e8d9a10"
+	keyed := gatehouse.User{ID: 42, Username: "alice", IsActive: true, DjangoKey: uuid}
+	digits := gatehouse.User{ID: 42, Username: "alice", IsActive: true, DjangoKey: "7"}
+	uid := int64(42)
+	locked := gatehouse.RefreshToken{ID: 5, UserID: &uid, ApplicationID: 1, Scope: "read", Family: "fam1", Created: t0.Add(-time.Hour)}
+	tests := []struct {
+		name            string
+		read, lock      gatehouse.User // the user as presign reads it, and as the rotation locks it
+		userErr         error
+		sub             string
+		inside, outside int
+	}{
+		{name: "keyed by a UUID", read: keyed, lock: keyed, sub: uuid, outside: 1},
+		{name: "key of digits", read: digits, lock: digits, sub: "42", outside: 1},
+		{name: "keyed after the read", read: alice, lock: keyed, sub: uuid, outside: 1, inside: 1},
+		{name: "user read fails", read: keyed, lock: keyed, userErr: errUnexpected},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, signer := presignStore(false)
+			store.users[tc.read.Username] = tc.read
+			store.userErr = tc.userErr
+			var read [][]byte
+			store.refreshTokenByHash = recorded(&read, func([]byte) (gatehouse.RefreshToken, error) { return locked, nil })
+			var issued *gatehouse.AccessToken
+			rotations := 0
+			store.rotateRefreshToken = func(_ []byte, _ int64, _ time.Time, _ time.Duration,
+				issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+				rotations++
+				signer.inRotation = true
+				lock := tc.lock
+				at, _, err := issue(gatehouse.RefreshRotation{Old: locked, User: &lock})
+				signer.inRotation = false
+				issued = at
+				return nil, err
+			}
+			p := presignProvider(t, store, signer)
+			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
+			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
+			want := presignOutcome{read: [][]byte{secret.TokenKey(value)}, inside: tc.inside, outside: tc.outside, err: tc.userErr}
+			if !want.check(t, "RefreshTokenByHash", read, signer, rotations, issued, resp, err) {
+				return
+			}
+			if c := claimsOf(t, resp.AccessToken); c["sub"] != tc.sub || c["client_id"] != "conf" {
+				t.Fatalf("claims %v, want sub %q", c, tc.sub)
+			}
+		})
+	}
+
+	// A password login signs in the request, for the user it logged in.
+	store, signer := presignStore(false)
+	p, err := oauth.New(oauth.Deps{Store: store, Accounts: &passwords{user: keyed, password: "pw"}, Secrets: hasher, AccessTokens: signer,
+		Config: oauth.Config{Issuer: "https://auth.example"}, Now: func() time.Time { return t0 }, Forget: func([][]byte) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"pw"}}
+	resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, resp.AccessToken); c["sub"] != uuid || len(store.tokens) != 1 || *store.tokens[0].at.UserID != 42 {
+		t.Fatalf("password grant: claims %v, stored %+v; want sub %q for user 42", c, store.tokens, uuid)
+	}
+}

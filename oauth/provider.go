@@ -18,6 +18,9 @@ type Store interface {
 	gatehouse.ApplicationStore
 	gatehouse.OAuthTokenStore
 	gatehouse.DeviceGrantStore
+	// User reads a user by id (gatehouse.UserStore's): the subject a JWT
+	// access token signed before its transaction names.
+	User(ctx context.Context, id int64) (gatehouse.User, error)
 }
 
 // PasswordChecker logs users in for the password grant and the login page

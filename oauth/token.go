@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -194,22 +193,28 @@ func withoutAdmin(scopes []string) []string {
 }
 
 // newPair builds an access token and, when withRefresh, a refresh token
-// for app and user, returning the values to hand out.
-func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time, withRefresh bool) (
+// for app and user u (nil: the client's own token), returning the values
+// to hand out.
+func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time, withRefresh bool) (
 	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
-	return p.pairWith(ctx, "", app, userID, scope, now, withRefresh)
+	return p.pairWith(ctx, "", app, u, scope, now, withRefresh)
 }
 
 // pairWith is newPair with the access token already made when access is
 // not empty (presign's, made by accessToken for the same app, user, scope
 // and now).
-func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.Application, userID *int64, scope string, now time.Time,
+func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time,
 	withRefresh bool) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
 	if access == "" {
 		var err error
-		if access, err = p.accessToken(ctx, app, userID, scope, now); err != nil {
+		if access, err = p.accessToken(ctx, app, u, scope, now); err != nil {
 			return nil, nil, nil, err
 		}
+	}
+	var userID *int64
+	if u != nil {
+		id := u.ID
+		userID = &id
 	}
 	family, err := secret.Hex(p.random, 12)
 	if err != nil {
@@ -250,12 +255,14 @@ type jwtAccessClaims struct {
 	Scope    string `json:"scope"`
 }
 
-// accessToken makes a new access token for app: 30 random characters, or
-// for an application whose TokenFormat is jwt, an RFC 9068 JWT (typ
-// at+jwt) whose sub is the user's id, or the client_id for a client's own
-// token (RFC 9068 2.2). Either is stored by its hash, so revocation and
-// introspection treat both alike.
-func (p *Provider) accessToken(ctx context.Context, app *gatehouse.Application, userID *int64, scope string, now time.Time) (string, error) {
+// accessToken makes a new access token for app and user u: 30 random
+// characters, or for an application whose TokenFormat is jwt, an RFC 9068
+// JWT (typ at+jwt) whose sub names the user as the id_token's does
+// (User.Subject: the Django key of a user keyed by one, else the id), or
+// is the client_id for a client's own token (u nil; RFC 9068 2.2). Either
+// is stored by its hash, so revocation and introspection treat both
+// alike.
+func (p *Provider) accessToken(ctx context.Context, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time) (string, error) {
 	if app.TokenFormat != gatehouse.TokenFormatJWT || p.atSigner == nil {
 		return secret.OrderedAlnum(p.random, 30, now)
 	}
@@ -265,8 +272,8 @@ func (p *Provider) accessToken(ctx context.Context, app *gatehouse.Application, 
 	}
 	c := jwtAccessClaims{Issuer: p.cfg.Issuer, Expires: now.Add(p.cfg.AccessTokenLifetime).Unix(), Audience: p.cfg.JWTAudience,
 		Subject: app.ClientID, ClientID: app.ClientID, IssuedAt: now.Unix(), ID: jti, Scope: scope}
-	if userID != nil {
-		c.Subject = strconv.FormatInt(*userID, 10)
+	if u != nil {
+		c.Subject = u.Subject()
 	}
 	return p.atSigner.Sign(ctx, gatehouse.JWTAccessTokenType, c)
 }
@@ -321,7 +328,7 @@ func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest)
 	if oe != nil {
 		return nil, oe
 	}
-	at, rt, out, err := p.newPair(ctx, t.client, &u.ID, strings.Join(scope, " "), t.now, true)
+	at, rt, out, err := p.newPair(ctx, t.client, &u, strings.Join(scope, " "), t.now, true)
 	if err != nil {
 		return nil, err
 	}
@@ -434,8 +441,8 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 		return nil
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
-		uid := gr.UserID
-		at, rt, o, err := p.pairWith(ctx, pre.token(&uid, gr.Scope), t.client, &uid, gr.Scope, t.now, true)
+		// check returned no error, so user is gr's user, active.
+		at, rt, o, err := p.pairWith(ctx, pre.token(user, gr.Scope), t.client, user, gr.Scope, t.now, true)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -582,7 +589,11 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if !ok {
 			return nil, nil, ErrInvalidScope
 		}
-		at, rt, o, err := p.pairWith(ctx, pre.token(old.UserID, scope), t.client, old.UserID, scope, t.now, true)
+		var owner *gatehouse.User // checked above: the token's user, active
+		if old.UserID != nil {
+			owner = rot.User
+		}
+		at, rt, o, err := p.pairWith(ctx, pre.token(owner, scope), t.client, owner, scope, t.now, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -620,16 +631,17 @@ func refreshScope(req []string, old string) (string, bool) {
 // when read without a lock.
 type presigned struct {
 	access string
-	userID *int64
+	user   *gatehouse.User // as read; nil for a client's own token
 	scope  string
 }
 
 // token is the presigned access token when the rotation (or redemption)
-// found the same user and gives the same scope (then it is the token
-// accessToken would sign now); "" otherwise, or for no presigned token,
-// and the caller signs one.
-func (s *presigned) token(userID *int64, scope string) string {
-	if s == nil || scope != s.scope || (userID == nil) != (s.userID == nil) || (userID != nil && *userID != *s.userID) {
+// found the same user, named by the same subject, and gives the same
+// scope (then it is the token accessToken would sign now); "" otherwise,
+// or for no presigned token, and the caller signs one.
+func (s *presigned) token(u *gatehouse.User, scope string) string {
+	if s == nil || scope != s.scope || (u == nil) != (s.user == nil) ||
+		(u != nil && (u.ID != s.user.ID || u.Subject() != s.user.Subject())) {
 		return ""
 	}
 	return s.access
@@ -676,9 +688,23 @@ func (p *Provider) presignAs(ctx context.Context, t *tokenRequest, read func() (
 	if err != nil || !accepted {
 		return nil, err
 	}
-	access, err := p.accessToken(ctx, t.client, userID, scope, t.now)
+	// The token names its user as the id_token does, by the user's
+	// subject: read the user too (no lock; the transaction's own read of
+	// the user decides whether this token is used).
+	var u *gatehouse.User
+	if userID != nil {
+		got, err := p.store.User(ctx, *userID)
+		if errors.Is(err, gatehouse.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		u = &got
+	}
+	access, err := p.accessToken(ctx, t.client, u, scope, t.now)
 	if err != nil {
 		return nil, err
 	}
-	return &presigned{access: access, userID: userID, scope: scope}, nil
+	return &presigned{access: access, user: u, scope: scope}, nil
 }

@@ -23,6 +23,10 @@ type adminUserOut struct {
 	IsSuperuser bool       `json:"is_superuser"`
 	DateJoined  time.Time  `json:"date_joined"`
 	LastLogin   *time.Time `json:"last_login"`
+	// DjangoPK is the Django key of a user keyed by one (imported from a
+	// project whose user model is keyed by UUIDs, or made under
+	// new-user-key uuid); absent for the others.
+	DjangoPK string `json:"django_pk,omitempty"`
 }
 
 // adminUserDetailOut is one user with their groups and direct
@@ -35,7 +39,8 @@ type adminUserDetailOut struct {
 
 func toAdminUser(u gatehouse.User) adminUserOut {
 	return adminUserOut{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		IsActive: u.IsActive, IsStaff: u.IsStaff, IsSuperuser: u.IsSuperuser, DateJoined: u.DateJoined.UTC(), LastLogin: utcPtr(u.LastLogin)}
+		IsActive: u.IsActive, IsStaff: u.IsStaff, IsSuperuser: u.IsSuperuser, DateJoined: u.DateJoined.UTC(), LastLogin: utcPtr(u.LastLogin),
+		DjangoPK: u.DjangoKey}
 }
 
 func toAdminUserDetail(d admin.UserDetail) adminUserDetailOut {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/password"
@@ -459,6 +460,40 @@ func TestAdminUsersCountCapped(t *testing.T) {
 		m = page("?is_staff=true")
 		if m["count"] != float64(3) || m["count_capped"] != nil {
 			t.Fatalf("staff: %v", m)
+		}
+	})
+}
+
+// TestAdminUserDjangoKey: the admin API and site show a keyed user's
+// Django key (django_pk), by which DRF, simplejwt and OpenID Connect name
+// it, beside gatehouse's id; a user without one shows none.
+func TestAdminUserDjangoKey(t *testing.T) {
+	const key = "5b0e7c3d-2f4a-4b8e-9d1c-6a7f8e9b0c21"
+	eachWith(t, djangoPolicy, func(t *testing.T, e *env) {
+		f := newAdminFixture(e)
+		ada := gatehouse.User{Username: "ada", Password: "!", IsActive: true, DateJoined: time.Now(), DjangoKey: key}
+		if err := e.store.CreateUser(context.Background(), &ada, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := f.do(f.viewer, "GET", userURL(ada.ID), nil)
+		if m := r.json(t); r.status != 200 || m["django_pk"] != key || m["id"] != float64(ada.ID) {
+			t.Fatalf("keyed user: %d %s", r.status, r.body)
+		}
+		r = f.do(f.viewer, "GET", userURL(f.users["plain"].ID), nil)
+		if m := r.json(t); r.status != 200 || m["django_pk"] != nil {
+			t.Fatalf("user without a key: %d %s", r.status, r.body)
+		}
+		r = f.do(f.viewer, "GET", "/api/admin/users/?search=ada", nil)
+		if page := r.json(t); r.status != 200 || page["count"] != float64(1) || page["results"].([]any)[0].(map[string]any)["django_pk"] != key {
+			t.Fatalf("list: %d %s", r.status, r.body)
+		}
+		root := e.browser()
+		root.login("root", "rootpass")
+		if _, page := root.get(siteUserURL(ada.ID)); !strings.Contains(page, "<dt>Django key</dt><dd><code>"+key+"</code></dd>") {
+			t.Fatalf("the site's page of a keyed user:\n%s", page)
+		}
+		if _, page := root.get(siteUserURL(f.users["plain"].ID)); strings.Contains(page, "Django key") {
+			t.Fatalf("the site's page of a user without a key shows one:\n%s", page)
 		}
 	})
 }

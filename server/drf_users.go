@@ -92,13 +92,20 @@ func (s *Server) meView() http.Handler {
 }
 
 func (s *Server) usersView() http.Handler {
+	// DRF's metadata calls a model's key by its serializer field: an
+	// IntegerField's "integer", a UUIDField's "string". Under
+	// new-user-key uuid the project's users are keyed by UUIDs.
+	idType := "integer"
+	if s.accounts != nil && s.accounts.NewUsersKeyed() {
+		idType = "string"
+	}
 	return s.view(&apiView{
 		name:        "User List Create",
 		description: "create:\n    add users\nget:\n    Search or get users\n    You can search using:\n        :param email\n        :param username",
 		perm:        permAuthenticated,
 		methods:     map[string]handlerFunc{"GET": (*Server).listUsers, "POST": (*Server).createUserView},
 		actions: fields(
-			"id", fieldMeta{Type: "integer", ReadOnly: true, Label: "ID"},
+			"id", fieldMeta{Type: idType, ReadOnly: true, Label: "ID"},
 			"username", metaUsername,
 			"email", fieldMeta{Type: "email", Label: "Email address", MaxLength: gatehouse.MaxEmail},
 			"first_name", fieldMeta{Type: "string", Label: "First name", MaxLength: gatehouse.MaxName},

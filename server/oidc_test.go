@@ -729,3 +729,55 @@ func TestJWTAccessTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestJWTAccessTokenSubjectKeyed: a user keyed by a UUID in the Django
+// project is named by it in an RFC 9068 access token's sub, as in the
+// id_token and introspection, on login and on the presigned refresh.
+func TestJWTAccessTokenSubjectKeyed(t *testing.T) {
+	const key = "8d2f0b64-3c1a-4e9f-a7b5-0e6d4c2a9f13"
+	eachOIDC(t, func(t *testing.T, e *env, signer *oidctest.Signer) {
+		h, err := password.New(fastParams, nil).Hash("adapass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ada := gatehouse.User{Username: "ada", Password: h, IsActive: true, DateJoined: time.Now(), DjangoKey: key}
+		if err := e.store.CreateUser(context.Background(), &ada, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, sec, err := e.clients.Create(context.Background(), oauth.ApplicationSpec{ClientID: "api-client", GrantTypes: []string{"password"},
+			TokenFormat: gatehouse.TokenFormatJWT})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := []string{"Authorization", basic("api-client", sec)}
+		login := e.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"ada"}, "password": {"adapass"}, "scope": {"openid read"}}, auth...)
+		var tok struct{ Access, Refresh, ID string }
+		m := login.json(t)
+		tok.Access, _ = m["access_token"].(string)
+		tok.Refresh, _ = m["refresh_token"].(string)
+		tok.ID, _ = m["id_token"].(string)
+		if login.status != 200 || tok.ID == "" {
+			t.Fatalf("login: %d %s", login.status, login.body)
+		}
+		// The refresh revokes the login's access token: each is checked
+		// while it is live.
+		access := tok.Access
+		for _, name := range []string{"login", "refresh"} {
+			if name == "refresh" {
+				access = e.tokens(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Refresh}}, auth...).Access
+			}
+			_, b, err := signer.Verify(context.Background(), access)
+			var c map[string]any
+			if err != nil || json.Unmarshal(b, &c) != nil || c["sub"] != key {
+				t.Fatalf("%s: access token claims %s, %v; want sub %q", name, b, err, key)
+			}
+			r := e.do("POST", "/o/introspect/", url.Values{"token": {access}}, auth...)
+			if m := r.json(t); m["active"] != true || m["sub"] != key {
+				t.Fatalf("%s: introspection %s", name, r.body)
+			}
+		}
+		if c := idClaims(t, signer, tok.ID); c["sub"] != key {
+			t.Fatalf("id_token sub %v, want %q", c["sub"], key)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -220,5 +221,29 @@ func TestUsersListPageAsPythonInt(t *testing.T) {
 		if r := e.do("GET", "/api/users/?page="+q, nil, auth...); r.status != want {
 			t.Errorf("page=%s: %d %s, want %d", q, r.status, r.body, want)
 		}
+	}
+}
+
+// TestUsersOptionsIDType: the user list's OPTIONS metadata calls its id
+// an integer, as DRF's IntegerField key; under new-user-key uuid, whose
+// users are keyed by UUIDs, a string, as DRF's UUIDField key.
+func TestUsersOptionsIDType(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		want := map[bool]string{false: "integer", true: "string"}[keyed]
+		eachWithConfig(t, nil, func(w *wiring) { w.Accounts.NewUserKeys = keyed }, func(t *testing.T, e *env) {
+			e.user("alice", "alicepass")
+			r := e.do("OPTIONS", "/api/users/", nil, "Authorization", "Token "+e.tokenOf("alice", "alicepass"))
+			var m struct {
+				Actions struct {
+					POST map[string]map[string]any
+				}
+			}
+			if err := json.Unmarshal(r.body, &m); r.status != 200 || err != nil {
+				t.Fatalf("%d %s %v", r.status, r.body, err)
+			}
+			if id := m.Actions.POST["id"]; id["type"] != want || id["read_only"] != true || id["label"] != "ID" {
+				t.Fatalf("keyed %v: id %v, want type %q", keyed, id, want)
+			}
+		})
 	}
 }

@@ -264,7 +264,10 @@ func (r *Remote) Refresh(ctx context.Context) error {
 //   - anything else: anonymous.
 func (r *Remote) Authenticate(req *http.Request) (*Principal, error) {
 	var buf [3]string
-	fields := splitFields(req.Header.Get("Authorization"), &buf)
+	// Several Authorization headers are joined with ",", as a WSGI server
+	// hands them to Django: no scheme parses that, so the request is
+	// refused rather than judged by one of them.
+	fields := splitFields(strings.Join(req.Header.Values("Authorization"), ","), &buf)
 	if len(fields) == 0 {
 		return nil, nil
 	}

@@ -751,3 +751,29 @@ func TestNoCredentialInLogs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestTwoAuthorizationHeaders: two Authorization headers are joined with
+// ",", as a WSGI server joins them for Django, and the joined value is no
+// credential: refused with DRF's answer to a header with spaces, whichever
+// comes first, and nothing is introspected.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	clk := newClock()
+	intro := newIntro(t)
+	intro.answer("drfkey", activeAnswer("token", 0, false))
+	r := newRemote(t, Config{IntrospectionURL: intro.URL, ClientID: testClientID, ClientSecret: testClientSecret,
+		HMACKey: []byte(testSecret), Now: clk.now})
+	h := New(r).Protect(IsAuthenticated, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	for _, pair := range [][2]string{{"Token drfkey", "Bearer garbage"}, {"Bearer garbage", "Token drfkey"}, {"Token drfkey", "Token drfkey"}} {
+		req := httptest.NewRequest("GET", "/orders/", nil)
+		req.Header.Add("Authorization", pair[0])
+		req.Header.Add("Authorization", pair[1])
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 401 {
+			t.Errorf("%q: %d %s", pair, rec.Code, rec.Body)
+		}
+	}
+	if got := serve(r, IsAuthenticated, "GET", "Token drfkey"); got.status != 200 {
+		t.Fatalf("one header: %+v", got)
+	}
+}

@@ -73,7 +73,7 @@ func (s *Server) answer(c *call, err error, status int, v any) *apiError {
 // ?page_size= (as DRF's page_size_query_param: a bad value means the
 // default, a larger one admin.MaxPageSize).
 func adminPage(c *call) (admin.Page, *apiError) {
-	q := c.r.URL.Query()
+	q := queryOf(c.r)
 	p := admin.Page{Number: 1, Size: admin.DefaultPageSize}
 	if vs := q["page_size"]; len(vs) > 0 {
 		if n, ok := pythonInt(vs[len(vs)-1]); ok && n > 0 {
@@ -114,7 +114,7 @@ func respondListing[T, O any](s *Server, c *call, l admin.Listing[T], out func(T
 	for _, it := range l.Items {
 		page.Results = append(page.Results, out(it))
 	}
-	q := c.r.URL.Query()
+	q := queryOf(c.r)
 	base := s.absoluteURL(c.r)
 	if n := l.Page.Number; l.Next {
 		next := withPage(base, q, n+1)
@@ -149,7 +149,7 @@ func notFoundAPI() *apiError {
 // empty; DRF's and django-filter's spellings; anything else is a field
 // error.
 func queryBool(c *call, errs *fieldErrors, name string) *bool {
-	vs := c.r.URL.Query()[name]
+	vs := queryOf(c.r)[name]
 	if len(vs) == 0 || vs[len(vs)-1] == "" {
 		return nil
 	}

@@ -89,7 +89,7 @@ func (s *Server) adminAuditLog(c *call, a admin.Actor) *apiError {
 		out.Results = append(out.Results, toAdminAudit(e))
 	}
 	if page.Next != "" {
-		v := c.r.URL.Query()
+		v := queryOf(c.r)
 		v.Set("cursor", page.Next)
 		next := s.absoluteURL(c.r) + "?" + v.Encode()
 		out.Next = &next

@@ -22,7 +22,7 @@ func (s *Server) adminRevokeCredentialsView() http.Handler {
 
 // lastQuery is the last value of the query parameter name ("" when absent).
 func lastQuery(c *call, name string) string {
-	if vs := c.r.URL.Query()[name]; len(vs) > 0 {
+	if vs := queryOf(c.r)[name]; len(vs) > 0 {
 		return vs[len(vs)-1]
 	}
 	return ""

@@ -114,7 +114,7 @@ func (s *Server) adminListUsers(c *call, a admin.Actor) *apiError {
 	if e != nil {
 		return e
 	}
-	q := c.r.URL.Query()
+	q := queryOf(c.r)
 	last := func(k string) string {
 		if vs := q[k]; len(vs) > 0 {
 			return vs[len(vs)-1]
@@ -262,7 +262,7 @@ func (s *Server) adminUserCredentials(c *call, a admin.Actor, id int64) *apiErro
 		return e
 	}
 	state := admin.StateLive
-	if vs := c.r.URL.Query()["state"]; len(vs) > 0 && vs[len(vs)-1] != "" {
+	if vs := queryOf(c.r)["state"]; len(vs) > 0 && vs[len(vs)-1] != "" {
 		state = vs[len(vs)-1]
 	}
 	l, err := s.admin.UserCredentials(c.r.Context(), a, id, state, page)

@@ -203,8 +203,7 @@ func (s *Server) siteHandler(methods string, h func(w http.ResponseWriter, r *ht
 		if r.Method == http.MethodPost {
 			// The login page's CSRF scheme (readPageForm), refused with
 			// the site's page.
-			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-			if err := r.ParseForm(); err != nil {
+			if !readPostForm(w, r, 256<<10) {
 				s.siteErrorPage(w, r, a, http.StatusBadRequest, "Bad request", "The form could not be read.")
 				return
 			}
@@ -292,7 +291,7 @@ func (s *Server) siteRender(w http.ResponseWriter, r *http.Request, a *siteReque
 		}
 	}
 	if v.Flash == "" {
-		v.Flash = siteFlash(r.URL.Query())
+		v.Flash = siteFlash(queryOf(r))
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", &sitePage{siteView: v, logout: s.logoutURL, login: s.ocfg.LoginURL}); err != nil {

@@ -302,7 +302,7 @@ func sitePageNumber(q url.Values) (n int, last bool) {
 // answered (false), else the items and their pager.
 func siteList[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, path string,
 	list func(admin.Page) (admin.Listing[T], error)) ([]T, *sitePager, bool) {
-	number, last := sitePageNumber(r.URL.Query())
+	number, last := sitePageNumber(queryOf(r))
 	l, err := list(admin.Page{Number: number, Size: siteListPageSize, Last: last})
 	if err != nil {
 		s.siteFail(w, r, a, err)
@@ -312,7 +312,7 @@ func siteList[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteR
 		s.siteErrorPage(w, r, a, http.StatusNotFound, "Not found", "Invalid page.")
 		return nil, nil, false
 	}
-	return l.Items, newSitePager(s.url(path), r.URL.Query(), l.Page.Number, l.Page.Size, l.Count), true
+	return l.Items, newSitePager(s.url(path), queryOf(r), l.Page.Number, l.Page.Size, l.Count), true
 }
 
 // siteID reads the path's {id}; false (and a 404 page saying there is no

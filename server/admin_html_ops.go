@@ -47,7 +47,7 @@ func siteTime(field, v string) (time.Time, error) {
 
 // siteAudit is the audit log: GET /admin/audit/?user=&client_id=&event=&since=&until=&cursor=.
 func (s *Server) siteAudit(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	q := r.URL.Query()
+	q := queryOf(r)
 	aq := admin.AuditQuery{ClientID: strings.TrimSpace(q.Get("client_id")), Event: q.Get("event"), Cursor: q.Get("cursor"), Size: siteListPageSize}
 	var err error
 	if u := strings.TrimSpace(q.Get("user")); u != "" {

@@ -44,7 +44,7 @@ type siteTokensData struct {
 // siteTokens lists credentials: GET /admin/tokens/?user=&application=&kind=&state=&page=.
 // user is a username or a user id.
 func (s *Server) siteTokens(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	q := r.URL.Query()
+	q := queryOf(r)
 	cq := admin.CredentialQuery{ClientID: q.Get("application"), Kind: q.Get("kind"), State: q.Get("state")}
 	var err error
 	if u := strings.TrimSpace(q.Get("user")); u != "" {
@@ -149,7 +149,7 @@ func (s *Server) siteTokensRevoke(w http.ResponseWriter, r *http.Request, a *sit
 		}
 		refs = append(refs, admin.CredentialRef{Kind: kind, ID: id})
 	}
-	back, _ := url.ParseQuery(r.PostForm.Get("back"))
+	back := parseQuery(r.PostForm.Get("back"))
 	backURL := sitePrefix + "tokens/"
 	if len(back) > 0 {
 		backURL += "?" + back.Encode()

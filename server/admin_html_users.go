@@ -34,7 +34,7 @@ type siteUsersData struct {
 
 // siteUsers is the list of users: GET /admin/users/?q=&active=&staff=&superuser=&group=&ordering=&page=.
 func (s *Server) siteUsers(w http.ResponseWriter, r *http.Request, a *siteRequest) {
-	q := r.URL.Query()
+	q := queryOf(r)
 	number, last := sitePageNumber(q)
 	uq := admin.UserQuery{Search: q.Get("q"), Active: siteTriState(q.Get("active")), Staff: siteTriState(q.Get("staff")),
 		Superuser: siteTriState(q.Get("superuser")), Order: q.Get("ordering")}

@@ -95,7 +95,7 @@ func (s *Server) schemaView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chosen := -1
-	if f := r.URL.Query().Get("format"); f != "" {
+	if f := queryOf(r).Get("format"); f != "" {
 		for i, rd := range schemaRenderers {
 			if rd.format == f {
 				chosen = i

@@ -31,7 +31,7 @@ func FuzzReadBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		r := httptest.NewRequest("POST", "/sign_up/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", ct)
-		p, e := readBody(r, parsesDefault)
+		p, e := readBody(httptest.NewRecorder(), r, parsesDefault)
 		if e != nil {
 			if e.status < 400 || e.status > 499 {
 				t.Fatalf("status %d for %q %q", e.status, ct, body)

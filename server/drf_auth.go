@@ -106,18 +106,33 @@ func (s *Server) authenticateHeader(r *http.Request) (authOutcome, error) {
 	return s.authenticateChain(r, false)
 }
 
+// authorizationHeader is r's Authorization header as a WSGI server hands
+// it to Django: several are joined with ",", which no scheme then parses,
+// so that a request carrying two is refused, not judged by the first
+// while a proxy or upstream reads another.
+func authorizationHeader(r *http.Request) string {
+	switch v := r.Header["Authorization"]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		return strings.Join(v, ",")
+	}
+}
+
 func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, error) {
 	var out authOutcome
 	ctx := r.Context()
 	var buf [3]string
-	fields := splitFields(r.Header.Get("Authorization"), &buf)
+	fields := splitFields(authorizationHeader(r), &buf)
 
 	// 1. OAuth2 (DOT): "Bearer <token>" with any keyword case.
 	bearer := ""
 	if len(fields) == 2 && strings.EqualFold(fields[0], "bearer") {
 		bearer = fields[1]
 	} else if browser && r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
-		if q := r.URL.Query().Get("access_token"); q != "" {
+		if q := queryOf(r).Get("access_token"); q != "" {
 			if s.cfg.AllowQueryToken {
 				bearer = q
 			} else {

@@ -66,10 +66,13 @@ func (p *payload) str(name string) (string, fieldState) {
 
 // readBody parses the body as DRF's JSON, form and multipart parsers do.
 // parses lists the media types the view accepts.
-func readBody(r *http.Request, parses []string) (*payload, *apiError) {
+func readBody(w http.ResponseWriter, r *http.Request, parses []string) (*payload, *apiError) {
 	ct := r.Header.Get("Content-Type")
-	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	err := error(&http.MaxBytesError{Limit: maxBody})
+	if !formTooLarge(r, maxBody) {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -99,11 +102,7 @@ func readBody(r *http.Request, parses []string) (*payload, *apiError) {
 	case "application/json":
 		return parseJSONObject(body)
 	case "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, &apiError{status: http.StatusBadRequest, body: detailOnly{Detail: "Form parse error - " + err.Error()}}
-		}
-		return &payload{form: vals}, nil
+		return &payload{form: parseQuery(string(body))}, nil
 	case "multipart/form-data":
 		boundary := params["boundary"]
 		if boundary == "" {

@@ -26,7 +26,7 @@ func invalidPage() *apiError {
 // django-filter FilterSet on email and username, over the users the
 // caller may list (Config.UserList).
 func (s *Server) listUsers(c *call) *apiError {
-	q := c.r.URL.Query()
+	q := queryOf(c.r)
 	last := func(k string) string {
 		if vs := q[k]; len(vs) > 0 {
 			return vs[len(vs)-1]

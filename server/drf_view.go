@@ -165,7 +165,7 @@ func (s *Server) checkUser(c *call, out authOutcome, clientOnly bool) *apiError 
 func (c *call) negotiate() *apiError {
 	if c.r.URL.RawQuery == "" {
 		// no ?format=
-	} else if f := c.r.URL.Query().Get("format"); f != "" {
+	} else if f := queryOf(c.r).Get("format"); f != "" {
 		switch {
 		case f == "json":
 			return nil
@@ -208,7 +208,7 @@ func (c *call) data() (*payload, *apiError) {
 	if c.parsed != nil {
 		return c.parsed, nil
 	}
-	p, e := readBody(c.r, c.view.parses)
+	p, e := readBody(c.w, c.r, c.view.parses)
 	if e != nil {
 		return nil, e
 	}

@@ -67,15 +67,14 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.htmlFail(w, r, err)
 		return
 	}
-	params := r.URL.Query()
+	params := queryOf(r)
 	// A POST carrying the page's CSRF token or one of its buttons is the
 	// consent form's answer (and needs the token); any other is an
 	// authorization request sent as a form, which OpenID Connect Core
 	// 3.1.2.1 asks a provider to take as a GET.
 	consent := false
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
+		if !readPostForm(w, r, 64<<10) {
 			s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 			return
 		}

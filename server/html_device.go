@@ -66,7 +66,7 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 	}
 	setLogUser(r, u.ID)
 	if r.Method != http.MethodPost {
-		code := r.URL.Query().Get("user_code")
+		code := queryOf(r).Get("user_code")
 		if len(code) > 20 {
 			code = ""
 		}

@@ -24,10 +24,9 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	ss := s.readSession(r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		params = r.URL.Query()
+		params = queryOf(r)
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
+		if !readPostForm(w, r, 64<<10) {
 			s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 			return
 		}

@@ -77,7 +77,7 @@ func (s *Server) logoutConfirm(w http.ResponseWriter, r *http.Request) {
 	d := logoutData{Action: s.url(s.logoutURL), Login: s.url(s.ocfg.LoginURL), Message: "You are not logged in."}
 	if u != nil {
 		setLogUser(r, u.ID)
-		d.User, d.CSRF, d.Next = u.Username, ss.CSRF, localNext(r.URL.Query().Get("next"))
+		d.User, d.CSRF, d.Next = u.Username, ss.CSRF, localNext(queryOf(r).Get("next"))
 	}
 	s.renderLogout(w, r, d)
 }
@@ -92,7 +92,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := localNext(r.PostForm.Get("next"))
 	if next == "" {
-		next = localNext(r.URL.Query().Get("next"))
+		next = localNext(queryOf(r).Get("next"))
 	}
 	if next != "" {
 		w.Header().Set("Location", next)

@@ -266,7 +266,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	next := safeNext(r.URL.Query().Get("next"))
+	next := safeNext(queryOf(r).Get("next"))
 	s.renderLogin(w, r, http.StatusOK, loginData{CSRF: ss.CSRF, Next: next, Username: s.loginHint(next)})
 }
 
@@ -278,7 +278,7 @@ func (s *Server) loginHint(next string) string {
 	if err != nil || u.Path != s.url("/o/authorize/") {
 		return ""
 	}
-	h := u.Query().Get("login_hint")
+	h := parseQuery(u.RawQuery).Get("login_hint")
 	if gatehouse.Length(h) > gatehouse.MaxLoginName || !gatehouse.ValidText(h) {
 		return ""
 	}
@@ -297,7 +297,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	if next == "/" {
-		next = safeNext(r.URL.Query().Get("next"))
+		next = safeNext(queryOf(r).Get("next"))
 	}
 	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	fail := func() {
@@ -353,8 +353,7 @@ var errorTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 // its CSRF token against the session's; when either fails it answers
 // the page's 400 or 403 and returns false.
 func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, ss *session) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	if !readPostForm(w, r, 64<<10) {
 		s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 		return false
 	}

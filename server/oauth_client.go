@@ -14,7 +14,7 @@ import (
 // form-urlencoded). present reports a Basic header at all, even a
 // malformed one.
 func basicCredentials(r *http.Request) (id, secret string, ok, present bool) {
-	scheme, rest, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	scheme, rest, found := strings.Cut(authorizationHeader(r), " ")
 	if !found || scheme != "Basic" {
 		return "", "", false, false
 	}

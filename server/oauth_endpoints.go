@@ -38,9 +38,9 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	req := oauth.IntrospectRequest{Token: form.Get("token"), Client: clientCredentials(r, form)}
 	if r.Method == http.MethodGet {
-		req.Token = r.URL.Query().Get("token")
+		req.Token = queryOf(r).Get("token")
 	}
-	if f := strings.Fields(r.Header.Get("Authorization")); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
+	if f := strings.Fields(authorizationHeader(r)); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
 		req.Bearer = f[1]
 	}
 	res, err := s.oauth.Introspect(r.Context(), req)

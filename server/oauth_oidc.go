@@ -142,9 +142,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	token := ""
 	var buf [3]string
-	if f := splitFields(r.Header.Get("Authorization"), &buf); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
+	if f := splitFields(authorizationHeader(r), &buf); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
 		token = f[1]
-	} else if r.Method == http.MethodPost && r.Header.Get("Authorization") == "" {
+	} else if r.Method == http.MethodPost && authorizationHeader(r) == "" {
 		form, ok := readPostOnlyForm(w, r)
 		if !ok {
 			return

@@ -126,8 +126,11 @@ func writeDOTJSON(w http.ResponseWriter, status int, members ...kv) {
 // multipart body only (DOT reads request.POST). Any other body, JSON
 // included, reads as no parameters, which is why a JSON token request is
 // answered unsupported_grant_type.
-func oauthForm(r *http.Request) (url.Values, error) {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if formTooLarge(r, maxBody) {
+		return nil, &http.MaxBytesError{Limit: maxBody}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/x-www-form-urlencoded":
@@ -135,8 +138,7 @@ func oauthForm(r *http.Request) (url.Values, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, _ := url.ParseQuery(string(body)) // lenient as Django's QueryDict: keep what parsed
-		return v, nil
+		return parseQuery(string(body)), nil
 	case "multipart/form-data":
 		if params["boundary"] == "" {
 			return url.Values{}, nil
@@ -173,7 +175,7 @@ func readPostOnlyForm(w http.ResponseWriter, r *http.Request) (url.Values, bool)
 }
 
 func readOAuthForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	form, err := oauthForm(r)
+	form, err := oauthForm(w, r)
 	if err != nil {
 		writeOAuthError(w, oauth.ErrInvalidRequest("The request body could not be read."))
 		return nil, false

@@ -163,6 +163,13 @@ func (s *Server) routes() http.Handler {
 			notFound(w)
 			return
 		}
+		if p := r.URL.Path; p != "/" && path.Clean(p)+"/" != p {
+			// Repeated slashes or dot segments: Django's resolver matches
+			// no route, where ServeMux would redirect to the cleaned path
+			// (and a client would send its body there again).
+			notFound(w)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -38,6 +39,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/gatehouse-auth/gatehouse/internal/querystr"
 )
 
 func init() {
@@ -118,7 +121,12 @@ var (
 func (v *Validator) Check(r *http.Request, body []byte, res Response) error {
 	Stats.exchanges.Add(1)
 	r = r.Clone(r.Context())
-	r.Body = nopCloser{bytes.NewReader(body)}
+	r.Body = nopCloser{bytes.NewReader(djangoForm(r, body))}
+	if r.URL.RawQuery != "" {
+		u := *r.URL
+		u.RawQuery = querystr.Parse(u.RawQuery).Encode()
+		r.URL = &u
+	}
 	find := r
 	if r.Method == http.MethodHead {
 		find = r.Clone(r.Context())
@@ -359,4 +367,16 @@ func (s *stats) Summary(byOperation bool) string {
 		s.mu.Unlock()
 	}
 	return out
+}
+
+// djangoForm is an urlencoded body (and Check does the same to the query
+// string) as the server reads it, as Django's
+// QueryDict (internal/querystr), re-encoded for the validator's parser,
+// net/http's, which would drop a pair holding a ';' or a stray '%' and
+// call the request invalid; any other body as it is.
+func djangoForm(r *http.Request, body []byte) []byte {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return body
+	}
+	return []byte(querystr.Parse(string(body)).Encode())
 }

@@ -21,9 +21,18 @@ func (s *Service) IssueToken(ctx context.Context, username, name string, lifetim
 	return key, err
 }
 
+// MaxTokenLifetime is the longest lifetime a named token may be given:
+// ten years (366-day ones), as the device-token API's expires_in allows.
+const MaxTokenLifetime = 10 * 366 * 24 * time.Hour
+
 // CreateToken creates a named DRF token for a user id and returns its key
-// and stored form. lifetime 0 means no expiry.
+// and stored form. lifetime 0 means no expiry; a negative one, or one
+// past MaxTokenLifetime, is an EINVALID error (it once read as no
+// expiry).
 func (s *Service) CreateToken(ctx context.Context, userID int64, name string, lifetime time.Duration) (string, gatehouse.Token, error) {
+	if lifetime < 0 || lifetime > MaxTokenLifetime {
+		return "", gatehouse.Token{}, gatehouse.Errorf(gatehouse.EINVALID, "a token's lifetime must be 0 (no expiry) or up to ten years")
+	}
 	var exp *time.Time
 	if lifetime > 0 {
 		t := s.now().Add(lifetime)

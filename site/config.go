@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/djangoconf"
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/keys"
 	"github.com/gatehouse-auth/gatehouse/knox"
@@ -204,14 +206,14 @@ func (c *Config) Settings() []Setting {
 	itoa := strconv.Itoa
 	return []Setting{
 		{"config", "configuration file, TOML with flat keys named as the flags (page-size = 50, addr = \"127.0.0.1:9000\"; a list as a string with commas or an array); an unknown key is an error naming its line. A flag wins over the environment, the environment over the file (gatehouse config shows where each value came from). A file holding secret-key, jwt-signing-key, jwt-private-key or a database-url with a password must be open to its owner alone (chmod 600); NAME-file = \"PATH\" reads one from a file, as the GATEHOUSE_*_FILE variables do. gatehouse django-settings writes one", (*stringValue)(&c.ConfigFile), ""},
-		{"addr", "address to listen on", (*stringValue)(&c.Addr), "127.0.0.1:8000"},
+		{"addr", "address to listen on", (*addrValue)(&c.Addr), "127.0.0.1:8000"},
 		{"issuer", "gatehouse's public URL (https://auth.example.com, with the mount prefix if any), the issuer of the OAuth metadata at /.well-known/oauth-authorization-server; empty: http://ADDR when addr is a loopback address, else no metadata", (*stringValue)(&c.Issuer), ""},
 		{"mount-prefix", "the path gatehouse's routes are served under when a reverse proxy (or a Go program embedding gatehouse, with http.StripPrefix) strips it, such as /auth: redirects, form actions, links and cookie paths then carry it. Empty: the root", (*stringValue)(&c.MountPrefix), ""},
 		{"database-url", "SQLite file path (or sqlite: URL), or a postgres:// URL", (*stringValue)(&c.DatabaseURL), "gatehouse.db"},
 		{"database-wait", "how long serve and every command wait at start for a PostgreSQL server that does not accept connections yet (starting up, shutting down, too many connections, not reachable) or ends their sessions during the start, trying again every 2 s at most and logging each try; a wrong password or database name fails at once (0: no wait)", (*durationValue)(&c.DatabaseWait), "30s"},
 		{"secret-key", "server secret; derives the key that seals stored DRF keys and the default HS256 JWT key. Generated beside the SQLite file when unset; required for PostgreSQL", (*stringValue)(&c.SecretKey), ""},
-		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel), "info"},
-		{"log-format", "json or text", (*stringValue)(&c.LogFormat), "json"},
+		{"log-level", "debug, info, warn or error", choiceValue{&c.LogLevel, []string{"debug", "info", "warn", "error"}}, "info"},
+		{"log-format", "json or text", choiceValue{&c.LogFormat, []string{"json", "text"}}, "json"},
 		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGINT/SIGTERM", (*durationValue)(&c.ShutdownTimeout), "15s"},
 		{"memory-limit", "soft memory limit of serve (Go's GOMEMLIMIT): auto (64 MiB plus one argon2 hash per CPU plus the live heap beyond 8 MiB besides the hashes, raised for larger stored hashes, and GOGC 400 while serving, 50 while password hashes run, unless GOGC is set; GOMEMLIMIT wins when set), off, or a size such as 512MiB", (*stringValue)(&c.MemoryLimit), "auto"},
 
@@ -394,7 +396,7 @@ var secretSettings = []string{"GATEHOUSE_SECRET_KEY", "GATEHOUSE_JWT_SIGNING_KEY
 // overridden reports true (a flag or the environment set them) keep their
 // value, but their lines are checked all the same.
 func (c *Config) readFile(path string, sets []Setting, overridden func(Setting) bool) error {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return err
 	}
@@ -520,6 +522,36 @@ type stringValue string
 
 func (v *stringValue) String() string     { return string(*v) }
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+// choiceValue is a string setting that takes one of choices (any case).
+type choiceValue struct {
+	p       *string
+	choices []string
+}
+
+func (v choiceValue) String() string { return *v.p }
+func (v choiceValue) Set(s string) error {
+	for _, c := range v.choices {
+		if strings.EqualFold(s, c) {
+			*v.p = c
+			return nil
+		}
+	}
+	return fmt.Errorf("want %s, got %q", strings.Join(v.choices, ", "), s)
+}
+
+// addrValue is a listening address: never empty, which would listen on
+// every interface at a random port.
+type addrValue string
+
+func (v *addrValue) String() string { return string(*v) }
+func (v *addrValue) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("an address such as 127.0.0.1:8000 (empty would listen on every interface at a random port)")
+	}
+	*v = addrValue(s)
+	return nil
+}
 
 type boolValue bool
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 )
 
 // The configuration file is TOML with flat keys, the settings' flag names:
@@ -65,13 +66,27 @@ func RedactedValue(s Setting) string {
 	case Secret(s.Name):
 		return "(set, not shown)"
 	case s.Name == "database-url":
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if _, ok := u.User.Password(); ok {
-				return u.Redacted()
-			}
-		}
+		return redactURL(v)
 	}
 	return v
+}
+
+// redactURL is a database URL with its password hidden: the user's
+// (user:pw@) and a password parameter (?password=); a value that does not
+// parse as a URL is hidden whole when it mentions a password.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		if strings.Contains(strings.ToLower(v), "password") {
+			return "(set, not shown: it holds a password)"
+		}
+		return v
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // fromSecretFile reads the *_FILE variant of setting s: its value and the
@@ -96,7 +111,7 @@ func fromSecretFile(s Setting, getenv func(string) string) (value, from string, 
 // readValueFile is the content of a secret's file with one trailing
 // newline removed (what echo and most editors add).
 func readValueFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return "", err
 	}
@@ -106,6 +121,9 @@ func readValueFile(path string) (string, error) {
 	}
 	return v, nil
 }
+
+// quotedText is a double-quoted run of a parser's message.
+var quotedText = regexp.MustCompile(`"[^"]*"`)
 
 // oldFormatLine finds a GATEHOUSE_NAME=value line of the older format.
 var oldFormatLine = regexp.MustCompile(`(?m)^[ \t]*(export[ \t]+)?GATEHOUSE_[A-Z0-9_]*[ \t]*=`)
@@ -120,7 +138,7 @@ func isOldFormat(b []byte) bool {
 // format. Settings for which overridden reports true keep their value,
 // but their lines are checked all the same.
 func (c *Config) readConfigFile(path string, sets []Setting, overridden func(Setting) bool) error {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return err
 	}
@@ -140,7 +158,10 @@ func (c *Config) readTOML(path string, b []byte, sets []Setting, overridden func
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return fmt.Errorf("%s line %d: %s (the file is TOML: name = \"value\" lines, gatehouse config lists the names)", path, pe.Position.Line, pe.Message)
+			// The parser quotes the text it stopped at, which may be a
+			// secret written without quotes: not shown.
+			msg := quotedText.ReplaceAllString(pe.Message, `"…"`)
+			return fmt.Errorf("%s line %d: %s (the file is TOML: name = \"value\" lines, gatehouse config lists the names)", path, pe.Position.Line, msg)
 		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -156,7 +177,10 @@ func (c *Config) readTOML(path string, b []byte, sets []Setting, overridden func
 	var secrets []string
 	for _, k := range md.Keys() {
 		if len(k) != 1 {
-			continue // inside a table: refused with the table
+			// A dotted key (a.b = 1) or a key inside a table: the keys of
+			// gatehouse's file are flat.
+			return fmt.Errorf("%s: %s: a dotted or table key: the keys of gatehouse's file are flat (name = value, no [sections])",
+				where(k[0]), k.String())
 		}
 		key := k[0]
 		raw := m[key]
@@ -252,7 +276,13 @@ func keyLine(lines []string, key string) int {
 
 func hasPassword(v string) bool {
 	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return strings.Contains(strings.ToLower(v), "password")
+	}
+	if u.Query().Has("password") {
+		return true
+	}
+	if u.User == nil {
 		return false
 	}
 	_, ok := u.User.Password()

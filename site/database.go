@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,8 +24,20 @@ var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 // GATEHOUSE_DATABASE_CREATE_DIRS): only the database file itself, and the
 // secret file beside it, are ever created.
 func checkDatabaseURL(url string, createDirs bool) error {
+	// None of these messages shows the value: it may hold a password.
+	if strings.TrimSpace(url) != url {
+		return errors.New("GATEHOUSE_DATABASE_URL: the value starts or ends with a space: remove it")
+	}
 	if isPostgres(url) {
+		if u, err := neturl.Parse(url); err == nil && u.Host == "" && strings.Trim(u.Path, "/") == "" && u.RawQuery == "" {
+			return errors.New("GATEHOUSE_DATABASE_URL: the postgres:// URL names no host and no database " +
+				"(PostgreSQL's defaults would pick them): write postgres://USER@HOST:PORT/DATABASE")
+		}
 		return nil
+	}
+	if keywordDSN.MatchString(url) {
+		return errors.New("GATEHOUSE_DATABASE_URL: a PostgreSQL keyword=value connection string is not read (it would be taken " +
+			"for a SQLite file name): write it as a postgres://USER@HOST:PORT/DATABASE URL")
 	}
 	if m := urlScheme.FindStringSubmatch(url); m != nil && m[1] != "sqlite" {
 		return fmt.Errorf("GATEHOUSE_DATABASE_URL: unknown scheme %q: want a SQLite file path (or sqlite:PATH) or a postgres:// URL", m[1])
@@ -51,6 +64,10 @@ func checkDatabaseURL(url string, createDirs bool) error {
 	}
 	return nil
 }
+
+// keywordDSN matches the start of PostgreSQL's keyword=value form
+// ("host=db user=app ...").
+var keywordDSN = regexp.MustCompile(`^[A-Za-z_]+[ \t]*=`)
 
 // probeWrite writes the store's readiness row once, so that a database
 // that answers but cannot take a write (a read-only file or filesystem, a

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"github.com/gatehouse-auth/gatehouse/store"
 )
 
@@ -83,7 +84,7 @@ func readSecretFile(path string, log *slog.Logger) (string, error) {
 	if !info.Mode().IsRegular() {
 		return "", fmt.Errorf("secret file %s is not a regular file (%s): %s", path, info.Mode().Type(), secretFileRemedy)
 	}
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return "", unreadableSecretFile(path, err)
 	}

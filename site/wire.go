@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -24,6 +25,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/admin"
 	"github.com/gatehouse-auth/gatehouse/audit"
 	"github.com/gatehouse-auth/gatehouse/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"github.com/gatehouse-auth/gatehouse/internal/startwait"
 	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/keys"
@@ -327,7 +329,11 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	var fwd *policy.Policy
 	if e.cfg.ForwardAuthPolicy != "" {
 		var err error
-		if fwd, err = policy.Load(e.cfg.ForwardAuthPolicy); err != nil {
+		b, err := smallfile.Read(e.cfg.ForwardAuthPolicy, smallfile.Text)
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: forward-auth policy: %w", err)
+		}
+		if fwd, err = policy.Parse(e.cfg.ForwardAuthPolicy, bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: %w", err)
 		}
 	}
@@ -462,7 +468,11 @@ func (e *env) policy() (password.Policy, error) {
 			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
 		}
 		defer f.Close()
-		if p.CommonList, err = password.ReadCommonList(f); err != nil {
+		b, err := smallfile.ReadFrom(c.PasswordCommonFile, f, smallfile.List)
+		if err != nil {
+			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
+		}
+		if p.CommonList, err = password.ReadCommonList(bytes.NewReader(b)); err != nil {
 			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %s: %w", c.PasswordCommonFile, err)
 		}
 	}
@@ -520,7 +530,7 @@ func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 				return nil, fmt.Errorf("GATEHOUSE_JWT_PRIVATE_KEY: %w", err)
 			}
 		case c.JWTPrivateKeyFile != "":
-			b, err := os.ReadFile(c.JWTPrivateKeyFile)
+			b, err := smallfile.Read(c.JWTPrivateKeyFile, smallfile.Text)
 			if err != nil {
 				return nil, err
 			}
@@ -561,7 +571,7 @@ func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 }
 
 func readPEM(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return nil, err
 	}

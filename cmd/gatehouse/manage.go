@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
 	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"github.com/gatehouse-auth/gatehouse/password"
 	"github.com/gatehouse-auth/gatehouse/site"
 
@@ -150,7 +151,7 @@ func (e *env) readPassword() (string, error) {
 		if e.getenv("GATEHOUSE_PASSWORD") != "" {
 			return "", usagef("GATEHOUSE_PASSWORD and GATEHOUSE_PASSWORD_FILE are both set: set one")
 		}
-		b, err := os.ReadFile(path)
+		b, err := smallfile.Read(path, smallfile.Text)
 		if err != nil {
 			return "", fmt.Errorf("GATEHOUSE_PASSWORD_FILE: %w", err)
 		}
@@ -245,6 +246,9 @@ func cmdChangePassword(ctx context.Context, e *env, args []string) error {
 func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: gatehouse createtoken USERNAME [--name N] [--expires D]")
+	}
+	if d := e.extra.expires; d < 0 || d > accounts.MaxTokenLifetime {
+		return fmt.Errorf("--expires %s: a lifetime from 1s to %s, or 0 for a token that never expires", d, accounts.MaxTokenLifetime)
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

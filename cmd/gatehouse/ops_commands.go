@@ -50,6 +50,9 @@ func cmdHealthcheck(ctx context.Context, e *env, args []string) error {
 		return usagef("healthcheck takes no arguments, got %q", args)
 	}
 	f := e.extra.health
+	if f.timeout <= 0 {
+		return usagef("healthcheck: --timeout must be above 0 (%s would wait for ever)", f.timeout)
+	}
 	target := f.url
 	if target == "" {
 		u, err := readyzURL(e.cfg)

@@ -108,6 +108,9 @@ func cmdTokensList(ctx context.Context, e *env, args []string) error {
 
 func cmdTokensRevoke(ctx context.Context, e *env, args []string) error {
 	tf := e.extra.tokens
+	if tf.kind != "" && !slices.Contains(gatehouse.CredentialKinds(), tf.kind) {
+		return usagef("--kind: want one of %s, not %q", strings.Join(gatehouse.CredentialKinds(), ", "), tf.kind)
+	}
 	if tf.user == "" && tf.client == "" && tf.id == "" {
 		return usagef("name what to revoke: --user, --client or --kind with --id (all credentials at once: revoke per user)")
 	}
@@ -123,6 +126,10 @@ func cmdTokensRevoke(ctx context.Context, e *env, args []string) error {
 	n, _, err := a.Store.RevokeCredentials(ctx, f, time.Now())
 	if err != nil {
 		return err
+	}
+	if n == 0 && tf.id != "" {
+		// A mistyped id revokes nothing: say so, as for an unknown user.
+		return fmt.Errorf("no live %s credential has the id %q (gatehouse tokens list --all shows them)", tf.kind, tf.id)
 	}
 	d := map[string]string{"kind": tf.kind, "count": strconv.FormatInt(n, 10), "via": "cli"}
 	if tf.id != "" {

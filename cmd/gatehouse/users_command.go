@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,8 +61,8 @@ func (f *usersFlags) register(cmd string, fs *flag.FlagSet) {
 
 func cmdUsersList(ctx context.Context, e *env, args []string) error {
 	f := e.extra.users
-	if f.page < 1 || f.pageSize < 1 || f.pageSize > 1000 {
-		return usagef("users list: --page must be at least 1 and --per-page between 1 and 1000")
+	if f.page < 1 || f.pageSize < 1 || f.pageSize > 1000 || f.page > math.MaxInt32/f.pageSize {
+		return usagef("users list: --page must be at least 1 (and its first user at most the 2,147,483,647th) and --per-page between 1 and 1000")
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+)
+
+// TestCommandBadInputs: what a CLI pass found accepted: a negative token
+// lifetime (which made a token that never expired), a revocation of an id
+// that names nothing, an overflowing page, a health check that would wait
+// for ever. Each is refused, on both backends, and nothing is created.
+func TestCommandBadInputs(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			env["GATEHOUSE_PASSWORD"] = "correct horse battery"
+			if out, err := runCmd(t, env, "createuser", "--username", "alice"); err != nil {
+				t.Fatalf("createuser: %v %s", err, out)
+			}
+			for _, c := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"createtoken", "alice", "--expires", "-5m"}, "--expires -5m0s: a lifetime from 1s to"},
+				{[]string{"createtoken", "alice", "--expires", "100000h"}, "--expires 100000h0m0s: a lifetime from 1s to"},
+				{[]string{"tokens", "revoke", "--kind", "drf", "--id", "notanid"}, `no live drf credential has the id "notanid"`},
+				{[]string{"tokens", "revoke", "--kind", "drf", "--id", "99999999999999999999999"}, "no live drf credential"},
+				{[]string{"tokens", "revoke", "--kind", "bogus"}, "--kind: want one of"},
+				{[]string{"users", "list", "--page", "9223372036854775807"}, "users list: --page must be at least 1"},
+				{[]string{"healthcheck", "--timeout", "0s"}, "healthcheck: --timeout must be above 0"},
+				{[]string{"healthcheck", "--timeout", "-1s"}, "healthcheck: --timeout must be above 0"},
+			} {
+				out, err := runCmd(t, env, c.args...)
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%v: %v (output %q), want %q", c.args, err, out, c.want)
+				}
+			}
+			out, err := runCmd(t, env, "tokens", "list", "--user", "alice", "--all")
+			if err != nil || strings.Count(out, "\n") != 2 { // the header and alice's own DRF key
+				t.Errorf("a refused createtoken stored a token: %v\n%s", err, out)
+			}
+			if out, err := runCmd(t, env, "createtoken", "alice", "--expires", "1h"); err != nil || strings.TrimSpace(out) == "" {
+				t.Errorf("a valid lifetime: %v %q", err, out)
+			}
+		})
+	}
+}
+
+// TestSettingsBadInputs: settings a CLI pass found accepted or shown: an
+// empty listen address, an unknown log level or format, database URLs
+// that would open the wrong thing or show their password, files that are
+// not what the setting names, a config file's dotted keys and the secret
+// quoted back by its syntax error.
+func TestSettingsBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gh.db")
+	env := func(kv ...string) map[string]string {
+		e := map[string]string{"GATEHOUSE_DATABASE_URL": db, "GATEHOUSE_SECRET_KEY": "test-secret-key-0123456789abcdef"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e[kv[i]] = kv[i+1]
+		}
+		return e
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const secret = "QwErTyUiOpAsDfGhJkLzXcVbNmQwErTyUiOpAsDfGh"
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"empty addr flag", env(), []string{"config", "--addr", ""}, "an address such as 127.0.0.1:8000"},
+		{"empty addr in the file", env("GATEHOUSE_CONFIG", write("addr.toml", `addr = ""`)), []string{"config"}, "an address such as"},
+		{"log level", env("GATEHOUSE_LOG_LEVEL", "warning"), []string{"config"}, "GATEHOUSE_LOG_LEVEL"},
+		{"log format", env("GATEHOUSE_LOG_FORMAT", "xml"), []string{"config"}, "want json, text"},
+		{"keyword DSN", env("GATEHOUSE_DATABASE_URL", "host=127.0.0.1 user=postgres password=KVSECRET dbname=x"), []string{"migrate"},
+			"keyword=value connection string is not read"},
+		{"leading space", env("GATEHOUSE_DATABASE_URL", " postgres://postgres:LEADSPACEPW@127.0.0.1/x"), []string{"migrate"},
+			"starts or ends with a space"},
+		{"postgres:// alone", env("GATEHOUSE_DATABASE_URL", "postgres://"), []string{"migrate"}, "names no host and no database"},
+		{"config /dev/zero", env("GATEHOUSE_CONFIG", "/dev/zero"), []string{"config"}, "larger than 1048576 bytes"},
+		{"secret file /dev/zero", env("GATEHOUSE_SECRET_KEY", "", "GATEHOUSE_SECRET_KEY_FILE", "/dev/zero"), []string{"config"}, "larger than"},
+		{"dotted key", env("GATEHOUSE_CONFIG", write("dotted.toml", "page-size.value = 5\n")), []string{"config"}, "a dotted or table key"},
+		{"unquoted secret", env("GATEHOUSE_CONFIG", write("s.toml", "jwt-signing-key = "+secret+"\n")), []string{"config"}, "line 1"},
+		{"password parameter in a readable file", env("GATEHOUSE_CONFIG", func() string {
+			p := write("pw.toml", `database-url = "postgres://postgres@127.0.0.1:5432/x?password=QPW"`+"\n")
+			os.Chmod(p, 0o644)
+			return p
+		}()), []string{"config"}, "pw.toml"},
+	} {
+		out, errOut, err := runIn(t, c.env, "", c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v (stdout %q), want %q", c.name, err, out, c.want)
+		}
+		for _, s := range []string{secret, "KVSECRET", "LEADSPACEPW", "QPW"} {
+			if strings.Contains(out+errOut+func() string {
+				if err != nil {
+					return err.Error()
+				}
+				return ""
+			}(), s) {
+				t.Errorf("%s: the output shows %q: %v %q %q", c.name, s, err, out, errOut)
+			}
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".toml") {
+			t.Errorf("a refused command created %s", e.Name())
+		}
+	}
+	// gatehouse config hides a password given as a URL parameter.
+	out, _, err := runIn(t, env("GATEHOUSE_DATABASE_URL", "postgres://u@127.0.0.1/db?password=QPW&sslmode=disable"), "", "config")
+	if err != nil || strings.Contains(out, "QPW") || !strings.Contains(out, "password=xxxxx") {
+		t.Errorf("config with ?password=: %v\n%s", err, out)
+	}
+}

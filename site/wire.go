@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -401,6 +402,18 @@ func (a *Services) Close() {
 // naming the setting a refusal is about.
 func (e *env) hasher() (*password.Hasher, error) {
 	c := e.cfg
+	// Checked before the conversions, which would cut a value past its
+	// type's range down to a weaker one (threads 257 to 1).
+	for _, r := range []struct {
+		name string
+		v    int
+		max  int
+	}{{"GATEHOUSE_ARGON2_MEMORY", c.Argon2Memory, math.MaxUint32}, {"GATEHOUSE_ARGON2_TIME", c.Argon2Time, math.MaxUint32},
+		{"GATEHOUSE_ARGON2_THREADS", c.Argon2Threads, math.MaxUint8}} {
+		if r.v < 1 || r.v > r.max {
+			return nil, fmt.Errorf("%s: %d is outside 1 to %d", r.name, r.v, r.max)
+		}
+	}
 	params := password.Params{Memory: uint32(c.Argon2Memory), Time: uint32(c.Argon2Time), Threads: uint8(c.Argon2Threads)}
 	if err := params.Validate(); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_ARGON2_MEMORY, GATEHOUSE_ARGON2_TIME, GATEHOUSE_ARGON2_THREADS: %w", err)

@@ -119,6 +119,18 @@ func TestSettingsBadInputs(t *testing.T) {
 			t.Errorf("a refused command created %s", e.Name())
 		}
 	}
+	// argon2 parameters past their type's range are refused, not cut down
+	// to weaker ones (threads 257 hashed with 1). They are checked once
+	// the database is open, so these use a database of their own.
+	other := filepath.Join(t.TempDir(), "other.db")
+	for name, want := range map[string]string{"GATEHOUSE_ARGON2_THREADS=257": "GATEHOUSE_ARGON2_THREADS: 257 is outside 1 to 255",
+		"GATEHOUSE_ARGON2_MEMORY=4294986752": "GATEHOUSE_ARGON2_MEMORY: 4294986752 is outside 1 to 4294967295",
+		"GATEHOUSE_ARGON2_TIME=4294967298":   "GATEHOUSE_ARGON2_TIME: 4294967298 is outside 1 to 4294967295"} {
+		k, v, _ := strings.Cut(name, "=")
+		if _, _, err := runIn(t, env("GATEHOUSE_DATABASE_URL", other, k, v), "", "migrate"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
 	// gatehouse config hides a password given as a URL parameter.
 	out, _, err := runIn(t, env("GATEHOUSE_DATABASE_URL", "postgres://u@127.0.0.1/db?password=QPW&sslmode=disable"), "", "config")
 	if err != nil || strings.Contains(out, "QPW") || !strings.Contains(out, "password=xxxxx") {

@@ -185,15 +185,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			store.refreshTokenByHash = recorded(&read, tc.read)
 			var issued *gatehouse.AccessToken
 			rotations := 0
-			store.rotateRefreshToken = func(_ []byte, _ int64, _ time.Time, _ time.Duration,
-				issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
-				rotations++
-				signer.inRotation = true
-				at, _, err := issue(gatehouse.RefreshRotation{Old: locked, User: &gatehouse.User{ID: alice, IsActive: true}})
-				signer.inRotation = false
-				issued = at
-				return nil, err
-			}
+			lockRotation(store, signer, gatehouse.RefreshRotation{Old: locked, User: &gatehouse.User{ID: alice, IsActive: true}}, &rotations, &issued)
 			p := presignProvider(t, store, signer)
 			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
 			if tc.scope != "" {
@@ -452,16 +444,8 @@ func TestJWTAccessTokenSubject(t *testing.T) {
 			store.refreshTokenByHash = recorded(&read, func([]byte) (gatehouse.RefreshToken, error) { return locked, nil })
 			var issued *gatehouse.AccessToken
 			rotations := 0
-			store.rotateRefreshToken = func(_ []byte, _ int64, _ time.Time, _ time.Duration,
-				issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
-				rotations++
-				signer.inRotation = true
-				lock := tc.lock
-				at, _, err := issue(gatehouse.RefreshRotation{Old: locked, User: &lock})
-				signer.inRotation = false
-				issued = at
-				return nil, err
-			}
+			lock := tc.lock
+			lockRotation(store, signer, gatehouse.RefreshRotation{Old: locked, User: &lock}, &rotations, &issued)
 			p := presignProvider(t, store, signer)
 			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
@@ -489,5 +473,21 @@ func TestJWTAccessTokenSubject(t *testing.T) {
 	}
 	if c := claimsOf(t, resp.AccessToken); c["sub"] != uuid || len(store.tokens) != 1 || *store.tokens[0].at.UserID != 42 {
 		t.Fatalf("password grant: claims %v, stored %+v; want sub %q for user 42", c, store.tokens, uuid)
+	}
+}
+
+// lockRotation makes store's rotation lock rot (its token and user as the
+// transaction finds them) and run the issue callback on it with the
+// signer told it is inside, counting the rotations and keeping the
+// access token issued.
+func lockRotation(store *fakeStore, signer *recordingSigner, rot gatehouse.RefreshRotation, rotations *int, issued **gatehouse.AccessToken) {
+	store.rotateRefreshToken = func(_ []byte, _ int64, _ time.Time, _ time.Duration,
+		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+		*rotations++
+		signer.inRotation = true
+		at, _, err := issue(rot)
+		signer.inRotation = false
+		*issued = at
+		return nil, err
 	}
 }

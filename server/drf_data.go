@@ -68,15 +68,15 @@ func (p *payload) str(name string) (string, fieldState) {
 // parses lists the media types the view accepts.
 func readBody(w http.ResponseWriter, r *http.Request, parses []string) (*payload, *apiError) {
 	ct := r.Header.Get("Content-Type")
-	var body []byte
-	err := error(&http.MaxBytesError{Limit: maxBody})
-	if !formTooLarge(r, maxBody) {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, body: detailOnly{Detail: "Request body is too large."}}
+	if formTooLarge(r, maxBody) {
+		return nil, tooLarge
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &apiError{status: http.StatusRequestEntityTooLarge, body: detailOnly{Detail: "Request body is too large."}}
+			return nil, tooLarge
 		}
 		return nil, &apiError{status: http.StatusBadRequest, body: detailOnly{Detail: "Could not read the request body."}}
 	}

@@ -32,14 +32,22 @@ func (f *tokensFlags) register(cmd string, fs *flag.FlagSet) {
 	}
 }
 
+// checkKind refuses a --kind that names no credential kind (usage).
+func (f *tokensFlags) checkKind() error {
+	if f.kind != "" && !slices.Contains(gatehouse.CredentialKinds(), f.kind) {
+		return usagef("--kind: want one of %s, not %q", strings.Join(gatehouse.CredentialKinds(), ", "), f.kind)
+	}
+	return nil
+}
+
 // filter turns the flags into a store filter, resolving the username and
 // client_id; a bad flag is a usage error, an unknown name exits 1.
 func (f *tokensFlags) filter(ctx context.Context, a *site.Services) (gatehouse.CredentialFilter, error) {
 	var cf gatehouse.CredentialFilter
+	if err := f.checkKind(); err != nil {
+		return cf, err
+	}
 	if f.kind != "" {
-		if !slices.Contains(gatehouse.CredentialKinds(), f.kind) {
-			return cf, usagef("--kind: want one of %s, not %q", strings.Join(gatehouse.CredentialKinds(), ", "), f.kind)
-		}
 		cf.Kinds = []string{f.kind}
 	}
 	if f.id != "" {
@@ -108,8 +116,8 @@ func cmdTokensList(ctx context.Context, e *env, args []string) error {
 
 func cmdTokensRevoke(ctx context.Context, e *env, args []string) error {
 	tf := e.extra.tokens
-	if tf.kind != "" && !slices.Contains(gatehouse.CredentialKinds(), tf.kind) {
-		return usagef("--kind: want one of %s, not %q", strings.Join(gatehouse.CredentialKinds(), ", "), tf.kind)
+	if err := tf.checkKind(); err != nil {
+		return err
 	}
 	if tf.user == "" && tf.client == "" && tf.id == "" {
 		return usagef("name what to revoke: --user, --client or --kind with --id (all credentials at once: revoke per user)")

@@ -68,6 +68,7 @@ const (
 	ReasonNoJTI             = "no_jti"     // a signed token without its id claim (simplejwt: "Token has no id")
 	ReasonBadHeader         = "bad_header" // the Authorization header is malformed
 	ReasonCSRF              = "csrf"
+	ReasonCrossOrigin       = "cross_origin" // a browser sent it from another origin's page; Message holds that Origin
 	ReasonScope             = "scope" // the token lacks a required scope
 )
 

@@ -376,8 +376,13 @@ func authFailure(scheme string, err error) *apiError {
 		}
 		return unauthorized("Invalid token.")
 	case gatehouse.SchemeSession:
-		if reason == gatehouse.ReasonCSRF {
+		switch reason {
+		case gatehouse.ReasonCSRF:
 			return &apiError{status: http.StatusForbidden, body: detailOnly{Detail: "CSRF Failed: CSRF token missing or incorrect."}}
+		case gatehouse.ReasonCrossOrigin:
+			// Django 4's words (CsrfViewMiddleware's Origin check).
+			return &apiError{status: http.StatusForbidden, body: detailOnly{
+				Detail: "CSRF Failed: Origin checking failed - " + e.Message + " does not match any trusted origins."}}
 		}
 	}
 	return unauthorized("Invalid token.")

@@ -147,6 +147,10 @@ func (s *Server) authenticateSession(r *http.Request) (*gatehouse.Principal, *ap
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 	default:
+		if o, cross := s.crossOrigin(r); cross {
+			refusal := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCrossOrigin, Message: o}
+			return nil, s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeSession}, refusal), nil
+		}
 		if !csrfOK(ss, r.Header.Get("X-CSRFToken")) {
 			refusal := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCSRF}
 			return nil, s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeSession}, refusal), nil
@@ -357,7 +361,7 @@ func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 		return false
 	}
-	if !csrfOK(ss, r.PostForm.Get(csrfField)) {
+	if _, cross := s.crossOrigin(r); cross || !csrfOK(ss, r.PostForm.Get(csrfField)) {
 		s.errorPage(w, r, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
 		return false
 	}

@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// A session's unsafe request that a browser says came from another
+// origin is refused even with the right CSRF token: on DRF's
+// SessionAuthentication (403, Django 4's words), the admin site's forms
+// and the login form (the CSRF page). Sec-Fetch-Site decides when sent;
+// otherwise Origin must be the request's own origin (behind a trusted
+// proxy, the forwarded one). Without either header the token decides.
+func TestSessionRefusesCrossOrigin(t *testing.T) {
+	each(t, func(c *config) {
+		c.AllowedHosts = []string{"127.0.0.1", "auth.example.com"}
+		c.TrustedProxies = []string{"127.0.0.0/8"}
+	}, func(t *testing.T, e *env) {
+		f := newAdminFixture(e)
+		own := e.http.URL
+		b := e.browser()
+		b.login("root", "rootpass")
+		base, _ := url.Parse(own)
+		var csrf string
+		for _, c := range b.c.Jar.Cookies(base) {
+			if c.Name == "csrftoken" {
+				csrf = c.Value
+			}
+		}
+		if csrf == "" {
+			t.Fatal("no csrftoken cookie after the login")
+		}
+		plain := f.users["plain"].ID
+
+		// The admin API with the session: PATCH a user's first name.
+		patch := func(name string, hd ...string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("PATCH", own+userURL(plain), strings.NewReader(`{"first_name":"`+name+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-CSRFToken", csrf)
+			for i := 0; i+1 < len(hd); i += 2 {
+				req.Header.Set(hd[i], hd[i+1])
+			}
+			res, err := b.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(body)
+		}
+		firstName := func() string {
+			u, err := e.store.User(context.Background(), plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.FirstName
+		}
+		refused := []struct {
+			name string
+			hd   []string
+			body string
+		}{
+			{"another site's Origin", []string{"Origin", "http://evil.example"},
+				`{"detail":"CSRF Failed: Origin checking failed - http://evil.example does not match any trusted origins."}`},
+			{"another port", []string{"Origin", "http://127.0.0.1:1"}, ""},
+			{"https for http", []string{"Origin", strings.Replace(own, "http://", "https://", 1)}, ""},
+			{"the null origin", []string{"Origin", "null"}, ""},
+			{"Sec-Fetch-Site cross-site", []string{"Sec-Fetch-Site", "cross-site", "Origin", own}, ""},
+			{"Sec-Fetch-Site same-site", []string{"Sec-Fetch-Site", "same-site"},
+				`{"detail":"CSRF Failed: Origin checking failed - null does not match any trusted origins."}`},
+			{"a forwarded origin without the proxy's headers", []string{"Origin", "https://auth.example.com"}, ""},
+		}
+		for _, c := range refused {
+			status, body := patch("Mallory", c.hd...)
+			if status != 403 || (c.body != "" && body != c.body) || !strings.Contains(body, "Origin checking failed") {
+				t.Errorf("%s: %d %s", c.name, status, body)
+			}
+		}
+		if got := firstName(); got != "" {
+			t.Fatalf("a refused PATCH wrote first_name %q", got)
+		}
+		passed := []struct {
+			name string
+			hd   []string
+		}{
+			{"no Origin, no Sec-Fetch-Site", nil},
+			{"its own Origin", []string{"Origin", own}},
+			{"its own Origin, upper case", []string{"Origin", strings.ToUpper(own)}},
+			{"Sec-Fetch-Site same-origin (a proxy rewrote Host)", []string{"Sec-Fetch-Site", "same-origin", "Origin", "https://elsewhere.example"}},
+			{"the origin a trusted proxy forwards", []string{"Origin", "https://auth.example.com", "X-Forwarded-Proto", "https",
+				"X-Forwarded-Host", "auth.example.com"}},
+			{"the default port spelled out", []string{"Origin", "https://auth.example.com", "X-Forwarded-Proto", "https",
+				"X-Forwarded-Host", "auth.example.com:443"}},
+		}
+		for i, c := range passed {
+			name := "Name" + string(rune('A'+i))
+			if status, body := patch(name, c.hd...); status != 200 || firstName() != name {
+				t.Errorf("%s: %d %s, first_name %q", c.name, status, body, firstName())
+			}
+		}
+		// Without the token the Origin does not help.
+		req, _ := http.NewRequest("PATCH", own+userURL(plain), strings.NewReader(`{"first_name":"NoToken"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", own)
+		if res, err := b.c.Do(req); err != nil || res.StatusCode != 403 {
+			t.Fatalf("own Origin without the token: %v %v", res, err)
+		}
+
+		// The admin site's form: the user's page posted with the token.
+		res, page := b.get(siteUserURL(plain))
+		if res.StatusCode != 200 {
+			t.Fatalf("user page: %d", res.StatusCode)
+		}
+		form := postedForm(t, page, siteUserURL(plain))
+		form.Set("first_name", "FromEvil")
+		sitePost := func(hd ...string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("POST", own+siteUserURL(plain), strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for i := 0; i+1 < len(hd); i += 2 {
+				req.Header.Set(hd[i], hd[i+1])
+			}
+			res, err := b.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(body)
+		}
+		if status, body := sitePost("Origin", "http://evil.example"); status != 403 || !strings.Contains(body, "CSRF verification failed") {
+			t.Fatalf("admin form from another origin: %d %s", status, body)
+		}
+		if status, _ := sitePost("Sec-Fetch-Site", "cross-site"); status != 403 {
+			t.Fatalf("admin form, cross-site: %d", status)
+		}
+		if got := firstName(); got == "FromEvil" {
+			t.Fatal("a refused admin form wrote")
+		}
+		if status, _ := sitePost("Origin", own, "Sec-Fetch-Site", "same-origin"); status != http.StatusSeeOther || firstName() != "FromEvil" {
+			t.Fatalf("admin form from its own page: %d, first_name %q", status, firstName())
+		}
+
+		// The login form, with its hidden token, from another site.
+		b2 := e.browser()
+		res, page = b2.get("/admin/login/")
+		if res.StatusCode != 200 {
+			t.Fatalf("login page: %d", res.StatusCode)
+		}
+		login := hidden(page)
+		login.Set("username", "root")
+		login.Set("password", "rootpass")
+		req, _ = http.NewRequest("POST", own+"/admin/login/", strings.NewReader(login.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "http://evil.example")
+		res, err := b2.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 403 {
+			t.Fatalf("login form from another origin: %d", res.StatusCode)
+		}
+		if res, body := b2.get("/api/me/"); res.StatusCode == 200 {
+			t.Fatalf("the refused login logged in: %s", body)
+		}
+		b2.login("root", "rootpass") // the same form without Origin logs in
+	})
+}

@@ -69,7 +69,7 @@ const (
 	ReasonBadHeader         = "bad_header" // the Authorization header is malformed
 	ReasonCSRF              = "csrf"
 	ReasonCrossOrigin       = "cross_origin" // a browser sent it from another origin's page; Message holds that Origin
-	ReasonScope             = "scope" // the token lacks a required scope
+	ReasonScope             = "scope"        // the token lacks a required scope
 )
 
 func (e *Error) Error() string {

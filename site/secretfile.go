@@ -191,6 +191,17 @@ func (e *env) secretKey() (string, error) {
 	return key, err
 }
 
+// dropGeneratedSecret removes the secret file this start generated when
+// the database did not open (a file that is no SQLite database, a
+// directory, a file it may not write): nothing was stored under that
+// secret, and a file left beside such a path would be taken for the
+// database's own once the path is right.
+func (e *env) dropGeneratedSecret() {
+	if e.generatedSecret != "" && os.Remove(e.generatedSecret) == nil {
+		e.generatedSecret = ""
+	}
+}
+
 // secretMismatch explains a failed check of the server secret against the
 // database, removing first a secret file this start generated (the
 // database is not new, so that file is wrong and would only be in the way).

@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -93,5 +94,44 @@ func TestSecretFileConcurrentFirstStart(t *testing.T) {
 		if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
 			t.Fatalf("round %d: the directory holds %v (%v), want the secret file alone", round, entries, err)
 		}
+	}
+}
+
+// A start whose SQLite database does not open leaves no secret file
+// behind: neither beside a file that is no database nor beside a
+// directory. A secret file that was there before stays.
+func TestSecretFileNotLeftBesideUnopenedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte("not a database at all, but long enough to be read as a header\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, "folder.db")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{junk, folder} {
+		c := DefaultConfig()
+		c.DatabaseURL = path
+		_, err := OpenServices(t.Context(), c, Options{})
+		if err == nil {
+			t.Fatalf("%s opened", path)
+		}
+		if _, err := os.Stat(path + ".secret"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: the generated secret file stayed (%v)", path, err)
+		}
+	}
+	// An operator's secret file is never removed.
+	const key = "an-operator-chosen-secret-0123456789"
+	if err := os.WriteFile(junk+".secret", []byte(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.DatabaseURL = junk
+	if _, err := OpenServices(t.Context(), c, Options{}); err == nil {
+		t.Fatal("junk opened")
+	}
+	if b, err := os.ReadFile(junk + ".secret"); err != nil || string(b) != key {
+		t.Fatalf("the operator's secret file: %q %v", b, err)
 	}
 }

@@ -89,6 +89,7 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 	once := func() (*Services, error) {
 		st, err := store.Open(ctx, e.cfg.DatabaseURL, store.WithLogger(e.log), store.WithConnectWait(max(time.Until(deadline), 0)))
 		if err != nil {
+			e.dropGeneratedSecret()
 			return nil, err
 		}
 		a, err := e.wire(ctx, st, key, migrate)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -11,7 +12,8 @@ import (
 // one in its token serializer (token["groups"] = [...]): it is written
 // after user_id and before aud and iss, in the order given, encoded as
 // PyJWT encodes it (compact, non-ASCII escaped). Parse accepts tokens with
-// claims it does not know, and does not return them.
+// claims it does not know and marks them (Claims.Extra); CopiedClaims
+// returns them.
 type Claim struct {
 	Name  string
 	Value any // anything encoding/json encodes
@@ -94,4 +96,56 @@ func appendASCII(b []byte, s string) []byte {
 		}
 	}
 	return b
+}
+
+// readsClaim reports whether name is a claim Parse reads or Mint writes
+// itself: the registered ones, the configured names and sub.
+func (c *Codec) readsClaim(name string) bool {
+	return registered[name] || name == "sub" || name == c.names.TokenType || name == c.names.JTI || name == c.names.UserID
+}
+
+// CopiedClaims returns the claims of token's payload that simplejwt's
+// RefreshToken.access_token copies into the access token it makes and
+// this package does not write itself (readsClaim): a Django project's
+// serializer's claims, in the payload's order, each value as it was
+// written (for duplicate names the last value, at the first one's place,
+// as Python's json module and dict keep them). token must be one Parse
+// accepted (Claims.Extra): the signature is not checked again.
+func (c *Codec) CopiedClaims(token string) ([]Claim, error) {
+	i := strings.IndexByte(token, '.')
+	j := strings.LastIndexByte(token, '.')
+	if i < 0 || i == j {
+		return nil, invalidError("token does not have three segments")
+	}
+	payload, err := c.b64.DecodeString(token[i+1 : j])
+	if err != nil {
+		return nil, invalidError("payload is not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, invalidError("payload is not a JSON object")
+	}
+	var out []Claim
+	at := map[string]int{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, invalidError("payload is not a JSON object")
+		}
+		name, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, invalidError("payload is not a JSON object")
+		}
+		if c.readsClaim(name) {
+			continue
+		}
+		if k, seen := at[name]; seen {
+			out[k].Value = v
+			continue
+		}
+		at[name] = len(out)
+		out = append(out, Claim{Name: name, Value: v})
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -65,4 +66,59 @@ func decodePayload(t *testing.T, tok string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A token with a serializer's claims is marked Extra, and CopiedClaims
+// gives them in order, each value as written (a duplicate's last value at
+// its first place), leaving out every claim the package reads itself. A
+// token as Mint writes it has none.
+func TestCopiedClaims(t *testing.T) {
+	c := newCodec(t, func(c *Config) { c.Issuer, c.Audience = "https://gatehouse.example", "gatehouse-api" })
+	got, err := c.Parse(simplejwtExtraClaimsToken)
+	if err != nil || !got.Extra {
+		t.Fatalf("Parse = %+v, %v", got, err)
+	}
+	copied, err := c.CopiedClaims(simplejwtExtraClaimsToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, values []string
+	for _, cl := range copied {
+		raw, _ := cl.Value.(json.RawMessage)
+		names, values = append(names, cl.Name), append(values, string(raw))
+	}
+	if strings.Join(names, " ") != "groups permissions" ||
+		values[0] != `["editors","Z\u00fcrich readers"]` || values[1] != `["auth.add_user","emoji.\ud83d\ude42"]` {
+		t.Fatalf("copied %v %v", names, values)
+	}
+	// Minted again, the values come out as PyJWT writes them.
+	more, err := appendClaims(nil, copied)
+	if err != nil || string(more) != `,"groups":["editors","Z\u00fcrich readers"],"permissions":["auth.add_user","emoji.\ud83d\ude42"]` {
+		t.Fatalf("appended %s, %v", more, err)
+	}
+
+	plain := newCodec(t)
+	payload := `{"token_type":"refresh","exp":4102444800,"iat":1700000000,"jti":"j1","user_id":7,"sub":"7",` +
+		`"name":"first","gatehouse_user_id":7,"nbf":1,"tenant":{"id":3,"tags":[1.5,null]},"name":"last"}`
+	tok := hsToken(`{"alg":"HS256","typ":"JWT"}`, payload, []byte(djangoKey))
+	got, err = plain.Parse(tok)
+	if err != nil || !got.Extra {
+		t.Fatalf("Parse = %+v, %v", got, err)
+	}
+	copied, err = plain.CopiedClaims(tok)
+	if err != nil || len(copied) != 2 || copied[0].Name != "name" || string(copied[0].Value.(json.RawMessage)) != `"last"` ||
+		copied[1].Name != "tenant" || string(copied[1].Value.(json.RawMessage)) != `{"id":3,"tags":[1.5,null]}` {
+		t.Fatalf("copied %+v, %v", copied, err)
+	}
+
+	minted, _, err := plain.Mint(Refresh, 7, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := plain.Parse(minted); err != nil || got.Extra {
+		t.Fatalf("a minted token: %+v, %v", got, err)
+	}
+	if copied, err := plain.CopiedClaims(minted); err != nil || len(copied) != 0 {
+		t.Fatalf("a minted token's copied claims: %v, %v", copied, err)
+	}
 }

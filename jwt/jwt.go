@@ -198,6 +198,9 @@ type Claims struct {
 	// Issuer is the iss claim when it is a string. Audience is the configured audience when
 	// one is configured (the token's aud contained it), else "".
 	Issuer, Audience string
+	// Extra is set when the payload holds claims this package does not read (a Django
+	// project's token serializer added them); CopiedClaims returns them.
+	Extra bool
 }
 
 // maxUserKey bounds Claims.UserKey: a Django primary key of a CharField

@@ -377,6 +377,12 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 			p.UserID, p.HasUserID = id, true
 		}
 	}
+	for name := range m {
+		if !c.readsClaim(name) {
+			p.Extra = true
+			break
+		}
+	}
 	if s, ok := jsonString(m["iss"]); ok {
 		p.Issuer = s
 		p.issMatch = c.issuer != "" && s == c.issuer

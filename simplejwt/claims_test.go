@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/jwt"
 	"github.com/gatehouse-auth/gatehouse/simplejwt"
 )
 
@@ -81,5 +82,41 @@ func TestAccessTokenPermissionClaims(t *testing.T) {
 	_, access = e.obtain(t)
 	if p := payload(t, access); !strings.HasSuffix(p, `"user_id":42,"perms":[]}`) {
 		t.Fatalf("without a lister: %s", p)
+	}
+}
+
+// A refresh token a Django project's serializer gave claims of its own
+// (token["tenant"] = ...) hands them on as simplejwt's
+// RefreshToken.access_token copies them: into the new access token, in
+// their order, and into the rotated refresh token; a claim gatehouse
+// computes (the groups claim) carries its current value instead of the
+// refresh token's.
+func TestRefreshCopiesProjectClaims(t *testing.T) {
+	held := gatehouse.UserPermissions{Groups: []string{"editors"}}
+	lister := listerFunc(func(context.Context, gatehouse.User) (gatehouse.UserPermissions, error) { return held, nil })
+	opt := simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true, GroupsClaim: "groups"}
+	e := newEnv(t, opt)
+	e.svc = simplejwt.New(simplejwt.Deps{Store: e.store, Codec: e.codec, Users: e.users, Options: opt, Now: e.clk.now, Permissions: lister})
+	refresh, _, err := e.codec.Mint(jwt.Refresh, alice.ID, e.clk.now(),
+		jwt.Claim{Name: "tenant", Value: map[string]any{"id": 3}}, jwt.Claim{Name: "groups", Value: []string{"stale"}},
+		jwt.Claim{Name: "name", Value: "Zoë"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, rotated, err := e.svc.Refresh(context.Background(), refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"user_id":42,"tenant":{"id":3},"groups":["editors"],"name":"Zo\u00eb"}`
+	if p := payload(t, access); !strings.HasSuffix(p, want) {
+		t.Fatalf("access %s, want the end %s", p, want)
+	}
+	if p := payload(t, rotated); !strings.HasSuffix(p, `"user_id":42,"tenant":{"id":3},"groups":["stale"],"name":"Zo\u00eb"}`) {
+		t.Fatalf("rotated refresh %s", p)
+	}
+	// The rotated token hands them on again.
+	access, _, err = e.svc.Refresh(context.Background(), rotated)
+	if err != nil || !strings.HasSuffix(payload(t, access), want) {
+		t.Fatalf("second refresh: %v %s", err, payload(t, access))
 	}
 }

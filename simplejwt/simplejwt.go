@@ -228,11 +228,20 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 	if err != nil {
 		return "", "", err
 	}
-	var extra []jwt.Claim
+	var extra, copied []jwt.Claim
 	if claims.HasUserID {
 		if extra, err = s.accessClaims(ctx, claims.UserID); err != nil {
 			return "", "", err
 		}
+	}
+	if claims.Extra {
+		// simplejwt copies the refresh token's other claims (a project's
+		// serializer's) into the access token, and a rotated refresh
+		// token keeps them.
+		if copied, err = s.codec.CopiedClaims(raw); err != nil {
+			return "", "", refused(gatehouse.ReasonCredentialInvalid)
+		}
+		extra = withCopied(copied, extra)
 	}
 	// The new tokens name the user as the refresh token did: by the key
 	// of a user imported with one (as Django did, or gatehouse since),
@@ -247,7 +256,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return access, "", nil
 	}
 	now := s.now()
-	refresh, nc, err := s.codec.MintKey(jwt.Refresh, claims.UserID, key, now)
+	refresh, nc, err := s.codec.MintKey(jwt.Refresh, claims.UserID, key, now, copied...)
 	if err != nil {
 		return "", "", err
 	}
@@ -273,6 +282,29 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return "", "", &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: ReasonBlacklisted, Err: gatehouse.ErrTokenReused}
 	}
 	return "", "", refused(ReasonBlacklisted)
+}
+
+// withCopied is the access token's extra claims on a refresh: the
+// refresh token's copied claims in their order, each one gatehouse
+// computes itself (fresh, Options.GroupsClaim and PermissionsClaim) with
+// its current value, then the fresh ones the refresh token lacked.
+func withCopied(copied, fresh []jwt.Claim) []jwt.Claim {
+	out := make([]jwt.Claim, 0, len(copied)+len(fresh))
+	used := make([]bool, len(fresh))
+	for _, c := range copied {
+		for i, f := range fresh {
+			if f.Name == c.Name {
+				c, used[i] = f, true
+			}
+		}
+		out = append(out, c)
+	}
+	for i, f := range fresh {
+		if !used[i] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // parseRefused is the refusal of a token Parse refused: simplejwt words a

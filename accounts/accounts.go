@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -136,6 +137,19 @@ const (
 // up as given, as Django's ModelBackend does.
 func NormalizeUsername(s string) string { return norm.NFKC.String(s) }
 
+// NormalizeEmail is Django's BaseUserManager.normalize_email, which
+// create_user applies: the domain (after the last @) in lower case, the
+// local part as given, since mail servers may tell its cases apart; a
+// value without @ unchanged.
+func NormalizeEmail(s string) string {
+	t := strings.TrimSpace(s)
+	i := strings.LastIndexByte(t, '@')
+	if i < 0 {
+		return s
+	}
+	return t[:i] + "@" + strings.ToLower(t[i+1:])
+}
+
 // Validate checks n against Django's rules for auth_user and the password
 // policy, and returns the problems in field order. Fields named in skip
 // are not checked (the caller already found them bad). The password policy
@@ -202,7 +216,8 @@ func attrs(username, first, last, email string) password.Attrs {
 }
 
 // Create validates n, hashes its password and stores the user, active,
-// with a default DRF token. Problems are an EINVALID *gatehouse.Error with
+// with a default DRF token, its email's domain in lower case
+// (NormalizeEmail) as Django's create_user stores it. Problems are an EINVALID *gatehouse.Error with
 // fields (a username taken meanwhile is FieldUnique too).
 func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error) {
 	n.Username = NormalizeUsername(n.Username)
@@ -217,7 +232,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (gatehouse.User, error)
 	if err != nil {
 		return gatehouse.User{}, err
 	}
-	u := gatehouse.User{Username: n.Username, Email: n.Email, FirstName: n.FirstName, LastName: n.LastName,
+	u := gatehouse.User{Username: n.Username, Email: NormalizeEmail(n.Email), FirstName: n.FirstName, LastName: n.LastName,
 		Password: hash, IsActive: true, IsStaff: n.IsStaff, IsSuperuser: n.IsSuperuser, DateJoined: s.now()}
 	if err := s.Insert(ctx, &u); err != nil {
 		if errors.Is(err, gatehouse.ErrConflict) {

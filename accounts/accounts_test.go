@@ -534,3 +534,22 @@ func TestNewUserKeys(t *testing.T) {
 		t.Fatalf("a key without NewUserKeys: %q", u.DjangoKey)
 	}
 }
+
+// An email's domain is stored in lower case, its local part as given, as
+// Django's create_user (normalize_email) stores them.
+func TestCreateNormalizesEmailDomain(t *testing.T) {
+	e := newEnv(t, nil)
+	u, err := e.svc.Create(context.Background(), accounts.NewUser{Username: "mixed", Email: "Ann.Lee@Example.COM", Password: "correct-horse-battery"})
+	if err != nil || u.Email != "Ann.Lee@example.com" {
+		t.Fatalf("created %q, %v", u.Email, err)
+	}
+	stored, err := e.mem.UserByUsername(context.Background(), "mixed")
+	if err != nil || stored.Email != "Ann.Lee@example.com" {
+		t.Fatalf("stored %q, %v", stored.Email, err)
+	}
+	for in, want := range map[string]string{"": "", "no-at-sign": "no-at-sign", "a@b@EXAMPLE.org": "a@b@example.org", " x@Y.io ": "x@y.io"} {
+		if got := accounts.NormalizeEmail(in); got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

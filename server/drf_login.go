@@ -28,6 +28,8 @@ func credentials(p *payload, usernameField string, trimPassword bool) (string, s
 		default:
 			if v == "" {
 				errs.add("password", msgBlank)
+			} else {
+				charValidators(p, errs, "password", v)
 			}
 			pw = v
 		}

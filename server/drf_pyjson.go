@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -12,6 +13,9 @@ func pythonJSONError(data []byte) string {
 	p := &pyScanner{s: data}
 	p.ws()
 	if msg, at, ok := p.value(); !ok {
+		if at == outOfRange {
+			return msg
+		}
 		return p.where(msg, at)
 	}
 	p.ws()
@@ -19,6 +23,15 @@ func pythonJSONError(data []byte) string {
 		return p.where("Extra data", p.i)
 	}
 	return p.where("Expecting value", 0)
+}
+
+// outOfRange is the message of DRF's strict JSON parser for a constant
+// Python's json module reads but JSON lacks (NaN, Infinity, -Infinity):
+// its parse_constant raises it where the scan meets the constant.
+const outOfRange = -1
+
+func (p *pyScanner) constant(word string) (string, int, bool) {
+	return "Out of range float values are not JSON compliant: '" + word + "'", outOfRange, false
 }
 
 type pyScanner struct {
@@ -80,8 +93,12 @@ func (p *pyScanner) value() (string, int, bool) {
 		return p.str()
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
-	case p.lit("true"), p.lit("false"), p.lit("null"), p.lit("NaN"), p.lit("Infinity"):
+	case p.lit("true"), p.lit("false"), p.lit("null"):
 		return "", 0, true
+	case p.lit("NaN"):
+		return p.constant("NaN")
+	case p.lit("Infinity"):
+		return p.constant("Infinity")
 	}
 	return "Expecting value", p.i, false
 }
@@ -194,7 +211,7 @@ func (p *pyScanner) number() (string, int, bool) {
 	if p.s[p.i] == '-' {
 		p.i++
 		if p.lit("Infinity") {
-			return "", 0, true
+			return p.constant("-Infinity")
 		}
 	}
 	digits := 0
@@ -229,4 +246,89 @@ func (p *pyScanner) number() (string, int, bool) {
 		}
 	}
 	return "", 0, true
+}
+
+// pythonDecodeError is the message of Python's UTF-8 decoder for the first
+// invalid sequence of data, which utf8.Valid refused: the maximal part of
+// a sequence the decoder took in (a start byte and the continuation bytes
+// that fit it), at its byte offset. A sequence cut off by the end of the
+// body is held back by DRF's stream reader, so the JSON scanner sees the
+// text without it (ok false: the caller scans that).
+func pythonDecodeError(data []byte) (msg string, cut int, ok bool) {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r != utf8.RuneError || n > 1 {
+			i += n
+			continue
+		}
+		c := data[i]
+		want, lo, hi := 0, byte(0x80), byte(0xBF)
+		switch {
+		case c >= 0xC2 && c <= 0xDF:
+			want = 1
+		case c == 0xE0:
+			want, lo = 2, 0xA0
+		case c == 0xED:
+			want, hi = 2, 0x9F
+		case c >= 0xE1 && c <= 0xEF:
+			want = 2
+		case c == 0xF0:
+			want, lo = 3, 0x90
+		case c == 0xF4:
+			want, hi = 3, 0x8F
+		case c >= 0xF1 && c <= 0xF3:
+			want = 3
+		default:
+			return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: invalid start byte", c, i), 0, true
+		}
+		n = 1
+		for n <= want && i+n < len(data) {
+			b := data[i+n]
+			if n == 1 && (b < lo || b > hi) || n > 1 && (b < 0x80 || b > 0xBF) {
+				break
+			}
+			n++
+		}
+		if i+n >= len(data) && n <= want {
+			return "", i, false
+		}
+		if n == 1 {
+			return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: invalid continuation byte", c, i), 0, true
+		}
+		return fmt.Sprintf("'utf-8' codec can't decode bytes in position %d-%d: invalid continuation byte", i, i+n-1), 0, true
+	}
+	return "", len(data), false
+}
+
+// loneSurrogate returns the first \uD800-\uDFFF escape of a JSON string
+// (raw, with its quotes) that is not half of a pair: Python's json module
+// keeps one in the string, which DRF's CharField then refuses.
+func loneSurrogate(raw []byte) (rune, bool) {
+	for i := 0; i+5 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil {
+			continue
+		}
+		switch {
+		case v >= 0xD800 && v <= 0xDBFF:
+			if i+11 < len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				if w, err := strconv.ParseUint(string(raw[i+8:i+12]), 16, 16); err == nil && w >= 0xDC00 && w <= 0xDFFF {
+					i += 11
+					continue
+				}
+			}
+			return rune(v), true
+		case v >= 0xDC00 && v <= 0xDFFF:
+			return rune(v), true
+		}
+		i += 5
+	}
+	return 0, false
 }

@@ -33,6 +33,17 @@ func (s *Server) listUsers(c *call) *apiError {
 		}
 		return ""
 	}
+	// The filter form's CharFields refuse NUL (django-filter's form
+	// errors, 400), in the FilterSet's field order.
+	bad := &fieldErrors{}
+	for _, k := range []string{"email", "username"} {
+		if strings.ContainsRune(last(k), 0) {
+			bad.add(k, msgNullCharacters)
+		}
+	}
+	if !bad.empty() {
+		return badRequest(bad)
+	}
 	f, err := s.cfg.UserList.Restrict(c.user.User, gatehouse.UserFilter{Username: last("username"), Email: last("email")})
 	if err != nil {
 		return s.internal(c, err)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -156,7 +157,11 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 		errs.add(name, msgNull)
 		return "", false
 	case fieldInvalid:
-		errs.add(name, "Not a valid string.")
+		if name == accounts.FieldEmail {
+			errs.add(name, msgInvalidEmail) // DRF's EmailField words its "invalid" so
+		} else {
+			errs.add(name, "Not a valid string.")
+		}
 		return "", false
 	}
 	// Django decodes form bodies with replacement characters; JSON bodies
@@ -174,11 +179,22 @@ func charField(p *payload, errs *fieldErrors, name string, required, allowBlank 
 		errs.add(name, msgMaxLength(max))
 		ok = false
 	}
+	return v, charValidators(p, errs, name, v) && ok
+}
+
+// charValidators runs the validators every DRF CharField has, after its
+// own: no NUL character, no lone UTF-16 surrogate (a JSON body's \uD800).
+func charValidators(p *payload, errs *fieldErrors, name, v string) bool {
+	ok := true
 	if strings.ContainsRune(v, 0) {
 		errs.add(name, msgNullCharacters) // DRF's ProhibitNullCharactersValidator
 		ok = false
 	}
-	return v, ok
+	if r, bad := p.surrogate(name); bad {
+		errs.add(name, fmt.Sprintf("Surrogate characters are not allowed: U+%X.", r)) // ProhibitSurrogateCharactersValidator
+		ok = false
+	}
+	return ok
 }
 
 // createFromRequest validates a sign-up or user-creation body and creates

@@ -40,6 +40,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/gatehouse-auth/gatehouse/internal/charset"
 	"github.com/gatehouse-auth/gatehouse/internal/querystr"
 )
 
@@ -375,7 +376,14 @@ func (s *stats) Summary(byOperation bool) string {
 // net/http's, which would drop a pair holding a ';' or a stray '%' and
 // call the request invalid; any other body as it is.
 func djangoForm(r *http.Request, body []byte) []byte {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" && strings.HasPrefix(strings.ToLower(params["charset"]), "utf-16"):
+		if text, ok := charset.FromUTF16(body, strings.ToLower(params["charset"])); ok {
+			return text
+		}
+		return body
+	case mt != "application/x-www-form-urlencoded":
 		return body
 	}
 	return []byte(querystr.Parse(string(body)).Encode())

@@ -177,7 +177,9 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 	})
 	if err != nil {
 		if s.checkSetWrite(again, func(q querier) (err error) {
-			done, err = s.rotatedJWTs(ctx, q, sorted)
+			cctx, cancel := checkContext(ctx)
+			defer cancel()
+			done, err = s.rotatedJWTs(cctx, q, sorted)
 			return err
 		}) == nil {
 			err = nil

@@ -6,8 +6,11 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -28,6 +31,15 @@ func openPostgres(url string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
+	// A statement whose context ends is cancelled in PostgreSQL (a cancel
+	// request, at once), not only abandoned: pgx's default closes the
+	// socket, and a statement waiting for a lock then runs on and commits
+	// once it gets it, after its caller was answered that it timed out.
+	// The socket's deadline follows cancelWait later, for a server that
+	// does not answer at all.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelWait}
+	}
 	return stdlib.OpenDB(*cfg, stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
 		if peerClosed(c.PgConn().Conn()) {
 			return driver.ErrBadConn
@@ -35,6 +47,10 @@ func openPostgres(url string) (*sql.DB, error) {
 		return nil
 	})), nil
 }
+
+// cancelWait is how long a statement whose context ended may take to
+// come back from PostgreSQL's cancel before its connection is given up.
+const cancelWait = 500 * time.Millisecond
 
 // peerClosed reports whether an idle connection has something to read: the
 // end of the stream, or a message nobody asked for, which from a

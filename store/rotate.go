@@ -91,8 +91,14 @@ type groupedTx struct {
 	lost error
 	rot  *rotation    // set for an OAuth rotation, which a group may run with others (applyRotationSet)
 	jwt  *jwtRotation // set for a simplejwt rotation, likewise (applyJWTRotationSet)
-	err  error
-	done chan struct{} // closed when err and apply's answer are final
+	// deadline is the caller's (zero: none). The work of a group ends
+	// settleMargin before its earliest caller's deadline, its statements
+	// cancelled in PostgreSQL, so that no write commits after its caller
+	// was answered that the database did not answer in time (groupContext).
+	deadline time.Time
+	expired  bool // the deadline had passed before the group began: not run
+	err      error
+	done     chan struct{} // closed when err and apply's answer are final
 }
 
 // settled reports whether a set statement committed r's rotation (or
@@ -163,10 +169,18 @@ func (g *txGroups) rotateJWT(ctx context.Context, r *jwtRotation) error {
 		jwt: r, done: make(chan struct{})})
 }
 
+// send hands r to a writer and returns its answer. A caller whose
+// deadline passes while its group runs still waits, up to settleWait, for
+// the group's outcome: the group stops before that deadline
+// (groupContext), so the answer is the truth (committed, or refused and
+// written nothing) rather than a timeout after which the write commits
+// and the client's retry is taken for a replay of its own token. A caller
+// that is cancelled (its client went away) returns at once.
 func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 	if err := g.s.faulted(); err != nil {
 		return err
 	}
+	r.deadline, _ = ctx.Deadline()
 	select {
 	case g.reqs <- r:
 	case <-ctx.Done():
@@ -178,15 +192,66 @@ func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 	case <-r.done:
 		return r.err
 	case <-ctx.Done():
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	t := time.NewTimer(settleWait)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.err
+	case <-t.C:
 		return ctx.Err()
 	}
 }
 
 // groupTimeout bounds one attempt at a group's transaction, so that a
-// frozen database fails it (and its callers, long gone by then, are not
-// waited for) instead of holding the writer forever. One caller's
-// cancellation must not fail the others: no caller's context is used.
+// frozen database fails it instead of holding the writer forever; a
+// group whose callers have deadlines ends sooner (groupContext). One
+// caller's cancellation must not fail the others: no caller's context is
+// used, only their deadlines.
 const groupTimeout = 30 * time.Second
+
+// settleMargin is how long before its earliest caller's deadline a group's
+// work ends, and settleWait how long past its deadline a caller waits for
+// its group's outcome: enough for PostgreSQL to act on the cancel request
+// and answer (the pool's context handler, openPostgres), so that a caller
+// is never answered a timeout for a write that then commits.
+const (
+	settleMargin = 250 * time.Millisecond
+	settleWait   = 2 * time.Second
+)
+
+// groupContext is the context of a group's work for callers whose earliest
+// deadline is until (zero: none): it ends settleMargin before until, or
+// after groupTimeout, whichever comes first.
+func groupContext(until time.Time) (context.Context, context.CancelFunc) {
+	if !until.IsZero() {
+		if end := until.Add(-settleMargin); time.Until(end) < groupTimeout {
+			return context.WithDeadline(context.Background(), end)
+		}
+	}
+	return context.WithTimeout(context.Background(), groupTimeout)
+}
+
+// earliest is the earliest deadline of the batch's callers (zero: none
+// has one).
+func earliest(batch []*groupedTx) time.Time {
+	var first time.Time
+	for _, r := range batch {
+		if !r.deadline.IsZero() && (first.IsZero() || r.deadline.Before(first)) {
+			first = r.deadline
+		}
+	}
+	return first
+}
+
+// late reports whether r's deadline is too near for any work to be done
+// for it: its group would be stopped before it began.
+func (r *groupedTx) late() bool {
+	return !r.deadline.IsZero() && time.Until(r.deadline) <= settleMargin
+}
 
 // groupWriter is one of txGroups' writers. On PostgreSQL it keeps a
 // session of its own (conn) whose sequential scans are off: every
@@ -205,7 +270,8 @@ type groupWriter struct {
 	conn *sql.Conn // PostgreSQL: the session, nil until the first group and after a failed one
 }
 
-// inTx runs fn in one transaction of at most groupTimeout.
+// inTx runs fn in one transaction, ended settleMargin before until, the
+// earliest deadline of its callers, or after groupTimeout (groupContext).
 //
 // On SQLite the transaction's statements run under a context that cannot
 // end: for one that can, modernc.org/sqlite starts a goroutine per
@@ -220,8 +286,8 @@ type groupWriter struct {
 // An error of the COMMIT itself (fn returned nil) leaves it unknown
 // whether the transaction committed: a reply lost after the commit looks
 // the same as a commit refused. It comes back as *commitUnknown.
-func (w *groupWriter) inTx(fn func(context.Context, *sql.Tx) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+func (w *groupWriter) inTx(until time.Time, fn func(context.Context, *sql.Tx) error) error {
+	ctx, cancel := groupContext(until)
 	defer cancel()
 	s := w.g.s
 	fnCtx, begin := ctx, func() (*sql.Tx, error) { return w.begin(ctx) }
@@ -307,7 +373,7 @@ func (w *groupWriter) again(ctx context.Context) (querier, error) {
 // way is never mistaken for a reuse. A database error it cannot resolve
 // so drops the session; the requests not settled by then are the group's
 // to retry.
-func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
+func (w *groupWriter) sets(batch []*groupedTx, until time.Time) ([]*groupedTx, error) {
 	var rots []*rotation
 	var jwts []*jwtRotation
 	for _, r := range batch {
@@ -321,7 +387,7 @@ func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
 	if len(rots) == 0 && len(jwts) == 0 {
 		return batch, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	ctx, cancel := groupContext(until)
 	defer cancel()
 	s := w.g.s
 	err := func() error {
@@ -329,7 +395,14 @@ func (w *groupWriter) sets(batch []*groupedTx) ([]*groupedTx, error) {
 		if err != nil {
 			return err
 		}
-		again := func() (querier, error) { return w.again(ctx) }
+		// A new session is opened under a bound of its own: after a write
+		// stopped at the group's end, whether it committed is still read
+		// (setCheck).
+		again := func() (querier, error) {
+			octx, cancel := context.WithTimeout(context.Background(), setCheckTimeout)
+			defer cancel()
+			return w.again(octx)
+		}
 		if len(rots) > 0 {
 			if err := s.applyRotationSet(ctx, c, again, rots); err != nil {
 				return err
@@ -375,13 +448,26 @@ func (g *txGroups) loop() {
 	defer w.drop()
 	serveGroups(g.reqs, g.stop, maxGroup, 2, &g.grouped,
 		func(batch []*groupedTx) error {
+			// A caller out of time is answered so, not run: it would
+			// stop its whole group at once.
+			run := batch[:0:0]
+			for _, r := range batch {
+				if r.expired = r.late(); !r.expired {
+					run = append(run, r)
+				}
+			}
+			batch = run
+			if len(batch) == 0 {
+				return nil
+			}
+			until := earliest(batch)
 			if g.s.d.dollar {
 				var err error
-				if batch, err = w.sets(batch); err != nil || len(batch) == 0 {
+				if batch, err = w.sets(batch, until); err != nil || len(batch) == 0 {
 					return err
 				}
 			}
-			err := w.inTx(func(ctx context.Context, tx *sql.Tx) error {
+			err := w.inTx(until, func(ctx context.Context, tx *sql.Tx) error {
 				for _, r := range batch {
 					if err := r.apply(ctx, tx); err != nil {
 						return err
@@ -399,19 +485,22 @@ func (g *txGroups) loop() {
 			return err
 		},
 		func(r *groupedTx) error { // its own transaction: the one that failed fails alone
-			if r.settled() {
+			if r.settled() || r.expired {
 				return nil
 			}
-			err := w.inTx(r.apply)
+			err := w.inTx(r.deadline, r.apply)
 			if cu, ok := errors.AsType[*commitUnknown](err); ok {
 				return cu.err
 			}
 			return err
 		},
 		func(r *groupedTx, err error) {
-			if u := r.unknown(); u != nil {
+			switch u := r.unknown(); {
+			case r.expired:
+				r.err = context.DeadlineExceeded
+			case u != nil:
 				r.err = u
-			} else if !r.settled() {
+			case !r.settled():
 				r.err = err
 			}
 			close(r.done)

@@ -135,7 +135,9 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 		ok, err := s.writeRotationSet(ctx, q, live)
 		if err != nil {
 			if s.checkSetWrite(again, func(q querier) (err error) {
-				ok, err = s.rotationSetCommitted(ctx, q, live)
+				cctx, cancel := checkContext(ctx)
+				defer cancel()
+				ok, err = s.rotationSetCommitted(cctx, q, live)
 				return err
 			}) == nil {
 				err = nil

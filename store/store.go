@@ -241,6 +241,16 @@ func (s *Store) runSetWrite(write func() error) error {
 	return write()
 }
 
+// setCheckTimeout bounds the read of whether a failed set write committed:
+// it runs after the group's own context ended (the write was stopped at
+// the group's end), so it has a context of its own (checkContext).
+const setCheckTimeout = 5 * time.Second
+
+// checkContext is the context of that read: ctx's values, not its end.
+func checkContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), setCheckTimeout)
+}
+
 // checkSetWrite reads, in a new session (again), whether a set write that
 // failed committed all the same (read); the test hook setCheck may stand
 // in for it.

@@ -1,0 +1,111 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/secret"
+)
+
+// A rotation whose caller's deadline passes while its statement waits for
+// a lock is stopped in PostgreSQL (the pool's cancel request) before the
+// caller is answered: it never commits afterwards, so the client's retry
+// once the lock is gone rotates the token instead of being taken for a
+// replay that revokes the family. Before, the group ran under 30 s of its
+// own: the answer was a timeout at the caller's deadline, the write
+// committed when the lock went, and the retry revoked the family (found
+// by a faults-under-load pass: a table lock of 10 s, a request timeout of
+// 5 s). The OAuth rotation (its table locked) and simplejwt's alike.
+func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
+	base := postgresURL(t)
+	s := testdb.OpenURL(t, base)
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	app := newApp(t, s, "conf")
+	uid := newUser(t, s, "late").ID
+	now := time.Now()
+	at, rt := pair(app, uid, "late-family", "late-a", "late-r", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	jwtRecord := func(jti string) gatehouse.RefreshRecord {
+		return gatehouse.RefreshRecord{JTI: jti, UserID: uid, Family: "late-jwt", Created: now, Expires: now.Add(time.Hour)}
+	}
+	if err := s.RecordRefresh(ctx, jwtRecord("late-old")); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(suffix string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			at, rt := pair(app, *rot.Old.UserID, "", "late-a-"+suffix, "late-r-"+suffix, now)
+			return at, rt, nil
+		}
+	}
+	oauth := func(ctx context.Context, suffix string) error {
+		_, err := s.RotateRefreshToken(ctx, secret.Hash("late-r"), app.ID, now, 0, issue(suffix))
+		return err
+	}
+	simplejwt := func(ctx context.Context, suffix string) error {
+		out, err := s.RotateRefresh(ctx, jwtRecord("late-old"), jwtRecord("late-new-"+suffix), now)
+		if err == nil && out != gatehouse.Rotated {
+			return fmt.Errorf("outcome %v", out)
+		}
+		return err
+	}
+	for _, c := range []struct {
+		name, table string
+		rotate      func(context.Context, string) error
+	}{
+		{"OAuth", "oauth_refresh_tokens", oauth},
+		{"simplejwt", "jwt_tokens", simplejwt},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tx, err := admin.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+c.table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			start := time.Now()
+			err = c.rotate(rctx, "first")
+			cancel()
+			took := time.Since(start)
+			if err == nil {
+				t.Fatal("the rotation succeeded while its table was locked")
+			}
+			if code := gatehouse.ErrorCode(err); !errors.Is(err, context.DeadlineExceeded) && code != gatehouse.EUNAVAILABLE {
+				t.Fatalf("answered %v (code %q), want a timeout or unavailable", err, code)
+			}
+			if took > 4*time.Second {
+				t.Fatalf("answered after %v", took)
+			}
+			// The lock outlives the caller by a while, then goes.
+			time.Sleep(500 * time.Millisecond)
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond) // a write still pending would commit now
+			if err := c.rotate(ctx, "retry"); err != nil {
+				t.Fatalf("the retry after the lock: %v (the timed-out rotation committed, and the retry was taken for a replay)", err)
+			}
+		})
+	}
+	if _, err := s.RefreshTokenByHash(ctx, secret.Hash("late-r-first")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("the timed-out rotation's refresh token is stored: %v", err)
+	}
+	if r, err := s.RefreshTokenByHash(ctx, secret.Hash("late-r-retry")); err != nil || r.Revoked != nil {
+		t.Fatalf("the retry's refresh token: %+v %v", r, err)
+	}
+}

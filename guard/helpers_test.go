@@ -274,6 +274,7 @@ const (
 	bodyTokenBad    = `{"detail":"Invalid token."}`
 	bodyTokenEmpty  = `{"detail":"Invalid token header. No credentials provided."}`
 	bodyTokenSpaces = `{"detail":"Invalid token header. Token string should not contain spaces."}`
+	bodyTokenChars  = `{"detail":"Invalid token header. Token string should not contain invalid characters."}`
 	bodyUnavailable = `{"detail":"Authentication is unavailable; try again."}`
 )
 

@@ -57,6 +57,7 @@ func TestParityWithGatehouse(t *testing.T) {
 				{"another scheme", "Basic YWxpY2U6cHc="},
 				{"Token alone", "Token"},
 				{"Token with spaces", "Token a b"},
+				{"a DRF key that is not UTF-8", "Token caf\xe9"},
 				{"unknown DRF key", "Token 0123456789abcdef0123456789abcdef01234567"},
 				{"deleted DRF key", "Token " + deletedKey},
 				{"lower-case token keyword, unknown key", "token nope"},

@@ -22,8 +22,8 @@ type Refusal struct {
 	Keyword string
 	// Reason is one of gatehouse's Reason* words (credential_invalid,
 	// user_inactive, wrong_token_type, no_user_id, user_not_found,
-	// bad_header) or, for a malformed "Token" header, ReasonTokenHeaderEmpty
-	// or ReasonTokenHeaderSpaces.
+	// bad_header) or, for a malformed "Token" header, ReasonTokenHeaderEmpty,
+	// ReasonTokenHeaderSpaces or ReasonTokenHeaderChars.
 	Reason string
 }
 
@@ -32,6 +32,7 @@ type Refusal struct {
 const (
 	ReasonTokenHeaderEmpty  = "token_header_empty"  // "Token" alone
 	ReasonTokenHeaderSpaces = "token_header_spaces" // "Token a b"
+	ReasonTokenHeaderChars  = "token_header_chars"  // "Token caf\xe9": a key that is not UTF-8
 )
 
 // ReasonBearerRejected is a bearer token only DOT read (its keyword not

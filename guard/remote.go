@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/jwt"
@@ -298,6 +299,9 @@ func (r *Remote) Authenticate(req *http.Request) (*Principal, error) {
 		case 1:
 			return nil, &Refusal{Keyword: kw, Reason: ReasonTokenHeaderEmpty}
 		case 2:
+			if !utf8.ValidString(fields[1]) {
+				return nil, &Refusal{Keyword: kw, Reason: ReasonTokenHeaderChars}
+			}
 			return r.opaque(req.Context(), kw, fields[1], KindToken, KindKnox)
 		}
 		return nil, &Refusal{Keyword: kw, Reason: ReasonTokenHeaderSpaces}

@@ -65,6 +65,7 @@ func TestAuthorizationHeader(t *testing.T) {
 		{"token alone, lower case", "token", 401, Challenge, bodyTokenEmpty},
 		{"Token with spaces", "Token a b", 401, Challenge, bodyTokenSpaces},
 		{"TOKEN tab separated", "TOKEN\ta\tb", 401, Challenge, bodyTokenSpaces},
+		{"Token not UTF-8", "Token caf\xe9", 401, Challenge, bodyTokenChars},
 		{"Token unknown", "Token nope", 401, Challenge, bodyTokenBad},
 		{"Token of an OAuth token", "Token oauthtok", 401, Challenge, bodyTokenBad},
 		{"Bearer alone", "Bearer", 401, Challenge, bodyBadHeader},

@@ -81,6 +81,8 @@ func RefusalBody(e *Refusal) (int, any) {
 			return unauthorized, detailBody("Invalid token header. No credentials provided.")
 		case ReasonTokenHeaderSpaces:
 			return unauthorized, detailBody("Invalid token header. Token string should not contain spaces.")
+		case ReasonTokenHeaderChars:
+			return unauthorized, detailBody("Invalid token header. Token string should not contain invalid characters.")
 		}
 		return unauthorized, detailBody("Invalid token.")
 	}

@@ -152,10 +152,10 @@ func (p *Provider) Introspect(ctx context.Context, req IntrospectRequest) (*Intr
 	} else {
 		seesAll = app.ResourceServer
 	}
-	if req.Token == "" {
-		return nil, ErrInvalidRequest("Missing token parameter.")
-	}
 	inactive := &Introspection{}
+	if req.Token == "" {
+		return inactive, nil // DOT: no such token, {"active": false}
+	}
 	if !gatehouse.MayBeOAuthAccessToken(req.Token) {
 		if seesAll {
 			return p.introspectOther(ctx, req.Token)

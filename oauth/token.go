@@ -155,7 +155,7 @@ func (p *Provider) auditReuse(ctx context.Context, grant string, app *gatehouse.
 // only when named: another client naming it gets invalid_scope, and no
 // default grants it.
 func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent bool) ([]string, *Error) {
-	if !sent || strings.TrimSpace(param) == "" {
+	if !sent {
 		if len(app.DefaultScopes) > 0 {
 			return withoutAdmin(app.DefaultScopes), nil
 		}
@@ -164,7 +164,10 @@ func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent
 		}
 		return p.allScopes, nil
 	}
-	req := gatehouse.ParseScopes(param)
+	req, ok := scopeList(param)
+	if !ok {
+		return nil, ErrInvalidScope
+	}
 	for _, s := range req {
 		if s == gatehouse.ScopeAdmin {
 			if !p.cfg.IsAdminClient(app.ClientID) {
@@ -175,6 +178,24 @@ func (p *Provider) requestedScope(app *gatehouse.Application, param string, sent
 		}
 	}
 	return req, nil
+}
+
+// scopeList reads a scope parameter as oauthlib's scope_to_list does:
+// trimmed, then split at each space. A part left empty (an empty or blank
+// parameter, two spaces in a row) is no scope, and the request is refused
+// (false), as RFC 6749 §3.3's syntax and DOT refuse it; a tab is part of
+// a scope's name, which then names none. Repeated scopes count once.
+func scopeList(param string) ([]string, bool) {
+	var out []string
+	for _, part := range strings.Split(strings.TrimSpace(param), " ") {
+		if part == "" {
+			return nil, false
+		}
+		if !slices.Contains(out, part) {
+			out = append(out, part)
+		}
+	}
+	return out, true
 }
 
 // withoutAdmin is scopes without gatehouse.ScopeAdmin (scopes itself when
@@ -356,6 +377,11 @@ func (g *clientCredentialsGrant) allowed(a *gatehouse.Application) bool {
 func (g *clientCredentialsGrant) duplicates() []string { return nil }
 
 func (g *clientCredentialsGrant) parse(t *tokenRequest) *Error {
+	if t.client.IsPublic() {
+		// oauthlib's grant requires the client to authenticate with a
+		// secret, which a public client has not: invalid_client, as DOT.
+		return ErrInvalidClient
+	}
 	_, g.scopeSent = t.form["scope"]
 	g.scope = t.param("scope")
 	return nil
@@ -563,14 +589,22 @@ func (g *refreshTokenGrant) parse(t *tokenRequest) *Error {
 
 func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequest) (*TokenResponse, error) {
 	if g.token == "" {
+		if _, sent := t.form["refresh_token"]; sent {
+			return nil, ErrInvalidGrant // DOT: an empty one is looked up, and not found
+		}
 		return nil, ErrInvalidRequest("Missing refresh token parameter.")
 	}
 	if len(g.token) > 255 {
 		return nil, ErrInvalidGrant
 	}
 	var req []string
-	if g.scopeSent && strings.TrimSpace(g.scope) != "" {
-		req = gatehouse.ParseScopes(g.scope)
+	if g.scopeSent && g.scope != "" {
+		// An empty scope is no scope to oauthlib's refresh grant (the
+		// token's own); a blank one is refused.
+		var ok bool
+		if req, ok = scopeList(g.scope); !ok {
+			return nil, ErrInvalidScope
+		}
 	}
 	key := secret.TokenKey(g.token)
 	pre, err := p.presign(ctx, t, key, req)

@@ -68,9 +68,16 @@ func TestTokenRefusals(t *testing.T) {
 		{name: "password grant not allowed", params: passwordParams(), client: machineForm,
 			want: oauth.ErrUnauthorizedClient, clientChecked: true},
 		// DOT never gives a public client client_credentials, even when
-		// its grant types say so.
+		// its grant types say so: the grant requires a client secret
+		// (invalid_client, 401, as the Django reference answers).
 		{name: "client_credentials for a public client", params: url.Values{"grant_type": {"client_credentials"}},
-			client: pubForm, want: oauth.ErrUnauthorizedClient, clientChecked: true},
+			client: pubForm, want: oauth.ErrInvalidClient, clientChecked: true},
+		{name: "a blank scope", params: passwordParams("scope", " "), client: confForm,
+			want: oauth.ErrInvalidScope, clientChecked: true, passwordChecked: true},
+		{name: "two spaces between scopes", params: passwordParams("scope", "read  write"), client: confForm,
+			want: oauth.ErrInvalidScope, clientChecked: true, passwordChecked: true},
+		{name: "a tab between scopes", params: passwordParams("scope", "read\twrite"), client: confForm,
+			want: oauth.ErrInvalidScope, clientChecked: true, passwordChecked: true},
 		{name: "bad credentials", params: passwordParams("password", "wrong"), client: confForm,
 			want:          &oauth.Error{Code: "invalid_grant", Description: "Invalid credentials given.", Status: 400},
 			clientChecked: true, passwordChecked: true},
@@ -110,7 +117,7 @@ func TestPasswordGrant(t *testing.T) {
 		wantRefreshExp, wantFamilyExp *time.Time
 	}{
 		{name: "default scope", wantScope: "read write groups"},
-		{name: "empty scope parameter", scope: []string{"  "}, wantScope: "read write groups"},
+		{name: "scope parameter padded", scope: []string{" read "}, wantScope: "read"},
 		{name: "application defaults", defaults: []string{"read"}, wantScope: "read"},
 		// Requested scopes keep the client's order, without duplicates.
 		{name: "requested scope", scope: []string{"groups read groups"}, wantScope: "groups read"},

@@ -21,12 +21,7 @@ func (s *Server) adminRevokeCredentialsView() http.Handler {
 }
 
 // lastQuery is the last value of the query parameter name ("" when absent).
-func lastQuery(c *call, name string) string {
-	if vs := queryOf(c.r)[name]; len(vs) > 0 {
-		return vs[len(vs)-1]
-	}
-	return ""
-}
+func lastQuery(c *call, name string) string { return lastValue(queryOf(c.r), name) }
 
 // queryID reads an id filter (?user=3): 0 when absent or empty; anything
 // but a positive number is a field error.

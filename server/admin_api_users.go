@@ -115,12 +115,7 @@ func (s *Server) adminListUsers(c *call, a admin.Actor) *apiError {
 		return e
 	}
 	q := queryOf(c.r)
-	last := func(k string) string {
-		if vs := q[k]; len(vs) > 0 {
-			return vs[len(vs)-1]
-		}
-		return ""
-	}
+	last := func(k string) string { return lastValue(q, k) }
 	errs := &fieldErrors{}
 	uq := admin.UserQuery{Search: last("search"), Order: last("ordering"),
 		Active: queryBool(c, errs, "is_active"), Staff: queryBool(c, errs, "is_staff"), Superuser: queryBool(c, errs, "is_superuser")}

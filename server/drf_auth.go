@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/authn"
@@ -180,6 +181,10 @@ func (s *Server) authenticateChain(r *http.Request, browser bool) (authOutcome, 
 		case len(fields) > 2:
 			out.fail = unauthorized("Invalid token header. Token string should not contain spaces.")
 			out.refusal = &guard.Refusal{Keyword: fields[0], Reason: guard.ReasonTokenHeaderSpaces}
+		case !utf8.ValidString(fields[1]):
+			// DRF decodes the key as UTF-8 (UnicodeError).
+			out.fail = unauthorized("Invalid token header. Token string should not contain invalid characters.")
+			out.refusal = &guard.Refusal{Keyword: fields[0], Reason: guard.ReasonTokenHeaderChars}
 		default:
 			if err := s.tryScheme(r, &out, fields[0], authn.Credential{Scheme: gatehouse.SchemeToken, Value: fields[1]}); err != nil {
 				return out, err

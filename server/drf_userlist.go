@@ -27,12 +27,7 @@ func invalidPage() *apiError {
 // caller may list (Config.UserList).
 func (s *Server) listUsers(c *call) *apiError {
 	q := queryOf(c.r)
-	last := func(k string) string {
-		if vs := q[k]; len(vs) > 0 {
-			return vs[len(vs)-1]
-		}
-		return ""
-	}
+	last := func(k string) string { return lastValue(q, k) }
 	// The filter form's CharFields refuse NUL (django-filter's form
 	// errors, 400), in the FilterSet's field order.
 	bad := &fieldErrors{}

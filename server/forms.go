@@ -16,6 +16,15 @@ import (
 // queryOf is r's query string as Django's request.GET.
 func queryOf(r *http.Request) url.Values { return parseQuery(r.URL.RawQuery) }
 
+// lastValue is Django's QueryDict.get: the last value of name, "" when
+// there is none.
+func lastValue(v url.Values, name string) string {
+	if vs := v[name]; len(vs) > 0 {
+		return vs[len(vs)-1]
+	}
+	return ""
+}
+
 // formTooLarge reports a body that announces more than limit bytes. It is
 // refused before any of it is read: a client that sent "Expect:
 // 100-continue" then hears the refusal instead of having its connection

@@ -299,11 +299,14 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !s.readPageForm(w, r, ss) {
 		return
 	}
-	next := safeNext(r.PostForm.Get("next"))
-	if next == "/" {
-		next = safeNext(queryOf(r).Get("next"))
+	// Django's LoginView: the posted next when there is one (an unsafe one
+	// goes nowhere), else the query's; AuthenticationForm's username is a
+	// CharField, trimmed; values are request.POST's, the last of each.
+	next := safeNext(lastValue(queryOf(r), "next"))
+	if v := lastValue(r.PostForm, "next"); v != "" {
+		next = safeNext(v)
 	}
-	username, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	username, pw := strings.TrimSpace(lastValue(r.PostForm, "username")), lastValue(r.PostForm, "password")
 	fail := func() {
 		s.renderLogin(w, r, http.StatusOK, loginData{CSRF: ss.CSRF, Username: username, Next: next,
 			Error: "Please enter a correct username and password. Note that both fields may be case-sensitive."})

@@ -36,9 +36,10 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req := oauth.IntrospectRequest{Token: form.Get("token"), Client: clientCredentials(r, form)}
+	// DOT reads request.POST (or GET) "token": the last value.
+	req := oauth.IntrospectRequest{Token: lastValue(form, "token"), Client: clientCredentials(r, form)}
 	if r.Method == http.MethodGet {
-		req.Token = queryOf(r).Get("token")
+		req.Token = lastValue(queryOf(r), "token")
 	}
 	if f := strings.Fields(authorizationHeader(r)); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
 		req.Bearer = f[1]

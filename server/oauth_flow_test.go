@@ -58,7 +58,8 @@ func TestOAuthRevokeAndIntrospect(t *testing.T) {
 			{"introspect public client", "POST", "/o/introspect/", url.Values{"token": {p.Access}, "client_id": {"pub-client"}}, nil, 403, ""},
 			{"introspect bearer without scope", "POST", "/o/introspect/", url.Values{"token": {p.Access}}, []string{"Authorization", "Bearer " + p.Access}, 403, ""},
 			{"introspect wrong secret", "POST", "/o/introspect/", url.Values{"token": {p.Access}}, []string{"Authorization", basic("conf-client", "x")}, 403, ""},
-			{"introspect missing token", "POST", "/o/introspect/", url.Values{}, conf, 400, `{"error": "invalid_request", "error_description": "Missing token parameter."}`},
+			{"introspect missing token", "POST", "/o/introspect/", url.Values{}, conf, 200, `{"active": false}`}, // DOT's answer
+			{"introspect empty token", "POST", "/o/introspect/", url.Values{"token": {""}}, conf, 200, `{"active": false}`},
 			{"revoke wrong secret", "POST", "/o/revoke_token/", url.Values{"token": {p.Access}, "client_id": {"conf-client"}, "client_secret": {"bad"}}, nil, 401, `{"error": "invalid_client"}`},
 			{"revoke no client", "POST", "/o/revoke_token/", url.Values{"token": {p.Access}}, nil, 401, `{"error": "invalid_client"}`},
 			{"revoke missing token", "POST", "/o/revoke_token/", url.Values{}, conf, 400, `{"error": "invalid_request", "error_description": "Missing token parameter."}`},

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"html"
 	"net/http"
 	"strings"
@@ -31,6 +33,7 @@ type call struct {
 	// nil for a client's own token); the admin views read it.
 	principal *gatehouse.Principal
 	html      bool // the browsable HTML rendering was negotiated
+	indent    int  // JSON pretty-printed with this many spaces (Accept: application/json; indent=4)
 	parsed    *payload
 }
 
@@ -83,7 +86,7 @@ func (s *Server) view(v *apiView) http.Handler {
 		h["Vary"] = hvVaryDRF
 		c := &call{w: w, r: r, view: v}
 		if e := s.dispatch(c); e != nil {
-			writeJSON(w, e.status, e.body)
+			c.writeJSON(e.status, e.body)
 		}
 	})
 }
@@ -160,40 +163,6 @@ func (s *Server) checkUser(c *call, out authOutcome, clientOnly bool) *apiError 
 	return s.checkOAuthScope(c.user, r.Method)
 }
 
-// negotiate picks JSON or the browsable HTML page as DRF's
-// DefaultContentNegotiation would: ?format= first, then Accept.
-func (c *call) negotiate() *apiError {
-	if c.r.URL.RawQuery == "" {
-		// no ?format=
-	} else if f := queryOf(c.r).Get("format"); f != "" {
-		switch {
-		case f == "json":
-			return nil
-		case f == "api" && c.canHTML():
-			c.html = true
-			return nil
-		}
-		return &apiError{status: http.StatusNotFound, body: detailOnly{Detail: "Not found."}}
-	}
-	accept := c.r.Header.Get("Accept")
-	if accept == "" {
-		return nil
-	}
-	for _, part := range strings.Split(accept, ",") {
-		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
-		switch mt {
-		case "*/*", "application/*", "application/json":
-			return nil
-		case "text/html", "text/*":
-			if c.canHTML() {
-				c.html = true
-				return nil
-			}
-		}
-	}
-	return &apiError{status: http.StatusNotAcceptable, body: detailOnly{Detail: "Could not satisfy the request Accept header."}}
-}
-
 func (c *call) canHTML() bool {
 	for _, m := range c.view.renders {
 		if m == "text/html" {
@@ -255,13 +224,32 @@ func (c *call) respond(status int, v any) {
 		c.w.WriteHeader(status)
 		return
 	}
-	if m, ok := v.(jsonAppender); ok {
+	if m, ok := v.(jsonAppender); ok && c.indent == 0 {
 		c.w.Header()["Content-Type"] = hvJSON
 		c.w.WriteHeader(status)
 		c.w.Write(m.appendJSON(make([]byte, 0, 256)))
 		return
 	}
-	writeJSON(c.w, status, v)
+	c.writeJSON(status, v)
+}
+
+// writeJSON writes v as JSON, indented as negotiated (DRF's JSONRenderer
+// with an indent: Python's json.dumps(indent=n), which json.Indent
+// writes byte for byte).
+func (c *call) writeJSON(status int, v any) {
+	if c.indent == 0 {
+		writeJSON(c.w, status, v)
+		return
+	}
+	b, err := marshal(v)
+	var out bytes.Buffer
+	if err != nil || json.Indent(&out, b, "", strings.Repeat(" ", c.indent)) != nil {
+		writeJSON(c.w, status, v)
+		return
+	}
+	c.w.Header()["Content-Type"] = hvJSON
+	c.w.WriteHeader(status)
+	c.w.Write(out.Bytes())
 }
 
 // field metadata for OPTIONS.

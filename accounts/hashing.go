@@ -104,6 +104,17 @@ const (
 	laterBurst = 50 * time.Millisecond
 )
 
+// laterMaxWait bounds the second class's debt to what its budget earns
+// in that time, so that a person on a suspect source (one typo) waits at
+// most that long for the budget whatever a hash costs: a project's
+// legacy hashes can take a second each (Django 3.2's argon2, 100 MiB and
+// 8 lanes), and one such check put the budget ten seconds in debt, so
+// that the next logins from suspect sources waited past the request
+// timeout (503) with the CPUs idle. Past a flood of such hashes the
+// second class may then take up to a hash every laterMaxWait; floods of
+// unknown users hash gatehouse's own dummy hash, far cheaper.
+const laterMaxWait = 2 * time.Second
+
 // chargeCap bounds a hash's charge to the second class's budget, in
 // multiples of the shortest time a hash of its kind took; maxKinds bounds
 // the kinds remembered (algorithms: a handful).
@@ -257,6 +268,7 @@ func (h *hashSlots) release(class int, kind string, whole bool, charged, worked 
 	if class == hashLater && h.laterRate > 0 {
 		h.refill(now)
 		h.laterCredit += float64(charged - cost)
+		h.floorDebt()
 		if cost > 0 {
 			h.laterEst = cost
 		}
@@ -355,7 +367,14 @@ func (h *hashSlots) charge(class int) time.Duration {
 		return 0
 	}
 	h.laterCredit -= float64(h.laterEst)
+	h.floorDebt()
 	return h.laterEst
+}
+
+// floorDebt keeps the second class's debt within laterMaxWait of its
+// earnings. h.mu is held.
+func (h *hashSlots) floorDebt() {
+	h.laterCredit = max(h.laterCredit, -h.laterRate*float64(laterMaxWait))
 }
 
 // wakeForBudget dispatches again once the second class's budget is out of

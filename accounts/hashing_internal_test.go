@@ -567,3 +567,27 @@ func TestHashSlotsTellWhetherHashesRun(t *testing.T) {
 	<-done
 	want("one hash, one waiter gone", true, false)
 }
+
+// One expensive second-class hash (a project's legacy argon2, a second
+// or more) does not hold the next suspect caller past laterMaxWait: the
+// budget's debt is floored at what it earns in that time. Before, a
+// 1.6 s check at a budget of 0.1 s a second held the next one 14 s, past
+// the request timeout, with the CPUs idle. Here a 300 ms hash at 0.05 s
+// a second would hold the next caller 6 s.
+func TestHashSlotsDebtBounded(t *testing.T) {
+	h := &hashSlots{slots: 2, free: 2, reserve: 1}
+	const rate = 0.05
+	h.budget(rate, float64(10*time.Millisecond))
+	if err := h.doAs(context.Background(), hashLater, "slow", plain(func() { time.Sleep(300 * time.Millisecond) })); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.doAs(ctx, hashLater, "slow", plain(func() {})); err != nil {
+		t.Fatalf("the next suspect caller: %v after %v", err, time.Since(start))
+	}
+	if d := time.Since(start); d > laterMaxWait+500*time.Millisecond {
+		t.Fatalf("the next suspect caller waited %v", d)
+	}
+}

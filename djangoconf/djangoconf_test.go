@@ -214,7 +214,7 @@ func TestConvertRules(t *testing.T) {
 		{"unknown default scope", `{"OAUTH2_PROVIDER": {"SCOPES": {"read": "R", "write": "W"}, "DEFAULT_SCOPES": ["read", "admin"]}}`,
 			map[string]string{"GATEHOUSE_OAUTH_DEFAULT_SCOPES": "read", "GATEHOUSE_OAUTH_SCOPES": "read:R,write:W"}, "OAUTH2_PROVIDER['DEFAULT_SCOPES']", "'admin' is not among SCOPES", false},
 		{"OIDC", `{"OAUTH2_PROVIDER": {"OIDC_ENABLED": true, "OIDC_RSA_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----"}}`, nil,
-			"OAUTH2_PROVIDER['OIDC_ENABLED']", "not an OpenID Connect provider", false},
+			"OAUTH2_PROVIDER['OIDC_ENABLED']", "OIDC_RSA_PRIVATE_KEY is not carried", false},
 		{"refresh lifetime", `{"OAUTH2_PROVIDER": {"REFRESH_TOKEN_EXPIRE_SECONDS": 86400}}`, map[string]string{"GATEHOUSE_OAUTH_REFRESH_TOKEN_LIFETIME": "86400"},
 			"OAUTH2_PROVIDER['REFRESH_TOKEN_EXPIRE_SECONDS']", "cleartokens", true},
 		{"no pagination", `{"REST_FRAMEWORK": {"PAGE_SIZE": 30}}`, map[string]string{"GATEHOUSE_PAGE_SIZE": ""},

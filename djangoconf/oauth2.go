@@ -84,7 +84,12 @@ func (c *converter) oauth2() {
 		c.refuse("OAUTH2_PROVIDER['READ_SCOPE'], ['WRITE_SCOPE']", "%s, %s: gatehouse's read/write scope check (GATEHOUSE_OAUTH_REQUIRE_SCOPES) uses read and write", show(s.get("READ_SCOPE")), show(s.get("WRITE_SCOPE")))
 	}
 	if on, _ := boolean(s.get("OIDC_ENABLED")); on {
-		c.refuse(s.from("OIDC_ENABLED"), "True: gatehouse is not an OpenID Connect provider; clients asking for the openid scope get no ID token")
+		// gatehouse is a provider whenever it has an issuer (docs/oidc.md);
+		// what is not carried is DOT's key, so the id_tokens Django signed
+		// no longer verify against the JWKS.
+		c.refuse(s.from("OIDC_ENABLED"), "True: gatehouse is an OpenID Connect provider too (GATEHOUSE_OIDC_ENABLED, on by default, "+
+			"once GATEHOUSE_ISSUER names its public URL), signing id_tokens with keys of its own: OIDC_RSA_PRIVATE_KEY is not carried, "+
+			"so id_tokens Django issued no longer verify against the JWKS (relying parties check them at login, and log in again)")
 	}
 	for _, k := range []struct{ key, why string }{
 		{"CLIENT_ID_GENERATOR_CLASS", "gatehouse generates 40 letters and digits, as DOT's default"},
@@ -94,7 +99,7 @@ func (c *converter) oauth2() {
 		{"REFRESH_TOKEN_GENERATOR", "gatehouse's refresh tokens are 30 random letters and digits, as DOT's default"},
 		{"EXTRA_SERVER_KWARGS", "oauthlib server arguments do not apply"},
 		{"OAUTH2_SERVER_CLASS", "a custom oauthlib server's behaviour is not carried"},
-		{"OIDC_SERVER_CLASS", "gatehouse is not an OpenID Connect provider"},
+		{"OIDC_SERVER_CLASS", "a custom OpenID Connect server's behaviour is not carried"},
 		{"OAUTH2_VALIDATOR_CLASS", "a custom validator's rules are not carried"},
 		{"OAUTH2_BACKEND_CLASS", "a custom backend's behaviour is not carried"},
 		{"SCOPES_BACKEND_CLASS", "gatehouse's scopes are the SCOPES setting"},

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	// The database drivers are registered by the store package, imported
 	// for that alone: only store imports a driver (internal/archtest).
@@ -33,7 +34,8 @@ import (
 type Source struct {
 	db      *sql.DB
 	tx      *sql.Tx
-	dialect string // "sqlite", "postgres" or "mysql"
+	dialect string         // "sqlite", "postgres" or "mysql"
+	zone    *time.Location // Options.TimeZone
 	name    string
 	steps   []Step
 	notes   []string
@@ -88,6 +90,11 @@ type Options struct {
 	// converter chooses. A user model whose primary key is not an integer
 	// (a UUID) is referred to by it (userKeys).
 	UsernameField string
+	// TimeZone is the project's TIME_ZONE when its USE_TZ is False: SQLite
+	// and MySQL then hold that zone's wall-clock times, which are read as
+	// such. nil: UTC, as Django stores them with USE_TZ on. PostgreSQL's
+	// columns hold instants either way (Django sets the session's zone).
+	TimeZone *time.Location
 }
 
 // Open opens the Django database at source: a postgres:// (or
@@ -96,7 +103,7 @@ type Options struct {
 // (auth_user, or o's) and that each table it reads has the columns
 // gatehouse needs. Errors say what is wrong and never show a password.
 func Open(ctx context.Context, source string, o Options) (*Source, error) {
-	s := &Source{columns: map[string]map[string]bool{}, usernameField: strings.TrimSpace(o.UsernameField)}
+	s := &Source{columns: map[string]map[string]bool{}, usernameField: strings.TrimSpace(o.UsernameField), zone: o.TimeZone}
 	var err error
 	if s.users, err = userTable(o); err != nil {
 		return nil, err

@@ -360,3 +360,37 @@ func expectRefused(t *testing.T, source, want string) {
 		t.Fatalf("error %q, want %q", err, want)
 	}
 }
+
+// A project without USE_TZ stores its TIME_ZONE's wall-clock times in
+// SQLite (and MySQL): read with Options.TimeZone they are those instants,
+// the wall clock shifted by the zone's offset; PostgreSQL's columns hold
+// instants whatever the project's USE_TZ, so nothing changes there.
+func TestTimeZoneOfNaiveTimes(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			d := djangotest.New(t, backend)
+			djangotest.Populate(t, d, 4)
+			read := func(o Options) string {
+				s, err := Open(context.Background(), d.URL, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				objs, _ := readAll(t, s, 2)
+				return string(objs["auth.user 1"].Fields)
+			}
+			utc, local := read(Options{}), read(Options{TimeZone: ny})
+			want := `"date_joined":"2026-03-01T14:59:59.123Z"` // 09:59:59 in New York, EST (UTC-5)
+			if d.Postgres {
+				want = `"date_joined":"2026-03-01T09:59:59.123Z"`
+			}
+			if !strings.Contains(utc, `"date_joined":"2026-03-01T09:59:59.123Z"`) || !strings.Contains(local, want) {
+				t.Fatalf("without a zone: %s\nin New York: %s\nwant %s", utc, local, want)
+			}
+		})
+	}
+}

@@ -213,6 +213,9 @@ func (s *Source) query(ctx context.Context, table, query string, args ...any) ([
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("djangodb: reading %s: %w", table, err)
 		}
+		if s.zone != nil && s.dialect != "postgres" {
+			localTimes(vals, s.zone)
+		}
 		out = append(out, vals)
 	}
 	if err := rows.Err(); err != nil {
@@ -411,6 +414,38 @@ func toString(v any) (string, bool) {
 		return hex.EncodeToString(x[:]), true
 	}
 	return "", false
+}
+
+// localTimes reads the naive datetimes of a row (SQLite's and MySQL's
+// columns have no zone; their drivers give the wall clock as UTC, or a
+// string) as wall-clock times of zone, the project's TIME_ZONE without
+// USE_TZ (Options.TimeZone). A value with an offset is left as it is.
+func localTimes(vals []any, zone *time.Location) {
+	for i, v := range vals {
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string, []byte:
+			str, _ := toString(x)
+			parsed := false
+			for _, layout := range sqliteTimes {
+				if strings.ContainsAny(layout, "Z") {
+					continue // has an offset: an instant already
+				}
+				if p, err := time.Parse(layout, str); err == nil {
+					t, parsed = p, true
+					break
+				}
+			}
+			if !parsed {
+				continue
+			}
+		default:
+			continue
+		}
+		vals[i] = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), zone)
+	}
 }
 
 // sqliteTimes are the layouts Django's SQLite backend stores datetimes in

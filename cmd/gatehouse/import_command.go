@@ -28,6 +28,7 @@ type importFlags struct {
 	userModel   string
 	userTable   string
 	oauthModels oauthModelFlags // a project's own DOT models (oauth_models.go)
+	zone        timeZoneFlag    // a project's TIME_ZONE without USE_TZ (timezone_flag.go)
 }
 
 func (f *importFlags) register(fs *flag.FlagSet) {
@@ -37,6 +38,7 @@ func (f *importFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User: its table is read instead of auth_user")
 	fs.StringVar(&f.userTable, "user-table", "", "that model's table when its Meta.db_table names one (default: app_label_model)")
 	f.oauthModels.register(fs, false)
+	f.zone.register(fs)
 }
 
 // groupBatches is how many batches make one progress line when standard
@@ -67,7 +69,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	src, err := djangodb.Open(ctx, f.from, djangodb.Options{UserModel: f.userModel, UserTable: f.userTable, OAuthModels: oauthModels,
-		UsernameField: loginField(e.cfg.UsernameField)})
+		UsernameField: loginField(e.cfg.UsernameField), TimeZone: f.zone.loc})
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type cmdFlags struct {
 	markdown                             bool            // config --markdown
 	userModel                            string          // loaddata: a custom user model
 	oauthModels                          oauthModelFlags // loaddata: a project's own DOT models (oauth_models.go)
+	zone                                 timeZoneFlag    // loaddata: a project's TIME_ZONE without USE_TZ (timezone_flag.go)
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -74,6 +75,7 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		fs.StringVar(&f.userModel, "user-model", "", "the project's AUTH_USER_MODEL (app_label.Model) when it is not auth.User; "+
 			"default: auth.User, or the one model in the files with AbstractBaseUser's password and last_login")
 		f.oauthModels.register(fs, true)
+		f.zone.register(fs)
 	case "import":
 		f.imp.register(fs)
 	case "healthcheck":
@@ -350,7 +352,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 		objs = append(objs, more...)
 	}
 	set, err := fixture.Converter{Box: a.Box, ClientSecrets: a.Secrets, Knox: a.KnoxConfig,
-		UserModel: e.extra.userModel, UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels}.Convert(objs)
+		UserModel: e.extra.userModel, UsernameField: loginField(e.cfg.UsernameField), OAuthModels: oauthModels, TimeZone: e.extra.zone.loc}.Convert(objs)
 	if err != nil {
 		return fmt.Errorf("nothing loaded: %w", err)
 	}

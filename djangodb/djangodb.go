@@ -308,7 +308,8 @@ func (s *Source) inspect(ctx context.Context) error {
 				s.name, s.users.name, s.users.model, s.schemaHint())
 		}
 		return fmt.Errorf("djangodb: %s has no auth_user table: it is not a Django database, or the project keeps its users in a custom "+
-			"user model (AUTH_USER_MODEL): name it with --user-model app_label.Model%s",
+			"user model (AUTH_USER_MODEL): name it with --user-model app_label.Model, and its table with --user-table when "+
+			"its Meta.db_table sets one (a custom table is not found by itself)%s",
 			s.name, s.schemaHint())
 	}
 	if err := s.userKeys(ctx); err != nil {

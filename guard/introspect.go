@@ -195,7 +195,7 @@ type wire struct {
 // errNotResourceServer explains an active answer without token_kind:
 // gatehouse answers DOT's short form to a client that is not registered
 // as a resource server.
-var errNotResourceServer = errors.New("guard: the introspection answer has no token_kind: register the client as a resource server (gatehouse createapplication --resource-server)")
+var errNotResourceServer = errors.New("guard: the introspection answer has no token_kind: register the client as a resource server (gatehouse applications create --resource-server)")
 
 // ask sends one introspection request: nil for an inactive token, an
 // error when gatehouse cannot tell (unreachable, an answer other than

@@ -107,7 +107,7 @@ func TestBrandedLogin(t *testing.T) {
 		}
 		res, page = b.get("/o/applications/")
 		if res.StatusCode != 200 || !strings.Contains(page, "<title>Your applications | Acme</title>") ||
-			!strings.Contains(page, "<p>No applications. Create one with: gatehouse createapplication</p>") {
+			!strings.Contains(page, "<p>No applications. Create one with: gatehouse applications create</p>") {
 			t.Fatalf("applications page %d:\n%s", res.StatusCode, page)
 		}
 		checkBrandedHeaders(t, res.Header, page)

@@ -257,7 +257,7 @@ func (s *Server) applicationsPage(w http.ResponseWriter, r *http.Request) {
 		mine = append(mine, a.ClientID+" ("+a.Name+")")
 	}
 	s.render(w, r, http.StatusOK, brandList, &listData{Title: "Your applications", Items: mine,
-		Empty: "No applications. Create one with: gatehouse createapplication"})
+		Empty: "No applications. Create one with: gatehouse applications create"})
 }
 
 // authorizedTokensPage is DOT's /o/authorized_tokens/; gatehouse shows

@@ -102,6 +102,14 @@ func (s *Store) loadUsers(ctx context.Context, tx *sql.Tx, users []gatehouse.Use
 			}
 			if err := tx.QueryRowContext(ctx, s.q(q), args...).Scan(&u.ID); err != nil {
 				if s.d.isConflict(err) {
+					for _, v := range users {
+						if v.Username == u.Username && v.ID != u.ID && v.ID != 0 {
+							// Both in the files: the user model's username
+							// is unique, so one of them is not what it says.
+							return fmt.Errorf("auth.user pk %d and pk %d both have the username %q in the files; a username is unique",
+								min(v.ID, u.ID), max(v.ID, u.ID), u.Username)
+						}
+					}
 					other, _ := s.idBy(ctx, tx, "users", "username", u.Username)
 					return fmt.Errorf("auth.user pk %d: username %q is already taken by the stored user %d; the files and the database disagree on who %q is",
 						u.ID, u.Username, other, u.Username)
@@ -124,6 +132,23 @@ func (s *Store) loadApplications(ctx context.Context, tx *sql.Tx, apps []gatehou
 		skip_authorization = excluded.skip_authorization, algorithm = excluded.algorithm, created = excluded.created, updated = excluded.updated,
 		post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 		allowed_origins = CASE WHEN excluded.allowed_origins = '' THEN oauth_applications.allowed_origins ELSE excluded.allowed_origins END`
+	// An application's user must be stored by now (the set's users are):
+	// one that is not is named, before its insert fails on the foreign key.
+	var owners []int64
+	for _, a := range apps {
+		if a.UserID != nil && *a.UserID != 0 {
+			owners = append(owners, *a.UserID)
+		}
+	}
+	found, err := s.existing(ctx, tx, "users", owners)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		if a.UserID != nil && *a.UserID != 0 && !found[*a.UserID] {
+			return fmt.Errorf("oauth2_provider.application %q refers to auth.user %d, which is neither in the files nor in the database", a.ClientID, *a.UserID)
+		}
+	}
 	for _, withPK := range []bool{true, false} {
 		for i := range apps {
 			a := &apps[i]

@@ -242,6 +242,22 @@ func TestLoadNamesTheMissingParent(t *testing.T) {
 			},
 			[]string{"oauth2_provider.accesstoken pk 7", "oauth2_provider.application 9"},
 		},
+		// Found by an import pass: the message said the database held the
+		// other one, when it was empty.
+		"two users of one username": {
+			[]fixture.Object{
+				obj("auth.user", "3", `{"username":"root","password":"!","date_joined":"2024-01-01T00:00:00Z"}`),
+				obj("auth.user", "4", `{"username":"root","password":"!","date_joined":"2024-01-01T00:00:00Z"}`),
+			},
+			[]string{"auth.user pk 3 and pk 4 both have the username \"root\" in the files"},
+		},
+		// Found by an import pass: a dump of oauth2_provider alone into an
+		// empty database failed on the foreign key, naming no user.
+		"application of a missing user": {
+			[]fixture.Object{obj("oauth2_provider.application", "4", `{"client_id":"cid","user":8,"redirect_uris":"","client_type":"public",`+
+				`"authorization_grant_type":"password","client_secret":"","name":"n","skip_authorization":false,"created":"2024-01-01T00:00:00Z","updated":"2024-01-01T00:00:00Z"}`)},
+			[]string{`oauth2_provider.application "cid"`, "auth.user 8", "neither in the files nor in the database"},
+		},
 		"outstanding token of a missing user": {
 			[]fixture.Object{obj("token_blacklist.outstandingtoken", "3", `{"user":5,"jti":"j1","token":"x","created_at":"2024-01-01T00:00:00Z","expires_at":"2999-01-01T00:00:00Z"}`)},
 			[]string{"token_blacklist.outstandingtoken jti j1", "auth.user 5"},

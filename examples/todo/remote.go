@@ -13,7 +13,7 @@ type remoteConfig struct {
 	// URL is gatehouse's base URL (its JWKS and /o/introspect/ below it).
 	URL string
 	// ClientID and ClientSecret are of an application created with
-	// gatehouse createapplication --resource-server: introspection
+	// gatehouse applications create --resource-server: introspection
 	// answers such a client about every kind of token.
 	ClientID, ClientSecret string
 	// HMACKey is gatehouse's simplejwt signing key when its tokens are

@@ -315,6 +315,9 @@ func (s *Source) inspect(ctx context.Context) error {
 	if err := s.userKeys(ctx); err != nil {
 		return err
 	}
+	if s.dialect == "mysql" {
+		s.noteCaseInsensitiveLogin(ctx)
+	}
 	for _, t := range s.plan {
 		st, err := s.step(t)
 		if err != nil {
@@ -439,4 +442,28 @@ func (s *Source) present(t *table, have map[string]bool) ([]column, error) {
 		}
 	}
 	return cols, nil
+}
+
+// noteCaseInsensitiveLogin notes a MySQL user table whose login column
+// (the USERNAME_FIELD: username, else email) compares without case, as
+// MySQL's default collations do: there Django found a user whatever the
+// case typed, while gatehouse matches a username exactly, as Django does
+// on PostgreSQL and SQLite. A column it cannot read is left unsaid.
+func (s *Source) noteCaseInsensitiveLogin(ctx context.Context) {
+	col := s.usernameField
+	if col == "" {
+		col = "username"
+		if !s.columns[s.users.name]["username"] {
+			col = "email"
+		}
+	}
+	var collation sql.NullString
+	err := s.tx.QueryRowContext(ctx, `SELECT COLLATION_NAME FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`, s.users.name, col).Scan(&collation)
+	if err != nil || !strings.HasSuffix(strings.ToLower(collation.String), "_ci") {
+		return
+	}
+	s.notes = append(s.notes, fmt.Sprintf("%s.%s compares without case (collation %s): Django found a user whatever the case "+
+		"a login typed (Alice for alice); gatehouse matches a login exactly, as Django does on PostgreSQL and SQLite, so users must "+
+		"type it as stored", s.users.name, col, collation.String))
 }

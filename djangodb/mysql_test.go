@@ -102,7 +102,16 @@ func TestReadsDjangoMySQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Dialect() != "mysql" || len(s.Notes()) != len(lite.Notes()) {
+	// MariaDB's default collation compares the usernames without case,
+	// which the MySQL source says (Django found users whatever the case
+	// typed there); the other notes are SQLite's.
+	notes := s.Notes()
+	if len(notes) > 0 && strings.Contains(notes[len(notes)-1], "auth_user.username compares without case (collation ") {
+		notes = notes[:len(notes)-1]
+	} else {
+		t.Errorf("no note of the case-insensitive usernames: %v", notes)
+	}
+	if s.Dialect() != "mysql" || len(notes) != len(lite.Notes()) {
 		t.Fatalf("dialect %s, notes %v against %v", s.Dialect(), s.Notes(), lite.Notes())
 	}
 	var iso string

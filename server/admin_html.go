@@ -207,7 +207,7 @@ func (s *Server) siteHandler(methods string, h func(w http.ResponseWriter, r *ht
 				s.siteErrorPage(w, r, a, http.StatusBadRequest, "Bad request", "The form could not be read.")
 				return
 			}
-			if _, cross := s.crossOrigin(r); cross || !csrfOK(ss, r.PostForm.Get(csrfField)) {
+			if _, cross := s.crossOrigin(r); cross || !csrfOK(ss, pageCSRFToken(r)) {
 				s.siteErrorPage(w, r, a, http.StatusForbidden, "Forbidden",
 					"CSRF verification failed. Request aborted. Reload the page and send the form again.")
 				return

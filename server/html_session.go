@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -131,6 +134,40 @@ func (s *Server) sessionUser(r *http.Request, ss *session) (*gatehouse.User, err
 }
 
 // csrfOK compares a submitted CSRF token with the session's in constant time.
+// pageCSRFToken is the CSRF token of a posted page form (its form read):
+// the csrfmiddlewaretoken field, else the X-CSRFToken header, as Django's
+// CsrfViewMiddleware takes it (a page's script may send the header).
+func pageCSRFToken(r *http.Request) string {
+	if tok := lastValue(r.PostForm, csrfField); tok != "" {
+		return tok
+	}
+	return r.Header.Get("X-CSRFToken")
+}
+
+// apiCSRFToken is the CSRF token of an unsafe API request authenticated by
+// the session, as Django's middleware reads it for DRF's
+// SessionAuthentication: a POSTed urlencoded form's csrfmiddlewaretoken
+// field first (a server-rendered form posting to the API), else the
+// X-CSRFToken header. The form is read without consuming it: the view
+// reads the same body after.
+func apiCSRFToken(r *http.Request) string {
+	if r.Method == http.MethodPost && r.ContentLength <= maxBody {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" && r.Body != nil {
+			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+			if err == nil && len(b) <= maxBody {
+				if tok := lastValue(parseQuery(string(b)), csrfField); tok != "" {
+					return tok
+				}
+			}
+		}
+	}
+	return r.Header.Get("X-CSRFToken")
+}
+
 func csrfOK(ss *session, got string) bool {
 	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) == 1
 }
@@ -151,7 +188,7 @@ func (s *Server) authenticateSession(r *http.Request) (*gatehouse.Principal, *ap
 			refusal := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCrossOrigin, Message: o}
 			return nil, s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeSession}, refusal), nil
 		}
-		if !csrfOK(ss, r.Header.Get("X-CSRFToken")) {
+		if !csrfOK(ss, apiCSRFToken(r)) {
 			refusal := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Reason: gatehouse.ReasonCSRF}
 			return nil, s.fail(nil, r, failure{shape: shapeDRF, scheme: gatehouse.SchemeSession}, refusal), nil
 		}
@@ -364,7 +401,7 @@ func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.errorPage(w, r, http.StatusBadRequest, "Bad Request", "The form could not be read.")
 		return false
 	}
-	if _, cross := s.crossOrigin(r); cross || !csrfOK(ss, r.PostForm.Get(csrfField)) {
+	if _, cross := s.crossOrigin(r); cross || !csrfOK(ss, pageCSRFToken(r)) {
 		s.errorPage(w, r, http.StatusForbidden, "Forbidden", "CSRF verification failed. Request aborted.")
 		return false
 	}

@@ -65,8 +65,10 @@ const (
 	ReasonUserNotFound      = "user_not_found" // a signed token naming a user that is gone
 	ReasonNoUserID          = "no_user_id"     // a signed token without a usable user claim
 	ReasonWrongTokenType    = "wrong_token_type"
-	ReasonNoJTI             = "no_jti"     // a signed token without its id claim (simplejwt: "Token has no id")
-	ReasonBadHeader         = "bad_header" // the Authorization header is malformed
+	ReasonNoJTI             = "no_jti"        // a signed token without its id claim (simplejwt: "Token has no id")
+	ReasonNoExp             = "no_exp"        // a signed token without exp (simplejwt: "Token has no 'exp' claim")
+	ReasonNoTokenType       = "no_token_type" // a signed token without its type claim (simplejwt: "Token has no type")
+	ReasonBadHeader         = "bad_header"    // the Authorization header is malformed
 	ReasonCSRF              = "csrf"
 	ReasonCrossOrigin       = "cross_origin" // a browser sent it from another origin's page; Message holds that Origin
 	ReasonScope             = "scope"        // the token lacks a required scope

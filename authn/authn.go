@@ -272,19 +272,25 @@ func (a *Authenticator) accessJWT(ctx context.Context, raw string) (*gatehouse.P
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	c, err := a.jwt.Parse(raw)
-	if errors.Is(err, jwt.ErrNoID) {
+	switch {
+	case errors.Is(err, jwt.ErrNoExp):
+		return nil, refused(gatehouse.ReasonNoExp)
+	case errors.Is(err, jwt.ErrNoID):
 		return nil, refused(gatehouse.ReasonNoJTI)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, refused(gatehouse.ReasonCredentialInvalid)
-	}
-	if c.TokenType != jwt.Access {
+	case c.TokenType == "":
+		return nil, refused(gatehouse.ReasonNoTokenType)
+	case c.TokenType != jwt.Access:
 		return nil, refused(gatehouse.ReasonWrongTokenType)
 	}
 	if err := a.ResolveJWTUser(ctx, &c); err != nil {
 		return nil, err
 	}
 	if !c.HasUserID {
+		if c.UserIDNull {
+			return nil, refused(gatehouse.ReasonUserNotFound) // simplejwt looks up pk=None
+		}
 		return nil, refused(gatehouse.ReasonNoUserID)
 	}
 	u, err := a.User(ctx, c.UserID)

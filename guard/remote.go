@@ -325,13 +325,20 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 		if k, err = r.keys.forUnknownKey(ctx, k, token); err != nil {
 			return nil, err
 		}
-		if claims, err = k.parse(token); errors.Is(err, jwt.ErrNoID) {
+		switch claims, err = k.parse(token); {
+		case errors.Is(err, jwt.ErrNoExp):
+			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoExp}
+		case errors.Is(err, jwt.ErrNoID):
 			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoJTI}
-		} else if err != nil {
+		case err != nil:
 			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonCredentialInvalid}
 		}
 	}
-	if claims.TokenType != jwt.Access {
+	switch claims.TokenType {
+	case jwt.Access:
+	case "":
+		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoTokenType}
+	default:
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonWrongTokenType}
 	}
 	// A user_id that is a JSON string is a Django key first (a custom
@@ -346,6 +353,9 @@ func (r *Remote) verifyJWT(ctx context.Context, kw, token string) (*Principal, e
 		return r.intro.principal(ctx, kw, token, KindJWT)
 	}
 	if !claims.HasUserID {
+		if claims.UserIDNull {
+			return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonUserNotFound}
+		}
 		return nil, &Refusal{Keyword: kw, Reason: gatehouse.ReasonNoUserID}
 	}
 	p := &Principal{UserID: claims.UserID, Kind: KindJWT}

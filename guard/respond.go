@@ -91,6 +91,10 @@ func RefusalBody(e *Refusal) (int, any) {
 		return unauthorized, jwtInvalid("Token has wrong type")
 	case gatehouse.ReasonNoJTI:
 		return unauthorized, jwtInvalid("Token has no id")
+	case gatehouse.ReasonNoExp:
+		return unauthorized, jwtInvalid("Token has no 'exp' claim")
+	case gatehouse.ReasonNoTokenType:
+		return unauthorized, jwtInvalid("Token has no type")
 	case gatehouse.ReasonNoUserID:
 		return unauthorized, detailCode{Detail: "Token contained no recognizable user identification", Code: "token_not_valid"}
 	case gatehouse.ReasonUserNotFound:

@@ -78,6 +78,11 @@ var ErrInvalid = errors.New("jwt: token is invalid or expired")
 // other checks. It wraps ErrInvalid; test with errors.Is.
 var ErrNoID error = invalidError("token has no id")
 
+// ErrNoExp is the Parse failure of a token without an exp claim, which
+// simplejwt refuses first ("Token has no 'exp' claim"). It wraps
+// ErrInvalid; test with errors.Is.
+var ErrNoExp error = invalidError("exp missing")
+
 // invalidError is a Parse failure reason. It is a string type so that returning a constant
 // reason allocates nothing, which keeps the refusal of garbage tokens cheap.
 type invalidError string
@@ -187,6 +192,10 @@ type Claims struct {
 	// coerces to an int).
 	UserID    int64
 	HasUserID bool
+	// UserIDNull is set when the user id claim is JSON null: simplejwt
+	// looks up the user whose key is None ("User not found"), where an
+	// absent claim is "no recognizable user identification".
+	UserIDNull bool
 	// UserKey is the user_id claim when it is a JSON string of at most
 	// 255 bytes (simplejwt writes str(pk) for a key that is not an
 	// integer: a custom user model's UUID); "" otherwise. It names no

@@ -513,7 +513,7 @@ func TestParseAccepts(t *testing.T) {
 		{"user_id a fraction", hdr, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2.0}`,
 			with(func(c *Claims) { c.UserID, c.HasUserID = 0, false })},
 		{"user_id null", hdr, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":null}`,
-			with(func(c *Claims) { c.UserID, c.HasUserID = 0, false })},
+			with(func(c *Claims) { c.UserID, c.HasUserID, c.UserIDNull = 0, false, true })},
 		{"user_id true", hdr, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":true}`,
 			with(func(c *Claims) { c.UserID, c.HasUserID = 0, false })},
 		{"user_id too large: a key", hdr, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":"99999999999999999999"}`,
@@ -531,6 +531,7 @@ func TestParseAccepts(t *testing.T) {
 			with(func(c *Claims) { c.Issuer = "x" })},
 		{"empty aud when none is configured", hdr, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2,"aud":""}`, base},
 		{"typ is not checked", `{"alg":"HS256","typ":"at+jwt"}`, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2}`, base},
+		{"exp and iat with fractions, cut as PyJWT's int()", hdr, `{"token_type":"access","exp":1700000600.9,"iat":1.7e9,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2}`, base},
 		{"kid ignored when no key has an id", `{"alg":"HS256","kid":"whatever","typ":"JWT"}`, `{"token_type":"access","exp":1700000600,"iat":1700000000,"jti":"e2ff709df1ca46bda6f997e5ef7d44ac","user_id":2}`, base},
 	}
 	c := newCodec(t)

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -169,7 +171,7 @@ type parsed struct {
 // validate applies the time, issuer and audience rules to p.
 func (c *Codec) validate(p *parsed, now time.Time) error {
 	if !p.hasExp {
-		return invalidError("exp missing")
+		return ErrNoExp
 	}
 	// simplejwt: expired when exp <= now - leeway, with now to the microsecond; for an
 	// integer exp that is exp <= floor(now - leeway).
@@ -347,20 +349,20 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 	*p = parsed{}
 	var ok bool
 	if r, present := m["exp"]; present {
-		if p.Exp, ok = jsonInt(r); !ok {
-			return invalidError("exp is not an integer")
+		if p.Exp, ok = jsonSeconds(r); !ok {
+			return invalidError("exp is not a number of seconds")
 		}
 		p.hasExp = true
 	}
 	if r, present := m["iat"]; present {
-		if p.Iat, ok = jsonInt(r); !ok {
-			return invalidError("iat is not an integer")
+		if p.Iat, ok = jsonSeconds(r); !ok {
+			return invalidError("iat is not a number of seconds")
 		}
 		p.hasIat = true
 	}
 	if r, present := m["nbf"]; present {
-		if p.nbf, ok = jsonInt(r); !ok {
-			return invalidError("nbf is not an integer")
+		if p.nbf, ok = jsonSeconds(r); !ok {
+			return invalidError("nbf is not a number of seconds")
 		}
 		p.hasNbf = true
 	}
@@ -370,6 +372,7 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 	p.JTI, _ = jsonString(m[c.names.JTI])
 	_, p.hasJTI = m[c.names.JTI]
 	p.UserID, p.HasUserID = userID(m[c.names.UserID])
+	p.UserIDNull = string(bytes.TrimSpace(m[c.names.UserID])) == "null"
 	if s, ok := jsonString(m[c.names.UserID]); ok && s != "" && len(s) <= maxUserKey {
 		p.UserKey = s
 		if id, ok := jsonInt(m[IDClaim]); ok && id > 0 && !p.HasUserID {
@@ -447,6 +450,28 @@ func jsonInt(r json.RawMessage) (int64, bool) {
 	}
 	v, err := strconv.ParseInt(string(r), 10, 64)
 	return v, err == nil
+}
+
+// maxSeconds bounds a time claim read from a JSON number with a fraction
+// or an exponent: 2^53, past which a float64 no longer holds every integer
+// (and far past any date simplejwt or PyJWT can hold).
+const maxSeconds = 1 << 53
+
+// jsonSeconds reads a time claim as PyJWT does (int() of a JSON number):
+// an integer, or a number with a fraction or an exponent cut to its
+// integer part, within ±maxSeconds.
+func jsonSeconds(r json.RawMessage) (int64, bool) {
+	if v, ok := jsonInt(r); ok {
+		return v, true
+	}
+	if len(r) == 0 || !(r[0] == '-' || r[0] >= '0' && r[0] <= '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(r), 64)
+	if err != nil || math.Abs(f) >= maxSeconds {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 // userID reads user_id: a JSON integer, or a JSON string of 1 to 19 ASCII digits, that fits

@@ -216,6 +216,8 @@ const (
 	msgTokenInvalid   = "Token is invalid or expired"
 	msgTokenWrongType = "Token has wrong type"
 	msgTokenNoID      = "Token has no id"
+	msgTokenNoExp     = "Token has no 'exp' claim"
+	msgTokenNoType    = "Token has no type"
 )
 
 // tokenMessage is one entry of simplejwt's "messages" list.
@@ -358,6 +360,10 @@ func authFailure(scheme string, err error) *apiError {
 			return jwtInvalid(msgTokenWrongType)
 		case gatehouse.ReasonNoJTI:
 			return jwtInvalid(msgTokenNoID)
+		case gatehouse.ReasonNoExp:
+			return jwtInvalid(msgTokenNoExp)
+		case gatehouse.ReasonNoTokenType:
+			return jwtInvalid(msgTokenNoType)
 		case gatehouse.ReasonNoUserID:
 			return &apiError{status: http.StatusUnauthorized, body: detailCode{
 				Detail: "Token contained no recognizable user identification", Code: "token_not_valid"}}
@@ -399,6 +405,10 @@ func simplejwtError(err error) *apiError {
 			detail = msgTokenWrongType
 		case gatehouse.ReasonNoJTI:
 			detail = msgTokenNoID
+		case gatehouse.ReasonNoExp:
+			detail = msgTokenNoExp
+		case gatehouse.ReasonNoTokenType:
+			detail = msgTokenNoType
 		case simplejwt.ReasonBlacklisted:
 			detail = "Token is blacklisted"
 		}

@@ -83,6 +83,8 @@ func TestJWTObtainRefreshVerify(t *testing.T) {
 		expired := forge(map[string]any{"token_type": "refresh", "exp": now - 10, "iat": now - 100, "jti": "a", "user_id": u.ID}, testJWTKey)
 		wrongKey := forge(map[string]any{"token_type": "refresh", "exp": now + 100, "iat": now, "jti": "b", "user_id": u.ID}, "other-key")
 		noID := forge(map[string]any{"token_type": "refresh", "exp": now + 100, "iat": now, "user_id": u.ID}, testJWTKey)
+		noExp := forge(map[string]any{"token_type": "refresh", "iat": now, "jti": "c", "user_id": u.ID}, testJWTKey)
+		noType := forge(map[string]any{"exp": now + 100, "iat": now, "jti": "d", "user_id": u.ID}, testJWTKey)
 		for _, c := range []struct {
 			path string
 			body any
@@ -100,6 +102,11 @@ func TestJWTObtainRefreshVerify(t *testing.T) {
 			{"/access-token/verify/", map[string]string{"token": "a.b.c"}, 401, fail("Token is invalid or expired")},
 			{"/access-token/verify/", map[string]string{"token": noID}, 401, fail("Token has no id")},
 			{"/access-token/refresh/", map[string]string{"refresh": noID}, 401, fail("Token has no id")},
+			// The Django reference's answers: simplejwt checks exp, then the id, then the type.
+			{"/access-token/verify/", map[string]string{"token": noExp}, 401, fail("Token has no 'exp' claim")},
+			{"/access-token/refresh/", map[string]string{"refresh": noExp}, 401, fail("Token has no 'exp' claim")},
+			{"/access-token/refresh/", map[string]string{"refresh": noType}, 401, fail("Token has no type")},
+			{"/access-token/verify/", map[string]string{"token": noType}, 200, `{}`}, // verify reads no type
 			{"/access-token/verify/", map[string]string{}, 400, `{"token":["This field is required."]}`},
 			{"/access-token/", map[string]string{"username": "alice", "password": "nope"}, 401, `{"detail":"No active account found with the given credentials"}`},
 			{"/access-token/", map[string]string{"username": "", "password": ""}, 400, `{"username":["This field may not be blank."],"password":["This field may not be blank."]}`},
@@ -133,6 +140,13 @@ func TestJWTBearerErrors(t *testing.T) {
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "jti": "x"}, testJWTKey), `{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}`, www},
 			// simplejwt checks the id after the expiry.
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "user_id": u.ID}, testJWTKey), invalid("Token has no id"), www},
+			// The Django reference's answers for a token without exp, without
+			// a type, with user_id null.
+			{"Bearer " + forge(map[string]any{"token_type": "access", "iat": now, "jti": "x", "user_id": u.ID}, testJWTKey), invalid("Token has no 'exp' claim"), www},
+			{"Bearer " + forge(map[string]any{"iat": now, "jti": "x", "user_id": u.ID}, testJWTKey), invalid("Token has no 'exp' claim"), www},
+			{"Bearer " + forge(map[string]any{"exp": now + 60, "iat": now, "jti": "x", "user_id": u.ID}, testJWTKey), invalid("Token has no type"), www},
+			{"Bearer " + forge(map[string]any{"exp": now + 60, "iat": now, "user_id": u.ID}, testJWTKey), invalid("Token has no id"), www},
+			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now + 60, "iat": now, "jti": "x", "user_id": nil}, testJWTKey), `{"detail":"User not found","code":"user_not_found"}`, www},
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now - 60, "iat": now - 700, "user_id": u.ID}, testJWTKey), invalid("Token is invalid or expired"), www},
 			{"Bearer " + forge(map[string]any{"token_type": "access", "exp": now - 60, "iat": now - 700, "jti": "x", "user_id": u.ID}, testJWTKey), invalid("Token is invalid or expired"), www},
 			{"Bearer", `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`, `Bearer realm="api"`},

@@ -169,7 +169,11 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 	if err != nil {
 		return claims, parseRefused(err)
 	}
-	if claims.TokenType != jwt.Refresh {
+	switch claims.TokenType {
+	case jwt.Refresh:
+	case "":
+		return claims, refused(gatehouse.ReasonNoTokenType)
+	default:
 		return claims, refused(gatehouse.ReasonWrongTokenType)
 	}
 	if err := s.users.ResolveJWTUser(ctx, &claims); err != nil {
@@ -310,6 +314,9 @@ func withCopied(copied, fresh []jwt.Claim) []jwt.Claim {
 // parseRefused is the refusal of a token Parse refused: simplejwt words a
 // missing id apart.
 func parseRefused(err error) error {
+	if errors.Is(err, jwt.ErrNoExp) {
+		return refused(gatehouse.ReasonNoExp)
+	}
 	if errors.Is(err, jwt.ErrNoID) {
 		return refused(gatehouse.ReasonNoJTI)
 	}

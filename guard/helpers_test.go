@@ -269,6 +269,8 @@ const (
 	bodyDenied      = `{"detail":"You do not have permission to perform this action."}`
 	bodyJWTInvalid  = `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token is invalid or expired"}]}`
 	bodyWrongType   = `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has wrong type"}]}`
+	bodyNoExp       = `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has no 'exp' claim"}]}`
+	bodyNoType      = `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token has no type"}]}`
 	bodyNoUserID    = `{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}`
 	bodyBadHeader   = `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`
 	bodyTokenBad    = `{"detail":"Invalid token."}`

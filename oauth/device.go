@@ -373,6 +373,9 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 			if err != nil {
 				return gatehouse.DeviceTokens{}, err
 			}
+			// An id_token as the code flow gives one (with openid asked
+			// for): the grant keeps no login time, so none is claimed.
+			o.idToken = &IDTokenInput{User: *u}
 			out = o
 			return gatehouse.DeviceTokens{Access: at, Refresh: rt, FamilyExpires: p.familyDeadline(now)}, nil
 		})

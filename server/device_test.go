@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/oidctest"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 )
 
@@ -361,6 +362,33 @@ func TestDeviceVerificationURIUnderIssuer(t *testing.T) {
 		if d.VerificationURI != "https://auth.example.com/auth/o/device/" ||
 			d.VerificationURIComplete != "https://auth.example.com/auth/o/device/?user_code="+d.UserCode {
 			t.Fatalf("%+v", d)
+		}
+	})
+}
+
+// The device flow with openid asked for answers an id_token on the poll
+// that redeems the grant, as the code flow does (it was on the first
+// refresh only; found by a client-library pass with openid-client and
+// zitadel/oidc).
+func TestDeviceFlowIDToken(t *testing.T) {
+	eachOIDC(t, func(t *testing.T, e *env, signer *oidctest.Signer) {
+		e.setupDevice()
+		d := e.deviceAuthorize(url.Values{"client_id": {"tv-client"}, "scope": {"openid read"}})
+		b := e.browser()
+		b.login("alice", "alicepass")
+		if status, page := b.decide(d.UserCode, "allow"); status != 200 {
+			t.Fatalf("allow: %d %s", status, page)
+		}
+		r := e.devicePoll(d.DeviceCode)
+		expect(t, r, 200, "")
+		m := r.json(t)
+		tok, _ := m["id_token"].(string)
+		if tok == "" {
+			t.Fatalf("no id_token: %s", r.body)
+		}
+		claims := idClaims(t, signer, tok)
+		if claims["aud"] != "tv-client" || claims["iss"] != testIssuer || claims["sub"] == nil || claims["at_hash"] == nil {
+			t.Fatalf("id_token claims %v", claims)
 		}
 	})
 }

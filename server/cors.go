@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -109,12 +110,40 @@ func (s *Server) corsWrap(methods string, public bool, h http.Handler) http.Hand
 // tell (the database) is logged and allows nothing: the browser then
 // refuses the call, and the endpoint itself still answers.
 func (s *Server) originListed(r *http.Request, origin string) bool {
+	if slices.Contains(s.corsOrigins, origin) {
+		return true
+	}
 	ok, err := s.oauth.OriginListed(r.Context(), origin)
 	if err != nil {
 		s.log.Warn("reading the allowed origins", "request_id", requestID(r), "err", err)
 		return false
 	}
 	return ok
+}
+
+// corsAPI applies CORS to a DRF or simplejwt view serving allow (its
+// Allow header) for a request from a browser page of origin: a preflight
+// from an allowed origin (Config.CORSOrigins, or one an application
+// lists) is answered here, 204, and reported handled, as
+// django-cors-headers answers it before DRF; the actual response from one
+// is allowed to be read. Credentials are never allowed: the views take
+// tokens in headers, and a session cookie stays same-origin. Any other
+// request is the view's, without CORS headers.
+func (s *Server) corsAPI(w http.ResponseWriter, r *http.Request, origin string, allow []string) (handled bool) {
+	if !s.originListed(r, origin) {
+		return false
+	}
+	hd := w.Header()
+	hd["Access-Control-Allow-Origin"] = []string{origin}
+	hd["Vary"] = hvVaryDRFOrigin
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		hd["Access-Control-Allow-Methods"] = allow
+		hd["Access-Control-Allow-Headers"] = hvCORSHeaders
+		hd["Access-Control-Max-Age"] = hvCORSMaxAge
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
 }
 
 // addVaryOrigin adds Origin to Vary without changing the shared value the

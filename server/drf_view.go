@@ -84,6 +84,9 @@ func (s *Server) view(v *apiView) http.Handler {
 		h := w.Header()
 		h["Allow"] = allow
 		h["Vary"] = hvVaryDRF
+		if origin := r.Header.Get("Origin"); origin != "" && s.corsAPI(w, r, origin, allow) {
+			return
+		}
 		c := &call{w: w, r: r, view: v}
 		if e := s.dispatch(c); e != nil {
 			c.writeJSON(e.status, e.body)

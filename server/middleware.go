@@ -230,7 +230,10 @@ var (
 	hvSameOrigin = []string{"same-origin"}
 	hvVaryAuth   = []string{"Authorization"}
 	hvVaryDRF    = []string{"Accept, Authorization"}
-	hvJSON       = []string{"application/json"}
-	hvNoStore    = []string{"no-store"}
-	hvNoCache    = []string{"no-cache"}
+	// hvVaryDRFOrigin is a DRF view's Vary when the answer depends on the
+	// request's Origin too (CORS, corsAPI).
+	hvVaryDRFOrigin = []string{"Accept, Authorization, Origin"}
+	hvJSON          = []string{"application/json"}
+	hvNoStore       = []string{"no-store"}
+	hvNoCache       = []string{"no-cache"}
 )

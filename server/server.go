@@ -60,6 +60,10 @@ type Config struct {
 	// TrustedProxies are the peers (IP addresses or CIDR prefixes) whose
 	// X-Forwarded-Proto, -Host and -For headers are believed.
 	TrustedProxies []string
+	// CORSOrigins are the browser origins allowed to call the DRF and
+	// simplejwt views and to read the public OAuth documents (cors.go),
+	// beside those OAuth applications list.
+	CORSOrigins []string
 	// MaxInFlight bounds the requests served at once; beyond it a request
 	// is answered 503 with Retry-After at once, so that memory and file
 	// descriptors stay flat through a database outage. 0 means no bound.
@@ -183,35 +187,36 @@ type RequestTracer interface {
 
 // Server is the gatehouse HTTP handler.
 type Server struct {
-	store     Store
-	accounts  *accounts.Service
-	authn     *authn.Authenticator
-	oauth     *oauth.Provider
-	box       *secret.Box
-	pairs     *simplejwt.Service
-	limiter   *throttle.Limiter
-	fwd       *policy.Policy
-	oidc      *oidc.Provider
-	log       *slog.Logger
-	now       func() time.Time
-	random    io.Reader
-	cfg       Config
-	ocfg      oauth.Config // the provider's: scopes, the login page, sessions
-	logoutURL string       // the logout page's path, beside the login page
-	handler   http.Handler
-	inflight  chan struct{} // one token per request being served; nil: unbounded
-	proxies   []netip.Prefix
-	hosts     []string         // AllowedHosts as hostAllowed compares them
-	metadata  http.HandlerFunc // the RFC 8414 document; nil without an issuer
-	observer  RequestObserver  // nil: none
-	tracer    RequestTracer    // nil: none
-	metrics   http.Handler     // served at cfg.MetricsPath; nil: not served
-	routeErr  error            // a route routes could not add (the metrics path)
-	docs      *apiDocs         // the OpenAPI document and its page, built at first use (apiDocs, api_schema.go)
-	docsOnce  sync.Once
-	docsErr   error
-	jwksDoc   atomic.Pointer[jwksDoc] // the last JWKS document served (oauth_oidc.go)
-	admin     *admin.Service          // nil: no admin API
+	store       Store
+	accounts    *accounts.Service
+	authn       *authn.Authenticator
+	oauth       *oauth.Provider
+	box         *secret.Box
+	pairs       *simplejwt.Service
+	limiter     *throttle.Limiter
+	fwd         *policy.Policy
+	oidc        *oidc.Provider
+	log         *slog.Logger
+	now         func() time.Time
+	random      io.Reader
+	cfg         Config
+	ocfg        oauth.Config // the provider's: scopes, the login page, sessions
+	logoutURL   string       // the logout page's path, beside the login page
+	handler     http.Handler
+	inflight    chan struct{} // one token per request being served; nil: unbounded
+	proxies     []netip.Prefix
+	hosts       []string         // AllowedHosts as hostAllowed compares them
+	corsOrigins []string         // CORSOrigins, normalised (gatehouse.ParseOrigin)
+	metadata    http.HandlerFunc // the RFC 8414 document; nil without an issuer
+	observer    RequestObserver  // nil: none
+	tracer      RequestTracer    // nil: none
+	metrics     http.Handler     // served at cfg.MetricsPath; nil: not served
+	routeErr    error            // a route routes could not add (the metrics path)
+	docs        *apiDocs         // the OpenAPI document and its page, built at first use (apiDocs, api_schema.go)
+	docsOnce    sync.Once
+	docsErr     error
+	jwksDoc     atomic.Pointer[jwksDoc] // the last JWKS document served (oauth_oidc.go)
+	admin       *admin.Service          // nil: no admin API
 
 	// The templates directory (html_pages.go).
 	brand       *branding.Set // its pages; nil: the built-in ones
@@ -243,6 +248,13 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
 	}
 	s.proxies = proxies
+	for _, o := range s.cfg.CORSOrigins {
+		n, err := gatehouse.ParseOrigin(o, true)
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_CORS_ALLOWED_ORIGINS: %w", err)
+		}
+		s.corsOrigins = append(s.corsOrigins, n)
+	}
 	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
 	}

@@ -63,6 +63,7 @@ type Config struct {
 	RequestTimeout  time.Duration
 	AllowedHosts    string
 	TrustedProxies  string
+	CORSOrigins     string
 	MaxInFlight     int
 
 	// ForwardAuthPolicy is the policy file of /auth/verify/ ("": not served).
@@ -234,6 +235,7 @@ func (c *Config) Settings() []Setting {
 		{"max-in-flight", "requests served at once; more are answered 503 with Retry-After at once (0: no bound)", (*intValue)(&c.MaxInFlight), itoa(srv.MaxInFlight)},
 		{"allowed-hosts", "host names requests may name, comma-separated: exact names, .example.com for a domain and its subdomains, or * (Django's ALLOWED_HOSTS); others are answered 400", (*stringValue)(&c.AllowedHosts), strings.Join(srv.AllowedHosts, ",")},
 		{"trusted-proxies", "comma-separated IP addresses or CIDR prefixes of the reverse proxies whose X-Forwarded-Proto, -Host and -For are believed", (*stringValue)(&c.TrustedProxies), ""},
+		{"cors-allowed-origins", "browser origins (https://app.example.com, comma-separated) whose pages may call the API views (DRF's, simplejwt's and the admin API: /api/..., /access-token/..., /api-token-auth/, /sign_up/) and read the public OAuth documents, as django-cors-headers' CORS_ALLOWED_ORIGINS does; the origins OAuth applications list may too; cookies are never allowed cross-origin", (*stringValue)(&c.CORSOrigins), ""},
 		{"throttle-rates", "DRF's DEFAULT_THROTTLE_RATES as scope=N/period pairs, comma-separated (periods s, m, h, d; none: no limit). Scopes: anon and user (every DRF and simplejwt view, per address or per user), login (the four login paths, per address), sign_up, token (/o/token/, /o/revoke_token/, /o/introspect/, per address); scopes not named keep their default", (*stringValue)(&c.ThrottleRates), throttle.DefaultRates().String()},
 		{"throttle-store", "where throttle and failed-login counters live: auto (in memory with SQLite, in the database with PostgreSQL, so replicas share them), memory, or database", (*stringValue)(&c.ThrottleStore), "auto"},
 		{"backoff-after", "failed logins (or client authentications) per account and source before each further attempt waits, 1 s doubling", (*intValue)(&c.BackoffAfter), itoa(gd.FreeFailures)},

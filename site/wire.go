@@ -311,6 +311,7 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.MaxInFlight = e.cfg.MaxInFlight
 	scfg.AllowedHosts = SplitList(e.cfg.AllowedHosts)
 	scfg.TrustedProxies = SplitList(e.cfg.TrustedProxies)
+	scfg.CORSOrigins = SplitList(e.cfg.CORSOrigins)
 	scfg.MountPrefix = e.cfg.MountPrefix
 	scfg.TemplatesDir = e.cfg.TemplatesDir
 	scfg.Issuer, _ = e.issuer() // checked by wire

@@ -252,3 +252,17 @@ func TestNewUserKeySetting(t *testing.T) {
 		})
 	}
 }
+
+// A CORS origin that is not an origin stops serve at start, naming the
+// setting and the value.
+func TestBadCORSOrigins(t *testing.T) {
+	for _, bad := range []string{"ftp://app.example", "https://app.example/path", "app.example", "https://*.example"} {
+		env := baseEnv(testdb.URL(t, "sqlite"))
+		env["GATEHOUSE_CORS_ALLOWED_ORIGINS"] = "https://ok.example," + bad
+		env["GATEHOUSE_ADDR"] = "127.0.0.1:0"
+		if _, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_CORS_ALLOWED_ORIGINS") ||
+			!strings.Contains(err.Error(), bad) {
+			t.Errorf("serve with the CORS origin %q: %v", bad, err)
+		}
+	}
+}

@@ -339,7 +339,7 @@ func TestLoaddataTokenBlacklist(t *testing.T) {
 		t.Fatalf("simplejwt records not reported: %q", out.String())
 	}
 	if w := errb.String(); !strings.Contains(w, `warning: application "spa-implicit" (pk 3) uses the "implicit" grant`) ||
-		!strings.Contains(w, "RFC 9700") || !strings.Contains(w, "gatehouse createapplication --client-id spa-implicit --grant-types authorization-code") {
+		!strings.Contains(w, "RFC 9700") || !strings.Contains(w, "gatehouse applications create --client-id spa-implicit --grant-types authorization-code") {
 		t.Fatalf("implicit application not reported: %q", w)
 	}
 	// A hash no hasher here verifies is loaded with a count per format; a

@@ -135,6 +135,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f failure, err err
 			writeOAuthError(w, oe)
 		case code == gatehouse.EFORBIDDEN:
 			emptyHTML(w, http.StatusForbidden) // DOT's introspection refusal
+		case code == gatehouse.EUNAUTHORIZED:
+			// The client (or what it acts for) was deleted since this
+			// replica cached it: it authenticates no more.
+			writeOAuthError(w, oauth.ErrInvalidClient)
 		default:
 			writeOAuthError(w, oauth.ErrInvalidRequest(gatehouse.ErrorMessage(err)))
 		}

@@ -79,3 +79,24 @@ func TestOAuthEdgesAsDjango(t *testing.T) {
 		}
 	})
 }
+
+// An application deleted by another replica while this one still has it
+// cached: its client's token request is refused as a client that no
+// longer authenticates (401 invalid_client), not a 500 from the foreign
+// key (found by a multi-replica pass). The deletion goes to the store
+// directly, as another replica's would, leaving this server's cache warm.
+func TestDeletedApplicationStillCached(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		cc := basic("cc-client", a.ccSecret)
+		form := url.Values{"grant_type": {"client_credentials"}}
+		expect(t, e.do("POST", "/o/token/", form, "Authorization", cc), 200, "")
+		if err := e.store.DeleteApplication(t.Context(), "cc-client"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.do("POST", "/o/token/", form, "Authorization", cc)
+		if r.status != 401 || string(r.body) != `{"error": "invalid_client"}` {
+			t.Fatalf("a deleted application still cached: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // A statement cut off by the database (its session ended by a restart, a
@@ -240,4 +241,25 @@ func TestDatabaseTimeoutsAreUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A request's write naming a user or an application deleted since the
+// request read it (another replica deleted it; this one still had it
+// cached) is a refused credential (EUNAUTHORIZED), not an internal error:
+// it was a 500 (found by a multi-replica pass).
+func TestForeignKeyViolationIsUnauthorized(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		app := newApp(t, s, "gone")
+		now := time.Now()
+		at, rt := pair(app, newUser(t, s, "owner").ID, "fk-family", "fk-a", "fk-r", now)
+		at.ApplicationID, rt.ApplicationID = app.ID+1000, app.ID+1000 // an application that is not there
+		err := s.CreateTokens(ctx, at, rt, nil)
+		if code := gatehouse.ErrorCode(err); code != gatehouse.EUNAUTHORIZED {
+			t.Fatalf("tokens of a missing application: %v (code %q)", err, code)
+		}
+		if err := s.CreateToken(ctx, &gatehouse.Token{UserID: 987654, Hash: []byte("0123456789abcdef0123456789abcdef"), Name: "x", Created: now}); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+			t.Fatalf("a DRF token of a missing user: %v (code %q)", err, gatehouse.ErrorCode(err))
+		}
+	})
 }

@@ -803,7 +803,29 @@ func (s *Store) classify(err error) error {
 	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
 		return &gatehouse.Error{Code: gatehouse.EINVALID, Message: "The request contains characters or values that cannot be stored.", Err: err}
 	}
+	if isForeignKeyViolation(err) {
+		// A row naming a user or an application that was deleted since
+		// the request read it (another replica's deletion, still in this
+		// replica's cache): the credential names nothing any more.
+		return &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: gatehouse.ReasonCredentialInvalid,
+			Message: "what the credential names was deleted", Err: err}
+	}
 	return err
+}
+
+// isForeignKeyViolation reports a write refused for naming a row that does
+// not exist: PostgreSQL's foreign_key_violation, SQLite's FOREIGN KEY
+// constraint (787). Only the driver's error as it came (a request's
+// write): one a method wrapped with what it was doing (a load naming the
+// object) keeps its words.
+func isForeignKeyViolation(err error) bool {
+	switch e := err.(type) {
+	case *pgconn.PgError:
+		return e.Code == "23503"
+	case interface{ Code() int }:
+		return e.Code() == 787
+	}
+	return false
 }
 
 // classified is classify for the error result of an exported method,

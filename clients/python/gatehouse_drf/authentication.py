@@ -180,6 +180,8 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
         except InvalidJWT as e:
             raise jwt_failed(e.reason)
         user_id = claims.get(s.user_id_claim)
+        if user_id is None and s.user_id_claim in claims:
+            raise jwt_failed("user_not_found")  # simplejwt looks up pk=None
         if user_id is None or isinstance(user_id, bool) or not isinstance(user_id, (int, str)):
             raise jwt_failed("no_user_id")
         django_pk = None

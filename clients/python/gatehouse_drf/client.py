@@ -24,9 +24,10 @@ INACTIVE = {"active": False}
 
 class InvalidJWT(Exception):
     """A JWT that does not verify; reason is "invalid" (bad signature,
-    malformed, expired, wrong aud/iss, unknown key), "no_jti" (no id
-    claim, which simplejwt refuses after the expiry) or "wrong_type" (a
-    refresh token or another type)."""
+    malformed, expired, wrong aud/iss, unknown key), "no_exp" (no exp
+    claim), "no_jti" (no id claim, which simplejwt refuses after the
+    expiry), "no_type" (no type claim) or "wrong_type" (a refresh token or
+    another type), in simplejwt's order."""
 
     def __init__(self, reason):
         super().__init__(reason)
@@ -206,10 +207,14 @@ class Client:
                 leeway=s.jwt_leeway,
                 options=options,
             )
+        except jwt.MissingRequiredClaimError as e:
+            raise InvalidJWT("no_exp" if e.claim == "exp" else "invalid")
         except jwt.PyJWTError:
             raise InvalidJWT("invalid")
         if s.jti_claim not in claims:
             raise InvalidJWT("no_jti")
+        if s.token_type_claim not in claims:
+            raise InvalidJWT("no_type")
         if claims.get(s.token_type_claim) != "access":
             raise InvalidJWT("wrong_type")
         return claims

@@ -36,6 +36,10 @@ def jwt_failed(reason="invalid"):
         return _jwt_invalid("Token has wrong type")
     if reason == "no_jti":
         return _jwt_invalid("Token has no id")
+    if reason == "no_exp":
+        return _jwt_invalid("Token has no 'exp' claim")
+    if reason == "no_type":
+        return _jwt_invalid("Token has no type")
     if reason == "no_user_id":
         return exceptions.AuthenticationFailed({"detail": "Token contained no recognizable user identification", "code": "token_not_valid"})
     if reason == "user_not_found":

@@ -246,7 +246,7 @@ class RefusalTest(FakeCase):
             ("malformed jwt", "Bearer a.b.c", 401, jwt_invalid(), CHALLENGE_INVALID),
             ("wrong signature", "Bearer " + make_jwt(key="another-key-of-at-least-32-bytes-000000"), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("expired", "Bearer " + make_jwt(exp=now - 10, iat=now - 310), 401, jwt_invalid(), CHALLENGE_INVALID),
-            ("no exp", "Bearer " + make_jwt(exp=None), 401, jwt_invalid(), CHALLENGE_INVALID),
+            ("no exp", "Bearer " + make_jwt(exp=None), 401, jwt_invalid("Token has no 'exp' claim"), CHALLENGE_INVALID),
             ("alg none", "Bearer " + jwt.encode({"token_type": "access", "user_id": 7, "exp": now + 60}, None, algorithm="none"), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("audience where none is set", "Bearer " + make_jwt(aud="elsewhere"), 401, jwt_invalid(), CHALLENGE_INVALID),
             ("HS512 where HS256 is set", "Bearer " + make_jwt(alg="HS512"), 401, jwt_invalid(), CHALLENGE_INVALID),

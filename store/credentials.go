@@ -201,7 +201,8 @@ func (s *Store) RevokeCredentials(ctx context.Context, f gatehouse.CredentialFil
 					return err
 				}
 				revoked = append(revoked, gone...)
-				res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE id IN ("+sub+")"), append([]any{micros(now)}, args...)...)
+				res, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ?"+endFamily+" WHERE id IN ("+sub+")"),
+					append([]any{micros(now), micros(now), micros(now)}, args...)...)
 				if err != nil {
 					return err
 				}

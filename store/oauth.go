@@ -481,11 +481,21 @@ func (s *Store) revokeFamily(ctx context.Context, tx *sql.Tx, family string, now
 	if family == "" {
 		return nil, nil
 	}
-	if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE family = ? AND revoked IS NULL"), micros(now), family); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ?"+endFamily+" WHERE family = ? AND revoked IS NULL"),
+		micros(now), micros(now), micros(now), family); err != nil {
 		return nil, err
 	}
 	return s.deleteAccessWhere(ctx, tx, "family = ? AND family <> ''", family)
 }
+
+// endFamily, after "SET revoked = ?" (and given now twice more), also ends
+// the row's family lifetime at now: a refresh token revoked otherwise than
+// by its rotation (a replay's family revocation, revoke_token, an
+// administrator, a replayed code) is refused by its family's end before
+// the refresh grace period is looked at, which accepts again only a token
+// that was rotated (found by a multi-replica pass: with a grace period, a
+// revoked refresh token still refreshed within it).
+const endFamily = ", family_expires = CASE WHEN family_expires IS NULL OR family_expires > ? THEN ? ELSE family_expires END"
 
 // RevokeAccessToken deletes the access token with that hash if it was
 // issued to appID (any application when appID is 0). It reports whether
@@ -528,7 +538,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 		}
 		found = true
 		if t.Revoked == nil {
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE id = ?"), micros(now), t.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ?"+endFamily+" WHERE id = ?"), micros(now), micros(now), micros(now), t.ID); err != nil {
 				return err
 			}
 		}
@@ -709,7 +719,7 @@ func (s *Store) redeemGrant(ctx context.Context, tx *sql.Tx, codeHash []byte, ap
 		return nil
 	}
 	if g.UsedAt != nil {
-		if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ? WHERE grant_id = ? AND revoked IS NULL"), micros(now), g.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE oauth_refresh_tokens SET revoked = ?"+endFamily+" WHERE grant_id = ? AND revoked IS NULL"), micros(now), micros(now), micros(now), g.ID); err != nil {
 			return err
 		}
 		if out.revoked, err = s.deleteAccessWhere(ctx, tx, "grant_id = ?", g.ID); err != nil {

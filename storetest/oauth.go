@@ -576,6 +576,22 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 			t.Fatalf("%s not revoked with its family", h)
 		}
 	}
+	// A token the reuse revoked (never rotated) is not one the grace
+	// period accepts again: it was, and its rotation went on issuing
+	// (found by a multi-replica pass). Nor is one revoked by revoke_token.
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr3"), a.ID, now.Add(2*time.Minute+time.Second), time.Minute, issue("ga5", "gr5")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("a token the family's revocation ended, within grace: %v", err)
+	}
+	at, rt = pair(a, u.ID, "k", "ka1", "kr1", now)
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := s.RevokeRefreshToken(ctx, secret.Hash("kr1"), a.ID, now); err != nil || !found {
+		t.Fatalf("revoking kr1: %v %v", found, err)
+	}
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("kr1"), a.ID, now.Add(time.Second), time.Minute, issue("ka2", "kr2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("a revoked token within grace: %v", err)
+	}
 	// Expired token; expired family.
 	exp := now.Add(time.Minute)
 	at, rt = pair(a, u.ID, "e", "ea1", "er1", now)

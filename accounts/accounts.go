@@ -364,6 +364,32 @@ func (s *Service) Delete(ctx context.Context, username string) error {
 	return nil
 }
 
+// CheckFresh reads user id as stored now, not as an authentication cache
+// holds it, and refuses (EUNAUTHORIZED) when the credential issued at
+// issued no longer stands: the user is gone or inactive, or changed their
+// password or logged out everywhere since (User.Accepts). A request that
+// makes a new credential from an old one (a device token, an
+// authorization code, a device's approval) calls it first: on another
+// replica the change is seen only when its cache expires, and what it
+// made meanwhile would outlive the credential it came from (found by a
+// multi-replica pass).
+func (s *Service) CheckFresh(ctx context.Context, id int64, issued time.Time) error {
+	u, err := s.store.User(ctx, id)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+	}
+	if err != nil {
+		return err
+	}
+	if !u.IsActive {
+		return gatehouse.Unauthorized(gatehouse.ReasonUserInactive)
+	}
+	if !issued.IsZero() && !u.Accepts(issued) {
+		return gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+	}
+	return nil
+}
+
 // User returns the user called username; ENOTFOUND when there is none.
 func (s *Service) User(ctx context.Context, username string) (gatehouse.User, error) {
 	return s.byUsername(ctx, username)

@@ -15,6 +15,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -176,7 +177,21 @@ func (s *Service) ActorFor(ctx context.Context, p *gatehouse.Principal) (Actor, 
 	} else if !p.HasUser() {
 		return Actor{}, forbidden()
 	}
-	u := p.User
+	// The user as stored now, not as the authentication cache holds it:
+	// an administrator demoted, deactivated or logged out everywhere on
+	// another replica could otherwise act (make a superuser) for as long
+	// as this replica's cache keeps the old flags (found by a multi-replica
+	// pass). One read per administrative request.
+	u, err := s.d.Users.User(ctx, p.User.ID)
+	if errors.Is(err, gatehouse.ErrNotFound) {
+		return Actor{}, gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+	}
+	if err != nil {
+		return Actor{}, err
+	}
+	if !p.Issued.IsZero() && !u.Accepts(p.Issued) {
+		return Actor{}, gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+	}
 	if !u.IsActive || !u.IsStaff {
 		return Actor{}, forbidden()
 	}

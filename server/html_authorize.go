@@ -145,6 +145,10 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			redirectTo(w, a.ErrorURL(oauth.ErrAccessDenied))
 			return
 		}
+		if err := s.accounts.CheckFresh(r.Context(), u.ID, authTime); err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
 		code, err := s.oauth.IssueCode(r.Context(), a, u, authTime)
 		if err != nil {
 			s.authorizeFail(w, r, a, err) // a refusal goes back to the client

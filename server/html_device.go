@@ -3,6 +3,7 @@ package server
 import (
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
@@ -96,6 +97,12 @@ func (s *Server) devicePage(w http.ResponseWriter, r *http.Request) {
 		noStore(w) // the page carries the session's CSRF token
 		s.render(w, r, http.StatusOK, brandConsent, &d)
 		return
+	}
+	if allow {
+		if err := s.accounts.CheckFresh(r.Context(), u.ID, time.UnixMicro(ss.Issued)); err != nil {
+			s.htmlFail(w, r, err)
+			return
+		}
 	}
 	c, err := s.oauth.DecideDevice(r.Context(), u, typed, allow)
 	if err != nil {

@@ -53,6 +53,15 @@ func (c *appCache) put(a gatehouse.Application) {
 	c.mu.Unlock()
 }
 
+// forget drops clientID's application and reports whether it was cached.
+func (c *appCache) forget(clientID string) bool {
+	c.mu.Lock()
+	_, ok := c.entries[clientID]
+	delete(c.entries, clientID)
+	c.mu.Unlock()
+	return ok
+}
+
 // drop forgets clientID's application, after this replica changed it.
 func (c *appCache) drop(clientID string) {
 	c.mu.Lock()

@@ -253,6 +253,14 @@ func (p *Provider) AuthenticateClient(ctx context.Context, c ClientCredentials) 
 		return nil, err
 	}
 	app, err := p.authenticateClient(ctx, c)
+	if err == ErrInvalidClient && p.apps.forget(id) {
+		// Refused by the cached application: another replica may have
+		// rotated its secret since, so the stored one decides, before a
+		// failure is counted against the client (found by a
+		// multi-replica pass: the new secret was refused until the cache
+		// expired, and its retries were backed off past it).
+		app, err = p.authenticateClient(ctx, c)
+	}
 	switch {
 	case err == nil:
 		err = attempt.Succeeded(ctx)

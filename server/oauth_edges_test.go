@@ -100,3 +100,28 @@ func TestDeletedApplicationStillCached(t *testing.T) {
 		}
 	})
 }
+
+// A client secret rotated by another replica is accepted here at once,
+// and the old cached secret's refusals are not counted against the
+// client: the stored application decides when the cached one refuses
+// (found by a multi-replica pass: the new secret was refused until the
+// cache expired, and the client's retries were backed off to 429). The
+// rotation goes through oauth.Clients, which leaves this server's
+// application cache warm, as another replica's would.
+func TestRotatedSecretAcceptedBeforeTheCacheExpires(t *testing.T) {
+	each(t, nil, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		form := url.Values{"grant_type": {"client_credentials"}}
+		expect(t, e.do("POST", "/o/token/", form, "Authorization", basic("cc-client", a.ccSecret)), 200, "")
+		fresh, err := e.clients.RotateSecret(t.Context(), "cc-client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 8 { // past the failed-attempt back-off's free failures, were they counted
+			if r := e.do("POST", "/o/token/", form, "Authorization", basic("cc-client", fresh)); r.status != 200 {
+				t.Fatalf("the new secret, attempt %d: %d %s", i, r.status, r.body)
+			}
+		}
+		expect(t, e.do("POST", "/o/token/", form, "Authorization", basic("cc-client", a.ccSecret)), 401, `{"error": "invalid_client"}`)
+	})
+}

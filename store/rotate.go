@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/gatehouse-auth/gatehouse"
 )
 
@@ -297,6 +299,15 @@ func (w *groupWriter) inTx(until time.Time, fn func(context.Context, *sql.Tx) er
 	}
 	applied := false
 	err := s.txWith(ctx, begin, func(tx *sql.Tx) error { err := fn(fnCtx, tx); applied = err == nil; return err })
+	if err != nil && !applied && isDeadlock(err) {
+		// PostgreSQL ended this transaction to break a deadlock with
+		// another replica's (the same token presented to three at once):
+		// nothing of it was written, and run again it finds the other's
+		// rotation, a replay, as a lone one would (it was a 503; found by
+		// a multi-replica pass).
+		w.drop()
+		err = s.txWith(ctx, begin, func(tx *sql.Tx) error { err := fn(fnCtx, tx); applied = err == nil; return err })
+	}
 	if err != nil && s.d.dollar {
 		// The session may be broken (the database restarted, a timeout
 		// cut a statement off): the next group starts a new one.
@@ -309,6 +320,13 @@ func (w *groupWriter) inTx(until time.Time, fn func(context.Context, *sql.Tx) er
 		return &commitUnknown{err}
 	}
 	return err
+}
+
+// isDeadlock reports PostgreSQL's deadlock_detected: the transaction was
+// rolled back whole, and may run again.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
 }
 
 // commitUnknown is the error of a group transaction's COMMIT.

@@ -109,9 +109,6 @@ func (s *Server) createToken(c *call) *apiError {
 	if !errs.empty() {
 		return badRequest(errs)
 	}
-	if err := s.accounts.CheckFresh(c.r.Context(), c.user.User.ID, c.user.Issued); err != nil {
-		return s.fail(nil, c.r, failure{shape: shapeDRF, scheme: c.user.Scheme}, err)
-	}
 	key, tok, err := s.accounts.CreateToken(c.r.Context(), c.user.User.ID, name, lifetime)
 	if err != nil {
 		return s.internal(c, err)

@@ -24,13 +24,7 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 		own := e.http.URL
 		b := e.browser()
 		b.login("root", "rootpass")
-		base, _ := url.Parse(own)
-		var csrf string
-		for _, c := range b.c.Jar.Cookies(base) {
-			if c.Name == "csrftoken" {
-				csrf = c.Value
-			}
-		}
+		csrf := b.cookie("csrftoken")
 		if csrf == "" {
 			t.Fatal("no csrftoken cookie after the login")
 		}
@@ -39,19 +33,7 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 		// The admin API with the session: PATCH a user's first name.
 		patch := func(name string, hd ...string) (int, string) {
 			t.Helper()
-			req, _ := http.NewRequest("PATCH", own+userURL(plain), strings.NewReader(`{"first_name":"`+name+`"}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-CSRFToken", csrf)
-			for i := 0; i+1 < len(hd); i += 2 {
-				req.Header.Set(hd[i], hd[i+1])
-			}
-			res, err := b.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(body)
+			return b.exchange("PATCH", userURL(plain), "application/json", `{"first_name":"`+name+`"}`, append([]string{"X-CSRFToken", csrf}, hd...)...)
 		}
 		firstName := func() string {
 			u, err := e.store.User(context.Background(), plain)
@@ -104,11 +86,8 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 			}
 		}
 		// Without the token the Origin does not help.
-		req, _ := http.NewRequest("PATCH", own+userURL(plain), strings.NewReader(`{"first_name":"NoToken"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", own)
-		if res, err := b.c.Do(req); err != nil || res.StatusCode != 403 {
-			t.Fatalf("own Origin without the token: %v %v", res, err)
+		if status, body := b.exchange("PATCH", userURL(plain), "application/json", `{"first_name":"NoToken"}`, "Origin", own); status != 403 {
+			t.Fatalf("own Origin without the token: %d %s", status, body)
 		}
 
 		// The admin site's form: the user's page posted with the token.
@@ -120,18 +99,7 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 		form.Set("first_name", "FromEvil")
 		sitePost := func(hd ...string) (int, string) {
 			t.Helper()
-			req, _ := http.NewRequest("POST", own+siteUserURL(plain), strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for i := 0; i+1 < len(hd); i += 2 {
-				req.Header.Set(hd[i], hd[i+1])
-			}
-			res, err := b.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(body)
+			return b.exchange("POST", siteUserURL(plain), formType, form.Encode(), hd...)
 		}
 		if status, body := sitePost("Origin", "http://evil.example"); status != 403 || !strings.Contains(body, "CSRF verification failed") {
 			t.Fatalf("admin form from another origin: %d %s", status, body)
@@ -155,16 +123,8 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 		login := hidden(page)
 		login.Set("username", "root")
 		login.Set("password", "rootpass")
-		req, _ = http.NewRequest("POST", own+"/admin/login/", strings.NewReader(login.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", "http://evil.example")
-		res, err := b2.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 403 {
-			t.Fatalf("login form from another origin: %d", res.StatusCode)
+		if status, _ := b2.exchange("POST", "/admin/login/", formType, login.Encode(), "Origin", "http://evil.example"); status != 403 {
+			t.Fatalf("login form from another origin: %d", status)
 		}
 		if res, body := b2.get("/api/me/"); res.StatusCode == 200 {
 			t.Fatalf("the refused login logged in: %s", body)
@@ -182,30 +142,17 @@ func TestSessionRefusesCrossOrigin(t *testing.T) {
 func TestCSRFTokenFromFormOrHeader(t *testing.T) {
 	each(t, nil, func(t *testing.T, e *env) {
 		f := newAdminFixture(e)
-		own := e.http.URL
 		b := e.browser()
 		b.login("root", "rootpass")
-		base, _ := url.Parse(own)
-		var csrf string
-		for _, c := range b.c.Jar.Cookies(base) {
-			if c.Name == "csrftoken" {
-				csrf = c.Value
-			}
-		}
+		csrf := b.cookie("csrftoken")
 		post := func(path string, form url.Values, header string) int {
 			t.Helper()
-			req, _ := http.NewRequest("POST", own+path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			var hd []string
 			if header != "" {
-				req.Header.Set("X-CSRFToken", header)
+				hd = []string{"X-CSRFToken", header}
 			}
-			res, err := b.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			return res.StatusCode
+			status, _ := b.exchange("POST", path, formType, form.Encode(), hd...)
+			return status
 		}
 		user := func(name string, extra ...string) url.Values {
 			v := url.Values{"username": {name}, "password": {"a long enough passphrase"}}
@@ -245,4 +192,28 @@ func TestCSRFTokenFromFormOrHeader(t *testing.T) {
 			t.Fatalf("first_name %q", u.FirstName)
 		}
 	})
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// exchange sends a request with the browser's cookies: body of content type
+// ctype, the headers hd (name, value, ...); it returns the status and
+// the body.
+func (b *browser) exchange(method, path, ctype, body string, hd ...string) (int, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	for i := 0; i+1 < len(hd); i += 2 {
+		req.Header.Set(hd[i], hd[i+1])
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
 }

@@ -279,7 +279,7 @@ func pythonDecodeError(data []byte) (msg string, cut int, ok bool) {
 		case c >= 0xF1 && c <= 0xF3:
 			want = 3
 		default:
-			return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: invalid start byte", c, i), 0, true
+			return utf8Error(data, i, 1, "invalid start byte"), 0, true
 		}
 		n = 1
 		for n <= want && i+n < len(data) {
@@ -292,12 +292,18 @@ func pythonDecodeError(data []byte) (msg string, cut int, ok bool) {
 		if i+n >= len(data) && n <= want {
 			return "", i, false
 		}
-		if n == 1 {
-			return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: invalid continuation byte", c, i), 0, true
-		}
-		return fmt.Sprintf("'utf-8' codec can't decode bytes in position %d-%d: invalid continuation byte", i, i+n-1), 0, true
+		return utf8Error(data, i, n, "invalid continuation byte"), 0, true
 	}
 	return "", len(data), false
+}
+
+// utf8Error is Python's UnicodeDecodeError message for the n bytes of
+// data at i.
+func utf8Error(data []byte, i, n int, reason string) string {
+	if n == 1 {
+		return fmt.Sprintf("'utf-8' codec can't decode byte 0x%02x in position %d: %s", data[i], i, reason)
+	}
+	return fmt.Sprintf("'utf-8' codec can't decode bytes in position %d-%d: %s", i, i+n-1, reason)
 }
 
 // loneSurrogate returns the first \uD800-\uDFFF escape of a JSON string

@@ -8,11 +8,15 @@ import (
 )
 
 // sessionCookie returns the browser's sessionid cookie value.
-func (b *browser) sessionCookie() string {
+func (b *browser) sessionCookie() string { return b.cookie("sessionid") }
+
+// cookie is the value of the browser's cookie name for the server ("" when
+// it has none).
+func (b *browser) cookie(name string) string {
 	b.t.Helper()
 	u, _ := url.Parse(b.base)
 	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "sessionid" {
+		if c.Name == name {
 			return c.Value
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse"
 )
 
 // The origin of a request: the scheme and host a client used, which links
@@ -261,23 +263,13 @@ func (s *Server) crossOrigin(r *http.Request) (string, bool) {
 	if got == "" {
 		return "", false
 	}
+	// Both as origins are compared (gatehouse.ParseOrigin: lower case,
+	// no default port); an Origin that is none ("null") is another's.
 	o := s.originOf(r)
-	scheme, host, ok := strings.Cut(got, "://")
-	if !ok || !strings.EqualFold(scheme, o.scheme) || !strings.EqualFold(withoutDefaultPort(scheme, host), withoutDefaultPort(o.scheme, o.host)) {
+	own, err := gatehouse.ParseOrigin(o.scheme+"://"+o.host, true)
+	from, err2 := gatehouse.ParseOrigin(got, true)
+	if err != nil || err2 != nil || from != own {
 		return shown, true
 	}
 	return "", false
-}
-
-// withoutDefaultPort drops the port a scheme implies (":443" of https,
-// ":80" of http), so that "example.com" and "example.com:443" compare
-// equal as origins.
-func withoutDefaultPort(scheme, host string) string {
-	switch strings.ToLower(scheme) {
-	case "https":
-		return strings.TrimSuffix(host, ":443")
-	case "http":
-		return strings.TrimSuffix(host, ":80")
-	}
-	return host
 }

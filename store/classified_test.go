@@ -69,14 +69,8 @@ func TestSessionEndedMidStatementIsUnavailable(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tx, err := admin.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := lockTable(t, admin, c.table)
 			defer tx.Rollback()
-			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+c.table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-				t.Fatal(err)
-			}
 			done := make(chan error, 1)
 			go func() { done <- c.call(ctx) }()
 			// End every session of the store that waits for the lock, until

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/testdb"
 	"github.com/gatehouse-auth/gatehouse/secret"
+	"github.com/gatehouse-auth/gatehouse/store"
 )
 
 // A rotation whose caller's deadline passes while its statement waits for
@@ -23,35 +24,16 @@ import (
 // by a faults-under-load pass: a table lock of 10 s, a request timeout of
 // 5 s). The OAuth rotation (its table locked) and simplejwt's alike.
 func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
-	base := postgresURL(t)
-	s := testdb.OpenURL(t, base)
-	ctx := t.Context()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	app := newApp(t, s, "conf")
-	uid := newUser(t, s, "late").ID
-	now := time.Now()
-	at, rt := pair(app, uid, "late-family", "late-a", "late-r", now)
-	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, admin, app, uid, issue := rotationFixture(t, "late")
+	ctx, now := t.Context(), time.Now()
 	jwtRecord := func(jti string) gatehouse.RefreshRecord {
 		return gatehouse.RefreshRecord{JTI: jti, UserID: uid, Family: "late-jwt", Created: now, Expires: now.Add(time.Hour)}
 	}
 	if err := s.RecordRefresh(ctx, jwtRecord("late-old")); err != nil {
 		t.Fatal(err)
 	}
-	issue := func(suffix string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-		return func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-			at, rt := pair(app, *rot.Old.UserID, "", "late-a-"+suffix, "late-r-"+suffix, now)
-			return at, rt, nil
-		}
-	}
 	oauth := func(ctx context.Context, suffix string) error {
-		_, err := s.RotateRefreshToken(ctx, secret.Hash("late-r"), app.ID, now, 0, issue(suffix))
+		_, err := s.RotateRefreshToken(ctx, secret.Hash("late-r1"), app.ID, now, 0, issue("-"+suffix))
 		return err
 	}
 	simplejwt := func(ctx context.Context, suffix string) error {
@@ -69,17 +51,11 @@ func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
 		{"simplejwt", "jwt_tokens", simplejwt},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tx, err := admin.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := lockTable(t, admin, c.table)
 			defer tx.Rollback()
-			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+c.table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-				t.Fatal(err)
-			}
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			start := time.Now()
-			err = c.rotate(rctx, "first")
+			err := c.rotate(rctx, "first")
 			cancel()
 			took := time.Since(start)
 			if err == nil {
@@ -119,27 +95,8 @@ func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
 // is the one PostgreSQL ends. (Found by a multi-replica pass: about 1 in
 // 12 three-way races answered 503.)
 func TestRotationDeadlockRunsAgain(t *testing.T) {
-	base := postgresURL(t)
-	s := testdb.OpenURL(t, base)
-	ctx := t.Context()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	app := newApp(t, s, "conf")
-	uid := newUser(t, s, "racer").ID
-	now := time.Now()
-	at, rt := pair(app, uid, "dl-family", "dl-a1", "dl-r1", now)
-	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
-		t.Fatal(err)
-	}
-	issue := func(n string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-		return func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-			at, rt := pair(app, *rot.Old.UserID, "", "dl-a"+n, "dl-r"+n, now)
-			return at, rt, nil
-		}
-	}
+	s, admin, app, _, issue := rotationFixture(t, "dl")
+	ctx, now := t.Context(), time.Now()
 	if _, err := s.RotateRefreshToken(ctx, secret.Hash("dl-r1"), app.ID, now, 0, issue("2")); err != nil {
 		t.Fatal(err)
 	}
@@ -188,4 +145,50 @@ func TestRotationDeadlockRunsAgain(t *testing.T) {
 	if r, _ := s.RefreshTokenByHash(ctx, secret.Hash("dl-r2")); r.Revoked == nil {
 		t.Fatal("the family was not revoked")
 	}
+}
+
+// rotationFixture is a PostgreSQL store holding a user and the refresh
+// token prefix+"-r1" of an application (family prefix+"-family"), a
+// second session on the same database (admin, closed with the test), and
+// the issue function of a rotation whose new tokens are prefix+"-a"+n and
+// prefix+"-r"+n.
+func rotationFixture(t *testing.T, prefix string) (s *store.Store, admin *sql.DB, app gatehouse.Application, uid int64,
+	issue func(n string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) {
+	t.Helper()
+	base := postgresURL(t)
+	s = testdb.OpenURL(t, base)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	app = newApp(t, s, "conf")
+	uid = newUser(t, s, prefix+"-user").ID
+	now := time.Now()
+	at, rt := pair(app, uid, prefix+"-family", prefix+"-a1", prefix+"-r1", now)
+	if err := s.CreateTokens(t.Context(), at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	issue = func(n string) func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		return func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			at, rt := pair(app, *rot.Old.UserID, "", prefix+"-a"+n, prefix+"-r"+n, now)
+			return at, rt, nil
+		}
+	}
+	return s, admin, app, uid, issue
+}
+
+// lockTable begins a transaction in admin holding table in ACCESS
+// EXCLUSIVE mode, until the caller rolls it back.
+func lockTable(t *testing.T, admin *sql.DB, table string) *sql.Tx {
+	t.Helper()
+	tx, err := admin.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
 }

@@ -85,21 +85,10 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, k
 }
 
 // User returns the user with id, or gatehouse.ErrNotFound.
-//
-// A read that meets a session the server ended while it sat in the pool
-// (a restart, a failover, pg_terminate_backend; the pool found it alive a
-// moment before) is made once more, on another connection: it changes
-// nothing, and the requests that read a user fresh before making a
-// credential (accounts.CheckFresh) would otherwise answer 503 after the
-// database is back (faults/killtest -cuts).
 func (s *Store) User(ctx context.Context, id int64) (_ gatehouse.User, err error) {
 	defer s.classified(&err)
 	var u gatehouse.User
-	q := s.q("SELECT " + userCols + " FROM users WHERE id = ?")
-	err = scanUser(s.db.QueryRowContext(ctx, q, id), &u)
-	if err != nil && ctx.Err() == nil && s.d.isUnavailable(err) {
-		err = scanUser(s.db.QueryRowContext(ctx, q, id), &u)
-	}
+	err = scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userCols+" FROM users WHERE id = ?"), id), &u)
 	return u, s.notFound(err)
 }
 

@@ -95,6 +95,11 @@ const (
 	// retire`): it no longer signs and left the key set. Detail: kid,
 	// algorithm, and signer (the kid signing in its place).
 	AuditKeyRetired = "key.retired"
+	// AuditKeyImported: a private key made elsewhere (a Django project's
+	// OIDC key) joined the key set (`gatehouse keys import`). Detail: kid,
+	// algorithm, signs ("true": it signs from now on; "false": published
+	// only) and replaces (the kid that stopped signing, when it signs).
+	AuditKeyImported = "key.imported"
 )
 
 // AuditEvents lists every event name, in the order above.
@@ -104,7 +109,7 @@ func AuditEvents() []string {
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenRevoked, AuditTokenReused,
 		AuditCodeIssued, AuditCodeReplayed,
 		AuditApplicationCreated, AuditApplicationChanged, AuditApplicationDeleted,
-		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired, AuditUserDeleted,
+		AuditKeyRotated, AuditKeyCreated, AuditKeyRetired, AuditKeyImported, AuditUserDeleted,
 		AuditUserChanged, AuditGroupCreated, AuditGroupChanged, AuditGroupDeleted, AuditCredentialsRevoked}
 }
 

@@ -63,12 +63,18 @@ func (k SigningKey) CanSign(now time.Time) bool {
 	return k.Published(now) && (k.SignsUntil == nil || now.Before(*k.SignsUntil))
 }
 
+// NeverSigns reports whether k is published only: its signing period is
+// empty (a key imported for what it signed elsewhere).
+func (k SigningKey) NeverSigns() bool {
+	return k.SignsUntil != nil && !k.SignsUntil.After(k.SignsFrom)
+}
+
 // CurrentSigningKey returns the key that signs at now: the newest (by
-// SignsFrom, then Created) that is not retired and whose SignsFrom has
-// come. ok is false when there is none.
+// SignsFrom, then Created) that is not retired, whose SignsFrom has come
+// and which signs at all (not NeverSigns). ok is false when there is none.
 func CurrentSigningKey(keys []SigningKey, now time.Time) (k SigningKey, ok bool) {
 	for _, c := range keys {
-		if c.Retired(now) || c.SignsFrom.After(now) {
+		if c.Retired(now) || c.SignsFrom.After(now) || c.NeverSigns() {
 			continue
 		}
 		if !ok || compareSchedule(c, k) > 0 {

@@ -35,6 +35,12 @@ func TestSigningKeyStates(t *testing.T) {
 	if k, ok := CurrentSigningKey(keys, t0); !ok || k.KID != "prev" {
 		t.Errorf("with the current key retired: %v %v", k.KID, ok)
 	}
+	// A key published only (imported for what it signed elsewhere) never
+	// signs, even when it is the newest that started.
+	inactive := SigningKey{KID: "inactive", Created: t0, SignsFrom: t0, SignsUntil: at(0), PublishedUntil: at(time.Hour)}
+	if k, ok := CurrentSigningKey(append(keys, inactive), t0); !ok || k.KID != "prev" || !inactive.NeverSigns() || cur.NeverSigns() {
+		t.Errorf("with a key that never signs: %v %v", k.KID, ok)
+	}
 	if _, ok := CurrentSigningKey([]SigningKey{next}, t0); ok {
 		t.Error("a key that has not started signs")
 	}

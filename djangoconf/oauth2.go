@@ -85,11 +85,12 @@ func (c *converter) oauth2() {
 	}
 	if on, _ := boolean(s.get("OIDC_ENABLED")); on {
 		// gatehouse is a provider whenever it has an issuer (docs/oidc.md);
-		// what is not carried is DOT's key, so the id_tokens Django signed
-		// no longer verify against the JWKS.
+		// DOT's key is a secret, so it is not in the configuration file:
+		// `gatehouse keys import` carries it into the database.
 		c.refuse(s.from("OIDC_ENABLED"), "True: gatehouse is an OpenID Connect provider too (GATEHOUSE_OIDC_ENABLED, on by default, "+
-			"once GATEHOUSE_ISSUER names its public URL), signing id_tokens with keys of its own: OIDC_RSA_PRIVATE_KEY is not carried, "+
-			"so id_tokens Django issued no longer verify against the JWKS (relying parties check them at login, and log in again)")
+			"once GATEHOUSE_ISSUER names its public URL), signing id_tokens with keys of its own: OIDC_RSA_PRIVATE_KEY is not carried here. "+
+			"Import it (python manage.py shell -c \"from django.conf import settings; print(settings.OAUTH2_PROVIDER['OIDC_RSA_PRIVATE_KEY'])\" | gatehouse keys import -) "+
+			"and gatehouse signs with it under Django's kid, so id_tokens Django issued keep verifying against the JWKS")
 	}
 	for _, k := range []struct{ key, why string }{
 		{"CLIENT_ID_GENERATOR_CLASS", "gatehouse generates 40 letters and digits, as DOT's default"},
@@ -118,7 +119,14 @@ func (c *converter) oauth2() {
 	for _, k := range []string{"OIDC_RSA_PRIVATE_KEY", "OIDC_RSA_PRIVATE_KEYS_INACTIVE", "RESOURCE_SERVER_AUTH_TOKEN", "RESOURCE_SERVER_INTROSPECTION_CREDENTIALS"} {
 		s.used[k] = true
 		if v, ok := s.user.Get(k); ok && v != nil && v != "" && !same(v, []any{}) {
-			c.refuse(s.from(k), "set (not shown): gatehouse is no OpenID Connect provider and no resource server of another; it is not carried")
+			why := "set (not shown): gatehouse is no resource server of another; it is not carried"
+			switch k {
+			case "OIDC_RSA_PRIVATE_KEY":
+				why = "set (not shown): a secret, not written to the configuration; import it into the database with gatehouse keys import FILE (or - for standard input)"
+			case "OIDC_RSA_PRIVATE_KEYS_INACTIVE":
+				why = "set (not shown): secrets, not written to the configuration; import each key that signed id_tokens still in use with gatehouse keys import --inactive FILE"
+			}
+			c.refuse(s.from(k), "%s", why)
 		}
 	}
 	// Inert here: admin classes, OIDC details (OIDC_ENABLED is reported),

@@ -99,7 +99,8 @@ type Deps struct {
 	Now    func() time.Time
 	Random io.Reader
 	Log    *slog.Logger
-	// Audit receives key.created, key.rotated and key.retired (nil: none).
+	// Audit receives key.created, key.rotated, key.retired and key.imported
+	// (nil: none).
 	Audit gatehouse.Auditor
 }
 
@@ -685,21 +686,7 @@ func (m *Manager) generate(alg string) (gatehouse.SigningKey, error) {
 	}
 	// Hex, not base64url: a kid may start with "-" in base64url, which
 	// `gatehouse keys retire KID` would take for a flag.
-	kid := hex.EncodeToString(id[:])
-	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: alg, Use: "sig"})
-	if err != nil {
-		return gatehouse.SigningKey{}, fmt.Errorf("keys: public key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return gatehouse.SigningKey{}, fmt.Errorf("keys: private key: %w", err)
-	}
-	sealed, err := m.d.Box.Seal(der)
-	clear(der)
-	if err != nil {
-		return gatehouse.SigningKey{}, fmt.Errorf("keys: sealing: %w", err)
-	}
-	return gatehouse.SigningKey{KID: kid, Algorithm: alg, PublicKey: pub, Sealed: sealed}, nil
+	return m.seal(priv, hex.EncodeToString(id[:]), alg)
 }
 
 // open reads a stored key: its public JWK and its sealed private key,

@@ -268,7 +268,7 @@ func TestAuditEveryEventFromRealFlows(t *testing.T) {
 		for _, ev := range gatehouse.AuditEvents() {
 			reserved := ev == gatehouse.AuditLoginThrottled || ev == gatehouse.AuditLoginLocked ||
 				ev == gatehouse.AuditApplicationChanged || ev == gatehouse.AuditKeyRotated ||
-				ev == gatehouse.AuditKeyCreated || ev == gatehouse.AuditKeyRetired ||
+				ev == gatehouse.AuditKeyCreated || ev == gatehouse.AuditKeyRetired || ev == gatehouse.AuditKeyImported ||
 				ev == gatehouse.AuditUserDeleted || // the CLI's (cmd/gatehouse TestUsersCommands)
 				ev == gatehouse.AuditUserChanged || ev == gatehouse.AuditGroupCreated || ev == gatehouse.AuditGroupChanged ||
 				ev == gatehouse.AuditGroupDeleted || ev == gatehouse.AuditCredentialsRevoked // the admin's (admin_api_*_test.go)

@@ -41,6 +41,7 @@ type cmdFlags struct {
 	userModel                            string          // loaddata: a custom user model
 	oauthModels                          oauthModelFlags // loaddata: a project's own DOT models (oauth_models.go)
 	zone                                 timeZoneFlag    // loaddata: a project's TIME_ZONE without USE_TZ (timezone_flag.go)
+	inactive                             bool            // keys import --inactive
 }
 
 func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
@@ -65,6 +66,8 @@ func registerCommandFlags(cmd string, fs *flag.FlagSet) *cmdFlags {
 		f.users.register(cmd, fs)
 	case "tokens list", "tokens revoke":
 		f.tokens.register(cmd, fs)
+	case "keys":
+		fs.BoolVar(&f.inactive, "inactive", false, "keys import: publish the key for the tokens it signed (for the OAuth access token lifetime plus 1h, as a replaced key) without signing with it")
 	case "config":
 		fs.BoolVar(&f.markdown, "markdown", false, "print the reference table of every setting (flag, variable, default, meaning) that docs/configuration.md holds")
 	case "audit":

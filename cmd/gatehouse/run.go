@@ -76,7 +76,7 @@ func commands() []command {
 		{name: "applications delete", usage: "CLIENT_ID", help: "delete an OAuth2 application and its tokens", nargs: one, run: cmdDeleteApplication, aliases: []string{"deleteapplication"}},
 		{name: "cleartokens", help: "delete expired OAuth2 tokens and codes now (the server also does it in the background)", nargs: none, run: cmdClearTokens},
 		{name: "audit", help: "print audit log events, newest last (--user --client --event --since --until --limit --format)", nargs: none, run: cmdAudit},
-		{name: "keys", usage: "list|rotate|retire KID", help: "list, rotate or retire the signing keys of id_tokens and JWT access tokens", nargs: [2]int{0, -1}, run: cmdKeys},
+		{name: "keys", usage: "list|rotate|retire KID|import [--inactive] FILE|-", help: "list, rotate, retire or import (a Django project's OIDC_RSA_PRIVATE_KEY) the signing keys of id_tokens and JWT access tokens", nargs: [2]int{0, -1}, run: cmdKeys},
 		{name: "backup", usage: "PATH", help: "write a consistent copy of the SQLite database to PATH while it runs (PostgreSQL: use pg_dump)", nargs: one, run: cmdBackup},
 		{name: "django-settings", usage: "[INPUT|-]", help: "write a configuration file from a Django project's settings (--out), listing what is not honoured", nargs: atMost(1), run: cmdDjangoSettings},
 		{name: "completion", usage: "bash|zsh|fish", help: "print a shell completion script", nargs: one, run: cmdCompletion},

@@ -67,10 +67,11 @@ const maxNonce = 255
 func (a *AuthorizeRequest) parseOIDC(params url.Values) *Error {
 	// Request objects (OpenID Connect Core 6) are not offered, as
 	// discovery says; the client is told so rather than have them ignored.
-	if _, sent := params["request"]; sent {
+	// An empty parameter is one not sent (RFC 6749 3.1).
+	if params.Get("request") != "" {
 		return &Error{Code: "request_not_supported", Description: "Request objects are not supported.", Status: 400}
 	}
-	if _, sent := params["request_uri"]; sent {
+	if params.Get("request_uri") != "" {
 		return &Error{Code: "request_uri_not_supported", Description: "request_uri is not supported.", Status: 400}
 	}
 	a.Nonce = params.Get("nonce")
@@ -95,7 +96,7 @@ func (a *AuthorizeRequest) parseOIDC(params url.Values) *Error {
 		return ErrInvalidRequest("prompt=none cannot be combined with other values.")
 	}
 	a.MaxAge = -1
-	if v, sent := params["max_age"]; sent {
+	if v := params["max_age"]; len(v) > 0 && v[0] != "" {
 		n, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || n < 0 || n > 1<<31 || strings.TrimLeft(v[0], "0123456789") != "" {
 			return ErrInvalidRequest("Invalid max_age parameter.")

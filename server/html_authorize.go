@@ -97,10 +97,16 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			s.authorizeFail(w, r, a, err)
 			return
 		}
-		if r.Method == http.MethodPost && !consent {
+		switch {
+		case r.Method == http.MethodPost && !consent:
 			// An authorization request sent as a form: back to it as a GET.
-			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params, false))
-		} else {
+			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params))
+		case !consent && asksLogin(params):
+			// The login about to happen is the one prompt=login or max_age
+			// asks for: back without them, or the request would send the
+			// user to log in once more (max_age=0: for ever).
+			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params))
+		default:
 			s.redirectToLogin(w, r) // the request as it was sent, as Django's login_required
 		}
 		return
@@ -127,7 +133,7 @@ func (s *Server) authorizeEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if relogin {
-			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params, true))
+			s.redirectToLoginNext(w, r, requestWith(r.URL.Path, params))
 			return
 		}
 		if a.Prompt[oauth.PromptNone] && a.ConsentRequired() {
@@ -205,15 +211,17 @@ func (s *Server) checkOpenID(r *http.Request, a *oauth.AuthorizeRequest, u *gate
 }
 
 // requestWith is the authorization request at path with params as a
-// local URL, for the login page to send the user back to (as a GET);
-// dropLogin takes prompt's login and select_account out, so that the
-// fresh login is not asked for again.
-func requestWith(path string, params url.Values, dropLogin bool) string {
+// local URL, for the login page to send the user back to (as a GET),
+// without what asks for the login about to happen (prompt's login and
+// select_account, max_age), so that it is not asked for again.
+func requestWith(path string, params url.Values) string {
 	q := url.Values{}
 	for k, v := range params {
 		q[k] = v
 	}
-	if p, ok := q["prompt"]; ok && len(p) == 1 && dropLogin {
+	// A login that recent meets any max_age (auth_time says when it was).
+	q.Del("max_age")
+	if p, ok := q["prompt"]; ok && len(p) == 1 {
 		var keep []string
 		for _, v := range strings.Fields(p[0]) {
 			if v != oauth.PromptLogin && v != oauth.PromptSelectAccount {
@@ -227,6 +235,20 @@ func requestWith(path string, params url.Values, dropLogin bool) string {
 		}
 	}
 	return path + "?" + q.Encode()
+}
+
+// asksLogin reports whether an authorization request asks for a fresh
+// login: prompt=login or select_account, or a max_age.
+func asksLogin(params url.Values) bool {
+	if params.Get("max_age") != "" {
+		return true
+	}
+	for _, p := range strings.Fields(params.Get("prompt")) {
+		if p == oauth.PromptLogin || p == oauth.PromptSelectAccount {
+			return true
+		}
+	}
+	return false
 }
 
 // pageUser returns the logged-in user of a browser page; without one it

@@ -32,8 +32,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		params = r.PostForm
 	default:
-		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-		emptyHTML(w, http.StatusMethodNotAllowed)
+		getHeadPost(w, r) // OPTIONS: 200, else 405, each with Allow
 		return
 	}
 	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint"} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/fixture"
+	"github.com/gatehouse-auth/gatehouse/internal/oidctest"
 	"github.com/gatehouse-auth/gatehouse/oauth"
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
@@ -222,4 +223,52 @@ func (e *env) resourceServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return basic("rs", secret)
+}
+
+// The OAuth views answer OPTIONS with 200 and the Allow they list (RFC
+// 9110 10.2.1: a 405 may not list the method it refuses), and other
+// methods with 405 and the same Allow; introspection answers HEAD as GET
+// without the body, as DOT's view does.
+func TestOAuthViewsOptionsAndHead(t *testing.T) {
+	eachWith(t, noThrottles, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		pageMethods(t, e, "/o/authorize/", "/o/device/")
+		rs := e.resourceServer(t)
+		tok := e.password(a, "scope", "read").Access
+		get := e.do("GET", "/o/introspect/?token="+url.QueryEscape(tok), nil, "Authorization", rs)
+		head := e.do("HEAD", "/o/introspect/?token="+url.QueryEscape(tok), nil, "Authorization", rs)
+		if get.status != 200 || !strings.Contains(string(get.body), `"active": true`) || head.status != 200 || len(head.body) != 0 ||
+			head.header.Get("Content-Type") != get.header.Get("Content-Type") {
+			t.Errorf("HEAD /o/introspect/: %d %q %q, GET %d %s", head.status, head.body, head.header.Get("Content-Type"), get.status, get.body)
+		}
+		if r := e.do("HEAD", "/o/introspect/?token="+url.QueryEscape(tok), nil); r.status != 403 {
+			t.Errorf("HEAD without a client: %d", r.status)
+		}
+		if r := e.do("OPTIONS", "/o/introspect/", nil); r.status != 200 || r.header.Get("Allow") != "GET, POST, HEAD, OPTIONS" {
+			t.Errorf("OPTIONS /o/introspect/: %d %q", r.status, r.header.Get("Allow"))
+		}
+	})
+}
+
+// pageMethods checks OPTIONS and PUT on views that answer GET, HEAD and
+// POST.
+func pageMethods(t *testing.T, e *env, paths ...string) {
+	t.Helper()
+	for _, path := range paths {
+		r := e.do("OPTIONS", path, nil)
+		if r.status != 200 || r.header.Get("Allow") != "GET, POST, HEAD, OPTIONS" || len(r.body) != 0 {
+			t.Errorf("OPTIONS %s: %d %q %q", path, r.status, r.header.Get("Allow"), r.body)
+		}
+		r = e.do("PUT", path, nil)
+		if r.status != 405 || r.header.Get("Allow") != "GET, POST, HEAD, OPTIONS" {
+			t.Errorf("PUT %s: %d %q", path, r.status, r.header.Get("Allow"))
+		}
+	}
+}
+
+// The OpenID Connect views likewise.
+func TestOIDCViewsOptions(t *testing.T) {
+	eachOIDC(t, func(t *testing.T, e *env, _ *oidctest.Signer) {
+		pageMethods(t, e, "/o/userinfo/", "/o/logout/", "/o/authorize/")
+	})
 }

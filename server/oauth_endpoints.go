@@ -38,7 +38,7 @@ func (s *Server) introspectEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	// DOT reads request.POST (or GET) "token": the last value.
 	req := oauth.IntrospectRequest{Token: lastValue(form, "token"), Client: clientCredentials(r, form)}
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead { // HEAD: GET without the body
 		req.Token = lastValue(queryOf(r), "token")
 	}
 	if f := strings.Fields(authorizationHeader(r)); len(f) == 2 && strings.EqualFold(f[0], "bearer") {

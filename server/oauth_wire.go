@@ -34,15 +34,20 @@ func dotView(h http.HandlerFunc, methods ...string) http.Handler {
 	})
 }
 
-// getHeadPost answers 405 with Allow, as Django's views do, to a method
-// other than GET, HEAD and POST; it reports whether the request may go on.
+// getHeadPost answers OPTIONS with 200 and Allow, and any method other
+// than GET, HEAD and POST with 405 and Allow, as Django's views do; it
+// reports whether the request may go on.
 func getHeadPost(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 		return true
 	}
 	w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
-	emptyHTML(w, http.StatusMethodNotAllowed)
+	if r.Method == http.MethodOptions {
+		emptyHTML(w, http.StatusOK)
+	} else {
+		emptyHTML(w, http.StatusMethodNotAllowed)
+	}
 	return false
 }
 

@@ -356,6 +356,27 @@ func TestOIDCAuthorizeParameters(t *testing.T) {
 		if _, ok := idClaims(t, signer, idt)["auth_time"]; !ok {
 			t.Fatal("no auth_time with max_age")
 		}
+		// max_age=0 (a login at this request, as prompt=login): to log in,
+		// and back without max_age, so a code follows however long the
+		// way back took; the same for a user who was not logged in.
+		for _, who := range []string{"logged in", "anonymous"} {
+			ua := b
+			if who == "anonymous" {
+				ua = e.browser()
+			}
+			next = toLogin(ua, with("max_age", "0"))
+			if strings.Contains(next, "max_age") || !strings.Contains(next, "client_id=rp") {
+				t.Fatalf("%s, max_age=0: after the login the user goes to %s", who, next)
+			}
+			ua.login("alice", "alicepass")
+			e.clock.advance(3 * time.Second)
+			if res, _ := ua.get(next); res.StatusCode != 302 || !strings.Contains(res.Header.Get("Location"), "code=") {
+				t.Fatalf("%s, max_age=0: after logging in: %d %s", who, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		// Empty parameters are parameters not sent (RFC 6749 3.1).
+		b.code("rp", "scope", "openid", "max_age", "", "request", "", "request_uri", "")
+		redirectError(b, with("request", "eyJhbGciOiJub25lIn0.e30."), "request_not_supported")
 
 		// id_token_hint: this client's, of the logged-in user: a code.
 		b.code("rp", "scope", "openid", "id_token_hint", idt, "prompt", "none")

@@ -82,7 +82,7 @@ func (s *Server) routes() http.Handler {
 	// the origins their client lists (cors.go).
 	mux.Handle("/o/token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.tokenEndpoint, "POST"))))
 	mux.Handle("/o/revoke_token/{$}", s.cors("POST", s.throttled(throttle.ScopeToken, dotView(s.revokeEndpoint, "POST"))))
-	mux.Handle("/o/introspect/{$}", s.cors("GET, POST", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST"))))
+	mux.Handle("/o/introspect/{$}", s.cors("GET, POST", s.throttled(throttle.ScopeToken, dotView(s.introspectEndpoint, "GET", "POST", "HEAD"))))
 	mux.Handle("/o/device-authorization/{$}", s.throttled(throttle.ScopeToken, dotView(s.deviceAuthorizationEndpoint, "POST")))
 	if s.metadata != nil {
 		mux.Handle("/.well-known/oauth-authorization-server", s.corsPublic("GET, HEAD", s.metadata)) // RFC 8414

@@ -193,16 +193,25 @@ func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]ga
 	if !skipped(FieldEmail) && n.Email != "" && checkLen(FieldEmail, n.Email, gatehouse.MaxEmail) && !gatehouse.ValidEmail(n.Email) {
 		add(FieldEmail, gatehouse.FieldInvalid, "not a valid address")
 	}
-	if !skipped(FieldFirstName) {
+	// Django's form fields refuse NUL (ProhibitNullCharactersValidator),
+	// which PostgreSQL cannot store either.
+	text := func(field, v string) bool {
+		if !gatehouse.ValidText(v) {
+			add(field, gatehouse.FieldInvalid, "Null characters are not allowed.")
+			return false
+		}
+		return true
+	}
+	if !skipped(FieldFirstName) && text(FieldFirstName, n.FirstName) {
 		checkLen(FieldFirstName, n.FirstName, gatehouse.MaxName)
 	}
-	if !skipped(FieldLastName) {
+	if !skipped(FieldLastName) && text(FieldLastName, n.LastName) {
 		checkLen(FieldLastName, n.LastName, gatehouse.MaxName)
 	}
 	if !skipped(FieldPassword) {
 		if n.Password == "" {
 			add(FieldPassword, gatehouse.FieldBlank, "required")
-		} else if checkLen(FieldPassword, n.Password, gatehouse.MaxPassword) && len(errs) == 0 && len(skip) == 0 {
+		} else if text(FieldPassword, n.Password) && checkLen(FieldPassword, n.Password, gatehouse.MaxPassword) && len(errs) == 0 && len(skip) == 0 {
 			for _, msg := range s.policy.Validate(n.Password, attrs(n.Username, n.FirstName, n.LastName, n.Email)) {
 				add(FieldPassword, gatehouse.FieldPassword, msg)
 			}
@@ -303,6 +312,9 @@ func (s *Service) ChangePassword(ctx context.Context, username, pw string) error
 	if gatehouse.Length(pw) > gatehouse.MaxPassword {
 		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldMaxLength,
 			Message: fmt.Sprintf("at most %d characters", gatehouse.MaxPassword)})
+	}
+	if !gatehouse.ValidText(pw) {
+		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldInvalid, Message: "Null characters are not allowed."})
 	}
 	if msgs := s.policy.Validate(pw, attrs(u.Username, u.FirstName, u.LastName, u.Email)); len(msgs) > 0 {
 		var errs []gatehouse.FieldError

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -347,6 +348,91 @@ func TestNoEscalation(t *testing.T) {
 		r := f.root()
 		if d, err := f.svc.UpdateUser(ctx, r, plain.ID, admin.UserPatch{IsStaff: &yes, Permissions: &[]int64{view}}); err != nil || !d.User.IsStaff {
 			t.Fatalf("superuser: %+v, %v", d, err)
+		}
+	})
+}
+
+// Who may set a user's password or e-mail address may log in as them: a
+// staff user acts on no one holding a permission they do not hold
+// (directly or through a group), and on anyone holding only what they
+// hold. Found by an admin-UI pass: change_user alone took over accounts
+// that held delete permissions.
+func TestNoTakeover(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		a := f.actor(admin.PermChangeUser, admin.PermViewUser, admin.PermDeleteUser)
+		direct := f.user("direct", true, false, false, "shop.view_item")
+		member := f.user("member", true, false, false)
+		g, err := f.svc.CreateGroup(ctx, f.root(), "viewers", []int64{f.perms["shop.view_item"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.UpdateUser(ctx, f.root(), member.ID, admin.UserPatch{Groups: &[]int64{g.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []gatehouse.User{direct, member} {
+			for name, err := range map[string]error{
+				"password":           f.svc.SetPassword(ctx, a, u.ID, "another-long-passphrase"),
+				"email":              second(f.svc.UpdateUser(ctx, a, u.ID, admin.UserPatch{Email: ptr("mallory@example.com")})),
+				"username":           second(f.svc.UpdateUser(ctx, a, u.ID, admin.UserPatch{Username: ptr("mallory")})),
+				"log out everywhere": f.svc.LogOutEverywhere(ctx, a, u.ID),
+				"delete":             f.svc.DeleteUser(ctx, a, u.ID),
+			} {
+				if code(err) != gatehouse.EFORBIDDEN || !strings.Contains(gatehouse.ErrorMessage(err), "holds permissions you do not") {
+					t.Errorf("%s of %s: %v, want forbidden", name, u.Username, err)
+				}
+			}
+			if got, err := f.st.User(ctx, u.ID); err != nil || got.Email != u.Username+"@example.com" || got.Username != u.Username || got.Password != "!" {
+				t.Errorf("%s changed: %+v %v", u.Username, got, err)
+			}
+		}
+		// Holding only what the actor holds (or nothing): allowed.
+		peer := f.user("peer", true, false, false, admin.PermViewUser)
+		if _, err := f.svc.UpdateUser(ctx, a, peer.ID, admin.UserPatch{Email: ptr("peer@example.org")}); err != nil {
+			t.Errorf("a user holding less: %v", err)
+		}
+		if err := f.svc.SetPassword(ctx, a, peer.ID, "another-long-passphrase"); err != nil {
+			t.Errorf("password of a user holding less: %v", err)
+		}
+		// A superuser may.
+		if err := f.svc.SetPassword(ctx, f.root(), direct.ID, "another-long-passphrase"); err != nil {
+			t.Errorf("superuser: %v", err)
+		}
+	})
+}
+
+// An administrator cannot deactivate themselves or take their own staff
+// or superuser status (as they cannot delete themselves): the last
+// superuser would leave the site to the command line. Another may.
+func TestNoSelfLockout(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		r := f.root()
+		no, yes := false, true
+		for name, p := range map[string]admin.UserPatch{
+			"deactivate":        {IsActive: &no},
+			"unset staff":       {IsStaff: &no},
+			"unset superuser":   {IsSuperuser: &no, FirstName: ptr("Root")},
+			"all three at once": {IsActive: &no, IsStaff: &no, IsSuperuser: &no},
+		} {
+			_, err := f.svc.UpdateUser(ctx, r, r.User.ID, p)
+			if code(err) != gatehouse.EINVALID || !strings.Contains(gatehouse.ErrorMessage(err)+fmt.Sprint(err), "You cannot take this status from yourself") {
+				t.Errorf("%s: %v, want invalid", name, err)
+			}
+		}
+		if got, _ := f.st.User(ctx, r.User.ID); !got.IsActive || !got.IsStaff || !got.IsSuperuser || got.FirstName != "" {
+			t.Fatalf("refused self-changes wrote: %+v", got)
+		}
+		// Flags sent unchanged (a form sends them all) are no change.
+		if _, err := f.svc.UpdateUser(ctx, r, r.User.ID, admin.UserPatch{IsActive: &yes, IsStaff: &yes, IsSuperuser: &yes, FirstName: ptr("Root")}); err != nil {
+			t.Errorf("an unchanged form: %v", err)
+		}
+		staff := f.actor(admin.PermChangeUser)
+		if _, err := f.svc.UpdateUser(ctx, staff, staff.User.ID, admin.UserPatch{IsActive: &no}); code(err) != gatehouse.EINVALID {
+			t.Errorf("staff deactivating themselves: %v", err)
+		}
+		if d, err := f.svc.UpdateUser(ctx, f.root(), r.User.ID, admin.UserPatch{IsSuperuser: &no}); err != nil || d.User.IsSuperuser {
+			t.Errorf("another superuser: %+v %v", d, err)
 		}
 	})
 }

@@ -136,17 +136,26 @@ func (s *Service) User(ctx context.Context, a Actor, id int64) (UserDetail, erro
 // target reads user id for an operation that changes them: ENOTFOUND when
 // there is none (checked after the actor's permission, so that an actor
 // without it learns nothing), EFORBIDDEN when a non-superuser acts on a
-// staff or superuser account.
+// staff or superuser account, or on one holding a permission the actor
+// does not: who may set a user's password or e-mail address may log in
+// as them, and would act with what they hold.
 func (s *Service) target(ctx context.Context, a Actor, id int64, perm string) (gatehouse.User, error) {
 	if err := a.require(perm); err != nil {
 		return gatehouse.User{}, err
 	}
 	u, err := s.user(ctx, id)
+	if err != nil || a.superuser || u.ID == a.User.ID {
+		return u, err
+	}
+	if u.IsStaff || u.IsSuperuser {
+		return u, forbidden()
+	}
+	held, err := s.d.Accounts.Permissions(ctx, u)
 	if err != nil {
 		return u, err
 	}
-	if !a.superuser && (u.IsStaff || u.IsSuperuser) && u.ID != a.User.ID {
-		return u, forbidden()
+	if slices.ContainsFunc(held.Permissions, func(p string) bool { return !a.Can(p) }) {
+		return u, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "not allowed: the user holds permissions you do not"}
 	}
 	return u, nil
 }
@@ -254,6 +263,24 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id int64, p UserPatch
 	}
 	if (p.IsStaff != nil && *p.IsStaff != old.IsStaff || p.IsSuperuser != nil && *p.IsSuperuser != old.IsSuperuser) && !a.superuser {
 		return UserDetail{}, forbidden()
+	}
+	if old.ID == a.User.ID {
+		// An administrator does not lock themselves out, as they cannot
+		// delete themselves: another does it (the last superuser would
+		// leave the site to the command line).
+		var errs []gatehouse.FieldError
+		for _, f := range []struct {
+			v    *bool
+			now  bool
+			name string
+		}{{p.IsActive, old.IsActive, "is_active"}, {p.IsStaff, old.IsStaff, "is_staff"}, {p.IsSuperuser, old.IsSuperuser, "is_superuser"}} {
+			if f.v != nil && !*f.v && f.now {
+				errs = append(errs, gatehouse.FieldError{Field: f.name, Code: gatehouse.FieldInvalid, Message: "You cannot take this status from yourself; another administrator can."})
+			}
+		}
+		if len(errs) > 0 {
+			return UserDetail{}, gatehouse.Invalid(errs...)
+		}
 	}
 	// The fields as they will be, checked as a new user's would be (the
 	// username's uniqueness only when it changes).

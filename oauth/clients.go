@@ -85,6 +85,10 @@ func (s *Clients) redirectURIValid(u string) bool {
 		!strings.ContainsFunc(u, unicode.IsSpace)
 }
 
+// MaxApplicationName is the longest application name, DOT's
+// Application.name max_length.
+const MaxApplicationName = 255
+
 // check validates an application as Create and Update store it; the
 // allowed origins are normalised by Origins before.
 func (s *Clients) check(a *gatehouse.Application) error {
@@ -94,6 +98,14 @@ func (s *Clients) check(a *gatehouse.Application) error {
 	if len(a.ClientID) > gatehouse.MaxClientID || !utf8.ValidString(a.ClientID) ||
 		strings.ContainsFunc(a.ClientID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return invalid("client id must be at most %d characters, without spaces or control characters", gatehouse.MaxClientID)
+	}
+	if a.ClientID == "." || a.ClientID == ".." {
+		// A URL path segment of its own would be resolved away: the admin
+		// pages of such a client could not be reached.
+		return invalidField("client_id", "client id %q is a path segment every URL resolves away: choose another", a.ClientID)
+	}
+	if !gatehouse.ValidText(a.Name) || gatehouse.Length(a.Name) > MaxApplicationName {
+		return invalidField("name", "name must be at most %d characters, without null characters", MaxApplicationName)
 	}
 	if a.ClientType != gatehouse.ClientConfidential && a.ClientType != gatehouse.ClientPublic {
 		return invalidField("client_type", "client type must be %s or %s", gatehouse.ClientConfidential, gatehouse.ClientPublic)

@@ -54,6 +54,16 @@ func TestClientsCreateRefused(t *testing.T) {
 		{name: "redirect URI with an empty fragment",
 			spec: oauth.ApplicationSpec{GrantTypes: code, RedirectURIs: []string{"https://client.example/cb#"}},
 			code: gatehouse.EINVALID, message: `redirect URI "https://client.example/cb#": must be an absolute URL whose scheme is one of http, https, without a fragment or white space`},
+		// Found by an admin-UI pass: stored on SQLite, a 400 without a field
+		// on PostgreSQL; and clients whose admin pages could not be reached.
+		{name: "name with a null character", spec: oauth.ApplicationSpec{Name: "x\x00y", GrantTypes: []string{gatehouse.GrantPassword}},
+			code: gatehouse.EINVALID, message: "name must be at most 255 characters, without null characters"},
+		{name: "name too long", spec: oauth.ApplicationSpec{Name: strings.Repeat("é", 256), GrantTypes: []string{gatehouse.GrantPassword}},
+			code: gatehouse.EINVALID, message: "name must be at most 255 characters, without null characters"},
+		{name: "client id ..", spec: oauth.ApplicationSpec{ClientID: "..", GrantTypes: []string{gatehouse.GrantPassword}},
+			code: gatehouse.EINVALID, message: `client id ".." is a path segment every URL resolves away: choose another`},
+		{name: "client id .", spec: oauth.ApplicationSpec{ClientID: ".", GrantTypes: []string{gatehouse.GrantPassword}},
+			code: gatehouse.EINVALID, message: `client id "." is a path segment every URL resolves away: choose another`},
 		{name: "code grant without redirect URI", spec: oauth.ApplicationSpec{GrantTypes: code},
 			code: gatehouse.EINVALID, message: "the authorization-code grant needs at least one redirect URI"},
 		{name: "default scope not configured",

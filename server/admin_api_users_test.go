@@ -145,6 +145,8 @@ func TestAdminUserCreate(t *testing.T) {
 			{"null username", f.root, `{"username": null, "password": "a-long-passphrase-1"}`, 400, `{"username":["This field may not be null."]}`},
 			{"bad email", f.root, with("email", "nope"), 400, `{"email":["Enter a valid email address."]}`},
 			{"long first name", f.root, with("first_name", strings.Repeat("x", 151)), 400, `{"first_name":["Ensure this field has no more than 150 characters."]}`},
+			{"null in the first name", f.root, with("first_name", "x\x00y"), 400, `{"first_name":["Null characters are not allowed."]}`},
+			{"null in the password", f.root, with("password", "a-long-\x00passphrase"), 400, `{"password":["Null characters are not allowed."]}`},
 			{"short password", f.root, with("password", "short"), 400, `{"password":["This password is too short. It must contain at least 8 characters."]}`},
 			{"password like the username", f.root, map[string]any{"username": "averyuniquename", "password": "averyuniquename"}, 400,
 				`{"password":["The password is too similar to the username."]}`},

@@ -330,6 +330,17 @@ func (s *Server) siteErrorPage(w http.ResponseWriter, r *http.Request, a *siteRe
 // staff user can act on as admin pages (403 for what his permissions do not
 // allow, 404 for a thing that is gone, 409 and 400 for a refused change),
 // anything else as every HTML page answers it (errors.go).
+// siteRequire answers the 403 page unless the actor holds perm, as
+// Django's admin refuses the page of an action the user may not take
+// (not only its submission); it reports whether the request may go on.
+func (s *Server) siteRequire(w http.ResponseWriter, r *http.Request, a *siteRequest, perm string) bool {
+	if a.actor.Can(perm) {
+		return true
+	}
+	s.siteFail(w, r, a, &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "not allowed"})
+	return false
+}
+
 func (s *Server) siteFail(w http.ResponseWriter, r *http.Request, a *siteRequest, err error) {
 	switch gatehouse.ErrorCode(err) {
 	case gatehouse.EFORBIDDEN:

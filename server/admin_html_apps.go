@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/admin"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // The applications pages of the admin site: the list, registration (the
@@ -137,8 +140,20 @@ type siteSecretData struct {
 // siteAppAdd registers an application (admin.CreateApplication) and shows
 // its secret once.
 func (s *Server) siteAppAdd(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	if !s.siteRequire(w, r, a, admin.PermAddApplication) {
+		return
+	}
 	app := gatehouse.Application{ClientType: gatehouse.ClientConfidential, GrantTypes: []string{gatehouse.GrantAuthorizationCode}}
 	var err error
+	if r.Method != http.MethodPost {
+		// The form comes with a client id, as DOT's admin: the form sent
+		// twice (a reload of the page that shows the secret) is refused as
+		// a taken client id instead of making a second application.
+		if app.ClientID, err = secret.Alnum(nil, 40); err != nil {
+			s.siteFail(w, r, a, err)
+			return
+		}
+	}
 	if r.Method == http.MethodPost {
 		app = siteAppFromForm(r.PostForm)
 		created, secret, cerr := s.admin.CreateApplication(r.Context(), a.actor, admin.NewApplication{ClientID: app.ClientID, Name: app.Name,
@@ -269,13 +284,31 @@ func (s *Server) siteAppRotate(w http.ResponseWriter, r *http.Request, a *siteRe
 		s.siteFail(w, r, a, err)
 		return
 	}
-	secret, err := s.admin.RotateApplicationSecret(r.Context(), a.actor, clientID)
+	if r.PostForm.Get("secret_version") != secretVersion(cur.Application) {
+		// The form was sent again (a reload of the page that showed the
+		// new secret): rotating once more would end the secret just shown.
+		s.siteErrorPage(w, r, a, http.StatusConflict, "Conflict",
+			"The secret was changed after this page was shown (was the form sent twice?); the secret shown then is the current one. Open the application's page to rotate it again.")
+		return
+	}
+	plain, err := s.admin.RotateApplicationSecret(r.Context(), a.actor, clientID)
 	if err != nil {
 		s.siteFail(w, r, a, err)
 		return
 	}
-	s.siteShowSecret(w, r, a, cur.Application, secret, "rotated")
+	s.siteShowSecret(w, r, a, cur.Application, plain, "rotated")
 }
+
+// secretVersion names an application's current secret without telling
+// anything of it: a digest of its stored hash, for the rotate form to
+// say which secret it rotates.
+func secretVersion(app gatehouse.Application) string {
+	sum := sha256.Sum256(app.SecretHash)
+	return hex.EncodeToString(sum[:8])
+}
+
+// SecretVersion is secretVersion of the page's application.
+func (d siteAppData) SecretVersion() string { return secretVersion(d.App) }
 
 type siteAppDeleteData struct {
 	Detail admin.ApplicationDetail
@@ -292,6 +325,9 @@ type siteCount struct {
 // siteAppDelete shows what deleting an application ends (GET), and
 // deletes it (POST, admin.DeleteApplication).
 func (s *Server) siteAppDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	if !s.siteRequire(w, r, a, admin.PermDeleteApp) {
+		return
+	}
 	clientID := r.PathValue("client_id")
 	cur, err := s.admin.Application(r.Context(), a.actor, clientID)
 	if err != nil {

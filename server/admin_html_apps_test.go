@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -44,6 +45,17 @@ func TestAdminSiteApplicationsAndTokens(t *testing.T) {
 		if !strings.Contains(page, `data-copy="client-secret"`) || !strings.Contains(page, " hidden>Copy secret</button>") {
 			t.Fatalf("no copy button (hidden until the script shows it)")
 		}
+		if len(clientID) != 40 || form.Get("client_id") != clientID {
+			t.Fatalf("the form's client id %q, created %q", form.Get("client_id"), clientID)
+		}
+		// The form sent again (a reload of the page showing the secret):
+		// the client id is taken, no second application, the secret stands.
+		if res, page = root.post("/admin/applications/add/", form); res.StatusCode != http.StatusBadRequest || secretRE.MatchString(page) {
+			t.Fatalf("the add form sent twice: %d\n%s", res.StatusCode, page)
+		}
+		if apps, _ := e.store.Applications(t.Context()); len(apps) != 1 {
+			t.Fatalf("the add form sent twice made %d applications", len(apps))
+		}
 		grant := func(sec string) (int, string) {
 			r := e.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"plain"}, "password": {"plainpass"}},
 				"Authorization", basic(clientID, sec))
@@ -77,13 +89,22 @@ func TestAdminSiteApplicationsAndTokens(t *testing.T) {
 		}
 		// Rotate: a new secret, the old one refused.
 		_, page = root.get(appURL)
-		res, page = root.post(appURL+"rotate-secret/", postedForm(t, page, appURL+"rotate-secret/"))
+		rotate := postedForm(t, page, appURL+"rotate-secret/")
+		res, page = root.post(appURL+"rotate-secret/", rotate)
 		sm = secretRE.FindStringSubmatch(page)
 		if res.StatusCode != 200 || sm == nil || sm[1] == secret {
 			t.Fatalf("rotate: %d", res.StatusCode)
 		}
 		if st, _ := grant(secret); st != 401 {
 			t.Fatalf("the old secret after rotation: %d", st)
+		}
+		// The rotation sent again: refused, the secret just shown stands.
+		rotated, _ := e.store.Application(t.Context(), clientID)
+		if res, page = root.post(appURL+"rotate-secret/", rotate); res.StatusCode != http.StatusConflict || secretRE.MatchString(page) {
+			t.Fatalf("the rotation sent twice: %d\n%s", res.StatusCode, page)
+		}
+		if again, _ := e.store.Application(t.Context(), clientID); !bytes.Equal(again.SecretHash, rotated.SecretHash) {
+			t.Fatal("the rotation sent twice changed the secret")
 		}
 
 		// The tokens page lists the access token; a bad kind is 400 on

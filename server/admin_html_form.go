@@ -345,8 +345,11 @@ func siteFetch[T any](s *Server, w http.ResponseWriter, r *http.Request, a *site
 // siteConfirmDelete asks to confirm (GET) and deletes (POST) the thing
 // the path's id names: get reads it for the confirmation page, del deletes
 // it, and the browser goes back to the section's list.
-func siteConfirmDelete[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, what, section, page string,
+func siteConfirmDelete[T any](s *Server, w http.ResponseWriter, r *http.Request, a *siteRequest, what, section, page, perm string,
 	get func(id int64) (T, error), del func(id int64) error, title func(T) string) {
+	if !s.siteRequire(w, r, a, perm) {
+		return
+	}
 	id, cur, ok := siteFetch(s, w, r, a, what, get)
 	if !ok {
 		return

@@ -45,6 +45,9 @@ func siteGroupFields(g gatehouse.Group, c siteChoices) []siteField {
 
 // siteGroupAdd creates a group (admin.CreateGroup).
 func (s *Server) siteGroupAdd(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	if !s.siteRequire(w, r, a, admin.PermAddGroup) {
+		return
+	}
 	var g gatehouse.Group
 	var err error
 	if r.Method == http.MethodPost {
@@ -109,7 +112,7 @@ func (s *Server) siteGroupEdit(w http.ResponseWriter, r *http.Request, a *siteRe
 // admin.DeleteGroup).
 func (s *Server) siteGroupDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
 	ctx := r.Context()
-	siteConfirmDelete(s, w, r, a, "group", "groups", "group_delete",
+	siteConfirmDelete(s, w, r, a, "group", "groups", "group_delete", admin.PermDeleteGroup,
 		func(id int64) (gatehouse.Group, error) { return s.admin.Group(ctx, a.actor, id) },
 		func(id int64) error { return s.admin.DeleteGroup(ctx, a.actor, id) },
 		func(g gatehouse.Group) string { return "Delete group " + g.Name })

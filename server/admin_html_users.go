@@ -188,6 +188,9 @@ type siteUserData struct {
 // siteUserAdd is the creation form: GET shows it, POST creates the user
 // (admin.CreateUser) and goes to his change page.
 func (s *Server) siteUserAdd(w http.ResponseWriter, r *http.Request, a *siteRequest) {
+	if !s.siteRequire(w, r, a, admin.PermAddUser) {
+		return
+	}
 	c := s.siteChoicesFor(r, a)
 	d := admin.UserDetail{User: gatehouse.User{IsActive: true}}
 	var err error
@@ -371,7 +374,7 @@ func (s *Server) siteUserRevoke(r *http.Request, a *siteRequest, id int64) error
 // admin.DeleteUser).
 func (s *Server) siteUserDelete(w http.ResponseWriter, r *http.Request, a *siteRequest) {
 	ctx := r.Context()
-	siteConfirmDelete(s, w, r, a, "user", "users", "user_delete",
+	siteConfirmDelete(s, w, r, a, "user", "users", "user_delete", admin.PermDeleteUser,
 		func(id int64) (admin.UserDetail, error) { return s.admin.User(ctx, a.actor, id) },
 		func(id int64) error { return s.admin.DeleteUser(ctx, a.actor, id) },
 		func(d admin.UserDetail) string { return "Delete user " + d.User.Username })

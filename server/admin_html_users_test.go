@@ -174,6 +174,14 @@ func TestAdminSiteUserActions(t *testing.T) {
 			t.Fatalf("mismatched passwords: %d\n%s", res.StatusCode, page)
 		}
 		form.Set("password2", "a fine passphrase 5")
+		// NUL in a name: the field's error, on both backends (PostgreSQL
+		// could not store it; SQLite did).
+		form.Set("first_name", "Do\x00ra")
+		if res, page = root.post("/admin/users/add/", form); res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Null characters are not allowed.") ||
+			!strings.Contains(page, `aria-describedby="id_first_name-help id_first_name-errors" aria-invalid="true"`) && !strings.Contains(page, `id="id_first_name-errors"`) {
+			t.Fatalf("NUL in the first name: %d\n%s", res.StatusCode, page)
+		}
+		form.Set("first_name", "")
 		form.Set("email", "dora@example.com")
 		form.Add("user_permissions", strconv.FormatInt(f.perms["shop.view_item"].ID, 10))
 		res, _ = root.post("/admin/users/add/", form)
@@ -282,6 +290,12 @@ func TestAdminSiteUserActions(t *testing.T) {
 		if res, _ = viewer.post("/admin/users/add/", postedForm(t, page, "/admin/logout/")); res.StatusCode != http.StatusForbidden {
 			t.Fatalf("viewer adds a user: %d", res.StatusCode)
 		}
+		// Nor see the pages of what they may not do (Django's admin: 403).
+		for _, path := range []string{"/admin/users/add/", doraURL + "delete/", "/admin/groups/add/", "/admin/applications/add/"} {
+			if res, _ = viewer.get(path); res.StatusCode != http.StatusForbidden {
+				t.Errorf("viewer GET %s: %d", path, res.StatusCode)
+			}
+		}
 
 		// Delete: a confirmation page, then the user is gone; not oneself.
 		res, page = root.get(doraURL + "delete/")
@@ -296,6 +310,19 @@ func TestAdminSiteUserActions(t *testing.T) {
 			t.Fatalf("deleted user's page: %d", res.StatusCode)
 		}
 		rootURL := siteUserURL(f.users["root"].ID)
+		// No one deactivates themselves: the button is not shown, and the
+		// post is refused (the last superuser would lock everyone out).
+		if res, page = root.get(rootURL); res.StatusCode != 200 || strings.Contains(page, rootURL+"active/") {
+			t.Fatalf("own page offers deactivation: %d", res.StatusCode)
+		}
+		off := hidden(page)
+		off.Set("active", "off")
+		if res, page = root.post(rootURL+"active/", off); res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "You cannot take this status from yourself") {
+			t.Fatalf("deactivating oneself: %d\n%s", res.StatusCode, page)
+		}
+		if u, _ := e.store.UserByUsername(t.Context(), "root"); !u.IsActive {
+			t.Fatal("root deactivated themselves")
+		}
 		if res, page = root.post(rootURL+"delete/", hidden(page)); res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "You cannot delete yourself.") {
 			t.Fatalf("deleting oneself: %d\n%s", res.StatusCode, page)
 		}

@@ -129,6 +129,9 @@ func mergeJWKS(docs ...[]byte) ([]byte, error) {
 // errNoBearer is a userinfo request without an access token.
 var errNoBearer = &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Message: "An access token is required."}
 
+// badBearer is a userinfo request that is not one token by one method.
+func badBearer(why string) error { return &gatehouse.Error{Code: gatehouse.EINVALID, Message: why} }
+
 // userinfo is OpenID Connect's UserInfo endpoint (Core 5.3): GET or POST
 // with an OAuth access token issued for the openid scope, in the
 // Authorization header (RFC 6750 2.1) or, on POST, as the access_token
@@ -140,16 +143,39 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	if !getHeadPost(w, r) {
 		return
 	}
+	// One token, by one method (RFC 6750 2): the Authorization header or,
+	// on POST, the form's access_token; a malformed header, a repeated
+	// parameter, two methods or the URL query is a bad request (3.1).
 	token := ""
 	var buf [3]string
-	if f := splitFields(authorizationHeader(r), &buf); len(f) == 2 && strings.EqualFold(f[0], "bearer") {
+	if f := splitFields(authorizationHeader(r), &buf); len(f) > 0 && strings.EqualFold(f[0], "bearer") {
+		if len(f) != 2 {
+			s.bearerFail(w, r, badBearer("The Authorization header must be Bearer and one access token."))
+			return
+		}
 		token = f[1]
-	} else if r.Method == http.MethodPost && authorizationHeader(r) == "" {
-		form, ok := readPostOnlyForm(w, r)
+	}
+	if _, inQuery := queryOf(r)["access_token"]; inQuery {
+		s.bearerFail(w, r, badBearer("The access token may not be sent in the URL query."))
+		return
+	}
+	if r.Method == http.MethodPost {
+		read := readPostOnlyForm
+		if token != "" {
+			read = readOAuthForm // the form is only checked for a second token
+		}
+		form, ok := read(w, r)
 		if !ok {
 			return
 		}
-		if v := form["access_token"]; len(v) == 1 {
+		switch v := form["access_token"]; {
+		case len(v) > 1:
+			s.bearerFail(w, r, badBearer("The access_token parameter is repeated."))
+			return
+		case len(v) == 1 && token != "":
+			s.bearerFail(w, r, badBearer("The access token may be sent by one method only."))
+			return
+		case len(v) == 1:
 			token = v[0]
 		}
 	}

@@ -242,6 +242,25 @@ func TestOIDCCodeFlow(t *testing.T) {
 				t.Fatalf("userinfo with %s: %d %s", name, r.status, r.body)
 			}
 		}
+		// One token by one method (RFC 6750 2, 3.1): a malformed Bearer
+		// header, a repeated parameter, two methods or a query token is
+		// 400 invalid_request; a header of another scheme is no token.
+		bad := map[string]resp{
+			"Bearer and two words": e.do("GET", "/o/userinfo/", nil, "Authorization", "Bearer "+access+" extra"),
+			"Bearer alone":         e.do("GET", "/o/userinfo/", nil, "Authorization", "Bearer"),
+			"repeated parameter":   e.do("POST", "/o/userinfo/", url.Values{"access_token": {access, access}}),
+			"header and form":      e.do("POST", "/o/userinfo/", url.Values{"access_token": {access}}, "Authorization", "Bearer "+access),
+			"query":                e.do("GET", "/o/userinfo/?access_token="+access, nil),
+			"header and query":     e.do("GET", "/o/userinfo/?access_token="+access, nil, "Authorization", "Bearer "+access),
+		}
+		for name, r := range bad {
+			if r.status != 400 || r.header.Get("WWW-Authenticate") != `Bearer error="invalid_request"` || r.json(t)["error"] != "invalid_request" {
+				t.Errorf("userinfo, %s: %d %q %s", name, r.status, r.header.Get("WWW-Authenticate"), r.body)
+			}
+		}
+		if r := e.do("GET", "/o/userinfo/", nil, "Authorization", basic("rp", "x")); r.status != 401 || r.header.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("userinfo with Basic: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+		}
 		// An id_token is never an access token.
 		if st := e.meStatus(idt); st != 401 {
 			t.Fatalf("/api/me/ with an id_token: %d", st)

@@ -439,7 +439,7 @@ func (c *Config) readFile(path string, sets []Setting, overridden func(Setting) 
 			}
 			value = v
 		}
-		if slices.Contains(secretSettings, name) {
+		if slices.Contains(secretSettings, name) || (name == "GATEHOUSE_DATABASE_URL" && hasPassword(value)) {
 			secrets = append(secrets, name)
 		}
 		target := s.Value

@@ -65,7 +65,7 @@ func RedactedValue(s Setting) string {
 		return v
 	case Secret(s.Name):
 		return "(set, not shown)"
-	case s.Name == "database-url":
+	case s.Name == "database-url" || s.Name == "otel-endpoint":
 		return redactURL(v)
 	}
 	return v
@@ -77,8 +77,19 @@ func RedactedValue(s Setting) string {
 func redactURL(v string) string {
 	u, err := url.Parse(v)
 	if err != nil {
+		// A URL that does not parse (a password with a bare %, an
+		// unclosed [) may hold a password all the same: what lies between
+		// the scheme and the last @ is hidden, and a value naming a
+		// password parameter is hidden whole.
 		if strings.Contains(strings.ToLower(v), "password") {
 			return "(set, not shown: it holds a password)"
+		}
+		if scheme, rest, ok := strings.Cut(v, "://"); ok {
+			if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+				return scheme + "://xxxxx" + rest[at:]
+			}
+		} else if strings.Contains(v, "@") {
+			return "(set, not shown: it may hold a password)"
 		}
 		return v
 	}
@@ -277,7 +288,8 @@ func keyLine(lines []string, key string) int {
 func hasPassword(v string) bool {
 	u, err := url.Parse(v)
 	if err != nil {
-		return strings.Contains(strings.ToLower(v), "password")
+		// Unparsed: user information may hold one.
+		return strings.Contains(strings.ToLower(v), "password") || strings.Contains(v, "@")
 	}
 	if u.Query().Has("password") {
 		return true

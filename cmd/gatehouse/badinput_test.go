@@ -136,4 +136,30 @@ func TestSettingsBadInputs(t *testing.T) {
 	if err != nil || strings.Contains(out, "QPW") || !strings.Contains(out, "password=xxxxx") {
 		t.Errorf("config with ?password=: %v\n%s", err, out)
 	}
+	// Nor one in a URL that does not parse (a generated password with a
+	// bare %, an unclosed [), nor an OpenTelemetry endpoint's (found by a
+	// bad-input pass: gatehouse config printed them).
+	for name, v := range map[string]string{"GATEHOUSE_DATABASE_URL": "postgres://postgres:TOP%zzSECRET@127.0.0.1:5432/x",
+		"GATEHOUSE_OTEL_ENDPOINT": "http://collector:TOPSECRET@127.0.0.1:4318"} {
+		out, _, _ := runIn(t, env(name, v), "", "config")
+		if strings.Contains(out, "TOP%zzSECRET") || strings.Contains(out, "TOPSECRET") {
+			t.Errorf("config shows the password of %s:\n%s", name, out)
+		}
+	}
+	out, _, _ = runIn(t, env("GATEHOUSE_DATABASE_URL", "postgres://u:TOPSECRET@[::1/x"), "", "config")
+	if strings.Contains(out, "TOPSECRET") || !strings.Contains(out, "postgres://xxxxx@[::1/x") {
+		t.Errorf("config with an unclosed [:\n%s", out)
+	}
+	// A configuration file holding a database password must be private,
+	// in either format, parsed or not.
+	for name, content := range map[string]string{"old.env": "GATEHOUSE_DATABASE_URL=postgres://postgres:PW@127.0.0.1/db\n",
+		"unparsed.toml": "database-url = \"postgres://postgres:PW@[::1/db\"\n"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := runIn(t, env("GATEHOUSE_CONFIG", path), "", "config"); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("%s readable by others: %v", name, err)
+		}
+	}
 }

@@ -1,13 +1,17 @@
 package store_test
 
 import (
+	"bytes"
 	"database/sql"
 	"flag"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -267,7 +271,8 @@ func TestMigrationWaitsForTheLockWithoutPolling(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
 		t.Fatal(err)
 	}
-	waiter, err := store.Open(ctx, url)
+	logs := &lockedBuffer{}
+	waiter, err := store.Open(ctx, url, store.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +284,11 @@ func TestMigrationWaitsForTheLockWithoutPolling(t *testing.T) {
 		t.Fatalf("Migrate did not wait for the lock: %v", err)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// The wait is logged before it starts (a replica waiting for minutes
+	// must not look hung; found by a rolling-upgrade pass).
+	if !strings.Contains(logs.String(), "waiting for another replica's migrations") {
+		t.Errorf("no log line while waiting for the lock:\n%s", logs.String())
+	}
 	released := time.Now()
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", lock.DefaultLockID); err != nil {
 		t.Fatal(err)
@@ -286,9 +296,32 @@ func TestMigrationWaitsForTheLockWithoutPolling(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// Each migration applied is logged, with its version.
+	files, _ := fs.Glob(os.DirFS("migrations"), "*.sql")
+	if n := strings.Count(logs.String(), "migration applied"); n != len(files) || !strings.Contains(logs.String(), "version=1 ") {
+		t.Errorf("%d migrations logged as applied, want %d:\n%s", n, len(files), logs.String())
+	}
 	// Other test packages migrate their own schemas under the same lock at
 	// the same time, so allow for a few of their turns.
 	if d := time.Since(released); d > 3*time.Second {
 		t.Fatalf("Migrate finished %v after the lock was released", d)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

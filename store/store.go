@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -445,13 +446,18 @@ func (s *Store) migrate(ctx context.Context, src fs.FS) error {
 	}
 	var opts []goose.ProviderOption
 	if s.d.dollar {
-		opts = append(opts, goose.WithSessionLocker(blockingLocker{id: lock.DefaultLockID}))
+		opts = append(opts, goose.WithSessionLocker(blockingLocker{id: lock.DefaultLockID, log: s.log}))
 	}
 	p, err := goose.NewProvider(s.d.goose, s.db, fsys, opts...)
 	if err != nil {
 		return err
 	}
-	_, err = p.Up(ctx)
+	results, err := p.Up(ctx)
+	for _, r := range results {
+		if r.Error == nil {
+			s.log.Info("migration applied", "version", r.Source.Version, "file", path.Base(r.Source.Path), "took", r.Duration.String())
+		}
+	}
 	return err
 }
 

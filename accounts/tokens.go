@@ -25,6 +25,10 @@ func (s *Service) IssueToken(ctx context.Context, username, name string, lifetim
 // ten years (366-day ones), as the device-token API's expires_in allows.
 const MaxTokenLifetime = 10 * 366 * 24 * time.Hour
 
+// MaxTokenName is the longest name of a per-device token (its model
+// field's max_length).
+const MaxTokenName = 100
+
 // CreateToken creates a named DRF token for a user id and returns its key
 // and stored form. lifetime 0 means no expiry; a negative one, or one
 // past MaxTokenLifetime, is an EINVALID error (it once read as no

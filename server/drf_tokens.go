@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/gatehouse-auth/gatehouse/accounts"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,7 +33,7 @@ type tokenCreated struct {
 }
 
 // maxTokenName bounds a token's name.
-const maxTokenName = 100
+const maxTokenName = accounts.MaxTokenName
 
 // tokenListView is /api/tokens/{$}.
 func (s *Server) tokenListView() http.Handler {

@@ -243,54 +243,72 @@ func New(d Deps) (*Server, error) {
 	if s.cfg.MaxInFlight > 0 {
 		s.inflight = make(chan struct{}, s.cfg.MaxInFlight)
 	}
-	proxies, err := parseProxies(s.cfg.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
-	}
-	s.proxies = proxies
-	for _, o := range s.cfg.CORSOrigins {
-		n, err := gatehouse.ParseOrigin(o, true)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_CORS_ALLOWED_ORIGINS: %w", err)
-		}
-		s.corsOrigins = append(s.corsOrigins, n)
-	}
-	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
-	}
-	if err := s.checkJWTHeader(); err != nil {
+	if err := s.checkConfig(); err != nil {
 		return nil, err
-	}
-	if err := CheckMountPrefix(s.cfg.MountPrefix); err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
-	}
-	if err := CheckIssuer(s.cfg.Issuer); err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
-	}
-	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
-		return nil, errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
 	}
 	if s.oidc != nil && s.oidc.Config().Issuer != s.cfg.Issuer {
 		return nil, fmt.Errorf("OpenID Connect's issuer %q is not the server's %q", s.oidc.Config().Issuer, s.cfg.Issuer)
 	}
 	if s.cfg.Issuer != "" {
+		var err error
 		if s.metadata, err = s.metadataHandler(); err != nil {
 			return nil, fmt.Errorf("the OAuth metadata: %w", err)
 		}
-	}
-	if s.cfg.MetricsPath != "" {
-		if err := CheckMountPrefix(s.cfg.MetricsPath); err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %w", err)
-		}
-	}
-	if err := s.loadBranding(); err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
 	}
 	s.handler = s.middleware(s.routes())
 	if s.routeErr != nil {
 		return nil, s.routeErr
 	}
 	return s, nil
+}
+
+// CheckConfig runs the checks New makes of c alone, without services: the
+// settings serve would refuse, for `gatehouse config` to report and for a
+// start to refuse before it opens (and migrates) the database.
+func CheckConfig(c Config) error {
+	s := &Server{cfg: c, log: slog.New(slog.DiscardHandler)}
+	return s.checkConfig()
+}
+
+// checkConfig checks s.cfg and keeps what it parsed (the proxies, the
+// origins, the hosts, the branded pages).
+func (s *Server) checkConfig() error {
+	proxies, err := parseProxies(s.cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: want IP addresses or CIDR prefixes: %w", err)
+	}
+	s.proxies = proxies
+	for _, o := range s.cfg.CORSOrigins {
+		n, err := gatehouse.ParseOrigin(o, true)
+		if err != nil {
+			return fmt.Errorf("GATEHOUSE_CORS_ALLOWED_ORIGINS: %w", err)
+		}
+		s.corsOrigins = append(s.corsOrigins, n)
+	}
+	if s.cfg.UserList, err = gatehouse.ParseUserListAccess(string(s.cfg.UserList)); err != nil {
+		return fmt.Errorf("GATEHOUSE_USER_LIST: %w", err)
+	}
+	if err := s.checkJWTHeader(); err != nil {
+		return err
+	}
+	if err := CheckMountPrefix(s.cfg.MountPrefix); err != nil {
+		return fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
+	}
+	if err := CheckIssuer(s.cfg.Issuer); err != nil {
+		return fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
+	}
+	if s.hosts = normalHosts(s.cfg.AllowedHosts); len(s.hosts) == 0 {
+		return errors.New("GATEHOUSE_ALLOWED_HOSTS is empty: every request would be refused (set the public host name, or * for any)")
+	}
+	if s.cfg.MetricsPath != "" {
+		if err := CheckMountPrefix(s.cfg.MetricsPath); err != nil {
+			return fmt.Errorf("GATEHOUSE_METRICS_PATH_ON_MAIN: %w", err)
+		}
+	}
+	if err := s.loadBranding(); err != nil {
+		return fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
+	}
+	return nil
 }
 
 // CheckMountPrefix refuses a mount prefix that is not "" or a clean path

@@ -46,6 +46,12 @@ func checkDatabaseURL(url string, createDirs bool) error {
 	if path == "" {
 		return errors.New("GATEHOUSE_DATABASE_URL: empty SQLite path")
 	}
+	if strings.ContainsAny(path, "?#") {
+		// Not options: SQLite would make a file of that very name, a new
+		// empty database (found by a bad-input pass: ?mode=ro).
+		return errors.New("GATEHOUSE_DATABASE_URL: a SQLite path with ? or # (query options such as ?mode=ro) is not read: " +
+			"gatehouse sets SQLite's options itself; name the file alone")
+	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {

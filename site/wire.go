@@ -12,11 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -78,6 +78,12 @@ type Services struct {
 }
 
 func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
+	// Every setting that can be checked without the database is, before
+	// anything is created, opened or migrated: a refused start changes
+	// nothing (and leaves an upgrade's migrations unapplied).
+	if err := e.checkSettings(); err != nil {
+		return nil, err
+	}
 	if err := checkDatabaseURL(e.cfg.DatabaseURL, e.cfg.DatabaseCreateDirs); err != nil {
 		return nil, err
 	}
@@ -134,6 +140,64 @@ func startAgain(ctx context.Context, deadline time.Time, log *slog.Logger, open 
 		}
 	}
 }
+
+// checkSettings runs every check of the settings that needs no database:
+// the server secret's length, the password hashers and validators,
+// simplejwt's keys, the OAuth, knox, signing-key, issuer, throttle and
+// HTTP server settings, the forward-auth policy. A secret to be generated
+// (or read from the SQLite database's secret file) is stood in for by one
+// of a generated secret's length.
+func (e *env) checkSettings() error {
+	key := e.cfg.SecretKey
+	switch {
+	case key == "":
+		key = strings.Repeat("s", 64)
+	case len(key) < minSecretLen:
+		return fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
+	case strings.TrimSpace(key) == "":
+		// It would seal keys and sign simplejwt tokens: a file of blanks
+		// is a mistake, not a secret.
+		return errors.New("GATEHOUSE_SECRET_KEY is only white space: set a random secret")
+	}
+	if _, err := e.hasher(); err != nil {
+		return err
+	}
+	if _, err := e.policy(); err != nil {
+		return err
+	}
+	if _, err := e.jwtCodec(key); err != nil {
+		return err
+	}
+	ocfg, err := e.oauthOptions()
+	if err != nil {
+		return err
+	}
+	if _, err := e.knoxConfig(); err != nil {
+		return err
+	}
+	if _, err := e.signingKeyDeps(ocfg); err != nil {
+		return err
+	}
+	if err := ocfg.WithDefaults().Check(); err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if e.cfg.OIDCIDTokenLifetime <= 0 {
+		return fmt.Errorf("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME must be positive, not %v", e.cfg.OIDCIDTokenLifetime)
+	}
+	if _, err := e.throttleRates(); err != nil {
+		return err
+	}
+	if _, err := e.serverConfig(); err != nil {
+		return err
+	}
+	_, err = e.forwardAuthPolicy()
+	return err
+}
+
+// CheckSettings reports the first setting of cfg that gatehouse would
+// refuse at a start, checking what needs no database (env.checkSettings):
+// `gatehouse config` runs it.
+func CheckSettings(cfg Config) error { return newEnv(cfg, Options{}).checkSettings() }
 
 // wire builds the services on st.
 func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate bool) (*Services, error) {
@@ -270,40 +334,60 @@ func (e *env) knoxConfig() (knox.Config, error) {
 
 // throttles checks the throttle settings and picks where the counters live.
 func (e *env) throttles(a *Services) error {
+	rates, err := e.throttleRates()
+	if err != nil {
+		return err
+	}
+	switch where := e.cfg.ThrottleStore; {
+	case where == "memory" || (where == "auto" && a.Store.Dialect() == "sqlite"):
+		a.Counters = throttle.NewMemory()
+	default: // "database" or "auto", checked by throttleRates
+		a.Counters = a.Store
+	}
+	a.Limiter = throttle.NewLimiter(a.Counters, rates, nil)
+	return nil
+}
+
+// throttleRates checks the throttle settings and returns the rates.
+func (e *env) throttleRates() (throttle.Rates, error) {
 	c := e.cfg
 	rates, err := throttle.ParseRates(c.ThrottleRates, throttle.DefaultRates())
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_THROTTLE_RATES: %w", err)
+		return nil, fmt.Errorf("GATEHOUSE_THROTTLE_RATES: %w", err)
+	}
+	// A scope gatehouse does not throttle (a typo: logn=5/min) would be
+	// taken and never applied.
+	known := slices.Sorted(maps.Keys(throttle.DefaultRates()))
+	for scope := range rates {
+		if !slices.Contains(known, scope) {
+			return nil, fmt.Errorf("GATEHOUSE_THROTTLE_RATES: unknown scope %q (gatehouse's scopes: %s)", scope, strings.Join(known, ", "))
+		}
 	}
 	for name, v := range map[string]int{"GATEHOUSE_BACKOFF_AFTER": c.BackoffAfter, "GATEHOUSE_LOCKOUT_FAILURES": c.LockoutFailures} {
 		if v < 1 {
-			return fmt.Errorf("%s must be at least 1, not %d", name, v)
+			return nil, fmt.Errorf("%s must be at least 1, not %d", name, v)
 		}
 	}
 	for name, v := range map[string]time.Duration{"GATEHOUSE_BACKOFF_MAX": c.BackoffMax, "GATEHOUSE_LOCKOUT_WINDOW": c.LockoutWindow} {
 		if v < time.Second {
-			return fmt.Errorf("%s must be at least 1s, not %v", name, v)
+			return nil, fmt.Errorf("%s must be at least 1s, not %v", name, v)
 		}
 	}
-	switch where := c.ThrottleStore; {
-	case where == "memory" || (where == "auto" && a.Store.Dialect() == "sqlite"):
-		a.Counters = throttle.NewMemory()
-	case where == "database" || where == "auto":
-		a.Counters = a.Store
+	switch c.ThrottleStore {
+	case "auto", "memory", "database":
 	default:
-		return fmt.Errorf("GATEHOUSE_THROTTLE_STORE must be auto, memory or database, not %q", where)
+		return nil, fmt.Errorf("GATEHOUSE_THROTTLE_STORE must be auto, memory or database, not %q", c.ThrottleStore)
 	}
-	a.Limiter = throttle.NewLimiter(a.Counters, rates, nil)
-	return nil
+	return rates, nil
 }
 
 // tokenTouchInterval is how often the batched "last used" times of DRF
 // tokens are written.
 const tokenTouchInterval = 10 * time.Second
 
-// serverFor builds the HTTP server on a's services (Open only: serve and
-// embedding programs).
-func (e *env) serverFor(a *Services) (*server.Server, error) {
+// serverConfig is the HTTP server's configuration from the settings,
+// checked as far as it can be without the services.
+func (e *env) serverConfig() (server.Config, error) {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
 	scfg.UserList = e.cfg.UserList
@@ -314,31 +398,53 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 	scfg.CORSOrigins = SplitList(e.cfg.CORSOrigins)
 	scfg.MountPrefix = e.cfg.MountPrefix
 	scfg.TemplatesDir = e.cfg.TemplatesDir
-	scfg.Issuer, _ = e.issuer() // checked by wire
+	var err error
+	if scfg.Issuer, err = e.issuer(); err != nil {
+		return scfg, err
+	}
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
-		return nil, err
+		return scfg, err
 	}
 	if e.cfg.PageSize < 1 {
-		return nil, errors.New("GATEHOUSE_PAGE_SIZE must be at least 1")
+		return scfg, errors.New("GATEHOUSE_PAGE_SIZE must be at least 1")
 	}
 	scfg.PageSize = e.cfg.PageSize
 	scfg.JWTHeaderTypes = SplitList(e.cfg.JWTHeaderTypes)
 	scfg.JWTHeaderName = headerName(e.cfg.JWTHeaderName)
 	scfg.UsernameField = e.cfg.UsernameField
+	return scfg, server.CheckConfig(scfg)
+}
+
+// forwardAuthPolicy reads GATEHOUSE_FORWARD_AUTH_POLICY (nil: none).
+func (e *env) forwardAuthPolicy() (*policy.Policy, error) {
+	if e.cfg.ForwardAuthPolicy == "" {
+		return nil, nil
+	}
+	b, err := smallfile.Read(e.cfg.ForwardAuthPolicy, smallfile.Text)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: forward-auth policy: %w", err)
+	}
+	fwd, err := policy.Parse(e.cfg.ForwardAuthPolicy, bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: %w", err)
+	}
+	return fwd, nil
+}
+
+// serverFor builds the HTTP server on a's services (Open only: serve and
+// embedding programs).
+func (e *env) serverFor(a *Services) (*server.Server, error) {
+	scfg, err := e.serverConfig()
+	if err != nil {
+		return nil, err
+	}
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.Store, Codec: a.JWT, Users: a.Authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
 		Audit: e.auditor(a), Permissions: a.Accounts})
-	var fwd *policy.Policy
-	if e.cfg.ForwardAuthPolicy != "" {
-		var err error
-		b, err := smallfile.Read(e.cfg.ForwardAuthPolicy, smallfile.Text)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: forward-auth policy: %w", err)
-		}
-		if fwd, err = policy.Parse(e.cfg.ForwardAuthPolicy, bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_FORWARD_AUTH_POLICY: %w", err)
-		}
+	fwd, err := e.forwardAuthPolicy()
+	if err != nil {
+		return nil, err
 	}
 	d := server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
 		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC, Admin: a.Admin}
@@ -449,8 +555,14 @@ func (e *env) policy() (password.Policy, error) {
 	}
 	var p password.Policy
 	names := SplitList(c.PasswordValidators)
-	if len(names) == 1 && names[0] == "none" {
+	switch {
+	case len(names) == 1 && names[0] == "none":
 		names = nil
+	case len(names) == 0:
+		// An empty list (--password-validators=, [] in the file) would turn
+		// every validator off unseen: that takes the word none.
+		return p, fmt.Errorf("GATEHOUSE_PASSWORD_VALIDATORS is empty: name the validators (some of %s), or none to turn every one off",
+			strings.Join(password.Validators(), ", "))
 	}
 	for i, v := range names {
 		if !slices.Contains(password.Validators(), v) || slices.Contains(names[:i], v) {
@@ -478,12 +590,7 @@ func (e *env) policy() (password.Policy, error) {
 		}
 	}
 	if c.PasswordCommonFile != "" {
-		f, err := os.Open(c.PasswordCommonFile)
-		if err != nil {
-			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
-		}
-		defer f.Close()
-		b, err := smallfile.ReadFrom(c.PasswordCommonFile, f, smallfile.List)
+		b, err := smallfile.Read(c.PasswordCommonFile, smallfile.List)
 		if err != nil {
 			return p, fmt.Errorf("GATEHOUSE_PASSWORD_COMMON_FILE: %w", err)
 		}

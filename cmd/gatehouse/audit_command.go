@@ -233,8 +233,10 @@ func writeAuditTable(w io.Writer, events []gatehouse.AuditEvent) error {
 	return tw.Flush()
 }
 
-// escaped is s with control characters escaped as Go does, so that one
-// cannot break the table's columns or lines.
+// escaped is s with Go's escapes for what a terminal would act on (control
+// characters, bidirectional overrides) or a reader could not see, so that
+// a value an API caller chose (a token's name, a user's first name) cannot
+// forge a table row or recolour the administrator's terminal.
 func escaped(s string) string {
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]

@@ -229,6 +229,9 @@ func TestDatabaseURLRefusals(t *testing.T) {
 		{"http://x", `GATEHOUSE_DATABASE_URL: unknown scheme "http"`},
 		{filepath.Join(dir, "nonexistent", "dir", "gh.db"), "GATEHOUSE_DATABASE_URL: the directory " + filepath.Join(dir, "nonexistent", "dir") + " of the SQLite database"},
 		{"sqlite:" + filepath.Join(dir, "missing", "gh.db"), "does not exist"},
+		// Query options are no options: SQLite made a new file of that name.
+		{"sqlite:" + filepath.Join(dir, "gh.db") + "?mode=ro", "a SQLite path with ? or #"},
+		{filepath.Join(dir, "gh.db#x"), "a SQLite path with ? or #"},
 	} {
 		env := map[string]string{"GATEHOUSE_DATABASE_URL": tc.url}
 		_, _, err := runIn(t, env, "", "migrate")

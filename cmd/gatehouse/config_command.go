@@ -32,7 +32,15 @@ func cmdConfig(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, oneLine(v), e.cfg.Source(s.Name))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The values are shown all the same; the exit status says whether a
+	// start would take them (what needs the database is not checked).
+	if err := site.CheckSettings(e.cfg); err != nil {
+		return fmt.Errorf("gatehouse serve would refuse these settings: %w", err)
+	}
+	return nil
 }
 
 // oneLine keeps a table row on one line (a PEM key's newlines, say).

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/accounts"
@@ -254,6 +255,12 @@ func cmdCreateToken(ctx context.Context, e *env, args []string) error {
 	}
 	if d := e.extra.expires; d < 0 || d > accounts.MaxTokenLifetime {
 		return fmt.Errorf("--expires %s: a lifetime from 1s to %s, or 0 for a token that never expires", d, accounts.MaxTokenLifetime)
+	}
+	if n := e.extra.name; strings.TrimSpace(n) == "" || gatehouse.Length(n) > accounts.MaxTokenName || !gatehouse.ValidText(n) ||
+		strings.ContainsFunc(n, unicode.IsControl) {
+		// As POST /api/tokens/ asks (required, at most 100 characters),
+		// and no control character a terminal would act on.
+		return usagef("--name: 1 to %d characters without control characters", accounts.MaxTokenName)
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

@@ -172,8 +172,8 @@ func cmdListApplications(ctx context.Context, e *env, args []string) error {
 		if app.UserID != nil {
 			owner = fmt.Sprint(*app.UserID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app.ClientID, app.ClientType, strings.Join(app.GrantTypes, ","),
-			orDash(strings.Join(app.RedirectURIs, " ")), owner, app.Name, orDash(strings.Join(app.AllowedOrigins, " ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", escaped(app.ClientID), app.ClientType, strings.Join(app.GrantTypes, ","),
+			orDash(escaped(strings.Join(app.RedirectURIs, " "))), owner, escaped(app.Name), orDash(escaped(strings.Join(app.AllowedOrigins, " "))))
 	}
 	return tw.Flush()
 }

@@ -9,10 +9,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -148,7 +148,7 @@ func firstExactHost(list string) string {
 
 // leafOf is the DER of the first certificate in a PEM file.
 func leafOf(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, smallfile.Text)
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func cmdTokensList(ctx context.Context, e *env, args []string) error {
 		if c.Revoked != nil {
 			state = "revoked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Kind, c.ID, orDash(c.Username), orDash(c.ClientID), orDash(c.Label),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Kind, c.ID, orDash(escaped(c.Username)), orDash(escaped(c.ClientID)), orDash(escaped(c.Label)),
 			c.Created.UTC().Format(time.RFC3339), exp, state)
 	}
 	return tw.Flush()

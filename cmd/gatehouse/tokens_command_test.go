@@ -144,3 +144,59 @@ func TestTokensListAndRevoke(t *testing.T) {
 		})
 	}
 }
+
+// A name an API caller chose (a per-device token's, through POST
+// /api/tokens/, which takes any characters DRF's CharField takes) is
+// printed escaped: it cannot recolour the terminal or forge a table row
+// (found by a bad-input pass). createtoken asks what the API asks of a
+// name, and no control character.
+func TestTokensListEscapesNames(t *testing.T) {
+	for _, backend := range testdb.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			env := baseEnv(testdb.URL(t, backend))
+			uenv := map[string]string{"GATEHOUSE_PASSWORD": "correct horse battery"}
+			for k, v := range env {
+				uenv[k] = v
+			}
+			if out, err := runCmd(t, uenv, "createuser", "--username", "alice", "--first-name", "Al\x1b[2Jice"); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			for _, name := range []string{"", "  ", strings.Repeat("x", 101), "x\x1b[31mred", "a\nb"} {
+				if out, err := runCmd(t, env, "createtoken", "alice", "--name", name); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "--name: 1 to 100 characters") {
+					t.Errorf("createtoken --name %q: %v %s", name, err, out)
+				}
+			}
+			base, stop := serve(t, env)
+			defer stop()
+			key, err := runCmd(t, env, "createtoken", "alice", "--name", "cli")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := strings.NewReader(`{"name": "x\u001b[31mRED\nforged\trow\u202e"}`)
+			req, _ := http.NewRequest("POST", base+"/api/tokens/", body)
+			req.Header.Set("Authorization", "Token "+strings.TrimSpace(key))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated {
+				t.Fatalf("POST /api/tokens/: %d", res.StatusCode)
+			}
+			out, _, err := runSplit(t, env, "tokens", "list", "--user", "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			show, _, _ := runSplit(t, env, "users", "show", "alice")
+			for what, o := range map[string]string{"tokens list": out, "users show": show} {
+				if strings.ContainsAny(o, "\x1b\u202e") || strings.Contains(o, "\nforged") {
+					t.Errorf("%s prints control characters:\n%q", what, o)
+				}
+			}
+			if !strings.Contains(out, `x\x1b[31mRED\nforged\trow\u202e`) || !strings.Contains(show, `Al\x1b[2Jice`) {
+				t.Errorf("the names, escaped, are missing:\n%s\n%s", out, show)
+			}
+		})
+	}
+}

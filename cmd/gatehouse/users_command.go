@@ -85,7 +85,7 @@ func cmdUsersList(ctx context.Context, e *env, args []string) error {
 		if u.LastLogin != nil {
 			last = u.LastLogin.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%t\t%s\n", u.ID, u.Username, orDash(u.Email), u.IsActive, u.IsStaff, u.IsSuperuser, last)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%t\t%s\n", u.ID, escaped(u.Username), orDash(escaped(u.Email)), u.IsActive, u.IsStaff, u.IsSuperuser, last)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -138,7 +138,7 @@ func cmdUsersShow(ctx context.Context, e *env, args []string) error {
 		{"permissions", orDash(strings.Join(perms.Permissions, ", "))},
 		{"drf_tokens", fmt.Sprint(len(toks))},
 	} {
-		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], escaped(row[1])) // names may hold control characters
 	}
 	return tw.Flush()
 }

@@ -22,8 +22,13 @@ const (
 
 // Read reads the file at path, at most max bytes; a longer file is an
 // error naming the path and the bound.
+//
+// The file is opened without blocking (openFlags): a FIFO nobody writes to
+// reads as empty instead of waiting for ever (found by a bad-input pass: a
+// start that SIGTERM could not stop), while one a writer fills (a shell's
+// process substitution) reads to its end.
 func Read(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, err
 	}

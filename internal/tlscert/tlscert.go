@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-auth/gatehouse/internal/smallfile"
 	"log/slog"
 	"os"
 	"sync"
@@ -82,11 +83,22 @@ func (c *Cert) reload() error {
 	if err != nil {
 		return err
 	}
-	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	// Read with a bound (a path mistaken for a certificate, /dev/zero,
+	// is refused instead of filling the memory).
+	certPEM, err := smallfile.Read(c.certFile, smallfile.Text)
 	if err != nil {
 		return err
 	}
-	if pair.Leaf == nil { // set by LoadX509KeyPair since Go 1.23
+	keyPEM, err := smallfile.Read(c.keyFile, smallfile.Text)
+	if err != nil {
+		return err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	clear(keyPEM)
+	if err != nil {
+		return err
+	}
+	if pair.Leaf == nil { // set by X509KeyPair since Go 1.23
 		if pair.Leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
 			return err
 		}

@@ -72,6 +72,17 @@ func signAsDjango(t *testing.T, priv *rsa.PrivateKey, claims string) (token, kid
 	return token, kid
 }
 
+// auditedManager is an RS256 Manager on a new store of backend, recording
+// its audit events.
+func auditedManager(t *testing.T, backend string) (*keys.Manager, *clock, *auditLog, keys.Deps) {
+	t.Helper()
+	c := newClock()
+	d := deps(testdb.Open(t, backend), c, keys.RS256)
+	audit := &auditLog{}
+	d.Audit = audit
+	return newManager(t, d), c, audit, d
+}
+
 // The kid of an imported key is the RFC 7638 thumbprint: the RFC's own
 // example key gives the RFC's value.
 func TestImportThumbprintRFC7638(t *testing.T) {
@@ -91,12 +102,7 @@ func TestImportThumbprintRFC7638(t *testing.T) {
 func TestImportSigning(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		t.Run(backend, func(t *testing.T) {
-			c := newClock()
-			st := testdb.Open(t, backend)
-			audit := &auditLog{}
-			d := deps(st, c, keys.RS256)
-			d.Audit = audit
-			m := newManager(t, d)
+			m, c, audit, d := auditedManager(t, backend)
 			before := sign(t, m, map[string]any{"sub": "1"})
 			oldKID := header(t, before)["kid"].(string)
 
@@ -273,12 +279,7 @@ func TestImportRefused(t *testing.T) {
 	}
 	for _, backend := range testdb.Backends() {
 		t.Run(backend, func(t *testing.T) {
-			c := newClock()
-			st := testdb.Open(t, backend)
-			audit := &auditLog{}
-			d := deps(st, c, keys.RS256)
-			d.Audit = audit
-			m := newManager(t, d)
+			m, _, audit, _ := auditedManager(t, backend)
 			before, _ := m.List(t.Context())
 			for _, tc := range cases {
 				_, err := m.Import(t.Context(), tc.data, tc.signs)

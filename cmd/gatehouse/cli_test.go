@@ -82,6 +82,21 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 	if _, help, err := runIn(t, nil, "", "createapplication", "--help"); err != nil || !strings.Contains(help, "usage: gatehouse applications create") {
 		t.Errorf("createapplication --help: %v %s", err, help)
 	}
+	// gatehouse help COMMAND and a group's --help answer what was asked
+	// (found by a bad-input pass: the top-level help, and an unknown
+	// subcommand "--help").
+	if out, _, err := runIn(t, nil, "", "users", "--help"); err != nil || !strings.Contains(out, "usage: gatehouse users SUBCOMMAND") || !strings.Contains(out, "logout-everywhere") {
+		t.Errorf("users --help: %v\n%s", err, out)
+	}
+	if out, _, err := runIn(t, nil, "", "help", "users"); err != nil || !strings.Contains(out, "usage: gatehouse users SUBCOMMAND") {
+		t.Errorf("help users: %v\n%s", err, out)
+	}
+	if _, help, err := runIn(t, nil, "", "help", "users", "list"); err != nil || !strings.Contains(help, "usage: gatehouse users list") {
+		t.Errorf("help users list: %v\n%s", err, help)
+	}
+	if _, _, err := runIn(t, nil, "", "help", "bogus"); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), `unknown command "bogus"`) {
+		t.Errorf("help bogus: %v", err)
+	}
 }
 
 // The users commands on both backends: list with filters and pages, show,

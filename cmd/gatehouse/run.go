@@ -111,6 +111,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, buildinfo.Get())
 		return nil
 	}
+	if len(args) > 2 && args[1] == "help" {
+		// gatehouse help COMMAND is gatehouse COMMAND --help.
+		args = append(append([]string{args[0]}, args[2:]...), "--help")
+	}
 	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
 		usage(stdout)
 		if len(args) < 2 {
@@ -120,6 +124,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	c, rest, group, ok := findCommand(args[1:])
 	if !ok {
+		if group != "" && len(args) >= 3 && (args[2] == "-h" || args[2] == "--help") {
+			groupUsage(stdout, group) // asked for: the group's subcommands, exit 0
+			return nil
+		}
 		if group != "" {
 			groupUsage(stderr, group)
 			if len(args) == 2 {

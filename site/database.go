@@ -46,6 +46,9 @@ func checkDatabaseURL(url string, createDirs bool) error {
 	if path == "" {
 		return errors.New("GATEHOUSE_DATABASE_URL: empty SQLite path")
 	}
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return errors.New("GATEHOUSE_DATABASE_URL: an in-memory SQLite database or a file: URI is not read (the data would be gone at exit, or options ignored): name the database file")
+	}
 	if strings.ContainsAny(path, "?#") {
 		// Not options: SQLite would make a file of that very name, a new
 		// empty database (found by a bad-input pass: ?mode=ro).
@@ -61,8 +64,8 @@ func checkDatabaseURL(url string, createDirs bool) error {
 		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("GATEHOUSE_DATABASE_URL: the directory %s of the SQLite database %s does not exist: create it "+
-			"(gatehouse creates only the database file), or set GATEHOUSE_DATABASE_CREATE_DIRS=true", dir, path)
+		return noDirError{fmt.Errorf("GATEHOUSE_DATABASE_URL: the directory %s of the SQLite database %s does not exist: create it "+
+			"(gatehouse creates only the database file), or set GATEHOUSE_DATABASE_CREATE_DIRS=true", dir, path)}
 	case err != nil:
 		return fmt.Errorf("GATEHOUSE_DATABASE_URL: %w", err)
 	case !st.IsDir():
@@ -92,3 +95,9 @@ func probeWrite(ctx context.Context, st *store.Store) error {
 // IsPostgres reports whether url names a PostgreSQL database (else it is
 // a SQLite file).
 func IsPostgres(url string) bool { return isPostgres(url) }
+
+// noDirError is checkDatabaseURL's refusal of a SQLite database whose
+// directory does not exist (one a start with create-dirs would make).
+type noDirError struct{ error }
+
+func (e noDirError) Unwrap() error { return e.error }

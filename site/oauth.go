@@ -42,8 +42,11 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 	if len(o.Scopes) == 0 {
 		return o, errors.New("GATEHOUSE_OAUTH_SCOPES: at least one scope is required")
 	}
-	if c.OAuthAccessTokenLifetime <= 0 || c.OAuthCodeLifetime <= 0 {
-		return o, errors.New("OAuth access token and code lifetimes must be positive")
+	if c.OAuthAccessTokenLifetime <= 0 {
+		return o, fmt.Errorf("GATEHOUSE_OAUTH_ACCESS_TOKEN_LIFETIME must be positive, not %v", c.OAuthAccessTokenLifetime)
+	}
+	if c.OAuthCodeLifetime <= 0 {
+		return o, fmt.Errorf("GATEHOUSE_OAUTH_CODE_LIFETIME must be positive, not %v", c.OAuthCodeLifetime)
 	}
 	if c.OAuthCodeLifetime > maxCodeLifetime {
 		return o, fmt.Errorf("GATEHOUSE_OAUTH_CODE_LIFETIME must be at most %v: a code is a bearer secret in a URL (RFC 6749 4.1.2 recommends 10 minutes at most)", maxCodeLifetime)

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,7 +198,16 @@ func (e *env) checkSettings() error {
 // CheckSettings reports the first setting of cfg that gatehouse would
 // refuse at a start, checking what needs no database (env.checkSettings):
 // `gatehouse config` runs it.
-func CheckSettings(cfg Config) error { return newEnv(cfg, Options{}).checkSettings() }
+func CheckSettings(cfg Config) error {
+	// The database URL too, creating nothing: a directory create-dirs
+	// would make is no refusal.
+	if err := checkDatabaseURL(cfg.DatabaseURL, false); err != nil {
+		if _, missing := errors.AsType[noDirError](err); !missing || !cfg.DatabaseCreateDirs {
+			return err
+		}
+	}
+	return newEnv(cfg, Options{}).checkSettings()
+}
 
 // wire builds the services on st.
 func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate bool) (*Services, error) {
@@ -458,6 +468,9 @@ func (e *env) serverFor(a *Services) (*server.Server, error) {
 // issuer is gatehouse's public URL: GATEHOUSE_ISSUER, else http://ADDR
 // when listening on a loopback address, else none.
 func (e *env) issuer() (string, error) {
+	if err := checkAddr("GATEHOUSE_ADDR", e.cfg.Addr); err != nil {
+		return "", err
+	}
 	if err := server.CheckMountPrefix(e.cfg.MountPrefix); err != nil {
 		return "", fmt.Errorf("GATEHOUSE_MOUNT_PREFIX: %w", err)
 	}
@@ -472,6 +485,23 @@ func (e *env) issuer() (string, error) {
 		return "", fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
 	}
 	return iss, nil
+}
+
+// checkAddr refuses a listen address that is not HOST:PORT with a port
+// from 0 to 65535 (or a service name), naming the setting: a start would
+// otherwise fail at the listener, or blame the issuer made from it.
+func checkAddr(setting, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not HOST:PORT (127.0.0.1:8000, :8000, [::1]:8000)", setting, addr)
+	}
+	if n, err := strconv.Atoi(port); (err == nil && (n < 0 || n > 65535)) || port == "" || strings.HasPrefix(port, "-") {
+		return fmt.Errorf("%s: the port of %q is not from 0 to 65535", setting, addr)
+	}
+	return nil
 }
 
 // permissionClaims checks the names of the groups and permissions claims.
@@ -616,6 +646,9 @@ const minHS256Key = 32
 
 func (e *env) jwtCodec(serverSecret string) (*jwt.Codec, error) {
 	c := e.cfg
+	if c.JWTLeeway < 0 || c.JWTLeeway > jwt.MaxLeeway {
+		return nil, fmt.Errorf("GATEHOUSE_JWT_LEEWAY: %v is outside 0 to %v", c.JWTLeeway, jwt.MaxLeeway)
+	}
 	jc := jwt.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, Leeway: c.JWTLeeway,
 		AccessLifetime: c.JWTAccessLifetime, RefreshLifetime: c.JWTRefreshLifetime,
 		Claims: jwt.ClaimNames{TokenType: c.JWTTokenTypeClaim, JTI: c.JWTJTIClaim, UserID: c.JWTUserIDClaim}, Subject: c.JWTSubjectClaim}

@@ -183,6 +183,11 @@ func TestRefusedSettingsChangeNothing(t *testing.T) {
 		"GATEHOUSE_ALLOWED_HOSTS=,":              "GATEHOUSE_ALLOWED_HOSTS",
 		"GATEHOUSE_OAUTH_CODE_LIFETIME=1h":       "",
 		"GATEHOUSE_THROTTLE_STORE=redis":         "GATEHOUSE_THROTTLE_STORE",
+		// Messages that named no setting, or another one.
+		"GATEHOUSE_JWT_LEEWAY=61s":                "GATEHOUSE_JWT_LEEWAY: 1m1s is outside 0 to 1m0s",
+		"GATEHOUSE_OAUTH_ACCESS_TOKEN_LIFETIME=0": "GATEHOUSE_OAUTH_ACCESS_TOKEN_LIFETIME must be positive",
+		"GATEHOUSE_ADDR=127.0.0.1:-1":             "GATEHOUSE_ADDR: the port",
+		"GATEHOUSE_ADDR=localhost":                "GATEHOUSE_ADDR: \"localhost\" is not HOST:PORT",
 		// Settings that silently weakened security.
 		"GATEHOUSE_PASSWORD_VALIDATORS=,":                       "GATEHOUSE_PASSWORD_VALIDATORS is empty",
 		"GATEHOUSE_THROTTLE_RATES=logn=5/min":                   `unknown scope "logn"`,
@@ -220,6 +225,15 @@ func TestRefusedSettingsChangeNothing(t *testing.T) {
 				var tables int
 				if err := db.QueryRow("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()").Scan(&tables); err != nil || tables != 0 {
 					t.Errorf("refused commands made %d tables (%v)", tables, err)
+				}
+			}
+			// serve's own memory limit and an in-memory database: config says so.
+			for kv, want := range map[string]string{"GATEHOUSE_MEMORY_LIMIT=abc": "GATEHOUSE_MEMORY_LIMIT", "GATEHOUSE_DATABASE_URL=:memory:": "an in-memory SQLite database"} {
+				k, v, _ := strings.Cut(kv, "=")
+				env := baseEnv(dbURL)
+				env[k] = v
+				if _, _, err := runSplit(t, env, "config"); err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("config with %s: %v", kv, err)
 				}
 			}
 			// The same settings, good: config exits 0, and the commands run.

@@ -37,7 +37,11 @@ func cmdConfig(ctx context.Context, e *env, args []string) error {
 	}
 	// The values are shown all the same; the exit status says whether a
 	// start would take them (what needs the database is not checked).
-	if err := site.CheckSettings(e.cfg); err != nil {
+	err := site.CheckSettings(e.cfg)
+	if _, _, merr := parseMemoryLimit(e.cfg.MemoryLimit); err == nil && merr != nil {
+		err = fmt.Errorf("GATEHOUSE_MEMORY_LIMIT: %w", merr) // serve's own setting (memlimit.go)
+	}
+	if err != nil {
 		return fmt.Errorf("gatehouse serve would refuse these settings: %w", err)
 	}
 	return nil

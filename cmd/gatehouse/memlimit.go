@@ -210,7 +210,7 @@ func (m *memoryLimit) fit(n int64) {
 func (e *env) applyMemoryLimit(set func(int64) int64, gc func(int) int, heap func() (int64, uint64)) (undo func(), err error) {
 	auto, n, err := parseMemoryLimit(e.cfg.MemoryLimit)
 	if err != nil {
-		return nil, fmt.Errorf("memory-limit: %w", err)
+		return nil, fmt.Errorf("GATEHOUSE_MEMORY_LIMIT: %w", err)
 	}
 	prev := set(-1) // a negative value reads the limit without changing it
 	undo = func() { set(prev) }

@@ -269,6 +269,39 @@ func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
 	})
 }
 
+// Within the grace period a rotated token is accepted again only while its
+// family lives: when every token of the family was revoked by a replica
+// of an older build (which did not end the family's lifetime with it), the
+// rotated token is a replay (found by a rolling-upgrade pass: the revoked
+// family went on).
+func TestOAuthRefreshGraceNeedsLiveFamily(t *testing.T) {
+	each(t, func(c *config) { c.OAuth.RefreshGracePeriod = 10 * time.Second }, func(t *testing.T, e *env) {
+		a := e.setupOAuth()
+		refresh := func(tok string) resp {
+			return e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {"conf-client"}, "client_secret": {a.confSecret}})
+		}
+		p1 := e.password(a)
+		r := refresh(p1.Refresh)
+		expect(t, r, 200, "")
+		// An older replica's revoke_token: revoked, the family's lifetime
+		// left as it was.
+		q := "UPDATE oauth_refresh_tokens SET revoked = ? WHERE revoked IS NULL"
+		if e.store.Dialect() == "postgres" {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		if _, err := e.store.DB().ExecContext(t.Context(), q, e.clock.now().UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.advance(time.Second)
+		expect(t, refresh(p1.Refresh), 400, `{"error": "invalid_grant"}`)
+		expect(t, refresh(r.json(t)["refresh_token"].(string)), 400, `{"error": "invalid_grant"}`)
+		// A family that lives: the grace period as before.
+		p := e.password(a)
+		expect(t, refresh(p.Refresh), 200, "")
+		expect(t, refresh(p.Refresh), 200, "")
+	})
+}
+
 func TestOAuthAccessTokenExpiry(t *testing.T) {
 	eachWith(t, func(w *wiring) { w.Authn.CacheTTL, w.OAuth.CacheTTL = time.Hour, time.Hour }, func(t *testing.T, e *env) {
 		a := e.setupOAuth()

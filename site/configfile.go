@@ -48,7 +48,27 @@ func (c *Config) Source(name string) string {
 
 // Warnings are what Parse found odd but not wrong: the older file format,
 // GATEHOUSE_* variables that are no setting (UnknownVariables adds those).
-func (c *Config) Warnings() []string { return c.warnings }
+//
+// Besides the configuration file's, it says which settings contradict
+// each other and were taken all the same (the one ignored is named).
+func (c *Config) Warnings() []string {
+	w := slices.Clone(c.warnings)
+	if strings.HasPrefix(c.JWTAlgorithm, "HS") {
+		if c.JWTPrivateKeyFile != "" || c.JWTPrivateKey != "" || c.JWTVerifyKeyFiles != "" {
+			w = append(w, fmt.Sprintf("GATEHOUSE_JWT_PRIVATE_KEY(_FILE) and GATEHOUSE_JWT_VERIFY_KEY_FILES are ignored: GATEHOUSE_JWT_ALGORITHM is %s, "+
+				"whose key is GATEHOUSE_JWT_SIGNING_KEY (or the server secret); set an asymmetric algorithm to use them", c.JWTAlgorithm))
+		}
+	} else if c.JWTSigningKey != "" {
+		w = append(w, fmt.Sprintf("GATEHOUSE_JWT_SIGNING_KEY is ignored: GATEHOUSE_JWT_ALGORITHM is %s, which signs with GATEHOUSE_JWT_PRIVATE_KEY(_FILE)", c.JWTAlgorithm))
+	}
+	// Asked for in so many words (it is on by default, and off without an
+	// issuer, as the documentation says).
+	if c.OIDCEnabled && c.Source("oidc-enabled") != "default" && c.Issuer == "" && loopbackIssuer(c.Addr, c.MountPrefix) == "" {
+		w = append(w, "OpenID Connect is off: GATEHOUSE_OIDC_ENABLED is true but GATEHOUSE_ISSUER is not set and GATEHOUSE_ADDR is not a loopback address "+
+			"(set GATEHOUSE_ISSUER to the public URL, or GATEHOUSE_OIDC_ENABLED=false to say so)")
+	}
+	return w
+}
 
 // Secret reports whether the setting called name holds a secret, so that
 // its value is never printed.

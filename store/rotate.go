@@ -583,7 +583,21 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	}
 	rot := gatehouse.RefreshRotation{Old: old, FamilyExpires: fexp, User: user}
 	if old.Revoked != nil {
-		if r.grace <= 0 || r.now.Sub(*old.Revoked) >= r.grace {
+		replay := r.grace <= 0 || r.now.Sub(*old.Revoked) >= r.grace
+		if !replay && old.Family != "" {
+			// Within the grace period a rotated token is accepted again
+			// only while its family lives: a rotation leaves its successor
+			// live, while a family whose every token was revoked was ended
+			// (by a replica of a build older than ebeee3a, which did not
+			// end the family's lifetime with it; found by a rolling-upgrade
+			// pass). The family's partial index of live tokens answers it.
+			var live bool
+			if err := tx.QueryRowContext(ctx, s.q("SELECT EXISTS (SELECT 1 FROM oauth_refresh_tokens WHERE family = ? AND revoked IS NULL)"), old.Family).Scan(&live); err != nil {
+				return err
+			}
+			replay = !live
+		}
+		if replay {
 			reused := &gatehouse.TokenReuse{Family: old.Family}
 			if old.UserID != nil {
 				reused.UserID = *old.UserID

@@ -235,6 +235,29 @@ func TestConfigFileOldFormatWarns(t *testing.T) {
 	}
 }
 
+// Settings that contradict each other are taken with a warning naming the
+// one ignored (found by a bad-input pass: they were taken without a word).
+func TestContradictorySettingsWarn(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"private key under HS256": {map[string]string{"GATEHOUSE_JWT_PRIVATE_KEY_FILE": "/k.pem"}, "GATEHOUSE_JWT_PRIVATE_KEY(_FILE) and GATEHOUSE_JWT_VERIFY_KEY_FILES are ignored"},
+		"signing key under RS256": {map[string]string{"GATEHOUSE_JWT_ALGORITHM": "RS256", "GATEHOUSE_JWT_SIGNING_KEY": strings.Repeat("k", 40)}, "GATEHOUSE_JWT_SIGNING_KEY is ignored"},
+		"OIDC asked, no issuer":   {map[string]string{"GATEHOUSE_OIDC_ENABLED": "true", "GATEHOUSE_ADDR": "0.0.0.0:8000"}, "OpenID Connect is off"},
+		"nothing contradictory":   {map[string]string{"GATEHOUSE_ADDR": "0.0.0.0:8000", "GATEHOUSE_JWT_SIGNING_KEY": strings.Repeat("k", 40)}, ""},
+	} {
+		c, err := parseWith(nil, tc.env)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		w := strings.Join(c.Warnings(), "\n")
+		if (tc.want == "" && w != "") || !strings.Contains(w, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", name, w, tc.want)
+		}
+	}
+}
+
 // *_FILE variables: read at start with the trailing newline trimmed; both
 // set, or an unreadable file, is an error naming the variable.
 func TestSecretFileVariables(t *testing.T) {

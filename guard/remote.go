@@ -94,7 +94,7 @@ type Config struct {
 //
 //   - A locally verified JWT cannot show a revocation (password change,
 //     deactivation, deleted user) before it expires: gatehouse's
-//     access-token lifetime (5 minutes by default) bounds that delay. A
+//     access-token lifetime (10 minutes by default) bounds that delay. A
 //     check that needs the JWT's identity (IsAdminUser, HasPermission
 //     without a permissions claim) introspects it, and so sees the
 //     revocation once the cached answer is older than IntrospectionTTL.

@@ -510,7 +510,7 @@ func (p *Policy) Match(method, host, uri string) (*Rule, Refusal) {
 		m = new(matchRequest)
 	}
 	m.u = url.URL{Path: path}
-	m.r = http.Request{Method: method, Host: lowerASCII(host), URL: &m.u}
+	m.r = http.Request{Method: method, Host: canonicalHost(host), URL: &m.u}
 	h, _ := p.mux.Handler(&m.r)
 	m.r, m.u = http.Request{}, url.URL{}
 	p.reqs.Put(m)
@@ -521,6 +521,22 @@ func (p *Policy) Match(method, host, uri string) (*Rule, Refusal) {
 		return nil, RefuseNoRule
 	}
 	return rh.rule, ""
+}
+
+// canonicalHost is host as the rules name it: in lower case, without the
+// trailing dot of a fully qualified name (admin.example.com. is the host
+// admin.example.com, which nginx's $host and the upstreams treat alike;
+// found by a proxy pass: the host's rules were skipped for it).
+func canonicalHost(host string) string {
+	h := lowerASCII(host)
+	name, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		name, port = h[:i], h[i:]
+	}
+	if strings.HasSuffix(name, ".") && len(name) > 1 {
+		return name[:len(name)-1] + port
+	}
+	return h
 }
 
 // lowerASCII is strings.ToLower for a host name, without allocating when

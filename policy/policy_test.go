@@ -56,6 +56,9 @@ func TestMatch(t *testing.T) {
 		{"DELETE", "api.test", "/orders/", 3, ""},
 		{"GET", "api.test", "/orders/?page=2&x=/admin/", 3, ""}, // the query is ignored
 		{"GET", "API.example.com:8443", "/reports/q1", 7, ""},
+		// A fully qualified name's trailing dot names the same host.
+		{"GET", "api.example.com.", "/reports/q1", 7, ""},
+		{"GET", "API.example.com.:8443", "/reports/q1", 7, ""},
 		{"GET", "other.example.com", "/reports/q1", 0, policy.RefuseNoRule},
 		{"GET", "api.test", "/ord%65rs/", 3, ""}, // decoded before matching
 		{"GET", "api.test", "/admin/users/", 6, ""},

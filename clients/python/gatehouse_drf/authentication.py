@@ -120,6 +120,11 @@ class GatehouseAuthentication(authentication.BaseAuthentication):
                 raise token_failed("Invalid token header. No credentials provided.")
             if len(fields) > 2:
                 raise token_failed("Invalid token header. Token string should not contain spaces.")
+            try:
+                # DRF's TokenAuthentication decodes the key as UTF-8.
+                fields[1].encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                raise token_failed("Invalid token header. Token string should not contain invalid characters.")
             got = self._opaque(request, client, fields[1], "Token")
             if got is None:
                 raise token_failed()

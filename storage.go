@@ -112,9 +112,25 @@ type UserChange struct {
 	Groups, Permissions *[]int64
 }
 
+// TokenOrigin is the credential a new DRF token is made with (POST
+// /api/tokens/): when it was issued, and the DRF token it is, if one.
+type TokenOrigin struct {
+	Issued     time.Time
+	DRFTokenID int64 // 0: not a DRF token
+}
+
 // TokenStore keeps DRF tokens.
 type TokenStore interface {
 	CreateToken(ctx context.Context, t *Token) error
+	// CreateTokenFrom stores t only while the credential it is made with
+	// stands, checked by the insert itself: t's user is active and accepts
+	// a credential issued at o.Issued (User.Accepts), and o's DRF token,
+	// when named, still exists. Otherwise it is ErrNotFound and nothing is
+	// stored: another replica's change (log out everywhere, a
+	// deactivation, a logout) reaches this one's authentication cache
+	// only when its entry expires, and a token made in that window would
+	// outlive the change.
+	CreateTokenFrom(ctx context.Context, t *Token, o TokenOrigin) error
 	// TokenByHash returns the token with that key hash and its user.
 	TokenByHash(ctx context.Context, hash []byte) (Token, User, error)
 	DefaultToken(ctx context.Context, userID int64) (Token, error)

@@ -32,7 +32,7 @@ func TestAuditedEvents(t *testing.T) {
 			[]gatehouse.AuditEvent{{Event: gatehouse.AuditLoginFailed, Detail: map[string]string{"via": "login_page", "username": "mallory", "reason": "unknown_user"}}}},
 		{"long password", func() error { return login(e, gatehouse.LoginOAuthPassword, "alice", strings.Repeat("x", 4097), false) },
 			[]gatehouse.AuditEvent{{Event: gatehouse.AuditLoginFailed, Detail: map[string]string{"via": "oauth_password", "reason": "password_too_long"}}}},
-		{"device token", func() error { _, _, err := e.svc.CreateToken(ctx, u.ID, "laptop", time.Hour); return err },
+		{"device token", func() error { _, _, err := e.svc.CreateToken(ctx, u.ID, "laptop", time.Hour, nil); return err },
 			[]gatehouse.AuditEvent{{Event: gatehouse.AuditTokenIssued, UserID: u.ID, Detail: map[string]string{"kind": "drf", "name": "laptop", "expires": "2026-03-14T16:09:26Z"}}}},
 		{"token deleted", func() error {
 			toks, _ := e.svc.Tokens(ctx, u.ID)

@@ -17,7 +17,7 @@ func (s *Service) IssueToken(ctx context.Context, username, name string, lifetim
 	if err != nil {
 		return "", err
 	}
-	key, _, err := s.CreateToken(ctx, u.ID, name, lifetime)
+	key, _, err := s.CreateToken(ctx, u.ID, name, lifetime, nil)
 	return key, err
 }
 
@@ -33,7 +33,12 @@ const MaxTokenName = 100
 // and stored form. lifetime 0 means no expiry; a negative one, or one
 // past MaxTokenLifetime, is an EINVALID error (it once read as no
 // expiry).
-func (s *Service) CreateToken(ctx context.Context, userID int64, name string, lifetime time.Duration) (string, gatehouse.Token, error) {
+//
+// from, when not nil, is the credential the request making it carried:
+// the token is stored only while that credential stands as stored now
+// (gatehouse.TokenStore's CreateTokenFrom), else the answer is
+// EUNAUTHORIZED and nothing is stored.
+func (s *Service) CreateToken(ctx context.Context, userID int64, name string, lifetime time.Duration, from *gatehouse.TokenOrigin) (string, gatehouse.Token, error) {
 	if lifetime < 0 || lifetime > MaxTokenLifetime {
 		return "", gatehouse.Token{}, gatehouse.Errorf(gatehouse.EINVALID, "a token's lifetime must be 0 (no expiry) or up to ten years")
 	}
@@ -47,7 +52,13 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, name string, li
 		return "", tok, err
 	}
 	tok.UserID = userID
-	if err := s.store.CreateToken(ctx, &tok); err != nil {
+	if from == nil {
+		err = s.store.CreateToken(ctx, &tok)
+	} else if err = s.store.CreateTokenFrom(ctx, &tok, *from); errors.Is(err, gatehouse.ErrNotFound) {
+		s.forget(userID) // this replica's cache was behind the store
+		err = gatehouse.Unauthorized(gatehouse.ReasonCredentialInvalid)
+	}
+	if err != nil {
 		return "", tok, err
 	}
 	s.auditToken(ctx, gatehouse.AuditTokenIssued, tok)

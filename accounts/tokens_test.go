@@ -65,7 +65,7 @@ func TestCreateTokenLifetime(t *testing.T) {
 		{"thirty days", 30 * 24 * time.Hour, ptr(now.Add(30 * 24 * time.Hour))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			key, tok, err := e.svc.CreateToken(ctx, u.ID, tc.name, tc.lifetime)
+			key, tok, err := e.svc.CreateToken(ctx, u.ID, tc.name, tc.lifetime, nil)
 			if err != nil || !drfKey.MatchString(key) || tok.ID == 0 || tok.UserID != u.ID || !bytes.Equal(tok.Hash, secret.Hash(key)) {
 				t.Fatalf("CreateToken: %q %+v %v", key, tok, err)
 			}
@@ -166,7 +166,7 @@ func TestDeleteTokensForget(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
 	u := e.create(t, "erin", "correct-horse-battery")
-	key, tok, err := e.svc.CreateToken(ctx, u.ID, "phone", 0)
+	key, tok, err := e.svc.CreateToken(ctx, u.ID, "phone", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestParityWithGatehouse(t *testing.T) {
 				"client_secret": {appSecret}}); status != 200 {
 				t.Fatalf("revoke: %d %s", status, b)
 			}
-			goodKey, _, err := g.accounts.CreateToken(context.Background(), alice.ID, "laptop", 0)
+			goodKey, _, err := g.accounts.CreateToken(context.Background(), alice.ID, "laptop", 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -110,9 +110,16 @@ func (s *Server) createToken(c *call) *apiError {
 	if !errs.empty() {
 		return badRequest(errs)
 	}
-	key, tok, err := s.accounts.CreateToken(c.r.Context(), c.user.User.ID, name, lifetime)
+	// Made only while the credential of the request stands as stored now:
+	// another replica may have ended it within this one's cache window.
+	from := gatehouse.TokenOrigin{Issued: c.user.Issued}
+	if c.user.Scheme == gatehouse.SchemeToken {
+		from.DRFTokenID = c.user.TokenID
+	}
+	key, tok, err := s.accounts.CreateToken(c.r.Context(), c.user.User.ID, name, lifetime, &from)
 	if err != nil {
-		return s.internal(c, err)
+		// A credential ended meanwhile is refused in its scheme's words.
+		return s.fail(c.w, c.r, failure{shape: shapeDRF, scheme: c.user.Scheme}, err)
 	}
 	c.noStore()
 	c.respond(http.StatusCreated, tokenCreated{ID: tok.ID, Name: tok.Name, Key: key, Prefix: tok.Prefix, Created: tok.Created, Expires: tok.Expires})

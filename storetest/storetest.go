@@ -62,6 +62,7 @@ var (
 		{"UserDelete", testUserDelete},
 		{"UserValuesAreCopies", testUserValuesAreCopies},
 		{"TokenLifecycle", testTokenLifecycle},
+		{"TokenCreateFrom", testTokenCreateFrom},
 		{"TokenConflicts", testTokenConflicts},
 		{"TokenDefault", testTokenDefault},
 		{"TokensOldestFirst", testTokensOldestFirst},

@@ -265,3 +265,81 @@ func testTokenValuesAreCopies(t *testing.T, s UsersAndTokens) {
 		t.Fatalf("sealed key changed through a returned value: %q", d2.Sealed)
 	}
 }
+
+// CreateTokenFrom stores a token only while the credential it is made with
+// stands as stored: its user active and accepting a credential of that
+// issue time, its DRF token (when named) there and the same user's;
+// otherwise ErrNotFound and nothing stored.
+func testTokenCreateFrom(t *testing.T, s UsersAndTokens) {
+	ctx := t.Context()
+	u := newUser(t, s, "ivy")
+	other := newUser(t, s, "jack")
+	parent, _, err := s.TokenByHash(ctx, secret.Hash("key-ivy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey, _, err := s.TokenByHash(ctx, secret.Hash("key-jack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Now().Add(-time.Minute)
+	n := 0
+	create := func(o gatehouse.TokenOrigin) (gatehouse.Token, error) {
+		n++
+		tok := gatehouse.Token{UserID: u.ID, Hash: secret.Hash(fmt.Sprintf("from-%d", n)), Prefix: "from", Name: "phone"}
+		return tok, s.CreateTokenFrom(ctx, &tok, o)
+	}
+	count := func() int {
+		list, err := s.Tokens(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	tok, err := create(gatehouse.TokenOrigin{Issued: issued, DRFTokenID: parent.ID})
+	if err != nil || tok.ID == 0 || tok.Created.IsZero() {
+		t.Fatalf("from a standing key: %+v %v", tok, err)
+	}
+	if got, owner, err := s.TokenByHash(ctx, tok.Hash); err != nil || got.ID != tok.ID || owner.ID != u.ID || got.Name != "phone" {
+		t.Fatalf("stored: %+v %v", got, err)
+	}
+	if _, err := create(gatehouse.TokenOrigin{Issued: issued}); err != nil {
+		t.Fatalf("from a credential that is no DRF key: %v", err)
+	}
+	before := count()
+	for name, o := range map[string]gatehouse.TokenOrigin{
+		"another user's key": {Issued: issued, DRFTokenID: otherKey.ID},
+		"a key that is gone": {Issued: issued, DRFTokenID: 1 << 40},
+	} {
+		if _, err := create(o); !errors.Is(err, gatehouse.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+	}
+	// Logged out everywhere after the credential was issued.
+	if _, err := s.UpdateUser(ctx, u.ID, func(*gatehouse.User) (gatehouse.UserChange, error) {
+		return gatehouse.UserChange{RevokeCredentials: true, At: time.Now()}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(gatehouse.TokenOrigin{Issued: issued}); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("a credential issued before the auth epoch: %v", err)
+	}
+	if _, err := create(gatehouse.TokenOrigin{Issued: time.Now().Add(time.Second)}); err != nil {
+		t.Errorf("a credential issued after it: %v", err)
+	}
+	before = count()
+	// Deactivated.
+	if _, err := s.UpdateUser(ctx, u.ID, func(x *gatehouse.User) (gatehouse.UserChange, error) {
+		x.IsActive = false
+		return gatehouse.UserChange{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(gatehouse.TokenOrigin{Issued: time.Now().Add(time.Second)}); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Errorf("an inactive user: %v", err)
+	}
+	if after := count(); after != before {
+		t.Errorf("refused creations stored %d tokens", after-before)
+	}
+	_ = other
+}

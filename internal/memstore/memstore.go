@@ -382,6 +382,28 @@ func (s *Store) CreateToken(_ context.Context, t *gatehouse.Token) error {
 	return nil
 }
 
+// CreateTokenFrom is CreateToken with gatehouse.TokenStore's checks of the
+// origin, under the same lock.
+func (s *Store) CreateTokenFrom(_ context.Context, t *gatehouse.Token, o gatehouse.TokenOrigin) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	u, ok := s.users[t.UserID]
+	if !ok || !u.IsActive || !u.Accepts(o.Issued) {
+		return gatehouse.ErrNotFound
+	}
+	if o.DRFTokenID != 0 {
+		if parent, ok := s.tokens[o.DRFTokenID]; !ok || parent.UserID != t.UserID {
+			return gatehouse.ErrNotFound
+		}
+	}
+	if s.tokenClash(t) {
+		return gatehouse.ErrConflict
+	}
+	s.insertToken(t)
+	return nil
+}
+
 // TokenByHash returns the token with that key hash and its user, or
 // gatehouse.ErrNotFound.
 func (s *Store) TokenByHash(_ context.Context, hash []byte) (gatehouse.Token, gatehouse.User, error) {

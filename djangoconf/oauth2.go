@@ -89,8 +89,22 @@ func (c *converter) oauth2() {
 		// `gatehouse keys import` carries it into the database.
 		c.refuse(s.from("OIDC_ENABLED"), "True: gatehouse is an OpenID Connect provider too (GATEHOUSE_OIDC_ENABLED, on by default, "+
 			"once GATEHOUSE_ISSUER names its public URL), signing id_tokens with keys of its own: OIDC_RSA_PRIVATE_KEY is not carried here. "+
-			"Import it (python manage.py shell -c \"from django.conf import settings; print(settings.OAUTH2_PROVIDER['OIDC_RSA_PRIVATE_KEY'])\" | gatehouse keys import -) "+
+			"Import it (python manage.py shell -c \"from django.conf import settings; print(settings.OAUTH2_PROVIDER['OIDC_RSA_PRIVATE_KEY'])\" | GATEHOUSE_CONFIG=gatehouse.conf gatehouse keys import -, with the configuration written here, so that the key reaches its database) "+
 			"and gatehouse signs with it under Django's kid, so id_tokens Django issued keep verifying against the JWKS")
+		if iss, _ := s.get("OIDC_ISS_ENDPOINT").(string); iss != "" {
+			c.set("GATEHOUSE_OIDC_ISSUER", strings.TrimSuffix(iss, "/"), s.from("OIDC_ISS_ENDPOINT"))
+			c.note(s.from("OIDC_ISS_ENDPOINT"), "kept as the iss of id_tokens: it must be GATEHOUSE_ISSUER or GATEHOUSE_ISSUER + /o (set GATEHOUSE_ISSUER to the site's public URL)")
+		} else {
+			c.refuse(s.from("OIDC_ISS_ENDPOINT"), "unset: DOT's issuer is the site's URL and /o, which relying parties compare with every id_token's iss; "+
+				"set GATEHOUSE_OIDC_ISSUER to GATEHOUSE_ISSUER + /o (https://auth.example.com/o) to keep it, or tell the relying parties the new one")
+		}
+		if s.changed("ID_TOKEN_EXPIRE_SECONDS") {
+			if d, ok := seconds(s.get("ID_TOKEN_EXPIRE_SECONDS")); ok && d > 0 {
+				c.set("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME", FormatDuration(d), s.from("ID_TOKEN_EXPIRE_SECONDS"))
+			} else {
+				c.refuse(s.from("ID_TOKEN_EXPIRE_SECONDS"), "%s is not a positive number of seconds; gatehouse keeps its default", show(s.get("ID_TOKEN_EXPIRE_SECONDS")))
+			}
+		}
 	}
 	for _, k := range []struct{ key, why string }{
 		{"CLIENT_ID_GENERATOR_CLASS", "gatehouse generates 40 letters and digits, as DOT's default"},

@@ -27,9 +27,11 @@ const (
 	EndSessionPath = "/o/logout/"
 )
 
-// Discovery extends the authorization server's metadata m (whose issuer
-// is the provider's) with OpenID Connect's.
+// Discovery extends the authorization server's metadata m (its endpoints
+// under the provider's BaseURL) with OpenID Connect's; its issuer is the
+// provider's (the iss of its id_tokens).
 func (p *Provider) Discovery(m oauth.Metadata) Discovery {
+	m.Issuer = p.cfg.Issuer
 	claims := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
 		"name", "given_name", "family_name", "preferred_username", "email"}
 	if p.cfg.EmailVerified {
@@ -37,8 +39,8 @@ func (p *Provider) Discovery(m oauth.Metadata) Discovery {
 	}
 	return Discovery{
 		Metadata:                         m,
-		UserinfoEndpoint:                 p.cfg.Issuer + UserinfoPath,
-		EndSessionEndpoint:               p.cfg.Issuer + EndSessionPath,
+		UserinfoEndpoint:                 p.cfg.BaseURL + UserinfoPath,
+		EndSessionEndpoint:               p.cfg.BaseURL + EndSessionPath,
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgValuesSupported: p.signer.Algorithms(),
 		ClaimsSupported:                  claims,

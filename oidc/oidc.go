@@ -38,8 +38,13 @@ type Signer interface {
 
 // Config holds the provider's settings.
 type Config struct {
-	// Issuer is the iss of every id_token: gatehouse's public URL.
+	// Issuer is the iss of every id_token and the issuer of the
+	// discovery document: gatehouse's public URL, or Django OAuth
+	// Toolkit's issuer kept (that URL and /o).
 	Issuer string
+	// BaseURL is gatehouse's public URL, under which its routes are
+	// (userinfo, logout); "" means Issuer.
+	BaseURL string
 	// IDTokenLifetime is how long an id_token is valid (DOT's
 	// ID_TOKEN_EXPIRE_SECONDS); 0 means an hour.
 	IDTokenLifetime time.Duration
@@ -70,6 +75,9 @@ func New(d Deps) (*Provider, error) {
 	}
 	if d.Signer == nil {
 		return nil, errors.New("oidc: a signer is required")
+	}
+	if d.Config.BaseURL == "" {
+		d.Config.BaseURL = d.Config.Issuer
 	}
 	if d.Config.IDTokenLifetime <= 0 {
 		d.Config.IDTokenLifetime = time.Hour

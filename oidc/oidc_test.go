@@ -172,3 +172,31 @@ func TestUserInfo(t *testing.T) {
 		t.Fatalf("a client's token: %v", err)
 	}
 }
+
+// Django OAuth Toolkit's issuer kept (the site's URL and /o): it is the
+// iss of id_tokens, the issuer of the discovery document, and what a hint
+// must name, while the endpoints stay under gatehouse's URL.
+func TestDjangoIssuer(t *testing.T) {
+	s := oidctest.New(t)
+	p := newProvider(t, s, oidc.Config{Issuer: "https://id.example/o", BaseURL: "https://id.example"})
+	u := gatehouse.User{ID: 7, Username: "alice"}
+	tok, err := p.IDToken(context.Background(), oauth.IDTokenInput{User: u, ClientID: "rp", Scope: "openid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss := payload(t, s, tok)["iss"]; iss != "https://id.example/o" {
+		t.Fatalf("iss %v", iss)
+	}
+	d := p.Discovery(oauth.Metadata{Issuer: "https://id.example", AuthorizationEndpoint: "https://id.example/o/authorize/"})
+	if d.Issuer != "https://id.example/o" || d.AuthorizationEndpoint != "https://id.example/o/authorize/" ||
+		d.UserinfoEndpoint != "https://id.example/o/userinfo/" || d.EndSessionEndpoint != "https://id.example/o/logout/" {
+		t.Fatalf("discovery %+v", d)
+	}
+	if _, err := p.CheckHint(context.Background(), tok, "rp"); err != nil {
+		t.Errorf("its own id_token as a hint: %v", err)
+	}
+	plain := newProvider(t, s, oidc.Config{Issuer: "https://id.example"})
+	if _, err := plain.CheckHint(context.Background(), tok, "rp"); err == nil {
+		t.Error("an id_token of DOT's issuer accepted by a provider of another")
+	}
+}

@@ -246,8 +246,8 @@ func New(d Deps) (*Server, error) {
 	if err := s.checkConfig(); err != nil {
 		return nil, err
 	}
-	if s.oidc != nil && s.oidc.Config().Issuer != s.cfg.Issuer {
-		return nil, fmt.Errorf("OpenID Connect's issuer %q is not the server's %q", s.oidc.Config().Issuer, s.cfg.Issuer)
+	if s.oidc != nil && (s.oidc.Config().BaseURL != s.cfg.Issuer || (s.oidc.Config().Issuer != s.cfg.Issuer && s.oidc.Config().Issuer != s.cfg.Issuer+"/o")) {
+		return nil, fmt.Errorf("OpenID Connect's issuer %q is neither the server's %q nor Django OAuth Toolkit's %q", s.oidc.Config().Issuer, s.cfg.Issuer, s.cfg.Issuer+"/o")
 	}
 	if s.cfg.Issuer != "" {
 		var err error

@@ -144,6 +144,7 @@ type Config struct {
 	OAuthJWTAudience string
 
 	OIDCEnabled         bool
+	OIDCIssuer          string
 	OIDCIDTokenLifetime time.Duration
 	OIDCEmailVerified   bool
 	JWTSubjectClaim     bool
@@ -312,6 +313,7 @@ func (c *Config) Settings() []Setting {
 
 		{"oauth-jwt-access-token-audience", "aud of the RFC 9068 JWT access tokens of applications created with --access-token-format jwt: the API they are for (empty: the issuer)", (*stringValue)(&c.OAuthJWTAudience), ""},
 		{"oidc-enabled", "be an OpenID Connect provider (DOT's OIDC_ENABLED): the openid, profile and email scopes, id_tokens, userinfo, discovery at /.well-known/openid-configuration, RP-initiated logout. Needs an issuer (set, or the loopback default)", (*boolValue)(&c.OIDCEnabled), "true"},
+		{"oidc-issuer", "the iss of id_tokens and the issuer of the OpenID discovery document: empty for the issuer setting; issuer + /o (https://auth.example.com/o) keeps Django OAuth Toolkit's, its site's URL and /o (OIDC_ISS_ENDPOINT), so that relying parties configured with it and the id_tokens it signed keep verifying (discovery is at /o/.well-known/openid-configuration too). No other value", (*stringValue)(&c.OIDCIssuer), ""},
 		{"oidc-id-token-lifetime", "how long an id_token is valid (DOT's ID_TOKEN_EXPIRE_SECONDS, whose default is 10h)", (*durationValue)(&c.OIDCIDTokenLifetime), "1h"},
 		{"oidc-email-verified", "assert email_verified: true in id_tokens and userinfo. Django does not record whether an address was verified, so the claim is left out unless sign-up verifies emails", (*boolValue)(&c.OIDCEmailVerified), "false"},
 		{"jwt-subject-claim", "also write the user id as a string in a sub claim of simplejwt tokens, after the user id claim, for verifiers that read the standard subject (off: tokens are simplejwt's byte for byte); refused with jwt-user-id-claim sub", (*boolValue)(&c.JWTSubjectClaim), "false"},

@@ -185,6 +185,9 @@ func (e *env) checkSettings() error {
 	if e.cfg.OIDCIDTokenLifetime <= 0 {
 		return fmt.Errorf("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME must be positive, not %v", e.cfg.OIDCIDTokenLifetime)
 	}
+	if _, err := e.oidcIssuer(); err != nil {
+		return err
+	}
 	if _, err := e.throttleRates(); err != nil {
 		return err
 	}
@@ -294,7 +297,12 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	}
 	var idTokens oauth.IDTokenIssuer
 	if e.cfg.OIDCEnabled && issuer != "" {
-		a.OIDC, err = oidc.New(oidc.Deps{Config: oidc.Config{Issuer: issuer, IDTokenLifetime: e.cfg.OIDCIDTokenLifetime,
+		iss, err := e.oidcIssuer()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		a.OIDC, err = oidc.New(oidc.Deps{Config: oidc.Config{Issuer: iss, BaseURL: issuer, IDTokenLifetime: e.cfg.OIDCIDTokenLifetime,
 			EmailVerified: e.cfg.OIDCEmailVerified}, Signer: a.Keys})
 		if err != nil {
 			closeAll()
@@ -485,6 +493,23 @@ func (e *env) issuer() (string, error) {
 		return "", fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
 	}
 	return iss, nil
+}
+
+// oidcIssuer is the iss of id_tokens: GATEHOUSE_OIDC_ISSUER, which may be
+// the issuer or Django OAuth Toolkit's (the issuer and /o), else the
+// issuer.
+func (e *env) oidcIssuer() (string, error) {
+	issuer, err := e.issuer()
+	if err != nil || e.cfg.OIDCIssuer == "" {
+		return issuer, err
+	}
+	if issuer == "" {
+		return "", errors.New("GATEHOUSE_OIDC_ISSUER needs GATEHOUSE_ISSUER (the public URL it is made from)")
+	}
+	if v := strings.TrimSuffix(e.cfg.OIDCIssuer, "/"); v == issuer || v == issuer+"/o" {
+		return v, nil
+	}
+	return "", fmt.Errorf("GATEHOUSE_OIDC_ISSUER: %q is neither the issuer %q nor Django OAuth Toolkit's %q", e.cfg.OIDCIssuer, issuer, issuer+"/o")
 }
 
 // checkAddr refuses a listen address that is not HOST:PORT with a port

@@ -306,7 +306,7 @@ func (s *importSummary) print(stdout, stderr io.Writer, source string, took time
 	}
 	sort.Strings(skipped)
 	for _, m := range skipped {
-		fmt.Fprintf(stderr, "skipped %d objects of unknown model %s\n", s.skipped[m], m)
+		fmt.Fprintf(stderr, "skipped %d objects of model %s: gatehouse does not keep it\n", s.skipped[m], m)
 	}
 	for _, w := range append(s.warnings, s.tally.Warnings()...) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)

@@ -42,7 +42,7 @@ func modelCounts(t *testing.T, stdout, stderr string, want map[string]int) {
 	t.Helper()
 	for model, n := range want {
 		stored := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(model) + `\s+` + fmt.Sprint(n) + `$`).MatchString(stdout)
-		skipped := strings.Contains(stderr, fmt.Sprintf("skipped %d objects of unknown model %s\n", n, model))
+		skipped := strings.Contains(stderr, fmt.Sprintf("skipped %d objects of model %s: gatehouse does not keep it\n", n, model))
 		if stored == skipped {
 			t.Errorf("%s: want %d objects reported as stored or skipped (once)\nstdout:\n%s\nstderr:\n%s", model, n, stdout, stderr)
 		}

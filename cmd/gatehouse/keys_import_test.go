@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -58,16 +59,22 @@ func dotIDToken(t *testing.T, keyPath, issuer, clientID, sub string) (kid, token
 var importedRE = regexp.MustCompile(`^imported signing key (\S+) \(RS256\): signs from now on`)
 
 // A Django project's OIDC_RSA_PRIVATE_KEY, imported with `gatehouse keys
-// import`: its kid is the one DOT gives it, it signs from now on, and an
-// id_token DOT signed with it is accepted as this provider's (the
-// id_token_hint of RP-initiated logout), while one signed with a key
-// gatehouse was not given is not. The command prints no key material, and
-// a file that is not a key changes nothing.
+// import`, and its issuer kept (GATEHOUSE_OIDC_ISSUER: the site's URL and
+// /o, DOT's default): the kid is the one DOT gives the key, it signs from
+// now on, the discovery document at DOT's path names DOT's issuer, and an
+// id_token DOT signed is accepted as this provider's (the id_token_hint of
+// RP-initiated logout), while one signed with a key gatehouse was not
+// given, or naming another issuer, is not (found by a migration
+// walkthrough: DOT's issuer could not be kept). The command prints no key
+// material, and a file that is not a key changes nothing.
 func TestKeysImportDjangoKey(t *testing.T) {
 	for _, backend := range testdb.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
 			env := baseEnv(testdb.URL(t, backend))
+			env["GATEHOUSE_ADDR"] = freeAddr(t)
+			dotIssuer := "http://" + env["GATEHOUSE_ADDR"] + "/o"
+			env["GATEHOUSE_OIDC_ISSUER"] = dotIssuer
 			keyPath, keyPEM := writeRSAKey(t, dir, "oidc.key")
 			otherPath, _ := writeRSAKey(t, dir, "other.key")
 			relyingParty(t, env, "django-rp")
@@ -119,11 +126,21 @@ func TestKeysImportDjangoKey(t *testing.T) {
 
 			base, stop := serve(t, env)
 			defer stop()
-			dotKID, token := dotIDToken(t, keyPath, base, "django-rp", "1")
+			dotKID, token := dotIDToken(t, keyPath, dotIssuer, "django-rp", "1")
 			if dotKID != kid {
 				t.Fatalf("kid %s, Django OAuth Toolkit's %s", kid, dotKID)
 			}
-			_, forged := dotIDToken(t, otherPath, base, "django-rp", "1")
+			_, forged := dotIDToken(t, otherPath, dotIssuer, "django-rp", "1")
+			_, elsewhere := dotIDToken(t, keyPath, base, "django-rp", "1")
+			doc := get(t, base+"/o/.well-known/openid-configuration/")
+			var meta map[string]any
+			if err := json.Unmarshal([]byte(doc), &meta); err != nil {
+				t.Fatal(err)
+			}
+			if meta["issuer"] != dotIssuer || meta["authorization_endpoint"] != base+"/o/authorize/" || meta["userinfo_endpoint"] != base+"/o/userinfo/" ||
+				meta["end_session_endpoint"] != base+"/o/logout/" {
+				t.Fatalf("discovery with DOT's issuer: %s", doc)
+			}
 			jwks := get(t, base+"/o/.well-known/jwks.json")
 			if !strings.Contains(jwks, `"kid":"`+kid+`"`) {
 				t.Fatalf("JWKS without %s: %s", kid, jwks)
@@ -139,8 +156,10 @@ func TestKeysImportDjangoKey(t *testing.T) {
 				b, _ := io.ReadAll(res.Body)
 				return res.StatusCode, string(b)
 			}
-			if code, body := logout(forged); code != http.StatusBadRequest || !strings.Contains(body, "not an id_token of this provider") {
-				t.Fatalf("an id_token of a key not imported: %d %s", code, body)
+			for name, tok := range map[string]string{"a key not imported": forged, "another issuer": elsewhere} {
+				if code, body := logout(tok); code != http.StatusBadRequest || !strings.Contains(body, "not an id_token of this provider") {
+					t.Fatalf("an id_token of %s: %d %s", name, code, body)
+				}
 			}
 			if code, body := logout(token); code == http.StatusBadRequest || strings.Contains(body, "not an id_token") {
 				t.Fatalf("Django's id_token: %d %s", code, body)

@@ -338,7 +338,7 @@ func loginField(setting string) string {
 
 func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse loaddata FILE... (FILE.json, .jsonl or .xml, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
+		return errors.New("usage: gatehouse loaddata FILE... (FILE.json, .jsonl, .xml, .yaml or .yml, optionally .gz, .bz2, .xz, .lzma or .zip; - for standard input)")
 	}
 	oauthModels, err := e.extra.oauthModels.models()
 	if err != nil {
@@ -402,7 +402,7 @@ func cmdLoaddata(ctx context.Context, e *env, args []string) error {
 	}
 	sort.Strings(models)
 	for _, model := range models {
-		fmt.Fprintf(e.stderr, "skipped %d objects of unknown model %s\n", set.Skipped[model], model)
+		fmt.Fprintf(e.stderr, "skipped %d objects of model %s: gatehouse does not keep it\n", set.Skipped[model], model)
 	}
 	for _, w := range append(set.Warnings, set.Tally.Warnings()...) {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)

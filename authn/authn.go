@@ -601,22 +601,27 @@ func (a *Authenticator) touchLoop(every time.Duration) {
 }
 
 func (a *Authenticator) flushTouches(ctx context.Context) {
+	// Each map is taken under the lock, or not at all: an empty one stays
+	// the live one, which touch may fill the moment the lock is released
+	// (reading even its length then was a data race, and writing it while
+	// TouchTokens ranged over it would crash; found by a race-detector
+	// pass).
+	var used map[int64]time.Time
+	var seen map[string]time.Time
 	a.touchMu.Lock()
-	used, seen := a.touched, a.seen
-	// Maps still empty stay the live ones: not to be read once unlocked.
-	if len(used) > 0 {
-		a.touched = map[int64]time.Time{}
+	if len(a.touched) > 0 {
+		used, a.touched = a.touched, map[int64]time.Time{}
 	}
-	if len(seen) > 0 {
-		a.seen = map[string]time.Time{}
+	if len(a.seen) > 0 {
+		seen, a.seen = a.seen, map[string]time.Time{}
 	}
 	a.touchMu.Unlock()
-	if len(used) > 0 {
+	if used != nil {
 		if err := a.store.TouchTokens(ctx, used); err != nil {
 			a.log.Error("recording token use", "err", err)
 		}
 	}
-	if len(seen) > 0 {
+	if seen != nil {
 		if err := a.store.TouchSessions(ctx, seen); err != nil {
 			a.log.Error("recording session use", "err", err)
 		}

@@ -236,6 +236,13 @@ func TestOAuthRefreshRotation(t *testing.T) {
 	})
 }
 
+// confRefresh is a refresh_token grant by conf-client, its credentials in
+// the body.
+func (e *env) confRefresh(a oauthApps, tok string) resp {
+	e.t.Helper()
+	return e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {"conf-client"}, "client_secret": {a.confSecret}})
+}
+
 func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
 	each(t, func(c *config) {
 		c.OAuth.RefreshGracePeriod = 10 * time.Second
@@ -243,9 +250,7 @@ func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
 		c.OAuth.RefreshFamilyLifetime = 90 * time.Minute
 	}, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
-		refresh := func(tok string) resp {
-			return e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {"conf-client"}, "client_secret": {a.confSecret}})
-		}
+		refresh := func(tok string) resp { return e.confRefresh(a, tok) }
 		p1 := e.password(a)
 		r := refresh(p1.Refresh)
 		expect(t, r, 200, "")
@@ -277,9 +282,7 @@ func TestOAuthRefreshGraceAndLifetimes(t *testing.T) {
 func TestOAuthRefreshGraceNeedsLiveFamily(t *testing.T) {
 	each(t, func(c *config) { c.OAuth.RefreshGracePeriod = 10 * time.Second }, func(t *testing.T, e *env) {
 		a := e.setupOAuth()
-		refresh := func(tok string) resp {
-			return e.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}, "client_id": {"conf-client"}, "client_secret": {a.confSecret}})
-		}
+		refresh := func(tok string) resp { return e.confRefresh(a, tok) }
 		p1 := e.password(a)
 		r := refresh(p1.Refresh)
 		expect(t, r, 200, "")

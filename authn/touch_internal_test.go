@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 // does, and counts what it saw.
 type touchStore struct {
 	Store
-	mu     sync.Mutex
-	tokens int
+	mu               sync.Mutex
+	tokens, sessions int
 }
 
 func (s *touchStore) TouchTokens(_ context.Context, used map[int64]time.Time) error {
@@ -26,7 +27,16 @@ func (s *touchStore) TouchTokens(_ context.Context, used map[int64]time.Time) er
 	return nil
 }
 
-func (s *touchStore) TouchSessions(context.Context, map[string]time.Time) error { return nil }
+func (s *touchStore) TouchSessions(_ context.Context, seen map[string]time.Time) error {
+	n := 0
+	for range seen {
+		n++
+	}
+	s.mu.Lock()
+	s.sessions += n
+	s.mu.Unlock()
+	return nil
+}
 
 // Requests record "last used" while the batch is written: a map taken for
 // the write is never the one requests still fill. The flush once read the
@@ -45,7 +55,13 @@ func TestTouchesWhileFlushing(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				a.touch(int64(w*each+i), time.Now())
+				if w%2 == 0 {
+					a.touch(int64(w*each+i), time.Now())
+				} else { // as session() records a browser session's use
+					a.touchMu.Lock()
+					a.seen[fmt.Sprint(w*each+i)] = time.Now()
+					a.touchMu.Unlock()
+				}
 			}
 		}()
 	}
@@ -55,8 +71,8 @@ func TestTouchesWhileFlushing(t *testing.T) {
 		select {
 		case <-done:
 			a.flushTouches(t.Context())
-			if st.tokens != writers*each {
-				t.Fatalf("%d touches written, want %d", st.tokens, writers*each)
+			if st.tokens+st.sessions != writers*each || st.tokens != writers/2*each {
+				t.Fatalf("%d token and %d session touches written, want %d each", st.tokens, st.sessions, writers/2*each)
 			}
 			return
 		default:

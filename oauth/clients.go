@@ -92,6 +92,11 @@ const MaxApplicationName = 255
 // check validates an application as Create and Update store it; the
 // allowed origins are normalised by Origins before.
 func (s *Clients) check(a *gatehouse.Application) error {
+	// A value listed twice (--grant-types password,password, a redirect
+	// URI given twice) is kept once, in the order first given: stored
+	// twice, it showed twice everywhere the application is listed.
+	a.GrantTypes, a.RedirectURIs = uniq(a.GrantTypes), uniq(a.RedirectURIs)
+	a.PostLogoutRedirectURIs, a.DefaultScopes = uniq(a.PostLogoutRedirectURIs), uniq(a.DefaultScopes)
 	if a.TokenFormat != gatehouse.TokenFormatOpaque && a.TokenFormat != gatehouse.TokenFormatJWT {
 		return invalidField("token_format", "token format must be %q (opaque) or %q (RFC 9068 JWT), not %q", gatehouse.TokenFormatOpaque, gatehouse.TokenFormatJWT, a.TokenFormat)
 	}
@@ -389,4 +394,18 @@ func (s *Clients) Delete(ctx context.Context, clientID string) error {
 	}
 	s.audit.Record(ctx, gatehouse.AuditEvent{Event: gatehouse.AuditApplicationDeleted, ClientID: clientID})
 	return nil
+}
+
+// uniq is list without its repeated values, in order (nil stays nil).
+func uniq(list []string) []string {
+	var out []string
+	for i, v := range list {
+		if !slices.Contains(list[:i], v) {
+			out = append(out, v)
+		}
+	}
+	if list != nil && out == nil {
+		out = []string{}
+	}
+	return out
 }

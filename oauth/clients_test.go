@@ -164,6 +164,26 @@ func TestClientsCreate(t *testing.T) {
 			t.Fatal("the returned secret does not verify against the stored hash")
 		}
 	})
+	// Found by a bad-input pass: --grant-types password,password was
+	// stored as given.
+	t.Run("values listed twice are kept once", func(t *testing.T) {
+		st := newStore()
+		c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)
+		app, _, err := c.Create(context.Background(), oauth.ApplicationSpec{
+			GrantTypes:    []string{gatehouse.GrantPassword, gatehouse.GrantAuthorizationCode, gatehouse.GrantPassword},
+			RedirectURIs:  []string{"https://client.example/cb", "https://client.example/cb", "https://client.example/cb2"},
+			DefaultScopes: []string{"read", "read"}, PostLogoutRedirectURIs: []string{"https://client.example/bye", "https://client.example/bye"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := st.newApps[0]
+		if !reflect.DeepEqual(stored.GrantTypes, []string{gatehouse.GrantPassword, gatehouse.GrantAuthorizationCode}) ||
+			!reflect.DeepEqual(stored.RedirectURIs, []string{"https://client.example/cb", "https://client.example/cb2"}) ||
+			!reflect.DeepEqual(stored.DefaultScopes, []string{"read"}) || !reflect.DeepEqual(stored.PostLogoutRedirectURIs, []string{"https://client.example/bye"}) ||
+			!reflect.DeepEqual(app.GrantTypes, stored.GrantTypes) {
+			t.Fatalf("stored %+v", stored)
+		}
+	})
 	t.Run("public", func(t *testing.T) {
 		st := newStore()
 		c := oauth.NewClients(st, hasher, oauth.DefaultConfig(), func() time.Time { return t0 }, nil, nil)

@@ -34,6 +34,11 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 		if name == "" || strings.ContainsAny(name, " \t\"\\") {
 			return o, fmt.Errorf("GATEHOUSE_OAUTH_SCOPES: bad scope name in %q", item)
 		}
+		if slices.ContainsFunc(o.Scopes, func(s gatehouse.Scope) bool { return s.Name == name }) {
+			// The metadata's scopes_supported listed it twice, and which
+			// description the consent page shows was the first's.
+			return o, fmt.Errorf("GATEHOUSE_OAUTH_SCOPES: the scope %q is listed twice", name)
+		}
 		if desc = strings.TrimSpace(desc); desc == "" {
 			desc = name
 		}
@@ -85,6 +90,11 @@ func (e *env) oauthOptions() (oauth.Config, error) {
 		}
 	}
 	o.RedirectSchemes = SplitList(c.OAuthRedirectSchemes)
+	for i, s := range o.RedirectSchemes {
+		if slices.Contains(o.RedirectSchemes[:i], s) {
+			return o, fmt.Errorf("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: %q is listed twice", s)
+		}
+	}
 	if len(o.RedirectSchemes) == 0 {
 		return o, errors.New("GATEHOUSE_OAUTH_ALLOWED_REDIRECT_URI_SCHEMES: at least one scheme is required")
 	}

@@ -277,7 +277,7 @@ const (
 	bodyTokenEmpty  = `{"detail":"Invalid token header. No credentials provided."}`
 	bodyTokenSpaces = `{"detail":"Invalid token header. Token string should not contain spaces."}`
 	bodyTokenChars  = `{"detail":"Invalid token header. Token string should not contain invalid characters."}`
-	bodyUnavailable = `{"detail":"Authentication is unavailable; try again."}`
+	bodyUnavailable = `{"detail":"Service temporarily unavailable, try again later."}`
 )
 
 func expectResult(t *testing.T, got result, status int, www, body string) {

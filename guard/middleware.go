@@ -110,7 +110,7 @@ func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	g.log.ErrorContext(r.Context(), "guard: authenticating a request", "err", err)
 	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusServiceUnavailable, detailBody("Authentication is unavailable; try again."))
+	writeJSON(w, http.StatusServiceUnavailable, detailBody("Service temporarily unavailable, try again later."))
 }
 
 // Check applies perm to the request of p (nil: anonymous) as DRF's

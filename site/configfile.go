@@ -61,6 +61,12 @@ func (c *Config) Warnings() []string {
 	} else if c.JWTSigningKey != "" {
 		w = append(w, fmt.Sprintf("GATEHOUSE_JWT_SIGNING_KEY is ignored: GATEHOUSE_JWT_ALGORITHM is %s, which signs with GATEHOUSE_JWT_PRIVATE_KEY(_FILE)", c.JWTAlgorithm))
 	}
+	// OWASP's least argon2id memory (19 MiB, with 2 passes); Django's
+	// default is 100 MiB. Below it new hashes are taken, weaker.
+	if h := SplitList(c.PasswordHashers); len(h) > 0 && h[0] == "argon2" && c.Argon2Memory > 0 && c.Argon2Memory < 19*1024 {
+		w = append(w, fmt.Sprintf("GATEHOUSE_ARGON2_MEMORY is %d KiB: new password hashes are weaker than OWASP's least for argon2id (19456 KiB); "+
+			"Django's default is 102400", c.Argon2Memory))
+	}
 	// Asked for in so many words (it is on by default, and off without an
 	// issuer, as the documentation says).
 	if c.OIDCEnabled && c.Source("oidc-enabled") != "default" && c.Issuer == "" && loopbackIssuer(c.Addr, c.MountPrefix) == "" {

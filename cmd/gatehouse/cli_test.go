@@ -193,6 +193,17 @@ func TestBackup(t *testing.T) {
 	if _, _, err := runIn(t, env, "", "createuser", "--username", "ann"); err != nil {
 		t.Fatal(err)
 	}
+	// Never over the database's own files: the secret file's path is free
+	// when the secret comes from the environment (found by a bad-input
+	// pass: the copy landed there).
+	for _, own := range []string{"gh.db", "gh.db.secret", "gh.db-wal"} {
+		if _, _, err := runIn(t, env, "", "backup", filepath.Join(dir, own)); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "one of the database's own files") {
+			t.Errorf("backup to %s: %v", own, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gh.db.secret")); err == nil {
+		t.Error("a backup was written to the secret file's path")
+	}
 	copyPath := filepath.Join(dir, "backup.db")
 	if out, _, err := runIn(t, env, "", "backup", copyPath); err != nil || !strings.Contains(out, "backed up") {
 		t.Fatalf("%v %s", err, out)

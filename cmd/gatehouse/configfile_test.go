@@ -246,6 +246,7 @@ func TestContradictorySettingsWarn(t *testing.T) {
 		"signing key under RS256": {map[string]string{"GATEHOUSE_JWT_ALGORITHM": "RS256", "GATEHOUSE_JWT_SIGNING_KEY": strings.Repeat("k", 40)}, "GATEHOUSE_JWT_SIGNING_KEY is ignored"},
 		"OIDC asked, no issuer":   {map[string]string{"GATEHOUSE_OIDC_ENABLED": "true", "GATEHOUSE_ADDR": "0.0.0.0:8000"}, "OpenID Connect is off"},
 		"nothing contradictory":   {map[string]string{"GATEHOUSE_ADDR": "0.0.0.0:8000", "GATEHOUSE_JWT_SIGNING_KEY": strings.Repeat("k", 40)}, ""},
+		"weak argon2 memory":      {map[string]string{"GATEHOUSE_ARGON2_MEMORY": "8"}, "GATEHOUSE_ARGON2_MEMORY is 8 KiB"},
 	} {
 		c, err := parseWith(nil, tc.env)
 		if err != nil {

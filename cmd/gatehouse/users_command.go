@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -207,6 +208,19 @@ var errNotSQLite = errors.New("backup copies SQLite databases: back up PostgreSQ
 func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if site.IsPostgres(e.cfg.DatabaseURL) {
 		return errNotSQLite
+	}
+	// Never over the database's own files, the secret file among them
+	// (free when the secret comes from the environment; a copy there
+	// would be read as the secret once the variable is gone).
+	db := strings.TrimPrefix(strings.TrimPrefix(e.cfg.DatabaseURL, "sqlite://"), "sqlite:")
+	if dest, err := filepath.Abs(args[0]); err == nil {
+		if abs, err := filepath.Abs(db); err == nil {
+			for _, own := range []string{abs, abs + "-wal", abs + "-shm", abs + "-journal", abs + ".secret"} {
+				if dest == own {
+					return usagef("backup: %s is one of the database's own files: choose a path beside it", args[0])
+				}
+			}
+		}
 	}
 	a, err := site.OpenServices(ctx, e.cfg, e.options())
 	if err != nil {

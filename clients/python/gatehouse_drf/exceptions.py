@@ -15,7 +15,7 @@ class GatehouseUnavailable(exceptions.APIException):
     the request is answered 503, never let through."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Authentication service unavailable. Try again later."
+    default_detail = "Service temporarily unavailable, try again later."
     default_code = "authentication_unavailable"
 
     def __init__(self, detail=None, code=None, wait=None):

@@ -53,7 +53,7 @@ USERS = [
 ]
 CHALLENGE = 'Bearer realm="api"'
 DENIED = {"detail": "You do not have permission to perform this action."}
-UNAVAILABLE = {"detail": "Authentication service unavailable. Try again later."}
+UNAVAILABLE = {"detail": "Service temporarily unavailable, try again later."}
 
 S = {}  # what setUpModule made: servers, credentials, tokens
 

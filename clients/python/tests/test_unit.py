@@ -32,7 +32,7 @@ CHALLENGE = 'Bearer realm="api"'
 CHALLENGE_INVALID = CHALLENGE + ',error="invalid_token",error_description="The access token is invalid."'
 NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
 DENIED = {"detail": "You do not have permission to perform this action."}
-UNAVAILABLE = {"detail": "Authentication service unavailable. Try again later."}
+UNAVAILABLE = {"detail": "Service temporarily unavailable, try again later."}
 
 
 def jwt_invalid(message="Token is invalid or expired"):

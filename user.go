@@ -139,6 +139,10 @@ func dotAtom(s string) bool {
 	return true
 }
 
+// MsgNullCharacters is the field error for a value with NUL in it, in the
+// words of Django's ProhibitNullCharactersValidator.
+const MsgNullCharacters = "Null characters are not allowed."
+
 // ValidText reports whether s can be stored and compared as text on every
 // backend: valid UTF-8 without NUL characters (PostgreSQL refuses both).
 // No username, client id or token can contain anything else, so a lookup

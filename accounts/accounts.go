@@ -197,7 +197,7 @@ func (s *Service) Validate(ctx context.Context, n NewUser, skip ...string) ([]ga
 	// which PostgreSQL cannot store either.
 	text := func(field, v string) bool {
 		if !gatehouse.ValidText(v) {
-			add(field, gatehouse.FieldInvalid, "Null characters are not allowed.")
+			add(field, gatehouse.FieldInvalid, gatehouse.MsgNullCharacters)
 			return false
 		}
 		return true
@@ -314,7 +314,7 @@ func (s *Service) ChangePassword(ctx context.Context, username, pw string) error
 			Message: fmt.Sprintf("at most %d characters", gatehouse.MaxPassword)})
 	}
 	if !gatehouse.ValidText(pw) {
-		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldInvalid, Message: "Null characters are not allowed."})
+		return gatehouse.Invalid(gatehouse.FieldError{Field: FieldPassword, Code: gatehouse.FieldInvalid, Message: gatehouse.MsgNullCharacters})
 	}
 	if msgs := s.policy.Validate(pw, attrs(u.Username, u.FirstName, u.LastName, u.Email)); len(msgs) > 0 {
 		var errs []gatehouse.FieldError

@@ -70,7 +70,7 @@ func (s *Service) checkGroup(ctx context.Context, a Actor, name *string, old []i
 		case gatehouse.Length(n) > gatehouse.MaxGroupName:
 			errs = append(errs, gatehouse.FieldError{Field: "name", Code: gatehouse.FieldMaxLength, Message: "at most 150 characters"})
 		case !gatehouse.ValidText(n):
-			errs = append(errs, gatehouse.FieldError{Field: "name", Code: gatehouse.FieldInvalid, Message: "Null characters are not allowed."})
+			errs = append(errs, gatehouse.FieldError{Field: "name", Code: gatehouse.FieldInvalid, Message: gatehouse.MsgNullCharacters})
 		}
 	}
 	if perms == nil {

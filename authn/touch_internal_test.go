@@ -17,25 +17,29 @@ type touchStore struct {
 }
 
 func (s *touchStore) TouchTokens(_ context.Context, used map[int64]time.Time) error {
-	n := 0
-	for range used {
-		n++
-	}
-	s.mu.Lock()
-	s.tokens += n
-	s.mu.Unlock()
+	s.count(&s.tokens, ranged(used))
 	return nil
 }
 
 func (s *touchStore) TouchSessions(_ context.Context, seen map[string]time.Time) error {
+	s.count(&s.sessions, ranged(seen))
+	return nil
+}
+
+func (s *touchStore) count(n *int, k int) {
+	s.mu.Lock()
+	*n += k
+	s.mu.Unlock()
+}
+
+// ranged counts m's entries by ranging over it, as a store's batch write
+// reads it.
+func ranged[K comparable](m map[K]time.Time) int {
 	n := 0
-	for range seen {
+	for range m {
 		n++
 	}
-	s.mu.Lock()
-	s.sessions += n
-	s.mu.Unlock()
-	return nil
+	return n
 }
 
 // Requests record "last used" while the batch is written: a map taken for

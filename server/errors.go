@@ -255,7 +255,7 @@ const (
 	msgUsernameTaken   = "A user with that username already exists."
 	msgInvalidUsername = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
 	msgInvalidEmail    = "Enter a valid email address."
-	msgNullCharacters  = "Null characters are not allowed."
+	msgNullCharacters  = gatehouse.MsgNullCharacters
 )
 
 // msgMaxLength is DRF's message for a string longer than n characters.

@@ -175,10 +175,7 @@ func syncDir(dir string) error {
 // replica needs the same secret.
 func (e *env) secretKey() (string, error) {
 	if e.cfg.SecretKey != "" {
-		if len(e.cfg.SecretKey) < minSecretLen {
-			return "", fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
-		}
-		return e.cfg.SecretKey, nil
+		return e.cfg.SecretKey, checkSecretKey(e.cfg.SecretKey)
 	}
 	if isPostgres(e.cfg.DatabaseURL) {
 		return "", errors.New("GATEHOUSE_SECRET_KEY is required with PostgreSQL (every replica needs the same one)")
@@ -189,6 +186,19 @@ func (e *env) secretKey() (string, error) {
 		e.generatedSecret = path
 	}
 	return key, err
+}
+
+// checkSecretKey refuses a configured server secret that is too short, or
+// only white space (it seals keys and signs simplejwt tokens: a file of
+// blanks is a mistake, not a secret).
+func checkSecretKey(key string) error {
+	if len(key) < minSecretLen {
+		return fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
+	}
+	if strings.TrimSpace(key) == "" {
+		return errors.New("GATEHOUSE_SECRET_KEY is only white space: set a random secret")
+	}
+	return nil
 }
 
 // dropGeneratedSecret removes the secret file this start generated when

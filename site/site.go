@@ -77,6 +77,9 @@ type env struct {
 	hashesRunning func(running bool)
 	// generatedSecret is the secret file this start generated, if any.
 	generatedSecret string
+	// settled is what settle built from the settings, before the
+	// database opened.
+	settled *settled
 	// metrics are the Prometheus metrics; nil when off (Open only).
 	metrics *metrics.Metrics
 	// tracer starts the request spans; nil when off (Open only).

@@ -82,7 +82,7 @@ func (e *env) open(ctx context.Context, migrate bool) (*Services, error) {
 	// Every setting that can be checked without the database is, before
 	// anything is created, opened or migrated: a refused start changes
 	// nothing (and leaves an upgrade's migrations unapplied).
-	if err := e.checkSettings(); err != nil {
+	if err := e.settle(); err != nil {
 		return nil, err
 	}
 	if err := checkDatabaseURL(e.cfg.DatabaseURL, e.cfg.DatabaseCreateDirs); err != nil {
@@ -142,64 +142,85 @@ func startAgain(ctx context.Context, deadline time.Time, log *slog.Logger, open 
 	}
 }
 
-// checkSettings runs every check of the settings that needs no database:
-// the server secret's length, the password hashers and validators,
-// simplejwt's keys, the OAuth, knox, signing-key, issuer, throttle and
-// HTTP server settings, the forward-auth policy. A secret to be generated
-// (or read from the SQLite database's secret file) is stood in for by one
-// of a generated secret's length.
-func (e *env) checkSettings() error {
+// settled is what the settings give that needs no database, built and
+// checked once before the start opens anything (settle) and taken on by
+// wire and serverFor.
+type settled struct {
+	hasher     *password.Hasher
+	passwords  password.Policy
+	ocfg       oauth.Config
+	kcfg       knox.Config
+	sdeps      keys.Deps
+	rates      throttle.Rates
+	issuer     string // the public URL ("" off a loopback address without GATEHOUSE_ISSUER)
+	oidcIssuer string
+	server     server.Config
+	fwd        *policy.Policy
+}
+
+// settle runs every check of the settings that needs no database (the
+// server secret, the password hashers and validators, simplejwt's keys,
+// the OAuth, knox, signing-key, issuer, throttle and HTTP server
+// settings, the forward-auth policy) and keeps what they built in
+// e.settled. A secret to be generated (or read from the SQLite database's
+// secret file) is stood in for by one of a generated secret's length: the
+// codec built with it is only checked, wire builds the one it uses.
+func (e *env) settle() error {
 	key := e.cfg.SecretKey
-	switch {
-	case key == "":
+	if key == "" {
 		key = strings.Repeat("s", 64)
-	case len(key) < minSecretLen:
-		return fmt.Errorf("GATEHOUSE_SECRET_KEY must be at least %d characters", minSecretLen)
-	case strings.TrimSpace(key) == "":
-		// It would seal keys and sign simplejwt tokens: a file of blanks
-		// is a mistake, not a secret.
-		return errors.New("GATEHOUSE_SECRET_KEY is only white space: set a random secret")
-	}
-	if _, err := e.hasher(); err != nil {
+	} else if err := checkSecretKey(key); err != nil {
 		return err
 	}
-	if _, err := e.policy(); err != nil {
+	var s settled
+	var err error
+	if s.hasher, err = e.hasher(); err != nil {
+		return err
+	}
+	if s.passwords, err = e.policy(); err != nil {
 		return err
 	}
 	if _, err := e.jwtCodec(key); err != nil {
 		return err
 	}
-	ocfg, err := e.oauthOptions()
-	if err != nil {
+	if s.ocfg, err = e.oauthOptions(); err != nil {
 		return err
 	}
-	if _, err := e.knoxConfig(); err != nil {
-		return err
-	}
-	if _, err := e.signingKeyDeps(ocfg); err != nil {
-		return err
-	}
-	if err := ocfg.WithDefaults().Check(); err != nil {
+	s.ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
+	s.ocfg.AdminClients = SplitList(e.cfg.AdminClients)
+	if err := s.ocfg.WithDefaults().Check(); err != nil {
 		return fmt.Errorf("oauth: %w", err)
+	}
+	if s.kcfg, err = e.knoxConfig(); err != nil {
+		return err
+	}
+	if s.sdeps, err = e.signingKeyDeps(s.ocfg); err != nil {
+		return err
 	}
 	if e.cfg.OIDCIDTokenLifetime <= 0 {
 		return fmt.Errorf("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME must be positive, not %v", e.cfg.OIDCIDTokenLifetime)
 	}
-	if _, err := e.oidcIssuer(); err != nil {
+	if s.issuer, err = e.issuer(); err != nil {
 		return err
 	}
-	if _, err := e.throttleRates(); err != nil {
+	if s.oidcIssuer, err = e.oidcIssuer(s.issuer); err != nil {
 		return err
 	}
-	if _, err := e.serverConfig(); err != nil {
+	if s.rates, err = e.throttleRates(); err != nil {
 		return err
 	}
-	_, err = e.forwardAuthPolicy()
-	return err
+	if s.server, err = e.serverConfig(s.issuer); err != nil {
+		return err
+	}
+	if s.fwd, err = e.forwardAuthPolicy(); err != nil {
+		return err
+	}
+	e.settled = &s
+	return nil
 }
 
 // CheckSettings reports the first setting of cfg that gatehouse would
-// refuse at a start, checking what needs no database (env.checkSettings):
+// refuse at a start, checking what needs no database (env.settle):
 // `gatehouse config` runs it.
 func CheckSettings(cfg Config) error {
 	// The database URL too, creating nothing: a directory create-dirs
@@ -209,7 +230,7 @@ func CheckSettings(cfg Config) error {
 			return err
 		}
 	}
-	return newEnv(cfg, Options{}).checkSettings()
+	return newEnv(cfg, Options{}).settle()
 }
 
 // wire builds the services on st.
@@ -223,36 +244,14 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	if err != nil {
 		return nil, err
 	}
-	hasher, err := e.hasher()
-	if err != nil {
-		return nil, err
-	}
-	policy, err := e.policy()
-	if err != nil {
-		return nil, err
-	}
+	set := e.settled // settle ran before the database opened
 	codec, err := e.jwtCodec(key)
 	if err != nil {
 		return nil, err
 	}
-	ocfg, err := e.oauthOptions()
-	if err != nil {
-		return nil, err
-	}
-	kcfg, err := e.knoxConfig()
-	if err != nil {
-		return nil, err
-	}
-	ocfg.IntrospectPermissions = e.cfg.OAuthIntrospectPermissions
-	ocfg.AdminClients = SplitList(e.cfg.AdminClients)
-	sdeps, err := e.signingKeyDeps(ocfg)
-	if err != nil {
-		return nil, err
-	}
+	hasher, ocfg, kcfg := set.hasher, set.ocfg, set.kcfg
 	a := &Services{Store: st, Box: box, JWT: codec, OAuthConfig: ocfg, Secrets: gatehouse.NewSecretHasher(key), KnoxConfig: kcfg, log: e.log}
-	if err := e.throttles(a); err != nil {
-		return nil, err
-	}
+	e.throttles(a)
 	guard := throttle.GuardConfig{FreeFailures: e.cfg.BackoffAfter, MaxDelay: e.cfg.BackoffMax,
 		AccountFailures: e.cfg.LockoutFailures, Window: e.cfg.LockoutWindow}
 	clientGuard := guard
@@ -264,7 +263,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		Knox: st, KnoxConfig: kcfg})
 	audited := e.auditor(a) // the recorder, counted by the metrics when they are on
 	loginGuard := throttle.NewGuard(a.Counters, guard, nil)
-	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: policy, Box: box,
+	a.Accounts = accounts.New(accounts.Deps{Store: st, Hasher: hasher, Policy: set.passwords, Box: box,
 		Log: e.log, HashMemory: e.hashMemory, HashesRunning: e.hashesRunning, Forget: a.Authn.ForgetUser, Guard: loginGuard, Audit: audited, Permissions: st,
 		NewUserKeys: e.cfg.NewUserKeys})
 	a.Clients = oauth.NewClients(st, a.Secrets, ocfg, nil, nil, audited)
@@ -272,37 +271,20 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 		a.Audit.Close()
 		a.Authn.Close()
 	}
-	issuer, err := e.issuer()
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	if err := ocfg.WithDefaults().Check(); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("oauth: %w", err)
-	}
-	if e.cfg.OIDCIDTokenLifetime <= 0 {
-		closeAll()
-		return nil, fmt.Errorf("GATEHOUSE_OIDC_ID_TOKEN_LIFETIME must be positive, not %v", e.cfg.OIDCIDTokenLifetime)
-	}
+	issuer := set.issuer
 	// Last, once every setting is known to be valid: the first start
 	// stores the secret's check value, every later one compares with it.
 	if err := st.CheckSecret(ctx, secret.CheckValue(key)); err != nil {
 		closeAll()
 		return nil, e.secretMismatch(err)
 	}
-	if err := e.signingKeys(ctx, a, sdeps); err != nil {
+	if err := e.signingKeys(ctx, a, set.sdeps); err != nil {
 		closeAll()
 		return nil, err
 	}
 	var idTokens oauth.IDTokenIssuer
 	if e.cfg.OIDCEnabled && issuer != "" {
-		iss, err := e.oidcIssuer()
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		a.OIDC, err = oidc.New(oidc.Deps{Config: oidc.Config{Issuer: iss, BaseURL: issuer, IDTokenLifetime: e.cfg.OIDCIDTokenLifetime,
+		a.OIDC, err = oidc.New(oidc.Deps{Config: oidc.Config{Issuer: set.oidcIssuer, BaseURL: issuer, IDTokenLifetime: e.cfg.OIDCIDTokenLifetime,
 			EmailVerified: e.cfg.OIDCEmailVerified}, Signer: a.Keys})
 		if err != nil {
 			closeAll()
@@ -350,20 +332,16 @@ func (e *env) knoxConfig() (knox.Config, error) {
 	return k, nil
 }
 
-// throttles checks the throttle settings and picks where the counters live.
-func (e *env) throttles(a *Services) error {
-	rates, err := e.throttleRates()
-	if err != nil {
-		return err
-	}
+// throttles picks where the counters live (the settings checked by
+// settle).
+func (e *env) throttles(a *Services) {
 	switch where := e.cfg.ThrottleStore; {
 	case where == "memory" || (where == "auto" && a.Store.Dialect() == "sqlite"):
 		a.Counters = throttle.NewMemory()
 	default: // "database" or "auto", checked by throttleRates
 		a.Counters = a.Store
 	}
-	a.Limiter = throttle.NewLimiter(a.Counters, rates, nil)
-	return nil
+	a.Limiter = throttle.NewLimiter(a.Counters, e.settled.rates, nil)
 }
 
 // throttleRates checks the throttle settings and returns the rates.
@@ -405,7 +383,7 @@ const tokenTouchInterval = 10 * time.Second
 
 // serverConfig is the HTTP server's configuration from the settings,
 // checked as far as it can be without the services.
-func (e *env) serverConfig() (server.Config, error) {
+func (e *env) serverConfig(issuer string) (server.Config, error) {
 	scfg := server.DefaultConfig()
 	scfg.AllowQueryToken = e.cfg.AllowQueryToken
 	scfg.UserList = e.cfg.UserList
@@ -416,10 +394,7 @@ func (e *env) serverConfig() (server.Config, error) {
 	scfg.CORSOrigins = SplitList(e.cfg.CORSOrigins)
 	scfg.MountPrefix = e.cfg.MountPrefix
 	scfg.TemplatesDir = e.cfg.TemplatesDir
-	var err error
-	if scfg.Issuer, err = e.issuer(); err != nil {
-		return scfg, err
-	}
+	scfg.Issuer = issuer
 	if err := permissionClaims(e.cfg.JWTGroupsClaim, e.cfg.JWTPermissionsClaim, e.cfg.JWTUserIDClaim, e.cfg.JWTTokenTypeClaim, e.cfg.JWTJTIClaim); err != nil {
 		return scfg, err
 	}
@@ -452,20 +427,12 @@ func (e *env) forwardAuthPolicy() (*policy.Policy, error) {
 // serverFor builds the HTTP server on a's services (Open only: serve and
 // embedding programs).
 func (e *env) serverFor(a *Services) (*server.Server, error) {
-	scfg, err := e.serverConfig()
-	if err != nil {
-		return nil, err
-	}
 	pairs := simplejwt.New(simplejwt.Deps{Store: a.Store, Codec: a.JWT, Users: a.Authn, Options: simplejwt.Options{
 		RotateRefreshTokens: e.cfg.JWTRotateRefresh, BlacklistAfterRotation: e.cfg.JWTBlacklistAfter,
 		UpdateLastLogin: e.cfg.JWTUpdateLastLogin, GroupsClaim: e.cfg.JWTGroupsClaim, PermissionsClaim: e.cfg.JWTPermissionsClaim},
 		Audit: e.auditor(a), Permissions: a.Accounts})
-	fwd, err := e.forwardAuthPolicy()
-	if err != nil {
-		return nil, err
-	}
 	d := server.Deps{Store: a.Store, Accounts: a.Accounts, Authn: a.Authn, OAuth: a.OAuth, JWT: pairs, Box: a.Box,
-		Limiter: a.Limiter, Log: e.log, Config: scfg, ForwardAuth: fwd, OIDC: a.OIDC, Admin: a.Admin}
+		Limiter: a.Limiter, Log: e.log, Config: e.settled.server, ForwardAuth: e.settled.fwd, OIDC: a.OIDC, Admin: a.Admin}
 	e.serverMetrics(&d)
 	if e.tracer != nil {
 		d.Tracer = e.tracer
@@ -496,12 +463,10 @@ func (e *env) issuer() (string, error) {
 }
 
 // oidcIssuer is the iss of id_tokens: GATEHOUSE_OIDC_ISSUER, which may be
-// the issuer or Django OAuth Toolkit's (the issuer and /o), else the
-// issuer.
-func (e *env) oidcIssuer() (string, error) {
-	issuer, err := e.issuer()
-	if err != nil || e.cfg.OIDCIssuer == "" {
-		return issuer, err
+// issuer or Django OAuth Toolkit's (issuer and /o), else issuer.
+func (e *env) oidcIssuer(issuer string) (string, error) {
+	if e.cfg.OIDCIssuer == "" {
+		return issuer, nil
 	}
 	if issuer == "" {
 		return "", errors.New("GATEHOUSE_OIDC_ISSUER needs GATEHOUSE_ISSUER (the public URL it is made from)")
@@ -523,7 +488,7 @@ func checkAddr(setting, addr string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %q is not HOST:PORT (127.0.0.1:8000, :8000, [::1]:8000)", setting, addr)
 	}
-	if n, err := strconv.Atoi(port); (err == nil && (n < 0 || n > 65535)) || port == "" || strings.HasPrefix(port, "-") {
+	if n, err := strconv.Atoi(port); port == "" || (err == nil && (n < 0 || n > 65535)) {
 		return fmt.Errorf("%s: the port of %q is not from 0 to 65535", setting, addr)
 	}
 	return nil

@@ -260,8 +260,13 @@ func (t *AccessToken) Expired(now time.Time) bool { return !now.Before(t.Expires
 // is set once it has been rotated or revoked; it is kept afterwards so that
 // a replay can be recognised and its family revoked.
 type RefreshToken struct {
-	ID            int64
-	Hash          []byte
+	ID   int64
+	Hash []byte
+	// Secret is the SHA-256 of a split token (secret.SplitToken), whose
+	// Hash is then its selector's key; nil for a token stored whole under
+	// Hash. A store finds a split token's row by the selector and rotates
+	// it in place.
+	Secret        []byte
 	AccessTokenID *int64
 	UserID        *int64
 	ApplicationID int64

@@ -205,6 +205,11 @@ type ApplicationStore interface {
 // authorization codes, all by hash. The hash of an access or refresh token
 // is its key (secret.TokenKey); a token stored under the key's SHA-256
 // part alone (secret.KeyDigest, the form before) is found by its key too.
+// A refresh token is looked up by its secret.RefreshKey: a split token's
+// (secret.SplitToken) names its row's selector and the token's SHA-256,
+// and only the row's current token is live; the one it replaced, and any
+// older one of the row, are found as rotated (Revoked set), so that their
+// replay is a reuse as for a token of a row of its own.
 type OAuthTokenStore interface {
 	// CreateTokens stores an access token and, when rt is not nil, its
 	// refresh token (familyExpires: the family's absolute deadline, or nil).
@@ -470,6 +475,11 @@ type RefreshRotation struct {
 	// InGrace is set when Old had already been rotated but within the
 	// grace period, so it is accepted once more.
 	InGrace bool
+	// InPlace is set when Old is a split token presented as its row's
+	// current one: a new refresh token with Old's selector
+	// (secret.Resplit) takes its place in the same row. Any other new
+	// token is stored in a row of its own, and Old's is revoked.
+	InPlace bool
 	// User is Old's user, read in the rotation's transaction (nil when Old
 	// has none or the user is gone), so issue needs no second connection
 	// while the transaction holds one.

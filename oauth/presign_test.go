@@ -193,7 +193,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
 
-			wantRead := [][]byte{secret.TokenKey(value)}
+			wantRead := [][]byte{secret.RefreshKey(value)}
 			if tc.read == nil {
 				wantRead = nil
 			}
@@ -449,7 +449,7 @@ func TestJWTAccessTokenSubject(t *testing.T) {
 			p := presignProvider(t, store, signer)
 			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
-			want := presignOutcome{read: [][]byte{secret.TokenKey(value)}, inside: tc.inside, outside: tc.outside, err: tc.userErr}
+			want := presignOutcome{read: [][]byte{secret.RefreshKey(value)}, inside: tc.inside, outside: tc.outside, err: tc.userErr}
 			if !want.check(t, "RefreshTokenByHash", read, signer, rotations, issued, resp, err) {
 				return
 			}

@@ -60,11 +60,12 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 		return done, err
 	}
 	revokeRefresh := func() (bool, error) {
-		revoked, found, err := p.store.RevokeRefreshToken(ctx, hash, app.ID, p.now())
+		key := secret.RefreshKey(req.Token)
+		revoked, found, err := p.store.RevokeRefreshToken(ctx, key, app.ID, p.now())
 		p.forget(revoked)
 		if found && err == nil {
 			// The revoked row stays (replay detection) and names its user.
-			rt, lerr := p.store.RefreshTokenByHash(ctx, hash)
+			rt, lerr := p.store.RefreshTokenByHash(ctx, key)
 			if lerr != nil {
 				p.log.Warn("reading a revoked refresh token for the audit log", "err", lerr)
 			}

@@ -218,14 +218,15 @@ func withoutAdmin(scopes []string) []string {
 // to hand out.
 func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time, withRefresh bool) (
 	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
-	return p.pairWith(ctx, "", app, u, scope, now, withRefresh)
+	return p.pairWith(ctx, "", app, u, scope, now, withRefresh, "")
 }
 
 // pairWith is newPair with the access token already made when access is
 // not empty (presign's, made by accessToken for the same app, user, scope
-// and now).
+// and now). When keep is not empty, the refresh token keeps the selector
+// of keep, a split token whose row it takes (RefreshRotation.InPlace).
 func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time,
-	withRefresh bool) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
+	withRefresh bool, keep string) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
 	if access == "" {
 		var err error
 		if access, err = p.accessToken(ctx, app, u, scope, now); err != nil {
@@ -251,11 +252,17 @@ func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.A
 	if !withRefresh {
 		return at, nil, out, nil
 	}
-	refresh, err := secret.OrderedAlnum(p.random, 30, now)
+	var refresh string
+	if keep != "" {
+		refresh, err = secret.Resplit(p.random, keep)
+	} else {
+		refresh, err = secret.SplitToken(p.random, now)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt := &gatehouse.RefreshToken{Hash: secret.TokenKey(refresh), UserID: userID, ApplicationID: app.ID, Scope: scope, Family: family, Created: now}
+	rt := &gatehouse.RefreshToken{Hash: secret.SelectorKey(refresh), Secret: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID,
+		Scope: scope, Family: family, Created: now}
 	if o.RefreshTokenLifetime > 0 {
 		e := now.Add(o.RefreshTokenLifetime)
 		rt.Expires = &e
@@ -468,7 +475,7 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		// check returned no error, so user is gr's user, active.
-		at, rt, o, err := p.pairWith(ctx, pre.token(user, gr.Scope), t.client, user, gr.Scope, t.now, true)
+		at, rt, o, err := p.pairWith(ctx, pre.token(user, gr.Scope), t.client, user, gr.Scope, t.now, true, "")
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -606,7 +613,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 			return nil, ErrInvalidScope
 		}
 	}
-	key := secret.TokenKey(g.token)
+	key := secret.RefreshKey(g.token)
 	pre, err := p.presign(ctx, t, key, req)
 	if err != nil {
 		return nil, err
@@ -627,7 +634,11 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if old.UserID != nil {
 			owner = rot.User
 		}
-		at, rt, o, err := p.pairWith(ctx, pre.token(owner, scope), t.client, owner, scope, t.now, true)
+		keep := ""
+		if rot.InPlace {
+			keep = g.token // the store found the row by its selector
+		}
+		at, rt, o, err := p.pairWith(ctx, pre.token(owner, scope), t.client, owner, scope, t.now, true, keep)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -159,7 +159,7 @@ func TestPasswordGrant(t *testing.T) {
 			// Only hashes are stored, and both tokens share one family.
 			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: t0.Add(lifetime)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.TokenKey(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: secret.SelectorKey(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: tc.wantRefreshExp, AuthTime: &t0}
 			if !reflect.DeepEqual(*c.at, wantAT) || !reflect.DeepEqual(*c.rt, wantRT) || !reflect.DeepEqual(c.familyExpires, tc.wantFamilyExp) {
 				t.Fatalf("stored\n%+v\n%+v\n%v\nwant\n%+v\n%+v\n%v", *c.at, *c.rt, c.familyExpires, wantAT, wantRT, tc.wantFamilyExp)
@@ -228,17 +228,21 @@ func TestRefreshGrant(t *testing.T) {
 
 	// rotate plays the store's part: hand issue the old token, store its
 	// pair, and report the old access token revoked.
-	rotate := func(u *gatehouse.User) func([]byte, int64, time.Time, time.Duration,
+	rotateIn := func(u *gatehouse.User, inPlace bool) func([]byte, int64, time.Time, time.Duration,
 		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
 		return func(_ []byte, _ int64, _ time.Time, _ time.Duration,
 			issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
-			at, rt, err := issue(gatehouse.RefreshRotation{Old: old, User: u})
+			at, rt, err := issue(gatehouse.RefreshRotation{Old: old, User: u, InPlace: inPlace})
 			if err != nil {
 				return nil, err
 			}
 			issued = &created{at: at, rt: rt}
 			return gatehouse.RevokedAccess{revokedHash}, nil
 		}
+	}
+	rotate := func(u *gatehouse.User) func([]byte, int64, time.Time, time.Duration,
+		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+		return rotateIn(u, false)
 	}
 	reusedErr := fmt.Errorf("family fam1: %w", gatehouse.ErrTokenReused)
 	tests := []struct {
@@ -250,8 +254,11 @@ func TestRefreshGrant(t *testing.T) {
 		wantCode   string
 		wantReused bool
 		wantForget bool
+		inPlace    bool // the new token keeps the old one's selector
 	}{
 		{name: "rotated", rotate: rotate(&alice), wantScope: "read write", wantForget: true},
+		{name: "rotated in place", rotate: rotateIn(&alice, true), wantScope: "read write", wantForget: true, inPlace: true},
+		{name: "narrower scope in place", scope: "write", rotate: rotateIn(&alice, true), wantScope: "write", wantForget: true, inPlace: true},
 		{name: "narrower scope", scope: "write", rotate: rotate(&alice), wantScope: "write", wantForget: true},
 		{name: "wider scope", scope: "read groups", rotate: rotate(&alice), wantCode: "invalid_scope"},
 		{name: "user gone", rotate: rotate(nil), wantCode: "invalid_grant"},
@@ -290,7 +297,7 @@ func TestRefreshGrant(t *testing.T) {
 			}
 			resp, err := e.p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
 
-			if !reflect.DeepEqual(gotHash, secret.TokenKey(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
+			if !reflect.DeepEqual(gotHash, secret.RefreshKey(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
 				t.Fatalf("RotateRefreshToken(%x, %d, %v, %v)", gotHash, gotApp, gotNow, gotGrace)
 			}
 			var wantForgotten [][]byte
@@ -324,10 +331,16 @@ func TestRefreshGrant(t *testing.T) {
 			// it into the old family, so Family is not compared.
 			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0, Expires: t0.Add(36000 * time.Second)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.TokenKey(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: secret.SelectorKey(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0}
 			if !reflect.DeepEqual(*issued.at, wantAT) || !reflect.DeepEqual(*issued.rt, wantRT) {
 				t.Fatalf("issued\n%+v\n%+v\nwant\n%+v\n%+v", *issued.at, *issued.rt, wantAT, wantRT)
+			}
+			// In place, the new token is the old one's selector and a
+			// new verifier; otherwise a new token altogether.
+			sel := secret.SelectorLen
+			if same := resp.RefreshToken[:sel] == oldValue[:sel]; same != tc.inPlace || resp.RefreshToken[sel:] == oldValue[sel:] {
+				t.Fatalf("new refresh token %q from %q (in place: %v)", resp.RefreshToken, oldValue, tc.inPlace)
 			}
 		})
 	}

@@ -37,7 +37,7 @@ func TestOAuthBackgroundCleanup(t *testing.T) {
 			}
 		}
 		// Refresh tokens never expire by default: they stay.
-		if _, err := e.store.RefreshTokenByHash(context.Background(), secret.TokenKey(tokens[0].Refresh)); err != nil {
+		if _, err := e.store.RefreshTokenByHash(context.Background(), secret.RefreshKey(tokens[0].Refresh)); err != nil {
 			t.Fatalf("refresh token removed: %v", err)
 		}
 	})

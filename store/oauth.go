@@ -233,10 +233,10 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t *gatehouse.Refr
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	id, err := s.insertID(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	id, err := s.insertID(ctx, tx, `INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time, secret)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, nullID(t.AccessTokenID), nullID(t.UserID), t.ApplicationID, t.Scope, t.Family, nullID(t.GrantID),
-		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime))
+		micros(t.Created), nullMicros(t.Expires), nullMicros(t.Revoked), nullMicros(familyExpires), nullMicros(t.AuthTime), t.Secret)
 	if err != nil {
 		return s.conflict(err)
 	}
@@ -345,32 +345,106 @@ func (u *joinedUser) user() *gatehouse.User {
 		DjangoKey: u.djangoKey.String}
 }
 
-const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time"
+const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time, secret, previous_secret, rotated"
 
-func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.Time) error {
+// inPlace is what the row of a split refresh token holds besides DOT's
+// columns (migration 00025): the SHA-256 of its current token and of the
+// one before, and when that one was rotated. secret is nil on a row of
+// one token.
+type inPlace struct {
+	secret, previous []byte
+	rotated          sql.NullInt64
+}
+
+func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.Time, ip *inPlace) error {
 	var at, uid, gid, exp, rev, fexp, authTime sql.NullInt64
 	var created int64
-	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp, &authTime); err != nil {
+	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp, &authTime,
+		&ip.secret, &ip.previous, &ip.rotated); err != nil {
 		return err
 	}
 	t.AuthTime = fromNullMicros(authTime)
 	t.AccessTokenID, t.UserID, t.GrantID = fromNullID(at), fromNullID(uid), fromNullID(gid)
 	t.Created = fromMicros(created)
 	t.Expires, t.Revoked = fromNullMicros(exp), fromNullMicros(rev)
+	t.Secret = nil
 	if familyExpires != nil {
 		*familyExpires = fromNullMicros(fexp)
 	}
 	return nil
 }
 
-// RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound.
-// (hash: as for AccessTokenByHash).
+// staleRotation is when a split token older than its row's previous one
+// is taken to have been rotated: long enough ago for no grace period.
+var staleRotation = time.Unix(0, 0).UTC()
+
+// present makes t, read with ip, the token presented with verifier (the
+// SHA-256 of the token; nil when the row was found under a whole token's
+// key), and reports whether it is that row's. A row of one token is its
+// token. On a split token's row the current token is the row (t.Secret
+// set); the one before it and any older one of the row (a verifier that
+// is not the current one's under the row's selector, which only a token
+// of the row gives away) are rotated ones: revoked when the row rotated
+// away from them (long ago for an older one), and holding no access
+// token, so that their replay is a reuse and their revocation changes
+// nothing.
+func (ip *inPlace) present(t *gatehouse.RefreshToken, verifier []byte) bool {
+	switch {
+	case ip.secret == nil:
+		return verifier == nil
+	case verifier == nil:
+		return false
+	case secret.Equal(verifier, ip.secret):
+		t.Secret = ip.secret
+		return true
+	}
+	rotated := staleRotation
+	if ip.previous != nil && ip.rotated.Valid && secret.Equal(verifier, ip.previous) {
+		rotated = fromMicros(ip.rotated.Int64)
+	}
+	if t.Revoked == nil || rotated.Before(*t.Revoked) {
+		t.Revoked = &rotated
+	}
+	t.AccessTokenID = nil
+	return true
+}
+
+// refreshLookup is one key a refresh token is looked up under, with the
+// token's SHA-256 when the key is its selector's (inPlace.present).
+type refreshLookup struct{ key, verifier []byte }
+
+// refreshLookups are the keys a refresh token's secret.RefreshKey is
+// looked up under, in turn: a split token's selector key, then its whole
+// key and that key's digest (a token of the same shape imported from
+// Django or stored before); any other token's keys (tokenKeys).
+func refreshLookups(hash []byte) []refreshLookup {
+	if sel, ver, whole, ok := secret.SplitRef(hash); ok {
+		return []refreshLookup{{sel, ver}, {whole, nil}, {ver, nil}}
+	}
+	keys := tokenKeys(hash)
+	out := make([]refreshLookup, len(keys))
+	for i, k := range keys {
+		out[i].key = k
+	}
+	return out
+}
+
+// RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound
+// (hash: its secret.RefreshKey).
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (t gatehouse.RefreshToken, err error) {
 	defer s.classified(&err)
-	for _, k := range tokenKeys(hash) {
-		if err = scanRefresh(s.queryRow(ctx, nil, "SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?", k), &t, nil); !errors.Is(err, sql.ErrNoRows) {
+	for _, l := range refreshLookups(hash) {
+		var ip inPlace
+		err = scanRefresh(s.queryRow(ctx, nil, "SELECT "+refreshCols+" FROM oauth_refresh_tokens WHERE token_hash = ?", l.key), &t, nil, &ip)
+		if err == nil && !ip.present(&t, l.verifier) {
+			err = sql.ErrNoRows
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			break
 		}
+	}
+	if err != nil {
+		t = gatehouse.RefreshToken{}
 	}
 	return t, s.notFound(err)
 }
@@ -396,8 +470,16 @@ func (s *Store) lockRefresh(ctx context.Context, tx *sql.Tx, hash []byte, t *gat
 	}
 	var u joinedUser
 	var err error
-	for _, k := range tokenKeys(hash) {
-		if err = scanRefresh(scanWith{s.queryRow(ctx, tx, q, k), append([]any{access}, u.dest()...)}, t, familyExpires); !errors.Is(err, sql.ErrNoRows) {
+	for _, l := range refreshLookups(hash) {
+		var ip inPlace
+		err = scanRefresh(scanWith{s.queryRow(ctx, tx, q, l.key), append([]any{access}, u.dest()...)}, t, familyExpires, &ip)
+		if err == nil && !ip.present(t, l.verifier) {
+			err = sql.ErrNoRows
+		}
+		if err == nil && t.AccessTokenID == nil {
+			*access = nil // a rotated token of a split row holds none
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			break
 		}
 	}
@@ -776,8 +858,8 @@ const redeemWriteSQL = `WITH used AS (
 	a AS (
 		INSERT INTO oauth_access_tokens (token_hash, user_id, application_id, scope, family, grant_id, created, expires)
 		SELECT ?, ?, ?, ?, ?, used.id, ?, ? FROM used RETURNING id)
-	INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time)
-	SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM a RETURNING access_token_id, id`
+	INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time, secret)
+	SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM a RETURNING access_token_id, id`
 
 // redeemWrite is the end of redeemGrant on PostgreSQL when the code gives
 // a refresh token: redeemWriteSQL, setting at's and rt's ids.
@@ -792,7 +874,7 @@ func (s *Store) redeemWrite(ctx context.Context, tx *sql.Tx, grantID int64, now 
 	err := s.queryRow(ctx, tx, redeemWriteSQL, micros(now), grantID,
 		at.Hash, nullID(at.UserID), at.ApplicationID, at.Scope, at.Family, micros(at.Created), micros(at.Expires),
 		rt.Hash, nullID(rt.UserID), rt.ApplicationID, rt.Scope, rt.Family, grantID,
-		micros(rt.Created), nullMicros(rt.Expires), nullMicros(rt.Revoked), nullMicros(fexp), nullMicros(rt.AuthTime)).Scan(&at.ID, &rt.ID)
+		micros(rt.Created), nullMicros(rt.Expires), nullMicros(rt.Revoked), nullMicros(fexp), nullMicros(rt.AuthTime), rt.Secret).Scan(&at.ID, &rt.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		out.outcome = gatehouse.ErrInvalidGrant
 		return nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -610,6 +611,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		}
 		rot.InGrace = true
 	}
+	rot.InPlace = old.Secret != nil && old.Revoked == nil
 	at, rt, err := r.issue(rot)
 	if err != nil {
 		r.outcome = err
@@ -619,6 +621,9 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	at.GrantID, rt.GrantID = old.GrantID, old.GrantID
 	if rot.InGrace {
 		return s.insertPair(ctx, tx, at, rt, fexp)
+	}
+	if rot.InPlace && keepsRow(&old, rt) {
+		return s.rotateInPlace(ctx, tx, r, &old, oldAccess, at, rt)
 	}
 	// The old token no longer names an access token (DOT's revoke() sets
 	// it to None): its access token becomes the new one.
@@ -630,28 +635,80 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		r.outcome = gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
 		return nil
 	}
-	replaced := false
-	if old.AccessTokenID != nil && oldAccess != nil {
-		if replaced, err = s.replaceAccess(ctx, tx, *old.AccessTokenID, at); err != nil {
-			return err
-		}
-		if replaced {
-			r.revoked = gatehouse.RevokedAccess{oldAccess}
-		}
-	}
-	if !replaced {
-		if old.AccessTokenID != nil {
-			if r.revoked, err = s.deleteAccess(ctx, tx, *old.AccessTokenID); err != nil {
-				return err
-			}
-		}
-		if err := s.insertAccess(ctx, tx, at); err != nil {
-			return err
-		}
+	if _, err := s.renewAccess(ctx, tx, r, &old, oldAccess, at); err != nil {
+		return err
 	}
 	rt.AccessTokenID = &at.ID
 	return s.insertRefresh(ctx, tx, rt, fexp)
 }
+
+// renewAccess makes at the access token of a rotation of old, whose own
+// access token's key is oldAccess (nil when it has none): old's access
+// token's row becomes at in place when it can (replaceAccess), else it is
+// deleted and at inserted. It sets r.revoked to the key that ended, and
+// reports whether the row was replaced (at then has its id).
+func (s *Store) renewAccess(ctx context.Context, tx *sql.Tx, r *rotation, old *gatehouse.RefreshToken, oldAccess []byte,
+	at *gatehouse.AccessToken) (replaced bool, err error) {
+	if old.AccessTokenID != nil && oldAccess != nil {
+		if replaced, err = s.replaceAccess(ctx, tx, *old.AccessTokenID, at); err != nil {
+			return false, err
+		}
+		if replaced {
+			r.revoked = gatehouse.RevokedAccess{oldAccess}
+			return true, nil
+		}
+	}
+	if old.AccessTokenID != nil {
+		if r.revoked, err = s.deleteAccess(ctx, tx, *old.AccessTokenID); err != nil {
+			return false, err
+		}
+	}
+	return false, s.insertAccess(ctx, tx, at)
+}
+
+// keepsRow reports whether rt, issued for old's rotation, takes old's row
+// in place: both split, with one selector.
+func keepsRow(old *gatehouse.RefreshToken, rt *gatehouse.RefreshToken) bool {
+	return old.Secret != nil && rt.Secret != nil && bytes.Equal(old.Hash, rt.Hash)
+}
+
+// rotateInPlace ends applyRotation for a split token presented as its
+// row's current one (keepsRow): the row takes rt's secret, keeping old's
+// as the previous one, and rt's scope, times and access token, under the
+// same selector; its access token becomes at as for any rotation. The
+// update names no indexed column but the expiry (when refresh tokens
+// expire), so PostgreSQL makes it without index entries.
+func (s *Store) rotateInPlace(ctx context.Context, tx *sql.Tx, r *rotation, old *gatehouse.RefreshToken, oldAccess []byte,
+	at *gatehouse.AccessToken, rt *gatehouse.RefreshToken) error {
+	if rt.Created.IsZero() {
+		rt.Created = s.now()
+	}
+	res, err := s.execTx(ctx, tx, rotateInPlaceSQL, rt.Secret, micros(r.now), rt.Scope, micros(rt.Created), nullMicros(rt.Expires),
+		nullMicros(rt.AuthTime), old.ID, old.Secret)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		r.outcome = gatehouse.ErrInvalidGrant // lost a race the lock should have prevented
+		return nil
+	}
+	replaced, err := s.renewAccess(ctx, tx, r, old, oldAccess, at)
+	if err != nil {
+		return err
+	}
+	if !replaced {
+		if _, err := s.execTx(ctx, tx, "UPDATE oauth_refresh_tokens SET access_token_id = ? WHERE id = ?", at.ID, old.ID); err != nil {
+			return err
+		}
+	}
+	rt.ID, rt.AccessTokenID = old.ID, &at.ID
+	return nil
+}
+
+// rotateInPlaceSQL is rotateInPlace's update of the row; the secret it
+// replaces guards it.
+const rotateInPlaceSQL = `UPDATE oauth_refresh_tokens SET secret = ?, previous_secret = secret, rotated = ?, scope = ?, created = ?,
+	expires = ?, auth_time = ? WHERE id = ? AND secret = ? AND revoked IS NULL`
 
 // replaceAccess makes the access token with that id the new one, at, in
 // place, when the row already has at's user, application, family and

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -44,9 +45,11 @@ import (
 // whether it committed (rotationSetCommitted).
 func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*rotation) error {
 	hashes := make([][]byte, len(rs))
+	looks := make([]refreshLookup, len(rs)) // each rotation's first key, the one read here
 	for i, r := range rs {
 		r.inSet, r.revoked, r.outcome, r.unknown = false, nil, nil, nil
-		hashes[i] = r.hash
+		looks[i] = refreshLookups(r.hash)[0]
+		hashes[i] = looks[i].key
 	}
 	rows, err := q.QueryContext(ctx, s.q(readRefreshSetSQL), hashes)
 	if err != nil {
@@ -59,6 +62,7 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 	}
 	type found struct {
 		t      gatehouse.RefreshToken
+		ip     inPlace
 		fexp   *time.Time
 		user   *gatehouse.User
 		access accessRow
@@ -67,7 +71,7 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 	for rows.Next() {
 		f := &found{}
 		var u joinedUser
-		if err := scanRefresh(scanWith{rows, append(f.access.dest(), u.dest()...)}, &f.t, &f.fexp); err != nil {
+		if err := scanRefresh(scanWith{rows, append(f.access.dest(), u.dest()...)}, &f.t, &f.fexp, &f.ip); err != nil {
 			rows.Close()
 			return err
 		}
@@ -78,54 +82,64 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	seenHash, seenFamily, seenAccess := map[string]bool{}, map[string]bool{}, map[int64]bool{}
-	for _, r := range rs {
-		f := byHash[string(r.hash)]
+	// Each rotation's token as presented (inPlace.present): the row's own,
+	// or one its row rotated away from, which is a reuse or a grace and
+	// leaves the set to the caller.
+	olds := make([]*gatehouse.RefreshToken, len(rs))
+	seenRow, seenFamily, seenAccess := map[int64]bool{}, map[string]bool{}, map[int64]bool{}
+	for i := range rs {
+		f := byHash[string(looks[i].key)]
 		if f == nil {
 			continue
 		}
-		if f.t.Revoked != nil || seenHash[string(r.hash)] || seenFamily[f.t.Family] {
+		t := f.t
+		if !f.ip.present(&t, looks[i].verifier) {
+			continue // not its row: the caller looks further
+		}
+		if t.Revoked != nil || seenRow[t.ID] || seenFamily[t.Family] {
 			return nil
 		}
-		seenHash[string(r.hash)], seenFamily[f.t.Family] = true, true
-		if f.t.AccessTokenID != nil {
-			if seenAccess[*f.t.AccessTokenID] {
+		seenRow[t.ID], seenFamily[t.Family] = true, true
+		if t.AccessTokenID != nil {
+			if seenAccess[*t.AccessTokenID] {
 				return nil
 			}
-			seenAccess[*f.t.AccessTokenID] = true
+			seenAccess[*t.AccessTokenID] = true
 		}
+		olds[i] = &t
 	}
 
 	var live []*setRotation
 	var refused []*rotation
-	for _, r := range rs {
-		f := byHash[string(r.hash)]
-		if f == nil && len(tokenKeys(r.hash)) > 1 {
-			continue // perhaps stored under its legacy key: the caller's
+	for i, r := range rs {
+		f, old := byHash[string(looks[i].key)], olds[i]
+		if old == nil && len(refreshLookups(r.hash)) > 1 {
+			continue // perhaps stored under another of its keys: the caller's
 		}
-		if f == nil || f.t.ApplicationID != r.appID ||
-			(f.t.Expires != nil && !r.now.Before(*f.t.Expires)) || (f.fexp != nil && !r.now.Before(*f.fexp)) {
+		if old == nil || old.ApplicationID != r.appID ||
+			(old.Expires != nil && !r.now.Before(*old.Expires)) || (f.fexp != nil && !r.now.Before(*f.fexp)) {
 			r.outcome = gatehouse.ErrInvalidGrant
 			refused = append(refused, r)
 			continue
 		}
-		rot := gatehouse.RefreshRotation{Old: f.t, FamilyExpires: f.fexp, User: f.user}
+		rot := gatehouse.RefreshRotation{Old: *old, FamilyExpires: f.fexp, User: f.user, InPlace: old.Secret != nil}
 		at, rt, err := r.issue(rot)
 		if err != nil {
 			r.outcome = err
 			refused = append(refused, r)
 			continue
 		}
-		at.Family, rt.Family = f.t.Family, f.t.Family
-		at.GrantID, rt.GrantID = f.t.GrantID, f.t.GrantID
+		at.Family, rt.Family = old.Family, old.Family
+		at.GrantID, rt.GrantID = old.GrantID, old.GrantID
 		if at.Created.IsZero() {
 			at.Created = s.now()
 		}
 		if rt.Created.IsZero() {
 			rt.Created = s.now()
 		}
-		p := &setRotation{r: r, old: f.t, access: f.access, at: at, rt: rt, fexp: f.fexp}
-		p.replace = f.t.AccessTokenID != nil && f.access.holds(at)
+		p := &setRotation{r: r, old: *old, access: f.access, at: at, rt: rt, fexp: f.fexp}
+		p.replace = old.AccessTokenID != nil && f.access.holds(at)
+		p.inPlace = keepsRow(old, rt)
 		live = append(live, p)
 	}
 	if len(live) > 0 {
@@ -168,6 +182,7 @@ type setRotation struct {
 	old     gatehouse.RefreshToken
 	access  accessRow // old's access token as read
 	replace bool      // old's access token becomes the new one in place
+	inPlace bool      // rt takes old's row (keepsRow)
 	at      *gatehouse.AccessToken
 	rt      *gatehouse.RefreshToken
 	fexp    *time.Time
@@ -203,15 +218,18 @@ var readRefreshSetSQL = "SELECT " + qualified("r", refreshCols) +
 	" LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = ANY(?::bytea[])"
 
 // writeRotationSetSQL writes a set in one statement, a transaction of its
-// own: the old tokens revoked (each at its own request's time), their
-// access tokens given the new keys in place (ra) or deleted (d) and new
-// ones inserted (ia), and the new refresh tokens inserted pointing at
-// them (joined on the access token's key). Its rows say what each part
-// did: 'd' per deleted access token, 'a' and 'r' per new token, with
-// their ids and keys. Its last row is the guard: a division by zero, which
-// fails the statement and so undoes everything it wrote, unless it
-// revoked every old token, replaced every access token it was to and
-// inserted every new refresh token.
+// own: the rows of split tokens rotated in place (ip: the new secret, the
+// old one kept as the previous, the new token's scope and times, the row's
+// access token), the other old tokens revoked (u, each at its own
+// request's time), their access tokens given the new keys in place (ra)
+// or deleted (d) and new ones inserted (ia), and the other new refresh
+// tokens inserted pointing at them (r; joined on the access token's key).
+// Its rows say what each part did: 'd' per deleted access token, 'a' and
+// 'r' per new token, with their ids and keys. Its last row is the guard: a
+// division by zero, which fails the statement and so undoes everything it
+// wrote, unless it rotated every row in place and revoked every old token
+// it was to, replaced every access token it was to and inserted every new
+// refresh token.
 var writeRotationSetSQL = `WITH u AS (
 		UPDATE oauth_refresh_tokens t SET revoked = v.at, access_token_id = NULL
 		FROM unnest(?::bigint[], ?::bigint[]) AS v(id, at) WHERE t.id = v.id AND t.revoked IS NULL
@@ -225,23 +243,98 @@ var writeRotationSetSQL = `WITH u AS (
 	ia AS (` + accessInsert + `SELECT * FROM unnest(?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
 		RETURNING id, token_hash),
 	a AS (SELECT id, token_hash FROM ra UNION ALL SELECT id, token_hash FROM ia),
-	r AS (INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time)
-		SELECT x.h, a.id, x.uid, x.app, x.scope, x.fam, x.gid, x.created, x.exp, x.fexp, x.auth
-		FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-			AS x(h, ah, uid, app, scope, fam, gid, created, exp, fexp, auth)
+	ip AS (
+		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, rotated = v.at, scope = v.scope, created = v.created,
+			expires = v.exp, auth_time = v.auth, access_token_id = a.id
+		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bytea[])
+			AS v(id, old, s, at, scope, created, exp, auth, ah)
+		JOIN a ON a.token_hash = v.ah
+		WHERE t.id = v.id AND t.secret = v.old AND t.revoked IS NULL
+		RETURNING t.id),
+	r AS (INSERT INTO oauth_refresh_tokens (token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, family_expires, auth_time, secret)
+		SELECT x.h, a.id, x.uid, x.app, x.scope, x.fam, x.gid, x.created, x.exp, x.fexp, x.auth, x.sec
+		FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bytea[])
+			AS x(h, ah, uid, app, scope, fam, gid, created, exp, fexp, auth, sec)
 		JOIN a ON a.token_hash = x.ah
 		RETURNING id, token_hash)
 	SELECT 'd', id, token_hash FROM d UNION ALL SELECT 'a', id, token_hash FROM a UNION ALL SELECT 'r', id, token_hash FROM r
 	UNION ALL SELECT 'g', (1 / ((SELECT count(*) FROM u) = ?::bigint AND (SELECT count(*) FROM ra) = ?::bigint
-		AND (SELECT count(*) FROM r) = ?::bigint)::int)::bigint, NULL::bytea`
+		AND (SELECT count(*) FROM r) = ?::bigint AND (SELECT count(*) FROM ip) = ?::bigint)::int)::bigint, NULL::bytea`
 
-// writeRotationSet writes live (writeRotationSetSQL) and sets each
-// rotation's revoked and its tokens' ids; false when the guard failed
-// (the statement wrote nothing).
-func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRotation) (bool, error) {
+// writeInPlaceSetSQL is writeRotationSetSQL for a set whose every
+// rotation is in place with its access token replaced in place (the usual
+// case: a client rotating a token gatehouse issued): the two updates
+// alone, which PostgreSQL sets up for less than the statement of six
+// parts (docs/performance.md, twenty-second and twenty-fourth rounds). The
+// refresh tokens' rows already name their access tokens' rows.
+const writeInPlaceSetSQL = `WITH ra AS (
+		UPDATE oauth_access_tokens t SET token_hash = v.h, scope = v.scope, created = v.created, expires = v.exp
+		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::text[], ?::bigint[], ?::bigint[]) AS v(id, old, h, scope, created, exp)
+		WHERE t.id = v.id AND t.token_hash = v.old
+		RETURNING t.id),
+	ip AS (
+		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, rotated = v.at, scope = v.scope, created = v.created,
+			expires = v.exp, auth_time = v.auth
+		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
+			AS v(id, old, s, at, scope, created, exp, auth)
+		WHERE t.id = v.id AND t.secret = v.old AND t.revoked IS NULL
+		RETURNING t.id)
+	SELECT (1 / ((SELECT count(*) FROM ra) = ?::bigint AND (SELECT count(*) FROM ip) = ?::bigint)::int)::bigint`
+
+// writeInPlaceSet writes live, every rotation of which is in place with
+// its access token replaced (writeInPlaceSetSQL), as writeRotationSet.
+func (s *Store) writeInPlaceSet(ctx context.Context, q querier, live []*setRotation) (bool, error) {
 	n := len(live)
 	var (
-		ids, nows              = make([]int64, n), make([]int64, n)
+		repIDs, ids, nows, created, repCreated, repExpires = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		repOld, repHash, olds, secs                        = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		repScope, scopes                                   = make([]string, n), make([]string, n)
+		exps, auths                                        = make([]*int64, n), make([]*int64, n)
+	)
+	for i, p := range live {
+		at, rt := p.at, p.rt
+		repIDs[i], repOld[i], repHash[i] = p.access.id.Int64, p.access.hash, at.Hash
+		repScope[i], repCreated[i], repExpires[i] = at.Scope, micros(at.Created), micros(at.Expires)
+		ids[i], olds[i], secs[i], nows[i] = p.old.ID, p.old.Secret, rt.Secret, micros(p.r.now)
+		scopes[i], created[i], exps[i], auths[i] = rt.Scope, micros(rt.Created), microsPtr(rt.Expires), microsPtr(rt.AuthTime)
+	}
+	err := s.runSetWrite(func() error {
+		rows, err := q.QueryContext(ctx, s.q(writeInPlaceSetSQL),
+			repIDs, repOld, repHash, repScope, repCreated, repExpires,
+			ids, olds, secs, nows, scopes, created, exps, auths,
+			n, n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() { // the guard's row: its division fails the statement, or it is 1
+		}
+		return rows.Err()
+	})
+	if isGuardFailure(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.conflict(err)
+	}
+	for _, p := range live {
+		p.at.ID, p.rt.ID = p.access.id.Int64, p.old.ID
+		p.rt.AccessTokenID = &p.at.ID
+		p.r.revoked = gatehouse.RevokedAccess{p.access.hash}
+	}
+	return true, nil
+}
+
+// writeRotationSet writes live (writeRotationSetSQL, or writeInPlaceSetSQL
+// when it can) and sets each rotation's revoked and its tokens' ids; false
+// when the guard failed (the statement wrote nothing).
+func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRotation) (bool, error) {
+	if !slices.ContainsFunc(live, func(p *setRotation) bool { return !p.inPlace || !p.replace }) {
+		return s.writeInPlaceSet(ctx, q, live)
+	}
+	n := len(live)
+	var (
+		ids, nows              []int64
 		repIDs, deleteIDs      []int64
 		repOld, repHash        [][]byte
 		repScope               []string
@@ -252,15 +345,19 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 		scopes, fams           []string
 		created, expires       []int64
 		byHash                 = make(map[string]*setRotation, 2*n)
-		rhs, rahs              = make([][]byte, n), make([][]byte, n)
-		ruids, rgids           = make([]*int64, n), make([]*int64, n)
-		rapps                  = make([]int64, n)
-		rscopes, rfams         = make([]string, n), make([]string, n)
-		rcreated               = make([]int64, n)
-		rexp, rfexp, rauth     = make([]*int64, n), make([]*int64, n), make([]*int64, n)
+		rhs, rahs, rsecs       [][]byte
+		ruids, rgids           []*int64
+		rapps                  []int64
+		rscopes, rfams         []string
+		rcreated               []int64
+		rexp, rfexp, rauth     []*int64
+		// the rows rotated in place
+		pids, pnows, pcreated []int64
+		pold, psec, pahs      [][]byte
+		pscopes               []string
+		pexp, pauth           []*int64
 	)
-	for i, p := range live {
-		ids[i], nows[i] = p.old.ID, micros(p.r.now)
+	for _, p := range live {
 		t := p.at
 		if p.replace {
 			repIDs, repOld, repHash = append(repIDs, p.access.id.Int64), append(repOld, p.access.hash), append(repHash, t.Hash)
@@ -273,10 +370,20 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 			scopes, fams = append(scopes, t.Scope), append(fams, t.Family)
 			created, expires = append(created, micros(t.Created)), append(expires, micros(t.Expires))
 		}
+		byHash[string(t.Hash)] = p
 		rt := p.rt
-		rhs[i], rahs[i], ruids[i], rgids[i], rapps[i], rscopes[i], rfams[i] = rt.Hash, t.Hash, rt.UserID, rt.GrantID, rt.ApplicationID, rt.Scope, rt.Family
-		rcreated[i], rexp[i], rfexp[i], rauth[i] = micros(rt.Created), microsPtr(rt.Expires), microsPtr(p.fexp), microsPtr(rt.AuthTime)
-		byHash[string(t.Hash)], byHash[string(rt.Hash)] = p, p
+		if p.inPlace {
+			pids, pnows, pcreated = append(pids, p.old.ID), append(pnows, micros(p.r.now)), append(pcreated, micros(rt.Created))
+			pold, psec, pahs = append(pold, p.old.Secret), append(psec, rt.Secret), append(pahs, t.Hash)
+			pscopes, pexp, pauth = append(pscopes, rt.Scope), append(pexp, microsPtr(rt.Expires)), append(pauth, microsPtr(rt.AuthTime))
+			continue
+		}
+		ids, nows = append(ids, p.old.ID), append(nows, micros(p.r.now))
+		rhs, rahs, rsecs = append(rhs, rt.Hash), append(rahs, t.Hash), append(rsecs, rt.Secret)
+		ruids, rgids, rapps = append(ruids, rt.UserID), append(rgids, rt.GrantID), append(rapps, rt.ApplicationID)
+		rscopes, rfams, rcreated = append(rscopes, rt.Scope), append(rfams, rt.Family), append(rcreated, micros(rt.Created))
+		rexp, rfexp, rauth = append(rexp, microsPtr(rt.Expires)), append(rfexp, microsPtr(p.fexp)), append(rauth, microsPtr(rt.AuthTime))
+		byHash[string(rt.Hash)] = p
 	}
 	gone := map[int64][]byte{}
 	err := s.runSetWrite(func() error {
@@ -285,8 +392,9 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 			repIDs, repOld, repHash, repScope, repCreated, repExpires,
 			deleteIDs,
 			hs, uids, apps, scopes, fams, gids, created, expires,
-			rhs, rahs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth,
-			n, len(repIDs), n)
+			pids, pold, psec, pnows, pscopes, pcreated, pexp, pauth, pahs,
+			rhs, rahs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth, rsecs,
+			len(ids), len(repIDs), len(ids), len(pids))
 		if err != nil {
 			return err
 		}
@@ -320,6 +428,9 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 		return false, s.conflict(err)
 	}
 	for i, p := range live {
+		if p.inPlace {
+			p.rt.ID = p.old.ID
+		}
 		if p.at.ID == 0 || p.rt.ID == 0 {
 			return false, fmt.Errorf("store: grouped token pair %d not returned", i)
 		}
@@ -349,7 +460,7 @@ func (s *Store) rotationSetCommitted(ctx context.Context, q querier, live []*set
 		hashes[i] = p.rt.Hash
 		byHash[string(p.rt.Hash)] = p
 	}
-	rows, err := q.QueryContext(ctx, s.q("SELECT id, token_hash, access_token_id FROM oauth_refresh_tokens WHERE token_hash = ANY(?::bytea[])"), hashes)
+	rows, err := q.QueryContext(ctx, s.q("SELECT id, token_hash, access_token_id, secret FROM oauth_refresh_tokens WHERE token_hash = ANY(?::bytea[])"), hashes)
 	if err != nil {
 		return false, err
 	}
@@ -357,12 +468,13 @@ func (s *Store) rotationSetCommitted(ctx context.Context, q querier, live []*set
 	found := 0
 	for rows.Next() {
 		var id int64
-		var h []byte
+		var h, sec []byte
 		var access sql.NullInt64
-		if err := rows.Scan(&id, &h, &access); err != nil {
+		if err := rows.Scan(&id, &h, &access, &sec); err != nil {
 			return false, err
 		}
-		if p := byHash[string(h)]; p != nil && access.Valid {
+		// A row rotated in place holds the new secret once written.
+		if p := byHash[string(h)]; p != nil && access.Valid && (!p.inPlace || bytes.Equal(sec, p.rt.Secret)) {
 			p.rt.ID, p.at.ID = id, access.Int64
 			found++
 		}

@@ -346,3 +346,114 @@ func TestGroupCommitLost(t *testing.T) {
 		}
 	})
 }
+
+// A set rotates the rows of split tokens in place beside rows of one
+// token, whose old tokens it revokes and whose new ones it inserts: one
+// row of each kind keeps its access token's row, one of each kind gets a
+// new one (the new access token is another user's, so the old row cannot
+// take it), and every rotation is settled by the set.
+func TestRotationSetInPlace(t *testing.T) {
+	s := testdb.OpenURL(t, postgresURL(t))
+	ctx := t.Context()
+	app := newApp(t, s, "conf")
+	now := time.Now()
+	const n = 4 // 0, 1: split; 2, 3: one token a row; 1 and 3 change user
+	users := make([]int64, n+1)
+	refresh := make([]string, n)
+	rowIDs := make([]int64, n)
+	for i := range users {
+		users[i] = newUser(t, s, fmt.Sprint("ip", i)).ID
+	}
+	for i := range n {
+		at, rt := pair(app, users[i], fmt.Sprint("f", i), fmt.Sprint("a", i), fmt.Sprint("r", i), now)
+		refresh[i] = fmt.Sprint("r", i)
+		if i < 2 {
+			refresh[i], _ = secret.SplitToken(nil, now)
+			rt.Hash, rt.Secret = secret.SelectorKey(refresh[i]), secret.Hash(refresh[i])
+		}
+		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+			t.Fatal(err)
+		}
+		rowIDs[i] = rt.ID
+	}
+	key := func(tok string) []byte {
+		if secret.IsSplit(tok) {
+			return secret.RefreshKey(tok)
+		}
+		return secret.Hash(tok)
+	}
+	hashes := make([][]byte, n)
+	for i := range n {
+		hashes[i] = key(refresh[i])
+	}
+	next := make([]string, n)
+	inPlace := make([]bool, n)
+	outcomes, settled, err := store.ApplyRotationSet(ctx, s, hashes, app.ID, now,
+		func(j int, rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			uid := *rot.Old.UserID
+			if j%2 == 1 {
+				uid = users[n]
+			}
+			at, rt := pair(app, uid, "", fmt.Sprint("a2-", j), fmt.Sprint("r2-", j), now)
+			next[j], inPlace[j] = fmt.Sprint("r2-", j), rot.InPlace
+			if rot.InPlace {
+				next[j], _ = secret.Resplit(nil, refresh[j])
+				rt.Hash, rt.Secret = secret.SelectorKey(next[j]), secret.Hash(next[j])
+			}
+			return at, rt, nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if outcomes[i] != nil || !settled[i] || inPlace[i] != (i < 2) {
+			t.Fatalf("rotation %d: outcome %v, settled %v, in place %v", i, outcomes[i], settled[i], inPlace[i])
+		}
+		rt, err := s.RefreshTokenByHash(ctx, key(next[i]))
+		if err != nil || rt.Revoked != nil || rt.Family != fmt.Sprint("f", i) || rt.AccessTokenID == nil || (rt.ID == rowIDs[i]) != (i < 2) {
+			t.Fatalf("new refresh token %d: %+v %v (row before: %d)", i, rt, err, rowIDs[i])
+		}
+		g, err := s.AccessTokenByHash(ctx, secret.Hash(fmt.Sprint("a2-", i)))
+		if err != nil || g.Token.ID != *rt.AccessTokenID {
+			t.Fatalf("new access token %d: %+v %v, the refresh token names %d", i, g.Token, err, *rt.AccessTokenID)
+		}
+		old, err := s.RefreshTokenByHash(ctx, key(refresh[i]))
+		if err != nil || old.Revoked == nil || old.AccessTokenID != nil {
+			t.Fatalf("old refresh token %d: %+v %v", i, old, err)
+		}
+	}
+
+	// A set of split tokens whose access tokens are all replaced in place
+	// (the usual case; its own statement): the rows and the access tokens'
+	// rows keep their ids.
+	before := make([]gatehouse.RefreshToken, 1)
+	for i := range before {
+		if before[i], err = s.RefreshTokenByHash(ctx, key(next[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := make([]string, 1)
+	outcomes, settled, err = store.ApplyRotationSet(ctx, s, [][]byte{key(next[0])}, app.ID, now,
+		func(j int, rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			at, rt := pair(app, *rot.Old.UserID, "", "a3-0", "", now)
+			third[0], _ = secret.Resplit(nil, next[0])
+			rt.Hash, rt.Secret = secret.SelectorKey(third[0]), secret.Hash(third[0])
+			return at, rt, nil
+		})
+	if err != nil || outcomes[0] != nil || !settled[0] {
+		t.Fatalf("in-place set: %v %v %v", outcomes, settled, err)
+	}
+	rt, err := s.RefreshTokenByHash(ctx, key(third[0]))
+	if err != nil || rt.ID != before[0].ID || rt.Revoked != nil || rt.AccessTokenID == nil || *rt.AccessTokenID != *before[0].AccessTokenID {
+		t.Fatalf("row after the in-place set: %+v %v, before %+v", rt, err, before[0])
+	}
+	if g, err := s.AccessTokenByHash(ctx, secret.Hash("a3-0")); err != nil || g.Token.ID != *before[0].AccessTokenID {
+		t.Fatalf("access token after the in-place set: %+v %v", g.Token, err)
+	}
+	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a2-0")); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("replaced access token: %v", err)
+	}
+	if old, err := s.RefreshTokenByHash(ctx, key(next[0])); err != nil || old.Revoked == nil {
+		t.Fatalf("the row's previous token: %+v %v", old, err)
+	}
+}

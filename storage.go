@@ -205,7 +205,7 @@ type ApplicationStore interface {
 // authorization codes, all by hash. The hash of an access or refresh token
 // is its key (secret.TokenKey); a token stored under the key's SHA-256
 // part alone (secret.KeyDigest, the form before) is found by its key too.
-// A refresh token is looked up by its secret.RefreshKey: a split token's
+// A refresh token is looked up by its secret.Selectors.RefreshKey: a split token's
 // (secret.SplitToken) names its row's selector and the token's SHA-256,
 // and only the row's current token is live; the one it replaced, and any
 // older one of the row, are found as rotated (Revoked set), so that their

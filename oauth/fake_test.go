@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/oauth"
+	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
 // These tests run the provider and Clients on hand-written doubles of their
@@ -208,6 +209,10 @@ func (p *passwords) CheckPassword(_ context.Context, _ gatehouse.LoginVia, usern
 // stores them.
 var hasher = gatehouse.NewSecretHasher("test-server-secret")
 
+// selectors keys split refresh tokens in these tests, as under a server
+// secret.
+var selectors = secret.NewSelectors("test-server-secret")
+
 const confSecret = "s3cret-of-the-confidential-client"
 
 func confidential() gatehouse.Application {
@@ -243,7 +248,7 @@ type env struct {
 func newEnv(t *testing.T, cfg oauth.Config) *env {
 	t.Helper()
 	e := &env{store: newStore(confidential(), public(), machine()), pw: &passwords{user: alice, password: "correct horse"}}
-	p, err := oauth.New(oauth.Deps{Store: e.store, Accounts: e.pw, Secrets: hasher, Config: cfg,
+	p, err := oauth.New(oauth.Deps{Store: e.store, Accounts: e.pw, Secrets: hasher, Selectors: selectors, Config: cfg,
 		Now: func() time.Time { return t0 }, Forget: func(h [][]byte) { e.forgotten = append(e.forgotten, h...) }})
 	if err != nil {
 		t.Fatal(err)

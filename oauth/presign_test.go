@@ -68,7 +68,7 @@ func presignStore(opaque bool) (*fakeStore, *recordingSigner) {
 // presignProvider is a Provider on store and signer, at t0.
 func presignProvider(t *testing.T, store *fakeStore, signer *recordingSigner) *oauth.Provider {
 	t.Helper()
-	p, err := oauth.New(oauth.Deps{Store: store, Accounts: &passwords{}, Secrets: hasher, AccessTokens: signer,
+	p, err := oauth.New(oauth.Deps{Store: store, Accounts: &passwords{}, Secrets: hasher, Selectors: selectors, AccessTokens: signer,
 		Config: oauth.Config{Issuer: "https://auth.example"}, Now: func() time.Time { return t0 }, Forget: func([][]byte) {}})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestRefreshGrantPresigned(t *testing.T) {
 			}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
 
-			wantRead := [][]byte{secret.RefreshKey(value)}
+			wantRead := [][]byte{selectors.RefreshKey(value)}
 			if tc.read == nil {
 				wantRead = nil
 			}
@@ -449,7 +449,7 @@ func TestJWTAccessTokenSubject(t *testing.T) {
 			p := presignProvider(t, store, signer)
 			params := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {value}}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
-			want := presignOutcome{read: [][]byte{secret.RefreshKey(value)}, inside: tc.inside, outside: tc.outside, err: tc.userErr}
+			want := presignOutcome{read: [][]byte{selectors.RefreshKey(value)}, inside: tc.inside, outside: tc.outside, err: tc.userErr}
 			if !want.check(t, "RefreshTokenByHash", read, signer, rotations, issued, resp, err) {
 				return
 			}

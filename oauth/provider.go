@@ -42,6 +42,9 @@ type Deps struct {
 	// Secrets hashes client secrets; nil means a key random to this
 	// process (tests), so stored secrets would not verify after a restart.
 	Secrets *gatehouse.SecretHasher
+	// Selectors keys split refresh tokens' selectors (secret.NewSelectors
+	// of the server secret); nil means a key random to this Provider.
+	Selectors *secret.Selectors
 	// DjangoSecrets verifies a client secret against a Django password
 	// hash (the project's password hashers), for applications loaded from
 	// Django OAuth Toolkit 2 or later with their secrets hashed
@@ -117,6 +120,7 @@ type Provider struct {
 	store    Store
 	accounts PasswordChecker
 	secrets  *gatehouse.SecretHasher
+	selector *secret.Selectors
 	django   *djangoSecrets
 	cfg      Config
 	now      func() time.Time
@@ -140,7 +144,7 @@ type Provider struct {
 
 // New returns a Provider. It fails only when the random source does.
 func New(d Deps) (*Provider, error) {
-	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, cfg: d.Config.WithDefaults(), now: d.Now,
+	p := &Provider{store: d.Store, accounts: d.Accounts, secrets: d.Secrets, selector: d.Selectors, cfg: d.Config.WithDefaults(), now: d.Now,
 		random: d.Random, log: d.Log, forget: d.Forget, guard: d.Guard, audit: d.Audit, perms: d.Permissions, creds: d.Credentials,
 		idTokens: d.IDTokens, atSigner: d.AccessTokens, lookup: d.Lookup}
 	if p.lookup == nil {
@@ -164,6 +168,13 @@ func New(d Deps) (*Provider, error) {
 			return nil, err
 		}
 		p.secrets = gatehouse.NewSecretHasher(k)
+	}
+	if p.selector == nil {
+		k, err := secret.Hex(p.random, 32)
+		if err != nil {
+			return nil, err
+		}
+		p.selector = secret.NewSelectors(k)
 	}
 	if err := p.cfg.Check(); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)

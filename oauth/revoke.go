@@ -60,7 +60,7 @@ func (p *Provider) Revoke(ctx context.Context, req RevokeRequest) error {
 		return done, err
 	}
 	revokeRefresh := func() (bool, error) {
-		key := secret.RefreshKey(req.Token)
+		key := p.selector.RefreshKey(req.Token)
 		revoked, found, err := p.store.RevokeRefreshToken(ctx, key, app.ID, p.now())
 		p.forget(revoked)
 		if found && err == nil {

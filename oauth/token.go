@@ -261,7 +261,7 @@ func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.A
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt := &gatehouse.RefreshToken{Hash: secret.SelectorKey(refresh), Secret: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID,
+	rt := &gatehouse.RefreshToken{Hash: p.selector.Key(refresh), Secret: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID,
 		Scope: scope, Family: family, Created: now}
 	if o.RefreshTokenLifetime > 0 {
 		e := now.Add(o.RefreshTokenLifetime)
@@ -613,7 +613,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 			return nil, ErrInvalidScope
 		}
 	}
-	key := secret.RefreshKey(g.token)
+	key := p.selector.RefreshKey(g.token)
 	pre, err := p.presign(ctx, t, key, req)
 	if err != nil {
 		return nil, err

@@ -159,7 +159,7 @@ func TestPasswordGrant(t *testing.T) {
 			// Only hashes are stored, and both tokens share one family.
 			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: t0.Add(lifetime)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.SelectorKey(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: selectors.Key(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: ptr(int64(42)), ApplicationID: 1,
 				Scope: tc.wantScope, Family: c.at.Family, Created: t0, Expires: tc.wantRefreshExp, AuthTime: &t0}
 			if !reflect.DeepEqual(*c.at, wantAT) || !reflect.DeepEqual(*c.rt, wantRT) || !reflect.DeepEqual(c.familyExpires, tc.wantFamilyExp) {
 				t.Fatalf("stored\n%+v\n%+v\n%v\nwant\n%+v\n%+v\n%v", *c.at, *c.rt, c.familyExpires, wantAT, wantRT, tc.wantFamilyExp)
@@ -297,7 +297,7 @@ func TestRefreshGrant(t *testing.T) {
 			}
 			resp, err := e.p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
 
-			if !reflect.DeepEqual(gotHash, secret.RefreshKey(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
+			if !reflect.DeepEqual(gotHash, selectors.RefreshKey(oldValue)) || gotApp != 1 || !gotNow.Equal(t0) || gotGrace != 2*time.Second {
 				t.Fatalf("RotateRefreshToken(%x, %d, %v, %v)", gotHash, gotApp, gotNow, gotGrace)
 			}
 			var wantForgotten [][]byte
@@ -331,7 +331,7 @@ func TestRefreshGrant(t *testing.T) {
 			// it into the old family, so Family is not compared.
 			wantAT := gatehouse.AccessToken{Hash: secret.TokenKey(resp.AccessToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0, Expires: t0.Add(36000 * time.Second)}
-			wantRT := gatehouse.RefreshToken{Hash: secret.SelectorKey(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
+			wantRT := gatehouse.RefreshToken{Hash: selectors.Key(resp.RefreshToken), Secret: secret.Hash(resp.RefreshToken), UserID: &uid, ApplicationID: 1,
 				Scope: tc.wantScope, Family: issued.at.Family, Created: t0}
 			if !reflect.DeepEqual(*issued.at, wantAT) || !reflect.DeepEqual(*issued.rt, wantRT) {
 				t.Fatalf("issued\n%+v\n%+v\nwant\n%+v\n%+v", *issued.at, *issued.rt, wantAT, wantRT)

@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -11,7 +12,7 @@ import (
 // characters (the issue time in KeyPrefix of them, then random ones) are
 // the selector, which stays the same across the rotations of one row, and
 // the rest is the verifier, new at each rotation. The row is found by the
-// selector's key (SelectorKey) and holds the SHA-256 of the whole current
+// selector's key (Selectors.Key) and holds the SHA-256 of the whole current
 // token and of the one before it; a rotation rewrites those in place
 // instead of revoking one row and inserting another, so that PostgreSQL
 // updates the row without touching an index (docs/performance.md,
@@ -30,11 +31,6 @@ const (
 	// family.
 	SplitLen = 30
 )
-
-// selectorDomain separates a selector's key from the key of a whole token
-// of the same characters (a token imported from Django may have any
-// length).
-const selectorDomain = "gatehouse refresh selector\x00"
 
 // SplitToken returns a new split refresh token issued at t.
 func SplitToken(r io.Reader, t time.Time) (string, error) {
@@ -70,25 +66,40 @@ func IsSplit(token string) bool {
 	return true
 }
 
-// SelectorKey is the key a split token's row is stored under: the
-// selector's first KeyPrefix characters (its issue time), then the
-// SHA-256 of the selector under selectorDomain.
-func SelectorKey(token string) []byte {
+// Selectors makes the keys split tokens' rows are stored under: the
+// selector's first KeyPrefix characters (its issue time), then an
+// HMAC-SHA256 of the selector under a key derived from the server secret.
+// A copy of the database then gives no selector away either: an unkeyed
+// hash of 6 random characters would be searched in minutes, and a known
+// selector is enough to end its row's family (docs/oauth.md).
+type Selectors struct{ key []byte }
+
+// NewSelectors derives the selectors' key from the server secret.
+func NewSelectors(serverSecret string) *Selectors {
+	m := hmac.New(sha256.New, []byte(serverSecret))
+	m.Write([]byte("gatehouse/refresh-selector/v1"))
+	return &Selectors{key: m.Sum(nil)}
+}
+
+// Key is the key of token's selector (its first SelectorLen characters;
+// all of a shorter one).
+func (s *Selectors) Key(token string) []byte {
 	sel := token[:min(SelectorLen, len(token))]
-	sum := sha256.Sum256([]byte(selectorDomain + sel))
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(sel))
 	key := make([]byte, 0, KeyPrefix+sha256.Size)
-	return append(append(key, sel[:min(KeyPrefix, len(sel))]...), sum[:]...)
+	return m.Sum(append(key, sel[:min(KeyPrefix, len(sel))]...))
 }
 
 // RefreshKey is what a refresh token is looked up by. For a token of a
-// split shape it is its SelectorKey followed by the SHA-256 of the whole
-// token (SplitRef takes it apart); for any other, its TokenKey.
-func RefreshKey(token string) []byte {
+// split shape it is its selector's Key followed by the SHA-256 of the
+// whole token (SplitRef takes it apart); for any other, its TokenKey.
+func (s *Selectors) RefreshKey(token string) []byte {
 	if !IsSplit(token) {
 		return TokenKey(token)
 	}
 	sum := sha256.Sum256([]byte(token))
-	return append(SelectorKey(token), sum[:]...)
+	return append(s.Key(token), sum[:]...)
 }
 
 // splitRefLen is the length of a RefreshKey of a split token.

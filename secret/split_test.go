@@ -22,9 +22,10 @@ func TestSplitTokens(t *testing.T) {
 	if _, err := secret.Resplit(nil, tok[:29]); err == nil {
 		t.Fatal("Resplit of a 30-character token succeeded")
 	}
-	ref, nextRef := secret.RefreshKey(tok), secret.RefreshKey(next)
+	keys := secret.NewSelectors("a server secret")
+	ref, nextRef := keys.RefreshKey(tok), keys.RefreshKey(next)
 	sel, ver, whole, ok := secret.SplitRef(ref)
-	if !ok || !bytes.Equal(sel, secret.SelectorKey(tok)) || !bytes.Equal(ver, secret.Hash(tok)) || !bytes.Equal(whole, secret.TokenKey(tok)) {
+	if !ok || !bytes.Equal(sel, keys.Key(tok)) || !bytes.Equal(ver, secret.Hash(tok)) || !bytes.Equal(whole, secret.TokenKey(tok)) {
 		t.Fatalf("SplitRef(%x) = %x %x %x %v", ref, sel, ver, whole, ok)
 	}
 	nsel, nver, _, _ := secret.SplitRef(nextRef)
@@ -32,18 +33,21 @@ func TestSplitTokens(t *testing.T) {
 		t.Fatal("a resplit token has another selector key, or the same verifier")
 	}
 	// The selector's key is not the key of a whole token of the
-	// selector's characters.
+	// selector's characters, and depends on the server secret.
 	if bytes.Equal(sel, secret.TokenKey(tok[:secret.SelectorLen])) {
 		t.Fatal("selector key equals a whole token's key")
+	}
+	if bytes.Equal(sel, secret.NewSelectors("another server secret").Key(tok)) || !bytes.Equal(sel, secret.NewSelectors("a server secret").Key(tok)) {
+		t.Fatal("a selector's key does not follow the server secret")
 	}
 	for _, bad := range []string{"", tok[:29], tok + "a", strings.Replace(tok, tok[20:21], "-", 1), "abc"} {
 		if secret.IsSplit(bad) {
 			t.Errorf("IsSplit(%q)", bad)
 		}
-		if _, _, _, ok := secret.SplitRef(secret.RefreshKey(bad)); ok {
+		if _, _, _, ok := secret.SplitRef(keys.RefreshKey(bad)); ok {
 			t.Errorf("SplitRef of %q's key: split", bad)
 		}
-		if !bytes.Equal(secret.RefreshKey(bad), secret.TokenKey(bad)) {
+		if !bytes.Equal(keys.RefreshKey(bad), secret.TokenKey(bad)) {
 			t.Errorf("RefreshKey(%q) is not its TokenKey", bad)
 		}
 	}

@@ -176,7 +176,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)
 	}
-	secrets := gatehouse.NewSecretHasher("test-server-secret-0123456789")
+	secrets := gatehouse.NewSecretHasher(testServerSecret)
 	// The throttles as serve builds them: the default rates and guards,
 	// counting in memory (SQLite) or in the database (PostgreSQL).
 	var counters gatehouse.ThrottleStore = throttle.NewMemory()
@@ -191,7 +191,7 @@ func buildOn(t testing.TB, url string, mutate func(*config), deps func(*wiring))
 			Guard: throttle.NewGuard(counters, throttle.GuardConfig{}, clk.now), Permissions: st},
 		Authn: authn.Deps{Store: st, JWT: codec, Log: log, Now: clk.now, CacheTTL: 5 * time.Second, Knox: st},
 		JWT:   simplejwt.Deps{Store: st, Codec: codec, Now: clk.now, Options: simplejwt.Options{BlacklistAfterRotation: true}},
-		OAuth: oauth.Deps{Store: st, Secrets: secrets, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
+		OAuth: oauth.Deps{Store: st, Secrets: secrets, Selectors: testSelectors, Config: cfg.OAuth, CacheTTL: 5 * time.Second, Now: clk.now, Log: log,
 			Guard: throttle.NewGuard(counters, clientGuard, clk.now)},
 		Audit: audit.Deps{Store: st, Log: log, Now: clk.now, Config: audit.DefaultConfig()},
 	}

@@ -300,7 +300,7 @@ func (e *env) wire(ctx context.Context, st *store.Store, key string, migrate boo
 	// Client secrets Django OAuth Toolkit 2+ stored hashed verify with the
 	// project's password hashers (oauth/djangosecret.go).
 	djangoSecret := func(secret, encoded string) bool { ok, _ := hasher.Verify(secret, encoded); return ok }
-	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, DjangoSecrets: djangoSecret, Config: ocfg,
+	a.OAuth, err = oauth.New(oauth.Deps{Store: st, Accounts: a.Accounts, Secrets: a.Secrets, Selectors: secret.NewSelectors(key), DjangoSecrets: djangoSecret, Config: ocfg,
 		CacheTTL: e.cfg.AuthCacheTTL, Log: e.log, Forget: a.Authn.ForgetAccess, Guard: throttle.NewGuard(a.Counters, clientGuard, nil), Audit: audited,
 		Permissions: a.Accounts, Credentials: a.Authn, Lookup: a.Authn, IDTokens: idTokens, AccessTokens: atSigner})
 	if err != nil {

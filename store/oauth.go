@@ -345,22 +345,25 @@ func (u *joinedUser) user() *gatehouse.User {
 		DjangoKey: u.djangoKey.String}
 }
 
-const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time, secret, previous_secret, rotated"
+const refreshCols = "id, token_hash, access_token_id, user_id, application_id, scope, family, grant_id, created, expires, revoked, family_expires, auth_time, secret, previous_secret, rotated, previous_expires"
 
 // inPlace is what the row of a split refresh token holds besides DOT's
 // columns (migration 00025): the SHA-256 of its current token and of the
-// one before, and when that one was rotated. secret is nil on a row of
-// one token.
+// one before, when that one was rotated and when it expires. secret is
+// nil on a row of one token.
 type inPlace struct {
 	secret, previous []byte
 	rotated          sql.NullInt64
+	// previousExpires is the previous token's own expiry; NULL when it
+	// has none.
+	previousExpires sql.NullInt64
 }
 
 func scanRefresh(r rowScanner, t *gatehouse.RefreshToken, familyExpires **time.Time, ip *inPlace) error {
 	var at, uid, gid, exp, rev, fexp, authTime sql.NullInt64
 	var created int64
 	if err := r.Scan(&t.ID, &t.Hash, &at, &uid, &t.ApplicationID, &t.Scope, &t.Family, &gid, &created, &exp, &rev, &fexp, &authTime,
-		&ip.secret, &ip.previous, &ip.rotated); err != nil {
+		&ip.secret, &ip.previous, &ip.rotated, &ip.previousExpires); err != nil {
 		return err
 	}
 	t.AuthTime = fromNullMicros(authTime)
@@ -401,6 +404,10 @@ func (ip *inPlace) present(t *gatehouse.RefreshToken, verifier []byte) bool {
 	rotated := staleRotation
 	if ip.previous != nil && ip.rotated.Valid && secret.Equal(verifier, ip.previous) {
 		rotated = fromMicros(ip.rotated.Int64)
+		// The previous token expires when it did, not when the row's
+		// current token (issued later) does: within the grace period an
+		// expired one is refused, as it was in a row of its own.
+		t.Expires = fromNullMicros(ip.previousExpires)
 	}
 	if t.Revoked == nil || rotated.Before(*t.Revoked) {
 		t.Revoked = &rotated
@@ -413,7 +420,7 @@ func (ip *inPlace) present(t *gatehouse.RefreshToken, verifier []byte) bool {
 // token's SHA-256 when the key is its selector's (inPlace.present).
 type refreshLookup struct{ key, verifier []byte }
 
-// refreshLookups are the keys a refresh token's secret.RefreshKey is
+// refreshLookups are the keys a refresh token's RefreshKey (secret.Selectors) is
 // looked up under, in turn: a split token's selector key, then its whole
 // key and that key's digest (a token of the same shape imported from
 // Django or stored before); any other token's keys (tokenKeys).
@@ -430,7 +437,7 @@ func refreshLookups(hash []byte) []refreshLookup {
 }
 
 // RefreshTokenByHash returns a refresh token, or gatehouse.ErrNotFound
-// (hash: its secret.RefreshKey).
+// (hash: its secret.Selectors.RefreshKey).
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (t gatehouse.RefreshToken, err error) {
 	defer s.classified(&err)
 	for _, l := range refreshLookups(hash) {

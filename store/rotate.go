@@ -707,7 +707,7 @@ func (s *Store) rotateInPlace(ctx context.Context, tx *sql.Tx, r *rotation, old 
 
 // rotateInPlaceSQL is rotateInPlace's update of the row; the secret it
 // replaces guards it.
-const rotateInPlaceSQL = `UPDATE oauth_refresh_tokens SET secret = ?, previous_secret = secret, rotated = ?, scope = ?, created = ?,
+const rotateInPlaceSQL = `UPDATE oauth_refresh_tokens SET secret = ?, previous_secret = secret, previous_expires = expires, rotated = ?, scope = ?, created = ?,
 	expires = ?, auth_time = ? WHERE id = ? AND secret = ? AND revoked IS NULL`
 
 // replaceAccess makes the access token with that id the new one, at, in

@@ -244,7 +244,7 @@ var writeRotationSetSQL = `WITH u AS (
 		RETURNING id, token_hash),
 	a AS (SELECT id, token_hash FROM ra UNION ALL SELECT id, token_hash FROM ia),
 	ip AS (
-		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, rotated = v.at, scope = v.scope, created = v.created,
+		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, previous_expires = t.expires, rotated = v.at, scope = v.scope, created = v.created,
 			expires = v.exp, auth_time = v.auth, access_token_id = a.id
 		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bytea[])
 			AS v(id, old, s, at, scope, created, exp, auth, ah)
@@ -273,7 +273,7 @@ const writeInPlaceSetSQL = `WITH ra AS (
 		WHERE t.id = v.id AND t.token_hash = v.old
 		RETURNING t.id),
 	ip AS (
-		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, rotated = v.at, scope = v.scope, created = v.created,
+		UPDATE oauth_refresh_tokens t SET secret = v.s, previous_secret = t.secret, previous_expires = t.expires, rotated = v.at, scope = v.scope, created = v.created,
 			expires = v.exp, auth_time = v.auth
 		FROM unnest(?::bigint[], ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
 			AS v(id, old, s, at, scope, created, exp, auth)

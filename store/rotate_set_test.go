@@ -347,6 +347,10 @@ func TestGroupCommitLost(t *testing.T) {
 	})
 }
 
+// testSelectors keys split tokens here, as the OAuth provider does under
+// the server secret.
+var testSelectors = secret.NewSelectors("store test")
+
 // A set rotates the rows of split tokens in place beside rows of one
 // token, whose old tokens it revokes and whose new ones it inserts: one
 // row of each kind keeps its access token's row, one of each kind gets a
@@ -369,7 +373,7 @@ func TestRotationSetInPlace(t *testing.T) {
 		refresh[i] = fmt.Sprint("r", i)
 		if i < 2 {
 			refresh[i], _ = secret.SplitToken(nil, now)
-			rt.Hash, rt.Secret = secret.SelectorKey(refresh[i]), secret.Hash(refresh[i])
+			rt.Hash, rt.Secret = testSelectors.Key(refresh[i]), secret.Hash(refresh[i])
 		}
 		if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
 			t.Fatal(err)
@@ -378,7 +382,7 @@ func TestRotationSetInPlace(t *testing.T) {
 	}
 	key := func(tok string) []byte {
 		if secret.IsSplit(tok) {
-			return secret.RefreshKey(tok)
+			return testSelectors.RefreshKey(tok)
 		}
 		return secret.Hash(tok)
 	}
@@ -398,7 +402,7 @@ func TestRotationSetInPlace(t *testing.T) {
 			next[j], inPlace[j] = fmt.Sprint("r2-", j), rot.InPlace
 			if rot.InPlace {
 				next[j], _ = secret.Resplit(nil, refresh[j])
-				rt.Hash, rt.Secret = secret.SelectorKey(next[j]), secret.Hash(next[j])
+				rt.Hash, rt.Secret = testSelectors.Key(next[j]), secret.Hash(next[j])
 			}
 			return at, rt, nil
 		})
@@ -437,7 +441,7 @@ func TestRotationSetInPlace(t *testing.T) {
 		func(j int, rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			at, rt := pair(app, *rot.Old.UserID, "", "a3-0", "", now)
 			third[0], _ = secret.Resplit(nil, next[0])
-			rt.Hash, rt.Secret = secret.SelectorKey(third[0]), secret.Hash(third[0])
+			rt.Hash, rt.Secret = testSelectors.Key(third[0]), secret.Hash(third[0])
 			return at, rt, nil
 		})
 	if err != nil || outcomes[0] != nil || !settled[0] {

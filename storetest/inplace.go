@@ -12,6 +12,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/secret"
 )
 
+// selectors keys the split tokens of these tests, as the OAuth provider
+// does under the server secret.
+var selectors = secret.NewSelectors("storetest")
+
 // splitIssuer issues pairs with split refresh tokens as the OAuth provider
 // does: in place (the presented token's selector, secret.Resplit) when the
 // rotation says so, else a new split token. The last refresh token it
@@ -44,7 +48,7 @@ func (p *splitIssuer) issue(rot gatehouse.RefreshRotation) (*gatehouse.AccessTok
 
 func (p *splitIssuer) rotate(s gatehouse.Store, token string, now time.Time, grace time.Duration) (gatehouse.RevokedAccess, error) {
 	p.presented, p.issued, p.seen, p.now = token, "", gatehouse.RefreshRotation{}, now
-	return s.RotateRefreshToken(p.t.Context(), secret.RefreshKey(token), p.app.ID, now, grace, p.issue)
+	return s.RotateRefreshToken(p.t.Context(), selectors.RefreshKey(token), p.app.ID, now, grace, p.issue)
 }
 
 // splitPair is pair with the refresh token stored as the provider stores a
@@ -52,7 +56,7 @@ func (p *splitIssuer) rotate(s gatehouse.Store, token string, now time.Time, gra
 func splitPair(app gatehouse.Application, uid int64, family, access, refresh string, now time.Time) (*gatehouse.AccessToken, *gatehouse.RefreshToken) {
 	at, rt := pair(app, uid, family, "", "", now)
 	at.Hash = secret.TokenKey(access)
-	rt.Hash, rt.Secret = secret.SelectorKey(refresh), secret.Hash(refresh)
+	rt.Hash, rt.Secret = selectors.Key(refresh), secret.Hash(refresh)
 	return at, rt
 }
 
@@ -76,7 +80,7 @@ func storeSplit(t *testing.T, s gatehouse.Store, a gatehouse.Application, uid in
 // it is found, revoked, and holds an access token.
 func refreshState(t *testing.T, s gatehouse.Store, token string) gatehouse.RefreshToken {
 	t.Helper()
-	r, err := s.RefreshTokenByHash(t.Context(), secret.RefreshKey(token))
+	r, err := s.RefreshTokenByHash(t.Context(), selectors.RefreshKey(token))
 	if err != nil {
 		t.Fatalf("refresh token %q: %v", token, err)
 	}
@@ -142,10 +146,10 @@ func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("older token: %+v, want rotated before %v", r, t1)
 	}
 	// Revoking an earlier token changes nothing on the row.
-	if rv, found, err := s.RevokeRefreshToken(ctx, secret.RefreshKey(r1), a.ID, t2); err != nil || !found || len(rv) != 0 {
+	if rv, found, err := s.RevokeRefreshToken(ctx, selectors.RefreshKey(r1), a.ID, t2); err != nil || !found || len(rv) != 0 {
 		t.Fatalf("revoking an older token: %v %v %v", hashes(rv), found, err)
 	}
-	if rv, found, err := s.RevokeRefreshToken(ctx, secret.RefreshKey(r2), a.ID, t2); err != nil || !found || len(rv) != 0 {
+	if rv, found, err := s.RevokeRefreshToken(ctx, selectors.RefreshKey(r2), a.ID, t2); err != nil || !found || len(rv) != 0 {
 		t.Fatalf("revoking the previous token: %v %v %v", hashes(rv), found, err)
 	}
 	if r := refreshState(t, s, r3); r.Revoked != nil || r.AccessTokenID == nil {
@@ -194,7 +198,7 @@ func testOAuthInPlaceForgedAndRevoked(t *testing.T, s gatehouse.Store) {
 	}
 
 	f2, _ := storeSplit(t, s, a, u.ID, "f2", now)
-	rv, found, err := s.RevokeRefreshToken(ctx, secret.RefreshKey(f2), a.ID, now)
+	rv, found, err := s.RevokeRefreshToken(ctx, selectors.RefreshKey(f2), a.ID, now)
 	if err != nil || !found || len(rv) != 1 || !bytes.Equal(rv[0], secret.TokenKey("acc-f2")) {
 		t.Fatalf("revoking a split token: %v %v %v", hashes(rv), found, err)
 	}
@@ -303,5 +307,57 @@ func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store) {
 			}
 			toks[i] = issuers[i].issued
 		}
+	}
+}
+
+// A rotated token keeps its own expiry: within the grace period the token
+// a row rotated away from is accepted once more only until it expires, as
+// it was while it had a row of its own; the row's current token, issued
+// later, expires later and does not lend it its expiry.
+func testOAuthInPlaceGraceExpired(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	u := newUser(t, s, "alice")
+	now := micro(time.Now())
+	const life = 10 * time.Second
+	r1, err := secret.SplitToken(nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, rt := splitPair(a, u.ID, "fam", "acc-fam", r1, now)
+	e1 := now.Add(life)
+	rt.Expires = &e1
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := &splitIssuer{t: t, app: a, uid: u.ID}
+	expiring := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		at, rt, err := p.issue(rot)
+		if rt != nil {
+			e := p.now.Add(life)
+			rt.Expires = &e
+		}
+		return at, rt, err
+	}
+	rotate := func(token string, at time.Time) error {
+		p.presented, p.issued, p.seen, p.now = token, "", gatehouse.RefreshRotation{}, at
+		_, err := s.RotateRefreshToken(ctx, selectors.RefreshKey(token), a.ID, at, time.Minute, expiring)
+		return err
+	}
+	if err := rotate(r1, now.Add(8*time.Second)); err != nil || !p.seen.InPlace {
+		t.Fatalf("rotation: %v, %+v", err, p.seen)
+	}
+	r2 := p.issued
+	if got := refreshState(t, s, r1); got.Expires == nil || !got.Expires.Equal(e1) {
+		t.Fatalf("the rotated token's expiry: %v, want its own %v", got.Expires, e1)
+	}
+	if err := rotate(r1, now.Add(9*time.Second)); err != nil || !p.seen.InGrace {
+		t.Fatalf("within grace, before its expiry: %v, %+v; want accepted", err, p.seen)
+	}
+	if err := rotate(r1, now.Add(12*time.Second)); !errors.Is(err, gatehouse.ErrInvalidGrant) || errors.Is(err, gatehouse.ErrTokenReused) {
+		t.Fatalf("within grace, after its expiry: %v, want invalid_grant", err)
+	}
+	if got := refreshState(t, s, r2); got.Revoked != nil {
+		t.Fatalf("the current token after the refusal: %+v, want live", got)
 	}
 }

@@ -107,6 +107,7 @@ var (
 		{"OAuthInPlaceForgedAndRevoked", testOAuthInPlaceForgedAndRevoked},
 		{"OAuthInPlaceGrace", testOAuthInPlaceGrace},
 		{"OAuthInPlaceConcurrent", testOAuthInPlaceConcurrent},
+		{"OAuthInPlaceGraceExpired", testOAuthInPlaceGraceExpired},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
 		{"OAuthGrantsRedeemedTogether", testOAuthGrantsRedeemedTogether},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},

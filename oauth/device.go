@@ -369,7 +369,7 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 			if u == nil || !u.IsActive || dg.DecidedAt == nil || !u.Accepts(*dg.DecidedAt) {
 				return gatehouse.DeviceTokens{}, ErrInvalidGrant
 			}
-			at, rt, o, err := p.pairWith(ctx, pre.token(u, dg.Scope), t.client, u, dg.Scope, now, true, "")
+			at, rt, o, err := p.pairWith(ctx, pre.token(u, dg.Scope), t.client, u, dg.Scope, now, true, nil)
 			if err != nil {
 				return gatehouse.DeviceTokens{}, err
 			}

@@ -218,15 +218,22 @@ func withoutAdmin(scopes []string) []string {
 // to hand out.
 func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time, withRefresh bool) (
 	*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
-	return p.pairWith(ctx, "", app, u, scope, now, withRefresh, "")
+	return p.pairWith(ctx, "", app, u, scope, now, withRefresh, nil)
+}
+
+// keptRow is a split refresh token whose row a rotation's new refresh
+// token takes (RefreshRotation.InPlace), with its selector's key (the
+// new token's too).
+type keptRow struct {
+	token string
+	key   []byte
 }
 
 // pairWith is newPair with the access token already made when access is
 // not empty (presign's, made by accessToken for the same app, user, scope
-// and now). When keep is not empty, the refresh token keeps the selector
-// of keep, a split token whose row it takes (RefreshRotation.InPlace).
+// and now). When keep is not nil, the refresh token keeps its selector.
 func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.Application, u *gatehouse.User, scope string, now time.Time,
-	withRefresh bool, keep string) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
+	withRefresh bool, keep *keptRow) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *TokenResponse, error) {
 	if access == "" {
 		var err error
 		if access, err = p.accessToken(ctx, app, u, scope, now); err != nil {
@@ -253,15 +260,17 @@ func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.A
 		return at, nil, out, nil
 	}
 	var refresh string
-	if keep != "" {
-		refresh, err = secret.Resplit(p.random, keep)
-	} else {
-		refresh, err = secret.SplitToken(p.random, now)
+	var selector []byte
+	if keep != nil {
+		selector = keep.key
+		refresh, err = secret.Resplit(p.random, keep.token)
+	} else if refresh, err = secret.SplitToken(p.random, now); err == nil {
+		selector = p.selector.Key(refresh)
 	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt := &gatehouse.RefreshToken{Hash: p.selector.Key(refresh), Secret: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID,
+	rt := &gatehouse.RefreshToken{Hash: selector, Secret: secret.Hash(refresh), UserID: userID, ApplicationID: app.ID,
 		Scope: scope, Family: family, Created: now}
 	if o.RefreshTokenLifetime > 0 {
 		e := now.Add(o.RefreshTokenLifetime)
@@ -475,7 +484,7 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 	}
 	issue := func(gr gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
 		// check returned no error, so user is gr's user, active.
-		at, rt, o, err := p.pairWith(ctx, pre.token(user, gr.Scope), t.client, user, gr.Scope, t.now, true, "")
+		at, rt, o, err := p.pairWith(ctx, pre.token(user, gr.Scope), t.client, user, gr.Scope, t.now, true, nil)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -634,9 +643,9 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if old.UserID != nil {
 			owner = rot.User
 		}
-		keep := ""
-		if rot.InPlace {
-			keep = g.token // the store found the row by its selector
+		var keep *keptRow
+		if sel, _, _, split := secret.SplitRef(key); rot.InPlace && split {
+			keep = &keptRow{token: g.token, key: sel} // the store found the row by this selector
 		}
 		at, rt, o, err := p.pairWith(ctx, pre.token(owner, scope), t.client, owner, scope, t.now, true, keep)
 		if err != nil {

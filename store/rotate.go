@@ -611,7 +611,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		}
 		rot.InGrace = true
 	}
-	rot.InPlace = old.Secret != nil && old.Revoked == nil
+	rot.InPlace = rotatesInPlace(&old)
 	at, rt, err := r.issue(rot)
 	if err != nil {
 		r.outcome = err
@@ -622,7 +622,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	if rot.InGrace {
 		return s.insertPair(ctx, tx, at, rt, fexp)
 	}
-	if rot.InPlace && keepsRow(&old, rt) {
+	if keepsRow(&old, rt) {
 		return s.rotateInPlace(ctx, tx, r, &old, oldAccess, at, rt)
 	}
 	// The old token no longer names an access token (DOT's revoke() sets
@@ -666,10 +666,15 @@ func (s *Store) renewAccess(ctx context.Context, tx *sql.Tx, r *rotation, old *g
 	return false, s.insertAccess(ctx, tx, at)
 }
 
+// rotatesInPlace reports whether old, as presented, is rotated in its own
+// row: a split token presented as its row's current one (present), not
+// revoked.
+func rotatesInPlace(old *gatehouse.RefreshToken) bool { return old.Secret != nil && old.Revoked == nil }
+
 // keepsRow reports whether rt, issued for old's rotation, takes old's row
-// in place: both split, with one selector.
+// in place: old rotates in place and rt has its selector.
 func keepsRow(old *gatehouse.RefreshToken, rt *gatehouse.RefreshToken) bool {
-	return old.Secret != nil && rt.Secret != nil && bytes.Equal(old.Hash, rt.Hash)
+	return rotatesInPlace(old) && rt.Secret != nil && bytes.Equal(old.Hash, rt.Hash)
 }
 
 // rotateInPlace ends applyRotation for a split token presented as its

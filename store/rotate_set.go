@@ -45,11 +45,11 @@ import (
 // whether it committed (rotationSetCommitted).
 func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*rotation) error {
 	hashes := make([][]byte, len(rs))
-	looks := make([]refreshLookup, len(rs)) // each rotation's first key, the one read here
+	looks := make([][]refreshLookup, len(rs)) // each rotation's keys; the first is the one read here
 	for i, r := range rs {
 		r.inSet, r.revoked, r.outcome, r.unknown = false, nil, nil, nil
-		looks[i] = refreshLookups(r.hash)[0]
-		hashes[i] = looks[i].key
+		looks[i] = refreshLookups(r.hash)
+		hashes[i] = looks[i][0].key
 	}
 	rows, err := q.QueryContext(ctx, s.q(readRefreshSetSQL), hashes)
 	if err != nil {
@@ -88,12 +88,12 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 	olds := make([]*gatehouse.RefreshToken, len(rs))
 	seenRow, seenFamily, seenAccess := map[int64]bool{}, map[string]bool{}, map[int64]bool{}
 	for i := range rs {
-		f := byHash[string(looks[i].key)]
+		f := byHash[string(looks[i][0].key)]
 		if f == nil {
 			continue
 		}
 		t := f.t
-		if !f.ip.present(&t, looks[i].verifier) {
+		if !f.ip.present(&t, looks[i][0].verifier) {
 			continue // not its row: the caller looks further
 		}
 		if t.Revoked != nil || seenRow[t.ID] || seenFamily[t.Family] {
@@ -112,8 +112,8 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 	var live []*setRotation
 	var refused []*rotation
 	for i, r := range rs {
-		f, old := byHash[string(looks[i].key)], olds[i]
-		if old == nil && len(refreshLookups(r.hash)) > 1 {
+		f, old := byHash[string(looks[i][0].key)], olds[i]
+		if old == nil && len(looks[i]) > 1 {
 			continue // perhaps stored under another of its keys: the caller's
 		}
 		if old == nil || old.ApplicationID != r.appID ||
@@ -122,7 +122,7 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 			refused = append(refused, r)
 			continue
 		}
-		rot := gatehouse.RefreshRotation{Old: *old, FamilyExpires: f.fexp, User: f.user, InPlace: old.Secret != nil}
+		rot := gatehouse.RefreshRotation{Old: *old, FamilyExpires: f.fexp, User: f.user, InPlace: rotatesInPlace(old)}
 		at, rt, err := r.issue(rot)
 		if err != nil {
 			r.outcome = err
@@ -281,28 +281,74 @@ const writeInPlaceSetSQL = `WITH ra AS (
 		RETURNING t.id)
 	SELECT (1 / ((SELECT count(*) FROM ra) = ?::bigint AND (SELECT count(*) FROM ip) = ?::bigint)::int)::bigint`
 
+// replaceArrays are the arrays of a set statement's ra part: the access
+// tokens given their new keys in place.
+type replaceArrays struct {
+	ids, created, expires []int64
+	old, hash             [][]byte
+	scope                 []string
+}
+
+func (a *replaceArrays) add(p *setRotation) {
+	t := p.at
+	a.ids, a.old, a.hash = append(a.ids, p.access.id.Int64), append(a.old, p.access.hash), append(a.hash, t.Hash)
+	a.scope, a.created, a.expires = append(a.scope, t.Scope), append(a.created, micros(t.Created)), append(a.expires, micros(t.Expires))
+}
+
+func (a *replaceArrays) args() []any {
+	return []any{a.ids, a.old, a.hash, a.scope, a.created, a.expires}
+}
+
+// inPlaceArrays are the arrays of a set statement's ip part: the rows of
+// split tokens rotated in place, and (for writeRotationSetSQL, whose ip
+// part joins the access tokens it wrote) the new access tokens' keys.
+type inPlaceArrays struct {
+	ids, nows, created     []int64
+	old, secret, accessKey [][]byte
+	scope                  []string
+	expires, authTime      []*int64
+}
+
+func (a *inPlaceArrays) add(p *setRotation) {
+	rt := p.rt
+	a.ids, a.nows, a.created = append(a.ids, p.old.ID), append(a.nows, micros(p.r.now)), append(a.created, micros(rt.Created))
+	a.old, a.secret, a.accessKey = append(a.old, p.old.Secret), append(a.secret, rt.Secret), append(a.accessKey, p.at.Hash)
+	a.scope, a.expires, a.authTime = append(a.scope, rt.Scope), append(a.expires, microsPtr(rt.Expires)), append(a.authTime, microsPtr(rt.AuthTime))
+}
+
+func (a *inPlaceArrays) args(withAccess bool) []any {
+	args := []any{a.ids, a.old, a.secret, a.nows, a.scope, a.created, a.expires, a.authTime}
+	if withAccess {
+		args = append(args, a.accessKey)
+	}
+	return args
+}
+
+// setWritten is a set write's answer from its statement's error: false
+// (and no error) when the guard failed, so that the statement wrote
+// nothing.
+func (s *Store) setWritten(err error) (bool, error) {
+	if isGuardFailure(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.conflict(err)
+	}
+	return true, nil
+}
+
 // writeInPlaceSet writes live, every rotation of which is in place with
 // its access token replaced (writeInPlaceSetSQL), as writeRotationSet.
 func (s *Store) writeInPlaceSet(ctx context.Context, q querier, live []*setRotation) (bool, error) {
-	n := len(live)
-	var (
-		repIDs, ids, nows, created, repCreated, repExpires = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		repOld, repHash, olds, secs                        = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
-		repScope, scopes                                   = make([]string, n), make([]string, n)
-		exps, auths                                        = make([]*int64, n), make([]*int64, n)
-	)
-	for i, p := range live {
-		at, rt := p.at, p.rt
-		repIDs[i], repOld[i], repHash[i] = p.access.id.Int64, p.access.hash, at.Hash
-		repScope[i], repCreated[i], repExpires[i] = at.Scope, micros(at.Created), micros(at.Expires)
-		ids[i], olds[i], secs[i], nows[i] = p.old.ID, p.old.Secret, rt.Secret, micros(p.r.now)
-		scopes[i], created[i], exps[i], auths[i] = rt.Scope, micros(rt.Created), microsPtr(rt.Expires), microsPtr(rt.AuthTime)
+	var ra replaceArrays
+	var ip inPlaceArrays
+	for _, p := range live {
+		ra.add(p)
+		ip.add(p)
 	}
-	err := s.runSetWrite(func() error {
-		rows, err := q.QueryContext(ctx, s.q(writeInPlaceSetSQL),
-			repIDs, repOld, repHash, repScope, repCreated, repExpires,
-			ids, olds, secs, nows, scopes, created, exps, auths,
-			n, n)
+	args := append(append(ra.args(), ip.args(false)...), len(live), len(live))
+	ok, err := s.setWritten(s.runSetWrite(func() error {
+		rows, err := q.QueryContext(ctx, s.q(writeInPlaceSetSQL), args...)
 		if err != nil {
 			return err
 		}
@@ -310,12 +356,9 @@ func (s *Store) writeInPlaceSet(ctx context.Context, q querier, live []*setRotat
 		for rows.Next() { // the guard's row: its division fails the statement, or it is 1
 		}
 		return rows.Err()
-	})
-	if isGuardFailure(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, s.conflict(err)
+	}))
+	if !ok {
+		return false, err
 	}
 	for _, p := range live {
 		p.at.ID, p.rt.ID = p.access.id.Int64, p.old.ID
@@ -334,34 +377,27 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 	}
 	n := len(live)
 	var (
-		ids, nows              []int64
-		repIDs, deleteIDs      []int64
-		repOld, repHash        [][]byte
-		repScope               []string
-		repCreated, repExpires []int64
-		hs                     [][]byte
-		uids, gids             []*int64
-		apps                   []int64
-		scopes, fams           []string
-		created, expires       []int64
-		byHash                 = make(map[string]*setRotation, 2*n)
-		rhs, rahs, rsecs       [][]byte
-		ruids, rgids           []*int64
-		rapps                  []int64
-		rscopes, rfams         []string
-		rcreated               []int64
-		rexp, rfexp, rauth     []*int64
-		// the rows rotated in place
-		pids, pnows, pcreated []int64
-		pold, psec, pahs      [][]byte
-		pscopes               []string
-		pexp, pauth           []*int64
+		ids, nows          []int64
+		ra                 replaceArrays
+		ip                 inPlaceArrays
+		deleteIDs          []int64
+		hs                 [][]byte
+		uids, gids         []*int64
+		apps               []int64
+		scopes, fams       []string
+		created, expires   []int64
+		byHash             = make(map[string]*setRotation, 2*n)
+		rhs, rahs, rsecs   [][]byte
+		ruids, rgids       []*int64
+		rapps              []int64
+		rscopes, rfams     []string
+		rcreated           []int64
+		rexp, rfexp, rauth []*int64
 	)
 	for _, p := range live {
 		t := p.at
 		if p.replace {
-			repIDs, repOld, repHash = append(repIDs, p.access.id.Int64), append(repOld, p.access.hash), append(repHash, t.Hash)
-			repScope, repCreated, repExpires = append(repScope, t.Scope), append(repCreated, micros(t.Created)), append(repExpires, micros(t.Expires))
+			ra.add(p)
 		} else {
 			if p.access.id.Valid {
 				deleteIDs = append(deleteIDs, p.access.id.Int64)
@@ -373,9 +409,7 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 		byHash[string(t.Hash)] = p
 		rt := p.rt
 		if p.inPlace {
-			pids, pnows, pcreated = append(pids, p.old.ID), append(pnows, micros(p.r.now)), append(pcreated, micros(rt.Created))
-			pold, psec, pahs = append(pold, p.old.Secret), append(psec, rt.Secret), append(pahs, t.Hash)
-			pscopes, pexp, pauth = append(pscopes, rt.Scope), append(pexp, microsPtr(rt.Expires)), append(pauth, microsPtr(rt.AuthTime))
+			ip.add(p)
 			continue
 		}
 		ids, nows = append(ids, p.old.ID), append(nows, micros(p.r.now))
@@ -385,16 +419,14 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 		rexp, rfexp, rauth = append(rexp, microsPtr(rt.Expires)), append(rfexp, microsPtr(p.fexp)), append(rauth, microsPtr(rt.AuthTime))
 		byHash[string(rt.Hash)] = p
 	}
+	args := append([]any{ids, nows}, ra.args()...)
+	args = append(args, deleteIDs, hs, uids, apps, scopes, fams, gids, created, expires)
+	args = append(args, ip.args(true)...)
+	args = append(args, rhs, rahs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth, rsecs,
+		len(ids), len(ra.ids), len(ids), len(ip.ids))
 	gone := map[int64][]byte{}
 	err := s.runSetWrite(func() error {
-		rows, err := q.QueryContext(ctx, s.q(writeRotationSetSQL),
-			ids, nows,
-			repIDs, repOld, repHash, repScope, repCreated, repExpires,
-			deleteIDs,
-			hs, uids, apps, scopes, fams, gids, created, expires,
-			pids, pold, psec, pnows, pscopes, pcreated, pexp, pauth, pahs,
-			rhs, rahs, ruids, rapps, rscopes, rfams, rgids, rcreated, rexp, rfexp, rauth, rsecs,
-			len(ids), len(repIDs), len(ids), len(pids))
+		rows, err := q.QueryContext(ctx, s.q(writeRotationSetSQL), args...)
 		if err != nil {
 			return err
 		}
@@ -421,11 +453,8 @@ func (s *Store) writeRotationSet(ctx context.Context, q querier, live []*setRota
 		}
 		return rows.Err()
 	})
-	if isGuardFailure(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, s.conflict(err)
+	if ok, err := s.setWritten(err); !ok {
+		return false, err
 	}
 	for i, p := range live {
 		if p.inPlace {

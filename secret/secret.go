@@ -105,9 +105,7 @@ func NewBox(serverSecret string) (*Box, error) {
 	if serverSecret == "" {
 		return nil, errors.New("secret: empty server secret")
 	}
-	m := hmac.New(sha256.New, []byte(serverSecret))
-	m.Write([]byte("gatehouse/box/v1"))
-	block, err := aes.NewCipher(m.Sum(nil))
+	block, err := aes.NewCipher(derive(serverSecret, "gatehouse/box/v1"))
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +197,12 @@ func Fingerprint(credential string) string {
 // CheckValue is a value stored to tell later whether the same server
 // secret is in use: an HMAC of a fixed label under it, from which neither
 // the secret nor the keys derived from it can be computed.
-func CheckValue(serverSecret string) []byte {
+func CheckValue(serverSecret string) []byte { return derive(serverSecret, "gatehouse/secret-check/v1") }
+
+// derive is a key for one purpose, named by label, from the server
+// secret: an HMAC-SHA256 of the label under it.
+func derive(serverSecret, label string) []byte {
 	m := hmac.New(sha256.New, []byte(serverSecret))
-	m.Write([]byte("gatehouse/secret-check/v1"))
+	m.Write([]byte(label))
 	return m.Sum(nil)
 }

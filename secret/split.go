@@ -76,9 +76,7 @@ type Selectors struct{ key []byte }
 
 // NewSelectors derives the selectors' key from the server secret.
 func NewSelectors(serverSecret string) *Selectors {
-	m := hmac.New(sha256.New, []byte(serverSecret))
-	m.Write([]byte("gatehouse/refresh-selector/v1"))
-	return &Selectors{key: m.Sum(nil)}
+	return &Selectors{key: derive(serverSecret, "gatehouse/refresh-selector/v1")}
 }
 
 // Key is the key of token's selector (its first SelectorLen characters;

@@ -169,9 +169,13 @@ type KnoxTokenStore interface {
 // jti), for rotation, blacklisting and reuse detection.
 type RefreshRecordStore interface {
 	RecordRefresh(ctx context.Context, r RefreshRecord) error
-	RefreshBlacklisted(ctx context.Context, jti string) (bool, error)
-	// RotateRefresh blacklists old and records next in one transaction;
-	// presenting an already rotated token revokes its family (Reused).
+	// RefreshBlacklisted reports whether the token jti, kept in the record
+	// made for record ("" for jti's own), is blacklisted or was rotated;
+	// an unknown token is not.
+	RefreshBlacklisted(ctx context.Context, record, jti string) (bool, error)
+	// RotateRefresh makes next the current token of old's record (old.Key)
+	// when old is, in one transaction; presenting an already rotated token
+	// revokes its family (Reused).
 	RotateRefresh(ctx context.Context, old, next RefreshRecord, now time.Time) (RotateOutcome, error)
 	// BlacklistRefresh blacklists r; false when it already was.
 	BlacklistRefresh(ctx context.Context, r RefreshRecord, now time.Time) (bool, error)

@@ -21,13 +21,19 @@ type Claim struct {
 
 // registered are the claims this package writes or checks itself.
 var registered = map[string]bool{"token_type": true, "exp": true, "iat": true, "jti": true, "user_id": true,
-	"aud": true, "iss": true, "nbf": true, IDClaim: true}
+	"aud": true, "iss": true, "nbf": true, IDClaim: true, RecordClaim: true}
 
 // IDClaim carries the user's integer id in a token whose user id claim
 // names the user by a key (MintKey): a verifier that cannot look the key
 // up (guard without introspection) still knows whose the token is, while
 // Django's simplejwt, which ignores claims it does not know, reads the key.
 const IDClaim = "gatehouse_user_id"
+
+// RecordClaim names, in a refresh token that replaced another (MintRotated),
+// the record gatehouse keeps the token in: the jti of the token that record
+// was made for. A rotation rewrites that record instead of adding one per
+// token (package simplejwt). Django's simplejwt ignores it.
+const RecordClaim = "gatehouse_record"
 
 // CheckClaimName reports why name cannot be an extra claim: it is empty,
 // or a claim this package writes or checks itself.

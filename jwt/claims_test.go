@@ -122,3 +122,57 @@ func TestCopiedClaims(t *testing.T) {
 		t.Fatalf("a minted token's copied claims: %v, %v", copied, err)
 	}
 }
+
+// A rotated refresh token names its record in RecordClaim, right after the
+// user id and before a serializer's claims; Parse reads it back on the
+// canonical path and the general one alike, never as a claim to copy, and
+// the claim cannot be added as an extra one or configured as a name.
+func TestMintRotated(t *testing.T) {
+	c := newCodec(t, func(c *Config) { c.Issuer = "x" })
+	tok, cl, err := c.MintRotated("0192f0aa7b3c7def8a1b2c3d4e5f6a7b", 7, "", t0, Claim{"tenant", 3})
+	if err != nil || cl.Record != "0192f0aa7b3c7def8a1b2c3d4e5f6a7b" || cl.TokenType != Refresh {
+		t.Fatalf("MintRotated = %+v, %v", cl, err)
+	}
+	want := `"user_id":7,"gatehouse_record":"0192f0aa7b3c7def8a1b2c3d4e5f6a7b","tenant":3,"iss":"x"}`
+	if p := decodePayload(t, tok); !strings.HasSuffix(p, want) {
+		t.Fatalf("payload %s, want it to end %s", p, want)
+	}
+	got, err := c.Parse(tok)
+	if err != nil || got.Record != cl.Record || got.JTI != cl.JTI || !got.Extra {
+		t.Fatalf("Parse = %+v, %v", got, err)
+	}
+	if copied, err := c.CopiedClaims(tok); err != nil || len(copied) != 1 || copied[0].Name != "tenant" {
+		t.Fatalf("copied %+v, %v", copied, err)
+	}
+	// Without extra claims the payload is canonical.
+	tok, _, err = c.MintRotated("rec-1", 7, "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p parsed
+	raw := decodePayload(t, tok)
+	if !c.parseCanonical([]byte(raw), &p) || p.Record != "rec-1" || p.Extra {
+		t.Fatalf("canonical parse of %s: %+v", raw, p)
+	}
+	// A user named by key, and a record needing escapes, take the general path.
+	tok, _, err = c.MintRotated("r\"é", 7, "7b1c", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Parse(tok); err != nil || got.Record != "r\"é" || got.UserKey != "7b1c" || got.Extra {
+		t.Fatalf("Parse = %+v, %v", got, err)
+	}
+	// Tokens minted otherwise carry no record.
+	if _, cl, err := c.Mint(Refresh, 7, t0); err != nil || cl.Record != "" {
+		t.Fatalf("Mint = %+v, %v", cl, err)
+	}
+	if _, _, err := c.MintRotated("", 7, "", t0); err == nil {
+		t.Error("minted a rotated token without a record")
+	}
+	if _, _, err := c.Mint(Access, 7, t0, Claim{RecordClaim, "x"}); err == nil {
+		t.Errorf("minted %s as an extra claim", RecordClaim)
+	}
+	if _, err := New(Config{Signing: Key{Secret: []byte(djangoKey)}, Claims: ClaimNames{UserID: RecordClaim}}); err == nil {
+		t.Errorf("configured %s as the user id claim", RecordClaim)
+	}
+}

@@ -161,7 +161,7 @@ func (n ClaimNames) withDefaults() ClaimNames {
 
 // check reports why the names cannot be used.
 func (n ClaimNames) check() error {
-	seen := map[string]bool{"exp": true, "iat": true, "nbf": true, "aud": true, "iss": true}
+	seen := map[string]bool{"exp": true, "iat": true, "nbf": true, "aud": true, "iss": true, IDClaim: true, RecordClaim: true}
 	for _, name := range []string{n.TokenType, n.JTI, n.UserID} {
 		for i := 0; i < len(name); i++ {
 			if name[i] < 0x20 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\' {
@@ -207,6 +207,9 @@ type Claims struct {
 	// Issuer is the iss claim when it is a string. Audience is the configured audience when
 	// one is configured (the token's aud contained it), else "".
 	Issuer, Audience string
+	// Record is the RecordClaim claim when it is a JSON string, else "": the
+	// record a rotated refresh token is kept in (MintRotated).
+	Record string
 	// Extra is set when the payload holds claims this package does not read (a Django
 	// project's token serializer added them); CopiedClaims returns them.
 	Extra bool

@@ -1011,6 +1011,8 @@ func FuzzCanonicalMatchesGeneral(f *testing.F) {
 		`{"token_type":"access","exp":123456789012345678,"iat":1,"jti":"a","user_id":01}`,
 		`{"token_type":"access","exp":1,"iat":1,"jti":"a","user_id":7,"sub":"7","aud":"api","iss":"x"}`,
 		`{"token_type":"access","exp":1,"iat":1,"jti":"a","user_id":7,"sub":"7","sub":"8"}`,
+		`{"token_type":"refresh","exp":1,"iat":1,"jti":"b","user_id":7,"gatehouse_record":"a","iss":"x"}`,
+		`{"token_type":"refresh","exp":1,"iat":1,"jti":"b","user_id":7,"gatehouse_record":"","gatehouse_record":"c"}`,
 	} {
 		f.Add([]byte(s), true)
 	}

@@ -22,7 +22,7 @@ import (
 // random source or the signer, or from extra claims (see Claim) with a name CheckClaimName
 // refuses, repeated, or a value encoding/json cannot encode.
 func (c *Codec) Mint(tokenType string, userID int64, iat time.Time, extra ...Claim) (string, Claims, error) {
-	return c.mint(c.now(), tokenType, userID, "", iat, extra)
+	return c.mint(c.now(), tokenType, userID, "", iat, extra, "")
 }
 
 // MintKey is Mint for a user named by a key rather than its id: when key
@@ -31,7 +31,17 @@ func (c *Codec) Mint(tokenType string, userID int64, iat time.Time, extra ...Cla
 // no integer (a UUID), userID (when above 0) follows in IDClaim, and the Claims returned
 // carry key as UserKey beside userID. An empty key is Mint.
 func (c *Codec) MintKey(tokenType string, userID int64, key string, iat time.Time, extra ...Claim) (string, Claims, error) {
-	return c.mint(c.now(), tokenType, userID, key, iat, extra)
+	return c.mint(c.now(), tokenType, userID, key, iat, extra, "")
+}
+
+// MintRotated mints the refresh token that replaces one kept in record (a
+// jti): MintKey's refresh token, with record in RecordClaim after the user
+// id (and sub, and IDClaim) and before the extra claims.
+func (c *Codec) MintRotated(record string, userID int64, key string, iat time.Time, extra ...Claim) (string, Claims, error) {
+	if record == "" {
+		return "", Claims{}, errors.New("jwt: a rotated refresh token needs its record")
+	}
+	return c.mint(c.now(), Refresh, userID, key, iat, extra, record)
 }
 
 // Pair mints the refresh and access tokens simplejwt's login returns, both with iat = now and
@@ -44,10 +54,10 @@ func (c *Codec) Pair(userID int64, accessClaims ...Claim) (refresh, access strin
 // PairKey is Pair for a user named by key (see MintKey).
 func (c *Codec) PairKey(userID int64, key string, accessClaims ...Claim) (refresh, access string, rc, ac Claims, err error) {
 	now := c.now()
-	if refresh, rc, err = c.mint(now, Refresh, userID, key, now, nil); err != nil {
+	if refresh, rc, err = c.mint(now, Refresh, userID, key, now, nil, ""); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
-	if access, ac, err = c.mint(now, Access, userID, key, now, accessClaims); err != nil {
+	if access, ac, err = c.mint(now, Access, userID, key, now, accessClaims, ""); err != nil {
 		return "", "", Claims{}, Claims{}, err
 	}
 	if rc.JTI == ac.JTI {
@@ -56,7 +66,7 @@ func (c *Codec) PairKey(userID int64, key string, accessClaims ...Claim) (refres
 	return refresh, access, rc, ac, nil
 }
 
-func (c *Codec) mint(now time.Time, tokenType string, userID int64, key string, iat time.Time, extra []Claim) (string, Claims, error) {
+func (c *Codec) mint(now time.Time, tokenType string, userID int64, key string, iat time.Time, extra []Claim, record string) (string, Claims, error) {
 	if len(key) > maxUserKey {
 		return "", Claims{}, fmt.Errorf("jwt: a user key of %d bytes (at most %d)", len(key), maxUserKey)
 	}
@@ -84,6 +94,7 @@ func (c *Codec) mint(now time.Time, tokenType string, userID int64, key string, 
 		UserID:    userID,
 		HasUserID: true,
 		UserKey:   key,
+		Record:    record,
 		Issuer:    c.issuer,
 		Audience:  c.audience,
 	}
@@ -139,6 +150,11 @@ func (c *Codec) appendPayload(b []byte, cl *Claims, more []byte) []byte {
 			b = strconv.AppendInt(b, cl.UserID, 10)
 			b = append(b, '"')
 		}
+	}
+	if cl.Record != "" {
+		rec, _ := jsonText(cl.Record)
+		b = append(b, `,"`+RecordClaim+`":`...)
+		b = appendASCII(b, rec)
 	}
 	b = append(b, more...)
 	return append(b, c.claimsTail...)

@@ -204,7 +204,7 @@ func (c *Codec) validate(p *parsed, now time.Time) error {
 }
 
 // parseCanonical decodes the payload of a token in exactly the form Mint (and simplejwt)
-// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"sub":S][,"aud":S][,"iss":S]} (with the
+// writes: {"token_type":S,"exp":N,"iat":N,"jti":S,"user_id":N[,"sub":S][,"gatehouse_record":S][,"aud":S][,"iss":S]} (with the
 // configured claim names) with no
 // whitespace, strings without escapes and integers of at most 18 digits. It returns false
 // for anything else, and parseGeneral takes over. On success, p holds exactly what
@@ -212,7 +212,7 @@ func (c *Codec) validate(p *parsed, now time.Time) error {
 // because encoding/json costs several times the HMAC on the hot path.
 func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	r := cursor{b: b}
-	var tt, jti, aud, iss []byte
+	var tt, jti, rec, aud, iss []byte
 	var hasAud, hasIss bool
 	var ok bool
 	if !r.lit(c.litTokenType) {
@@ -239,6 +239,11 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 			return false
 		}
 	}
+	if r.lit(`,"` + RecordClaim + `":"`) {
+		if rec, ok = r.str(); !ok {
+			return false
+		}
+	}
 	if r.lit(`,"aud":"`) {
 		if aud, ok = r.str(); !ok {
 			return false
@@ -257,6 +262,7 @@ func (c *Codec) parseCanonical(b []byte, p *parsed) bool {
 	p.hasExp, p.hasIat, p.HasUserID, p.hasJTI = true, true, true, true
 	p.TokenType = internType(tt)
 	p.JTI = string(jti)
+	p.Record = string(rec)
 	if hasAud {
 		p.audPresent = len(aud) > 0
 		p.audMatch = c.audience != "" && string(aud) == c.audience
@@ -380,6 +386,7 @@ func (c *Codec) parseGeneral(b []byte, p *parsed) error {
 			p.UserID, p.HasUserID = id, true
 		}
 	}
+	p.Record, _ = jsonString(m[RecordClaim])
 	for name := range m {
 		if !c.readsClaim(name) {
 			p.Extra = true

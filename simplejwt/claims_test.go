@@ -111,7 +111,10 @@ func TestRefreshCopiesProjectClaims(t *testing.T) {
 	if p := payload(t, access); !strings.HasSuffix(p, want) {
 		t.Fatalf("access %s, want the end %s", p, want)
 	}
-	if p := payload(t, rotated); !strings.HasSuffix(p, `"user_id":42,"tenant":{"id":3},"groups":["stale"],"name":"Zo\u00eb"}`) {
+	// The rotated token names the record it is kept in (the first
+	// token's), then the copied claims.
+	rc := e.parse(t, refresh)
+	if p := payload(t, rotated); !strings.HasSuffix(p, `"user_id":42,"gatehouse_record":"`+rc.JTI+`","tenant":{"id":3},"groups":["stale"],"name":"Zo\u00eb"}`) {
 		t.Fatalf("rotated refresh %s", p)
 	}
 	// The rotated token hands them on again.

@@ -180,7 +180,7 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 		return claims, err
 	}
 	if !rotating { // a rotation reads the blacklist in its own transaction
-		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
+		black, err := s.store.RefreshBlacklisted(ctx, claims.Record, claims.JTI)
 		if err != nil {
 			return claims, err
 		}
@@ -260,19 +260,26 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return access, "", nil
 	}
 	now := s.now()
-	refresh, nc, err := s.codec.MintKey(jwt.Refresh, claims.UserID, key, now, copied...)
-	if err != nil {
-		return "", "", err
-	}
-	old := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
-	next := gatehouse.RefreshRecord{JTI: nc.JTI, UserID: claims.UserID, Created: now, Expires: time.Unix(nc.Exp, 0)}
 	if !s.opt.BlacklistAfterRotation {
+		// The old token stays valid: the new one gets a record of its own.
+		refresh, nc, err := s.codec.MintKey(jwt.Refresh, claims.UserID, key, now, copied...)
+		if err != nil {
+			return "", "", err
+		}
+		next := gatehouse.RefreshRecord{JTI: nc.JTI, UserID: claims.UserID, Created: now, Expires: time.Unix(nc.Exp, 0)}
 		if err := s.store.RecordRefresh(ctx, next); err != nil {
 			return "", "", err
 		}
 		s.record(ctx, gatehouse.AuditTokenRefreshed, claims.UserID, claims.JTI, "new_jti", nc.JTI)
 		return access, refresh, nil
 	}
+	// The new token replaces the old one in its record, which it names.
+	old := gatehouse.RefreshRecord{JTI: claims.JTI, Record: claims.Record, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	refresh, nc, err := s.codec.MintRotated(old.Key(), claims.UserID, key, now, copied...)
+	if err != nil {
+		return "", "", err
+	}
+	next := gatehouse.RefreshRecord{JTI: nc.JTI, Record: old.Key(), UserID: claims.UserID, Created: now, Expires: time.Unix(nc.Exp, 0)}
 	outcome, err := s.store.RotateRefresh(ctx, old, next, now)
 	if err != nil {
 		return "", "", err
@@ -332,7 +339,7 @@ func (s *Service) Verify(ctx context.Context, raw string) error {
 		return parseRefused(err)
 	}
 	if claims.TokenType == jwt.Refresh {
-		black, err := s.store.RefreshBlacklisted(ctx, claims.JTI)
+		black, err := s.store.RefreshBlacklisted(ctx, claims.Record, claims.JTI)
 		if err != nil {
 			return err
 		}
@@ -355,7 +362,7 @@ func (s *Service) Blacklist(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	rec := gatehouse.RefreshRecord{JTI: claims.JTI, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	rec := gatehouse.RefreshRecord{JTI: claims.JTI, Record: claims.Record, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
 	done, err := s.store.BlacklistRefresh(ctx, rec, s.now())
 	if done && err == nil {
 		s.record(ctx, gatehouse.AuditTokenRevoked, claims.UserID, claims.JTI)

@@ -52,6 +52,7 @@ type fakeStore struct {
 	blacklists  []blacklistCall
 
 	refreshBlacklisted func(jti string) (bool, error)
+	blacklistReads     []string // "record jti" of each RefreshBlacklisted call
 	rotateRefresh      func(old, next gatehouse.RefreshRecord, now time.Time) (gatehouse.RotateOutcome, error)
 }
 
@@ -69,7 +70,8 @@ func (f *fakeStore) RecordRefresh(_ context.Context, r gatehouse.RefreshRecord) 
 	return nil
 }
 
-func (f *fakeStore) RefreshBlacklisted(_ context.Context, jti string) (bool, error) {
+func (f *fakeStore) RefreshBlacklisted(_ context.Context, record, jti string) (bool, error) {
+	f.blacklistReads = append(f.blacklistReads, record+" "+jti)
 	if f.refreshBlacklisted != nil {
 		return f.refreshBlacklisted(jti)
 	}
@@ -357,14 +359,52 @@ func TestRefreshRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			nc, ac := e.parse(t, newRefresh), e.parse(t, access)
-			wantNext := gatehouse.RefreshRecord{JTI: nc.JTI, UserID: 42, Created: later, Expires: time.Unix(nc.Exp, 0)}
-			if !reflect.DeepEqual(got.next, wantNext) {
-				t.Fatalf("RotateRefresh next = %+v, want %+v", got.next, wantNext)
+			// The new token is kept in the old one's record, and names it.
+			wantNext := gatehouse.RefreshRecord{JTI: nc.JTI, Record: rc.JTI, UserID: 42, Created: later, Expires: time.Unix(nc.Exp, 0)}
+			if !reflect.DeepEqual(got.next, wantNext) || nc.Record != rc.JTI {
+				t.Fatalf("RotateRefresh next = %+v (its token's record %q), want %+v", got.next, nc.Record, wantNext)
 			}
 			if nc.TokenType != jwt.Refresh || !nc.IssuedAt().Equal(later) || !ac.IssuedAt().Equal(rc.IssuedAt()) {
 				t.Fatalf("new refresh %+v issued %v; access issued %v, want %v", nc, nc.IssuedAt(), ac.IssuedAt(), rc.IssuedAt())
 			}
 		})
+	}
+}
+
+// Rotated again, a token hands on the record it names (the login's
+// token's), and the blacklist reads and writes of such a token name it.
+func TestRefreshRotationKeepsTheRecord(t *testing.T) {
+	e := newEnv(t, simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true})
+	refresh, _ := e.obtain(t)
+	first := e.parse(t, refresh).JTI
+	for i := range 2 {
+		e.clk.t = t0.Add(time.Duration(i+1) * time.Minute)
+		_, next, err := e.svc.Refresh(context.Background(), refresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := e.store.rotations[i].old
+		if want := map[bool]string{true: "", false: first}[i == 0]; old.Record != want || old.Key() != first {
+			t.Fatalf("rotation %d: old %+v, want it in record %q", i, old, want)
+		}
+		if nc := e.parse(t, next); nc.Record != first || e.store.rotations[i].next.Record != first {
+			t.Fatalf("rotation %d: new token's record %q, stored in %q; want %q", i, nc.Record, e.store.rotations[i].next.Record, first)
+		}
+		refresh = next
+	}
+	nc := e.parse(t, refresh)
+	e.store.blacklistReads = nil
+	if err := e.svc.Verify(context.Background(), refresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Blacklist(context.Background(), refresh); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{first + " " + nc.JTI, first + " " + nc.JTI}; !reflect.DeepEqual(e.store.blacklistReads, want) {
+		t.Fatalf("blacklist reads %q, want %q", e.store.blacklistReads, want)
+	}
+	if b := e.store.blacklists; len(b) != 1 || b[0].rec.Record != first || b[0].rec.JTI != nc.JTI {
+		t.Fatalf("blacklisted %+v, want %s in record %s", b, nc.JTI, first)
 	}
 }
 
@@ -383,8 +423,8 @@ func TestRefreshRotationWithoutBlacklist(t *testing.T) {
 		rc.JTI: record(rc, rc.JTI),
 		nc.JTI: {JTI: nc.JTI, UserID: 42, Created: t0.Add(time.Minute), Expires: time.Unix(nc.Exp, 0)},
 	}
-	if !reflect.DeepEqual(e.store.records, want) || len(e.store.rotations) != 0 {
-		t.Fatalf("records = %+v, rotations %v; want %+v and none", e.store.records, e.store.rotations, want)
+	if !reflect.DeepEqual(e.store.records, want) || len(e.store.rotations) != 0 || nc.Record != "" {
+		t.Fatalf("records = %+v, rotations %v, new token's record %q; want %+v, none and none", e.store.records, e.store.rotations, nc.Record, want)
 	}
 }
 

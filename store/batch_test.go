@@ -165,13 +165,18 @@ func TestJWTRotationsGrouped(t *testing.T) {
 
 // rotateJWTRound records n simplejwt refresh tokens of the round, each of
 // its own family, rotates them all at once, and checks each rotation's
-// outcome: rotated, and the new token in the old one's family (replaying
+// outcome: rotated, and the new token in the old one's record (replaying
 // the old token blacklists it).
 func rotateJWTRound(t *testing.T, s *store.Store, round, n int, now time.Time) {
 	t.Helper()
 	ctx := t.Context()
 	rec := func(kind string, i int) gatehouse.RefreshRecord {
 		return gatehouse.RefreshRecord{JTI: fmt.Sprint(kind, round, "-", i), Created: now, Expires: now.Add(time.Hour)}
+	}
+	// in keeps r in the record of the round's token i (a rotation's).
+	in := func(r gatehouse.RefreshRecord, i int) gatehouse.RefreshRecord {
+		r.Record = rec("j", i).JTI
+		return r
 	}
 	for i := range n {
 		r := rec("j", i)
@@ -184,22 +189,22 @@ func rotateJWTRound(t *testing.T, s *store.Store, round, n int, now time.Time) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { outcomes[i], errs[i] = s.RotateRefresh(ctx, rec("j", i), rec("j2", i), now) })
+		wg.Go(func() { outcomes[i], errs[i] = s.RotateRefresh(ctx, rec("j", i), in(rec("j2", i), i), now) })
 	}
 	wg.Wait()
 	for i := range errs {
 		if errs[i] != nil || outcomes[i] != gatehouse.Rotated {
 			t.Fatalf("round %d, rotation %d: %v %v", round, i, outcomes[i], errs[i])
 		}
-		if b, err := s.RefreshBlacklisted(ctx, rec("j2", i).JTI); err != nil || b {
+		if b, err := s.RefreshBlacklisted(ctx, rec("j", i).JTI, rec("j2", i).JTI); err != nil || b {
 			t.Fatalf("round %d, rotation %d's new token blacklisted: %v %v", round, i, b, err)
 		}
 		// Replaying the old token revokes the new one: it is in the old
 		// one's family.
-		if got, err := s.RotateRefresh(ctx, rec("j", i), rec("j3", i), now); err != nil || got != gatehouse.Reused {
+		if got, err := s.RotateRefresh(ctx, rec("j", i), in(rec("j3", i), i), now); err != nil || got != gatehouse.Reused {
 			t.Fatalf("round %d, replay %d: %v %v", round, i, got, err)
 		}
-		if b, err := s.RefreshBlacklisted(ctx, rec("j2", i).JTI); err != nil || !b {
+		if b, err := s.RefreshBlacklisted(ctx, rec("j", i).JTI, rec("j2", i).JTI); err != nil || !b {
 			t.Fatalf("round %d, rotation %d's new token outlived the replay: %v %v", round, i, b, err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestSessionEndedMidStatementIsUnavailable(t *testing.T) {
 		call        func(context.Context) error
 	}{
 		{"RefreshBlacklisted", "jwt_tokens", func(ctx context.Context) error {
-			_, err := s.RefreshBlacklisted(ctx, "old")
+			_, err := s.RefreshBlacklisted(ctx, "", "old")
 			return err
 		}},
 		{"User", "users", func(ctx context.Context) error {

@@ -38,7 +38,7 @@ const sessionEpoch = "t.created >= (SELECT u2.auth_epoch FROM users u2 WHERE u2.
 var credentialTables = []credentialTable{
 	{kind: gatehouse.CredentialDRF, table: "drf_tokens", id: "t.id", label: "t.prefix || ' ' || t.name", expires: "t.expires", created: "t.created", end: "delete", intID: true},
 	{kind: gatehouse.CredentialKnox, table: "knox_tokens", id: "t.token_key", label: "t.token_key", expires: "t.expiry", created: "t.created", end: "delete"},
-	{kind: gatehouse.CredentialJWTRefresh, table: "jwt_tokens", id: "t.id", label: "t.jti", expires: "t.expires", revoked: "t.blacklisted_at", created: "t.created", end: "blacklisted_at", intID: true},
+	{kind: gatehouse.CredentialJWTRefresh, table: "jwt_tokens", id: "t.id", label: "COALESCE(t.current_jti, t.jti)", expires: "COALESCE(t.current_expires, t.expires)", revoked: "t.blacklisted_at", created: "t.created", end: "blacklisted_at", intID: true},
 	{kind: gatehouse.CredentialOAuthAccess, table: "oauth_access_tokens", id: "t.id", label: "t.scope", client: "t.application_id", expires: "t.expires", created: "t.created", end: "delete", intID: true},
 	{kind: gatehouse.CredentialOAuthRefresh, table: "oauth_refresh_tokens", id: "t.id", label: "t.scope", client: "t.application_id", expires: "t.expires", revoked: "t.revoked", created: "t.created", end: "revoked", intID: true},
 	{kind: gatehouse.CredentialSession, table: "sessions", id: "t.id", label: "t.user_agent", expires: "t.expires", revoked: "t.revoked", created: "t.created", end: "revoked", intID: true, session: true},

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -219,3 +222,22 @@ func SetAccessGroupDone(s *Store, f func() error) { s.accessGroupDone = f }
 // SetPrepareHook has f run first in every background preparation of a
 // statement for the pool (stmtIn).
 func SetPrepareHook(s *Store, f func()) { s.prepareHook = f }
+
+// MigrateDownTo rolls s's schema back to version, running the Down
+// sections of the migrations after it.
+func MigrateDownTo(ctx context.Context, s *Store, version int64) error {
+	src, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	fsys, err := expandMigrations(src, s.d)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(s.d.goose, s.db, fsys)
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}

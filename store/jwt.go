@@ -11,6 +11,26 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 )
 
+// simplejwt's refresh records. A login's refresh token gets a record of its
+// own (jti); a rotation rewrites the record in place, writing the new
+// token's jti and expiry in current_jti and current_expires (the new token
+// names the record in its jwt.RecordClaim), instead of blacklisting the
+// record and adding one: on PostgreSQL one update of columns no index
+// covers (a HOT update) instead of a new row, five index entries and a
+// foreign-key check. A token of a record other than its current one was
+// rotated: presenting it is a reuse, as a blacklisted rotated record was.
+//
+// expires, which the cleanup reads through its index, is the record's
+// expiry until its first rotation, then an upper bound of it: a rotation
+// moves it only when the new token's expiry passes it, and then to that
+// expiry plus the token's lifetime, so that a record rotated more often
+// than its tokens live changes an indexed column once a lifetime. An
+// expired record stays at most a lifetime longer before the cleanup takes
+// it; every read of its expiry reads current_expires first.
+
+// currentJTISQL is the jti of a record's current token.
+const currentJTISQL = "COALESCE(current_jti, jti)"
+
 // RecordRefresh stores an outstanding refresh token; recording the same
 // jti twice is not an error.
 func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) (err error) {
@@ -18,36 +38,51 @@ func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) (e
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.recordRefresh(ctx, tx, r) })
 }
 
+// recordRefresh stores r in its record (r.Key), made for it when there is
+// none; a family left empty is the record's own.
 func (s *Store) recordRefresh(ctx context.Context, tx *sql.Tx, r gatehouse.RefreshRecord) error {
-	var uid any
+	var uid, current, currentExp any
 	if r.UserID != 0 {
 		uid = r.UserID
 	}
-	_, err := s.execTx(ctx, tx, `INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
-		r.JTI, uid, r.Family, micros(r.Created), micros(r.Expires), nullMicros(r.BlacklistedAt), r.Rotated)
+	key := r.Key()
+	if r.Family == "" {
+		r.Family = key
+	}
+	if key != r.JTI {
+		current, currentExp = r.JTI, micros(r.Expires)
+	}
+	_, err := s.execTx(ctx, tx, `INSERT INTO jwt_tokens (jti, current_jti, user_id, family, created, expires, current_expires, blacklisted_at, rotated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
+		key, current, uid, r.Family, micros(r.Created), micros(r.Expires), currentExp, nullMicros(r.BlacklistedAt), r.Rotated)
 	return err
 }
 
-// RefreshBlacklisted reports whether the refresh token with jti is
-// blacklisted; an unknown jti is not.
-func (s *Store) RefreshBlacklisted(ctx context.Context, jti string) (_ bool, err error) {
+// RefreshBlacklisted reports whether the refresh token jti kept in the
+// record made for record ("" for jti's own) is blacklisted: its record is,
+// or holds another token (it was rotated). An unknown token is not.
+func (s *Store) RefreshBlacklisted(ctx context.Context, record, jti string) (_ bool, err error) {
 	defer s.classified(&err)
+	if record == "" {
+		record = jti
+	}
 	var at sql.NullInt64
-	err = s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at FROM jwt_tokens WHERE jti = ?"), jti).Scan(&at)
+	var current string
+	err = s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at, "+currentJTISQL+" FROM jwt_tokens WHERE jti = ?"), record).Scan(&at, &current)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return at.Valid, err
+	return at.Valid || current != jti, err
 }
 
-// RotateRefresh exchanges old for next in one transaction. Only one of
-// several concurrent rotations of the same token wins (a conditional
-// update); presenting a token that was already rotated revokes every
-// refresh token of its family (one update, whatever the family's size).
-// A token never seen before (issued before the records existed) is
-// recorded first, as its own family. Concurrent rotations share a
-// transaction (txGroups).
+// RotateRefresh makes next the current token of old's record when old is
+// its current token and the record is not blacklisted, in one transaction.
+// Only one of several concurrent rotations of the same token wins (a
+// conditional update); presenting a token the record no longer holds (it
+// was rotated) revokes every refresh token of its family (one update,
+// whatever the family's size). A token never seen before (issued before
+// the records existed) is recorded first, as its own family. Concurrent
+// rotations share a transaction (txGroups).
 func (s *Store) RotateRefresh(ctx context.Context, old, next gatehouse.RefreshRecord, now time.Time) (_ gatehouse.RotateOutcome, err error) {
 	defer s.classified(&err)
 	r := &jwtRotation{old: old, next: next, now: now}
@@ -67,43 +102,62 @@ type jwtRotation struct {
 	unknown error // as rotation.unknown
 }
 
+// bound is the value of the record's expires (an upper bound of its
+// expiry) that r writes when its new token's expiry passes the one there:
+// that expiry plus the new token's lifetime.
+func (r *jwtRotation) bound() int64 {
+	exp := micros(r.next.Expires)
+	if life := exp - micros(r.now); life > 0 {
+		return exp + life
+	}
+	return exp
+}
+
+// rotateJWTInPlaceSQL rotates one record (arguments: the new token's jti and
+// expiry, that expiry again and the record's new bound, the record's key
+// and the presented token's jti), answering its family when it did.
+const rotateJWTInPlaceSQL = `UPDATE jwt_tokens SET current_jti = ?, current_expires = ?,
+	expires = CASE WHEN expires < ? THEN ? ELSE expires END
+	WHERE jti = ? AND blacklisted_at IS NULL AND ` + currentJTISQL + ` = ? RETURNING family`
+
 // applyJWTRotation runs r alone inside tx, setting r.outcome afresh; it
 // returns only a database error.
 func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation) error {
 	r.outcome = 0
 	old, next := r.old, r.next
+	key := old.Key()
 	if old.Family == "" {
-		old.Family = old.JTI
+		old.Family = key
 	}
-	// One statement blacklists the token if it was not and reads the
-	// family its record holds (RETURNING: PostgreSQL, SQLite ≥ 3.35). A
-	// token never recorded (issued before the records) is recorded and
-	// tried again: rarer than the statement it saves every other time.
+	// One statement rotates the record if the token is its current one
+	// and reads its family (RETURNING: PostgreSQL, SQLite ≥ 3.35). A token
+	// never recorded (issued before the records) is recorded and tried
+	// again: rarer than the statement it saves every other time.
 	var family string
-	blacklist := func() error {
-		return s.queryRow(ctx, tx, "UPDATE jwt_tokens SET blacklisted_at = ?, rotated = ? WHERE jti = ? AND blacklisted_at IS NULL RETURNING family",
-			micros(r.now), true, old.JTI).Scan(&family)
+	nextExp := micros(next.Expires)
+	rotate := func() error {
+		return s.queryRow(ctx, tx, rotateJWTInPlaceSQL, next.JTI, nextExp, nextExp, r.bound(), key, old.JTI).Scan(&family)
 	}
-	err := blacklist()
+	err := rotate()
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := s.recordRefresh(ctx, tx, old); err != nil {
 			return err
 		}
-		err = blacklist()
+		err = rotate()
 	}
 	if err == nil {
-		next.Family = family
 		r.outcome = gatehouse.Rotated
-		return s.recordRefresh(ctx, tx, next)
+		return nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	var rotated bool
-	if err := s.queryRow(ctx, tx, "SELECT rotated, family FROM jwt_tokens WHERE jti = ?", old.JTI).Scan(&rotated, &family); err != nil {
+	var current string
+	if err := s.queryRow(ctx, tx, "SELECT rotated, family, "+currentJTISQL+" FROM jwt_tokens WHERE jti = ?", key).Scan(&rotated, &family, &current); err != nil {
 		return err
 	}
-	if !rotated {
+	if !rotated && current == old.JTI {
 		r.outcome = gatehouse.Blacklisted
 		return nil
 	}
@@ -113,63 +167,46 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 }
 
 // applyJWTRotationSet rotates a group's simplejwt refresh tokens on
-// PostgreSQL with one statement for the whole group instead of two or
-// three per rotation: blacklist the old tokens not blacklisted yet, and
-// record the new ones in their families. Only rotations of distinct
-// tokens run together; the ones whose token was not found so (blacklisted
-// already: a reuse, or a logout; or never recorded: issued before the
-// records) are left with inSet false, for applyJWTRotation to run after,
-// in the group's transaction. The statement runs outside a transaction,
-// as one of its own (groupWriter.sets): the rotations it returns are
-// committed. That order (the clean rotations first) is one a lone
-// rotation per request could have had: a reuse of another token of a
+// PostgreSQL with one statement for the whole group instead of one or two
+// per rotation: each record whose current token was presented, and that
+// is not blacklisted, takes its new token. Only rotations of distinct
+// records run together; the ones not rotated so (a reuse, a logout, a
+// token never recorded) are left with inSet false, for applyJWTRotation
+// to run after, in the group's transaction. The statement runs outside a
+// transaction, as one of its own (groupWriter.sets): the rotations it
+// returns are committed. That order (the clean rotations first) is one a
+// lone rotation per request could have had: a reuse of another token of a
 // rotated family then revokes the new token too, as it would alone.
 //
 // again gives a new session after an error: when the statement fails, a
-// read there of which new records are stored says which rotations it
+// read there of which records hold their new token says which rotations it
 // committed all the same (rotatedJWTs); the others run after.
 func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func() (querier, error), rs []*jwtRotation) error {
-	byJTI := make(map[string]*jwtRotation, len(rs))
+	byKey := make(map[string]*jwtRotation, len(rs))
 	for _, r := range rs {
 		r.inSet, r.outcome, r.unknown = false, 0, nil
-		if byJTI[r.old.JTI] != nil {
-			return nil // the same token twice: one after the other
+		if byKey[r.old.Key()] != nil {
+			return nil // the same record twice: one after the other
 		}
-		byJTI[r.old.JTI] = r
+		byKey[r.old.Key()] = r
 	}
 	sorted := make([]*jwtRotation, len(rs))
 	copy(sorted, rs)
-	slices.SortFunc(sorted, func(a, b *jwtRotation) int { return strings.Compare(a.old.JTI, b.old.JTI) }) // rows locked in one order
+	slices.SortFunc(sorted, func(a, b *jwtRotation) int { return strings.Compare(a.old.Key(), b.old.Key()) }) // rows locked in one order
 	n := len(sorted)
-	jtis, ats := make([]string, n), make([]int64, n)
-	nexts, uids, black := make([]string, n), make([]*int64, n), make([]*int64, n)
-	created, expires := make([]int64, n), make([]int64, n)
-	rotated := make([]bool, n)
+	keys, olds, nexts := make([]string, n), make([]string, n), make([]string, n)
+	expires, bounds := make([]int64, n), make([]int64, n)
 	for i, r := range sorted {
-		jtis[i], ats[i] = r.old.JTI, micros(r.now)
-		x := r.next
-		nexts[i], created[i], expires[i], rotated[i], black[i] = x.JTI, micros(x.Created), micros(x.Expires), x.Rotated, microsPtr(x.BlacklistedAt)
-		if x.UserID != 0 {
-			uid := x.UserID
-			uids[i] = &uid
-		}
+		keys[i], olds[i], nexts[i] = r.old.Key(), r.old.JTI, r.next.JTI
+		expires[i], bounds[i] = micros(r.next.Expires), r.bound()
 	}
-	// The UPDATE's rows (the tokens it blacklisted, with their families)
-	// feed the INSERT of the new records, and their ids are the answer.
 	var done []string
 	err := s.runSetWrite(func() error {
-		rows, err := q.QueryContext(ctx, s.q(`WITH b AS (
-			UPDATE jwt_tokens t SET blacklisted_at = u.at, rotated = TRUE
-			FROM unnest(?::text[], ?::bigint[]) AS u(jti, at) WHERE t.jti = u.jti AND t.blacklisted_at IS NULL
-			RETURNING t.jti, t.family),
-		n AS (
-			INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
-			SELECT x.jti, x.user_id, b.family, x.created, x.expires, x.black, x.rotated
-			FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
-				AS x(old, jti, user_id, created, expires, black, rotated)
-			JOIN b ON b.jti = x.old
-			ON CONFLICT (jti) DO NOTHING)
-		SELECT jti FROM b`), jtis, ats, jtis, nexts, uids, created, expires, black, rotated)
+		rows, err := q.QueryContext(ctx, s.q(`UPDATE jwt_tokens t SET current_jti = u.next, current_expires = u.exp,
+			expires = CASE WHEN t.expires < u.exp THEN u.bound ELSE t.expires END
+			FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(key, old, next, exp, bound)
+			WHERE t.jti = u.key AND t.blacklisted_at IS NULL AND COALESCE(t.current_jti, t.jti) = u.old
+			RETURNING t.jti`), keys, olds, nexts, expires, bounds)
 		if err == nil {
 			done, err = scanStrings(rows)
 		}
@@ -179,7 +216,7 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 		if s.checkSetWrite(again, func(q querier) (err error) {
 			cctx, cancel := checkContext(ctx)
 			defer cancel()
-			done, err = s.rotatedJWTs(cctx, q, sorted)
+			done, err = s.rotatedJWTs(cctx, q, keys, nexts)
 			return err
 		}) == nil {
 			err = nil
@@ -191,36 +228,25 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 			return err
 		}
 	}
-	for _, jti := range done {
-		if r := byJTI[jti]; r != nil {
+	for _, key := range done {
+		if r := byKey[key]; r != nil {
 			r.inSet, r.outcome = true, gatehouse.Rotated
 		}
 	}
 	return nil
 }
 
-// rotatedJWTs reads which of rs a failed set statement committed all the
-// same: those whose new record is stored (each new jti is fresh, and the
-// statement stored it only with the old token's blacklisting). It returns
-// their old jtis.
-func (s *Store) rotatedJWTs(ctx context.Context, q querier, rs []*jwtRotation) ([]string, error) {
-	old := make(map[string]string, len(rs))
-	nexts := make([]string, len(rs))
-	for i, r := range rs {
-		nexts[i], old[r.next.JTI] = r.next.JTI, r.old.JTI
-	}
-	rows, err := q.QueryContext(ctx, s.q("SELECT jti FROM jwt_tokens WHERE jti = ANY(?::text[])"), nexts)
+// rotatedJWTs reads which of the records keys a failed set statement
+// rotated all the same: those holding their new token, nexts (each new jti
+// is fresh, and only that statement could have written it). It returns
+// their keys.
+func (s *Store) rotatedJWTs(ctx context.Context, q querier, keys, nexts []string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT t.jti FROM jwt_tokens t
+		JOIN unnest(?::text[], ?::text[]) AS u(key, next) ON t.jti = u.key AND t.current_jti = u.next`), keys, nexts)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := scanStrings(rows)
-	if err != nil {
-		return nil, err
-	}
-	for i, jti := range stored {
-		stored[i] = old[jti]
-	}
-	return stored, nil
+	return scanStrings(rows)
 }
 
 // scanStrings reads rows of one text column, and closes them.
@@ -238,18 +264,16 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 }
 
 // BlacklistRefresh blacklists the refresh token r (recording it when
-// unknown). It reports false when it was blacklisted already.
+// unknown). It reports false when it was blacklisted already, or rotated.
 func (s *Store) BlacklistRefresh(ctx context.Context, r gatehouse.RefreshRecord, now time.Time) (_ bool, err error) {
 	defer s.classified(&err)
 	var changed bool
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if r.Family == "" {
-			r.Family = r.JTI
-		}
 		if err := s.recordRefresh(ctx, tx, r); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ? WHERE jti = ? AND blacklisted_at IS NULL"), micros(now), r.JTI)
+		res, err := tx.ExecContext(ctx, s.q("UPDATE jwt_tokens SET blacklisted_at = ? WHERE jti = ? AND blacklisted_at IS NULL AND "+currentJTISQL+" = ?"),
+			micros(now), r.Key(), r.JTI)
 		if err != nil {
 			return err
 		}

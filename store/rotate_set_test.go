@@ -255,7 +255,7 @@ func TestRotationSetCommitUnknown(t *testing.T) {
 		})
 		wg.Go(func() {
 			jwtOut[i], jwtErrs[i] = s.RotateRefresh(ctx, gatehouse.RefreshRecord{JTI: name("j", i), Created: now, Expires: now.Add(time.Hour)},
-				gatehouse.RefreshRecord{JTI: name("j2", i), Created: now, Expires: now.Add(time.Hour)}, now)
+				gatehouse.RefreshRecord{JTI: name("j2", i), Record: name("j", i), Created: now, Expires: now.Add(time.Hour)}, now)
 		})
 	}
 	wg.Wait()
@@ -273,7 +273,7 @@ func TestRotationSetCommitUnknown(t *testing.T) {
 		if rt, err := s.RefreshTokenByHash(ctx, secret.Hash(name("r2", i))); err != nil || rt.Revoked != nil {
 			t.Errorf("OAuth rotation %d's new refresh token, committed by the set: %+v %v; want it live", i, rt, err)
 		}
-		if b, err := s.RefreshBlacklisted(ctx, name("j2", i)); err != nil || b {
+		if b, err := s.RefreshBlacklisted(ctx, name("j", i), name("j2", i)); err != nil || b {
 			t.Errorf("simplejwt rotation %d's new token, committed by the set: blacklisted %v %v; want it live", i, b, err)
 		}
 	}

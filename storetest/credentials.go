@@ -157,7 +157,7 @@ func testCredentialsListAndRevoke(t *testing.T, s gatehouse.Store) {
 	if err != nil || n != wantN {
 		t.Fatalf("revoke the rest: %d, want %d (%v)", n, wantN, err)
 	}
-	if bl, err := s.RefreshBlacklisted(ctx, "jti0"); err != nil || !bl {
+	if bl, err := s.RefreshBlacklisted(ctx, "", "jti0"); err != nil || !bl {
 		t.Fatalf("alice's simplejwt refresh token not blacklisted: %v %v", bl, err)
 	}
 	if n, _, _ := s.RevokeCredentials(ctx, gatehouse.CredentialFilter{UserID: alice.ID}, now); n != 0 {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +14,21 @@ func refreshRecord(jti string, uid int64, now time.Time) gatehouse.RefreshRecord
 	return gatehouse.RefreshRecord{JTI: jti, UserID: uid, Created: now, Expires: now.Add(24 * time.Hour)}
 }
 
-func blacklisted(t *testing.T, s gatehouse.RefreshRecordStore, jti string) bool {
+// inRecord is refreshRecord for a token kept in the record made for
+// record, as a rotated token names it (simplejwt.Service).
+func inRecord(record, jti string, uid int64, now time.Time) gatehouse.RefreshRecord {
+	r := refreshRecord(jti, uid, now)
+	r.Record = record
+	return r
+}
+
+// blacklisted reports whether the token jti of the record made for
+// record ("" for its own) is refused.
+func blacklisted(t *testing.T, s gatehouse.RefreshRecordStore, record, jti string) bool {
 	t.Helper()
-	b, err := s.RefreshBlacklisted(t.Context(), jti)
+	b, err := s.RefreshBlacklisted(t.Context(), record, jti)
 	if err != nil {
-		t.Fatalf("RefreshBlacklisted(%s): %v", jti, err)
+		t.Fatalf("RefreshBlacklisted(%s, %s): %v", record, jti, err)
 	}
 	return b
 }
@@ -42,6 +53,7 @@ func testRefreshRecordRotation(t *testing.T, s gatehouse.Store) {
 	if err := s.RecordRefresh(ctx, other); err != nil {
 		t.Fatal(err)
 	}
+	// Rotations keep the new tokens in j1's record.
 	for _, step := range []struct {
 		old, next string
 		want      gatehouse.RotateOutcome
@@ -51,29 +63,87 @@ func testRefreshRecordRotation(t *testing.T, s gatehouse.Store) {
 		{"j2", "j4", gatehouse.Reused}, // j2 was rotated already: the family goes
 		{"j3", "j5", gatehouse.Blacklisted},
 	} {
-		got, err := s.RotateRefresh(ctx, refreshRecord(step.old, u.ID, now), refreshRecord(step.next, u.ID, now), now)
+		old := inRecord("j1", step.old, u.ID, now)
+		if step.old == "j1" {
+			old.Record = "" // the login's token, in its own record
+		}
+		got, err := s.RotateRefresh(ctx, old, inRecord("j1", step.next, u.ID, now), now)
 		if err != nil || got != step.want {
 			t.Fatalf("rotate %s for %s: %v, %v; want %v", step.old, step.next, got, err, step.want)
 		}
 	}
-	for jti, want := range map[string]bool{"j1": true, "j2": true, "j3": true, "j4": false, "j5": false, "k1": false, "unknown": false} {
-		if got := blacklisted(t, s, jti); got != want {
-			t.Errorf("%s blacklisted: %v, want %v", jti, got, want)
+	if !blacklisted(t, s, "", "j1") {
+		t.Error("j1 is not blacklisted")
+	}
+	for _, jti := range []string{"j1", "j2", "j3", "j4", "j5"} {
+		if !blacklisted(t, s, "j1", jti) {
+			t.Errorf("%s of j1's revoked record is not blacklisted", jti)
 		}
+	}
+	if blacklisted(t, s, "", "k1") || blacklisted(t, s, "", "unknown") || blacklisted(t, s, "nowhere", "unknown") {
+		t.Error("another family, or an unknown token, is blacklisted")
 	}
 	// A token never recorded (issued before the records existed) is its
 	// own family: rotating it works once.
-	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), refreshRecord("legacy-2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
 		t.Fatalf("rotating an unrecorded token: %v, %v", got, err)
 	}
-	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), refreshRecord("legacy-3", u.ID, now), now); err != nil || got != gatehouse.Reused {
+	if !blacklisted(t, s, "", "legacy") || blacklisted(t, s, "legacy", "legacy-2") {
+		t.Fatal("after a rotation, the old token is good or the new one refused")
+	}
+	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-3", u.ID, now), now); err != nil || got != gatehouse.Reused {
 		t.Fatalf("rotating it again: %v, %v", got, err)
 	}
-	if !blacklisted(t, s, "legacy-2") {
+	if !blacklisted(t, s, "legacy", "legacy-2") {
 		t.Fatal("the token the reused one was rotated into is still good")
 	}
-	if blacklisted(t, s, "k1") {
+	if blacklisted(t, s, "", "k1") {
 		t.Fatal("another family was revoked")
+	}
+	// A token the record never held (made up under a known record: only
+	// the signing key could mint one) is a replay too.
+	if got, err := s.RotateRefresh(ctx, refreshRecord("k1", u.ID, now), inRecord("k1", "k2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+		t.Fatalf("rotating k1: %v, %v", got, err)
+	}
+	if got, err := s.RotateRefresh(ctx, inRecord("k1", "k-other", u.ID, now), inRecord("k1", "k3", u.ID, now), now); err != nil || got != gatehouse.Reused {
+		t.Fatalf("rotating a token k1's record never held: %v, %v", got, err)
+	}
+	if !blacklisted(t, s, "k1", "k2") {
+		t.Fatal("k1's family survived")
+	}
+}
+
+// A record made before in-place rotations (one per token, family shared)
+// rotates in place from its current token on, and a reuse anywhere in the
+// family still revokes all of it: the records of one token and the record
+// rotated in place.
+func testRefreshRecordLegacyFamily(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "lena")
+	now := time.Now()
+	rotatedAt := now.Add(-time.Minute)
+	for _, r := range []gatehouse.RefreshRecord{
+		{JTI: "l1", UserID: u.ID, Family: "l1", Created: now, Expires: now.Add(time.Hour), BlacklistedAt: &rotatedAt, Rotated: true},
+		{JTI: "l2", UserID: u.ID, Family: "l1", Created: now, Expires: now.Add(time.Hour)},
+	} {
+		if err := s.RecordRefresh(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.RotateRefresh(ctx, refreshRecord("l2", u.ID, now), inRecord("l2", "l3", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+		t.Fatalf("rotating l2: %v, %v", got, err)
+	}
+	if got, err := s.RotateRefresh(ctx, inRecord("l2", "l3", u.ID, now), inRecord("l2", "l4", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+		t.Fatalf("rotating l3: %v, %v", got, err)
+	}
+	if blacklisted(t, s, "l2", "l4") {
+		t.Fatal("l4 is refused")
+	}
+	if got, err := s.RotateRefresh(ctx, refreshRecord("l1", u.ID, now), inRecord("l1", "l5", u.ID, now), now); err != nil || got != gatehouse.Reused {
+		t.Fatalf("replaying l1: %v, %v", got, err)
+	}
+	if !blacklisted(t, s, "l2", "l4") {
+		t.Fatal("the replay of the family's first token left l4 good")
 	}
 }
 
@@ -86,7 +156,7 @@ func testRefreshRecordBlacklist(t *testing.T, s gatehouse.Store) {
 	if err := s.RecordRefresh(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if blacklisted(t, s, "b1") {
+	if blacklisted(t, s, "", "b1") {
 		t.Fatal("a recorded token is blacklisted")
 	}
 	for i, want := range []bool{true, false} {
@@ -94,19 +164,49 @@ func testRefreshRecordBlacklist(t *testing.T, s gatehouse.Store) {
 			t.Fatalf("blacklist #%d: %v, %v; want %v", i+1, changed, err, want)
 		}
 	}
-	if !blacklisted(t, s, "b1") {
+	if !blacklisted(t, s, "", "b1") {
 		t.Fatal("not blacklisted")
 	}
 	// A token never recorded is recorded as blacklisted.
 	if changed, err := s.BlacklistRefresh(ctx, refreshRecord("b2", u.ID, now), now); err != nil || !changed {
 		t.Fatalf("blacklisting an unrecorded token: %v, %v", changed, err)
 	}
-	if !blacklisted(t, s, "b2") {
+	if !blacklisted(t, s, "", "b2") {
 		t.Fatal("unrecorded token not blacklisted")
 	}
 	// Without a user (a token naming no user) too.
 	if changed, err := s.BlacklistRefresh(ctx, refreshRecord("b3", 0, now), now); err != nil || !changed {
 		t.Fatalf("blacklisting a token of no user: %v, %v", changed, err)
+	}
+	// In a record rotated in place: a token it no longer holds is not
+	// blacklisted again (it is refused already), the current one is, and
+	// a token of a record never seen makes that record, blacklisted.
+	if err := s.RecordRefresh(ctx, refreshRecord("b4", u.ID, now)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RotateRefresh(ctx, refreshRecord("b4", u.ID, now), inRecord("b4", "b5", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+		t.Fatalf("rotating b4: %v, %v", got, err)
+	}
+	if changed, err := s.BlacklistRefresh(ctx, refreshRecord("b4", u.ID, now), now); err != nil || changed {
+		t.Fatalf("blacklisting the rotated b4: %v, %v", changed, err)
+	}
+	if blacklisted(t, s, "b4", "b5") {
+		t.Fatal("blacklisting the rotated token blacklisted its record's current one")
+	}
+	if changed, err := s.BlacklistRefresh(ctx, inRecord("b4", "b5", u.ID, now), now); err != nil || !changed {
+		t.Fatalf("blacklisting b5: %v, %v", changed, err)
+	}
+	if !blacklisted(t, s, "b4", "b5") {
+		t.Fatal("b5 not blacklisted")
+	}
+	if changed, err := s.BlacklistRefresh(ctx, inRecord("b6", "b7", u.ID, now), now); err != nil || !changed {
+		t.Fatalf("blacklisting a token of an unknown record: %v, %v", changed, err)
+	}
+	if !blacklisted(t, s, "b6", "b7") {
+		t.Fatal("b7 not blacklisted")
+	}
+	if got, err := s.RotateRefresh(ctx, inRecord("b6", "b7", u.ID, now), inRecord("b6", "b8", u.ID, now), now); err != nil || got != gatehouse.Blacklisted {
+		t.Fatalf("rotating the blacklisted b7: %v, %v", got, err)
 	}
 }
 
@@ -127,7 +227,7 @@ func testRefreshRecordConcurrentRotation(t *testing.T, s gatehouse.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outcomes[i], errs[i] = s.RotateRefresh(ctx, refreshRecord("c1", u.ID, now), refreshRecord(fmt.Sprint("c1-", i), u.ID, now), now)
+			outcomes[i], errs[i] = s.RotateRefresh(ctx, refreshRecord("c1", u.ID, now), inRecord("c1", fmt.Sprint("c1-", i), u.ID, now), now)
 		}()
 	}
 	wg.Wait()
@@ -185,15 +285,50 @@ func testRefreshRecordDeleteExpired(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("removed %v per call, want [2 2 1]", counts)
 	}
 	// The unexpired blacklisted record stays, so its token stays refused.
-	if !blacklisted(t, s, "live") {
+	if !blacklisted(t, s, "", "live") {
 		t.Fatal("an unexpired blacklist entry was removed")
+	}
+
+	// A record rotated in place lives as long as its current token, its
+	// first one's expiry passed or not, and goes at most a token's
+	// lifetime after the last one expired.
+	first := refreshRecord("r1", u.ID, now.Add(-23*time.Hour)) // expires in an hour
+	if err := s.RecordRefresh(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(-time.Minute)
+	for i, jti := range []string{"r2", "r3"} {
+		old := inRecord("r1", fmt.Sprint("r", i+1), u.ID, later)
+		if i == 0 {
+			old = first
+		}
+		next := inRecord("r1", jti, u.ID, later) // expires in 24 h less a minute
+		if got, err := s.RotateRefresh(ctx, old, next, later); err != nil || got != gatehouse.Rotated {
+			t.Fatalf("rotating into %s: %v, %v", jti, got, err)
+		}
+	}
+	for _, at := range []time.Time{now.Add(2 * time.Hour), now.Add(23 * time.Hour)} {
+		if n, err := s.DeleteExpiredRefresh(ctx, at, 10); err != nil || n != 0 {
+			t.Fatalf("cleanup at %v removed %d, %v", at.Sub(now), n, err)
+		}
+	}
+	if blacklisted(t, s, "r1", "r3") {
+		t.Fatal("r3 refused")
+	}
+	// "live" (expired a day on) goes; r1's record, whose last token
+	// expired, goes within a lifetime after.
+	if n, err := s.DeleteExpiredRefresh(ctx, now.Add(25*time.Hour), 10); err != nil || n != 1 {
+		t.Fatalf("cleanup a day on removed %d, %v; want live's record", n, err)
+	}
+	if n, err := s.DeleteExpiredRefresh(ctx, now.Add(49*time.Hour), 10); err != nil || n != 1 {
+		t.Fatalf("cleanup two days on removed %d, %v; want r1's record", n, err)
 	}
 }
 
 // Rotations of different tokens at once (which a store may run in one
 // transaction, with one statement per step for all of them) each have the
-// outcome they would have alone: current tokens rotate into their own
-// families, an unrecorded token into a family of its own, a token
+// outcome they would have alone: current tokens rotate in their records,
+// an unrecorded token into a record and family of its own, a token
 // blacklisted by a logout is refused and a rotated one presented again
 // revokes its family (the token it was rotated into too) and no other.
 func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
@@ -220,7 +355,22 @@ func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
 	if err := s.RecordRefresh(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.RotateRefresh(ctx, old, refreshRecord("cur", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+	// Each token is kept where the service would keep it: "cur" and what
+	// it is rotated into in old's record, "x-2" and "x-3" in x's.
+	tok := func(jti string) gatehouse.RefreshRecord {
+		switch {
+		case jti == "cur" || strings.HasPrefix(jti, "cur-") || strings.HasPrefix(jti, "old-"):
+			return inRecord("old", jti, u.ID, now)
+		case strings.Contains(jti, "-"):
+			return inRecord(jti[:strings.IndexByte(jti, '-')], jti, u.ID, now)
+		}
+		return refreshRecord(jti, u.ID, now)
+	}
+	isBlacklisted := func(jti string) bool {
+		t.Helper()
+		return blacklisted(t, s, tok(jti).Record, jti)
+	}
+	if got, err := s.RotateRefresh(ctx, old, tok("cur"), now); err != nil || got != gatehouse.Rotated {
 		t.Fatalf("first rotation: %v %v", got, err)
 	}
 	type call struct{ old, next string }
@@ -233,7 +383,7 @@ func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
 	var wg sync.WaitGroup
 	for i, c := range calls {
 		wg.Go(func() {
-			outcomes[i], errs[i] = s.RotateRefresh(ctx, refreshRecord(c.old, u.ID, now), refreshRecord(c.next, u.ID, now), now)
+			outcomes[i], errs[i] = s.RotateRefresh(ctx, tok(c.old), tok(c.next), now)
 		})
 	}
 	wg.Wait()
@@ -253,29 +403,29 @@ func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
 			t.Errorf("rotating %s: %v %v, want %v", c.old, outcomes[i], errs[i], want)
 		}
 	}
-	for jti, want := range map[string]bool{"legacy": true, "legacy-2": false, "gone": true, "gone-2": false, "old": true, "cur": true, "old-2": false} {
-		if got := blacklisted(t, s, jti); got != want {
+	for jti, want := range map[string]bool{"legacy": true, "legacy-2": false, "gone": true, "gone-2": true, "old": true, "cur": true, "old-2": true} {
+		if got := isBlacklisted(jti); got != want {
 			t.Errorf("%s blacklisted: %v, want %v", jti, got, want)
 		}
 	}
 	// "cur" rotated before the reuse: the token it gave is revoked with
 	// its family. (Refused after it: it gave none.)
-	if outcomes[3] == gatehouse.Rotated && !blacklisted(t, s, "cur-2") {
+	if outcomes[3] == gatehouse.Rotated && !isBlacklisted("cur-2") {
 		t.Error("the token cur was rotated into survived the reuse of its family")
 	}
 	for i := 0; i < n; i++ {
-		if !blacklisted(t, s, fmt.Sprint("t", i)) || blacklisted(t, s, fmt.Sprint("t", i, "-2")) {
+		if !isBlacklisted(fmt.Sprint("t", i)) || isBlacklisted(fmt.Sprint("t", i, "-2")) {
 			t.Errorf("t%d: the old token is not blacklisted or the new one is", i)
 		}
 		// The new token carries its family: presenting the old one again
 		// revokes it.
-		if got, err := s.RotateRefresh(ctx, refreshRecord(fmt.Sprint("t", i), u.ID, now), refreshRecord(fmt.Sprint("t", i, "-3"), u.ID, now), now); err != nil || got != gatehouse.Reused {
+		if got, err := s.RotateRefresh(ctx, tok(fmt.Sprint("t", i)), tok(fmt.Sprint("t", i, "-3")), now); err != nil || got != gatehouse.Reused {
 			t.Fatalf("replaying t%d: %v %v", i, got, err)
 		}
-		if !blacklisted(t, s, fmt.Sprint("t", i, "-2")) {
+		if !isBlacklisted(fmt.Sprint("t", i, "-2")) {
 			t.Errorf("t%d-2 survived the replay of its family", i)
 		}
-		if i+1 < n && blacklisted(t, s, fmt.Sprint("t", i+1, "-2")) {
+		if i+1 < n && isBlacklisted(fmt.Sprint("t", i+1, "-2")) {
 			t.Errorf("the replay of t%d revoked t%d's family", i, i+1)
 		}
 	}

@@ -85,6 +85,7 @@ var (
 		{"UserDeleteCascades", testUserDeleteCascades},
 		{"UserListGroup", testUserListGroup},
 		{"RefreshRecordRotation", testRefreshRecordRotation},
+		{"RefreshRecordLegacyFamily", testRefreshRecordLegacyFamily},
 		{"RefreshRecordsRotatedTogether", testRefreshRecordsRotatedTogether},
 		{"RefreshRecordBlacklist", testRefreshRecordBlacklist},
 		{"RefreshRecordConcurrentRotation", testRefreshRecordConcurrentRotation},

@@ -100,6 +100,10 @@ func (s *Service) record(ctx context.Context, event string, userID int64, jti st
 	s.audit.Record(ctx, gatehouse.AuditEvent{Event: event, UserID: userID, Detail: d})
 }
 
+// maxJTI is the longest jti a refresh record keeps: simplejwt's
+// OutstandingToken.jti is a CharField of max_length 255.
+const maxJTI = 255
+
 // Reasons of the EUNAUTHORIZED errors of this package beyond the common ones.
 const ReasonBlacklisted = "blacklisted"
 
@@ -175,6 +179,11 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 		return claims, refused(gatehouse.ReasonNoTokenType)
 	default:
 		return claims, refused(gatehouse.ReasonWrongTokenType)
+	}
+	if len(claims.JTI) > maxJTI || len(claims.Record) > maxJTI {
+		// Longer than simplejwt's OutstandingToken.jti holds: no record
+		// names it (and PostgreSQL's index refuses keys of some 2,700 bytes).
+		return claims, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	if err := s.users.ResolveJWTUser(ctx, &claims); err != nil {
 		return claims, err
@@ -274,6 +283,11 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return access, refresh, nil
 	}
 	// The new token replaces the old one in its record, which it names.
+	if claims.JTI == "" {
+		// A jti empty or no JSON string (only another signer mints one)
+		// names no record to keep the new token in.
+		return "", "", refused(gatehouse.ReasonCredentialInvalid)
+	}
 	old := gatehouse.RefreshRecord{JTI: claims.JTI, Record: claims.Record, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
 	refresh, nc, err := s.codec.MintRotated(old.Key(), claims.UserID, key, now, copied...)
 	if err != nil {

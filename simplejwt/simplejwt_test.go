@@ -465,6 +465,27 @@ func TestRefreshRefused(t *testing.T) {
 			return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
 				"jti": "0123456789abcdef0123456789abcdef"})
 		}, reason: gatehouse.ReasonCredentialInvalid},
+		// A jti that is no string, or empty, names no record a rotation
+		// could keep the new token in (it was a 500).
+		{name: "jti a number, rotating", opt: simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true},
+			token: func(*env, string, string) string {
+				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+					"jti": 12345, "user_id": 42})
+			}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "jti too long", token: func(*env, string, string) string {
+			return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+				"jti": strings.Repeat("a", 256), "user_id": 42})
+		}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "record too long", opt: simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true},
+			token: func(*env, string, string) string {
+				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+					"jti": "j", "user_id": 42, jwt.RecordClaim: strings.Repeat("r", 3000)})
+			}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "jti empty, rotating", opt: simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true},
+			token: func(*env, string, string) string {
+				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+					"jti": "", "user_id": 42})
+			}, reason: gatehouse.ReasonCredentialInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

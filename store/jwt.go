@@ -31,6 +31,12 @@ import (
 // currentJTISQL is the jti of a record's current token.
 const currentJTISQL = "COALESCE(current_jti, jti)"
 
+// A token kept in another record may have a record of its own too, made by
+// something other than an in-place rotation: a Django dump taken after
+// Django served again (Django's blacklisting of it), a build before 00026
+// (its rotation of it), the migration's Down section. A blacklisting there
+// refuses it as well; its rotation stays in the record it names.
+
 // RecordRefresh stores an outstanding refresh token; recording the same
 // jti twice is not an error.
 func (s *Store) RecordRefresh(ctx context.Context, r gatehouse.RefreshRecord) (err error) {
@@ -66,13 +72,21 @@ func (s *Store) RefreshBlacklisted(ctx context.Context, record, jti string) (_ b
 	if record == "" {
 		record = jti
 	}
-	var at sql.NullInt64
-	var current string
-	err = s.db.QueryRowContext(ctx, s.q("SELECT blacklisted_at, "+currentJTISQL+" FROM jwt_tokens WHERE jti = ?"), record).Scan(&at, &current)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT jti, blacklisted_at IS NOT NULL, "+currentJTISQL+" FROM jwt_tokens WHERE jti IN (?, ?)"), record, jti)
+	if err != nil {
+		return false, err
 	}
-	return at.Valid || current != jti, err
+	defer rows.Close()
+	black := false
+	for rows.Next() {
+		var key, current string
+		var at bool
+		if err := rows.Scan(&key, &at, &current); err != nil {
+			return false, err
+		}
+		black = black || at || (key == record && current != jti)
+	}
+	return black, rows.Err()
 }
 
 // RotateRefresh makes next the current token of old's record when old is
@@ -118,7 +132,8 @@ func (r *jwtRotation) bound() int64 {
 // and the presented token's jti), answering its family when it did.
 const rotateJWTInPlaceSQL = `UPDATE jwt_tokens SET current_jti = ?, current_expires = ?,
 	expires = CASE WHEN expires < ? THEN ? ELSE expires END
-	WHERE jti = ? AND blacklisted_at IS NULL AND ` + currentJTISQL + ` = ? RETURNING family`
+	WHERE jti = ? AND blacklisted_at IS NULL AND ` + currentJTISQL + ` = ?
+	AND NOT EXISTS (SELECT 1 FROM jwt_tokens o WHERE o.jti = ? AND o.blacklisted_at IS NOT NULL) RETURNING family`
 
 // applyJWTRotation runs r alone inside tx, setting r.outcome afresh; it
 // returns only a database error.
@@ -136,7 +151,7 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 	var family string
 	nextExp := micros(next.Expires)
 	rotate := func() error {
-		return s.queryRow(ctx, tx, rotateJWTInPlaceSQL, next.JTI, nextExp, nextExp, r.bound(), key, old.JTI).Scan(&family)
+		return s.queryRow(ctx, tx, rotateJWTInPlaceSQL, next.JTI, nextExp, nextExp, r.bound(), key, old.JTI, old.JTI).Scan(&family)
 	}
 	err := rotate()
 	if errors.Is(err, sql.ErrNoRows) {
@@ -152,10 +167,16 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	var rotated bool
+	var rotated, black bool
 	var current string
-	if err := s.queryRow(ctx, tx, "SELECT rotated, family, "+currentJTISQL+" FROM jwt_tokens WHERE jti = ?", key).Scan(&rotated, &family, &current); err != nil {
+	if err := s.queryRow(ctx, tx, "SELECT rotated, blacklisted_at IS NOT NULL, family, "+currentJTISQL+" FROM jwt_tokens WHERE jti = ?", key).Scan(&rotated, &black, &family, &current); err != nil {
 		return err
+	}
+	if current == old.JTI && !black && key != old.JTI {
+		// Refused by a record of its own (blacklisted there).
+		if err := s.queryRow(ctx, tx, "SELECT rotated FROM jwt_tokens WHERE jti = ?", old.JTI).Scan(&rotated); err != nil {
+			return err
+		}
 	}
 	if !rotated && current == old.JTI {
 		r.outcome = gatehouse.Blacklisted
@@ -206,6 +227,7 @@ func (s *Store) applyJWTRotationSet(ctx context.Context, q querier, again func()
 			expires = CASE WHEN t.expires < u.exp THEN u.bound ELSE t.expires END
 			FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS u(key, old, next, exp, bound)
 			WHERE t.jti = u.key AND t.blacklisted_at IS NULL AND COALESCE(t.current_jti, t.jti) = u.old
+				AND NOT EXISTS (SELECT 1 FROM jwt_tokens o WHERE o.jti = u.old AND o.blacklisted_at IS NOT NULL)
 			RETURNING t.jti`), keys, olds, nexts, expires, bounds)
 		if err == nil {
 			done, err = scanStrings(rows)

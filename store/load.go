@@ -201,6 +201,8 @@ func (s *Store) loadToken(ctx context.Context, tx *sql.Tx, t *gatehouse.Token) e
 }
 
 // loadRefreshRecord overwrites a simplejwt outstanding token by its jti; a
+// record rotated in place keeps its expires (an upper bound of its current
+// token's expiry, which the cleanup reads) when the dump's is earlier; a
 // blacklisting already stored stays (Django keeps a blacklistedtoken row
 // that a later dump does not name).
 func (s *Store) loadRefreshRecord(ctx context.Context, tx *sql.Tx, r gatehouse.RefreshRecord) error {
@@ -210,7 +212,8 @@ func (s *Store) loadRefreshRecord(ctx context.Context, tx *sql.Tx, r gatehouse.R
 	}
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO jwt_tokens (jti, user_id, family, created, expires, blacklisted_at, rotated)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (jti) DO UPDATE SET user_id = excluded.user_id, created = excluded.created, expires = excluded.expires,
+		ON CONFLICT (jti) DO UPDATE SET user_id = excluded.user_id, created = excluded.created,
+			expires = CASE WHEN jwt_tokens.current_jti IS NULL OR excluded.expires > jwt_tokens.expires THEN excluded.expires ELSE jwt_tokens.expires END,
 			blacklisted_at = COALESCE(excluded.blacklisted_at, jwt_tokens.blacklisted_at)`),
 		r.JTI, uid, r.Family, micros(r.Created), micros(r.Expires), nullMicros(r.BlacklistedAt), r.Rotated)
 	return err

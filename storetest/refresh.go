@@ -147,6 +147,60 @@ func testRefreshRecordLegacyFamily(t *testing.T, s gatehouse.Store) {
 	}
 }
 
+// A token kept in a record that has a blacklisted record of its own too
+// (Django's blacklisting of it, loaded from a dump taken after Django
+// served again) is refused: by RefreshBlacklisted, and by a rotation, alone
+// or several at once; a rotated one there is a reuse.
+func testRefreshRecordOwnBlacklisting(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "olga")
+	now := time.Now()
+	for _, f := range []string{"o1", "p1", "q1"} {
+		if err := s.RecordRefresh(ctx, refreshRecord(f, u.ID, now)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.RotateRefresh(ctx, refreshRecord(f, u.ID, now), inRecord(f, f+"-2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
+			t.Fatalf("rotating %s: %v, %v", f, got, err)
+		}
+	}
+	// Django blacklisted o1-2 at a logout, and p1-2 at its rotation.
+	for _, r := range []struct {
+		jti     string
+		rotated bool
+	}{{"o1-2", false}, {"p1-2", true}} {
+		own := refreshRecord(r.jti, u.ID, now)
+		at := now
+		own.BlacklistedAt, own.Rotated = &at, r.rotated
+		if err := s.RecordRefresh(ctx, own); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !blacklisted(t, s, "o1", "o1-2") || !blacklisted(t, s, "p1", "p1-2") || blacklisted(t, s, "q1", "q1-2") {
+		t.Fatal("a blacklisting in a token's own record is not read, or read for another")
+	}
+	want := map[string]gatehouse.RotateOutcome{"o1": gatehouse.Blacklisted, "p1": gatehouse.Reused, "q1": gatehouse.Rotated}
+	var wg sync.WaitGroup
+	got, errs := map[string]gatehouse.RotateOutcome{}, map[string]error{}
+	var mu sync.Mutex
+	for f := range want {
+		wg.Go(func() {
+			out, err := s.RotateRefresh(ctx, inRecord(f, f+"-2", u.ID, now), inRecord(f, f+"-3", u.ID, now), now)
+			mu.Lock()
+			got[f], errs[f] = out, err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for f, w := range want {
+		if errs[f] != nil || got[f] != w {
+			t.Errorf("rotating %s-2: %v, %v; want %v", f, got[f], errs[f], w)
+		}
+	}
+	if !blacklisted(t, s, "p1", "p1-3") {
+		t.Error("the reuse of p1-2 left its family")
+	}
+}
+
 // BlacklistRefresh blacklists once, recording unknown tokens.
 func testRefreshRecordBlacklist(t *testing.T, s gatehouse.Store) {
 	ctx := t.Context()

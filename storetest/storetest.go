@@ -86,6 +86,7 @@ var (
 		{"UserListGroup", testUserListGroup},
 		{"RefreshRecordRotation", testRefreshRecordRotation},
 		{"RefreshRecordLegacyFamily", testRefreshRecordLegacyFamily},
+		{"RefreshRecordOwnBlacklisting", testRefreshRecordOwnBlacklisting},
 		{"RefreshRecordsRotatedTogether", testRefreshRecordsRotatedTogether},
 		{"RefreshRecordBlacklist", testRefreshRecordBlacklist},
 		{"RefreshRecordConcurrentRotation", testRefreshRecordConcurrentRotation},

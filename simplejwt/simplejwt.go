@@ -288,7 +288,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		// names no record to keep the new token in.
 		return "", "", refused(gatehouse.ReasonCredentialInvalid)
 	}
-	old := gatehouse.RefreshRecord{JTI: claims.JTI, Record: claims.Record, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	old := presented(claims)
 	refresh, nc, err := s.codec.MintRotated(old.Key(), claims.UserID, key, now, copied...)
 	if err != nil {
 		return "", "", err
@@ -307,6 +307,11 @@ func (s *Service) Refresh(ctx context.Context, raw string) (access, refresh stri
 		return "", "", &gatehouse.Error{Code: gatehouse.EUNAUTHORIZED, Reason: ReasonBlacklisted, Err: gatehouse.ErrTokenReused}
 	}
 	return "", "", refused(ReasonBlacklisted)
+}
+
+// presented is the record of the refresh token whose claims are c.
+func presented(c jwt.Claims) gatehouse.RefreshRecord {
+	return gatehouse.RefreshRecord{JTI: c.JTI, Record: c.Record, UserID: c.UserID, Created: c.IssuedAt(), Expires: time.Unix(c.Exp, 0)}
 }
 
 // withCopied is the access token's extra claims on a refresh: the
@@ -376,7 +381,7 @@ func (s *Service) Blacklist(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	rec := gatehouse.RefreshRecord{JTI: claims.JTI, Record: claims.Record, UserID: claims.UserID, Created: claims.IssuedAt(), Expires: time.Unix(claims.Exp, 0)}
+	rec := presented(claims)
 	done, err := s.store.BlacklistRefresh(ctx, rec, s.now())
 	if done && err == nil {
 		s.record(ctx, gatehouse.AuditTokenRevoked, claims.UserID, claims.JTI)

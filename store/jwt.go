@@ -141,9 +141,6 @@ func (s *Store) applyJWTRotation(ctx context.Context, tx *sql.Tx, r *jwtRotation
 	r.outcome = 0
 	old, next := r.old, r.next
 	key := old.Key()
-	if old.Family == "" {
-		old.Family = key
-	}
 	// One statement rotates the record if the token is its current one
 	// and reads its family (RETURNING: PostgreSQL, SQLite ≥ 3.35). A token
 	// never recorded (issued before the records) is recorded and tried

@@ -85,15 +85,11 @@ func testRefreshRecordRotation(t *testing.T, s gatehouse.Store) {
 	}
 	// A token never recorded (issued before the records existed) is its
 	// own family: rotating it works once.
-	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("rotating an unrecorded token: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-2", u.ID, now), now, gatehouse.Rotated)
 	if !blacklisted(t, s, "", "legacy") || blacklisted(t, s, "legacy", "legacy-2") {
 		t.Fatal("after a rotation, the old token is good or the new one refused")
 	}
-	if got, err := s.RotateRefresh(ctx, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-3", u.ID, now), now); err != nil || got != gatehouse.Reused {
-		t.Fatalf("rotating it again: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("legacy", u.ID, now), inRecord("legacy", "legacy-3", u.ID, now), now, gatehouse.Reused)
 	if !blacklisted(t, s, "legacy", "legacy-2") {
 		t.Fatal("the token the reused one was rotated into is still good")
 	}
@@ -102,12 +98,8 @@ func testRefreshRecordRotation(t *testing.T, s gatehouse.Store) {
 	}
 	// A token the record never held (made up under a known record: only
 	// the signing key could mint one) is a replay too.
-	if got, err := s.RotateRefresh(ctx, refreshRecord("k1", u.ID, now), inRecord("k1", "k2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("rotating k1: %v, %v", got, err)
-	}
-	if got, err := s.RotateRefresh(ctx, inRecord("k1", "k-other", u.ID, now), inRecord("k1", "k3", u.ID, now), now); err != nil || got != gatehouse.Reused {
-		t.Fatalf("rotating a token k1's record never held: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("k1", u.ID, now), inRecord("k1", "k2", u.ID, now), now, gatehouse.Rotated)
+	mustRotate(t, s, inRecord("k1", "k-other", u.ID, now), inRecord("k1", "k3", u.ID, now), now, gatehouse.Reused)
 	if !blacklisted(t, s, "k1", "k2") {
 		t.Fatal("k1's family survived")
 	}
@@ -130,18 +122,12 @@ func testRefreshRecordLegacyFamily(t *testing.T, s gatehouse.Store) {
 			t.Fatal(err)
 		}
 	}
-	if got, err := s.RotateRefresh(ctx, refreshRecord("l2", u.ID, now), inRecord("l2", "l3", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("rotating l2: %v, %v", got, err)
-	}
-	if got, err := s.RotateRefresh(ctx, inRecord("l2", "l3", u.ID, now), inRecord("l2", "l4", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("rotating l3: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("l2", u.ID, now), inRecord("l2", "l3", u.ID, now), now, gatehouse.Rotated)
+	mustRotate(t, s, inRecord("l2", "l3", u.ID, now), inRecord("l2", "l4", u.ID, now), now, gatehouse.Rotated)
 	if blacklisted(t, s, "l2", "l4") {
 		t.Fatal("l4 is refused")
 	}
-	if got, err := s.RotateRefresh(ctx, refreshRecord("l1", u.ID, now), inRecord("l1", "l5", u.ID, now), now); err != nil || got != gatehouse.Reused {
-		t.Fatalf("replaying l1: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("l1", u.ID, now), inRecord("l1", "l5", u.ID, now), now, gatehouse.Reused)
 	if !blacklisted(t, s, "l2", "l4") {
 		t.Fatal("the replay of the family's first token left l4 good")
 	}
@@ -159,9 +145,7 @@ func testRefreshRecordOwnBlacklisting(t *testing.T, s gatehouse.Store) {
 		if err := s.RecordRefresh(ctx, refreshRecord(f, u.ID, now)); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.RotateRefresh(ctx, refreshRecord(f, u.ID, now), inRecord(f, f+"-2", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-			t.Fatalf("rotating %s: %v, %v", f, got, err)
-		}
+		mustRotate(t, s, refreshRecord(f, u.ID, now), inRecord(f, f+"-2", u.ID, now), now, gatehouse.Rotated)
 	}
 	// Django blacklisted o1-2 at a logout, and p1-2 at its rotation.
 	for _, r := range []struct {
@@ -198,6 +182,15 @@ func testRefreshRecordOwnBlacklisting(t *testing.T, s gatehouse.Store) {
 	}
 	if !blacklisted(t, s, "p1", "p1-3") {
 		t.Error("the reuse of p1-2 left its family")
+	}
+}
+
+// mustRotate rotates old into next at now and fails t unless the outcome
+// is want.
+func mustRotate(t *testing.T, s gatehouse.RefreshRecordStore, old, next gatehouse.RefreshRecord, now time.Time, want gatehouse.RotateOutcome) {
+	t.Helper()
+	if got, err := s.RotateRefresh(t.Context(), old, next, now); err != nil || got != want {
+		t.Fatalf("rotating %s (record %q) into %s: %v, %v; want %v", old.JTI, old.Record, next.JTI, got, err, want)
 	}
 }
 
@@ -238,9 +231,7 @@ func testRefreshRecordBlacklist(t *testing.T, s gatehouse.Store) {
 	if err := s.RecordRefresh(ctx, refreshRecord("b4", u.ID, now)); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.RotateRefresh(ctx, refreshRecord("b4", u.ID, now), inRecord("b4", "b5", u.ID, now), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("rotating b4: %v, %v", got, err)
-	}
+	mustRotate(t, s, refreshRecord("b4", u.ID, now), inRecord("b4", "b5", u.ID, now), now, gatehouse.Rotated)
 	if changed, err := s.BlacklistRefresh(ctx, refreshRecord("b4", u.ID, now), now); err != nil || changed {
 		t.Fatalf("blacklisting the rotated b4: %v, %v", changed, err)
 	}
@@ -259,9 +250,7 @@ func testRefreshRecordBlacklist(t *testing.T, s gatehouse.Store) {
 	if !blacklisted(t, s, "b6", "b7") {
 		t.Fatal("b7 not blacklisted")
 	}
-	if got, err := s.RotateRefresh(ctx, inRecord("b6", "b7", u.ID, now), inRecord("b6", "b8", u.ID, now), now); err != nil || got != gatehouse.Blacklisted {
-		t.Fatalf("rotating the blacklisted b7: %v, %v", got, err)
-	}
+	mustRotate(t, s, inRecord("b6", "b7", u.ID, now), inRecord("b6", "b8", u.ID, now), now, gatehouse.Blacklisted)
 }
 
 // Of concurrent rotations of one token exactly one wins; the others see
@@ -357,9 +346,7 @@ func testRefreshRecordDeleteExpired(t *testing.T, s gatehouse.Store) {
 			old = first
 		}
 		next := inRecord("r1", jti, u.ID, later) // expires in 24 h less a minute
-		if got, err := s.RotateRefresh(ctx, old, next, later); err != nil || got != gatehouse.Rotated {
-			t.Fatalf("rotating into %s: %v, %v", jti, got, err)
-		}
+		mustRotate(t, s, old, next, later, gatehouse.Rotated)
 	}
 	for _, at := range []time.Time{now.Add(2 * time.Hour), now.Add(23 * time.Hour)} {
 		if n, err := s.DeleteExpiredRefresh(ctx, at, 10); err != nil || n != 0 {
@@ -424,9 +411,7 @@ func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
 		t.Helper()
 		return blacklisted(t, s, tok(jti).Record, jti)
 	}
-	if got, err := s.RotateRefresh(ctx, old, tok("cur"), now); err != nil || got != gatehouse.Rotated {
-		t.Fatalf("first rotation: %v %v", got, err)
-	}
+	mustRotate(t, s, old, tok("cur"), now, gatehouse.Rotated)
 	type call struct{ old, next string }
 	calls := []call{{"legacy", "legacy-2"}, {"gone", "gone-2"}, {"old", "old-2"}, {"cur", "cur-2"}}
 	for i := 0; i < n; i++ {
@@ -473,9 +458,7 @@ func testRefreshRecordsRotatedTogether(t *testing.T, s gatehouse.Store) {
 		}
 		// The new token carries its family: presenting the old one again
 		// revokes it.
-		if got, err := s.RotateRefresh(ctx, tok(fmt.Sprint("t", i)), tok(fmt.Sprint("t", i, "-3")), now); err != nil || got != gatehouse.Reused {
-			t.Fatalf("replaying t%d: %v %v", i, got, err)
-		}
+		mustRotate(t, s, tok(fmt.Sprint("t", i)), tok(fmt.Sprint("t", i, "-3")), now, gatehouse.Reused)
 		if !isBlacklisted(fmt.Sprint("t", i, "-2")) {
 			t.Errorf("t%d-2 survived the replay of its family", i)
 		}

@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -233,8 +234,10 @@ type OAuthTokenStore interface {
 	// (outside grace): the family is revoked, committed, and a *TokenReuse
 	// (ErrTokenReused) naming its user and family returned; else issue is
 	// called (its error is returned and nothing changes), the token
-	// revoked and issue's pair stored in its family.
-	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+	// revoked and issue's pair stored in its family. ahead, when not nil,
+	// is the pair issue will return for the usual rotation, which the
+	// store may write before calling issue (RefreshAhead).
+	RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration, ahead *RefreshAhead,
 		issue func(RefreshRotation) (*AccessToken, *RefreshToken, error)) (RevokedAccess, error)
 	CreateGrant(ctx context.Context, g *Grant) error
 	// GrantByHash returns the code with that hash, read without a lock
@@ -470,6 +473,43 @@ type AccessTokenInfo struct {
 // RevokedAccess lists the hashes of the access tokens a store call deleted,
 // so that the caller can drop them from its caches.
 type RevokedAccess [][]byte
+
+// RefreshAhead is the new pair of the usual refresh rotation, made before
+// the store reads the token presented: a split token presented as its
+// row's current one (RefreshRotation.InPlace), its scope kept. A store
+// may write it at once, without reading the token first (on PostgreSQL,
+// one statement for a group of rotations instead of a read and a write),
+// when and only when the token is its row's current one and not revoked,
+// is appID's, has expired neither itself nor with its family, its user
+// (if it has one) is present, active and accepts its creation
+// (User.Accepts), and its access token's row can become the new one in
+// place (the same user, application, family and grant). The new pair then
+// has the old token's scope, user, family, grant and auth time, and
+// issue is called after the write, with InPlace set, to build the answer:
+// it must return exactly this pair (the store answers an internal error
+// otherwise). In every other case the store proceeds as without it.
+type RefreshAhead struct {
+	AccessHash    []byte    // the new access token's key
+	AccessExpires time.Time // the new access token's expiry
+	// Secret is the new refresh token's SHA-256; it keeps the old one's
+	// selector.
+	Secret         []byte
+	RefreshExpires *time.Time // nil: it does not expire
+	Created        time.Time  // both tokens'
+}
+
+// Matches reports whether at and rt, issued for a rotation of old, are
+// the pair a: what a store that wrote a checks of issue's answer.
+func (a *RefreshAhead) Matches(old *RefreshToken, at *AccessToken, rt *RefreshToken) bool {
+	sameTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	sameID := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return at != nil && rt != nil &&
+		bytes.Equal(at.Hash, a.AccessHash) && at.Expires.Equal(a.AccessExpires) && at.Created.Equal(a.Created) &&
+		at.Scope == old.Scope && sameID(at.UserID, old.UserID) && at.ApplicationID == old.ApplicationID &&
+		bytes.Equal(rt.Hash, old.Hash) && bytes.Equal(rt.Secret, a.Secret) && sameTime(rt.Expires, a.RefreshExpires) &&
+		rt.Created.Equal(a.Created) && rt.Scope == old.Scope && sameID(rt.UserID, old.UserID) &&
+		rt.ApplicationID == old.ApplicationID && sameTime(rt.AuthTime, old.AuthTime)
+}
 
 // RefreshRotation is what RotateRefreshToken hands to its issue function.
 type RefreshRotation struct {

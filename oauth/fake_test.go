@@ -44,6 +44,7 @@ type fakeStore struct {
 	accessTokenByHash  func(hash []byte) (gatehouse.AccessTokenInfo, error)
 	refreshTokenByHash func(hash []byte) (gatehouse.RefreshToken, error)
 	createApplication  func(a *gatehouse.Application) error
+	ahead              *gatehouse.RefreshAhead // the last RotateRefreshToken's
 	rotateRefreshToken func(hash []byte, appID int64, now time.Time, grace time.Duration,
 		issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error)
 	grantByHash func(hash []byte) (gatehouse.Grant, error)
@@ -123,8 +124,9 @@ func (f *fakeStore) CreateTokens(_ context.Context, at *gatehouse.AccessToken, r
 	return nil
 }
 
-func (f *fakeStore) RotateRefreshToken(_ context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+func (f *fakeStore) RotateRefreshToken(_ context.Context, hash []byte, appID int64, now time.Time, grace time.Duration, ahead *gatehouse.RefreshAhead,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (gatehouse.RevokedAccess, error) {
+	f.ahead = ahead
 	if f.rotateRefreshToken == nil {
 		return nil, errUnexpected
 	}

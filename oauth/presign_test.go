@@ -192,6 +192,11 @@ func TestRefreshGrantPresigned(t *testing.T) {
 				params.Set("scope", tc.scope)
 			}
 			resp, err := p.Token(context.Background(), oauth.TokenRequest{Params: params, Client: confForm})
+			// A JWT is signed for the user and scope the rotation finds:
+			// a pair is made ahead for an opaque client only.
+			if (store.ahead != nil) != (tc.opaque && tc.scope == "") {
+				t.Fatalf("made ahead: %+v", store.ahead)
+			}
 
 			wantRead := [][]byte{selectors.RefreshKey(value)}
 			if tc.read == nil {

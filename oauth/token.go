@@ -227,6 +227,7 @@ func (p *Provider) newPair(ctx context.Context, app *gatehouse.Application, u *g
 type keptRow struct {
 	token string
 	key   []byte
+	next  string // the new token, made ahead (aheadPair); "" to make one
 }
 
 // pairWith is newPair with the access token already made when access is
@@ -262,8 +263,10 @@ func (p *Provider) pairWith(ctx context.Context, access string, app *gatehouse.A
 	var refresh string
 	var selector []byte
 	if keep != nil {
-		selector = keep.key
-		refresh, err = secret.Resplit(p.random, keep.token)
+		selector, refresh = keep.key, keep.next
+		if refresh == "" {
+			refresh, err = secret.Resplit(p.random, keep.token)
+		}
 	} else if refresh, err = secret.SplitToken(p.random, now); err == nil {
 		selector = p.selector.Key(refresh)
 	}
@@ -627,6 +630,10 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 	if err != nil {
 		return nil, err
 	}
+	ahead, made, err := p.aheadPair(ctx, t, g.token, key, req)
+	if err != nil {
+		return nil, err
+	}
 	var out *TokenResponse
 	issue := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
@@ -643,11 +650,18 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		if old.UserID != nil {
 			owner = rot.User
 		}
+		access := pre.token(owner, scope)
 		var keep *keptRow
 		if sel, _, _, split := secret.SplitRef(key); rot.InPlace && split {
 			keep = &keptRow{token: g.token, key: sel} // the store found the row by this selector
 		}
-		at, rt, o, err := p.pairWith(ctx, pre.token(owner, scope), t.client, owner, scope, t.now, true, keep)
+		if made != nil { // opaque tokens, the same whatever the rotation finds
+			access = made.access
+			if keep != nil {
+				keep.next = made.refresh
+			}
+		}
+		at, rt, o, err := p.pairWith(ctx, access, t.client, owner, scope, t.now, true, keep)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -659,12 +673,36 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		out = o
 		return at, rt, nil
 	}
-	revoked, err := p.store.RotateRefreshToken(ctx, key, t.client.ID, t.now, p.cfg.RefreshGracePeriod, issue)
+	revoked, err := p.store.RotateRefreshToken(ctx, key, t.client.ID, t.now, p.cfg.RefreshGracePeriod, ahead, issue)
 	p.forget(revoked)
 	if err := exchangeError(err); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// madeAhead is the pair of a refresh rotation made before it (aheadPair).
+type madeAhead struct{ access, refresh string }
+
+// aheadPair makes, before the rotation, the pair the usual rotation of
+// token (key: its RefreshKey) issues: an opaque access token, and the
+// split refresh token's next value under its selector; the store may
+// write it without reading the token first (gatehouse.RefreshAhead), and
+// the rotation's issue returns it. nil when the client's access tokens
+// are JWTs (signed for the user and scope found), the token is not split
+// (imported from Django: its rotation gives it a row of its own) or a
+// scope was requested (checked against the token's own).
+func (p *Provider) aheadPair(ctx context.Context, t *tokenRequest, token string, key []byte, req []string) (*gatehouse.RefreshAhead, *madeAhead, error) {
+	sel, _, _, split := secret.SplitRef(key)
+	if !split || req != nil || (t.client.TokenFormat == gatehouse.TokenFormatJWT && p.atSigner != nil) {
+		return nil, nil, nil
+	}
+	at, rt, o, err := p.pairWith(ctx, "", t.client, nil, "", t.now, true, &keptRow{token: token, key: sel})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &gatehouse.RefreshAhead{AccessHash: at.Hash, AccessExpires: at.Expires, Secret: rt.Secret, RefreshExpires: rt.Expires, Created: at.Created},
+		&madeAhead{access: o.AccessToken, refresh: o.RefreshToken}, nil
 }
 
 // refreshScope is the scope a refresh gives: the old token's, or the

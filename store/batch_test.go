@@ -117,7 +117,7 @@ func rotateRound(t *testing.T, s *store.Store, app gatehouse.Application, round,
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+			gone[i], errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0, nil,
 				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 					return &gatehouse.AccessToken{Hash: secret.Hash(name("a2", i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
 						&gatehouse.RefreshToken{Hash: secret.Hash(name("r2", i)), ApplicationID: app.ID, Created: now}, nil

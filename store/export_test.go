@@ -95,6 +95,10 @@ func explain(ctx context.Context, s *Store, query string, args []any, off ...str
 // statement per step for their group (PostgreSQL).
 func RotationsTogether(s *Store) int64 { return s.groups.together.Load() }
 
+// RotationsAhead is how many OAuth rotations were written ahead
+// (applyAheadSet).
+func RotationsAhead(s *Store) int64 { return s.groups.ahead.Load() }
+
 // CleanupStatements names the background cleanup's selections (cleanup.go),
 // each with the table it reads; each takes a time bound and a limit.
 var CleanupStatements = map[string]struct{ Table, Query string }{

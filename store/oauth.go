@@ -651,11 +651,14 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, hash []byte, appID int64
 // issue is called before anything is written: its error leaves the token
 // as it was and is returned as is. The hashes of deleted access tokens are
 // returned in every case. Concurrent rotations share a transaction
-// (store/rotate.go), each with the outcome it would have alone.
-func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration,
+// (store/rotate.go), each with the outcome it would have alone. On
+// PostgreSQL a rotation whose pair was made ahead is written first when
+// it can be, and issue called after (gatehouse.RefreshAhead,
+// applyAheadSet); SQLite, whose one writer reads for free, ignores ahead.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, appID int64, now time.Time, grace time.Duration, ahead *gatehouse.RefreshAhead,
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)) (_ gatehouse.RevokedAccess, err error) {
 	defer s.classified(&err)
-	r := &rotation{hash: hash, appID: appID, now: now, grace: grace, issue: issue}
+	r := &rotation{hash: hash, appID: appID, now: now, grace: grace, ahead: ahead, issue: issue}
 	if err := s.groups.rotate(ctx, r); err != nil {
 		return nil, err
 	}

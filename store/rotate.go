@@ -39,12 +39,14 @@ import (
 //
 // On PostgreSQL the set paths run before the group's transaction, each
 // as one statement that is its own transaction (groupWriter.sets): the
-// OAuth set is a read and a guarded write, two round trips, and
-// simplejwt's one, instead of the same inside BEGIN and COMMIT (four and
-// three round trips: docs/performance.md, fourteenth round). What they
-// leave (a reuse, a token presented twice, one never recorded, a set
-// whose tokens changed between its read and its write) runs one rotation
-// after the other in the group's transaction, as before.
+// OAuth rotations whose pair was made ahead are one statement that reads
+// and writes them (applyAheadSet, rotate_ahead.go), the others a read and
+// a guarded write, two round trips, and simplejwt's one, instead of the
+// same inside BEGIN and COMMIT (four and three round trips:
+// docs/performance.md, fourteenth round). What they leave (a reuse, a
+// token presented twice, one never recorded, a set whose tokens changed
+// between its read and its write) runs one rotation after the other in
+// the group's transaction, as before.
 
 // rotation is one RotateRefreshToken call.
 type rotation struct {
@@ -52,6 +54,7 @@ type rotation struct {
 	appID int64
 	now   time.Time
 	grace time.Duration
+	ahead *gatehouse.RefreshAhead // may be nil
 	issue func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error)
 
 	revoked gatehouse.RevokedAccess
@@ -79,6 +82,7 @@ type txGroups struct {
 
 	grouped  atomic.Int64 // requests committed in groups of more than one (for tests)
 	together atomic.Int64 // rotations the set paths ran, OAuth and simplejwt (for tests)
+	ahead    atomic.Int64 // OAuth rotations written ahead (applyAheadSet; for tests)
 }
 
 // groupedTx is one caller's part of a group: apply runs it inside the
@@ -423,8 +427,22 @@ func (w *groupWriter) sets(batch []*groupedTx, until time.Time) ([]*groupedTx, e
 			return w.again(octx)
 		}
 		if len(rots) > 0 {
-			if err := s.applyRotationSet(ctx, c, again, rots); err != nil {
+			if err := s.applyAheadSet(ctx, c, again, rots); err != nil {
 				return err
+			}
+			rest := rots[:0:0]
+			for _, r := range rots {
+				if !r.inSet && r.unknown == nil {
+					rest = append(rest, r)
+				}
+			}
+			if len(rest) > 0 {
+				if c, err = w.session(ctx); err != nil {
+					return err
+				}
+				if err := s.applyRotationSet(ctx, c, again, rest); err != nil {
+					return err
+				}
 			}
 		}
 		if len(jwts) > 0 {

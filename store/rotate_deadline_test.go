@@ -33,7 +33,7 @@ func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	oauth := func(ctx context.Context, suffix string) error {
-		_, err := s.RotateRefreshToken(ctx, secret.Hash("late-r1"), app.ID, now, 0, issue("-"+suffix))
+		_, err := s.RotateRefreshToken(ctx, secret.Hash("late-r1"), app.ID, now, 0, nil, issue("-"+suffix))
 		return err
 	}
 	simplejwt := func(ctx context.Context, suffix string) error {
@@ -97,7 +97,7 @@ func TestRotationPastItsDeadlineNeverCommits(t *testing.T) {
 func TestRotationDeadlockRunsAgain(t *testing.T) {
 	s, admin, app, _, issue := rotationFixture(t, "dl")
 	ctx, now := t.Context(), time.Now()
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("dl-r1"), app.ID, now, 0, issue("2")); err != nil {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("dl-r1"), app.ID, now, 0, nil, issue("2")); err != nil {
 		t.Fatal(err)
 	}
 	r1, err := s.RefreshTokenByHash(ctx, secret.Hash("dl-r1"))
@@ -121,7 +121,7 @@ func TestRotationDeadlockRunsAgain(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { // the replay of r1: its transaction locks r1, then waits for r2 (the family's revocation)
-		_, err := s.RotateRefreshToken(ctx, secret.Hash("dl-r1"), app.ID, now, 0, issue("3"))
+		_, err := s.RotateRefreshToken(ctx, secret.Hash("dl-r1"), app.ID, now, 0, nil, issue("3"))
 		done <- err
 	}()
 	time.Sleep(300 * time.Millisecond)

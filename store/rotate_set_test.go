@@ -65,7 +65,7 @@ func TestRotationSetGuard(t *testing.T) {
 			t.Errorf("revoking r0: %v %v", found, err)
 		}
 	}
-	_, err := s.RotateRefreshToken(ctx, secret.Hash("r0"), app.ID, now, 0, issue(0))
+	_, err := s.RotateRefreshToken(ctx, secret.Hash("r0"), app.ID, now, 0, nil, issue(0))
 	if !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("rotating a token revoked during its set: %v, want invalid_grant", err)
 	}
@@ -83,7 +83,7 @@ func TestRotationSetGuard(t *testing.T) {
 			t.Errorf("revoking a1: %v %v", ok, err)
 		}
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), app.ID, now, 0, issue(1)); err != nil {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), app.ID, now, 0, nil, issue(1)); err != nil {
 		t.Fatalf("rotating a token whose access token was revoked during its set: %v", err)
 	}
 	rt, err := s.RefreshTokenByHash(ctx, secret.Hash("r2-1"))
@@ -247,7 +247,7 @@ func TestRotationSetCommitUnknown(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+			_, errs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0, nil,
 				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 					return &gatehouse.AccessToken{Hash: secret.Hash(name("a2", i)), ApplicationID: app.ID, Created: now, Expires: now.Add(time.Hour)},
 						&gatehouse.RefreshToken{Hash: secret.Hash(name("r2", i)), ApplicationID: app.ID, Created: now}, nil
@@ -318,7 +318,7 @@ func TestGroupCommitLost(t *testing.T) {
 					})
 			})
 			wg.Go(func() {
-				_, rotErrs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0,
+				_, rotErrs[i] = s.RotateRefreshToken(ctx, secret.Hash(name("r", i)), app.ID, now, 0, nil,
 					func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 						at, rt := pair(app, u.ID, "", name("a2", i), name("r2", i), now)
 						return at, rt, nil

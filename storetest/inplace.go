@@ -18,37 +18,74 @@ var selectors = secret.NewSelectors("storetest")
 
 // splitIssuer issues pairs with split refresh tokens as the OAuth provider
 // does: in place (the presented token's selector, secret.Resplit) when the
-// rotation says so, else a new split token. The last refresh token it
-// issued and the rotation it saw are kept.
+// rotation says so, else a new split token; refusing, as the provider
+// does, a token whose user is gone, inactive or changed its password since
+// (User.Accepts). With ahead it makes the usual rotation's pair before
+// rotating and hands it to the store (gatehouse.RefreshAhead), then issues
+// it, as the provider does for its opaque tokens. The last refresh token
+// it issued and the rotation it saw are kept.
 type splitIssuer struct {
 	t         *testing.T
 	app       gatehouse.Application
 	uid       int64
+	ahead     bool
+	life      time.Duration // the refresh tokens' lifetime; 0: they do not expire
 	now       time.Time
 	presented string // the token being rotated
 	issued    string // the refresh token the last call issued
 	access    string
+	next      string // the refresh token made ahead, issued when in place
 	seen      gatehouse.RefreshRotation
 }
 
 func (p *splitIssuer) issue(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 	p.seen = rot
+	if old := rot.Old; old.UserID != nil && (rot.User == nil || !rot.User.IsActive || !rot.User.Accepts(old.Created)) {
+		return nil, nil, gatehouse.ErrInvalidGrant
+	}
 	next, err := secret.SplitToken(nil, p.now)
-	if rot.InPlace {
+	switch {
+	case rot.InPlace && p.next != "":
+		next = p.next
+	case rot.InPlace:
 		next, err = secret.Resplit(nil, p.presented)
 	}
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	p.access, _ = secret.Alnum(nil, 30)
-	at, rt := splitPair(p.app, p.uid, "", p.access, next, p.now)
+	if !p.ahead {
+		p.access, _ = secret.Alnum(nil, 30)
+	}
+	at, rt := p.pair(next)
 	p.issued = next
 	return at, rt, nil
 }
 
+// pair is the pair issue gives, with the access token p.access.
+func (p *splitIssuer) pair(refresh string) (*gatehouse.AccessToken, *gatehouse.RefreshToken) {
+	at, rt := splitPair(p.app, p.uid, "", p.access, refresh, p.now)
+	if p.life > 0 {
+		e := p.now.Add(p.life)
+		rt.Expires = &e
+	}
+	return at, rt
+}
+
 func (p *splitIssuer) rotate(s gatehouse.Store, token string, now time.Time, grace time.Duration) (gatehouse.RevokedAccess, error) {
-	p.presented, p.issued, p.seen, p.now = token, "", gatehouse.RefreshRotation{}, now
-	return s.RotateRefreshToken(p.t.Context(), selectors.RefreshKey(token), p.app.ID, now, grace, p.issue)
+	p.presented, p.issued, p.seen, p.now, p.next = token, "", gatehouse.RefreshRotation{}, now, ""
+	var ahead *gatehouse.RefreshAhead
+	if p.ahead {
+		var err error
+		if p.access, err = secret.Alnum(nil, 30); err == nil {
+			p.next, err = secret.Resplit(nil, token)
+		}
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		at, rt := p.pair(p.next)
+		ahead = &gatehouse.RefreshAhead{AccessHash: at.Hash, AccessExpires: at.Expires, Secret: rt.Secret, RefreshExpires: rt.Expires, Created: now}
+	}
+	return s.RotateRefreshToken(p.t.Context(), selectors.RefreshKey(token), p.app.ID, now, grace, ahead, p.issue)
 }
 
 // splitPair is pair with the refresh token stored as the provider stores a
@@ -91,7 +128,7 @@ func refreshState(t *testing.T, s gatehouse.Store, token string) gatehouse.Refre
 // found under the same row, the one it replaced is found as rotated (a
 // replay is a reuse), and so is any older one of the row, whose
 // revocation changes nothing.
-func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store) {
+func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store, ahead bool) {
 	ctx := t.Context()
 	a := newApp(t, s, "c1")
 	u := newUser(t, s, "alice")
@@ -111,7 +148,7 @@ func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("a split token by its whole key: %v, want not found", err)
 	}
 
-	p := &splitIssuer{t: t, app: a, uid: u.ID}
+	p := &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
 	t1 := now.Add(time.Second)
 	revoked, err := p.rotate(s, r1, t1, 0)
 	if err != nil || !p.seen.InPlace || p.seen.InGrace || len(revoked) != 1 || !bytes.Equal(revoked[0], secret.TokenKey("access-1")) {
@@ -157,7 +194,7 @@ func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store) {
 	}
 	// Another client's token is unknown to this one.
 	b := newApp(t, s, "c2")
-	if _, err := (&splitIssuer{t: t, app: b, uid: u.ID}).rotate(s, r3, t2, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := (&splitIssuer{t: t, app: b, uid: u.ID, ahead: ahead}).rotate(s, r3, t2, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("another client's rotation: %v", err)
 	}
 
@@ -182,12 +219,12 @@ func testOAuthRotateInPlace(t *testing.T, s gatehouse.Store) {
 // A made-up verifier under a known selector is a reuse too (only a token
 // of the row gives the selector away), and revoking the current token
 // ends the row.
-func testOAuthInPlaceForgedAndRevoked(t *testing.T, s gatehouse.Store) {
+func testOAuthInPlaceForgedAndRevoked(t *testing.T, s gatehouse.Store, ahead bool) {
 	ctx := t.Context()
 	a := newApp(t, s, "c1")
 	u := newUser(t, s, "alice")
 	now := micro(time.Now())
-	p := &splitIssuer{t: t, app: a, uid: u.ID}
+	p := &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
 	f1, _ := storeSplit(t, s, a, u.ID, "f1", now)
 	forged, _ := secret.Resplit(nil, f1)
 	if _, err := p.rotate(s, forged, now, time.Hour); !errors.Is(err, gatehouse.ErrTokenReused) {
@@ -218,12 +255,12 @@ func testOAuthInPlaceForgedAndRevoked(t *testing.T, s gatehouse.Store) {
 // Within the grace period the token a row rotated away from is accepted
 // once more, into a row of its own (the row keeps its current token);
 // after it, it is a reuse that ends both rows.
-func testOAuthInPlaceGrace(t *testing.T, s gatehouse.Store) {
+func testOAuthInPlaceGrace(t *testing.T, s gatehouse.Store, ahead bool) {
 	a := newApp(t, s, "c1")
 	u := newUser(t, s, "alice")
 	now := micro(time.Now())
 	g1, _ := storeSplit(t, s, a, u.ID, "fam", now)
-	p := &splitIssuer{t: t, app: a, uid: u.ID}
+	p := &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
 	if _, err := p.rotate(s, g1, now, time.Minute); err != nil || !p.seen.InPlace {
 		t.Fatal(err)
 	}
@@ -248,7 +285,7 @@ func testOAuthInPlaceGrace(t *testing.T, s gatehouse.Store) {
 // Concurrent rotations of one split token: exactly one succeeds, and the
 // row then holds its token; concurrent rotations of many rows (a group,
 // on PostgreSQL a set) each rotate their own row in place.
-func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store) {
+func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store, ahead bool) {
 	ctx := t.Context()
 	a := newApp(t, s, "c1")
 	u := newUser(t, s, "alice")
@@ -260,7 +297,7 @@ func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		issuers[i] = &splitIssuer{t: t, app: a, uid: u.ID}
+		issuers[i] = &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
 		wg.Go(func() { _, errs[i] = issuers[i].rotate(s, one, now, 0) })
 	}
 	wg.Wait()
@@ -287,7 +324,7 @@ func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store) {
 	}
 	for round := range 3 {
 		for i := range n {
-			issuers[i] = &splitIssuer{t: t, app: a, uid: u.ID}
+			issuers[i] = &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
 			wg.Go(func() { _, errs[i] = issuers[i].rotate(s, toks[i], now.Add(time.Duration(round+1)*time.Second), 0) })
 		}
 		wg.Wait()
@@ -314,7 +351,7 @@ func testOAuthInPlaceConcurrent(t *testing.T, s gatehouse.Store) {
 // a row rotated away from is accepted once more only until it expires, as
 // it was while it had a row of its own; the row's current token, issued
 // later, expires later and does not lend it its expiry.
-func testOAuthInPlaceGraceExpired(t *testing.T, s gatehouse.Store) {
+func testOAuthInPlaceGraceExpired(t *testing.T, s gatehouse.Store, ahead bool) {
 	ctx := t.Context()
 	a := newApp(t, s, "c1")
 	u := newUser(t, s, "alice")
@@ -330,18 +367,10 @@ func testOAuthInPlaceGraceExpired(t *testing.T, s gatehouse.Store) {
 	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
 		t.Fatal(err)
 	}
-	p := &splitIssuer{t: t, app: a, uid: u.ID}
-	expiring := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
-		at, rt, err := p.issue(rot)
-		if rt != nil {
-			e := p.now.Add(life)
-			rt.Expires = &e
-		}
-		return at, rt, err
-	}
+	p := &splitIssuer{t: t, app: a, uid: u.ID, ahead: ahead}
+	p.life = life
 	rotate := func(token string, at time.Time) error {
-		p.presented, p.issued, p.seen, p.now = token, "", gatehouse.RefreshRotation{}, at
-		_, err := s.RotateRefreshToken(ctx, selectors.RefreshKey(token), a.ID, at, time.Minute, expiring)
+		_, err := p.rotate(s, token, at, time.Minute)
 		return err
 	}
 	if err := rotate(r1, now.Add(8*time.Second)); err != nil || !p.seen.InPlace {
@@ -359,5 +388,117 @@ func testOAuthInPlaceGraceExpired(t *testing.T, s gatehouse.Store) {
 	}
 	if got := refreshState(t, s, r2); got.Revoked != nil {
 		t.Fatalf("the current token after the refusal: %+v, want live", got)
+	}
+}
+
+// without and with run an in-place test without and with the pair made
+// ahead (gatehouse.RefreshAhead): a store that writes it first must give
+// every rotation the outcome it has without it.
+func without(f func(*testing.T, gatehouse.Store, bool)) func(*testing.T, gatehouse.Store) {
+	return func(t *testing.T, s gatehouse.Store) { f(t, s, false) }
+}
+
+func with(f func(*testing.T, gatehouse.Store, bool)) func(*testing.T, gatehouse.Store) {
+	return func(t *testing.T, s gatehouse.Store) { f(t, s, true) }
+}
+
+// A pair made ahead is written only for a token that passes every check
+// of gatehouse.RefreshAhead: a token whose user is inactive or changed
+// its password since, that expired itself or with its family, or is
+// another client's, is refused and nothing is written, as without it; a
+// token whose access token was revoked alone is rotated with a new one.
+func testOAuthAheadRefusals(t *testing.T, s gatehouse.Store) {
+	ctx := t.Context()
+	a := newApp(t, s, "c1")
+	b := newApp(t, s, "c2")
+	now := micro(time.Now())
+	later := now.Add(time.Minute)
+	unchanged := func(what, tok string) {
+		t.Helper()
+		if r := refreshState(t, s, tok); r.Revoked != nil || !bytes.Equal(r.Secret, secret.Hash(tok)) {
+			t.Fatalf("%s: the row after the refusal: %+v, want it as it was", what, r)
+		}
+	}
+
+	inactive := newUser(t, s, "inactive")
+	tok, _ := storeSplit(t, s, a, inactive.ID, "f-inactive", now)
+	if _, err := s.UpdateUser(ctx, inactive.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.IsActive = false // its tokens left as they are, as a race with the change would leave them
+		return gatehouse.UserChange{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := &splitIssuer{t: t, app: a, uid: inactive.ID, ahead: true}
+	if _, err := p.rotate(s, tok, later, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("an inactive user's token: %v, want invalid_grant", err)
+	}
+	unchanged("inactive user", tok)
+
+	moved := newUser(t, s, "moved")
+	tok, _ = storeSplit(t, s, a, moved.ID, "f-moved", now)
+	if _, err := s.UpdateUser(ctx, moved.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+		u.AuthEpoch = now.Add(time.Second) // a password change after the token, its tokens left
+		return gatehouse.UserChange{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = &splitIssuer{t: t, app: a, uid: moved.ID, ahead: true}
+	if _, err := p.rotate(s, tok, later, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("a token older than its user's password: %v, want invalid_grant", err)
+	}
+	unchanged("password changed", tok)
+
+	u := newUser(t, s, "alice")
+	p = &splitIssuer{t: t, app: a, uid: u.ID, ahead: true}
+	exp := now.Add(10 * time.Second)
+	r, err := secret.SplitToken(nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, rt := splitPair(a, u.ID, "f-expired", "acc-expired", r, now)
+	rt.Expires = &exp
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.rotate(s, r, exp, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("an expired token: %v, want invalid_grant", err)
+	}
+	unchanged("expired", r)
+
+	if r, err = secret.SplitToken(nil, now); err != nil {
+		t.Fatal(err)
+	}
+	at, rt = splitPair(a, u.ID, "f-family", "acc-family", r, now)
+	if err := s.CreateTokens(ctx, at, rt, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.rotate(s, r, exp, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("a token of an expired family: %v, want invalid_grant", err)
+	}
+	unchanged("family expired", r)
+	if _, err := p.rotate(s, r, exp.Add(-time.Second), 0); err != nil || !p.seen.InPlace {
+		t.Fatalf("the same token before its family's end: %v, %+v", err, p.seen)
+	}
+
+	tok, _ = storeSplit(t, s, a, u.ID, "f-other", now)
+	if _, err := (&splitIssuer{t: t, app: b, uid: u.ID, ahead: true}).rotate(s, tok, later, 0); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+		t.Fatalf("another client's token: %v, want invalid_grant", err)
+	}
+	unchanged("another client", tok)
+
+	// Its access token revoked alone: rotated all the same, with its new
+	// access token in a row of its own.
+	tok, _ = storeSplit(t, s, a, u.ID, "f-alone", now)
+	if ok, err := s.RevokeAccessToken(ctx, secret.TokenKey("acc-f-alone"), a.ID); err != nil || !ok {
+		t.Fatalf("revoking the access token alone: %v %v", ok, err)
+	}
+	revoked, err := p.rotate(s, tok, later, 0)
+	if err != nil || !p.seen.InPlace || len(revoked) != 0 {
+		t.Fatalf("a token whose access token was revoked alone: %v, %+v, revoked %v", err, p.seen, hashes(revoked))
+	}
+	row := refreshState(t, s, p.issued)
+	g, err := s.AccessTokenByHash(ctx, secret.TokenKey(p.access))
+	if err != nil || row.AccessTokenID == nil || g.Token.ID != *row.AccessTokenID || g.Token.Family != "f-alone" {
+		t.Fatalf("the new access token: %+v %v, the row %+v", g.Token, err, row)
 	}
 }

@@ -459,15 +459,15 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 		}
 	}
 	// Wrong client, unknown token.
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), b.ID, now, 0, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), b.ID, now, 0, nil, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("zz"), a.ID, now, 0, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("zz"), a.ID, now, 0, nil, issue("x", "y")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatal(err)
 	}
 	// An error from issue rolls back.
 	boom := errors.New("boom")
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, nil, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		return nil, nil, boom
 	}); !errors.Is(err, boom) {
 		t.Fatal(err)
@@ -478,7 +478,7 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 	if _, err := s.AccessTokenByHash(ctx, secret.Hash("a1")); err != nil {
 		t.Fatalf("a rotation that failed in issue deleted the access token: %v", err)
 	}
-	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, issue("a2", "r2"))
+	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, nil, issue("a2", "r2"))
 	if err != nil || len(revoked) != 1 || string(revoked[0]) != string(secret.Hash("a1")) {
 		t.Fatalf("rotate: %v %d", err, len(revoked))
 	}
@@ -511,7 +511,7 @@ func testOAuthRotateAndFamily(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("revoking the rotated token ended the new access token: %v", err)
 	}
 	// Reuse of r1 revokes the family: a2 gone, r2 revoked.
-	revoked, err = s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, issue("a3", "r3"))
+	revoked, err = s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, nil, issue("a3", "r3"))
 	if !errors.Is(err, gatehouse.ErrTokenReused) || len(revoked) != 1 {
 		t.Fatalf("reuse: %v %d", err, len(revoked))
 	}
@@ -551,14 +551,14 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 	if err := s.CreateTokens(ctx, at, rt, &fexp); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now, time.Minute, issue("ga2", "gr2")); err != nil {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now, time.Minute, nil, issue("ga2", "gr2")); err != nil {
 		t.Fatal(err)
 	}
 	if seen.FamilyExpires == nil || !seen.FamilyExpires.Equal(micro(fexp)) {
 		t.Fatalf("family deadline given to issue: %v, want %v", seen.FamilyExpires, micro(fexp))
 	}
 	// A retry within the grace period: accepted, InGrace, same family.
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(30*time.Second), time.Minute, issue("ga3", "gr3")); err != nil || !seen.InGrace {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(30*time.Second), time.Minute, nil, issue("ga3", "gr3")); err != nil || !seen.InGrace {
 		t.Fatalf("retry within grace: %v, InGrace %v", err, seen.InGrace)
 	}
 	if g, err := s.AccessTokenByHash(ctx, secret.Hash("ga3")); err != nil || g.Token.Family != "g" {
@@ -568,7 +568,7 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("the first rotation's token went on a retry in grace: %v", err)
 	}
 	// After the grace period: reuse.
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(2*time.Minute), time.Minute, issue("ga4", "gr4")); !errors.Is(err, gatehouse.ErrTokenReused) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr1"), a.ID, now.Add(2*time.Minute), time.Minute, nil, issue("ga4", "gr4")); !errors.Is(err, gatehouse.ErrTokenReused) {
 		t.Fatalf("retry after grace: %v", err)
 	}
 	for _, h := range []string{"gr2", "gr3"} {
@@ -579,7 +579,7 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 	// A token the reuse revoked (never rotated) is not one the grace
 	// period accepts again: it was, and its rotation went on issuing
 	// (found by a multi-replica pass). Nor is one revoked by revoke_token.
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr3"), a.ID, now.Add(2*time.Minute+time.Second), time.Minute, issue("ga5", "gr5")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr3"), a.ID, now.Add(2*time.Minute+time.Second), time.Minute, nil, issue("ga5", "gr5")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("a token the family's revocation ended, within grace: %v", err)
 	}
 	at, rt = pair(a, u.ID, "k", "ka1", "kr1", now)
@@ -589,7 +589,7 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 	if _, found, err := s.RevokeRefreshToken(ctx, secret.Hash("kr1"), a.ID, now); err != nil || !found {
 		t.Fatalf("revoking kr1: %v %v", found, err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("kr1"), a.ID, now.Add(time.Second), time.Minute, issue("ka2", "kr2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("kr1"), a.ID, now.Add(time.Second), time.Minute, nil, issue("ka2", "kr2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("a revoked token within grace: %v", err)
 	}
 	// Expired token; expired family.
@@ -599,14 +599,14 @@ func testOAuthRotateGraceAndExpiry(t *testing.T, s gatehouse.Store) {
 	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("er1"), a.ID, exp, 0, issue("x1", "y1")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("er1"), a.ID, exp, 0, nil, issue("x1", "y1")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("expired refresh token: %v", err)
 	}
 	at, rt = pair(a, u.ID, "h", "ha1", "hr1", now)
 	if err := s.CreateTokens(ctx, at, rt, &exp); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("hr1"), a.ID, exp.Add(time.Second), 0, issue("x2", "y2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("hr1"), a.ID, exp.Add(time.Second), 0, nil, issue("x2", "y2")); !errors.Is(err, gatehouse.ErrInvalidGrant) {
 		t.Fatalf("expired family: %v", err)
 	}
 	for _, h := range []string{"er1", "hr1"} {
@@ -632,7 +632,7 @@ func testOAuthConcurrentRotation(t *testing.T, s gatehouse.Store) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			_, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+			_, err := s.RotateRefreshToken(ctx, secret.Hash("r1"), a.ID, now, 0, nil, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 				at, rt := pair(a, u.ID, "", "a-"+string(rune('a'+i)), "r-"+string(rune('a'+i)), now)
 				return at, rt, nil
 			})
@@ -716,7 +716,7 @@ func testOAuthRedeemGrant(t *testing.T, s gatehouse.Store) {
 	}
 	// The family's deadline was stored: past it (the token itself still
 	// valid) a rotation is refused, and nothing is revoked.
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr"), a.ID, fexp.Add(time.Minute), 0,
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("gr"), a.ID, fexp.Add(time.Minute), 0, nil,
 		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			at, rt := pair(a, u.ID, "", "ga-next", "gr-next", now)
 			return at, rt, nil
@@ -936,7 +936,7 @@ func testOAuthRotationsTogether(t *testing.T, s gatehouse.Store) {
 	}
 	refused := errors.New("issue refused")
 	rotate := func(i int, refresh string) error {
-		_, err := s.RotateRefreshToken(ctx, secret.Hash(refresh), a.ID, now, 0, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+		_, err := s.RotateRefreshToken(ctx, secret.Hash(refresh), a.ID, now, 0, nil, func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			switch i {
 			case 1:
 				return nil, nil, refused
@@ -1163,7 +1163,7 @@ func testOAuthLegacyKeys(t *testing.T, s gatehouse.Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			revoked[i], errs[i] = s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", i)), a.ID, now, 0,
+			revoked[i], errs[i] = s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", i)), a.ID, now, 0, nil,
 				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 					at, rt := pair(a, u.ID, "", "", "", now)
 					at.Hash, rt.Hash = secret.TokenKey(tok("a", i)), secret.TokenKey(tok("r", i))
@@ -1188,7 +1188,7 @@ func testOAuthLegacyKeys(t *testing.T, s gatehouse.Store) {
 		}
 	}
 	// A legacy token presented again is a reuse: its family is revoked.
-	if _, err := s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", 0)), a.ID, now, 0,
+	if _, err := s.RotateRefreshToken(ctx, secret.TokenKey(tok("R", 0)), a.ID, now, 0, nil,
 		func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			t.Fatal("issue called for a reused token")
 			return nil, nil, nil
@@ -1237,7 +1237,7 @@ func testOAuthRotateImportedPair(t *testing.T, s gatehouse.Store) {
 			return at, rt, nil
 		}
 	}
-	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, issue("ia2", "ir2"))
+	revoked, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, nil, issue("ia2", "ir2"))
 	if err != nil || len(revoked) != 1 || !bytes.Equal(revoked[0], secret.Hash("ia1")) {
 		t.Fatalf("rotation: %v %v", hashes(revoked), err)
 	}
@@ -1247,7 +1247,7 @@ func testOAuthRotateImportedPair(t *testing.T, s gatehouse.Store) {
 	if g, err := s.AccessTokenByHash(ctx, secret.Hash("ia2")); err != nil || g.Token.Family != "dot-rt-1" {
 		t.Fatalf("the new access token: %+v %v, want family dot-rt-1", g.Token, err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, issue("ia3", "ir3")); !errors.Is(err, gatehouse.ErrTokenReused) {
+	if _, err := s.RotateRefreshToken(ctx, secret.Hash("ir1"), a.ID, now, 0, nil, issue("ia3", "ir3")); !errors.Is(err, gatehouse.ErrTokenReused) {
 		t.Fatalf("reuse: %v", err)
 	}
 	if _, err := s.AccessTokenByHash(ctx, secret.Hash("ia2")); !errors.Is(err, gatehouse.ErrNotFound) {

@@ -57,7 +57,7 @@ func testOIDCAuthTimeAndLogoutURIs(t *testing.T, s gatehouse.Store) {
 		t.Fatalf("refresh token auth time %v, %v", r1.AuthTime, err)
 	}
 	var rot gatehouse.RefreshRotation
-	_, err = s.RotateRefreshToken(ctx, secret.Hash("oidc-r1"), app.ID, now, 0,
+	_, err = s.RotateRefreshToken(ctx, secret.Hash("oidc-r1"), app.ID, now, 0, nil,
 		func(r gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			rot = r
 			at, rt := pair(app, owner.ID, "", "oidc-a2", "oidc-r2", now)

@@ -223,6 +223,26 @@ func TestJWTRotationAndReuseDetection(t *testing.T) {
 	})
 }
 
+// A refresh token whose jti no refresh record could hold (a NUL, which
+// PostgreSQL's text refuses; more than OutstandingToken.jti's 255
+// characters) gets the same answers on both backends: refused by refresh
+// and blacklist, verified (no blacklist names it), never a 500.
+func TestJWTUnrecordableJTI(t *testing.T) {
+	eachWith(t, rotating, func(t *testing.T, e *env) {
+		u := e.user("alice", "alicepass")
+		now := time.Now().Unix()
+		for _, jti := range []string{"a\x00b", strings.Repeat("j", 256)} {
+			tok := forge(map[string]any{"token_type": "refresh", "exp": now + 60, "iat": now, "jti": jti, "user_id": u.ID}, testJWTKey)
+			for _, path := range []string{"/access-token/refresh/", "/access-token/blacklist/"} {
+				if r := e.do("POST", path, map[string]string{"refresh": tok}); r.status != 401 {
+					t.Errorf("%s with jti %.10q: %d %s, want 401", path, jti, r.status, r.body)
+				}
+			}
+			expect(t, e.do("POST", "/access-token/verify/", map[string]string{"token": tok}), 200, `{}`)
+		}
+	})
+}
+
 func TestJWTConcurrentRotationOneWinner(t *testing.T) {
 	eachWith(t, rotating, func(t *testing.T, e *env) {
 		e.user("alice", "alicepass")

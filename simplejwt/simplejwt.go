@@ -9,6 +9,7 @@ package simplejwt
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -104,6 +105,15 @@ func (s *Service) record(ctx context.Context, event string, userID int64, jti st
 // OutstandingToken.jti is a CharField of max_length 255.
 const maxJTI = 255
 
+// recordable reports whether a refresh token's jti and record could be
+// those of a refresh record: no longer than simplejwt's OutstandingToken.jti
+// holds (PostgreSQL's index refuses keys of some 2,700 bytes) and without
+// a NUL, which PostgreSQL's text refuses (SQLite kept it: the backends
+// answered such a token differently). No record names another.
+func recordable(c jwt.Claims) bool {
+	return len(c.JTI) <= maxJTI && len(c.Record) <= maxJTI && !strings.ContainsRune(c.JTI, 0) && !strings.ContainsRune(c.Record, 0)
+}
+
 // Reasons of the EUNAUTHORIZED errors of this package beyond the common ones.
 const ReasonBlacklisted = "blacklisted"
 
@@ -180,9 +190,7 @@ func (s *Service) parseRefresh(ctx context.Context, raw string, rotating bool) (
 	default:
 		return claims, refused(gatehouse.ReasonWrongTokenType)
 	}
-	if len(claims.JTI) > maxJTI || len(claims.Record) > maxJTI {
-		// Longer than simplejwt's OutstandingToken.jti holds: no record
-		// names it (and PostgreSQL's index refuses keys of some 2,700 bytes).
+	if !recordable(claims) {
 		return claims, refused(gatehouse.ReasonCredentialInvalid)
 	}
 	if err := s.users.ResolveJWTUser(ctx, &claims); err != nil {
@@ -357,7 +365,7 @@ func (s *Service) Verify(ctx context.Context, raw string) error {
 	if err != nil {
 		return parseRefused(err)
 	}
-	if claims.TokenType == jwt.Refresh {
+	if claims.TokenType == jwt.Refresh && recordable(claims) { // no record names another: none blacklists it
 		black, err := s.store.RefreshBlacklisted(ctx, claims.Record, claims.JTI)
 		if err != nil {
 			return err

@@ -481,6 +481,15 @@ func TestRefreshRefused(t *testing.T) {
 				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
 					"jti": "j", "user_id": 42, jwt.RecordClaim: strings.Repeat("r", 3000)})
 			}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "jti with a NUL", token: func(*env, string, string) string {
+			return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+				"jti": "a\x00b", "user_id": 42})
+		}, reason: gatehouse.ReasonCredentialInvalid},
+		{name: "record with a NUL", opt: simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true},
+			token: func(*env, string, string) string {
+				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
+					"jti": "j", "user_id": 42, jwt.RecordClaim: "r\x00"})
+			}, reason: gatehouse.ReasonCredentialInvalid},
 		{name: "jti empty, rotating", opt: simplejwt.Options{RotateRefreshTokens: true, BlacklistAfterRotation: true},
 			token: func(*env, string, string) string {
 				return signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(),
@@ -553,6 +562,22 @@ func TestVerify(t *testing.T) {
 		wantRefused(t, e.svc.Verify(context.Background(), "not-a-token"), gatehouse.ReasonCredentialInvalid)
 		if e.users.calls != 0 {
 			t.Fatalf("CheckJWTUser called %d times for garbage", e.users.calls)
+		}
+	})
+	// A refresh token whose jti no record could hold (too long, a NUL) is
+	// on no blacklist: verified without a read, as simplejwt finds no
+	// BlacklistedToken for it.
+	t.Run("jti no record holds", func(t *testing.T) {
+		for _, jti := range []string{strings.Repeat("a", 256), "a\x00b"} {
+			e := newEnv(t, simplejwt.Options{})
+			e.store.refreshBlacklisted = func(string) (bool, error) {
+				t.Error("RefreshBlacklisted called for a jti no record holds")
+				return false, nil
+			}
+			raw := signHS256(map[string]any{"token_type": "refresh", "exp": t0.Add(time.Hour).Unix(), "iat": t0.Unix(), "jti": jti, "user_id": 42})
+			if err := e.svc.Verify(context.Background(), raw); err != nil {
+				t.Fatalf("jti %q: %v", jti, err)
+			}
 		}
 	})
 	t.Run("access token skips the blacklist", func(t *testing.T) {

@@ -689,9 +689,11 @@ type madeAhead struct{ access, refresh string }
 // split refresh token's next value under its selector; the store may
 // write it without reading the token first (gatehouse.RefreshAhead), and
 // the rotation's issue returns it. nil when the client's access tokens
-// are JWTs (signed for the user and scope found), the token is not split
-// (imported from Django: its rotation gives it a row of its own) or a
-// scope was requested (checked against the token's own).
+// are JWTs (signed for the user and scope found), the token has not the
+// split shape, or a scope was requested (checked against the token's
+// own). A token imported from Django may have the split shape: the store
+// finds no split row for it and rotates it the usual way, into a row of
+// its own.
 func (p *Provider) aheadPair(ctx context.Context, t *tokenRequest, token string, key []byte, req []string) (*gatehouse.RefreshAhead, *madeAhead, error) {
 	sel, _, _, split := secret.SplitRef(key)
 	if !split || req != nil || (t.client.TokenFormat == gatehouse.TokenFormatJWT && p.atSigner != nil) {

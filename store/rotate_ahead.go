@@ -101,6 +101,13 @@ func (s *Store) applyAheadSet(ctx context.Context, q querier, again func() (quer
 func (s *Store) settleAhead(r *rotation, d *aheadRow) {
 	r.inSet = true
 	at, rt, err := r.issue(gatehouse.RefreshRotation{Old: d.old, FamilyExpires: d.fexp, User: d.user, InPlace: true})
+	if err != nil && d.readBack {
+		// Read back after a lost reply: the user may have changed since
+		// the write (deactivated, a new password), and the refusal is the
+		// answer now; the pair written ended with that change.
+		r.outcome = err
+		return
+	}
 	if err == nil && !r.ahead.Matches(&d.old, at, rt) {
 		err = fmt.Errorf("store: the pair issued is not the one written ahead")
 	}
@@ -108,7 +115,7 @@ func (s *Store) settleAhead(r *rotation, d *aheadRow) {
 		// The rotation is written: a refusal now would leave the client
 		// without the tokens it was given. RefreshAhead's checks are
 		// issue's, so this is a defect, answered as one.
-		r.outcome = fmt.Errorf("store: rotation written ahead, then refused: %w", err)
+		r.outcome = fmt.Errorf("store: rotation written ahead, then refused: %v", err) // not unwrapped: no refusal
 		return
 	}
 	s.groups.ahead.Add(1)
@@ -222,7 +229,11 @@ func (s *Store) aheadSetCommitted(ctx context.Context, q querier, keys [][]byte,
 	if err != nil {
 		return nil, err
 	}
-	return scanAheadRows(rows)
+	done, err := scanAheadRows(rows)
+	for i := range done {
+		done[i].readBack = true
+	}
+	return done, err
 }
 
 // aheadRow is one row of aheadSetSQL (or aheadCommittedSQL): an old token
@@ -233,6 +244,7 @@ type aheadRow struct {
 	user      *gatehouse.User
 	accessID  int64
 	oldAccess []byte // nil when read back after the write (aheadCommittedSQL)
+	readBack  bool   // read by aheadCommittedSQL
 }
 
 // scanAheadRows reads aheadSetSQL's (or aheadCommittedSQL's) rows and

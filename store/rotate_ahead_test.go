@@ -59,6 +59,9 @@ func (a *aheadToken) rotate(ctx context.Context, s *store.Store, now time.Time) 
 	return s.RotateRefreshToken(ctx, testSelectors.RefreshKey(a.token), a.app.ID, now, 0, ahead,
 		func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 			a.seen = rot
+			if u := rot.User; u == nil || !u.IsActive || !u.Accepts(rot.Old.Created) { // as the provider refuses
+				return nil, nil, gatehouse.ErrInvalidGrant
+			}
 			next := a.next
 			if !rot.InPlace || a.wrong {
 				next, _ = secret.SplitToken(nil, now)
@@ -227,17 +230,18 @@ func TestRotationAheadRace(t *testing.T) {
 // by a read in a new session, and its rotations answered with their
 // pairs; one that did not commit goes on and rotates. When the read fails
 // too, each rotation is answered with the error and none runs again (the
-// pairs written stay live).
+// pairs written stay live). A user deactivated between the write and the
+// read gets the refusal, not an internal error.
 func TestRotationAheadLostReply(t *testing.T) {
 	s := testdb.OpenURL(t, postgresURL(t))
 	ctx := t.Context()
 	app := newApp(t, s, "conf")
-	u := newUser(t, s, "lost")
 	errLost := &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: "connection reset (a test's)"}
 	for round, c := range []struct {
-		committed, checkFails bool
-	}{{true, false}, {false, false}, {true, true}} {
-		t.Run(fmt.Sprintf("committed=%v,check-fails=%v", c.committed, c.checkFails), func(t *testing.T) {
+		committed, checkFails, deactivate bool
+	}{{true, false, false}, {false, false, false}, {true, true, false}, {true, false, true}} {
+		t.Run(fmt.Sprintf("committed=%v,check-fails=%v,deactivated=%v", c.committed, c.checkFails, c.deactivate), func(t *testing.T) {
+			u := newUser(t, s, fmt.Sprint("lost", round))
 			first := true
 			store.SetSetWrite(s, func(write func() error) error {
 				if !first {
@@ -246,6 +250,14 @@ func TestRotationAheadLostReply(t *testing.T) {
 				first = false
 				if c.committed {
 					if err := write(); err != nil {
+						return err
+					}
+				}
+				if c.deactivate {
+					if _, err := s.UpdateUser(ctx, u.ID, func(u *gatehouse.User) (gatehouse.UserChange, error) {
+						u.IsActive = false
+						return gatehouse.UserChange{}, nil
+					}); err != nil {
 						return err
 					}
 				}
@@ -258,6 +270,12 @@ func TestRotationAheadLostReply(t *testing.T) {
 			now := time.Now().Truncate(time.Microsecond)
 			a := storeAhead(t, s, app, u.ID, fmt.Sprint("lost", round), now)
 			_, err := a.rotate(ctx, s, now.Add(time.Second))
+			if c.deactivate {
+				if !errors.Is(err, gatehouse.ErrInvalidGrant) {
+					t.Fatalf("rotation read back for a user deactivated since: %v, want invalid_grant", err)
+				}
+				return
+			}
 			if c.checkFails {
 				if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 					t.Fatalf("rotation: %v, want the statement's error", err)

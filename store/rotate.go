@@ -77,6 +77,10 @@ const maxGroup = 32
 type txGroups struct {
 	s    *Store
 	reqs chan *groupedTx // unbuffered: a request sent is a request answered
+	// rots takes the rotations (OAuth and simplejwt); on PostgreSQL a
+	// writer of their own serves it (rotationWriters), elsewhere it is
+	// reqs.
+	rots chan *groupedTx
 	stop chan struct{}
 	done chan struct{}
 
@@ -130,10 +134,11 @@ func (r *groupedTx) unknown() error {
 }
 
 // groupWriters is how many groups run at once: on SQLite one (it has
-// one writer anyway); on PostgreSQL two, as a rotation is several round
-// trips, each mostly waiting. In-process (BenchmarkOAuthRefresh, 16
-// goroutines, 2 cores) 1, 2, 4 and 8 writers took 1.23, 0.99, 0.97 and
-// 1.18 ms per rotation.
+// one writer anyway); on PostgreSQL two for the code redemptions, whose
+// group is a transaction of several round trips, each mostly waiting
+// (in-process, BenchmarkOAuthRefresh before the set statements: 1, 2, 4
+// and 8 writers took 1.23, 0.99, 0.97 and 1.18 ms per rotation), and
+// rotationWriters for the rotations.
 func groupWriters(dialect string) int {
 	if dialect == "postgres" {
 		return 2
@@ -141,11 +146,25 @@ func groupWriters(dialect string) int {
 	return 1
 }
 
+// rotationWriters is how many writers serve the rotations on PostgreSQL
+// alone: one. A group of rotations is mostly one statement of its own
+// (the set paths), and one writer makes larger groups of them: 202-240
+// µs a rotation in-process against 221-291 with two writers shared with
+// the redemptions (docs/performance.md, twenty-sixth round).
+const rotationWriters = 1
+
 func newTxGroups(s *Store, writers int) *txGroups {
 	g := &txGroups{s: s, reqs: make(chan *groupedTx), stop: make(chan struct{}), done: make(chan struct{})}
+	g.rots = g.reqs
 	var wg sync.WaitGroup
+	if s.d.dollar {
+		g.rots = make(chan *groupedTx)
+		for range rotationWriters {
+			wg.Go(func() { g.loop(g.rots) })
+		}
+	}
 	for range writers {
-		wg.Go(g.loop)
+		wg.Go(func() { g.loop(g.reqs) })
 	}
 	go func() { wg.Wait(); close(g.done) }()
 	return g
@@ -188,8 +207,12 @@ func (g *txGroups) send(ctx context.Context, r *groupedTx) error {
 		return err
 	}
 	r.deadline, _ = ctx.Deadline()
+	reqs := g.reqs
+	if r.rot != nil || r.jwt != nil {
+		reqs = g.rots
+	}
 	select {
-	case g.reqs <- r:
+	case reqs <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-g.stop:
@@ -480,10 +503,10 @@ func (w *groupWriter) drop() {
 	w.conn = nil
 }
 
-func (g *txGroups) loop() {
+func (g *txGroups) loop(reqs chan *groupedTx) {
 	w := &groupWriter{g: g}
 	defer w.drop()
-	serveGroups(g.reqs, g.stop, maxGroup, 2, &g.grouped,
+	serveGroups(reqs, g.stop, maxGroup, 2, &g.grouped,
 		func(batch []*groupedTx) error {
 			// A caller out of time is answered so, not run: it would
 			// stop its whole group at once.

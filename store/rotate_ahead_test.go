@@ -287,3 +287,61 @@ func TestRotationAheadLostReply(t *testing.T) {
 		})
 	}
 }
+
+// On PostgreSQL the rotations have a group writer of their own: a code
+// redeemed while rotations' statements are held up does not wait for
+// them (with the writers shared, two held groups held every writer).
+func TestRotationsOwnWriter(t *testing.T) {
+	s := testdb.OpenURL(t, postgresURL(t))
+	ctx := t.Context()
+	app := newApp(t, s, "conf")
+	u := newUser(t, s, "writer")
+	now := time.Now().Truncate(time.Microsecond)
+	toks := []*aheadToken{storeAhead(t, s, app, u.ID, "fam0", now), storeAhead(t, s, app, u.ID, "fam1", now)}
+	g := gatehouse.Grant{CodeHash: secret.Hash("code"), ApplicationID: app.ID, UserID: u.ID, RedirectURI: "https://a.example/cb",
+		Scope: "read", Created: now, Expires: now.Add(time.Minute)}
+	if err := s.CreateGrant(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}, 2), make(chan struct{})
+	store.SetSetWrite(s, func(write func() error) error {
+		held <- struct{}{}
+		<-release
+		return write()
+	})
+	t.Cleanup(func() { store.SetSetWrite(s, nil) })
+	rotated := make(chan error, len(toks))
+	for _, a := range toks {
+		go func() { _, err := a.rotate(ctx, s, now.Add(time.Second)); rotated <- err }()
+		if a == toks[0] {
+			<-held // the first group is held; the second goes after it
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	redeemed := make(chan error, 1)
+	go func() {
+		_, err := s.RedeemGrant(ctx, secret.Hash("code"), app.ID, now, func(gatehouse.Grant, *gatehouse.User) error { return nil },
+			func(gatehouse.Grant) (*gatehouse.AccessToken, *gatehouse.RefreshToken, *time.Time, error) {
+				at, rt := pair(app, u.ID, "code-fam", "code-a", "code-r", now)
+				return at, rt, nil, nil
+			})
+		redeemed <- err
+	}()
+	select {
+	case err := <-redeemed:
+		if err != nil {
+			t.Fatalf("the redemption: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("the redemption waited for the rotations' groups")
+	}
+	close(release)
+	for range toks {
+		if err := <-rotated; err != nil {
+			t.Fatalf("a rotation: %v", err)
+		}
+	}
+	for _, a := range toks {
+		a.check(t, s)
+	}
+}

@@ -658,8 +658,7 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 		r.outcome = err
 		return nil
 	}
-	at.Family, rt.Family = old.Family, old.Family
-	at.GrantID, rt.GrantID = old.GrantID, old.GrantID
+	keepFamily(&old, at, rt)
 	if rot.InGrace {
 		return s.insertPair(ctx, tx, at, rt, fexp)
 	}
@@ -681,6 +680,13 @@ func (s *Store) applyRotation(ctx context.Context, tx *sql.Tx, r *rotation) erro
 	}
 	rt.AccessTokenID = &at.ID
 	return s.insertRefresh(ctx, tx, rt, fexp)
+}
+
+// keepFamily puts a rotation's new pair at, rt in the family and grant of
+// old, the token rotated.
+func keepFamily(old *gatehouse.RefreshToken, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken) {
+	at.Family, rt.Family = old.Family, old.Family
+	at.GrantID, rt.GrantID = old.GrantID, old.GrantID
 }
 
 // renewAccess makes at the access token of a rotation of old, whose own

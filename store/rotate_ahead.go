@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -33,30 +34,32 @@ import (
 // replicas' do.
 func (s *Store) applyAheadSet(ctx context.Context, q querier, again func() (querier, error), rs []*rotation) error {
 	byKey := map[string]*rotation{}
-	var keys []string
+	type sent struct {
+		key, ver []byte
+		r        *rotation
+	}
+	var sends []sent
 	for _, r := range rs {
 		if r.ahead == nil {
 			continue
 		}
-		sel, _, _, split := secret.SplitRef(r.hash)
+		sel, ver, _, split := secret.SplitRef(r.hash)
 		if !split || byKey[string(sel)] != nil {
 			continue // presented twice: the second goes on, and finds the first's rotation
 		}
 		r.inSet, r.revoked, r.outcome, r.unknown = false, nil, nil, nil
 		byKey[string(sel)] = r
-		keys = append(keys, string(sel))
+		sends = append(sends, sent{sel, ver, r})
 	}
-	if len(keys) == 0 {
+	if len(sends) == 0 {
 		return nil
 	}
 	// Rows in key order: two statements that share a token (presented to
 	// two replicas at once) lock its rows in one order.
-	slices.Sort(keys)
+	slices.SortFunc(sends, func(x, y sent) int { return bytes.Compare(x.key, y.key) })
 	var a aheadArrays
-	for _, k := range keys {
-		r := byKey[k]
-		_, ver, _, _ := secret.SplitRef(r.hash)
-		a.add([]byte(k), ver, r)
+	for _, x := range sends {
+		a.add(x.key, x.ver, x.r)
 	}
 	var done []aheadRow
 	err := s.runSetWrite(func() error {
@@ -76,7 +79,7 @@ func (s *Store) applyAheadSet(ctx context.Context, q querier, again func() (quer
 			cctx, cancel := checkContext(ctx)
 			defer cancel()
 			var err error
-			done, err = s.aheadSetCommitted(cctx, q, a.keys, byKey)
+			done, err = s.aheadSetCommitted(cctx, q, &a)
 			return err
 		}) != nil {
 			for _, r := range byKey {
@@ -120,8 +123,7 @@ func (s *Store) settleAhead(r *rotation, d *aheadRow) {
 	}
 	s.groups.ahead.Add(1)
 	at.ID, rt.ID = d.accessID, d.old.ID
-	at.Family, rt.Family = d.old.Family, d.old.Family
-	at.GrantID, rt.GrantID = d.old.GrantID, d.old.GrantID
+	keepFamily(&d.old, at, rt)
 	rt.AccessTokenID = &at.ID
 	if d.oldAccess != nil {
 		r.revoked = gatehouse.RevokedAccess{d.oldAccess}
@@ -190,7 +192,7 @@ var aheadSetSQL = `WITH cur AS (
 		FROM cur WHERE t.id = cur.id AND t.secret = cur.secret AND t.revoked IS NULL
 		RETURNING t.id),
 	n AS (SELECT count(*) AS n FROM cur)
-	SELECT ` + strings.Join(strings.Split(refreshCols, ", "), ", ") + `, old_access, ` + prefixedCols("u_", userCols) + `,
+	SELECT ` + refreshCols + `, old_access, ` + prefixedCols("u_", userCols) + `,
 		(SELECT 1 / ((SELECT count(*) FROM ra) = n.n AND (SELECT count(*) FROM ip) = n.n)::int FROM n)
 	FROM cur`
 
@@ -218,14 +220,8 @@ func prefixedCols(p, cols string) string {
 
 // aheadSetCommitted reads whether the failed aheadSetSQL committed, and
 // the rows it rotated when it did.
-func (s *Store) aheadSetCommitted(ctx context.Context, q querier, keys [][]byte, byKey map[string]*rotation) ([]aheadRow, error) {
-	vers, secs := make([][]byte, len(keys)), make([][]byte, len(keys))
-	for i, k := range keys {
-		r := byKey[string(k)]
-		_, vers[i], _, _ = secret.SplitRef(r.hash)
-		secs[i] = r.ahead.Secret
-	}
-	rows, err := q.QueryContext(ctx, s.q(aheadCommittedSQL), keys, vers, secs)
+func (s *Store) aheadSetCommitted(ctx context.Context, q querier, a *aheadArrays) ([]aheadRow, error) {
+	rows, err := q.QueryContext(ctx, s.q(aheadCommittedSQL), a.keys, a.verifiers, a.secrets)
 	if err != nil {
 		return nil, err
 	}

@@ -92,15 +92,20 @@ func (a *aheadToken) check(t *testing.T, s *store.Store) {
 	a.token, a.oldAcc = a.next, a.access
 }
 
+// aheadStore is a new PostgreSQL store with an application and a user
+// named name, and the time to store their tokens at.
+func aheadStore(t *testing.T, name string) (*store.Store, gatehouse.Application, gatehouse.User, time.Time) {
+	t.Helper()
+	s := testdb.OpenURL(t, postgresURL(t))
+	return s, newApp(t, s, "conf"), newUser(t, s, name), time.Now().Truncate(time.Microsecond)
+}
+
 // On PostgreSQL a rotation whose pair was made ahead is written by one
 // statement, issue called after it with the old token as it was; the
 // token presented again is then a reuse, as after any rotation.
 func TestRotationAhead(t *testing.T) {
-	s := testdb.OpenURL(t, postgresURL(t))
+	s, app, u, now := aheadStore(t, "ahead")
 	ctx := t.Context()
-	app := newApp(t, s, "conf")
-	u := newUser(t, s, "ahead")
-	now := time.Now().Truncate(time.Microsecond)
 	a := storeAhead(t, s, app, u.ID, "fam", now)
 	first := a.token
 	before := store.RotationsAhead(s)
@@ -153,10 +158,7 @@ func TestRotationAhead(t *testing.T) {
 // a defect: the rotation is answered with an error, not with tokens the
 // store did not write.
 func TestRotationAheadMismatch(t *testing.T) {
-	s := testdb.OpenURL(t, postgresURL(t))
-	app := newApp(t, s, "conf")
-	u := newUser(t, s, "mismatch")
-	now := time.Now().Truncate(time.Microsecond)
+	s, app, u, now := aheadStore(t, "mismatch")
 	a := storeAhead(t, s, app, u.ID, "fam", now)
 	a.wrong = true
 	if _, err := a.rotate(t.Context(), s, now.Add(time.Second)); err == nil || errors.Is(err, gatehouse.ErrInvalidGrant) {
@@ -169,12 +171,8 @@ func TestRotationAheadMismatch(t *testing.T) {
 // changed, its guard fails it, and the rotation goes on through the read,
 // which finds the token rotated away from: a reuse, as alone.
 func TestRotationAheadRace(t *testing.T) {
-	url := postgresURL(t)
-	s := testdb.OpenURL(t, url)
+	s, app, u, now := aheadStore(t, "race")
 	ctx := t.Context()
-	app := newApp(t, s, "conf")
-	u := newUser(t, s, "race")
-	now := time.Now().Truncate(time.Microsecond)
 	a := storeAhead(t, s, app, u.ID, "fam", now)
 	db := store.DB(s)
 	writes, waited := 0, false
@@ -292,11 +290,8 @@ func TestRotationAheadLostReply(t *testing.T) {
 // redeemed while rotations' statements are held up does not wait for
 // them (with the writers shared, two held groups held every writer).
 func TestRotationsOwnWriter(t *testing.T) {
-	s := testdb.OpenURL(t, postgresURL(t))
+	s, app, u, now := aheadStore(t, "writer")
 	ctx := t.Context()
-	app := newApp(t, s, "conf")
-	u := newUser(t, s, "writer")
-	now := time.Now().Truncate(time.Microsecond)
 	toks := []*aheadToken{storeAhead(t, s, app, u.ID, "fam0", now), storeAhead(t, s, app, u.ID, "fam1", now)}
 	g := gatehouse.Grant{CodeHash: secret.Hash("code"), ApplicationID: app.ID, UserID: u.ID, RedirectURI: "https://a.example/cb",
 		Scope: "read", Created: now, Expires: now.Add(time.Minute)}

@@ -129,8 +129,7 @@ func (s *Store) applyRotationSet(ctx context.Context, q querier, again func() (q
 			refused = append(refused, r)
 			continue
 		}
-		at.Family, rt.Family = old.Family, old.Family
-		at.GrantID, rt.GrantID = old.GrantID, old.GrantID
+		keepFamily(old, at, rt)
 		if at.Created.IsZero() {
 			at.Created = s.now()
 		}

@@ -90,15 +90,10 @@ func (p *Provider) AuthorizeDevice(ctx context.Context, req DeviceRequest) (*Dev
 	out := &DeviceAuthorization{Scope: strings.Join(scope, " "), ExpiresIn: p.cfg.DeviceCodeLifetime, Interval: p.cfg.DeviceInterval}
 	// A clash of codes is all but impossible (the user code's 2^34.6
 	// among the live ones); draw again a few times rather than fail.
-	for try := 1; ; try++ {
-		err := p.createDeviceGrant(ctx, app, out, now)
-		if err == nil {
-			return out, nil
-		}
-		if !errors.Is(err, gatehouse.ErrConflict) || try == 3 {
-			return nil, err
-		}
+	if err := redrawn(func() error { return p.createDeviceGrant(ctx, app, out, now) }); err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // createDeviceGrant draws the codes of out and stores its grant.
@@ -347,14 +342,25 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 	if len(g.code) > 255 {
 		return nil, ErrInvalidGrant
 	}
-	now := t.now
 	hash := secret.Hash(g.code)
 	pre, err := p.presignDevice(ctx, t, hash)
 	if err != nil {
 		return nil, err
 	}
 	var out *TokenResponse
-	err = p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
+	err = redrawn(func() error {
+		return p.pollOnce(ctx, t, hash, pre, &out)
+	})
+	if err := exchangeError(err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pollOnce is one try of a poll's transaction, its tokens set in *out.
+func (p *Provider) pollOnce(ctx context.Context, t *tokenRequest, hash []byte, pre *presigned, out **TokenResponse) error {
+	now := t.now
+	return p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
 		func(dg *gatehouse.DeviceGrant, u *gatehouse.User) (gatehouse.DeviceTokens, error) {
 			refusal := pollRefusal(dg, now)
 			if refusal != ErrExpiredToken {
@@ -376,11 +382,7 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 			// An id_token as the code flow gives one (with openid asked
 			// for): the grant keeps no login time, so none is claimed.
 			o.idToken = &IDTokenInput{User: *u}
-			out = o
+			*out = o
 			return gatehouse.DeviceTokens{Access: at, Refresh: rt, FamilyExpires: p.familyDeadline(now)}, nil
 		})
-	if err := exchangeError(err); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -33,11 +33,16 @@ type created struct {
 // rotation and redemption methods with function fields; any other method
 // fails with errUnexpected.
 type fakeStore struct {
-	apps    map[string]gatehouse.Application
-	users   map[string]gatehouse.User
-	tokens  []created
-	newApps []gatehouse.Application
-	lookups int // Application calls
+	apps   map[string]gatehouse.Application
+	users  map[string]gatehouse.User
+	tokens []created
+	// tokenErrs fail the next writes of a pair (CreateTokens, a poll's
+	// tokens) one by one, as a clash of keys does: nothing is written,
+	// and the pair is kept in refused.
+	tokenErrs []error
+	refused   []created
+	newApps   []gatehouse.Application
+	lookups   int // Application calls
 
 	appErr             error // returned by Application when set
 	userErr            error // returned by User when set
@@ -120,8 +125,22 @@ func (f *fakeStore) User(_ context.Context, id int64) (gatehouse.User, error) {
 }
 
 func (f *fakeStore) CreateTokens(_ context.Context, at *gatehouse.AccessToken, rt *gatehouse.RefreshToken, familyExpires *time.Time) error {
+	if err := f.tokenErr(created{at, rt, familyExpires}); err != nil {
+		return err
+	}
 	f.tokens = append(f.tokens, created{at, rt, familyExpires})
 	return nil
+}
+
+// tokenErr is the next of tokenErrs, c kept in refused; nil when none is left.
+func (f *fakeStore) tokenErr(c created) error {
+	if len(f.tokenErrs) == 0 {
+		return nil
+	}
+	err := f.tokenErrs[0]
+	f.tokenErrs = f.tokenErrs[1:]
+	f.refused = append(f.refused, c)
+	return err
 }
 
 func (f *fakeStore) RotateRefreshToken(_ context.Context, hash []byte, appID int64, now time.Time, grace time.Duration, ahead *gatehouse.RefreshAhead,
@@ -341,6 +360,11 @@ func (f *fakeStore) PollDeviceGrant(_ context.Context, h []byte, appID int64, no
 		defer func() { f.signer.inRotation = false }()
 	}
 	out, err := poll(&c, user)
+	if err == nil && out.Access != nil {
+		if err := f.tokenErr(created{out.Access, out.Refresh, out.FamilyExpires}); err != nil {
+			return err // the transaction's writes undone, the poll's time too
+		}
+	}
 	d.LastPoll, d.Interval = c.LastPoll, c.Interval
 	if err == nil && out.Access != nil {
 		d.RedeemedAt = &now

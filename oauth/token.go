@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -368,19 +369,49 @@ func (g *passwordGrant) issue(ctx context.Context, p *Provider, t *tokenRequest)
 	if oe != nil {
 		return nil, oe
 	}
-	at, rt, out, err := p.newPair(ctx, t.client, &u, strings.Join(scope, " "), t.now, true)
+	var out *TokenResponse
+	err = redrawn(func() error {
+		at, rt, o, err := p.newPair(ctx, t.client, &u, strings.Join(scope, " "), t.now, true)
+		if err != nil {
+			return err
+		}
+		// The password is an authentication: its time is the id_token's
+		// auth_time now and on every refresh.
+		now := t.now
+		rt.AuthTime = &now
+		o.idToken = &IDTokenInput{User: u, AuthTime: &now}
+		out = o
+		return p.store.CreateTokens(ctx, at, rt, p.familyDeadline(t.now))
+	})
 	if err != nil {
 		return nil, err
 	}
-	// The password is an authentication: its time is the id_token's
-	// auth_time now and on every refresh.
-	now := t.now
-	rt.AuthTime = &now
-	if err := p.store.CreateTokens(ctx, at, rt, p.familyDeadline(t.now)); err != nil {
-		return nil, err
-	}
-	out.idToken = &IDTokenInput{User: u, AuthTime: &now}
 	return out, nil
+}
+
+// clashTries is how many times a write of newly drawn secrets runs while
+// the store finds one of them taken (gatehouse.ErrConflict): it wrote
+// nothing then, and new ones are drawn. A split refresh token's selector
+// is its issue millisecond and 36 random bits (secret.SplitToken): two
+// tokens issued by the replicas in the same millisecond share one about
+// once in 2^36 pairs, and so may a token and a row stored one span of the
+// prefix earlier (about 657 days; refresh tokens need not expire); a
+// device's user code has 2^34.6 values. A third clash in a row would take
+// a broken random source: the server's fault (a 500), not the client's.
+const clashTries = 3
+
+// redrawn runs write, which draws new secrets and stores them, until it
+// ends other than in a clash, at most clashTries times.
+func redrawn(write func() error) error {
+	for try := 1; ; try++ {
+		err := write()
+		if !errors.Is(err, gatehouse.ErrConflict) {
+			return err
+		}
+		if try == clashTries {
+			return fmt.Errorf("oauth: %d draws of new secrets in a row were taken (is the random source broken?): %v", try, err)
+		}
+	}
 }
 
 // --- client_credentials (RFC 6749 4.4)
@@ -496,8 +527,11 @@ func (g *authorizationCodeGrant) issue(ctx context.Context, p *Provider, t *toke
 		out = o
 		return at, rt, p.familyDeadline(t.now), nil
 	}
-	revoked, err := p.store.RedeemGrant(ctx, hash, t.client.ID, t.now, check, issue)
-	p.forget(revoked)
+	err = redrawn(func() error {
+		revoked, err := p.store.RedeemGrant(ctx, hash, t.client.ID, t.now, check, issue)
+		p.forget(revoked)
+		return err
+	})
 	if err := exchangeError(err); err != nil {
 		return nil, err
 	}
@@ -630,10 +664,7 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 	if err != nil {
 		return nil, err
 	}
-	ahead, made, err := p.aheadPair(ctx, t, g.token, key, req)
-	if err != nil {
-		return nil, err
-	}
+	var made *madeAhead // this try's pair made ahead, which issue hands out
 	var out *TokenResponse
 	issue := func(rot gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
 		old := rot.Old
@@ -673,8 +704,18 @@ func (g *refreshTokenGrant) issue(ctx context.Context, p *Provider, t *tokenRequ
 		out = o
 		return at, rt, nil
 	}
-	revoked, err := p.store.RotateRefreshToken(ctx, key, t.client.ID, t.now, p.cfg.RefreshGracePeriod, ahead, issue)
-	p.forget(revoked)
+	// A token rotated into a row of its own (one imported from Django)
+	// gets a new selector, which may clash.
+	err = redrawn(func() error {
+		ahead, m, err := p.aheadPair(ctx, t, g.token, key, req)
+		if err != nil {
+			return err
+		}
+		made = m
+		revoked, err := p.store.RotateRefreshToken(ctx, key, t.client.ID, t.now, p.cfg.RefreshGracePeriod, ahead, issue)
+		p.forget(revoked)
+		return err
+	})
 	if err := exchangeError(err); err != nil {
 		return nil, err
 	}

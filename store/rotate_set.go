@@ -324,14 +324,19 @@ func (a *inPlaceArrays) args(withAccess bool) []any {
 }
 
 // setWritten is a set write's answer from its statement's error: false
-// (and no error) when the guard failed, so that the statement wrote
-// nothing.
+// (and no error) when the statement failed and so wrote nothing (it is a
+// transaction of its own): its guard failed, or a new refresh token's key
+// was taken (two split tokens that drew the same selector in the same
+// millisecond). Its rotations then run in the group's transaction, where
+// the one that clashes fails alone (gatehouse.ErrConflict) and the
+// others are written. Any other error may have followed a commit whose
+// reply was lost.
 func (s *Store) setWritten(err error) (bool, error) {
-	if isGuardFailure(err) {
+	if isGuardFailure(err) || s.d.isConflict(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, s.conflict(err)
+		return false, err
 	}
 	return true, nil
 }
@@ -501,8 +506,10 @@ func (s *Store) rotationSetCommitted(ctx context.Context, q querier, live []*set
 		if err := rows.Scan(&id, &h, &access, &sec); err != nil {
 			return false, err
 		}
-		// A row rotated in place holds the new secret once written.
-		if p := byHash[string(h)]; p != nil && access.Valid && (!p.inPlace || bytes.Equal(sec, p.rt.Secret)) {
+		// A row rotated in place holds the new secret once written, and a
+		// new row its own: a row found under a new token's key without it
+		// is another's (a selector drawn twice), not this write's.
+		if p := byHash[string(h)]; p != nil && access.Valid && bytes.Equal(sec, p.rt.Secret) {
 			p.rt.ID, p.at.ID = id, access.Int64
 			found++
 		}

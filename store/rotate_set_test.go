@@ -123,6 +123,68 @@ func TestRotationSetLostReply(t *testing.T) {
 	}
 }
 
+// A set statement that failed without committing, its reply lost, while
+// another row holds its new refresh token's key (a selector drawn twice
+// in one millisecond): the read of whether it committed does not take
+// that row for the write's (it holds another secret), and the rotation,
+// run again in the group's transaction, fails with the clash
+// (ErrConflict) and writes nothing, so that the provider draws another
+// pair. Taken for the write's, the rotation was answered a success: the
+// client was handed tokens never stored and its old token stayed current.
+// A statement that ran and failed on the key is known to have written
+// nothing: no such read follows it.
+func TestRotationSetLostReplyForeignRow(t *testing.T) {
+	s := testdb.OpenURL(t, postgresURL(t))
+	ctx := t.Context()
+	app := newApp(t, s, "conf")
+	uid := newUser(t, s, "alice").ID
+	now := time.Now()
+	at, rt := pair(app, uid, "f0", "a0", "r0", now) // a row of its own: rotated into a new row
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	at, rt = pair(app, uid, "f1", "a1", "taken", now)
+	rt.Secret = secret.Hash("the other row's")
+	if err := s.CreateTokens(ctx, at, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	// lost: the statement's reply is lost (it did not run); else it runs
+	// and fails on the unique key, which says it wrote nothing: no read
+	// of whether it committed follows.
+	for _, lost := range []bool{true, false} {
+		t.Run(fmt.Sprint("lost=", lost), func(t *testing.T) {
+			writes, checks := 0, 0
+			store.SetSetWrite(s, func(write func() error) error {
+				writes++
+				if lost {
+					return errors.New("connection reset (a test's)")
+				}
+				return write()
+			})
+			store.SetSetCheck(s, func(check func() error) error { checks++; return check() })
+			t.Cleanup(func() { store.SetSetWrite(s, nil); store.SetSetCheck(s, nil) })
+			_, err := s.RotateRefreshToken(ctx, secret.Hash("r0"), app.ID, now, 0, nil,
+				func(gatehouse.RefreshRotation) (*gatehouse.AccessToken, *gatehouse.RefreshToken, error) {
+					at, rt := pair(app, uid, "", "a2", "taken", now)
+					rt.Secret = secret.Hash("this rotation's")
+					return at, rt, nil
+				})
+			if wantChecks := map[bool]int{true: 1, false: 0}[lost]; writes != 1 || checks != wantChecks {
+				t.Fatalf("%d set writes and %d reads of whether one committed, want 1 and %d", writes, checks, wantChecks)
+			}
+			if !errors.Is(err, gatehouse.ErrConflict) {
+				t.Fatalf("rotation whose new key another row holds: %v, want ErrConflict", err)
+			}
+			if _, err := s.AccessTokenByHash(ctx, secret.Hash("a2")); !errors.Is(err, gatehouse.ErrNotFound) {
+				t.Fatalf("the clashing rotation's access token: %v, want not stored", err)
+			}
+			if r, err := s.RefreshTokenByHash(ctx, secret.Hash("r0")); err != nil || r.Revoked != nil {
+				t.Fatalf("the rotated token: %+v %v, want current", r, err)
+			}
+		})
+	}
+}
+
 // A set settles rotations whose access tokens take the new keys in place
 // beside ones whose access token was revoked alone before (a new one is
 // inserted), does not match the new one (deleted, a new one inserted) or

@@ -117,6 +117,7 @@ var (
 		{"OAuthInPlaceGraceExpiredAhead", with(testOAuthInPlaceGraceExpired)},
 		{"OAuthAheadRefusals", testOAuthAheadRefusals},
 		{"OAuthRedeemGrant", testOAuthRedeemGrant},
+		{"OAuthRefreshKeyClash", testOAuthRefreshKeyClash},
 		{"OAuthGrantsRedeemedTogether", testOAuthGrantsRedeemedTogether},
 		{"OIDCAuthTimeAndLogoutURIs", testOIDCAuthTimeAndLogoutURIs},
 		{"ApplicationUpdate", testApplicationUpdate},

@@ -348,8 +348,9 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 		return nil, err
 	}
 	var out *TokenResponse
-	err = redrawn(func() error {
-		return p.pollOnce(ctx, t, hash, pre, &out)
+	err = redrawn(func() (err error) {
+		out, err = p.pollOnce(ctx, t, hash, pre)
+		return err
 	})
 	if err := exchangeError(err); err != nil {
 		return nil, err
@@ -357,10 +358,11 @@ func (g *deviceCodeGrant) issue(ctx context.Context, p *Provider, t *tokenReques
 	return out, nil
 }
 
-// pollOnce is one try of a poll's transaction, its tokens set in *out.
-func (p *Provider) pollOnce(ctx context.Context, t *tokenRequest, hash []byte, pre *presigned, out **TokenResponse) error {
+// pollOnce is one try of a poll's transaction and the tokens it issued.
+func (p *Provider) pollOnce(ctx context.Context, t *tokenRequest, hash []byte, pre *presigned) (*TokenResponse, error) {
 	now := t.now
-	return p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
+	var out *TokenResponse
+	err := p.store.PollDeviceGrant(ctx, hash, t.client.ID, now,
 		func(dg *gatehouse.DeviceGrant, u *gatehouse.User) (gatehouse.DeviceTokens, error) {
 			refusal := pollRefusal(dg, now)
 			if refusal != ErrExpiredToken {
@@ -382,7 +384,8 @@ func (p *Provider) pollOnce(ctx context.Context, t *tokenRequest, hash []byte, p
 			// An id_token as the code flow gives one (with openid asked
 			// for): the grant keeps no login time, so none is claimed.
 			o.idToken = &IDTokenInput{User: *u}
-			*out = o
+			out = o
 			return gatehouse.DeviceTokens{Access: at, Refresh: rt, FamilyExpires: p.familyDeadline(now)}, nil
 		})
+	return out, err
 }

@@ -70,8 +70,8 @@ func (s *Store) applyAheadSet(ctx context.Context, q querier, again func() (quer
 		done, err = scanAheadRows(rows)
 		return err
 	})
-	if isGuardFailure(err) {
-		return nil // it wrote nothing: every rotation goes on
+	if s.wroteNothing(err) {
+		return nil // every rotation goes on
 	}
 	if err != nil {
 		werr := s.conflict(err)

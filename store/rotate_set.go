@@ -324,15 +324,12 @@ func (a *inPlaceArrays) args(withAccess bool) []any {
 }
 
 // setWritten is a set write's answer from its statement's error: false
-// (and no error) when the statement failed and so wrote nothing (it is a
-// transaction of its own): its guard failed, or a new refresh token's key
-// was taken (two split tokens that drew the same selector in the same
-// millisecond). Its rotations then run in the group's transaction, where
-// the one that clashes fails alone (gatehouse.ErrConflict) and the
-// others are written. Any other error may have followed a commit whose
-// reply was lost.
+// (and no error) when the statement wrote nothing (wroteNothing); its
+// rotations then run in the group's transaction, where one whose key
+// clashes fails alone (gatehouse.ErrConflict) and the others are written.
+// Any other error may have followed a commit whose reply was lost.
 func (s *Store) setWritten(err error) (bool, error) {
-	if isGuardFailure(err) || s.d.isConflict(err) {
+	if s.wroteNothing(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -531,6 +528,15 @@ func (s *Store) rotationSetCommitted(ctx context.Context, q querier, live []*set
 		}
 	}
 	return true, nil
+}
+
+// wroteNothing reports a set statement's error that says it wrote
+// nothing (each is a transaction of its own), so that no read of whether
+// it committed need follow: its guard failed, or a new token's key was
+// taken (two split tokens that drew the same selector in the same
+// millisecond).
+func (s *Store) wroteNothing(err error) bool {
+	return isGuardFailure(err) || s.d.isConflict(err)
 }
 
 // isGuardFailure reports the failure of writeRotationSetSQL's guard.
